@@ -1,0 +1,58 @@
+//! The one error type of the archive.
+
+use std::path::PathBuf;
+
+/// What went wrong in the archive. Messages are meant for the person running
+/// onrust or the analyst searching: lowercase, plain, no trailing period.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    /// Another writer holds the archive's lock (GUARDRAILS R7).
+    #[error(
+        "the archive at {} is in use by another onrust process (its writer lock is held); \
+         stop that process or give this one another data_dir",
+        dir.display()
+    )]
+    Locked { dir: PathBuf },
+
+    /// There is no archive where a reader looked for one.
+    #[error("no archive at {}; has onrust run yet?", dir.display())]
+    NotFound { dir: PathBuf },
+
+    /// The archive on disk was written with another schema than this build's.
+    #[error(
+        "the archive at {} was written by an onrust version with another schema; \
+         use that version or rebuild the archive (onrust replay)",
+        dir.display()
+    )]
+    SchemaMismatch { dir: PathBuf },
+
+    /// The archive options are not usable.
+    #[error("invalid archive options: {0}")]
+    Options(String),
+
+    /// A search request was refused before or while parsing (GUARDRAILS S7);
+    /// the web layer answers 400 with this message.
+    #[error("bad query: {0}")]
+    BadQuery(String),
+
+    /// Reading or writing the archive's files failed (disk full, permissions).
+    #[error("archive i/o error: {0}")]
+    Io(#[from] std::io::Error),
+
+    /// Any other error from the index library.
+    #[error("archive index error: {0}")]
+    Tantivy(String),
+}
+
+impl ArchiveError {
+    /// Maps an index library error, turning a held writer lock into [`ArchiveError::Locked`].
+    pub(crate) fn from_tantivy(error: tantivy::TantivyError, dir: &std::path::Path) -> Self {
+        use tantivy::TantivyError as T;
+        use tantivy::directory::error::LockError;
+        match error {
+            T::LockFailure(LockError::LockBusy, _) => Self::Locked { dir: dir.to_path_buf() },
+            T::IoError(io) => Self::Io(std::io::Error::new(io.kind(), io.to_string())),
+            other => Self::Tantivy(other.to_string()),
+        }
+    }
+}

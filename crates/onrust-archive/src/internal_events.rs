@@ -1,0 +1,106 @@
+//! Everything the archive reports: each event logs and counts in one `emit()`.
+//!
+//! Labels are bounded sets (`outcome`, `reason`); never a message id, URL,
+//! author or query text (DESIGN.md, Observability).
+
+use std::path::Path;
+use std::time::Duration;
+
+use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+
+pub(crate) const COMMITS_TOTAL: &str = "onrust_archive_commits_total";
+pub(crate) const COMMIT_DURATION: &str = "onrust_archive_commit_duration_seconds";
+pub(crate) const DOCUMENTS: &str = "onrust_archive_documents";
+pub(crate) const SEARCHES_TOTAL: &str = "onrust_archive_searches_total";
+pub(crate) const SEARCH_DURATION: &str = "onrust_archive_search_duration_seconds";
+pub(crate) const QUERIES_REFUSED_TOTAL: &str = "onrust_archive_queries_refused_total";
+
+/// Registers descriptions of the archive's metrics with the installed recorder.
+pub fn describe_metrics() {
+    describe_counter!(COMMITS_TOTAL, Unit::Count, "Archive commits, by outcome (ok, error).");
+    describe_histogram!(COMMIT_DURATION, Unit::Seconds, "Time to make a batch of archived messages durable.");
+    describe_gauge!(DOCUMENTS, Unit::Count, "Documents in the archive after the last commit.");
+    describe_counter!(SEARCHES_TOTAL, Unit::Count, "Archive searches, by outcome (ok, bad_query, error).");
+    describe_histogram!(SEARCH_DURATION, Unit::Seconds, "Time to answer an archive search.");
+    describe_counter!(QUERIES_REFUSED_TOTAL, Unit::Count, "Searches refused before the index saw them, by reason.");
+}
+
+/// The archive was opened for writing.
+pub(crate) struct ArchiveOpened<'a> {
+    pub dir: &'a Path,
+    pub total_docs: u64,
+    pub created: bool,
+}
+
+impl ArchiveOpened<'_> {
+    pub fn emit(self) {
+        tracing::info!(dir = %self.dir.display(), documents = self.total_docs, created = self.created, "archive opened for writing");
+        gauge!(DOCUMENTS).set(self.total_docs as f64);
+    }
+}
+
+/// A batch became durable.
+pub(crate) struct CommitSucceeded {
+    pub docs: u64,
+    pub total_docs: u64,
+    pub duration: Duration,
+}
+
+impl CommitSucceeded {
+    pub fn emit(self) {
+        tracing::debug!(
+            documents = self.docs,
+            total = self.total_docs,
+            duration_ms = self.duration.as_millis() as u64,
+            "archive commit"
+        );
+        counter!(COMMITS_TOTAL, "outcome" => "ok").increment(1);
+        histogram!(COMMIT_DURATION).record(self.duration.as_secs_f64());
+        gauge!(DOCUMENTS).set(self.total_docs as f64);
+    }
+}
+
+/// A batch did not become durable; its messages must not be acknowledged.
+pub(crate) struct CommitFailed<'a> {
+    pub docs: u64,
+    pub error: &'a crate::ArchiveError,
+    pub duration: Duration,
+}
+
+impl CommitFailed<'_> {
+    pub fn emit(self) {
+        tracing::error!(documents = self.docs, error = %self.error, "archive commit failed; the batch is not durable and is not acknowledged");
+        counter!(COMMITS_TOTAL, "outcome" => "error").increment(1);
+        histogram!(COMMIT_DURATION).record(self.duration.as_secs_f64());
+    }
+}
+
+/// A query was refused before it reached the index (GUARDRAILS S7).
+pub(crate) struct QueryRefused {
+    /// One of a fixed set, see `query::Refusal`.
+    pub reason: &'static str,
+}
+
+impl QueryRefused {
+    pub fn emit(self) {
+        // The query text stays out of logs and metrics; the audit log (web) records it.
+        tracing::debug!(reason = self.reason, "archive query refused");
+        counter!(QUERIES_REFUSED_TOTAL, "outcome" => self.reason).increment(1);
+    }
+}
+
+/// A search finished.
+pub(crate) struct SearchCompleted {
+    /// `ok`, `bad_query` or `error`.
+    pub outcome: &'static str,
+    pub duration: Duration,
+}
+
+impl SearchCompleted {
+    pub fn emit(self) {
+        counter!(SEARCHES_TOTAL, "outcome" => self.outcome).increment(1);
+        if self.outcome == "ok" {
+            histogram!(SEARCH_DURATION).record(self.duration.as_secs_f64());
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! The onrust bus: the arrows between the stages.
+//!
+//! Every arrow in the flow of DESIGN.md is a [`Topic`]. A stage publishes
+//! records with a [`Publisher`] and consumes them with a [`Subscriber`];
+//! neither knows which backend carries them. The embedded backend
+//! ([`EmbeddedBus`]) is bounded in-process channels; the Kafka backend comes
+//! later behind the same traits, so no stage changes when it does.
+//!
+//! Delivery is at-least-once. Every [`Delivery`] carries an [`Ack`]: the
+//! consumer acknowledges it once the effect is durable. Publishing takes an
+//! `after` handle: it fires once the published record is itself durably
+//! handled (embedded: acknowledged by every consuming group; Kafka: written
+//! by the broker). A stage that turns a delivery into a new record passes the
+//! delivery's ack as `after`, so acknowledgement travels back up the flow to
+//! the source, which stores its cursor only then.
+
+mod embedded;
+mod error;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+pub use embedded::{EmbeddedBus, EmbeddedOptions};
+pub use error::BusError;
+pub use onrust_model::Ack;
+use serde::{Deserialize, Serialize};
+
+/// A boxed future, so the bus traits stay object safe and the binary can
+/// pick a backend at run time.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The topics of DESIGN.md. Names are a contract; the embedded bus uses them too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Topic {
+    Raw,
+    Scored,
+    Alerts,
+    DeadLetter,
+}
+
+impl Topic {
+    pub const ALL: [Topic; 4] = [Topic::Raw, Topic::Scored, Topic::Alerts, Topic::DeadLetter];
+
+    /// The topic's name on the bus.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Raw => "onrust.raw.v1",
+            Self::Scored => "onrust.scored.v1",
+            Self::Alerts => "onrust.alerts.v1",
+            Self::DeadLetter => "onrust.deadletter.v1",
+        }
+    }
+}
+
+/// A record to publish: the key decides the partition (DESIGN.md: raw → source id,
+/// scored → first municipality or `none`, alerts → fingerprint).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub key: String,
+    pub payload: Vec<u8>,
+}
+
+impl Record {
+    /// Serialises `value` as the JSON payload of a record.
+    pub fn json<T: Serialize>(key: impl Into<String>, value: &T) -> Result<Self, BusError> {
+        let payload = serde_json::to_vec(value).map_err(|e| BusError::Encode(e.to_string()))?;
+        Ok(Self { key: key.into(), payload })
+    }
+}
+
+/// Where a delivery came from, for dead letters and for logs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// A consumed record and the handle to acknowledge it with.
+#[derive(Debug)]
+pub struct Delivery {
+    pub key: String,
+    pub payload: Vec<u8>,
+    pub origin: Origin,
+    /// Acknowledge once the effect of this record is durable; dropping it reports failure.
+    pub ack: Ack,
+}
+
+/// What a dead letter carries: why, where from, and the payload as far as it is text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    pub schema: u32,
+    pub reason: String,
+    pub origin: Origin,
+    pub key: String,
+    /// The payload, lossily decoded and capped at [`DeadLetter::MAX_PAYLOAD_BYTES`].
+    pub payload: String,
+}
+
+impl DeadLetter {
+    pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
+
+    /// A dead letter for `delivery`, refused for `reason`.
+    pub fn of(delivery: &Delivery, reason: impl Into<String>) -> Self {
+        let cut = delivery.payload.len().min(Self::MAX_PAYLOAD_BYTES);
+        Self {
+            schema: onrust_model::SCHEMA_VERSION,
+            reason: reason.into(),
+            origin: delivery.origin.clone(),
+            key: delivery.key.clone(),
+            payload: String::from_utf8_lossy(&delivery.payload[..cut]).into_owned(),
+        }
+    }
+}
+
+/// Publishes records onto one topic.
+pub trait Publisher: Send + Sync {
+    /// Enqueues `record`; waits while the topic is full (backpressure, never a
+    /// silent drop). `after` fires once the record is durably handled.
+    fn publish(&self, record: Record, after: Ack) -> BoxFuture<'_, Result<(), BusError>>;
+}
+
+/// Consumes one topic as one consumer group.
+pub trait Subscriber: Send {
+    /// The next delivery; `None` once every publisher is gone and the topic is drained.
+    fn recv(&mut self) -> BoxFuture<'_, Option<Delivery>>;
+}
+
+/// A bus backend.
+pub trait Bus: Send + Sync {
+    /// A publisher for `topic`.
+    fn publisher(&self, topic: Topic) -> Result<Arc<dyn Publisher>, BusError>;
+    /// Joins `group` on `topic`. Every group receives every record.
+    fn subscribe(&self, topic: Topic, group: &str) -> Result<Box<dyn Subscriber>, BusError>;
+}

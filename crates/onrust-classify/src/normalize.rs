@@ -1,0 +1,244 @@
+//! Text normalisation and tokenisation.
+//!
+//! Every lexicon term, every gazetteer name and every message goes through
+//! the same [`tokenize`], so "matched on normalised word boundaries" means
+//! the same thing everywhere:
+//!
+//! - URLs (`http://`, `https://`, `www.`) and `@` mentions (ingest turns
+//!   handles into `@[user]`, GUARDRAILS L3) are dropped before anything else;
+//! - a word is a run of alphanumeric characters; everything else separates
+//!   words (so `stikstof-regels` is two words, `'s-Gravenhage` is `s`,
+//!   `gravenhage`);
+//! - words are lowercased; elongations of three or more equal characters
+//!   collapse (`geweldddd` → `geweld`, `heeeel` → `heel`: consonants to one,
+//!   vowels to two, with an alternative form where vowels collapse to one
+//!   too, `politieeee` → `politie`); diacritics are folded after that (NFD,
+//!   combining marks dropped: `Oekraïne` → `oekraine`), so `zeeën` keeps its
+//!   three e's instead of being mistaken for an elongation;
+//! - each token keeps its byte span in the original text, so evidence quotes
+//!   the words as written, and whether it was capitalised, started a
+//!   sentence or was a hashtag (the gazetteer's ambiguity rules need those).
+
+use unicode_normalization::char::{decompose_canonical, is_combining_mark};
+
+/// One normalised word with its place in the original text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Token {
+    /// The normalised form.
+    pub norm: String,
+    /// A second form when the word had vowel elongations (all runs collapsed
+    /// to one character); tried when `norm` does not match.
+    pub alt: Option<String>,
+    /// Byte span of the word in the original text.
+    pub start: usize,
+    pub end: usize,
+    /// The word began a `#hashtag`.
+    pub hashtag: bool,
+    /// The original word starts with an uppercase letter.
+    pub capitalised: bool,
+    /// The word is the first of the text or follows `.`, `!`, `?`, `:` or a line break.
+    pub sentence_start: bool,
+}
+
+impl Token {
+    /// The normalised form, then the alternative form if there is one.
+    pub fn forms(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.norm.as_str()).chain(self.alt.as_deref())
+    }
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || is_combining_mark(c)
+}
+
+fn is_sentence_end(c: char) -> bool {
+    matches!(c, '.' | '!' | '?' | ':' | ';' | '…' | '\n' | '\r')
+}
+
+fn is_url_or_mention(chunk: &str) -> bool {
+    let trimmed = chunk.trim_start_matches(['(', '[', '"', '\'', '<', '“', '‘', '«']).as_bytes();
+    let starts = |prefix: &[u8]| trimmed.len() >= prefix.len() && trimmed[..prefix.len()].eq_ignore_ascii_case(prefix);
+    trimmed.first() == Some(&b'@') || starts(b"http://") || starts(b"https://") || starts(b"www.")
+}
+
+/// Splits `text` into normalised word tokens (see the module documentation).
+pub(crate) fn tokenize(text: &str) -> Vec<Token> {
+    let mut tokens = Vec::with_capacity(text.len() / 6 + 1);
+    let mut sentence_start = true;
+    let mut chunk_start: Option<usize> = None;
+    for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+        if c.is_whitespace() {
+            if let Some(start) = chunk_start.take() {
+                tokenize_chunk(text, start, &text[start..i], &mut sentence_start, &mut tokens);
+            }
+            if c == '\n' || c == '\r' {
+                sentence_start = true;
+            }
+        } else if chunk_start.is_none() {
+            chunk_start = Some(i);
+        }
+    }
+    tokens
+}
+
+fn tokenize_chunk(text: &str, offset: usize, chunk: &str, sentence_start: &mut bool, out: &mut Vec<Token>) {
+    if is_url_or_mention(chunk) {
+        return;
+    }
+    let mut hashtag_pending = false;
+    let mut word_start: Option<usize> = None;
+    let mut first_word = true;
+    for (i, c) in chunk.char_indices().chain(std::iter::once((chunk.len(), ' '))) {
+        if is_word_char(c) {
+            if word_start.is_none() {
+                word_start = Some(i);
+            }
+            continue;
+        }
+        if let Some(ws) = word_start.take() {
+            let (start, end) = (offset + ws, offset + i);
+            if let Some(token) = make_token(&text[start..end], start, end, hashtag_pending, *sentence_start) {
+                out.push(token);
+                *sentence_start = false;
+            }
+            hashtag_pending = false;
+            first_word = false;
+        }
+        if c == '#' && first_word {
+            hashtag_pending = true;
+        }
+        if is_sentence_end(c) {
+            *sentence_start = true;
+        }
+    }
+}
+
+fn make_token(word: &str, start: usize, end: usize, hashtag: bool, sentence_start: bool) -> Option<Token> {
+    let capitalised = word.chars().next().is_some_and(char::is_uppercase);
+    // Fast path: plain ASCII without elongations (most words).
+    let bytes = word.as_bytes();
+    if word.is_ascii()
+        && !bytes.windows(3).any(|w| w[0].eq_ignore_ascii_case(&w[1]) && w[1].eq_ignore_ascii_case(&w[2]))
+    {
+        return Some(Token {
+            norm: word.to_ascii_lowercase(),
+            alt: None,
+            start,
+            end,
+            hashtag,
+            capitalised,
+            sentence_start,
+        });
+    }
+    let lower: Vec<char> = word.chars().flat_map(char::to_lowercase).filter(|c| !is_combining_mark(*c)).collect();
+    // Fold after collapsing, so that diacritics never create a false run.
+    let mut has_vowel_run = false;
+    let mut collapsed: Vec<char> = Vec::with_capacity(lower.len());
+    let mut alt: Vec<char> = Vec::new();
+    let mut i = 0;
+    while i < lower.len() {
+        let c = lower[i];
+        let mut j = i + 1;
+        while j < lower.len() && lower[j] == c {
+            j += 1;
+        }
+        let run = j - i;
+        let keep = if run >= 3 {
+            if is_vowel(c) {
+                has_vowel_run = true;
+                2
+            } else {
+                1
+            }
+        } else {
+            run
+        };
+        collapsed.extend(std::iter::repeat_n(c, keep));
+        alt.extend(std::iter::repeat_n(c, if run >= 3 { 1 } else { run }));
+        i = j;
+    }
+    let norm = fold(collapsed.into_iter());
+    if norm.is_empty() {
+        return None;
+    }
+    let alt = if has_vowel_run { Some(fold(alt.into_iter())).filter(|a| *a != norm) } else { None };
+    Some(Token { norm, alt, start, end, hashtag, capitalised, sentence_start })
+}
+
+fn is_vowel(c: char) -> bool {
+    let mut base = None;
+    decompose_canonical(c, |d| {
+        if base.is_none() {
+            base = Some(d);
+        }
+    });
+    matches!(base.unwrap_or(c), 'a' | 'e' | 'i' | 'o' | 'u' | 'y')
+}
+
+/// Canonical decomposition with combining marks dropped: `é` → `e`, `ï` → `i`.
+fn fold(chars: impl Iterator<Item = char>) -> String {
+    let mut out = String::new();
+    for c in chars {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            decompose_canonical(c, |d| {
+                if !is_combining_mark(d) {
+                    out.push(d);
+                }
+            });
+        }
+    }
+    out
+}
+
+/// The normalised words of a term, a name or a query, without positions.
+pub(crate) fn words(text: &str) -> Vec<String> {
+    tokenize(text).into_iter().map(|t| t.norm).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norms(text: &str) -> Vec<String> {
+        words(text)
+    }
+
+    #[test]
+    fn lowercases_folds_and_splits() {
+        assert_eq!(norms("Oekraïne, zeeën & Café-rellen!"), ["oekraine", "zeeen", "cafe", "rellen"]);
+        assert_eq!(norms("'s-Gravenhage"), ["s", "gravenhage"]);
+    }
+
+    #[test]
+    fn collapses_elongations() {
+        assert_eq!(norms("geweldddd"), ["geweld"]);
+        assert_eq!(norms("heeeeel"), ["heel"]);
+        let t = tokenize("politieeee");
+        assert_eq!(t[0].norm, "politiee");
+        assert_eq!(t[0].alt.as_deref(), Some("politie"));
+        assert_eq!(norms("rellen"), ["rellen"]);
+    }
+
+    #[test]
+    fn drops_urls_and_mentions() {
+        assert_eq!(
+            norms("zie https://x.nl/a?b=c en @[user] of @iemand, (www.foo.nl) klaar"),
+            ["zie", "en", "of", "klaar"]
+        );
+    }
+
+    #[test]
+    fn keeps_offsets_and_flags() {
+        let text = "Rellen in Zeist. #Avondklok nu";
+        let t = tokenize(text);
+        assert_eq!(&text[t[0].start..t[0].end], "Rellen");
+        assert!(t[0].sentence_start && t[0].capitalised);
+        assert_eq!(&text[t[2].start..t[2].end], "Zeist");
+        assert!(!t[2].sentence_start && t[2].capitalised);
+        assert!(t[3].hashtag && t[3].sentence_start);
+        assert_eq!(t[3].norm, "avondklok");
+        assert!(!t[4].hashtag);
+    }
+}

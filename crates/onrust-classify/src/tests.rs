@@ -1,0 +1,379 @@
+//! Tests over the shipped configuration and small temporary ones.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use onrust_model::{Level, MunicipalityCode};
+
+use super::*;
+
+fn shipped_config() -> ClassifierConfig {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+    ClassifierConfig {
+        themes_dir: root.join("themes"),
+        gazetteer_path: root.join("gazetteer/woonplaatsen-gemeenten-2024.csv"),
+        ..ClassifierConfig::default()
+    }
+}
+
+fn shipped() -> &'static Classifier {
+    static CLASSIFIER: OnceLock<Classifier> = OnceLock::new();
+    CLASSIFIER.get_or_init(|| match Classifier::load(&shipped_config()) {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    })
+}
+
+fn classify(text: &str) -> Assessment {
+    shipped().classify(&Input { text, ..Input::default() })
+}
+
+fn codes(a: &Assessment) -> Vec<&str> {
+    a.municipalities.iter().map(MunicipalityCode::as_str).collect()
+}
+
+/// A scratch directory under the target dir, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("onrust-classify-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("themes")).unwrap();
+        fs::create_dir_all(dir.join("gazetteer")).unwrap();
+        fs::write(
+            dir.join("gazetteer/places.csv"),
+            "Woonplaatscode,Woonplaats,Gemeentecode,Gemeente,COROP-gebiedcode,COROP-gebied\n\
+             2821,Zeist,0355,Zeist,17,Utrecht\n",
+        )
+        .unwrap();
+        Self(dir)
+    }
+
+    fn theme(&self, name: &str, body: &str) -> &Self {
+        fs::write(self.0.join("themes").join(name), body).unwrap();
+        self
+    }
+
+    fn config(&self) -> ClassifierConfig {
+        ClassifierConfig {
+            themes_dir: self.0.join("themes"),
+            gazetteer_path: self.0.join("gazetteer/places.csv"),
+            ..ClassifierConfig::default()
+        }
+    }
+
+    fn problems(&self) -> Vec<String> {
+        match Classifier::load(&self.config()) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.problems.iter().map(ToString::to_string).collect(),
+        }
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+const OK_THEME: &str = "id = \"a\"\nversion = 1\nlabel = \"A\"\n[[terms]]\nmatch = \"rellen\"\n";
+
+#[test]
+fn shipped_config_loads() {
+    let c = shipped();
+    let mut ids = c.theme_ids();
+    ids.sort_unstable();
+    assert_eq!(
+        ids,
+        ["asiel", "corona", "demonstratie", "jaarwisseling", "klimaat", "oekraine", "stikstof", "zwarte_piet"]
+    );
+    assert!(c.version().starts_with(concat!(env!("CARGO_PKG_VERSION"), "+themes:asiel@1,")), "{}", c.version());
+    assert!(c.version().contains("stikstof@1"));
+    assert!(c.gazetteer.name_count() > 2400);
+}
+
+#[test]
+fn classifier_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Classifier>();
+}
+
+#[test]
+fn deny_listed_term_is_rejected_naming_file_and_term() {
+    let s = Scratch::new("deny");
+    s.theme(
+        "a.toml",
+        "id = \"a\"\nversion = 1\nlabel = \"A\"\n[[terms]]\nmatch = \"PVV\"\n[[terms]]\nmatch = \"anti-vaxxers\"\n\
+         [[terms]]\nmatch = \"Groen-Links\"\n[[terms]]\nmatch = \"tegen de partij voor de dieren\"\n[[terms]]\nmatch = \"rellen\"\n",
+    );
+    let problems = s.problems();
+    assert_eq!(problems.len(), 4, "{problems:#?}");
+    assert!(problems[0].contains("a.toml") && problems[0].contains("\"PVV\"") && problems[0].contains("deny-list"));
+    assert!(problems[1].contains("anti-vaxxers"));
+    assert!(problems[2].contains("Groen-Links"));
+    assert!(problems[3].contains("partij voor de dieren"));
+}
+
+#[test]
+fn configured_deny_terms_add_to_the_defaults() {
+    let s = Scratch::new("deny-extra");
+    s.theme("a.toml", OK_THEME);
+    let mut cfg = s.config();
+    cfg.deny_terms = vec!["rellen".into()];
+    let err = Classifier::load(&cfg).unwrap_err();
+    assert!(err.to_string().contains("rellen"), "{err}");
+    // Emptying the list does not lift the defaults.
+    s.theme("b.toml", "id = \"b\"\nversion = 1\nlabel = \"B\"\n[[terms]]\nmatch = \"sgp\"\n");
+    cfg.deny_terms.clear();
+    let err = Classifier::load(&cfg).unwrap_err();
+    assert!(err.to_string().contains("b.toml") && err.to_string().contains("sgp"), "{err}");
+}
+
+#[test]
+fn all_problems_are_reported_at_once() {
+    let s = Scratch::new("many");
+    s.theme("a.toml", "id = \"a\"\nversion = 1\nlabel = \"A\"\ncolour = \"red\"\n[[terms]]\nmatch = \"x\"\n");
+    s.theme("b.toml", "id = \"b\"\nversion = 0\nlabel = \"B\"\n[[terms]]\nmatch = \"rellen\"\nweight = -1\n");
+    s.theme("c.toml", OK_THEME);
+    fs::write(
+        s.0.join("gazetteer/places.csv"),
+        "Woonplaatscode,Woonplaats,Gemeentecode,Gemeente\n1,Zeist,0355,Zeist\n2,Nergens,GM12345,Nergens\n3,\"kapot\n",
+    )
+    .unwrap();
+    let mut cfg = s.config();
+    cfg.languages.push("xx".into());
+    let problems = match Classifier::load(&cfg) {
+        Ok(_) => panic!("should fail"),
+        Err(e) => e.problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
+    };
+    let all = problems.join("\n");
+    assert!(all.contains("languages: xx"), "{all}");
+    assert!(all.contains("a.toml: line 4: unknown field `colour`"), "{all}");
+    assert!(all.contains("b.toml: version"), "{all}");
+    assert!(all.contains("b.toml: terms \"rellen\": weight -1"), "{all}");
+    assert!(
+        all.contains("c.toml: id: duplicate theme id \"a\"") || all.contains("c.toml: id: \"a\" must match"),
+        "{all}"
+    );
+    assert!(all.contains("places.csv: line 3"), "{all}");
+    assert!(all.contains("places.csv: line 4: unterminated quote"), "{all}");
+}
+
+#[test]
+fn duplicate_theme_id_is_rejected() {
+    let s = Scratch::new("dup");
+    s.theme("a.toml", OK_THEME);
+    fs::create_dir_all(s.0.join("themes2")).unwrap();
+    // Same id in a file of another name: both the name rule and the duplicate rule fire.
+    s.theme("z.toml", OK_THEME);
+    let all = s.problems().join("\n");
+    assert!(all.contains("z.toml: id: \"a\" must match the file name"), "{all}");
+    assert!(all.contains("z.toml: id: duplicate theme id \"a\""), "{all}");
+}
+
+#[test]
+fn bad_patterns_are_rejected() {
+    let s = Scratch::new("patterns");
+    s.theme(
+        "a.toml",
+        "id = \"a\"\nversion = 1\nlabel = \"A\"\n[[terms]]\nmatch = \"*x*\"\n[[terms]]\nmatch = \"ab*\"\n\
+         [[terms]]\nmatch = \"twee woord*\"\n[[terms]]\nmatch = \"#tag\"\n[[terms]]\nmatch = \"rellen\"\n[[terms]]\nmatch = \"Rellen\"\n",
+    );
+    let problems = s.problems();
+    assert_eq!(problems.len(), 5, "{problems:#?}");
+    assert!(problems[4].contains("listed twice"));
+}
+
+#[test]
+fn gazetteer_extras_are_checked() {
+    let s = Scratch::new("extras");
+    s.theme("a.toml", OK_THEME);
+    fs::write(
+        s.0.join("gazetteer/gazetteer.toml"),
+        "capitalised_only = [\"Atlantis\"]\n[[aliases]]\nname = \"Zeist-Oost\"\nmunicipality = \"GM9999\"\n",
+    )
+    .unwrap();
+    let all = s.problems().join("\n");
+    assert!(all.contains("capitalised_only \"Atlantis\": not a name"), "{all}");
+    assert!(all.contains("aliases \"Zeist-Oost\": GM9999 is not a municipality"), "{all}");
+}
+
+#[test]
+fn stikstof_message() {
+    let a = classify("Morgen weer trekkers op het Malieveld tegen de stikstofregels");
+    assert_eq!(a.themes, ["stikstof"]);
+    assert_eq!(a.level, Level::Discussion);
+    assert_eq!(codes(&a), ["GM0518"]);
+    let signal = &a.explanation[0];
+    assert_eq!(signal.signal, "theme:stikstof");
+    assert_eq!(signal.evidence, "trekkers, stikstofregels");
+    assert!((signal.weight - 1.5).abs() < 1e-6);
+    assert!((a.score - (1.0 - (-1.5f32 / 3.0).exp())).abs() < 1e-3);
+    assert_eq!(a.lang.as_deref(), Some("nl"));
+}
+
+#[test]
+fn riot_with_fireworks_in_amersfoort() {
+    let a = classify("Vannacht zware rellen met vuurwerk in Amersfoort");
+    assert!(a.themes.contains(&"jaarwisseling".to_owned()), "{a:?}");
+    assert!(a.themes.contains(&"demonstratie".to_owned()), "{a:?}");
+    assert_eq!(codes(&a), ["GM0307"]);
+    assert!(a.explanation.iter().any(|s| s.signal == "place:GM0307" && s.evidence == "Amersfoort"));
+}
+
+#[test]
+fn demonstration_in_zeist() {
+    let a = classify("Demonstratie bij het gemeentehuis van Zeist");
+    assert_eq!(a.themes, ["demonstratie"]);
+    assert_eq!(codes(&a), ["GM0355"]);
+    assert_eq!(a.explanation[0].evidence, "Demonstratie");
+}
+
+#[test]
+fn hashtag_is_segmented() {
+    let a = classify("#avondklokrellen in Urk");
+    assert!(a.themes.contains(&"corona".to_owned()), "{a:?}");
+    assert_eq!(codes(&a), ["GM0184"]);
+    let corona = a.explanation.iter().find(|s| s.signal == "theme:corona").unwrap();
+    // The whole tag matches the prefix term avondklok*, quoted as written.
+    assert_eq!(corona.evidence, "avondklokrellen");
+    // Only segmentation finds a word in the middle of a tag.
+    let a = classify("#nooitmeerlockdown");
+    assert_eq!(a.themes, ["corona"]);
+    assert_eq!(a.explanation[0].evidence, "lockdown");
+    // Outside a hashtag, words are not split.
+    assert!(classify("nooitmeerlockdown").themes.is_empty());
+}
+
+#[test]
+fn english_is_english() {
+    let a = classify("Dutch farmers protest against the nitrogen rules, tractors are blocking the highway again");
+    assert_eq!(a.lang.as_deref(), Some("en"));
+    assert!(a.themes.contains(&"stikstof".to_owned()), "{a:?}");
+}
+
+#[test]
+fn short_dutch_is_dutch_not_afrikaans() {
+    for text in [
+        "Het is vandaag erg druk in de stad.",
+        "Morgen gaan we naar het strand.",
+        "Ik heb geen zin meer in dit gedoe",
+        "Wat een mooie dag was het vandaag",
+        "De politie is er al met heel veel busjes.",
+    ] {
+        assert_eq!(classify(text).lang.as_deref(), Some("nl"), "{text}");
+    }
+    // Too short to tell, and no hint: no language rather than a wrong one.
+    assert_eq!(classify("De politie is er al.").lang, None);
+}
+
+#[test]
+fn lang_hint_is_used_when_unsure() {
+    let c = shipped();
+    let a = c.classify(&Input { text: "ok 👍", lang_hint: Some("nl-NL"), ..Input::default() });
+    assert_eq!(a.lang.as_deref(), Some("nl"));
+    let a = c.classify(&Input { text: "ok 👍", lang_hint: Some("af"), ..Input::default() });
+    assert_eq!(a.lang, None);
+}
+
+#[test]
+fn weather_is_nothing() {
+    let a = classify("Morgen wordt het zonnig en droog met in de middag een graad of achttien.");
+    assert_eq!(a.level, Level::None);
+    assert!(a.themes.is_empty() && a.municipalities.is_empty() && a.explanation.is_empty(), "{a:?}");
+    assert_eq!(a.score, 0.0);
+    assert_eq!(a.event_time, None);
+}
+
+#[test]
+fn title_counts_and_urls_do_not() {
+    let c = shipped();
+    let a = c.classify(&Input {
+        text: "Lees meer: https://example.nl/asiel/azc-zeist @[user]",
+        title: Some("Bewoners boos over nieuw azc in Nieuwegein"),
+        ..Input::default()
+    });
+    assert_eq!(a.themes, ["asiel"]);
+    assert_eq!(a.explanation[0].evidence, "azc");
+    assert_eq!(codes(&a), ["GM0356"]);
+}
+
+#[test]
+fn multi_word_and_longest_names() {
+    let a = classify("Onrust in Wijk bij Duurstede en de Utrechtse Heuvelrug, later ook in Den Haag");
+    assert_eq!(codes(&a), ["GM0352", "GM1581", "GM0518"]);
+    let a = classify("De Utrechtse politie greep in");
+    assert_eq!(codes(&a), ["GM0344"]);
+    let a = classify("Het provinciehuis van de provincie Utrecht");
+    assert!(codes(&a).is_empty());
+}
+
+#[test]
+fn ordinary_words_need_a_capital() {
+    assert!(codes(&classify("dat is de beste oplossing, het best voor de buren")).is_empty());
+    assert!(codes(&classify("Best plan ooit")).is_empty());
+    assert_eq!(codes(&classify("Onrust in Best vannacht")), ["GM0753"]);
+    assert!(codes(&classify("Jan van Buren zei het")).is_empty());
+    assert!(codes(&classify("Een protest op de Dam")).is_empty());
+    assert!(
+        codes(&classify("Bewoners van de wijk zijn bang, net als de anderen in het noorden van Nederland")).is_empty()
+    );
+    assert_eq!(codes(&classify("Onrust in De Wijk")), ["GM1690"]);
+}
+
+#[test]
+fn ambiguous_names_need_another_mention() {
+    // Bergen: Bergen (L.) and Bergen (NH.).
+    assert!(codes(&classify("Demonstratie in Bergen")).is_empty());
+    assert_eq!(codes(&classify("Demonstratie in Bergen, gemeente Bergen (NH.), bij Alkmaar")), ["GM0373", "GM0361"]);
+    // Hoorn is the municipality, not the village on Terschelling.
+    assert_eq!(codes(&classify("Rellen in Hoorn")), ["GM0405"]);
+    // Places are listed once, in order of first mention.
+    assert_eq!(codes(&classify("Zeist, Utrecht, Den Dolder en nog eens Zeist")), ["GM0355", "GM0344"]);
+}
+
+#[test]
+fn elongations_and_diacritics() {
+    let a = classify("RELLENNNN in Zeist!!! Oekraïners opgevangen");
+    assert!(a.themes.contains(&"demonstratie".to_owned()));
+    assert!(a.themes.contains(&"oekraine".to_owned()));
+    assert_eq!(a.explanation.iter().find(|s| s.signal == "theme:demonstratie").unwrap().evidence, "RELLENNNN");
+}
+
+#[test]
+fn repetition_does_not_inflate() {
+    let once = classify("rellen");
+    let many = classify("rellen rellen rellen rellen");
+    assert_eq!(once.score, many.score);
+    // More distinct evidence scores higher.
+    let more = classify("rellen, ongeregeldheden en de mobiele eenheid");
+    assert!(more.score > once.score);
+    assert_eq!(more.explanation[0].evidence, "rellen, ongeregeldheden, mobiele eenheid");
+}
+
+#[test]
+fn shipped_lexicons_contain_no_viewpoint_cues() {
+    // Loading enforces it; this guards against the deny-list itself shrinking.
+    for term in ["pvv", "groenlinks", "forum voor democratie", "bbb", "50plus"] {
+        assert!(DEFAULT_DENY_TERMS.contains(&term));
+    }
+}
+
+#[test]
+fn many_messages_classify_quickly_enough_to_not_notice() {
+    // Not a benchmark (the lead benches); makes sure nothing is accidentally quadratic.
+    let c = shipped();
+    let texts = [
+        "Vannacht zware rellen met vuurwerk in Amersfoort, ME ingezet bij het station",
+        "Morgen weer trekkers op het Malieveld tegen de stikstofregels #boerenprotest",
+        "Leuke dag gehad in het park met de kinderen, het weer was prima",
+    ];
+    let mut n = 0;
+    for i in 0..3000 {
+        let a = c.classify(&Input { text: texts[i % 3], ..Input::default() });
+        n += a.themes.len();
+    }
+    assert!(n > 0);
+}

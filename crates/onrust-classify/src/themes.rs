@@ -1,0 +1,493 @@
+//! Themes and their lexicons (`config/themes/*.toml`), compiled into one index.
+//!
+//! All terms of all themes go into hash maps keyed on normalised words:
+//! exact words, phrases (keyed on their first word), prefix terms (`stem*`,
+//! for Dutch compounds: `stikstof*` matches `stikstofregels`), suffix terms
+//! (`*stem`: `*rellen` matches `voetbalrellen`) and hashtag-only terms.
+//! Matching a message is a few hash look-ups per word, whatever the number
+//! of themes. Hashtags are also segmented greedily against the lexicon's
+//! words (`#avondklokrellen` → `avondklok`, `rellen`).
+//!
+//! Counting: within one theme a word counts once (with its best-weighing
+//! term) and a term counts once per message, so repeating a word or
+//! overlapping patterns (`vuurwerk*` and `*vuurwerk` on `vuurwerk`) do not
+//! inflate the score.
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::Problems;
+use crate::normalize::{Token, words};
+
+/// The deny-list every deployment gets (GUARDRAILS L11): Dutch party names.
+/// Terms that start with "anti" are refused as well. Configuration can add
+/// terms, never remove these.
+pub const DEFAULT_DENY_TERMS: &[&str] = &[
+    "pvv",
+    "vvd",
+    "cda",
+    "d66",
+    "groenlinks",
+    "groen links",
+    "pvda",
+    "sp",
+    "fvd",
+    "forum voor democratie",
+    "bbb",
+    "boerburgerbeweging",
+    "ja21",
+    "denk",
+    "volt",
+    "partij voor de dieren",
+    "pvdd",
+    "christenunie",
+    "sgp",
+    "nsc",
+    "nieuw sociaal contract",
+    "50plus",
+];
+
+/// Segments shorter than this are not looked for inside hashtags.
+const MIN_SEGMENT_BYTES: usize = 4;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ThemeFile {
+    id: String,
+    version: u32,
+    label: String,
+    #[serde(default)]
+    #[allow(dead_code)]
+    description: Option<String>,
+    #[serde(default = "default_min_weight")]
+    min_weight: f64,
+    #[serde(default)]
+    terms: Vec<TermSpec>,
+    #[serde(default)]
+    hashtags: Vec<TermSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TermSpec {
+    #[serde(rename = "match")]
+    pattern: String,
+    #[serde(default = "default_weight")]
+    weight: f64,
+    #[serde(default)]
+    #[allow(dead_code)]
+    note: Option<String>,
+}
+
+fn default_min_weight() -> f64 {
+    1.0
+}
+
+fn default_weight() -> f64 {
+    1.0
+}
+
+/// Weights above this are almost certainly a typo.
+const MAX_WEIGHT: f64 = 10.0;
+
+#[derive(Debug)]
+pub(crate) struct ThemeMeta {
+    pub id: String,
+    pub version: u32,
+    #[allow(dead_code)]
+    pub label: String,
+    pub min_weight: f32,
+}
+
+#[derive(Debug)]
+struct TermMeta {
+    theme: usize,
+    weight: f32,
+}
+
+/// A theme that reached its `min_weight` in a message.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ThemeHit {
+    pub theme: usize,
+    pub weight: f32,
+    pub evidence: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Lexicon {
+    pub themes: Vec<ThemeMeta>,
+    terms: Vec<TermMeta>,
+    words: HashMap<String, Vec<usize>>,
+    phrases: HashMap<String, Vec<(Vec<String>, usize)>>,
+    prefixes: HashMap<String, Vec<usize>>,
+    prefix_lens: Vec<usize>,
+    suffixes: HashMap<String, Vec<usize>>,
+    suffix_lens: Vec<usize>,
+    hashtags: HashMap<String, Vec<usize>>,
+    segment_words: HashSet<String>,
+    segment_max: usize,
+    /// FNV-1a of all theme files, in file name order.
+    pub content_hash: u64,
+}
+
+enum Pattern {
+    Word(String),
+    Phrase(Vec<String>),
+    Prefix(String),
+    Suffix(String),
+}
+
+/// Why a term is refused under GUARDRAILS L11, if it is.
+fn denied(term_words: &[String], deny: &[Vec<String>]) -> Option<String> {
+    if let Some(w) = term_words.iter().find(|w| w.starts_with("anti")) {
+        return Some(format!("\"{w}\": terms starting with \"anti\" describe a viewpoint, not a disorder signal"));
+    }
+    let joined: String = term_words.concat();
+    for d in deny {
+        let contained = !d.is_empty() && term_words.windows(d.len()).any(|w| w == d.as_slice());
+        if contained || joined == d.concat() {
+            return Some(format!(
+                "\"{}\" is on the deny-list (party names and viewpoints are not disorder signals)",
+                d.join(" ")
+            ));
+        }
+    }
+    None
+}
+
+impl Lexicon {
+    /// Loads every `*.toml` in `dir` (sorted by name) as a theme.
+    pub fn load(dir: &Path, deny_terms: &[String], problems: &mut Problems) -> Self {
+        let mut deny: Vec<Vec<String>> =
+            DEFAULT_DENY_TERMS.iter().map(|t| words(t)).chain(deny_terms.iter().map(|t| words(t))).collect();
+        deny.retain(|d| !d.is_empty());
+        let mut lex = Lexicon::default();
+        let mut files: Vec<PathBuf> = match fs::read_dir(dir) {
+            Ok(entries) => entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+                .collect(),
+            Err(e) => {
+                problems.push(dir, "", format!("cannot read the themes directory: {e}"));
+                return lex;
+            }
+        };
+        files.sort();
+        if files.is_empty() {
+            problems.push(dir, "", "no theme files (*.toml) found");
+        }
+        let mut hash = Fnv::new();
+        for file in &files {
+            let source = match fs::read_to_string(file) {
+                Ok(s) => s,
+                Err(e) => {
+                    problems.push(file, "", format!("cannot read: {e}"));
+                    continue;
+                }
+            };
+            hash.write(file.file_name().map(|n| n.as_encoded_bytes()).unwrap_or_default());
+            hash.write(source.as_bytes());
+            match toml::from_str::<ThemeFile>(&source) {
+                Ok(theme) => lex.add_theme(file, theme, &deny, problems),
+                Err(e) => problems.push_toml(file, &source, &e),
+            }
+        }
+        lex.content_hash = hash.finish();
+        lex.prefix_lens = lens(&lex.prefixes);
+        lex.suffix_lens = lens(&lex.suffixes);
+        for list in lex.phrases.values_mut() {
+            list.sort_by_key(|(rest, _)| std::cmp::Reverse(rest.len()));
+        }
+        lex.segment_words = lex.words.keys().chain(lex.prefixes.keys()).chain(lex.suffixes.keys()).cloned().collect();
+        lex.segment_words.retain(|w| w.len() >= MIN_SEGMENT_BYTES);
+        lex.segment_max = lex.segment_words.iter().map(String::len).max().unwrap_or(0);
+        lex
+    }
+
+    fn add_theme(&mut self, file: &Path, theme: ThemeFile, deny: &[Vec<String>], problems: &mut Problems) {
+        let before = problems.0.len();
+        let valid_id = !theme.id.is_empty()
+            && theme.id.len() <= 32
+            && theme.id.starts_with(|c: char| c.is_ascii_lowercase())
+            && theme.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !valid_id {
+            problems.push(
+                file,
+                "id",
+                format!("{:?} must be 1 to 32 characters of a-z, 0-9, '_', starting with a letter", theme.id),
+            );
+        } else if file.file_stem().is_some_and(|s| s != theme.id.as_str()) {
+            problems.push(file, "id", format!("{:?} must match the file name ({}.toml)", theme.id, theme.id));
+        }
+        if self.themes.iter().any(|t| t.id == theme.id) {
+            problems.push(file, "id", format!("duplicate theme id {:?}", theme.id));
+        }
+        if theme.version == 0 {
+            problems.push(file, "version", "must be 1 or more; raise it whenever the lexicon changes");
+        }
+        if theme.label.trim().is_empty() {
+            problems.push(file, "label", "must not be empty");
+        }
+        if !(theme.min_weight.is_finite() && theme.min_weight > 0.0 && theme.min_weight <= MAX_WEIGHT * 10.0) {
+            problems.push(file, "min_weight", format!("{} must be a positive number", theme.min_weight));
+        }
+        if theme.terms.is_empty() && theme.hashtags.is_empty() {
+            problems.push(file, "terms", "a theme needs at least one term");
+        }
+        let index = self.themes.len();
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut compiled: Vec<(Pattern, f32, bool)> = Vec::new();
+        for (spec, hashtag) in theme.terms.iter().map(|t| (t, false)).chain(theme.hashtags.iter().map(|t| (t, true))) {
+            let key = if hashtag { "hashtags" } else { "terms" };
+            let location = format!("{key} {:?}", spec.pattern);
+            if !(spec.weight.is_finite() && spec.weight > 0.0 && spec.weight <= MAX_WEIGHT) {
+                problems.push(
+                    file,
+                    &location,
+                    format!("weight {} must be more than 0 and at most {MAX_WEIGHT}", spec.weight),
+                );
+                continue;
+            }
+            let Some(pattern) = parse_pattern(&spec.pattern, hashtag) else {
+                problems.push(
+                    file,
+                    &location,
+                    if hashtag {
+                        "a hashtag must be one word (with or without '#'), no '*'"
+                    } else {
+                        "must contain a word; '*' only at the start or end of a single word with at least 3 letters; hashtags go under [[hashtags]]"
+                    },
+                );
+                continue;
+            };
+            let term_words: Vec<String> = match &pattern {
+                Pattern::Word(w) | Pattern::Prefix(w) | Pattern::Suffix(w) => vec![w.clone()],
+                Pattern::Phrase(ws) => ws.clone(),
+            };
+            if let Some(why) = denied(&term_words, deny) {
+                problems.push(file, &location, why);
+                continue;
+            }
+            let dedup = format!("{key}:{}:{}", spec.pattern.starts_with('*'), spec.pattern.trim_end().ends_with('*'))
+                + &term_words.join(" ");
+            if !seen.insert(dedup) {
+                problems.push(file, &location, "listed twice in this theme");
+                continue;
+            }
+            compiled.push((pattern, spec.weight as f32, hashtag));
+        }
+        if problems.0.len() > before {
+            return;
+        }
+        self.themes.push(ThemeMeta {
+            id: theme.id,
+            version: theme.version,
+            label: theme.label,
+            min_weight: theme.min_weight as f32,
+        });
+        for (pattern, weight, hashtag) in compiled {
+            let term = self.terms.len();
+            self.terms.push(TermMeta { theme: index, weight });
+            match pattern {
+                Pattern::Word(w) if hashtag => self.hashtags.entry(w).or_default().push(term),
+                Pattern::Word(w) => self.words.entry(w).or_default().push(term),
+                Pattern::Prefix(w) => self.prefixes.entry(w).or_default().push(term),
+                Pattern::Suffix(w) => self.suffixes.entry(w).or_default().push(term),
+                Pattern::Phrase(mut ws) => {
+                    let first = ws.remove(0);
+                    self.phrases.entry(first).or_default().push((ws, term));
+                }
+            }
+        }
+    }
+
+    /// Themes that reach their `min_weight` in the tokens of `text`, strongest first.
+    pub fn match_tokens(&self, text: &str, tokens: &[Token]) -> Vec<ThemeHit> {
+        let mut found: Vec<(usize, String)> = Vec::new(); // (term, evidence)
+        let mut per_word: Vec<usize> = Vec::new();
+        for (i, token) in tokens.iter().enumerate() {
+            per_word.clear();
+            for form in token.forms() {
+                self.word_terms(form, &mut per_word);
+                if token.hashtag
+                    && let Some(terms) = self.hashtags.get(form)
+                {
+                    per_word.extend(terms);
+                }
+            }
+            let quote = &text[token.start..token.end];
+            self.keep_best(&per_word, quote, &mut found);
+            // Phrases starting here.
+            for form in token.forms() {
+                let Some(candidates) = self.phrases.get(form) else { continue };
+                for (rest, term) in candidates {
+                    let Some(tail) = tokens.get(i + 1..i + 1 + rest.len()) else { continue };
+                    if rest.iter().zip(tail).all(|(w, t)| t.forms().any(|f| f == w)) {
+                        let end = tail.last().map_or(token.end, |t| t.end);
+                        self.keep_best(std::slice::from_ref(term), &text[token.start..end], &mut found);
+                    }
+                }
+            }
+            // Words inside a hashtag.
+            if token.hashtag && self.segment_max > 0 {
+                for segment in self.segment(&token.norm) {
+                    per_word.clear();
+                    self.word_terms(segment, &mut per_word);
+                    self.keep_best(&per_word, segment, &mut found);
+                }
+            }
+        }
+        let mut hits: Vec<ThemeHit> = Vec::new();
+        for (term, evidence) in found {
+            let meta = &self.terms[term];
+            let hit = match hits.iter_mut().find(|h| h.theme == meta.theme) {
+                Some(hit) => hit,
+                None => {
+                    hits.push(ThemeHit { theme: meta.theme, weight: 0.0, evidence: Vec::new() });
+                    let last = hits.len() - 1;
+                    &mut hits[last]
+                }
+            };
+            hit.weight += meta.weight;
+            if !hit.evidence.iter().any(|e| e.eq_ignore_ascii_case(&evidence)) {
+                hit.evidence.push(evidence);
+            }
+        }
+        hits.retain(|h| h.weight >= self.themes[h.theme].min_weight);
+        hits.sort_by(|a, b| {
+            b.weight.total_cmp(&a.weight).then_with(|| self.themes[a.theme].id.cmp(&self.themes[b.theme].id))
+        });
+        hits
+    }
+
+    /// Terms matching one word: exact, prefix and suffix.
+    fn word_terms(&self, word: &str, out: &mut Vec<usize>) {
+        if let Some(terms) = self.words.get(word) {
+            out.extend(terms);
+        }
+        for &len in &self.prefix_lens {
+            if len > word.len() {
+                break;
+            }
+            if word.is_char_boundary(len)
+                && let Some(terms) = self.prefixes.get(&word[..len])
+            {
+                out.extend(terms);
+            }
+        }
+        for &len in &self.suffix_lens {
+            if len > word.len() {
+                break;
+            }
+            let at = word.len() - len;
+            if word.is_char_boundary(at)
+                && let Some(terms) = self.suffixes.get(&word[at..])
+            {
+                out.extend(terms);
+            }
+        }
+    }
+
+    /// Keeps, per theme, the best-weighing of `terms` that matched one word,
+    /// unless that term was already found.
+    fn keep_best(&self, terms: &[usize], evidence: &str, found: &mut Vec<(usize, String)>) {
+        for &term in terms {
+            let meta = &self.terms[term];
+            let best = terms
+                .iter()
+                .filter(|t| self.terms[**t].theme == meta.theme)
+                .max_by(|a, b| self.terms[**a].weight.total_cmp(&self.terms[**b].weight).then(b.cmp(a)));
+            if best != Some(&term) || found.iter().any(|(t, _)| *t == term) {
+                continue;
+            }
+            found.push((term, evidence.to_owned()));
+        }
+    }
+
+    /// Greedy left-to-right segmentation of a hashtag against the lexicon's
+    /// words: at each position the longest known word, else skip a character.
+    fn segment<'a>(&self, tag: &'a str) -> Vec<&'a str> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i + MIN_SEGMENT_BYTES <= tag.len() {
+            let max = (tag.len() - i).min(self.segment_max);
+            let found = (MIN_SEGMENT_BYTES..=max)
+                .rev()
+                .find(|len| tag.is_char_boundary(i + len) && self.segment_words.contains(&tag[i..i + len]));
+            match found {
+                Some(len) => {
+                    out.push(&tag[i..i + len]);
+                    i += len;
+                }
+                None => {
+                    i += tag[i..].chars().next().map_or(1, char::len_utf8);
+                }
+            }
+        }
+        // The whole tag is matched as a word already.
+        out.retain(|s| s.len() < tag.len());
+        out
+    }
+}
+
+fn lens(map: &HashMap<String, Vec<usize>>) -> Vec<usize> {
+    let mut lens: Vec<usize> = map.keys().map(String::len).collect();
+    lens.sort_unstable();
+    lens.dedup();
+    lens
+}
+
+fn parse_pattern(raw: &str, hashtag: bool) -> Option<Pattern> {
+    let raw = raw.trim();
+    if hashtag {
+        let body = raw.strip_prefix('#').unwrap_or(raw);
+        if body.contains(['*', '#']) {
+            return None;
+        }
+        let ws = words(body);
+        return (ws.len() == 1).then(|| Pattern::Word(ws.concat()));
+    }
+    if raw.contains('#') {
+        return None;
+    }
+    let prefix = raw.ends_with('*');
+    let suffix = raw.starts_with('*');
+    let body = raw.trim_matches('*');
+    if body.contains('*') || (prefix && suffix) {
+        return None;
+    }
+    let mut ws = words(body);
+    match (ws.len(), prefix, suffix) {
+        (0, _, _) => None,
+        (1, true, _) | (1, _, true) if ws[0].chars().count() < 3 => None,
+        (1, true, _) => ws.pop().map(Pattern::Prefix),
+        (1, _, true) => ws.pop().map(Pattern::Suffix),
+        (1, false, false) => ws.pop().map(Pattern::Word),
+        (_, false, false) => Some(Pattern::Phrase(ws)),
+        _ => None,
+    }
+}
+
+/// 64-bit FNV-1a, for versioning lexicon contents without another dependency.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fnv(u64);
+
+impl Fnv {
+    pub fn new() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+
+    pub fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    pub fn finish(self) -> u64 {
+        self.0
+    }
+}

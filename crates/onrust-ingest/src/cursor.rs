@@ -1,0 +1,173 @@
+//! Per-source cursors: what a feed source has already delivered.
+//!
+//! A cursor is stored only after the batch it describes was acknowledged
+//! downstream (GUARDRAILS R1), and atomically: written to a temporary file,
+//! fsynced, renamed over the old one, and the directory fsynced. A crash
+//! leaves either the old or the new cursor, never half of one.
+//!
+//! A cursor that cannot be parsed is reported as [`CursorError::Corrupt`]
+//! naming the file. The feed source then moves the file aside (to
+//! `<source>.json.corrupt`), logs a warning and starts fresh: that re-sends
+//! the items still in the feed, which is harmless because every sink is
+//! idempotent by message id, while refusing to run would turn a damaged file
+//! into silent loss of coverage.
+//!
+//! The file calls are blocking; they are small, happen at most once per poll
+//! and per source, and keep the durability steps explicit.
+
+use std::collections::VecDeque;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use onrust_model::SourceId;
+use serde::{Deserialize, Serialize};
+
+use crate::pseudonym::sync_dir;
+
+/// Default bound on remembered dedup keys per source.
+pub const DEFAULT_MAX_SEEN: usize = 5000;
+
+/// The state of one feed source.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FeedCursor {
+    /// The URL this cursor belongs to; validators and the disabled state apply only to it.
+    pub url: Option<String>,
+    /// The last `ETag`, exactly as received.
+    pub etag: Option<String>,
+    /// The last `Last-Modified`, exactly as received.
+    pub last_modified: Option<String>,
+    /// Dedup keys already delivered, oldest first, bounded.
+    pub seen: VecDeque<String>,
+    /// Why the source is disabled (e.g. "410 gone"), if it is.
+    pub disabled_reason: Option<String>,
+}
+
+impl FeedCursor {
+    /// Was this key delivered before?
+    pub fn has_seen(&self, key: &str) -> bool {
+        self.seen.iter().any(|k| k == key)
+    }
+
+    /// Remembers keys, dropping the oldest beyond `max_seen`.
+    pub fn remember(&mut self, keys: impl IntoIterator<Item = String>, max_seen: usize) {
+        self.seen.extend(keys);
+        while self.seen.len() > max_seen {
+            self.seen.pop_front();
+        }
+    }
+}
+
+/// Why a cursor could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum CursorError {
+    /// File system error.
+    #[error("cursor file {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The file exists but is not a valid cursor.
+    #[error("cursor file {path} is corrupt: {message}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+}
+
+/// The directory of cursor files, one `<source>.json` per source.
+#[derive(Debug)]
+pub struct CursorStore {
+    dir: PathBuf,
+}
+
+impl CursorStore {
+    /// Opens (creating, mode 0700) the cursor directory.
+    pub fn new(dir: impl Into<PathBuf>) -> Result<Self, CursorError> {
+        let dir = dir.into();
+        crate::pseudonym::create_private_dir(&dir).map_err(|e| match e {
+            crate::pseudonym::KeyError::Io { path, source } => CursorError::Io { path, source },
+            other => CursorError::Io { path: dir.clone(), source: std::io::Error::other(other.to_string()) },
+        })?;
+        Ok(Self { dir })
+    }
+
+    /// The file holding the cursor of `source`.
+    pub fn path(&self, source: &SourceId) -> PathBuf {
+        self.dir.join(format!("{source}.json"))
+    }
+
+    /// Loads the cursor of `source`; `None` if there is none yet.
+    pub fn load(&self, source: &SourceId) -> Result<Option<FeedCursor>, CursorError> {
+        let path = self.path(source);
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(CursorError::Io { path, source }),
+        };
+        serde_json::from_slice(&bytes).map(Some).map_err(|e| CursorError::Corrupt { path, message: e.to_string() })
+    }
+
+    /// Stores the cursor of `source` atomically (temp file, fsync, rename, fsync directory).
+    pub fn store(&self, source: &SourceId, cursor: &FeedCursor) -> Result<(), CursorError> {
+        let path = self.path(source);
+        let tmp = self.dir.join(format!(".{source}.json.tmp"));
+        let io = |p: &Path| {
+            let p = p.to_path_buf();
+            move |source| CursorError::Io { path: p, source }
+        };
+        let json = serde_json::to_vec_pretty(cursor)
+            .map_err(|e| CursorError::Io { path: path.clone(), source: std::io::Error::other(e) })?;
+        let mut file = fs::File::create(&tmp).map_err(io(&tmp))?;
+        file.write_all(&json).and_then(|()| file.sync_all()).map_err(io(&tmp))?;
+        drop(file);
+        fs::rename(&tmp, &path).map_err(io(&path))?;
+        sync_dir(&self.dir);
+        Ok(())
+    }
+
+    /// Moves a corrupt cursor aside to `<file>.corrupt`, so the source can start fresh.
+    pub fn quarantine(&self, source: &SourceId) -> Result<PathBuf, CursorError> {
+        let path = self.path(source);
+        let aside = path.with_extension("json.corrupt");
+        fs::rename(&path, &aside).map_err(|e| CursorError::Io { path, source: e })?;
+        Ok(aside)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_and_load_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CursorStore::new(dir.path().join("cursors")).unwrap();
+        let id = SourceId::new("rtv").unwrap();
+        assert_eq!(store.load(&id).unwrap(), None);
+        let mut cursor = FeedCursor { etag: Some("W/\"abc\"".into()), ..Default::default() };
+        cursor.remember((0..10).map(|i| format!("k{i}")), 5);
+        assert_eq!(cursor.seen.len(), 5);
+        assert!(cursor.has_seen("k9") && !cursor.has_seen("k0"));
+        store.store(&id, &cursor).unwrap();
+        assert_eq!(store.load(&id).unwrap(), Some(cursor));
+    }
+
+    #[test]
+    fn corrupt_cursor_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CursorStore::new(dir.path()).unwrap();
+        let id = SourceId::new("rtv").unwrap();
+        fs::write(store.path(&id), b"{not json").unwrap();
+        let err = store.load(&id).unwrap_err();
+        assert!(err.to_string().contains("rtv.json"), "{err}");
+        let aside = store.quarantine(&id).unwrap();
+        assert!(aside.exists());
+        assert_eq!(store.load(&id).unwrap(), None);
+    }
+}

@@ -1,0 +1,426 @@
+//! Plain text at ingest (GUARDRAILS S4, L3).
+//!
+//! Feed content is HTML written by strangers. Rather than keep it and escape
+//! it everywhere downstream, it is turned into plain text here, once: tags
+//! are dropped, `<script>`/`<style>` and comments are removed with their
+//! content, entities are decoded. A decoded `&lt;script&gt;` becomes the
+//! *text* `<script>`, which is inert because every later stage treats the
+//! field as text, never as markup. The converter is a small hand-written state
+//! machine: it never fails, never panics and is linear in the input.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Tags whose start or end is rendered as a line break.
+const BLOCK_TAGS: &[&str] = &[
+    "p",
+    "br",
+    "div",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "ul",
+    "ol",
+    "tr",
+    "table",
+    "blockquote",
+    "pre",
+    "hr",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "figure",
+    "figcaption",
+    "dd",
+    "dt",
+];
+
+/// Tags removed together with everything up to their closing tag.
+const RAW_TEXT_TAGS: &[&str] = &["script", "style", "noscript", "template", "iframe", "object", "svg"];
+
+/// Converts an HTML fragment to plain text.
+///
+/// Drops `<script>`, `<style>` (and a few other raw-content elements) and
+/// comments entirely, renders block tags as newlines, drops all other tags
+/// and decodes entities (the common named ones and all numeric ones).
+/// Whitespace is not collapsed here; use [`normalize`] afterwards.
+pub fn html_to_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(pos) = rest.find(['<', '&']) {
+        out.push_str(&rest[..pos]);
+        rest = &rest[pos..];
+        if rest.starts_with('&') {
+            let (decoded, used) = decode_entity(rest);
+            match decoded {
+                Some(text) => out.push_str(&text),
+                None => out.push('&'),
+            }
+            rest = &rest[used..];
+            continue;
+        }
+        rest = consume_markup(rest, &mut out);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Handles `rest`, which starts with `<`; returns what follows the markup.
+fn consume_markup<'a>(rest: &'a str, out: &mut String) -> &'a str {
+    let after = &rest[1..];
+    if let Some(comment) = after.strip_prefix("!--") {
+        return comment.find("-->").map_or("", |end| &comment[end + 3..]);
+    }
+    let first = after.chars().next();
+    let is_tag = matches!(first, Some(c) if c.is_ascii_alphabetic() || c == '/' || c == '!' || c == '?');
+    if !is_tag {
+        // A lone '<' as in "a < b" is text.
+        out.push('<');
+        return after;
+    }
+    let Some(tag_len) = tag_end(after) else {
+        // Unterminated tag: drop the rest rather than leak markup.
+        return "";
+    };
+    let tag = &after[..tag_len];
+    let remaining = &after[tag_len + 1..];
+    let closing = tag.starts_with('/');
+    let name: String = tag
+        .trim_start_matches('/')
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    if !closing && !tag.ends_with('/') && RAW_TEXT_TAGS.contains(&name.as_str()) {
+        return skip_raw_text(remaining, &name);
+    }
+    if BLOCK_TAGS.contains(&name.as_str()) {
+        out.push('\n');
+    }
+    remaining
+}
+
+/// Index of the `>` that ends the tag starting at `s`, honouring quoted attribute values.
+fn tag_end(s: &str) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    for (i, c) in s.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '>') => return Some(i),
+            (None, _) => {}
+        }
+    }
+    None
+}
+
+/// Skips everything up to and including `</name ...>` (ASCII case-insensitive).
+fn skip_raw_text<'a>(s: &'a str, name: &str) -> &'a str {
+    let needle = format!("</{name}");
+    let bytes = s.as_bytes();
+    let mut from = 0;
+    while let Some(pos) = find_ascii_ci(&bytes[from..], needle.as_bytes()) {
+        let start = from + pos;
+        let after = start + needle.len();
+        // `</scripts>` is not the end of `<script>`.
+        let boundary = bytes.get(after).is_none_or(|b| !b.is_ascii_alphanumeric());
+        if boundary {
+            return s[after..].find('>').map_or("", |end| &s[after + end + 1..]);
+        }
+        from = after;
+    }
+    ""
+}
+
+fn find_ascii_ci(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || haystack.len() < needle.len() {
+        return None;
+    }
+    (0..=haystack.len() - needle.len()).find(|&i| haystack[i..i + needle.len()].eq_ignore_ascii_case(needle))
+}
+
+/// Decodes the entity at the start of `s` (which starts with `&`).
+/// Returns the decoded text (None when it is not a known entity) and the bytes consumed.
+fn decode_entity(s: &str) -> (Option<String>, usize) {
+    let body_end = s.as_bytes().iter().take(34).position(|&b| b == b';');
+    let Some(end) = body_end else {
+        return (None, 1);
+    };
+    let body = &s[1..end];
+    let decoded = if let Some(num) = body.strip_prefix('#') {
+        let code = match num.strip_prefix(['x', 'X']) {
+            Some(hex) => u32::from_str_radix(hex, 16).ok(),
+            None => num.parse::<u32>().ok(),
+        };
+        code.map(|c| char::from_u32(c).filter(|&ch| ch != '\0').unwrap_or('\u{FFFD}').to_string())
+    } else {
+        named_entity(body).map(str::to_owned)
+    };
+    match decoded {
+        Some(text) => (Some(text), end + 1),
+        None => (None, 1),
+    }
+}
+
+fn named_entity(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "amp" | "AMP" => "&",
+        "lt" | "LT" => "<",
+        "gt" | "GT" => ">",
+        "quot" | "QUOT" => "\"",
+        "apos" => "'",
+        "nbsp" => "\u{a0}",
+        "shy" => "",
+        "ndash" => "–",
+        "mdash" => "—",
+        "hellip" => "…",
+        "lsquo" => "‘",
+        "rsquo" => "’",
+        "sbquo" => "‚",
+        "ldquo" => "“",
+        "rdquo" => "”",
+        "bdquo" => "„",
+        "laquo" => "«",
+        "raquo" => "»",
+        "bull" => "•",
+        "middot" => "·",
+        "copy" => "©",
+        "reg" => "®",
+        "trade" => "™",
+        "euro" => "€",
+        "pound" => "£",
+        "deg" => "°",
+        "times" => "×",
+        "eacute" => "é",
+        "Eacute" => "É",
+        "egrave" => "è",
+        "euml" => "ë",
+        "Euml" => "Ë",
+        "ecirc" => "ê",
+        "aacute" => "á",
+        "agrave" => "à",
+        "auml" => "ä",
+        "Auml" => "Ä",
+        "acirc" => "â",
+        "iuml" => "ï",
+        "iacute" => "í",
+        "oacute" => "ó",
+        "ouml" => "ö",
+        "Ouml" => "Ö",
+        "ocirc" => "ô",
+        "uuml" => "ü",
+        "Uuml" => "Ü",
+        "uacute" => "ú",
+        "ccedil" => "ç",
+        "ntilde" => "ñ",
+        "szlig" => "ß",
+        "zwj" => "\u{200d}",
+        "zwnj" => "\u{200c}",
+        _ => return None,
+    })
+}
+
+/// Is `c` a character we never keep: C0/C1 controls (except `\n`, `\t`) and
+/// the bidi embedding, override, isolate and mark characters.
+fn is_stripped(c: char) -> bool {
+    matches!(c,
+        '\u{0}'..='\u{8}' | '\u{b}'..='\u{1f}' | '\u{7f}'..='\u{9f}'
+        | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{61c}')
+}
+
+/// Normalises text for the bus: strips C0/C1 controls except `\n` and `\t`
+/// (`\r` and `\r\n` become `\n`), strips bidi overrides, isolates and marks,
+/// applies NFC, collapses every run of horizontal whitespace to one space,
+/// keeps at most one blank line, trims, and caps the result at `max_chars`
+/// characters (on a character boundary).
+pub fn normalize(s: &str, max_chars: usize) -> String {
+    // Fast paths: most feed text has no CR, no stripped characters and is already NFC.
+    let owned;
+    let mut cleaned: &str = s;
+    if cleaned.contains('\r') {
+        owned = cleaned.replace("\r\n", "\n").replace('\r', "\n");
+        cleaned = &owned;
+    }
+    let filtered;
+    if cleaned.chars().any(is_stripped) {
+        filtered = cleaned.chars().filter(|&c| !is_stripped(c)).collect::<String>();
+        cleaned = &filtered;
+    }
+    let composed;
+    if unicode_normalization::is_nfc_quick(cleaned.chars()) != unicode_normalization::IsNormalized::Yes {
+        composed = cleaned.nfc().collect::<String>();
+        cleaned = &composed;
+    }
+
+    let mut out = String::with_capacity(cleaned.len());
+    let mut pending_space = false;
+    let mut newlines = 0usize;
+    for c in cleaned.chars() {
+        if c == '\n' {
+            newlines += 1;
+            pending_space = false;
+            continue;
+        }
+        if c.is_whitespace() {
+            pending_space = true;
+            continue;
+        }
+        if !out.is_empty() {
+            if newlines > 0 {
+                out.push_str(if newlines > 1 { "\n\n" } else { "\n" });
+            } else if pending_space {
+                out.push(' ');
+            }
+        }
+        newlines = 0;
+        pending_space = false;
+        out.push(c);
+    }
+
+    match out.char_indices().nth(max_chars) {
+        Some((cut, _)) => out[..cut].trim_end().to_owned(),
+        None => out,
+    }
+}
+
+/// Replaces @mentions by the placeholder `@[user]` (GUARDRAILS L3).
+///
+/// A mention is an `@` at the start of the text or after a character that is
+/// not a letter, digit, `_`, `.`, `-` or `@`, followed by a handle of letters,
+/// digits and `_` (and, inside the handle, `.` or `-`), optionally followed by
+/// `@instance.domain` (Mastodon/fediverse form). An `@` preceded by a letter
+/// or digit is part of an e-mail address (`info@gemeente.nl`) and is left
+/// alone: such addresses are overwhelmingly organisational contact addresses
+/// in news text, and masking them would damage the text more than it
+/// protects anyone.
+pub fn mask_mentions(s: &str) -> String {
+    if !s.contains('@') {
+        return s.to_owned();
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let preceded_ok = i == 0 || !is_handle_context(chars[i - 1]);
+        if c == '@' && preceded_ok {
+            let end = handle_end(&chars, i + 1);
+            if end > i + 1 {
+                let mut next = end;
+                // Optional @instance.domain
+                if chars.get(end) == Some(&'@') {
+                    let domain_end = domain_end(&chars, end + 1);
+                    if domain_end > end + 1 {
+                        next = domain_end;
+                    }
+                }
+                out.push_str("@[user]");
+                i = next;
+                continue;
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
+fn is_handle_context(c: char) -> bool {
+    c.is_alphanumeric() || matches!(c, '_' | '.' | '-' | '@' | '+')
+}
+
+/// End of a handle starting at `start`: word characters, with `.`/`-` allowed inside.
+fn handle_end(chars: &[char], start: usize) -> usize {
+    let mut end = start;
+    let mut i = start;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_alphanumeric() || c == '_' {
+            i += 1;
+            end = i;
+        } else if matches!(c, '.' | '-') && i > start {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    end
+}
+
+/// End of a domain starting at `start` that contains at least one dot inside.
+fn domain_end(chars: &[char], start: usize) -> usize {
+    let mut end = start;
+    let mut i = start;
+    let mut dots = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_alphanumeric() || c == '-' {
+            i += 1;
+            end = i;
+        } else if c == '.' && i > start {
+            dots += 1;
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    if dots == 0 { start } else { end }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_and_style_are_dropped() {
+        assert_eq!(html_to_text("<script>alert(1)</script>hi"), "hi");
+        assert_eq!(html_to_text("<SCRIPT type=x>a</ScRiPt >b"), "b");
+        assert_eq!(html_to_text("<style>p{}</style>x<!-- <b>c</b> -->y"), "xy");
+        assert_eq!(html_to_text("a<script>never closed"), "a");
+        assert_eq!(html_to_text("<img src=x onerror=alert(1)>z"), "z");
+        assert_eq!(html_to_text("<a href=\"a>b\">link</a>"), "link");
+    }
+
+    #[test]
+    fn escaped_script_becomes_inert_text() {
+        let text = normalize(&html_to_text("&lt;script&gt;alert(1)&lt;/script&gt;"), 100);
+        assert_eq!(text, "<script>alert(1)</script>");
+        // Running it through again must not execute or drop anything: it is plain text now.
+        assert!(!html_to_text("<p>&lt;b&gt;</p>").contains("<p>"));
+    }
+
+    #[test]
+    fn blocks_become_newlines_and_entities_decode() {
+        let text = normalize(&html_to_text("<p>Eén &amp; twee</p><p>drie&nbsp;&#233;&#x20AC;</p>&bogus; a < b"), 100);
+        assert_eq!(text, "Eén & twee\n\ndrie é€\n&bogus; a < b");
+        assert_eq!(html_to_text("&#0;&#xD800;&#99999999;"), "\u{FFFD}\u{FFFD}\u{FFFD}");
+    }
+
+    #[test]
+    fn normalize_strips_controls_and_bidi() {
+        let s = "a\u{202E}b\u{2066}c\u{200F}d\u{0}e\u{85}f\u{7}\tg";
+        assert_eq!(normalize(s, 100), "abcdef g");
+    }
+
+    #[test]
+    fn normalize_nfc_whitespace_and_cap() {
+        assert_eq!(normalize("e\u{301}", 10), "é");
+        assert_eq!(normalize("  a  \n\n\n\n b \r\n c  ", 100), "a\n\nb\nc");
+        assert_eq!(normalize("ééééé", 3), "ééé");
+        assert_eq!(normalize("ab cd", 3), "ab");
+        assert_eq!(normalize("", 3), "");
+    }
+
+    #[test]
+    fn mentions_are_masked_but_not_email() {
+        assert_eq!(mask_mentions("hoi @jan_1 en @piet@mastodon.social!"), "hoi @[user] en @[user]!");
+        assert_eq!(mask_mentions("(@a.b.) mail info@gemeente.nl"), "(@[user].) mail info@gemeente.nl");
+        assert_eq!(mask_mentions("@ alleen en @"), "@ alleen en @");
+        assert_eq!(mask_mentions("@user@host"), "@[user]@host");
+    }
+}

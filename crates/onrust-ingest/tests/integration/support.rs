@@ -1,0 +1,110 @@
+//! A minimal HTTP/1.1 test server on 127.0.0.1:0 that answers with raw bytes.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use onrust_ingest::fetch::{FetchLimits, Fetcher, FetcherOptions};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl TestServer {
+    pub fn url(&self, path: &str) -> url::Url {
+        url::Url::parse(&format!("http://{}{}", self.addr, path)).unwrap()
+    }
+
+    pub fn request_count(&self) -> usize {
+        self.requests.lock().unwrap().len()
+    }
+
+    pub fn last_request(&self) -> String {
+        self.requests.lock().unwrap().last().cloned().unwrap_or_default()
+    }
+}
+
+/// Serves every connection with `handler(request_head, stream)`.
+pub async fn serve<F, Fut>(handler: F) -> TestServer
+where
+    F: Fn(String, TcpStream) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let recorded = Arc::clone(&requests);
+    let handler = Arc::new(handler);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else { return };
+            let handler = Arc::clone(&handler);
+            let recorded = Arc::clone(&recorded);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match stream.read(&mut byte).await {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                recorded.lock().unwrap().push(head.clone());
+                handler(head, stream).await;
+            });
+        }
+    });
+    TestServer { addr, requests }
+}
+
+/// Serves a fixed response computed from the request head.
+pub async fn serve_fn(respond: impl Fn(&str) -> Vec<u8> + Send + Sync + 'static) -> TestServer {
+    let respond = Arc::new(respond);
+    serve(move |head, mut stream| {
+        let respond = Arc::clone(&respond);
+        async move {
+            let bytes = respond(&head);
+            let _ = stream.write_all(&bytes).await;
+            let _ = stream.shutdown().await;
+        }
+    })
+    .await
+}
+
+/// A raw response with Content-Length and Connection: close.
+pub fn response(status: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+    let mut out = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len()).into_bytes();
+    for (name, value) in headers {
+        out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    out
+}
+
+/// Case-insensitive header lookup in a raw request head.
+pub fn request_header(head: &str, name: &str) -> Option<String> {
+    head.lines().find_map(|line| {
+        let (n, v) = line.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+    })
+}
+
+pub fn fetcher_with(limits: FetchLimits, allow: &[&str]) -> Fetcher {
+    Fetcher::new(FetcherOptions {
+        limits,
+        user_agent: "onrust-test".into(),
+        allow_hosts: allow.iter().map(|s| s.to_string()).collect(),
+        min_host_interval: Duration::ZERO,
+    })
+    .unwrap()
+}
+
+pub fn local_fetcher() -> Fetcher {
+    fetcher_with(FetchLimits::default(), &["127.0.0.1"])
+}

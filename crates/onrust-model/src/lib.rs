@@ -1,0 +1,18 @@
+//! The types every onrust stage shares.
+//!
+//! A message flows through the stages as a [`RawMessage`] (from a source,
+//! already plain text and pseudonymised) and then as a [`ScoredMessage`] (the
+//! raw message plus the classifier's [`Assessment`]). These are the payloads
+//! of the bus topics in DESIGN.md; each carries a `schema` version so a
+//! consumer can refuse what it does not understand instead of misreading it.
+//!
+//! This crate is serde only: no IO, no async, nothing that would make a stage
+//! depend on another stage's machinery.
+
+mod ack;
+mod ids;
+mod message;
+
+pub use ack::Ack;
+pub use ids::{IdError, MessageId, MunicipalityCode, Pseudonym, SourceId};
+pub use message::{Assessment, Level, RawMessage, SCHEMA_VERSION, ScoredMessage, Signal, SourceKind};

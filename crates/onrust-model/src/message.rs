@@ -1,0 +1,153 @@
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{MessageId, MunicipalityCode, Pseudonym, SourceId};
+
+/// The payload schema version of every bus topic. A consumer refuses a
+/// payload with a version it does not know (it goes to the dead letters).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// What kind of source a message came from; a bounded metric label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    Feed,
+    Mastodon,
+    Bluesky,
+    Telegram,
+    Reddit,
+    Youtube,
+    /// Messages pushed in by `onrust replay` or `onrust classify`.
+    Replay,
+}
+
+impl SourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Feed => "feed",
+            Self::Mastodon => "mastodon",
+            Self::Bluesky => "bluesky",
+            Self::Telegram => "telegram",
+            Self::Reddit => "reddit",
+            Self::Youtube => "youtube",
+            Self::Replay => "replay",
+        }
+    }
+}
+
+/// A message as a source delivers it onto `onrust.raw.v1`: plain text,
+/// normalised, capped, and with the author already pseudonymised.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RawMessage {
+    pub schema: u32,
+    pub id: MessageId,
+    pub source: SourceId,
+    pub source_kind: SourceKind,
+    /// The item's own link (http or https only), if it has one.
+    pub url: Option<String>,
+    pub title: Option<String>,
+    /// Plain text, NFC, without control or bidi-override characters.
+    pub text: String,
+    pub published_at: Option<DateTime<FixedOffset>>,
+    pub fetched_at: DateTime<Utc>,
+    /// Keyed pseudonym of the author, never the handle (GUARDRAILS L2).
+    pub author: Option<Pseudonym>,
+    /// A language the source declared (feed `language`, post `langs`).
+    pub lang_hint: Option<String>,
+}
+
+/// Escalation level, as defined in DESIGN.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "u8", try_from = "u8")]
+pub enum Level {
+    /// Not about unrest.
+    None = 0,
+    /// Discussion, discontent, or reporting on unrest.
+    Discussion = 1,
+    /// Mobilisation: an announced or called-for collective action without a call to violence.
+    Mobilisation = 2,
+    /// Escalation: calls to violence, destruction or disorder, threats, doxxing.
+    Escalation = 3,
+}
+
+impl Level {
+    pub const ALL: [Level; 4] = [Level::None, Level::Discussion, Level::Mobilisation, Level::Escalation];
+
+    pub fn as_u8(self) -> u8 {
+        self as u8
+    }
+}
+
+impl From<Level> for u8 {
+    fn from(value: Level) -> Self {
+        value as u8
+    }
+}
+
+impl TryFrom<u8> for Level {
+    type Error = String;
+    fn try_from(value: u8) -> Result<Self, Self::Error> {
+        match value {
+            0 => Ok(Self::None),
+            1 => Ok(Self::Discussion),
+            2 => Ok(Self::Mobilisation),
+            3 => Ok(Self::Escalation),
+            other => Err(format!("level {other} is not one of 0, 1, 2, 3")),
+        }
+    }
+}
+
+/// One reason behind a score: which signal fired, on which words, how much it weighed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Signal {
+    /// `theme:<id>`, `call_to_violence`, `mobilisation`, ...
+    pub signal: String,
+    /// The words in the message that triggered it.
+    pub evidence: String,
+    pub weight: f32,
+}
+
+/// What the classifier says about a message, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Assessment {
+    /// ISO 639-1 code of the detected language, if one of the configured set.
+    pub lang: Option<String>,
+    pub level: Level,
+    /// 0..1, monotone with the evidence.
+    pub score: f32,
+    pub themes: Vec<String>,
+    pub municipalities: Vec<MunicipalityCode>,
+    /// When an announced or called-for action takes place.
+    pub event_time: Option<DateTime<FixedOffset>>,
+    pub explanation: Vec<Signal>,
+    /// Version of the classifier and its lexicons that produced this.
+    pub classifier_version: String,
+}
+
+/// A raw message with its assessment, the payload of `onrust.scored.v1`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoredMessage {
+    pub schema: u32,
+    pub message: RawMessage,
+    pub assessment: Assessment,
+}
+
+impl ScoredMessage {
+    /// The bus key of this message on `onrust.scored.v1`: its first municipality, or `none`.
+    pub fn bus_key(&self) -> &str {
+        self.assessment.municipalities.first().map_or("none", MunicipalityCode::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn level_round_trips_as_a_number() -> Result<(), serde_json::Error> {
+        assert_eq!(serde_json::to_string(&Level::Mobilisation)?, "2");
+        assert_eq!(serde_json::from_str::<Level>("3")?, Level::Escalation);
+        assert!(serde_json::from_str::<Level>("4").is_err());
+        Ok(())
+    }
+}

@@ -1,0 +1,202 @@
+//! `onrust run`: every stage in one process on the embedded bus.
+//!
+//! Start-up order makes failures loud and early: configuration, lexicons,
+//! the archive lock (a second instance stops here, R7), the HTTP listener;
+//! only then do sources start. Shutdown runs the other way: intake stops,
+//! the bus drains, the archive commits, sources store their cursors, and the
+//! process exits 0 — or non-zero if any stage failed or the drain overran.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+use onrust_archive::{ArchiveOptions, ArchiveWriter};
+use onrust_bus::{EmbeddedBus, EmbeddedOptions};
+use onrust_ingest::cursor::CursorStore;
+use onrust_ingest::fetch::{FetchLimits, Fetcher, FetcherOptions};
+use onrust_ingest::pseudonym::PseudonymKeys;
+use onrust_ingest::source::{FeedSource, SourceContext};
+use onrust_model::SourceId;
+use onrust_web::{TokenHash, WebState};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::config::Config;
+use crate::internal_events::{QueueDepth, Readiness};
+use crate::pipeline::{self, TaskResult, archive::CommitPolicy};
+use crate::shutdown;
+
+/// How long draining may take after a shutdown signal before onrust gives up.
+const DRAIN_BOUND: Duration = Duration::from_secs(30);
+
+pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
+    let config = super::load_config(config_path)?;
+    let metrics = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Suffix("_seconds".into()),
+            &[0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0],
+        )?
+        .install_recorder()
+        .context("installing the metrics recorder")?;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
+    let classifier = Arc::new(super::load_classifier(&config)?);
+    let writer = ArchiveWriter::open(
+        &config.archive_dir(),
+        &ArchiveOptions { writer_memory_bytes: config.archive.writer_memory_bytes, ..ArchiveOptions::default() },
+    )?;
+    let token = read_token(&config)?;
+    let listener = onrust_web::bind(config.http.listen).await?;
+    let (stop_tx, stop_rx) = shutdown::on_signal().context("installing signal handlers")?;
+
+    let bus = Arc::new(EmbeddedBus::new(EmbeddedOptions {
+        capacity: config.bus.capacity,
+        deadletter_path: Some(config.deadletter_path()),
+    }));
+    let mut tasks: JoinSet<TaskResult> = JoinSet::new();
+    let policy = CommitPolicy { interval: config.archive.commit_interval.0, max_docs: config.archive.commit_max_docs };
+    let raw = pipeline::start_processing(&bus, &mut tasks, classifier, writer, policy)?;
+    bus.seal();
+    start_sources(&config, &mut tasks, raw, &stop_rx)?;
+
+    let ready = Arc::new(AtomicBool::new(false));
+    let (web_stop_tx, web_stop_rx) = tokio::sync::watch::channel(false);
+    let web = tokio::spawn(onrust_web::serve(
+        listener,
+        WebState { metrics, ready: Arc::clone(&ready), token },
+        shutdown::requested(web_stop_rx),
+    ));
+    let depth_reporter = tokio::spawn(report_queue_depths(Arc::clone(&bus)));
+    ready.store(true, Ordering::SeqCst);
+    Readiness { ready: true }.emit();
+    tracing::info!(listen = %config.http.listen, sources = config.sources.iter().filter(|s| s.enabled).count(), "onrust is running");
+
+    let mut failed = false;
+    let mut stop = stop_rx.clone();
+    let mut draining = false;
+    let drain_deadline = tokio::time::sleep(Duration::from_secs(365 * 24 * 3600));
+    tokio::pin!(drain_deadline);
+    loop {
+        tokio::select! {
+            joined = tasks.join_next(), if !tasks.is_empty() => {
+                let Some(joined) = joined else { continue };
+                match joined {
+                    Ok((stage, Ok(()))) => tracing::debug!(stage, "stage finished"),
+                    Ok((stage, Err(e))) => {
+                        tracing::error!(stage, error = %format!("{e:#}"), "stage failed; shutting down");
+                        failed = true;
+                        stop_tx.send_replace(true);
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "stage panicked; shutting down");
+                        failed = true;
+                        stop_tx.send_replace(true);
+                    }
+                }
+            }
+            () = std::future::ready(()), if tasks.is_empty() => {
+                if draining {
+                    break;
+                }
+                // Every source is disabled or none is configured: keep serving
+                // health and metrics until told to stop.
+                tracing::warn!("no source is active; serving health and metrics until stopped");
+                shutdown::requested(stop_rx.clone()).await;
+                break;
+            }
+            _ = stop.wait_for(|s| *s), if !draining => {
+                draining = true;
+                ready.store(false, Ordering::SeqCst);
+                Readiness { ready: false }.emit();
+                drain_deadline.as_mut().reset(tokio::time::Instant::now() + DRAIN_BOUND);
+            }
+            () = &mut drain_deadline, if draining => {
+                tracing::error!(bound_secs = DRAIN_BOUND.as_secs(), "drain did not finish in time; exiting, unacknowledged messages will be fetched again");
+                failed = true;
+                tasks.abort_all();
+                break;
+            }
+        }
+    }
+    depth_reporter.abort();
+    web_stop_tx.send_replace(true);
+    match web.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "http listener failed");
+            failed = true;
+        }
+        Err(e) => tracing::error!(error = %e, "http listener panicked"),
+    }
+    if failed {
+        return Ok(ExitCode::FAILURE);
+    }
+    tracing::info!("stopped cleanly");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn start_sources(
+    config: &Config,
+    tasks: &mut JoinSet<TaskResult>,
+    raw: Arc<dyn onrust_bus::Publisher>,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let limits = FetchLimits {
+        connect_timeout: config.ingest.connect_timeout.0,
+        total_timeout: config.ingest.total_timeout.0,
+        min_rate_bytes_per_sec: config.ingest.min_rate_bytes_per_sec,
+        max_compressed_bytes: config.ingest.max_compressed_bytes,
+        max_decoded_bytes: config.ingest.max_decoded_bytes,
+        ..FetchLimits::default()
+    };
+    let user_agent = format!("onrust/{} (+{})", env!("CARGO_PKG_VERSION"), config.ingest.contact_url);
+    let fetcher = Fetcher::new(FetcherOptions {
+        limits,
+        user_agent,
+        allow_hosts: config.ingest.allow_hosts.clone(),
+        min_host_interval: config.ingest.min_host_interval.0,
+    })?;
+    let context = SourceContext {
+        fetcher: Arc::new(fetcher),
+        keys: Arc::new(PseudonymKeys::new(config.key_dir(), config.privacy.pseudonym_period.0)?),
+        cursors: Arc::new(CursorStore::new(config.cursor_dir())?),
+    };
+    let (to_forwarder, from_sources) = mpsc::channel(pipeline::ingest::HANDOVER);
+    for source in config.sources.iter().filter(|s| s.enabled) {
+        let id = SourceId::new(source.id.clone())?;
+        let url = url::Url::parse(&source.url).with_context(|| format!("source {}: bad url", source.id))?;
+        let feed = FeedSource::new(id, url, source.interval.0);
+        let (context, out, stop) = (context.clone(), to_forwarder.clone(), stop.clone());
+        tasks.spawn(async move {
+            feed.run(context, out, stop).await;
+            ("ingest", Ok(()))
+        });
+    }
+    drop(to_forwarder);
+    tasks.spawn(async move { ("ingest", pipeline::ingest::forward(from_sources, raw).await) });
+    Ok(())
+}
+
+fn read_token(config: &Config) -> anyhow::Result<Option<TokenHash>> {
+    let Some(path) = &config.http.token_file else { return Ok(None) };
+    let token =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read http.token_file {}", path.display()))?;
+    if token.trim().len() < 16 {
+        anyhow::bail!("http.token_file {}: the token must be at least 16 characters", path.display());
+    }
+    Ok(Some(TokenHash::of(&token)))
+}
+
+async fn report_queue_depths(bus: Arc<EmbeddedBus>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        for (_topic, group, depth) in bus.queue_depths() {
+            QueueDepth { stage: group, depth }.emit();
+        }
+    }
+}

@@ -1,0 +1,561 @@
+//! The configuration file: strict TOML, one validation pass that reports
+//! every problem at once, each naming the file, the key and what is wrong.
+//!
+//! Sections are deserialised one by one from a parsed TOML table, so an
+//! unknown key in `[http]` does not hide a bad URL in `[[sources]]`. Paths to
+//! lexicons are relative to the config file; `data_dir` is relative to the
+//! working directory.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+/// A duration written as a string: `"30s"`, `"5m"`, `"1h"`, `"28d"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HumanDuration(pub Duration);
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        humantime::parse_duration(&text)
+            .map(HumanDuration)
+            .map_err(|e| serde::de::Error::custom(format!("{text:?} is not a duration such as \"30s\" or \"5m\": {e}")))
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file this was read from.
+    pub path: PathBuf,
+    /// All state: archive, cursors, keys, audit log, dead letters.
+    pub data_dir: PathBuf,
+    pub http: HttpConfig,
+    pub bus: BusConfig,
+    pub ingest: IngestConfig,
+    pub classify: ClassifyConfig,
+    pub archive: ArchiveConfig,
+    pub privacy: PrivacyConfig,
+    pub sources: Vec<SourceConfig>,
+}
+
+/// `[http]`: the listener for health, readiness and metrics.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Address to listen on. On a non-loopback address every endpoint needs a token.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// File holding the bearer token for `/metrics`, `/healthz`, `/readyz`;
+    /// required when `listen` is not a loopback address.
+    pub token_file: Option<PathBuf>,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self { listen: default_listen(), token_file: None }
+    }
+}
+
+/// Which bus backend carries the topics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BusKind {
+    Embedded,
+    Kafka,
+}
+
+/// `[bus]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusConfig {
+    /// `embedded` (default) or `kafka`.
+    #[serde(default = "default_bus_kind")]
+    pub kind: BusKind,
+    /// Kafka bootstrap servers, `host:port,host:port` (kafka only).
+    pub brokers: Option<String>,
+    /// Records each embedded topic holds per consumer before producers wait.
+    #[serde(default = "default_capacity")]
+    pub capacity: usize,
+}
+
+fn default_bus_kind() -> BusKind {
+    BusKind::Embedded
+}
+
+fn default_capacity() -> usize {
+    4096
+}
+
+impl Default for BusConfig {
+    fn default() -> Self {
+        Self { kind: BusKind::Embedded, brokers: None, capacity: default_capacity() }
+    }
+}
+
+/// `[ingest]`: how sources are fetched.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestConfig {
+    /// Hosts exempt from the private-address guard (tests, intranet feeds). Empty by default.
+    #[serde(default)]
+    pub allow_hosts: Vec<String>,
+    /// A page about this installation, sent in the User-Agent so feed operators can reach you.
+    #[serde(default = "default_contact_url")]
+    pub contact_url: String,
+    /// Minimum time between two requests to the same host.
+    #[serde(default = "default_host_interval")]
+    pub min_host_interval: HumanDuration,
+    /// Time to establish a connection.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout: HumanDuration,
+    /// Time for a whole fetch, redirects included.
+    #[serde(default = "default_total_timeout")]
+    pub total_timeout: HumanDuration,
+    /// Below this transfer rate a fetch is aborted (slow-drip servers).
+    #[serde(default = "default_min_rate")]
+    pub min_rate_bytes_per_sec: u64,
+    /// Cap on bytes received on the wire per fetch.
+    #[serde(default = "default_max_compressed")]
+    pub max_compressed_bytes: u64,
+    /// Cap on bytes after decompression per fetch.
+    #[serde(default = "default_max_decoded")]
+    pub max_decoded_bytes: u64,
+}
+
+fn default_contact_url() -> String {
+    "https://github.com/onrust/onrust".to_owned()
+}
+fn default_host_interval() -> HumanDuration {
+    HumanDuration(Duration::from_secs(2))
+}
+fn default_connect_timeout() -> HumanDuration {
+    HumanDuration(Duration::from_secs(10))
+}
+fn default_total_timeout() -> HumanDuration {
+    HumanDuration(Duration::from_secs(30))
+}
+fn default_min_rate() -> u64 {
+    1024
+}
+fn default_max_compressed() -> u64 {
+    10 * 1024 * 1024
+}
+fn default_max_decoded() -> u64 {
+    20 * 1024 * 1024
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            allow_hosts: Vec::new(),
+            contact_url: default_contact_url(),
+            min_host_interval: default_host_interval(),
+            connect_timeout: default_connect_timeout(),
+            total_timeout: default_total_timeout(),
+            min_rate_bytes_per_sec: default_min_rate(),
+            max_compressed_bytes: default_max_compressed(),
+            max_decoded_bytes: default_max_decoded(),
+        }
+    }
+}
+
+/// `[classify]`: lexicons and languages.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassifyConfig {
+    /// Languages the detector may answer (ISO 639-1).
+    #[serde(default = "default_languages")]
+    pub languages: Vec<String>,
+    /// Folder of theme lexicons, relative to the config file.
+    #[serde(default = "default_themes_dir")]
+    pub themes_dir: PathBuf,
+    /// The woonplaats → municipality table, relative to the config file.
+    #[serde(default = "default_gazetteer")]
+    pub gazetteer: PathBuf,
+    /// Extra terms no lexicon may contain (GUARDRAILS L11), on top of the built-in list.
+    #[serde(default)]
+    pub deny_terms: Vec<String>,
+}
+
+fn default_languages() -> Vec<String> {
+    ["nl", "en", "de", "fr"].map(str::to_owned).to_vec()
+}
+fn default_themes_dir() -> PathBuf {
+    PathBuf::from("themes")
+}
+fn default_gazetteer() -> PathBuf {
+    PathBuf::from("gazetteer/woonplaatsen-gemeenten-2024.csv")
+}
+
+impl Default for ClassifyConfig {
+    fn default() -> Self {
+        Self {
+            languages: default_languages(),
+            themes_dir: default_themes_dir(),
+            gazetteer: default_gazetteer(),
+            deny_terms: Vec::new(),
+        }
+    }
+}
+
+/// `[archive]`: when the index commits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArchiveConfig {
+    /// Commit at least this often while messages arrive.
+    #[serde(default = "default_commit_interval")]
+    pub commit_interval: HumanDuration,
+    /// Commit early once this many messages wait.
+    #[serde(default = "default_commit_max_docs")]
+    pub commit_max_docs: usize,
+    /// Indexing memory budget per writer thread.
+    #[serde(default = "default_writer_memory")]
+    pub writer_memory_bytes: usize,
+}
+
+fn default_commit_interval() -> HumanDuration {
+    HumanDuration(Duration::from_secs(1))
+}
+fn default_commit_max_docs() -> usize {
+    50_000
+}
+fn default_writer_memory() -> usize {
+    64 * 1024 * 1024
+}
+
+impl Default for ArchiveConfig {
+    fn default() -> Self {
+        Self {
+            commit_interval: default_commit_interval(),
+            commit_max_docs: default_commit_max_docs(),
+            writer_memory_bytes: default_writer_memory(),
+        }
+    }
+}
+
+/// `[privacy]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacyConfig {
+    /// How long one pseudonym key lives; authors get a new pseudonym each period (GUARDRAILS L2).
+    #[serde(default = "default_pseudonym_period")]
+    pub pseudonym_period: HumanDuration,
+}
+
+fn default_pseudonym_period() -> HumanDuration {
+    HumanDuration(Duration::from_secs(28 * 24 * 3600))
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        Self { pseudonym_period: default_pseudonym_period() }
+    }
+}
+
+/// Kinds of source; only `feed` is built so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKindConfig {
+    Feed,
+}
+
+/// One `[[sources]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Stable id, `[a-z0-9_-]`; part of every message id from this source.
+    pub id: String,
+    /// `feed` (RSS, Atom, JSON Feed).
+    pub kind: SourceKindConfig,
+    /// http or https address of the feed.
+    pub url: String,
+    /// How often to poll; the feed's own ttl, max-age or Retry-After can only make it longer.
+    #[serde(default = "default_interval")]
+    pub interval: HumanDuration,
+    /// Set to false to keep the entry but not poll it.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+}
+
+fn default_interval() -> HumanDuration {
+    HumanDuration(Duration::from_secs(300))
+}
+fn default_true() -> bool {
+    true
+}
+
+/// One problem in the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    pub file: PathBuf,
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.file.display(), self.key, self.message)
+    }
+}
+
+/// Every problem found, in file order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigErrors(pub Vec<ConfigProblem>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.len();
+        writeln!(f, "{n} problem{} in the configuration:", if n == 1 { "" } else { "s" })?;
+        for problem in &self.0 {
+            writeln!(f, "  - {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+struct Collector {
+    file: PathBuf,
+    problems: Vec<ConfigProblem>,
+}
+
+impl Collector {
+    fn push(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(ConfigProblem { file: self.file.clone(), key: key.into(), message: message.into() });
+    }
+
+    /// Deserialises one section, recording its error instead of stopping.
+    fn section<T: DeserializeOwned + Default>(&mut self, table: &mut toml::Table, key: &str) -> T {
+        match table.remove(key) {
+            None => T::default(),
+            Some(value) => self.value(key, value).unwrap_or_default(),
+        }
+    }
+
+    fn value<T: DeserializeOwned>(&mut self, key: &str, value: toml::Value) -> Option<T> {
+        match T::deserialize(value) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.push(key, e.message().trim_end_matches('.').to_owned());
+                None
+            }
+        }
+    }
+}
+
+impl Config {
+    /// Reads and validates `path`; every problem is reported at once.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![ConfigProblem {
+                file: path.to_owned(),
+                key: "-".into(),
+                message: format!("cannot read: {e}"),
+            }])
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Validates `text` as if read from `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
+        let mut c = Collector { file: path.to_owned(), problems: Vec::new() };
+        let mut table: toml::Table = match text.parse() {
+            Ok(table) => table,
+            Err(e) => {
+                c.push("-", format!("not valid TOML: {}", e.to_string().trim_end()));
+                return Err(ConfigErrors(c.problems));
+            }
+        };
+        let data_dir = match table.remove("data_dir") {
+            None => PathBuf::from("data"),
+            Some(value) => c.value::<PathBuf>("data_dir", value).unwrap_or_else(|| PathBuf::from("data")),
+        };
+        let http: HttpConfig = c.section(&mut table, "http");
+        let bus: BusConfig = c.section(&mut table, "bus");
+        let ingest: IngestConfig = c.section(&mut table, "ingest");
+        let classify: ClassifyConfig = c.section(&mut table, "classify");
+        let archive: ArchiveConfig = c.section(&mut table, "archive");
+        let privacy: PrivacyConfig = c.section(&mut table, "privacy");
+        let mut sources = Vec::new();
+        match table.remove("sources") {
+            None => {}
+            Some(toml::Value::Array(entries)) => {
+                for (i, entry) in entries.into_iter().enumerate() {
+                    if let Some(source) = c.value::<SourceConfig>(&format!("sources[{i}]"), entry) {
+                        sources.push(source);
+                    }
+                }
+            }
+            Some(_) => c.push("sources", "must be an array of tables: [[sources]]"),
+        }
+        for key in table.keys() {
+            c.push(key.clone(), "unknown key");
+        }
+
+        let config = Config { path: path.to_owned(), data_dir, http, bus, ingest, classify, archive, privacy, sources };
+        config.validate(&mut c);
+        if c.problems.is_empty() { Ok(config) } else { Err(ConfigErrors(c.problems)) }
+    }
+
+    fn validate(&self, c: &mut Collector) {
+        match (self.bus.kind, &self.bus.brokers) {
+            (BusKind::Kafka, _) => c.push("bus.kind", "the kafka backend is not built yet; use \"embedded\""),
+            (BusKind::Embedded, Some(_)) => c.push("bus.brokers", "only used with kind = \"kafka\""),
+            (BusKind::Embedded, None) => {}
+        }
+        if self.bus.capacity == 0 {
+            c.push("bus.capacity", "must be at least 1");
+        }
+        if !self.http.listen.ip().is_loopback() && self.http.token_file.is_none() {
+            c.push(
+                "http.token_file",
+                format!("{} is not a loopback address, so a token file is required", self.http.listen),
+            );
+        }
+        if self.archive.commit_max_docs == 0 {
+            c.push("archive.commit_max_docs", "must be at least 1");
+        }
+        if self.archive.writer_memory_bytes < 15_000_000 {
+            c.push("archive.writer_memory_bytes", "must be at least 15000000 (the index writer's minimum)");
+        }
+        if self.privacy.pseudonym_period.0 < Duration::from_secs(3600) {
+            c.push("privacy.pseudonym_period", "must be at least 1h");
+        }
+        if self.ingest.max_decoded_bytes == 0 || self.ingest.max_compressed_bytes == 0 {
+            c.push("ingest.max_*_bytes", "must be above 0");
+        }
+        if let Err(e) = url::Url::parse(&self.ingest.contact_url) {
+            c.push("ingest.contact_url", format!("not a URL: {e}"));
+        }
+        let mut seen = HashSet::new();
+        for (i, source) in self.sources.iter().enumerate() {
+            let key = |field: &str| format!("sources[{i}].{field}");
+            if let Err(e) = onrust_model::SourceId::new(source.id.clone()) {
+                c.push(key("id"), e.to_string());
+            }
+            if !seen.insert(source.id.clone()) {
+                c.push(key("id"), format!("{:?} is used by an earlier source; ids must be unique", source.id));
+            }
+            match url::Url::parse(&source.url) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") => {}
+                Ok(url) => c.push(key("url"), format!("scheme {:?} is not allowed; use http or https", url.scheme())),
+                Err(e) => c.push(key("url"), format!("{:?} is not a URL: {e}", source.url)),
+            }
+            if source.interval.0 < Duration::from_secs(10) {
+                c.push(key("interval"), "must be at least 10s; be polite to feed operators");
+            }
+        }
+        let dir = self.config_dir();
+        if !dir.join(&self.classify.themes_dir).is_dir() {
+            c.push("classify.themes_dir", format!("{} is not a folder", dir.join(&self.classify.themes_dir).display()));
+        }
+        if !dir.join(&self.classify.gazetteer).is_file() {
+            c.push("classify.gazetteer", format!("{} is not a file", dir.join(&self.classify.gazetteer).display()));
+        }
+    }
+
+    /// The folder the config file is in; lexicon paths are relative to it.
+    pub fn config_dir(&self) -> PathBuf {
+        self.path.parent().map(Path::to_path_buf).unwrap_or_default()
+    }
+
+    pub fn archive_dir(&self) -> PathBuf {
+        self.data_dir.join("archive")
+    }
+    pub fn cursor_dir(&self) -> PathBuf {
+        self.data_dir.join("cursors")
+    }
+    pub fn key_dir(&self) -> PathBuf {
+        self.data_dir.join("keys")
+    }
+    pub fn audit_path(&self) -> PathBuf {
+        self.data_dir.join("audit").join("audit.jsonl")
+    }
+    pub fn deadletter_path(&self) -> PathBuf {
+        self.data_dir.join("deadletter.jsonl")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigErrors> {
+        // The shipped themes and gazetteer exist relative to this path.
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/test.toml");
+        Config::parse(&path, text)
+    }
+
+    #[test]
+    fn the_shipped_config_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/onrust.toml");
+        let config = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(config.sources.len() >= 5, "real regional sources ship with onrust");
+        assert_eq!(config.bus.kind, BusKind::Embedded);
+        assert!(config.ingest.allow_hosts.is_empty(), "no guard exemptions by default");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_with_file_and_key() {
+        let errors = parse(
+            r#"
+            colour = "blue"
+            [http]
+            listen = "0.0.0.0:8080"
+            [ingest]
+            allow_host = []
+            [[sources]]
+            id = "Bad Id"
+            kind = "feed"
+            url = "file:///etc/passwd"
+            interval = "1s"
+            [[sources]]
+            id = "x"
+            kind = "feed"
+            url = "https://example.org/feed"
+            interval = "soon"
+            "#,
+        )
+        .unwrap_err();
+        let text = errors.to_string();
+        for needle in [
+            "colour: unknown key",
+            "ingest: unknown field `allow_host`",
+            "sources[0].id",
+            "sources[0].url: scheme \"file\"",
+            "sources[0].interval: must be at least 10s",
+            "sources[1]: \"soon\" is not a duration",
+            "http.token_file",
+            "config/test.toml",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+        }
+        assert_eq!(errors.0.len(), 7, "{text}");
+    }
+
+    #[test]
+    fn syntax_errors_name_the_file() {
+        let text = parse("data_dir = ").unwrap_err().to_string();
+        assert!(text.contains("test.toml: -: not valid TOML"), "{text}");
+    }
+
+    #[test]
+    fn durations_and_defaults() {
+        let config = parse("[[sources]]\nid = \"nos\"\nkind = \"feed\"\nurl = \"https://feeds.nos.nl/nosnieuwsalgemeen\"\ninterval = \"5m\"\n")
+            .unwrap();
+        assert_eq!(config.sources[0].interval.0, Duration::from_secs(300));
+        assert_eq!(config.http.listen, default_listen());
+        assert_eq!(config.archive.commit_interval.0, Duration::from_secs(1));
+    }
+}

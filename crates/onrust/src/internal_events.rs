@@ -1,0 +1,103 @@
+//! What the wiring reports: each event logs and counts in one place.
+//!
+//! Labels are bounded sets only (DESIGN.md, "Observability"): `stage`,
+//! `outcome`, `theme`, `level`. Never an id, a URL, a query or an author.
+
+use std::time::Duration;
+
+use metrics::{counter, gauge, histogram};
+
+/// A stage handled messages.
+pub struct StageProcessed {
+    pub stage: &'static str,
+    pub outcome: &'static str,
+    pub count: u64,
+}
+
+impl StageProcessed {
+    pub fn emit(&self) {
+        tracing::trace!(stage = self.stage, outcome = self.outcome, count = self.count, "stage processed");
+        counter!("onrust_stage_messages_total", "stage" => self.stage, "outcome" => self.outcome).increment(self.count);
+    }
+}
+
+/// A message could not be processed and went to the dead letters (GUARDRAILS R4).
+pub struct DeadLettered<'a> {
+    pub stage: &'static str,
+    pub reason: &'a str,
+    pub offset: i64,
+}
+
+impl DeadLettered<'_> {
+    pub fn emit(&self) {
+        tracing::warn!(stage = self.stage, offset = self.offset, reason = self.reason, "message sent to dead letters");
+        counter!("onrust_stage_messages_total", "stage" => self.stage, "outcome" => "dead_letter").increment(1);
+    }
+}
+
+/// The classifier assessed a message.
+pub struct Classified<'a> {
+    pub level: u8,
+    pub themes: &'a [String],
+}
+
+impl Classified<'_> {
+    pub fn emit(&self) {
+        counter!("onrust_classified_messages_total", "level" => level_label(self.level)).increment(1);
+        for theme in self.themes {
+            counter!("onrust_classified_theme_messages_total", "theme" => theme.clone()).increment(1);
+        }
+    }
+}
+
+fn level_label(level: u8) -> &'static str {
+    match level {
+        0 => "0",
+        1 => "1",
+        2 => "2",
+        _ => "3",
+    }
+}
+
+/// The archive made a batch searchable.
+pub struct ArchiveBatchCommitted {
+    pub documents: usize,
+    pub oldest_wait: Duration,
+}
+
+impl ArchiveBatchCommitted {
+    pub fn emit(&self) {
+        tracing::debug!(
+            documents = self.documents,
+            oldest_wait_ms = self.oldest_wait.as_millis() as u64,
+            "archive batch searchable"
+        );
+        counter!("onrust_stage_messages_total", "stage" => "archive", "outcome" => "ok")
+            .increment(self.documents as u64);
+        histogram!("onrust_stage_latency_seconds", "stage" => "archive").record(self.oldest_wait.as_secs_f64());
+    }
+}
+
+/// How many records wait on a topic for a stage.
+pub struct QueueDepth {
+    pub stage: String,
+    pub depth: usize,
+}
+
+impl QueueDepth {
+    pub fn emit(&self) {
+        gauge!("onrust_bus_queue_depth", "stage" => self.stage.clone()).set(self.depth as f64);
+    }
+}
+
+/// The daemon's readiness changed.
+pub struct Readiness {
+    pub ready: bool,
+}
+
+impl Readiness {
+    pub fn emit(&self) {
+        tracing::info!(ready = self.ready, "readiness changed");
+        gauge!("onrust_ready").set(if self.ready { 1.0 } else { 0.0 });
+    }
+}

@@ -1,0 +1,109 @@
+//! The onrust binary: the command line, configuration, and the wiring of
+//! the stages onto the bus. Library crates know nothing of each other; only
+//! this crate puts them together (DESIGN.md, "Workspace").
+
+mod commands;
+mod config;
+mod internal_events;
+mod pipeline;
+mod shutdown;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Early warning of online unrest for Dutch municipalities.
+#[derive(Debug, Parser)]
+#[command(name = "onrust", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+struct ConfigArg {
+    /// The configuration file.
+    #[arg(long, env = "ONRUST_CONFIG", default_value = "config/onrust.toml")]
+    config: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the daemon: every stage in one process on the embedded bus.
+    Run {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Validate the configuration and explain what it will do.
+    CheckConfig {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Classify JSON lines from stdin; one JSON line per input on stdout, in order.
+    Classify {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Search the archive (works while the daemon runs); every search is audited.
+    Search(commands::search::SearchArgs),
+    /// Push recorded messages (JSON lines) through classify and archive.
+    Replay(commands::replay::ReplayArgs),
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Check the hash chain of the audit log.
+    Verify {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Run { config } => commands::run::run(&config.config).await,
+            Command::CheckConfig { config } => commands::check_config::run(&config.config),
+            Command::Classify { config } => commands::classify::run(&config.config),
+            Command::Search(args) => commands::search::run(args),
+            Command::Replay(args) => commands::replay::run(args).await,
+            Command::Audit { command: AuditCommand::Verify { config } } => commands::audit::verify(&config.config),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            // `{:#}` prints the whole chain of causes on one line.
+            tracing::error!("{e:#}");
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ONRUST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_target(false)
+        .init();
+}

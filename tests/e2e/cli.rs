@@ -1,0 +1,147 @@
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use onrust_tests::{Install, onrust_bin, repo_root};
+
+fn replay_file(install: &Install, lines: &[serde_json::Value]) -> std::path::PathBuf {
+    let path = install.dir.path().join("replay.jsonl");
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&path, text).expect("write replay file");
+    path
+}
+
+fn messages() -> Vec<serde_json::Value> {
+    vec![
+        serde_json::json!({"id": "m1", "text": "Vanavond rellen in Amersfoort, vuurwerk tegen de ME", "published_at": "2026-12-31T21:00:00+01:00", "author": "canary_handle_42"}),
+        serde_json::json!({"id": "m2", "text": "Boerenprotest met trekkers bij het provinciehuis in Utrecht tegen stikstof"}),
+        serde_json::json!({"id": "m3", "text": "Het weer wordt morgen zonnig"}),
+    ]
+}
+
+#[test]
+fn check_config_reports_every_problem_and_accepts_the_shipped_file() {
+    let ok = Command::new(onrust_bin())
+        .args(["check-config", "--config"])
+        .arg(repo_root().join("config/onrust.toml"))
+        .output()
+        .expect("run");
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let out = String::from_utf8_lossy(&ok.stdout);
+    assert!(out.contains("is valid") && out.contains("rtvutrecht"), "{out}");
+
+    let install = Install::new(&[("ok", "https://example.org/feed.xml".to_owned())]);
+    let text = std::fs::read_to_string(&install.config).expect("config")
+        + "[[sources]]\nid = \"Bad\"\nkind = \"feed\"\nurl = \"file:///etc/passwd\"\n[bogus]\nx = 1\n";
+    std::fs::write(&install.config, text).expect("write");
+    let out = install.cli(&["check-config"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for needle in
+        ["3 problems", "sources[1].id", "sources[1].url: scheme \"file\"", "bogus: unknown key", "onrust.toml"]
+    {
+        assert!(err.contains(needle), "missing {needle:?}:\n{err}");
+    }
+}
+
+#[test]
+fn classify_follows_the_contract_line_by_line() {
+    let mut child = Command::new(onrust_bin())
+        .args(["classify", "--config"])
+        .arg(repo_root().join("config/onrust.toml"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let input = "{\"id\": \"x1\", \"text\": \"Boeren blokkeren met trekkers de A12 bij Utrecht uit protest tegen de stikstofregels\", \"title\": null, \"published_at\": \"2026-12-30T21:40:00+01:00\"}\n\
+                 not json\n\
+                 {\"id\": 7, \"text\": \"Het weer wordt morgen zonnig\"}\n";
+    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(1), "a refused line makes the exit code 1");
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    assert_eq!(lines.len(), 3, "one output line per input line");
+    assert_eq!(lines[0]["id"], "x1");
+    assert_eq!(lines[0]["lang"], "nl");
+    assert!(lines[0]["themes"].as_array().expect("themes").iter().any(|t| t == "stikstof"));
+    assert!(lines[0]["municipalities"].as_array().expect("m").iter().any(|m| m == "GM0344"));
+    assert!(lines[0]["level"].as_u64().expect("level") >= 1);
+    let score = lines[0]["score"].as_f64().expect("score");
+    assert!(score > 0.0 && score <= 1.0);
+    assert!(!lines[0]["explanation"].as_array().expect("explanation").is_empty(), "every score explains itself");
+    assert!(lines[1]["error"].as_str().expect("error").contains("not a classifier input"));
+    assert_eq!(lines[1]["line"], 2);
+    assert_eq!(lines[2]["id"], 7);
+    assert_eq!(lines[2]["level"], 0);
+}
+
+#[test]
+fn replay_archives_idempotently_and_search_is_bounded_and_audited() {
+    let install = Install::new(&[]);
+    let file = replay_file(&install, &messages());
+    for _ in 0..2 {
+        let out = install.cli(&["replay", file.to_str().expect("path")]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("archived 3, failed 0"));
+    }
+    assert_eq!(install.count("*"), 3, "replaying twice does not duplicate");
+    assert_eq!(install.count("amersfoort"), 1);
+    let hits = install.search_json("*", &["--municipality", "GM0344"]);
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    for key in ["id", "url", "title", "text", "published_at", "level", "themes", "municipalities"] {
+        assert!(hits[0].get(key).is_some(), "hit lacks {key}: {}", hits[0]);
+    }
+
+    let mut searches = 3; // the three above
+    let nested = "(".repeat(10_000);
+    for bad in [nested.as_str(), "author:abc", "*rellen", "/rel.*/"] {
+        let started = Instant::now();
+        let out = install.cli(&["search", bad]);
+        searches += 1;
+        assert_eq!(out.status.code(), Some(2), "{bad:.20}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(!String::from_utf8_lossy(&out.stderr).is_empty(), "a refusal says why");
+    }
+    let out = install.cli(&["search", "rellen", "--limit", "0"]);
+    searches += 1;
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("limit"));
+
+    let out = install.cli(&["audit", "verify"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("{searches} records")),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let audit = std::fs::read_to_string(install.data_dir().join("audit/audit.jsonl")).expect("audit log");
+    assert!(audit.contains("author:abc"), "refused searches are audited too");
+
+    // The canary author handle is nowhere on disk (L2).
+    for entry in walk(&install.data_dir()) {
+        let bytes = std::fs::read(&entry).expect("read");
+        assert!(!bytes.windows(16).any(|w| w == b"canary_handle_42"), "raw handle in {}", entry.display());
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() { out.extend(walk(&path)) } else { out.push(path) }
+    }
+    out
+}
+
+#[test]
+fn a_second_instance_on_the_same_archive_is_refused() {
+    let install = Install::new(&[]);
+    let daemon = install.start();
+    let out = install.cli(&["run"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("in use") || err.contains("locked"), "{err}");
+    assert_eq!(daemon.get("/healthz").map(|r| r.0), Some(200), "the first instance is unharmed");
+    assert_eq!(daemon.terminate().0, Some(0));
+}

@@ -1,0 +1,365 @@
+//! Helpers for the end-to-end tests: a local feed server, the onrust binary
+//! started with a temporary configuration, and searches through its CLI.
+//!
+//! Everything binds to 127.0.0.1 and is torn down when dropped.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The onrust binary, built by `cargo build --bins` into the same target dir as this test.
+pub fn onrust_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    // target/<profile>/deps/e2e-<hash> → target/<profile>/onrust
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let bin = dir.join("onrust");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --bins` before the e2e tests (scripts/test does)",
+        bin.display()
+    );
+    bin
+}
+
+/// The repository root (for the shipped config/ lexicons).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root").to_path_buf()
+}
+
+/// The real recorded feeds shipped beside the project (see SOURCES.md there).
+pub fn fixture_feeds() -> PathBuf {
+    repo_root().join("../shared/fixtures/feeds/feed-rs")
+}
+
+/// What a route of the [`FeedServer`] answers.
+#[derive(Clone)]
+pub enum Reply {
+    /// 200 with this body and content type; 304 when If-None-Match matches `etag`.
+    Feed { body: Vec<u8>, content_type: &'static str, etag: Option<String> },
+    /// Any status with extra headers and a body.
+    Status { status: u16, headers: Vec<(String, String)>, body: Vec<u8> },
+    /// 200 with a gzip `Content-Encoding` body as given (already compressed).
+    Gzip(Vec<u8>),
+    /// Answers after a pause.
+    Delayed(Duration, Box<Reply>),
+    /// Sends headers, then one byte per second, forever.
+    SlowDrip,
+}
+
+/// A request the server saw.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub path: String,
+    pub headers: HashMap<String, String>,
+}
+
+/// A small HTTP/1.1 server on 127.0.0.1 with fixed routes.
+pub struct FeedServer {
+    pub addr: SocketAddr,
+    routes: Arc<Mutex<HashMap<String, Reply>>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl FeedServer {
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let routes: Arc<Mutex<HashMap<String, Reply>>> = Arc::default();
+        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (r, s, st) = (Arc::clone(&routes), Arc::clone(&seen), Arc::clone(&stop));
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                if st.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let (r, s, st) = (Arc::clone(&r), Arc::clone(&s), Arc::clone(&st));
+                thread::spawn(move || handle(stream, &r, &s, &st));
+            }
+        });
+        Self { addr, routes, seen, stop }
+    }
+
+    pub fn route(&self, path: &str, reply: Reply) {
+        self.routes.lock().expect("routes").insert(path.to_owned(), reply);
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn seen(&self, path: &str) -> Vec<Seen> {
+        self.seen.lock().expect("seen").iter().filter(|s| s.path == path).cloned().collect()
+    }
+}
+
+impl Drop for FeedServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+fn handle(stream: TcpStream, routes: &Mutex<HashMap<String, Reply>>, seen: &Mutex<Vec<Seen>>, stop: &AtomicBool) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut reader = BufReader::new(match stream.try_clone() {
+        Ok(s) => s,
+        Err(_) => return,
+    });
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).is_err() {
+        return;
+    }
+    let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+    let mut headers = HashMap::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).is_err() || line.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
+        }
+    }
+    seen.lock().expect("seen").push(Seen { path: path.clone(), headers: headers.clone() });
+    let reply = routes.lock().expect("routes").get(&path).cloned();
+    let mut stream = stream;
+    let reply = reply.unwrap_or(Reply::Status { status: 404, headers: vec![], body: b"not found".to_vec() });
+    respond(&mut stream, reply, &headers, stop);
+}
+
+fn respond(stream: &mut TcpStream, reply: Reply, request: &HashMap<String, String>, stop: &AtomicBool) {
+    match reply {
+        Reply::Feed { body, content_type, etag } => {
+            if let Some(etag) = &etag
+                && request.get("if-none-match") == Some(etag)
+            {
+                let _ = write!(stream, "HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\nConnection: close\r\n\r\n");
+                return;
+            }
+            let etag_header = etag.map(|e| format!("ETag: {e}\r\n")).unwrap_or_default();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\n{etag_header}Content-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(&body);
+        }
+        Reply::Status { status, headers, body } => {
+            let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(&body);
+        }
+        Reply::Gzip(body) => {
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            );
+            for chunk in body.chunks(16 * 1024) {
+                if write!(stream, "{:x}\r\n", chunk.len()).is_err()
+                    || stream.write_all(chunk).is_err()
+                    || stream.write_all(b"\r\n").is_err()
+                {
+                    return;
+                }
+            }
+            let _ = stream.write_all(b"0\r\n\r\n");
+        }
+        Reply::Delayed(pause, inner) => {
+            thread::sleep(pause);
+            respond(stream, *inner, request, stop);
+        }
+        Reply::SlowDrip => {
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n"
+            );
+            for _ in 0..120 {
+                if stop.load(Ordering::SeqCst) || stream.write_all(b"<").is_err() {
+                    return;
+                }
+                thread::sleep(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+/// An RSS 2.0 document with `n` items whose guids start with `prefix`.
+pub fn rss(prefix: &str, n: usize) -> Vec<u8> {
+    let mut items = String::new();
+    for i in 0..n {
+        items.push_str(&format!(
+            "<item><guid>{prefix}-{i}</guid><title>Bericht {i} van {prefix}</title><link>https://example.org/{prefix}/{i}</link>\
+             <description>Demonstratie in Utrecht, volgnummer {prefix}{i}</description><pubDate>Sat, 28 Nov 2026 10:00:00 +0100</pubDate></item>"
+        ));
+    }
+    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>{prefix}</title><link>https://example.org/</link><description>test</description>{items}</channel></rss>")
+        .into_bytes()
+}
+
+/// A free loopback port (bound and released; good enough for tests).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+/// A temporary onrust installation: config file, data dir and listener port.
+pub struct Install {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub port: u16,
+}
+
+impl Install {
+    /// Writes a config with these `[[sources]]` as (id, url) pairs; extra TOML is appended at the top level.
+    pub fn new(sources: &[(&str, String)]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let root = repo_root();
+        let mut toml = format!(
+            "data_dir = {data:?}\n[http]\nlisten = \"127.0.0.1:{port}\"\n[ingest]\nallow_hosts = [\"127.0.0.1\"]\nmin_host_interval = \"10ms\"\ntotal_timeout = \"10s\"\nconnect_timeout = \"2s\"\nmin_rate_bytes_per_sec = 200\n\
+             [classify]\nthemes_dir = {themes:?}\ngazetteer = {gaz:?}\n[archive]\ncommit_interval = \"300ms\"\nwriter_memory_bytes = 20000000\n",
+            data = dir.path().join("data"),
+            themes = root.join("config/themes"),
+            gaz = root.join("config/gazetteer/woonplaatsen-gemeenten-2024.csv"),
+        );
+        for (id, url) in sources {
+            toml.push_str(&format!("[[sources]]\nid = {id:?}\nkind = \"feed\"\nurl = {url:?}\ninterval = \"10s\"\n"));
+        }
+        let config = dir.path().join("onrust.toml");
+        std::fs::write(&config, toml).expect("write config");
+        Self { dir, config, port }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Starts `onrust run` and waits until /readyz answers 200.
+    pub fn start(&self) -> Daemon {
+        let stderr_path = self.dir.path().join(format!("stderr-{}.log", Instant::now().elapsed().as_nanos()));
+        let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
+        let child = Command::new(onrust_bin())
+            .args(["run", "--config"])
+            .arg(&self.config)
+            .env("ONRUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn onrust run");
+        let daemon = Daemon { child, port: self.port, stderr_path };
+        daemon.wait_ready(Duration::from_secs(30));
+        daemon
+    }
+
+    /// `onrust <args> --config <this config>`.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(onrust_bin()).args(args).arg("--config").arg(&self.config).output().expect("run onrust")
+    }
+
+    /// The number of archived messages matching `query`.
+    pub fn count(&self, query: &str) -> usize {
+        let out = self.cli(&["search", query, "--count"]);
+        assert!(out.status.success(), "search failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().parse().expect("count")
+    }
+
+    /// Hits as JSON objects.
+    pub fn search_json(&self, query: &str, extra: &[&str]) -> Vec<serde_json::Value> {
+        let mut args = vec!["search", query, "--json", "--limit", "100"];
+        args.extend_from_slice(extra);
+        let out = self.cli(&args);
+        assert!(out.status.success(), "search failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("json hit")).collect()
+    }
+
+    /// Polls until `count(query) == n` or the timeout passes; returns the last count.
+    pub fn wait_count(&self, query: &str, n: usize, timeout: Duration) -> usize {
+        let start = Instant::now();
+        loop {
+            let c = self.count(query);
+            if c == n || start.elapsed() > timeout {
+                return c;
+            }
+            thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+/// A running `onrust run`.
+pub struct Daemon {
+    child: Child,
+    port: u16,
+    pub stderr_path: PathBuf,
+}
+
+impl Daemon {
+    pub fn get(&self, path: &str) -> Option<(u16, String)> {
+        http_get(self.port, path)
+    }
+
+    fn wait_ready(&self, timeout: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if let Some((200, _)) = self.get("/readyz") {
+                return;
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        panic!("onrust did not become ready; stderr:\n{}", self.stderr());
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    fn signal(&self, signal: &str) {
+        let status =
+            Command::new("kill").arg(format!("-{signal}")).arg(self.child.id().to_string()).status().expect("kill");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// SIGTERM; returns the exit code and how long the shutdown took.
+    pub fn terminate(mut self) -> (Option<i32>, Duration) {
+        let start = Instant::now();
+        self.signal("TERM");
+        let status = self.child.wait().expect("wait");
+        (status.code(), start.elapsed())
+    }
+
+    /// SIGKILL: no chance to drain or commit.
+    pub fn kill(mut self) {
+        self.signal("KILL");
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A plain GET on loopback: (status, body).
+pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    Some((status, body))
+}
