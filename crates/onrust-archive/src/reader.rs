@@ -158,7 +158,7 @@ impl ArchiveReader {
         if req.since.is_some() || req.until.is_some() {
             // Dates are indexed to the second: round `until` up so a bound
             // inside a second still includes that second's earlier documents.
-            let date = |secs: i64| Term::from_field_date(f.published_at, tantivy::DateTime::from_timestamp_secs(secs));
+            let date = |secs: i64| Term::from_field_date(f.published_at, schema::tantivy_secs(secs));
             let lower = req.since.map_or(Bound::Unbounded, |s| Bound::Included(date(s.timestamp())));
             let upper = req.until.map_or(Bound::Unbounded, |u| {
                 Bound::Excluded(date(u.timestamp() + i64::from(u.timestamp_subsec_nanos() > 0)))

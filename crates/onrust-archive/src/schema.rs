@@ -123,8 +123,17 @@ pub(crate) fn check_schema(index: &Index, expected: &Schema, dir: &Path) -> Resu
     if index.schema() == *expected { Ok(()) } else { Err(ArchiveError::SchemaMismatch { dir: dir.to_path_buf() }) }
 }
 
+/// The widest span tantivy can hold: it keeps nanoseconds in an i64, so about 1677..2262.
+const MAX_ABS_SECS: i64 = i64::MAX / 1_000_000_000 - 1;
+
 pub(crate) fn to_tantivy_date(dt: chrono::DateTime<chrono::Utc>) -> tantivy::DateTime {
-    tantivy::DateTime::from_timestamp_micros(dt.timestamp_micros())
+    // Clamped: tantivy multiplies unchecked, and a feed may claim the year 9999.
+    tantivy::DateTime::from_timestamp_secs(dt.timestamp().clamp(-MAX_ABS_SECS, MAX_ABS_SECS))
+}
+
+/// A date bound in seconds, clamped to what tantivy can hold.
+pub(crate) fn tantivy_secs(secs: i64) -> tantivy::DateTime {
+    tantivy::DateTime::from_timestamp_secs(secs.clamp(-MAX_ABS_SECS, MAX_ABS_SECS))
 }
 
 pub(crate) fn from_tantivy_date(dt: tantivy::DateTime) -> chrono::DateTime<chrono::Utc> {

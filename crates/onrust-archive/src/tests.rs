@@ -323,3 +323,27 @@ fn bad_options_are_refused() {
     let zero = ArchiveOptions { writer_threads: 0, ..ArchiveOptions::default() };
     assert!(matches!(ArchiveWriter::open(dir.path(), &zero), Err(ArchiveError::Options(_))));
 }
+
+#[test]
+fn dates_beyond_what_tantivy_holds_neither_panic_nor_wrap() {
+    let dir = TempDir::new().unwrap();
+    let mut w = open_writer(&dir);
+    let far = FixedOffset::east_opt(0).unwrap().with_ymd_and_hms(9999, 12, 31, 0, 0, 0).unwrap();
+    w.upsert(&with(msg("far", "Toekomst", "bericht uit de verre toekomst"), |m| {
+        m.message.published_at = Some(far);
+        m.assessment.event_time = Some(far);
+    }))
+    .unwrap();
+    w.commit().unwrap();
+    let reader = ArchiveReader::open(dir.path()).unwrap();
+    reader.reload().unwrap();
+    let hits = reader.search(&q("toekomst")).unwrap().hits;
+    assert_eq!(hits.len(), 1);
+    assert!(
+        hits[0].published_at.timestamp() > Utc.with_ymd_and_hms(2200, 1, 1, 0, 0, 0).unwrap().timestamp(),
+        "clamped, not wrapped"
+    );
+    let mut req = q("toekomst");
+    req.since = Some(Utc.with_ymd_and_hms(3000, 1, 1, 0, 0, 0).unwrap());
+    assert!(reader.search(&req).is_ok(), "a far bound is clamped too");
+}

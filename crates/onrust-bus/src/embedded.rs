@@ -45,6 +45,7 @@ struct TopicState {
     groups: Vec<(String, mpsc::Sender<Envelope>)>,
     watch: Vec<(String, mpsc::WeakSender<Envelope>)>,
     next_offset: Arc<AtomicI64>,
+    has_publishers: bool,
 }
 
 #[derive(Default)]
@@ -116,6 +117,7 @@ impl Bus for EmbeddedBus {
             }
             return Err(BusError::NoSubscribers { topic: topic.name() });
         }
+        topic_state.has_publishers = true;
         Ok(Arc::new(ChannelPublisher {
             topic,
             senders: topic_state.groups.iter().map(|(_, tx)| tx.clone()).collect(),
@@ -129,6 +131,10 @@ impl Bus for EmbeddedBus {
             return Err(BusError::Sealed);
         }
         let topic_state = state.topics.entry(topic).or_default();
+        if topic_state.has_publishers {
+            // A publisher snapshots the groups it sends to; a later group would miss its records.
+            return Err(BusError::LateSubscriber { topic: topic.name(), group: group.to_owned() });
+        }
         if topic_state.watch.iter().any(|(g, _)| g == group) {
             return Err(BusError::DuplicateGroup { topic: topic.name(), group: group.to_owned() });
         }
@@ -213,15 +219,22 @@ impl Publisher for FilePublisher {
 }
 
 fn append_line(path: &std::path::Path, payload: &[u8]) -> std::io::Result<()> {
-    if let Some(parent) = path.parent() {
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(parent) = parent {
         std::fs::create_dir_all(parent)?;
     }
+    let created = !path.exists();
     let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
     let mut line = Vec::with_capacity(payload.len() + 1);
     line.extend(payload.iter().map(|&b| if b == b'\n' { b' ' } else { b }));
     line.push(b'\n');
     file.write_all(&line)?;
-    file.sync_data()
+    file.sync_data()?;
+    if created && let Some(parent) = parent {
+        // A new file's directory entry is durable only once the directory is synced.
+        std::fs::File::open(parent)?.sync_all()?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -312,6 +325,14 @@ mod tests {
         }
         producer.await.unwrap();
         assert_eq!(seen, (0..10).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn subscribing_after_a_publisher_exists_is_refused() {
+        let bus = EmbeddedBus::new(EmbeddedOptions::default());
+        let _archive = bus.subscribe(Topic::Scored, "archive").unwrap();
+        let _publisher = bus.publisher(Topic::Scored).unwrap();
+        assert!(matches!(bus.subscribe(Topic::Scored, "alert"), Err(BusError::LateSubscriber { .. })));
     }
 
     #[tokio::test]

@@ -9,6 +9,8 @@ pub enum BusError {
     Sealed,
     #[error("group {group:?} already consumes {topic} in this process")]
     DuplicateGroup { topic: &'static str, group: String },
+    #[error("group {group:?} subscribes to {topic} after a publisher was created; subscribe every group first")]
+    LateSubscriber { topic: &'static str, group: String },
     #[error("cannot encode payload: {0}")]
     Encode(String),
     #[error("cannot write dead letter to {path}: {source}")]

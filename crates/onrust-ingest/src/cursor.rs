@@ -12,8 +12,9 @@
 //! idempotent by message id, while refusing to run would turn a damaged file
 //! into silent loss of coverage.
 //!
-//! The file calls are blocking; they are small, happen at most once per poll
-//! and per source, and keep the durability steps explicit.
+//! The file calls are blocking and keep the durability steps explicit; the
+//! feed source calls them on tokio's blocking pool, and only when the cursor
+//! changed.
 
 use std::collections::VecDeque;
 use std::fs;
@@ -22,6 +23,8 @@ use std::path::{Path, PathBuf};
 
 use onrust_model::SourceId;
 use serde::{Deserialize, Serialize};
+
+use std::collections::HashSet;
 
 use crate::pseudonym::sync_dir;
 
@@ -50,8 +53,14 @@ impl FeedCursor {
         self.seen.iter().any(|k| k == key)
     }
 
-    /// Remembers keys, dropping the oldest beyond `max_seen`.
-    pub fn remember(&mut self, keys: impl IntoIterator<Item = String>, max_seen: usize) {
+    /// Remembers keys as the most recent, dropping the oldest beyond `max_seen`.
+    /// A key seen again moves to the back, so items still in the feed are never
+    /// forgotten while older ones age out.
+    pub fn remember(&mut self, keys: Vec<String>, max_seen: usize) {
+        {
+            let fresh: HashSet<&str> = keys.iter().map(String::as_str).collect();
+            self.seen.retain(|k| !fresh.contains(k.as_str()));
+        }
         self.seen.extend(keys);
         while self.seen.len() > max_seen {
             self.seen.pop_front();
@@ -151,9 +160,12 @@ mod tests {
         let id = SourceId::new("rtv").unwrap();
         assert_eq!(store.load(&id).unwrap(), None);
         let mut cursor = FeedCursor { etag: Some("W/\"abc\"".into()), ..Default::default() };
-        cursor.remember((0..10).map(|i| format!("k{i}")), 5);
+        cursor.remember((0..10).map(|i| format!("k{i}")).collect(), 5);
         assert_eq!(cursor.seen.len(), 5);
         assert!(cursor.has_seen("k9") && !cursor.has_seen("k0"));
+        // Seen again: k5 moves to the back and survives the next eviction.
+        cursor.remember(vec!["k5".into(), "n1".into()], 5);
+        assert_eq!(cursor.seen, ["k7", "k8", "k9", "k5", "n1"]);
         store.store(&id, &cursor).unwrap();
         assert_eq!(store.load(&id).unwrap(), Some(cursor));
     }

@@ -26,17 +26,19 @@
 //! configured URL is kept. One log line per state change (up → failing,
 //! failing → up), not per retry.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use onrust_model::{Ack, MessageId, RawMessage, SCHEMA_VERSION, SourceId, SourceKind};
 use rand::Rng;
 use tokio::sync::{mpsc, oneshot, watch};
 use url::Url;
 
 use crate::cursor::{CursorError, CursorStore, DEFAULT_MAX_SEEN, FeedCursor};
-use crate::feed::{ParseOptions, parse_feed};
+use crate::feed::{FeedError, ParseOptions, ParsedFeed, parse_feed};
 use crate::fetch::{Conditional, FetchError, Fetched, Fetcher};
 use crate::internal_events::{
     BatchNotAcked, CursorProblem, FetchFinished, ItemsSkipped, PermanentRedirect, PollFailed, PollSucceeded,
@@ -89,7 +91,8 @@ struct PendingBatch {
 
 enum PollOutcome {
     /// Nothing to wait for; `new_items` were delivered (0 for a 304 or no news).
-    Done { new_items: usize, hint: Option<Duration> },
+    /// `next_cursor` is the cursor to keep (new validators, re-seen keys), if any.
+    Done { new_items: usize, hint: Option<Duration>, next_cursor: Option<FeedCursor> },
     /// A batch is outstanding.
     Batch(PendingBatch),
     /// The poll failed.
@@ -130,6 +133,8 @@ impl FeedSource {
         mut shutdown: watch::Receiver<bool>,
     ) {
         let mut cursor = self.load_cursor(&ctx.cursors);
+        // What the file holds, so an unchanged cursor is not written again.
+        let mut stored = cursor.clone();
         if cursor.url.as_deref() != Some(self.url.as_str()) {
             // New or changed URL: the old validators and the disabled state belonged to the old one.
             cursor.url = Some(self.url.to_string());
@@ -149,7 +154,13 @@ impl FeedSource {
                 return;
             }
             let delay = match self.poll(&ctx, &cursor, &out, &mut shutdown, &mut health).await {
-                PollOutcome::Done { new_items, hint } => self.succeeded(&mut health, new_items, hint),
+                PollOutcome::Done { new_items, hint, next_cursor } => {
+                    if let Some(next) = next_cursor {
+                        self.persist(&ctx.cursors, &next, &mut stored).await;
+                        cursor = next;
+                    }
+                    self.succeeded(&mut health, new_items, hint)
+                }
                 PollOutcome::Failed { error, retry_after } => self.failed(&mut health, &error, retry_after),
                 PollOutcome::Disabled => {
                     wait_for_shutdown(&mut shutdown).await;
@@ -163,7 +174,7 @@ impl FeedSource {
                             drop(out);
                             let acked = tokio::time::timeout(self.shutdown_grace, batch.acked).await;
                             if matches!(acked, Ok(Ok(true))) {
-                                self.store_cursor(&ctx.cursors, &batch.next_cursor);
+                                self.persist(&ctx.cursors, &batch.next_cursor, &mut stored).await;
                             } else {
                                 BatchNotAcked { source: &self.id, items: batch.items }.emit();
                             }
@@ -171,7 +182,7 @@ impl FeedSource {
                         }
                     };
                     if acked {
-                        self.store_cursor(&ctx.cursors, &batch.next_cursor);
+                        self.persist(&ctx.cursors, &batch.next_cursor, &mut stored).await;
                         cursor = batch.next_cursor;
                         self.succeeded(&mut health, batch.items, batch.hint)
                     } else {
@@ -205,9 +216,31 @@ impl FeedSource {
         }
     }
 
-    fn store_cursor(&self, store: &CursorStore, cursor: &FeedCursor) {
-        if let Err(error) = store.store(&self.id, cursor) {
-            CursorProblem { source: &self.id, error: &error, action: "not stored; items may be sent again" }.emit();
+    /// Stores `cursor` unless it equals `stored` (what the file already holds).
+    async fn persist(&self, store: &Arc<CursorStore>, cursor: &FeedCursor, stored: &mut FeedCursor) {
+        if cursor == stored {
+            return;
+        }
+        if self.store_cursor(store, cursor).await {
+            *stored = cursor.clone();
+        }
+    }
+
+    /// Writes the cursor (write, fsync, rename, directory fsync) off the async
+    /// runtime; `false` (with a warning) when it could not be stored.
+    async fn store_cursor(&self, store: &Arc<CursorStore>, cursor: &FeedCursor) -> bool {
+        let (store, id, cursor) = (Arc::clone(store), self.id.clone(), cursor.clone());
+        let action = "not stored; items may be sent again";
+        match tokio::task::spawn_blocking(move || store.store(&id, &cursor)).await {
+            Ok(Ok(())) => true,
+            Ok(Err(error)) => {
+                CursorProblem { source: &self.id, error: &error, action }.emit();
+                false
+            }
+            Err(_) => {
+                CursorProblem { source: &self.id, error: &"the cursor write did not complete", action }.emit();
+                false
+            }
         }
     }
 
@@ -251,7 +284,7 @@ impl FeedSource {
                 let reason = "the server answered 410 gone".to_owned();
                 let mut disabled = cursor.clone();
                 disabled.disabled_reason = Some(reason.clone());
-                self.store_cursor(&ctx.cursors, &disabled);
+                self.store_cursor(&ctx.cursors, &disabled).await;
                 SourceDisabled { source: &self.id, reason: &reason }.emit();
                 return PollOutcome::Disabled;
             }
@@ -265,7 +298,7 @@ impl FeedSource {
             }
             Ok(Fetched::NotModified { max_age, retry_after }) => {
                 FetchFinished { source: &self.id, outcome: "not_modified", received_bytes: 0 }.emit();
-                return PollOutcome::Done { new_items: 0, hint: max_age.max(retry_after) };
+                return PollOutcome::Done { new_items: 0, hint: max_age.max(retry_after), next_cursor: None };
             }
             Ok(Fetched::Body { bytes, etag, last_modified, max_age, permanent_redirect, received_bytes, .. }) => {
                 FetchFinished { source: &self.id, outcome: "ok", received_bytes }.emit();
@@ -280,25 +313,28 @@ impl FeedSource {
         };
 
         let fetched_at = Utc::now();
-        let feed = match parse_feed(&bytes, &self.id, fetched_at, &self.parse_options) {
+        let feed = match parse_off_runtime(bytes, self.id.clone(), fetched_at, self.parse_options).await {
             Ok(feed) => feed,
-            Err(error) => return PollOutcome::Failed { error: error.to_string(), retry_after: None },
+            Err(error) => return PollOutcome::Failed { error, retry_after: None },
         };
         let hint = feed.ttl.max(max_age);
 
         let mut duplicates = 0;
         let mut empty = 0;
-        let mut batch_keys: Vec<String> = Vec::new();
+        let seen: HashSet<&str> = cursor.seen.iter().map(String::as_str).collect();
+        let mut in_document: HashSet<&str> = HashSet::with_capacity(feed.items.len());
+        // Every key in this document, so the cursor keeps them while the feed still lists them.
+        let mut document_keys: Vec<String> = Vec::with_capacity(feed.items.len());
         let mut messages: Vec<RawMessage> = Vec::new();
         for item in feed.items.iter() {
-            if batch_keys.contains(&item.dedup_key) {
+            if !in_document.insert(&item.dedup_key) {
                 duplicates += 1;
                 continue;
             }
-            if cursor.has_seen(&item.dedup_key) {
+            document_keys.push(item.dedup_key.clone());
+            if seen.contains(item.dedup_key.as_str()) {
                 continue;
             }
-            batch_keys.push(item.dedup_key.clone());
             if item.title.is_none() && item.text.is_empty() {
                 empty += 1;
                 continue;
@@ -327,15 +363,15 @@ impl FeedSource {
         }
         ItemsSkipped { source: &self.id, outcome: "duplicate", count: duplicates }.emit();
         ItemsSkipped { source: &self.id, outcome: "empty", count: empty }.emit();
+        ItemsSkipped { source: &self.id, outcome: "too_many", count: feed.truncated_items }.emit();
 
         let mut next_cursor = cursor.clone();
         next_cursor.etag = etag;
         next_cursor.last_modified = last_modified;
-        next_cursor.remember(batch_keys, self.max_seen);
+        next_cursor.remember(document_keys, self.max_seen);
 
         if messages.is_empty() {
-            self.store_cursor(&ctx.cursors, &next_cursor);
-            return PollOutcome::Done { new_items: 0, hint };
+            return PollOutcome::Done { new_items: 0, hint, next_cursor: Some(next_cursor) };
         }
 
         let items = messages.len();
@@ -357,6 +393,29 @@ impl FeedSource {
     }
 }
 
+/// Parses a feed body on the blocking pool: up to `max_decoded_bytes` of CPU
+/// work must not stall the async runtime.
+async fn parse_off_runtime(
+    bytes: Bytes,
+    source: SourceId,
+    fetched_at: DateTime<Utc>,
+    opts: ParseOptions,
+) -> Result<ParsedFeed, String> {
+    run_parser(move || parse_feed(&bytes, &source, fetched_at, &opts)).await
+}
+
+/// Runs `parse` on the blocking pool. A panic in the parser fails this poll,
+/// never the source task: one bad feed must not stop the daemon.
+async fn run_parser(
+    parse: impl FnOnce() -> Result<ParsedFeed, FeedError> + Send + 'static,
+) -> Result<ParsedFeed, String> {
+    match tokio::task::spawn_blocking(parse).await {
+        Ok(Ok(feed)) => Ok(feed),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => Err("parser crashed on this feed".to_owned()),
+    }
+}
+
 /// Resolves when shutdown is requested or its sender is gone.
 async fn wait_for_shutdown(shutdown: &mut watch::Receiver<bool>) {
     loop {
@@ -372,6 +431,38 @@ async fn wait_for_shutdown(shutdown: &mut watch::Receiver<bool>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_parser_panic_fails_the_poll_not_the_task() {
+        let result = run_parser(|| panic!("parser bug")).await;
+        assert_eq!(result, Err("parser crashed on this feed".to_owned()));
+        let result = run_parser(|| Err(FeedError::Empty)).await;
+        assert_eq!(result, Err("body is empty".to_owned()));
+    }
+
+    #[tokio::test]
+    async fn an_unchanged_cursor_is_not_written_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(CursorStore::new(dir.path()).unwrap());
+        let source = FeedSource::new(
+            SourceId::new("t").unwrap(),
+            Url::parse("https://example.org/").unwrap(),
+            Duration::from_secs(60),
+        );
+        let mut stored = FeedCursor::default();
+        let mut cursor = FeedCursor { etag: Some("\"v1\"".into()), ..FeedCursor::default() };
+        cursor.remember(vec!["id:a".into()], 10);
+        source.persist(&store, &cursor, &mut stored).await;
+        assert_eq!(stored, cursor);
+        assert_eq!(store.load(&source.id).unwrap(), Some(cursor.clone()));
+        // Remove the file: an unchanged cursor must not bring it back.
+        std::fs::remove_file(store.path(&source.id)).unwrap();
+        source.persist(&store, &cursor.clone(), &mut stored).await;
+        assert_eq!(store.load(&source.id).unwrap(), None);
+        cursor.etag = Some("\"v2\"".into());
+        source.persist(&store, &cursor, &mut stored).await;
+        assert_eq!(store.load(&source.id).unwrap(), Some(cursor));
+    }
 
     #[tokio::test(start_paused = true)]
     async fn backoff_grows_with_jitter_and_is_capped() {

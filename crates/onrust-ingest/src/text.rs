@@ -7,6 +7,9 @@
 //! *text* `<script>`, which is inert because every later stage treats the
 //! field as text, never as markup. The converter is a small hand-written state
 //! machine: it never fails, never panics and is linear in the input.
+//!
+//! Feed text goes through [`clean`], which applies the steps in the only safe
+//! order (mentions are masked after control characters are stripped).
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -282,9 +285,35 @@ pub fn normalize(s: &str, max_chars: usize) -> String {
         out.push(c);
     }
 
-    match out.char_indices().nth(max_chars) {
-        Some((cut, _)) => out[..cut].trim_end().to_owned(),
-        None => out,
+    cap_chars(out, max_chars)
+}
+
+/// The whole ingest text pipeline, in the one safe order: HTML to text (when
+/// `is_html`), [`normalize`], [`mask_mentions`], then the cap of `max_chars`.
+///
+/// Masking must come after normalising: a control or bidi character between
+/// `@` and the handle (`@\u{200E}jan`) hides the mention from the masker and
+/// is only stripped by [`normalize`], which would leave `@jan` in the stored
+/// text (GUARDRAILS L3).
+pub fn clean(html_or_text: &str, is_html: bool, max_chars: usize) -> String {
+    let plain;
+    let text = if is_html {
+        plain = html_to_text(html_or_text);
+        plain.as_str()
+    } else {
+        html_or_text
+    };
+    // Bound the work of masking; a cut inside a handle still masks what remains of it.
+    let normalized = normalize(text, max_chars.saturating_mul(4).saturating_add(64));
+    let masked = mask_mentions(&normalized);
+    cap_chars(masked, max_chars)
+}
+
+/// Cuts `s` to at most `max_chars` characters (on a character boundary), trimming trailing whitespace.
+fn cap_chars(s: String, max_chars: usize) -> String {
+    match s.char_indices().nth(max_chars) {
+        Some((cut, _)) => s[..cut].trim_end().to_owned(),
+        None => s,
     }
 }
 
@@ -330,8 +359,10 @@ pub fn mask_mentions(s: &str) -> String {
     out
 }
 
+/// Characters that make an `@` part of a word (an e-mail address) rather than a mention.
+/// A second `@` is not one of them: `@@jan` still hides `jan`.
 fn is_handle_context(c: char) -> bool {
-    c.is_alphanumeric() || matches!(c, '_' | '.' | '-' | '@' | '+')
+    c.is_alphanumeric() || matches!(c, '_' | '.' | '-' | '+')
 }
 
 /// End of a handle starting at `start`: word characters, with `.`/`-` allowed inside.
@@ -422,5 +453,27 @@ mod tests {
         assert_eq!(mask_mentions("(@a.b.) mail info@gemeente.nl"), "(@[user].) mail info@gemeente.nl");
         assert_eq!(mask_mentions("@ alleen en @"), "@ alleen en @");
         assert_eq!(mask_mentions("@user@host"), "@[user]@host");
+        assert_eq!(mask_mentions("@@jan en @@@piet"), "@@[user] en @@@[user]");
+    }
+
+    #[test]
+    fn clean_masks_mentions_hidden_by_stripped_characters() {
+        for hidden in ["@\u{200E}jan", "@\u{202E}jan", "@\u{0007}jan", "@\u{2066}jan\u{2069}", "@\u{0}jan"] {
+            let text = format!("oproep van {hidden} vandaag");
+            assert_eq!(clean(&text, false, 100), "oproep van @[user] vandaag", "{hidden:?}");
+            assert_eq!(clean(&format!("<p>{text}</p>"), true, 100), "oproep van @[user] vandaag", "{hidden:?}");
+        }
+        // Entities that decode to stripped characters are caught too.
+        assert_eq!(clean("@&#x200E;jan", true, 100), "@[user]");
+        assert_eq!(clean("<b>@</b>jan", true, 100), "@[user]");
+    }
+
+    #[test]
+    fn clean_caps_after_masking() {
+        assert_eq!(clean("@a @b @c", false, 9), "@[user] @");
+        let long_handle = format!("@{} tekst", "x".repeat(50));
+        assert_eq!(clean(&long_handle, false, 20), "@[user] tekst");
+        assert_eq!(clean("<p>Eén &amp; twee</p>", true, 3), "Eén");
+        assert_eq!(clean("a\u{202E}b <i>c</i>", false, 100), "ab <i>c</i>");
     }
 }

@@ -55,9 +55,51 @@ pub enum XmlGuardError {
     Malformed {
         /// Byte offset of the error.
         position: u64,
-        /// quick-xml's message.
-        message: String,
+        /// What kind of error, from a fixed set (see [`describe_xml_error`]).
+        message: &'static str,
+        /// Does the document end before it is complete?
+        truncated: bool,
     },
+}
+
+/// A fixed description of a quick-xml error, and whether it means the document
+/// is cut short.
+///
+/// quick-xml's own messages quote tag names, entity names and declaration
+/// text from the document, which is written by strangers and may contain
+/// handles (GUARDRAILS L2); errors end up in logs, so only the category is kept.
+pub fn describe_xml_error(e: &quick_xml::Error) -> (&'static str, bool) {
+    use quick_xml::errors::{IllFormedError, SyntaxError};
+    match e {
+        quick_xml::Error::Io(_) => ("i/o error while reading xml", false),
+        quick_xml::Error::Syntax(syntax) => match syntax {
+            SyntaxError::InvalidBangMarkup => ("invalid markup after '<!'", false),
+            SyntaxError::UnclosedPI => ("unclosed processing instruction", true),
+            SyntaxError::UnclosedXmlDecl => ("unclosed xml declaration", true),
+            SyntaxError::UnclosedComment => ("unclosed comment", true),
+            SyntaxError::UnclosedDoctype => ("unclosed doctype", true),
+            SyntaxError::UnclosedCData => ("unclosed cdata section", true),
+            SyntaxError::UnclosedTag => ("unclosed tag", true),
+            SyntaxError::UnclosedSingleQuotedAttributeValue | SyntaxError::UnclosedDoubleQuotedAttributeValue => {
+                ("unclosed attribute value", true)
+            }
+        },
+        quick_xml::Error::IllFormed(ill) => match ill {
+            IllFormedError::MissingEndTag(_) => ("missing end tag", true),
+            IllFormedError::UnmatchedEndTag(_) => ("end tag without start tag", false),
+            IllFormedError::MismatchedEndTag { .. } => ("end tag does not match the start tag", false),
+            IllFormedError::MissingDeclVersion(_) | IllFormedError::UnknownVersion => {
+                ("invalid version in the xml declaration", false)
+            }
+            IllFormedError::MissingDoctypeName => ("doctype without a name", false),
+            IllFormedError::DoubleHyphenInComment => ("'--' inside a comment", false),
+            IllFormedError::UnclosedReference => ("unclosed entity or character reference", false),
+        },
+        quick_xml::Error::InvalidAttr(_) => ("invalid attribute", false),
+        quick_xml::Error::Encoding(_) => ("invalid text encoding", false),
+        quick_xml::Error::Escape(_) => ("invalid entity or character reference", false),
+        quick_xml::Error::Namespace(_) => ("invalid namespace", false),
+    }
 }
 
 /// Checks `bytes` for entity declarations, nesting depth and attribute count.
@@ -68,9 +110,10 @@ pub fn check(bytes: &[u8], limits: XmlLimits) -> Result<(), XmlGuardError> {
     config.trim_text(false);
     let mut depth = 0usize;
     loop {
-        let event = reader
-            .read_event()
-            .map_err(|e| XmlGuardError::Malformed { position: reader.error_position(), message: e.to_string() })?;
+        let event = reader.read_event().map_err(|e| {
+            let (message, truncated) = describe_xml_error(&e);
+            XmlGuardError::Malformed { position: reader.error_position(), message, truncated }
+        })?;
         match event {
             Event::DocType(doctype) if contains_ci(doctype.as_ref(), b"<!entity") => {
                 return Err(XmlGuardError::EntityDeclaration);
@@ -91,6 +134,38 @@ pub fn check(bytes: &[u8], limits: XmlLimits) -> Result<(), XmlGuardError> {
             Event::End(_) => depth = depth.saturating_sub(1),
             Event::Eof => return Ok(()),
             _ => {}
+        }
+    }
+}
+
+/// Finds the first well-formedness error in `bytes`, checking end-tag names
+/// and unclosed elements too (which [`check`] leaves to the feed parser).
+///
+/// Used to describe a feed-rs XML error by its position and category only,
+/// because feed-rs's own message quotes the document.
+pub fn first_error(bytes: &[u8]) -> Option<XmlGuardError> {
+    let mut reader = Reader::from_reader(bytes);
+    let config = reader.config_mut();
+    config.check_end_names = true;
+    config.trim_text(false);
+    let mut depth = 0usize;
+    loop {
+        match reader.read_event() {
+            Err(e) => {
+                let (message, truncated) = describe_xml_error(&e);
+                return Some(XmlGuardError::Malformed { position: reader.error_position(), message, truncated });
+            }
+            Ok(Event::Start(_)) => depth += 1,
+            Ok(Event::End(_)) => depth = depth.saturating_sub(1),
+            Ok(Event::Eof) if depth > 0 => {
+                return Some(XmlGuardError::Malformed {
+                    position: reader.buffer_position(),
+                    message: "missing end tag",
+                    truncated: true,
+                });
+            }
+            Ok(Event::Eof) => return None,
+            Ok(_) => {}
         }
     }
 }
@@ -146,5 +221,24 @@ mod tests {
         assert_eq!(check(wide.as_bytes(), XmlLimits::default()), Err(XmlGuardError::TooManyAttributes(64)));
         let ok = format!("{}{}", "<a>".repeat(60), "</a>".repeat(60));
         assert_eq!(check(ok.as_bytes(), XmlLimits::default()), Ok(()));
+    }
+
+    #[test]
+    fn malformed_messages_quote_nothing_from_the_document() {
+        let docs = [
+            "<?xml version=\"canary_handle_77\"?><rss/>",
+            "<rss><canary_handle_77>",
+            "<rss></canary_handle_77></rss>",
+            "<rss><!-- canary_handle_77 -- x --></rss>",
+            "<rss a=\"canary_handle_77></rss>",
+        ];
+        for doc in docs {
+            let Err(err) = check(doc.as_bytes(), XmlLimits::default()) else {
+                continue;
+            };
+            assert!(!err.to_string().contains("canary_handle_77"), "{doc}: {err}");
+        }
+        let err = check(b"<rss a=\"canary_handle_77></rss>", XmlLimits::default()).unwrap_err();
+        assert!(matches!(err, XmlGuardError::Malformed { truncated: true, .. }), "{err}");
     }
 }

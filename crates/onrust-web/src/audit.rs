@@ -105,11 +105,17 @@ fn last_line(file: &mut File) -> std::io::Result<Option<String>> {
         return Ok(None);
     }
     // Records are small; the last one is within the final 64 KiB.
+    // Bytes, not a string: the cut may fall inside a multi-byte character of an
+    // earlier record; only the last line is decoded.
     let start = len.saturating_sub(64 * 1024);
     file.seek(SeekFrom::Start(start))?;
-    let mut tail = String::new();
-    file.read_to_string(&mut tail)?;
-    Ok(tail.trim_end_matches('\n').rsplit('\n').next().map(str::to_owned))
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail)?;
+    let end = tail.iter().rposition(|&b| b != b'\n').map_or(0, |i| i + 1);
+    let begin = tail[..end].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let line = String::from_utf8(tail[begin..end].to_vec())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+    Ok(Some(line))
 }
 
 /// Checks the whole chain; returns the number of records.
@@ -160,6 +166,18 @@ mod tests {
             assert_eq!(append(&path, entry(&format!("q{i}"))).unwrap().seq, i);
         }
         assert_eq!(verify(&path).unwrap(), 5);
+    }
+
+    #[test]
+    fn a_long_log_with_multibyte_queries_keeps_appending() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        // Enough records that the 64 KiB tail window starts at every possible byte offset
+        // inside the three-byte characters.
+        for i in 0..400 {
+            append(&path, entry(&format!("{} {i}", "één€".repeat(i % 7 + 20)))).unwrap();
+        }
+        assert_eq!(verify(&path).unwrap(), 400);
     }
 
     #[test]

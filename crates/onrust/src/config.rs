@@ -414,8 +414,34 @@ impl Config {
             (BusKind::Embedded, Some(_)) => c.push("bus.brokers", "only used with kind = \"kafka\""),
             (BusKind::Embedded, None) => {}
         }
-        if self.bus.capacity == 0 {
-            c.push("bus.capacity", "must be at least 1");
+        if !(1..=1_000_000).contains(&self.bus.capacity) {
+            c.push("bus.capacity", "must be between 1 and 1000000");
+        }
+        let secs = Duration::from_secs;
+        let bounds = [
+            ("ingest.min_host_interval", self.ingest.min_host_interval.0, Duration::ZERO, secs(3600)),
+            ("ingest.connect_timeout", self.ingest.connect_timeout.0, Duration::from_millis(100), secs(300)),
+            ("ingest.total_timeout", self.ingest.total_timeout.0, Duration::from_millis(100), secs(3600)),
+            ("archive.commit_interval", self.archive.commit_interval.0, Duration::from_millis(10), secs(3600)),
+            ("privacy.pseudonym_period", self.privacy.pseudonym_period.0, secs(3600), secs(10 * 366 * 24 * 3600)),
+        ];
+        for (key, value, min, max) in bounds {
+            if value < min || value > max {
+                c.push(
+                    key,
+                    format!(
+                        "must be between {} and {}",
+                        humantime::format_duration(min),
+                        humantime::format_duration(max)
+                    ),
+                );
+            }
+        }
+        if self.archive.commit_max_docs > 10_000_000 {
+            c.push("archive.commit_max_docs", "must be at most 10000000");
+        }
+        if self.archive.writer_memory_bytes > 4_000_000_000 {
+            c.push("archive.writer_memory_bytes", "must be at most 4000000000");
         }
         if !self.http.listen.ip().is_loopback() && self.http.token_file.is_none() {
             c.push(
@@ -428,9 +454,6 @@ impl Config {
         }
         if self.archive.writer_memory_bytes < 15_000_000 {
             c.push("archive.writer_memory_bytes", "must be at least 15000000 (the index writer's minimum)");
-        }
-        if self.privacy.pseudonym_period.0 < Duration::from_secs(3600) {
-            c.push("privacy.pseudonym_period", "must be at least 1h");
         }
         if self.ingest.max_decoded_bytes == 0 || self.ingest.max_compressed_bytes == 0 {
             c.push("ingest.max_*_bytes", "must be above 0");
@@ -454,6 +477,9 @@ impl Config {
             }
             if source.interval.0 < Duration::from_secs(10) {
                 c.push(key("interval"), "must be at least 10s; be polite to feed operators");
+            }
+            if source.interval.0 > Duration::from_secs(7 * 24 * 3600) {
+                c.push(key("interval"), "must be at most 7d");
             }
         }
         let dir = self.config_dir();
@@ -542,6 +568,19 @@ mod tests {
             assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
         }
         assert_eq!(errors.0.len(), 7, "{text}");
+    }
+
+    #[test]
+    fn absurd_sizes_and_durations_are_refused_not_panicked_on() {
+        let text = parse(
+            "[bus]\ncapacity = 9223372036854775807\n[ingest]\ntotal_timeout = \"500000000000y\"\n\
+             [archive]\ncommit_interval = \"0s\"\n[privacy]\npseudonym_period = \"1m\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        for key in ["bus.capacity", "ingest.total_timeout", "archive.commit_interval", "privacy.pseudonym_period"] {
+            assert!(text.contains(key), "{key} missing in:\n{text}");
+        }
     }
 
     #[test]

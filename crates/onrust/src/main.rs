@@ -13,6 +13,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc: the indexer and the classifier allocate many small, short-lived
+/// strings; glibc's allocator cost about a tenth of the replay benchmark's CPU.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Early warning of online unrest for Dutch municipalities.
 #[derive(Debug, Parser)]
 #[command(name = "onrust", version, about)]
@@ -68,6 +73,7 @@ enum AuditCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
+    hide_panic_payloads();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -106,4 +112,13 @@ fn init_logging() {
         .with_ansi(ansi)
         .with_target(false)
         .init();
+}
+
+/// A panic's message can quote the input that caused it (a message text, an
+/// author handle). Log where it happened, never what it said (GUARDRAILS L2, S9).
+fn hide_panic_payloads() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        tracing::error!(%location, "internal error (panic); its message is withheld because it may quote input");
+    }));
 }

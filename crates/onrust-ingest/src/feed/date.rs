@@ -8,22 +8,34 @@
 //! `GMT+2`/`UTC+02:00` and numeric offsets, and ISO-8601 forms. A local time
 //! without a zone is read in Europe/Amsterdam.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use std::ops::RangeInclusive;
+
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use chrono_tz::Europe::Amsterdam;
 
-/// Parses a feed timestamp; `None` when it cannot be understood.
+/// The years (UTC) a timestamp may fall in. Later stages store nanosecond
+/// timestamps, which overflow after 2262; earlier than 1970 is never a real
+/// publication date of a feed item.
+pub const SUPPORTED_YEARS: RangeInclusive<i32> = 1970..=2200;
+
+/// Is `dt` within [`SUPPORTED_YEARS`]?
+pub fn in_supported_range<Tz: TimeZone>(dt: &DateTime<Tz>) -> bool {
+    SUPPORTED_YEARS.contains(&dt.naive_utc().year())
+}
+
+/// Parses a feed timestamp; `None` when it cannot be understood or lies
+/// outside [`SUPPORTED_YEARS`].
 pub fn parse_lenient(text: &str) -> Option<DateTime<FixedOffset>> {
     let text = text.trim();
     if text.is_empty() || text.len() > 100 {
         return None;
     }
-    if let Ok(dt) = DateTime::parse_from_rfc3339(text) {
-        return Some(dt);
-    }
-    if let Ok(dt) = DateTime::parse_from_rfc2822(text) {
-        return Some(dt);
-    }
-    parse_iso_like(text).or_else(|| parse_tokens(text))
+    let parsed = DateTime::parse_from_rfc3339(text)
+        .ok()
+        .or_else(|| DateTime::parse_from_rfc2822(text).ok())
+        .or_else(|| parse_iso_like(text))
+        .or_else(|| parse_tokens(text))?;
+    in_supported_range(&parsed).then_some(parsed)
 }
 
 /// `2026-06-14T10:00:00`, `2026-06-14 10:00`, `2026-06-14T10:00:00.5+0200`, `2026-06-14`.
@@ -32,8 +44,9 @@ fn parse_iso_like(text: &str) -> Option<DateTime<FixedOffset>> {
     if bytes.len() < 10 || bytes[4] != b'-' || bytes[7] != b'-' {
         return None;
     }
-    let date = NaiveDate::parse_from_str(&text[..10], "%Y-%m-%d").ok()?;
-    let rest = text[10..].trim_start_matches(['T', 't', ' ']);
+    // `get` rather than indexing: byte 10 may fall inside a multi-byte character.
+    let date = NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()?;
+    let rest = text.get(10..)?.trim_start_matches(['T', 't', ' ']);
     if rest.is_empty() {
         return in_amsterdam(date.and_time(NaiveTime::MIN));
     }
@@ -151,15 +164,26 @@ fn parse_zone(token: &str) -> Option<FixedOffset> {
         return FixedOffset::east_opt(hours * 3600);
     }
     let numeric = t.strip_prefix("GMT").or_else(|| t.strip_prefix("UTC")).unwrap_or(&t);
-    let (sign, digits) = match numeric.as_bytes().first()? {
-        b'+' => (1, &numeric[1..]),
-        b'-' => (-1, &numeric[1..]),
-        _ => return None,
+    let (sign, digits) = if let Some(digits) = numeric.strip_prefix('+') {
+        (1, digits)
+    } else if let Some(digits) = numeric.strip_prefix('-') {
+        (-1, digits)
+    } else {
+        return None;
     };
+    let number = |s: &str| -> Option<i32> {
+        if s.is_empty() || s.len() > 2 || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    };
+    // Only ASCII digits from here on, so byte positions are character positions.
     let (h, m) = match digits.split_once(':') {
-        Some((h, m)) => (h.parse::<i32>().ok()?, m.parse::<i32>().ok()?),
-        None if digits.len() <= 2 => (digits.parse::<i32>().ok()?, 0),
-        None if digits.len() == 4 => (digits[..2].parse::<i32>().ok()?, digits[2..].parse::<i32>().ok()?),
+        Some((h, m)) => (number(h)?, number(m)?),
+        None if digits.len() <= 2 => (number(digits)?, 0),
+        None if digits.len() == 4 && digits.bytes().all(|b| b.is_ascii_digit()) => {
+            (number(digits.get(..2)?)?, number(digits.get(2..)?)?)
+        }
         None => return None,
     };
     if h > 14 || m > 59 {
@@ -297,6 +321,102 @@ mod tests {
         assert_eq!(p("14-06-2026 10:00"), "2026-06-14T10:00:00+02:00");
         assert_eq!(p("14 januari 2026 10:00 UT"), "2026-01-14T10:00:00+00:00");
         assert_eq!(p("mer, 16 nov 2022 00:38:15 +0100"), "2022-11-16T00:38:15+01:00");
+    }
+
+    #[test]
+    fn years_outside_the_supported_range_are_none() {
+        for s in [
+            "2263-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "2201-06-01",
+            "1969-12-31T23:00:00Z",
+            "0001-01-01T00:00:00Z",
+            "14 jun 9999 10:00",
+            "Tue, 10 Jun 1900 04:00:00 GMT",
+            "14-06-2999 10:00",
+        ] {
+            assert_eq!(p(s), "none", "{s}");
+        }
+        assert_eq!(p("2200-06-14T10:00:00Z"), "2200-06-14T10:00:00+00:00");
+        assert_eq!(p("1970-01-01T00:00:00Z"), "1970-01-01T00:00:00+00:00");
+    }
+
+    #[test]
+    fn multi_byte_characters_at_byte_positions_do_not_panic() {
+        assert_eq!(p("2026-06-1é"), "none");
+        assert_eq!(p("2026-06-14é10:00"), "none");
+        assert_eq!(p("14 jun 2026 10:00 +1é1"), "none");
+        assert_eq!(p("14 jun 2026 10:00 GMT+é1"), "none");
+        assert_eq!(p("14 jun 2026 10:00 +02:é"), "none");
+    }
+
+    #[test]
+    fn adversarial_inputs_never_panic() {
+        let bases = [
+            "Sat, 14 Jun 2026 10:00:00 +0200",
+            "2026-06-14T10:00:00.5+0200",
+            "2026-06-14 10:00",
+            "zaterdag 14 juni 2026 om 10:00 uur GMT +0200",
+            "14-06-2026 10:00 UTC+02:00",
+            "10:00:00-05 14/06/2026",
+        ];
+        let inserts = ['é', '€', '😀', '\u{301}', '\u{202E}', '+', '-', ':', '.', ','];
+        let mut cases: Vec<String> = Vec::new();
+        for base in bases {
+            for (i, _) in base.char_indices().chain([(base.len(), ' ')]) {
+                for c in inserts {
+                    let mut inserted = base.to_owned();
+                    inserted.insert(i, c);
+                    cases.push(inserted);
+                    if let Some(old) = base[i..].chars().next() {
+                        let mut replaced = base.to_owned();
+                        replaced.replace_range(i..i + old.len_utf8(), c.encode_utf8(&mut [0; 4]));
+                        cases.push(replaced);
+                    }
+                }
+                cases.push(base[..i].to_owned());
+            }
+        }
+        for s in [
+            "",
+            " ",
+            "+",
+            "-",
+            "+-",
+            "GMT+",
+            "UTC-",
+            "+1é1",
+            "-é",
+            "é",
+            "99999-01-01",
+            "99999-01-01T00:00:00Z",
+            "14 jun 99999",
+            "14 jun 99999999999999999999 10:00",
+            "+99999999999999999999",
+            "12345678901234567890:00",
+            "10:99999999999999999999",
+            "2026-06-14T10:00:00+99:99",
+            "2026-06-14T10:00:00+0é",
+            "14-06-99999",
+            "99-99-9999",
+            "٢٠٢٦-٠٦-١٤",
+            "２０２６-06-14",
+            "(CET)",
+            "(",
+            ",",
+            "a,",
+            "é,",
+        ] {
+            cases.push(s.to_owned());
+        }
+        cases.push("9".repeat(100));
+        cases.push("é".repeat(50));
+        assert!(cases.len() > 300, "{}", cases.len());
+        for case in &cases {
+            if let Some(dt) = parse_lenient(case) {
+                assert!(in_supported_range(&dt), "{case:?} gave {dt}");
+            }
+        }
     }
 
     #[test]

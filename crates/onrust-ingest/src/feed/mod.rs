@@ -18,8 +18,15 @@
 //!   names, and reads zone-less times in Europe/Amsterdam. feed-rs keeps
 //!   dates in UTC, so `published_at` is given in Europe/Amsterdam's offset
 //!   (same instant);
-//! - every text goes through [`crate::text`]: HTML to text, mentions masked,
-//!   normalised and capped.
+//! - every text goes through [`crate::text::clean`]: HTML to text,
+//!   normalised, mentions masked (after normalising, so a stripped control
+//!   character cannot hide a mention), capped;
+//! - keys longer than [`MAX_KEY_BYTES`] become a SHA-256 of the id or link
+//!   (`idh:`, `linkh:`), links longer than [`MAX_URL_BYTES`] are dropped, and
+//!   at most `max_items` items are taken from one document;
+//! - dates outside [`date::SUPPORTED_YEARS`] are dropped;
+//! - error messages never quote the document (a JSON type error would quote a
+//!   handle): only a category and a position.
 
 pub mod date;
 
@@ -32,8 +39,14 @@ use onrust_model::SourceId;
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use crate::text::{html_to_text, mask_mentions, normalize};
+use crate::text::clean;
 use crate::xml_guard::{self, XmlGuardError, XmlLimits};
+
+/// Dedup keys longer than this are replaced by a hash (`idh:`, `linkh:`).
+pub const MAX_KEY_BYTES: usize = 256;
+
+/// Item links longer than this are dropped.
+pub const MAX_URL_BYTES: usize = 2048;
 
 /// Options for [`parse_feed`].
 #[derive(Debug, Clone, Copy)]
@@ -44,11 +57,13 @@ pub struct ParseOptions {
     pub max_title_chars: usize,
     /// Maximum characters of an item text.
     pub max_text_chars: usize,
+    /// Maximum items taken from one document; the rest are counted in [`ParsedFeed::truncated_items`].
+    pub max_items: usize,
 }
 
 impl Default for ParseOptions {
     fn default() -> Self {
-        Self { xml_limits: XmlLimits::default(), max_title_chars: 500, max_text_chars: 20_000 }
+        Self { xml_limits: XmlLimits::default(), max_title_chars: 500, max_text_chars: 20_000, max_items: 5000 }
     }
 }
 
@@ -59,16 +74,19 @@ pub struct ParsedFeed {
     pub ttl: Option<Duration>,
     /// The language the feed declares.
     pub lang: Option<String>,
-    /// The items in feed order.
+    /// The items in feed order, at most `max_items`.
     pub items: Vec<FeedItem>,
+    /// Items beyond `max_items`, ignored.
+    pub truncated_items: usize,
 }
 
 /// One feed item, already plain text.
 #[derive(Clone, PartialEq)]
 pub struct FeedItem {
-    /// Stable key: `id:<guid>`, `link:<canonical link>` or `hash:<sha256 of title and date>`.
+    /// Stable key: `id:<guid>`, `link:<canonical link>` or `hash:<sha256 of title and date>`;
+    /// a key longer than [`MAX_KEY_BYTES`] is `idh:`/`linkh:` and the SHA-256 of the guid or link.
     pub dedup_key: String,
-    /// The item's link, http or https only.
+    /// The item's link, http or https only, at most [`MAX_URL_BYTES`] long.
     pub url: Option<String>,
     /// Plain, normalised title, at most `max_title_chars`.
     pub title: Option<String>,
@@ -133,7 +151,13 @@ pub fn parse_feed(
         }
         match xml_guard::check(body, opts.xml_limits) {
             Ok(()) => {}
-            Err(XmlGuardError::Malformed { message, .. }) => return Err(malformed_or_truncated(message)),
+            Err(e @ XmlGuardError::Malformed { truncated, .. }) => {
+                return Err(if truncated {
+                    FeedError::Truncated(e.to_string())
+                } else {
+                    FeedError::Malformed(e.to_string())
+                });
+            }
             Err(e) => return Err(FeedError::XmlGuard(e)),
         }
     } else if first != b'{' {
@@ -143,10 +167,10 @@ pub fn parse_feed(
     let feed = match parse_raw(body) {
         Ok(feed) => feed,
         Err(ParseFeedError::ParseError(ParseErrorKind::NoFeedRoot)) => match with_rss_version(body) {
-            Some(fixed) => parse_raw(&fixed).map_err(map_parse_error)?,
-            None => return Err(map_parse_error(ParseFeedError::ParseError(ParseErrorKind::NoFeedRoot))),
+            Some(fixed) => parse_raw(&fixed).map_err(|e| map_parse_error(e, &fixed))?,
+            None => return Err(map_parse_error(ParseFeedError::ParseError(ParseErrorKind::NoFeedRoot), body)),
         },
-        Err(e) => return Err(map_parse_error(e)),
+        Err(e) => return Err(map_parse_error(e, body)),
     };
     Ok(convert(feed, opts))
 }
@@ -191,57 +215,100 @@ fn with_rss_version(body: &[u8]) -> Option<Vec<u8>> {
     Some(fixed)
 }
 
-fn map_parse_error(e: ParseFeedError) -> FeedError {
+/// Maps a feed-rs error to a message that names the kind of problem and its
+/// position but never quotes the document: feed-rs's own messages (serde_json's
+/// "invalid type: string \"...\"", quick-xml's tag and entity names) can carry
+/// handles into the logs (GUARDRAILS L2).
+fn map_parse_error(e: ParseFeedError, body: &[u8]) -> FeedError {
     match e {
         ParseFeedError::ParseError(ParseErrorKind::NoFeedRoot) => {
             FeedError::NotAFeed("no rss, atom, rdf or json feed root element found".into())
         }
-        ParseFeedError::JsonSerde(e) if e.is_eof() => FeedError::Truncated(e.to_string()),
-        other => malformed_or_truncated(other.to_string()),
+        ParseFeedError::ParseError(ParseErrorKind::UnknownMimeType(_)) => {
+            FeedError::Malformed("content has an unsupported type".into())
+        }
+        ParseFeedError::ParseError(ParseErrorKind::MissingContent(what)) => {
+            FeedError::Malformed(format!("required content is missing: {what}"))
+        }
+        ParseFeedError::IoError(e) => FeedError::Malformed(format!("could not read the feed: {}", e.kind())),
+        ParseFeedError::JsonSerde(e) => json_error(&e),
+        ParseFeedError::JsonUnsupportedVersion(_) => FeedError::Malformed("unsupported json feed version".into()),
+        ParseFeedError::XmlReader(e) => match xml_guard::first_error(body) {
+            Some(found @ XmlGuardError::Malformed { truncated: true, .. }) => FeedError::Truncated(found.to_string()),
+            Some(found) => FeedError::Malformed(found.to_string()),
+            None => FeedError::Malformed(xml_error_kind(&e.to_string()).into()),
+        },
     }
 }
 
-fn malformed_or_truncated(message: String) -> FeedError {
-    let lower = message.to_lowercase();
-    let truncated = ["eof", "end of file", "end of input", "unexpected end", "missingendtag", "unclosed"]
-        .iter()
-        .any(|m| lower.contains(m));
-    if truncated { FeedError::Truncated(message) } else { FeedError::Malformed(message) }
+/// A JSON error as category and position only.
+fn json_error(e: &serde_json::Error) -> FeedError {
+    let category = match e.classify() {
+        serde_json::error::Category::Io => "i/o error",
+        serde_json::error::Category::Syntax => "syntax error",
+        serde_json::error::Category::Data => "a field has the wrong type or value",
+        serde_json::error::Category::Eof => "unexpected end of input",
+    };
+    let message = format!("invalid json at line {} column {}: {category}", e.line(), e.column());
+    if e.is_eof() { FeedError::Truncated(message) } else { FeedError::Malformed(message) }
+}
+
+/// The kind of a feed-rs XML error from the fixed prefix of its message
+/// (the type is private to feed-rs); the rest of the message is dropped.
+fn xml_error_kind(message: &str) -> &'static str {
+    let kinds = [
+        ("Parser error", "xml parser error"),
+        ("Url error", "invalid url in the feed"),
+        ("Encoding error", "invalid text encoding"),
+        ("Escape error", "invalid entity or character reference"),
+    ];
+    kinds.iter().find(|(prefix, _)| message.starts_with(prefix)).map_or("invalid xml", |(_, kind)| kind)
 }
 
 fn convert(feed: feed_rs::model::Feed, opts: &ParseOptions) -> ParsedFeed {
     let ttl = feed.ttl.map(|minutes| Duration::from_secs(u64::from(minutes) * 60));
-    let lang = feed.language.as_deref().map(|l| normalize(l, 35)).filter(|l| !l.is_empty());
-    let items = feed.entries.into_iter().map(|entry| convert_entry(entry, opts)).collect();
-    ParsedFeed { ttl, lang, items }
+    let lang = feed.language.as_deref().map(|l| clean(l, false, 35)).filter(|l| !l.is_empty());
+    let truncated_items = feed.entries.len().saturating_sub(opts.max_items);
+    let items = feed.entries.into_iter().take(opts.max_items).map(|entry| convert_entry(entry, opts)).collect();
+    ParsedFeed { ttl, lang, items, truncated_items }
 }
 
-fn clean(html: &str, max_chars: usize) -> String {
-    normalize(&mask_mentions(&html_to_text(html)), max_chars)
+/// `<prefix>:<value>`, or `<hashed_prefix>:<sha256 hex of value>` when that would exceed [`MAX_KEY_BYTES`].
+fn bounded_key(prefix: &str, hashed_prefix: &str, value: &str) -> String {
+    if prefix.len() + 1 + value.len() <= MAX_KEY_BYTES {
+        format!("{prefix}:{value}")
+    } else {
+        format!("{hashed_prefix}:{}", hex::encode(Sha256::digest(value.as_bytes())))
+    }
 }
 
 fn convert_entry(entry: feed_rs::model::Entry, opts: &ParseOptions) -> FeedItem {
-    let title = entry.title.as_ref().map(|t| clean(&t.content, opts.max_title_chars)).filter(|t| !t.is_empty());
+    let title = entry.title.as_ref().map(|t| clean(&t.content, true, opts.max_title_chars)).filter(|t| !t.is_empty());
     let content_body = entry.content.as_ref().and_then(|c| c.body.as_deref()).filter(|b| !b.trim().is_empty());
     let summary = entry.summary.as_ref().map(|s| s.content.as_str()).filter(|s| !s.trim().is_empty());
     let media_description = entry.media.iter().find_map(|m| m.description.as_ref().map(|d| d.content.as_str()));
     let text =
-        content_body.or(summary).or(media_description).map(|t| clean(t, opts.max_text_chars)).unwrap_or_default();
-    let published_at = entry.published.or(entry.updated).map(|d| d.with_timezone(&Amsterdam).fixed_offset());
+        content_body.or(summary).or(media_description).map(|t| clean(t, true, opts.max_text_chars)).unwrap_or_default();
+    // Whatever parsed the date, a year the later stages cannot store is no date.
+    let published_at = entry
+        .published
+        .filter(date::in_supported_range)
+        .or(entry.updated.filter(date::in_supported_range))
+        .map(|d| d.with_timezone(&Amsterdam).fixed_offset());
     let link = entry
         .links
         .iter()
         .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
         .or(entry.links.first())
         .map(|l| l.href.trim().to_owned());
-    let url = link.as_deref().and_then(http_url).map(|u| u.to_string());
+    let url = link.as_deref().and_then(http_url).map(|u| u.to_string()).filter(|u| u.len() <= MAX_URL_BYTES);
     let author = entry.authors.first().map(|p| p.name.trim().to_owned()).filter(|a| !a.is_empty());
 
     let id = entry.id.trim();
     let dedup_key = if !id.is_empty() {
-        format!("id:{id}")
+        bounded_key("id", "idh", id)
     } else if let Some(canonical) = link.as_deref().and_then(canonical_link) {
-        format!("link:{canonical}")
+        bounded_key("link", "linkh", &canonical)
     } else {
         let mut hasher = Sha256::new();
         hasher.update(title.as_deref().unwrap_or_default().as_bytes());
@@ -367,6 +434,96 @@ mod tests {
     fn entity_attacks_are_refused() {
         let xxe = r#"<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><rss version="2.0"><channel><item><title>&xxe;</title></item></channel></rss>"#;
         assert!(matches!(parse(xxe), Err(FeedError::XmlGuard(XmlGuardError::EntityDeclaration))));
+    }
+
+    #[test]
+    fn long_ids_and_links_are_hashed_and_long_urls_dropped() {
+        let long_id = "g".repeat(300);
+        let long_link = format!("https://example.nl/{}", "p".repeat(3000));
+        let doc = format!(
+            "<rss version=\"2.0\"><channel><title>t</title>\
+             <item><title>a</title><guid>{long_id}</guid></item>\
+             <item><title>b</title><link>{long_link}</link></item>\
+             <item><title>c</title><guid>{}</guid></item></channel></rss>",
+            "k".repeat(MAX_KEY_BYTES - 3)
+        );
+        let feed = parse(&doc).unwrap();
+        let expected_id = format!("idh:{}", hex::encode(Sha256::digest(long_id.as_bytes())));
+        assert_eq!(feed.items[0].dedup_key, expected_id);
+        let expected_link = format!("linkh:{}", hex::encode(Sha256::digest(long_link.as_bytes())));
+        assert_eq!(feed.items[1].dedup_key, expected_link);
+        assert_eq!(feed.items[1].url, None, "a url over {MAX_URL_BYTES} bytes is dropped");
+        // Exactly at the cap the key stays readable.
+        assert_eq!(feed.items[2].dedup_key.len(), MAX_KEY_BYTES);
+        assert!(feed.items[2].dedup_key.starts_with("id:k"));
+        assert!(feed.items.iter().all(|i| i.dedup_key.len() <= MAX_KEY_BYTES));
+    }
+
+    #[test]
+    fn items_beyond_max_items_are_counted_not_kept() {
+        let items: String = (0..7).map(|i| format!("<item><title>t{i}</title><guid>g{i}</guid></item>")).collect();
+        let doc = format!("<rss version=\"2.0\"><channel><title>t</title>{items}</channel></rss>");
+        let opts = ParseOptions { max_items: 5, ..ParseOptions::default() };
+        let feed = parse_feed(doc.as_bytes(), &SourceId::new("t").unwrap(), Utc::now(), &opts).unwrap();
+        assert_eq!(feed.items.len(), 5);
+        assert_eq!(feed.truncated_items, 2);
+        assert_eq!(feed.items[4].dedup_key, "id:g4");
+        assert_eq!(parse(&doc).unwrap().truncated_items, 0);
+    }
+
+    #[test]
+    fn dates_beyond_the_supported_years_are_dropped() {
+        let doc = "<rss version=\"2.0\"><channel><title>t</title>\
+            <item><title>a</title><guid>a</guid><pubDate>Sat, 14 Jun 2300 10:00:00 +0000</pubDate></item>\
+            <item><title>b</title><guid>b</guid><pubDate>1960-01-01T00:00:00Z</pubDate></item>\
+            <item><title>c</title><guid>c</guid><pubDate>2026-06-14T10:00:00Z</pubDate></item></channel></rss>";
+        let feed = parse(doc).unwrap();
+        assert_eq!(feed.items[0].published_at, None);
+        assert_eq!(feed.items[1].published_at, None);
+        assert!(feed.items[2].published_at.is_some());
+        let json = r#"{"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": [
+            {"id": "1", "title": "x", "date_published": "9999-01-01T00:00:00Z"}]}"#;
+        assert_eq!(parse(json).unwrap().items[0].published_at, None);
+    }
+
+    #[test]
+    fn mentions_hidden_by_control_characters_are_masked() {
+        let doc = "<rss version=\"2.0\"><channel><title>t</title><item><guid>a</guid>\
+            <title>@&#x200E;jan zegt</title><description>oproep van @\u{202E}jan en @&#x7;piet</description>\
+            </item></channel></rss>";
+        let feed = parse(doc).unwrap();
+        assert_eq!(feed.items[0].title.as_deref(), Some("@[user] zegt"));
+        assert_eq!(feed.items[0].text, "oproep van @[user] en @[user]");
+    }
+
+    #[test]
+    fn json_errors_do_not_quote_values() {
+        let json = r#"{"version": "https://jsonfeed.org/version/1.1", "title": "t", "items": [
+            {"id": "1", "title": "x", "authors": "canary_handle_77"}]}"#;
+        let err = parse(json).unwrap_err();
+        let message = err.to_string();
+        assert!(!message.contains("canary_handle_77"), "{message}");
+        assert!(matches!(err, FeedError::Malformed(_)), "{err}");
+        assert!(message.contains("line 2 column"), "{message}");
+        let err = parse(r#"{"version": "canary_handle_77", "items": [{"id": 1}]}"#).unwrap_err();
+        assert!(!err.to_string().contains("canary_handle_77"), "{err}");
+    }
+
+    #[test]
+    fn xml_errors_do_not_quote_the_document() {
+        for doc in [
+            "<rss version=\"2.0\"><channel><title>t</title><item><canary_handle_77></item></channel></rss>",
+            "<rss version=\"2.0\"><channel><title>&canary_handle_77;</title></channel></rss>",
+            "<rss version=\"2.0\"><channel><item><link>http://[canary_handle_77</link></item></channel></rss>",
+            "<rss version=\"2.0\"><channel><title>t</title><item><title>x</title></canary_handle_77></channel></rss>",
+            "<rss version=\"2.0\"><channel><canary_handle_77><title>t</title>",
+        ] {
+            if let Err(err) = parse(doc) {
+                assert!(!err.to_string().contains("canary_handle_77"), "{doc}: {err}");
+            }
+        }
+        let err = parse("<rss version=\"2.0\"><channel><canary_handle_77><title>t</title>").unwrap_err();
+        assert!(matches!(err, FeedError::Truncated(_)), "{err}");
     }
 
     #[test]

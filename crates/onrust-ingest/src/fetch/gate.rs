@@ -11,8 +11,14 @@ use tokio::time::Instant;
 #[derive(Debug)]
 pub struct HostGate {
     min_interval: Duration,
-    hosts: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Instant>>>>>,
+    hosts: Mutex<HashMap<String, Slot>>,
 }
+
+/// One host's state: when its last request finished.
+type Slot = Arc<tokio::sync::Mutex<Option<Instant>>>;
+
+/// The host map is pruned of idle entries once it holds this many.
+const PRUNE_ABOVE: usize = 1024;
 
 /// Holding this is the right to talk to the host; dropping it starts the interval.
 #[derive(Debug)]
@@ -36,6 +42,9 @@ impl HostGate {
     pub async fn acquire(&self, host: &str) -> HostPermit {
         let slot = {
             let mut hosts = self.hosts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if hosts.len() >= PRUNE_ABOVE {
+                self.prune(&mut hosts);
+            }
             Arc::clone(hosts.entry(host.to_ascii_lowercase()).or_default())
         };
         let last_done = slot.lock_owned().await;
@@ -43,6 +52,28 @@ impl HostGate {
             tokio::time::sleep_until(last + self.min_interval).await;
         }
         HostPermit { last_done }
+    }
+
+    /// Drops hosts nobody holds or waits for whose interval has passed: forgetting
+    /// them cannot shorten any spacing, and redirect targets would otherwise accumulate.
+    fn prune(&self, hosts: &mut HashMap<String, Slot>) {
+        let now = Instant::now();
+        hosts.retain(|_, slot| {
+            // The map holds one reference; more means a permit is held or awaited.
+            if Arc::strong_count(slot) > 1 {
+                return true;
+            }
+            match slot.try_lock() {
+                Ok(last) => last.is_some_and(|last| last + self.min_interval > now),
+                Err(_) => true,
+            }
+        });
+    }
+
+    /// How many hosts the gate currently tracks.
+    #[cfg(test)]
+    fn tracked_hosts(&self) -> usize {
+        self.hosts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
     }
 }
 
@@ -58,6 +89,26 @@ mod tests {
         drop(gate.acquire("b.example").await);
         assert_eq!(start.elapsed(), Duration::ZERO);
         drop(gate.acquire("A.example").await);
+        assert!(start.elapsed() >= Duration::from_secs(2));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_hosts_are_pruned() {
+        let gate = HostGate::new(Duration::from_secs(2));
+        for i in 0..PRUNE_ABOVE {
+            drop(gate.acquire(&format!("h{i}.example")).await);
+        }
+        assert_eq!(gate.tracked_hosts(), PRUNE_ABOVE);
+        // Within the interval nothing may be forgotten, or the spacing would be lost.
+        drop(gate.acquire("busy.example").await);
+        assert_eq!(gate.tracked_hosts(), PRUNE_ABOVE + 1);
+        tokio::time::advance(Duration::from_secs(3)).await;
+        let held = gate.acquire("held.example").await;
+        assert_eq!(gate.tracked_hosts(), 1, "only the host being acquired remains");
+        drop(held);
+        // The spacing still holds for the host that stayed.
+        let start = Instant::now();
+        drop(gate.acquire("held.example").await);
         assert!(start.elapsed() >= Duration::from_secs(2));
     }
 }

@@ -140,8 +140,14 @@ fn check_v6(ip: Ipv6Addr) -> Result<(), String> {
     if seg[0] & 0xfe00 == 0xfc00 {
         return Err(format!("{ip} is a unique local address"));
     }
-    if seg[0] == 0x2001 && seg[1] == 0x0db8 {
+    // Documentation: 2001:db8::/32 (RFC 3849) and 3fff::/20 (RFC 9637).
+    if (seg[0] == 0x2001 && seg[1] == 0x0db8) || (seg[0] == 0x3fff && seg[1] & 0xf000 == 0) {
         return Err(format!("{ip} is a documentation address"));
+    }
+    // NAT64 local-use 64:ff9b:1::/48 (RFC 8215): the embedded IPv4 address sits at a
+    // prefix-dependent position (RFC 6052), and any such translator is a local network device.
+    if seg[0] == 0x64 && seg[1] == 0xff9b && seg[2] == 1 {
+        return Err(format!("{ip} is a local-use nat64 address"));
     }
     let low_v4 = Ipv4Addr::new((seg[6] >> 8) as u8, seg[6] as u8, (seg[7] >> 8) as u8, seg[7] as u8);
     // IPv4-mapped ::ffff:a.b.c.d — always an IPv4 destination in disguise.
@@ -152,8 +158,8 @@ fn check_v6(ip: Ipv6Addr) -> Result<(), String> {
     if seg[..6] == [0, 0, 0, 0, 0, 0] || (seg[..4] == [0, 0, 0, 0] && seg[4] == 0xffff && seg[5] == 0) {
         return embedded(low_v4, "a compatible");
     }
-    // NAT64 well-known prefix 64:ff9b::/96 and local-use 64:ff9b:1::/48.
-    if (seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0]) || (seg[0] == 0x64 && seg[1] == 0xff9b && seg[2] == 1) {
+    // NAT64 well-known prefix 64:ff9b::/96: the IPv4 address is the low 32 bits.
+    if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
         return embedded(low_v4, "a nat64");
     }
     // 6to4 2002:V4ADDR::/48.
@@ -252,6 +258,27 @@ mod tests {
             "gopher://example.org/",
         ] {
             assert!(refused(url), "{url} should be refused");
+        }
+    }
+
+    #[test]
+    fn nat64_local_use_and_documentation_v6_are_refused() {
+        let guard = EgressGuard::default();
+        for url in [
+            // 64:ff9b:1::/48 with 127.0.0.1 in bits 48..87 (a /56 translator prefix, RFC 6052).
+            "http://[64:ff9b:1:7f:0:1::]/",
+            // A public IPv4 address in the low bits does not make the local-use prefix acceptable.
+            "http://[64:ff9b:1::5db8:d822]/",
+            "http://[3fff::1]/",
+            "http://[3fff:fff:ffff::1]/",
+            "http://[2001:db8::1]/",
+        ] {
+            let err = guard.check_url(&Url::parse(url).unwrap()).unwrap_err();
+            assert!(!err.to_string().contains("embeds"), "{url}: {err}");
+        }
+        // Just outside 3fff::/20 and the well-known NAT64 prefix with a public address pass.
+        for url in ["http://[3fff:1000::1]/", "http://[64:ff9b::5db8:d822]/"] {
+            assert!(guard.check_url(&Url::parse(url).unwrap()).is_ok(), "{url} should pass");
         }
     }
 

@@ -298,7 +298,11 @@ impl Fetcher {
                     self.gate.acquire(current.host_str().unwrap_or_default()).await
                 }
             };
-            let response = self.send(&current, conditional).await?;
+            // Validators belong to the configured URL: a redirect target (maybe another
+            // host) must neither see them nor answer 304 on the original's behalf.
+            let no_validators = Conditional::default();
+            let validators = if hops == 0 { conditional } else { &no_validators };
+            let response = self.send(&current, validators).await?;
             let status = response.status();
 
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {

@@ -221,3 +221,26 @@ async fn redirect_loops_stop_after_the_limit() {
     assert!(matches!(err, FetchError::TooManyRedirects(3)), "{err}");
     assert_eq!(server.request_count(), 4);
 }
+
+#[tokio::test]
+async fn validators_are_not_sent_to_redirect_targets() {
+    // The target answers 304 whenever it receives validators, as a stale cache would.
+    let target = serve_fn(|head| {
+        if request_header(head, "if-none-match").is_some() || request_header(head, "if-modified-since").is_some() {
+            return response("304 Not Modified", &[], b"");
+        }
+        response("200 OK", &[("ETag", "\"other\"")], b"<rss/>")
+    })
+    .await;
+    let location = target.url("/moved").to_string();
+    let origin = serve_fn(move |_| response("302 Found", &[("Location", &location)], b"")).await;
+    let fetcher = local_fetcher();
+    let conditional = Conditional { etag: Some("\"v1\"".into()), last_modified: Some(LAST_MODIFIED.into()) };
+    let fetched = fetcher.get(&origin.url("/feed"), &conditional).await.unwrap();
+    assert!(matches!(&fetched, Fetched::Body { bytes, .. } if &bytes[..] == b"<rss/>"), "{fetched:?}");
+    // The first hop carried the validators; the redirect target got none.
+    assert_eq!(request_header(&origin.last_request(), "if-none-match").as_deref(), Some("\"v1\""));
+    let head = target.last_request();
+    assert_eq!(request_header(&head, "if-none-match"), None, "{head}");
+    assert_eq!(request_header(&head, "if-modified-since"), None, "{head}");
+}

@@ -56,8 +56,8 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
 
 fn classify_line(classifier: &Classifier, line: &str) -> Result<String, String> {
     let input: Line = serde_json::from_str(line).map_err(|e| format!("not a classifier input: {e}"))?;
-    let text = onrust_ingest::text::normalize(&input.text, 20_000);
-    let title = input.title.as_deref().map(|t| onrust_ingest::text::normalize(t, 500));
+    let text = onrust_ingest::text::clean(&input.text, false, 20_000);
+    let title = input.title.as_deref().map(|t| onrust_ingest::text::clean(t, false, 500));
     let assessment = classifier.classify(&Input {
         text: &text,
         title: title.as_deref(),

@@ -9,13 +9,16 @@ use std::time::Duration;
 
 use anyhow::Context;
 use onrust_archive::ArchiveWriter;
-use onrust_bus::{Ack, DeadLetter, Publisher, Record, Subscriber};
-use onrust_model::{SCHEMA_VERSION, ScoredMessage};
+use onrust_bus::{Ack, Delivery, Publisher, Subscriber};
+use onrust_model::ScoredMessage;
 use tokio::time::Instant;
 
-use crate::internal_events::{ArchiveBatchCommitted, DeadLettered};
+use crate::internal_events::ArchiveBatchCommitted;
 
 const BATCH: usize = 1024;
+
+/// What one batch of upserts left: acks for the next commit, and refusals for the dead letters.
+type Upserted = (Vec<Ack>, Vec<(Delivery, String)>);
 
 /// When to commit.
 #[derive(Debug, Clone, Copy)]
@@ -50,36 +53,31 @@ pub async fn run(
         }
         let mut docs = Vec::with_capacity(batch.len());
         for delivery in batch {
-            let decoded = serde_json::from_slice::<ScoredMessage>(&delivery.payload)
-                .map_err(|e| format!("not a scored message: {e}"))
-                .and_then(|m| {
-                    if m.schema == SCHEMA_VERSION {
-                        Ok(m)
-                    } else {
-                        Err(format!("schema version {} is not {SCHEMA_VERSION}", m.schema))
-                    }
-                });
-            match decoded {
-                Ok(message) => docs.push((message, delivery.ack)),
-                Err(reason) => {
-                    DeadLettered { stage: "archive", reason: &reason, offset: delivery.origin.offset }.emit();
-                    let letter = Record::json(delivery.key.clone(), &DeadLetter::of(&delivery, reason))?;
-                    dead.publish(letter, delivery.ack).await.context("publishing dead letter")?;
-                }
+            match super::decode(&delivery.payload, "scored message", |m: &ScoredMessage| m.schema) {
+                Ok(message) => docs.push((message, delivery)),
+                Err(reason) => super::dead_letter("archive", dead.as_ref(), delivery, reason).await?,
             }
         }
         let upserting = Arc::clone(&writer);
-        let acks = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Ack>> {
+        let (acks, refused) = tokio::task::spawn_blocking(move || -> anyhow::Result<Upserted> {
             let mut writer = upserting.lock().map_err(|_| anyhow::anyhow!("archive writer lock poisoned"))?;
             let mut acks = Vec::with_capacity(docs.len());
-            for (message, ack) in docs {
-                writer.upsert(&message).with_context(|| format!("archiving message {}", message.message.id))?;
-                acks.push(ack);
+            let mut refused = Vec::new();
+            for (message, delivery) in docs {
+                // One document the index refuses is that document's dead letter;
+                // a broken writer shows itself at the commit, which is fatal.
+                match writer.upsert(&message) {
+                    Ok(()) => acks.push(delivery.ack),
+                    Err(e) => refused.push((delivery, format!("archive refused the document: {e}"))),
+                }
             }
-            Ok(acks)
+            Ok((acks, refused))
         })
         .await
         .context("archive thread failed")??;
+        for (delivery, reason) in refused {
+            super::dead_letter("archive", dead.as_ref(), delivery, reason).await?;
+        }
         if pending.is_empty() && !acks.is_empty() {
             first_pending_at = Instant::now();
             deadline = Some(first_pending_at + policy.interval);

@@ -1,14 +1,15 @@
 //! raw → classify → scored. Classification is CPU work, so each batch runs on
 //! a blocking thread; the async side only moves records.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use anyhow::Context;
-use onrust_bus::{DeadLetter, Delivery, Publisher, Record, Subscriber};
+use onrust_bus::{Delivery, Publisher, Record, Subscriber};
 use onrust_classify::{Classifier, Input};
 use onrust_model::{RawMessage, SCHEMA_VERSION, ScoredMessage};
 
-use crate::internal_events::{Classified, DeadLettered, StageProcessed};
+use crate::internal_events::{Classified, StageProcessed};
 
 const BATCH: usize = 512;
 
@@ -19,44 +20,61 @@ pub async fn run(
     dead: Arc<dyn Publisher>,
     classifier: Arc<Classifier>,
 ) -> anyhow::Result<()> {
+    // Classification is the pipeline's CPU-heaviest step: a batch is spread over every core.
+    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     loop {
         let batch = super::next_batch(input.as_mut(), BATCH).await;
         if batch.is_empty() {
             return Ok(());
         }
-        let classifier = Arc::clone(&classifier);
-        let results = tokio::task::spawn_blocking(move || {
-            batch.into_iter().map(|d| (classify_one(&classifier, &d), d)).collect::<Vec<_>>()
-        })
-        .await
-        .context("classifier thread failed")?;
+        let results = classify_batch(&classifier, batch, workers).await?;
         let count = results.len() as u64;
         for (result, delivery) in results {
             match result {
                 Ok(record) => output.publish(record, delivery.ack).await.context("publishing scored message")?,
-                Err(reason) => {
-                    DeadLettered { stage: "classify", reason: &reason, offset: delivery.origin.offset }.emit();
-                    let letter = Record::json(delivery.key.clone(), &DeadLetter::of(&delivery, reason))?;
-                    dead.publish(letter, delivery.ack).await.context("publishing dead letter")?;
-                }
+                Err(reason) => super::dead_letter("classify", dead.as_ref(), delivery, reason).await?,
             }
         }
         StageProcessed { stage: "classify", outcome: "ok", count }.emit();
     }
 }
 
-/// The scored record for one raw delivery, or why it cannot be classified.
-fn classify_one(classifier: &Classifier, delivery: &Delivery) -> Result<Record, String> {
-    let raw: RawMessage = serde_json::from_slice(&delivery.payload).map_err(|e| format!("not a raw message: {e}"))?;
-    if raw.schema != SCHEMA_VERSION {
-        return Err(format!("schema version {} is not {SCHEMA_VERSION}", raw.schema));
+/// Classifies a batch in up to `workers` chunks on blocking threads; results keep the batch order.
+async fn classify_batch(
+    classifier: &Arc<Classifier>,
+    mut batch: Vec<Delivery>,
+    workers: usize,
+) -> anyhow::Result<Vec<(Result<Record, String>, Delivery)>> {
+    let chunk = batch.len().div_ceil(workers.max(1)).max(64);
+    let mut handles = Vec::new();
+    while !batch.is_empty() {
+        let rest = batch.split_off(chunk.min(batch.len()));
+        let part = std::mem::replace(&mut batch, rest);
+        let classifier = Arc::clone(classifier);
+        handles.push(tokio::task::spawn_blocking(move || {
+            part.into_iter().map(|d| (classify_one(&classifier, &d), d)).collect::<Vec<_>>()
+        }));
     }
-    let assessment = classifier.classify(&Input {
+    let mut results = Vec::new();
+    for handle in handles {
+        results.extend(handle.await.context("classifier thread failed")?);
+    }
+    Ok(results)
+}
+
+/// The scored record for one raw delivery, or why it cannot be classified.
+/// A classifier panic on one message becomes that message's dead letter, so a
+/// poison message cannot stop the stage or crash-loop the daemon (R4).
+fn classify_one(classifier: &Classifier, delivery: &Delivery) -> Result<Record, String> {
+    let raw: RawMessage = super::decode(&delivery.payload, "raw message", |m: &RawMessage| m.schema)?;
+    let input = Input {
         text: &raw.text,
         title: raw.title.as_deref(),
         lang_hint: raw.lang_hint.as_deref(),
         published_at: raw.published_at,
-    });
+    };
+    let assessment = std::panic::catch_unwind(AssertUnwindSafe(|| classifier.classify(&input)))
+        .map_err(|_| "the classifier panicked on this message".to_owned())?;
     Classified { level: assessment.level.as_u8(), themes: &assessment.themes }.emit();
     let scored = ScoredMessage { schema: SCHEMA_VERSION, message: raw, assessment };
     Record::json(scored.bus_key(), &scored).map_err(|e| e.to_string())

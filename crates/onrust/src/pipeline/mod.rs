@@ -7,8 +7,13 @@ pub mod archive;
 pub mod classify;
 pub mod ingest;
 
+use anyhow::Context;
 use futures_util::FutureExt;
-use onrust_bus::{Delivery, Subscriber};
+use onrust_bus::{DeadLetter, Delivery, Publisher, Record, Subscriber};
+use onrust_model::SCHEMA_VERSION;
+use serde::de::DeserializeOwned;
+
+use crate::internal_events::DeadLettered;
 
 /// Waits for one delivery, then takes whatever else is already queued, up to
 /// `max`. Batches amortise the hop to a blocking thread. Empty = topic closed.
@@ -24,6 +29,28 @@ pub async fn next_batch(input: &mut dyn Subscriber, max: usize) -> Vec<Delivery>
         }
     }
     batch
+}
+
+/// Decodes a payload and checks its schema version; the error is the dead-letter reason.
+pub fn decode<T: DeserializeOwned>(payload: &[u8], what: &str, schema_of: impl Fn(&T) -> u32) -> Result<T, String> {
+    let value: T = serde_json::from_slice(payload).map_err(|e| format!("not a {what}: {e}"))?;
+    match schema_of(&value) {
+        SCHEMA_VERSION => Ok(value),
+        other => Err(format!("{what} has schema version {other}, this build reads {SCHEMA_VERSION}")),
+    }
+}
+
+/// Sends a delivery that `stage` cannot process to the dead letters, with its
+/// reason and origin; the delivery's ack rides along, so the stream moves on (R4).
+pub async fn dead_letter(
+    stage: &'static str,
+    dead: &dyn Publisher,
+    delivery: Delivery,
+    reason: String,
+) -> anyhow::Result<()> {
+    DeadLettered { stage, reason: &reason, offset: delivery.origin.offset }.emit();
+    let letter = Record::json(delivery.key.clone(), &DeadLetter::of(&delivery, reason))?;
+    dead.publish(letter, delivery.ack).await.context("publishing dead letter")
 }
 
 /// A finished stage task: its name and how it ended.
@@ -49,4 +76,108 @@ pub fn start_processing(
     tasks.spawn(async move { ("classify", classify::run(raw_in, scored_out, classify_dead, classifier).await) });
     tasks.spawn(async move { ("archive", archive::run(scored_in, dead, writer, policy).await) });
     Ok(raw_out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use onrust_archive::{ArchiveOptions, ArchiveReader, ArchiveWriter};
+    use onrust_bus::{Ack, EmbeddedBus, EmbeddedOptions, Record};
+    use onrust_classify::{Classifier, ClassifierConfig};
+    use onrust_model::{MessageId, RawMessage, SCHEMA_VERSION, SourceId, SourceKind};
+
+    use super::*;
+
+    fn classifier() -> Arc<Classifier> {
+        let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+        let cfg = ClassifierConfig {
+            themes_dir: config.join("themes"),
+            gazetteer_path: config.join("gazetteer/woonplaatsen-gemeenten-2024.csv"),
+            ..ClassifierConfig::default()
+        };
+        Arc::new(Classifier::load(&cfg).expect("shipped lexicons load"))
+    }
+
+    fn raw(i: usize) -> RawMessage {
+        let source = SourceId::new("test").expect("id");
+        RawMessage {
+            schema: SCHEMA_VERSION,
+            id: MessageId::derive(&source, &i.to_string()),
+            source,
+            source_kind: SourceKind::Replay,
+            url: None,
+            title: Some(format!("Bericht {i}")),
+            text: format!("Boeren met trekkers in Utrecht, bericht {i}"),
+            published_at: None,
+            fetched_at: chrono::Utc::now(),
+            author: None,
+            lang_hint: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn one_poison_message_in_a_thousand_is_dead_lettered_and_the_rest_archived() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let deadletters = dir.path().join("deadletter.jsonl");
+        let writer = ArchiveWriter::open(
+            &dir.path().join("archive"),
+            &ArchiveOptions { writer_memory_bytes: 20_000_000, ..ArchiveOptions::default() },
+        )
+        .expect("archive");
+        let bus = EmbeddedBus::new(EmbeddedOptions { capacity: 64, deadletter_path: Some(deadletters.clone()) });
+        let mut tasks = tokio::task::JoinSet::new();
+        let policy = archive::CommitPolicy { interval: Duration::from_millis(50), max_docs: 10_000 };
+        let input = start_processing(&bus, &mut tasks, classifier(), writer, policy).expect("wiring");
+        bus.seal();
+
+        let (acked, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        for i in 0..1000 {
+            let (a, f) = (Arc::clone(&acked), Arc::clone(&failed));
+            let ack = Ack::new(move |ok| {
+                if ok {
+                    a.fetch_add(1, Ordering::SeqCst)
+                } else {
+                    f.fetch_add(1, Ordering::SeqCst)
+                };
+            });
+            let record = if i == 500 {
+                Record { key: "test".into(), payload: b"{\"schema\": 1, \"id\": ".to_vec() }
+            } else {
+                Record::json("test", &raw(i)).expect("json")
+            };
+            input.publish(record, ack).await.expect("publish");
+        }
+        drop(input);
+        while let Some(joined) = tasks.join_next().await {
+            let (stage, result) = joined.expect("no panic");
+            result.unwrap_or_else(|e| panic!("stage {stage} failed: {e:#}"));
+        }
+
+        assert_eq!(
+            (acked.load(Ordering::SeqCst), failed.load(Ordering::SeqCst)),
+            (1000, 0),
+            "every message settled, none lost"
+        );
+        let reader = ArchiveReader::open(&dir.path().join("archive")).expect("reader");
+        reader.reload().expect("reload");
+        assert_eq!(reader.doc_count(), 999);
+        let letters = std::fs::read_to_string(&deadletters).expect("dead letters");
+        assert_eq!(letters.lines().count(), 1);
+        let letter: onrust_bus::DeadLetter = serde_json::from_str(letters.trim()).expect("dead letter json");
+        assert!(letter.reason.starts_with("not a raw message"), "{}", letter.reason);
+        assert_eq!((letter.origin.topic.as_str(), letter.origin.offset), ("onrust.raw.v1", 500));
+    }
+
+    #[test]
+    fn decode_refuses_unknown_schema_versions() {
+        let mut message = raw(1);
+        message.schema = 2;
+        let payload = serde_json::to_vec(&message).expect("json");
+        let refused = decode(&payload, "raw message", |m: &RawMessage| m.schema).expect_err("schema 2");
+        assert!(refused.contains("schema version 2"), "{refused}");
+    }
 }
