@@ -101,3 +101,21 @@ impl Readiness {
         gauge!("onrust_ready").set(if self.ready { 1.0 } else { 0.0 });
     }
 }
+
+/// Old pseudonym keys were deleted (or could not be).
+pub struct KeysPurged {
+    pub removed: usize,
+    pub error: Option<String>,
+}
+
+impl KeysPurged {
+    pub fn emit(&self) {
+        match &self.error {
+            None if self.removed > 0 => tracing::info!(removed = self.removed, "old pseudonym keys deleted"),
+            None => {}
+            Some(error) => tracing::error!(error = %error, "old pseudonym keys could not be deleted"),
+        }
+        let outcome = if self.error.is_some() { "error" } else { "ok" };
+        counter!("onrust_pseudonym_key_purges_total", "outcome" => outcome).increment(1);
+    }
+}

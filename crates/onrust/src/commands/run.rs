@@ -26,7 +26,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::config::Config;
-use crate::internal_events::{QueueDepth, Readiness};
+use crate::internal_events::{KeysPurged, QueueDepth, Readiness};
 use crate::pipeline::{self, TaskResult, archive::CommitPolicy};
 use crate::shutdown;
 
@@ -160,11 +160,10 @@ fn start_sources(
         allow_hosts: config.ingest.allow_hosts.clone(),
         min_host_interval: config.ingest.min_host_interval.0,
     })?;
-    let context = SourceContext {
-        fetcher: Arc::new(fetcher),
-        keys: Arc::new(PseudonymKeys::new(config.key_dir(), config.privacy.pseudonym_period.0)?),
-        cursors: Arc::new(CursorStore::new(config.cursor_dir())?),
-    };
+    let keys = Arc::new(PseudonymKeys::new(config.key_dir(), config.privacy.pseudonym_period.0)?);
+    tokio::spawn(purge_old_keys(Arc::clone(&keys), stop.clone()));
+    let context =
+        SourceContext { fetcher: Arc::new(fetcher), keys, cursors: Arc::new(CursorStore::new(config.cursor_dir())?) };
     let (to_forwarder, from_sources) = mpsc::channel(pipeline::ingest::HANDOVER);
     for source in config.sources.iter().filter(|s| s.enabled) {
         let id = SourceId::new(source.id.clone())?;
@@ -189,6 +188,26 @@ fn read_token(config: &Config) -> anyhow::Result<Option<TokenHash>> {
         anyhow::bail!("http.token_file {}: the token must be at least 16 characters", path.display());
     }
     Ok(Some(TokenHash::of(&token)))
+}
+
+/// Deletes pseudonym keys of periods before the previous one, hourly: once a
+/// key is gone, nobody can link that period's pseudonyms to a handle or to the
+/// next period's pseudonyms (GUARDRAILS L2).
+async fn purge_old_keys(keys: Arc<PseudonymKeys>, stop: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = shutdown::requested(stop.clone()) => return,
+        }
+        let keys = Arc::clone(&keys);
+        let purged = tokio::task::spawn_blocking(move || keys.purge_older_than(2, chrono::Utc::now())).await;
+        match purged {
+            Ok(Ok(removed)) => KeysPurged { removed: removed.len(), error: None }.emit(),
+            Ok(Err(e)) => KeysPurged { removed: 0, error: Some(e.to_string()) }.emit(),
+            Err(e) => KeysPurged { removed: 0, error: Some(e.to_string()) }.emit(),
+        }
+    }
 }
 
 async fn report_queue_depths(bus: Arc<EmbeddedBus>) {
