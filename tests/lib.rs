@@ -229,10 +229,12 @@ impl Install {
         let root = repo_root();
         let mut toml = format!(
             "data_dir = {data:?}\n[http]\nlisten = \"127.0.0.1:{port}\"\n[ingest]\nallow_hosts = [\"127.0.0.1\"]\nmin_host_interval = \"10ms\"\ntotal_timeout = \"10s\"\nconnect_timeout = \"2s\"\nmin_rate_bytes_per_sec = 200\n\
-             [classify]\nthemes_dir = {themes:?}\ngazetteer = {gaz:?}\n[archive]\ncommit_interval = \"300ms\"\nwriter_memory_bytes = 20000000\n",
+             [classify]\nthemes_dir = {themes:?}\ngazetteer = {gaz:?}\nsignals_dir = {signals:?}\nescalation = {escalation:?}\n[archive]\ncommit_interval = \"300ms\"\nwriter_memory_bytes = 20000000\n",
             data = dir.path().join("data"),
             themes = root.join("config/themes"),
             gaz = root.join("config/gazetteer/woonplaatsen-gemeenten-2024.csv"),
+            signals = root.join("config/signals"),
+            escalation = root.join("config/escalation.toml"),
         );
         for (id, url) in sources {
             toml.push_str(&format!("[[sources]]\nid = {id:?}\nkind = \"feed\"\nurl = {url:?}\ninterval = \"10s\"\n"));

@@ -56,13 +56,14 @@ fn classify_follows_the_contract_line_by_line() {
         .expect("spawn");
     let input = "{\"id\": \"x1\", \"text\": \"Boeren blokkeren met trekkers de A12 bij Utrecht uit protest tegen de stikstofregels\", \"title\": null, \"published_at\": \"2026-12-30T21:40:00+01:00\"}\n\
                  not json\n\
-                 {\"id\": 7, \"text\": \"Het weer wordt morgen zonnig\"}\n";
+                 {\"id\": 7, \"text\": \"Het weer wordt morgen zonnig\", \"published_at\": \"2026-06-01T08:00:00+02:00\"}\n\
+                 {\"id\": 8, \"text\": \"Vanavond rellen\"}\n";
     child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write");
     let out = child.wait_with_output().expect("wait");
     assert_eq!(out.status.code(), Some(1), "a refused line makes the exit code 1");
     let lines: Vec<serde_json::Value> =
         String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
-    assert_eq!(lines.len(), 3, "one output line per input line");
+    assert_eq!(lines.len(), 4, "one output line per input line");
     assert_eq!(lines[0]["id"], "x1");
     assert_eq!(lines[0]["lang"], "nl");
     assert!(lines[0]["themes"].as_array().expect("themes").iter().any(|t| t == "stikstof"));
@@ -75,6 +76,9 @@ fn classify_follows_the_contract_line_by_line() {
     assert_eq!(lines[1]["line"], 2);
     assert_eq!(lines[2]["id"], 7);
     assert_eq!(lines[2]["level"], 0);
+    assert!(lines[3]["error"].as_str().expect("error").contains("published_at is missing"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("line 2:") && stderr.contains("line 4:"), "errors name their lines on stderr: {stderr}");
 }
 
 #[test]
@@ -144,4 +148,49 @@ fn a_second_instance_on_the_same_archive_is_refused() {
     assert!(err.contains("in use") || err.contains("locked"), "{err}");
     assert_eq!(daemon.get("/healthz").map(|r| r.0), Some(200), "the first instance is unharmed");
     assert_eq!(daemon.terminate().0, Some(0));
+}
+
+#[test]
+fn eval_scores_the_dev_set_and_it_meets_every_target() {
+    // The dev set is what the lexicons were tuned on: this guards against
+    // regressions. The held-out split is reported in the README, not tuned on.
+    let dev = repo_root().join("tests/fixtures/classifier/dev.jsonl");
+    let out = Command::new(onrust_bin())
+        .args(["eval", "--json", "--config"])
+        .arg(repo_root().join("config/onrust.toml"))
+        .arg(&dev)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
+    assert!(report["messages"].as_u64().expect("messages") >= 340);
+    let counts = |v: &serde_json::Value| {
+        let (tp, fp, fn_) =
+            (v["tp"].as_f64().expect("tp"), v["fp"].as_f64().expect("fp"), v["fn"].as_f64().expect("fn"));
+        let (p, r) = (tp / (tp + fp), tp / (tp + fn_));
+        (p, 2.0 * p * r / (p + r))
+    };
+    let (_, mobilisation_f1) = counts(&report["mobilisation_or_more"]);
+    let (level3_precision, _) = counts(&report["levels"][3]);
+    let (_, municipality_f1) = counts(&report["municipalities"]);
+    let event_accuracy = report["event_dates_correct"].as_f64().expect("n") / report["events"].as_f64().expect("n");
+    assert!(mobilisation_f1 >= 0.85, "level >= 2 F1 {mobilisation_f1}");
+    assert!(level3_precision >= 0.85, "level 3 precision {level3_precision}");
+    assert!(municipality_f1 >= 0.90, "municipality F1 {municipality_f1}");
+    assert!(event_accuracy >= 0.85, "event date accuracy {event_accuracy}");
+
+    // A bad line is reported by number and the rest is still scored.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("mixed.jsonl");
+    let first = std::fs::read_to_string(&dev).expect("dev").lines().next().expect("a line").to_owned();
+    std::fs::write(&file, format!("{first}\n{{broken\n{first}\n")).expect("write");
+    let out = Command::new(onrust_bin())
+        .args(["eval", "--config"])
+        .arg(repo_root().join("config/onrust.toml"))
+        .arg(&file)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 2:"));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("2 messages"), "{}", String::from_utf8_lossy(&out.stdout));
 }

@@ -89,6 +89,21 @@ pub(crate) struct Gazetteer {
     pub content_hash: u64,
 }
 
+impl Gazetteer {
+    /// Every name, as normalised words joined by spaces (for benchmarks).
+    pub fn names(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (first, names) in &self.by_first {
+            for name in names {
+                let mut words = vec![first.as_str()];
+                words.extend(name.rest.iter().map(String::as_str));
+                out.push(words.join(" "));
+            }
+        }
+        out
+    }
+}
+
 /// Where a name comes from; a lower tier wins over a higher one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Tier {

@@ -37,16 +37,19 @@
 //! how much. `level` is 1 (discussion) when any theme is assigned, else 0.
 
 mod error;
+pub mod eval;
 mod gazetteer;
 mod lang;
 mod normalize;
+mod signals;
 mod themes;
+mod time;
 
 use std::borrow::Cow;
 use std::path::PathBuf;
 
 use chrono::{DateTime, FixedOffset};
-use onrust_model::{Assessment, Level, Signal};
+use onrust_model::{Assessment, Signal};
 use serde::Deserialize;
 
 pub use error::{ClassifyConfigError, ConfigProblem};
@@ -56,7 +59,35 @@ pub use themes::DEFAULT_DENY_TERMS;
 use error::Problems;
 use gazetteer::Gazetteer;
 use lang::LanguageId;
+use signals::{Context, Escalation};
 use themes::Lexicon;
+
+/// The theme for protests outside the named themes; dropped when another theme applies.
+const FALLBACK_THEME: &str = "demonstratie";
+
+/// The theme that a date can imply: disorder on 31 December or 1 January is about the jaarwisseling.
+const SEASON_THEME: &str = "jaarwisseling";
+
+/// Disorder signals on New Year's Eve or night (by publication or by the
+/// announced time) make a message about the jaarwisseling even when it does
+/// not say so: "vanavond de ME bekogelen", posted on 31 December.
+fn new_years_eve(
+    published_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    times: &[time::TimeMention],
+    explanation: &[Signal],
+) -> Option<String> {
+    use chrono::Datelike;
+    const DISORDER: [&str; 5] = ["call_to_violence", "unrest_report", "weapon", "threat", "doxxing"];
+    if !explanation.iter().any(|s| DISORDER.contains(&s.signal.as_str())) {
+        return None;
+    }
+    let local = |t: chrono::DateTime<chrono::FixedOffset>| t.with_timezone(&chrono_tz::Europe::Amsterdam).date_naive();
+    let is_eve = |d: chrono::NaiveDate| (d.month() == 12 && d.day() == 31) || (d.month() == 1 && d.day() == 1);
+    if let Some(t) = times.iter().find(|t| !t.past && is_eve(local(t.at))) {
+        return Some(t.evidence.clone());
+    }
+    published_at.filter(|p| is_eve(local(*p))).map(|p| format!("published {}", local(p)))
+}
 
 /// Where the classifier's data is and which languages to expect.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -71,6 +102,10 @@ pub struct ClassifierConfig {
     /// Terms no lexicon may contain, in addition to [`DEFAULT_DENY_TERMS`]
     /// (which always apply, whatever this list says).
     pub deny_terms: Vec<String>,
+    /// Folder of escalation signal lexicons (`violence.toml`, `mobilisation.toml`, …).
+    pub signals_dir: PathBuf,
+    /// The escalation model: weights and level thresholds.
+    pub escalation_path: PathBuf,
 }
 
 impl Default for ClassifierConfig {
@@ -80,6 +115,8 @@ impl Default for ClassifierConfig {
             themes_dir: PathBuf::from("config/themes"),
             gazetteer_path: PathBuf::from("config/gazetteer/woonplaatsen-gemeenten-2024.csv"),
             deny_terms: DEFAULT_DENY_TERMS.iter().map(|t| (*t).to_owned()).collect(),
+            signals_dir: PathBuf::from("config/signals"),
+            escalation_path: PathBuf::from("config/escalation.toml"),
         }
     }
 }
@@ -100,6 +137,7 @@ pub struct Classifier {
     lang: LanguageId,
     lexicon: Lexicon,
     gazetteer: Gazetteer,
+    escalation: Escalation,
     version: String,
 }
 
@@ -117,19 +155,22 @@ impl Classifier {
         let lang = LanguageId::new(&cfg.languages, &mut problems);
         let lexicon = Lexicon::load(&cfg.themes_dir, &cfg.deny_terms, &mut problems);
         let gazetteer = Gazetteer::load(&cfg.gazetteer_path, &mut problems);
-        match lang {
-            Some(lang) if problems.is_empty() => {
+        let escalation = Escalation::load(&cfg.signals_dir, &cfg.escalation_path, &cfg.deny_terms, &mut problems);
+        match (lang, escalation) {
+            (Some(lang), Some(escalation)) if problems.is_empty() => {
                 let mut themes: Vec<String> =
                     lexicon.themes.iter().map(|t| format!("{}@{}", t.id, t.version)).collect();
                 themes.sort();
                 let version = format!(
-                    "{}+themes:{}+lex:{:08x}+gaz:{:08x}",
+                    "{}+themes:{}+lex:{:08x}+gaz:{:08x}+esc:{}@{:08x}",
                     env!("CARGO_PKG_VERSION"),
                     themes.join(","),
                     lexicon.content_hash >> 32,
                     gazetteer.content_hash >> 32,
+                    escalation.version,
+                    escalation.content_hash >> 32,
                 );
-                Ok(Classifier { lang, lexicon, gazetteer, version })
+                Ok(Classifier { lang, lexicon, gazetteer, escalation, version })
             }
             _ => Err(ClassifyConfigError { problems: problems.0 }),
         }
@@ -143,6 +184,17 @@ impl Classifier {
     }
 
     /// The ids of the loaded themes, in file name order.
+    /// Every word, phrase and place name the classifier looks for, normalised:
+    /// the pattern set a plain multi-pattern search would need (benchmarks compare against it).
+    pub fn patterns(&self) -> Vec<String> {
+        let mut out = self.lexicon.patterns();
+        out.extend(self.escalation.patterns());
+        out.extend(self.gazetteer.names());
+        out.sort();
+        out.dedup();
+        out
+    }
+
     pub fn theme_ids(&self) -> Vec<&str> {
         self.lexicon.themes.iter().map(|t| t.id.as_str()).collect()
     }
@@ -159,10 +211,15 @@ impl Classifier {
         let hits = self.lexicon.match_tokens(&text, &tokens);
         let places = self.gazetteer.match_places(&text, &tokens);
 
-        let total: f32 = hits.iter().map(|h| h.weight).sum();
-        let score = ((1.0 - (-total / 3.0).exp()) * 1000.0).round() / 1000.0;
-        let level = if hits.is_empty() { Level::None } else { Level::Discussion };
-        let mut explanation = Vec::with_capacity(hits.len() + places.len());
+        // `demonstratie` is the theme of protests that fit none of the others.
+        let mut hits = hits;
+        if hits.len() > 1 {
+            hits.retain(|h| self.lexicon.themes[h.theme].id != FALLBACK_THEME);
+        }
+        let theme_weight: f32 = hits.iter().map(|h| h.weight).sum();
+        let times = input.published_at.map(|at| time::find_times(&text, at)).unwrap_or_default();
+        let assessed = self.escalation.assess(&Context { text: &text, tokens: &tokens, theme_weight, times: &times });
+        let mut explanation = Vec::with_capacity(hits.len() + places.len() + assessed.explanation.len());
         let mut themes = Vec::with_capacity(hits.len());
         for hit in &hits {
             let id = &self.lexicon.themes[hit.theme].id;
@@ -173,18 +230,28 @@ impl Classifier {
                 weight: (hit.weight * 1000.0).round() / 1000.0,
             });
         }
+        if let Some(evidence) = new_years_eve(input.published_at, &times, &assessed.explanation)
+            && !themes.iter().any(|t| t == SEASON_THEME)
+            && self.lexicon.themes.iter().any(|t| t.id == SEASON_THEME)
+        {
+            themes.retain(|t| t != FALLBACK_THEME);
+            explanation.retain(|s| s.signal != format!("theme:{FALLBACK_THEME}"));
+            themes.push(SEASON_THEME.to_owned());
+            explanation.push(Signal { signal: format!("season:{SEASON_THEME}"), evidence, weight: 0.0 });
+        }
         let mut municipalities = Vec::with_capacity(places.len());
         for place in places {
             explanation.push(Signal { signal: format!("place:{}", place.code), evidence: place.evidence, weight: 0.0 });
             municipalities.push(place.code);
         }
+        explanation.extend(assessed.explanation);
         Assessment {
             lang,
-            level,
-            score,
+            level: assessed.level,
+            score: assessed.score,
             themes,
             municipalities,
-            event_time: None,
+            event_time: assessed.event_time,
             explanation,
             classifier_version: self.version.clone(),
         }

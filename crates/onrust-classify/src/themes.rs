@@ -108,6 +108,24 @@ struct TermMeta {
     weight: f32,
 }
 
+/// One occurrence of a term.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TermMatch {
+    /// The file (theme or signal group) the term belongs to.
+    pub group: usize,
+    /// The term, for counting each term once.
+    pub term: usize,
+    pub weight: f32,
+    /// First and last token of the match.
+    pub first: usize,
+    pub last: usize,
+    /// Byte span in the original text.
+    pub start: usize,
+    pub end: usize,
+    /// The original words.
+    pub evidence: String,
+}
+
 /// A theme that reached its `min_weight` in a message.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ThemeHit {
@@ -304,9 +322,26 @@ impl Lexicon {
         }
     }
 
-    /// Themes that reach their `min_weight` in the tokens of `text`, strongest first.
-    pub fn match_tokens(&self, text: &str, tokens: &[Token]) -> Vec<ThemeHit> {
-        let mut found: Vec<(usize, String)> = Vec::new(); // (term, evidence)
+    /// Every term, as normalised words joined by spaces (for benchmarks).
+    pub fn patterns(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        out.extend(self.words.keys().cloned());
+        out.extend(self.prefixes.keys().cloned());
+        out.extend(self.suffixes.keys().cloned());
+        out.extend(self.hashtags.keys().cloned());
+        for (first, rests) in &self.phrases {
+            for (rest, _) in rests {
+                out.push(format!("{first} {}", rest.join(" ")));
+            }
+        }
+        out
+    }
+
+    /// Every occurrence of a term in `tokens`: per word (or phrase, or hashtag
+    /// segment) the heaviest matching term of each group, with its place.
+    /// Themes and escalation signals both read the text through this.
+    pub fn find_terms(&self, text: &str, tokens: &[Token]) -> Vec<TermMatch> {
+        let mut found: Vec<TermMatch> = Vec::new();
         let mut per_word: Vec<usize> = Vec::new();
         for (i, token) in tokens.iter().enumerate() {
             per_word.clear();
@@ -318,8 +353,7 @@ impl Lexicon {
                     per_word.extend(terms);
                 }
             }
-            let quote = &text[token.start..token.end];
-            self.keep_best(&per_word, quote, &mut found);
+            self.keep_best(&per_word, (i, i), (token.start, token.end), &mut found);
             // Phrases starting here.
             for form in token.forms() {
                 let Some(candidates) = self.phrases.get(form) else { continue };
@@ -327,33 +361,49 @@ impl Lexicon {
                     let Some(tail) = tokens.get(i + 1..i + 1 + rest.len()) else { continue };
                     if rest.iter().zip(tail).all(|(w, t)| t.forms().any(|f| f == w)) {
                         let end = tail.last().map_or(token.end, |t| t.end);
-                        self.keep_best(std::slice::from_ref(term), &text[token.start..end], &mut found);
+                        let last = i + rest.len();
+                        self.keep_best(std::slice::from_ref(term), (i, last), (token.start, end), &mut found);
                     }
                 }
             }
-            // Words inside a hashtag.
+            // Words inside a hashtag: the evidence is the word found in it.
             if token.hashtag && self.segment_max > 0 {
                 for segment in self.segment(&token.norm) {
                     per_word.clear();
                     self.word_terms(segment, &mut per_word);
-                    self.keep_best(&per_word, segment, &mut found);
+                    let before = found.len();
+                    self.keep_best(&per_word, (i, i), (token.start, token.end), &mut found);
+                    found[before..].iter_mut().for_each(|m| m.evidence = segment.to_owned());
                 }
             }
         }
+        for m in found.iter_mut().filter(|m| m.evidence.is_empty()) {
+            m.evidence = text.get(m.start..m.end).unwrap_or_default().to_owned();
+        }
+        found
+    }
+
+    /// Themes that reach their `min_weight` in the tokens of `text`, strongest first.
+    /// A term counts once per message, however often it occurs.
+    pub fn match_tokens(&self, text: &str, tokens: &[Token]) -> Vec<ThemeHit> {
         let mut hits: Vec<ThemeHit> = Vec::new();
-        for (term, evidence) in found {
-            let meta = &self.terms[term];
-            let hit = match hits.iter_mut().find(|h| h.theme == meta.theme) {
-                Some(hit) => hit,
+        let mut counted: Vec<usize> = Vec::new();
+        for m in self.find_terms(text, tokens) {
+            if counted.contains(&m.term) {
+                continue;
+            }
+            counted.push(m.term);
+            let hit = match hits.iter_mut().position(|h| h.theme == m.group) {
+                Some(at) => &mut hits[at],
                 None => {
-                    hits.push(ThemeHit { theme: meta.theme, weight: 0.0, evidence: Vec::new() });
+                    hits.push(ThemeHit { theme: m.group, weight: 0.0, evidence: Vec::new() });
                     let last = hits.len() - 1;
                     &mut hits[last]
                 }
             };
-            hit.weight += meta.weight;
-            if !hit.evidence.iter().any(|e| e.eq_ignore_ascii_case(&evidence)) {
-                hit.evidence.push(evidence);
+            hit.weight += m.weight;
+            if !hit.evidence.iter().any(|e| e.eq_ignore_ascii_case(&m.evidence)) {
+                hit.evidence.push(m.evidence);
             }
         }
         hits.retain(|h| h.weight >= self.themes[h.theme].min_weight);
@@ -391,19 +441,28 @@ impl Lexicon {
         }
     }
 
-    /// Keeps, per theme, the best-weighing of `terms` that matched one word,
-    /// unless that term was already found.
-    fn keep_best(&self, terms: &[usize], evidence: &str, found: &mut Vec<(usize, String)>) {
+    /// Keeps, per group, the best-weighing of `terms` that matched at one place.
+    fn keep_best(&self, terms: &[usize], tokens: (usize, usize), bytes: (usize, usize), found: &mut Vec<TermMatch>) {
         for &term in terms {
             let meta = &self.terms[term];
             let best = terms
                 .iter()
                 .filter(|t| self.terms[**t].theme == meta.theme)
                 .max_by(|a, b| self.terms[**a].weight.total_cmp(&self.terms[**b].weight).then(b.cmp(a)));
-            if best != Some(&term) || found.iter().any(|(t, _)| *t == term) {
+            let already = found.iter().any(|m| m.term == term && m.first == tokens.0 && m.last == tokens.1);
+            if best != Some(&term) || already {
                 continue;
             }
-            found.push((term, evidence.to_owned()));
+            found.push(TermMatch {
+                group: meta.theme,
+                term,
+                weight: meta.weight,
+                first: tokens.0,
+                last: tokens.1,
+                start: bytes.0,
+                end: bytes.1,
+                evidence: String::new(),
+            });
         }
     }
 

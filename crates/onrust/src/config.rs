@@ -185,6 +185,12 @@ pub struct ClassifyConfig {
     /// Extra terms no lexicon may contain (GUARDRAILS L11), on top of the built-in list.
     #[serde(default)]
     pub deny_terms: Vec<String>,
+    /// Folder of escalation signal lexicons, relative to the config file.
+    #[serde(default = "default_signals_dir")]
+    pub signals_dir: PathBuf,
+    /// The escalation model (weights, level thresholds), relative to the config file.
+    #[serde(default = "default_escalation")]
+    pub escalation: PathBuf,
 }
 
 fn default_languages() -> Vec<String> {
@@ -192,6 +198,12 @@ fn default_languages() -> Vec<String> {
 }
 fn default_themes_dir() -> PathBuf {
     PathBuf::from("themes")
+}
+fn default_signals_dir() -> PathBuf {
+    PathBuf::from("signals")
+}
+fn default_escalation() -> PathBuf {
+    PathBuf::from("escalation.toml")
 }
 fn default_gazetteer() -> PathBuf {
     PathBuf::from("gazetteer/woonplaatsen-gemeenten-2024.csv")
@@ -204,6 +216,8 @@ impl Default for ClassifyConfig {
             themes_dir: default_themes_dir(),
             gazetteer: default_gazetteer(),
             deny_terms: Vec::new(),
+            signals_dir: default_signals_dir(),
+            escalation: default_escalation(),
         }
     }
 }
@@ -485,6 +499,15 @@ impl Config {
         let dir = self.config_dir();
         if !dir.join(&self.classify.themes_dir).is_dir() {
             c.push("classify.themes_dir", format!("{} is not a folder", dir.join(&self.classify.themes_dir).display()));
+        }
+        if !dir.join(&self.classify.signals_dir).is_dir() {
+            c.push(
+                "classify.signals_dir",
+                format!("{} is not a folder", dir.join(&self.classify.signals_dir).display()),
+            );
+        }
+        if !dir.join(&self.classify.escalation).is_file() {
+            c.push("classify.escalation", format!("{} is not a file", dir.join(&self.classify.escalation).display()));
         }
         if !dir.join(&self.classify.gazetteer).is_file() {
             c.push("classify.gazetteer", format!("{} is not a file", dir.join(&self.classify.gazetteer).display()));

@@ -50,6 +50,8 @@ enum Command {
         #[command(flatten)]
         config: ConfigArg,
     },
+    /// Score the classifier against labelled JSON lines (precision, recall, F1, targets).
+    Eval(commands::eval::EvalArgs),
     /// Search the archive (works while the daemon runs); every search is audited.
     Search(commands::search::SearchArgs),
     /// Push recorded messages (JSON lines) through classify and archive.
@@ -86,6 +88,7 @@ fn main() -> ExitCode {
             Command::Run { config } => commands::run::run(&config.config).await,
             Command::CheckConfig { config } => commands::check_config::run(&config.config),
             Command::Classify { config } => commands::classify::run(&config.config),
+            Command::Eval(args) => commands::eval::run(args),
             Command::Search(args) => commands::search::run(args),
             Command::Replay(args) => commands::replay::run(args).await,
             Command::Audit { command: AuditCommand::Verify { config } } => commands::audit::verify(&config.config),

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod check_config;
 pub mod classify;
+pub mod eval;
 pub mod replay;
 pub mod run;
 pub mod search;
@@ -27,6 +28,8 @@ pub fn load_classifier(config: &Config) -> anyhow::Result<Classifier> {
         themes_dir: dir.join(&config.classify.themes_dir),
         gazetteer_path: dir.join(&config.classify.gazetteer),
         deny_terms: config.classify.deny_terms.clone(),
+        signals_dir: dir.join(&config.classify.signals_dir),
+        escalation_path: dir.join(&config.classify.escalation),
     };
     Classifier::load(&classifier_config)
         .map_err(|e| anyhow::anyhow!("{e}"))

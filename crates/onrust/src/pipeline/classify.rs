@@ -71,7 +71,8 @@ fn classify_one(classifier: &Classifier, delivery: &Delivery) -> Result<Record, 
         text: &raw.text,
         title: raw.title.as_deref(),
         lang_hint: raw.lang_hint.as_deref(),
-        published_at: raw.published_at,
+        // Times in the text resolve against publication, else against the fetch.
+        published_at: raw.published_at.or(Some(raw.fetched_at.fixed_offset())),
     };
     let assessment = std::panic::catch_unwind(AssertUnwindSafe(|| classifier.classify(&input)))
         .map_err(|_| "the classifier panicked on this message".to_owned())?;

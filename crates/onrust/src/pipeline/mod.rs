@@ -97,6 +97,8 @@ mod tests {
         let cfg = ClassifierConfig {
             themes_dir: config.join("themes"),
             gazetteer_path: config.join("gazetteer/woonplaatsen-gemeenten-2024.csv"),
+            signals_dir: config.join("signals"),
+            escalation_path: config.join("escalation.toml"),
             ..ClassifierConfig::default()
         };
         Arc::new(Classifier::load(&cfg).expect("shipped lexicons load"))

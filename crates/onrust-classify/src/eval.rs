@@ -1,0 +1,281 @@
+//! Scoring the classifier against labelled messages (`onrust eval`).
+//!
+//! Counts are kept, not messages, so an evaluation over any number of lines
+//! runs in constant memory. The measures are the ones the targets name:
+//! precision, recall and F1 per level and per theme, detection of level ≥ 2,
+//! micro-averaged theme and municipality scores, and the share of
+//! announcements whose event date (in Europe/Amsterdam) is right.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, FixedOffset};
+use chrono_tz::Europe::Amsterdam;
+use onrust_model::{Assessment, Level};
+use serde::{Deserialize, Serialize};
+
+/// What a labelled line expects.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expected {
+    pub level: Level,
+    #[serde(default)]
+    pub themes: Vec<String>,
+    #[serde(default)]
+    pub municipalities: Vec<String>,
+    #[serde(default)]
+    pub event_time: Option<DateTime<FixedOffset>>,
+}
+
+/// True and false positives and false negatives of one label.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub tp: u64,
+    pub fp: u64,
+    #[serde(rename = "fn")]
+    pub fn_: u64,
+}
+
+impl Counts {
+    fn add(&mut self, expected: bool, predicted: bool) {
+        match (expected, predicted) {
+            (true, true) => self.tp += 1,
+            (false, true) => self.fp += 1,
+            (true, false) => self.fn_ += 1,
+            (false, false) => {}
+        }
+    }
+
+    fn merge(&mut self, other: Counts) {
+        self.tp += other.tp;
+        self.fp += other.fp;
+        self.fn_ += other.fn_;
+    }
+
+    /// tp / (tp + fp); 1 when nothing was predicted (no false alarms).
+    pub fn precision(&self) -> f64 {
+        ratio(self.tp, self.tp + self.fp)
+    }
+
+    /// tp / (tp + fn); 1 when nothing was expected.
+    pub fn recall(&self) -> f64 {
+        ratio(self.tp, self.tp + self.fn_)
+    }
+
+    pub fn f1(&self) -> f64 {
+        let (p, r) = (self.precision(), self.recall());
+        if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
+    }
+
+    /// How many were expected.
+    pub fn support(&self) -> u64 {
+        self.tp + self.fn_
+    }
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 { 1.0 } else { a as f64 / b as f64 }
+}
+
+/// The running evaluation.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Evaluation {
+    pub messages: u64,
+    /// One-vs-rest per level 0..=3.
+    pub levels: [Counts; 4],
+    /// Exact level agreement.
+    pub level_correct: u64,
+    /// Level ≥ 2 as a binary detection.
+    pub mobilisation_or_more: Counts,
+    pub themes: BTreeMap<String, Counts>,
+    pub municipalities: Counts,
+    /// Messages that expect an event time, and how many got its date right.
+    pub events: u64,
+    pub event_dates_correct: u64,
+}
+
+/// The targets of the classifier, checked by `onrust eval`.
+pub const TARGETS: [(&str, f64); 5] = [
+    ("level >= 2 detection F1", 0.85),
+    ("level 3 precision", 0.85),
+    ("theme micro-F1", 0.85),
+    ("municipality F1", 0.90),
+    ("event date accuracy", 0.85),
+];
+
+impl Evaluation {
+    /// Adds one labelled message and what the classifier said.
+    pub fn add(&mut self, expected: &Expected, got: &Assessment) {
+        self.messages += 1;
+        for (level, counts) in Level::ALL.iter().zip(self.levels.iter_mut()) {
+            counts.add(expected.level == *level, got.level == *level);
+        }
+        self.level_correct += u64::from(expected.level == got.level);
+        self.mobilisation_or_more.add(expected.level >= Level::Mobilisation, got.level >= Level::Mobilisation);
+
+        let mut theme_ids: Vec<&String> = expected.themes.iter().chain(got.themes.iter()).collect();
+        theme_ids.sort();
+        theme_ids.dedup();
+        for theme in theme_ids {
+            self.themes
+                .entry(theme.clone())
+                .or_default()
+                .add(expected.themes.contains(theme), got.themes.contains(theme));
+        }
+
+        let got_codes: Vec<&str> = got.municipalities.iter().map(|m| m.as_str()).collect();
+        for code in &expected.municipalities {
+            self.municipalities.add(true, got_codes.contains(&code.as_str()));
+        }
+        for code in &got_codes {
+            if !expected.municipalities.iter().any(|c| c == code) {
+                self.municipalities.add(false, true);
+            }
+        }
+
+        if let Some(want) = expected.event_time {
+            self.events += 1;
+            let local_date = |t: DateTime<FixedOffset>| t.with_timezone(&Amsterdam).date_naive();
+            if got.event_time.is_some_and(|have| local_date(have) == local_date(want)) {
+                self.event_dates_correct += 1;
+            }
+        }
+    }
+
+    /// Micro-averaged counts over all themes.
+    pub fn theme_micro(&self) -> Counts {
+        let mut total = Counts::default();
+        for counts in self.themes.values() {
+            total.merge(*counts);
+        }
+        total
+    }
+
+    pub fn event_date_accuracy(&self) -> f64 {
+        ratio(self.event_dates_correct, self.events)
+    }
+
+    /// The value of each of [`TARGETS`], in order.
+    pub fn target_values(&self) -> [f64; 5] {
+        [
+            self.mobilisation_or_more.f1(),
+            self.levels[3].precision(),
+            self.theme_micro().f1(),
+            self.municipalities.f1(),
+            self.event_date_accuracy(),
+        ]
+    }
+
+    /// Whether every target is met.
+    pub fn meets_targets(&self) -> bool {
+        self.target_values().iter().zip(TARGETS).all(|(value, (_, target))| *value >= target)
+    }
+
+    /// A plain-text report.
+    pub fn report(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "{} messages, level exactly right: {:.3}",
+            self.messages,
+            ratio(self.level_correct, self.messages)
+        );
+        let _ = writeln!(out, "\n{:<26} {:>9} {:>9} {:>9} {:>8}", "label", "precision", "recall", "F1", "support");
+        let mut row = |name: &str, c: &Counts| {
+            let _ = writeln!(
+                out,
+                "{name:<26} {:>9.3} {:>9.3} {:>9.3} {:>8}",
+                c.precision(),
+                c.recall(),
+                c.f1(),
+                c.support()
+            );
+        };
+        for (level, counts) in self.levels.iter().enumerate() {
+            row(&format!("level {level}"), counts);
+        }
+        row("level >= 2 (detection)", &self.mobilisation_or_more);
+        for (theme, counts) in &self.themes {
+            row(&format!("theme {theme}"), counts);
+        }
+        row("themes (micro)", &self.theme_micro());
+        row("municipalities (micro)", &self.municipalities);
+        let _ = writeln!(
+            out,
+            "\nevent date accuracy: {:.3} ({} of {} announcements)",
+            self.event_date_accuracy(),
+            self.event_dates_correct,
+            self.events
+        );
+        let _ = writeln!(out, "\ntargets:");
+        for (value, (name, target)) in self.target_values().iter().zip(TARGETS) {
+            let verdict = if *value >= target { "met" } else { "NOT MET" };
+            let _ = writeln!(out, "  {name:<26} {value:.3} (target >= {target:.2}) {verdict}");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onrust_model::MunicipalityCode;
+
+    fn got(level: Level, themes: &[&str], codes: &[&str], event: Option<&str>) -> Assessment {
+        Assessment {
+            lang: Some("nl".into()),
+            level,
+            score: 0.5,
+            themes: themes.iter().map(|t| (*t).to_owned()).collect(),
+            municipalities: codes.iter().map(|c| MunicipalityCode::new(*c).unwrap()).collect(),
+            event_time: event.map(|e| DateTime::parse_from_rfc3339(e).unwrap()),
+            explanation: vec![],
+            classifier_version: "t".into(),
+        }
+    }
+
+    fn want(level: Level, themes: &[&str], codes: &[&str], event: Option<&str>) -> Expected {
+        Expected {
+            level,
+            themes: themes.iter().map(|t| (*t).to_owned()).collect(),
+            municipalities: codes.iter().map(|c| (*c).to_owned()).collect(),
+            event_time: event.map(|e| DateTime::parse_from_rfc3339(e).unwrap()),
+        }
+    }
+
+    #[test]
+    fn counts_precision_recall_and_f1() {
+        let mut e = Evaluation::default();
+        e.add(
+            &want(Level::Escalation, &["jaarwisseling"], &["GM0344"], Some("2026-12-31T23:00:00+01:00")),
+            &got(Level::Escalation, &["jaarwisseling"], &["GM0344"], Some("2026-12-31T20:00:00+01:00")),
+        );
+        e.add(
+            &want(Level::Discussion, &["stikstof"], &[], None),
+            &got(Level::Escalation, &["stikstof", "klimaat"], &["GM0307"], None),
+        );
+        e.add(
+            &want(Level::Mobilisation, &[], &["GM0355"], Some("2027-01-01T00:30:00+01:00")),
+            &got(Level::Discussion, &[], &["GM0355"], Some("2026-12-31T23:30:00+01:00")),
+        );
+        assert_eq!(e.messages, 3);
+        assert_eq!(e.levels[3], Counts { tp: 1, fp: 1, fn_: 0 });
+        assert_eq!(e.levels[3].precision(), 0.5);
+        assert_eq!(e.mobilisation_or_more, Counts { tp: 1, fp: 1, fn_: 1 });
+        assert_eq!(e.theme_micro(), Counts { tp: 2, fp: 1, fn_: 0 });
+        assert_eq!(e.municipalities, Counts { tp: 2, fp: 1, fn_: 0 });
+        assert_eq!(
+            (e.events, e.event_dates_correct),
+            (2, 1),
+            "the date counts, not the hour; 23:30 on the 31st is not the 1st"
+        );
+        assert!(!e.meets_targets());
+        assert!(e.report().contains("NOT MET"));
+    }
+
+    #[test]
+    fn nothing_expected_and_nothing_predicted_is_perfect() {
+        let c = Counts::default();
+        assert_eq!((c.precision(), c.recall()), (1.0, 1.0));
+    }
+}

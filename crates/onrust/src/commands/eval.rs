@@ -1,0 +1,93 @@
+//! `onrust eval FILE.jsonl`: the classifier over labelled lines (the
+//! classifier contract's input plus an `expect` object), streaming, with
+//! precision, recall and F1 per level and theme, municipality scores and
+//! event-date accuracy, and whether the targets are met.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use onrust_classify::eval::Evaluation;
+
+use super::classify::{assess, next_line, parse_line};
+
+/// Arguments of `onrust eval`.
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// The configuration file (lexicons, model).
+    #[arg(long, env = "ONRUST_CONFIG", default_value = "config/onrust.toml")]
+    config: PathBuf,
+    /// Labelled JSON lines: {"id", "text", "title"?, "published_at", "expect": {"level", "themes", "municipalities", "event_time"}}.
+    file: PathBuf,
+    /// Print the counts as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Print every line whose level, themes, places or event date differ from the labels (on stderr).
+    #[arg(long)]
+    mistakes: bool,
+}
+
+pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
+    let config = super::load_config(&args.config)?;
+    let classifier = super::load_classifier(&config)?;
+    let file = std::fs::File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
+    let mut reader = std::io::BufReader::new(file);
+    let mut evaluation = Evaluation::default();
+    let (mut number, mut refused) = (0usize, 0usize);
+    let mut buf = Vec::new();
+    while let Some(line) = next_line(&mut reader, &mut buf) {
+        number += 1;
+        let parsed = line.and_then(|l| parse_line(&l)).and_then(|l| match &l.expect {
+            Some(_) => Ok(l),
+            None => Err("no \"expect\" object to evaluate against".to_owned()),
+        });
+        let line = match parsed {
+            Ok(line) => line,
+            Err(e) => {
+                refused += 1;
+                eprintln!("line {number}: {e}");
+                continue;
+            }
+        };
+        let Some(expected) = &line.expect else { continue };
+        let got = assess(&classifier, &line);
+        if args.mistakes {
+            let codes: Vec<&str> = got.municipalities.iter().map(|m| m.as_str()).collect();
+            let wrong_date = expected.event_time.map(|t| t.date_naive()) != got.event_time.map(|t| t.date_naive());
+            if expected.level != got.level
+                || expected.themes != got.themes
+                || expected.municipalities != codes
+                || wrong_date
+            {
+                eprintln!(
+                    "{}: level {}→{} themes {:?}→{:?} places {:?}→{:?} event {:?}→{:?} | {}",
+                    line.id,
+                    expected.level.as_u8(),
+                    got.level.as_u8(),
+                    expected.themes,
+                    got.themes,
+                    expected.municipalities,
+                    codes,
+                    expected.event_time.map(|t| t.to_rfc3339()),
+                    got.event_time.map(|t| t.to_rfc3339()),
+                    got.explanation
+                        .iter()
+                        .map(|s| format!("{}={}[{}]", s.signal, s.weight, s.evidence))
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                );
+            }
+        }
+        evaluation.add(expected, &got);
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&evaluation)?);
+    } else {
+        print!("{}", evaluation.report());
+    }
+    if refused > 0 {
+        eprintln!("{refused} of {number} line(s) refused");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
