@@ -12,6 +12,10 @@ use chrono::DateTime;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use onrust_classify::{Classifier, ClassifierConfig, Input};
 
+/// The allocator the daemon uses (see the onrust binary).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const OPENINGS: [&str; 8] = [
     "VANAVOND 20:00 iedereen naar het Jaarbeursplein in Utrecht!!! Neem vuurwerk mee en laat de ME maar komen 🔥",
     "Boeren rijden zaterdag met trekkers naar het provinciehuis in Lelystad uit protest tegen de stikstofregels.",

@@ -67,6 +67,45 @@ const ISO_639_1: &[(&str, Lang)] = &[
     ("zh", Lang::Cmn),
 ];
 
+/// Frequent words of one language that are rare in the other three of the
+/// default set (normalised: lowercase, diacritics folded). Words shared
+/// between them (`de`, `die`, `in`, `is`, `we`, `den`, `er`, `on`) are left out.
+const FUNCTION_WORDS: [(&str, &[&str]); 4] = [
+    (
+        "nl",
+        &[
+            "het", "een", "en", "van", "niet", "op", "met", "voor", "naar", "zijn", "dat", "ook", "maar", "bij",
+            "wordt", "worden", "heeft", "hebben", "wij", "ze", "geen", "om", "uit", "nog", "deze", "zich", "wat",
+            "dan", "als", "wel", "tegen", "gaan", "hun", "zal", "kan", "moet", "alle", "iedereen", "vanavond",
+        ],
+    ),
+    (
+        "en",
+        &[
+            "the", "and", "of", "to", "with", "for", "that", "this", "was", "were", "are", "from", "by", "will", "not",
+            "be", "have", "has", "they", "our", "their", "at", "after", "said", "about", "against", "tonight",
+            "tomorrow",
+        ],
+    ),
+    (
+        "de",
+        &[
+            "der", "das", "und", "nicht", "mit", "auf", "ist", "sind", "ein", "eine", "fur", "von", "zu", "dem", "im",
+            "wir", "sich", "auch", "wurde", "wurden", "nach", "gegen",
+        ],
+    ),
+    (
+        "fr",
+        &[
+            "le", "la", "les", "et", "des", "un", "une", "pour", "avec", "est", "sont", "dans", "du", "au", "aux",
+            "sur", "pas", "nous", "vous", "ce", "qui", "que", "ne", "contre", "demain",
+        ],
+    ),
+];
+
+/// Function words needed before [`FUNCTION_WORDS`] decide on their own.
+const FUNCTION_WORDS_MIN: usize = 3;
+
 /// Below this many words a detection must be reliable (or clearly ahead) to count.
 const LONG_ENOUGH_WORDS: usize = 6;
 /// Only the start of a long text is looked at; that is plenty and keeps it fast.
@@ -75,6 +114,9 @@ const SAMPLE_BYTES: usize = 1500;
 pub(crate) struct LanguageId {
     detector: Detector,
     allowed: Vec<(&'static str, Lang)>,
+    /// Function word → index into `allowed`; empty unless every allowed
+    /// language (at most eight) has a list in [`FUNCTION_WORDS`].
+    function_words: rustc_hash::FxHashMap<&'static str, usize>,
 }
 
 impl LanguageId {
@@ -99,7 +141,17 @@ impl LanguageId {
             return None;
         }
         let detector = Detector::with_allowlist(allowed.iter().map(|(_, l)| *l).collect());
-        Some(Self { detector, allowed })
+        let mut function_words = rustc_hash::FxHashMap::default();
+        let lists: Option<Vec<&[&str]>> = allowed
+            .iter()
+            .map(|(code, _)| FUNCTION_WORDS.iter().find(|(c, _)| c == code).map(|(_, words)| *words))
+            .collect();
+        if let Some(lists) = lists.filter(|l| l.len() <= 8) {
+            for (index, words) in lists.into_iter().enumerate() {
+                function_words.extend(words.iter().map(|w| (*w, index)));
+            }
+        }
+        Some(Self { detector, allowed, function_words })
     }
 
     /// The ISO 639-1 code of `text`'s language, if it can be told: a reliable
@@ -107,6 +159,9 @@ impl LanguageId {
     /// [`LONG_ENOUGH_WORDS`] words; else the hint, if it is an allowed
     /// language; else a confident detection on a short text; else none.
     pub fn identify(&self, text: &str, tokens: &[Token], hint: Option<&str>) -> Option<String> {
+        if let Some(code) = self.by_function_words(tokens) {
+            return Some(code.to_owned());
+        }
         let hint = hint.and_then(|h| self.allowed_code(h));
         let words = tokens.iter().filter(|t| !t.hashtag && t.norm.chars().any(char::is_alphabetic)).count();
         if words == 0 {
@@ -129,6 +184,27 @@ impl LanguageId {
             (Some(info), Some(code)) if words >= 3 && info.confidence() >= 0.5 => Some(code.to_owned()),
             _ => None,
         }
+    }
+
+    /// A fast first answer: when every allowed language has a function-word
+    /// list and one language's function words clearly outnumber the others'
+    /// (at least [`FUNCTION_WORDS_MIN`] and twice the runner-up), that is the
+    /// language. Ordinary sentences of the default set are decided here,
+    /// without the n-gram detector, which costs most of the classifier's time.
+    fn by_function_words(&self, tokens: &[Token]) -> Option<&'static str> {
+        if self.function_words.is_empty() {
+            return None;
+        }
+        let mut counts = [0usize; 8];
+        for token in tokens.iter().filter(|t| !t.hashtag) {
+            if let Some(&language) = self.function_words.get(token.norm.as_str()) {
+                counts[language] += 1;
+            }
+        }
+        let (best, &top) = counts.iter().enumerate().max_by_key(|(_, c)| **c)?;
+        let second = counts.iter().enumerate().filter(|(i, _)| *i != best).map(|(_, c)| *c).max().unwrap_or(0);
+        let decided = top >= FUNCTION_WORDS_MIN && top >= 2 * second.max(1);
+        decided.then(|| self.allowed.get(best).map(|(code, _)| *code)).flatten()
     }
 
     fn code_of(&self, lang: Lang) -> Option<&'static str> {

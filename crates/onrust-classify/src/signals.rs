@@ -201,7 +201,8 @@ impl Escalation {
         // Attribution and past tense, by weight: one "heeft" in a relative
         // clause does not make a call into a report; "meldt de politie" does.
         let reports = found.count(G_REPORT);
-        let report_weight = found.weight(G_REPORT);
+        // Past participles of unrest ("bekogeld", "opgepakt") narrate as much as "meldt" does.
+        let report_weight = found.weight(G_REPORT) + found.weight(G_VIOLENCE_REPORT);
         let narrated =
             report_weight >= REPORTING_WEIGHT && report_weight > found.weight(G_CALL) && found.count(G_GATHERING) == 0;
         // In a report ("zaterdag werd ...") a bare weekday or date is the past
@@ -213,8 +214,14 @@ impl Escalation {
         let emphasis = emphasis(cx.text);
 
         let gathering = found.count(G_GATHERING);
+        // Unrest needs more than one ambiguous word: "storm", "in brand" and
+        // "riot" are weather and football too, until a target, a weapon, a
+        // call or a theme says otherwise; "gewond" alone is an accident.
+        let aimed = found.raw(G_TARGET) + found.raw(G_WEAPON) + found.count(G_CALL) > 0 || cx.theme_weight > 0.0;
         let unrest = cx.theme_weight > 0.0
-            || [G_VIOLENCE, G_VIOLENCE_REPORT, G_MOBILISATION, G_THREAT, G_DOXXING].iter().any(|&g| found.raw(g) > 0);
+            || found.weight(G_VIOLENCE_REPORT) >= REPORTING_WEIGHT
+            || (found.raw(G_VIOLENCE) > 0 && aimed)
+            || [G_MOBILISATION, G_THREAT, G_DOXXING].iter().any(|&g| found.raw(g) > 0);
         // A call to come somewhere is mobilisation only about unrest: a braderie is not.
         let gathers = if unrest { gathering } else { 0 };
         add("unrest_report", found.evidence(G_VIOLENCE_REPORT), w.unrest_report, found.count(G_VIOLENCE_REPORT), 2);
