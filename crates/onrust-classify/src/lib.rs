@@ -62,6 +62,10 @@ use lang::LanguageId;
 use signals::{Context, Escalation};
 use themes::Lexicon;
 
+/// The lexicon folders, in load order.
+const THEMES: usize = 0;
+const SIGNALS: usize = 1;
+
 /// The theme for protests outside the named themes; dropped when another theme applies.
 const FALLBACK_THEME: &str = "demonstratie";
 
@@ -153,13 +157,17 @@ impl Classifier {
     pub fn load(cfg: &ClassifierConfig) -> Result<Classifier, ClassifyConfigError> {
         let mut problems = Problems::default();
         let lang = LanguageId::new(&cfg.languages, &mut problems);
-        let lexicon = Lexicon::load(&cfg.themes_dir, &cfg.deny_terms, &mut problems);
+        let lexicon = Lexicon::load(&[&cfg.themes_dir, &cfg.signals_dir], &cfg.deny_terms, &mut problems);
         let gazetteer = Gazetteer::load(&cfg.gazetteer_path, &mut problems);
-        let escalation = Escalation::load(&cfg.signals_dir, &cfg.escalation_path, &cfg.deny_terms, &mut problems);
+        let escalation = Escalation::load(&lexicon, SIGNALS, &cfg.signals_dir, &cfg.escalation_path, &mut problems);
         match (lang, escalation) {
             (Some(lang), Some(escalation)) if problems.is_empty() => {
-                let mut themes: Vec<String> =
-                    lexicon.themes.iter().map(|t| format!("{}@{}", t.id, t.version)).collect();
+                let mut themes: Vec<String> = lexicon
+                    .themes
+                    .iter()
+                    .filter(|t| t.source == THEMES)
+                    .map(|t| format!("{}@{}", t.id, t.version))
+                    .collect();
                 themes.sort();
                 let version = format!(
                     "{}+themes:{}+lex:{:08x}+gaz:{:08x}+esc:{}@{:08x}",
@@ -188,7 +196,6 @@ impl Classifier {
     /// the pattern set a plain multi-pattern search would need (benchmarks compare against it).
     pub fn patterns(&self) -> Vec<String> {
         let mut out = self.lexicon.patterns();
-        out.extend(self.escalation.patterns());
         out.extend(self.gazetteer.names());
         out.sort();
         out.dedup();
@@ -196,7 +203,7 @@ impl Classifier {
     }
 
     pub fn theme_ids(&self) -> Vec<&str> {
-        self.lexicon.themes.iter().map(|t| t.id.as_str()).collect()
+        self.lexicon.themes.iter().filter(|t| t.source == THEMES).map(|t| t.id.as_str()).collect()
     }
 
     /// Scores one message. Pure: the same input and configuration always
@@ -208,7 +215,8 @@ impl Classifier {
         };
         let tokens = normalize::tokenize(&text);
         let lang = self.lang.identify(&text, &tokens, input.lang_hint);
-        let hits = self.lexicon.match_tokens(&text, &tokens);
+        let matches = self.lexicon.find_terms(&text, &tokens);
+        let hits = self.lexicon.themes_in(&matches, THEMES);
         let places = self.gazetteer.match_places(&text, &tokens);
 
         // `demonstratie` is the theme of protests that fit none of the others.
@@ -217,8 +225,17 @@ impl Classifier {
             hits.retain(|h| self.lexicon.themes[h.theme].id != FALLBACK_THEME);
         }
         let theme_weight: f32 = hits.iter().map(|h| h.weight).sum();
-        let times = input.published_at.map(|at| time::find_times(&text, at)).unwrap_or_default();
-        let assessed = self.escalation.assess(&Context { text: &text, tokens: &tokens, theme_weight, times: &times });
+        let times = match input.published_at {
+            Some(at) if theme_weight > 0.0 || self.escalation.touches_unrest(&matches) => time::find_times(&text, at),
+            _ => Vec::new(),
+        };
+        let assessed = self.escalation.assess(&Context {
+            text: &text,
+            tokens: &tokens,
+            matches: &matches,
+            theme_weight,
+            times: &times,
+        });
         let mut explanation = Vec::with_capacity(hits.len() + places.len() + assessed.explanation.len());
         let mut themes = Vec::with_capacity(hits.len());
         for hit in &hits {
@@ -232,7 +249,7 @@ impl Classifier {
         }
         if let Some(evidence) = new_years_eve(input.published_at, &times, &assessed.explanation)
             && !themes.iter().any(|t| t == SEASON_THEME)
-            && self.lexicon.themes.iter().any(|t| t.id == SEASON_THEME)
+            && self.lexicon.themes.iter().any(|t| t.source == THEMES && t.id == SEASON_THEME)
         {
             themes.retain(|t| t != FALLBACK_THEME);
             explanation.retain(|s| s.signal != format!("theme:{FALLBACK_THEME}"));

@@ -98,8 +98,7 @@ struct ModelFile {
 /// The loaded signal lexicons and model.
 #[derive(Debug)]
 pub(crate) struct Escalation {
-    lexicon: Lexicon,
-    /// Lexicon group index of each of [`GROUPS`].
+    /// Lexicon group index of each of [`GROUPS`] (the signal files share the themes' lexicon).
     group: [usize; GROUPS.len()],
     bias: f32,
     weights: Weights,
@@ -121,36 +120,45 @@ pub(crate) struct Assessed {
 pub(crate) struct Context<'a> {
     pub text: &'a str,
     pub tokens: &'a [Token],
+    /// Every lexicon match of the message, themes and signals.
+    pub matches: &'a [TermMatch],
     /// Summed weight of the themes found.
     pub theme_weight: f32,
     pub times: &'a [TimeMention],
 }
 
 impl Escalation {
-    /// Loads `signals_dir/*.toml` and the model file; problems are collected, not returned early.
-    pub fn load(signals_dir: &Path, model: &Path, deny_terms: &[String], problems: &mut Problems) -> Option<Self> {
-        let lexicon = Lexicon::load(signals_dir, deny_terms, problems);
+    /// Finds the signal groups (folder `source` of `lexicon`) and loads the
+    /// model file; problems are collected, not returned early.
+    pub fn load(
+        lexicon: &Lexicon,
+        source: usize,
+        signals_dir: &Path,
+        model: &Path,
+        problems: &mut Problems,
+    ) -> Option<Self> {
         let mut group = [0; GROUPS.len()];
+        let signals = || lexicon.themes.iter().enumerate().filter(|(_, t)| t.source == source);
         for (slot, name) in group.iter_mut().zip(GROUPS) {
-            match lexicon.themes.iter().position(|t| t.id == name) {
-                Some(index) => *slot = index,
+            match signals().find(|(_, t)| t.id == name) {
+                Some((index, _)) => *slot = index,
                 None => problems.push(signals_dir, name, format!("signal group {name:?} is missing ({name}.toml)")),
             }
         }
-        for extra in lexicon.themes.iter().filter(|t| !GROUPS.contains(&t.id.as_str())) {
+        for (_, extra) in signals().filter(|(_, t)| !GROUPS.contains(&t.id.as_str())) {
             problems.push(signals_dir, &extra.id, "unknown signal group; the model reads only its own groups");
         }
-        let source = match std::fs::read_to_string(model) {
-            Ok(source) => source,
+        let source_text = match std::fs::read_to_string(model) {
+            Ok(text) => text,
             Err(e) => {
                 problems.push(model, "", format!("cannot read the escalation model: {e}"));
                 return None;
             }
         };
-        let file: ModelFile = match toml::from_str(&source) {
+        let file: ModelFile = match toml::from_str(&source_text) {
             Ok(file) => file,
             Err(e) => {
-                problems.push_toml(model, &source, &e);
+                problems.push_toml(model, &source_text, &e);
                 return None;
             }
         };
@@ -163,10 +171,8 @@ impl Escalation {
             problems.push(model, "levels", "thresholds must satisfy 0 ≤ discussion ≤ mobilisation ≤ escalation < 1");
         }
         let mut hash = crate::themes::Fnv::new();
-        hash.write(source.as_bytes());
-        hash.write(&lexicon.content_hash.to_le_bytes());
+        hash.write(source_text.as_bytes());
         Some(Self {
-            lexicon,
             group,
             bias: file.bias,
             weights: file.weights,
@@ -176,9 +182,13 @@ impl Escalation {
         })
     }
 
-    /// The signal terms (for benchmarks).
-    pub fn patterns(&self) -> Vec<String> {
-        self.lexicon.patterns()
+    /// Whether any match is an unrest signal. Without one, and without a
+    /// theme, a message is level 0 whatever its times say, so the caller can
+    /// skip resolving them (most news is not about unrest).
+    pub fn touches_unrest(&self, matches: &[TermMatch]) -> bool {
+        const UNREST: [usize; 7] =
+            [G_VIOLENCE, G_VIOLENCE_REPORT, G_MOBILISATION, G_GATHERING, G_THREAT, G_DOXXING, G_WEAPON];
+        matches.iter().any(|m| UNREST.iter().any(|&g| self.group[g] == m.group))
     }
 
     /// Assesses one message.
@@ -339,7 +349,7 @@ impl Found {
     fn new(model: &Escalation, cx: &Context<'_>) -> Self {
         let sentences = sentence_ids(cx.tokens);
         let questions = question_sentences(cx.text, cx.tokens, &sentences);
-        let matches = model.lexicon.find_terms(cx.text, cx.tokens);
+        let matches = cx.matches;
         let negations: Vec<&TermMatch> = matches.iter().filter(|m| m.group == model.group[G_NEGATION]).collect();
         let mut found = Found {
             active: Default::default(),
@@ -349,7 +359,7 @@ impl Found {
             questioned: 0,
             questioned_evidence: Vec::new(),
         };
-        for m in &matches {
+        for m in matches {
             let Some(g) = model.group.iter().position(|&index| index == m.group) else { continue };
             // "ME" (mobiele eenheid) only in capitals: "me" is also "mij".
             if g == G_TARGET && matches!(m.evidence.as_str(), "me" | "Me") {

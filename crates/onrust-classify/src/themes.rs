@@ -98,6 +98,8 @@ const MAX_WEIGHT: f64 = 10.0;
 #[derive(Debug)]
 pub(crate) struct ThemeMeta {
     pub id: String,
+    /// Which of the loaded folders the file came from (0: themes, 1: signals).
+    pub source: usize,
     pub version: u32,
     #[allow(dead_code)]
     pub label: String,
@@ -167,8 +169,10 @@ pub(crate) struct Lexicon {
     hashtags: HashMap<String, Vec<usize>>,
     segment_words: HashSet<String>,
     segment_max: usize,
-    /// FNV-1a of all theme files, in file name order.
+    /// FNV-1a of all files, folder by folder, in file name order.
     pub content_hash: u64,
+    /// The folder being loaded (see [`ThemeMeta::source`]).
+    loading: usize,
 }
 
 enum Pattern {
@@ -197,27 +201,39 @@ fn denied(term_words: &[String], deny: &[Vec<String>]) -> Option<String> {
 }
 
 impl Lexicon {
-    /// Loads every `*.toml` in `dir` (sorted by name) as a theme.
-    pub fn load(dir: &Path, deny_terms: &[String], problems: &mut Problems) -> Self {
+    /// Loads every `*.toml` of each folder (sorted by name) into one index,
+    /// so a message is read once for themes and signals alike; each group
+    /// remembers its folder.
+    pub fn load(dirs: &[&Path], deny_terms: &[String], problems: &mut Problems) -> Self {
         let mut deny: Vec<Vec<String>> =
             DEFAULT_DENY_TERMS.iter().map(|t| words(t)).chain(deny_terms.iter().map(|t| words(t))).collect();
         deny.retain(|d| !d.is_empty());
         let mut lex = Lexicon::default();
+        let mut hash = Fnv::new();
+        for (source, dir) in dirs.iter().enumerate() {
+            lex.loading = source;
+            lex.load_dir(dir, &deny, &mut hash, problems);
+        }
+        lex.content_hash = hash.finish();
+        lex.finish();
+        lex
+    }
+
+    fn load_dir(&mut self, dir: &Path, deny: &[Vec<String>], hash: &mut Fnv, problems: &mut Problems) {
         let mut files: Vec<PathBuf> = match fs::read_dir(dir) {
             Ok(entries) => entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
                 .collect(),
             Err(e) => {
-                problems.push(dir, "", format!("cannot read the themes directory: {e}"));
-                return lex;
+                problems.push(dir, "", format!("cannot read the lexicon directory: {e}"));
+                return;
             }
         };
         files.sort();
         if files.is_empty() {
-            problems.push(dir, "", "no theme files (*.toml) found");
+            problems.push(dir, "", "no lexicon files (*.toml) found");
         }
-        let mut hash = Fnv::new();
         for file in &files {
             let source = match fs::read_to_string(file) {
                 Ok(s) => s,
@@ -229,30 +245,33 @@ impl Lexicon {
             hash.write(file.file_name().map(|n| n.as_encoded_bytes()).unwrap_or_default());
             hash.write(source.as_bytes());
             match toml::from_str::<ThemeFile>(&source) {
-                Ok(theme) => lex.add_theme(file, theme, &deny, problems),
+                Ok(theme) => self.add_theme(file, theme, deny, problems),
                 Err(e) => problems.push_toml(file, &source, &e),
             }
         }
-        lex.content_hash = hash.finish();
-        lex.prefix_lens = lens(&lex.prefixes);
-        lex.suffix_lens = lens(&lex.suffixes);
-        for prefix in lex.prefixes.keys() {
+    }
+
+    /// Builds the lookup helpers once every file is in.
+    fn finish(&mut self) {
+        self.prefix_lens = lens(&self.prefixes);
+        self.suffix_lens = lens(&self.suffixes);
+        for prefix in self.prefixes.keys() {
             if let Some(&b) = prefix.as_bytes().first() {
-                lex.prefix_first.insert(b);
+                self.prefix_first.insert(b);
             }
         }
-        for suffix in lex.suffixes.keys() {
+        for suffix in self.suffixes.keys() {
             if let Some(&b) = suffix.as_bytes().last() {
-                lex.suffix_last.insert(b);
+                self.suffix_last.insert(b);
             }
         }
-        for list in lex.phrases.values_mut() {
+        for list in self.phrases.values_mut() {
             list.sort_by_key(|(rest, _)| std::cmp::Reverse(rest.len()));
         }
-        lex.segment_words = lex.words.keys().chain(lex.prefixes.keys()).chain(lex.suffixes.keys()).cloned().collect();
-        lex.segment_words.retain(|w| w.len() >= MIN_SEGMENT_BYTES);
-        lex.segment_max = lex.segment_words.iter().map(String::len).max().unwrap_or(0);
-        lex
+        self.segment_words =
+            self.words.keys().chain(self.prefixes.keys()).chain(self.suffixes.keys()).cloned().collect();
+        self.segment_words.retain(|w| w.len() >= MIN_SEGMENT_BYTES);
+        self.segment_max = self.segment_words.iter().map(String::len).max().unwrap_or(0);
     }
 
     fn add_theme(&mut self, file: &Path, theme: ThemeFile, deny: &[Vec<String>], problems: &mut Problems) {
@@ -331,6 +350,7 @@ impl Lexicon {
             return;
         }
         self.themes.push(ThemeMeta {
+            source: self.loading,
             id: theme.id,
             version: theme.version,
             label: theme.label,
@@ -413,12 +433,13 @@ impl Lexicon {
         found
     }
 
-    /// Themes that reach their `min_weight` in the tokens of `text`, strongest first.
-    /// A term counts once per message, however often it occurs.
-    pub fn match_tokens(&self, text: &str, tokens: &[Token]) -> Vec<ThemeHit> {
+    /// The groups of folder `source` that reach their `min_weight` among
+    /// `matches`, strongest first. A term counts once per message, however
+    /// often it occurs.
+    pub fn themes_in(&self, matches: &[TermMatch], source: usize) -> Vec<ThemeHit> {
         let mut hits: Vec<ThemeHit> = Vec::new();
         let mut counted: Vec<usize> = Vec::new();
-        for m in self.find_terms(text, tokens) {
+        for m in matches.iter().filter(|m| self.themes[m.group].source == source) {
             if counted.contains(&m.term) {
                 continue;
             }
@@ -433,7 +454,7 @@ impl Lexicon {
             };
             hit.weight += m.weight;
             if !hit.evidence.iter().any(|e| e.eq_ignore_ascii_case(&m.evidence)) {
-                hit.evidence.push(m.evidence);
+                hit.evidence.push(m.evidence.clone());
             }
         }
         hits.retain(|h| h.weight >= self.themes[h.theme].min_weight);
