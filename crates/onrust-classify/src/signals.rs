@@ -51,6 +51,25 @@ const GROUPS: [&str; 13] = [
 /// Summed weight of attribution and past-tense words from which a message reads as a report.
 const REPORTING_WEIGHT: f32 = 1.0;
 
+/// Words that put a reported action ahead: auxiliaries of the future and announcing.
+const FUTURE_MARKERS: [&str; 15] = [
+    "will",
+    "would",
+    "zal",
+    "zullen",
+    "gaat",
+    "willen",
+    "wil",
+    "wollen",
+    "plannen",
+    "aangekondigd",
+    "kondigen",
+    "kondigt",
+    "announced",
+    "plan",
+    "planned",
+];
+
 /// How many tokens before a signal a negation still applies to it.
 const NEGATION_WINDOW: usize = 3;
 
@@ -213,8 +232,12 @@ impl Escalation {
         let reports = found.count(G_REPORT);
         // Past participles of unrest ("bekogeld", "opgepakt") narrate as much as "meldt" does.
         let report_weight = found.weight(G_REPORT) + found.weight(G_VIOLENCE_REPORT);
-        let narrated =
-            report_weight >= REPORTING_WEIGHT && report_weight > found.weight(G_CALL) && found.count(G_GATHERING) == 0;
+        // "would drive on Saturday", "hebben een protestrit aangekondigd": a
+        // report about something still to come keeps its times ahead.
+        let narrated = report_weight >= REPORTING_WEIGHT
+            && report_weight > found.weight(G_CALL)
+            && found.count(G_GATHERING) == 0
+            && !cx.tokens.iter().any(|t| FUTURE_MARKERS.contains(&t.norm.as_str()));
         // In a report ("zaterdag werd ...") a bare weekday or date is the past
         // one; only an explicit future word keeps it ahead.
         let ahead = |t: &&TimeMention| !t.past && (!narrated || says_future(&t.evidence));

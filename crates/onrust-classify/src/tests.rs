@@ -434,6 +434,13 @@ fn announcements_carry_their_time_and_reports_do_not() {
     );
     assert!(r.level <= Level::Discussion, "{r:#?}");
     assert_eq!(r.event_time, None);
+    // A report of an announcement keeps its time ahead.
+    let n = at(
+        "Boerenorganisaties hebben voor zaterdag een protestrit met trekkers aangekondigd, meldt de provincie.",
+        "2026-11-25T09:00:00+01:00",
+    );
+    assert_eq!(n.level, Level::Mobilisation, "{n:#?}");
+    assert_eq!(n.event_time.map(|t| t.date_naive().to_string()), Some("2026-11-28".to_owned()));
 }
 
 #[test]

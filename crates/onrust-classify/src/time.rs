@@ -1483,6 +1483,8 @@ impl Cx<'_> {
                     (None, Some(DayPart::Afternoon)) if (1..=7).contains(&c.h) => (c.h + 12, 0),
                     // "vannacht om 11 uur" is 23:00; "vannacht om 2 uur" is 02:00 the next day.
                     (None, Some(DayPart::Night)) if (6..12).contains(&c.h) => (c.h + 12, 0),
+                    // "om 12 uur vannacht" is midnight, not noon.
+                    (None, Some(DayPart::Night)) if c.h == 12 => (0, 1),
                     (None, Some(DayPart::Night)) if c.h < 6 && !c.next_day => (c.h, 1),
                     _ => (c.h, 0),
                 };
@@ -1624,6 +1626,10 @@ mod tests {
         ("vannacht onrustig", WED, "2026-06-09T23:00:00+02:00", true),
         ("vannacht onrustig", "2026-06-10T18:00:00+02:00", "2026-06-10T23:00:00+02:00", false),
         ("vannacht om 2 uur", "2026-06-10T18:00:00+02:00", "2026-06-11T02:00:00+02:00", false),
+        ("vannacht om 11 uur", "2026-12-31T19:45:00+01:00", "2026-12-31T23:00:00+01:00", false),
+        ("om 12 uur vannacht", "2026-12-31T16:00:00+01:00", "2027-01-01T00:00:00+01:00", false),
+        ("Samstag", "2026-08-27T20:00:00+02:00", "2026-08-29T12:00:00+02:00", false),
+        ("demain", "2026-02-13T21:00:00+01:00", "2026-02-14T12:00:00+01:00", false),
         ("vannacht om 3 uur brand", WED, "2026-06-10T03:00:00+02:00", true),
         ("gisteren rellen", WED, "2026-06-09T12:00:00+02:00", true),
         ("eergisteren rellen", WED, "2026-06-08T12:00:00+02:00", true),
