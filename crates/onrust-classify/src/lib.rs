@@ -62,6 +62,9 @@ use lang::LanguageId;
 use signals::{Context, Escalation};
 use themes::Lexicon;
 
+/// Languages the lexicons are written for; others are read only partly and marked so.
+const FULL_LANGUAGES: [&str; 2] = ["nl", "en"];
+
 /// The lexicon folders, in load order.
 const THEMES: usize = 0;
 const SIGNALS: usize = 1;
@@ -226,7 +229,9 @@ impl Classifier {
         }
         let theme_weight: f32 = hits.iter().map(|h| h.weight).sum();
         let times = match input.published_at {
-            Some(at) if theme_weight > 0.0 || self.escalation.touches_unrest(&matches) => time::find_times(&text, at),
+            Some(at) if theme_weight > 0.0 || self.escalation.touches_unrest(&text, &matches) => {
+                time::find_times(&text, at)
+            }
             _ => Vec::new(),
         };
         let assessed = self.escalation.assess(&Context {
@@ -262,6 +267,15 @@ impl Classifier {
             municipalities.push(place.code);
         }
         explanation.extend(assessed.explanation);
+        if let Some(code) = lang.as_deref().filter(|code| !FULL_LANGUAGES.contains(code)) {
+            // The lexicons are Dutch and English; elsewhere only what is language-neutral
+            // (places, times, emoji, the few foreign terms) can be read.
+            explanation.push(Signal {
+                signal: "language".to_owned(),
+                evidence: format!("{code}: partial reading, lexicons are Dutch and English"),
+                weight: 0.0,
+            });
+        }
         Assessment {
             lang,
             level: assessed.level,

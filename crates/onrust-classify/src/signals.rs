@@ -52,23 +52,26 @@ const GROUPS: [&str; 13] = [
 const REPORTING_WEIGHT: f32 = 1.0;
 
 /// Words that put a reported action ahead: auxiliaries of the future and announcing.
-const FUTURE_MARKERS: [&str; 15] = [
-    "will",
-    "would",
-    "zal",
-    "zullen",
-    "gaat",
-    "willen",
-    "wil",
-    "wollen",
-    "plannen",
-    "aangekondigd",
-    "kondigen",
-    "kondigt",
-    "announced",
-    "plan",
-    "planned",
-];
+fn is_future_marker(word: &str) -> bool {
+    matches!(
+        word,
+        "will"
+            | "would"
+            | "zal"
+            | "zullen"
+            | "gaat"
+            | "willen"
+            | "wil"
+            | "wollen"
+            | "plannen"
+            | "aangekondigd"
+            | "kondigen"
+            | "kondigt"
+            | "announced"
+            | "plan"
+            | "planned"
+    )
+}
 
 /// How many tokens before a signal a negation still applies to it.
 const NEGATION_WINDOW: usize = 3;
@@ -204,7 +207,10 @@ impl Escalation {
     /// Whether any match is an unrest signal. Without one, and without a
     /// theme, a message is level 0 whatever its times say, so the caller can
     /// skip resolving them (most news is not about unrest).
-    pub fn touches_unrest(&self, matches: &[TermMatch]) -> bool {
+    pub fn touches_unrest(&self, text: &str, matches: &[TermMatch]) -> bool {
+        if text.contains('🚜') {
+            return true;
+        }
         const UNREST: [usize; 7] =
             [G_VIOLENCE, G_VIOLENCE_REPORT, G_MOBILISATION, G_GATHERING, G_THREAT, G_DOXXING, G_WEAPON];
         matches.iter().any(|m| UNREST.iter().any(|&g| self.group[g] == m.group))
@@ -237,7 +243,7 @@ impl Escalation {
         let narrated = report_weight >= REPORTING_WEIGHT
             && report_weight > found.weight(G_CALL)
             && found.count(G_GATHERING) == 0
-            && !cx.tokens.iter().any(|t| FUTURE_MARKERS.contains(&t.norm.as_str()));
+            && !cx.tokens.iter().any(|t| is_future_marker(&t.norm));
         // In a report ("zaterdag werd ...") a bare weekday or date is the past
         // one; only an explicit future word keeps it ahead.
         let ahead = |t: &&TimeMention| !t.past && (!narrated || says_future(&t.evidence));
@@ -254,11 +260,20 @@ impl Escalation {
         let unrest = cx.theme_weight > 0.0
             || found.weight(G_VIOLENCE_REPORT) >= REPORTING_WEIGHT
             || (found.raw(G_VIOLENCE) > 0 && aimed)
-            || [G_MOBILISATION, G_THREAT, G_DOXXING].iter().any(|&g| found.raw(g) > 0);
+            || [G_MOBILISATION, G_THREAT, G_DOXXING].iter().any(|&g| found.raw(g) > 0)
+            || cx.text.contains('🚜');
         // A call to come somewhere is mobilisation only about unrest: a braderie is not.
         let gathers = if unrest { gathering } else { 0 };
         add("unrest_report", found.evidence(G_VIOLENCE_REPORT), w.unrest_report, found.count(G_VIOLENCE_REPORT), 2);
-        add("mobilisation", found.evidence(G_MOBILISATION), w.mobilisation, found.count(G_MOBILISATION), 2);
+        // 🚜 is the farmers' protest in one character.
+        let tractor = cx.text.contains('🚜');
+        let actions = found.count(G_MOBILISATION) + usize::from(tractor);
+        let mut action_evidence = found.evidence(G_MOBILISATION);
+        if tractor {
+            action_evidence =
+                if action_evidence.is_empty() { "🚜".to_owned() } else { format!("{action_evidence}, 🚜") };
+        }
+        add("mobilisation", action_evidence, w.mobilisation, actions, 2);
         add("gathering", found.evidence(G_GATHERING), w.gathering, gathers, 2);
         add("call", found.evidence(G_CALL), w.call, calls, 2);
         let future_evidence = future.iter().map(|t| t.evidence.as_str()).collect::<Vec<_>>().join(", ");
@@ -285,7 +300,7 @@ impl Escalation {
         let calling = calls > 0 || !future.is_empty() || emphasis.0 > 0 || gathers > 0;
         let called = (found.count(G_VIOLENCE) > 0 || armed) && calling;
         let escalates = irony == 0 && !reporting_only && (direct || called);
-        let acting = found.count(G_MOBILISATION) > 0 || gathers > 0;
+        let acting = actions > 0 || gathers > 0;
         let mobilises = acting && calling && !(past && future.is_empty());
         let mut level = if escalates {
             Level::Escalation

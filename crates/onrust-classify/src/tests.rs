@@ -474,3 +474,56 @@ fn scores_explain_themselves_and_are_deterministic() {
     let expected = 1.0 / (1.0 + (-(z + themes)).exp());
     assert!((a.score - expected).abs() < 0.01, "{} vs {expected}", a.score);
 }
+
+#[test]
+fn no_input_makes_it_panic() {
+    // Multibyte characters, digits, colons, hashtags, emoji and huge numbers in every arrangement.
+    let parts = [
+        "é",
+        "ß",
+        "🔥",
+        "🚜",
+        "#",
+        "@",
+        ":",
+        "12",
+        "31-12",
+        "99999999999",
+        "om",
+        "uur",
+        "vannacht",
+        "?",
+        "!",
+        " ",
+        "\n",
+        "geen",
+        "ME",
+        "azc",
+        "Zeist",
+        "\u{202e}",
+        "'s",
+        "-",
+    ];
+    let mut seed = 7u64;
+    for _ in 0..2000 {
+        let mut text = String::new();
+        for _ in 0..(seed % 24) {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            text.push_str(parts[(seed >> 33) as usize % parts.len()]);
+        }
+        let _ = at(&text, "2026-12-31T23:59:59+01:00");
+        let _ = classify(&text);
+    }
+}
+
+#[test]
+fn other_languages_are_marked_as_partly_read() {
+    let a = at(
+        "Samstag fahren wir nach Ter Apel. Steine mitbringen, das Asyllager muss brennen.",
+        "2026-08-27T20:00:00+02:00",
+    );
+    assert_eq!(a.lang.as_deref(), Some("de"));
+    assert!(a.explanation.iter().any(|s| s.signal == "language" && s.evidence.starts_with("de:")), "{a:#?}");
+    let tractors = at("Zaterdag 🚜🚜 naar het provinciehuis in Lelystad!", "2026-11-25T09:00:00+01:00");
+    assert_eq!(tractors.level, Level::Mobilisation, "{tractors:#?}");
+}
