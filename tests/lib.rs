@@ -29,7 +29,11 @@ pub fn onrust_bin() -> PathBuf {
 
 /// The repository root (for the shipped config/ lexicons).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root").to_path_buf()
+    // Read at run time: cargo sets it for the test process, and a test binary
+    // reused from another checkout with a shared target dir must still look here.
+    let manifest_dir =
+        std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    manifest_dir.parent().expect("repo root").to_path_buf()
 }
 
 /// The real recorded feeds shipped beside the project (see SOURCES.md there).

@@ -76,6 +76,43 @@ fn ratio(a: u64, b: u64) -> f64 {
     if b == 0 { 1.0 } else { a as f64 / b as f64 }
 }
 
+/// Whether two times fall on the same day in Europe/Amsterdam.
+pub fn same_local_date(a: DateTime<FixedOffset>, b: DateTime<FixedOffset>) -> bool {
+    a.with_timezone(&Amsterdam).date_naive() == b.with_timezone(&Amsterdam).date_naive()
+}
+
+/// Expected and found municipality codes, normalised (`344` = `GM0344`), sorted, without duplicates.
+fn codes(expected: &Expected, got: &Assessment) -> (Vec<String>, Vec<String>) {
+    let normal = |c: &str| {
+        onrust_model::MunicipalityCode::new(c.to_ascii_uppercase()).map_or_else(|_| c.to_owned(), String::from)
+    };
+    let mut want: Vec<String> = expected.municipalities.iter().map(|c| normal(c)).collect();
+    let mut have: Vec<String> = got.municipalities.iter().map(|m| m.as_str().to_owned()).collect();
+    for list in [&mut want, &mut have] {
+        list.sort();
+        list.dedup();
+    }
+    (want, have)
+}
+
+/// Whether the classifier agrees with the labels on everything measured:
+/// level, the set of themes, the set of places, and the event date.
+pub fn agrees(expected: &Expected, got: &Assessment) -> bool {
+    let sorted = |v: &[String]| {
+        let mut v = v.to_vec();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let (want_codes, got_codes) = codes(expected, got);
+    let dates = match (expected.event_time, got.event_time) {
+        (Some(a), Some(b)) => same_local_date(a, b),
+        (None, None) => true,
+        _ => false,
+    };
+    expected.level == got.level && sorted(&expected.themes) == sorted(&got.themes) && want_codes == got_codes && dates
+}
+
 /// The running evaluation.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Evaluation {
@@ -122,20 +159,18 @@ impl Evaluation {
                 .add(expected.themes.contains(theme), got.themes.contains(theme));
         }
 
-        let got_codes: Vec<&str> = got.municipalities.iter().map(|m| m.as_str()).collect();
-        for code in &expected.municipalities {
-            self.municipalities.add(true, got_codes.contains(&code.as_str()));
+        let (want_codes, got_codes) = codes(expected, got);
+        for code in &want_codes {
+            self.municipalities.add(true, got_codes.contains(code));
         }
-        for code in &got_codes {
-            if !expected.municipalities.iter().any(|c| c == code) {
-                self.municipalities.add(false, true);
-            }
+        let extra = got_codes.iter().filter(|c| !want_codes.contains(c)).count();
+        for _ in 0..extra {
+            self.municipalities.add(false, true);
         }
 
         if let Some(want) = expected.event_time {
             self.events += 1;
-            let local_date = |t: DateTime<FixedOffset>| t.with_timezone(&Amsterdam).date_naive();
-            if got.event_time.is_some_and(|have| local_date(have) == local_date(want)) {
+            if got.event_time.is_some_and(|have| same_local_date(have, want)) {
                 self.event_dates_correct += 1;
             }
         }
@@ -154,14 +189,17 @@ impl Evaluation {
         ratio(self.event_dates_correct, self.events)
     }
 
-    /// The value of each of [`TARGETS`], in order.
+    /// The value of each of [`TARGETS`], in order. A measure with nothing
+    /// to measure (no level 3 predicted, no announcement labelled) is 0: a
+    /// target is never met by default.
     pub fn target_values(&self) -> [f64; 5] {
+        let level3 = &self.levels[3];
         [
             self.mobilisation_or_more.f1(),
-            self.levels[3].precision(),
+            if level3.tp + level3.fp == 0 { 0.0 } else { level3.precision() },
             self.theme_micro().f1(),
             self.municipalities.f1(),
-            self.event_date_accuracy(),
+            if self.events == 0 { 0.0 } else { self.event_date_accuracy() },
         ]
     }
 
@@ -271,6 +309,17 @@ mod tests {
         );
         assert!(!e.meets_targets());
         assert!(e.report().contains("NOT MET"));
+    }
+
+    #[test]
+    fn nothing_to_measure_meets_no_target() {
+        let mut e = Evaluation::default();
+        e.add(&want(Level::None, &[], &["344", "GM0344"], None), &got(Level::None, &[], &["GM0344"], None));
+        assert_eq!(e.municipalities, Counts { tp: 1, fp: 0, fn_: 0 }, "codes are normalised and counted once");
+        let values = e.target_values();
+        assert_eq!((values[1], values[4]), (0.0, 0.0));
+        assert!(!e.meets_targets());
+        assert!(agrees(&want(Level::None, &["a", "b"], &[], None), &got(Level::None, &["b", "a"], &[], None)));
     }
 
     #[test]

@@ -3,38 +3,38 @@
 //!
 //! # Why it looks like this
 //!
-//! - **Data, not code.** Themes and their lexicons live in
-//!   `config/themes/*.toml`, places in `config/gazetteer/`: the people who
+//! - **Data, not code.** Themes live in `config/themes/*.toml`, escalation
+//!   signals in `config/signals/*.toml` with their weights in
+//!   `config/escalation.toml`, places in `config/gazetteer/`: the people who
 //!   run onrust change them without a compiler, and every change shows in
 //!   [`Classifier::version`], which every [`Assessment`] carries
 //!   (GUARDRAILS L11: lexicon changes are versioned).
 //! - **Signals, not viewpoints.** A lexicon may describe topics and disorder
 //!   ("rellen", "vuurwerkbom", "blokkade"), never a party or an "anti-X":
-//!   loading refuses deny-listed terms (GUARDRAILS L11). Nothing here looks
-//!   at who wrote a message (L1); the input has no author field at all.
-//! - **Every score explains itself.** Each theme and place that counts is a
-//!   [`Signal`] quoting the words that triggered it (L9 builds on this).
+//!   loading refuses deny-listed terms (GUARDRAILS L11). Themes say what a
+//!   message is about and never raise its level; only what it does (calls,
+//!   threats, announced actions) does. Nothing here looks at who wrote a
+//!   message (L1); the input has no author field at all.
+//! - **Every score explains itself.** Each theme, place and signal that
+//!   counts is a [`Signal`] quoting the words that triggered it, with the
+//!   weight it added to the score (L9 builds on this).
 //! - **Fail loudly, all at once.** [`Classifier::load`] checks everything
 //!   (unknown keys, weights, duplicate ids, deny-listed terms, bad language
-//!   codes, bad CSV rows) and returns every problem in one
+//!   codes, bad CSV rows, the model file) and returns every problem in one
 //!   [`ClassifyConfigError`].
-//! - **Built once, then pure and fast.** Loading compiles all terms and
-//!   names into hash maps keyed on normalised words; [`Classifier::classify`]
-//!   is then a tokenisation plus a few look-ups per word, no IO, no locks:
-//!   a `Classifier` is `Send + Sync` and shared by every worker thread.
-//! - **Room to grow.** This first stage assigns level 0 or 1 only. The full
-//!   classifier adds mobilisation and escalation signals (levels 2 and 3)
-//!   and time expressions (`event_time`) as further signal sources over the
-//!   same tokens; the output shape stays as it is.
+//! - **Built once, then pure and fast.** Loading compiles all terms of themes
+//!   and signals into one index keyed on normalised words, so a message is
+//!   read once; [`Classifier::classify`] is a tokenisation plus a few
+//!   look-ups per word, no IO, no locks: a `Classifier` is `Send + Sync` and
+//!   shared by every worker thread.
 //!
-//! # Score
+//! # Flow of one message
 //!
-//! `score = 1 - exp(-W / 3)` where `W` is the summed weight of the assigned
-//! themes (each theme's sum of the weights of its distinct matched terms, a
-//! theme being assigned when that sum reaches its `min_weight`). One solid
-//! term (weight 1) gives 0.28, three give 0.63, six 0.86: monotone, bounded,
-//! and slow to saturate. Place signals have weight 0; they say where, not
-//! how much. `level` is 1 (discussion) when any theme is assigned, else 0.
+//! `normalize`: tokens with positions → language (function words, then
+//! whatlang) → one lexicon pass (themes and signals) → places → time
+//! expressions (only when the message touches unrest) → the escalation model
+//! in `signals` (context rules, logistic score, level, event time) →
+//! explanation. `config/signals/README.md` documents the model.
 
 mod error;
 pub mod eval;
@@ -81,11 +81,10 @@ const SEASON_THEME: &str = "jaarwisseling";
 fn new_years_eve(
     published_at: Option<chrono::DateTime<chrono::FixedOffset>>,
     times: &[time::TimeMention],
-    explanation: &[Signal],
+    disorder: bool,
 ) -> Option<String> {
     use chrono::Datelike;
-    const DISORDER: [&str; 5] = ["call_to_violence", "unrest_report", "weapon", "threat", "doxxing"];
-    if !explanation.iter().any(|s| DISORDER.contains(&s.signal.as_str())) {
+    if !disorder {
         return None;
     }
     let local = |t: chrono::DateTime<chrono::FixedOffset>| t.with_timezone(&chrono_tz::Europe::Amsterdam).date_naive();
@@ -135,7 +134,7 @@ pub struct Input<'a> {
     pub title: Option<&'a str>,
     /// A language the source declared, used when detection is unsure.
     pub lang_hint: Option<&'a str>,
-    /// Anchor for time expressions (used by the full classifier).
+    /// Anchor for time expressions; without it no time is resolved.
     pub published_at: Option<DateTime<FixedOffset>>,
 }
 
@@ -189,12 +188,11 @@ impl Classifier {
 
     /// The crate version, each theme's id and version, and content hashes of
     /// the lexicons and the gazetteer, e.g.
-    /// `0.1.0+themes:asiel@1,corona@1,…+lex:1a2b3c4d+gaz:5e6f7a8b`.
+    /// `0.1.0+themes:asiel@1,corona@2,…+lex:1a2b3c4d+gaz:5e6f7a8b+esc:4@9c0d1e2f`.
     pub fn version(&self) -> &str {
         &self.version
     }
 
-    /// The ids of the loaded themes, in file name order.
     /// Every word, phrase and place name the classifier looks for, normalised:
     /// the pattern set a plain multi-pattern search would need (benchmarks compare against it).
     pub fn patterns(&self) -> Vec<String> {
@@ -205,6 +203,7 @@ impl Classifier {
         out
     }
 
+    /// The ids of the loaded themes, in file name order.
     pub fn theme_ids(&self) -> Vec<&str> {
         self.lexicon.themes.iter().filter(|t| t.source == THEMES).map(|t| t.id.as_str()).collect()
     }
@@ -252,7 +251,7 @@ impl Classifier {
                 weight: (hit.weight * 1000.0).round() / 1000.0,
             });
         }
-        if let Some(evidence) = new_years_eve(input.published_at, &times, &assessed.explanation)
+        if let Some(evidence) = new_years_eve(input.published_at, &times, assessed.disorder)
             && !themes.iter().any(|t| t == SEASON_THEME)
             && self.lexicon.themes.iter().any(|t| t.source == THEMES && t.id == SEASON_THEME)
         {

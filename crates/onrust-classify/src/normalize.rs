@@ -58,7 +58,7 @@ fn is_sentence_end(c: char) -> bool {
     matches!(c, '.' | '!' | '?' | ':' | ';' | '…' | '\n' | '\r')
 }
 
-fn is_url_or_mention(chunk: &str) -> bool {
+pub(crate) fn is_url_or_mention(chunk: &str) -> bool {
     let trimmed = chunk.trim_start_matches(['(', '[', '"', '\'', '<', '“', '‘', '«']).as_bytes();
     let starts = |prefix: &[u8]| trimmed.len() >= prefix.len() && trimmed[..prefix.len()].eq_ignore_ascii_case(prefix);
     trimmed.first() == Some(&b'@') || starts(b"http://") || starts(b"https://") || starts(b"www.")

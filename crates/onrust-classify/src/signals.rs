@@ -5,20 +5,22 @@
 //! decides what they mean in context and turns them into a score and a level
 //! with the weights in `config/escalation.toml`:
 //!
-//! - **context per occurrence**: a violence or mobilisation word right after
-//!   a negation (`geen rellen`, `niet slopen`) or inside a question does not
-//!   count as a call;
+//! - **context per occurrence**: a violence, mobilisation, gathering, threat,
+//!   doxxing or call word right after a negation in the same clause (`geen
+//!   rellen`, `niet slopen`) or inside a question does not count;
 //! - **context per message**: attribution and past tense (`meldt de
 //!   politie`, `werd`, `gisteren`) mark reporting; imperatives, first person
 //!   plural and a time still ahead mark a call; `haha`, `/s` or 😂 mark
 //!   irony;
-//! - **score**: `1 / (1 + e^-(bias + Σ weight × signal))`, each signal
-//!   capped so repetition does not inflate it;
+//! - **score**: `1 / (1 + e^-(bias + Σ weight × signal))`, where a signal
+//!   is the summed weight of its distinct terms, capped so repetition does
+//!   not inflate it; themes add nothing to it;
 //! - **level**: the signals decide which level a message can reach, the
 //!   score whether it does (see [`Thresholds`]). Reporting on unrest is
 //!   level 1, an announced action level 2, a call to violence, a threat or
-//!   an official's address level 3, and an explicitly peaceful action never
-//!   more than 2.
+//!   an official's address level 3 — the highest level whose own signals
+//!   hold and whose threshold the score meets — and an explicitly peaceful
+//!   action never more than 2.
 
 use std::path::Path;
 
@@ -80,7 +82,6 @@ const NEGATION_WINDOW: usize = 3;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Weights {
-    pub theme: f32,
     pub unrest_report: f32,
     pub mobilisation: f32,
     pub gathering: f32,
@@ -133,6 +134,8 @@ pub(crate) struct Escalation {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Assessed {
     pub level: Level,
+    /// Disorder was found (violence, a report of unrest, a weapon, a threat), whatever the level.
+    pub disorder: bool,
     pub score: f32,
     pub event_time: Option<DateTime<FixedOffset>>,
     pub explanation: Vec<Signal>,
@@ -184,6 +187,29 @@ impl Escalation {
                 return None;
             }
         };
+        let w = &file.weights;
+        let all = [
+            file.bias,
+            w.unrest_report,
+            w.mobilisation,
+            w.gathering,
+            w.call,
+            w.future_time,
+            w.emphasis,
+            w.violence,
+            w.target,
+            w.weapon,
+            w.threat,
+            w.doxxing,
+            w.reporting,
+            w.negated,
+            w.question,
+            w.irony,
+            w.peaceful,
+        ];
+        if !all.iter().all(|x| x.is_finite() && x.abs() <= 20.0) {
+            problems.push(model, "weights", "bias and weights must be finite numbers between -20 and 20");
+        }
         let t = &file.levels;
         let ordered = 0.0 <= t.discussion
             && t.discussion <= t.mobilisation
@@ -222,105 +248,112 @@ impl Escalation {
         let w = &self.weights;
         let mut explanation = Vec::new();
         // Themes are listed by the caller; here only their pull on the score.
-        let mut z = self.bias + w.theme * cx.theme_weight.min(3.0);
-        let mut add = |name: &str, evidence: String, weight: f32, count: usize, cap: usize| {
-            if count == 0 {
+        // Themes say what a message is about, not how far it goes: they make
+        // it level 1 and never push it towards 2 or 3 (GUARDRAILS L11: a
+        // theme word may name a group; it is no escalation cue).
+        let mut z = self.bias;
+        // A group adds its weight times the summed weight of its distinct
+        // terms (so a 0.5 term counts half), capped.
+        let mut add = |name: &str, evidence: String, weight: f32, amount: f32, cap: f32| {
+            if amount <= 0.0 {
                 return;
             }
-            let contribution = weight * count.min(cap) as f32;
+            let contribution = weight * amount.min(cap);
             z += contribution;
             explanation.push(Signal { signal: name.to_owned(), evidence, weight: round3(contribution) });
         };
 
         let calls = found.count(G_CALL);
-        // Attribution and past tense, by weight: one "heeft" in a relative
-        // clause does not make a call into a report; "meldt de politie" does.
-        let reports = found.count(G_REPORT);
         // Past participles of unrest ("bekogeld", "opgepakt") narrate as much as "meldt" does.
         let report_weight = found.weight(G_REPORT) + found.weight(G_VIOLENCE_REPORT);
-        // "would drive on Saturday", "hebben een protestrit aangekondigd": a
-        // report about something still to come keeps its times ahead.
-        let narrated = report_weight >= REPORTING_WEIGHT
-            && report_weight > found.weight(G_CALL)
-            && found.count(G_GATHERING) == 0
-            && !cx.tokens.iter().any(|t| is_future_marker(&t.norm));
-        // In a report ("zaterdag werd ...") a bare weekday or date is the past
-        // one; only an explicit future word keeps it ahead.
-        let ahead = |t: &&TimeMention| !t.past && (!narrated || says_future(&t.evidence));
-        let future: Vec<&TimeMention> = cx.times.iter().filter(ahead).collect();
-        let past = cx.times.iter().any(|t| t.past) || (narrated && future.len() < cx.times.len());
+        let tractor = cx.text.contains('🚜');
         let irony = found.count(G_IRONY) + usize::from(has_irony_marks(cx.text));
         let emphasis = emphasis(cx.text);
 
-        let gathering = found.count(G_GATHERING);
+        // An official's address is doxxing only next to an official, a
+        // threat phrase below full weight only next to a target: "mijn oma
+        // woont op de 3e" and "afrekenen met pin" are not.
+        let targeted = found.raw(G_TARGET) > 0;
+        let doxxing = if targeted { found.weight(G_DOXXING) } else { 0.0 };
+        let threat: f32 = found.active[G_THREAT].iter().filter(|m| targeted || m.weight >= 1.0).map(|m| m.weight).sum();
+        let weapon = found.weight(G_WEAPON);
+
         // Unrest needs more than one ambiguous word: "storm", "in brand" and
         // "riot" are weather and football too, until a target, a weapon, a
         // call or a theme says otherwise; "gewond" alone is an accident.
-        let aimed = found.raw(G_TARGET) + found.raw(G_WEAPON) + found.count(G_CALL) > 0 || cx.theme_weight > 0.0;
+        let aimed = found.raw(G_TARGET) + found.raw(G_WEAPON) + calls > 0 || cx.theme_weight > 0.0;
+        let violence = if aimed { found.weight(G_VIOLENCE) } else { 0.0 };
         let unrest = cx.theme_weight > 0.0
             || found.weight(G_VIOLENCE_REPORT) >= REPORTING_WEIGHT
-            || (found.raw(G_VIOLENCE) > 0 && aimed)
-            || [G_MOBILISATION, G_THREAT, G_DOXXING].iter().any(|&g| found.raw(g) > 0)
-            || cx.text.contains('🚜');
+            || violence > 0.0
+            || found.weight(G_MOBILISATION) >= 1.0
+            || threat + doxxing > 0.0
+            || tractor;
         // A call to come somewhere is mobilisation only about unrest: a braderie is not.
-        let gathers = if unrest { gathering } else { 0 };
-        add("unrest_report", found.evidence(G_VIOLENCE_REPORT), w.unrest_report, found.count(G_VIOLENCE_REPORT), 2);
-        // 🚜 is the farmers' protest in one character.
-        let tractor = cx.text.contains('🚜');
-        let actions = found.count(G_MOBILISATION) + usize::from(tractor);
+        let gathering = if unrest { found.weight(G_GATHERING) } else { 0.0 };
+        // One definition of a report: attribution and past tense outweigh the
+        // calls and gathering words, and nothing announces a future.
+        // "would drive on Saturday" and "hebben een protestrit aangekondigd"
+        // report something still to come.
+        let report = report_weight >= REPORTING_WEIGHT
+            && report_weight > found.weight(G_CALL) + gathering
+            && emphasis.0 == 0
+            && !cx.tokens.iter().any(|t| is_future_marker(&t.norm));
+        // In a report ("zaterdag werd ...") a bare weekday or date is the past
+        // one; only an explicit future word keeps it ahead.
+        let ahead = |t: &&TimeMention| !t.past && (!report || says_future(&t.evidence));
+        let future: Vec<&TimeMention> = cx.times.iter().filter(ahead).collect();
+        let past = cx.times.iter().any(|t| t.past) || (report && future.len() < cx.times.len());
+
+        add("unrest_report", found.evidence(G_VIOLENCE_REPORT), w.unrest_report, found.weight(G_VIOLENCE_REPORT), 2.0);
         let mut action_evidence = found.evidence(G_MOBILISATION);
         if tractor {
-            action_evidence =
-                if action_evidence.is_empty() { "🚜".to_owned() } else { format!("{action_evidence}, 🚜") };
+            action_evidence = [action_evidence.as_str(), "🚜"]
+                .iter()
+                .filter(|e| !e.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ");
         }
-        add("mobilisation", action_evidence, w.mobilisation, actions, 2);
-        add("gathering", found.evidence(G_GATHERING), w.gathering, gathers, 2);
-        add("call", found.evidence(G_CALL), w.call, calls, 2);
+        let actions = found.weight(G_MOBILISATION) + if tractor { 1.0 } else { 0.0 };
+        add("mobilisation", action_evidence, w.mobilisation, actions, 2.0);
+        add("gathering", found.evidence(G_GATHERING), w.gathering, gathering, 2.0);
+        add("call", found.evidence(G_CALL), w.call, found.weight(G_CALL), 2.0);
         let future_evidence = future.iter().map(|t| t.evidence.as_str()).collect::<Vec<_>>().join(", ");
-        add("future_time", future_evidence, w.future_time, usize::from(!future.is_empty()), 1);
-        add("emphasis", emphasis.1.clone(), w.emphasis, emphasis.0, 2);
-        add("call_to_violence", found.evidence(G_VIOLENCE), w.violence, found.count(G_VIOLENCE), 2);
-        let hostile =
-            found.count(G_VIOLENCE) + found.count(G_THREAT) + found.count(G_DOXXING) + found.count(G_WEAPON) > 0;
-        add("target", found.evidence(G_TARGET), w.target, if hostile { found.count(G_TARGET) } else { 0 }, 1);
-        add("weapon", found.evidence(G_WEAPON), w.weapon, found.count(G_WEAPON), 2);
-        add("threat", found.evidence(G_THREAT), w.threat, found.count(G_THREAT), 1);
-        add("doxxing", found.evidence(G_DOXXING), w.doxxing, found.count(G_DOXXING), 1);
-        add("reporting", found.evidence(G_REPORT), w.reporting, reports, 2);
-        add("negation", found.negated_evidence(), w.negated, found.negated, 2);
-        add("question", found.questioned_evidence(), w.question, found.questioned.min(1), 1);
-        add("irony", found.evidence(G_IRONY), w.irony, irony.min(1), 1);
-        add("peaceful", found.evidence(G_PEACEFUL), w.peaceful, found.count(G_PEACEFUL).min(1), 1);
+        add("future_time", future_evidence, w.future_time, if future.is_empty() { 0.0 } else { 1.0 }, 1.0);
+        add("emphasis", emphasis.1.clone(), w.emphasis, emphasis.0 as f32, 2.0);
+        add("call_to_violence", found.evidence(G_VIOLENCE), w.violence, violence, 2.0);
+        let hostile = violence + threat + doxxing + weapon > 0.0;
+        add("target", found.evidence(G_TARGET), w.target, if hostile { found.weight(G_TARGET) } else { 0.0 }, 1.0);
+        add("weapon", found.evidence(G_WEAPON), w.weapon, weapon, 2.0);
+        add("threat", found.evidence(G_THREAT), w.threat, threat, 1.0);
+        add("doxxing", found.evidence(G_DOXXING), w.doxxing, doxxing, 1.0);
+        add("reporting", found.evidence(G_REPORT), w.reporting, found.weight(G_REPORT), 2.0);
+        add("negation", found.negated_evidence(), w.negated, found.negated as f32, 2.0);
+        add("question", found.questioned_evidence(), w.question, found.questioned.min(1) as f32, 1.0);
+        add("irony", found.evidence(G_IRONY), w.irony, irony.min(1) as f32, 1.0);
+        add("peaceful", found.evidence(G_PEACEFUL), w.peaceful, found.count(G_PEACEFUL).min(1) as f32, 1.0);
         let score = round3(1.0 / (1.0 + (-z).exp()));
 
-        // Which level the signals allow.
-        let reporting_only = report_weight >= REPORTING_WEIGHT && calls == 0 && emphasis.0 == 0 && gathers == 0;
-        let direct = found.count(G_THREAT) + found.count(G_DOXXING) > 0;
-        let armed = found.count(G_WEAPON) > 0 && found.count(G_TARGET) > 0;
-        let calling = calls > 0 || !future.is_empty() || emphasis.0 > 0 || gathers > 0;
-        let called = (found.count(G_VIOLENCE) > 0 || armed) && calling;
-        let escalates = irony == 0 && !reporting_only && (direct || called);
-        let acting = actions > 0 || gathers > 0;
-        let mobilises = acting && calling && !(past && future.is_empty());
-        let mut level = if escalates {
+        // Which levels the signals allow, each with its own condition.
+        let direct = threat + doxxing > 0.0;
+        let armed = weapon > 0.0 && targeted;
+        let calling = calls > 0 || !future.is_empty() || emphasis.0 > 0 || gathering > 0.0;
+        let called = (violence > 0.0 || armed) && calling;
+        let peaceful = found.count(G_PEACEFUL) > 0;
+        // A direct threat stays one when laughed off; a call to violence does not.
+        let escalates = !report && (direct || (called && irony == 0 && !peaceful));
+        let mobilises = unrest && (actions > 0.0 || gathering > 0.0) && calling && !(past && future.is_empty());
+        // The highest level whose signals hold and whose threshold the score meets.
+        let level = if escalates && score >= self.levels.escalation {
             Level::Escalation
-        } else if mobilises {
+        } else if mobilises && score >= self.levels.mobilisation {
             Level::Mobilisation
-        } else if unrest {
+        } else if unrest && score >= self.levels.discussion {
             Level::Discussion
         } else {
             Level::None
         };
-        if level == Level::Escalation && found.count(G_PEACEFUL) > 0 && !direct {
-            level = Level::Mobilisation;
-        }
-        // And whether the score reaches it.
-        while level > Level::Discussion && score < self.threshold(level) {
-            level = lower(level);
-        }
-        if level == Level::Discussion && score < self.levels.discussion {
-            level = Level::None;
-        }
         let event_time = if level >= Level::Mobilisation {
             future.iter().find(|t| t.has_clock_time).or(future.first()).map(|t| t.at)
         } else {
@@ -330,24 +363,9 @@ impl Escalation {
             let evidence = future.iter().find(|t| t.at == at).map(|t| t.evidence.clone()).unwrap_or_default();
             explanation.push(Signal { signal: "event_time".into(), evidence, weight: 0.0 });
         }
-        Assessed { level, score, event_time, explanation }
-    }
-
-    fn threshold(&self, level: Level) -> f32 {
-        match level {
-            Level::None => 0.0,
-            Level::Discussion => self.levels.discussion,
-            Level::Mobilisation => self.levels.mobilisation,
-            Level::Escalation => self.levels.escalation,
-        }
-    }
-}
-
-fn lower(level: Level) -> Level {
-    match level {
-        Level::Escalation => Level::Mobilisation,
-        Level::Mobilisation => Level::Discussion,
-        Level::Discussion | Level::None => Level::None,
+        let disorder = level > Level::None
+            && (violence + weapon + threat + doxxing > 0.0 || found.weight(G_VIOLENCE_REPORT) >= REPORTING_WEIGHT);
+        Assessed { level, disorder, score, event_time, explanation }
     }
 }
 
@@ -499,7 +517,12 @@ fn question_sentences(text: &str, tokens: &[Token], sentences: &[usize]) -> Vec<
             continue;
         }
         let end = tokens.get(i + 1).map_or(text.len(), |next| next.start);
-        if text.get(token.end..end).is_some_and(|tail| tail.contains('?'))
+        let asks = |tail: &str| {
+            tail.split_whitespace()
+                .filter(|chunk| !crate::normalize::is_url_or_mention(chunk))
+                .any(|chunk| chunk.contains('?'))
+        };
+        if text.get(token.end..end).is_some_and(asks)
             && let Some(&sentence) = sentences.get(i)
         {
             // "Wie doet mee?" recruits; it does not doubt.

@@ -2,7 +2,6 @@
 //! beside feed-rs alone, over all fixture feeds per iteration.
 
 use std::hint::black_box;
-use std::path::Path;
 
 use chrono::Utc;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -10,7 +9,10 @@ use onrust_ingest::feed::{ParseOptions, parse_feed};
 use onrust_model::SourceId;
 
 fn fixtures() -> Vec<Vec<u8>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/feeds/feed-rs");
+    let dir = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../../../shared/fixtures/feeds/feed-rs");
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return Vec::new();
     };

@@ -1,11 +1,14 @@
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use chrono::Utc;
 use onrust_ingest::feed::{ParseOptions, parse_feed};
 use onrust_model::SourceId;
 
 fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/feeds/feed-rs")
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../../../shared/fixtures/feeds/feed-rs")
 }
 
 fn fixture_files() -> Vec<PathBuf> {

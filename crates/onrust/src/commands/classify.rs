@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 
 /// Longest input line read; longer lines are refused and skipped.
 const MAX_LINE_BYTES: usize = 2 * 1024 * 1024;
-/// Longest text classified; longer is refused rather than silently cut.
-const MAX_TEXT_BYTES: usize = 100 * 1024;
+/// Longest text classified, in characters (the pipeline caps texts at the
+/// same length); longer is refused rather than silently cut.
+pub const MAX_TEXT_CHARS: usize = 20_000;
 
 /// One input line of the contract (plus `expect` for `onrust eval`).
 #[derive(Debug, Deserialize)]
@@ -47,21 +48,26 @@ struct Output<'a> {
     assessment: &'a Assessment,
 }
 
-/// Reads the next line of at most [`MAX_LINE_BYTES`]; `None` at the end.
-pub fn next_line(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> Option<Result<String, String>> {
+/// Reads the next line of at most [`MAX_LINE_BYTES`], without its line end
+/// (`\n` or `\r\n`); `Ok(None)` at the end. A line that is too long or not
+/// UTF-8 is an `Ok(Some(Err))` for that line only; a failing reader is an `Err`.
+pub fn next_line(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<Option<Result<String, String>>> {
     buf.clear();
     let mut too_long = false;
+    let mut read_any = false;
     loop {
         let available = match reader.fill_buf() {
             Ok(available) => available,
-            Err(e) => return Some(Err(format!("cannot read input: {e}"))),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
         };
         if available.is_empty() {
-            if buf.is_empty() && !too_long {
-                return None;
+            if !read_any {
+                return Ok(None);
             }
             break;
         }
+        read_any = true;
         let (used, newline) = match available.iter().position(|&b| b == b'\n') {
             Some(at) => (at, true),
             None => (available.len(), false),
@@ -78,12 +84,16 @@ pub fn next_line(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> Option<Result<
         }
     }
     if too_long {
-        return Some(Err(format!("line is longer than {MAX_LINE_BYTES} bytes")));
+        return Ok(Some(Err(format!("line is longer than {MAX_LINE_BYTES} bytes"))));
     }
-    Some(
-        String::from_utf8(std::mem::take(buf))
-            .map_err(|e| format!("line is not valid UTF-8 (at byte {})", e.utf8_error().valid_up_to())),
-    )
+    if buf.last() == Some(&b'\r') {
+        buf.pop();
+    }
+    Ok(Some(
+        std::str::from_utf8(buf)
+            .map(str::to_owned)
+            .map_err(|e| format!("line is not valid UTF-8 (at byte {})", e.valid_up_to())),
+    ))
 }
 
 /// Parses and checks one input line.
@@ -92,8 +102,9 @@ pub fn parse_line(line: &str) -> Result<Line, String> {
     if input.text.trim().is_empty() {
         return Err("text is empty".to_owned());
     }
-    if input.text.len() > MAX_TEXT_BYTES {
-        return Err(format!("text is {} bytes; at most {MAX_TEXT_BYTES} are classified", input.text.len()));
+    let chars = input.text.chars().count();
+    if chars > MAX_TEXT_CHARS {
+        return Err(format!("text is {chars} characters; at most {MAX_TEXT_CHARS} are classified"));
     }
     let mut input = input;
     let Some(raw) = input.published_raw.as_deref() else {
@@ -107,7 +118,7 @@ pub fn parse_line(line: &str) -> Result<Line, String> {
 
 /// Classifies a parsed line the way the pipeline does: cleaned text first.
 pub fn assess(classifier: &Classifier, line: &Line) -> Assessment {
-    let text = onrust_ingest::text::clean(&line.text, false, 20_000);
+    let text = onrust_ingest::text::clean(&line.text, false, MAX_TEXT_CHARS);
     let title = line.title.as_deref().map(|t| onrust_ingest::text::clean(t, false, 500));
     classifier.classify(&Input {
         text: &text,
@@ -126,7 +137,7 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
     let mut refused = 0usize;
     let mut buf = Vec::new();
     let mut number = 0usize;
-    while let Some(line) = next_line(&mut stdin, &mut buf) {
+    while let Some(line) = next_line(&mut stdin, &mut buf)? {
         number += 1;
         let out = line.and_then(|line| {
             if line.trim().is_empty() {
@@ -158,14 +169,14 @@ mod tests {
     fn lines(input: &[u8]) -> Vec<Result<String, String>> {
         let mut reader = std::io::BufReader::with_capacity(16, input);
         let mut buf = Vec::new();
-        std::iter::from_fn(|| next_line(&mut reader, &mut buf)).collect()
+        std::iter::from_fn(|| next_line(&mut reader, &mut buf).expect("in-memory reads do not fail")).collect()
     }
 
     #[test]
     fn lines_are_split_and_bad_utf8_is_one_error() {
-        let got = lines(b"a\n\xff\xfe\nccc");
+        let got = lines(b"a\r\n\xff\xfe\nccc");
         assert_eq!(got.len(), 3);
-        assert_eq!(got[0], Ok("a".to_owned()));
+        assert_eq!(got[0], Ok("a".to_owned()), "CRLF line ends are removed");
         assert!(got[1].as_ref().is_err_and(|e| e.contains("UTF-8")));
         assert_eq!(got[2], Ok("ccc".to_owned()));
     }
@@ -201,5 +212,10 @@ mod tests {
             "a".repeat(1024 * 1024)
         );
         assert!(parse_line(&big).is_err_and(|e| e.contains("at most")));
+        let fits = format!(
+            r#"{{"id": 1, "text": "{}", "published_at": "2026-01-01T00:00:00+01:00"}}"#,
+            "é".repeat(MAX_TEXT_CHARS)
+        );
+        assert!(parse_line(&fits).is_ok(), "the limit counts characters, not bytes");
     }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use onrust_classify::eval::Evaluation;
+use onrust_classify::eval::{Evaluation, agrees as evaluation_agrees};
 
 use super::classify::{assess, next_line, parse_line};
 
@@ -35,50 +35,49 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let mut evaluation = Evaluation::default();
     let (mut number, mut refused) = (0usize, 0usize);
     let mut buf = Vec::new();
-    while let Some(line) = next_line(&mut reader, &mut buf) {
+    while let Some(line) = next_line(&mut reader, &mut buf)? {
         number += 1;
-        let parsed = line.and_then(|l| parse_line(&l)).and_then(|l| match &l.expect {
-            Some(_) => Ok(l),
-            None => Err("no \"expect\" object to evaluate against".to_owned()),
-        });
-        let line = match parsed {
-            Ok(line) => line,
+        if line.as_ref().is_ok_and(|l| l.trim().is_empty()) {
+            continue;
+        }
+        let parsed = line.and_then(|l| parse_line(&l));
+        let (line, expected) = match parsed {
+            Ok(mut line) => match line.expect.take() {
+                Some(expected) => (line, expected),
+                None => {
+                    refused += 1;
+                    eprintln!("line {number}: no \"expect\" object to evaluate against");
+                    continue;
+                }
+            },
             Err(e) => {
                 refused += 1;
                 eprintln!("line {number}: {e}");
                 continue;
             }
         };
-        let Some(expected) = &line.expect else { continue };
         let got = assess(&classifier, &line);
-        if args.mistakes {
+        if args.mistakes && !evaluation_agrees(&expected, &got) {
             let codes: Vec<&str> = got.municipalities.iter().map(|m| m.as_str()).collect();
-            let wrong_date = expected.event_time.map(|t| t.date_naive()) != got.event_time.map(|t| t.date_naive());
-            if expected.level != got.level
-                || expected.themes != got.themes
-                || expected.municipalities != codes
-                || wrong_date
-            {
-                eprintln!(
-                    "{}: level {}→{} themes {:?}→{:?} places {:?}→{:?} event {:?}→{:?} | {}",
-                    line.id,
-                    expected.level.as_u8(),
-                    got.level.as_u8(),
-                    expected.themes,
-                    got.themes,
-                    expected.municipalities,
-                    codes,
-                    expected.event_time.map(|t| t.to_rfc3339()),
-                    got.event_time.map(|t| t.to_rfc3339()),
-                    got.explanation
-                        .iter()
-                        .map(|s| format!("{}={}[{}]", s.signal, s.weight, s.evidence))
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                );
-            }
+            eprintln!(
+                "{}: level {}→{} themes {:?}→{:?} places {:?}→{:?} event {:?}→{:?} | {}",
+                line.id,
+                expected.level.as_u8(),
+                got.level.as_u8(),
+                expected.themes,
+                got.themes,
+                expected.municipalities,
+                codes,
+                expected.event_time.map(|t| t.to_rfc3339()),
+                got.event_time.map(|t| t.to_rfc3339()),
+                got.explanation
+                    .iter()
+                    .map(|s| format!("{}={}[{}]", s.signal, s.weight, s.evidence))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            );
         }
-        evaluation.add(expected, &got);
+        evaluation.add(&expected, &got);
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&evaluation)?);

@@ -80,7 +80,6 @@ pub fn start_processing(
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
@@ -93,7 +92,10 @@ mod tests {
     use super::*;
 
     fn classifier() -> Arc<Classifier> {
-        let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+        let config = std::path::PathBuf::from(
+            std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("../../config");
         let cfg = ClassifierConfig {
             themes_dir: config.join("themes"),
             gazetteer_path: config.join("gazetteer/woonplaatsen-gemeenten-2024.csv"),
