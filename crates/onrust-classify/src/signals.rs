@@ -301,7 +301,11 @@ impl Escalation {
             && !cx.tokens.iter().any(|t| is_future_marker(&t.norm));
         // In a report ("zaterdag werd ...") a bare weekday or date is the past
         // one; only an explicit future word keeps it ahead.
-        let ahead = |t: &&TimeMention| !t.past && (!report || says_future(&t.evidence));
+        // A message that opens with a day and a clock time announces it
+        // ("Zondag om 3 uur stille tocht …"), whatever past tense follows.
+        let opening =
+            |t: &TimeMention| t.has_clock_time && cx.tokens.first().is_some_and(|first| t.start <= first.start);
+        let ahead = |t: &&TimeMention| !t.past && (!report || says_future(&t.evidence) || opening(t));
         let future: Vec<&TimeMention> = cx.times.iter().filter(ahead).collect();
         let past = cx.times.iter().any(|t| t.past) || (report && future.len() < cx.times.len());
 
@@ -343,7 +347,10 @@ impl Escalation {
         let peaceful = found.count(G_PEACEFUL) > 0;
         // A direct threat stays one when laughed off; a call to violence does not.
         let escalates = !report && (direct || (called && irony == 0 && !peaceful));
-        let mobilises = unrest && (actions > 0.0 || gathering > 0.0) && calling && !(past && future.is_empty());
+        // A report of a call to come ("werd opgeroepen", "een oproep op
+        // Telegram") is not mobilisation; a reported action with its time is.
+        let mobilises =
+            unrest && (actions > 0.0 || (gathering > 0.0 && !report)) && calling && !(past && future.is_empty());
         // The highest level whose signals hold and whose threshold the score meets.
         let level = if escalates && score >= self.levels.escalation {
             Level::Escalation
@@ -430,6 +437,10 @@ impl Found {
                         && m.first - n.last <= NEGATION_WINDOW
                         && sentences.get(n.last) == Some(&sentence)
                         && !cx.text.get(n.end..m.start).is_some_and(|between| between.contains([',', ';', ':']))
+                        && !cx
+                            .tokens
+                            .get(n.last + 1..m.first)
+                            .is_some_and(|between| between.iter().any(|t| is_conjunction(&t.norm)))
                 });
                 if negated {
                     if g != G_CALL {
@@ -449,25 +460,21 @@ impl Found {
         found
     }
 
+    /// The first occurrence of each distinct term of a group (the lists are
+    /// a handful long: no allocation, no hashing).
+    fn distinct(&self, group: usize) -> impl Iterator<Item = &TermMatch> {
+        let list = &self.active[group];
+        list.iter().enumerate().filter(move |(i, m)| !list[..*i].iter().any(|e| e.term == m.term)).map(|(_, m)| m)
+    }
+
     /// Distinct terms of a group: saying "rellen" four times is one signal.
     fn count(&self, group: usize) -> usize {
-        let mut terms: Vec<usize> = self.active[group].iter().map(|m| m.term).collect();
-        terms.sort_unstable();
-        terms.dedup();
-        terms.len()
+        self.distinct(group).count()
     }
 
     /// Summed weight of the distinct terms of a group.
     fn weight(&self, group: usize) -> f32 {
-        let mut seen: Vec<usize> = Vec::new();
-        let mut total = 0.0;
-        for m in &self.active[group] {
-            if !seen.contains(&m.term) {
-                seen.push(m.term);
-                total += m.weight;
-            }
-        }
-        total
+        self.distinct(group).map(|m| m.weight).sum()
     }
 
     fn raw(&self, group: usize) -> usize {
@@ -533,6 +540,12 @@ fn question_sentences(text: &str, tokens: &[Token], sentences: &[usize]) -> Vec<
         }
     }
     out
+}
+
+/// Words that start a new clause, past which a negation does not reach
+/// ("varen niet uit en blokkeren de sluis").
+fn is_conjunction(word: &str) -> bool {
+    matches!(word, "en" | "maar" | "of" | "want" | "dus" | "and" | "but" | "or" | "und" | "aber" | "et" | "mais")
 }
 
 /// Whether a time expression itself points ahead (`morgen`, `aanstaande zaterdag`, `tomorrow`).

@@ -555,3 +555,16 @@ fn themes_do_not_raise_the_level() {
     assert_eq!(without.score, with.score);
     assert_eq!(without.level, with.level);
 }
+
+#[test]
+fn clauses_reports_and_openings() {
+    let p = "2026-11-25T09:00:00+01:00";
+    let reported =
+        at("In een Telegramgroep werd opgeroepen de noodopvang in brand te steken, meldt de politie. Kom niet.", p);
+    assert_eq!(reported.level, Level::Discussion, "{reported:#?}");
+    let conjunction = at("Maandag om 6 uur varen de kotters niet uit en blokkeren we de sluis van Urk", p);
+    assert_eq!(conjunction.level, Level::Mobilisation, "a negation does not cross 'en': {conjunction:#?}");
+    let opening = at("Zondag om 3 uur 's middags stille tocht door Zeist voor de brandweerman die werd aangevallen", p);
+    assert_eq!(opening.level, Level::Mobilisation, "{opening:#?}");
+    assert_eq!(opening.event_time.map(|t| t.to_rfc3339()), Some("2026-11-29T15:00:00+01:00".to_owned()));
+}
