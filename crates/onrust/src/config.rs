@@ -84,6 +84,7 @@ pub struct BusConfig {
     /// Kafka bootstrap servers, `host:port,host:port` (kafka only).
     pub brokers: Option<String>,
     /// Records each embedded topic holds per consumer before producers wait.
+    /// Small on purpose: a deep queue only adds latency once the stages keep up.
     #[serde(default = "default_capacity")]
     pub capacity: usize,
 }
@@ -93,7 +94,7 @@ fn default_bus_kind() -> BusKind {
 }
 
 fn default_capacity() -> usize {
-    4096
+    1024
 }
 
 impl Default for BusConfig {
