@@ -46,7 +46,7 @@ mod themes;
 mod time;
 
 use std::borrow::Cow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, FixedOffset};
 use onrust_model::{Assessment, Signal};
@@ -116,13 +116,22 @@ pub struct ClassifierConfig {
 
 impl Default for ClassifierConfig {
     fn default() -> Self {
+        Self::in_dir(Path::new("config"))
+    }
+}
+
+impl ClassifierConfig {
+    /// The shipped layout under a configuration folder: `themes/`,
+    /// `signals/`, `escalation.toml` and `gazetteer/woonplaatsen-gemeenten-2024.csv`,
+    /// with the default languages and deny-list.
+    pub fn in_dir(dir: &Path) -> Self {
         Self {
             languages: ["nl", "en", "de", "fr"].map(String::from).to_vec(),
-            themes_dir: PathBuf::from("config/themes"),
-            gazetteer_path: PathBuf::from("config/gazetteer/woonplaatsen-gemeenten-2024.csv"),
+            themes_dir: dir.join("themes"),
+            gazetteer_path: dir.join("gazetteer/woonplaatsen-gemeenten-2024.csv"),
             deny_terms: DEFAULT_DENY_TERMS.iter().map(|t| (*t).to_owned()).collect(),
-            signals_dir: PathBuf::from("config/signals"),
-            escalation_path: PathBuf::from("config/escalation.toml"),
+            signals_dir: dir.join("signals"),
+            escalation_path: dir.join("escalation.toml"),
         }
     }
 }

@@ -13,13 +13,7 @@ fn shipped_config() -> ClassifierConfig {
         std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
     )
     .join("../../config");
-    ClassifierConfig {
-        themes_dir: root.join("themes"),
-        gazetteer_path: root.join("gazetteer/woonplaatsen-gemeenten-2024.csv"),
-        signals_dir: root.join("signals"),
-        escalation_path: root.join("escalation.toml"),
-        ..ClassifierConfig::default()
-    }
+    ClassifierConfig::in_dir(&root)
 }
 
 fn shipped() -> &'static Classifier {

@@ -96,13 +96,7 @@ mod tests {
             std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
         )
         .join("../../config");
-        let cfg = ClassifierConfig {
-            themes_dir: config.join("themes"),
-            gazetteer_path: config.join("gazetteer/woonplaatsen-gemeenten-2024.csv"),
-            signals_dir: config.join("signals"),
-            escalation_path: config.join("escalation.toml"),
-            ..ClassifierConfig::default()
-        };
+        let cfg = ClassifierConfig::in_dir(&config);
         Arc::new(Classifier::load(&cfg).expect("shipped lexicons load"))
     }
 
