@@ -51,7 +51,7 @@ const GROUPS: [&str; 13] = [
 ];
 
 /// Summed weight of attribution and past-tense words from which a message reads as a report.
-const REPORTING_WEIGHT: f32 = 1.0;
+const REPORTING_WEIGHT: f32 = 0.8;
 
 /// Words that put a reported action ahead: auxiliaries of the future and announcing.
 fn is_future_marker(word: &str) -> bool {
@@ -265,7 +265,10 @@ impl Escalation {
 
         let calls = found.count(G_CALL);
         // Past participles of unrest ("bekogeld", "opgepakt") narrate as much as "meldt" does.
-        let report_weight = found.weight(G_REPORT) + found.weight(G_VIOLENCE_REPORT);
+        // A word that is a call as much as a report ("rellen") decides nothing.
+        let calls_too = |m: &TermMatch| found.active[G_VIOLENCE].iter().any(|v| v.first == m.first && v.last == m.last);
+        let narrated_unrest: f32 = found.distinct(G_VIOLENCE_REPORT).filter(|m| !calls_too(m)).map(|m| m.weight).sum();
+        let report_weight = found.weight(G_REPORT) + narrated_unrest;
         let tractor = cx.text.contains('🚜');
         let irony = found.count(G_IRONY) + usize::from(has_irony_marks(cx.text));
         let emphasis = emphasis(cx.text);
@@ -282,7 +285,9 @@ impl Escalation {
         // "riot" are weather and football too, until a target, a weapon, a
         // call or a theme says otherwise; "gewond" alone is an accident.
         let aimed = found.raw(G_TARGET) + found.raw(G_WEAPON) + calls > 0 || cx.theme_weight > 0.0;
-        let violence = if aimed { found.weight(G_VIOLENCE) } else { 0.0 };
+        // Unambiguous calls ("in de fik", "slopen", weight 1) count on their
+        // own; the ambiguous ones (below 1) only when aimed.
+        let violence: f32 = found.distinct(G_VIOLENCE).filter(|m| aimed || m.weight >= 1.0).map(|m| m.weight).sum();
         let unrest = cx.theme_weight > 0.0
             || found.weight(G_VIOLENCE_REPORT) >= REPORTING_WEIGHT
             || violence > 0.0
@@ -361,15 +366,11 @@ impl Escalation {
         } else {
             Level::None
         };
-        let event_time = if level >= Level::Mobilisation {
-            future.iter().find(|t| t.has_clock_time).or(future.first()).map(|t| t.at)
-        } else {
-            None
-        };
-        if let Some(at) = event_time {
-            let evidence = future.iter().find(|t| t.at == at).map(|t| t.evidence.clone()).unwrap_or_default();
-            explanation.push(Signal { signal: "event_time".into(), evidence, weight: 0.0 });
+        let event_time = if level >= Level::Mobilisation { event_time(&future) } else { None };
+        if let Some((_, evidence)) = &event_time {
+            explanation.push(Signal { signal: "event_time".into(), evidence: evidence.clone(), weight: 0.0 });
         }
+        let event_time = event_time.map(|(at, _)| at);
         let disorder = level > Level::None
             && (violence + weapon + threat + doxxing > 0.0 || found.weight(G_VIOLENCE_REPORT) >= REPORTING_WEIGHT);
         Assessed { level, disorder, score, event_time, explanation }
@@ -540,6 +541,25 @@ fn question_sentences(text: &str, tokens: &[Token], sentences: &[usize]) -> Vec<
         }
     }
     out
+}
+
+/// When the announced action starts: the first day ahead that has its own
+/// clock time; else the first day ahead, at the time of a clock-only
+/// mention when there is one ("zaterdag … Start 7.00 uur"); else a clock
+/// time alone (today or tomorrow). With the evidence it rests on.
+fn event_time(future: &[&TimeMention]) -> Option<(DateTime<FixedOffset>, String)> {
+    if let Some(full) = future.iter().find(|t| t.has_day && t.has_clock_time) {
+        return Some((full.at, full.evidence.clone()));
+    }
+    let clock = future.iter().find(|t| !t.has_day && t.has_clock_time);
+    if let Some(day) = future.iter().find(|t| t.has_day) {
+        let Some(clock) = clock else { return Some((day.at, day.evidence.clone())) };
+        let at = day.at.date_naive().and_time(clock.at.time());
+        let local = chrono::TimeZone::from_local_datetime(&chrono_tz::Europe::Amsterdam, &at).earliest();
+        let evidence = format!("{} … {}", day.evidence, clock.evidence);
+        return Some((local.map_or(day.at, |l| l.fixed_offset()), evidence));
+    }
+    clock.map(|c| (c.at, c.evidence.clone()))
 }
 
 /// Words that start a new clause, past which a negation does not reach

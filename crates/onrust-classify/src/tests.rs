@@ -562,3 +562,16 @@ fn clauses_reports_and_openings() {
     assert_eq!(opening.level, Level::Mobilisation, "{opening:#?}");
     assert_eq!(opening.event_time.map(|t| t.to_rfc3339()), Some("2026-11-29T15:00:00+01:00".to_owned()));
 }
+
+#[test]
+fn a_day_and_a_later_clock_time_make_one_event_time() {
+    let a = at(
+        "Komende donderdag blokkeren melkveehouders de A12 bij Woerden. Start 7.00 uur bij de afrit.",
+        "2026-09-14T08:00:00+02:00",
+    );
+    assert_eq!(a.level, Level::Mobilisation, "{a:#?}");
+    assert_eq!(a.event_time.map(|t| t.to_rfc3339()), Some("2026-09-17T07:00:00+02:00".to_owned()));
+    let recent =
+        at("Vrijdag 20 februari bezetten studenten het bestuursgebouw in Utrecht.", "2026-02-23T17:00:00+01:00");
+    assert_eq!(recent.event_time, None, "a date three days ago is not next year's: {recent:#?}");
+}

@@ -44,8 +44,9 @@
 //!   followed by a date (`zondag 11 oktober`) is that date. Numeric dates
 //!   without a year need at least three digits (`31-12`, `1-12`) so scores
 //!   like `2-1` are not dates; `d.m` needs a year (`14.03` is a clock time).
-//!   A date without a year before the publication date rolls over to the
-//!   next year (after `afgelopen <weekday>` it goes back instead, past). A
+//!   A date without a year up to 14 days before the publication date is
+//!   that recent date (past); one further back rolls over to the next year
+//!   (after `afgelopen <weekday>` it goes back instead, past). A
 //!   date with an explicit year before the publication date is past.
 //! - Named days (date in the publication year, rolled to the next year when
 //!   already past; `afgelopen`/`vorige` before it, or publication on the day
@@ -101,6 +102,8 @@
 //! match some trigger; texts without either return an empty `Vec` without
 //! allocating. Otherwise the text is tokenised once into a small `Vec`.
 
+/// Days before publication within which a date without a year is the recent one, not next year's.
+const RECENT_DAYS: u64 = 14;
 use chrono::{
     DateTime, Datelike, Days, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeDelta, TimeZone, Timelike,
 };
@@ -120,6 +123,8 @@ pub(crate) struct TimeMention {
     pub evidence: String,
     /// A clock time was given (vs day part / date only).
     pub has_clock_time: bool,
+    /// A day was given (a weekday, date, named day or `morgen`), not only a clock time.
+    pub has_day: bool,
     /// Refers to the past relative to the publication moment.
     pub past: bool,
 }
@@ -183,6 +188,7 @@ pub(crate) fn find_times(text: &str, published_at: DateTime<FixedOffset>) -> Vec
             end: lt.end,
             evidence: text.get(ft.start..lt.end).unwrap_or_default().to_string(),
             has_clock_time: clock.is_some(),
+            has_day: day.is_some(),
             past,
         });
     }
@@ -1542,6 +1548,11 @@ impl Cx<'_> {
                     let this = first_valid(year, m, d)?;
                     if day.past {
                         if this > pub_date { first_valid_back(year.checked_sub(1)?, m, d)? } else { this }
+                    } else if this < pub_date && this >= pub_date - chrono::Days::new(RECENT_DAYS) {
+                        // A date from the last two weeks is the one just gone,
+                        // not next year's: "vrijdag 20 februari" posted on the 23rd.
+                        past = true;
+                        this
                     } else if this < pub_date {
                         first_valid(year.checked_add(1)?, m, d)?
                     } else {
@@ -1675,7 +1686,8 @@ mod tests {
         ("31/12", WED, "2026-12-31T12:00:00+01:00", false),
         ("31-12-2026", WED, "2026-12-31T12:00:00+01:00", false),
         ("1 januari", WED, "2027-01-01T12:00:00+01:00", false),
-        ("5 juni", WED, "2027-06-05T12:00:00+02:00", false),
+        ("5 juni", WED, "2026-06-05T12:00:00+02:00", true),
+        ("5 mei", WED, "2027-05-05T12:00:00+02:00", false),
         ("10 juni om 20:00", WED, "2026-06-10T20:00:00+02:00", false),
         ("31-12 vanaf 22:00", WED, "2026-12-31T22:00:00+01:00", false),
         ("1e mei", "2026-03-01T10:00:00+01:00", "2026-05-01T12:00:00+02:00", false),
