@@ -34,7 +34,7 @@ use crate::themes::{Lexicon, TermMatch};
 use crate::time::TimeMention;
 
 /// The signal groups the model reads; each is a file in `config/signals/`.
-const GROUPS: [&str; 13] = [
+const GROUPS: [&str; 14] = [
     "violence",
     "violence_report",
     "target",
@@ -45,6 +45,7 @@ const GROUPS: [&str; 13] = [
     "doxxing",
     "call",
     "report",
+    "attribution",
     "negation",
     "peaceful",
     "irony",
@@ -268,7 +269,10 @@ impl Escalation {
         // A word that is a call as much as a report ("rellen") decides nothing.
         let calls_too = |m: &TermMatch| found.active[G_VIOLENCE].iter().any(|v| v.first == m.first && v.last == m.last);
         let narrated_unrest: f32 = found.distinct(G_VIOLENCE_REPORT).filter(|m| !calls_too(m)).map(|m| m.weight).sum();
-        let report_weight = found.weight(G_REPORT) + narrated_unrest;
+        // Past tense decides whether days are past; attribution ("zegt de
+        // woordvoerder") only whether the message reports rather than calls.
+        let past_weight = found.weight(G_REPORT) + narrated_unrest;
+        let report_weight = past_weight + found.weight(G_ATTRIBUTION);
         let tractor = cx.text.contains('🚜');
         let irony = found.count(G_IRONY) + usize::from(has_irony_marks(cx.text));
         let emphasis = emphasis(cx.text);
@@ -292,6 +296,7 @@ impl Escalation {
             || found.weight(G_VIOLENCE_REPORT) >= REPORTING_WEIGHT
             || violence > 0.0
             || found.weight(G_MOBILISATION) >= 1.0
+            || (found.weight(G_MOBILISATION) >= 0.8 && (calls > 0 || cx.times.iter().any(|t| !t.past)))
             || threat + doxxing > 0.0
             || tractor;
         // A call to come somewhere is mobilisation only about unrest: a braderie is not.
@@ -308,11 +313,13 @@ impl Escalation {
         // one; only an explicit future word keeps it ahead.
         // A message that opens with a day and a clock time announces it
         // ("Zondag om 3 uur stille tocht …"), whatever past tense follows.
-        let opening =
-            |t: &TimeMention| t.has_clock_time && cx.tokens.first().is_some_and(|first| t.start <= first.start);
-        let ahead = |t: &&TimeMention| !t.past && (!report || says_future(&t.evidence) || opening(t));
+        let opening = |t: &TimeMention| {
+            t.has_clock_time && cx.tokens.iter().any(|token| token.sentence_start && token.start == t.start)
+        };
+        let narrated = report && past_weight >= REPORTING_WEIGHT;
+        let ahead = |t: &&TimeMention| !t.past && (!narrated || says_future(&t.evidence) || opening(t));
         let future: Vec<&TimeMention> = cx.times.iter().filter(ahead).collect();
-        let past = cx.times.iter().any(|t| t.past) || (report && future.len() < cx.times.len());
+        let past = cx.times.iter().any(|t| t.past) || (narrated && future.len() < cx.times.len());
 
         add("unrest_report", found.evidence(G_VIOLENCE_REPORT), w.unrest_report, found.weight(G_VIOLENCE_REPORT), 2.0);
         let mut action_evidence = found.evidence(G_MOBILISATION);
@@ -337,7 +344,12 @@ impl Escalation {
         add("weapon", found.evidence(G_WEAPON), w.weapon, weapon, 2.0);
         add("threat", found.evidence(G_THREAT), w.threat, threat, 1.0);
         add("doxxing", found.evidence(G_DOXXING), w.doxxing, doxxing, 1.0);
-        add("reporting", found.evidence(G_REPORT), w.reporting, found.weight(G_REPORT), 2.0);
+        let report_evidence = [found.evidence(G_REPORT), found.evidence(G_ATTRIBUTION)]
+            .into_iter()
+            .filter(|e| !e.is_empty())
+            .collect::<Vec<_>>()
+            .join(", ");
+        add("reporting", report_evidence, w.reporting, found.weight(G_REPORT) + found.weight(G_ATTRIBUTION), 2.0);
         add("negation", found.negated_evidence(), w.negated, found.negated as f32, 2.0);
         add("question", found.questioned_evidence(), w.question, found.questioned.min(1) as f32, 1.0);
         add("irony", found.evidence(G_IRONY), w.irony, irony.min(1) as f32, 1.0);
@@ -392,9 +404,10 @@ const G_THREAT: usize = 6;
 const G_DOXXING: usize = 7;
 const G_CALL: usize = 8;
 const G_REPORT: usize = 9;
-const G_NEGATION: usize = 10;
-const G_PEACEFUL: usize = 11;
-const G_IRONY: usize = 12;
+const G_ATTRIBUTION: usize = 10;
+const G_NEGATION: usize = 11;
+const G_PEACEFUL: usize = 12;
+const G_IRONY: usize = 13;
 
 /// The signal words of one message, sorted into groups, with negated and
 /// questioned occurrences set apart.
