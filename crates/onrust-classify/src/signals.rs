@@ -235,7 +235,7 @@ impl Escalation {
     /// theme, a message is level 0 whatever its times say, so the caller can
     /// skip resolving them (most news is not about unrest).
     pub fn touches_unrest(&self, text: &str, matches: &[TermMatch]) -> bool {
-        if text.contains('🚜') {
+        if has_tractor(text) {
             return true;
         }
         const UNREST: [usize; 7] =
@@ -273,7 +273,7 @@ impl Escalation {
         // woordvoerder") only whether the message reports rather than calls.
         let past_weight = found.weight(G_REPORT) + narrated_unrest;
         let report_weight = past_weight + found.weight(G_ATTRIBUTION);
-        let tractor = cx.text.contains('🚜');
+        let tractor = has_tractor(cx.text);
         let irony = found.count(G_IRONY) + usize::from(has_irony_marks(cx.text));
         let emphasis = emphasis(cx.text);
 
@@ -573,6 +573,11 @@ fn event_time(future: &[&TimeMention]) -> Option<(DateTime<FixedOffset>, String)
         return Some((local.map_or(day.at, |l| l.fixed_offset()), evidence));
     }
     clock.map(|c| (c.at, c.evidence.clone()))
+}
+
+/// 🚜: the farmers' protest in one character, a mobilisation signal of its own.
+fn has_tractor(text: &str) -> bool {
+    text.contains('🚜')
 }
 
 /// Words that start a new clause, past which a negation does not reach

@@ -33,3 +33,12 @@ pub async fn requested(mut rx: watch::Receiver<bool>) {
     // An error means the sender is gone, which also means: stop.
     let _ = rx.wait_for(|stop| *stop).await;
 }
+
+/// Sleeps until `deadline`, or forever when there is none: a timer arm of
+/// `select!` that is off until a deadline is set.
+pub async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

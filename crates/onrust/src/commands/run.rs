@@ -77,9 +77,8 @@ pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
 
     let mut failed = false;
     let mut stop = stop_rx.clone();
-    let mut draining = false;
-    let drain_deadline = tokio::time::sleep(Duration::from_secs(365 * 24 * 3600));
-    tokio::pin!(drain_deadline);
+    // Set when shutdown begins: draining is under way exactly while this is some.
+    let mut drain_deadline: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             joined = tasks.join_next(), if !tasks.is_empty() => {
@@ -99,7 +98,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
                 }
             }
             () = std::future::ready(()), if tasks.is_empty() => {
-                if draining {
+                if drain_deadline.is_some() {
                     break;
                 }
                 // Every source is disabled or none is configured: keep serving
@@ -108,13 +107,12 @@ pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
                 shutdown::requested(stop_rx.clone()).await;
                 break;
             }
-            _ = stop.wait_for(|s| *s), if !draining => {
-                draining = true;
+            _ = stop.wait_for(|s| *s), if drain_deadline.is_none() => {
                 ready.store(false, Ordering::SeqCst);
                 Readiness { ready: false }.emit();
-                drain_deadline.as_mut().reset(tokio::time::Instant::now() + DRAIN_BOUND);
+                drain_deadline = Some(tokio::time::Instant::now() + DRAIN_BOUND);
             }
-            () = &mut drain_deadline, if draining => {
+            () = shutdown::sleep_until(drain_deadline) => {
                 tracing::error!(bound_secs = DRAIN_BOUND.as_secs(), "drain did not finish in time; exiting, unacknowledged messages will be fetched again");
                 failed = true;
                 tasks.abort_all();

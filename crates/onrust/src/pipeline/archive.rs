@@ -41,7 +41,7 @@ pub async fn run(
     loop {
         let batch = tokio::select! {
             batch = super::next_batch(input.as_mut(), BATCH) => batch,
-            () = sleep_until(deadline) => {
+            () = crate::shutdown::sleep_until(deadline) => {
                 commit(&writer, &mut pending, first_pending_at).await?;
                 deadline = None;
                 continue;
@@ -87,13 +87,6 @@ pub async fn run(
             commit(&writer, &mut pending, first_pending_at).await?;
             deadline = None;
         }
-    }
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }
 
