@@ -51,7 +51,7 @@ use std::path::{Path, PathBuf};
 pub use error::ArchiveError;
 pub use internal_events::describe_metrics;
 pub use query::{MAX_FUZZY, MAX_LIMIT, MAX_NESTING, MAX_OFFSET, MAX_PHRASE_SLOP, MAX_QUERY_CHARS, SearchRequest, Sort};
-pub use reader::{ArchiveReader, Hit, SearchResults};
+pub use reader::{ArchiveReader, FacetCount, Facets, Hit, SearchResults, Snippet};
 pub use writer::{ArchiveOptions, ArchiveWriter, CommitInfo};
 
 /// Where the live tantivy index of the archive in `dir` lives.

@@ -33,6 +33,8 @@ pub enum Sort {
     Relevance,
     /// Latest `published_at` first.
     Newest,
+    /// Earliest `published_at` first.
+    Oldest,
 }
 
 /// One search. `query` empty or `*` means every document, then filtered.
@@ -47,6 +49,12 @@ pub struct SearchRequest {
     pub since: Option<DateTime<Utc>>,
     /// Exclusive upper bound on `published_at`.
     pub until: Option<DateTime<Utc>>,
+    /// Only this source kind (`feed`, `mastodon`, `authority`, ...).
+    pub source_kind: Option<String>,
+    /// Only this language (`nl`, `en`, ...; as the classifier detected it).
+    pub lang: Option<String>,
+    /// Also count the matching documents per municipality, theme, level and day.
+    pub facets: bool,
     /// 1..=[`MAX_LIMIT`].
     pub limit: usize,
     /// 0..=[`MAX_OFFSET`].
@@ -63,6 +71,9 @@ impl Default for SearchRequest {
             min_level: None,
             since: None,
             until: None,
+            source_kind: None,
+            lang: None,
+            facets: false,
             limit: 20,
             offset: 0,
             sort: Sort::Relevance,

@@ -35,6 +35,35 @@ pub struct Hit {
     pub score: f32,
     pub themes: Vec<String>,
     pub municipalities: Vec<String>,
+    /// The best passage of the text (or title) with the query's words marked;
+    /// `None` when the query has no words (filters only).
+    pub snippet: Option<Snippet>,
+}
+
+/// A passage with highlighted ranges. Plain text: whoever renders it as
+/// HTML escapes it (GUARDRAILS S5); the ranges are byte offsets into `text`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Snippet {
+    pub text: String,
+    pub highlights: Vec<[usize; 2]>,
+}
+
+/// One value of a facet and how many matching documents have it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FacetCount {
+    pub value: String,
+    pub count: u64,
+}
+
+/// Counts of the matching documents (all of them, not just this page).
+/// Municipalities and themes are sorted by count, highest first; levels
+/// 0..=3 and days (local dates in Europe/Amsterdam, `YYYY-MM-DD`) in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Facets {
+    pub municipalities: Vec<FacetCount>,
+    pub themes: Vec<FacetCount>,
+    pub levels: Vec<FacetCount>,
+    pub days: Vec<FacetCount>,
 }
 
 /// A page of hits and how many documents matched in all.
@@ -42,6 +71,8 @@ pub struct Hit {
 pub struct SearchResults {
     pub total: usize,
     pub hits: Vec<Hit>,
+    /// Present when the request asked for facets.
+    pub facets: Option<Facets>,
 }
 
 /// A read-only view of an archive. Opening one needs no lock, so the CLI
@@ -124,14 +155,15 @@ impl ArchiveReader {
                 let (docs, total) = searcher.search(&query, &(top, Count)).map_err(tantivy_err)?;
                 (docs.into_iter().map(|(_, a)| a).collect(), total)
             }
-            Sort::Newest => {
-                let by_date = top.order_by_fast_field::<tantivy::DateTime>(schema::PUBLISHED_AT, Order::Desc);
+            Sort::Newest | Sort::Oldest => {
+                let order = if req.sort == Sort::Newest { Order::Desc } else { Order::Asc };
+                let by_date = top.order_by_fast_field::<tantivy::DateTime>(schema::PUBLISHED_AT, order);
                 let (docs, total) = searcher.search(&query, &(by_date, Count)).map_err(tantivy_err)?;
                 (docs.into_iter().map(|(_, a)| a).collect(), total)
             }
         };
         let hits = addresses.into_iter().map(|a| self.hit(&searcher, a)).collect::<Result<_, _>>()?;
-        Ok(SearchResults { total, hits })
+        Ok(SearchResults { total, hits, facets: None })
     }
 
     /// The user's query, AND the filters (which do not change the ranking).
@@ -213,6 +245,7 @@ impl ArchiveReader {
             score: doc.get_first(f.score).and_then(|v| v.as_f64()).unwrap_or(0.0) as f32,
             themes: texts(f.themes),
             municipalities: texts(f.municipalities),
+            snippet: None,
         })
     }
 }
