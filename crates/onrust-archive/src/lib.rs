@@ -90,3 +90,27 @@ pub struct Deletion {
     pub bytes: u64,
     pub deleted_at: DateTime<Utc>,
 }
+
+/// The schema and document mapping, for the benchmark that compares the
+/// archive with bare tantivy on the same documents. Not an API.
+#[doc(hidden)]
+pub mod bench_support {
+    use onrust_model::ScoredMessage;
+    use tantivy::schema::Schema;
+    use tantivy::{Index, TantivyDocument};
+
+    /// The archive's schema.
+    pub fn schema() -> Schema {
+        crate::schema::build_schema().0
+    }
+
+    /// Registers the archive's analyzers on `index`.
+    pub fn register_tokenizers(index: &Index) {
+        crate::schema::register_tokenizers(index);
+    }
+
+    /// The document the archive writes for `msg`.
+    pub fn document(msg: &ScoredMessage) -> TantivyDocument {
+        crate::schema::to_document(&crate::schema::build_schema().1, msg)
+    }
+}
