@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
-use onrust_archive::{ArchiveOptions, ArchiveWriter};
 use onrust_bus::{EmbeddedBus, EmbeddedOptions};
 use onrust_ingest::cursor::CursorStore;
 use onrust_ingest::fetch::{FetchLimits, Fetcher, FetcherOptions};
@@ -27,7 +26,7 @@ use tokio::task::JoinSet;
 
 use crate::config::Config;
 use crate::internal_events::{KeysPurged, QueueDepth, Readiness};
-use crate::pipeline::{self, TaskResult, archive::CommitPolicy};
+use crate::pipeline::{self, TaskResult};
 use crate::shutdown;
 
 /// How long draining may take after a shutdown signal before onrust gives up.
@@ -45,10 +44,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
     let classifier = Arc::new(super::load_classifier(&config)?);
-    let writer = ArchiveWriter::open(
-        &config.archive_dir(),
-        &ArchiveOptions { writer_memory_bytes: config.archive.writer_memory_bytes, ..ArchiveOptions::default() },
-    )?;
+    let writer = super::open_archive_writer(&config)?;
     let token = read_token(&config)?;
     let listener = onrust_web::bind(config.http.listen).await?;
     let (stop_tx, stop_rx) = shutdown::on_signal().context("installing signal handlers")?;
@@ -58,8 +54,8 @@ pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
         deadletter_path: Some(config.deadletter_path()),
     }));
     let mut tasks: JoinSet<TaskResult> = JoinSet::new();
-    let policy = CommitPolicy { interval: config.archive.commit_interval.0, max_docs: config.archive.commit_max_docs };
-    let raw = pipeline::start_processing(&bus, &mut tasks, classifier, writer, policy)?;
+    let settings = super::archive_settings(&config);
+    let raw = pipeline::start_processing(&bus, &mut tasks, classifier, writer, settings)?;
     bus.seal();
     start_sources(&config, &mut tasks, raw, &stop_rx)?;
 
