@@ -61,6 +61,26 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The archive's buckets and retention.
+    Archive {
+        #[command(subcommand)]
+        command: ArchiveCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ArchiveCommand {
+    /// List the buckets (one index per period) with documents, size and when each will be deleted.
+    Status {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Delete the buckets past archive.retention now, each recorded in the audit log
+    /// (the daemon does this hourly; this refuses while it runs).
+    Retention {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,6 +112,12 @@ fn main() -> ExitCode {
             Command::Search(args) => commands::search::run(args),
             Command::Replay(args) => commands::replay::run(args).await,
             Command::Audit { command: AuditCommand::Verify { config } } => commands::audit::verify(&config.config),
+            Command::Archive { command: ArchiveCommand::Status { config } } => {
+                commands::archive::status(&config.config)
+            }
+            Command::Archive { command: ArchiveCommand::Retention { config } } => {
+                commands::archive::retention(&config.config)
+            }
         }
     });
     match result {
