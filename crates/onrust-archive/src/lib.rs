@@ -109,8 +109,10 @@ pub mod bench_support {
         crate::schema::register_tokenizers(index);
     }
 
-    /// The document the archive writes for `msg`.
+    /// The document the archive writes for `msg` (field handles resolved
+    /// once, as the writer does).
     pub fn document(msg: &ScoredMessage) -> TantivyDocument {
-        crate::schema::to_document(&crate::schema::build_schema().1, msg)
+        static FIELDS: std::sync::OnceLock<crate::schema::Fields> = std::sync::OnceLock::new();
+        crate::schema::to_document(FIELDS.get_or_init(|| crate::schema::build_schema().1), msg)
     }
 }
