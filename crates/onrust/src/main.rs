@@ -61,6 +61,17 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Bearer tokens for the HTTP API.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Make a random token: prints it once, and the [[http.tokens]] entry with its SHA-256.
+    New(commands::token::NewArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,6 +103,7 @@ fn main() -> ExitCode {
             Command::Search(args) => commands::search::run(args),
             Command::Replay(args) => commands::replay::run(args).await,
             Command::Audit { command: AuditCommand::Verify { config } } => commands::audit::verify(&config.config),
+            Command::Token { command: TokenCommand::New(args) } => commands::token::new(&args),
         }
     });
     match result {
