@@ -367,6 +367,18 @@ impl Daemon {
         (status.code(), start.elapsed())
     }
 
+    /// Waits for the daemon to exit on its own; its exit code, or `None` after `timeout`.
+    pub fn wait_exit(mut self, timeout: Duration) -> Option<i32> {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
     /// SIGKILL: no chance to drain or commit.
     pub fn kill(mut self) {
         self.signal("KILL");

@@ -140,12 +140,18 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn a_second_instance_on_the_same_archive_is_refused() {
-    let install = Install::new(&[]);
+    // With a source, the first daemon holds its archive writer for as long as it runs.
+    let server = onrust_tests::FeedServer::start();
+    server.route(
+        "/a.xml",
+        onrust_tests::Reply::Feed { body: onrust_tests::rss("a", 3), content_type: "application/rss+xml", etag: None },
+    );
+    let install = Install::new(&[("a", server.url("/a.xml"))]);
     let daemon = install.start();
     let out = install.cli(&["run"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("in use") || err.contains("locked"), "{err}");
+    assert!(err.contains("is in use by another onrust process (its writer lock is held)"), "{err}");
     assert_eq!(daemon.get("/healthz").map(|r| r.0), Some(200), "the first instance is unharmed");
     assert_eq!(daemon.terminate().0, Some(0));
 }

@@ -2,6 +2,7 @@
 //! One test binary, small helpers in `onrust_tests` (ripgrep style).
 
 mod api;
+mod archive;
 mod bad_sources;
 mod cli;
 mod pipeline;

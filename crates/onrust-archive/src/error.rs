@@ -20,8 +20,8 @@ pub enum ArchiveError {
 
     /// The archive on disk was written with another schema than this build's.
     #[error(
-        "the archive at {} was written by an onrust version with another schema; \
-         use that version or rebuild the archive (onrust replay)",
+        "the archive at {} was written by an onrust version with another schema or layout; \
+         use that version, or move it away and rebuild the archive (onrust replay)",
         dir.display()
     )]
     SchemaMismatch { dir: PathBuf },
@@ -34,6 +34,17 @@ pub enum ArchiveError {
     /// the web layer answers 400 with this message.
     #[error("bad query: {0}")]
     BadQuery(String),
+
+    /// A search ran past its time budget and was stopped (GUARDRAILS S7);
+    /// the web layer answers 400: the way out is a narrower query.
+    #[error(
+        "the search took longer than its budget of {budget_ms} ms and was stopped; narrow it down with filters or fewer words"
+    )]
+    TooSlow { budget_ms: u64 },
+
+    /// Retention could not record a deletion, so it deleted nothing more.
+    #[error("retention stopped: {0}")]
+    Retention(String),
 
     /// Reading or writing the archive's files failed (disk full, permissions).
     #[error("archive i/o error: {0}")]

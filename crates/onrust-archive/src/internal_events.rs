@@ -14,6 +14,11 @@ pub(crate) const DOCUMENTS: &str = "onrust_archive_documents";
 pub(crate) const SEARCHES_TOTAL: &str = "onrust_archive_searches_total";
 pub(crate) const SEARCH_DURATION: &str = "onrust_archive_search_duration_seconds";
 pub(crate) const QUERIES_REFUSED_TOTAL: &str = "onrust_archive_queries_refused_total";
+pub(crate) const BUCKETS: &str = "onrust_archive_buckets";
+pub(crate) const BUCKETS_DELETED_TOTAL: &str = "onrust_archive_buckets_deleted_total";
+pub(crate) const DOCUMENTS_DELETED_TOTAL: &str = "onrust_archive_documents_deleted_total";
+pub(crate) const EXPIRED_ON_ARRIVAL_TOTAL: &str = "onrust_archive_expired_on_arrival_total";
+pub(crate) const DUPLICATES_ROUTED_TOTAL: &str = "onrust_archive_duplicates_routed_total";
 
 /// Registers descriptions of the archive's metrics with the installed recorder.
 pub fn describe_metrics() {
@@ -23,19 +28,67 @@ pub fn describe_metrics() {
     describe_counter!(SEARCHES_TOTAL, Unit::Count, "Archive searches, by outcome (ok, bad_query, error).");
     describe_histogram!(SEARCH_DURATION, Unit::Seconds, "Time to answer an archive search.");
     describe_counter!(QUERIES_REFUSED_TOTAL, Unit::Count, "Searches refused before the index saw them, by reason.");
+    describe_gauge!(BUCKETS, Unit::Count, "Time buckets (one index per period) in the archive.");
+    describe_counter!(BUCKETS_DELETED_TOTAL, Unit::Count, "Buckets deleted by retention.");
+    describe_counter!(DOCUMENTS_DELETED_TOTAL, Unit::Count, "Documents deleted by retention, with their buckets.");
+    describe_counter!(
+        EXPIRED_ON_ARRIVAL_TOTAL,
+        Unit::Count,
+        "Messages not archived because they were fetched longer ago than the retention."
+    );
+    describe_counter!(
+        DUPLICATES_ROUTED_TOTAL,
+        Unit::Count,
+        "Upserts sent to the bucket that already holds their id rather than their own."
+    );
 }
 
 /// The archive was opened for writing.
 pub(crate) struct ArchiveOpened<'a> {
     pub dir: &'a Path,
     pub total_docs: u64,
-    pub created: bool,
+    pub buckets: usize,
 }
 
 impl ArchiveOpened<'_> {
     pub fn emit(self) {
-        tracing::info!(dir = %self.dir.display(), documents = self.total_docs, created = self.created, "archive opened for writing");
+        tracing::info!(dir = %self.dir.display(), documents = self.total_docs, buckets = self.buckets, "archive opened for writing");
         gauge!(DOCUMENTS).set(self.total_docs as f64);
+        gauge!(BUCKETS).set(self.buckets as f64);
+    }
+}
+
+/// Retention removed a bucket (its record is already written).
+pub(crate) struct BucketDeleted<'a> {
+    pub deletion: &'a crate::Deletion,
+}
+
+impl BucketDeleted<'_> {
+    pub fn emit(self) {
+        let d = self.deletion;
+        tracing::info!(bucket = %d.bucket, documents = d.documents, bytes = d.bytes, "retention deleted an archive bucket");
+        counter!(BUCKETS_DELETED_TOTAL).increment(1);
+        counter!(DOCUMENTS_DELETED_TOTAL).increment(d.documents);
+        gauge!(BUCKETS).decrement(1.0);
+    }
+}
+
+/// A message arrived already older than the retention and was not archived.
+pub(crate) struct ExpiredOnArrival;
+
+impl ExpiredOnArrival {
+    pub fn emit(self) {
+        tracing::debug!("message older than the retention, not archived");
+        counter!(EXPIRED_ON_ARRIVAL_TOTAL).increment(1);
+    }
+}
+
+/// An upsert went to the bucket that already held its id.
+pub(crate) struct DuplicateRouted;
+
+impl DuplicateRouted {
+    pub fn emit(self) {
+        counter!(DUPLICATES_ROUTED_TOTAL).increment(1);
     }
 }
 
@@ -91,7 +144,7 @@ impl QueryRefused {
 
 /// A search finished.
 pub(crate) struct SearchCompleted {
-    /// `ok`, `bad_query` or `error`.
+    /// `ok`, `bad_query`, `too_slow` or `error`.
     pub outcome: &'static str,
     pub duration: Duration,
 }

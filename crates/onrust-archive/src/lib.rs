@@ -29,32 +29,88 @@
 //!   are ANDed by default (`boeren snelweg` means both), which suits
 //!   analysts narrowing down; `OR` is there when they want it.
 //!
+//! - **Time buckets** (GUARDRAILS L6). One tantivy index per period of
+//!   fetch time (a week by default), searched together with one relevance
+//!   ranking; retention drops whole buckets and records each deletion
+//!   before it happens. See [`bucket`] for why fetch time.
+//! - **Words per language.** Dutch and English messages are stemmed and
+//!   lose their stop words with their own language's rules, everything else
+//!   is matched plainly; each query is compiled once per language group so
+//!   it meets every document the way that document was indexed.
+//! - **A time budget per search** (GUARDRAILS S7): collectors look at the
+//!   clock and a search past its budget is [`ArchiveError::TooSlow`].
+//!
 //! # Layout
 //!
-//! The archive directory holds the live index in `index/`. Time buckets
-//! (retention by dropping whole buckets, GUARDRAILS L6) will sit beside it;
-//! keeping the archive root separate from the tantivy directory lets them
-//! grow in place.
+//! ```text
+//! <archive>/writer.lock                 the writer's lock
+//! <archive>/buckets/week-2026-11-23/    one tantivy index per period
+//! ```
 
+pub mod bucket;
+mod collect;
+mod compile;
 mod error;
 mod internal_events;
+mod layout;
 mod query;
 mod reader;
 pub mod schema;
+mod stats;
 mod writer;
 
 #[cfg(test)]
 mod tests;
 
-use std::path::{Path, PathBuf};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
+pub use bucket::{BucketId, Period};
 pub use error::ArchiveError;
 pub use internal_events::describe_metrics;
 pub use query::{MAX_FUZZY, MAX_LIMIT, MAX_NESTING, MAX_OFFSET, MAX_PHRASE_SLOP, MAX_QUERY_CHARS, SearchRequest, Sort};
-pub use reader::{ArchiveReader, FacetCount, Facets, Hit, SearchResults, Snippet};
+pub use reader::{
+    ArchiveReader, BucketInfo, CountRequest, CountRow, DEFAULT_SEARCH_BUDGET, FacetCount, Facets, Hit, SearchResults,
+    Snippet,
+};
 pub use writer::{ArchiveOptions, ArchiveWriter, CommitInfo};
 
-/// Where the live tantivy index of the archive in `dir` lives.
-pub(crate) fn index_dir(dir: &Path) -> PathBuf {
-    dir.join("index")
+/// The record of one bucket deleted by retention (GUARDRAILS L6): what was
+/// removed, how much, and when. Written before the bucket goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deletion {
+    /// The bucket's name, e.g. `week-2026-11-23`.
+    pub bucket: String,
+    /// The fetch times it held: `[period_start, period_end)`.
+    pub period_start: DateTime<Utc>,
+    pub period_end: DateTime<Utc>,
+    /// Documents it held at its last commit.
+    pub documents: u64,
+    /// Bytes it took on disk.
+    pub bytes: u64,
+    pub deleted_at: DateTime<Utc>,
+}
+
+/// The schema and document mapping, for the benchmark that compares the
+/// archive with bare tantivy on the same documents. Not an API.
+#[doc(hidden)]
+pub mod bench_support {
+    use onrust_model::ScoredMessage;
+    use tantivy::schema::Schema;
+    use tantivy::{Index, TantivyDocument};
+
+    /// The archive's schema.
+    pub fn schema() -> Schema {
+        crate::schema::build_schema().0
+    }
+
+    /// Registers the archive's analyzers on `index`.
+    pub fn register_tokenizers(index: &Index) {
+        crate::schema::register_tokenizers(index);
+    }
+
+    /// The document the archive writes for `msg`.
+    pub fn document(msg: &ScoredMessage) -> TantivyDocument {
+        crate::schema::to_document(&crate::schema::build_schema().1, msg)
+    }
 }

@@ -95,8 +95,14 @@ pub(crate) struct Refusal {
     pub message: String,
 }
 
+impl Refusal {
+    pub(crate) fn new(reason: &'static str, message: impl Into<String>) -> Refusal {
+        Refusal { reason, message: message.into() }
+    }
+}
+
 fn refuse(reason: &'static str, message: impl Into<String>) -> Refusal {
-    Refusal { reason, message: message.into() }
+    Refusal::new(reason, message)
 }
 
 /// Checks paging, time range and query; returns the query text to hand to
@@ -113,10 +119,12 @@ pub(crate) fn validate(req: &SearchRequest) -> Result<Option<String>, Refusal> {
     {
         return Err(refuse("time_range", "since must be before until"));
     }
-    if let Some(theme) = &req.theme
-        && (theme.is_empty() || theme.len() > 64)
-    {
-        return Err(refuse("theme", "theme must be 1 to 64 characters"));
+    for (name, value) in [("theme", &req.theme), ("source_kind", &req.source_kind), ("lang", &req.lang)] {
+        if let Some(value) = value
+            && (value.is_empty() || value.len() > 64)
+        {
+            return Err(refuse("filter", format!("{name} must be 1 to 64 characters")));
+        }
     }
     validate_query(&req.query)
 }

@@ -5,32 +5,89 @@
 
 use std::path::Path;
 
+use chrono::TimeZone;
 use onrust_model::ScoredMessage;
 use tantivy::schema::{
     DateOptions, DateTimePrecision, FAST, Field, INDEXED, IndexRecordOption, NumericOptions, STORED, STRING, Schema,
     TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
+    Token, TokenFilter, TokenStream, Tokenizer,
 };
 use tantivy::{Index, TantivyDocument};
 
 use crate::ArchiveError;
 
-/// The analyzer of `title` and `text`: split on non-alphanumerics, drop
-/// tokens over 40 bytes, lowercase, fold accents (`café` = `cafe`), Dutch
-/// Snowball stemming (`protesten` = `protest`). No stop words: with
-/// AND as the default operator they would do little, and words such as
-/// `tegen` or `niet` matter in this domain.
-pub const TOKENIZER: &str = "onrust_nl";
+/// How a message's words are indexed, by its language: Dutch and English
+/// get their stemmer and stop words, every other language a plain,
+/// lowercased, accent-folded analysis. Each group has its own pair of
+/// fields, so a query is analysed the way each document was (see
+/// `crate::compile`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Analysis {
+    Dutch,
+    English,
+    Plain,
+}
+
+impl Analysis {
+    pub(crate) const ALL: [Analysis; 3] = [Analysis::Dutch, Analysis::English, Analysis::Plain];
+
+    /// The group of a language code as the classifier gives it.
+    pub(crate) fn of_lang(lang: Option<&str>) -> Analysis {
+        match lang {
+            Some("nl") => Analysis::Dutch,
+            Some("en") => Analysis::English,
+            _ => Analysis::Plain,
+        }
+    }
+
+    /// The value of the `analysis` field, and the tokenizer's name suffix.
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            Analysis::Dutch => "nl",
+            Analysis::English => "en",
+            Analysis::Plain => "plain",
+        }
+    }
+
+    fn tokenizer(self) -> String {
+        format!("onrust_{}", self.code())
+    }
+}
+
+/// Dutch stop words: the Snowball list (snowballstem.org, BSD licence,
+/// Copyright (c) 2001 Dr Martin Porter and others) without the words that
+/// carry meaning in this domain: `niet`, `geen`, `niets`, `zonder`, `tegen`
+/// ("tegen het azc" is not "het azc").
+const DUTCH_STOP_WORDS: &[&str] = &[
+    "de", "en", "van", "ik", "te", "dat", "die", "in", "een", "hij", "het", "zijn", "is", "was", "op", "aan", "met",
+    "als", "voor", "had", "er", "maar", "om", "hem", "dan", "zou", "of", "wat", "mijn", "men", "dit", "zo", "door",
+    "over", "ze", "zich", "bij", "ook", "tot", "je", "mij", "uit", "der", "daar", "haar", "naar", "heb", "hoe",
+    "heeft", "hebben", "deze", "u", "want", "nog", "zal", "me", "zij", "nu", "ge", "omdat", "iets", "worden", "toch",
+    "al", "waren", "veel", "meer", "doen", "toen", "moet", "ben", "kan", "hun", "dus", "alles", "onder", "ja", "eens",
+    "hier", "wie", "werd", "altijd", "doch", "wordt", "wezen", "kunnen", "ons", "zelf", "na", "reeds", "wil", "kon",
+    "uw", "iemand", "geweest", "andere",
+];
+
+/// English stop words: Lucene's short list (Apache-2.0) without `no` and `not`.
+const ENGLISH_STOP_WORDS: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "of", "on", "or",
+    "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "was", "will", "with",
+];
 
 pub const ID: &str = "id";
 pub const SOURCE: &str = "source";
 pub const SOURCE_KIND: &str = "source_kind";
 pub const URL: &str = "url";
+/// Stored only; searched through its per-language twins.
 pub const TITLE: &str = "title";
+/// Stored only; searched through its per-language twins.
 pub const TEXT: &str = "text";
 pub const LANG: &str = "lang";
+/// Which analysis the document's words went through (`nl`, `en`, `plain`).
+pub const ANALYSIS: &str = "analysis";
 pub const THEMES: &str = "themes";
 pub const LEVEL: &str = "level";
 pub const SCORE: &str = "score";
@@ -38,6 +95,8 @@ pub const MUNICIPALITIES: &str = "municipalities";
 pub const PUBLISHED_AT: &str = "published_at";
 /// True when the source gave no publication time and `published_at` is `fetched_at`.
 pub const PUBLISHED_ESTIMATED: &str = "published_estimated";
+/// The local date of `published_at` in Europe/Amsterdam as `YYYYMMDD`, for the day facet.
+pub const DAY: &str = "day";
 pub const FETCHED_AT: &str = "fetched_at";
 pub const EVENT_TIME: &str = "event_time";
 /// The author's keyed pseudonym: a fast column only, to count distinct
@@ -45,10 +104,18 @@ pub const EVENT_TIME: &str = "event_time";
 /// author), not stored (never returned). GUARDRAILS L1, L2.
 pub const AUTHOR: &str = "author";
 
-/// The fields a query may name (`field:value`). Everything else, `author`
-/// first of all, is refused before parsing.
+/// The fields a query may name (`field:value`). `title` and `text` stand
+/// for their per-language twins. Everything else, `author` first of all, is
+/// refused before parsing.
 pub const QUERY_FIELDS: &[&str] =
-    &[TITLE, TEXT, ID, SOURCE, SOURCE_KIND, LANG, THEMES, MUNICIPALITIES, LEVEL, PUBLISHED_AT];
+    &[TITLE, TEXT, ID, SOURCE, SOURCE_KIND, LANG, THEMES, MUNICIPALITIES, LEVEL, PUBLISHED_AT, EVENT_TIME];
+
+/// The indexed title and text fields of one analysis group.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TextFields {
+    pub title: Field,
+    pub text: Field,
+}
 
 /// Resolved field handles.
 #[derive(Debug, Clone, Copy)]
@@ -59,63 +126,170 @@ pub(crate) struct Fields {
     pub url: Field,
     pub title: Field,
     pub text: Field,
+    pub nl: TextFields,
+    pub en: TextFields,
+    pub plain: TextFields,
     pub lang: Field,
+    pub analysis: Field,
     pub themes: Field,
     pub level: Field,
     pub score: Field,
     pub municipalities: Field,
     pub published_at: Field,
     pub published_estimated: Field,
+    pub day: Field,
     pub fetched_at: Field,
     pub event_time: Field,
     pub author: Field,
 }
 
+impl Fields {
+    pub(crate) fn group(&self, analysis: Analysis) -> TextFields {
+        match analysis {
+            Analysis::Dutch => self.nl,
+            Analysis::English => self.en,
+            Analysis::Plain => self.plain,
+        }
+    }
+}
+
 /// The schema this build writes and reads.
 pub(crate) fn build_schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    let full_text = TextOptions::default()
-        .set_indexing_options(
+    let analysed = |analysis: Analysis| {
+        TextOptions::default().set_indexing_options(
             TextFieldIndexing::default()
-                .set_tokenizer(TOKENIZER)
+                .set_tokenizer(&analysis.tokenizer())
                 .set_index_option(IndexRecordOption::WithFreqsAndPositions),
         )
-        .set_stored();
+    };
+    let group = |b: &mut tantivy::schema::SchemaBuilder, analysis: Analysis| TextFields {
+        title: b.add_text_field(&format!("title_{}", analysis.code()), analysed(analysis)),
+        text: b.add_text_field(&format!("text_{}", analysis.code()), analysed(analysis)),
+    };
     let date = |indexed: bool| {
         let opts = DateOptions::default().set_stored().set_fast().set_precision(DateTimePrecision::Seconds);
         if indexed { opts.set_indexed() } else { opts }
     };
+    let id = b.add_text_field(ID, STRING | STORED);
+    let source = b.add_text_field(SOURCE, STRING | STORED);
+    let source_kind = b.add_text_field(SOURCE_KIND, STRING | STORED);
+    let url = b.add_text_field(URL, STORED);
+    let title = b.add_text_field(TITLE, STORED);
+    let text = b.add_text_field(TEXT, STORED);
+    let nl = group(&mut b, Analysis::Dutch);
+    let en = group(&mut b, Analysis::English);
+    let plain = group(&mut b, Analysis::Plain);
     let fields = Fields {
-        id: b.add_text_field(ID, STRING | STORED),
-        source: b.add_text_field(SOURCE, STRING | STORED),
-        source_kind: b.add_text_field(SOURCE_KIND, STRING | STORED),
-        url: b.add_text_field(URL, STORED),
-        title: b.add_text_field(TITLE, full_text.clone()),
-        text: b.add_text_field(TEXT, full_text),
+        id,
+        source,
+        source_kind,
+        url,
+        title,
+        text,
+        nl,
+        en,
+        plain,
         lang: b.add_text_field(LANG, STRING | STORED),
+        analysis: b.add_text_field(ANALYSIS, STRING),
         themes: b.add_text_field(THEMES, STRING | STORED | FAST),
         level: b.add_u64_field(LEVEL, INDEXED | STORED | FAST),
         score: b.add_f64_field(SCORE, STORED | FAST),
         municipalities: b.add_text_field(MUNICIPALITIES, STRING | STORED | FAST),
         published_at: b.add_date_field(PUBLISHED_AT, date(true)),
         published_estimated: b.add_bool_field(PUBLISHED_ESTIMATED, NumericOptions::default().set_stored().set_fast()),
+        day: b.add_u64_field(DAY, FAST),
         fetched_at: b.add_date_field(FETCHED_AT, date(false)),
-        event_time: b.add_date_field(EVENT_TIME, date(false)),
+        event_time: b.add_date_field(EVENT_TIME, date(true)),
         author: b.add_text_field(AUTHOR, TextOptions::default().set_fast(None)),
     };
     (b.build(), fields)
 }
 
-/// Registers the analyzer; tokenizers are not persisted, so every opened
-/// index needs this before it indexes or parses a query.
-pub(crate) fn register_tokenizers(index: &Index) {
-    let analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
+/// The analyzer of one group. Split on non-alphanumerics, drop tokens over
+/// 40 bytes, lowercase, fold accents (`café` = `cafe`); then for Dutch and
+/// English their stop words and Snowball stemmer (`rellen` = `rel`,
+/// `relschoppers` = `relschopper`).
+pub(crate) fn analyzer(analysis: Analysis) -> TextAnalyzer {
+    let base = TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
-        .filter(AsciiFoldingFilter)
-        .filter(Stemmer::new(Language::Dutch))
-        .build();
-    index.tokenizers().register(TOKENIZER, analyzer);
+        .filter(AsciiFoldingFilter);
+    let words = |list: &[&str]| StopWordFilter::remove(list.iter().map(|w| (*w).to_owned()));
+    match analysis {
+        Analysis::Dutch => {
+            base.filter(words(DUTCH_STOP_WORDS)).filter(Stemmer::new(Language::Dutch)).filter(Undouble).build()
+        }
+        Analysis::English => base.filter(words(ENGLISH_STOP_WORDS)).filter(Stemmer::new(Language::English)).build(),
+        Analysis::Plain => base.build(),
+    }
+}
+
+/// Drops the last letter of a stem that ends in a doubled consonant.
+///
+/// Snowball's Dutch stemmer undoubles only `kk`, `dd` and `tt`, so
+/// `rellen` becomes `rell` while `rel` stays `rel`, and `bommen` misses
+/// `bom`. Dutch spelling never ends a word on a doubled consonant, so
+/// undoubling every one joins the plural to its singular; the few loan
+/// words it touches (`stress`, `hall`) change the same way in the index and
+/// in the query.
+#[derive(Clone)]
+struct Undouble;
+
+impl TokenFilter for Undouble {
+    type Tokenizer<T: Tokenizer> = UndoubleFilter<T>;
+
+    fn transform<T: Tokenizer>(self, tokenizer: T) -> UndoubleFilter<T> {
+        UndoubleFilter(tokenizer)
+    }
+}
+
+#[derive(Clone)]
+struct UndoubleFilter<T>(T);
+
+impl<T: Tokenizer> Tokenizer for UndoubleFilter<T> {
+    type TokenStream<'a> = UndoubleStream<T::TokenStream<'a>>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
+        UndoubleStream(self.0.token_stream(text))
+    }
+}
+
+struct UndoubleStream<S>(S);
+
+impl<S: TokenStream> TokenStream for UndoubleStream<S> {
+    fn advance(&mut self) -> bool {
+        if !self.0.advance() {
+            return false;
+        }
+        let text = &mut self.0.token_mut().text;
+        let bytes = text.as_bytes();
+        if let [.., a, b] = bytes
+            && a == b
+            && a.is_ascii_alphabetic()
+            && !matches!(a, b'a' | b'e' | b'i' | b'o' | b'u' | b'y')
+            && bytes.len() > 3
+        {
+            text.pop();
+        }
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.0.token()
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.0.token_mut()
+    }
+}
+
+/// Registers the analyzers; tokenizers are not persisted, so every opened
+/// index needs this before it indexes or parses a query.
+pub(crate) fn register_tokenizers(index: &Index) {
+    for analysis in Analysis::ALL {
+        index.tokenizers().register(&analysis.tokenizer(), analyzer(analysis));
+    }
 }
 
 /// Checks that an index on disk has this build's schema.
@@ -140,6 +314,19 @@ pub(crate) fn from_tantivy_date(dt: tantivy::DateTime) -> chrono::DateTime<chron
     chrono::DateTime::from_timestamp_nanos(dt.into_timestamp_nanos())
 }
 
+/// `YYYYMMDD` of the local date in Europe/Amsterdam.
+pub(crate) fn local_day(t: chrono::DateTime<chrono::Utc>) -> u64 {
+    use chrono::Datelike;
+    let local = chrono_tz::Europe::Amsterdam.from_utc_datetime(&t.naive_utc());
+    let (y, m, d) = (local.year().clamp(0, 9999) as u64, u64::from(local.month()), u64::from(local.day()));
+    y * 10_000 + m * 100 + d
+}
+
+/// `YYYY-MM-DD` of a [`local_day`] value.
+pub(crate) fn day_label(day: u64) -> String {
+    format!("{:04}-{:02}-{:02}", day / 10_000, day / 100 % 100, day % 100)
+}
+
 /// The document for one message. The author pseudonym goes only into its fast column.
 pub(crate) fn to_document(f: &Fields, msg: &ScoredMessage) -> TantivyDocument {
     let m = &msg.message;
@@ -151,13 +338,19 @@ pub(crate) fn to_document(f: &Fields, msg: &ScoredMessage) -> TantivyDocument {
     if let Some(url) = &m.url {
         doc.add_text(f.url, url);
     }
+    let lang = a.lang.as_ref().or(m.lang_hint.as_ref());
+    let analysis = Analysis::of_lang(lang.map(String::as_str));
+    let group = f.group(analysis);
     if let Some(title) = &m.title {
         doc.add_text(f.title, title);
+        doc.add_text(group.title, title);
     }
     doc.add_text(f.text, &m.text);
-    if let Some(lang) = a.lang.as_ref().or(m.lang_hint.as_ref()) {
+    doc.add_text(group.text, &m.text);
+    if let Some(lang) = lang {
         doc.add_text(f.lang, lang);
     }
+    doc.add_text(f.analysis, analysis.code());
     for theme in &a.themes {
         doc.add_text(f.themes, theme);
     }
@@ -166,11 +359,15 @@ pub(crate) fn to_document(f: &Fields, msg: &ScoredMessage) -> TantivyDocument {
     for code in &a.municipalities {
         doc.add_text(f.municipalities, code.as_str());
     }
+    // A publication time after the fetch is a feed's error; clamping it keeps
+    // every document of a bucket published before the bucket ends, which lets
+    // a time filter skip whole buckets.
     let (published, estimated) = match m.published_at {
-        Some(p) => (p.to_utc(), false),
+        Some(p) => (p.to_utc().min(m.fetched_at), false),
         None => (m.fetched_at, true),
     };
     doc.add_date(f.published_at, to_tantivy_date(published));
+    doc.add_u64(f.day, local_day(published));
     doc.add_bool(f.published_estimated, estimated);
     doc.add_date(f.fetched_at, to_tantivy_date(m.fetched_at));
     if let Some(event) = a.event_time {

@@ -27,7 +27,7 @@ fn msg(id: &str, title: &str, text: &str) -> ScoredMessage {
             title: Some(title.to_owned()),
             text: text.to_owned(),
             published_at: Some(at(1, 12)),
-            fetched_at: Utc.with_ymd_and_hms(2024, 12, 1, 11, 30, 0).unwrap(),
+            fetched_at: Utc.with_ymd_and_hms(2024, 12, 20, 11, 30, 0).unwrap(),
             author: Some(Pseudonym::from_digest_hex(CANARY.to_owned())),
             lang_hint: Some("nl".into()),
         },
@@ -198,7 +198,7 @@ fn hits_carry_the_fields_and_never_the_author() {
     assert_eq!(h2.published_at, m.message.fetched_at);
 
     // The stored document itself holds no pseudonym either.
-    let searcher = r.reader.searcher();
+    let searcher = r.searchers().remove(0);
     for segment in searcher.segment_readers() {
         let store = segment.get_store_reader(1).unwrap();
         for doc in store.iter::<tantivy::TantivyDocument>(None) {
@@ -339,11 +339,336 @@ fn dates_beyond_what_tantivy_holds_neither_panic_nor_wrap() {
     reader.reload().unwrap();
     let hits = reader.search(&q("toekomst")).unwrap().hits;
     assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].published_at, Utc.with_ymd_and_hms(2024, 12, 20, 11, 30, 0).unwrap(), "no later than the fetch");
     assert!(
-        hits[0].published_at.timestamp() > Utc.with_ymd_and_hms(2200, 1, 1, 0, 0, 0).unwrap().timestamp(),
+        hits[0].event_time.unwrap().timestamp() > Utc.with_ymd_and_hms(2200, 1, 1, 0, 0, 0).unwrap().timestamp(),
         "clamped, not wrapped"
     );
     let mut req = q("toekomst");
     req.since = Some(Utc.with_ymd_and_hms(3000, 1, 1, 0, 0, 0).unwrap());
     assert!(reader.search(&req).is_ok(), "a far bound is clamped too");
+}
+
+fn fetched(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
+}
+
+/// A message fetched at `t` and published an hour before.
+fn msg_at(id: &str, text: &str, t: DateTime<Utc>) -> ScoredMessage {
+    with(msg(id, "", text), |m| {
+        m.message.title = None;
+        m.message.fetched_at = t;
+        m.message.published_at = Some((t - chrono::Duration::hours(1)).fixed_offset());
+    })
+}
+
+fn lang(m: ScoredMessage, code: &str) -> ScoredMessage {
+    with(m, |m| m.assessment.lang = Some(code.into()))
+}
+
+fn bucket_names(dir: &TempDir) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.path().join("buckets"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn words_are_analysed_per_language() {
+    let dir = TempDir::new().unwrap();
+    let mut w = open_writer(&dir);
+    w.upsert(&msg("nl1", "Rel in de binnenstad", "relschoppers gooiden stenen naar de politie")).unwrap();
+    w.upsert(&msg("nl2", "Jaarwisseling", "oud en nieuw verliep rustig, geen rellen")).unwrap();
+    w.upsert(&msg("nl3", "Azc", "protest tegen het azc in Utrecht")).unwrap();
+    w.upsert(&msg("nl4", "Azc", "open dag bij het azc")).unwrap();
+    w.upsert(&lang(msg("en1", "Riots", "rioters were throwing stones"), "en")).unwrap();
+    w.upsert(&lang(msg("de1", "Krawalle", "die Polizei meldet Krawalle in der Stadt"), "de")).unwrap();
+    w.commit().unwrap();
+    let r = ArchiveReader::open(dir.path()).unwrap();
+    let sorted = |query: &str| {
+        let mut v = ids(&r, &q(query));
+        v.sort();
+        v
+    };
+    assert_eq!(sorted("rellen"), ["nl1", "nl2"], "rellen and rel share the stem rel");
+    assert_eq!(sorted("rel"), ["nl1", "nl2"]);
+    assert_eq!(sorted("relschopper"), ["nl1"], "relschoppers is found by its stem");
+    assert_eq!(sorted("riot"), ["en1"], "English stemming for English messages");
+    assert_eq!(sorted("rioter"), ["en1"]);
+    assert_eq!(sorted("krawalle"), ["de1"], "other languages match plainly");
+    assert!(sorted("krawall").is_empty(), "and are not stemmed");
+    assert_eq!(sorted("\"oud en nieuw\""), ["nl2"], "a phrase across a Dutch stop word");
+    assert_eq!(sorted("oud en nieuw"), ["nl2"], "a stop word does not demand itself");
+    assert_eq!(sorted("de politie"), ["nl1"], "Dutch stop words drop, the rest still counts");
+    assert_eq!(sorted("die polizei"), ["de1"], "German 'die' is a word, not a Dutch stop word");
+    assert_eq!(sorted("tegen azc"), ["nl3"], "tegen is kept: it carries meaning here");
+    assert_eq!(sorted("azc -tegen"), ["nl4"]);
+    assert_eq!(sorted("geen rellen"), ["nl2"], "geen is kept");
+    assert_eq!(sorted("politei~1"), ["de1", "nl1"], "fuzzy distance one: politie, and Polizei too");
+    assert_eq!(sorted("relschop*"), ["nl1"], "prefix");
+    assert_eq!(sorted("text:stenen"), ["nl1"]);
+    assert!(sorted("title:stenen").is_empty());
+    assert_eq!(sorted("title:rel"), ["nl1"]);
+    assert!(sorted("de").is_empty(), "only stop words asks for nothing in Dutch");
+}
+
+#[test]
+fn filters_by_source_kind_and_language_and_sorts_oldest_first() {
+    let dir = TempDir::new().unwrap();
+    let mut w = open_writer(&dir);
+    let t = fetched(2024, 12, 20, 12, 0);
+    w.upsert(&msg_at("s1", "noodverordening afgekondigd", t)).unwrap();
+    w.upsert(&with(msg_at("s2", "noodverordening gevraagd", t + chrono::Duration::hours(2)), |m| {
+        m.message.source_kind = SourceKind::Mastodon;
+    }))
+    .unwrap();
+    w.upsert(&lang(msg_at("s3", "noodverordening emergency order", t + chrono::Duration::hours(1)), "en")).unwrap();
+    w.commit().unwrap();
+    let r = ArchiveReader::open(dir.path()).unwrap();
+    let kind = SearchRequest { source_kind: Some("mastodon".into()), ..q("noodverordening") };
+    assert_eq!(ids(&r, &kind), ["s2"]);
+    let en = SearchRequest { lang: Some("en".into()), ..q("") };
+    assert_eq!(ids(&r, &en), ["s3"]);
+    let oldest = SearchRequest { sort: Sort::Oldest, ..q("noodverordening") };
+    assert_eq!(ids(&r, &oldest), ["s1", "s3", "s2"]);
+}
+
+#[test]
+fn facets_count_every_match_not_just_the_page() {
+    let dir = TempDir::new().unwrap();
+    let mut w = open_writer(&dir);
+    let t = fetched(2024, 12, 20, 12, 0);
+    for i in 0..5 {
+        w.upsert(&msg_at(&format!("u{i}"), "demonstratie op het plein", t)).unwrap();
+    }
+    w.upsert(&with(msg_at("a1", "demonstratie in Amersfoort", t - chrono::Duration::days(2)), |m| {
+        m.assessment.municipalities = vec![MunicipalityCode::new("GM0307").unwrap()];
+        m.assessment.themes = vec!["klimaat".into(), "demonstratie".into()];
+        m.assessment.level = Level::Escalation;
+    }))
+    .unwrap();
+    w.upsert(&msg_at("x1", "iets anders", t)).unwrap();
+    w.commit().unwrap();
+    let r = ArchiveReader::open(dir.path()).unwrap();
+    let res = r.search(&SearchRequest { facets: true, limit: 2, ..q("demonstratie") }).unwrap();
+    assert_eq!(res.total, 6);
+    assert_eq!(res.hits.len(), 2);
+    let facets = res.facets.unwrap();
+    let pairs = |v: &[crate::FacetCount]| v.iter().map(|c| (c.value.clone(), c.count)).collect::<Vec<_>>();
+    assert_eq!(pairs(&facets.municipalities), [("GM0344".into(), 5), ("GM0307".into(), 1)]);
+    assert_eq!(
+        pairs(&facets.themes),
+        [("stikstof".into(), 5), ("demonstratie".into(), 1), ("klimaat".into(), 1)],
+        "by count, then by name"
+    );
+    assert_eq!(pairs(&facets.levels), [("0".into(), 0), ("1".into(), 5), ("2".into(), 0), ("3".into(), 1)]);
+    // Published an hour before 12:00 UTC: local dates in Europe/Amsterdam.
+    assert_eq!(pairs(&facets.days), [("2024-12-18".into(), 1), ("2024-12-20".into(), 5)]);
+    assert!(r.search(&q("demonstratie")).unwrap().facets.is_none(), "only when asked");
+}
+
+#[test]
+fn snippets_mark_the_words_found() {
+    let dir = TempDir::new().unwrap();
+    let mut w = open_writer(&dir);
+    let text = "Gisteravond bleef het lang onrustig. Later gooiden relschoppers stenen naar agenten bij het station.";
+    w.upsert(&msg("sn1", "Onrust bij station", text)).unwrap();
+    w.commit().unwrap();
+    let r = ArchiveReader::open(dir.path()).unwrap();
+    let hit = r.search(&q("relschopper stenen")).unwrap().hits.remove(0);
+    let snippet = hit.snippet.expect("a snippet");
+    let marked: Vec<&str> = snippet.highlights.iter().map(|[a, b]| &snippet.text[*a..*b]).collect();
+    assert_eq!(marked, ["relschoppers", "stenen"]);
+    assert!(r.search(&q("")).unwrap().hits[0].snippet.is_none(), "no words, no snippet");
+    let title_only = r.search(&q("title:onrust")).unwrap().hits.remove(0).snippet.expect("from the title");
+    assert_eq!(title_only.text, "Onrust bij station");
+}
+
+#[test]
+fn buckets_split_by_fetch_week_and_are_searched_as_one() {
+    let dir = TempDir::new().unwrap();
+    let mut w = open_writer(&dir);
+    // 2024-12-02, -09 and -16 are Mondays.
+    w.upsert(&msg_at("w1", "boeren blokkeren de snelweg", fetched(2024, 12, 3, 10, 0))).unwrap();
+    w.upsert(&msg_at("w2", "boeren en trekkers bij het provinciehuis", fetched(2024, 12, 10, 10, 0))).unwrap();
+    w.commit().unwrap();
+    w.upsert(&msg_at("w3", "boeren boeren boeren", fetched(2024, 12, 17, 10, 0))).unwrap();
+    w.commit().unwrap();
+    assert_eq!(bucket_names(&dir), ["week-2024-12-02", "week-2024-12-09", "week-2024-12-16"]);
+    assert_eq!(w.total_docs(), 3);
+    let r = ArchiveReader::open(dir.path()).unwrap();
+    assert_eq!(r.doc_count(), 3);
+    assert_eq!(ids(&r, &SearchRequest { sort: Sort::Newest, ..q("boeren") }), ["w3", "w2", "w1"]);
+    assert_eq!(ids(&r, &q("boeren"))[0], "w3", "one ranking across buckets: most mentions first");
+    let page = r.search(&SearchRequest { sort: Sort::Newest, limit: 1, offset: 1, ..q("boeren") }).unwrap();
+    assert_eq!((page.total, page.hits[0].id.as_str()), (3, "w2"));
+    let since = SearchRequest { since: Some(fetched(2024, 12, 9, 0, 0)), ..q("boeren") };
+    let mut found = ids(&r, &since);
+    found.sort();
+    assert_eq!(found, ["w2", "w3"]);
+    let buckets = r.buckets().unwrap();
+    assert_eq!(buckets.iter().map(|b| b.documents).collect::<Vec<_>>(), [1, 1, 1]);
+    assert!(buckets.iter().all(|b| b.bytes > 0));
+}
+
+#[test]
+fn an_id_stays_in_one_bucket_across_the_turn_of_a_week() {
+    let dir = TempDir::new().unwrap();
+    let mut w = open_writer(&dir);
+    let sunday = fetched(2024, 12, 15, 23, 59);
+    let monday = fetched(2024, 12, 16, 0, 5);
+    // Within one batch: the repeat goes where the first copy waits.
+    w.upsert(&msg_at("d1", "eerste versie", sunday)).unwrap();
+    w.upsert(&msg_at("d1", "tweede versie", monday)).unwrap();
+    // Across commits: a re-fetch after a crash, early in the new week.
+    w.upsert(&msg_at("d2", "eerste", sunday)).unwrap();
+    w.commit().unwrap();
+    w.upsert(&msg_at("d2", "opnieuw opgehaald", monday)).unwrap();
+    // Late in the new week an id is not looked up any more.
+    w.upsert(&msg_at("d3", "later", fetched(2024, 12, 19, 12, 0))).unwrap();
+    w.commit().unwrap();
+    assert_eq!(w.total_docs(), 3);
+    let r = ArchiveReader::open(dir.path()).unwrap();
+    assert_eq!(ids(&r, &q("versie")), ["d1"]);
+    assert_eq!(r.search(&q("versie")).unwrap().hits[0].text, "tweede versie");
+    assert_eq!(ids(&r, &q("opgehaald")), ["d2"]);
+    let docs: Vec<u64> = r.buckets().unwrap().iter().map(|b| b.documents).collect();
+    assert_eq!(docs, [2, 1], "d1 and d2 in the Sunday bucket, d3 in the Monday one");
+}
+
+#[test]
+fn retention_deletes_whole_buckets_records_them_and_is_idempotent() {
+    let dir = TempDir::new().unwrap();
+    let mut w = open_writer(&dir);
+    for (i, day) in [2, 9, 16, 23].into_iter().enumerate() {
+        for j in 0..=i {
+            w.upsert(&msg_at(&format!("r{i}-{j}"), "bericht", fetched(2024, 12, day, 10, 0))).unwrap();
+        }
+    }
+    w.commit().unwrap();
+    let reader = ArchiveReader::open(dir.path()).unwrap();
+    assert_eq!(reader.doc_count(), 10);
+    // Fourteen days before 2024-12-31 is 12-17: the weeks ending 12-09 and 12-16 lie wholly before it.
+    let now = fetched(2024, 12, 31, 0, 0);
+    let mut records = Vec::new();
+    let deleted = w
+        .apply_retention(now, Duration::from_secs(14 * 86_400), |d| {
+            records.push(d.clone());
+            Ok::<(), String>(())
+        })
+        .unwrap();
+    assert_eq!(deleted, records, "recorded before deleting");
+    assert_eq!(
+        records.iter().map(|d| (d.bucket.as_str(), d.documents)).collect::<Vec<_>>(),
+        [("week-2024-12-02", 1), ("week-2024-12-09", 2)]
+    );
+    assert!(records.iter().all(|d| d.bytes > 0 && d.deleted_at == now));
+    assert_eq!(records[0].period_end, fetched(2024, 12, 9, 0, 0));
+    assert_eq!(bucket_names(&dir), ["week-2024-12-16", "week-2024-12-23"], "gone from disk");
+    assert_eq!(w.total_docs(), 7);
+    reader.reload().unwrap();
+    assert_eq!(reader.doc_count(), 7, "a running reader lets go of deleted buckets");
+    assert!(ids(&reader, &q("")).iter().all(|id| id.starts_with("r2") || id.starts_with("r3")));
+
+    let again = w.apply_retention(now, Duration::from_secs(14 * 86_400), |_| Err("must not be called")).unwrap();
+    assert!(again.is_empty(), "re-running finds nothing to do");
+
+    // A failing record stops retention with nothing deleted.
+    let later = fetched(2025, 2, 1, 0, 0);
+    let err = w.apply_retention(later, Duration::from_secs(14 * 86_400), |_| Err("disk full")).unwrap_err();
+    assert!(err.to_string().contains("cannot record the deletion: disk full"), "{err}");
+    assert_eq!(bucket_names(&dir).len(), 2);
+}
+
+#[test]
+fn messages_older_than_the_retention_are_not_archived() {
+    let dir = TempDir::new().unwrap();
+    let opts = ArchiveOptions { retention: Some(Duration::from_secs(30 * 86_400)), ..ArchiveOptions::default() };
+    let mut w = ArchiveWriter::open(dir.path(), &opts).unwrap();
+    let now = Utc::now();
+    w.upsert(&msg_at("old", "oud bericht", now - chrono::Duration::days(60))).unwrap();
+    w.upsert(&msg_at("new", "nieuw bericht", now)).unwrap();
+    w.commit().unwrap();
+    assert_eq!(w.total_docs(), 1);
+    assert_eq!(bucket_names(&dir).len(), 1, "no bucket made for an expired message");
+}
+
+#[test]
+fn the_payload_lives_in_the_newest_bucket() {
+    let dir = TempDir::new().unwrap();
+    let mut w = open_writer(&dir);
+    w.upsert(&msg_at("p1", "x", fetched(2024, 12, 3, 10, 0))).unwrap();
+    w.commit_with_payload("one").unwrap();
+    w.upsert(&msg_at("p2", "x", fetched(2024, 12, 10, 10, 0))).unwrap();
+    w.upsert(&msg_at("p3", "x", fetched(2024, 12, 4, 10, 0))).unwrap();
+    w.commit_with_payload("two").unwrap();
+    // An old bucket touched alone keeps the newest bucket's payload.
+    w.upsert(&msg_at("p4", "x", fetched(2024, 12, 5, 10, 0))).unwrap();
+    w.commit().unwrap();
+    drop(w);
+    let w = open_writer(&dir);
+    assert_eq!(w.last_payload().as_deref(), Some("two"));
+    assert_eq!(w.total_docs(), 4);
+}
+
+#[test]
+fn counts_per_municipality_theme_and_level_with_distinct_authors() {
+    let dir = TempDir::new().unwrap();
+    let mut w = open_writer(&dir);
+    let t = fetched(2024, 12, 20, 12, 0);
+    let author = |m: &mut ScoredMessage, a: &str| m.message.author = Some(Pseudonym::from_digest_hex(a.repeat(8)));
+    w.upsert(&with(msg_at("c1", "x", t), |m| author(m, "aaaa"))).unwrap();
+    w.upsert(&with(msg_at("c2", "x", t), |m| author(m, "aaaa"))).unwrap();
+    w.upsert(&with(msg_at("c3", "x", t), |m| author(m, "bbbb"))).unwrap();
+    w.upsert(&with(msg_at("c4", "x", t), |m| {
+        author(m, "cccc");
+        m.assessment.level = Level::Mobilisation;
+        m.assessment.municipalities =
+            vec![MunicipalityCode::new("GM0344").unwrap(), MunicipalityCode::new("GM0307").unwrap()];
+        m.assessment.themes = vec![];
+    }))
+    .unwrap();
+    w.upsert(&msg_at("c5", "buiten het venster", t - chrono::Duration::days(3))).unwrap();
+    w.commit().unwrap();
+    let r = ArchiveReader::open(dir.path()).unwrap();
+    let window = crate::CountRequest { since: t - chrono::Duration::hours(6), until: t, min_level: None };
+    let rows = r.counts(&window).unwrap();
+    let got: Vec<_> = rows
+        .iter()
+        .map(|row| (row.municipality.as_deref(), row.theme.as_deref(), row.level, row.messages, row.distinct_authors))
+        .collect();
+    assert_eq!(
+        got,
+        [(Some("GM0307"), None, 2, 1, 1), (Some("GM0344"), None, 2, 1, 1), (Some("GM0344"), Some("stikstof"), 1, 3, 2),]
+    );
+    let mobilisation = crate::CountRequest { min_level: Some(Level::Mobilisation), ..window.clone() };
+    assert_eq!(r.counts(&mobilisation).unwrap().len(), 2);
+    assert!(!serde_json::to_string(&rows).unwrap().contains("aaaa"), "counts, never who");
+    assert!(r.counts(&crate::CountRequest { since: t, until: t, min_level: None }).is_err());
+}
+
+#[test]
+fn a_search_past_its_budget_is_stopped() {
+    let dir = TempDir::new().unwrap();
+    let mut w = open_writer(&dir);
+    w.upsert(&msg("tb1", "x", "tijdsbudget")).unwrap();
+    w.commit().unwrap();
+    let r = ArchiveReader::open(dir.path()).unwrap().with_budget(Duration::ZERO);
+    let err = r.search(&q("tijdsbudget")).unwrap_err();
+    assert!(matches!(err, ArchiveError::TooSlow { budget_ms: 0 }), "{err:?}");
+    assert!(err.to_string().contains("narrow it down"), "{err}");
+    let window = crate::CountRequest { since: fetched(2024, 1, 1, 0, 0), until: Utc::now(), min_level: None };
+    assert!(matches!(r.counts(&window), Err(ArchiveError::TooSlow { .. })));
+}
+
+#[test]
+fn the_old_single_index_layout_is_refused() {
+    let dir = TempDir::new().unwrap();
+    std::fs::create_dir_all(dir.path().join("index")).unwrap();
+    std::fs::write(dir.path().join("index/meta.json"), "{}").unwrap();
+    let err = ArchiveWriter::open(dir.path(), &ArchiveOptions::default()).unwrap_err();
+    assert!(matches!(err, ArchiveError::SchemaMismatch { .. }), "{err:?}");
+    assert!(matches!(ArchiveReader::open(dir.path()), Err(ArchiveError::SchemaMismatch { .. })));
 }

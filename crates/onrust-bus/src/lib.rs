@@ -125,6 +125,23 @@ pub trait Publisher: Send + Sync {
 pub trait Subscriber: Send {
     /// The next delivery; `None` once every publisher is gone and the topic is drained.
     fn recv(&mut self) -> BoxFuture<'_, Option<Delivery>>;
+
+    /// Whether a delivery's [`Origin`] still means the same record after a
+    /// restart (a Kafka offset does; the embedded bus starts afresh each
+    /// run). Only then does a sink store positions with its effect (R3).
+    fn durable_positions(&self) -> bool {
+        false
+    }
+
+    /// Continues each listed partition at the given offset: the next
+    /// delivery from `topic`/`partition` is the record at `offset`. A sink
+    /// that stores consumed positions with its own commit resumes from them
+    /// this way, whatever the group's committed offsets say (GUARDRAILS R3).
+    /// Backends without durable positions ignore it.
+    fn seek(&mut self, positions: &[Origin]) -> BoxFuture<'_, Result<(), BusError>> {
+        let _ = positions;
+        Box::pin(std::future::ready(Ok(())))
+    }
 }
 
 /// A bus backend.

@@ -59,7 +59,8 @@ pub struct HttpConfig {
     /// Read entry by entry in [`Config::parse`], so each problem is reported.
     #[serde(skip)]
     pub tokens: Vec<TokenConfig>,
-    /// Wall-clock bound on one API search, in milliseconds; past it the API answers 503.
+    /// Time budget of one API search, in milliseconds: the archive stops a
+    /// search past it (400, narrow it down); the API's own bound is a quarter later (503).
     #[serde(default = "default_search_budget_ms")]
     pub search_budget_ms: u64,
     /// API searches run at once; another waits for a free turn (up to the budget), then gets 503.
@@ -259,10 +260,22 @@ impl Default for ClassifyConfig {
     }
 }
 
-/// `[archive]`: when the index commits.
+/// `[archive]`: how the index commits, buckets time and forgets.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ArchiveConfig {
+    /// The span of one bucket (one index): `day`, `week` or `month` of fetch
+    /// time. Retention deletes whole buckets, so this is its granularity.
+    #[serde(default)]
+    pub bucket: onrust_archive::Period,
+    /// Keep archived messages this long after they were fetched, then delete
+    /// their bucket physically, with a record in the audit log (GUARDRAILS
+    /// L6). A bucket goes once all of it is older than this.
+    #[serde(default = "default_retention")]
+    pub retention: HumanDuration,
+    /// Indexing threads of the archive writer.
+    #[serde(default = "default_writer_threads")]
+    pub writer_threads: usize,
     /// Commit at least this often while messages arrive.
     #[serde(default = "default_commit_interval")]
     pub commit_interval: HumanDuration,
@@ -274,6 +287,12 @@ pub struct ArchiveConfig {
     pub writer_memory_bytes: usize,
 }
 
+fn default_retention() -> HumanDuration {
+    HumanDuration(Duration::from_secs(90 * 24 * 3600))
+}
+fn default_writer_threads() -> usize {
+    1
+}
 fn default_commit_interval() -> HumanDuration {
     HumanDuration(Duration::from_secs(1))
 }
@@ -287,6 +306,9 @@ fn default_writer_memory() -> usize {
 impl Default for ArchiveConfig {
     fn default() -> Self {
         Self {
+            bucket: onrust_archive::Period::default(),
+            retention: default_retention(),
+            writer_threads: default_writer_threads(),
             commit_interval: default_commit_interval(),
             commit_max_docs: default_commit_max_docs(),
             writer_memory_bytes: default_writer_memory(),
@@ -512,6 +534,7 @@ impl Config {
             ("ingest.connect_timeout", self.ingest.connect_timeout.0, Duration::from_millis(100), secs(300)),
             ("ingest.total_timeout", self.ingest.total_timeout.0, Duration::from_millis(100), secs(3600)),
             ("archive.commit_interval", self.archive.commit_interval.0, Duration::from_millis(10), secs(3600)),
+            ("archive.retention", self.archive.retention.0, secs(24 * 3600), secs(10 * 366 * 24 * 3600)),
             ("privacy.pseudonym_period", self.privacy.pseudonym_period.0, secs(3600), secs(10 * 366 * 24 * 3600)),
         ];
         for (key, value, min, max) in bounds {
@@ -543,6 +566,9 @@ impl Config {
         }
         if !(1..=64).contains(&self.http.search_concurrency) {
             c.push("http.search_concurrency", "must be between 1 and 64");
+        }
+        if !(1..=16).contains(&self.archive.writer_threads) {
+            c.push("archive.writer_threads", "must be between 1 and 16");
         }
         if self.archive.commit_max_docs == 0 {
             c.push("archive.commit_max_docs", "must be at least 1");

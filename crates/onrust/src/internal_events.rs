@@ -78,6 +78,17 @@ impl ArchiveBatchCommitted {
     }
 }
 
+/// The archive stage resumed from the positions in its last commit (R3).
+pub struct ArchiveResumed {
+    pub partitions: usize,
+}
+
+impl ArchiveResumed {
+    pub fn emit(&self) {
+        tracing::info!(partitions = self.partitions, "archive resumes from the positions of its last commit");
+    }
+}
+
 /// How many records wait on a topic for a stage.
 pub struct QueueDepth {
     pub stage: String,

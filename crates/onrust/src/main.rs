@@ -61,6 +61,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The archive's buckets and retention.
+    Archive {
+        #[command(subcommand)]
+        command: ArchiveCommand,
+    },
     /// Bearer tokens for the HTTP API.
     Token {
         #[command(subcommand)]
@@ -72,6 +77,21 @@ enum Command {
 enum TokenCommand {
     /// Make a random token: prints it once, and the [[http.tokens]] entry with its SHA-256.
     New(commands::token::NewArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum ArchiveCommand {
+    /// List the buckets (one index per period) with documents, size and when each will be deleted.
+    Status {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Delete the buckets past archive.retention now, each recorded in the audit log
+    /// (the daemon does this hourly; this refuses while it runs).
+    Retention {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -104,6 +124,12 @@ fn main() -> ExitCode {
             Command::Replay(args) => commands::replay::run(args).await,
             Command::Audit { command: AuditCommand::Verify { config } } => commands::audit::verify(&config.config),
             Command::Token { command: TokenCommand::New(args) } => commands::token::new(&args),
+            Command::Archive { command: ArchiveCommand::Status { config } } => {
+                commands::archive::status(&config.config)
+            }
+            Command::Archive { command: ArchiveCommand::Retention { config } } => {
+                commands::archive::retention(&config.config)
+            }
         }
     });
     match result {

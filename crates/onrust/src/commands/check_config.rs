@@ -27,9 +27,11 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
     println!("  classifier:   {} (languages {})", classifier.version(), config.classify.languages.join(", "));
     println!("  themes:       {}", classifier.theme_ids().join(", "));
     println!(
-        "  archive:      commit every {} or {} messages",
+        "  archive:      commit every {} or {} messages; one index per {:?}, kept {} after fetching, then deleted",
         humantime::format_duration(config.archive.commit_interval.0),
-        config.archive.commit_max_docs
+        config.archive.commit_max_docs,
+        config.archive.bucket,
+        humantime::format_duration(config.archive.retention.0),
     );
     println!("  pseudonyms:   new key every {}", humantime::format_duration(config.privacy.pseudonym_period.0));
     if !config.ingest.allow_hosts.is_empty() {

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod archive;
 pub mod audit;
 pub mod check_config;
 pub mod classify;
@@ -41,4 +42,24 @@ pub fn load_classifier(config: &Config) -> anyhow::Result<Classifier> {
 pub fn cli_user() -> String {
     let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".to_owned());
     format!("cli:{user}")
+}
+
+/// Opens the archive for writing as the configuration says.
+pub fn open_archive_writer(config: &Config) -> anyhow::Result<onrust_archive::ArchiveWriter> {
+    let options = onrust_archive::ArchiveOptions {
+        writer_memory_bytes: config.archive.writer_memory_bytes,
+        writer_threads: config.archive.writer_threads,
+        bucket: config.archive.bucket,
+        retention: Some(config.archive.retention.0),
+    };
+    Ok(onrust_archive::ArchiveWriter::open(&config.archive_dir(), &options)?)
+}
+
+/// The archive stage's commit and retention settings.
+pub fn archive_settings(config: &Config) -> crate::pipeline::archive::Settings {
+    use crate::pipeline::archive::{CommitPolicy, Retention, Settings};
+    Settings {
+        policy: CommitPolicy { interval: config.archive.commit_interval.0, max_docs: config.archive.commit_max_docs },
+        retention: Some(Retention { max_age: config.archive.retention.0, audit_path: config.audit_path() }),
+    }
 }

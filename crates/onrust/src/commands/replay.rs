@@ -12,14 +12,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::{DateTime, FixedOffset, Utc};
-use onrust_archive::{ArchiveOptions, ArchiveWriter};
 use onrust_bus::{Ack, EmbeddedBus, EmbeddedOptions, Record};
 use onrust_ingest::pseudonym::PseudonymKeys;
 use onrust_model::{MessageId, RawMessage, SCHEMA_VERSION, SourceId, SourceKind};
 use serde::Deserialize;
 use tokio::task::JoinSet;
 
-use crate::pipeline::{self, archive::CommitPolicy};
+use crate::pipeline;
 
 /// Arguments of `onrust replay`.
 #[derive(Debug, clap::Args)]
@@ -71,18 +70,14 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         (None, None) => anyhow::bail!("give a FILE or --generate N"),
     };
     let classifier = Arc::new(super::load_classifier(&config)?);
-    let writer = ArchiveWriter::open(
-        &config.archive_dir(),
-        &ArchiveOptions { writer_memory_bytes: config.archive.writer_memory_bytes, ..ArchiveOptions::default() },
-    )?;
+    let writer = super::open_archive_writer(&config)?;
     let keys = PseudonymKeys::new(config.key_dir(), config.privacy.pseudonym_period.0)?;
     let bus = EmbeddedBus::new(EmbeddedOptions {
         capacity: config.bus.capacity,
         deadletter_path: Some(config.deadletter_path()),
     });
     let mut tasks = JoinSet::new();
-    let policy = CommitPolicy { interval: config.archive.commit_interval.0, max_docs: config.archive.commit_max_docs };
-    let raw = pipeline::start_processing(&bus, &mut tasks, classifier, writer, policy)?;
+    let raw = pipeline::start_processing(&bus, &mut tasks, classifier, writer, super::archive_settings(&config))?;
     bus.seal();
 
     let outcome = Arc::new(Mutex::new(Outcome::default()));

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
-use onrust_archive::{ArchiveOptions, ArchiveReader, ArchiveWriter};
+use onrust_archive::ArchiveReader;
 use onrust_bus::{EmbeddedBus, EmbeddedOptions};
 use onrust_ingest::cursor::CursorStore;
 use onrust_ingest::fetch::{FetchLimits, Fetcher, FetcherOptions};
@@ -28,7 +28,7 @@ use tokio::task::JoinSet;
 
 use crate::config::Config;
 use crate::internal_events::{KeysPurged, QueueDepth, Readiness};
-use crate::pipeline::{self, TaskResult, archive::CommitPolicy};
+use crate::pipeline::{self, TaskResult};
 use crate::shutdown;
 
 /// How long draining may take after a shutdown signal before onrust gives up.
@@ -46,18 +46,9 @@ pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
     let classifier = Arc::new(super::load_classifier(&config)?);
-    let writer = ArchiveWriter::open(
-        &config.archive_dir(),
-        &ArchiveOptions { writer_memory_bytes: config.archive.writer_memory_bytes, ..ArchiveOptions::default() },
-    )?;
-    // The writer created the archive if it was missing; the API reads it without a lock.
-    let reader = Arc::new(ArchiveReader::open(&config.archive_dir())?);
+    let writer = super::open_archive_writer(&config)?;
     let access = Arc::new(access_control(&config)?);
-    let budget = Duration::from_millis(config.http.search_budget_ms);
-    let search = SearchService::new(
-        reader,
-        SearchLimits { concurrency: config.http.search_concurrency, queue_wait: budget, budget },
-    );
+    let search = search_service(&config)?;
     onrust_web::describe_metrics();
     let listener = onrust_web::bind(config.http.listen).await?;
     let (stop_tx, stop_rx) = shutdown::on_signal().context("installing signal handlers")?;
@@ -67,8 +58,8 @@ pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
         deadletter_path: Some(config.deadletter_path()),
     }));
     let mut tasks: JoinSet<TaskResult> = JoinSet::new();
-    let policy = CommitPolicy { interval: config.archive.commit_interval.0, max_docs: config.archive.commit_max_docs };
-    let raw = pipeline::start_processing(&bus, &mut tasks, classifier, writer, policy)?;
+    let settings = super::archive_settings(&config);
+    let raw = pipeline::start_processing(&bus, &mut tasks, classifier, writer, settings)?;
     bus.seal();
     start_sources(&config, &mut tasks, raw, &stop_rx)?;
 
@@ -185,6 +176,19 @@ fn start_sources(
     drop(to_forwarder);
     tasks.spawn(async move { ("ingest", pipeline::ingest::forward(from_sources, raw).await) });
     Ok(())
+}
+
+/// The search API's archive and limits. The archive stops a search past
+/// `http.search_budget_ms` itself (a 400 asking to narrow it down); the API's
+/// own wall-clock bound is a little later and catches what the archive's
+/// clock checks cannot (a 503).
+fn search_service(config: &Config) -> anyhow::Result<SearchService> {
+    let budget = Duration::from_millis(config.http.search_budget_ms);
+    // The writer created the archive if it was missing; the API reads it without a lock.
+    let reader = ArchiveReader::open(&config.archive_dir())?.with_budget(budget);
+    let outer = budget + (budget / 4).max(Duration::from_millis(250));
+    let limits = SearchLimits { concurrency: config.http.search_concurrency, queue_wait: budget, budget: outer };
+    Ok(SearchService::new(Arc::new(reader), limits))
 }
 
 /// The monitor token (`http.token_file`) and the API tokens (`[[http.tokens]]`).

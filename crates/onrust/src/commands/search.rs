@@ -34,12 +34,27 @@ pub struct SearchArgs {
     /// Published before (RFC 3339 or YYYY-MM-DD).
     #[arg(long)]
     until: Option<String>,
+    /// Only messages from this kind of source (feed, mastodon, ...).
+    #[arg(long)]
+    source_kind: Option<String>,
+    /// Only messages in this language (nl, en, ...).
+    #[arg(long)]
+    lang: Option<String>,
     /// Hits to show, 1-100.
     #[arg(long, default_value_t = 20)]
     limit: usize,
+    /// Skip this many hits first (paging), at most 10000.
+    #[arg(long, default_value_t = 0)]
+    offset: usize,
     /// Newest first instead of most relevant first.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "oldest")]
     newest: bool,
+    /// Oldest first instead of most relevant first.
+    #[arg(long)]
+    oldest: bool,
+    /// Also count the matches per municipality, theme, level and day.
+    #[arg(long)]
+    facets: bool,
     /// One JSON object per hit per line.
     #[arg(long, conflicts_with = "count")]
     json: bool,
@@ -61,7 +76,9 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
     let config = super::load_config(&args.config)?;
     let filters = serde_json::json!({
         "municipality": args.municipality, "theme": args.theme, "min_level": args.min_level,
-        "since": args.since, "until": args.until, "limit": args.limit, "newest": args.newest, "count": args.count,
+        "since": args.since, "until": args.until, "source_kind": args.source_kind, "lang": args.lang,
+        "limit": args.limit, "offset": args.offset, "newest": args.newest, "oldest": args.oldest,
+        "facets": args.facets, "count": args.count,
     });
     let audit_path = config.audit_path();
     let record = |hits: Option<u64>, refused: Option<String>| {
@@ -104,6 +121,9 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         for hit in &results.hits {
             println!("{}", serde_json::to_string(hit)?);
         }
+        if let Some(facets) = &results.facets {
+            println!("{}", serde_json::json!({ "facets": facets }));
+        }
         return Ok(ExitCode::SUCCESS);
     }
     println!(
@@ -124,13 +144,42 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         if let Some(title) = &hit.title {
             println!("  {title}");
         }
-        let text: String = hit.text.chars().take(240).collect();
-        println!("  {text}");
+        match &hit.snippet {
+            Some(snippet) => println!("  {}", marked(snippet)),
+            None => println!("  {}", hit.text.chars().take(240).collect::<String>()),
+        }
         if let Some(url) = &hit.url {
             println!("  {url}");
         }
     }
+    if let Some(facets) = &results.facets {
+        println!();
+        let line = |name: &str, counts: &[onrust_archive::FacetCount]| {
+            let shown: Vec<String> = counts.iter().take(12).map(|c| format!("{} {}", c.value, c.count)).collect();
+            println!("{name:<15} {}", shown.join(", "));
+        };
+        line("municipalities", &facets.municipalities);
+        line("themes", &facets.themes);
+        line("levels", &facets.levels);
+        line("days", &facets.days);
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The snippet with its highlighted words in [brackets].
+fn marked(snippet: &onrust_archive::Snippet) -> String {
+    let mut out = String::with_capacity(snippet.text.len() + 8);
+    let mut at = 0;
+    for &[start, end] in &snippet.highlights {
+        let (Some(before), Some(word)) = (snippet.text.get(at..start), snippet.text.get(start..end)) else { break };
+        out.push_str(before);
+        out.push('[');
+        out.push_str(word);
+        out.push(']');
+        at = end;
+    }
+    out.push_str(snippet.text.get(at..).unwrap_or_default());
+    out
 }
 
 fn build_request(args: &SearchArgs) -> anyhow::Result<SearchRequest> {
@@ -143,11 +192,15 @@ fn build_request(args: &SearchArgs) -> anyhow::Result<SearchRequest> {
         min_level,
         since: args.since.as_deref().map(|t| parse_time("since", t)).transpose()?,
         until: args.until.as_deref().map(|t| parse_time("until", t)).transpose()?,
-        source_kind: None,
-        lang: None,
-        facets: false,
+        source_kind: args.source_kind.clone(),
+        lang: args.lang.clone(),
+        facets: args.facets,
         limit: args.limit,
-        offset: 0,
-        sort: if args.newest { Sort::Newest } else { Sort::Relevance },
+        offset: args.offset,
+        sort: match (args.newest, args.oldest) {
+            (true, _) => Sort::Newest,
+            (_, true) => Sort::Oldest,
+            _ => Sort::Relevance,
+        },
     })
 }

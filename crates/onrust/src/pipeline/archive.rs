@@ -3,19 +3,35 @@
 //! only after the commit that holds it returned (GUARDRAILS R1). A failed
 //! commit (disk full, I/O error) stops the stage with an error, so the daemon
 //! exits non-zero and nothing unacknowledged is counted as stored (R6).
+//!
+//! Where the bus has durable positions (Kafka), every commit also stores
+//! the next position per partition in the archive's commit payload, and the
+//! stage starts by seeking there (R3): what the archive holds and where
+//! it resumes can never disagree, whatever the group's offsets say.
+//!
+//! Retention (L6) runs here too, because it needs the writer: at start and
+//! then hourly, between commits. Each deleted bucket is first recorded in
+//! the audit log.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
-use onrust_archive::ArchiveWriter;
-use onrust_bus::{Ack, Delivery, Publisher, Subscriber};
+use onrust_archive::{ArchiveWriter, Deletion};
+use onrust_bus::{Ack, Delivery, Origin, Publisher, Subscriber};
 use onrust_model::ScoredMessage;
+use onrust_web::audit::{self, AuditEntry};
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use crate::internal_events::ArchiveBatchCommitted;
+use crate::internal_events::{ArchiveBatchCommitted, ArchiveResumed};
 
 const BATCH: usize = 1024;
+
+/// How often retention looks for buckets past their age.
+const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
 /// What one batch of upserts left: acks for the next commit, and refusals for the dead letters.
 type Upserted = (Vec<Ack>, Vec<(Delivery, String)>);
@@ -27,14 +43,92 @@ pub struct CommitPolicy {
     pub max_docs: usize,
 }
 
+/// How long archived messages are kept, and where deletions are recorded.
+#[derive(Debug, Clone)]
+pub struct Retention {
+    pub max_age: Duration,
+    pub audit_path: PathBuf,
+}
+
+/// Everything the stage needs besides its bus ends and the writer.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub policy: CommitPolicy,
+    pub retention: Option<Retention>,
+}
+
+/// The consumed positions stored in a commit payload: per topic and
+/// partition, the offset of the next record to read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Positions {
+    /// The payload format's version.
+    pub v: u32,
+    pub next: Vec<Origin>,
+}
+
+impl Positions {
+    fn parse(payload: &str) -> anyhow::Result<Positions> {
+        let positions: Positions =
+            serde_json::from_str(payload).context("the archive's commit payload is not a list of bus positions")?;
+        anyhow::ensure!(
+            positions.v == 1,
+            "the archive's commit payload has version {}, this build reads 1",
+            positions.v
+        );
+        Ok(positions)
+    }
+}
+
+/// The next offset per partition of everything handled since the stage began.
+#[derive(Debug, Default)]
+struct Tracker {
+    next: BTreeMap<(String, i32), i64>,
+}
+
+impl Tracker {
+    fn from(positions: &Positions) -> Tracker {
+        let next = positions.next.iter().map(|o| ((o.topic.clone(), o.partition), o.offset)).collect();
+        Tracker { next }
+    }
+
+    fn handled(&mut self, origin: &Origin) {
+        let next = self.next.entry((origin.topic.clone(), origin.partition)).or_insert(0);
+        *next = (*next).max(origin.offset + 1);
+    }
+
+    fn payload(&self) -> String {
+        let next = self
+            .next
+            .iter()
+            .map(|((topic, partition), offset)| Origin { topic: topic.clone(), partition: *partition, offset: *offset })
+            .collect();
+        serde_json::to_string(&Positions { v: 1, next }).unwrap_or_default()
+    }
+}
+
 /// Runs until the scored topic closes; then commits what is left and returns.
 pub async fn run(
     mut input: Box<dyn Subscriber>,
     dead: Arc<dyn Publisher>,
     writer: ArchiveWriter,
-    policy: CommitPolicy,
+    settings: Settings,
 ) -> anyhow::Result<()> {
+    let policy = settings.policy;
+    let mut tracker = None;
+    if input.durable_positions() {
+        let resumed = match writer.last_payload() {
+            Some(payload) => Positions::parse(&payload)?,
+            None => Positions { v: 1, next: Vec::new() },
+        };
+        if !resumed.next.is_empty() {
+            input.seek(&resumed.next).await.context("cannot resume from the archive's positions")?;
+            ArchiveResumed { partitions: resumed.next.len() }.emit();
+        }
+        tracker = Some(Tracker::from(&resumed));
+    }
     let writer = Arc::new(Mutex::new(writer));
+    let mut last_retention = None;
+    retention(&writer, settings.retention.as_ref(), &mut last_retention).await?;
     let mut pending: Vec<Ack> = Vec::new();
     let mut deadline: Option<Instant> = None;
     let mut first_pending_at = Instant::now();
@@ -42,17 +136,21 @@ pub async fn run(
         let batch = tokio::select! {
             batch = super::next_batch(input.as_mut(), BATCH) => batch,
             () = crate::shutdown::sleep_until(deadline) => {
-                commit(&writer, &mut pending, first_pending_at).await?;
+                commit(&writer, &mut pending, first_pending_at, tracker.as_ref()).await?;
+                retention(&writer, settings.retention.as_ref(), &mut last_retention).await?;
                 deadline = None;
                 continue;
             }
         };
         if batch.is_empty() {
-            commit(&writer, &mut pending, first_pending_at).await?;
+            commit(&writer, &mut pending, first_pending_at, tracker.as_ref()).await?;
             return Ok(());
         }
         let mut docs = Vec::with_capacity(batch.len());
         for delivery in batch {
+            if let Some(tracker) = tracker.as_mut() {
+                tracker.handled(&delivery.origin);
+            }
             match super::decode(&delivery.payload, "scored message", |m: &ScoredMessage| m.schema) {
                 Ok(message) => docs.push((message, delivery)),
                 Err(reason) => super::dead_letter("archive", dead.as_ref(), delivery, reason).await?,
@@ -84,20 +182,30 @@ pub async fn run(
         }
         pending.extend(acks);
         if pending.len() >= policy.max_docs {
-            commit(&writer, &mut pending, first_pending_at).await?;
+            commit(&writer, &mut pending, first_pending_at, tracker.as_ref()).await?;
             deadline = None;
         }
     }
 }
 
-async fn commit(writer: &Arc<Mutex<ArchiveWriter>>, pending: &mut Vec<Ack>, since: Instant) -> anyhow::Result<()> {
+async fn commit(
+    writer: &Arc<Mutex<ArchiveWriter>>,
+    pending: &mut Vec<Ack>,
+    since: Instant,
+    tracker: Option<&Tracker>,
+) -> anyhow::Result<()> {
     if pending.is_empty() {
         return Ok(());
     }
     let writer = Arc::clone(writer);
+    let payload = tracker.map(Tracker::payload);
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         let mut writer = writer.lock().map_err(|_| anyhow::anyhow!("archive writer lock poisoned"))?;
-        writer.commit().context("archive commit failed; stopping so that nothing unsaved is acknowledged")?;
+        let committed = match &payload {
+            Some(payload) => writer.commit_with_payload(payload),
+            None => writer.commit(),
+        };
+        committed.context("archive commit failed; stopping so that nothing unsaved is acknowledged")?;
         Ok(())
     })
     .await
@@ -108,4 +216,230 @@ async fn commit(writer: &Arc<Mutex<ArchiveWriter>>, pending: &mut Vec<Ack>, sinc
     }
     ArchiveBatchCommitted { documents, oldest_wait: since.elapsed() }.emit();
     Ok(())
+}
+
+/// Applies retention when it is due; call it only right after a commit.
+async fn retention(
+    writer: &Arc<Mutex<ArchiveWriter>>,
+    retention: Option<&Retention>,
+    last: &mut Option<Instant>,
+) -> anyhow::Result<()> {
+    let Some(retention) = retention.cloned() else { return Ok(()) };
+    if last.is_some_and(|at| at.elapsed() < RETENTION_EVERY) {
+        return Ok(());
+    }
+    *last = Some(Instant::now());
+    let writer = Arc::clone(writer);
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let mut writer = writer.lock().map_err(|_| anyhow::anyhow!("archive writer lock poisoned"))?;
+        writer
+            .apply_retention(chrono::Utc::now(), retention.max_age, |d| record_deletion(&retention.audit_path, d))
+            .context("archive retention failed")?;
+        Ok(())
+    })
+    .await
+    .context("archive thread failed")?
+}
+
+/// Writes the deletion record of one bucket to the audit log (L6, L7).
+pub fn record_deletion(audit_path: &std::path::Path, deletion: &Deletion) -> Result<(), audit::AuditError> {
+    let record = serde_json::to_value(deletion).unwrap_or_default();
+    audit::append(
+        audit_path,
+        AuditEntry {
+            who: "onrust:retention".into(),
+            action: "retention_delete".into(),
+            query: None,
+            filters: record,
+            hits: Some(deletion.documents),
+            refused: None,
+        },
+    )
+    .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    use onrust_archive::{ArchiveOptions, ArchiveReader, SearchRequest};
+    use onrust_bus::{BoxFuture, BusError, Record};
+    use onrust_model::{Assessment, Level, MessageId, RawMessage, SCHEMA_VERSION, SourceId, SourceKind};
+
+    use super::*;
+
+    /// A partition log with durable offsets, like a Kafka topic with one
+    /// partition: it serves records from a start offset and remembers the
+    /// group's committed offset, which the test can move by hand.
+    struct Log {
+        records: Arc<Vec<Vec<u8>>>,
+        next: i64,
+        /// Highest acknowledged offset + 1 (what the group would commit).
+        committed: Arc<AtomicI64>,
+        /// Stop serving at this offset, as if the process were killed.
+        stop_at: i64,
+        queue: VecDeque<Delivery>,
+    }
+
+    impl Subscriber for Log {
+        fn recv(&mut self) -> BoxFuture<'_, Option<Delivery>> {
+            Box::pin(async move {
+                if let Some(d) = self.queue.pop_front() {
+                    return Some(d);
+                }
+                if self.next >= self.stop_at || self.next as usize >= self.records.len() {
+                    return None;
+                }
+                let offset = self.next;
+                self.next += 1;
+                let committed = Arc::clone(&self.committed);
+                Some(Delivery {
+                    key: "k".into(),
+                    payload: self.records[offset as usize].clone(),
+                    origin: Origin { topic: "onrust.scored.v1".into(), partition: 0, offset },
+                    ack: Ack::new(move |ok| {
+                        if ok {
+                            committed.fetch_max(offset + 1, Ordering::SeqCst);
+                        }
+                    }),
+                })
+            })
+        }
+
+        fn durable_positions(&self) -> bool {
+            true
+        }
+
+        fn seek(&mut self, positions: &[Origin]) -> BoxFuture<'_, Result<(), BusError>> {
+            if let Some(p) = positions.iter().find(|p| p.partition == 0) {
+                self.next = p.offset;
+            }
+            Box::pin(std::future::ready(Ok(())))
+        }
+    }
+
+    struct Nowhere;
+
+    impl Publisher for Nowhere {
+        fn publish(&self, _: Record, after: Ack) -> BoxFuture<'_, Result<(), BusError>> {
+            after.ack();
+            Box::pin(std::future::ready(Ok(())))
+        }
+    }
+
+    fn scored(i: usize) -> Vec<u8> {
+        let source = SourceId::new("log").expect("id");
+        let message = ScoredMessage {
+            schema: SCHEMA_VERSION,
+            message: RawMessage {
+                schema: SCHEMA_VERSION,
+                id: MessageId::derive(&source, &i.to_string()),
+                source,
+                source_kind: SourceKind::Replay,
+                url: None,
+                title: None,
+                text: format!("bericht nummer {i}"),
+                published_at: None,
+                fetched_at: chrono::Utc::now(),
+                author: None,
+                lang_hint: None,
+            },
+            assessment: Assessment {
+                lang: Some("nl".into()),
+                level: Level::None,
+                score: 0.0,
+                themes: vec![],
+                municipalities: vec![],
+                event_time: None,
+                explanation: vec![],
+                classifier_version: "test".into(),
+            },
+        };
+        serde_json::to_vec(&message).expect("json")
+    }
+
+    fn settings() -> Settings {
+        Settings { policy: CommitPolicy { interval: Duration::from_millis(20), max_docs: 100 }, retention: None }
+    }
+
+    #[tokio::test]
+    async fn resumes_from_the_commit_payload_not_the_group_offset() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let archive = dir.path().join("archive");
+        let opts = ArchiveOptions { writer_memory_bytes: 20_000_000, ..ArchiveOptions::default() };
+        let records = Arc::new((0..1000).map(scored).collect::<Vec<_>>());
+        let committed = Arc::new(AtomicI64::new(0));
+        let log = |next, stop_at| Log {
+            records: Arc::clone(&records),
+            next,
+            committed: Arc::clone(&committed),
+            stop_at,
+            queue: VecDeque::new(),
+        };
+
+        // First run: 600 records, then the process "dies".
+        let writer = ArchiveWriter::open(&archive, &opts).expect("writer");
+        run(Box::new(log(0, 600)), Arc::new(Nowhere), writer, settings()).await.expect("first run");
+        let payload = ArchiveWriter::open(&archive, &opts).expect("writer").last_payload().expect("a payload");
+        assert_eq!(Positions::parse(&payload).expect("parses").next[0].offset, 600);
+
+        // Someone moves the group's offset ahead by hand: a plain consumer would skip 600..800.
+        committed.store(800, Ordering::SeqCst);
+        let writer = ArchiveWriter::open(&archive, &opts).expect("writer");
+        let start = committed.load(Ordering::SeqCst);
+        run(Box::new(log(start, i64::MAX)), Arc::new(Nowhere), writer, settings()).await.expect("second run");
+
+        let reader = ArchiveReader::open(&archive).expect("reader");
+        assert_eq!(reader.doc_count(), 1000, "no gap: 600..800 were read from the payload's position");
+        let page = reader.search(&SearchRequest::new("\"bericht nummer 700\"")).expect("search");
+        assert_eq!(page.total, 1, "and nothing twice");
+        assert_eq!(committed.load(Ordering::SeqCst), 1000);
+    }
+
+    #[tokio::test]
+    async fn a_payload_that_is_not_positions_stops_the_stage_with_a_clear_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let archive = dir.path().join("archive");
+        let opts = ArchiveOptions { writer_memory_bytes: 20_000_000, ..ArchiveOptions::default() };
+        let mut writer = ArchiveWriter::open(&archive, &opts).expect("writer");
+        writer.upsert(&serde_json::from_slice(&scored(1)).expect("message")).expect("upsert");
+        writer.commit_with_payload("not json").expect("commit");
+        let records = Arc::new(vec![scored(2)]);
+        let log =
+            Log { records, next: 0, committed: Arc::new(AtomicI64::new(0)), stop_at: i64::MAX, queue: VecDeque::new() };
+        let err = run(Box::new(log), Arc::new(Nowhere), writer, settings()).await.expect_err("refused");
+        assert!(format!("{err:#}").contains("commit payload is not a list of bus positions"), "{err:#}");
+    }
+
+    #[tokio::test]
+    async fn retention_runs_at_start_and_records_each_bucket_in_the_audit_log() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let archive = dir.path().join("archive");
+        let audit_path = dir.path().join("audit.jsonl");
+        let opts = ArchiveOptions { writer_memory_bytes: 20_000_000, ..ArchiveOptions::default() };
+        let mut writer = ArchiveWriter::open(&archive, &opts).expect("writer");
+        let mut old: ScoredMessage = serde_json::from_slice(&scored(1)).expect("message");
+        old.message.fetched_at = chrono::Utc::now() - chrono::Duration::days(40);
+        writer.upsert(&old).expect("upsert");
+        writer.upsert(&serde_json::from_slice(&scored(2)).expect("message")).expect("upsert");
+        writer.commit().expect("commit");
+        assert_eq!(writer.buckets().len(), 2);
+        let retention = Retention { max_age: Duration::from_secs(30 * 86_400), audit_path: audit_path.clone() };
+        let settings = Settings { retention: Some(retention), ..settings() };
+        let empty = Log {
+            records: Arc::new(Vec::new()),
+            next: 0,
+            committed: Arc::new(AtomicI64::new(0)),
+            stop_at: 0,
+            queue: VecDeque::new(),
+        };
+        run(Box::new(empty), Arc::new(Nowhere), writer, settings).await.expect("run");
+        let reader = ArchiveReader::open(&archive).expect("reader");
+        assert_eq!(reader.doc_count(), 1);
+        let records = audit::verify(&audit_path).expect("the chain verifies");
+        assert_eq!(records, 1, "one record for the one deleted bucket");
+        let log = std::fs::read_to_string(&audit_path).expect("audit log");
+        assert!(log.contains("\"action\":\"retention_delete\"") && log.contains("\"documents\":1"), "{log}");
+    }
 }

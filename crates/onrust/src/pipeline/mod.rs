@@ -64,7 +64,7 @@ pub fn start_processing(
     tasks: &mut tokio::task::JoinSet<TaskResult>,
     classifier: std::sync::Arc<onrust_classify::Classifier>,
     writer: onrust_archive::ArchiveWriter,
-    policy: archive::CommitPolicy,
+    settings: archive::Settings,
 ) -> anyhow::Result<std::sync::Arc<dyn onrust_bus::Publisher>> {
     use onrust_bus::{Bus, Topic};
     let raw_in = bus.subscribe(Topic::Raw, "classify")?;
@@ -74,7 +74,7 @@ pub fn start_processing(
     let raw_out = bus.publisher(Topic::Raw)?;
     let classify_dead = std::sync::Arc::clone(&dead);
     tasks.spawn(async move { ("classify", classify::run(raw_in, scored_out, classify_dead, classifier).await) });
-    tasks.spawn(async move { ("archive", archive::run(scored_in, dead, writer, policy).await) });
+    tasks.spawn(async move { ("archive", archive::run(scored_in, dead, writer, settings).await) });
     Ok(raw_out)
 }
 
@@ -129,7 +129,8 @@ mod tests {
         let bus = EmbeddedBus::new(EmbeddedOptions { capacity: 64, deadletter_path: Some(deadletters.clone()) });
         let mut tasks = tokio::task::JoinSet::new();
         let policy = archive::CommitPolicy { interval: Duration::from_millis(50), max_docs: 10_000 };
-        let input = start_processing(&bus, &mut tasks, classifier(), writer, policy).expect("wiring");
+        let settings = archive::Settings { policy, retention: None };
+        let input = start_processing(&bus, &mut tasks, classifier(), writer, settings).expect("wiring");
         bus.seal();
 
         let (acked, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));

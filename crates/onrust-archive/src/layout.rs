@@ -1,0 +1,131 @@
+//! The archive directory on disk:
+//!
+//! ```text
+//! <archive>/writer.lock            held by the one writer (GUARDRAILS R7)
+//! <archive>/buckets/week-2026-11-23/   one tantivy index per period
+//! <archive>/buckets/.deleting-…    a bucket being removed by retention
+//! ```
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use tantivy::directory::MmapDirectory;
+use tantivy::{Index, IndexSettings};
+
+use crate::ArchiveError;
+use crate::bucket::BucketId;
+use crate::schema;
+
+const DELETING: &str = ".deleting-";
+
+#[derive(Debug, Clone)]
+pub(crate) struct Layout {
+    pub root: PathBuf,
+    pub buckets: PathBuf,
+}
+
+impl Layout {
+    pub fn new(root: &Path) -> Layout {
+        Layout { root: root.to_path_buf(), buckets: root.join("buckets") }
+    }
+
+    pub fn bucket_dir(&self, id: BucketId) -> PathBuf {
+        self.buckets.join(id.to_string())
+    }
+
+    /// Refuses the single-index layout of earlier builds rather than ignoring it.
+    pub fn check_not_old(&self) -> Result<(), ArchiveError> {
+        if self.root.join("index").join("meta.json").exists() {
+            return Err(ArchiveError::SchemaMismatch { dir: self.root.clone() });
+        }
+        Ok(())
+    }
+
+    /// Takes the archive's writer lock, or says who has it.
+    pub fn lock(&self) -> Result<File, ArchiveError> {
+        let file = File::options().create(true).truncate(false).write(true).open(self.root.join("writer.lock"))?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => Err(ArchiveError::Locked { dir: self.root.clone() }),
+            Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
+        }
+    }
+
+    /// The buckets on disk, oldest first. Anything that is not a bucket's
+    /// name (a bucket being deleted, a stray file) is skipped.
+    pub fn list(&self) -> Result<Vec<(BucketId, PathBuf)>, ArchiveError> {
+        let mut out = Vec::new();
+        let entries = match std::fs::read_dir(&self.buckets) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(e.into()),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let Some(id) = entry.file_name().to_str().and_then(BucketId::parse) else { continue };
+            if entry.path().join("meta.json").exists() {
+                out.push((id, entry.path()));
+            }
+        }
+        out.sort_by_key(|(id, _)| *id);
+        Ok(out)
+    }
+
+    /// Renames the bucket away in one step, then removes it.
+    pub fn delete_bucket(&self, id: BucketId) -> Result<(), ArchiveError> {
+        let doomed = self.buckets.join(format!("{DELETING}{id}"));
+        std::fs::rename(self.bucket_dir(id), &doomed)?;
+        std::fs::remove_dir_all(&doomed)?;
+        Ok(())
+    }
+
+    /// Finishes removals a crash interrupted (their record is already written).
+    pub fn finish_deletions(&self) -> Result<(), ArchiveError> {
+        for entry in std::fs::read_dir(&self.buckets)? {
+            let entry = entry?;
+            if entry.file_name().to_str().is_some_and(|n| n.starts_with(DELETING)) {
+                std::fs::remove_dir_all(entry.path())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Opens one bucket's index and checks its schema.
+pub(crate) fn open_index(path: &Path, root: &Path) -> Result<Index, ArchiveError> {
+    let directory = MmapDirectory::open(path).map_err(|e| ArchiveError::Tantivy(e.to_string()))?;
+    let index = Index::open(directory).map_err(|e| ArchiveError::from_tantivy(e, root))?;
+    let (expected, _) = schema::build_schema();
+    schema::check_schema(&index, &expected, root)?;
+    schema::register_tokenizers(&index);
+    Ok(index)
+}
+
+/// Creates a bucket's index.
+pub(crate) fn create_index(path: &Path, root: &Path) -> Result<Index, ArchiveError> {
+    std::fs::create_dir_all(path)?;
+    let directory = MmapDirectory::open(path).map_err(|e| ArchiveError::Tantivy(e.to_string()))?;
+    let (schema, _) = schema::build_schema();
+    let index =
+        Index::create(directory, schema, IndexSettings::default()).map_err(|e| ArchiveError::from_tantivy(e, root))?;
+    schema::register_tokenizers(&index);
+    Ok(index)
+}
+
+/// Documents in the index's last commit (deleted ones not counted).
+pub(crate) fn committed_docs(index: &Index, root: &Path) -> Result<u64, ArchiveError> {
+    let metas = index.searchable_segment_metas().map_err(|e| ArchiveError::from_tantivy(e, root))?;
+    Ok(metas.iter().map(|s| u64::from(s.num_docs())).sum())
+}
+
+/// Bytes of the files directly in `dir` (a tantivy index is flat).
+pub(crate) fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum()
+}
