@@ -187,13 +187,15 @@ async fn run(state: &WebState, raw: Option<&str>) -> Result<SearchResults, Refus
     }
 }
 
-/// A refused query is the client's to fix (400, with the archive's message);
+/// A refused query, or one that ran past the archive's own time budget, is
+/// the client's to fix or narrow down (400, with the archive's message);
 /// anything else is ours (503, a generic message, the detail in the log).
-/// When the archive gains its own time budget, its "too slow" error is the
-/// client's to narrow down too: a 400 with its message, matched here.
 fn archive_refusal(error: ArchiveError) -> Refusal {
     match error {
         ArchiveError::BadQuery(_) => Refusal::bad_request(error.to_string()),
+        ArchiveError::TooSlow { .. } => {
+            Refusal { outcome: "too_slow", error: ApiError::bad_request(error.to_string()) }
+        }
         other => {
             tracing::warn!(error = %other, "search failed in the archive");
             Refusal::unavailable("unavailable", "the archive cannot be searched right now; try again later", Some(5))

@@ -352,6 +352,8 @@ async fn an_analyst_searches_and_gets_json_hits() {
     assert!(reply.json()["hits"][0]["text"].as_str().unwrap().contains("<script>"), "text is data in JSON");
     let reply = get_as(addr, "/api/v1/search?min_level=2&sort=newest&facets=true", Some(ANALYST)).await;
     assert_eq!(reply.json()["total"], 2, "{reply:?}");
+    let themes = reply.json()["facets"]["themes"].clone();
+    assert_eq!(themes.as_array().map(Vec::len), Some(2), "facets when asked: {themes}");
     let reply = get_as(addr, "/api/v1/search?q=utrecht&theme=stikstof", Some(ANALYST)).await;
     assert_eq!(ids(&reply), ["w1"]);
     let reply = get_as(addr, "/api/v1/search?since=2024-12-02", Some(ANALYST)).await;
@@ -520,6 +522,22 @@ async fn slow_searches_hit_the_budget_and_a_full_house_gets_retry_after() {
 
 fn failing() -> Result<SearchResults, ArchiveError> {
     Err(ArchiveError::Io(std::io::Error::other("/secret/archive/path: disk on fire")))
+}
+
+fn past_the_archive_budget() -> Result<SearchResults, ArchiveError> {
+    Err(ArchiveError::TooSlow { budget_ms: 2000 })
+}
+
+#[tokio::test]
+async fn a_search_the_archive_stopped_for_its_budget_is_a_400_to_narrow_down() {
+    let fixture = Fixture::new();
+    let addr = start(fixture.state_with(false, Arc::new(Stub(past_the_archive_budget)), SearchLimits::default())).await;
+    let reply = get_as(addr, "/api/v1/search?q=x", Some(ANALYST)).await;
+    assert_eq!(reply.status, 400, "{reply:?}");
+    assert!(reply.error().contains("2000 ms") && reply.error().contains("narrow it down"), "{reply:?}");
+    let records = fixture.records();
+    assert_eq!(records.len(), 1);
+    assert!(records[0].entry.refused.as_deref().is_some_and(|r| r.contains("budget")), "{records:?}");
 }
 
 fn panicking() -> Result<SearchResults, ArchiveError> {
