@@ -59,10 +59,10 @@ pub struct HttpConfig {
     /// Read entry by entry in [`Config::parse`], so each problem is reported.
     #[serde(skip)]
     pub tokens: Vec<TokenConfig>,
-    /// Time budget of one API search, in milliseconds: the archive stops a
-    /// search past it (400, narrow it down); the API's own bound is a quarter later (503).
-    #[serde(default = "default_search_budget_ms")]
-    pub search_budget_ms: u64,
+    /// Time budget of one API search: the archive stops a search past it
+    /// (400, narrow it down); the API's own bound is a quarter later (503).
+    #[serde(default = "default_search_budget")]
+    pub search_budget: HumanDuration,
     /// API searches run at once; another waits for a free turn (up to the budget), then gets 503.
     #[serde(default = "default_search_concurrency")]
     pub search_concurrency: usize,
@@ -71,8 +71,8 @@ pub struct HttpConfig {
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
 }
-fn default_search_budget_ms() -> u64 {
-    2000
+fn default_search_budget() -> HumanDuration {
+    HumanDuration(Duration::from_secs(2))
 }
 fn default_search_concurrency() -> usize {
     4
@@ -84,7 +84,7 @@ impl Default for HttpConfig {
             listen: default_listen(),
             token_file: None,
             tokens: Vec::new(),
-            search_budget_ms: default_search_budget_ms(),
+            search_budget: default_search_budget(),
             search_concurrency: default_search_concurrency(),
         }
     }
@@ -561,8 +561,8 @@ impl Config {
                 format!("{} is not a loopback address, so a token file is required", self.http.listen),
             );
         }
-        if !(10..=60_000).contains(&self.http.search_budget_ms) {
-            c.push("http.search_budget_ms", "must be between 10 and 60000");
+        if !(Duration::from_millis(10)..=Duration::from_secs(60)).contains(&self.http.search_budget.0) {
+            c.push("http.search_budget", "must be between 10ms and 1m");
         }
         if !(1..=64).contains(&self.http.search_concurrency) {
             c.push("http.search_concurrency", "must be between 1 and 64");
@@ -725,7 +725,7 @@ mod tests {
     #[test]
     fn api_tokens_have_names_roles_and_hashes() {
         let config = parse(&format!(
-            "[http]\nsearch_budget_ms = 500\n\
+            "[http]\nsearch_budget = \"500ms\"\n\
              [[http.tokens]]\nname = \"analist-utrecht\"\nrole = \"analyst\"\nsha256 = \"{HASH_A}\"\n\
              [[http.tokens]]\nname = \"fg.regio\"\nrole = \"fg\"\nsha256 = \"{}\"\n",
             HASH_B.to_uppercase()
@@ -734,7 +734,7 @@ mod tests {
         let tokens: Vec<(&str, Role)> = config.http.tokens.iter().map(|t| (t.name.as_str(), t.role)).collect();
         assert_eq!(tokens, [("analist-utrecht", Role::Analyst), ("fg.regio", Role::Fg)]);
         assert_eq!(config.http.tokens[1].sha256.to_hex(), HASH_B);
-        assert_eq!((config.http.search_budget_ms, config.http.search_concurrency), (500, 4));
+        assert_eq!((config.http.search_budget.0, config.http.search_concurrency), (Duration::from_millis(500), 4));
         assert!(!format!("{config:?}").contains(HASH_A), "hashes stay out of debug output");
         assert!(parse("").unwrap().http.tokens.is_empty());
     }
@@ -743,7 +743,7 @@ mod tests {
     fn every_token_problem_is_reported_at_once_without_the_secret() {
         let token = format!("onrust_{}", "ab".repeat(32));
         let errors = parse(&format!(
-            "[http]\nsearch_budget_ms = 0\nsearch_concurrency = 0\nlisten = \"127.0.0.1:8080\"\n\
+            "[http]\nsearch_budget = \"0s\"\nsearch_concurrency = 0\nlisten = \"127.0.0.1:8080\"\n\
              [[http.tokens]]\nname = \"Analist\"\nrole = \"analyst\"\nsha256 = \"{HASH_A}\"\n\
              [[http.tokens]]\nname = \"x\"\nrole = \"root\"\nsha256 = \"{HASH_B}\"\n\
              [[http.tokens]]\nname = \"y\"\nrole = \"fg\"\nsha256 = \"{token}\"\n\
@@ -755,7 +755,7 @@ mod tests {
         .unwrap_err();
         let text = errors.to_string();
         for needle in [
-            "http.search_budget_ms: must be between 10 and 60000",
+            "http.search_budget: must be between 10ms and 1m",
             "http.search_concurrency: must be between 1 and 64",
             "http.tokens[0].name: token name \"Analist\" must be",
             "http.tokens[1]: unknown variant `root`, expected one of `officer`, `analyst`, `supervisor`, `fg`, `admin`",

@@ -13,9 +13,9 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
         if config.http.token_file.is_some() { "monitor token required" } else { "loopback, no token" }
     );
     println!(
-        "  search api:   {} at once, {} ms budget each, every search audited in {}",
+        "  search api:   {} at once, {} budget each, every search audited in {}",
         config.http.search_concurrency,
-        config.http.search_budget_ms,
+        humantime::format_duration(config.http.search_budget.0),
         config.audit_path().display()
     );
     // Names and roles only: never a hash, never a token.

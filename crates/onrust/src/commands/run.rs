@@ -179,11 +179,11 @@ fn start_sources(
 }
 
 /// The search API's archive and limits. The archive stops a search past
-/// `http.search_budget_ms` itself (a 400 asking to narrow it down); the API's
+/// `http.search_budget` itself (a 400 asking to narrow it down); the API's
 /// own wall-clock bound is a little later and catches what the archive's
 /// clock checks cannot (a 503).
 fn search_service(config: &Config) -> anyhow::Result<SearchService> {
-    let budget = Duration::from_millis(config.http.search_budget_ms);
+    let budget = config.http.search_budget.0;
     // The writer created the archive if it was missing; the API reads it without a lock.
     let reader = ArchiveReader::open(&config.archive_dir())?.with_budget(budget);
     let outer = budget + (budget / 4).max(Duration::from_millis(250));
