@@ -499,12 +499,15 @@ impl Config {
         let archive: ArchiveConfig = c.section(&mut table, "archive");
         let privacy: PrivacyConfig = c.section(&mut table, "privacy");
         let mut sources = Vec::new();
+        // Each parsed source's place in the file, so a later problem names the right entry.
+        let mut positions = Vec::new();
         match table.remove("sources") {
             None => {}
             Some(toml::Value::Array(entries)) => {
                 for (i, entry) in entries.into_iter().enumerate() {
                     if let Some(source) = c.value::<SourceConfig>(&format!("sources[{i}]"), entry) {
                         sources.push(source);
+                        positions.push(i);
                     }
                 }
             }
@@ -515,11 +518,11 @@ impl Config {
         }
 
         let config = Config { path: path.to_owned(), data_dir, http, bus, ingest, classify, archive, privacy, sources };
-        config.validate(&mut c);
+        config.validate(&mut c, &positions);
         if c.problems.is_empty() { Ok(config) } else { Err(ConfigErrors(c.problems)) }
     }
 
-    fn validate(&self, c: &mut Collector) {
+    fn validate(&self, c: &mut Collector, source_positions: &[usize]) {
         match (self.bus.kind, &self.bus.brokers) {
             (BusKind::Kafka, _) => c.push("bus.kind", "the kafka backend is not built yet; use \"embedded\""),
             (BusKind::Embedded, Some(_)) => c.push("bus.brokers", "only used with kind = \"kafka\""),
@@ -584,7 +587,8 @@ impl Config {
         }
         let mut seen = HashSet::new();
         for (i, source) in self.sources.iter().enumerate() {
-            let key = |field: &str| format!("sources[{i}].{field}");
+            let at = source_positions.get(i).copied().unwrap_or(i);
+            let key = |field: &str| format!("sources[{at}].{field}");
             if let Err(e) = onrust_model::SourceId::new(source.id.clone()) {
                 c.push(key("id"), e.to_string());
             }
@@ -704,6 +708,18 @@ mod tests {
             assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
         }
         assert_eq!(errors.0.len(), 7, "{text}");
+    }
+
+    #[test]
+    fn a_source_after_an_unreadable_one_is_named_by_its_own_place() {
+        let errors = parse(
+            "[[sources]]\nid = \"a\"\nkind = \"feed\"\nurl = \"https://example.org/a\"\ninterval = \"soon\"\n\
+             [[sources]]\nid = \"b\"\nkind = \"feed\"\nurl = \"ftp://example.org/b\"\ninterval = \"5m\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(errors.contains("sources[1].url: scheme \"ftp\""), "{errors}");
+        assert!(!errors.contains("sources[0].url"), "{errors}");
     }
 
     #[test]
