@@ -248,6 +248,22 @@ impl Install {
         Self { dir, config, port }
     }
 
+    /// `onrust token new --name NAME --role ROLE`, appends the printed
+    /// `[[http.tokens]]` entry to the config, and returns the token.
+    pub fn add_token(&self, name: &str, role: &str) -> String {
+        let out = Command::new(onrust_bin())
+            .args(["token", "new", "--name", name, "--role", role])
+            .output()
+            .expect("run onrust token new");
+        assert!(out.status.success(), "token new failed: {}", String::from_utf8_lossy(&out.stderr));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let token = stdout.lines().find(|l| l.starts_with("onrust_")).expect("a token line").to_owned();
+        let entry = &stdout[stdout.find("[[http.tokens]]").expect("a [[http.tokens]] entry")..];
+        let config = std::fs::read_to_string(&self.config).expect("read config");
+        std::fs::write(&self.config, format!("{config}{entry}\n")).expect("write config");
+        token
+    }
+
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")
     }
@@ -315,6 +331,13 @@ impl Daemon {
         http_get(self.port, path)
     }
 
+    /// GET with `Authorization: Bearer <token>` when a token is given.
+    pub fn get_as(&self, path: &str, token: Option<&str>) -> Option<(u16, String)> {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+        http_get_with(self.port, path, &headers)
+    }
+
     fn wait_ready(&self, timeout: Duration) {
         let start = Instant::now();
         while start.elapsed() < timeout {
@@ -372,9 +395,15 @@ impl Drop for Daemon {
 
 /// A plain GET on loopback: (status, body).
 pub fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    http_get_with(port, path, &[])
+}
+
+/// A GET on loopback with extra headers (`Authorization`, ...): (status, body).
+pub fn http_get_with(port: u16, path: &str, headers: &[(&str, &str)]) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
+    let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\n{extra}Connection: close\r\n\r\n").ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let status = response.split_whitespace().nth(1)?.parse().ok()?;

@@ -202,7 +202,18 @@ impl ArchiveWriter {
             return Err(ArchiveError::Tantivy(format!("bucket {target} is not open")));
         };
         bucket.writer.delete_term(Term::from_field_text(fields.id, id));
-        bucket.writer.add_document(schema::to_document(&fields, msg)).map_err(|e| self.map_err(e))?;
+        if let Err(e) = bucket.writer.add_document(schema::to_document(&fields, msg)) {
+            // A dead indexing thread only says it was killed; joining it (what
+            // a commit does first) gives its own error, e.g. a full disk.
+            let cause = match bucket.writer.prepare_commit() {
+                Err(cause) => cause,
+                Ok(prepared) => {
+                    let _ = prepared.abort();
+                    e
+                }
+            };
+            return Err(self.map_err(cause));
+        }
         if let Some(bucket) = self.open.get_mut(&target) {
             bucket.pending_ids.insert(id_hash(id));
         }

@@ -14,6 +14,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+/// Longest query recorded, in characters; a longer one is cut and marked, so
+/// that one record never outgrows what [`append`] reads back (queries over
+/// 1,000 characters are refused by the archive anyway).
+pub const MAX_RECORDED_QUERY_CHARS: usize = 2000;
+
 /// The hash before the first record.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -71,8 +76,19 @@ fn record_hash(seq: u64, at: &DateTime<Utc>, entry: &AuditEntry, prev: &str) -> 
 }
 
 /// Appends `entry` to the log at `path` (created if missing) and fsyncs it.
-pub fn append(path: &Path, entry: AuditEntry) -> Result<AuditRecord, AuditError> {
+/// A query longer than [`MAX_RECORDED_QUERY_CHARS`] is recorded cut, with
+/// its full length.
+pub fn append(path: &Path, mut entry: AuditEntry) -> Result<AuditRecord, AuditError> {
     let io = |source| AuditError::Io { path: path.to_owned(), source };
+    if let Some(query) = &mut entry.query {
+        let chars = query.chars().count();
+        if chars > MAX_RECORDED_QUERY_CHARS {
+            *query = format!(
+                "{}… [cut: {chars} characters in all]",
+                query.chars().take(MAX_RECORDED_QUERY_CHARS).collect::<String>()
+            );
+        }
+    }
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(io)?;
     }
@@ -116,6 +132,47 @@ fn last_line(file: &mut File) -> std::io::Result<Option<String>> {
     let line = String::from_utf8(tail[begin..end].to_vec())
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
     Ok(Some(line))
+}
+
+/// The last `n` records of the log, oldest first; none when there is no log
+/// yet. Reads from the end, so a long log costs no more than its tail.
+pub fn tail(path: &Path, n: usize) -> Result<Vec<AuditRecord>, AuditError> {
+    let io = |source| AuditError::Io { path: path.to_owned(), source };
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io(e)),
+    };
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    const CHUNK: u64 = 64 * 1024;
+    let mut pos = file.seek(SeekFrom::End(0)).map_err(io)?;
+    let mut chunks = Vec::new();
+    let mut newlines = 0usize;
+    // n records need n + 1 newlines before the end unless the file starts first.
+    while pos > 0 && newlines <= n {
+        let start = pos.saturating_sub(CHUNK);
+        let mut chunk = vec![0u8; (pos - start) as usize];
+        file.seek(SeekFrom::Start(start)).map_err(io)?;
+        file.read_exact(&mut chunk).map_err(io)?;
+        newlines += chunk.iter().filter(|&&b| b == b'\n').count();
+        chunks.push(chunk);
+        pos = start;
+    }
+    let bytes: Vec<u8> = chunks.into_iter().rev().flatten().collect();
+    let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+    let skip = lines.len().saturating_sub(n);
+    lines[skip..]
+        .iter()
+        .map(|line| {
+            serde_json::from_slice(line).map_err(|e| AuditError::Broken {
+                path: path.to_owned(),
+                line: 0,
+                reason: format!("unreadable record near the end: {e}"),
+            })
+        })
+        .collect()
 }
 
 /// Checks the whole chain; returns the number of records.
@@ -178,6 +235,33 @@ mod tests {
             append(&path, entry(&format!("{} {i}", "één€".repeat(i % 7 + 20)))).unwrap();
         }
         assert_eq!(verify(&path).unwrap(), 400);
+    }
+
+    #[test]
+    fn tail_reads_the_last_records_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        assert!(tail(&path, 10).unwrap().is_empty(), "no log, no records");
+        for i in 0..300 {
+            // Long enough that the tail spans several read chunks.
+            append(&path, entry(&format!("{} {i}", "q".repeat(500)))).unwrap();
+        }
+        let last: Vec<u64> = tail(&path, 150).unwrap().iter().map(|r| r.seq).collect();
+        assert_eq!(last, (150..300).collect::<Vec<u64>>());
+        assert_eq!(tail(&path, 1000).unwrap().len(), 300);
+        assert!(tail(&path, 0).unwrap().is_empty());
+    }
+
+    #[test]
+    fn overlong_queries_are_recorded_cut_and_the_chain_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let record = append(&path, entry(&"(".repeat(100_000))).unwrap();
+        let query = record.entry.query.unwrap();
+        assert!(query.ends_with("[cut: 100000 characters in all]"), "{query}");
+        assert!(query.len() < MAX_RECORDED_QUERY_CHARS + 100);
+        append(&path, entry("next")).unwrap();
+        assert_eq!(verify(&path).unwrap(), 2);
     }
 
     #[test]

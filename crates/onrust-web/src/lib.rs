@@ -1,59 +1,68 @@
-//! onrust's HTTP side: health, readiness and Prometheus metrics.
+//! onrust's HTTP side: the search API, the audit log API, role-based access,
+//! health, readiness and Prometheus metrics.
 //!
-//! The search API, the early-warning pages and role-based access grow here
-//! later; what is here already follows the rules they will share: every
-//! response (errors included) carries a strict Content-Security-Policy and
-//! `nosniff`, and on a non-loopback listener even `/metrics`, `/healthz` and
-//! `/readyz` need a bearer token (DESIGN.md, GUARDRAILS S8). Tokens are kept
-//! only as SHA-256 hashes and compared in constant time.
+//! # Why it is built this way
+//!
+//! - **One explicit route table** ([`routes`]): every route names the one
+//!   [`Permission`] it needs, and the router is built from that table, so no
+//!   route can exist without an authorisation check (GUARDRAILS S8) and the
+//!   route × role matrix can be tested from the table itself (L8). No route is
+//!   about a person (L1).
+//! - **Default deny**: the [`auth::permissions`] table is the only place that
+//!   grants anything. Under `/api` a bearer token is always needed, whatever
+//!   the listener; `/healthz`, `/readyz` and `/metrics` need one only when a
+//!   monitor token is configured (`http.token_file`, required off loopback).
+//! - **Tokens are kept hashed** and compared in constant time; who a request
+//!   is comes from its token only, never from `X-Forwarded-For` or any other
+//!   header a client can set.
+//! - **Every search is audited before it is answered** (L7): refused ones,
+//!   malformed ones and forbidden attempts too. If the audit log cannot be
+//!   written, the answer is a 503 without results.
+//! - **Every response** (errors included) carries a strict
+//!   Content-Security-Policy and `nosniff` (S5); API answers are JSON, which
+//!   whoever renders them escapes.
 
+mod api;
 pub mod audit;
+pub mod audit_api;
+pub mod auth;
+mod internal_events;
+pub mod search;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use metrics_exporter_prometheus::PrometheusHandle;
-use sha2::{Digest, Sha256};
 
-/// A bearer token as stored: its SHA-256 digest only.
-#[derive(Clone, PartialEq, Eq)]
-pub struct TokenHash([u8; 32]);
+pub use auth::{AccessControl, Credential, Permission, Principal, Role, TokenHash};
+pub use internal_events::describe_metrics;
+pub use search::{SearchBackend, SearchLimits, SearchService};
 
-impl TokenHash {
-    /// Hashes a token read from a secret file (surrounding whitespace ignored).
-    pub fn of(token: &str) -> Self {
-        Self(Sha256::digest(token.trim().as_bytes()).into())
-    }
+use crate::api::ApiError;
+use crate::audit::AuditEntry;
+use crate::internal_events::AuthRefused;
 
-    fn matches(&self, presented: &str) -> bool {
-        let presented: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
-        // Constant time: compare every byte whatever the first difference.
-        self.0.iter().zip(presented.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
-    }
-}
-
-impl std::fmt::Debug for TokenHash {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("TokenHash(<redacted>)")
-    }
-}
-
-/// What the operational endpoints need.
+/// What the routes need.
 #[derive(Clone)]
 pub struct WebState {
     /// Renders the Prometheus exposition.
     pub metrics: PrometheusHandle,
     /// Set once every stage is running; cleared when shutdown begins.
     pub ready: Arc<AtomicBool>,
-    /// Required on every endpoint when set (non-loopback listeners).
-    pub token: Option<TokenHash>,
+    /// The tokens and their roles.
+    pub access: Arc<AccessControl>,
+    /// The hash-chained audit log every search is recorded in.
+    pub audit_path: PathBuf,
+    /// The archive, when this instance serves search.
+    pub search: Option<SearchService>,
 }
 
 /// Why the listener could not start.
@@ -65,16 +74,43 @@ pub enum WebError {
     Serve(std::io::Error),
 }
 
-/// The routes. Only these exist; anything else is a 404 with the same headers.
+/// One route: its path, the permission it needs, and the audit action a
+/// forbidden attempt on it is recorded under (for routes that show content).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub path: &'static str,
+    pub permission: Permission,
+    pub audit_action: Option<&'static str>,
+}
+
+/// The route table: every route and its handler. Only these exist; anything
+/// else is a 404 with the same headers. All are `GET` (and `HEAD`).
+fn table() -> [(Route, MethodRouter<WebState>); 6] {
+    use Permission::{Metrics, ReadAudit, Search};
+    let route = |path, permission, audit_action| Route { path, permission, audit_action };
+    [
+        (route("/healthz", Metrics, None), get(healthz)),
+        (route("/readyz", Metrics, None), get(readyz)),
+        (route("/metrics", Metrics, None), get(metrics)),
+        (route("/api/v1/search", Search, Some("search")), get(search::search)),
+        (route("/api/v1/audit", ReadAudit, None), get(audit_api::records)),
+        (route("/api/v1/audit/verify", ReadAudit, None), get(audit_api::verify)),
+    ]
+}
+
+/// Every route, as the router serves them.
+pub fn routes() -> Vec<Route> {
+    table().into_iter().map(|(route, _)| route).collect()
+}
+
+/// The router: each route behind its permission check, every response with the security headers.
 pub fn router(state: WebState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .fallback(not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
-        .layer(middleware::from_fn(security_headers))
-        .with_state(state)
+    let mut router = Router::new();
+    for (route, handler) in table() {
+        let guard = middleware::from_fn_with_state((state.clone(), route), authorize);
+        router = router.route(route.path, handler.route_layer(guard));
+    }
+    router.fallback(not_found).layer(middleware::from_fn(security_headers)).with_state(state)
 }
 
 /// Binds `addr`. Separate from [`serve`] so the caller learns a bind error
@@ -111,23 +147,69 @@ async fn metrics(State(state): State<WebState>) -> Response {
 }
 
 async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, "not found\n").into_response()
+    ApiError::new(StatusCode::NOT_FOUND, "not found").into_response()
 }
 
-async fn authenticate(State(state): State<WebState>, request: Request, next: Next) -> Response {
-    let Some(expected) = &state.token else {
+/// The bearer token of a request: `None` without an `Authorization` header,
+/// `Some(None)` with one that is not a readable bearer token.
+fn bearer(headers: &HeaderMap) -> Option<Option<&str>> {
+    let value = headers.get(header::AUTHORIZATION)?;
+    let token = value.to_str().ok().and_then(|v| {
+        let (scheme, token) = v.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then_some(token)
+    });
+    Some(token)
+}
+
+/// The permission check in front of every route. Who the caller is comes
+/// from the token alone.
+async fn authorize(State((state, route)): State<(WebState, Route)>, mut request: Request, next: Next) -> Response {
+    if route.permission == Permission::Metrics && !state.access.operations_need_token() {
+        // Loopback listener without a monitor token (DESIGN.md, [http]).
         return next.run(request).await;
-    };
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    match presented {
-        Some(token) if expected.matches(token) => next.run(request).await,
-        _ => (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "a valid bearer token is required\n")
-            .into_response(),
     }
+    let refuse = |outcome: &'static str| {
+        AuthRefused { outcome, path: route.path, forbidden: None }.emit();
+        let challenge = if outcome == "missing_token" { "Bearer" } else { "Bearer error=\"invalid_token\"" };
+        ApiError {
+            challenge: Some(challenge),
+            ..ApiError::new(StatusCode::UNAUTHORIZED, "a valid bearer token is required")
+        }
+        .into_response()
+    };
+    let principal = match bearer(request.headers()) {
+        None => return refuse("missing_token"),
+        Some(None) => return refuse("invalid_token"),
+        Some(Some(token)) => match state.access.identify(token) {
+            None => return refuse("invalid_token"),
+            Some(principal) => principal,
+        },
+    };
+    if !auth::allows(principal.role, route.permission) {
+        AuthRefused { outcome: "forbidden", path: route.path, forbidden: Some((&principal, route.permission)) }.emit();
+        let message = format!(
+            "the role {} may not do this (it needs the {} permission)",
+            principal.role,
+            route.permission.as_str()
+        );
+        if let Some(action) = route.audit_action {
+            let (query, filters) = api::given_params(request.uri().query());
+            let entry = AuditEntry {
+                who: principal.name.clone(),
+                action: action.to_owned(),
+                query,
+                filters,
+                hits: None,
+                refused: Some(message.clone()),
+            };
+            if let Err(error) = api::record(state.audit_path.clone(), entry).await {
+                return error.into_response();
+            }
+        }
+        return ApiError::new(StatusCode::FORBIDDEN, message).into_response();
+    }
+    request.extensions_mut().insert(principal);
+    next.run(request).await
 }
 
 async fn security_headers(request: Request, next: Next) -> Response {
@@ -144,66 +226,4 @@ async fn security_headers(request: Request, next: Next) -> Response {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use metrics_exporter_prometheus::PrometheusBuilder;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    async fn start(token: Option<&str>, ready: bool) -> SocketAddr {
-        let recorder = PrometheusBuilder::new().build_recorder();
-        let state = WebState {
-            metrics: recorder.handle(),
-            ready: Arc::new(AtomicBool::new(ready)),
-            token: token.map(TokenHash::of),
-        };
-        let listener = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(serve(listener, state, std::future::pending()));
-        addr
-    }
-
-    async fn get(addr: SocketAddr, path: &str, auth: Option<&str>) -> String {
-        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let auth = auth.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-        let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\n{auth}Connection: close\r\n\r\n");
-        stream.write_all(request.as_bytes()).await.unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).await.unwrap();
-        response
-    }
-
-    #[tokio::test]
-    async fn health_ready_and_metrics_answer_on_loopback() {
-        let addr = start(None, false).await;
-        assert!(get(addr, "/healthz", None).await.starts_with("HTTP/1.1 200"));
-        assert!(get(addr, "/readyz", None).await.starts_with("HTTP/1.1 503"));
-        let metrics = get(addr, "/metrics", None).await;
-        assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
-        assert!(metrics.contains("text/plain; version=0.0.4"));
-    }
-
-    #[tokio::test]
-    async fn every_response_carries_the_security_headers() {
-        let addr = start(None, true).await;
-        for path in ["/healthz", "/readyz", "/metrics", "/nope"] {
-            let response = get(addr, path, None).await.to_ascii_lowercase();
-            assert!(response.contains("content-security-policy: default-src 'none'"), "{path}: {response}");
-            assert!(response.contains("x-content-type-options: nosniff"), "{path}");
-        }
-    }
-
-    #[tokio::test]
-    async fn token_is_required_when_configured() {
-        let addr = start(Some("s3cret\n"), true).await;
-        for path in ["/healthz", "/readyz", "/metrics"] {
-            assert!(get(addr, path, None).await.starts_with("HTTP/1.1 401"), "{path} without token");
-            assert!(get(addr, path, Some("wrong")).await.starts_with("HTTP/1.1 401"), "{path} wrong token");
-            assert!(get(addr, path, Some("s3cret")).await.starts_with("HTTP/1.1 200"), "{path} with token");
-        }
-    }
-
-    #[test]
-    fn token_hash_debug_is_redacted() {
-        assert_eq!(format!("{:?}", TokenHash::of("abc")), "TokenHash(<redacted>)");
-    }
-}
+mod tests;

@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use onrust_web::{Role, TokenHash};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -44,26 +45,62 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
 }
 
-/// `[http]`: the listener for health, readiness and metrics.
+/// `[http]`: the listener for the API, health, readiness and metrics.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     /// Address to listen on. On a non-loopback address every endpoint needs a token.
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
-    /// File holding the bearer token for `/metrics`, `/healthz`, `/readyz`;
-    /// required when `listen` is not a loopback address.
+    /// File holding the "monitor" bearer token for `/metrics`, `/healthz`,
+    /// `/readyz`; required when `listen` is not a loopback address.
     pub token_file: Option<PathBuf>,
+    /// The API's tokens, `[[http.tokens]]`: who holds each and their role.
+    /// Read entry by entry in [`Config::parse`], so each problem is reported.
+    #[serde(skip)]
+    pub tokens: Vec<TokenConfig>,
+    /// Time budget of one API search: the archive stops a search past it
+    /// (400, narrow it down); the API's own bound is a quarter later (503).
+    #[serde(default = "default_search_budget")]
+    pub search_budget: HumanDuration,
+    /// API searches run at once; another waits for a free turn (up to the budget), then gets 503.
+    #[serde(default = "default_search_concurrency")]
+    pub search_concurrency: usize,
 }
 
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
 }
+fn default_search_budget() -> HumanDuration {
+    HumanDuration(Duration::from_secs(2))
+}
+fn default_search_concurrency() -> usize {
+    4
+}
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { listen: default_listen(), token_file: None }
+        Self {
+            listen: default_listen(),
+            token_file: None,
+            tokens: Vec::new(),
+            search_budget: default_search_budget(),
+            search_concurrency: default_search_concurrency(),
+        }
     }
+}
+
+/// One `[[http.tokens]]` entry: a bearer token for the API (GUARDRAILS L8, S8, S9).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// Who holds the token; written to the audit log as `who`. `[a-z0-9._-]`, unique.
+    pub name: String,
+    /// What the holder may do: `officer`, `analyst`, `supervisor`, `fg` or `admin`.
+    pub role: Role,
+    /// SHA-256 of the token as 64 hex digits (`onrust token new` prints it);
+    /// the token itself is never in the configuration.
+    pub sha256: TokenHash,
 }
 
 /// Which bus backend carries the topics.
@@ -390,6 +427,42 @@ impl Collector {
     }
 }
 
+impl Collector {
+    /// Takes `[[http.tokens]]` out of `[http]` and reads and checks each entry
+    /// on its own, so one bad entry neither hides the others nor the rest of
+    /// `[http]`, and each problem names the entry's place in the file.
+    fn tokens(&mut self, table: &mut toml::Table) -> Vec<TokenConfig> {
+        let Some(toml::Value::Table(http)) = table.get_mut("http") else { return Vec::new() };
+        let entries = match http.remove("tokens") {
+            None => return Vec::new(),
+            Some(toml::Value::Array(entries)) => entries,
+            Some(_) => {
+                self.push("http.tokens", "must be an array of tables: [[http.tokens]]");
+                return Vec::new();
+            }
+        };
+        let mut tokens: Vec<TokenConfig> = Vec::new();
+        for (i, entry) in entries.into_iter().enumerate() {
+            let Some(token) = self.value::<TokenConfig>(&format!("http.tokens[{i}]"), entry) else { continue };
+            let key = |field: &str| format!("http.tokens[{i}].{field}");
+            if let Err(e) = onrust_web::auth::check_token_name(&token.name) {
+                self.push(key("name"), e);
+            }
+            if tokens.iter().any(|t| t.name == token.name) {
+                self.push(key("name"), format!("{:?} is used by an earlier token; names must be unique", token.name));
+            }
+            if let Some(earlier) = tokens.iter().find(|t| t.sha256 == token.sha256) {
+                self.push(
+                    key("sha256"),
+                    format!("the same token as {:?}; give every holder their own (onrust token new)", earlier.name),
+                );
+            }
+            tokens.push(token);
+        }
+        tokens
+    }
+}
+
 impl Config {
     /// Reads and validates `path`; every problem is reported at once.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
@@ -417,19 +490,24 @@ impl Config {
             None => PathBuf::from("data"),
             Some(value) => c.value::<PathBuf>("data_dir", value).unwrap_or_else(|| PathBuf::from("data")),
         };
-        let http: HttpConfig = c.section(&mut table, "http");
+        let tokens = c.tokens(&mut table);
+        let mut http: HttpConfig = c.section(&mut table, "http");
+        http.tokens = tokens;
         let bus: BusConfig = c.section(&mut table, "bus");
         let ingest: IngestConfig = c.section(&mut table, "ingest");
         let classify: ClassifyConfig = c.section(&mut table, "classify");
         let archive: ArchiveConfig = c.section(&mut table, "archive");
         let privacy: PrivacyConfig = c.section(&mut table, "privacy");
         let mut sources = Vec::new();
+        // Each parsed source's place in the file, so a later problem names the right entry.
+        let mut positions = Vec::new();
         match table.remove("sources") {
             None => {}
             Some(toml::Value::Array(entries)) => {
                 for (i, entry) in entries.into_iter().enumerate() {
                     if let Some(source) = c.value::<SourceConfig>(&format!("sources[{i}]"), entry) {
                         sources.push(source);
+                        positions.push(i);
                     }
                 }
             }
@@ -440,11 +518,11 @@ impl Config {
         }
 
         let config = Config { path: path.to_owned(), data_dir, http, bus, ingest, classify, archive, privacy, sources };
-        config.validate(&mut c);
+        config.validate(&mut c, &positions);
         if c.problems.is_empty() { Ok(config) } else { Err(ConfigErrors(c.problems)) }
     }
 
-    fn validate(&self, c: &mut Collector) {
+    fn validate(&self, c: &mut Collector, source_positions: &[usize]) {
         match (self.bus.kind, &self.bus.brokers) {
             (BusKind::Kafka, _) => c.push("bus.kind", "the kafka backend is not built yet; use \"embedded\""),
             (BusKind::Embedded, Some(_)) => c.push("bus.brokers", "only used with kind = \"kafka\""),
@@ -486,6 +564,12 @@ impl Config {
                 format!("{} is not a loopback address, so a token file is required", self.http.listen),
             );
         }
+        if !(Duration::from_millis(10)..=Duration::from_secs(60)).contains(&self.http.search_budget.0) {
+            c.push("http.search_budget", "must be between 10ms and 1m");
+        }
+        if !(1..=64).contains(&self.http.search_concurrency) {
+            c.push("http.search_concurrency", "must be between 1 and 64");
+        }
         if !(1..=16).contains(&self.archive.writer_threads) {
             c.push("archive.writer_threads", "must be between 1 and 16");
         }
@@ -503,7 +587,8 @@ impl Config {
         }
         let mut seen = HashSet::new();
         for (i, source) in self.sources.iter().enumerate() {
-            let key = |field: &str| format!("sources[{i}].{field}");
+            let at = source_positions.get(i).copied().unwrap_or(i);
+            let key = |field: &str| format!("sources[{at}].{field}");
             if let Err(e) = onrust_model::SourceId::new(source.id.clone()) {
                 c.push(key("id"), e.to_string());
             }
@@ -626,6 +711,18 @@ mod tests {
     }
 
     #[test]
+    fn a_source_after_an_unreadable_one_is_named_by_its_own_place() {
+        let errors = parse(
+            "[[sources]]\nid = \"a\"\nkind = \"feed\"\nurl = \"https://example.org/a\"\ninterval = \"soon\"\n\
+             [[sources]]\nid = \"b\"\nkind = \"feed\"\nurl = \"ftp://example.org/b\"\ninterval = \"5m\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(errors.contains("sources[1].url: scheme \"ftp\""), "{errors}");
+        assert!(!errors.contains("sources[0].url"), "{errors}");
+    }
+
+    #[test]
     fn absurd_sizes_and_durations_are_refused_not_panicked_on() {
         let text = parse(
             "[bus]\ncapacity = 9223372036854775807\n[ingest]\ntotal_timeout = \"500000000000y\"\n\
@@ -636,6 +733,74 @@ mod tests {
         for key in ["bus.capacity", "ingest.total_timeout", "archive.commit_interval", "privacy.pseudonym_period"] {
             assert!(text.contains(key), "{key} missing in:\n{text}");
         }
+    }
+
+    const HASH_A: &str = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+    const HASH_B: &str = "fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9";
+
+    #[test]
+    fn api_tokens_have_names_roles_and_hashes() {
+        let config = parse(&format!(
+            "[http]\nsearch_budget = \"500ms\"\n\
+             [[http.tokens]]\nname = \"analist-utrecht\"\nrole = \"analyst\"\nsha256 = \"{HASH_A}\"\n\
+             [[http.tokens]]\nname = \"fg.regio\"\nrole = \"fg\"\nsha256 = \"{}\"\n",
+            HASH_B.to_uppercase()
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let tokens: Vec<(&str, Role)> = config.http.tokens.iter().map(|t| (t.name.as_str(), t.role)).collect();
+        assert_eq!(tokens, [("analist-utrecht", Role::Analyst), ("fg.regio", Role::Fg)]);
+        assert_eq!(config.http.tokens[1].sha256.to_hex(), HASH_B);
+        assert_eq!((config.http.search_budget.0, config.http.search_concurrency), (Duration::from_millis(500), 4));
+        assert!(!format!("{config:?}").contains(HASH_A), "hashes stay out of debug output");
+        assert!(parse("").unwrap().http.tokens.is_empty());
+    }
+
+    #[test]
+    fn every_token_problem_is_reported_at_once_without_the_secret() {
+        let token = format!("onrust_{}", "ab".repeat(32));
+        let errors = parse(&format!(
+            "[http]\nsearch_budget = \"0s\"\nsearch_concurrency = 0\nlisten = \"127.0.0.1:8080\"\n\
+             [[http.tokens]]\nname = \"Analist\"\nrole = \"analyst\"\nsha256 = \"{HASH_A}\"\n\
+             [[http.tokens]]\nname = \"x\"\nrole = \"root\"\nsha256 = \"{HASH_B}\"\n\
+             [[http.tokens]]\nname = \"y\"\nrole = \"fg\"\nsha256 = \"{token}\"\n\
+             [[http.tokens]]\nname = \"z\"\nrole = \"fg\"\nsha256 = \"{HASH_A}\"\ntoken = \"{token}\"\n\
+             [[http.tokens]]\nname = \"z\"\nrole = \"admin\"\nsha256 = \"abc\"\n\
+             [[http.tokens]]\nname = \"w\"\nrole = \"officer\"\nsha256 = \"{HASH_A}\"\n\
+             [[http.tokens]]\nname = \"monitor\"\nrole = \"monitor\"\nsha256 = \"{HASH_B}\"\n",
+        ))
+        .unwrap_err();
+        let text = errors.to_string();
+        for needle in [
+            "http.search_budget: must be between 10ms and 1m",
+            "http.search_concurrency: must be between 1 and 64",
+            "http.tokens[0].name: token name \"Analist\" must be",
+            "http.tokens[1]: unknown variant `root`, expected one of `officer`, `analyst`, `supervisor`, `fg`, `admin`",
+            "http.tokens[2]: this is a token, not its hash",
+            "http.tokens[3]: unknown field `token`",
+            "http.tokens[4]: must be the SHA-256 of the token as 64 hexadecimal digits",
+            "http.tokens[5].sha256: the same token as \"Analist\"",
+            "http.tokens[6]: unknown variant `monitor`",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+        }
+        assert_eq!(errors.0.len(), 9, "{text}");
+        assert!(!text.contains(&token[10..]), "a pasted token is never echoed:\n{text}");
+    }
+
+    #[test]
+    fn token_names_must_be_unique() {
+        let text = parse(&format!(
+            "[[http.tokens]]\nname = \"a\"\nrole = \"analyst\"\nsha256 = \"{HASH_A}\"\n\
+             [[http.tokens]]\nname = \"a\"\nrole = \"fg\"\nsha256 = \"{HASH_B}\"\n\
+             [[http.tokens]]\nname = \"monitor\"\nrole = \"fg\"\nsha256 = \"{}\"\n",
+            "0".repeat(64)
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(text.contains("http.tokens[1].name: \"a\" is used by an earlier token"), "{text}");
+        assert!(text.contains("http.tokens[2].name: the token name \"monitor\" is reserved"), "{text}");
+        let text = parse("[http]\ntokens = \"x\"\n").unwrap_err().to_string();
+        assert!(text.contains("http.tokens: must be an array of tables"), "{text}");
     }
 
     #[test]

@@ -66,6 +66,17 @@ enum Command {
         #[command(subcommand)]
         command: ArchiveCommand,
     },
+    /// Bearer tokens for the HTTP API.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Make a random token: prints it once, and the [[http.tokens]] entry with its SHA-256.
+    New(commands::token::NewArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,6 +123,7 @@ fn main() -> ExitCode {
             Command::Search(args) => commands::search::run(args),
             Command::Replay(args) => commands::replay::run(args).await,
             Command::Audit { command: AuditCommand::Verify { config } } => commands::audit::verify(&config.config),
+            Command::Token { command: TokenCommand::New(args) } => commands::token::new(&args),
             Command::Archive { command: ArchiveCommand::Status { config } } => {
                 commands::archive::status(&config.config)
             }

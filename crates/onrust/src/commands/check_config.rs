@@ -8,10 +8,21 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
     println!("configuration {} is valid", config.path.display());
     println!("  data dir:     {}", config.data_dir.display());
     println!(
-        "  http:         {} ({})",
+        "  http:         {} (health and metrics: {}; /api: bearer tokens by role)",
         config.http.listen,
-        if config.http.token_file.is_some() { "token required" } else { "loopback, no token" }
+        if config.http.token_file.is_some() { "monitor token required" } else { "loopback, no token" }
     );
+    println!(
+        "  search api:   {} at once, {} budget each, every search audited in {}",
+        config.http.search_concurrency,
+        humantime::format_duration(config.http.search_budget.0),
+        config.audit_path().display()
+    );
+    // Names and roles only: never a hash, never a token.
+    println!("  api tokens:   {}", config.http.tokens.len());
+    for token in &config.http.tokens {
+        println!("    {:<24} {}", token.name, token.role);
+    }
     println!("  bus:          {:?}", config.bus.kind);
     println!("  classifier:   {} (languages {})", classifier.version(), config.classify.languages.join(", "));
     println!("  themes:       {}", classifier.theme_ids().join(", "));

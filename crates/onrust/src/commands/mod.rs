@@ -8,6 +8,7 @@ pub mod eval;
 pub mod replay;
 pub mod run;
 pub mod search;
+pub mod token;
 
 use std::path::Path;
 

@@ -1,7 +1,8 @@
 //! `onrust run`: every stage in one process on the embedded bus.
 //!
 //! Start-up order makes failures loud and early: configuration, lexicons,
-//! the archive lock (a second instance stops here, R7), the HTTP listener;
+//! the archive lock (a second instance stops here, R7), the archive reader
+//! and the tokens the search API needs, the HTTP listener;
 //! only then do sources start. Shutdown runs the other way: intake stops,
 //! the bus drains, the archive commits, sources store their cursors, and the
 //! process exits 0 — or non-zero if any stage failed or the drain overran.
@@ -14,13 +15,14 @@ use std::time::Duration;
 
 use anyhow::Context;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+use onrust_archive::ArchiveReader;
 use onrust_bus::{EmbeddedBus, EmbeddedOptions};
 use onrust_ingest::cursor::CursorStore;
 use onrust_ingest::fetch::{FetchLimits, Fetcher, FetcherOptions};
 use onrust_ingest::pseudonym::PseudonymKeys;
 use onrust_ingest::source::{FeedSource, SourceContext};
 use onrust_model::SourceId;
-use onrust_web::{TokenHash, WebState};
+use onrust_web::{AccessControl, Credential, SearchLimits, SearchService, TokenHash, WebState};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -45,7 +47,9 @@ pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
     let classifier = Arc::new(super::load_classifier(&config)?);
     let writer = super::open_archive_writer(&config)?;
-    let token = read_token(&config)?;
+    let access = Arc::new(access_control(&config)?);
+    let search = search_service(&config)?;
+    onrust_web::describe_metrics();
     let listener = onrust_web::bind(config.http.listen).await?;
     let (stop_tx, stop_rx) = shutdown::on_signal().context("installing signal handlers")?;
 
@@ -63,7 +67,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
     let (web_stop_tx, web_stop_rx) = tokio::sync::watch::channel(false);
     let web = tokio::spawn(onrust_web::serve(
         listener,
-        WebState { metrics, ready: Arc::clone(&ready), token },
+        WebState { metrics, ready: Arc::clone(&ready), access, audit_path: config.audit_path(), search: Some(search) },
         shutdown::requested(web_stop_rx),
     ));
     let depth_reporter = tokio::spawn(report_queue_depths(Arc::clone(&bus)));
@@ -172,6 +176,31 @@ fn start_sources(
     drop(to_forwarder);
     tasks.spawn(async move { ("ingest", pipeline::ingest::forward(from_sources, raw).await) });
     Ok(())
+}
+
+/// The search API's archive and limits. The archive stops a search past
+/// `http.search_budget` itself (a 400 asking to narrow it down); the API's
+/// own wall-clock bound is a little later and catches what the archive's
+/// clock checks cannot (a 503).
+fn search_service(config: &Config) -> anyhow::Result<SearchService> {
+    let budget = config.http.search_budget.0;
+    // The writer created the archive if it was missing; the API reads it without a lock.
+    let reader = ArchiveReader::open(&config.archive_dir())?.with_budget(budget);
+    let outer = budget + (budget / 4).max(Duration::from_millis(250));
+    let limits = SearchLimits { concurrency: config.http.search_concurrency, queue_wait: budget, budget: outer };
+    Ok(SearchService::new(Arc::new(reader), limits))
+}
+
+/// The monitor token (`http.token_file`) and the API tokens (`[[http.tokens]]`).
+fn access_control(config: &Config) -> anyhow::Result<AccessControl> {
+    let monitor = read_token(config)?;
+    let credentials = config
+        .http
+        .tokens
+        .iter()
+        .map(|t| Credential { name: t.name.clone(), role: t.role, hash: t.sha256.clone() })
+        .collect();
+    AccessControl::new(monitor, credentials).context("http tokens")
 }
 
 fn read_token(config: &Config) -> anyhow::Result<Option<TokenHash>> {

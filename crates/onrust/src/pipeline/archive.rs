@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use onrust_archive::{ArchiveWriter, Deletion};
-use onrust_bus::{Ack, Delivery, Origin, Publisher, Subscriber};
+use onrust_bus::{Ack, Origin, Publisher, Subscriber};
 use onrust_model::ScoredMessage;
 use onrust_web::audit::{self, AuditEntry};
 use serde::{Deserialize, Serialize};
@@ -32,9 +32,6 @@ const BATCH: usize = 1024;
 
 /// How often retention looks for buckets past their age.
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
-
-/// What one batch of upserts left: acks for the next commit, and refusals for the dead letters.
-type Upserted = (Vec<Ack>, Vec<(Delivery, String)>);
 
 /// When to commit.
 #[derive(Debug, Clone, Copy)]
@@ -157,25 +154,22 @@ pub async fn run(
             }
         }
         let upserting = Arc::clone(&writer);
-        let (acks, refused) = tokio::task::spawn_blocking(move || -> anyhow::Result<Upserted> {
+        let acks = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Ack>> {
             let mut writer = upserting.lock().map_err(|_| anyhow::anyhow!("archive writer lock poisoned"))?;
             let mut acks = Vec::with_capacity(docs.len());
-            let mut refused = Vec::new();
             for (message, delivery) in docs {
-                // One document the index refuses is that document's dead letter;
-                // a broken writer shows itself at the commit, which is fatal.
-                match writer.upsert(&message) {
-                    Ok(()) => acks.push(delivery.ack),
-                    Err(e) => refused.push((delivery, format!("archive refused the document: {e}"))),
-                }
+                // A decoded message always makes a valid document, so an error
+                // here is the writer's (a full disk kills its indexing thread):
+                // fatal, like a failed commit, never a dead letter (R6).
+                writer
+                    .upsert(&message)
+                    .context("archive write failed; stopping so that nothing unsaved is acknowledged")?;
+                acks.push(delivery.ack);
             }
-            Ok((acks, refused))
+            Ok(acks)
         })
         .await
         .context("archive thread failed")??;
-        for (delivery, reason) in refused {
-            super::dead_letter("archive", dead.as_ref(), delivery, reason).await?;
-        }
         if pending.is_empty() && !acks.is_empty() {
             first_pending_at = Instant::now();
             deadline = Some(first_pending_at + policy.interval);
@@ -264,7 +258,7 @@ mod tests {
     use std::sync::atomic::{AtomicI64, Ordering};
 
     use onrust_archive::{ArchiveOptions, ArchiveReader, SearchRequest};
-    use onrust_bus::{BoxFuture, BusError, Record};
+    use onrust_bus::{BoxFuture, BusError, Delivery, Record};
     use onrust_model::{Assessment, Level, MessageId, RawMessage, SCHEMA_VERSION, SourceId, SourceKind};
 
     use super::*;

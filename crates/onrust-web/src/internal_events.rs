@@ -1,0 +1,87 @@
+//! Everything the HTTP side reports: each event logs and counts in one `emit()`.
+//!
+//! Labels are bounded sets (`outcome`); never a token, a token name, a query
+//! or a client address (DESIGN.md, Observability). The token name, which is
+//! not personal data about an author but the analyst's own, goes to logs and
+//! the audit log only.
+
+use std::time::Duration;
+
+use metrics::{Unit, counter, describe_counter, describe_histogram, histogram};
+
+use crate::auth::{Permission, Principal};
+
+pub(crate) const AUTH_REFUSED_TOTAL: &str = "onrust_http_auth_refused_total";
+pub(crate) const API_SEARCHES_TOTAL: &str = "onrust_api_searches_total";
+pub(crate) const API_SEARCH_DURATION: &str = "onrust_api_search_duration_seconds";
+
+/// Registers descriptions of the web metrics with the installed recorder.
+pub fn describe_metrics() {
+    describe_counter!(
+        AUTH_REFUSED_TOTAL,
+        Unit::Count,
+        "Requests refused by authentication or role, by outcome (missing_token, invalid_token, forbidden)."
+    );
+    describe_counter!(
+        API_SEARCHES_TOTAL,
+        Unit::Count,
+        "Authenticated requests to the search API, by outcome (ok, bad_request, busy, too_slow, unavailable, audit_failed)."
+    );
+    describe_histogram!(
+        API_SEARCH_DURATION,
+        Unit::Seconds,
+        "Time to answer a successful API search, audit record included."
+    );
+}
+
+/// A request was refused before its handler ran.
+pub(crate) struct AuthRefused<'a> {
+    /// `missing_token`, `invalid_token` or `forbidden`.
+    pub outcome: &'static str,
+    pub path: &'static str,
+    /// For `forbidden`: who tried, and the permission their role lacks.
+    pub forbidden: Option<(&'a Principal, Permission)>,
+}
+
+impl AuthRefused<'_> {
+    pub fn emit(self) {
+        match self.forbidden {
+            Some((who, permission)) => tracing::info!(
+                outcome = self.outcome,
+                path = self.path,
+                who = who.name.as_str(),
+                role = who.role.as_str(),
+                permission = permission.as_str(),
+                "request refused"
+            ),
+            None => tracing::debug!(outcome = self.outcome, path = self.path, "request refused"),
+        }
+        counter!(AUTH_REFUSED_TOTAL, "outcome" => self.outcome).increment(1);
+    }
+}
+
+/// An authenticated search request was answered.
+pub(crate) struct ApiSearched<'a> {
+    pub who: &'a str,
+    /// `ok`, `bad_request`, `busy`, `too_slow`, `unavailable` or `audit_failed`.
+    pub outcome: &'static str,
+    pub hits: Option<u64>,
+    pub duration: Duration,
+}
+
+impl ApiSearched<'_> {
+    pub fn emit(self) {
+        // The query stays out of logs and metrics; the audit log records it.
+        tracing::info!(
+            who = self.who,
+            outcome = self.outcome,
+            hits = self.hits,
+            took_ms = self.duration.as_millis() as u64,
+            "api search"
+        );
+        counter!(API_SEARCHES_TOTAL, "outcome" => self.outcome).increment(1);
+        if self.outcome == "ok" {
+            histogram!(API_SEARCH_DURATION).record(self.duration.as_secs_f64());
+        }
+    }
+}

@@ -1,0 +1,579 @@
+//! The listener end to end over TCP: operational endpoints, the route × role
+//! matrix, the search API on a small archive, and its audit records.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::{FixedOffset, TimeZone, Utc};
+use metrics_exporter_prometheus::PrometheusBuilder;
+use onrust_archive::{ArchiveError, ArchiveOptions, ArchiveReader, ArchiveWriter, SearchRequest, SearchResults};
+use onrust_model::{
+    Assessment, Level, MessageId, MunicipalityCode, Pseudonym, RawMessage, SCHEMA_VERSION, ScoredMessage, SourceId,
+    SourceKind,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::*;
+
+const MONITOR: &str = "monitor-token-0123456789";
+const ANALYST: &str = "onrust_analyst-token";
+const CANARY: &str = "c0ffee00canarypseudonym00c0ffee";
+
+/// The token of each role (the monitor's is the `http.token_file` one).
+fn token_of(role: Role) -> &'static str {
+    match role {
+        Role::Officer => "onrust_officer-token",
+        Role::Analyst => ANALYST,
+        Role::Supervisor => "onrust_supervisor-token",
+        Role::Fg => "onrust_fg-token",
+        Role::Admin => "onrust_admin-token",
+        Role::Monitor => MONITOR,
+    }
+}
+
+fn access(monitor: bool) -> Arc<AccessControl> {
+    let credentials = Role::CONFIGURABLE
+        .into_iter()
+        .map(|role| Credential {
+            name: if role == Role::Analyst { "analist-utrecht".into() } else { format!("{role}-1") },
+            role,
+            hash: TokenHash::of(token_of(role)),
+        })
+        .collect();
+    Arc::new(AccessControl::new(monitor.then(|| TokenHash::of(MONITOR)), credentials).unwrap())
+}
+
+fn message(id: &str, title: &str, text: &str, code: &str, theme: Option<&str>, level: Level) -> ScoredMessage {
+    let published = FixedOffset::east_opt(3600).unwrap().with_ymd_and_hms(2024, 12, 1, 12, 0, 0).unwrap();
+    ScoredMessage {
+        schema: SCHEMA_VERSION,
+        message: RawMessage {
+            schema: SCHEMA_VERSION,
+            id: MessageId::new(id).unwrap(),
+            source: SourceId::new("rtvutrecht").unwrap(),
+            source_kind: SourceKind::Feed,
+            url: Some(format!("https://example.org/{id}")),
+            title: Some(title.to_owned()),
+            text: text.to_owned(),
+            published_at: Some(published),
+            fetched_at: Utc.with_ymd_and_hms(2024, 12, 1, 11, 30, 0).unwrap(),
+            author: Some(Pseudonym::from_digest_hex(CANARY.to_owned())),
+            lang_hint: Some("nl".into()),
+        },
+        assessment: Assessment {
+            lang: Some("nl".into()),
+            level,
+            score: 0.5,
+            themes: theme.into_iter().map(str::to_owned).collect(),
+            municipalities: vec![MunicipalityCode::new(code).unwrap()],
+            event_time: None,
+            explanation: vec![],
+            classifier_version: "test".into(),
+        },
+    }
+}
+
+/// A small archive and an audit log in a temporary folder.
+struct Fixture {
+    dir: tempfile::TempDir,
+    reader: Arc<ArchiveReader>,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = dir.path().join("archive");
+        let mut writer = ArchiveWriter::open(&archive, &ArchiveOptions::default()).unwrap();
+        for m in [
+            message(
+                "w1",
+                "Boeren blokkeren de A12",
+                "trekkers op de snelweg bij Utrecht",
+                "GM0344",
+                Some("stikstof"),
+                Level::Mobilisation,
+            ),
+            message(
+                "w2",
+                "Rellen in Amersfoort",
+                "vuurwerk tegen de ME, <script>alert(1)</script>",
+                "GM0307",
+                Some("jaarwisseling"),
+                Level::Escalation,
+            ),
+            message("w3", "Het weer", "morgen zonnig in Utrecht", "GM0344", None, Level::None),
+        ] {
+            writer.upsert(&m).unwrap();
+        }
+        writer.commit().unwrap();
+        drop(writer);
+        let reader = Arc::new(ArchiveReader::open(&archive).unwrap());
+        Self { dir, reader }
+    }
+
+    fn audit_path(&self) -> PathBuf {
+        self.dir.path().join("audit").join("audit.jsonl")
+    }
+
+    fn state(&self, monitor: bool) -> WebState {
+        self.state_with(monitor, Arc::clone(&self.reader) as Arc<dyn SearchBackend>, SearchLimits::default())
+    }
+
+    fn state_with(&self, monitor: bool, backend: Arc<dyn SearchBackend>, limits: SearchLimits) -> WebState {
+        WebState {
+            metrics: PrometheusBuilder::new().build_recorder().handle(),
+            ready: Arc::new(AtomicBool::new(true)),
+            access: access(monitor),
+            audit_path: self.audit_path(),
+            search: Some(SearchService::new(backend, limits)),
+        }
+    }
+
+    fn records(&self) -> Vec<audit::AuditRecord> {
+        audit::tail(&self.audit_path(), 1000).unwrap()
+    }
+
+    fn verified(&self) -> u64 {
+        if self.audit_path().exists() { audit::verify(&self.audit_path()).unwrap() } else { 0 }
+    }
+}
+
+async fn start(state: WebState) -> SocketAddr {
+    let listener = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(serve(listener, state, std::future::pending()));
+    addr
+}
+
+/// A response: status, headers (names lowercase), body.
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: BTreeMap<String, String>,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> serde_json::Value {
+        assert_eq!(self.header("content-type"), "application/json", "{self:?}");
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not json ({e}): {}", self.body))
+    }
+
+    fn header(&self, name: &str) -> &str {
+        self.headers.get(name).map_or("", String::as_str)
+    }
+
+    fn error(&self) -> String {
+        self.json()["error"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+async fn call(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\n{extra}Connection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let mut lines = head.lines();
+    let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|s| s.parse().ok()).unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    Reply { status, headers, body: body.to_owned() }
+}
+
+async fn get_as(addr: SocketAddr, path: &str, token: Option<&str>) -> Reply {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+    call(addr, path, &headers).await
+}
+
+fn ids(reply: &Reply) -> Vec<String> {
+    let json = reply.json();
+    json["hits"].as_array().unwrap().iter().map(|h| h["id"].as_str().unwrap().to_owned()).collect()
+}
+
+// --- operational endpoints (unchanged behaviour) ---
+
+async fn start_operational(token: Option<&str>, ready: bool) -> SocketAddr {
+    let state = WebState {
+        metrics: PrometheusBuilder::new().build_recorder().handle(),
+        ready: Arc::new(AtomicBool::new(ready)),
+        access: Arc::new(AccessControl::new(token.map(TokenHash::of), vec![]).unwrap()),
+        audit_path: PathBuf::from("/nonexistent/audit.jsonl"),
+        search: None,
+    };
+    start(state).await
+}
+
+#[tokio::test]
+async fn health_ready_and_metrics_answer_on_loopback() {
+    let addr = start_operational(None, false).await;
+    assert_eq!(get_as(addr, "/healthz", None).await.status, 200);
+    assert_eq!(get_as(addr, "/readyz", None).await.status, 503);
+    let metrics = get_as(addr, "/metrics", None).await;
+    assert_eq!(metrics.status, 200, "{metrics:?}");
+    assert!(metrics.header("content-type").contains("text/plain; version=0.0.4"));
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let fixture = Fixture::new();
+    let addr = start(fixture.state(false)).await;
+    for (path, token) in [
+        ("/healthz", None),
+        ("/readyz", None),
+        ("/metrics", None),
+        ("/nope", None),
+        ("/api/v1/search?q=trekkers", Some(ANALYST)),
+        ("/api/v1/search?limit=0", Some(ANALYST)),
+        ("/api/v1/search", None),
+        ("/api/v1/search", Some(token_of(Role::Officer))),
+        ("/api/v1/audit", Some(token_of(Role::Fg))),
+    ] {
+        let reply = get_as(addr, path, token).await;
+        assert!(reply.header("content-security-policy").starts_with("default-src 'none'"), "{path}: {reply:?}");
+        assert_eq!(reply.header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(reply.header("cache-control"), "no-store", "{path}");
+    }
+}
+
+#[tokio::test]
+async fn token_is_required_when_configured() {
+    let addr = start_operational(Some("s3cret-token-16chars\n"), true).await;
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        assert_eq!(get_as(addr, path, None).await.status, 401, "{path} without token");
+        assert_eq!(get_as(addr, path, Some("wrong")).await.status, 401, "{path} wrong token");
+        assert_eq!(get_as(addr, path, Some("s3cret-token-16chars")).await.status, 200, "{path} with token");
+    }
+}
+
+// --- the route table (GUARDRAILS L1, L8, S8) ---
+
+#[test]
+fn no_route_is_about_a_person() {
+    for route in routes() {
+        let path = route.path.to_ascii_lowercase();
+        for word in ["author", "user", "person", "account", "profile", "handle", "follow", "people"] {
+            assert!(!path.contains(word), "route {} is about a person ({word})", route.path);
+        }
+    }
+    for param in search::PARAMS {
+        assert!(!param.contains("author") && !param.contains("user"), "search parameter {param}");
+    }
+}
+
+/// Who gets a 200 on each route; everyone else with a valid token gets 403,
+/// without or with a wrong token 401. Written out by hand, not derived from
+/// `auth::permissions`, so a change to either shows here.
+fn expected_matrix() -> Vec<(&'static str, Vec<Role>)> {
+    use Role::*;
+    vec![
+        ("/healthz", vec![Admin, Monitor]),
+        ("/readyz", vec![Admin, Monitor]),
+        ("/metrics", vec![Admin, Monitor]),
+        ("/api/v1/search", vec![Analyst]),
+        ("/api/v1/audit", vec![Fg]),
+        ("/api/v1/audit/verify", vec![Fg]),
+    ]
+}
+
+#[tokio::test]
+async fn route_role_matrix() {
+    let fixture = Fixture::new();
+    let matrix = expected_matrix();
+    let paths: Vec<&str> = routes().iter().map(|r| r.path).collect();
+    assert_eq!(paths, matrix.iter().map(|(p, _)| *p).collect::<Vec<_>>(), "the matrix covers every route");
+
+    let addr = start(fixture.state(true)).await;
+    let spoofed =
+        [("X-Forwarded-For", "127.0.0.1"), ("X-Real-IP", "127.0.0.1"), ("X-Forwarded-User", "analist-utrecht")];
+    let mut searches = 0;
+    for (path, allowed) in &matrix {
+        for role in Role::ALL {
+            let reply = get_as(addr, path, Some(token_of(role))).await;
+            let expected = if allowed.contains(&role) { 200 } else { 403 };
+            assert_eq!(reply.status, expected, "{path} as {role}: {reply:?}");
+            if expected == 403 {
+                assert!(reply.error().contains(&format!("the role {role} may not")), "{path} as {role}: {reply:?}");
+            }
+            if *path == "/api/v1/search" {
+                searches += 1;
+            }
+        }
+        for token in [None, Some("wrong"), Some("")] {
+            let reply = get_as(addr, path, token).await;
+            assert_eq!(reply.status, 401, "{path} with {token:?}: {reply:?}");
+            assert!(reply.header("www-authenticate").starts_with("Bearer"), "{path}: {reply:?}");
+        }
+        let reply = call(addr, path, &spoofed).await;
+        assert_eq!(reply.status, 401, "{path}: a spoofed proxy header gains nothing");
+        let basic = call(addr, path, &[("Authorization", "Basic YWRtaW46YWRtaW4=")]).await;
+        assert_eq!(basic.status, 401, "{path}: only bearer tokens count");
+    }
+    // Every authenticated request to the search route, forbidden ones included, is on record.
+    assert_eq!(fixture.verified(), searches);
+    let refused: Vec<String> = fixture.records().into_iter().filter_map(|r| r.entry.refused).collect();
+    assert_eq!(refused.len(), Role::ALL.len() - 1, "one forbidden attempt per other role");
+
+    // On a loopback listener without a monitor token the operational routes
+    // are open, and /api still needs a token.
+    let open = start(fixture.state(false)).await;
+    for route in routes() {
+        let expected = if route.permission == Permission::Metrics { 200 } else { 401 };
+        assert_eq!(get_as(open, route.path, None).await.status, expected, "{} without token", route.path);
+    }
+}
+
+// --- the search API ---
+
+#[tokio::test]
+async fn an_analyst_searches_and_gets_json_hits() {
+    let fixture = Fixture::new();
+    let addr = start(fixture.state(false)).await;
+
+    let reply = get_as(addr, "/api/v1/search?q=trekkers", Some(ANALYST)).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let json = reply.json();
+    assert_eq!(json["total"], 1);
+    assert_eq!(ids(&reply), ["w1"]);
+    assert!(json["took_ms"].is_u64(), "{json}");
+    let hit = &json["hits"][0];
+    assert_eq!(hit["title"], "Boeren blokkeren de A12");
+    assert_eq!(hit["municipalities"], serde_json::json!(["GM0344"]));
+    assert!(hit.get("author").is_none() && !reply.body.contains(CANARY), "no author in results: {json}");
+
+    let reply = get_as(addr, "/api/v1/search?q=*&municipality=GM0307&limit=5", Some(ANALYST)).await;
+    assert_eq!(ids(&reply), ["w2"]);
+    assert!(reply.json()["hits"][0]["text"].as_str().unwrap().contains("<script>"), "text is data in JSON");
+    let reply = get_as(addr, "/api/v1/search?min_level=2&sort=newest&facets=true", Some(ANALYST)).await;
+    assert_eq!(reply.json()["total"], 2, "{reply:?}");
+    let themes = reply.json()["facets"]["themes"].clone();
+    assert_eq!(themes.as_array().map(Vec::len), Some(2), "facets when asked: {themes}");
+    let reply = get_as(addr, "/api/v1/search?q=utrecht&theme=stikstof", Some(ANALYST)).await;
+    assert_eq!(ids(&reply), ["w1"]);
+    let reply = get_as(addr, "/api/v1/search?since=2024-12-02", Some(ANALYST)).await;
+    assert_eq!(reply.json()["total"], 0);
+
+    let records = fixture.records();
+    assert_eq!(records.len(), 5, "one record per search");
+    let first = &records[0].entry;
+    assert_eq!(
+        (first.who.as_str(), first.action.as_str(), first.query.as_deref(), first.hits),
+        ("analist-utrecht", "search", Some("trekkers"), Some(1))
+    );
+    assert_eq!(records[1].entry.filters, serde_json::json!({"municipality": "GM0307", "limit": "5"}));
+    assert_eq!(fixture.verified(), 5);
+}
+
+#[tokio::test]
+async fn bad_requests_are_400_each_audited_once() {
+    let fixture = Fixture::new();
+    let addr = start(fixture.state(false)).await;
+    let deep = "%28".repeat(10_000);
+    let cases: Vec<(String, &str)> = vec![
+        (format!("q={deep}"), "at most 1000 are allowed"),
+        ("limit=0".into(), "limit must be a whole number from 1 to 100"),
+        ("limit=1000000000".into(), "limit must be"),
+        ("offset=20000".into(), "offset must be"),
+        ("q=%2F.*%2F".into(), "regular expressions"),
+        ("q=*foo".into(), "wildcard"),
+        ("q=a~5".into(), "fuzzy"),
+        ("q=author:x".into(), "searching by author is not allowed"),
+        ("q=x+AND+Author%5C:x".into(), "searching by author is not allowed"),
+        ("q=url:x".into(), "unknown field"),
+        ("q=%22open".into(), "not closed"),
+        ("author=x".into(), "unknown parameter \"author\""),
+        ("q=x&verbose=1".into(), "unknown parameter \"verbose\""),
+        ("min_level=9".into(), "min_level must be 0, 1, 2 or 3"),
+        ("since=gisteren".into(), "since must be an RFC 3339 time"),
+        ("until=2024-02-30".into(), "until must be"),
+        ("since=2024-12-02&until=2024-12-01".into(), "since must be before until"),
+        ("sort=random".into(), "sort must be"),
+        ("facets=1".into(), "facets must be true or false"),
+        ("q=a&q=b".into(), "more than once"),
+    ];
+    for (query, needle) in &cases {
+        let started = Instant::now();
+        let reply = get_as(addr, &format!("/api/v1/search?{query}"), Some(ANALYST)).await;
+        let took = started.elapsed();
+        assert_eq!(reply.status, 400, "{query}: {reply:?}");
+        assert!(reply.error().contains(needle), "{query}: {}", reply.error());
+        assert!(took < Duration::from_millis(500), "{query} took {took:?}");
+    }
+    let records = fixture.records();
+    assert_eq!(records.len(), cases.len(), "N refused searches, N records");
+    assert_eq!(fixture.verified(), cases.len() as u64);
+    assert!(
+        records.iter().all(|r| r.entry.hits.is_none() && r.entry.refused.is_some() && r.entry.who == "analist-utrecht")
+    );
+    let author = records.iter().find(|r| r.entry.query.as_deref() == Some("author:x")).unwrap();
+    assert!(author.entry.refused.as_deref().unwrap_or_default().contains("author"), "{author:?}");
+    let deep_record = &records[0].entry;
+    assert!(deep_record.query.as_deref().unwrap().ends_with("[cut: 10000 characters in all]"), "recorded, cut");
+}
+
+#[tokio::test]
+async fn unauthenticated_requests_are_401_and_not_searches() {
+    let fixture = Fixture::new();
+    let addr = start(fixture.state(false)).await;
+    for token in [None, Some("wrong"), Some(MONITOR)] {
+        let reply = get_as(addr, "/api/v1/search?q=trekkers", token).await;
+        assert_eq!(reply.status, 401, "{token:?}");
+        assert_eq!(reply.error(), "a valid bearer token is required");
+        assert!(!reply.body.contains("w1"));
+    }
+    assert_eq!(fixture.verified(), 0, "no token, no search, no record");
+}
+
+#[tokio::test]
+async fn who_comes_from_the_token_only() {
+    let fixture = Fixture::new();
+    let addr = start(fixture.state(false)).await;
+    let auth = format!("Bearer {ANALYST}");
+    let reply = call(
+        addr,
+        "/api/v1/search?q=trekkers",
+        &[
+            ("Authorization", auth.as_str()),
+            ("X-Forwarded-For", "10.1.2.3"),
+            ("X-Forwarded-User", "burgemeester"),
+            ("X-Remote-User", "burgemeester"),
+            ("Forwarded", "for=10.1.2.3;by=proxy"),
+        ],
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    let records = fixture.records();
+    assert_eq!(records[0].entry.who, "analist-utrecht");
+    let line = std::fs::read_to_string(fixture.audit_path()).unwrap();
+    assert!(!line.contains("burgemeester") && !line.contains("10.1.2.3"), "{line}");
+}
+
+#[tokio::test]
+async fn the_fg_reads_and_verifies_the_audit_log() {
+    let fixture = Fixture::new();
+    let addr = start(fixture.state(false)).await;
+    let fg = Some(token_of(Role::Fg));
+    let empty = get_as(addr, "/api/v1/audit/verify", fg).await;
+    assert_eq!(empty.json(), serde_json::json!({"ok": true, "records": 0, "line": null, "error": null}));
+    for q in ["trekkers", "rellen", "author:x"] {
+        get_as(addr, &format!("/api/v1/search?q={q}"), Some(ANALYST)).await;
+    }
+    let reply = get_as(addr, "/api/v1/audit?limit=2", fg).await;
+    assert_eq!(reply.status, 200);
+    let records = reply.json()["records"].as_array().unwrap().clone();
+    let seqs: Vec<u64> = records.iter().map(|r| r["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, [1, 2]);
+    assert_eq!(records[1]["query"], "author:x");
+    assert_eq!(get_as(addr, "/api/v1/audit", fg).await.json()["records"].as_array().unwrap().len(), 3);
+    assert_eq!(get_as(addr, "/api/v1/audit?limit=1001", fg).await.status, 400);
+    assert_eq!(get_as(addr, "/api/v1/audit?who=x", fg).await.status, 400);
+    assert_eq!(get_as(addr, "/api/v1/audit/verify?x=1", fg).await.status, 400);
+    assert_eq!(get_as(addr, "/api/v1/audit/verify", fg).await.json()["records"], 3);
+
+    let text = std::fs::read_to_string(fixture.audit_path()).unwrap();
+    std::fs::write(fixture.audit_path(), text.replacen("rellen", "feest", 1)).unwrap();
+    let broken = get_as(addr, "/api/v1/audit/verify", fg).await.json();
+    assert_eq!((broken["ok"].clone(), broken["line"].clone()), (serde_json::json!(false), serde_json::json!(2)));
+}
+
+/// A backend that takes its time, fails, or panics.
+struct Stub(fn() -> Result<SearchResults, ArchiveError>);
+
+impl SearchBackend for Stub {
+    fn search(&self, _request: &SearchRequest) -> Result<SearchResults, ArchiveError> {
+        (self.0)()
+    }
+}
+
+fn slow() -> Result<SearchResults, ArchiveError> {
+    std::thread::sleep(Duration::from_millis(600));
+    Ok(SearchResults { total: 0, hits: vec![], facets: None })
+}
+
+#[tokio::test]
+async fn slow_searches_hit_the_budget_and_a_full_house_gets_retry_after() {
+    let fixture = Fixture::new();
+    let limits =
+        SearchLimits { concurrency: 1, queue_wait: Duration::from_millis(50), budget: Duration::from_millis(200) };
+    let addr = start(fixture.state_with(false, Arc::new(Stub(slow)), limits)).await;
+
+    let started = Instant::now();
+    let slow_reply = get_as(addr, "/api/v1/search?q=x", Some(ANALYST)).await;
+    assert_eq!(slow_reply.status, 503, "{slow_reply:?}");
+    assert_eq!(slow_reply.error(), "the search took longer than 200 ms; narrow it down");
+    assert!(started.elapsed() < Duration::from_millis(500), "answered at the budget, not when the search ended");
+
+    // The first search still holds the only slot on its thread.
+    let busy = get_as(addr, "/api/v1/search?q=y", Some(ANALYST)).await;
+    assert_eq!(busy.status, 503, "{busy:?}");
+    assert_eq!(busy.header("retry-after"), "1");
+    assert!(busy.error().contains("already running"), "{busy:?}");
+
+    let refused: Vec<String> = fixture.records().into_iter().filter_map(|r| r.entry.refused).collect();
+    assert_eq!(refused.len(), 2);
+    assert!(refused[0].contains("took longer") && refused[1].contains("already running"), "{refused:?}");
+}
+
+fn failing() -> Result<SearchResults, ArchiveError> {
+    Err(ArchiveError::Io(std::io::Error::other("/secret/archive/path: disk on fire")))
+}
+
+fn past_the_archive_budget() -> Result<SearchResults, ArchiveError> {
+    Err(ArchiveError::TooSlow { budget_ms: 2000 })
+}
+
+#[tokio::test]
+async fn a_search_the_archive_stopped_for_its_budget_is_a_400_to_narrow_down() {
+    let fixture = Fixture::new();
+    let addr = start(fixture.state_with(false, Arc::new(Stub(past_the_archive_budget)), SearchLimits::default())).await;
+    let reply = get_as(addr, "/api/v1/search?q=x", Some(ANALYST)).await;
+    assert_eq!(reply.status, 400, "{reply:?}");
+    assert!(reply.error().contains("2000 ms") && reply.error().contains("narrow it down"), "{reply:?}");
+    let records = fixture.records();
+    assert_eq!(records.len(), 1);
+    assert!(records[0].entry.refused.as_deref().is_some_and(|r| r.contains("budget")), "{records:?}");
+}
+
+fn panicking() -> Result<SearchResults, ArchiveError> {
+    panic!("parser bug")
+}
+
+#[tokio::test]
+async fn archive_failures_are_503_without_detail_and_never_500() {
+    let fixture = Fixture::new();
+    for backend in [Stub(failing), Stub(panicking)] {
+        let addr = start(fixture.state_with(false, Arc::new(backend), SearchLimits::default())).await;
+        let reply = get_as(addr, "/api/v1/search?q=x", Some(ANALYST)).await;
+        assert_eq!(reply.status, 503, "{reply:?}");
+        assert!(
+            !reply.body.contains("secret") && !reply.body.contains("fire") && !reply.body.contains("bug"),
+            "{reply:?}"
+        );
+        assert_eq!(get_as(addr, "/healthz", None).await.status, 200, "the listener lives on");
+    }
+    assert_eq!(fixture.verified(), 2);
+}
+
+#[tokio::test]
+async fn no_audit_record_no_results() {
+    let fixture = Fixture::new();
+    // The audit folder cannot be created: a file is in the way.
+    let blocker = fixture.dir.path().join("audit");
+    std::fs::write(&blocker, "not a folder").unwrap();
+    let addr = start(fixture.state(false)).await;
+    for path in ["/api/v1/search?q=trekkers", "/api/v1/search?limit=0"] {
+        let reply = get_as(addr, path, Some(ANALYST)).await;
+        assert_eq!(reply.status, 503, "{reply:?}");
+        assert!(reply.error().contains("audit log cannot be written"), "{reply:?}");
+        assert!(!reply.body.contains("w1") && !reply.body.contains("Boeren"), "no results without a record");
+    }
+    let forbidden = get_as(addr, "/api/v1/search?q=trekkers", Some(token_of(Role::Officer))).await;
+    assert_eq!(forbidden.status, 503, "a forbidden attempt that cannot be recorded is refused too");
+    assert!(blocker.is_file() && !Path::new(&fixture.audit_path()).exists());
+}
