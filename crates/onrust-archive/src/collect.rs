@@ -87,6 +87,20 @@ impl<C: Collector> Collector for Budgeted<C> {
     }
 }
 
+/// Counts that add up over segments and buckets.
+pub(crate) trait Tally: Default {
+    fn merge(&mut self, other: Self);
+}
+
+/// The sum of several tallies.
+pub(crate) fn merge_all<T: Tally>(tallies: impl IntoIterator<Item = T>) -> T {
+    let mut total = T::default();
+    for tally in tallies {
+        total.merge(tally);
+    }
+    total
+}
+
 /// Counts per value, merged over segments.
 #[derive(Debug, Default)]
 pub(crate) struct FacetTally {
@@ -143,16 +157,12 @@ impl Collector for FacetCollector {
     }
 
     fn merge_fruits(&self, fruits: Vec<FacetTally>) -> tantivy::Result<FacetTally> {
-        let mut total = FacetTally::default();
-        for fruit in fruits {
-            total.merge(fruit);
-        }
-        Ok(total)
+        Ok(merge_all(fruits))
     }
 }
 
-impl FacetTally {
-    pub fn merge(&mut self, other: FacetTally) {
+impl Tally for FacetTally {
+    fn merge(&mut self, other: FacetTally) {
         for (k, v) in other.municipalities {
             *self.municipalities.entry(k).or_default() += v;
         }
@@ -280,16 +290,12 @@ impl Collector for CountCollector {
     }
 
     fn merge_fruits(&self, fruits: Vec<CellCounts>) -> tantivy::Result<CellCounts> {
-        let mut total = CellCounts::default();
-        for fruit in fruits {
-            total.merge(fruit);
-        }
-        Ok(total)
+        Ok(merge_all(fruits))
     }
 }
 
-impl CellCounts {
-    pub fn merge(&mut self, other: CellCounts) {
+impl Tally for CellCounts {
+    fn merge(&mut self, other: CellCounts) {
         for (key, (n, authors)) in other.cells {
             let cell = self.cells.entry(key).or_default();
             cell.0 += n;

@@ -16,7 +16,7 @@ use tantivy::{DocAddress, IndexReader, Order, ReloadPolicy, Searcher, TantivyDoc
 
 use crate::ArchiveError;
 use crate::bucket::BucketId;
-use crate::collect::{Budget, Budgeted, CountCollector, FacetCollector, FacetTally};
+use crate::collect::{Budget, Budgeted, CountCollector, FacetCollector, FacetTally, Tally, merge_all};
 use crate::compile::Compiler;
 use crate::internal_events::{QueryRefused, SearchCompleted};
 use crate::layout::{self, Layout};
@@ -362,15 +362,7 @@ impl ArchiveReader {
             return Err(ArchiveError::TooSlow { budget_ms: self.budget.as_millis() as u64 });
         }
         let total = per_bucket.iter().map(|b| b.total).sum();
-        let facets = req.facets.then(|| {
-            let mut tally = FacetTally::default();
-            for bucket in &mut per_bucket {
-                if let Some(t) = bucket.facets.take() {
-                    tally.merge(t);
-                }
-            }
-            to_facets(tally)
-        });
+        let facets = req.facets.then(|| to_facets(merge_all(per_bucket.iter_mut().filter_map(|b| b.facets.take()))));
         let mut merged: Vec<(Key, usize, DocAddress)> = per_bucket
             .iter()
             .enumerate()
