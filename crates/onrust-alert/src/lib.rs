@@ -3,6 +3,7 @@
 //! Work in progress; see the module docs.
 
 pub mod alert;
+pub mod baseline;
 pub mod rule;
 
 pub use alert::{Alert, AlertStatus, EXCERPT_MAX_CHARS, Evidence, RuleKind, Severity, excerpt, fingerprint};
