@@ -167,9 +167,65 @@ pub fn excerpt(text: &str) -> String {
     out
 }
 
+/// Picks up to `n` representative messages: highest level, then highest
+/// score, one per source first (several voices say more than one loud
+/// source), then the next best from any source. Deterministic: ties go to the
+/// earlier message, then the smaller id.
+pub fn representative(candidates: &[Evidence], n: usize) -> Vec<Evidence> {
+    let mut order: Vec<&Evidence> = candidates.iter().collect();
+    order.sort_by(|a, b| {
+        b.level
+            .cmp(&a.level)
+            .then(b.score.total_cmp(&a.score))
+            .then(a.published_at.cmp(&b.published_at))
+            .then(a.message_id.cmp(&b.message_id))
+    });
+    order.dedup_by(|a, b| a.message_id == b.message_id);
+    let mut picked: Vec<&Evidence> = Vec::with_capacity(n);
+    for e in &order {
+        if picked.len() < n && !picked.iter().any(|p| p.source == e.source) {
+            picked.push(e);
+        }
+    }
+    for e in &order {
+        if picked.len() < n && !picked.iter().any(|p| p.message_id == e.message_id) {
+            picked.push(e);
+        }
+    }
+    picked.into_iter().cloned().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ev(id: &str, source: &str, level: u8, score: f32) -> Evidence {
+        Evidence {
+            message_id: id.into(),
+            source: source.into(),
+            url: None,
+            title: None,
+            excerpt: String::new(),
+            published_at: DateTime::UNIX_EPOCH,
+            level,
+            score,
+            signals: vec![],
+        }
+    }
+
+    #[test]
+    fn representative_prefers_level_score_and_different_sources() {
+        let c = vec![
+            ev("a", "s1", 3, 0.9),
+            ev("b", "s1", 3, 0.95),
+            ev("c", "s2", 2, 0.7),
+            ev("d", "s3", 1, 0.4),
+            ev("e", "s1", 3, 0.8),
+            ev("b", "s1", 3, 0.95),
+        ];
+        let ids: Vec<String> = representative(&c, 4).into_iter().map(|e| e.message_id).collect();
+        assert_eq!(ids, ["b", "c", "d", "a"]);
+    }
 
     #[test]
     fn fingerprints_are_stable_and_distinguish_label_boundaries() {

@@ -4,6 +4,7 @@
 
 pub mod alert;
 pub mod baseline;
+pub mod calendar;
 pub mod rule;
 
 pub use alert::{Alert, AlertStatus, EXCERPT_MAX_CHARS, Evidence, RuleKind, Severity, excerpt, fingerprint};
