@@ -5,6 +5,7 @@
 pub mod alert;
 pub mod baseline;
 pub mod calendar;
+pub mod engine;
 pub mod rule;
 
 pub use alert::{Alert, AlertStatus, EXCERPT_MAX_CHARS, Evidence, RuleKind, Severity, excerpt, fingerprint};
