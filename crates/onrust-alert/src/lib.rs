@@ -1,12 +1,98 @@
-//! onrust-alert: the alert engine.
+//! onrust-alert: from scored messages to the right person, in time, with reasons.
 //!
-//! Work in progress; see the module docs.
+//! The point of onrust is that the on-duty officer knows within seconds and
+//! the mayor before the demonstration, with the evidence and the reasons in
+//! the message itself. This crate is that decision, as a pure library:
+//!
+//! * [`rule`]: the `[[rules]]` of `onrust.toml`, strict, validated in one pass
+//!   that lists every problem, each rule versioned by a hash of its config;
+//! * [`engine`]: per-minute windows over municipality × theme × level, the
+//!   four rule kinds (`threshold`, `burst`, `announcement`, `critical`), and
+//!   each alert's life (pending → firing → resolved), with Dutch reasons and
+//!   representative evidence that never carries an author (GUARDRAILS L1, L9);
+//! * [`baseline`]: the count model for bursts, made for small numbers
+//!   (Gamma–Poisson), with a seasonal reference for the jaarwisseling and
+//!   Benjamini–Hochberg over all cells tested at once;
+//! * [`calendar`]: announced actions, one entry per action however often it
+//!   is announced, with its lead time;
+//! * [`mechanics`]: when a notification is due and for which role — grouping,
+//!   silences, inhibition, acknowledgement, escalation and the review gate
+//!   before anything reaches a mayor (L10);
+//! * [`alert`]: the [`Alert`] every notifier receives.
+//!
+//! # Why pure
+//!
+//! Nothing here reads a clock, a file or a socket: time is always passed in
+//! as `now`. That makes every decision reproducible — a test advances `now`
+//! by hand, `onrust backtest` replays a month in seconds through exactly the
+//! code the daemon runs, and an alert can be explained after the fact. The
+//! daemon owns the I/O: it feeds [`Engine::observe`] from the scored topic,
+//! calls [`Engine::evaluate`] and [`Mechanics::tick`] periodically,
+//! implements [`BaselineSource`] over the archive's counts, persists
+//! [`AlertState`] atomically before acknowledging offsets, and hands the
+//! [`Notification`]s to the notifiers.
 
 pub mod alert;
 pub mod baseline;
 pub mod calendar;
 pub mod engine;
+pub mod mechanics;
 pub mod rule;
 
-pub use alert::{Alert, AlertStatus, EXCERPT_MAX_CHARS, Evidence, RuleKind, Severity, excerpt, fingerprint};
+#[cfg(test)]
+mod tests;
+
+use serde::{Deserialize, Serialize};
+
+pub use alert::{
+    Alert, AlertStatus, EXCERPT_MAX_CHARS, Evidence, RuleKind, Severity, excerpt, fingerprint, representative,
+};
+pub use baseline::{BaselineSource, CountCell, NoBaseline, Season};
+pub use calendar::{Calendar, CalendarEntry};
+pub use engine::{Engine, EngineError, EngineState, Transition, TransitionKind};
+pub use mechanics::{
+    Matcher, Mechanics, MechanicsError, MechanicsState, Notification, NotifyReason, ReviewDecision, ReviewRecord, Role,
+    Silence, SilenceRequest,
+};
 pub use rule::{Label, Rule, RuleConfig, RuleProblem, Scope, validate};
+
+/// Version of the persisted [`AlertState`] envelope.
+pub const STATE_SCHEMA_VERSION: u32 = 1;
+
+/// Everything the daemon persists for alerting (windows, active alerts,
+/// calendar, silences, acknowledgements, pending reviews), with a schema
+/// version so an incompatible file is refused rather than misread.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertState {
+    pub schema: u32,
+    pub engine: EngineState,
+    pub mechanics: MechanicsState,
+}
+
+/// Why a persisted state cannot be restored.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum StateError {
+    #[error("alert state has schema version {found}, this onrust reads version {expected}")]
+    Schema { found: u32, expected: u32 },
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Mechanics(#[from] MechanicsError),
+}
+
+impl AlertState {
+    /// Captures the state of an engine and its mechanics.
+    pub fn capture(engine: &Engine, mechanics: &Mechanics) -> Self {
+        Self { schema: STATE_SCHEMA_VERSION, engine: engine.snapshot(), mechanics: mechanics.snapshot() }
+    }
+
+    /// Restores an engine and its mechanics for the current rules.
+    pub fn restore(self, rules: Vec<Rule>) -> Result<(Engine, Mechanics), StateError> {
+        if self.schema != STATE_SCHEMA_VERSION {
+            return Err(StateError::Schema { found: self.schema, expected: STATE_SCHEMA_VERSION });
+        }
+        let mechanics = Mechanics::restore(&rules, self.mechanics)?;
+        let engine = Engine::restore(rules, self.engine)?;
+        Ok((engine, mechanics))
+    }
+}
