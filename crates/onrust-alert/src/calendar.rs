@@ -145,7 +145,12 @@ impl Calendar {
     }
 
     /// The entry with this municipality, theme and key.
-    pub fn get(&self, municipality: Option<&MunicipalityCode>, theme: Option<&str>, key: &str) -> Option<&CalendarEntry> {
+    pub fn get(
+        &self,
+        municipality: Option<&MunicipalityCode>,
+        theme: Option<&str>,
+        key: &str,
+    ) -> Option<&CalendarEntry> {
         self.entries.get(&id(municipality, theme, key))
     }
 
@@ -204,10 +209,18 @@ mod tests {
         let event = Utc.with_ymd_and_hms(2026, 12, 5, 13, 0, 0).unwrap();
         let first = Utc.with_ymd_and_hms(2026, 11, 30, 9, 0, 0).unwrap();
         let (k1, r1) = cal.record(Some(&m), Some("stikstof"), event, Some("Domplein"), ev("a", "s1"), first);
-        let (k2, r2) = cal.record(Some(&m), Some("stikstof"), event, None, ev("b", "s2"), first + chrono::TimeDelta::hours(5));
-        let (k3, r3) =
-            cal.record(Some(&m), Some("stikstof"), event + chrono::TimeDelta::hours(1), Some("domplein"), ev("c", "s3"), first + chrono::TimeDelta::days(2));
-        let (_, r4) = cal.record(Some(&m), Some("stikstof"), event, None, ev("b", "s2"), first + chrono::TimeDelta::days(3));
+        let (k2, r2) =
+            cal.record(Some(&m), Some("stikstof"), event, None, ev("b", "s2"), first + chrono::TimeDelta::hours(5));
+        let (k3, r3) = cal.record(
+            Some(&m),
+            Some("stikstof"),
+            event + chrono::TimeDelta::hours(1),
+            Some("domplein"),
+            ev("c", "s3"),
+            first + chrono::TimeDelta::days(2),
+        );
+        let (_, r4) =
+            cal.record(Some(&m), Some("stikstof"), event, None, ev("b", "s2"), first + chrono::TimeDelta::days(3));
         assert_eq!((r1, r2, r3, r4), (Recorded::New, Recorded::Merged, Recorded::Merged, Recorded::Duplicate));
         assert_eq!(k1, "2026-12-05@domplein");
         assert!(k1 == k2 && k2 == k3);

@@ -49,7 +49,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::alert::{Alert, AlertStatus, Evidence, RuleKind, excerpt, fingerprint, representative};
-use crate::baseline::{Basis, BaselineSource, Season, benjamini_hochberg, judge};
+use crate::baseline::{BaselineSource, Basis, Season, benjamini_hochberg, judge};
 use crate::calendar::{Calendar, Recorded};
 use crate::rule::{Rule, Scope};
 
@@ -381,8 +381,10 @@ impl Engine {
                 let pool = self.s.candidates.entry(p).or_default();
                 if pool.len() < CANDIDATES_PER_PLACE {
                     pool.push(candidate.clone());
-                } else if let Some((i, worst)) =
-                    pool.iter().enumerate().min_by(|x, y| x.1.rank().partial_cmp(&y.1.rank()).unwrap_or(std::cmp::Ordering::Equal))
+                } else if let Some((i, worst)) = pool
+                    .iter()
+                    .enumerate()
+                    .min_by(|x, y| x.1.rank().partial_cmp(&y.1.rank()).unwrap_or(std::cmp::Ordering::Equal))
                     && worst.rank() < candidate.rank()
                 {
                     pool[i] = candidate.clone();
@@ -611,7 +613,12 @@ impl Engine {
         for d in drafts {
             let rule = &self.rules[d.rule];
             let event = None;
-            let fp = fingerprint(&rule.name, d.municipality.as_ref().map(MunicipalityCode::as_str), d.theme.as_deref(), event);
+            let fp = fingerprint(
+                &rule.name,
+                d.municipality.as_ref().map(MunicipalityCode::as_str),
+                d.theme.as_deref(),
+                event,
+            );
             holding.insert(fp.clone());
             let evidence = self.evidence_for(rule, d.place, d.theme.as_deref(), now);
             let is_new = !self.s.active.contains_key(&fp);
@@ -1011,13 +1018,7 @@ fn place_phrase(m: Option<&MunicipalityCode>, name: Option<&str>) -> String {
 }
 
 fn rule_line(rule: &Rule) -> String {
-    format!(
-        "Regel {} (versie {}, {}, ernst {}).",
-        rule.name,
-        rule.version,
-        kind_nl(rule.kind),
-        rule.severity.as_str()
-    )
+    format!("Regel {} (versie {}, {}, ernst {}).", rule.name, rule.version, kind_nl(rule.kind), rule.severity.as_str())
 }
 
 fn counting_reason(rule: &Rule, d: &Draft, alert: &Alert) -> String {

@@ -483,9 +483,7 @@ impl Mechanics {
     }
 
     fn silenced(&self, a: &Alert) -> bool {
-        self.s.silences.values().any(|s| {
-            s.matchers.iter().all(|m| (label_value(a, &m.label) == m.value) != m.negate)
-        })
+        self.s.silences.values().any(|s| s.matchers.iter().all(|m| (label_value(a, &m.label) == m.value) != m.negate))
     }
 
     fn inhibited(&self, a: &Alert) -> bool {
@@ -598,9 +596,9 @@ impl Mechanics {
             Some(last) if changed => now >= last + rule.group_interval(),
             Some(last) => {
                 now >= last + rule.repeat_interval()
-                    && visible.iter().any(|(fp, _, t)| {
-                        t.alert.status == AlertStatus::Firing && !self.s.acks.contains_key(fp)
-                    })
+                    && visible
+                        .iter()
+                        .any(|(fp, _, t)| t.alert.status == AlertStatus::Firing && !self.s.acks.contains_key(fp))
             }
         };
         let reason = if !due {
@@ -608,10 +606,8 @@ impl Mechanics {
         } else if any_new {
             Some(NotifyReason::New)
         } else if changed {
-            let all_resolved = visible
-                .iter()
-                .filter(|(_, m, _)| m.changed)
-                .all(|(_, _, t)| t.alert.status == AlertStatus::Resolved);
+            let all_resolved =
+                visible.iter().filter(|(_, m, _)| m.changed).all(|(_, _, t)| t.alert.status == AlertStatus::Resolved);
             Some(if all_resolved { NotifyReason::Resolved } else { NotifyReason::Updated })
         } else {
             Some(NotifyReason::Repeat)

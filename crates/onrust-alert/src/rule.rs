@@ -350,7 +350,8 @@ pub fn validate(configs: &[RuleConfig]) -> Result<Vec<Rule>, Vec<RuleProblem>> {
         let pending_secs = ck.duration("pending", &c.pending, 0);
         let keep_default = if matches!(kind, Critical | Announcement) { 0 } else { 900 };
         let keep_firing_for_secs = ck.duration("keep_firing_for", &c.keep_firing_for, keep_default);
-        let escalate_after_secs = c.escalate_after.as_ref().map(|_| ck.duration("escalate_after", &c.escalate_after, 0));
+        let escalate_after_secs =
+            c.escalate_after.as_ref().map(|_| ck.duration("escalate_after", &c.escalate_after, 0));
         if escalate_after_secs == Some(0) && c.escalate_after.as_deref().and_then(|v| parse_duration(v).ok()) == Some(0)
         {
             ck.problem("escalate_after", "must be more than 0s; leave it out for no escalation");
@@ -510,9 +511,12 @@ mod tests {
 
     #[test]
     fn version_changes_with_the_rule_and_not_with_spelling() {
-        let a = validate(&parse("[[rules]]\nname = \"a\"\nkind = \"threshold\"\ncount = 5\nwindow = \"60m\"\n")).unwrap();
-        let b = validate(&parse("[[rules]]\nname = \"a\"\nkind = \"threshold\"\ncount = 5\nwindow = \"1h\"\n")).unwrap();
-        let c = validate(&parse("[[rules]]\nname = \"a\"\nkind = \"threshold\"\ncount = 6\nwindow = \"1h\"\n")).unwrap();
+        let a =
+            validate(&parse("[[rules]]\nname = \"a\"\nkind = \"threshold\"\ncount = 5\nwindow = \"60m\"\n")).unwrap();
+        let b =
+            validate(&parse("[[rules]]\nname = \"a\"\nkind = \"threshold\"\ncount = 5\nwindow = \"1h\"\n")).unwrap();
+        let c =
+            validate(&parse("[[rules]]\nname = \"a\"\nkind = \"threshold\"\ncount = 6\nwindow = \"1h\"\n")).unwrap();
         assert_eq!(a[0].version, b[0].version);
         assert_ne!(a[0].version, c[0].version);
     }

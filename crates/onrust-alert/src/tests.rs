@@ -49,7 +49,11 @@ fn msg(id: &str, muni: Option<&str>, theme: &str, level: u8, score: f32, at: Dat
             event_time: None,
             explanation: vec![
                 Signal { signal: format!("theme:{theme}"), evidence: theme.to_owned(), weight: 0.3 },
-                Signal { signal: "call_to_violence".into(), evidence: "oorlog maken met de politie".into(), weight: 0.6 },
+                Signal {
+                    signal: "call_to_violence".into(),
+                    evidence: "oorlog maken met de politie".into(),
+                    weight: 0.6,
+                },
             ],
             classifier_version: "test".into(),
         },
@@ -264,7 +268,8 @@ fn announce(id: &str, source: &str, at: DateTime<Utc>, event: DateTime<Utc>, pla
     let mut m = msg(id, Some(UTRECHT), "stikstof", 2, 0.7, at);
     m.message.source = SourceId::new(source).unwrap();
     m.assessment.event_time = Some(event.fixed_offset());
-    m.assessment.explanation = vec![Signal { signal: "mobilisation".into(), evidence: "trekkers naar".into(), weight: 0.5 }];
+    m.assessment.explanation =
+        vec![Signal { signal: "mobilisation".into(), evidence: "trekkers naar".into(), weight: 0.5 }];
     if let Some(p) = place {
         m.assessment.explanation.push(Signal { signal: format!("place:{UTRECHT}"), evidence: p.into(), weight: 0.0 });
     }
@@ -363,7 +368,8 @@ fn grouping_waits_then_tells_changes_at_intervals_and_repeats() {
     assert_eq!(summary(&ns), [(Role::Officer, NotifyReason::Updated, 1)]);
     // Nothing changes: a repeat after repeat_interval (escalation aside).
     let t4 = t2 + TimeDelta::minutes(5) + TimeDelta::hours(1);
-    let ns: Vec<_> = step(&mut e, &mut mech, vec![], t4).into_iter().filter(|n| n.recipients_role == Role::Officer).collect();
+    let ns: Vec<_> =
+        step(&mut e, &mut mech, vec![], t4).into_iter().filter(|n| n.recipients_role == Role::Officer).collect();
     assert_eq!(summary(&ns), [(Role::Officer, NotifyReason::Repeat, 1)]);
     // The same notification id never comes twice for the same group and time.
     assert_ne!(ns[0].id, String::new());
@@ -439,7 +445,9 @@ fn a_regional_alert_inhibits_municipal_copies_unless_they_are_more_severe() {
     let ns = step(&mut e, &mut mech, trs, t1);
     let utrecht: Vec<_> = ns
         .iter()
-        .filter(|n| n.recipients_role == Role::Officer && n.municipality.as_ref().is_some_and(|m| m.as_str() == UTRECHT))
+        .filter(|n| {
+            n.recipients_role == Role::Officer && n.municipality.as_ref().is_some_and(|m| m.as_str() == UTRECHT)
+        })
         .collect();
     assert_eq!(utrecht.len(), 1);
     assert_eq!(utrecht[0].alerts[0].severity, Severity::Critical);
@@ -502,7 +510,10 @@ fn mail_for_the_mayor_waits_for_a_supervisor_and_records_who_confirmed() {
     assert!(mech.digest(t0 + TimeDelta::minutes(10)).is_empty(), "not in the digest before review either");
     let a = mech.confirm(&fp, "supervisor-de-vries", t0 + TimeDelta::minutes(11)).unwrap();
     assert_eq!(a.reviewed_by.as_deref(), Some("supervisor-de-vries"));
-    assert_eq!(mech.confirm(&fp, "iemand", t0 + TimeDelta::minutes(11)), Err(MechanicsError::NotAwaitingReview(fp.clone())));
+    assert_eq!(
+        mech.confirm(&fp, "iemand", t0 + TimeDelta::minutes(11)),
+        Err(MechanicsError::NotAwaitingReview(fp.clone()))
+    );
     let ns = step(&mut e, &mut mech, vec![], t0 + TimeDelta::minutes(11));
     assert_eq!(summary(&ns), [(Role::Mayor, NotifyReason::New, 1)]);
     assert_eq!(ns[0].alerts[0].reviewed_by.as_deref(), Some("supervisor-de-vries"));
@@ -514,7 +525,9 @@ fn mail_for_the_mayor_waits_for_a_supervisor_and_records_who_confirmed() {
 
 #[test]
 fn a_dismissed_alert_never_reaches_the_mayor_and_review_false_is_marked_unreviewed() {
-    let rs = rules(&format!("{CRIT}[[rules]]\nname = \"zonder-review\"\nkind = \"announcement\"\nreview = false\ngroup_wait = \"0s\"\n"));
+    let rs = rules(&format!(
+        "{CRIT}[[rules]]\nname = \"zonder-review\"\nkind = \"announcement\"\nreview = false\ngroup_wait = \"0s\"\n"
+    ));
     let mut e = Engine::new(rs.clone());
     let mut mech = Mechanics::new(&rs);
     let t0 = t(11, 20, 12, 0);
