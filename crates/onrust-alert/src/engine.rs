@@ -19,8 +19,10 @@
 //!
 //! Windows count by the message's `published_at` (clamped to `now`; the fetch
 //! time when absent), like the archive's `counts()`, so an observed count and
-//! its baseline from the archive measure the same thing. A message seen twice
-//! within the longest window (at-least-once delivery, replays) counts once.
+//! its baseline from the archive measure the same thing. A message delivered
+//! twice within 15 minutes (at-least-once delivery, a consumer rebalance)
+//! counts once. Levels below the lowest `min_level` of the counting rules
+//! are not counted at all: most traffic is level 0 and no rule asks for it.
 //!
 //! # Alert life
 //!
@@ -61,6 +63,10 @@ pub const EVIDENCE_PER_ALERT: usize = 5;
 const CANDIDATES_PER_PLACE: usize = 64;
 /// Previous years asked for a seasonal reference.
 const SEASON_YEARS: u32 = 3;
+/// How long (by arrival) a message id is remembered to count a redelivery once. Redeliveries
+/// come from the last committed offset, which the daemon commits with the saved state, so
+/// minutes suffice; a longer memory would cost gigabytes at 20,000 messages per second.
+const DEDUP_MINUTES: i64 = 15;
 /// How long calendar entries are kept after their date (for ICS and backtests).
 const CALENDAR_KEEP_DAYS: i64 = 31;
 
@@ -226,6 +232,10 @@ pub struct Engine {
     theme_idx: FxHashMap<String, u32>,
     seen_set: FxHashSet<u64>,
     horizon: TimeDelta,
+    /// The lowest level any counting rule counts; lower levels are not counted at all.
+    count_from: u8,
+    /// The lowest level a single-message rule (critical, announcement) acts on.
+    single_from: u8,
 }
 
 impl Engine {
@@ -239,6 +249,18 @@ impl Engine {
             .unwrap_or(TimeDelta::hours(1))
             .max(TimeDelta::hours(1))
             + TimeDelta::minutes(1);
+        let count_from = rules
+            .iter()
+            .filter(|r| matches!(r.kind, RuleKind::Threshold | RuleKind::Burst))
+            .map(|r| r.min_level.as_u8())
+            .min()
+            .unwrap_or(u8::MAX);
+        let single_from = rules
+            .iter()
+            .filter(|r| matches!(r.kind, RuleKind::Critical | RuleKind::Announcement))
+            .map(|r| r.min_level.as_u8())
+            .min()
+            .unwrap_or(u8::MAX);
         Self {
             rules,
             names: BTreeMap::new(),
@@ -247,6 +269,8 @@ impl Engine {
             theme_idx: FxHashMap::default(),
             seen_set: FxHashSet::default(),
             horizon,
+            count_from,
+            single_from,
         }
     }
 
@@ -340,14 +364,13 @@ impl Engine {
             let id = self.intern_theme(th);
             themes.push(id);
         }
-        if t >= now - self.horizon {
+        if level >= self.count_from && t >= now - self.horizon {
             let h = id_hash(msg.message.id.as_str());
             if !self.seen_set.insert(h) {
                 return Vec::new();
             }
-            let minute = minute_of(t);
-            self.s.seen.entry(minute).or_default().push(h);
-            let bucket = self.s.minutes.entry(minute).or_default();
+            self.s.seen.entry(minute_of(now)).or_default().push(h);
+            let bucket = self.s.minutes.entry(minute_of(t)).or_default();
             for &p in &places {
                 *bucket.entry(pack(p, 0, level, kind)).or_insert(0) += 1;
                 for &th in &themes {
@@ -356,7 +379,7 @@ impl Engine {
             }
         }
         let wanted = level >= 1 && t >= now - self.horizon;
-        let single = self.rules.iter().any(|r| matches!(r.kind, RuleKind::Critical | RuleKind::Announcement));
+        let single = level >= self.single_from;
         if !wanted && !single {
             return Vec::new();
         }
@@ -708,9 +731,9 @@ impl Engine {
     fn prune(&mut self, now: DateTime<Utc>) {
         let cutoff = now - self.horizon;
         let keep_from = minute_of(cutoff);
-        let old_minutes = self.s.minutes.split_off(&keep_from);
-        self.s.minutes = old_minutes;
-        let kept_seen = self.s.seen.split_off(&keep_from);
+        let kept_minutes = self.s.minutes.split_off(&keep_from);
+        self.s.minutes = kept_minutes;
+        let kept_seen = self.s.seen.split_off(&minute_of(now - TimeDelta::minutes(DEDUP_MINUTES)));
         for hashes in self.s.seen.values() {
             for h in hashes {
                 self.seen_set.remove(h);

@@ -350,12 +350,18 @@ pub fn validate(configs: &[RuleConfig]) -> Result<Vec<Rule>, Vec<RuleProblem>> {
         let pending_secs = ck.duration("pending", &c.pending, 0);
         let keep_default = if matches!(kind, Critical | Announcement) { 0 } else { 900 };
         let keep_firing_for_secs = ck.duration("keep_firing_for", &c.keep_firing_for, keep_default);
-        let escalate_after_secs =
-            c.escalate_after.as_ref().map(|_| ck.duration("escalate_after", &c.escalate_after, 0));
-        if escalate_after_secs == Some(0) && c.escalate_after.as_deref().and_then(|v| parse_duration(v).ok()) == Some(0)
-        {
-            ck.problem("escalate_after", "must be more than 0s; leave it out for no escalation");
-        }
+        let escalate_after_secs = match c.escalate_after.as_deref().map(parse_duration) {
+            None => None,
+            Some(Ok(0)) => {
+                ck.problem("escalate_after", "must be more than 0s; leave it out for no escalation");
+                None
+            }
+            Some(Ok(s)) => Some(s),
+            Some(Err(e)) => {
+                ck.problem("escalate_after", e);
+                None
+            }
+        };
         let severity = c.severity.unwrap_or(if kind == Critical { Severity::Critical } else { Severity::Warning });
         let mut rule = Rule {
             name: c.name.clone(),
@@ -488,6 +494,7 @@ mod tests {
             source_kinds = ["feed"]
             municipalities = ["utrecht"]
             repeat_interval = "1m"
+            escalate_after = "0s"
             "#,
         ))
         .unwrap_err();
@@ -502,6 +509,7 @@ mod tests {
             "rules[2].source_kinds",
             "rules[2].municipalities[0]",
             "rules[2].repeat_interval",
+            "rules[2].escalate_after",
         ] {
             assert!(keys.contains(&expected), "{expected} missing from {keys:?}");
         }

@@ -189,6 +189,25 @@ fn a_replayed_message_counts_once() {
     assert!(e.evaluate(t0, &NoBaseline).is_empty());
 }
 
+#[test]
+fn levels_no_counting_rule_asks_for_are_not_counted_and_redeliveries_are_forgotten_after_a_while() {
+    let mut e = Engine::new(rules(
+        "[[rules]]\nname = \"d\"\nkind = \"threshold\"\ncount = 2\nwindow = \"2h\"\nmin_level = 1\n",
+    ));
+    let t0 = t(11, 20, 12, 0);
+    e.observe(&msg("zero", Some(UTRECHT), "asiel", 0, 0.1, t0), t0);
+    e.observe(&msg("one", Some(UTRECHT), "asiel", 1, 0.3, t0), t0);
+    assert!(e.evaluate(t0, &NoBaseline).is_empty());
+    // The same message 20 minutes later (a replay from long ago) is no longer recognised; 10 minutes later it is.
+    let t1 = t0 + TimeDelta::minutes(10);
+    e.observe(&msg("one", Some(UTRECHT), "asiel", 1, 0.3, t0), t1);
+    assert!(e.evaluate(t1, &NoBaseline).is_empty());
+    let t2 = t0 + TimeDelta::minutes(20);
+    e.evaluate(t2, &NoBaseline);
+    e.observe(&msg("one", Some(UTRECHT), "asiel", 1, 0.3, t0), t2);
+    assert_eq!(e.evaluate(t2, &NoBaseline).len(), 1);
+}
+
 const BURST: &str = "[[rules]]\nname = \"piek\"\nkind = \"burst\"\nwindow = \"1h\"\nbaseline_weeks = 4\n";
 
 fn burst_engine(now: DateTime<Utc>, n: usize) -> Engine {
