@@ -118,6 +118,43 @@ pub struct Alert {
     pub event: Option<String>,
 }
 
+impl Alert {
+    /// What this alert lacks to explain itself (GUARDRAILS L9): the rule and
+    /// its version, reasons, evidence while it fires, the counts a counting
+    /// rule works with (threshold; for bursts also expected and p-value), and
+    /// the time of an announced action. Empty when complete; an incomplete
+    /// alert is not sent.
+    pub fn missing_explanation(&self) -> Vec<&'static str> {
+        let mut missing = Vec::new();
+        if self.rule.is_empty() {
+            missing.push("rule");
+        }
+        if self.rule_version.is_empty() {
+            missing.push("rule_version");
+        }
+        if self.reasons.is_empty() {
+            missing.push("reasons");
+        }
+        if self.evidence.is_empty() && self.status != AlertStatus::Resolved {
+            missing.push("evidence");
+        }
+        match self.kind {
+            RuleKind::Threshold if self.threshold.is_none() => missing.push("threshold"),
+            RuleKind::Burst => {
+                if self.expected.is_none() {
+                    missing.push("expected");
+                }
+                if self.p_value.is_none() {
+                    missing.push("p_value");
+                }
+            }
+            RuleKind::Announcement if self.event_time.is_none() => missing.push("event_time"),
+            _ => {}
+        }
+        missing
+    }
+}
+
 /// One representative message behind an alert.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {

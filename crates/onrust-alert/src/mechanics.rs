@@ -23,10 +23,15 @@
 //!   `unreviewed = true` so the mail can say so.
 //!
 //! Inhibition: a firing regional alert (municipality `None`) holds back the
-//! municipal alerts of the same theme (or of every theme, when it has none),
-//! unless a municipal alert is more severe than the regional one: then that
-//! municipality is told anyway, because its situation is worse than the
-//! region's.
+//! municipal alerts of the same kind and theme (every theme, when the
+//! regional one has none): one message about the region beats 38 about its
+//! parts. A municipal alert more severe than the regional one is told
+//! anyway, because that municipality's situation is worse than the region's.
+//! Announcements are never held back: each is a different action that a
+//! mayor may have to facilitate.
+//!
+//! An alert that does not explain itself (see [`Alert::missing_explanation`])
+//! is never notified (GUARDRAILS L9).
 //!
 //! Like the engine this is pure: `now` is passed in, nothing is sent. The
 //! output is a list of [`Notification`]s (a role, a municipality, alerts and
@@ -488,8 +493,10 @@ impl Mechanics {
 
     fn inhibited(&self, a: &Alert) -> bool {
         a.municipality.is_some()
+            && a.kind != RuleKind::Announcement
             && self.s.alerts.values().any(|r| {
                 r.alert.municipality.is_none()
+                    && r.alert.kind == a.kind
                     && r.alert.status == AlertStatus::Firing
                     && (r.alert.theme.is_none() || r.alert.theme == a.theme)
                     && r.alert.severity >= a.severity
@@ -499,7 +506,7 @@ impl Mechanics {
 
     /// Whether an alert may be told to a role now.
     fn visible(&self, t: &Tracked, role: Role) -> bool {
-        if self.silenced(&t.alert) || self.inhibited(&t.alert) {
+        if self.silenced(&t.alert) || self.inhibited(&t.alert) || !t.alert.missing_explanation().is_empty() {
             return false;
         }
         role != Role::Mayor || matches!(t.review, Review::NotNeeded | Review::Confirmed)

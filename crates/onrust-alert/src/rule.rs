@@ -33,7 +33,8 @@ pub struct RuleConfig {
     pub name: String,
     /// `threshold`, `burst`, `announcement` or `critical`.
     pub kind: Option<RuleKind>,
-    /// `info`, `warning` or `critical`; default `critical` for kind critical, else `warning`.
+    /// `info`, `warning` or `critical`; default `critical` for kind critical, `info` for
+    /// announcement (a peaceful announced action is something to facilitate), else `warning`.
     pub severity: Option<Severity>,
     /// Lowest escalation level (0–3) a message must have to count; default per kind:
     /// threshold 2, burst 1, announcement 2, critical 3.
@@ -362,7 +363,11 @@ pub fn validate(configs: &[RuleConfig]) -> Result<Vec<Rule>, Vec<RuleProblem>> {
                 None
             }
         };
-        let severity = c.severity.unwrap_or(if kind == Critical { Severity::Critical } else { Severity::Warning });
+        let severity = c.severity.unwrap_or(match kind {
+            Critical => Severity::Critical,
+            Announcement => Severity::Info,
+            Threshold | Burst => Severity::Warning,
+        });
         let mut rule = Rule {
             name: c.name.clone(),
             version: String::new(),

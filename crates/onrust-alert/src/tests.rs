@@ -337,6 +337,9 @@ fn no_author_or_pseudonym_ever_appears_in_alerts_or_state() {
     trs.extend(e.observe(&announce("m2", "s", now, now + TimeDelta::days(1), None), now));
     trs.extend(e.evaluate(now, &NoBaseline));
     assert_eq!(trs.len(), 3);
+    for tr in &trs {
+        assert!(tr.alert.missing_explanation().is_empty(), "{:?}", tr.alert);
+    }
     let json = serde_json::to_string(&trs).unwrap();
     assert!(!json.contains(CANARY), "{json}");
     assert!(!json.contains("author"));
@@ -563,6 +566,23 @@ fn a_dismissed_alert_never_reaches_the_mayor_and_review_false_is_marked_unreview
     let mayor: Vec<_> = ns.iter().filter(|n| n.recipients_role == Role::Mayor).collect();
     assert_eq!(mayor.len(), 1);
     assert!(mayor[0].unreviewed);
+}
+
+#[test]
+fn an_alert_that_does_not_explain_itself_is_not_sent() {
+    // Level-0 messages are never evidence: a rule counting them has nothing to show, and stays quiet.
+    let rs = rules(
+        "[[rules]]\nname = \"ruis\"\nkind = \"threshold\"\ncount = 2\nwindow = \"1h\"\nmin_level = 0\ngroup_wait = \"0s\"\n",
+    );
+    let mut e = Engine::new(rs.clone());
+    let mut mech = Mechanics::new(&rs);
+    let t0 = t(11, 20, 12, 0);
+    e.observe(&msg("a", Some(UTRECHT), "asiel", 0, 0.1, t0), t0);
+    e.observe(&msg("b", Some(UTRECHT), "asiel", 0, 0.1, t0), t0);
+    let trs = e.evaluate(t0, &NoBaseline);
+    assert_eq!(trs[0].alert.missing_explanation(), ["evidence"]);
+    mech.apply(&trs, t0);
+    assert!(mech.tick(t0 + TimeDelta::minutes(1)).is_empty());
 }
 
 #[test]
