@@ -48,7 +48,7 @@ use sha2::{Digest, Sha256};
 
 use crate::alert::{Alert, AlertStatus, RuleKind};
 use crate::engine::{Transition, TransitionKind};
-use crate::rule::{Label, Rule};
+use crate::rule::{Label, Rule, secs};
 
 /// Version of [`MechanicsState`]'s layout.
 pub const MECHANICS_SCHEMA_VERSION: u32 = 1;
@@ -216,6 +216,12 @@ struct Group {
     municipality: Option<MunicipalityCode>,
     /// The rule whose timing the group follows (the first alert's).
     rule: String,
+    /// That rule's timing and review flag, kept so a group still reports
+    /// (e.g. the resolution) after its rule was removed from the configuration.
+    group_wait_secs: u64,
+    group_interval_secs: u64,
+    repeat_interval_secs: u64,
+    review: bool,
     created_at: DateTime<Utc>,
     last_flush: Option<DateTime<Utc>>,
     members: BTreeMap<String, Member>,
@@ -337,8 +343,24 @@ impl Mechanics {
             if tr.kind == TransitionKind::Pending {
                 continue;
             }
-            let Some(rule) = self.rules.get(&tr.alert.rule) else { continue };
             let fp = tr.alert.fingerprint.clone();
+            let Some(rule) = self.rules.get(&tr.alert.rule) else {
+                // The rule is gone from the configuration: report the resolution
+                // in the groups that already hold the alert, nothing else.
+                if tr.kind == TransitionKind::Resolved
+                    && let Some(t) = self.s.alerts.get_mut(&fp)
+                {
+                    t.alert.status = AlertStatus::Resolved;
+                    t.alert.ends_at = tr.alert.ends_at;
+                    t.alert.reasons = tr.alert.reasons.clone();
+                    for g in self.s.groups.values_mut() {
+                        if let Some(m) = g.members.get_mut(&fp) {
+                            m.changed = true;
+                        }
+                    }
+                }
+                continue;
+            };
             let mut alert = tr.alert.clone();
             if let Some(ack) = self.s.acks.get(&fp) {
                 alert.acknowledged_by = Some(ack.by.clone());
@@ -370,6 +392,10 @@ impl Mechanics {
                     role,
                     municipality: tracked.alert.municipality.clone(),
                     rule: rule.name.clone(),
+                    group_wait_secs: rule.group_wait_secs,
+                    group_interval_secs: rule.group_interval_secs,
+                    repeat_interval_secs: rule.repeat_interval_secs,
+                    review: rule.review,
                     created_at: now,
                     last_flush: None,
                     members: BTreeMap::new(),
@@ -583,7 +609,6 @@ impl Mechanics {
 
     fn flush(&mut self, key: &str, now: DateTime<Utc>) -> Option<Notification> {
         let group = self.s.groups.get(key)?;
-        let rule = self.rules.get(&group.rule)?;
         let role = group.role;
         let mut visible = Vec::new();
         let mut dropped = Vec::new();
@@ -599,10 +624,10 @@ impl Mechanics {
         let changed = visible.iter().any(|(_, m, _)| m.changed || m.new);
         let any_new = visible.iter().any(|(_, m, _)| m.new);
         let due = match group.last_flush {
-            None => !visible.is_empty() && now >= group.created_at + rule.group_wait(),
-            Some(last) if changed => now >= last + rule.group_interval(),
+            None => !visible.is_empty() && now >= group.created_at + secs(group.group_wait_secs),
+            Some(last) if changed => now >= last + secs(group.group_interval_secs),
             Some(last) => {
-                now >= last + rule.repeat_interval()
+                now >= last + secs(group.repeat_interval_secs)
                     && visible
                         .iter()
                         .any(|(fp, _, t)| t.alert.status == AlertStatus::Firing && !self.s.acks.contains_key(fp))
@@ -629,7 +654,7 @@ impl Mechanics {
             None => Vec::new(),
         };
         alerts.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.fingerprint.cmp(&b.fingerprint)));
-        let unreviewed = role == Role::Mayor && !rule.review;
+        let unreviewed = role == Role::Mayor && !group.review;
         let visible_fps: Vec<String> = visible.iter().map(|(fp, _, _)| fp.clone()).collect();
         let group = self.s.groups.get_mut(key)?;
         for fp in &dropped {

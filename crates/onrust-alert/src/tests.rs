@@ -586,6 +586,25 @@ fn an_alert_that_does_not_explain_itself_is_not_sent() {
 }
 
 #[test]
+fn an_alert_of_a_rule_removed_from_the_configuration_still_reports_its_resolution() {
+    let rs = rules(CRIT);
+    let mut e = Engine::new(rs.clone());
+    let mut mech = Mechanics::new(&rs);
+    let t0 = t(11, 20, 12, 0);
+    let trs = e.observe(&msg("c1", Some(UTRECHT), "asiel", 3, 0.9, t0), t0);
+    step(&mut e, &mut mech, trs, t0);
+    assert_eq!(
+        summary(&step(&mut e, &mut mech, vec![], t0 + TimeDelta::minutes(1))),
+        [(Role::Officer, NotifyReason::New, 1)]
+    );
+    // Restart with no rules at all.
+    let (mut e, mut mech) = AlertState::capture(&e, &mech).restore(vec![]).unwrap();
+    let ns = step(&mut e, &mut mech, vec![], t0 + TimeDelta::minutes(10));
+    assert_eq!(summary(&ns), [(Role::Officer, NotifyReason::Resolved, 1)]);
+    assert_eq!(mech.alerts().count(), 0);
+}
+
+#[test]
 fn an_escalating_jaarwisseling_thread_warns_officers_first_then_critically() {
     let rs = rules(
         "[[rules]]\nname = \"jaarwisseling-drempel\"\nkind = \"threshold\"\ncount = 3\nwindow = \"2h\"\n\
