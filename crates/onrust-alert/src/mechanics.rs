@@ -41,12 +41,13 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use onrust_model::MunicipalityCode;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::alert::{Alert, AlertStatus, RuleKind};
+use crate::calendar::Calendar;
 use crate::engine::{Transition, TransitionKind};
 use crate::rule::{Label, Rule, secs};
 
@@ -92,6 +93,8 @@ pub enum NotifyReason {
     Digest,
     /// A supervisor is asked to confirm an alert for the mayor (L10).
     ReviewRequested,
+    /// A joint summary for officers and the mayor ahead of an announced action.
+    Summary,
 }
 
 /// One notification for one role in one municipality (`None`: region-wide recipients).
@@ -236,6 +239,9 @@ pub struct MechanicsState {
     silences: BTreeMap<String, Silence>,
     acks: BTreeMap<String, Ack>,
     reviews: Vec<ReviewRecord>,
+    /// Calendar entries already summarised ahead of their action (`municipality|theme|key`).
+    #[serde(default)]
+    summarised: std::collections::BTreeSet<String>,
 }
 
 impl Default for MechanicsState {
@@ -247,6 +253,7 @@ impl Default for MechanicsState {
             silences: BTreeMap::new(),
             acks: BTreeMap::new(),
             reviews: Vec::new(),
+            summarised: std::collections::BTreeSet::new(),
         }
     }
 }
@@ -695,18 +702,97 @@ impl Mechanics {
         notification
     }
 
+    /// Joint summaries ahead of announced actions: for every calendar entry
+    /// whose action starts within `lead` of `now`, once, one notification to
+    /// the officers and one to the mayor of that municipality with the
+    /// announcement and every other firing alert there on the same theme.
+    /// The mayor's copy follows the review gate: it holds only alerts a mayor
+    /// may see, and is not sent when none remain.
+    pub fn summaries_ahead(&mut self, calendar: &Calendar, now: DateTime<Utc>, lead: TimeDelta) -> Vec<Notification> {
+        let mut out = Vec::new();
+        for entry in calendar.entries() {
+            if !(entry.event_time > now && entry.event_time - lead <= now) {
+                continue;
+            }
+            let id = format!(
+                "{}|{}|{}",
+                entry.municipality.as_ref().map_or("-", MunicipalityCode::as_str),
+                entry.theme.as_deref().unwrap_or("-"),
+                entry.key
+            );
+            if self.s.summarised.contains(&id) {
+                continue;
+            }
+            let related: Vec<&Tracked> = self
+                .s
+                .alerts
+                .values()
+                .filter(|t| {
+                    t.alert.municipality == entry.municipality
+                        && t.alert.status == AlertStatus::Firing
+                        && !self.silenced(&t.alert)
+                        && t.alert.missing_explanation().is_empty()
+                        && if t.alert.kind == RuleKind::Announcement {
+                            t.alert.event.as_deref() == Some(entry.key.as_str()) && t.alert.theme == entry.theme
+                        } else {
+                            t.alert.theme.is_none() || t.alert.theme == entry.theme
+                        }
+                })
+                .collect();
+            if !related.iter().any(|t| t.alert.kind == RuleKind::Announcement) {
+                continue;
+            }
+            self.s.summarised.insert(id.clone());
+            for role in [Role::Officer, Role::Mayor] {
+                let mut alerts: Vec<Alert> = related
+                    .iter()
+                    .filter(|t| role != Role::Mayor || self.mayor_may_see(t))
+                    .map(|t| t.alert.clone())
+                    .collect();
+                if alerts.is_empty() {
+                    continue;
+                }
+                alerts.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.fingerprint.cmp(&b.fingerprint)));
+                let unreviewed = role == Role::Mayor && alerts.iter().any(|a| a.reviewed_by.is_none());
+                out.push(Notification {
+                    id: short_hash(&["summary", role.as_str(), &id]),
+                    recipients_role: role,
+                    municipality: entry.municipality.clone(),
+                    reason: NotifyReason::Summary,
+                    alerts,
+                    group: String::new(),
+                    at: now,
+                    unreviewed,
+                });
+            }
+        }
+        let keep_from = now - TimeDelta::days(31);
+        self.s.summarised.retain(|id| {
+            id.rsplit('|')
+                .next()
+                .and_then(|k| k.get(..10))
+                .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                .is_none_or(|d| d >= keep_from.date_naive())
+        });
+        out
+    }
+
+    fn mayor_may_see(&self, t: &Tracked) -> bool {
+        match t.review {
+            Review::Confirmed => true,
+            // Threshold and burst alerts are not reviewed one by one: only rules
+            // with `review = false` put them in front of a mayor.
+            Review::NotNeeded => self.rules.get(&t.alert.rule).is_some_and(|r| !r.review),
+            Review::Waiting { .. } | Review::Dismissed => false,
+        }
+    }
+
     /// The daily digest for mayors: per municipality (and the region), the
     /// firing alerts a mayor may see (confirmed, or of rules without review).
     pub fn digest(&self, now: DateTime<Utc>) -> Vec<Notification> {
         let mut per: BTreeMap<Option<MunicipalityCode>, Vec<Alert>> = BTreeMap::new();
         for t in self.s.alerts.values() {
-            let reviewed_ok = match t.review {
-                Review::Confirmed => true,
-                // Threshold and burst alerts are not reviewed one by one: only rules
-                // with `review = false` put them in front of a mayor.
-                Review::NotNeeded => self.rules.get(&t.alert.rule).is_some_and(|r| !r.review),
-                Review::Waiting { .. } | Review::Dismissed => false,
-            };
+            let reviewed_ok = self.mayor_may_see(t);
             if t.alert.status == AlertStatus::Firing && reviewed_ok && !self.silenced(&t.alert) {
                 per.entry(t.alert.municipality.clone()).or_default().push(t.alert.clone());
             }

@@ -605,6 +605,39 @@ fn an_alert_of_a_rule_removed_from_the_configuration_still_reports_its_resolutio
 }
 
 #[test]
+fn a_joint_summary_goes_out_once_ahead_of_an_announced_action() {
+    let rs =
+        rules(&format!("{CRIT}[[rules]]\nname = \"aankondiging\"\nkind = \"announcement\"\ngroup_wait = \"0s\"\n"));
+    let mut e = Engine::new(rs.clone());
+    let mut mech = Mechanics::new(&rs);
+    let t0 = t(11, 30, 9, 0);
+    let event = t(12, 5, 13, 0);
+    let trs = e.observe(&announce("a1", "s1", t0, event, Some("Domplein")), t0);
+    let fp = trs[0].alert.fingerprint.clone();
+    step(&mut e, &mut mech, trs, t0);
+    let lead = TimeDelta::hours(24);
+    assert!(mech.summaries_ahead(e.calendar(), event - TimeDelta::hours(25), lead).is_empty());
+    // Not yet reviewed: only the officers get the summary.
+    let ns = mech.summaries_ahead(e.calendar(), event - TimeDelta::hours(23), lead);
+    assert_eq!(summary(&ns), [(Role::Officer, NotifyReason::Summary, 1)]);
+    assert!(mech.summaries_ahead(e.calendar(), event - TimeDelta::hours(22), lead).is_empty(), "once");
+    // Another action, confirmed, with a critical alert on the same theme: both roles, both alerts.
+    let event2 = t(12, 12, 13, 0);
+    let t1 = t(12, 10, 9, 0);
+    let trs = e.observe(&announce("a2", "s1", t1, event2, None), t1);
+    let fp2 = trs[0].alert.fingerprint.clone();
+    let mut crit = msg("c1", Some(UTRECHT), "stikstof", 3, 0.9, t1);
+    crit.assessment.explanation.truncate(1);
+    let mut trs = trs;
+    trs.extend(e.observe(&crit, t1));
+    step(&mut e, &mut mech, trs, t1);
+    mech.confirm(&fp2, "supervisor-de-vries", t1).unwrap();
+    let ns = mech.summaries_ahead(e.calendar(), event2 - TimeDelta::hours(12), lead);
+    assert_eq!(summary(&ns), [(Role::Officer, NotifyReason::Summary, 2), (Role::Mayor, NotifyReason::Summary, 1)]);
+    assert_ne!(fp, fp2);
+}
+
+#[test]
 fn an_escalating_jaarwisseling_thread_warns_officers_first_then_critically() {
     let rs = rules(
         "[[rules]]\nname = \"jaarwisseling-drempel\"\nkind = \"threshold\"\ncount = 3\nwindow = \"2h\"\n\
