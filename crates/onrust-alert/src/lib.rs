@@ -31,6 +31,33 @@
 //! implements [`BaselineSource`] over the archive's counts, persists
 //! [`AlertState`] atomically before acknowledging offsets, and hands the
 //! [`Notification`]s to the notifiers.
+//!
+//! ```
+//! use chrono::{TimeDelta, TimeZone, Utc};
+//! use onrust_alert::{Engine, Mechanics, NoBaseline, RuleConfig, RuleKind, validate};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = RuleConfig {
+//!     name: "oproep-tot-geweld".into(),
+//!     kind: Some(RuleKind::Critical),
+//!     min_level: Some(3),
+//!     ..RuleConfig::default()
+//! };
+//! let rules = validate(&[config]).map_err(|problems| format!("{problems:?}"))?;
+//! let mut engine = Engine::new(rules.clone());
+//! let mut mechanics = Mechanics::new(&rules);
+//! let now = Utc.with_ymd_and_hms(2026, 12, 31, 22, 0, 0).single().ok_or("time")?;
+//! // For every scored message from the bus: `engine.observe(&message, now)`.
+//! // Periodically:
+//! let transitions = engine.evaluate(now, &NoBaseline);
+//! mechanics.apply(&transitions, now);
+//! for notification in mechanics.tick(now + TimeDelta::seconds(30)) {
+//!     // resolve recipients for notification.recipients_role and .municipality, then send
+//!     let _ = notification;
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod alert;
 pub mod baseline;
