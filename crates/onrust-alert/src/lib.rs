@@ -1,7 +1,9 @@
 //! onrust-alert: alert rules, windows, baselines, grouping, inhibition,
 //! silences, acknowledgements, the notification log and the notifiers.
 //!
-//! Not built yet: this crate holds its place in the flow of DESIGN.md
-//! (scored → alert engine → email, webhook, Atom, ICS) so the workspace
-//! shows the whole flow. Nothing depends on it and the daemon does not
-//! start an alert stage until it exists.
+//! The engine (rules, baselines, mechanics) turns scored messages into
+//! [`alert::Alert`]s; [`notify`] renders them for people and feeds and
+//! delivers them at least once, deduplicated, with every attempt logged.
+
+pub mod alert;
+pub mod notify;
