@@ -186,7 +186,9 @@ pub fn check_header(header: &'static str, value: &str) -> Result<(), EmailError>
 
 // ---- validation (L9) ----
 
-fn validate(a: &Alert) -> Result<(), EmailError> {
+/// Checks that an alert carries everything its explanation needs (L9): an
+/// alert that fails this is not sent on any channel.
+pub fn validate(a: &Alert) -> Result<(), EmailError> {
     let missing = |field| Err(EmailError::Incomplete { fingerprint: a.fingerprint.clone(), field });
     if a.fingerprint.trim().is_empty() {
         return missing("fingerprint");
