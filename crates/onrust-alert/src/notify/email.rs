@@ -790,7 +790,8 @@ Dit bericht is automatisch opgesteld door onrust uit openbare bronnen. Het besch
 
     #[test]
     fn incomplete_alert_is_not_rendered() {
-        let cases: [(fn(&mut Alert), &str); 6] = [
+        type Breaker = fn(&mut Alert);
+        let cases: [(Breaker, &str); 6] = [
             (|a| a.reasons.clear(), "reasons"),
             (|a| a.evidence.clear(), "evidence"),
             (|a| a.rule_version.clear(), "rule_version"),
