@@ -340,3 +340,112 @@ async fn unreviewed_mayor_mail_is_marked() {
     assert!(mails.iter().any(|(_, t, _)| t.contains("Controle: gecontroleerd door j.devries")));
     assert!(mails.iter().any(|(_, t, _)| t.contains("ONGECONTROLEERD SIGNAAL")));
 }
+
+// ---- webhook ----
+
+/// A minimal HTTP/1.1 endpoint: answers each request with the next status
+/// from `statuses` (then 200) and hands back (headers, body) of every request.
+async fn http_endpoint(statuses: Vec<u16>) -> (u16, tokio::sync::mpsc::UnboundedReceiver<(String, Vec<u8>)>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut statuses = statuses.into_iter();
+        loop {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let (head_end, len) = loop {
+                let n = sock.read(&mut chunk).await.unwrap();
+                assert!(n > 0, "connection closed before the request was complete");
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&buf[..i]).to_ascii_lowercase();
+                    let len = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .map_or(0, |v| v.trim().parse::<usize>().unwrap());
+                    break (i + 4, len);
+                }
+            };
+            while buf.len() < head_end + len {
+                let n = sock.read(&mut chunk).await.unwrap();
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+            tx.send((head, buf[head_end..head_end + len].to_vec())).unwrap();
+            let status = statuses.next().unwrap_or(200);
+            let reply = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            sock.write_all(reply.as_bytes()).await.unwrap();
+        }
+    });
+    (port, rx)
+}
+
+fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+#[tokio::test]
+async fn webhook_posts_signed_json_and_retries_5xx() {
+    use onrust_alert::notify::webhook::WebhookNotifier;
+
+    let (port, mut requests) = http_endpoint(vec![503]).await;
+    let keydir = tempfile::tempdir().unwrap();
+    let keyfile = keydir.path().join("hook.key");
+    std::fs::write(&keyfile, "webhook-test-key\n").unwrap();
+    let hook = WebhookNotifier::new(&keyfile, Duration::from_secs(5)).unwrap();
+
+    let state = tempfile::tempdir().unwrap();
+    let mut outbox = Outbox::open(state.path(), fast()).unwrap();
+    let mut n = notification(alert(), 1, RecipientRole::Officer, &format!("http://127.0.0.1:{port}/hook"));
+    n.channel = Channel::Webhook;
+    outbox.enqueue(n, Utc::now()).unwrap();
+    let report = outbox.deliver_pending(&hook).await.unwrap();
+    assert_eq!(report.sent, 1);
+
+    let (head1, body1) = requests.recv().await.unwrap();
+    let (head2, body2) = requests.recv().await.unwrap();
+    assert_eq!(body1, body2, "a retry sends the same body");
+    assert_eq!(header(&head1, "x-onrust-delivery"), header(&head2, "x-onrust-delivery"));
+    assert!(head2.starts_with("POST /hook HTTP/1.1"));
+    assert_eq!(header(&head2, "content-type"), Some("application/json"));
+
+    // Verify the signature independently of the crate's own helper.
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"webhook-test-key").unwrap();
+    mac.update(&body2);
+    let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    assert_eq!(header(&head2, "x-onrust-signature"), Some(expected.as_str()));
+
+    let json: serde_json::Value = serde_json::from_slice(&body2).unwrap();
+    assert_eq!(json["schema"], 1);
+    assert_eq!(json["fingerprint"], "3f9a0c1e".repeat(8));
+    assert_eq!(json["content"]["items"][0]["alert"]["rule"], "oproep-tot-geweld");
+    assert_eq!(json["content"]["items"][0]["alert"]["municipality"], "GM0344");
+
+    let log = read_log(state.path()).unwrap();
+    let seen: Vec<(Outcome, Option<u16>)> = log.iter().map(|e| (e.outcome, e.code)).collect();
+    assert_eq!(seen, [(Outcome::Retry, Some(503)), (Outcome::Sent, Some(200))]);
+    assert!(log.iter().all(|e| e.channel == Channel::Webhook));
+}
+
+#[tokio::test]
+async fn webhook_4xx_is_permanent() {
+    use onrust_alert::notify::Secret;
+    use onrust_alert::notify::webhook::WebhookNotifier;
+
+    let (port, _requests) = http_endpoint(vec![400]).await;
+    let hook = WebhookNotifier::with_key(Secret::new("k"), Duration::from_secs(5)).unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let mut outbox = Outbox::open(state.path(), fast()).unwrap();
+    let mut n = notification(alert(), 1, RecipientRole::Officer, &format!("http://127.0.0.1:{port}/hook"));
+    n.channel = Channel::Webhook;
+    outbox.enqueue(n, Utc::now()).unwrap();
+    assert_eq!(outbox.deliver_pending(&hook).await.unwrap().failed, 1);
+    assert_eq!(read_log(state.path()).unwrap()[0].code, Some(400));
+}

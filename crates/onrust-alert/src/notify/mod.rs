@@ -108,6 +108,34 @@ impl RecipientRole {
     }
 }
 
+/// Every configured channel behind one [`log::Deliver`], so one outbox
+/// serves them all; a notification for a channel that is not configured is a
+/// permanent failure, logged like any other.
+#[derive(Debug, Default)]
+pub struct Notifiers {
+    pub email: Option<smtp::SmtpNotifier>,
+    pub webhook: Option<webhook::WebhookNotifier>,
+}
+
+impl log::Deliver for Notifiers {
+    async fn deliver(&self, n: &log::Notification) -> Result<log::Delivered, log::DeliveryError> {
+        let missing = |c: Channel| log::DeliveryError::Permanent {
+            code: None,
+            message: format!("channel {} is not configured", c.as_str()),
+        };
+        match n.channel {
+            Channel::Email => match &self.email {
+                Some(e) => e.deliver(n).await,
+                None => Err(missing(Channel::Email)),
+            },
+            Channel::Webhook => match &self.webhook {
+                Some(w) => w.deliver(n).await,
+                None => Err(missing(Channel::Webhook)),
+            },
+        }
+    }
+}
+
 /// True for `localhost` and loopback IP literals; no name is resolved, so a
 /// DNS answer can never turn a remote host into a "loopback" one.
 pub(crate) fn is_loopback_host(host: &str) -> bool {
