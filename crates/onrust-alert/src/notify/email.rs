@@ -532,7 +532,7 @@ pub fn dutch_duration(secs: u64) -> String {
 }
 
 /// A number with a Dutch decimal comma.
-fn decimal(x: f64, places: usize) -> String {
+pub(crate) fn decimal(x: f64, places: usize) -> String {
     format!("{x:.places$}").replace('.', ",")
 }
 
