@@ -449,3 +449,85 @@ async fn webhook_4xx_is_permanent() {
     assert_eq!(outbox.deliver_pending(&hook).await.unwrap().failed, 1);
     assert_eq!(read_log(state.path()).unwrap()[0].code, Some(400));
 }
+
+// ---- TLS (S10) ----
+
+/// A private CA and a server certificate for `localhost` only, made with the
+/// openssl command line; returns (dir, ca.pem, server.pem, server.key).
+fn tls_material() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |f: &str| dir.path().join(f);
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).current_dir(dir.path()).output().unwrap();
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend(ec);
+    ca.extend(["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=onrust test CA"]);
+    ca.extend(["-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
+    run(&ca);
+    let mut csr = vec!["req"];
+    csr.extend(ec);
+    csr.extend(["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"]);
+    run(&csr);
+    std::fs::write(
+        p("server.ext"),
+        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ]);
+    let files = (p("ca.pem"), p("server.pem"), p("server.key"));
+    (dir, files.0, files.1, files.2)
+}
+
+#[tokio::test]
+async fn starttls_verifies_certificate_and_hostname() {
+    let (_tls, ca, cert, key) = tls_material();
+    let sink = SmtpSink::start(&["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()]);
+    let state = tempfile::tempdir().unwrap();
+    let mut outbox = Outbox::open(state.path(), RetryPolicy { max_attempts: 1, ..fast() }).unwrap();
+    outbox.enqueue(notification(alert(), 1, RecipientRole::Officer, "oov@utrecht.example"), Utc::now()).unwrap();
+
+    // The right CA but a name the certificate does not carry: refused, queued.
+    let mut wrong_name = smtp_config("127.0.0.1", sink.port, TlsMode::Starttls);
+    wrong_name.ca_file = Some(ca.clone());
+    let notifier = SmtpNotifier::new(&wrong_name, "Midden-Nederland").unwrap();
+    assert_eq!(outbox.deliver_pending(&notifier).await.unwrap().still_pending, 1);
+
+    // The right name but an unknown CA: refused, queued.
+    let unknown_ca = smtp_config("localhost", sink.port, TlsMode::Starttls);
+    let notifier = SmtpNotifier::new(&unknown_ca, "Midden-Nederland").unwrap();
+    assert_eq!(outbox.deliver_pending(&notifier).await.unwrap().still_pending, 1);
+    let log = read_log(state.path()).unwrap();
+    assert_eq!(log.iter().map(|e| e.outcome).collect::<Vec<_>>(), [Outcome::Retry, Outcome::Retry]);
+    let messages: Vec<&str> = log.iter().map(|e| e.message.as_deref().unwrap_or("")).collect();
+    assert!(messages[0].contains("certificate not valid for name"), "{messages:?}");
+    assert!(messages[1].contains("UnknownIssuer"), "{messages:?}");
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(sink.mails(0).is_empty(), "nothing was sent over an unverified connection");
+
+    // Right name, right CA: the queued mail goes out, once.
+    let mut good = smtp_config("localhost", sink.port, TlsMode::Starttls);
+    good.ca_file = Some(ca);
+    let notifier = SmtpNotifier::new(&good, "Midden-Nederland").unwrap();
+    assert_eq!(outbox.deliver_pending(&notifier).await.unwrap().sent, 1);
+    assert_eq!(sink.mails(1).len(), 1);
+    assert_eq!(read_log(state.path()).unwrap().last().map(|e| (e.attempt, e.outcome)), Some((3, Outcome::Sent)));
+}
