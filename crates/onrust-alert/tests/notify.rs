@@ -531,3 +531,30 @@ async fn starttls_verifies_certificate_and_hostname() {
     assert_eq!(sink.mails(1).len(), 1);
     assert_eq!(read_log(state.path()).unwrap().last().map(|e| (e.attempt, e.outcome)), Some((3, Outcome::Sent)));
 }
+
+#[tokio::test]
+async fn canary_password_never_appears_in_any_output() {
+    const CANARY: &str = "canary-pw-5f3e9d";
+    let sink = SmtpSink::start(&["--auth-reject"]);
+    let secrets = tempfile::tempdir().unwrap();
+    let pw = secrets.path().join("smtp");
+    std::fs::write(&pw, format!("{CANARY}\n")).unwrap();
+    let mut cfg = sink.config();
+    cfg.username = Some("onrust".to_owned());
+    cfg.password_file = Some(pw);
+    let notifier = SmtpNotifier::new(&cfg, "Midden-Nederland").unwrap();
+    assert!(!format!("{notifier:?} {cfg:?}").contains(CANARY));
+
+    let state = tempfile::tempdir().unwrap();
+    let mut outbox = Outbox::open(state.path(), fast()).unwrap();
+    outbox.enqueue(notification(alert(), 1, RecipientRole::Officer, "oov@utrecht.example"), Utc::now()).unwrap();
+    let report = outbox.deliver_pending(&notifier).await.unwrap();
+    assert_eq!(report.still_pending, 1, "a rejected login (535) keeps the mail queued");
+    let log = read_log(state.path()).unwrap();
+    assert_eq!((log[0].outcome, log[0].code), (Outcome::Retry, Some(535)));
+    for file in std::fs::read_dir(state.path()).unwrap() {
+        let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+        assert!(!text.contains(CANARY));
+    }
+    assert!(!format!("{log:?} {outbox:?}").contains(CANARY));
+}

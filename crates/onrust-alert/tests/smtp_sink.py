@@ -1,14 +1,16 @@
 """A real SMTP server for the onrust-alert tests (Debian's python3-aiosmtpd).
 
 Usage: smtp_sink.py HOST PORT OUTDIR [--fail-first N] [--fail-code CODE]
-       [--tls-cert CERT --tls-key KEY]
+       [--tls-cert CERT --tls-key KEY] [--auth-reject]
 
 Every accepted message is stored in OUTDIR as NNN.eml (raw), NNN.txt and NNN.html (the
 decoded text/plain and text/html parts) and NNN.json (envelope, decoded subject, the
 header names in order), each written to a temporary name and renamed, so a
 test that polls OUTDIR never reads a half-written file. The first N DATA
 commands are answered with CODE (default 451) instead. With --tls-cert the
-server offers STARTTLS and requires it. Prints "ready" once listening.
+server offers STARTTLS and requires it. With --auth-reject it offers AUTH
+(also without TLS, on loopback) and rejects every login with 535. Prints
+"ready" once listening.
 """
 
 import argparse
@@ -21,6 +23,7 @@ import sys
 import time
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 
 class Sink:
@@ -73,12 +76,18 @@ def main():
     p.add_argument("--fail-code", default="451")
     p.add_argument("--tls-cert")
     p.add_argument("--tls-key")
+    p.add_argument("--auth-reject", action="store_true")
     a = p.parse_args()
     kwargs = {}
     if a.tls_cert:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(a.tls_cert, a.tls_key)
-        kwargs = {"tls_context": ctx, "require_starttls": True}
+        kwargs.update(tls_context=ctx, require_starttls=True)
+    if a.auth_reject:
+        kwargs.update(
+            authenticator=lambda *args: AuthResult(success=False, handled=False),
+            auth_require_tls=False,
+        )
     handler = Sink(a.outdir, a.fail_first, a.fail_code)
     controller = Controller(handler, hostname=a.host, port=a.port, server_kwargs=kwargs)
     controller.start()

@@ -10,7 +10,9 @@
 //!
 //! The reply decides what happens next: a 4xx (or no reply: connection, TLS,
 //! timeout) is temporary and the notification stays in the outbox to be
-//! retried; a 5xx is permanent.
+//! retried; a 5xx is permanent, except the answers to a failed login (530,
+//! 534, 535, 538): those are the relay's configuration, not the mail's, and
+//! the mail stays queued rather than being lost.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -153,6 +155,13 @@ pub fn message_id(n: &Notification) -> String {
     format!("<{}@onrust>", &digest[..32])
 }
 
+/// 530, 534, 535 and 538 answer the login, not the mail: a wrong or rotated
+/// password or a relay policy. Failing every queued mail permanently for that
+/// would lose them, so they stay queued (and are logged) until it is fixed.
+fn is_relay_login_problem(code: u16) -> bool {
+    matches!(code, 530 | 534 | 535 | 538)
+}
+
 fn tls_parameters(cfg: &SmtpConfig) -> Result<TlsParameters, SmtpError> {
     let mut b = TlsParameters::builder(cfg.host.clone());
     if let Some(path) = &cfg.ca_file {
@@ -179,7 +188,7 @@ impl Deliver for SmtpNotifier {
             Err(e) => {
                 let code = e.status().and_then(|c| c.to_string().parse().ok());
                 let message = e.to_string();
-                if e.is_permanent() {
+                if e.is_permanent() && !code.is_some_and(is_relay_login_problem) {
                     Err(DeliveryError::Permanent { code, message })
                 } else {
                     Err(DeliveryError::Transient { code, message })
