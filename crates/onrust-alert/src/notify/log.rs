@@ -33,6 +33,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
 
 use crate::alert::Alert;
 use crate::notify::email::{self, EmailError};
@@ -174,8 +175,8 @@ pub struct RetryPolicy {
     pub base: Duration,
     /// The longest wait between attempts.
     pub cap: Duration,
-    /// Attempts per notification in one [`Outbox::deliver_pending`] round;
-    /// after that it stays queued for the next round.
+    /// Attempts per notification in one [`Outbox::deliver_pending`] call;
+    /// after that it stays queued for the next call.
     pub max_attempts: u32,
 }
 
@@ -219,6 +220,17 @@ struct OutboxLine {
     notification: Notification,
 }
 
+#[derive(Debug, Clone)]
+struct Pending {
+    notification: Notification,
+    /// Attempts made so far, over restarts (from the log).
+    attempts: u32,
+    /// Temporary failures in a row since this process started; the backoff exponent.
+    failures: u32,
+    /// Not before this instant; `None` is due now.
+    next_at: Option<Instant>,
+}
+
 /// The persistent outbox plus the notification log. One process owns a
 /// directory at a time.
 pub struct Outbox {
@@ -228,8 +240,8 @@ pub struct Outbox {
     policy: RetryPolicy,
     /// Every key ever enqueued (pending or done).
     known: HashSet<NotificationKey>,
-    /// Not yet sent or permanently failed, with the attempts made so far.
-    pending: BTreeMap<NotificationKey, (Notification, u32)>,
+    /// Not yet sent or permanently failed.
+    pending: BTreeMap<NotificationKey, Pending>,
 }
 
 impl std::fmt::Debug for Outbox {
@@ -265,7 +277,10 @@ impl Outbox {
             let key = line.notification.key();
             if known.insert(key.clone()) && !done.contains(&key) {
                 let made = attempts.get(&key).copied().unwrap_or(0);
-                pending.insert(key, (line.notification, made));
+                pending.insert(
+                    key,
+                    Pending { notification: line.notification, attempts: made, failures: 0, next_at: None },
+                );
             }
         }
         Ok(Self { dir: dir.to_path_buf(), outbox, log, policy, known, pending })
@@ -289,61 +304,108 @@ impl Outbox {
         let line = OutboxLine { enqueued_at: now, notification };
         append_line(&mut self.outbox, &self.dir.join(OUTBOX_FILE), &serde_json::to_string(&line)?)?;
         self.known.insert(key.clone());
-        self.pending.insert(key, (line.notification, 0));
+        self.pending.insert(key, Pending { notification: line.notification, attempts: 0, failures: 0, next_at: None });
         Ok(true)
     }
 
     /// The notifications not yet sent or permanently failed, oldest key first.
     pub fn pending(&self) -> Vec<&Notification> {
-        self.pending.values().map(|(n, _)| n).collect()
+        self.pending.values().map(|p| &p.notification).collect()
     }
 
-    /// Sends what is pending. A temporary failure is retried with exponential
-    /// backoff up to `max_attempts` in this round and then stays queued; a
-    /// permanent failure is final. Every attempt is logged before the next.
+    /// When the next pending notification is due; `None` when nothing is
+    /// pending. A daemon sleeps until then (or until a new one is enqueued)
+    /// and calls [`Outbox::deliver_due`].
+    pub fn next_due(&self) -> Option<Instant> {
+        let now = Instant::now();
+        self.pending.values().map(|p| p.next_at.unwrap_or(now)).min()
+    }
+
+    /// Makes one attempt for every notification that is due, without waiting
+    /// for any backoff, so one failing recipient never delays the others. A
+    /// temporary failure is scheduled again after an exponential backoff; a
+    /// permanent failure is final. Every attempt is logged.
+    pub async fn deliver_due<D: Deliver>(&mut self, channel: &D) -> Result<DeliveryReport, LogError> {
+        self.attempt_due(channel, &mut BTreeMap::new(), u32::MAX).await
+    }
+
+    /// Sends what is pending, waiting out backoffs, until every notification
+    /// is sent, failed for good, or has had `max_attempts` attempts in this
+    /// call (then it stays queued). For tests, the CLI and shutdown; the
+    /// daemon uses [`Outbox::deliver_due`] with [`Outbox::next_due`].
     pub async fn deliver_pending<D: Deliver>(&mut self, channel: &D) -> Result<DeliveryReport, LogError> {
+        let mut tries = BTreeMap::new();
+        let mut total = DeliveryReport::default();
+        loop {
+            let r = self.attempt_due(channel, &mut tries, self.policy.max_attempts).await?;
+            total.sent += r.sent;
+            total.failed += r.failed;
+            let max = self.policy.max_attempts;
+            let next = self
+                .pending
+                .iter()
+                .filter(|(k, _)| tries.get(*k).copied().unwrap_or(0) < max)
+                .map(|(_, p)| p.next_at.unwrap_or_else(Instant::now))
+                .min();
+            match next {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => break,
+            }
+        }
+        total.still_pending = self.pending.len();
+        Ok(total)
+    }
+
+    async fn attempt_due<D: Deliver>(
+        &mut self,
+        channel: &D,
+        tries: &mut BTreeMap<NotificationKey, u32>,
+        max_tries: u32,
+    ) -> Result<DeliveryReport, LogError> {
         let mut report = DeliveryReport::default();
-        let keys: Vec<NotificationKey> = self.pending.keys().cloned().collect();
-        for key in keys {
-            let Some((notification, made)) = self.pending.get(&key).cloned() else { continue };
-            let mut attempt = made;
-            let mut this_round = 0;
-            loop {
-                attempt += 1;
-                this_round += 1;
-                let result = channel.deliver(&notification).await;
-                let (outcome, code, message) = match &result {
-                    Ok(d) => (Outcome::Sent, d.code, d.message.clone()),
-                    Err(DeliveryError::Permanent { code, message }) => (Outcome::Failed, *code, message.clone()),
-                    Err(DeliveryError::Transient { code, message }) => (Outcome::Retry, *code, message.clone()),
-                };
-                self.log_attempt(&notification, attempt, outcome, code, &message)?;
-                if let Some(p) = self.pending.get_mut(&key) {
-                    p.1 = attempt;
+        let now = Instant::now();
+        let due: Vec<NotificationKey> = self
+            .pending
+            .iter()
+            .filter(|(k, p)| p.next_at.is_none_or(|t| t <= now) && tries.get(*k).copied().unwrap_or(0) < max_tries)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in due {
+            let Some(p) = self.pending.get(&key) else { continue };
+            let notification = p.notification.clone();
+            let attempt = p.attempts + 1;
+            *tries.entry(key.clone()).or_default() += 1;
+            let result = channel.deliver(&notification).await;
+            let (outcome, code, message) = match &result {
+                Ok(d) => (Outcome::Sent, d.code, d.message.clone()),
+                Err(DeliveryError::Permanent { code, message }) => (Outcome::Failed, *code, message.clone()),
+                Err(DeliveryError::Transient { code, message }) => (Outcome::Retry, *code, message.clone()),
+            };
+            self.log_attempt(&notification, attempt, outcome, code, &message)?;
+            match outcome {
+                Outcome::Sent => {
+                    self.pending.remove(&key);
+                    report.sent += 1;
                 }
-                match outcome {
-                    Outcome::Sent | Outcome::Failed => {
-                        self.pending.remove(&key);
-                        if outcome == Outcome::Sent {
-                            report.sent += 1;
-                        } else {
-                            tracing::warn!(
-                                fingerprint = %notification.fingerprint,
-                                channel = notification.channel.as_str(),
-                                "notification failed permanently: {message}"
-                            );
-                            report.failed += 1;
-                        }
-                        break;
+                Outcome::Failed => {
+                    self.pending.remove(&key);
+                    tracing::warn!(
+                        fingerprint = %notification.fingerprint,
+                        channel = notification.channel.as_str(),
+                        "notification failed permanently: {message}"
+                    );
+                    report.failed += 1;
+                }
+                Outcome::Retry => {
+                    if let Some(p) = self.pending.get_mut(&key) {
+                        p.attempts = attempt;
+                        p.failures += 1;
+                        p.next_at = Some(Instant::now() + self.policy.backoff(p.failures));
                     }
-                    Outcome::Retry if this_round >= self.policy.max_attempts => {
-                        report.still_pending += 1;
-                        break;
-                    }
-                    Outcome::Retry => tokio::time::sleep(self.policy.backoff(this_round)).await,
                 }
             }
         }
+        report.still_pending = self.pending.len();
         Ok(report)
     }
 
@@ -558,6 +620,36 @@ mod tests {
         assert!(!ob.enqueue(notification(2, "a@b.example"), Utc::now()).unwrap());
         ob.deliver_pending(&ch).await.unwrap();
         assert_eq!(ch.calls(), 3);
+    }
+
+    /// Fails every delivery to `bad@…` with 451; sends the rest.
+    struct OneBadRecipient(Mutex<Vec<String>>);
+
+    impl Deliver for OneBadRecipient {
+        async fn deliver(&self, n: &Notification) -> Result<Delivered, DeliveryError> {
+            self.0.lock().unwrap().push(n.address.clone());
+            if n.address.starts_with("bad@") { t451() } else { Ok(Delivered { code: Some(250), message: "ok".into() }) }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failing_recipient_never_delays_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let slow = RetryPolicy { base: Duration::from_secs(3600), cap: Duration::from_secs(7200), max_attempts: 3 };
+        let mut ob = Outbox::open(dir.path(), slow).unwrap();
+        // "bad@" sorts before "good@": it is tried first and must not hold up the second.
+        ob.enqueue(notification(1, "bad@b.example"), Utc::now()).unwrap();
+        ob.enqueue(notification(1, "good@b.example"), Utc::now()).unwrap();
+        assert!(ob.next_due().unwrap() <= Instant::now());
+        let ch = OneBadRecipient(Mutex::new(Vec::new()));
+        let r = tokio::time::timeout(Duration::from_secs(5), ob.deliver_due(&ch)).await.unwrap().unwrap();
+        assert_eq!((r.sent, r.failed, r.still_pending), (1, 0, 1));
+        // The failing one waits out its backoff; calling again too early does nothing.
+        assert!(ob.next_due().unwrap() >= Instant::now() + Duration::from_secs(3500));
+        ob.deliver_due(&ch).await.unwrap();
+        assert_eq!(*ch.0.lock().unwrap(), ["bad@b.example", "good@b.example"]);
+        let log = ob.entries().unwrap();
+        assert_eq!(log.iter().map(|e| e.outcome).collect::<Vec<_>>(), [Outcome::Retry, Outcome::Sent]);
     }
 
     #[test]

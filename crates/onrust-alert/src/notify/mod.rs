@@ -167,6 +167,32 @@ mod tests {
         assert!(matches!(Secret::from_file(&p), Err(SecretError::Empty { .. })));
     }
 
+    /// L1, L2: what a notifier receives has no place for a person. If someone
+    /// adds an author or pseudonym to the alert, this fails before any mail,
+    /// webhook body or feed can carry it.
+    #[test]
+    fn alerts_carry_no_author_or_pseudonym() {
+        fn keys(v: &serde_json::Value, out: &mut Vec<String>) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    for (k, v) in m {
+                        out.push(k.to_ascii_lowercase());
+                        keys(v, out);
+                    }
+                }
+                serde_json::Value::Array(a) => a.iter().for_each(|v| keys(v, out)),
+                _ => {}
+            }
+        }
+        let mut all = Vec::new();
+        keys(&serde_json::to_value(fixtures::alert()).unwrap(), &mut all);
+        for k in &all {
+            for banned in ["author", "pseudonym", "handle", "user", "account", "profile"] {
+                assert!(!k.contains(banned), "alert field {k} looks like a person");
+            }
+        }
+    }
+
     #[test]
     fn loopback_hosts() {
         assert!(is_loopback_host("localhost"));
