@@ -23,7 +23,9 @@
 //! Message-ID is stable per key so a receiving system can drop the copy.
 //!
 //! A torn last line (a crash mid-write) is cut off when the files are opened,
-//! so the next append starts on a clean line.
+//! so the next append starts on a clean line. The outbox file is locked while
+//! open, so a second process gets a clear error instead of sending twice;
+//! [`Outbox::compact`] drops what is done from the outbox (never from the log).
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{File, OpenOptions};
@@ -41,6 +43,8 @@ use crate::notify::{Channel, RecipientRole};
 
 pub const OUTBOX_FILE: &str = "outbox.jsonl";
 pub const LOG_FILE: &str = "notifications.jsonl";
+/// Held locked while an [`Outbox`] is open; never renamed, unlike the outbox.
+pub const LOCK_FILE: &str = "outbox.lock";
 
 /// An alert with the previous notification of the same fingerprint, so the
 /// renderer can say what changed.
@@ -202,6 +206,8 @@ pub enum LogError {
     Parse { path: PathBuf, line: usize, source: serde_json::Error },
     #[error("cannot encode notification: {0}")]
     Encode(#[from] serde_json::Error),
+    #[error("notification log {0} is in use by another onrust process")]
+    Locked(PathBuf),
     #[error("notification {fingerprint} #{sequence} refused: {source}")]
     Invalid { fingerprint: String, sequence: u64, source: EmailError },
 }
@@ -235,6 +241,8 @@ struct Pending {
 /// directory at a time.
 pub struct Outbox {
     dir: PathBuf,
+    /// Keeps the directory's lock for as long as this outbox lives.
+    _lock: File,
     outbox: File,
     log: File,
     policy: RetryPolicy,
@@ -256,9 +264,18 @@ impl Outbox {
         std::fs::create_dir_all(dir).map_err(|source| LogError::Io { path: dir.to_path_buf(), source })?;
         let outbox_path = dir.join(OUTBOX_FILE);
         let log_path = dir.join(LOG_FILE);
+        // Lock before reading: a second process must not cut "torn" lines
+        // that are really the first one's appends in progress.
+        let lock_path = dir.join(LOCK_FILE);
+        let lock = open_append(&lock_path)?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(LogError::Locked(dir.to_path_buf())),
+            Err(std::fs::TryLockError::Error(source)) => return Err(LogError::Io { path: lock_path, source }),
+        }
+        let outbox = open_append(&outbox_path)?;
         let queued: Vec<OutboxLine> = read_lines(&outbox_path)?;
         let entries: Vec<LogEntry> = read_lines(&log_path)?;
-        let outbox = open_append(&outbox_path)?;
         let log = open_append(&log_path)?;
         sync_dir(dir)?;
 
@@ -271,11 +288,15 @@ impl Outbox {
                 done.insert(e.key());
             }
         }
-        let mut known = HashSet::new();
+        // A key with any attempt on record is known even after compaction
+        // removed it from the outbox, so a replayed firing is not sent again.
+        let mut known: HashSet<NotificationKey> = attempts.keys().cloned().collect();
+        let mut enqueued = HashSet::new();
         let mut pending = BTreeMap::new();
         for line in queued {
             let key = line.notification.key();
-            if known.insert(key.clone()) && !done.contains(&key) {
+            known.insert(key.clone());
+            if enqueued.insert(key.clone()) && !done.contains(&key) {
                 let made = attempts.get(&key).copied().unwrap_or(0);
                 pending.insert(
                     key,
@@ -283,7 +304,7 @@ impl Outbox {
                 );
             }
         }
-        Ok(Self { dir: dir.to_path_buf(), outbox, log, policy, known, pending })
+        Ok(Self { dir: dir.to_path_buf(), _lock: lock, outbox, log, policy, known, pending })
     }
 
     /// Persists a notification before anything tries to send it. Returns
@@ -407,6 +428,33 @@ impl Outbox {
         }
         report.still_pending = self.pending.len();
         Ok(report)
+    }
+
+    /// Rewrites the outbox with only what is still pending (atomically: a
+    /// new file, fsynced, renamed over the old one), so it does not grow
+    /// forever. The notification log is untouched: it is the record of who
+    /// was told what, and its retention is the alerts data class's (L6).
+    pub fn compact(&mut self) -> Result<(), LogError> {
+        let path = self.dir.join(OUTBOX_FILE);
+        let tmp = self.dir.join(format!("{OUTBOX_FILE}.tmp"));
+        let io = |p: &Path| {
+            let p = p.to_path_buf();
+            move |source| LogError::Io { path: p, source }
+        };
+        let mut body = String::new();
+        for p in self.pending.values() {
+            let line = OutboxLine { enqueued_at: Utc::now(), notification: p.notification.clone() };
+            body.push_str(&serde_json::to_string(&line)?);
+            body.push('\n');
+        }
+        {
+            let mut f = File::create(&tmp).map_err(io(&tmp))?;
+            f.write_all(body.as_bytes()).and_then(|()| f.sync_all()).map_err(io(&tmp))?;
+        }
+        std::fs::rename(&tmp, &path).map_err(io(&path))?;
+        sync_dir(&self.dir)?;
+        self.outbox = open_append(&path)?;
+        Ok(())
     }
 
     /// Every attempt on record, oldest first (`onrust alerts log`).
@@ -650,6 +698,37 @@ mod tests {
         assert_eq!(*ch.0.lock().unwrap(), ["bad@b.example", "good@b.example"]);
         let log = ob.entries().unwrap();
         assert_eq!(log.iter().map(|e| e.outcome).collect::<Vec<_>>(), [Outcome::Retry, Outcome::Sent]);
+    }
+
+    #[test]
+    fn a_second_owner_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = Outbox::open(dir.path(), fast()).unwrap();
+        let err = Outbox::open(dir.path(), fast()).unwrap_err();
+        assert!(matches!(err, LogError::Locked(_)), "{err}");
+        assert!(err.to_string().ends_with("is in use by another onrust process"));
+    }
+
+    #[tokio::test]
+    async fn compaction_keeps_pending_and_still_deduplicates() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ob = Outbox::open(dir.path(), fast()).unwrap();
+        ob.enqueue(notification(1, "a@b.example"), Utc::now()).unwrap();
+        let ch = Scripted::new(vec![]);
+        ob.deliver_pending(&ch).await.unwrap();
+        ob.enqueue(notification(2, "a@b.example"), Utc::now()).unwrap();
+        ob.compact().unwrap();
+        let lines = std::fs::read_to_string(dir.path().join(OUTBOX_FILE)).unwrap();
+        assert_eq!(lines.lines().count(), 1, "only the pending one is kept");
+        // Still locked by this owner after the rename.
+        assert!(matches!(Outbox::open(dir.path(), fast()), Err(LogError::Locked(_))));
+        drop(ob);
+        let mut ob = Outbox::open(dir.path(), fast()).unwrap();
+        assert_eq!(ob.pending().len(), 1);
+        // The sent one is gone from the outbox but known from the log.
+        assert!(!ob.enqueue(notification(1, "a@b.example"), Utc::now()).unwrap());
+        ob.deliver_pending(&ch).await.unwrap();
+        assert_eq!(ch.calls(), 2);
     }
 
     #[test]
