@@ -175,6 +175,13 @@ pub fn build_message(from: &str, to: &str, message_id: &str, mail: &RenderedEmai
         .map_err(|e| EmailError::Build(e.to_string()))
 }
 
+/// Checks a recipient or sender address as config validation should (S6):
+/// no CR, LF or NUL, and one plain mailbox.
+pub fn check_address(header: &'static str, address: &str) -> Result<(), EmailError> {
+    check_header(header, address)?;
+    address.parse::<Mailbox>().map(|_| ()).map_err(|e| EmailError::Address { header, reason: e.to_string() })
+}
+
 /// Refuses a header value with CR, LF or NUL: the one way a value could add
 /// a header of its own.
 pub fn check_header(header: &'static str, value: &str) -> Result<(), EmailError> {
@@ -295,7 +302,18 @@ fn evidence_entry(doc: &mut Doc, n: usize, e: &Evidence, new: bool) {
         head.push_str(&format!(" — {}", one_line(t)));
     }
     let link = e.url.as_deref().filter(|u| is_http_link(u));
-    doc.evidence(&head, &format!("“{}”", one_line(&e.excerpt)), link);
+    doc.evidence(&head, &format!("“{}”", clip_excerpt(&one_line(&e.excerpt))), link);
+}
+
+/// The contract caps excerpts at 280 characters; a longer one is cut here
+/// too, so a mail never turns into a copy of a message.
+fn clip_excerpt(s: &str) -> String {
+    const MAX: usize = 280;
+    if s.chars().count() <= MAX {
+        return s.to_owned();
+    }
+    let cut: String = s.chars().take(MAX - 1).collect();
+    format!("{}…", cut.trim_end())
 }
 
 fn changes(a: &Alert, previous: Option<&Alert>) -> Vec<String> {
@@ -778,6 +796,16 @@ Dit bericht is automatisch opgesteld door onrust uit openbare bronnen. Het besch
         assert!(!m.text.contains("Link:"));
         assert!(!m.html.contains("href"));
         assert!(!m.text.contains("javascript") && !m.html.contains("javascript"));
+    }
+
+    #[test]
+    fn long_excerpts_are_cut_at_280_characters() {
+        let mut a = fixtures::alert();
+        a.evidence[0].excerpt = "é".repeat(400);
+        let m = render_alert(item(&a), &ctx(RecipientRole::Officer)).unwrap();
+        let quote = m.text.lines().find(|l| l.contains("éé")).unwrap().trim();
+        assert_eq!(quote.chars().count(), 280 + 2, "280 characters between the quotes");
+        assert!(quote.ends_with("…”"));
     }
 
     #[test]

@@ -206,6 +206,8 @@ pub enum LogError {
     Parse { path: PathBuf, line: usize, source: serde_json::Error },
     #[error("cannot encode notification: {0}")]
     Encode(#[from] serde_json::Error),
+    #[error("{} notification refused: {reason}", .channel.as_str())]
+    Address { channel: Channel, reason: String },
     #[error("notification log {0} is in use by another onrust process")]
     Locked(PathBuf),
     #[error("notification {fingerprint} #{sequence} refused: {source}")]
@@ -309,7 +311,9 @@ impl Outbox {
 
     /// Persists a notification before anything tries to send it. Returns
     /// `false` when the same key was enqueued before (nothing is written).
-    /// An alert that lacks a field its explanation needs is refused (L9).
+    /// An alert that lacks a field its explanation needs is refused (L9), and
+    /// so is an address that is not one plain mailbox or an allowed webhook
+    /// URL (S6, S10): nothing unsendable waits in the outbox.
     pub fn enqueue(&mut self, notification: Notification, now: DateTime<Utc>) -> Result<bool, LogError> {
         for item in notification.content.items() {
             email::validate(&item.alert).map_err(|source| LogError::Invalid {
@@ -317,6 +321,13 @@ impl Outbox {
                 sequence: notification.sequence,
                 source,
             })?;
+        }
+        let address_problem = match notification.channel {
+            Channel::Email => email::check_address("To", &notification.address).err().map(|e| e.to_string()),
+            Channel::Webhook => crate::notify::webhook::check_url(&notification.address).err().map(|e| e.to_string()),
+        };
+        if let Some(reason) = address_problem {
+            return Err(LogError::Address { channel: notification.channel, reason });
         }
         let key = notification.key();
         if self.known.contains(&key) {
@@ -698,6 +709,24 @@ mod tests {
         assert_eq!(*ch.0.lock().unwrap(), ["bad@b.example", "good@b.example"]);
         let log = ob.entries().unwrap();
         assert_eq!(log.iter().map(|e| e.outcome).collect::<Vec<_>>(), [Outcome::Retry, Outcome::Sent]);
+    }
+
+    #[test]
+    fn bad_addresses_are_refused_at_enqueue() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ob = Outbox::open(dir.path(), fast()).unwrap();
+        for bad in ["a@b.example\r\nBcc: x@example.org", "a@b.example, c@d.example", "geen adres"] {
+            let err = ob.enqueue(notification(1, bad), Utc::now()).unwrap_err();
+            assert!(matches!(err, LogError::Address { channel: Channel::Email, .. }), "{bad:?}: {err}");
+        }
+        let mut hook = notification(1, "http://hooks.example.org/x");
+        hook.channel = Channel::Webhook;
+        let err = ob.enqueue(hook, Utc::now()).unwrap_err();
+        assert!(
+            err.to_string().starts_with("webhook notification refused: invalid webhook url: http is only"),
+            "{err}"
+        );
+        assert!(ob.pending().is_empty());
     }
 
     #[test]
