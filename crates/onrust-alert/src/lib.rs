@@ -2,7 +2,8 @@
 //!
 //! The point of onrust is that the on-duty officer knows within seconds and
 //! the mayor before the demonstration, with the evidence and the reasons in
-//! the message itself. This crate is that decision, as a pure library:
+//! the message itself. This crate is that decision — a pure library — and the
+//! notifiers that carry it out:
 //!
 //! * [`rule`]: the `[[rules]]` of `onrust.toml`, strict, validated in one pass
 //!   that lists every problem, each rule versioned by a hash of its config;
@@ -18,7 +19,10 @@
 //! * [`mechanics`]: when a notification is due and for which role — grouping,
 //!   silences, inhibition, acknowledgement, escalation and the review gate
 //!   before anything reaches a mayor (L10);
-//! * [`alert`]: the [`Alert`] every notifier receives.
+//! * [`alert`]: the [`Alert`] every notifier receives;
+//! * [`notify`]: the Dutch email (plain text and an escaped HTML twin), SMTP
+//!   delivery through an outbox that sends at least once and never twice, the
+//!   notification log of every attempt, the signed webhook, Atom and ICS.
 //!
 //! # Why pure
 //!
@@ -64,6 +68,7 @@ pub mod baseline;
 pub mod calendar;
 pub mod engine;
 pub mod mechanics;
+pub mod notify;
 pub mod rule;
 
 #[cfg(test)]
