@@ -138,6 +138,13 @@ pub struct AlertsConfig {
     /// are sent at the next evaluation.
     #[serde(default = "default_evaluate_interval")]
     pub evaluate_interval: HumanDuration,
+    /// How the region is named in mail, e.g. "Midden-Nederland".
+    #[serde(default = "default_region_name")]
+    pub region_name: String,
+}
+
+fn default_region_name() -> String {
+    "de regio".to_owned()
 }
 
 fn default_evaluate_interval() -> HumanDuration {
@@ -146,7 +153,7 @@ fn default_evaluate_interval() -> HumanDuration {
 
 impl Default for AlertsConfig {
     fn default() -> Self {
-        Self { evaluate_interval: default_evaluate_interval() }
+        Self { evaluate_interval: default_evaluate_interval(), region_name: default_region_name() }
     }
 }
 
@@ -829,6 +836,10 @@ impl Config {
         let interval = self.alerts.evaluate_interval.0;
         if interval < Duration::from_secs(1) || interval > Duration::from_secs(3600) {
             c.push("alerts.evaluate_interval", "must be between 1s and 1h");
+        }
+        let region = &self.alerts.region_name;
+        if region.trim().is_empty() || region.chars().count() > 80 || region.chars().any(char::is_control) {
+            c.push("alerts.region_name", "must be 1 to 80 characters without control characters");
         }
         let dir = self.config_dir();
         if !dir.join(&self.classify.themes_dir).is_dir() {

@@ -59,7 +59,8 @@ pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
     }));
     let mut tasks: JoinSet<TaskResult> = JoinSet::new();
     let settings = super::archive_settings(&config);
-    let raw = pipeline::start_processing(&bus, &mut tasks, classifier, writer, settings)?;
+    let alerts = super::alert_settings(&config)?;
+    let raw = pipeline::start_processing(&bus, &mut tasks, classifier, writer, settings, Some(alerts))?;
     bus.seal();
     start_sources(&config, &mut tasks, raw, &stop_rx)?;
 

@@ -1,0 +1,478 @@
+//! scored → alert engine → outbox → SMTP.
+//!
+//! Every scored message is observed by the engine as it arrives (critical and
+//! announcement rules fire right there); every `[alerts] evaluate_interval`
+//! the threshold and burst rules are evaluated on a blocking thread against
+//! baselines from the archive. Whatever changed goes through the mechanics
+//! (grouping, silences, inhibition, review gate), and each notification is
+//! resolved to the `[[recipients]]` of its role and municipality and put in
+//! the outbox, which persists it before any attempt (R8). A delivery task
+//! sends what is due and sleeps until the next is.
+//!
+//! The order is what makes a restart safe (R1): notifications are enqueued,
+//! then the [`AlertState`] is written (temporary file, fsync, rename), and
+//! only then are the observed messages acknowledged. A crash before the state
+//! is written replays the messages into the old state; the same transitions
+//! give the same notification keys, which the outbox already knows.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use onrust_alert::notify::log::{Content, Item, Outbox, RetryPolicy};
+use onrust_alert::notify::smtp::{SmtpConfig, SmtpNotifier};
+use onrust_alert::notify::{Channel, Notifiers, RecipientRole};
+use onrust_alert::{AlertState, BaselineSource, CountCell, Engine, Mechanics, Notification, Role, Rule, Transition};
+use onrust_archive::{ArchiveReader, CountRequest};
+use onrust_bus::{Ack, Publisher, Subscriber};
+use onrust_model::{Level, MunicipalityCode, ScoredMessage};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use crate::config::{RecipientConfig, RecipientScope};
+use crate::internal_events::{AlertCycle, AlertNotificationQueued, AlertsNotMailed, StageProcessed};
+
+const BATCH: usize = 1024;
+pub const STATE_FILE: &str = "state.json";
+
+/// Everything the stage needs besides its bus ends.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub rules: Vec<Rule>,
+    pub recipients: Vec<RecipientConfig>,
+    pub smtp: Option<SmtpConfig>,
+    /// How the region is named in mail ("Midden-Nederland").
+    pub region_name: String,
+    pub evaluate_interval: Duration,
+    /// `<data_dir>/alerts`: state, outbox, notification log.
+    pub dir: PathBuf,
+    /// The archive to read baselines from; `None`: bursts cannot be judged.
+    pub archive_dir: Option<PathBuf>,
+    /// Municipality names by CBS code, for the mail.
+    pub names: Vec<(MunicipalityCode, String)>,
+    pub retry: RetryPolicy,
+}
+
+/// The persisted state file: the engine's and the mechanics' state, plus how
+/// many notifications each fingerprint has had (the outbox key's sequence).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StateFile {
+    #[serde(flatten)]
+    pub state: AlertState,
+    #[serde(default)]
+    pub sequences: BTreeMap<String, u64>,
+}
+
+struct Core {
+    engine: Engine,
+    mechanics: Mechanics,
+    sequences: BTreeMap<String, u64>,
+}
+
+/// Reads the persisted state, or starts empty when there is none.
+pub fn load_state(dir: &Path, rules: &[Rule]) -> anyhow::Result<(Engine, Mechanics, BTreeMap<String, u64>)> {
+    let path = dir.join(STATE_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            let file: StateFile = serde_json::from_slice(&bytes)
+                .with_context(|| format!("alert state {} is not readable", path.display()))?;
+            let (engine, mechanics) = file
+                .state
+                .restore(rules.to_vec())
+                .with_context(|| format!("alert state {} cannot be restored", path.display()))?;
+            Ok((engine, mechanics, file.sequences))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Ok((Engine::new(rules.to_vec()), Mechanics::new(rules), BTreeMap::new()))
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read alert state {}", path.display())),
+    }
+}
+
+/// Writes the state atomically: a temporary file, fsynced, renamed over the old one, the folder fsynced.
+fn save_state(dir: &Path, core: &Core) -> anyhow::Result<()> {
+    let file =
+        StateFile { state: AlertState::capture(&core.engine, &core.mechanics), sequences: core.sequences.clone() };
+    let body = serde_json::to_vec(&file).context("serialising alert state")?;
+    let path = dir.join(STATE_FILE);
+    let tmp = dir.join(format!("{STATE_FILE}.tmp"));
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+        f.write_all(&body).and_then(|()| f.sync_all()).with_context(|| format!("cannot write {}", tmp.display()))?;
+    }
+    std::fs::rename(&tmp, &path).with_context(|| format!("cannot replace {}", path.display()))?;
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).with_context(|| format!("cannot sync {}", dir.display()))?;
+    Ok(())
+}
+
+/// Baselines from the archive's counts. A period that begins before the
+/// archive's oldest bucket is not covered: `None`, never a quiet week.
+pub struct ArchiveBaselines {
+    reader: ArchiveReader,
+}
+
+impl ArchiveBaselines {
+    pub fn open(dir: &Path) -> anyhow::Result<Self> {
+        let reader = ArchiveReader::open(dir)
+            .with_context(|| format!("cannot open the archive {} for baselines", dir.display()))?
+            .with_budget(Duration::from_secs(10));
+        Ok(Self { reader })
+    }
+}
+
+impl BaselineSource for ArchiveBaselines {
+    fn counts(&self, since: DateTime<Utc>, until: DateTime<Utc>, min_level: u8) -> Option<Vec<CountCell>> {
+        let buckets = match self.reader.buckets() {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list archive buckets for a baseline");
+                return None;
+            }
+        };
+        let oldest = buckets.iter().map(|b| b.start).min()?;
+        if since < oldest {
+            return None;
+        }
+        let min_level = Level::try_from(min_level).ok()?;
+        match self.reader.counts(&CountRequest { since, until, min_level: Some(min_level) }) {
+            Ok(rows) => Some(
+                rows.into_iter()
+                    .map(|r| CountCell {
+                        municipality: r.municipality,
+                        theme: r.theme,
+                        level: r.level,
+                        messages: r.messages,
+                    })
+                    .collect(),
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot count archive messages for a baseline");
+                None
+            }
+        }
+    }
+}
+
+fn recipient_role(role: Role) -> RecipientRole {
+    match role {
+        Role::Officer => RecipientRole::Officer,
+        Role::Supervisor => RecipientRole::Supervisor,
+        Role::Mayor => RecipientRole::Mayor,
+    }
+}
+
+/// The configured addresses for a notification: its role, and its municipality
+/// or `"*"`; a regional notification (no municipality) goes to `"*"` only.
+pub fn addresses<'a>(
+    recipients: &'a [RecipientConfig],
+    role: RecipientRole,
+    municipality: Option<&MunicipalityCode>,
+) -> Vec<&'a str> {
+    let mut out: Vec<&str> = recipients
+        .iter()
+        .filter(|r| r.role == role)
+        .filter(|r| match (&r.scope, municipality) {
+            (RecipientScope::All, _) => true,
+            (RecipientScope::One(code), Some(m)) => code == m,
+            (RecipientScope::One(_), None) => false,
+        })
+        .map(|r| r.email.as_str())
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Runs until the scored topic closes; then evaluates once more, persists,
+/// acknowledges and stops the delivery task (what is not sent stays queued).
+pub async fn run(mut input: Box<dyn Subscriber>, dead: Arc<dyn Publisher>, settings: Settings) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&settings.dir)
+        .with_context(|| format!("cannot create the alerts folder {}", settings.dir.display()))?;
+    let (mut engine, mechanics, sequences) = load_state(&settings.dir, &settings.rules)?;
+    engine.set_municipality_names(settings.names.clone());
+    let core = Arc::new(Mutex::new(Core { engine, mechanics, sequences }));
+    let outbox = Outbox::open(&settings.dir, settings.retry).context("opening the alert outbox")?;
+    let outbox = Arc::new(tokio::sync::Mutex::new(outbox));
+    let email = match &settings.smtp {
+        Some(cfg) => Some(SmtpNotifier::new(cfg, settings.region_name.clone()).context("smtp")?),
+        None => None,
+    };
+    let mails = email.is_some() && !settings.recipients.is_empty();
+    if !mails {
+        AlertsNotMailed { smtp: settings.smtp.is_some(), recipients: settings.recipients.len() }.emit();
+    }
+    let baselines: Option<Arc<ArchiveBaselines>> = match &settings.archive_dir {
+        Some(dir) => Some(Arc::new(ArchiveBaselines::open(dir)?)),
+        None => None,
+    };
+    let wake = Arc::new(Notify::new());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let delivery =
+        tokio::spawn(deliver(Arc::clone(&outbox), Notifiers { email, webhook: None }, Arc::clone(&wake), stop_rx));
+
+    let mut acks: Vec<Ack> = Vec::new();
+    let mut next_eval = Instant::now() + settings.evaluate_interval;
+    let result = loop {
+        let batch = tokio::select! {
+            batch = super::next_batch(input.as_mut(), BATCH) => batch,
+            () = tokio::time::sleep_until(next_eval) => {
+                next_eval = Instant::now() + settings.evaluate_interval;
+                if let Err(e) = cycle(&core, &outbox, &wake, &settings, baselines.clone(), true, &mut acks, mails).await {
+                    break Err(e);
+                }
+                continue;
+            }
+        };
+        if batch.is_empty() {
+            break cycle(&core, &outbox, &wake, &settings, baselines.clone(), true, &mut acks, mails).await;
+        }
+        let mut fired = false;
+        let now = Utc::now();
+        let mut count = 0;
+        for delivery in batch {
+            match super::decode(&delivery.payload, "scored message", |m: &ScoredMessage| m.schema) {
+                Ok(message) => {
+                    let transitions: Vec<Transition> = {
+                        let mut core = core.lock().map_err(|_| anyhow::anyhow!("alert state lock poisoned"))?;
+                        let transitions = core.engine.observe(&message, now);
+                        if !transitions.is_empty() {
+                            core.mechanics.apply(&transitions, now);
+                        }
+                        transitions
+                    };
+                    fired |= !transitions.is_empty();
+                    acks.push(delivery.ack);
+                    count += 1;
+                }
+                Err(reason) => super::dead_letter("alert", dead.as_ref(), delivery, reason).await?,
+            }
+        }
+        StageProcessed { stage: "alert", outcome: "ok", count }.emit();
+        // An alert that fires on arrival is told now, not at the next evaluation.
+        if fired {
+            if let Err(e) = cycle(&core, &outbox, &wake, &settings, baselines.clone(), false, &mut acks, mails).await {
+                break Err(e);
+            }
+        }
+    };
+    stop_tx.send_replace(true);
+    wake.notify_one();
+    if tokio::time::timeout(Duration::from_secs(5), delivery).await.is_err() {
+        tracing::warn!("alert delivery did not stop in time; what is not sent stays queued");
+    }
+    result
+}
+
+/// One round: (optionally) evaluate the rules, let the mechanics decide what
+/// is due, enqueue it per recipient, persist the state, then acknowledge.
+#[allow(clippy::too_many_arguments)]
+async fn cycle(
+    core: &Arc<Mutex<Core>>,
+    outbox: &Arc<tokio::sync::Mutex<Outbox>>,
+    wake: &Arc<Notify>,
+    settings: &Settings,
+    baselines: Option<Arc<ArchiveBaselines>>,
+    evaluate: bool,
+    acks: &mut Vec<Ack>,
+    mails: bool,
+) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let now = Utc::now();
+    let decided = Arc::clone(core);
+    let notifications = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Notification>> {
+        let mut core = decided.lock().map_err(|_| anyhow::anyhow!("alert state lock poisoned"))?;
+        if evaluate {
+            let transitions = match &baselines {
+                Some(b) => core.engine.evaluate(now, b.as_ref()),
+                None => core.engine.evaluate(now, &onrust_alert::NoBaseline),
+            };
+            core.mechanics.apply(&transitions, now);
+        }
+        Ok(core.mechanics.tick(now))
+    })
+    .await
+    .context("alert thread failed")??;
+
+    let made = notifications.len();
+    let mut queued = 0usize;
+    if mails {
+        let mut outbox = outbox.lock().await;
+        let mut core = core.lock().map_err(|_| anyhow::anyhow!("alert state lock poisoned"))?;
+        for n in notifications {
+            let role = recipient_role(n.recipients_role);
+            let to = addresses(&settings.recipients, role, n.municipality.as_ref());
+            if to.is_empty() {
+                continue;
+            }
+            let fingerprint = match n.alerts.as_slice() {
+                [one] => one.fingerprint.clone(),
+                _ => n.id.clone(),
+            };
+            let sequence = {
+                let s = core.sequences.entry(fingerprint.clone()).or_insert(0);
+                *s += 1;
+                *s
+            };
+            let rule = n.alerts.first().map(|a| a.rule.clone()).unwrap_or_default();
+            let items: Vec<Item> = n.alerts.iter().map(|a| Item { alert: a.clone(), previous: None }).collect();
+            for address in to {
+                let log_notification = onrust_alert::notify::log::Notification {
+                    fingerprint: fingerprint.clone(),
+                    sequence,
+                    rule: rule.clone(),
+                    channel: Channel::Email,
+                    role,
+                    address: address.to_owned(),
+                    content: Content::Alerts { items: items.clone() },
+                };
+                match outbox.enqueue(log_notification, now) {
+                    Ok(true) => {
+                        queued += 1;
+                        AlertNotificationQueued { rule: &rule, role: role.as_str(), reason: n.reason }.emit();
+                    }
+                    Ok(false) => {}
+                    // An alert that cannot explain itself is never sent (L9); the rest go on.
+                    Err(onrust_alert::notify::log::LogError::Invalid { fingerprint, source, .. }) => {
+                        tracing::warn!(fingerprint = %fingerprint, error = %source, "alert not sent: it does not explain itself");
+                    }
+                    Err(e) => return Err(e).context("alert outbox write failed; stopping so that no alert is lost"),
+                }
+            }
+        }
+    }
+    if queued > 0 {
+        wake.notify_one();
+    }
+    let saving = Arc::clone(core);
+    let dir = settings.dir.clone();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let core = saving.lock().map_err(|_| anyhow::anyhow!("alert state lock poisoned"))?;
+        save_state(&dir, &core).context("alert state write failed; stopping so that nothing unsaved is acknowledged")
+    })
+    .await
+    .context("alert thread failed")??;
+    let acknowledged = acks.len();
+    for ack in acks.drain(..) {
+        ack.ack();
+    }
+    AlertCycle { evaluated: evaluate, notifications: made, queued, acknowledged, took: started.elapsed() }.emit();
+    Ok(())
+}
+
+/// Sends what is due, then sleeps until the next is due or something new is queued.
+async fn deliver(
+    outbox: Arc<tokio::sync::Mutex<Outbox>>,
+    notifiers: Notifiers,
+    wake: Arc<Notify>,
+    stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let next = {
+            let mut outbox = outbox.lock().await;
+            match outbox.deliver_due(&notifiers).await {
+                Ok(report) if report.sent + report.failed > 0 => {
+                    tracing::debug!(
+                        sent = report.sent,
+                        failed = report.failed,
+                        pending = report.still_pending,
+                        "alert notifications delivered"
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "alert notification log write failed; retrying later"),
+            }
+            outbox.next_due()
+        };
+        let fallback = Instant::now() + Duration::from_secs(60);
+        tokio::select! {
+            () = tokio::time::sleep_until(next.unwrap_or(fallback).max(Instant::now() + Duration::from_millis(10))) => {}
+            () = wake.notified() => {}
+        }
+    }
+}
+
+/// Municipality names by CBS code from the gazetteer's CSV (`Gemeentecode`, `Gemeente`).
+pub fn municipality_names(csv: &Path) -> anyhow::Result<Vec<(MunicipalityCode, String)>> {
+    let text = std::fs::read_to_string(csv).with_context(|| format!("cannot read {}", csv.display()))?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| h.trim() == name);
+    let (Some(code_col), Some(name_col)) = (col("Gemeentecode"), col("Gemeente")) else {
+        anyhow::bail!("{} has no Gemeentecode and Gemeente columns", csv.display());
+    };
+    let mut names = BTreeMap::new();
+    for line in lines {
+        let fields: Vec<&str> = line.split(',').collect();
+        let (Some(code), Some(name)) = (fields.get(code_col), fields.get(name_col)) else { continue };
+        let code = code.trim().trim_matches('"');
+        let code = if code.starts_with("GM") { code.to_owned() } else { format!("GM{code}") };
+        if let Ok(code) = MunicipalityCode::new(code) {
+            names.entry(code).or_insert_with(|| name.trim().trim_matches('"').to_owned());
+        }
+    }
+    Ok(names.into_iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recipients_by_role_and_municipality_and_star_for_regional() {
+        let utrecht = MunicipalityCode::new("GM0344").expect("code");
+        let r = |scope, role, email: &str| RecipientConfig { scope, role, email: email.to_owned() };
+        let recipients = vec![
+            r(RecipientScope::One(utrecht.clone()), RecipientRole::Officer, "oov@utrecht.example"),
+            r(RecipientScope::All, RecipientRole::Officer, "regio@oov.example"),
+            r(
+                RecipientScope::One(MunicipalityCode::new("GM0034").expect("code")),
+                RecipientRole::Officer,
+                "a@almere.example",
+            ),
+            r(RecipientScope::One(utrecht.clone()), RecipientRole::Mayor, "bm@utrecht.example"),
+        ];
+        assert_eq!(
+            addresses(&recipients, RecipientRole::Officer, Some(&utrecht)),
+            ["oov@utrecht.example", "regio@oov.example"]
+        );
+        assert_eq!(addresses(&recipients, RecipientRole::Officer, None), ["regio@oov.example"]);
+        assert_eq!(addresses(&recipients, RecipientRole::Mayor, Some(&utrecht)), ["bm@utrecht.example"]);
+        assert!(addresses(&recipients, RecipientRole::Supervisor, Some(&utrecht)).is_empty());
+    }
+
+    #[test]
+    fn municipality_names_come_from_the_gazetteer() {
+        let csv = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../config/gazetteer/woonplaatsen-gemeenten-2024.csv");
+        let names = municipality_names(&csv).expect("names");
+        let utrecht = MunicipalityCode::new("GM0344").expect("code");
+        assert!(names.iter().any(|(c, n)| c == &utrecht && n == "Utrecht"), "{:?}", &names[..3]);
+        assert!(names.len() > 300, "{}", names.len());
+    }
+
+    #[test]
+    fn state_round_trips_through_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let rules = onrust_alert::validate(&[onrust_alert::RuleConfig {
+            name: "oproep-tot-geweld".into(),
+            kind: Some(onrust_alert::RuleKind::Critical),
+            ..onrust_alert::RuleConfig::default()
+        }])
+        .expect("rules");
+        let (engine, mechanics, _) = load_state(dir.path(), &rules).expect("fresh");
+        let mut sequences = BTreeMap::new();
+        sequences.insert("abc".to_owned(), 2);
+        save_state(dir.path(), &Core { engine, mechanics, sequences }).expect("save");
+        let (_, _, sequences) = load_state(dir.path(), &rules).expect("restore");
+        assert_eq!(sequences.get("abc"), Some(&2));
+        assert!(!dir.path().join("state.json.tmp").exists());
+    }
+}
