@@ -881,15 +881,15 @@ impl Config {
             (None, Some(_)) => c.push("smtp.username", "required when smtp.password_file is set"),
             _ => {}
         }
-        if let Some(file) = &smtp.password_file {
-            if !file.is_file() {
-                c.push("smtp.password_file", format!("{} is not a file", file.display()));
-            }
+        if let Some(file) = &smtp.password_file
+            && !file.is_file()
+        {
+            c.push("smtp.password_file", format!("{} is not a file", file.display()));
         }
-        if let Some(file) = &smtp.ca_file {
-            if !file.is_file() {
-                c.push("smtp.ca_file", format!("{} is not a file", file.display()));
-            }
+        if let Some(file) = &smtp.ca_file
+            && !file.is_file()
+        {
+            c.push("smtp.ca_file", format!("{} is not a file", file.display()));
         }
         let t = smtp.timeout.0;
         if t < Duration::from_secs(1) || t > Duration::from_secs(600) {

@@ -165,7 +165,8 @@ pub struct AlertNotificationQueued<'a> {
 impl AlertNotificationQueued<'_> {
     pub fn emit(&self) {
         tracing::info!(rule = self.rule, role = self.role, reason = ?self.reason, "alert notification queued");
-        counter!("onrust_alert_notifications_total", "rule" => self.rule.to_owned(), "channel" => "email", "outcome" => "queued")
+        let rule = self.rule.to_owned();
+        counter!("onrust_alert_notifications_total", "rule" => rule, "channel" => "email", "outcome" => "queued")
             .increment(1);
     }
 }
@@ -183,5 +184,22 @@ impl AlertsNotMailed {
             recipients = self.recipients,
             "alerts are kept but nothing will be mailed: configure [smtp] and [[recipients]]"
         );
+    }
+}
+
+/// An alert lacks a field its explanation needs, so it is not sent (GUARDRAILS L9).
+pub struct AlertUnexplained<'a> {
+    pub fingerprint: &'a str,
+    pub error: &'a str,
+}
+
+impl AlertUnexplained<'_> {
+    pub fn emit(&self) {
+        tracing::warn!(
+            fingerprint = self.fingerprint,
+            error = self.error,
+            "alert not sent: it does not explain itself"
+        );
+        counter!("onrust_alert_notifications_total", "channel" => "email", "outcome" => "unexplained").increment(1);
     }
 }

@@ -34,7 +34,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::config::{RecipientConfig, RecipientScope};
-use crate::internal_events::{AlertCycle, AlertNotificationQueued, AlertsNotMailed, StageProcessed};
+use crate::internal_events::{AlertCycle, AlertNotificationQueued, AlertUnexplained, AlertsNotMailed, StageProcessed};
 
 const BATCH: usize = 1024;
 pub const STATE_FILE: &str = "state.json";
@@ -59,9 +59,9 @@ pub struct Settings {
 
 /// The persisted state file: the engine's and the mechanics' state, plus how
 /// many notifications each fingerprint has had (the outbox key's sequence).
+/// Nested, not flattened: serde's flatten reads the state's integer map keys as strings.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct StateFile {
-    #[serde(flatten)]
     pub state: AlertState,
     #[serde(default)]
     pub sequences: BTreeMap<String, u64>,
@@ -215,6 +215,8 @@ pub async fn run(mut input: Box<dyn Subscriber>, dead: Arc<dyn Publisher>, setti
     let delivery =
         tokio::spawn(deliver(Arc::clone(&outbox), Notifiers { email, webhook: None }, Arc::clone(&wake), stop_rx));
 
+    let stage =
+        Stage { core: Arc::clone(&core), outbox, wake: Arc::clone(&wake), settings: &settings, baselines, mails };
     let mut acks: Vec<Ack> = Vec::new();
     let mut next_eval = Instant::now() + settings.evaluate_interval;
     let result = loop {
@@ -222,14 +224,14 @@ pub async fn run(mut input: Box<dyn Subscriber>, dead: Arc<dyn Publisher>, setti
             batch = super::next_batch(input.as_mut(), BATCH) => batch,
             () = tokio::time::sleep_until(next_eval) => {
                 next_eval = Instant::now() + settings.evaluate_interval;
-                if let Err(e) = cycle(&core, &outbox, &wake, &settings, baselines.clone(), true, &mut acks, mails).await {
+                if let Err(e) = stage.cycle(true, &mut acks).await {
                     break Err(e);
                 }
                 continue;
             }
         };
         if batch.is_empty() {
-            break cycle(&core, &outbox, &wake, &settings, baselines.clone(), true, &mut acks, mails).await;
+            break stage.cycle(true, &mut acks).await;
         }
         let mut fired = false;
         let now = Utc::now();
@@ -254,10 +256,8 @@ pub async fn run(mut input: Box<dyn Subscriber>, dead: Arc<dyn Publisher>, setti
         }
         StageProcessed { stage: "alert", outcome: "ok", count }.emit();
         // An alert that fires on arrival is told now, not at the next evaluation.
-        if fired {
-            if let Err(e) = cycle(&core, &outbox, &wake, &settings, baselines.clone(), false, &mut acks, mails).await {
-                break Err(e);
-            }
+        if fired && let Err(e) = stage.cycle(false, &mut acks).await {
+            break Err(e);
         }
     };
     stop_tx.send_replace(true);
@@ -268,100 +268,108 @@ pub async fn run(mut input: Box<dyn Subscriber>, dead: Arc<dyn Publisher>, setti
     result
 }
 
-/// One round: (optionally) evaluate the rules, let the mechanics decide what
-/// is due, enqueue it per recipient, persist the state, then acknowledge.
-#[allow(clippy::too_many_arguments)]
-async fn cycle(
-    core: &Arc<Mutex<Core>>,
-    outbox: &Arc<tokio::sync::Mutex<Outbox>>,
-    wake: &Arc<Notify>,
-    settings: &Settings,
+/// What one round of the stage works on.
+struct Stage<'a> {
+    core: Arc<Mutex<Core>>,
+    outbox: Arc<tokio::sync::Mutex<Outbox>>,
+    wake: Arc<Notify>,
+    settings: &'a Settings,
     baselines: Option<Arc<ArchiveBaselines>>,
-    evaluate: bool,
-    acks: &mut Vec<Ack>,
+    /// A relay and at least one recipient are configured.
     mails: bool,
-) -> anyhow::Result<()> {
-    let started = std::time::Instant::now();
-    let now = Utc::now();
-    let decided = Arc::clone(core);
-    let notifications = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Notification>> {
-        let mut core = decided.lock().map_err(|_| anyhow::anyhow!("alert state lock poisoned"))?;
-        if evaluate {
-            let transitions = match &baselines {
-                Some(b) => core.engine.evaluate(now, b.as_ref()),
-                None => core.engine.evaluate(now, &onrust_alert::NoBaseline),
-            };
-            core.mechanics.apply(&transitions, now);
-        }
-        Ok(core.mechanics.tick(now))
-    })
-    .await
-    .context("alert thread failed")??;
+}
 
-    let made = notifications.len();
-    let mut queued = 0usize;
-    if mails {
-        let mut outbox = outbox.lock().await;
-        let mut core = core.lock().map_err(|_| anyhow::anyhow!("alert state lock poisoned"))?;
-        for n in notifications {
-            let role = recipient_role(n.recipients_role);
-            let to = addresses(&settings.recipients, role, n.municipality.as_ref());
-            if to.is_empty() {
-                continue;
-            }
-            let fingerprint = match n.alerts.as_slice() {
-                [one] => one.fingerprint.clone(),
-                _ => n.id.clone(),
-            };
-            let sequence = {
-                let s = core.sequences.entry(fingerprint.clone()).or_insert(0);
-                *s += 1;
-                *s
-            };
-            let rule = n.alerts.first().map(|a| a.rule.clone()).unwrap_or_default();
-            let items: Vec<Item> = n.alerts.iter().map(|a| Item { alert: a.clone(), previous: None }).collect();
-            for address in to {
-                let log_notification = onrust_alert::notify::log::Notification {
-                    fingerprint: fingerprint.clone(),
-                    sequence,
-                    rule: rule.clone(),
-                    channel: Channel::Email,
-                    role,
-                    address: address.to_owned(),
-                    content: Content::Alerts { items: items.clone() },
+impl Stage<'_> {
+    /// One round: (optionally) evaluate the rules, let the mechanics decide what
+    /// is due, enqueue it per recipient, persist the state, then acknowledge.
+    async fn cycle(&self, evaluate: bool, acks: &mut Vec<Ack>) -> anyhow::Result<()> {
+        let (core, outbox, wake, settings, mails) = (&self.core, &self.outbox, &self.wake, self.settings, self.mails);
+        let baselines = self.baselines.clone();
+        let started = std::time::Instant::now();
+        let now = Utc::now();
+        let decided = Arc::clone(core);
+        let notifications = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Notification>> {
+            let mut core = decided.lock().map_err(|_| anyhow::anyhow!("alert state lock poisoned"))?;
+            if evaluate {
+                let transitions = match &baselines {
+                    Some(b) => core.engine.evaluate(now, b.as_ref()),
+                    None => core.engine.evaluate(now, &onrust_alert::NoBaseline),
                 };
-                match outbox.enqueue(log_notification, now) {
-                    Ok(true) => {
-                        queued += 1;
-                        AlertNotificationQueued { rule: &rule, role: role.as_str(), reason: n.reason }.emit();
+                core.mechanics.apply(&transitions, now);
+            }
+            Ok(core.mechanics.tick(now))
+        })
+        .await
+        .context("alert thread failed")??;
+
+        let made = notifications.len();
+        let mut queued = 0usize;
+        if mails {
+            let mut outbox = outbox.lock().await;
+            let mut core = core.lock().map_err(|_| anyhow::anyhow!("alert state lock poisoned"))?;
+            for n in notifications {
+                let role = recipient_role(n.recipients_role);
+                let to = addresses(&settings.recipients, role, n.municipality.as_ref());
+                if to.is_empty() {
+                    continue;
+                }
+                let fingerprint = match n.alerts.as_slice() {
+                    [one] => one.fingerprint.clone(),
+                    _ => n.id.clone(),
+                };
+                let sequence = {
+                    let s = core.sequences.entry(fingerprint.clone()).or_insert(0);
+                    *s += 1;
+                    *s
+                };
+                let rule = n.alerts.first().map(|a| a.rule.clone()).unwrap_or_default();
+                let items: Vec<Item> = n.alerts.iter().map(|a| Item { alert: a.clone(), previous: None }).collect();
+                for address in to {
+                    let log_notification = onrust_alert::notify::log::Notification {
+                        fingerprint: fingerprint.clone(),
+                        sequence,
+                        rule: rule.clone(),
+                        channel: Channel::Email,
+                        role,
+                        address: address.to_owned(),
+                        content: Content::Alerts { items: items.clone() },
+                    };
+                    match outbox.enqueue(log_notification, now) {
+                        Ok(true) => {
+                            queued += 1;
+                            AlertNotificationQueued { rule: &rule, role: role.as_str(), reason: n.reason }.emit();
+                        }
+                        Ok(false) => {}
+                        // An alert that cannot explain itself is never sent (L9); the rest go on.
+                        Err(onrust_alert::notify::log::LogError::Invalid { fingerprint, source, .. }) => {
+                            AlertUnexplained { fingerprint: &fingerprint, error: &source.to_string() }.emit();
+                        }
+                        Err(e) => {
+                            return Err(e).context("alert outbox write failed; stopping so that no alert is lost");
+                        }
                     }
-                    Ok(false) => {}
-                    // An alert that cannot explain itself is never sent (L9); the rest go on.
-                    Err(onrust_alert::notify::log::LogError::Invalid { fingerprint, source, .. }) => {
-                        tracing::warn!(fingerprint = %fingerprint, error = %source, "alert not sent: it does not explain itself");
-                    }
-                    Err(e) => return Err(e).context("alert outbox write failed; stopping so that no alert is lost"),
                 }
             }
         }
+        if queued > 0 {
+            wake.notify_one();
+        }
+        let saving = Arc::clone(core);
+        let dir = settings.dir.clone();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            let core = saving.lock().map_err(|_| anyhow::anyhow!("alert state lock poisoned"))?;
+            save_state(&dir, &core)
+                .context("alert state write failed; stopping so that nothing unsaved is acknowledged")
+        })
+        .await
+        .context("alert thread failed")??;
+        let acknowledged = acks.len();
+        for ack in acks.drain(..) {
+            ack.ack();
+        }
+        AlertCycle { evaluated: evaluate, notifications: made, queued, acknowledged, took: started.elapsed() }.emit();
+        Ok(())
     }
-    if queued > 0 {
-        wake.notify_one();
-    }
-    let saving = Arc::clone(core);
-    let dir = settings.dir.clone();
-    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-        let core = saving.lock().map_err(|_| anyhow::anyhow!("alert state lock poisoned"))?;
-        save_state(&dir, &core).context("alert state write failed; stopping so that nothing unsaved is acknowledged")
-    })
-    .await
-    .context("alert thread failed")??;
-    let acknowledged = acks.len();
-    for ack in acks.drain(..) {
-        ack.ack();
-    }
-    AlertCycle { evaluated: evaluate, notifications: made, queued, acknowledged, took: started.elapsed() }.emit();
-    Ok(())
 }
 
 /// Sends what is due, then sleeps until the next is due or something new is queued.
@@ -392,8 +400,9 @@ async fn deliver(
             outbox.next_due()
         };
         let fallback = Instant::now() + Duration::from_secs(60);
+        let at = next.unwrap_or(fallback).max(Instant::now() + Duration::from_millis(10));
         tokio::select! {
-            () = tokio::time::sleep_until(next.unwrap_or(fallback).max(Instant::now() + Duration::from_millis(10))) => {}
+            () = tokio::time::sleep_until(at) => {}
             () = wake.notified() => {}
         }
     }
