@@ -340,6 +340,24 @@ impl Daemon {
         http_get_with(self.port, path, &headers)
     }
 
+    /// POST a JSON body with `Authorization: Bearer <token>`: (status, body).
+    pub fn post_as(&self, path: &str, token: &str, body: &str) -> Option<(u16, String)> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).ok()?;
+        let status = response.split_whitespace().nth(1)?.parse().ok()?;
+        let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+        Some((status, body))
+    }
+
     fn wait_ready(&self, timeout: Duration) {
         let start = Instant::now();
         while start.elapsed() < timeout {

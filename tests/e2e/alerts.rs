@@ -1,7 +1,8 @@
 //! Alerts end to end: a feed with an escalating jaarwisseling thread about
 //! Utrecht, the daemon with a critical rule, an officer and a mayor for
 //! Utrecht, and a real SMTP sink (aiosmtpd). The officer is mailed within
-//! seconds of the fetch; the mayor waits for a supervisor (GUARDRAILS L10).
+//! seconds of the fetch; the mayor waits for a supervisor, who confirms
+//! through the API (GUARDRAILS L10).
 
 use std::time::{Duration, Instant};
 
@@ -83,7 +84,7 @@ fn hex_runs(text: &str) -> Vec<String> {
 }
 
 #[test]
-fn officer_is_mailed_within_seconds_and_the_mayor_waits_for_review() {
+fn officer_is_mailed_within_seconds_and_the_mayor_only_after_a_supervisor_confirms() {
     let sink = SmtpSink::start(&[]);
     let server = FeedServer::start();
     server.route(
@@ -93,6 +94,8 @@ fn officer_is_mailed_within_seconds_and_the_mayor_waits_for_review() {
     let install = Install::new(&[("forum-utrecht", server.url("/oudjaar.xml"))]);
     let config = std::fs::read_to_string(&install.config).expect("config");
     std::fs::write(&install.config, format!("{config}{}", alert_config(&sink))).expect("config");
+    let officer_token = install.add_token("oov-utrecht", "officer");
+    let supervisor_token = install.add_token("chef-van-dienst", "supervisor");
     let check = install.cli(&["check-config"]);
     assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
     let explained = String::from_utf8_lossy(&check.stdout);
@@ -147,11 +150,46 @@ fn officer_is_mailed_within_seconds_and_the_mayor_waits_for_review() {
     assert!(mails.iter().all(|m| rcpt_tos(m) == [OFFICER]), "{:?}", mails.iter().map(|m| &m.meta).collect::<Vec<_>>());
     assert_eq!(mails.len(), 1, "one mail for one group, not one per message");
 
+    // The officer sees the alert in the API, but may not confirm it; the supervisor does.
+    let (status, body) = daemon.get_as("/api/v1/alerts", Some(&officer_token)).expect("alerts api");
+    assert_eq!(status, 200, "{body}");
+    let listed: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let fingerprints: Vec<String> = listed["alerts"]
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .filter_map(|a| a["fingerprint"].as_str().map(str::to_owned))
+        .collect();
+    assert!(!fingerprints.is_empty(), "{body}");
+    assert!(!body.contains(CANARY_AUTHOR), "no author in the api either: {body}");
+    let confirm = |fp: &str, token: &str| daemon.post_as(&format!("/api/v1/alerts/{fp}/confirm"), token, "");
+    assert_eq!(confirm(&fingerprints[0], &officer_token).map(|r| r.0), Some(403), "an officer does not review");
+    let confirmed = fingerprints.iter().filter(|fp| confirm(fp, &supervisor_token).is_some_and(|r| r.0 == 200)).count();
+    assert!(confirmed >= 1, "the supervisor confirms");
+    let mayor = sink.wait_for(Duration::from_secs(20), |m| rcpt_tos(m).iter().any(|r| r == MAYOR));
+    let mayor = mayor.unwrap_or_else(|| panic!("no mail for the mayor after confirmation; log:\n{}", daemon.stderr()));
+    assert_eq!(rcpt_tos(&mayor), [MAYOR]);
+    let subject = mayor.meta["subject"].as_str().expect("subject");
+    assert!(subject.starts_with("[onrust] Kritiek: oproep-tot-geweld"), "{subject}");
+    assert!(!subject.contains("ongecontroleerd"), "a reviewed alert: {subject}");
+    assert!(!mayor.raw.contains(CANARY_AUTHOR));
+    let (_, acked) = daemon
+        .post_as(&format!("/api/v1/alerts/{}/ack", fingerprints[0]), &officer_token, r#"{"comment": "ME ingelicht"}"#)
+        .expect("ack");
+    assert!(acked.contains("ME ingelicht"), "{acked}");
+    let audit = std::fs::read_to_string(install.data_dir().join("audit/audit.jsonl")).expect("audit log");
+    assert!(audit.contains("\"alerts_confirm\"") && audit.contains("chef-van-dienst"), "confirmation audited");
+    assert!(audit.contains("\"alerts_ack\"") && audit.contains("oov-utrecht"), "acknowledgement audited");
+    std::thread::sleep(Duration::from_secs(2));
+    let sent = sink.mails().len();
+
     // The state survives a restart: nothing is mailed twice.
     assert_eq!(daemon.terminate().0, Some(0));
     assert!(install.data_dir().join("alerts/state.json").is_file());
     let daemon = install.start();
     std::thread::sleep(Duration::from_secs(3));
-    assert_eq!(sink.mails().len(), 1, "a restart sends nothing again; log:\n{}", daemon.stderr());
+    assert_eq!(sink.mails().len(), sent, "a restart sends nothing again; log:\n{}", daemon.stderr());
+    let (_, body) = daemon.get_as(&format!("/api/v1/alerts/{}", fingerprints[0]), Some(&officer_token)).expect("show");
+    assert!(body.contains("chef-van-dienst") && body.contains("ME ingelicht"), "review and ack survive: {body}");
     assert_eq!(daemon.terminate().0, Some(0));
 }

@@ -25,10 +25,14 @@ use chrono::{DateTime, Utc};
 use onrust_alert::notify::log::{Content, Item, Outbox, RetryPolicy};
 use onrust_alert::notify::smtp::{SmtpConfig, SmtpNotifier};
 use onrust_alert::notify::{Channel, Notifiers, RecipientRole};
-use onrust_alert::{AlertState, BaselineSource, CountCell, Engine, Mechanics, Notification, Role, Rule, Transition};
+use onrust_alert::{
+    Alert, AlertState, BaselineSource, CountCell, Engine, Mechanics, Notification, Role, Rule, SilenceRequest,
+    Transition,
+};
 use onrust_archive::{ArchiveReader, CountRequest};
 use onrust_bus::{Ack, Publisher, Subscriber};
 use onrust_model::{Level, MunicipalityCode, ScoredMessage};
+use onrust_web::alerts::{AlertBackend, AlertBackendError};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -188,14 +192,72 @@ pub fn addresses<'a>(
     out
 }
 
+/// The alert state shared by the stage and the alerts API: every change the
+/// API makes is saved (under the same lock the stage saves under) before it
+/// is answered, and told at the stage's next round.
+#[derive(Clone)]
+pub struct AlertHandle {
+    core: Arc<Mutex<Core>>,
+    dir: PathBuf,
+}
+
+impl AlertHandle {
+    /// Restores the persisted state (or starts empty) and names the municipalities.
+    pub fn open(settings: &Settings) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&settings.dir)
+            .with_context(|| format!("cannot create the alerts folder {}", settings.dir.display()))?;
+        let (mut engine, mechanics, sequences) = load_state(&settings.dir, &settings.rules)?;
+        engine.set_municipality_names(settings.names.clone());
+        Ok(Self { core: Arc::new(Mutex::new(Core { engine, mechanics, sequences })), dir: settings.dir.clone() })
+    }
+
+    fn change<T>(
+        &self,
+        f: impl FnOnce(&mut Mechanics, DateTime<Utc>) -> Result<T, onrust_alert::MechanicsError>,
+    ) -> Result<T, AlertBackendError> {
+        let mut core = self.core.lock().map_err(|_| AlertBackendError::Unavailable("lock poisoned".into()))?;
+        let out = f(&mut core.mechanics, Utc::now())?;
+        save_state(&self.dir, &core).map_err(|e| AlertBackendError::Unavailable(format!("{e:#}")))?;
+        Ok(out)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Mechanics) -> T) -> Result<T, AlertBackendError> {
+        let core = self.core.lock().map_err(|_| AlertBackendError::Unavailable("lock poisoned".into()))?;
+        Ok(f(&core.mechanics))
+    }
+}
+
+impl AlertBackend for AlertHandle {
+    fn list(&self) -> Result<Vec<Alert>, AlertBackendError> {
+        self.read(|m| {
+            let mut alerts: Vec<Alert> = m.alerts().cloned().collect();
+            alerts.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then_with(|| a.fingerprint.cmp(&b.fingerprint)));
+            alerts
+        })
+    }
+    fn show(&self, fingerprint: &str) -> Result<Option<Alert>, AlertBackendError> {
+        self.read(|m| m.alert(fingerprint).cloned())
+    }
+    fn confirm(&self, fingerprint: &str, who: &str) -> Result<Alert, AlertBackendError> {
+        self.change(|m, now| m.confirm(fingerprint, who, now))
+    }
+    fn acknowledge(&self, fingerprint: &str, who: &str, comment: &str) -> Result<Alert, AlertBackendError> {
+        self.change(|m, now| m.acknowledge(fingerprint, who, comment, now))
+    }
+    fn silence(&self, request: SilenceRequest) -> Result<String, AlertBackendError> {
+        self.change(|m, now| m.add_silence(request, now))
+    }
+}
+
 /// Runs until the scored topic closes; then evaluates once more, persists,
 /// acknowledges and stops the delivery task (what is not sent stays queued).
-pub async fn run(mut input: Box<dyn Subscriber>, dead: Arc<dyn Publisher>, settings: Settings) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&settings.dir)
-        .with_context(|| format!("cannot create the alerts folder {}", settings.dir.display()))?;
-    let (mut engine, mechanics, sequences) = load_state(&settings.dir, &settings.rules)?;
-    engine.set_municipality_names(settings.names.clone());
-    let core = Arc::new(Mutex::new(Core { engine, mechanics, sequences }));
+pub async fn run(
+    mut input: Box<dyn Subscriber>,
+    dead: Arc<dyn Publisher>,
+    settings: Settings,
+    handle: AlertHandle,
+) -> anyhow::Result<()> {
+    let core = handle.core;
     let outbox = Outbox::open(&settings.dir, settings.retry).context("opening the alert outbox")?;
     let outbox = Arc::new(tokio::sync::Mutex::new(outbox));
     let email = match &settings.smtp {

@@ -66,15 +66,15 @@ pub fn start_processing(
     classifier: std::sync::Arc<onrust_classify::Classifier>,
     writer: onrust_archive::ArchiveWriter,
     settings: archive::Settings,
-    alerts: Option<alert::Settings>,
+    alerts: Option<(alert::Settings, alert::AlertHandle)>,
 ) -> anyhow::Result<std::sync::Arc<dyn onrust_bus::Publisher>> {
     use onrust_bus::{Bus, Topic};
     let raw_in = bus.subscribe(Topic::Raw, "classify")?;
     let scored_in = bus.subscribe(Topic::Scored, "archive")?;
-    if let Some(alerts) = alerts {
+    if let Some((alerts, handle)) = alerts {
         let alert_in = bus.subscribe(Topic::Scored, "alert")?;
         let alert_dead = bus.publisher(Topic::DeadLetter)?;
-        tasks.spawn(async move { ("alert", alert::run(alert_in, alert_dead, alerts).await) });
+        tasks.spawn(async move { ("alert", alert::run(alert_in, alert_dead, alerts, handle).await) });
     }
     let scored_out = bus.publisher(Topic::Scored)?;
     let dead = bus.publisher(Topic::DeadLetter)?;
