@@ -177,6 +177,21 @@ fn officer_is_mailed_within_seconds_and_the_mayor_only_after_a_supervisor_confir
         .post_as(&format!("/api/v1/alerts/{}/ack", fingerprints[0]), &officer_token, r#"{"comment": "ME ingelicht"}"#)
         .expect("ack");
     assert!(acked.contains("ME ingelicht"), "{acked}");
+    // The same through the CLI: list as the officer, the notification log of who was told what.
+    let token_file = install.dir.path().join("officer.token");
+    std::fs::write(&token_file, &officer_token).expect("token file");
+    let token_arg = token_file.to_str().expect("utf-8 path");
+    let listed = install.cli(&["alerts", "list", "--token-file", token_arg]);
+    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.contains(&fingerprints[0]) && listed.contains("oproep-tot-geweld"), "{listed}");
+    let refused = install.cli(&["alerts", "confirm", &fingerprints[0], "--token-file", token_arg]);
+    assert!(!refused.status.success(), "an officer does not confirm from the CLI either");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("403"), "{}", String::from_utf8_lossy(&refused.stderr));
+    let log = install.cli(&["alerts", "log"]);
+    assert!(log.status.success(), "{}", String::from_utf8_lossy(&log.stderr));
+    let log = String::from_utf8_lossy(&log.stdout);
+    assert!(log.contains(OFFICER) && log.contains(MAYOR) && log.contains("sent"), "{log}");
     let audit = std::fs::read_to_string(install.data_dir().join("audit/audit.jsonl")).expect("audit log");
     assert!(audit.contains("\"alerts_confirm\"") && audit.contains("chef-van-dienst"), "confirmation audited");
     assert!(audit.contains("\"alerts_ack\"") && audit.contains("oov-utrecht"), "acknowledgement audited");

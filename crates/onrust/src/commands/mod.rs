@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod alerts;
 pub mod archive;
 pub mod audit;
 pub mod check_config;

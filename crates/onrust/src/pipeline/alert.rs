@@ -41,6 +41,9 @@ use crate::config::{RecipientConfig, RecipientScope};
 use crate::internal_events::{AlertCycle, AlertNotificationQueued, AlertUnexplained, AlertsNotMailed, StageProcessed};
 
 const BATCH: usize = 1024;
+/// Observed messages are acknowledged (after a state save) within this time,
+/// so source cursors and the archive's pace are not held up by the evaluation interval.
+const ACK_WITHIN: Duration = Duration::from_secs(1);
 pub const STATE_FILE: &str = "state.json";
 
 /// Everything the stage needs besides its bus ends.
@@ -281,12 +284,22 @@ pub async fn run(
         Stage { core: Arc::clone(&core), outbox, wake: Arc::clone(&wake), settings: &settings, baselines, mails };
     let mut acks: Vec<Ack> = Vec::new();
     let mut next_eval = Instant::now() + settings.evaluate_interval;
+    // Observed messages wait at most this long for the state save that acknowledges them.
+    let mut flush_at: Option<Instant> = None;
     let result = loop {
         let batch = tokio::select! {
             batch = super::next_batch(input.as_mut(), BATCH) => batch,
             () = tokio::time::sleep_until(next_eval) => {
                 next_eval = Instant::now() + settings.evaluate_interval;
+                flush_at = None;
                 if let Err(e) = stage.cycle(true, &mut acks).await {
+                    break Err(e);
+                }
+                continue;
+            }
+            () = crate::shutdown::sleep_until(flush_at) => {
+                flush_at = None;
+                if let Err(e) = stage.cycle(false, &mut acks).await {
                     break Err(e);
                 }
                 continue;
@@ -318,8 +331,13 @@ pub async fn run(
         }
         StageProcessed { stage: "alert", outcome: "ok", count }.emit();
         // An alert that fires on arrival is told now, not at the next evaluation.
-        if fired && let Err(e) = stage.cycle(false, &mut acks).await {
-            break Err(e);
+        if fired {
+            flush_at = None;
+            if let Err(e) = stage.cycle(false, &mut acks).await {
+                break Err(e);
+            }
+        } else if flush_at.is_none() && !acks.is_empty() {
+            flush_at = Some(Instant::now() + ACK_WITHIN.min(settings.evaluate_interval));
         }
     };
     stop_tx.send_replace(true);
