@@ -480,8 +480,12 @@ pub struct Mail {
 impl SmtpSink {
     /// Starts the sink on a free loopback port; `extra` are its options (`--fail-first 2`).
     pub fn start(extra: &[&str]) -> Self {
+        Self::start_on(free_port(), extra)
+    }
+
+    /// Starts the sink on a given port (a relay that comes back after being down).
+    pub fn start_on(port: u16, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let port = free_port();
         let script = repo_root().join("crates/onrust-alert/tests/smtp_sink.py");
         let mut child = Command::new(python_with_aiosmtpd())
             .arg(script)

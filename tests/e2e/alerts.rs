@@ -55,6 +55,10 @@ fn jaarwisseling_feed() -> Vec<u8> {
 }
 
 fn alert_config(sink: &SmtpSink) -> String {
+    alert_config_on(sink.port)
+}
+
+fn alert_config_on(port: u16) -> String {
     format!(
         "[alerts]\nevaluate_interval = \"1s\"\nregion_name = \"Midden-Nederland\"\n\
          [smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n\
@@ -62,7 +66,6 @@ fn alert_config(sink: &SmtpSink) -> String {
          [[recipients]]\nmunicipality = \"GM0344\"\nrole = \"officer\"\nemail = \"{OFFICER}\"\n\
          [[recipients]]\nmunicipality = \"GM0344\"\nrole = \"mayor\"\nemail = \"{MAYOR}\"\n\
          [[rules]]\nname = \"oproep-tot-geweld\"\nkind = \"critical\"\nmin_level = 3\ngroup_wait = \"0s\"\n",
-        port = sink.port
     )
 }
 
@@ -206,5 +209,48 @@ fn officer_is_mailed_within_seconds_and_the_mayor_only_after_a_supervisor_confir
     assert_eq!(sink.mails().len(), sent, "a restart sends nothing again; log:\n{}", daemon.stderr());
     let (_, body) = daemon.get_as(&format!("/api/v1/alerts/{}", fingerprints[0]), Some(&officer_token)).expect("show");
     assert!(body.contains("chef-van-dienst") && body.contains("ME ingelicht"), "review and ack survive: {body}");
+    assert_eq!(daemon.terminate().0, Some(0));
+}
+
+/// R8 at the daemon level: the relay is down when the alert fires, the daemon
+/// is stopped with the mail queued, the relay comes back, the daemon starts
+/// again: exactly one mail, not zero, not two, and the log has every attempt.
+#[test]
+fn a_mail_queued_when_the_relay_was_down_is_sent_once_after_a_restart() {
+    let port = onrust_tests::free_port();
+    let server = FeedServer::start();
+    server.route(
+        "/oudjaar.xml",
+        Reply::Feed { body: jaarwisseling_feed(), content_type: "application/rss+xml", etag: Some("\"v1\"".into()) },
+    );
+    let install = Install::new(&[("forum-utrecht", server.url("/oudjaar.xml"))]);
+    let config = std::fs::read_to_string(&install.config).expect("config");
+    std::fs::write(&install.config, format!("{config}{}", alert_config_on(port))).expect("config");
+    let log_path = install.data_dir().join("alerts/notifications.jsonl");
+
+    let daemon = install.start();
+    let started = Instant::now();
+    while !std::fs::read_to_string(&log_path).unwrap_or_default().contains("\"retry\"") {
+        assert!(started.elapsed() < Duration::from_secs(30), "no failed attempt logged; log:\n{}", daemon.stderr());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(daemon.terminate().0, Some(0), "a queued mail does not stop a clean shutdown");
+
+    let sink = SmtpSink::start_on(port, &[]);
+    let daemon = install.start();
+    let mail = sink.wait_for(Duration::from_secs(30), |m| rcpt_tos(m).iter().any(|r| r == OFFICER));
+    assert!(mail.is_some(), "the queued mail is sent after the restart; log:\n{}", daemon.stderr());
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(sink.mails().len(), 1, "one mail, not two");
+    let log = std::fs::read_to_string(&log_path).expect("log");
+    let outcomes: Vec<String> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["address"] == OFFICER)
+        .filter_map(|e| e["outcome"].as_str().map(str::to_owned))
+        .collect();
+    assert!(outcomes.iter().filter(|o| *o == "retry").count() >= 1, "{outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|o| *o == "sent").count(), 1, "{outcomes:?}");
+    assert_eq!(outcomes.last().map(String::as_str), Some("sent"), "{outcomes:?}");
     assert_eq!(daemon.terminate().0, Some(0));
 }
