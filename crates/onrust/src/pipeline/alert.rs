@@ -547,6 +547,63 @@ mod tests {
         assert!(names.len() > 300, "{}", names.len());
     }
 
+    /// A period before the archive's oldest bucket is not covered (None, never
+    /// a quiet week); a covered one counts per municipality × theme × level.
+    #[test]
+    fn baselines_come_from_the_archive_and_say_so_when_it_does_not_cover_a_period() {
+        use onrust_archive::{ArchiveOptions, ArchiveWriter};
+        use onrust_model::{Assessment, MessageId, RawMessage, SCHEMA_VERSION, SourceId, SourceKind};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let archive = dir.path().join("archive");
+        let now = Utc::now();
+        let mut writer =
+            ArchiveWriter::open(&archive, &ArchiveOptions { writer_memory_bytes: 20_000_000, ..Default::default() })
+                .expect("archive");
+        let source = SourceId::new("test").expect("id");
+        for i in 0..3 {
+            let message = ScoredMessage {
+                schema: SCHEMA_VERSION,
+                message: RawMessage {
+                    schema: SCHEMA_VERSION,
+                    id: MessageId::derive(&source, &i.to_string()),
+                    source: source.clone(),
+                    source_kind: SourceKind::Replay,
+                    url: None,
+                    title: None,
+                    text: format!("vuurwerk op de politie {i}"),
+                    published_at: Some(now.fixed_offset()),
+                    fetched_at: now,
+                    author: None,
+                    lang_hint: None,
+                },
+                assessment: Assessment {
+                    lang: Some("nl".into()),
+                    level: Level::Escalation,
+                    score: 0.9,
+                    themes: vec!["jaarwisseling".into()],
+                    municipalities: vec![MunicipalityCode::new("GM0344").expect("code")],
+                    event_time: None,
+                    explanation: vec![],
+                    classifier_version: "test".into(),
+                },
+            };
+            writer.upsert(&message).expect("upsert");
+        }
+        writer.commit().expect("commit");
+        let baselines = ArchiveBaselines::open(&archive).expect("baselines");
+        let long_ago = now - chrono::TimeDelta::days(400);
+        assert_eq!(baselines.counts(long_ago, long_ago + chrono::TimeDelta::hours(1), 1), None);
+        // From the bucket's start at the earliest, so the test holds across a week boundary too.
+        let start = baselines.reader.buckets().expect("buckets").iter().map(|b| b.start).min().expect("a bucket");
+        let since = (now - chrono::TimeDelta::hours(1)).max(start);
+        let cells = baselines.counts(since, now + chrono::TimeDelta::minutes(1), 1).expect("covered");
+        let utrecht = cells
+            .iter()
+            .find(|c| c.municipality.as_deref() == Some("GM0344") && c.theme.as_deref() == Some("jaarwisseling"))
+            .expect("a cell for Utrecht");
+        assert_eq!((utrecht.level, utrecht.messages), (3, 3));
+    }
+
     #[test]
     fn state_round_trips_through_the_file() {
         let dir = tempfile::tempdir().expect("tempdir");
