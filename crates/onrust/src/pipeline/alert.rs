@@ -21,13 +21,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use onrust_alert::notify::log::{Content, Item, Outbox, RetryPolicy};
 use onrust_alert::notify::smtp::{SmtpConfig, SmtpNotifier};
 use onrust_alert::notify::{Channel, Notifiers, RecipientRole};
 use onrust_alert::{
-    Alert, AlertState, BaselineSource, CountCell, Engine, Mechanics, Notification, Role, Rule, SilenceRequest,
-    Transition,
+    Alert, AlertState, BaselineSource, CountCell, Engine, Mechanics, Notification, NotifyReason, Role, Rule,
+    SilenceRequest, Transition,
 };
 use onrust_archive::{ArchiveReader, CountRequest};
 use onrust_bus::{Ack, Publisher, Subscriber};
@@ -41,6 +41,10 @@ use crate::config::{RecipientConfig, RecipientScope};
 use crate::internal_events::{AlertCycle, AlertNotificationQueued, AlertUnexplained, AlertsNotMailed, StageProcessed};
 
 const BATCH: usize = 1024;
+/// How long before an announced action the joint summary goes out.
+const SUMMARY_LEAD: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+/// From this hour (Europe/Amsterdam) the mayors' daily digest goes out.
+const DIGEST_HOUR: u32 = 7;
 /// Observed messages are acknowledged (after a state save) within this time,
 /// so source cursors and the archive's pace are not held up by the evaluation interval.
 const ACK_WITHIN: Duration = Duration::from_secs(1);
@@ -72,16 +76,20 @@ pub struct StateFile {
     pub state: AlertState,
     #[serde(default)]
     pub sequences: BTreeMap<String, u64>,
+    /// The day (Europe/Amsterdam) of the last mayors' digest.
+    #[serde(default)]
+    pub last_digest: Option<NaiveDate>,
 }
 
 struct Core {
     engine: Engine,
     mechanics: Mechanics,
     sequences: BTreeMap<String, u64>,
+    last_digest: Option<NaiveDate>,
 }
 
 /// Reads the persisted state, or starts empty when there is none.
-pub fn load_state(dir: &Path, rules: &[Rule]) -> anyhow::Result<(Engine, Mechanics, BTreeMap<String, u64>)> {
+fn load_state(dir: &Path, rules: &[Rule]) -> anyhow::Result<Core> {
     let path = dir.join(STATE_FILE);
     match std::fs::read(&path) {
         Ok(bytes) => {
@@ -91,10 +99,17 @@ pub fn load_state(dir: &Path, rules: &[Rule]) -> anyhow::Result<(Engine, Mechani
                 .state
                 .restore(rules.to_vec())
                 .with_context(|| format!("alert state {} cannot be restored", path.display()))?;
-            Ok((engine, mechanics, file.sequences))
+            Ok(Core { engine, mechanics, sequences: file.sequences, last_digest: file.last_digest })
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            Ok((Engine::new(rules.to_vec()), Mechanics::new(rules), BTreeMap::new()))
+            // The first digest goes out the morning after the first start, not at once.
+            let today = Utc::now().with_timezone(&chrono_tz::Europe::Amsterdam).date_naive();
+            Ok(Core {
+                engine: Engine::new(rules.to_vec()),
+                mechanics: Mechanics::new(rules),
+                sequences: BTreeMap::new(),
+                last_digest: Some(today),
+            })
         }
         Err(e) => Err(e).with_context(|| format!("cannot read alert state {}", path.display())),
     }
@@ -102,8 +117,11 @@ pub fn load_state(dir: &Path, rules: &[Rule]) -> anyhow::Result<(Engine, Mechani
 
 /// Writes the state atomically: a temporary file, fsynced, renamed over the old one, the folder fsynced.
 fn save_state(dir: &Path, core: &Core) -> anyhow::Result<()> {
-    let file =
-        StateFile { state: AlertState::capture(&core.engine, &core.mechanics), sequences: core.sequences.clone() };
+    let file = StateFile {
+        state: AlertState::capture(&core.engine, &core.mechanics),
+        sequences: core.sequences.clone(),
+        last_digest: core.last_digest,
+    };
     let body = serde_json::to_vec(&file).context("serialising alert state")?;
     let path = dir.join(STATE_FILE);
     let tmp = dir.join(format!("{STATE_FILE}.tmp"));
@@ -209,9 +227,9 @@ impl AlertHandle {
     pub fn open(settings: &Settings) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&settings.dir)
             .with_context(|| format!("cannot create the alerts folder {}", settings.dir.display()))?;
-        let (mut engine, mechanics, sequences) = load_state(&settings.dir, &settings.rules)?;
-        engine.set_municipality_names(settings.names.clone());
-        Ok(Self { core: Arc::new(Mutex::new(Core { engine, mechanics, sequences })), dir: settings.dir.clone() })
+        let mut core = load_state(&settings.dir, &settings.rules)?;
+        core.engine.set_municipality_names(settings.names.clone());
+        Ok(Self { core: Arc::new(Mutex::new(core)), dir: settings.dir.clone() })
     }
 
     fn change<T>(
@@ -369,15 +387,26 @@ impl Stage<'_> {
         let now = Utc::now();
         let decided = Arc::clone(core);
         let notifications = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Notification>> {
-            let mut core = decided.lock().map_err(|_| anyhow::anyhow!("alert state lock poisoned"))?;
-            if evaluate {
-                let transitions = match &baselines {
-                    Some(b) => core.engine.evaluate(now, b.as_ref()),
-                    None => core.engine.evaluate(now, &onrust_alert::NoBaseline),
-                };
-                core.mechanics.apply(&transitions, now);
+            let mut guard = decided.lock().map_err(|_| anyhow::anyhow!("alert state lock poisoned"))?;
+            let core = &mut *guard;
+            if !evaluate {
+                return Ok(core.mechanics.tick(now));
             }
-            Ok(core.mechanics.tick(now))
+            let transitions = match &baselines {
+                Some(b) => core.engine.evaluate(now, b.as_ref()),
+                None => core.engine.evaluate(now, &onrust_alert::NoBaseline),
+            };
+            core.mechanics.apply(&transitions, now);
+            let mut out = core.mechanics.tick(now);
+            // Officers and the mayor together, once, ahead of each announced action.
+            out.extend(core.mechanics.summaries_ahead(core.engine.calendar(), now, SUMMARY_LEAD));
+            // The mayors' daily digest, once a day from DIGEST_HOUR (Europe/Amsterdam).
+            let local = now.with_timezone(&chrono_tz::Europe::Amsterdam);
+            if local.hour() >= DIGEST_HOUR && core.last_digest.is_none_or(|d| d < local.date_naive()) {
+                out.extend(core.mechanics.digest(now));
+                core.last_digest = Some(local.date_naive());
+            }
+            Ok(out)
         })
         .await
         .context("alert thread failed")??;
@@ -404,6 +433,12 @@ impl Stage<'_> {
                 };
                 let rule = n.alerts.first().map(|a| a.rule.clone()).unwrap_or_default();
                 let items: Vec<Item> = n.alerts.iter().map(|a| Item { alert: a.clone(), previous: None }).collect();
+                let content = if n.reason == NotifyReason::Digest {
+                    let date = n.at.with_timezone(&chrono_tz::Europe::Amsterdam).date_naive();
+                    Content::Digest { date, items }
+                } else {
+                    Content::Alerts { items }
+                };
                 for address in to {
                     let log_notification = onrust_alert::notify::log::Notification {
                         fingerprint: fingerprint.clone(),
@@ -412,7 +447,7 @@ impl Stage<'_> {
                         channel: Channel::Email,
                         role,
                         address: address.to_owned(),
-                        content: Content::Alerts { items: items.clone() },
+                        content: content.clone(),
                     };
                     match outbox.enqueue(log_notification, now) {
                         Ok(true) => {
@@ -613,12 +648,14 @@ mod tests {
             ..onrust_alert::RuleConfig::default()
         }])
         .expect("rules");
-        let (engine, mechanics, _) = load_state(dir.path(), &rules).expect("fresh");
-        let mut sequences = BTreeMap::new();
-        sequences.insert("abc".to_owned(), 2);
-        save_state(dir.path(), &Core { engine, mechanics, sequences }).expect("save");
-        let (_, _, sequences) = load_state(dir.path(), &rules).expect("restore");
-        assert_eq!(sequences.get("abc"), Some(&2));
+        let mut core = load_state(dir.path(), &rules).expect("fresh");
+        assert!(core.last_digest.is_some(), "no digest on the very first start");
+        core.sequences.insert("abc".to_owned(), 2);
+        core.last_digest = NaiveDate::from_ymd_opt(2026, 12, 30);
+        save_state(dir.path(), &core).expect("save");
+        let core = load_state(dir.path(), &rules).expect("restore");
+        assert_eq!(core.sequences.get("abc"), Some(&2));
+        assert_eq!(core.last_digest, NaiveDate::from_ymd_opt(2026, 12, 30));
         assert!(!dir.path().join("state.json.tmp").exists());
     }
 }
