@@ -70,6 +70,7 @@ pub fn alert_settings(config: &Config) -> anyhow::Result<crate::pipeline::alert:
         archive_dir: Some(config.archive_dir()),
         names,
         retry: onrust_alert::notify::log::RetryPolicy::default(),
+        ack_within: config.archive.commit_interval.0,
     })
 }
 

@@ -45,9 +45,6 @@ const BATCH: usize = 1024;
 const SUMMARY_LEAD: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 /// From this hour (Europe/Amsterdam) the mayors' daily digest goes out.
 const DIGEST_HOUR: u32 = 7;
-/// Observed messages are acknowledged (after a state save) within this time,
-/// so source cursors and the archive's pace are not held up by the evaluation interval.
-const ACK_WITHIN: Duration = Duration::from_secs(1);
 pub const STATE_FILE: &str = "state.json";
 
 /// Everything the stage needs besides its bus ends.
@@ -66,6 +63,10 @@ pub struct Settings {
     /// Municipality names by CBS code, for the mail.
     pub names: Vec<(MunicipalityCode, String)>,
     pub retry: RetryPolicy,
+    /// Observed messages are acknowledged (after a state save) within this
+    /// time, so source cursors wait no longer on alerting than on the archive
+    /// (the daemon passes `archive.commit_interval`), not for the next evaluation.
+    pub ack_within: Duration,
 }
 
 /// The persisted state file: the engine's and the mechanics' state, plus how
@@ -355,7 +356,7 @@ pub async fn run(
                 break Err(e);
             }
         } else if flush_at.is_none() && !acks.is_empty() {
-            flush_at = Some(Instant::now() + ACK_WITHIN.min(settings.evaluate_interval));
+            flush_at = Some(Instant::now() + settings.ack_within.min(settings.evaluate_interval));
         }
     };
     stop_tx.send_replace(true);
