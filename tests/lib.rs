@@ -60,6 +60,8 @@ pub enum Reply {
 #[derive(Debug, Clone)]
 pub struct Seen {
     pub path: String,
+    /// When the request was answered.
+    pub at: Instant,
     pub headers: HashMap<String, String>,
 }
 
@@ -133,7 +135,7 @@ fn handle(stream: TcpStream, routes: &Mutex<HashMap<String, Reply>>, seen: &Mute
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
         }
     }
-    seen.lock().expect("seen").push(Seen { path: path.clone(), headers: headers.clone() });
+    seen.lock().expect("seen").push(Seen { path: path.clone(), at: Instant::now(), headers: headers.clone() });
     let reply = routes.lock().expect("routes").get(&path).cloned();
     let mut stream = stream;
     let reply = reply.unwrap_or(Reply::Status { status: 404, headers: vec![], body: b"not found".to_vec() });
@@ -338,6 +340,24 @@ impl Daemon {
         http_get_with(self.port, path, &headers)
     }
 
+    /// POST a JSON body with `Authorization: Bearer <token>`: (status, body).
+    pub fn post_as(&self, path: &str, token: &str, body: &str) -> Option<(u16, String)> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).ok()?;
+        let status = response.split_whitespace().nth(1)?.parse().ok()?;
+        let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+        Some((status, body))
+    }
+
     fn wait_ready(&self, timeout: Duration) {
         let start = Instant::now();
         while start.elapsed() < timeout {
@@ -409,4 +429,123 @@ pub fn http_get_with(port: u16, path: &str, headers: &[(&str, &str)]) -> Option<
     let status = response.split_whitespace().nth(1)?.parse().ok()?;
     let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
     Some((status, body))
+}
+
+// ---- the SMTP sink ----
+
+/// A running aiosmtpd sink (crates/onrust-alert/tests/smtp_sink.py); killed when dropped.
+pub struct SmtpSink {
+    child: Child,
+    pub port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The Python that has aiosmtpd: `ONRUST_TEST_PYTHON`, else the system one
+/// (Debian's package installs for /usr/bin/python3, which a venv `python3` on
+/// PATH may shadow), else `python3`.
+pub fn python_with_aiosmtpd() -> String {
+    let candidates =
+        [std::env::var("ONRUST_TEST_PYTHON").ok(), Some("/usr/bin/python3".into()), Some("python3".into())];
+    for c in candidates.into_iter().flatten() {
+        let ok = Command::new(&c)
+            .args(["-c", "import aiosmtpd"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            return c;
+        }
+    }
+    panic!("no python3 with aiosmtpd; install it with: apt-get install -y python3-aiosmtpd");
+}
+
+/// One mail the sink accepted: its envelope and headers (JSON), plain text and raw message.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub meta: serde_json::Value,
+    pub text: String,
+    pub raw: String,
+    /// When the test first saw it stored.
+    pub seen_at: Instant,
+}
+
+impl SmtpSink {
+    /// Starts the sink on a free loopback port; `extra` are its options (`--fail-first 2`).
+    pub fn start(extra: &[&str]) -> Self {
+        Self::start_on(free_port(), extra)
+    }
+
+    /// Starts the sink on a given port (a relay that comes back after being down).
+    pub fn start_on(port: u16, extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let script = repo_root().join("crates/onrust-alert/tests/smtp_sink.py");
+        let mut child = Command::new(python_with_aiosmtpd())
+            .arg(script)
+            .args(["127.0.0.1", &port.to_string()])
+            .arg(dir.path())
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn smtp sink");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("sink output");
+        if line.trim() != "ready" {
+            let mut err = String::new();
+            let _ = child.stderr.take().expect("stderr").read_to_string(&mut err);
+            panic!("smtp sink did not start: {err}");
+        }
+        Self { child, port, dir }
+    }
+
+    /// The mails stored so far, in order.
+    pub fn mails(&self) -> Vec<Mail> {
+        let mut metas: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+            .expect("sink dir")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        metas.sort();
+        let now = Instant::now();
+        metas
+            .iter()
+            .map(|m| Mail {
+                meta: serde_json::from_slice(&std::fs::read(m).expect("meta")).expect("meta json"),
+                text: std::fs::read_to_string(m.with_extension("txt")).expect("text part"),
+                raw: String::from_utf8_lossy(&std::fs::read(m.with_extension("eml")).expect("raw")).into_owned(),
+                seen_at: now,
+            })
+            .collect()
+    }
+
+    /// Polls every 10 ms until a mail matches `pred` or the timeout passes.
+    pub fn wait_for(&self, timeout: Duration, pred: impl Fn(&Mail) -> bool) -> Option<Mail> {
+        let start = Instant::now();
+        loop {
+            if let Some(m) = self.mails().into_iter().find(|m| pred(m)) {
+                return Some(m);
+            }
+            if start.elapsed() > timeout {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// The envelope recipients of a mail.
+pub fn rcpt_tos(mail: &Mail) -> Vec<String> {
+    mail.meta["rcpt_tos"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
 }

@@ -144,7 +144,17 @@ fn each_bad_source_fails_alone_with_a_clear_error() {
     // One line per state change, not per retry: the gone source says so once.
     assert_eq!(log.lines().filter(|l| l.contains("source=gone")).count(), 1, "{log}");
 
-    let metrics = daemon.get("/metrics").expect("metrics").1;
+    // A source is up once its batch is acknowledged, which waits for every
+    // consumer of the scored topic (archive and alerts) to make it durable.
+    let up = |metrics: &str| {
+        metrics.lines().any(|l| l.starts_with("onrust_source_up") && l.contains("source=\"good\"") && l.ends_with(" 1"))
+    };
+    let mut metrics = daemon.get("/metrics").expect("metrics").1;
+    let waited = Instant::now();
+    while !up(&metrics) && waited.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(100));
+        metrics = daemon.get("/metrics").expect("metrics").1;
+    }
     assert!(
         metrics
             .lines()

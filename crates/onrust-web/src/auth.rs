@@ -85,19 +85,37 @@ pub enum Permission {
     Search,
     /// `GET /api/v1/audit`, `GET /api/v1/audit/verify`: the audit log.
     ReadAudit,
-    // The alerts API (issue 5) adds `ReadAlerts`, `Acknowledge`, `Confirm`
-    // and `Silence` here and grants them to roles in `permissions` below.
+    /// `GET /api/v1/alerts`, `GET /api/v1/alerts/{fingerprint}`: alerts with their evidence.
+    ReadAlerts,
+    /// `POST /api/v1/alerts/{fingerprint}/ack`: acknowledge with a comment.
+    Acknowledge,
+    /// `POST /api/v1/alerts/{fingerprint}/confirm`: let an alert go to the mayor (L10).
+    Confirm,
+    /// `POST /api/v1/silences`: hold back matching alerts for a while.
+    Silence,
 }
 
 impl Permission {
     /// Every permission, for tables and tests.
-    pub const ALL: [Permission; 3] = [Permission::Metrics, Permission::Search, Permission::ReadAudit];
+    pub const ALL: [Permission; 7] = [
+        Permission::Metrics,
+        Permission::Search,
+        Permission::ReadAudit,
+        Permission::ReadAlerts,
+        Permission::Acknowledge,
+        Permission::Confirm,
+        Permission::Silence,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Permission::Metrics => "metrics",
             Permission::Search => "search",
             Permission::ReadAudit => "read_audit",
+            Permission::ReadAlerts => "read_alerts",
+            Permission::Acknowledge => "acknowledge",
+            Permission::Confirm => "confirm",
+            Permission::Silence => "silence",
         }
     }
 }
@@ -107,17 +125,19 @@ impl Permission {
 ///
 /// | role | may |
 /// |---|---|
-/// | officer | nothing yet (alerts, issue 5) |
+/// | officer | read and acknowledge alerts |
 /// | analyst | search the archive |
-/// | supervisor | nothing yet (alerts, issue 5) |
+/// | supervisor | read, acknowledge and confirm alerts (for the mayor), add silences |
 /// | fg | read and verify the audit log; no content |
 /// | admin | operational endpoints; no content |
 /// | monitor | operational endpoints |
 pub const fn permissions(role: Role) -> &'static [Permission] {
     match role {
-        Role::Officer => &[],
+        Role::Officer => &[Permission::ReadAlerts, Permission::Acknowledge],
         Role::Analyst => &[Permission::Search],
-        Role::Supervisor => &[],
+        Role::Supervisor => {
+            &[Permission::ReadAlerts, Permission::Acknowledge, Permission::Confirm, Permission::Silence]
+        }
         Role::Fg => &[Permission::ReadAudit],
         Role::Admin => &[Permission::Metrics],
         Role::Monitor => &[Permission::Metrics],
@@ -302,8 +322,26 @@ mod tests {
             .flat_map(|r| Permission::ALL.into_iter().map(move |p| (r, p)))
             .filter(|&(r, p)| allows(r, p))
             .collect();
-        assert_eq!(granted, [(Analyst, Search), (Fg, ReadAudit), (Admin, Metrics), (Monitor, Metrics)]);
+        assert_eq!(
+            granted,
+            [
+                (Officer, ReadAlerts),
+                (Officer, Acknowledge),
+                (Analyst, Search),
+                (Supervisor, ReadAlerts),
+                (Supervisor, Acknowledge),
+                (Supervisor, Confirm),
+                (Supervisor, Silence),
+                (Fg, ReadAudit),
+                (Admin, Metrics),
+                (Monitor, Metrics)
+            ]
+        );
         assert!(!allows(Admin, Search) && !allows(Admin, ReadAudit), "admin sees no content");
+        for role in [Analyst, Fg, Admin, Monitor] {
+            assert!(!allows(role, ReadAlerts) && !allows(role, Confirm), "{role} has no part in alerts");
+        }
+        assert!(!allows(Officer, Confirm) && !allows(Officer, Silence), "an officer does not review or silence");
         assert!(!allows(Fg, Search), "the fg reads the audit log only");
     }
 

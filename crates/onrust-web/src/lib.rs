@@ -22,6 +22,7 @@
 //!   Content-Security-Policy and `nosniff` (S5); API answers are JSON, which
 //!   whoever renders them escapes.
 
+pub mod alerts;
 mod api;
 pub mod audit;
 pub mod audit_api;
@@ -39,7 +40,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodRouter, get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 
 pub use auth::{AccessControl, Credential, Permission, Principal, Role, TokenHash};
@@ -63,6 +64,8 @@ pub struct WebState {
     pub audit_path: PathBuf,
     /// The archive, when this instance serves search.
     pub search: Option<SearchService>,
+    /// The alert stage's state, when this instance runs it.
+    pub alerts: Option<Arc<dyn alerts::AlertBackend>>,
 }
 
 /// Why the listener could not start.
@@ -78,16 +81,19 @@ pub enum WebError {
 /// forbidden attempt on it is recorded under (for routes that show content).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
+    /// `GET` (with `HEAD`) or `POST`.
+    pub method: &'static str,
     pub path: &'static str,
     pub permission: Permission,
     pub audit_action: Option<&'static str>,
 }
 
 /// The route table: every route and its handler. Only these exist; anything
-/// else is a 404 with the same headers. All are `GET` (and `HEAD`).
-fn table() -> [(Route, MethodRouter<WebState>); 6] {
-    use Permission::{Metrics, ReadAudit, Search};
-    let route = |path, permission, audit_action| Route { path, permission, audit_action };
+/// else is a 404 with the same headers. Reads are `GET` (and `HEAD`), changes `POST`.
+fn table() -> [(Route, MethodRouter<WebState>); 11] {
+    use Permission::{Acknowledge, Confirm, Metrics, ReadAlerts, ReadAudit, Search, Silence};
+    let route = |path, permission, audit_action| Route { method: "GET", path, permission, audit_action };
+    let change = |path, permission, audit_action| Route { method: "POST", path, permission, audit_action };
     [
         (route("/healthz", Metrics, None), get(healthz)),
         (route("/readyz", Metrics, None), get(readyz)),
@@ -95,6 +101,11 @@ fn table() -> [(Route, MethodRouter<WebState>); 6] {
         (route("/api/v1/search", Search, Some("search")), get(search::search)),
         (route("/api/v1/audit", ReadAudit, None), get(audit_api::records)),
         (route("/api/v1/audit/verify", ReadAudit, None), get(audit_api::verify)),
+        (route("/api/v1/alerts", ReadAlerts, Some("alerts_list")), get(alerts::list)),
+        (route("/api/v1/alerts/{fingerprint}", ReadAlerts, Some("alerts_show")), get(alerts::show)),
+        (change("/api/v1/alerts/{fingerprint}/confirm", Confirm, Some("alerts_confirm")), post(alerts::confirm)),
+        (change("/api/v1/alerts/{fingerprint}/ack", Acknowledge, Some("alerts_ack")), post(alerts::ack)),
+        (change("/api/v1/silences", Silence, Some("silence")), post(alerts::silence)),
     ]
 }
 

@@ -127,6 +127,7 @@ impl Fixture {
             access: access(monitor),
             audit_path: self.audit_path(),
             search: Some(SearchService::new(backend, limits)),
+            alerts: Some(Arc::new(FakeAlerts::default())),
         }
     }
 
@@ -170,9 +171,14 @@ impl Reply {
 }
 
 async fn call(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Reply {
+    send(addr, "GET", path, headers, "").await
+}
+
+async fn send(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\n{extra}Connection: close\r\n\r\n");
+    let length = if method == "POST" { format!("Content-Length: {}\r\n", body.len()) } else { String::new() };
+    let request = format!("{method} {path} HTTP/1.1\r\nHost: x\r\n{extra}{length}Connection: close\r\n\r\n{body}");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();
@@ -192,6 +198,98 @@ async fn get_as(addr: SocketAddr, path: &str, token: Option<&str>) -> Reply {
     call(addr, path, &headers).await
 }
 
+/// A route called the way it is meant to be: its method, a fingerprint in
+/// its path, and a valid body for the changes.
+async fn call_route(addr: SocketAddr, route: &Route, headers: &[(&str, &str)]) -> Reply {
+    let path = route.path.replace("{fingerprint}", FINGERPRINT);
+    let body = match route.path {
+        "/api/v1/alerts/{fingerprint}/ack" => r#"{"comment": "gezien, collega's ter plaatse"}"#,
+        "/api/v1/silences" => concat!(
+            r#"{"matchers": [{"label": "rule", "value": "mobilisatie"}], "#,
+            r#""reason": "test", "ends_at": "2099-01-01T00:00:00Z"}"#
+        ),
+        _ => "",
+    };
+    send(addr, route.method, &path, headers, body).await
+}
+
+async fn route_as(addr: SocketAddr, route: &Route, token: Option<&str>) -> Reply {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+    call_route(addr, route, &headers).await
+}
+
+const FINGERPRINT: &str = "3f9a0c1e3f9a0c1e";
+
+/// The alert stage as the API sees it: one alert, every change accepted.
+#[derive(Default)]
+struct FakeAlerts {
+    silences: std::sync::Mutex<usize>,
+}
+
+fn fake_alert() -> onrust_alert::Alert {
+    use onrust_alert::{AlertStatus, RuleKind, Severity};
+    onrust_alert::Alert {
+        fingerprint: FINGERPRINT.to_owned(),
+        rule: "oproep-tot-geweld".to_owned(),
+        rule_version: "r1".to_owned(),
+        kind: RuleKind::Critical,
+        severity: Severity::Critical,
+        municipality: MunicipalityCode::new("GM0344").ok(),
+        municipality_name: Some("Utrecht".to_owned()),
+        theme: Some("jaarwisseling".to_owned()),
+        status: AlertStatus::Firing,
+        starts_at: Utc.with_ymd_and_hms(2026, 12, 30, 20, 45, 0).unwrap(),
+        updated_at: Utc.with_ymd_and_hms(2026, 12, 30, 21, 0, 0).unwrap(),
+        ends_at: None,
+        event_time: None,
+        event_place: None,
+        observed: 1,
+        expected: None,
+        p_value: None,
+        threshold: Some(1),
+        window_secs: 3600,
+        reasons: vec!["Een bericht roept op tot geweld tegen de politie.".to_owned()],
+        evidence: Vec::new(),
+        confidence: 0.9,
+        reviewed_by: None,
+        acknowledged_by: None,
+        ack_comment: None,
+        lead_time_secs: None,
+        event: None,
+    }
+}
+
+impl alerts::AlertBackend for FakeAlerts {
+    fn list(&self) -> Result<Vec<onrust_alert::Alert>, alerts::AlertBackendError> {
+        Ok(vec![fake_alert()])
+    }
+    fn show(&self, fingerprint: &str) -> Result<Option<onrust_alert::Alert>, alerts::AlertBackendError> {
+        Ok((fingerprint == FINGERPRINT).then(fake_alert))
+    }
+    fn confirm(&self, fingerprint: &str, who: &str) -> Result<onrust_alert::Alert, alerts::AlertBackendError> {
+        let mut a = self.show(fingerprint)?.ok_or(onrust_alert::MechanicsError::UnknownAlert(fingerprint.into()))?;
+        a.reviewed_by = Some(who.to_owned());
+        Ok(a)
+    }
+    fn acknowledge(
+        &self,
+        fingerprint: &str,
+        who: &str,
+        comment: &str,
+    ) -> Result<onrust_alert::Alert, alerts::AlertBackendError> {
+        let mut a = self.show(fingerprint)?.ok_or(onrust_alert::MechanicsError::UnknownAlert(fingerprint.into()))?;
+        a.acknowledged_by = Some(who.to_owned());
+        a.ack_comment = Some(comment.to_owned());
+        Ok(a)
+    }
+    fn silence(&self, _request: onrust_alert::SilenceRequest) -> Result<String, alerts::AlertBackendError> {
+        let mut n = self.silences.lock().unwrap();
+        *n += 1;
+        Ok(format!("s{n}"))
+    }
+}
+
 fn ids(reply: &Reply) -> Vec<String> {
     let json = reply.json();
     json["hits"].as_array().unwrap().iter().map(|h| h["id"].as_str().unwrap().to_owned()).collect()
@@ -206,6 +304,7 @@ async fn start_operational(token: Option<&str>, ready: bool) -> SocketAddr {
         access: Arc::new(AccessControl::new(token.map(TokenHash::of), vec![]).unwrap()),
         audit_path: PathBuf::from("/nonexistent/audit.jsonl"),
         search: None,
+        alerts: None,
     };
     start(state).await
 }
@@ -279,6 +378,11 @@ fn expected_matrix() -> Vec<(&'static str, Vec<Role>)> {
         ("/api/v1/search", vec![Analyst]),
         ("/api/v1/audit", vec![Fg]),
         ("/api/v1/audit/verify", vec![Fg]),
+        ("/api/v1/alerts", vec![Officer, Supervisor]),
+        ("/api/v1/alerts/{fingerprint}", vec![Officer, Supervisor]),
+        ("/api/v1/alerts/{fingerprint}/confirm", vec![Supervisor]),
+        ("/api/v1/alerts/{fingerprint}/ack", vec![Officer, Supervisor]),
+        ("/api/v1/silences", vec![Supervisor]),
     ]
 }
 
@@ -292,40 +396,41 @@ async fn route_role_matrix() {
     let addr = start(fixture.state(true)).await;
     let spoofed =
         [("X-Forwarded-For", "127.0.0.1"), ("X-Real-IP", "127.0.0.1"), ("X-Forwarded-User", "analist-utrecht")];
-    let mut searches = 0;
-    for (path, allowed) in &matrix {
+    let (mut audited, mut refusals) = (0, 0);
+    for (route, (path, allowed)) in routes().iter().zip(&matrix) {
         for role in Role::ALL {
-            let reply = get_as(addr, path, Some(token_of(role))).await;
+            let reply = route_as(addr, route, Some(token_of(role))).await;
             let expected = if allowed.contains(&role) { 200 } else { 403 };
             assert_eq!(reply.status, expected, "{path} as {role}: {reply:?}");
             if expected == 403 {
                 assert!(reply.error().contains(&format!("the role {role} may not")), "{path} as {role}: {reply:?}");
             }
-            if *path == "/api/v1/search" {
-                searches += 1;
+            if route.audit_action.is_some() {
+                audited += 1;
+                refusals += usize::from(expected == 403);
             }
         }
         for token in [None, Some("wrong"), Some("")] {
-            let reply = get_as(addr, path, token).await;
+            let reply = route_as(addr, route, token).await;
             assert_eq!(reply.status, 401, "{path} with {token:?}: {reply:?}");
             assert!(reply.header("www-authenticate").starts_with("Bearer"), "{path}: {reply:?}");
         }
-        let reply = call(addr, path, &spoofed).await;
+        let reply = call_route(addr, route, &spoofed).await;
         assert_eq!(reply.status, 401, "{path}: a spoofed proxy header gains nothing");
-        let basic = call(addr, path, &[("Authorization", "Basic YWRtaW46YWRtaW4=")]).await;
+        let basic = call_route(addr, route, &[("Authorization", "Basic YWRtaW46YWRtaW4=")]).await;
         assert_eq!(basic.status, 401, "{path}: only bearer tokens count");
     }
-    // Every authenticated request to the search route, forbidden ones included, is on record.
-    assert_eq!(fixture.verified(), searches);
+    // Every authenticated request to a content route (search, alerts), forbidden ones included, is on record.
+    assert_eq!(fixture.verified(), audited);
     let refused: Vec<String> = fixture.records().into_iter().filter_map(|r| r.entry.refused).collect();
-    assert_eq!(refused.len(), Role::ALL.len() - 1, "one forbidden attempt per other role");
+    assert_eq!(refused.len(), refusals, "one record per forbidden attempt");
 
     // On a loopback listener without a monitor token the operational routes
     // are open, and /api still needs a token.
     let open = start(fixture.state(false)).await;
     for route in routes() {
         let expected = if route.permission == Permission::Metrics { 200 } else { 401 };
-        assert_eq!(get_as(open, route.path, None).await.status, expected, "{} without token", route.path);
+        assert_eq!(route_as(open, &route, None).await.status, expected, "{} without token", route.path);
     }
 }
 
@@ -576,4 +681,52 @@ async fn no_audit_record_no_results() {
     let forbidden = get_as(addr, "/api/v1/search?q=trekkers", Some(token_of(Role::Officer))).await;
     assert_eq!(forbidden.status, 503, "a forbidden attempt that cannot be recorded is refused too");
     assert!(blocker.is_file() && !Path::new(&fixture.audit_path()).exists());
+}
+
+// --- the alerts API (issue 5, GUARDRAILS L7, L10) ---
+
+#[tokio::test]
+async fn alert_actions_are_audited_with_who_and_what() {
+    let fixture = Fixture::new();
+    let addr = start(fixture.state(true)).await;
+    let officer = format!("Bearer {}", token_of(Role::Officer));
+    let supervisor = format!("Bearer {}", token_of(Role::Supervisor));
+    let path = format!("/api/v1/alerts/{FINGERPRINT}");
+
+    let list = send(addr, "GET", "/api/v1/alerts", &[("Authorization", &officer)], "").await;
+    assert_eq!(list.status, 200, "{list:?}");
+    assert_eq!(list.json()["alerts"][0]["fingerprint"], FINGERPRINT);
+    let ack = format!("{path}/ack");
+    let acked = send(addr, "POST", &ack, &[("Authorization", &officer)], r#"{"comment": "politie ingelicht"}"#).await;
+    assert_eq!(acked.status, 200, "{acked:?}");
+    assert_eq!(acked.json()["acknowledged_by"], "officer-1");
+    let empty = send(addr, "POST", &ack, &[("Authorization", &officer)], r#"{"comment": ""}"#).await;
+    assert_eq!(empty.status, 400, "an acknowledgement needs a comment: {empty:?}");
+    let confirmed = send(addr, "POST", &format!("{path}/confirm"), &[("Authorization", &supervisor)], "").await;
+    assert_eq!(confirmed.status, 200, "{confirmed:?}");
+    assert_eq!(confirmed.json()["reviewed_by"], "supervisor-1", "who confirmed is recorded (L10)");
+    let unknown = send(addr, "GET", "/api/v1/alerts/abcdef", &[("Authorization", &officer)], "").await;
+    assert_eq!(unknown.status, 404, "{unknown:?}");
+    let bad = send(addr, "GET", "/api/v1/alerts/..%2Fetc", &[("Authorization", &officer)], "").await;
+    assert_eq!(bad.status, 400, "{bad:?}");
+
+    let records = fixture.records();
+    let actions: Vec<(String, String)> =
+        records.iter().map(|r| (r.entry.who.clone(), r.entry.action.clone())).collect();
+    assert_eq!(
+        actions,
+        [
+            ("officer-1", "alerts_list"),
+            ("officer-1", "alerts_ack"),
+            ("officer-1", "alerts_ack"),
+            ("supervisor-1", "alerts_confirm"),
+            ("officer-1", "alerts_show"),
+            ("officer-1", "alerts_show"),
+        ]
+        .map(|(w, a)| (w.to_owned(), a.to_owned()))
+    );
+    assert_eq!(records[1].entry.filters["comment"], "politie ingelicht");
+    assert_eq!(records[3].entry.filters["fingerprint"], FINGERPRINT);
+    assert!(records[2].entry.refused.is_some() && records[4].entry.refused.is_some());
+    assert_eq!(fixture.verified(), 6);
 }

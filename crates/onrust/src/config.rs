@@ -43,6 +43,118 @@ pub struct Config {
     pub archive: ArchiveConfig,
     pub privacy: PrivacyConfig,
     pub sources: Vec<SourceConfig>,
+    /// `[smtp]`: the relay alert mail goes through; none means nothing is mailed.
+    pub smtp: Option<SmtpSection>,
+    /// `[[recipients]]`: who is told, by municipality and role.
+    pub recipients: Vec<RecipientConfig>,
+    /// The validated rules, every default filled in.
+    pub rules: Vec<onrust_alert::Rule>,
+    /// `[alerts]`: how the alert stage runs.
+    pub alerts: AlertsConfig,
+}
+
+/// `[smtp]`: the mail relay for alerts (GUARDRAILS S6, S9, S10).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSection {
+    /// Host name of the relay; certificates are checked against it.
+    pub host: String,
+    /// Port of the relay: 587 for starttls (default), 465 for tls.
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    /// `starttls` (default), `tls`, or `none`, which is allowed only towards a loopback relay.
+    #[serde(default)]
+    pub tls: onrust_alert::notify::smtp::TlsMode,
+    /// The sender address, one plain mailbox.
+    pub from: String,
+    /// Login name at the relay; needs `password_file`.
+    pub username: Option<String>,
+    /// File holding the relay password (never the password itself in this file).
+    pub password_file: Option<PathBuf>,
+    /// An extra root certificate (PEM) for a relay with an internal CA.
+    pub ca_file: Option<PathBuf>,
+    /// Time before a connection or command to the relay times out.
+    #[serde(default = "default_smtp_timeout")]
+    pub timeout: HumanDuration,
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}
+fn default_smtp_timeout() -> HumanDuration {
+    HumanDuration(Duration::from_secs(30))
+}
+
+impl SmtpSection {
+    /// The notifier's view of this section.
+    pub fn to_notifier(&self) -> onrust_alert::notify::smtp::SmtpConfig {
+        onrust_alert::notify::smtp::SmtpConfig {
+            host: self.host.clone(),
+            port: self.port,
+            tls: self.tls,
+            from: self.from.clone(),
+            username: self.username.clone(),
+            password_file: self.password_file.clone(),
+            ca_file: self.ca_file.clone(),
+            timeout_secs: self.timeout.0.as_secs().max(1),
+        }
+    }
+}
+
+/// Who a `[[recipients]]` entry is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecipientScope {
+    /// Every municipality, and regional alerts.
+    All,
+    One(onrust_model::MunicipalityCode),
+}
+
+/// One `[[recipients]]` entry as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecipientEntry {
+    /// CBS code (`GM0344`), or `"*"` for the whole region (and regional alerts).
+    pub municipality: String,
+    /// `officer`, `supervisor` or `mayor`.
+    pub role: onrust_alert::notify::RecipientRole,
+    /// One plain mailbox.
+    pub email: String,
+}
+
+/// One validated recipient.
+#[derive(Debug, Clone)]
+pub struct RecipientConfig {
+    pub scope: RecipientScope,
+    pub role: onrust_alert::notify::RecipientRole,
+    pub email: String,
+}
+
+/// `[alerts]`: the alert stage.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// How often rules are evaluated and due notifications made (threshold, burst,
+    /// resolution, grouping); critical and announcement rules fire on arrival and
+    /// are sent at the next evaluation.
+    #[serde(default = "default_evaluate_interval")]
+    pub evaluate_interval: HumanDuration,
+    /// How the region is named in mail, e.g. "Midden-Nederland".
+    #[serde(default = "default_region_name")]
+    pub region_name: String,
+}
+
+fn default_region_name() -> String {
+    "de regio".to_owned()
+}
+
+fn default_evaluate_interval() -> HumanDuration {
+    HumanDuration(Duration::from_secs(15))
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        Self { evaluate_interval: default_evaluate_interval(), region_name: default_region_name() }
+    }
 }
 
 /// `[http]`: the listener for the API, health, readiness and metrics.
@@ -463,6 +575,99 @@ impl Collector {
     }
 }
 
+impl Collector {
+    /// Reads `[[recipients]]` entry by entry and checks each address and code (S6).
+    fn recipients(&mut self, table: &mut toml::Table) -> Vec<RecipientConfig> {
+        let entries = match table.remove("recipients") {
+            None => return Vec::new(),
+            Some(toml::Value::Array(entries)) => entries,
+            Some(_) => {
+                self.push("recipients", "must be an array of tables: [[recipients]]");
+                return Vec::new();
+            }
+        };
+        let mut out: Vec<RecipientConfig> = Vec::new();
+        for (i, entry) in entries.into_iter().enumerate() {
+            let Some(r) = self.value::<RecipientEntry>(&format!("recipients[{i}]"), entry) else { continue };
+            let key = |field: &str| format!("recipients[{i}].{field}");
+            let scope = if r.municipality == "*" {
+                Some(RecipientScope::All)
+            } else {
+                match onrust_model::MunicipalityCode::new(r.municipality.clone()) {
+                    Ok(code) => Some(RecipientScope::One(code)),
+                    Err(e) => {
+                        self.push(key("municipality"), format!("{e}; use a CBS code such as \"GM0344\" or \"*\""));
+                        None
+                    }
+                }
+            };
+            let email_ok = match onrust_alert::notify::email::check_address("To", &r.email) {
+                Ok(()) if r.email.contains('<') || r.email.contains(',') => {
+                    self.push(key("email"), "must be one plain address such as \"oov@utrecht.example\"");
+                    false
+                }
+                Ok(()) => true,
+                Err(e) => {
+                    self.push(key("email"), e.to_string());
+                    false
+                }
+            };
+            let Some(scope) = scope else { continue };
+            if !email_ok {
+                continue;
+            }
+            if out.iter().any(|o| o.scope == scope && o.role == r.role && o.email.eq_ignore_ascii_case(&r.email)) {
+                self.push(key("email"), "the same recipient, role and municipality as an earlier entry");
+                continue;
+            }
+            out.push(RecipientConfig { scope, role: r.role, email: r.email });
+        }
+        out
+    }
+
+    /// Reads `[[rules]]` entry by entry, then validates them together; every
+    /// problem is reported under `rules[i].key` with `i` the entry's place in the file.
+    fn rules(&mut self, table: &mut toml::Table) -> Vec<onrust_alert::Rule> {
+        let entries = match table.remove("rules") {
+            None => return Vec::new(),
+            Some(toml::Value::Array(entries)) => entries,
+            Some(_) => {
+                self.push("rules", "must be an array of tables: [[rules]]");
+                return Vec::new();
+            }
+        };
+        let mut configs = Vec::new();
+        let mut positions = Vec::new();
+        for (i, entry) in entries.into_iter().enumerate() {
+            if let Some(rule) = self.value::<onrust_alert::RuleConfig>(&format!("rules[{i}]"), entry) {
+                configs.push(rule);
+                positions.push(i);
+            }
+        }
+        match onrust_alert::validate(&configs) {
+            Ok(rules) => rules,
+            Err(problems) => {
+                for p in problems {
+                    self.push(renumber_rule_key(&p.key, &positions), p.message);
+                }
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// `rules[2].window` of the parsed rules → the same key by place in the file.
+fn renumber_rule_key(key: &str, positions: &[usize]) -> String {
+    let parsed = key
+        .strip_prefix("rules[")
+        .and_then(|rest| rest.split_once(']'))
+        .and_then(|(n, rest)| n.parse::<usize>().ok().map(|n| (n, rest)));
+    match parsed {
+        Some((n, rest)) => format!("rules[{}]{rest}", positions.get(n).copied().unwrap_or(n)),
+        None => key.to_owned(),
+    }
+}
+
 impl Config {
     /// Reads and validates `path`; every problem is reported at once.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
@@ -513,11 +718,29 @@ impl Config {
             }
             Some(_) => c.push("sources", "must be an array of tables: [[sources]]"),
         }
+        let smtp: Option<SmtpSection> = table.remove("smtp").and_then(|v| c.value("smtp", v));
+        let alerts: AlertsConfig = c.section(&mut table, "alerts");
+        let recipients = c.recipients(&mut table);
+        let rules = c.rules(&mut table);
         for key in table.keys() {
             c.push(key.clone(), "unknown key");
         }
 
-        let config = Config { path: path.to_owned(), data_dir, http, bus, ingest, classify, archive, privacy, sources };
+        let config = Config {
+            path: path.to_owned(),
+            data_dir,
+            http,
+            bus,
+            ingest,
+            classify,
+            archive,
+            privacy,
+            sources,
+            smtp,
+            recipients,
+            rules,
+            alerts,
+        };
         config.validate(&mut c, &positions);
         if c.problems.is_empty() { Ok(config) } else { Err(ConfigErrors(c.problems)) }
     }
@@ -607,6 +830,17 @@ impl Config {
                 c.push(key("interval"), "must be at most 7d");
             }
         }
+        if let Some(smtp) = &self.smtp {
+            self.validate_smtp(c, smtp);
+        }
+        let interval = self.alerts.evaluate_interval.0;
+        if interval < Duration::from_secs(1) || interval > Duration::from_secs(3600) {
+            c.push("alerts.evaluate_interval", "must be between 1s and 1h");
+        }
+        let region = &self.alerts.region_name;
+        if region.trim().is_empty() || region.chars().count() > 80 || region.chars().any(char::is_control) {
+            c.push("alerts.region_name", "must be 1 to 80 characters without control characters");
+        }
         let dir = self.config_dir();
         if !dir.join(&self.classify.themes_dir).is_dir() {
             c.push("classify.themes_dir", format!("{} is not a folder", dir.join(&self.classify.themes_dir).display()));
@@ -622,6 +856,44 @@ impl Config {
         }
         if !dir.join(&self.classify.gazetteer).is_file() {
             c.push("classify.gazetteer", format!("{} is not a file", dir.join(&self.classify.gazetteer).display()));
+        }
+    }
+
+    fn validate_smtp(&self, c: &mut Collector, smtp: &SmtpSection) {
+        use onrust_alert::notify::smtp::TlsMode;
+        if smtp.host.trim().is_empty() || smtp.host.contains(['\r', '\n', '\0', ' ', '/']) {
+            c.push("smtp.host", "must be a host name or an IP address");
+        }
+        if smtp.tls == TlsMode::None && !is_loopback_host(&smtp.host) {
+            c.push(
+                "smtp.tls",
+                format!("\"none\" is only allowed towards a loopback host, not {:?}; use starttls or tls", smtp.host),
+            );
+        }
+        if smtp.port == 0 {
+            c.push("smtp.port", "must be between 1 and 65535");
+        }
+        if let Err(e) = onrust_alert::notify::email::check_address("From", &smtp.from) {
+            c.push("smtp.from", e.to_string());
+        }
+        match (&smtp.username, &smtp.password_file) {
+            (Some(_), None) => c.push("smtp.password_file", "required when smtp.username is set"),
+            (None, Some(_)) => c.push("smtp.username", "required when smtp.password_file is set"),
+            _ => {}
+        }
+        if let Some(file) = &smtp.password_file
+            && !file.is_file()
+        {
+            c.push("smtp.password_file", format!("{} is not a file", file.display()));
+        }
+        if let Some(file) = &smtp.ca_file
+            && !file.is_file()
+        {
+            c.push("smtp.ca_file", format!("{} is not a file", file.display()));
+        }
+        let t = smtp.timeout.0;
+        if t < Duration::from_secs(1) || t > Duration::from_secs(600) {
+            c.push("smtp.timeout", "must be between 1s and 10m");
         }
     }
 
@@ -645,6 +917,16 @@ impl Config {
     pub fn deadletter_path(&self) -> PathBuf {
         self.data_dir.join("deadletter.jsonl")
     }
+    /// Alert state, the outbox and the notification log.
+    pub fn alerts_dir(&self) -> PathBuf {
+        self.data_dir.join("alerts")
+    }
+}
+
+/// True for `localhost` and loopback IP literals; no name is resolved.
+fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -670,6 +952,16 @@ mod tests {
         assert!(config.sources.len() >= 5, "real regional sources ship with onrust");
         assert_eq!(config.bus.kind, BusKind::Embedded);
         assert!(config.ingest.allow_hosts.is_empty(), "no guard exemptions by default");
+        assert!(config.recipients.is_empty(), "nothing is mailed until someone configures recipients");
+        let kinds: Vec<_> = config.rules.iter().map(|r| r.kind).collect();
+        for kind in [
+            onrust_alert::RuleKind::Critical,
+            onrust_alert::RuleKind::Announcement,
+            onrust_alert::RuleKind::Threshold,
+            onrust_alert::RuleKind::Burst,
+        ] {
+            assert!(kinds.contains(&kind), "a default {kind:?} rule ships");
+        }
     }
 
     #[test]
@@ -801,6 +1093,60 @@ mod tests {
         assert!(text.contains("http.tokens[2].name: the token name \"monitor\" is reserved"), "{text}");
         let text = parse("[http]\ntokens = \"x\"\n").unwrap_err().to_string();
         assert!(text.contains("http.tokens: must be an array of tables"), "{text}");
+    }
+
+    #[test]
+    fn alert_sections_are_read_and_mapped_onto_the_notifier() {
+        let config = parse(
+            "[smtp]\nhost = \"127.0.0.1\"\nport = 2525\ntls = \"none\"\nfrom = \"onrust@gemeente.example\"\n\
+             [alerts]\nevaluate_interval = \"2s\"\n\
+             [[recipients]]\nmunicipality = \"GM0344\"\nrole = \"officer\"\nemail = \"oov@utrecht.example\"\n\
+             [[recipients]]\nmunicipality = \"*\"\nrole = \"mayor\"\nemail = \"burgemeester@regio.example\"\n\
+             [[rules]]\nname = \"oproep-tot-geweld\"\nkind = \"critical\"\nmin_level = 3\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let smtp = config.smtp.as_ref().expect("smtp").to_notifier();
+        assert_eq!(
+            (smtp.host.as_str(), smtp.port, smtp.tls),
+            ("127.0.0.1", 2525, onrust_alert::notify::smtp::TlsMode::None)
+        );
+        assert_eq!(config.alerts.evaluate_interval.0, Duration::from_secs(2));
+        assert_eq!(config.recipients.len(), 2);
+        assert_eq!(config.recipients[1].scope, RecipientScope::All);
+        assert_eq!(config.rules[0].name, "oproep-tot-geweld");
+        let defaults = parse("").unwrap();
+        assert!(defaults.smtp.is_none() && defaults.recipients.is_empty() && defaults.rules.is_empty());
+        assert_eq!(defaults.alerts.evaluate_interval.0, Duration::from_secs(15));
+    }
+
+    #[test]
+    fn every_alert_problem_is_reported_at_once_with_its_key() {
+        let errors = parse(
+            "[smtp]\nhost = \"smtp.example.org\"\ntls = \"none\"\nfrom = \"a@b.example\\r\\nBcc: x@example.org\"\n\
+             username = \"onrust\"\n\
+             [alerts]\nevaluate_interval = \"0s\"\n\
+             [[recipients]]\nmunicipality = \"Utrecht\"\nrole = \"officer\"\nemail = \"oov@utrecht.example\"\n\
+             [[recipients]]\nmunicipality = \"GM0344\"\nrole = \"boss\"\nemail = \"a@b.example\"\n\
+             [[recipients]]\nmunicipality = \"GM0344\"\nrole = \"mayor\"\nemail = \"a@b.example\\nBcc: x@y.example\"\n\
+             [[rules]]\nname = \"x\"\nkind = \"critical\"\nwindwo = \"1h\"\n\
+             [[rules]]\nname = \"Bad Name\"\nkind = \"threshold\"\n",
+        )
+        .unwrap_err();
+        let text = errors.to_string();
+        for needle in [
+            "smtp.tls: \"none\" is only allowed towards a loopback host",
+            "smtp.from",
+            "smtp.password_file: required when smtp.username is set",
+            "alerts.evaluate_interval: must be between 1s and 1h",
+            "recipients[0].municipality",
+            "recipients[1]: unknown variant `boss`",
+            "recipients[2].email",
+            "rules[0]: unknown field `windwo`",
+            "rules[1].name",
+            "rules[1].count",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+        }
     }
 
     #[test]

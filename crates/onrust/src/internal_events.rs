@@ -130,3 +130,76 @@ impl KeysPurged {
         counter!("onrust_pseudonym_key_purges_total", "outcome" => outcome).increment(1);
     }
 }
+
+/// One round of the alert stage: evaluated (or only ticked after an alert
+/// fired on arrival), notifications made and queued, messages acknowledged.
+pub struct AlertCycle {
+    pub evaluated: bool,
+    pub notifications: usize,
+    pub queued: usize,
+    pub acknowledged: usize,
+    pub took: Duration,
+}
+
+impl AlertCycle {
+    pub fn emit(&self) {
+        tracing::debug!(
+            evaluated = self.evaluated,
+            notifications = self.notifications,
+            queued = self.queued,
+            acknowledged = self.acknowledged,
+            took_ms = self.took.as_millis() as u64,
+            "alert cycle"
+        );
+        histogram!("onrust_alert_cycle_seconds", "stage" => "alert").record(self.took.as_secs_f64());
+    }
+}
+
+/// A notification was put in the outbox for one recipient.
+pub struct AlertNotificationQueued<'a> {
+    pub rule: &'a str,
+    pub role: &'static str,
+    pub reason: onrust_alert::NotifyReason,
+}
+
+impl AlertNotificationQueued<'_> {
+    pub fn emit(&self) {
+        tracing::info!(rule = self.rule, role = self.role, reason = ?self.reason, "alert notification queued");
+        let rule = self.rule.to_owned();
+        counter!("onrust_alert_notifications_total", "rule" => rule, "channel" => "email", "outcome" => "queued")
+            .increment(1);
+    }
+}
+
+/// Alerts are kept but nothing will be mailed (no relay or no recipients); logged once at start.
+pub struct AlertsNotMailed {
+    pub smtp: bool,
+    pub recipients: usize,
+}
+
+impl AlertsNotMailed {
+    pub fn emit(&self) {
+        tracing::warn!(
+            smtp = self.smtp,
+            recipients = self.recipients,
+            "alerts are kept but nothing will be mailed: configure [smtp] and [[recipients]]"
+        );
+    }
+}
+
+/// An alert lacks a field its explanation needs, so it is not sent (GUARDRAILS L9).
+pub struct AlertUnexplained<'a> {
+    pub fingerprint: &'a str,
+    pub error: &'a str,
+}
+
+impl AlertUnexplained<'_> {
+    pub fn emit(&self) {
+        tracing::warn!(
+            fingerprint = self.fingerprint,
+            error = self.error,
+            "alert not sent: it does not explain itself"
+        );
+        counter!("onrust_alert_notifications_total", "channel" => "email", "outcome" => "unexplained").increment(1);
+    }
+}

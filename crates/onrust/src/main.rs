@@ -66,6 +66,11 @@ enum Command {
         #[command(subcommand)]
         command: ArchiveCommand,
     },
+    /// Alerts through the running daemon's API, and the notification log.
+    Alerts {
+        #[command(subcommand)]
+        command: commands::alerts::AlertsCommand,
+    },
     /// Bearer tokens for the HTTP API.
     Token {
         #[command(subcommand)]
@@ -124,6 +129,7 @@ fn main() -> ExitCode {
             Command::Replay(args) => commands::replay::run(args).await,
             Command::Audit { command: AuditCommand::Verify { config } } => commands::audit::verify(&config.config),
             Command::Token { command: TokenCommand::New(args) } => commands::token::new(&args),
+            Command::Alerts { command } => commands::alerts::run(command).await,
             Command::Archive { command: ArchiveCommand::Status { config } } => {
                 commands::archive::status(&config.config)
             }

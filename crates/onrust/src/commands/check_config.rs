@@ -48,5 +48,71 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
             source.url
         );
     }
+    explain_alerts(&config);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Rules, recipients (counted per role, never listed by address) and the relay (never the password).
+fn explain_alerts(config: &crate::config::Config) {
+    use onrust_alert::notify::RecipientRole;
+    println!(
+        "  alerts:       {} rules, evaluated every {}; state in {}",
+        config.rules.len(),
+        humantime::format_duration(config.alerts.evaluate_interval.0),
+        config.alerts_dir().display()
+    );
+    for rule in &config.rules {
+        let window = onrust_alert::engine::duration_nl(rule.window_secs);
+        let what = match rule.kind {
+            onrust_alert::RuleKind::Critical => format!("one message at level >= {}", rule.min_level.as_u8()),
+            onrust_alert::RuleKind::Announcement => {
+                format!("a new announced action at level >= {}", rule.min_level.as_u8())
+            }
+            onrust_alert::RuleKind::Threshold => {
+                format!("{} messages at level >= {} within {window}", rule.count, rule.min_level.as_u8())
+            }
+            onrust_alert::RuleKind::Burst => format!(
+                "unusual counts at level >= {} within {window} against {} weeks (fdr {})",
+                rule.min_level.as_u8(),
+                rule.baseline_weeks,
+                rule.alpha
+            ),
+        };
+        let themes = if rule.themes.is_empty() { "all themes".to_owned() } else { rule.themes.join(", ") };
+        let review = if rule.review { "mayor after review" } else { "mayor unreviewed" };
+        println!(
+            "    {:<24} {:<12} {:<8} {what}; {themes}; {review} (version {})",
+            rule.name,
+            rule.kind.as_str(),
+            rule.severity.as_str(),
+            rule.version
+        );
+    }
+    let count = |role: RecipientRole| config.recipients.iter().filter(|r| r.role == role).count();
+    println!(
+        "  recipients:   {} officers, {} supervisors, {} mayors",
+        count(RecipientRole::Officer),
+        count(RecipientRole::Supervisor),
+        count(RecipientRole::Mayor)
+    );
+    match &config.smtp {
+        Some(smtp) => println!(
+            "  smtp:         {}:{} tls {:?}, from {}{}",
+            smtp.host,
+            smtp.port,
+            smtp.tls,
+            smtp.from,
+            match &smtp.username {
+                Some(user) => format!(
+                    ", login {user} (password from {})",
+                    smtp.password_file.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
+                ),
+                None => String::new(),
+            }
+        ),
+        None => println!("  smtp:         not configured: alerts are kept, nothing is mailed"),
+    }
+    if config.smtp.is_some() && config.recipients.is_empty() {
+        println!("  NOTE:         no [[recipients]]: alerts are kept, nothing is mailed");
+    }
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod alerts;
 pub mod archive;
 pub mod audit;
 pub mod check_config;
@@ -56,6 +57,23 @@ pub fn open_archive_writer(config: &Config) -> anyhow::Result<onrust_archive::Ar
 }
 
 /// The archive stage's commit and retention settings.
+/// The alert stage's settings: rules, recipients, relay, names, where its state lives.
+pub fn alert_settings(config: &Config) -> anyhow::Result<crate::pipeline::alert::Settings> {
+    let names = crate::pipeline::alert::municipality_names(&config.config_dir().join(&config.classify.gazetteer))?;
+    Ok(crate::pipeline::alert::Settings {
+        rules: config.rules.clone(),
+        recipients: config.recipients.clone(),
+        smtp: config.smtp.as_ref().map(crate::config::SmtpSection::to_notifier),
+        region_name: config.alerts.region_name.clone(),
+        evaluate_interval: config.alerts.evaluate_interval.0,
+        dir: config.alerts_dir(),
+        archive_dir: Some(config.archive_dir()),
+        names,
+        retry: onrust_alert::notify::log::RetryPolicy::default(),
+        ack_within: config.archive.commit_interval.0,
+    })
+}
+
 pub fn archive_settings(config: &Config) -> crate::pipeline::archive::Settings {
     use crate::pipeline::archive::{CommitPolicy, Retention, Settings};
     Settings {

@@ -77,7 +77,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         deadletter_path: Some(config.deadletter_path()),
     });
     let mut tasks = JoinSet::new();
-    let raw = pipeline::start_processing(&bus, &mut tasks, classifier, writer, super::archive_settings(&config))?;
+    let raw = pipeline::start_processing(&bus, &mut tasks, classifier, writer, super::archive_settings(&config), None)?;
     bus.seal();
 
     let outcome = Arc::new(Mutex::new(Outcome::default()));

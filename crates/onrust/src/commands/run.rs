@@ -59,7 +59,10 @@ pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
     }));
     let mut tasks: JoinSet<TaskResult> = JoinSet::new();
     let settings = super::archive_settings(&config);
-    let raw = pipeline::start_processing(&bus, &mut tasks, classifier, writer, settings)?;
+    let alerts = super::alert_settings(&config)?;
+    let alert_handle = pipeline::alert::AlertHandle::open(&alerts)?;
+    let alert_backend: Arc<dyn onrust_web::alerts::AlertBackend> = Arc::new(alert_handle.clone());
+    let raw = pipeline::start_processing(&bus, &mut tasks, classifier, writer, settings, Some((alerts, alert_handle)))?;
     bus.seal();
     start_sources(&config, &mut tasks, raw, &stop_rx)?;
 
@@ -67,7 +70,14 @@ pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
     let (web_stop_tx, web_stop_rx) = tokio::sync::watch::channel(false);
     let web = tokio::spawn(onrust_web::serve(
         listener,
-        WebState { metrics, ready: Arc::clone(&ready), access, audit_path: config.audit_path(), search: Some(search) },
+        WebState {
+            metrics,
+            ready: Arc::clone(&ready),
+            access,
+            audit_path: config.audit_path(),
+            search: Some(search),
+            alerts: Some(alert_backend),
+        },
         shutdown::requested(web_stop_rx),
     ));
     let depth_reporter = tokio::spawn(report_queue_depths(Arc::clone(&bus)));

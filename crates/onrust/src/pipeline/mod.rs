@@ -1,8 +1,9 @@
 //! The stages as bus consumers, in the order of the flow:
 //! [`ingest`] (sources → raw), [`classify`] (raw → scored), [`archive`]
-//! (scored → tantivy). Each is a loop over a [`Subscriber`]; none knows which
+//! (scored → tantivy), [`alert`] (scored → alerts → mail). Each is a loop over a [`Subscriber`]; none knows which
 //! bus backend it runs on.
 
+pub mod alert;
 pub mod archive;
 pub mod classify;
 pub mod ingest;
@@ -56,7 +57,7 @@ pub async fn dead_letter(
 /// A finished stage task: its name and how it ended.
 pub type TaskResult = (&'static str, anyhow::Result<()>);
 
-/// Wires classify and archive onto `bus` and spawns them into `tasks`;
+/// Wires classify, archive and (given its settings) the alert stage onto `bus` and spawns them into `tasks`;
 /// returns the publisher for raw messages. Seal the bus after creating any
 /// other publishers.
 pub fn start_processing(
@@ -65,10 +66,16 @@ pub fn start_processing(
     classifier: std::sync::Arc<onrust_classify::Classifier>,
     writer: onrust_archive::ArchiveWriter,
     settings: archive::Settings,
+    alerts: Option<(alert::Settings, alert::AlertHandle)>,
 ) -> anyhow::Result<std::sync::Arc<dyn onrust_bus::Publisher>> {
     use onrust_bus::{Bus, Topic};
     let raw_in = bus.subscribe(Topic::Raw, "classify")?;
     let scored_in = bus.subscribe(Topic::Scored, "archive")?;
+    if let Some((alerts, handle)) = alerts {
+        let alert_in = bus.subscribe(Topic::Scored, "alert")?;
+        let alert_dead = bus.publisher(Topic::DeadLetter)?;
+        tasks.spawn(async move { ("alert", alert::run(alert_in, alert_dead, alerts, handle).await) });
+    }
     let scored_out = bus.publisher(Topic::Scored)?;
     let dead = bus.publisher(Topic::DeadLetter)?;
     let raw_out = bus.publisher(Topic::Raw)?;
@@ -130,7 +137,7 @@ mod tests {
         let mut tasks = tokio::task::JoinSet::new();
         let policy = archive::CommitPolicy { interval: Duration::from_millis(50), max_docs: 10_000 };
         let settings = archive::Settings { policy, retention: None };
-        let input = start_processing(&bus, &mut tasks, classifier(), writer, settings).expect("wiring");
+        let input = start_processing(&bus, &mut tasks, classifier(), writer, settings, None).expect("wiring");
         bus.seal();
 
         let (acked, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));

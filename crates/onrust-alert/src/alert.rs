@@ -1,0 +1,284 @@
+//! The [`Alert`]: what the engine decides and every notifier receives.
+//!
+//! One type is shared by the engine (which creates and updates alerts) and the
+//! notifiers (email, webhook, Atom, ICS) so that what a mayor reads is exactly
+//! what the engine decided, with its reasons (GUARDRAILS L9). It carries no
+//! author and no pseudonym (L1): evidence is message ids, sources and short
+//! excerpts only.
+
+use chrono::{DateTime, Utc};
+use onrust_model::MunicipalityCode;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The four kinds of rule (DESIGN.md `[[rules]] kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleKind {
+    /// At least N messages with level ≥ L in a window, per municipality.
+    Threshold,
+    /// A count per municipality × theme far above its own baseline.
+    Burst,
+    /// A new announced action (level ≥ 2 with an event time).
+    Announcement,
+    /// One message at level ≥ L and score ≥ S.
+    Critical,
+}
+
+impl RuleKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Threshold => "threshold",
+            Self::Burst => "burst",
+            Self::Announcement => "announcement",
+            Self::Critical => "critical",
+        }
+    }
+}
+
+/// How urgent an alert is; ordered, so `Critical > Warning > Info`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    #[default]
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Warning => "warning",
+            Self::Critical => "critical",
+        }
+    }
+}
+
+/// Where an alert is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertStatus {
+    /// The condition holds but not yet for the rule's `pending` period.
+    Pending,
+    /// The condition has held long enough; notifications go out.
+    Firing,
+    /// The condition has been gone for `keep_firing_for`: de-escalated.
+    Resolved,
+}
+
+/// One alert instance, identified by its labels (rule, municipality, theme, event).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// Hex SHA-256 of the identity labels; stable across restarts and rule edits.
+    pub fingerprint: String,
+    /// The rule's name.
+    pub rule: String,
+    /// Short hash of the rule's canonical config; changes when the rule does.
+    pub rule_version: String,
+    pub kind: RuleKind,
+    pub severity: Severity,
+    /// `None` is the whole region.
+    pub municipality: Option<MunicipalityCode>,
+    pub municipality_name: Option<String>,
+    pub theme: Option<String>,
+    pub status: AlertStatus,
+    pub starts_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub ends_at: Option<DateTime<Utc>>,
+    /// Announcements: when the action takes place.
+    pub event_time: Option<DateTime<Utc>>,
+    pub event_place: Option<String>,
+    /// Messages in the window (for critical and announcement: the matching messages seen).
+    pub observed: u64,
+    /// Burst: the expected count (baseline).
+    pub expected: Option<f64>,
+    /// Burst: the p-value after correction for multiple testing.
+    pub p_value: Option<f64>,
+    /// The rule's count threshold, where it has one.
+    pub threshold: Option<u64>,
+    /// The rule's window in seconds (0 for single-message rules).
+    pub window_secs: u64,
+    /// Dutch sentences: why, from the rule and the messages' signals (L9).
+    pub reasons: Vec<String>,
+    /// 3–5 representative messages, never an author or pseudonym (L1).
+    pub evidence: Vec<Evidence>,
+    /// 0..1.
+    pub confidence: f32,
+    /// L10: who confirmed this alert for mail to the mayor.
+    pub reviewed_by: Option<String>,
+    pub acknowledged_by: Option<String>,
+    pub ack_comment: Option<String>,
+    /// Announcements: event time minus the first time the action was seen, in seconds.
+    #[serde(default)]
+    pub lead_time_secs: Option<i64>,
+    /// The identity label `event` (announcements: the calendar key), if any.
+    #[serde(default)]
+    pub event: Option<String>,
+}
+
+impl Alert {
+    /// What this alert lacks to explain itself (GUARDRAILS L9): the rule and
+    /// its version, reasons, evidence while it fires, the counts a counting
+    /// rule works with (threshold; for bursts also expected and p-value), and
+    /// the time of an announced action. Empty when complete; an incomplete
+    /// alert is not sent.
+    pub fn missing_explanation(&self) -> Vec<&'static str> {
+        let mut missing = Vec::new();
+        if self.rule.is_empty() {
+            missing.push("rule");
+        }
+        if self.rule_version.is_empty() {
+            missing.push("rule_version");
+        }
+        if self.reasons.is_empty() {
+            missing.push("reasons");
+        }
+        if self.evidence.is_empty() && self.status != AlertStatus::Resolved {
+            missing.push("evidence");
+        }
+        match self.kind {
+            RuleKind::Threshold if self.threshold.is_none() => missing.push("threshold"),
+            RuleKind::Burst => {
+                if self.expected.is_none() {
+                    missing.push("expected");
+                }
+                if self.p_value.is_none() {
+                    missing.push("p_value");
+                }
+            }
+            RuleKind::Announcement if self.event_time.is_none() => missing.push("event_time"),
+            _ => {}
+        }
+        missing
+    }
+}
+
+/// One representative message behind an alert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub message_id: String,
+    /// The source id.
+    pub source: String,
+    pub url: Option<String>,
+    pub title: Option<String>,
+    /// At most 280 characters of the message text.
+    pub excerpt: String,
+    pub published_at: DateTime<Utc>,
+    pub level: u8,
+    pub score: f32,
+    /// The explanation's signal names.
+    pub signals: Vec<String>,
+}
+
+/// Most characters an [`Evidence::excerpt`] holds.
+pub const EXCERPT_MAX_CHARS: usize = 280;
+
+/// The fingerprint of an alert identity: hex SHA-256 over the labels, each
+/// followed by a NUL so that `("ab", "c")` and `("a", "bc")` differ.
+pub fn fingerprint(rule: &str, municipality: Option<&str>, theme: Option<&str>, event: Option<&str>) -> String {
+    let mut hasher = Sha256::new();
+    for part in [Some(rule), municipality, theme, event] {
+        match part {
+            Some(p) => {
+                hasher.update([1]);
+                hasher.update(p.as_bytes());
+            }
+            None => hasher.update([0]),
+        }
+        hasher.update([0]);
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// Cuts a text to at most [`EXCERPT_MAX_CHARS`] characters on a character
+/// boundary, ending in `…` when cut.
+pub fn excerpt(text: &str) -> String {
+    let text = text.trim();
+    if text.chars().count() <= EXCERPT_MAX_CHARS {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(EXCERPT_MAX_CHARS - 1).collect();
+    out.push('…');
+    out
+}
+
+/// Picks up to `n` representative messages: highest level, then highest
+/// score, one per source first (several voices say more than one loud
+/// source), then the next best from any source. Deterministic: ties go to the
+/// earlier message, then the smaller id.
+pub fn representative(candidates: &[Evidence], n: usize) -> Vec<Evidence> {
+    let mut order: Vec<&Evidence> = candidates.iter().collect();
+    order.sort_by(|a, b| {
+        b.level
+            .cmp(&a.level)
+            .then(b.score.total_cmp(&a.score))
+            .then(a.published_at.cmp(&b.published_at))
+            .then(a.message_id.cmp(&b.message_id))
+    });
+    order.dedup_by(|a, b| a.message_id == b.message_id);
+    let mut picked: Vec<&Evidence> = Vec::with_capacity(n);
+    for e in &order {
+        if picked.len() < n && !picked.iter().any(|p| p.source == e.source) {
+            picked.push(e);
+        }
+    }
+    for e in &order {
+        if picked.len() < n && !picked.iter().any(|p| p.message_id == e.message_id) {
+            picked.push(e);
+        }
+    }
+    picked.into_iter().cloned().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(id: &str, source: &str, level: u8, score: f32) -> Evidence {
+        Evidence {
+            message_id: id.into(),
+            source: source.into(),
+            url: None,
+            title: None,
+            excerpt: String::new(),
+            published_at: DateTime::UNIX_EPOCH,
+            level,
+            score,
+            signals: vec![],
+        }
+    }
+
+    #[test]
+    fn representative_prefers_level_score_and_different_sources() {
+        let c = vec![
+            ev("a", "s1", 3, 0.9),
+            ev("b", "s1", 3, 0.95),
+            ev("c", "s2", 2, 0.7),
+            ev("d", "s3", 1, 0.4),
+            ev("e", "s1", 3, 0.8),
+            ev("b", "s1", 3, 0.95),
+        ];
+        let ids: Vec<String> = representative(&c, 4).into_iter().map(|e| e.message_id).collect();
+        assert_eq!(ids, ["b", "c", "d", "a"]);
+    }
+
+    #[test]
+    fn fingerprints_are_stable_and_distinguish_label_boundaries() {
+        let a = fingerprint("r", Some("GM0344"), Some("stikstof"), None);
+        assert_eq!(a, fingerprint("r", Some("GM0344"), Some("stikstof"), None));
+        assert_eq!(a.len(), 64);
+        assert_ne!(fingerprint("ab", Some("c"), None, None), fingerprint("a", Some("bc"), None, None));
+        assert_ne!(fingerprint("r", None, Some("x"), None), fingerprint("r", Some("x"), None, None));
+    }
+
+    #[test]
+    fn excerpts_are_capped_on_char_boundaries() {
+        let long = "é".repeat(400);
+        let e = excerpt(&long);
+        assert_eq!(e.chars().count(), EXCERPT_MAX_CHARS);
+        assert!(e.ends_with('…'));
+        assert_eq!(excerpt(" kort "), "kort");
+    }
+}

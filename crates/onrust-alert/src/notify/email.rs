@@ -1,0 +1,931 @@
+//! The alert email: Dutch plain text with an escaped HTML twin.
+//!
+//! A mayor or an officer must be able to act on the mail alone, so it states
+//! what, where, when, against which baseline, why, with a few excerpts, how
+//! confident onrust is, whether a person reviewed it (L10) and what changed
+//! since the previous mail about the same signal. An alert that lacks a field
+//! the mail needs is refused, not sent half-explained (L9).
+//!
+//! Safety (S6): the subject is a fixed template filled only with system
+//! fields (severity, rule name, municipality), never with message text;
+//! every header value is checked for CR, LF and NUL before the message is
+//! built; message text only ever lands in the body, flattened to one line per
+//! field, and the HTML twin escapes everything it inserts. Links are shown
+//! only for http and https. No author or pseudonym exists in the input, so
+//! none can reach the output.
+
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
+use chrono_tz::Europe::Amsterdam;
+use lettre::Message;
+use lettre::message::{Mailbox, MultiPart};
+
+use crate::alert::{Alert, AlertStatus, Evidence, RuleKind, Severity};
+use crate::notify::RecipientRole;
+
+/// At most this many excerpts are shown per alert.
+pub const MAX_EVIDENCE: usize = 5;
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum EmailError {
+    #[error("alert {fingerprint} is missing {field}; it is not sent unexplained")]
+    Incomplete { fingerprint: String, field: &'static str },
+    #[error("header {header} contains a CR, LF or NUL character; refused")]
+    HeaderInjection { header: &'static str },
+    #[error("invalid {header} address: {reason}")]
+    Address { header: &'static str, reason: String },
+    #[error("nothing to send: no alerts")]
+    Empty,
+    #[error("cannot build message: {0}")]
+    Build(String),
+}
+
+/// Who the mail is for and how the region is called.
+#[derive(Debug, Clone)]
+pub struct MailContext {
+    pub role: RecipientRole,
+    /// The region's name for alerts without a municipality, e.g. "Midden-Nederland".
+    pub region_name: String,
+}
+
+/// One alert to render with the previous notification of the same
+/// fingerprint (for "wat is er veranderd").
+#[derive(Debug, Clone, Copy)]
+pub struct MailItem<'a> {
+    pub alert: &'a Alert,
+    pub previous: Option<&'a Alert>,
+}
+
+/// A rendered mail: subject, plain text and the HTML twin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderedEmail {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Renders one alert.
+pub fn render_alert(item: MailItem<'_>, ctx: &MailContext) -> Result<RenderedEmail, EmailError> {
+    validate(item.alert)?;
+    let a = item.alert;
+    let unreviewed = unreviewed_marker(a, ctx);
+    let subject = format!(
+        "[onrust] {}{}: {} — {}",
+        if unreviewed { "ongecontroleerd signaal, " } else { "" },
+        severity_title(a.severity),
+        a.rule,
+        place_short(a, ctx)
+    );
+    let mut doc = Doc::default();
+    doc.heading(&format!("{}: {}", severity_title(a.severity), kind_title(a.kind)));
+    alert_section(&mut doc, item, ctx);
+    footer(&mut doc);
+    finish(subject, doc)
+}
+
+/// Renders several alerts that were grouped into one mail (same group key).
+pub fn render_group(items: &[MailItem<'_>], ctx: &MailContext) -> Result<RenderedEmail, EmailError> {
+    let first = items.first().ok_or(EmailError::Empty)?;
+    if items.len() == 1 {
+        return render_alert(*first, ctx);
+    }
+    for it in items {
+        validate(it.alert)?;
+    }
+    let top = items.iter().map(|i| i.alert.severity).max().unwrap_or(Severity::Info);
+    let place = common_place(items, ctx);
+    let unreviewed = items.iter().any(|i| unreviewed_marker(i.alert, ctx));
+    let subject = format!(
+        "[onrust] {}{}: {} signalen — {}",
+        if unreviewed { "ongecontroleerd signaal, " } else { "" },
+        severity_title(top),
+        items.len(),
+        place
+    );
+    let mut doc = Doc::default();
+    doc.heading(&format!("{} signalen voor {}", items.len(), place));
+    for (n, it) in items.iter().enumerate() {
+        doc.rule();
+        doc.subheading(&format!(
+            "Signaal {} van {}: {} — {}",
+            n + 1,
+            items.len(),
+            severity_title(it.alert.severity),
+            it.alert.rule
+        ));
+        alert_section(&mut doc, *it, ctx);
+    }
+    footer(&mut doc);
+    finish(subject, doc)
+}
+
+/// Renders the daily digest (for mayors): every alert of `date` in short.
+pub fn render_digest(date: NaiveDate, items: &[MailItem<'_>], ctx: &MailContext) -> Result<RenderedEmail, EmailError> {
+    for it in items {
+        validate(it.alert)?;
+    }
+    let place = if items.is_empty() { format!("regio {}", ctx.region_name) } else { common_place(items, ctx) };
+    let subject = format!("[onrust] dagoverzicht {}: {}", dutch_date(date), place);
+    let mut doc = Doc::default();
+    doc.heading(&format!("Dagoverzicht {} — {}", dutch_date(date), place));
+    if items.is_empty() {
+        doc.para("Er waren vandaag geen signalen.");
+    } else {
+        doc.para(&format!("{} signalen vandaag:", items.len()));
+        for it in items {
+            let a = it.alert;
+            let mut line = format!(
+                "{} — {} ({}) in {}: {} berichten",
+                severity_title(a.severity),
+                a.rule,
+                kind_title(a.kind),
+                place_long(a, ctx),
+                a.observed
+            );
+            if let Some(t) = a.event_time {
+                line.push_str(&format!("; aangekondigd voor {}", dutch_datetime(t)));
+            }
+            line.push_str(&format!("; {}", review_line(a, ctx)));
+            doc.bullet(&line);
+        }
+    }
+    footer(&mut doc);
+    finish(subject, doc)
+}
+
+/// Builds the MIME message (multipart/alternative) after checking every
+/// header value for CR, LF and NUL (S6). `message_id` is a system value such
+/// as `<fingerprint.seq.role@onrust>` so a receiver can deduplicate too.
+pub fn build_message(from: &str, to: &str, message_id: &str, mail: &RenderedEmail) -> Result<Message, EmailError> {
+    check_header("From", from)?;
+    check_header("To", to)?;
+    check_header("Message-ID", message_id)?;
+    check_header("Subject", &mail.subject)?;
+    let from: Mailbox = from
+        .parse()
+        .map_err(|e: lettre::address::AddressError| EmailError::Address { header: "From", reason: e.to_string() })?;
+    let to: Mailbox = to
+        .parse()
+        .map_err(|e: lettre::address::AddressError| EmailError::Address { header: "To", reason: e.to_string() })?;
+    Message::builder()
+        .from(from)
+        .to(to)
+        .subject(mail.subject.clone())
+        .message_id(Some(message_id.to_owned()))
+        .multipart(MultiPart::alternative_plain_html(mail.text.clone(), mail.html.clone()))
+        .map_err(|e| EmailError::Build(e.to_string()))
+}
+
+/// Checks a recipient or sender address as config validation should (S6):
+/// no CR, LF or NUL, and one plain mailbox.
+pub fn check_address(header: &'static str, address: &str) -> Result<(), EmailError> {
+    check_header(header, address)?;
+    address.parse::<Mailbox>().map(|_| ()).map_err(|e| EmailError::Address { header, reason: e.to_string() })
+}
+
+/// Refuses a header value with CR, LF or NUL: the one way a value could add
+/// a header of its own.
+pub fn check_header(header: &'static str, value: &str) -> Result<(), EmailError> {
+    if value.contains(['\r', '\n', '\0']) {
+        return Err(EmailError::HeaderInjection { header });
+    }
+    Ok(())
+}
+
+// ---- validation (L9) ----
+
+/// Checks that an alert carries everything its explanation needs (L9): an
+/// alert that fails this is not sent on any channel.
+pub fn validate(a: &Alert) -> Result<(), EmailError> {
+    let missing = |field| Err(EmailError::Incomplete { fingerprint: a.fingerprint.clone(), field });
+    if a.fingerprint.trim().is_empty() {
+        return missing("fingerprint");
+    }
+    if a.rule.trim().is_empty() {
+        return missing("rule");
+    }
+    if a.rule_version.trim().is_empty() {
+        return missing("rule_version");
+    }
+    if a.reasons.iter().all(|r| r.trim().is_empty()) {
+        return missing("reasons");
+    }
+    if a.evidence.is_empty() {
+        return missing("evidence");
+    }
+    if a.evidence.iter().any(|e| e.excerpt.trim().is_empty() || e.source.trim().is_empty()) {
+        return missing("evidence excerpt or source");
+    }
+    if !(0.0..=1.0).contains(&a.confidence) {
+        return missing("confidence in 0..1");
+    }
+    if a.municipality.is_some() && a.municipality_name.as_deref().is_none_or(|n| n.trim().is_empty()) {
+        return missing("municipality_name");
+    }
+    match a.kind {
+        RuleKind::Announcement if a.event_time.is_none() => missing("event_time"),
+        RuleKind::Burst if a.expected.is_none() => missing("expected"),
+        RuleKind::Threshold if a.threshold.is_none() => missing("threshold"),
+        _ => Ok(()),
+    }
+}
+
+// ---- the body ----
+
+fn alert_section(doc: &mut Doc, item: MailItem<'_>, ctx: &MailContext) {
+    let a = item.alert;
+    if unreviewed_marker(a, ctx) {
+        doc.warning(
+            "ONGECONTROLEERD SIGNAAL: deze melding is automatisch verstuurd en nog niet door een supervisor \
+             bevestigd.",
+        );
+    }
+    if a.status == AlertStatus::Resolved {
+        doc.para("Gedeëscaleerd: dit signaal is niet langer actief.");
+    }
+    doc.field("Wat", &format!("{} (regel {}, versie {})", kind_title(a.kind), a.rule, a.rule_version));
+    doc.field("Ernst", severity_word(a.severity));
+    if let Some(theme) = &a.theme {
+        doc.field("Thema", theme);
+    }
+    doc.field("Waar", &place_long(a, ctx));
+    if let Some(place) = &a.event_place {
+        doc.field("Plek", &one_line(place));
+    }
+    match a.event_time {
+        Some(t) => {
+            let lead = t.signed_duration_since(a.updated_at);
+            let mut s = format!("aangekondigd voor {}", dutch_datetime(t));
+            if lead.num_minutes() > 0 {
+                s.push_str(&format!(" (over {})", dutch_duration(lead.num_seconds().unsigned_abs())));
+            }
+            doc.field("Wanneer", &s);
+        }
+        None => doc.field("Wanneer", &format!("signaal sinds {}", dutch_datetime(a.starts_at))),
+    }
+    doc.field("Vergeleken met", &baseline_text(a));
+    doc.field("Betrouwbaarheid", &confidence_text(a.confidence));
+    doc.field("Controle", &review_line(a, ctx));
+    if let Some(by) = &a.acknowledged_by {
+        let mut s = format!("bevestigd door {by}");
+        if let Some(c) = &a.ack_comment {
+            s.push_str(&format!(": {}", one_line(c)));
+        }
+        doc.field("Afgehandeld", &s);
+    }
+    doc.subheading("Waarom");
+    for r in a.reasons.iter().filter(|r| !r.trim().is_empty()) {
+        doc.bullet(&one_line(r));
+    }
+    doc.subheading("Voorbeelden (zonder auteurs)");
+    let prev_ids: Vec<&str> =
+        item.previous.map(|p| p.evidence.iter().map(|e| e.message_id.as_str()).collect()).unwrap_or_default();
+    for (n, e) in a.evidence.iter().take(MAX_EVIDENCE).enumerate() {
+        let new = item.previous.is_some() && !prev_ids.contains(&e.message_id.as_str());
+        evidence_entry(doc, n + 1, e, new);
+    }
+    doc.subheading("Wat is er veranderd sinds de vorige mail");
+    for line in changes(a, item.previous) {
+        doc.bullet(&line);
+    }
+}
+
+fn evidence_entry(doc: &mut Doc, n: usize, e: &Evidence, new: bool) {
+    let mut head = format!(
+        "{n}. {}{} — {} — niveau {}, score {}",
+        if new { "[nieuw] " } else { "" },
+        one_line(&e.source),
+        dutch_datetime(e.published_at),
+        e.level,
+        decimal(f64::from(e.score), 2)
+    );
+    if let Some(t) = e.title.as_deref().filter(|t| !t.trim().is_empty()) {
+        head.push_str(&format!(" — {}", one_line(t)));
+    }
+    let link = e.url.as_deref().filter(|u| is_http_link(u));
+    doc.evidence(&head, &format!("“{}”", clip_excerpt(&one_line(&e.excerpt))), link);
+}
+
+/// The contract caps excerpts at 280 characters; a longer one is cut here
+/// too, so a mail never turns into a copy of a message.
+fn clip_excerpt(s: &str) -> String {
+    const MAX: usize = 280;
+    if s.chars().count() <= MAX {
+        return s.to_owned();
+    }
+    let cut: String = s.chars().take(MAX - 1).collect();
+    format!("{}…", cut.trim_end())
+}
+
+fn changes(a: &Alert, previous: Option<&Alert>) -> Vec<String> {
+    let Some(p) = previous else {
+        return vec!["Dit is de eerste melding over dit signaal.".to_owned()];
+    };
+    let mut out = Vec::new();
+    if p.observed != a.observed {
+        out.push(format!("Aantal berichten: {} → {}.", p.observed, a.observed));
+    }
+    if p.severity != a.severity {
+        let dir = if a.severity > p.severity { "verhoogd" } else { "verlaagd" };
+        out.push(format!("Ernst {dir}: {} → {}.", severity_word(p.severity), severity_word(a.severity)));
+    }
+    if p.status != a.status && a.status == AlertStatus::Resolved {
+        out.push("Het signaal is gedeëscaleerd.".to_owned());
+    }
+    if p.event_time != a.event_time
+        && let Some(t) = a.event_time
+    {
+        out.push(format!("Aangekondigde tijd gewijzigd naar {}.", dutch_datetime(t)));
+    }
+    let new = a.evidence.iter().filter(|e| !p.evidence.iter().any(|q| q.message_id == e.message_id)).count();
+    if new > 0 {
+        out.push(format!(
+            "{new} nieuwe {} (gemarkeerd met [nieuw]).",
+            if new == 1 { "voorbeeld" } else { "voorbeelden" }
+        ));
+    }
+    if p.reviewed_by.is_none() && a.reviewed_by.is_some() {
+        out.push("Inmiddels gecontroleerd door een supervisor.".to_owned());
+    }
+    if out.is_empty() {
+        out.push("Geen wijziging in aantal, ernst of voorbeelden sinds de vorige mail.".to_owned());
+    }
+    out
+}
+
+fn baseline_text(a: &Alert) -> String {
+    let window = dutch_duration(a.window_secs);
+    let berichten = |n: u64| if n == 1 { "1 bericht".to_owned() } else { format!("{n} berichten") };
+    match (a.kind, a.expected) {
+        (RuleKind::Burst, Some(expected)) => {
+            let mut s = format!(
+                "{} in {window}, verwacht {} (dezelfde uren in eerdere weken)",
+                berichten(a.observed),
+                decimal(expected, 1)
+            );
+            if expected > 0.0 {
+                s.push_str(&format!("; {} keer zo veel als normaal", decimal(a.observed as f64 / expected, 1)));
+            }
+            if let Some(p) = a.p_value {
+                s.push_str(&format!(
+                    "; kans dat dit toeval is: {} (gecorrigeerd voor alle gemeenten en thema's) — {}",
+                    decimal(p, 4),
+                    unusual_word(p)
+                ));
+            }
+            s
+        }
+        (_, _) => {
+            let mut s = format!("{} in {window}", berichten(a.observed));
+            if let Some(t) = a.threshold {
+                s.push_str(&format!(", drempel {t}"));
+            }
+            if let Some(e) = a.expected {
+                s.push_str(&format!(", normaal {}", decimal(e, 1)));
+            }
+            if a.kind == RuleKind::Critical {
+                s.push_str("; één bericht boven de kritieke grens is genoeg, er is geen basislijn");
+            }
+            s
+        }
+    }
+}
+
+fn unusual_word(p: f64) -> &'static str {
+    if p < 0.001 {
+        "zeer ongebruikelijk"
+    } else if p < 0.01 {
+        "ongebruikelijk"
+    } else if p < 0.05 {
+        "enigszins ongebruikelijk"
+    } else {
+        "binnen de normale variatie"
+    }
+}
+
+fn confidence_text(c: f32) -> String {
+    let word = if c >= 0.8 {
+        "hoog"
+    } else if c >= 0.5 {
+        "redelijk"
+    } else {
+        "laag"
+    };
+    format!("{}% ({word})", (c * 100.0).round() as u32)
+}
+
+/// Mail to a mayor that no supervisor confirmed is marked (L10).
+fn unreviewed_marker(a: &Alert, ctx: &MailContext) -> bool {
+    ctx.role == RecipientRole::Mayor && a.reviewed_by.as_deref().is_none_or(|r| r.trim().is_empty())
+}
+
+fn review_line(a: &Alert, ctx: &MailContext) -> String {
+    match a.reviewed_by.as_deref().filter(|r| !r.trim().is_empty()) {
+        Some(by) => format!("gecontroleerd door {}", one_line(by)),
+        None if ctx.role == RecipientRole::Mayor => {
+            "ongecontroleerd signaal (niet door een supervisor bevestigd)".into()
+        }
+        None => "nog niet gecontroleerd (realtime melding)".into(),
+    }
+}
+
+fn footer(doc: &mut Doc) {
+    doc.rule();
+    doc.para(
+        "Dit bericht is automatisch opgesteld door onrust uit openbare bronnen. Het beschrijft een verschijnsel, \
+         geen personen; auteurs worden niet genoemd. Een aangekondigde vreedzame demonstratie is een recht dat de \
+         gemeente faciliteert.",
+    );
+}
+
+fn finish(subject: String, doc: Doc) -> Result<RenderedEmail, EmailError> {
+    check_header("Subject", &subject)?;
+    Ok(RenderedEmail { subject, text: doc.text, html: format!("{HTML_HEAD}{}</body></html>\n", doc.html) })
+}
+
+const HTML_HEAD: &str = "<!DOCTYPE html><html lang=\"nl\"><head><meta charset=\"utf-8\"></head><body>\n";
+
+// ---- words ----
+
+fn severity_word(s: Severity) -> &'static str {
+    match s {
+        Severity::Info => "informatief",
+        Severity::Warning => "waarschuwing",
+        Severity::Critical => "kritiek",
+    }
+}
+
+fn severity_title(s: Severity) -> &'static str {
+    match s {
+        Severity::Info => "Informatief",
+        Severity::Warning => "Waarschuwing",
+        Severity::Critical => "Kritiek",
+    }
+}
+
+fn kind_title(k: RuleKind) -> &'static str {
+    match k {
+        RuleKind::Threshold => "drempel overschreden",
+        RuleKind::Burst => "ongewone piek",
+        RuleKind::Announcement => "aangekondigde actie",
+        RuleKind::Critical => "kritiek bericht",
+    }
+}
+
+fn place_short(a: &Alert, ctx: &MailContext) -> String {
+    match (&a.municipality, &a.municipality_name) {
+        (Some(_), Some(name)) => name.clone(),
+        (Some(code), None) => code.to_string(),
+        (None, _) => format!("regio {}", ctx.region_name),
+    }
+}
+
+fn place_long(a: &Alert, ctx: &MailContext) -> String {
+    match (&a.municipality, &a.municipality_name) {
+        (Some(code), Some(name)) => format!("gemeente {} ({code})", one_line(name)),
+        (Some(code), None) => code.to_string(),
+        (None, _) => format!("regio {}", ctx.region_name),
+    }
+}
+
+fn common_place(items: &[MailItem<'_>], ctx: &MailContext) -> String {
+    let first = items.first().map(|i| &i.alert.municipality);
+    if items.iter().all(|i| Some(&i.alert.municipality) == first)
+        && let Some(i) = items.first()
+    {
+        return place_short(i.alert, ctx);
+    }
+    format!("regio {}", ctx.region_name)
+}
+
+const DAYS: [&str; 7] = ["maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"];
+const MONTHS: [&str; 12] = [
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+];
+
+/// "donderdag 31 december 2026"
+pub fn dutch_date(d: NaiveDate) -> String {
+    let day = DAYS[d.weekday().num_days_from_monday() as usize];
+    let month = MONTHS[d.month0() as usize];
+    format!("{day} {} {month} {}", d.day(), d.year())
+}
+
+/// "donderdag 31 december 2026 om 22:00", in Europe/Amsterdam.
+pub fn dutch_datetime(t: DateTime<Utc>) -> String {
+    let local = t.with_timezone(&Amsterdam);
+    format!("{} om {:02}:{:02}", dutch_date(local.date_naive()), local.hour(), local.minute())
+}
+
+/// "1 uur", "30 minuten", "2 dagen", "1 uur en 30 minuten".
+pub fn dutch_duration(secs: u64) -> String {
+    let (d, h, m) = (secs / 86_400, (secs % 86_400) / 3600, (secs % 3600) / 60);
+    let mut parts = Vec::new();
+    if d > 0 {
+        parts.push(if d == 1 { "1 dag".to_owned() } else { format!("{d} dagen") });
+    }
+    if h > 0 {
+        parts.push(format!("{h} uur"));
+    }
+    if m > 0 {
+        parts.push(if m == 1 { "1 minuut".to_owned() } else { format!("{m} minuten") });
+    }
+    match parts.len() {
+        0 => format!("{secs} seconden"),
+        1 => parts.remove(0),
+        _ => {
+            let last = parts.pop().unwrap_or_default();
+            format!("{} en {last}", parts.join(", "))
+        }
+    }
+}
+
+/// A number with a Dutch decimal comma.
+pub(crate) fn decimal(x: f64, places: usize) -> String {
+    format!("{x:.places$}").replace('.', ",")
+}
+
+/// Message text on one line: control characters (CR, LF, NUL, tabs, …)
+/// become spaces so a text can never start a line of its own.
+fn one_line(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        out.push(if c.is_control() { ' ' } else { c });
+    }
+    out.trim().to_owned()
+}
+
+pub(crate) fn is_http_link(u: &str) -> bool {
+    url::Url::parse(u).map(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some()).unwrap_or(false)
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub(crate) fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Writes the plain text and the HTML twin side by side so they never drift;
+/// every HTML insertion goes through [`html_escape`].
+#[derive(Default)]
+struct Doc {
+    text: String,
+    html: String,
+    in_list: bool,
+}
+
+impl Doc {
+    fn close_list(&mut self) {
+        if self.in_list {
+            self.html.push_str("</ul>\n");
+            self.in_list = false;
+        }
+    }
+
+    fn heading(&mut self, s: &str) {
+        self.close_list();
+        self.text.push_str(&format!("{s}\n{}\n\n", "=".repeat(s.chars().count())));
+        self.html.push_str(&format!("<h1>{}</h1>\n", html_escape(s)));
+    }
+
+    fn subheading(&mut self, s: &str) {
+        self.close_list();
+        self.text.push_str(&format!("\n{s}\n{}\n", "-".repeat(s.chars().count())));
+        self.html.push_str(&format!("<h2>{}</h2>\n", html_escape(s)));
+    }
+
+    fn para(&mut self, s: &str) {
+        self.close_list();
+        self.text.push_str(&format!("{s}\n\n"));
+        self.html.push_str(&format!("<p>{}</p>\n", html_escape(s)));
+    }
+
+    fn warning(&mut self, s: &str) {
+        self.close_list();
+        self.text.push_str(&format!("!! {s}\n\n"));
+        self.html.push_str(&format!("<p><strong>{}</strong></p>\n", html_escape(s)));
+    }
+
+    fn field(&mut self, name: &str, value: &str) {
+        self.close_list();
+        self.text.push_str(&format!("{name}: {value}\n"));
+        self.html.push_str(&format!("<p><b>{}:</b> {}</p>\n", html_escape(name), html_escape(value)));
+    }
+
+    fn bullet(&mut self, s: &str) {
+        if !self.in_list {
+            self.html.push_str("<ul>\n");
+            self.in_list = true;
+        }
+        self.text.push_str(&format!("- {s}\n"));
+        self.html.push_str(&format!("<li>{}</li>\n", html_escape(s)));
+    }
+
+    fn evidence(&mut self, head: &str, quote: &str, link: Option<&str>) {
+        self.close_list();
+        self.text.push_str(&format!("{head}\n   {quote}\n"));
+        self.html.push_str(&format!("<p>{}<br>\n<span>{}</span>", html_escape(head), html_escape(quote)));
+        if let Some(l) = link {
+            self.text.push_str(&format!("   Link: {l}\n"));
+            self.html.push_str(&format!("<br>\n<a href=\"{0}\">{0}</a>", html_escape(l)));
+        }
+        self.html.push_str("</p>\n");
+    }
+
+    fn rule(&mut self) {
+        self.close_list();
+        self.text.push_str("\n----\n\n");
+        self.html.push_str("<hr>\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::fixtures;
+
+    fn ctx(role: RecipientRole) -> MailContext {
+        MailContext { role, region_name: "Midden-Nederland".to_owned() }
+    }
+
+    fn item(a: &Alert) -> MailItem<'_> {
+        MailItem { alert: a, previous: None }
+    }
+
+    const GOLDEN: &str = "Kritiek: aangekondigde actie
+============================
+
+Wat: aangekondigde actie (regel oproep-tot-geweld, versie r1a2b3c)
+Ernst: kritiek
+Thema: jaarwisseling
+Waar: gemeente Utrecht (GM0344)
+Plek: Vredenburgplein
+Wanneer: aangekondigd voor donderdag 31 december 2026 om 22:00 (over 1 dag)
+Vergeleken met: 4 berichten in 1 uur, drempel 3, normaal 0,5
+Betrouwbaarheid: 86% (hoog)
+Controle: gecontroleerd door j.devries (supervisor)
+
+Waarom
+------
+- Vier berichten roepen op tot geweld tegen de politie tijdens de jaarwisseling.
+- Een actie is aangekondigd voor oudjaarsavond op het Vredenburgplein.
+
+Voorbeelden (zonder auteurs)
+----------------------------
+1. rtvutrecht — woensdag 30 december 2026 om 21:40 — niveau 3, score 0,93 — Oproep voor oudjaarsavond
+   “Oudjaarsavond gaan we oorlog maken met de politie op het Vredenburgplein”
+   Link: https://www.rtvutrecht.nl/nieuws/m1
+2. rtvutrecht — woensdag 30 december 2026 om 21:50 — niveau 3, score 0,93 — Oproep voor oudjaarsavond
+   “Oudjaarsavond gaan we oorlog maken met de politie op het Vredenburgplein”
+   Link: https://www.rtvutrecht.nl/nieuws/m2
+
+Wat is er veranderd sinds de vorige mail
+----------------------------------------
+- Dit is de eerste melding over dit signaal.
+
+----
+
+Dit bericht is automatisch opgesteld door onrust uit openbare bronnen. Het beschrijft een verschijnsel, geen personen; auteurs worden niet genoemd. Een aangekondigde vreedzame demonstratie is een recht dat de gemeente faciliteert.
+
+";
+
+    #[test]
+    fn golden_plain_text() {
+        let a = fixtures::alert();
+        let m = render_alert(item(&a), &ctx(RecipientRole::Officer)).unwrap();
+        assert_eq!(m.subject, "[onrust] Kritiek: oproep-tot-geweld — Utrecht");
+        assert_eq!(m.text, GOLDEN);
+    }
+
+    #[test]
+    fn dutch_dates_in_amsterdam_time() {
+        use chrono::TimeZone;
+        // 21:00 UTC in winter is 22:00 in Amsterdam; 10:30 UTC in summer is 12:30.
+        let winter = Utc.with_ymd_and_hms(2026, 12, 31, 21, 0, 0).unwrap();
+        assert_eq!(dutch_datetime(winter), "donderdag 31 december 2026 om 22:00");
+        let summer = Utc.with_ymd_and_hms(2026, 7, 4, 10, 30, 0).unwrap();
+        assert_eq!(dutch_datetime(summer), "zaterdag 4 juli 2026 om 12:30");
+        // Just before midnight UTC on new year's eve is already next year here.
+        let late = Utc.with_ymd_and_hms(2026, 12, 31, 23, 30, 0).unwrap();
+        assert_eq!(dutch_datetime(late), "vrijdag 1 januari 2027 om 00:30");
+        assert_eq!(dutch_duration(5400), "1 uur en 30 minuten");
+        assert_eq!(dutch_duration(2 * 86_400 + 60), "2 dagen en 1 minuut");
+    }
+
+    #[test]
+    fn bcc_in_a_title_stays_in_the_body() {
+        let mut a = fixtures::alert();
+        a.evidence[0].title = Some("Demo\r\nBcc: x@example.org".to_owned());
+        a.evidence[0].excerpt = "tekst\r\nBcc: y@example.org\r\n\r\nnieuwe body".to_owned();
+        let m = render_alert(item(&a), &ctx(RecipientRole::Officer)).unwrap();
+        assert!(!m.subject.contains("Bcc"));
+        assert!(m.text.lines().all(|l| !l.starts_with("Bcc:")), "a text line starts a header-like line");
+        let msg = build_message("onrust@gemeente.example", "oov@utrecht.example", "<a.1.officer@onrust>", &m).unwrap();
+        let raw = String::from_utf8(msg.formatted()).unwrap();
+        let headers = raw.split("\r\n\r\n").next().unwrap();
+        assert_eq!(headers.lines().filter(|l| l.to_ascii_lowercase().starts_with("subject:")).count(), 1);
+        assert!(!headers.to_ascii_lowercase().contains("bcc"), "{headers}");
+        assert!(msg.envelope().to().iter().all(|t| t.to_string() == "oov@utrecht.example"));
+    }
+
+    #[test]
+    fn header_values_with_cr_lf_nul_are_refused() {
+        let mut a = fixtures::alert();
+        a.municipality_name = Some("Utrecht\r\nBcc: x@example.org".to_owned());
+        let err = render_alert(item(&a), &ctx(RecipientRole::Officer)).unwrap_err();
+        assert_eq!(err, EmailError::HeaderInjection { header: "Subject" });
+        assert_eq!(err.to_string(), "header Subject contains a CR, LF or NUL character; refused");
+        let m = render_alert(item(&fixtures::alert()), &ctx(RecipientRole::Officer)).unwrap();
+        for (from, to, id, header) in [
+            ("onrust@gemeente.example\r\nBcc: x@example.org", "a@b.example", "<i@onrust>", "From"),
+            ("onrust@gemeente.example", "a@b.example\nBcc: x@example.org", "<i@onrust>", "To"),
+            ("onrust@gemeente.example", "a@b.example", "<i@onrust>\0", "Message-ID"),
+        ] {
+            assert_eq!(build_message(from, to, id, &m).unwrap_err(), EmailError::HeaderInjection { header });
+        }
+        let mut bad_rule = fixtures::alert();
+        bad_rule.rule = "regel\0".to_owned();
+        assert!(matches!(
+            render_alert(item(&bad_rule), &ctx(RecipientRole::Officer)),
+            Err(EmailError::HeaderInjection { .. })
+        ));
+    }
+
+    #[test]
+    fn html_twin_escapes_everything() {
+        let mut a = fixtures::alert();
+        a.evidence[0].excerpt = "<script>alert('x')</script> & \"meer\"".to_owned();
+        a.evidence[0].title = Some("<img src=x onerror=alert(1)>".to_owned());
+        a.reasons.push("<b>vet</b>".to_owned());
+        a.evidence[1].url = Some("https://example.org/?a=1&b=\"><script>".to_owned());
+        let m = render_alert(item(&a), &ctx(RecipientRole::Officer)).unwrap();
+        assert!(!m.html.contains("<script>"));
+        assert!(!m.html.contains("<img"));
+        assert!(!m.html.contains("<b>vet"));
+        assert!(m.html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;meer&quot;"));
+        assert!(m.html.contains("href=\"https://example.org/?a=1&amp;b=&quot;&gt;&lt;script&gt;\""));
+        // The plain text is the text as it is.
+        assert!(m.text.contains("<script>alert('x')</script>"));
+    }
+
+    #[test]
+    fn only_http_links_are_shown() {
+        let mut a = fixtures::alert();
+        a.evidence[0].url = Some("javascript:alert(1)".to_owned());
+        a.evidence[1].url = Some("file:///etc/passwd".to_owned());
+        let m = render_alert(item(&a), &ctx(RecipientRole::Officer)).unwrap();
+        assert!(!m.text.contains("Link:"));
+        assert!(!m.html.contains("href"));
+        assert!(!m.text.contains("javascript") && !m.html.contains("javascript"));
+    }
+
+    #[test]
+    fn long_excerpts_are_cut_at_280_characters() {
+        let mut a = fixtures::alert();
+        a.evidence[0].excerpt = "é".repeat(400);
+        let m = render_alert(item(&a), &ctx(RecipientRole::Officer)).unwrap();
+        let quote = m.text.lines().find(|l| l.contains("éé")).unwrap().trim();
+        assert_eq!(quote.chars().count(), 280 + 2, "280 characters between the quotes");
+        assert!(quote.ends_with("…”"));
+    }
+
+    #[test]
+    fn at_most_five_excerpts() {
+        let mut a = fixtures::alert();
+        a.evidence = (0..8).map(|i| fixtures::evidence(&format!("m{i}"), i)).collect();
+        let m = render_alert(item(&a), &ctx(RecipientRole::Officer)).unwrap();
+        assert!(m.text.contains("\n5. ") && !m.text.contains("\n6. "));
+    }
+
+    #[test]
+    fn incomplete_alert_is_not_rendered() {
+        type Breaker = fn(&mut Alert);
+        let cases: [(Breaker, &str); 6] = [
+            (|a| a.reasons.clear(), "reasons"),
+            (|a| a.evidence.clear(), "evidence"),
+            (|a| a.rule_version.clear(), "rule_version"),
+            (|a| a.event_time = None, "event_time"),
+            (|a| a.municipality_name = None, "municipality_name"),
+            (|a| a.confidence = f32::NAN, "confidence in 0..1"),
+        ];
+        for (break_it, field) in cases {
+            let mut a = fixtures::alert();
+            break_it(&mut a);
+            let err = render_alert(item(&a), &ctx(RecipientRole::Officer)).unwrap_err();
+            assert_eq!(err, EmailError::Incomplete { fingerprint: a.fingerprint.clone(), field });
+        }
+        let mut burst = fixtures::alert();
+        burst.kind = RuleKind::Burst;
+        burst.expected = None;
+        assert!(matches!(render_alert(item(&burst), &ctx(RecipientRole::Mayor)), Err(EmailError::Incomplete { .. })));
+    }
+
+    #[test]
+    fn mayor_mail_without_review_is_marked() {
+        let mut a = fixtures::alert();
+        a.reviewed_by = None;
+        let m = render_alert(item(&a), &ctx(RecipientRole::Mayor)).unwrap();
+        assert_eq!(m.subject, "[onrust] ongecontroleerd signaal, Kritiek: oproep-tot-geweld — Utrecht");
+        assert!(m.text.contains("ONGECONTROLEERD SIGNAAL"));
+        assert!(m.text.contains("Controle: ongecontroleerd signaal"));
+        // The officer's copy of the same alert is a realtime signal, not marked.
+        let o = render_alert(item(&a), &ctx(RecipientRole::Officer)).unwrap();
+        assert!(!o.text.contains("ONGECONTROLEERD"));
+        assert!(o.text.contains("Controle: nog niet gecontroleerd"));
+        // Reviewed: who reviewed is named.
+        let r = render_alert(item(&fixtures::alert()), &ctx(RecipientRole::Mayor)).unwrap();
+        assert!(r.text.contains("gecontroleerd door j.devries"));
+        assert!(!r.subject.contains("ongecontroleerd"));
+    }
+
+    #[test]
+    fn changes_since_previous_mail() {
+        let prev = fixtures::alert();
+        let mut now = fixtures::alert();
+        now.observed = 9;
+        now.severity = Severity::Critical;
+        let mut prev_warn = prev.clone();
+        prev_warn.severity = Severity::Warning;
+        now.evidence.push(fixtures::evidence("m3", 55));
+        let m =
+            render_alert(MailItem { alert: &now, previous: Some(&prev_warn) }, &ctx(RecipientRole::Officer)).unwrap();
+        assert!(m.text.contains("- Aantal berichten: 4 → 9."));
+        assert!(m.text.contains("- Ernst verhoogd: waarschuwing → kritiek."));
+        assert!(m.text.contains("- 1 nieuwe voorbeeld (gemarkeerd met [nieuw])."));
+        assert!(m.text.contains("3. [nieuw] rtvutrecht"));
+        assert!(!m.text.contains("1. [nieuw]"));
+        let same =
+            render_alert(MailItem { alert: &prev, previous: Some(&prev) }, &ctx(RecipientRole::Officer)).unwrap();
+        assert!(same.text.contains("Geen wijziging in aantal, ernst of voorbeelden"));
+    }
+
+    #[test]
+    fn burst_states_observed_expected_and_how_unusual() {
+        let mut a = fixtures::alert();
+        a.kind = RuleKind::Burst;
+        a.observed = 14;
+        a.expected = Some(2.3);
+        a.p_value = Some(0.0004);
+        let m = render_alert(item(&a), &ctx(RecipientRole::Officer)).unwrap();
+        assert!(
+            m.text.contains(
+                "Vergeleken met: 14 berichten in 1 uur, verwacht 2,3 (dezelfde uren in eerdere weken); 6,1 keer zo \
+                 veel als normaal; kans dat dit toeval is: 0,0004 (gecorrigeerd voor alle gemeenten en thema's) — \
+                 zeer ongebruikelijk"
+            ),
+            "{}",
+            m.text
+        );
+    }
+
+    #[test]
+    fn regional_alert_names_the_region() {
+        let mut a = fixtures::alert();
+        a.municipality = None;
+        a.municipality_name = None;
+        let m = render_alert(item(&a), &ctx(RecipientRole::Officer)).unwrap();
+        assert_eq!(m.subject, "[onrust] Kritiek: oproep-tot-geweld — regio Midden-Nederland");
+        assert!(m.text.contains("Waar: regio Midden-Nederland\n"));
+    }
+
+    #[test]
+    fn group_and_digest() {
+        let a = fixtures::alert();
+        let mut b = fixtures::alert();
+        b.rule = "piek-jaarwisseling".to_owned();
+        b.severity = Severity::Warning;
+        let items = [item(&a), item(&b)];
+        let g = render_group(&items, &ctx(RecipientRole::Officer)).unwrap();
+        assert_eq!(g.subject, "[onrust] Kritiek: 2 signalen — Utrecht");
+        assert!(g.text.contains("Signaal 1 van 2: Kritiek — oproep-tot-geweld"));
+        assert!(g.text.contains("Signaal 2 van 2: Waarschuwing — piek-jaarwisseling"));
+        assert_eq!(render_group(&[], &ctx(RecipientRole::Officer)).unwrap_err(), EmailError::Empty);
+
+        let day = NaiveDate::from_ymd_opt(2026, 12, 30).unwrap();
+        let d = render_digest(day, &items, &ctx(RecipientRole::Mayor)).unwrap();
+        assert_eq!(d.subject, "[onrust] dagoverzicht woensdag 30 december 2026: Utrecht");
+        assert!(d.text.contains("2 signalen vandaag:"));
+        assert!(d.text.contains("aangekondigd voor donderdag 31 december 2026 om 22:00"));
+        let empty = render_digest(day, &[], &ctx(RecipientRole::Mayor)).unwrap();
+        assert!(empty.text.contains("geen signalen"));
+    }
+}

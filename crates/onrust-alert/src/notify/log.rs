@@ -1,0 +1,792 @@
+//! The outbox and the notification log: delivery at least once, deduplicated,
+//! with every attempt on record (GUARDRAILS R8, issue 5 "who was told what").
+//!
+//! Two append-only JSON-lines files in one directory, each line fsynced before
+//! the call returns:
+//!
+//! - `outbox.jsonl`: every notification, written by [`Outbox::enqueue`]
+//!   *before* any attempt to send it. A restart between firing and sending
+//!   therefore finds it again: not zero mails.
+//! - `notifications.jsonl`: one [`LogEntry`] per attempt (sent, retry,
+//!   failed). A notification with a final entry (sent or failed) is done; on
+//!   restart it is not sent again: not two mails.
+//!
+//! The identity of a notification is its [`NotificationKey`]: the alert
+//! fingerprint and the notification sequence (the n-th mail about that
+//! fingerprint), plus the channel and address, because one firing goes to
+//! several recipients and each must get exactly one. Enqueueing a key twice
+//! is a no-op, so an engine that replays after a crash cannot double a mail.
+//!
+//! The one window left is a crash after the server accepted the mail and
+//! before the `sent` line is on disk; then the mail is sent again on restart.
+//! That is the at-least-once side of the trade, chosen over losing a mail; the
+//! Message-ID is stable per key so a receiving system can drop the copy.
+//!
+//! A torn last line (a crash mid-write) is cut off when the files are opened,
+//! so the next append starts on a clean line. The outbox file is locked while
+//! open, so a second process gets a clear error instead of sending twice;
+//! [`Outbox::compact`] drops what is done from the outbox (never from the log).
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+use crate::alert::Alert;
+use crate::notify::email::{self, EmailError};
+use crate::notify::{Channel, RecipientRole};
+
+pub const OUTBOX_FILE: &str = "outbox.jsonl";
+pub const LOG_FILE: &str = "notifications.jsonl";
+/// Held locked while an [`Outbox`] is open; never renamed, unlike the outbox.
+pub const LOCK_FILE: &str = "outbox.lock";
+
+/// An alert with the previous notification of the same fingerprint, so the
+/// renderer can say what changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    pub alert: Alert,
+    pub previous: Option<Alert>,
+}
+
+/// What a notification carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Content {
+    /// One alert, or several grouped by the engine into one mail.
+    Alerts { items: Vec<Item> },
+    /// The daily digest of `date` (Europe/Amsterdam).
+    Digest { date: NaiveDate, items: Vec<Item> },
+}
+
+impl Content {
+    pub fn items(&self) -> &[Item] {
+        match self {
+            Content::Alerts { items } | Content::Digest { items, .. } => items,
+        }
+    }
+}
+
+/// One message to one recipient over one channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notification {
+    /// The alert's fingerprint, or for a group or digest the engine's key of it.
+    pub fingerprint: String,
+    /// The n-th notification about this fingerprint (1, 2, …).
+    pub sequence: u64,
+    pub rule: String,
+    pub channel: Channel,
+    pub role: RecipientRole,
+    /// An email address or a webhook URL, from validated config only.
+    pub address: String,
+    pub content: Content,
+}
+
+impl Notification {
+    pub fn key(&self) -> NotificationKey {
+        NotificationKey {
+            fingerprint: self.fingerprint.clone(),
+            sequence: self.sequence,
+            channel: self.channel,
+            address: self.address.clone(),
+        }
+    }
+}
+
+/// What makes a notification unique.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NotificationKey {
+    pub fingerprint: String,
+    pub sequence: u64,
+    pub channel: Channel,
+    pub address: String,
+}
+
+/// The result of one attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Accepted by the server; done.
+    Sent,
+    /// A temporary failure (SMTP 4xx, connection, TLS); it stays queued.
+    Retry,
+    /// A permanent failure (SMTP 5xx, HTTP 4xx); done, for a person to look at.
+    Failed,
+}
+
+/// One line of the notification log: one attempt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogEntry {
+    pub time: DateTime<Utc>,
+    pub fingerprint: String,
+    pub sequence: u64,
+    pub rule: String,
+    pub channel: Channel,
+    pub role: RecipientRole,
+    pub address: String,
+    pub attempt: u32,
+    pub outcome: Outcome,
+    /// SMTP reply code or HTTP status, when there was one.
+    pub code: Option<u16>,
+    pub message: Option<String>,
+}
+
+impl LogEntry {
+    fn key(&self) -> NotificationKey {
+        NotificationKey {
+            fingerprint: self.fingerprint.clone(),
+            sequence: self.sequence,
+            channel: self.channel,
+            address: self.address.clone(),
+        }
+    }
+}
+
+/// A channel's answer to one delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivered {
+    pub code: Option<u16>,
+    pub message: String,
+}
+
+/// Why one delivery did not succeed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("temporary failure ({}): {message}", code_str(*.code))]
+    Transient { code: Option<u16>, message: String },
+    #[error("permanent failure ({}): {message}", code_str(*.code))]
+    Permanent { code: Option<u16>, message: String },
+}
+
+fn code_str(code: Option<u16>) -> String {
+    code.map_or_else(|| "no code".to_owned(), |c| c.to_string())
+}
+
+/// A channel that can deliver a notification.
+pub trait Deliver {
+    fn deliver(&self, n: &Notification) -> impl Future<Output = Result<Delivered, DeliveryError>> + Send;
+}
+
+/// How often and how fast a temporary failure is retried.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// The wait after the first failure; it doubles per attempt.
+    pub base: Duration,
+    /// The longest wait between attempts.
+    pub cap: Duration,
+    /// Attempts per notification in one [`Outbox::deliver_pending`] call;
+    /// after that it stays queued for the next call.
+    pub max_attempts: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self { base: Duration::from_secs(5), cap: Duration::from_secs(600), max_attempts: 6 }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait after the `attempt`-th failed attempt (1-based).
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
+        self.base.saturating_mul(factor).min(self.cap)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("notification log {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("notification log {path} line {line}: {source}")]
+    Parse { path: PathBuf, line: usize, source: serde_json::Error },
+    #[error("cannot encode notification: {0}")]
+    Encode(#[from] serde_json::Error),
+    #[error("{} notification refused: {reason}", .channel.as_str())]
+    Address { channel: Channel, reason: String },
+    #[error("notification log {0} is in use by another onrust process")]
+    Locked(PathBuf),
+    #[error("notification {fingerprint} #{sequence} refused: {source}")]
+    Invalid { fingerprint: String, sequence: u64, source: EmailError },
+}
+
+/// What one round of delivery did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub sent: usize,
+    pub failed: usize,
+    pub still_pending: usize,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct OutboxLine {
+    enqueued_at: DateTime<Utc>,
+    notification: Notification,
+}
+
+#[derive(Debug, Clone)]
+struct Pending {
+    notification: Notification,
+    /// Attempts made so far, over restarts (from the log).
+    attempts: u32,
+    /// Temporary failures in a row since this process started; the backoff exponent.
+    failures: u32,
+    /// Not before this instant; `None` is due now.
+    next_at: Option<Instant>,
+}
+
+/// The persistent outbox plus the notification log. One process owns a
+/// directory at a time.
+pub struct Outbox {
+    dir: PathBuf,
+    /// Keeps the directory's lock for as long as this outbox lives.
+    _lock: File,
+    outbox: File,
+    log: File,
+    policy: RetryPolicy,
+    /// Every key ever enqueued (pending or done).
+    known: HashSet<NotificationKey>,
+    /// Not yet sent or permanently failed.
+    pending: BTreeMap<NotificationKey, Pending>,
+}
+
+impl std::fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbox").field("dir", &self.dir).field("pending", &self.pending.len()).finish()
+    }
+}
+
+impl Outbox {
+    /// Opens (or creates) the outbox in `dir` and restores what is pending.
+    pub fn open(dir: &Path, policy: RetryPolicy) -> Result<Self, LogError> {
+        std::fs::create_dir_all(dir).map_err(|source| LogError::Io { path: dir.to_path_buf(), source })?;
+        let outbox_path = dir.join(OUTBOX_FILE);
+        let log_path = dir.join(LOG_FILE);
+        // Lock before reading: a second process must not cut "torn" lines
+        // that are really the first one's appends in progress.
+        let lock_path = dir.join(LOCK_FILE);
+        let lock = open_append(&lock_path)?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(LogError::Locked(dir.to_path_buf())),
+            Err(std::fs::TryLockError::Error(source)) => return Err(LogError::Io { path: lock_path, source }),
+        }
+        let outbox = open_append(&outbox_path)?;
+        let queued: Vec<OutboxLine> = read_lines(&outbox_path)?;
+        let entries: Vec<LogEntry> = read_lines(&log_path)?;
+        let log = open_append(&log_path)?;
+        sync_dir(dir)?;
+
+        let mut attempts: BTreeMap<NotificationKey, u32> = BTreeMap::new();
+        let mut done: HashSet<NotificationKey> = HashSet::new();
+        for e in &entries {
+            let n = attempts.entry(e.key()).or_default();
+            *n = (*n).max(e.attempt);
+            if matches!(e.outcome, Outcome::Sent | Outcome::Failed) {
+                done.insert(e.key());
+            }
+        }
+        // A key with any attempt on record is known even after compaction
+        // removed it from the outbox, so a replayed firing is not sent again.
+        let mut known: HashSet<NotificationKey> = attempts.keys().cloned().collect();
+        let mut enqueued = HashSet::new();
+        let mut pending = BTreeMap::new();
+        for line in queued {
+            let key = line.notification.key();
+            known.insert(key.clone());
+            if enqueued.insert(key.clone()) && !done.contains(&key) {
+                let made = attempts.get(&key).copied().unwrap_or(0);
+                pending.insert(
+                    key,
+                    Pending { notification: line.notification, attempts: made, failures: 0, next_at: None },
+                );
+            }
+        }
+        Ok(Self { dir: dir.to_path_buf(), _lock: lock, outbox, log, policy, known, pending })
+    }
+
+    /// Persists a notification before anything tries to send it. Returns
+    /// `false` when the same key was enqueued before (nothing is written).
+    /// An alert that lacks a field its explanation needs is refused (L9), and
+    /// so is an address that is not one plain mailbox or an allowed webhook
+    /// URL (S6, S10): nothing unsendable waits in the outbox.
+    pub fn enqueue(&mut self, notification: Notification, now: DateTime<Utc>) -> Result<bool, LogError> {
+        for item in notification.content.items() {
+            email::validate(&item.alert).map_err(|source| LogError::Invalid {
+                fingerprint: notification.fingerprint.clone(),
+                sequence: notification.sequence,
+                source,
+            })?;
+        }
+        let address_problem = match notification.channel {
+            Channel::Email => email::check_address("To", &notification.address).err().map(|e| e.to_string()),
+            Channel::Webhook => crate::notify::webhook::check_url(&notification.address).err().map(|e| e.to_string()),
+        };
+        if let Some(reason) = address_problem {
+            return Err(LogError::Address { channel: notification.channel, reason });
+        }
+        let key = notification.key();
+        if self.known.contains(&key) {
+            return Ok(false);
+        }
+        let line = OutboxLine { enqueued_at: now, notification };
+        append_line(&mut self.outbox, &self.dir.join(OUTBOX_FILE), &serde_json::to_string(&line)?)?;
+        self.known.insert(key.clone());
+        self.pending.insert(key, Pending { notification: line.notification, attempts: 0, failures: 0, next_at: None });
+        Ok(true)
+    }
+
+    /// The notifications not yet sent or permanently failed, oldest key first.
+    pub fn pending(&self) -> Vec<&Notification> {
+        self.pending.values().map(|p| &p.notification).collect()
+    }
+
+    /// When the next pending notification is due; `None` when nothing is
+    /// pending. A daemon sleeps until then (or until a new one is enqueued)
+    /// and calls [`Outbox::deliver_due`].
+    pub fn next_due(&self) -> Option<Instant> {
+        let now = Instant::now();
+        self.pending.values().map(|p| p.next_at.unwrap_or(now)).min()
+    }
+
+    /// Makes one attempt for every notification that is due, without waiting
+    /// for any backoff, so one failing recipient never delays the others. A
+    /// temporary failure is scheduled again after an exponential backoff; a
+    /// permanent failure is final. Every attempt is logged.
+    pub async fn deliver_due<D: Deliver>(&mut self, channel: &D) -> Result<DeliveryReport, LogError> {
+        self.attempt_due(channel, &mut BTreeMap::new(), u32::MAX).await
+    }
+
+    /// Sends what is pending, waiting out backoffs, until every notification
+    /// is sent, failed for good, or has had `max_attempts` attempts in this
+    /// call (then it stays queued). For tests, the CLI and shutdown; the
+    /// daemon uses [`Outbox::deliver_due`] with [`Outbox::next_due`].
+    pub async fn deliver_pending<D: Deliver>(&mut self, channel: &D) -> Result<DeliveryReport, LogError> {
+        let mut tries = BTreeMap::new();
+        let mut total = DeliveryReport::default();
+        loop {
+            let r = self.attempt_due(channel, &mut tries, self.policy.max_attempts).await?;
+            total.sent += r.sent;
+            total.failed += r.failed;
+            let max = self.policy.max_attempts;
+            let next = self
+                .pending
+                .iter()
+                .filter(|(k, _)| tries.get(*k).copied().unwrap_or(0) < max)
+                .map(|(_, p)| p.next_at.unwrap_or_else(Instant::now))
+                .min();
+            match next {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => break,
+            }
+        }
+        total.still_pending = self.pending.len();
+        Ok(total)
+    }
+
+    async fn attempt_due<D: Deliver>(
+        &mut self,
+        channel: &D,
+        tries: &mut BTreeMap<NotificationKey, u32>,
+        max_tries: u32,
+    ) -> Result<DeliveryReport, LogError> {
+        let mut report = DeliveryReport::default();
+        let now = Instant::now();
+        let due: Vec<NotificationKey> = self
+            .pending
+            .iter()
+            .filter(|(k, p)| p.next_at.is_none_or(|t| t <= now) && tries.get(*k).copied().unwrap_or(0) < max_tries)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in due {
+            let Some(p) = self.pending.get(&key) else { continue };
+            let notification = p.notification.clone();
+            let attempt = p.attempts + 1;
+            *tries.entry(key.clone()).or_default() += 1;
+            let result = channel.deliver(&notification).await;
+            let (outcome, code, message) = match &result {
+                Ok(d) => (Outcome::Sent, d.code, d.message.clone()),
+                Err(DeliveryError::Permanent { code, message }) => (Outcome::Failed, *code, message.clone()),
+                Err(DeliveryError::Transient { code, message }) => (Outcome::Retry, *code, message.clone()),
+            };
+            self.log_attempt(&notification, attempt, outcome, code, &message)?;
+            match outcome {
+                Outcome::Sent => {
+                    self.pending.remove(&key);
+                    report.sent += 1;
+                }
+                Outcome::Failed => {
+                    self.pending.remove(&key);
+                    tracing::warn!(
+                        fingerprint = %notification.fingerprint,
+                        channel = notification.channel.as_str(),
+                        "notification failed permanently: {message}"
+                    );
+                    report.failed += 1;
+                }
+                Outcome::Retry => {
+                    if let Some(p) = self.pending.get_mut(&key) {
+                        p.attempts = attempt;
+                        p.failures += 1;
+                        p.next_at = Some(Instant::now() + self.policy.backoff(p.failures));
+                    }
+                }
+            }
+        }
+        report.still_pending = self.pending.len();
+        Ok(report)
+    }
+
+    /// Rewrites the outbox with only what is still pending (atomically: a
+    /// new file, fsynced, renamed over the old one), so it does not grow
+    /// forever. The notification log is untouched: it is the record of who
+    /// was told what, and its retention is the alerts data class's (L6).
+    pub fn compact(&mut self) -> Result<(), LogError> {
+        let path = self.dir.join(OUTBOX_FILE);
+        let tmp = self.dir.join(format!("{OUTBOX_FILE}.tmp"));
+        let io = |p: &Path| {
+            let p = p.to_path_buf();
+            move |source| LogError::Io { path: p, source }
+        };
+        let mut body = String::new();
+        for p in self.pending.values() {
+            let line = OutboxLine { enqueued_at: Utc::now(), notification: p.notification.clone() };
+            body.push_str(&serde_json::to_string(&line)?);
+            body.push('\n');
+        }
+        {
+            let mut f = File::create(&tmp).map_err(io(&tmp))?;
+            f.write_all(body.as_bytes()).and_then(|()| f.sync_all()).map_err(io(&tmp))?;
+        }
+        std::fs::rename(&tmp, &path).map_err(io(&path))?;
+        sync_dir(&self.dir)?;
+        self.outbox = open_append(&path)?;
+        Ok(())
+    }
+
+    /// Every attempt on record, oldest first (`onrust alerts log`).
+    pub fn entries(&self) -> Result<Vec<LogEntry>, LogError> {
+        read_log(&self.dir)
+    }
+
+    fn log_attempt(
+        &mut self,
+        n: &Notification,
+        attempt: u32,
+        outcome: Outcome,
+        code: Option<u16>,
+        message: &str,
+    ) -> Result<(), LogError> {
+        let entry = LogEntry {
+            time: Utc::now(),
+            fingerprint: n.fingerprint.clone(),
+            sequence: n.sequence,
+            rule: n.rule.clone(),
+            channel: n.channel,
+            role: n.role,
+            address: n.address.clone(),
+            attempt,
+            outcome,
+            code,
+            message: Some(clip(message, 500)).filter(|m| !m.is_empty()),
+        };
+        append_line(&mut self.log, &self.dir.join(LOG_FILE), &serde_json::to_string(&entry)?)
+    }
+}
+
+/// Reads the notification log in `dir` (for the CLI, without opening the outbox).
+pub fn read_log(dir: &Path) -> Result<Vec<LogEntry>, LogError> {
+    read_lines(&dir.join(LOG_FILE))
+}
+
+fn clip(s: &str, max: usize) -> String {
+    s.chars().map(|c| if c.is_control() { ' ' } else { c }).take(max).collect::<String>().trim().to_owned()
+}
+
+fn open_append(path: &Path) -> Result<File, LogError> {
+    OpenOptions::new().create(true).append(true).open(path).map_err(|source| LogError::Io { path: path.into(), source })
+}
+
+fn sync_dir(dir: &Path) -> Result<(), LogError> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|source| LogError::Io { path: dir.into(), source })
+}
+
+fn append_line(file: &mut File, path: &Path, line: &str) -> Result<(), LogError> {
+    let mut buf = Vec::with_capacity(line.len() + 1);
+    buf.extend_from_slice(line.as_bytes());
+    buf.push(b'\n');
+    file.write_all(&buf).and_then(|()| file.sync_data()).map_err(|source| LogError::Io { path: path.into(), source })
+}
+
+/// Reads a JSON-lines file; a missing file is empty. A torn last line (no
+/// newline: the process died mid-write) is cut off; any other bad line is an
+/// error, because silently skipping it could resend or lose a mail.
+fn read_lines<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Vec<T>, LogError> {
+    let io = |source| LogError::Io { path: path.into(), source };
+    let data = match std::fs::read(path) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io(e)),
+    };
+    let complete = data.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    if complete < data.len() {
+        tracing::warn!(path = %path.display(), "cutting off a torn last line");
+        let f = OpenOptions::new().write(true).open(path).map_err(io)?;
+        f.set_len(complete as u64).and_then(|()| f.sync_all()).map_err(io)?;
+    }
+    let mut out = Vec::new();
+    for (n, line) in BufReader::new(&data[..complete]).lines().enumerate() {
+        let line = line.map_err(io)?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        out.push(serde_json::from_str(&line).map_err(|source| LogError::Parse {
+            path: path.into(),
+            line: n + 1,
+            source,
+        })?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::notify::fixtures;
+
+    fn notification(seq: u64, address: &str) -> Notification {
+        let alert = fixtures::alert();
+        Notification {
+            fingerprint: alert.fingerprint.clone(),
+            sequence: seq,
+            rule: alert.rule.clone(),
+            channel: Channel::Email,
+            role: RecipientRole::Officer,
+            address: address.to_owned(),
+            content: Content::Alerts { items: vec![Item { alert, previous: None }] },
+        }
+    }
+
+    fn fast() -> RetryPolicy {
+        RetryPolicy { base: Duration::from_millis(1), cap: Duration::from_millis(4), max_attempts: 3 }
+    }
+
+    /// Answers from a script, then 250.
+    struct Scripted(Mutex<Vec<Result<Delivered, DeliveryError>>>, Mutex<usize>);
+
+    impl Scripted {
+        fn new(mut script: Vec<Result<Delivered, DeliveryError>>) -> Self {
+            script.reverse();
+            Self(Mutex::new(script), Mutex::new(0))
+        }
+        fn calls(&self) -> usize {
+            *self.1.lock().unwrap()
+        }
+    }
+
+    impl Deliver for Scripted {
+        async fn deliver(&self, _n: &Notification) -> Result<Delivered, DeliveryError> {
+            *self.1.lock().unwrap() += 1;
+            self.0.lock().unwrap().pop().unwrap_or(Ok(Delivered { code: Some(250), message: "ok".into() }))
+        }
+    }
+
+    fn t451() -> Result<Delivered, DeliveryError> {
+        Err(DeliveryError::Transient { code: Some(451), message: "try later".into() })
+    }
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let p = RetryPolicy { base: Duration::from_secs(1), cap: Duration::from_secs(10), max_attempts: 9 };
+        let waits: Vec<u64> = (1..=6).map(|a| p.backoff(a).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 10, 10]);
+        assert_eq!(p.backoff(200), Duration::from_secs(10));
+    }
+
+    #[tokio::test]
+    async fn transient_then_sent_logs_every_attempt() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ob = Outbox::open(dir.path(), fast()).unwrap();
+        assert!(ob.enqueue(notification(1, "oov@utrecht.example"), Utc::now()).unwrap());
+        let ch = Scripted::new(vec![t451(), t451()]);
+        let r = ob.deliver_pending(&ch).await.unwrap();
+        assert_eq!(r, DeliveryReport { sent: 1, failed: 0, still_pending: 0 });
+        let log = ob.entries().unwrap();
+        let outcomes: Vec<(u32, Outcome, Option<u16>)> = log.iter().map(|e| (e.attempt, e.outcome, e.code)).collect();
+        assert_eq!(
+            outcomes,
+            [(1, Outcome::Retry, Some(451)), (2, Outcome::Retry, Some(451)), (3, Outcome::Sent, Some(250))]
+        );
+        assert!(ob.pending().is_empty());
+        // Nothing left: a second round sends nothing.
+        assert_eq!(ob.deliver_pending(&ch).await.unwrap(), DeliveryReport::default());
+        assert_eq!(ch.calls(), 3);
+    }
+
+    #[tokio::test]
+    async fn permanent_failure_is_final() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ob = Outbox::open(dir.path(), fast()).unwrap();
+        ob.enqueue(notification(1, "a@b.example"), Utc::now()).unwrap();
+        let ch = Scripted::new(vec![Err(DeliveryError::Permanent { code: Some(550), message: "no such user".into() })]);
+        assert_eq!(ob.deliver_pending(&ch).await.unwrap().failed, 1);
+        drop(ob);
+        let mut again = Outbox::open(dir.path(), fast()).unwrap();
+        assert!(again.pending().is_empty());
+        again.deliver_pending(&ch).await.unwrap();
+        assert_eq!(ch.calls(), 1);
+        assert_eq!(read_log(dir.path()).unwrap()[0].outcome, Outcome::Failed);
+    }
+
+    #[tokio::test]
+    async fn still_failing_stays_queued_and_counts_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ob = Outbox::open(dir.path(), fast()).unwrap();
+        ob.enqueue(notification(1, "a@b.example"), Utc::now()).unwrap();
+        let ch = Scripted::new(vec![t451(), t451(), t451(), t451()]);
+        assert_eq!(ob.deliver_pending(&ch).await.unwrap().still_pending, 1);
+        drop(ob);
+        let mut ob = Outbox::open(dir.path(), fast()).unwrap();
+        assert_eq!(ob.pending().len(), 1);
+        assert_eq!(ob.deliver_pending(&ch).await.unwrap().sent, 1);
+        let attempts: Vec<u32> = ob.entries().unwrap().iter().map(|e| e.attempt).collect();
+        assert_eq!(attempts, [1, 2, 3, 4, 5]);
+    }
+
+    #[tokio::test]
+    async fn enqueue_is_idempotent_and_survives_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ob = Outbox::open(dir.path(), fast()).unwrap();
+        assert!(ob.enqueue(notification(1, "a@b.example"), Utc::now()).unwrap());
+        assert!(!ob.enqueue(notification(1, "a@b.example"), Utc::now()).unwrap());
+        // Another recipient and the next sequence are other notifications.
+        assert!(ob.enqueue(notification(1, "c@d.example"), Utc::now()).unwrap());
+        assert!(ob.enqueue(notification(2, "a@b.example"), Utc::now()).unwrap());
+        drop(ob); // "crash" before sending
+        let mut ob = Outbox::open(dir.path(), fast()).unwrap();
+        assert_eq!(ob.pending().len(), 3);
+        assert!(!ob.enqueue(notification(1, "a@b.example"), Utc::now()).unwrap());
+        let ch = Scripted::new(vec![]);
+        assert_eq!(ob.deliver_pending(&ch).await.unwrap().sent, 3);
+        drop(ob);
+        let mut ob = Outbox::open(dir.path(), fast()).unwrap();
+        assert!(!ob.enqueue(notification(2, "a@b.example"), Utc::now()).unwrap());
+        ob.deliver_pending(&ch).await.unwrap();
+        assert_eq!(ch.calls(), 3);
+    }
+
+    /// Fails every delivery to `bad@…` with 451; sends the rest.
+    struct OneBadRecipient(Mutex<Vec<String>>);
+
+    impl Deliver for OneBadRecipient {
+        async fn deliver(&self, n: &Notification) -> Result<Delivered, DeliveryError> {
+            self.0.lock().unwrap().push(n.address.clone());
+            if n.address.starts_with("bad@") { t451() } else { Ok(Delivered { code: Some(250), message: "ok".into() }) }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failing_recipient_never_delays_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let slow = RetryPolicy { base: Duration::from_secs(3600), cap: Duration::from_secs(7200), max_attempts: 3 };
+        let mut ob = Outbox::open(dir.path(), slow).unwrap();
+        // "bad@" sorts before "good@": it is tried first and must not hold up the second.
+        ob.enqueue(notification(1, "bad@b.example"), Utc::now()).unwrap();
+        ob.enqueue(notification(1, "good@b.example"), Utc::now()).unwrap();
+        assert!(ob.next_due().unwrap() <= Instant::now());
+        let ch = OneBadRecipient(Mutex::new(Vec::new()));
+        let r = tokio::time::timeout(Duration::from_secs(5), ob.deliver_due(&ch)).await.unwrap().unwrap();
+        assert_eq!((r.sent, r.failed, r.still_pending), (1, 0, 1));
+        // The failing one waits out its backoff; calling again too early does nothing.
+        assert!(ob.next_due().unwrap() >= Instant::now() + Duration::from_secs(3500));
+        ob.deliver_due(&ch).await.unwrap();
+        assert_eq!(*ch.0.lock().unwrap(), ["bad@b.example", "good@b.example"]);
+        let log = ob.entries().unwrap();
+        assert_eq!(log.iter().map(|e| e.outcome).collect::<Vec<_>>(), [Outcome::Retry, Outcome::Sent]);
+    }
+
+    #[test]
+    fn bad_addresses_are_refused_at_enqueue() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ob = Outbox::open(dir.path(), fast()).unwrap();
+        for bad in ["a@b.example\r\nBcc: x@example.org", "a@b.example, c@d.example", "geen adres"] {
+            let err = ob.enqueue(notification(1, bad), Utc::now()).unwrap_err();
+            assert!(matches!(err, LogError::Address { channel: Channel::Email, .. }), "{bad:?}: {err}");
+        }
+        let mut hook = notification(1, "http://hooks.example.org/x");
+        hook.channel = Channel::Webhook;
+        let err = ob.enqueue(hook, Utc::now()).unwrap_err();
+        assert!(
+            err.to_string().starts_with("webhook notification refused: invalid webhook url: http is only"),
+            "{err}"
+        );
+        assert!(ob.pending().is_empty());
+    }
+
+    #[test]
+    fn a_second_owner_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let _first = Outbox::open(dir.path(), fast()).unwrap();
+        let err = Outbox::open(dir.path(), fast()).unwrap_err();
+        assert!(matches!(err, LogError::Locked(_)), "{err}");
+        assert!(err.to_string().ends_with("is in use by another onrust process"));
+    }
+
+    #[tokio::test]
+    async fn compaction_keeps_pending_and_still_deduplicates() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ob = Outbox::open(dir.path(), fast()).unwrap();
+        ob.enqueue(notification(1, "a@b.example"), Utc::now()).unwrap();
+        let ch = Scripted::new(vec![]);
+        ob.deliver_pending(&ch).await.unwrap();
+        ob.enqueue(notification(2, "a@b.example"), Utc::now()).unwrap();
+        ob.compact().unwrap();
+        let lines = std::fs::read_to_string(dir.path().join(OUTBOX_FILE)).unwrap();
+        assert_eq!(lines.lines().count(), 1, "only the pending one is kept");
+        // Still locked by this owner after the rename.
+        assert!(matches!(Outbox::open(dir.path(), fast()), Err(LogError::Locked(_))));
+        drop(ob);
+        let mut ob = Outbox::open(dir.path(), fast()).unwrap();
+        assert_eq!(ob.pending().len(), 1);
+        // The sent one is gone from the outbox but known from the log.
+        assert!(!ob.enqueue(notification(1, "a@b.example"), Utc::now()).unwrap());
+        ob.deliver_pending(&ch).await.unwrap();
+        assert_eq!(ch.calls(), 2);
+    }
+
+    #[test]
+    fn incomplete_alert_is_refused_at_enqueue() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ob = Outbox::open(dir.path(), fast()).unwrap();
+        let mut n = notification(1, "a@b.example");
+        if let Content::Alerts { items } = &mut n.content {
+            items[0].alert.reasons.clear();
+        }
+        let err = ob.enqueue(n, Utc::now()).unwrap_err();
+        assert!(err.to_string().contains("is missing reasons"), "{err}");
+        assert!(ob.pending().is_empty());
+    }
+
+    #[test]
+    fn torn_last_line_is_cut_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ob = Outbox::open(dir.path(), fast()).unwrap();
+        ob.enqueue(notification(1, "a@b.example"), Utc::now()).unwrap();
+        drop(ob);
+        let path = dir.path().join(OUTBOX_FILE);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"enqueued_at\":\"2026-").unwrap();
+        drop(f);
+        let mut ob = Outbox::open(dir.path(), fast()).unwrap();
+        assert_eq!(ob.pending().len(), 1);
+        ob.enqueue(notification(2, "a@b.example"), Utc::now()).unwrap();
+        drop(ob);
+        assert_eq!(Outbox::open(dir.path(), fast()).unwrap().pending().len(), 2);
+    }
+}

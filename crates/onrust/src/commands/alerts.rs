@@ -1,0 +1,248 @@
+//! `onrust alerts …`: the alerts API from the command line, and the notification log.
+//!
+//! `list`, `show`, `confirm`, `ack` and `silence` talk to the running daemon's
+//! API on `http.listen` with a bearer token (`--token-file` or `ONRUST_TOKEN`),
+//! so the daemon stays the only owner of the alert state and every action is
+//! audited under the token's name, exactly as through HTTP (GUARDRAILS L7,
+//! L8, L10). `log` reads the notification log: who was told what, when, and
+//! how each attempt went (issue 5, R8).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+#[derive(Debug, clap::Args)]
+pub struct ApiArgs {
+    /// The configuration file (for `http.listen`).
+    #[arg(long, env = "ONRUST_CONFIG", default_value = "config/onrust.toml")]
+    pub config: PathBuf,
+    /// File holding your API token (`onrust token new`); or set ONRUST_TOKEN.
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+    /// Print the API's JSON answer as is.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum AlertsCommand {
+    /// The active alerts.
+    List {
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// One alert with its reasons and evidence.
+    Show {
+        fingerprint: String,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Confirm an alert for the mayor (supervisors; recorded with your name).
+    Confirm {
+        fingerprint: String,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Acknowledge an alert: no more reminders or escalation.
+    Ack {
+        fingerprint: String,
+        /// What was done, for the record.
+        #[arg(long)]
+        comment: String,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Hold back matching alerts for a while (supervisors).
+    Silence {
+        /// `label=value` (rule, municipality, theme, event, severity, kind, fingerprint); repeatable.
+        #[arg(long = "match", required = true)]
+        matchers: Vec<String>,
+        /// Why, for the record.
+        #[arg(long)]
+        reason: String,
+        /// How long, e.g. "2h".
+        #[arg(long = "for")]
+        duration: String,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// The notification log: every attempt to tell someone, oldest first.
+    Log {
+        /// The configuration file (for `data_dir`).
+        #[arg(long, env = "ONRUST_CONFIG", default_value = "config/onrust.toml")]
+        config: PathBuf,
+        /// Only this alert.
+        #[arg(long)]
+        fingerprint: Option<String>,
+        /// One JSON object per attempt.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(command: AlertsCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        AlertsCommand::List { api } => {
+            let body = call(&api, "GET", "/api/v1/alerts", None).await?;
+            if api.json {
+                println!("{body}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let value: serde_json::Value = serde_json::from_str(&body).context("the api answered no json")?;
+            let alerts = value["alerts"].as_array().cloned().unwrap_or_default();
+            if alerts.is_empty() {
+                println!("no active alerts");
+            }
+            for a in alerts {
+                let s = |k: &str| a[k].as_str().unwrap_or("-").to_owned();
+                let place = a["municipality_name"].as_str().or(a["municipality"].as_str()).unwrap_or("regio");
+                let reviewed = a["reviewed_by"].as_str().map(|w| format!(" bevestigd door {w}")).unwrap_or_default();
+                let acked = a["acknowledged_by"].as_str().map(|w| format!(" gezien door {w}")).unwrap_or_default();
+                println!(
+                    "{}  {:<8} {:<8} {:<24} {:<20} {}{reviewed}{acked}",
+                    s("fingerprint"),
+                    s("status"),
+                    s("severity"),
+                    s("rule"),
+                    place,
+                    s("updated_at")
+                );
+            }
+        }
+        AlertsCommand::Show { fingerprint, api } => {
+            let body = call(&api, "GET", &format!("/api/v1/alerts/{}", path_part(&fingerprint)?), None).await?;
+            print_json(&body, api.json)?;
+        }
+        AlertsCommand::Confirm { fingerprint, api } => {
+            let path = format!("/api/v1/alerts/{}/confirm", path_part(&fingerprint)?);
+            let body = call(&api, "POST", &path, Some(String::new())).await?;
+            print_json(&body, api.json)?;
+        }
+        AlertsCommand::Ack { fingerprint, comment, api } => {
+            let path = format!("/api/v1/alerts/{}/ack", path_part(&fingerprint)?);
+            let body = serde_json::json!({ "comment": comment }).to_string();
+            let answer = call(&api, "POST", &path, Some(body)).await?;
+            print_json(&answer, api.json)?;
+        }
+        AlertsCommand::Silence { matchers, reason, duration, api } => {
+            let length = humantime::parse_duration(&duration)
+                .with_context(|| format!("--for {duration:?} is not a duration such as \"2h\""))?;
+            let ends_at = chrono::Utc::now() + chrono::TimeDelta::from_std(length).context("--for is too long")?;
+            let mut parsed = Vec::new();
+            for m in &matchers {
+                let (label, value) = m.split_once('=').with_context(|| format!("--match {m:?} must be label=value"))?;
+                parsed.push(serde_json::json!({ "label": label, "value": value }));
+            }
+            let body = serde_json::json!({ "matchers": parsed, "reason": reason, "ends_at": ends_at }).to_string();
+            let answer = call(&api, "POST", "/api/v1/silences", Some(body)).await?;
+            print_json(&answer, api.json)?;
+        }
+        AlertsCommand::Log { config, fingerprint, json } => {
+            let config = super::load_config(&config)?;
+            let dir = config.alerts_dir();
+            let entries = if dir.join(onrust_alert::notify::log::LOG_FILE).exists() {
+                onrust_alert::notify::log::read_log(&dir)?
+            } else {
+                Vec::new()
+            };
+            let entries: Vec<_> =
+                entries.into_iter().filter(|e| fingerprint.as_ref().is_none_or(|f| &e.fingerprint == f)).collect();
+            if entries.is_empty() && !json {
+                println!("no notifications yet");
+            }
+            for e in entries {
+                if json {
+                    println!("{}", serde_json::to_string(&e)?);
+                } else {
+                    let value = serde_json::to_value(&e)?;
+                    let s = |k: &str| match &value[k] {
+                        serde_json::Value::String(s) => s.clone(),
+                        serde_json::Value::Null => "-".to_owned(),
+                        other => other.to_string(),
+                    };
+                    println!(
+                        "{}  {} #{} {:<8} {:<10} {:<32} {} {}",
+                        s("time"),
+                        s("fingerprint"),
+                        s("sequence"),
+                        s("outcome"),
+                        s("role"),
+                        s("address"),
+                        s("attempt"),
+                        s("message")
+                    );
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_json(body: &str, raw: bool) -> anyhow::Result<()> {
+    if raw {
+        println!("{body}");
+    } else {
+        let value: serde_json::Value = serde_json::from_str(body).context("the api answered no json")?;
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    }
+    Ok(())
+}
+
+/// A fingerprint as it may go into a path: hexadecimal digits only.
+fn path_part(fingerprint: &str) -> anyhow::Result<&str> {
+    if fingerprint.is_empty() || !fingerprint.bytes().all(|b| b.is_ascii_hexdigit()) {
+        anyhow::bail!("{fingerprint:?} is not a fingerprint (hexadecimal digits)");
+    }
+    Ok(fingerprint)
+}
+
+fn token(file: Option<&Path>) -> anyhow::Result<String> {
+    let token = match file {
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?,
+        None => std::env::var("ONRUST_TOKEN").context("give --token-file or set ONRUST_TOKEN")?,
+    };
+    let token = token.trim().to_owned();
+    if token.is_empty() || token.contains(['\r', '\n']) {
+        anyhow::bail!("the token must be one line");
+    }
+    Ok(token)
+}
+
+/// One request to the daemon's own listener (plain http on `http.listen`).
+async fn call(api: &ApiArgs, method: &str, path: &str, body: Option<String>) -> anyhow::Result<String> {
+    let config = super::load_config(&api.config)?;
+    let token = token(api.token_file.as_deref())?;
+    let mut addr = config.http.listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .with_context(|| format!("cannot reach the daemon at {addr}; is onrust running?"))?;
+    let body = body.unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.context("sending the request")?;
+    let mut response = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(30), stream.read_to_end(&mut response))
+        .await
+        .context("the daemon did not answer in 30s")?
+        .context("reading the answer")?;
+    let response = String::from_utf8_lossy(&response);
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status: u16 = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    // axum answers small JSON bodies with a Content-Length, never chunked.
+    if status != 200 {
+        let reason = serde_json::from_str::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v["error"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| body.trim().to_owned());
+        anyhow::bail!("the api answered {status}: {reason}");
+    }
+    Ok(body.to_owned())
+}
