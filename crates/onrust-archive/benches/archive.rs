@@ -29,9 +29,11 @@
 //! `ARCHIVE_BENCH_THREADS` (2), `ARCHIVE_BENCH_MEMORY_MB` (64, per thread),
 //! `ARCHIVE_BENCH_SEARCHES` (1000), `ARCHIVE_BENCH_ARCHIVE_N` (1000000).
 //!
-//! The machine is shared and virtual: each run also reports how many cores'
-//! worth of CPU other processes used meanwhile (from `/proc`), so a disturbed
-//! run can be recognised.
+//! The machine is shared and virtual: each measurement first waits (at most
+//! two minutes) for a second in which other processes use under a tenth of a
+//! core, and reports how many cores' worth of CPU they used meanwhile (from
+//! `/proc`); an indexing pair they disturbed is shown but not counted, and
+//! run again.
 //!
 //! The messages are synthetic and deterministic (a seeded xorshift): ~280
 //! characters of Dutch-looking text drawn with Zipf-like frequencies from
@@ -1221,12 +1223,30 @@ impl Cpu {
         Cpu { machine, mine, at: Instant::now() }
     }
 
-    /// Cores' worth of CPU other processes used since `self` (clock ticks are 1/100 s).
+    /// CPU seconds this process used since `self` (clock ticks are 1/100 s).
+    fn mine_since(self) -> f64 {
+        Cpu::now().mine.saturating_sub(self.mine) as f64 / 100.0
+    }
+
+    /// Cores' worth of CPU other processes used since `self`.
     fn others_since(self) -> f64 {
         let now = Cpu::now();
         let others = now.machine.saturating_sub(self.machine) as f64 - now.mine.saturating_sub(self.mine) as f64;
         (others / 100.0 / self.at.elapsed().as_secs_f64()).max(0.0)
     }
+}
+
+/// Waits (at most two minutes) for a second in which other processes use
+/// less than a tenth of a core; the machine is shared. Returns the seconds waited.
+fn wait_quiet() -> u64 {
+    for waited in 0..120 {
+        let cpu = Cpu::now();
+        std::thread::sleep(Duration::from_secs(1));
+        if cpu.others_since() < 0.1 {
+            return waited;
+        }
+    }
+    120
 }
 
 fn loadavg() -> String {
@@ -1331,6 +1351,8 @@ struct Run {
     bytes: u64,
     /// Cores' worth of CPU that other processes used during the run.
     others: f64,
+    /// CPU seconds this process used during the run (all threads).
+    cpu: f64,
     /// Upserts that took over 5 ms and their time: a bucket switch (the
     /// oldest open bucket is committed and closed, a new writer opened) or
     /// an indexing queue that was full.
@@ -1379,10 +1401,11 @@ fn index_ours(msgs: &[ScoredMessage], s: Settings, base: &Path) -> Res<Run> {
     }
     let total = started.elapsed();
     let others = cpu.others_since();
+    let cpu = cpu.mine_since();
     let t = Instant::now();
     drop(writer);
     let close = t.elapsed();
-    Ok(Run { total, commits, close, bytes: dir_bytes(dir.path()), others, slow, slow_count })
+    Ok(Run { total, commits, close, bytes: dir_bytes(dir.path()), others, cpu, slow, slow_count })
 }
 
 /// Bare tantivy, one index; `delete` adds the archive's delete-by-id per document (diagnostic).
@@ -1422,15 +1445,18 @@ fn index_bare(msgs: &[ScoredMessage], s: Settings, base: &Path, delete: bool) ->
     }
     let total = started.elapsed();
     let others = cpu.others_since();
+    let cpu = cpu.mine_since();
     let t = Instant::now();
     writer.wait_merging_threads()?;
     let close = t.elapsed();
-    Ok(Run { total, commits, close, bytes: dir_bytes(dir.path()), others, slow, slow_count })
+    Ok(Run { total, commits, close, bytes: dir_bytes(dir.path()), others, cpu, slow, slow_count })
 }
 
 fn settle() {
-    // Let the previous run's merges and page-cache writeback finish.
+    // Let the previous run's merges and page-cache writeback finish, and wait
+    // for the other users of the machine to pause.
     std::thread::sleep(Duration::from_millis(1500));
+    wait_quiet();
 }
 
 fn index_phase(v: &Vocab, s: Settings, base: &Path) -> Res<()> {
@@ -1462,6 +1488,7 @@ fn index_phase(v: &Vocab, s: Settings, base: &Path) -> Res<()> {
     println!("|---|---|---|---|---|");
     // A warm-up run of each, not counted: the first run in a process also
     // pays for getting its memory from the kernel, which a daemon does once.
+    wait_quiet();
     let warm_ours = index_ours(&msgs, s, base)?;
     settle();
     let warm_bare = index_bare(&msgs, s, base, false)?;
@@ -1478,12 +1505,14 @@ fn index_phase(v: &Vocab, s: Settings, base: &Path) -> Res<()> {
     let mut bare = Vec::new();
     let mut ours_runs = Vec::new();
     let mut bare_runs = Vec::new();
-    // A pair during which other processes took more than `DISTURBED` cores is
-    // shown, not counted, and run again (at most `runs` extra pairs).
+    // Each pair waits for a quiet moment; a pair during which other processes
+    // still took more than `DISTURBED` cores is shown, not counted, and run
+    // again (at most `3 * runs` extra pairs).
     let mut run = 1;
     let mut attempts = 0;
-    while run <= runs && attempts < 2 * runs {
+    while run <= runs && attempts < 4 * runs {
         attempts += 1;
+        wait_quiet();
         // Alternate which goes first, so neither always meets a warmer or busier machine.
         let (o, b) = if attempts % 2 == 1 {
             let o = index_ours(&msgs, s, base)?;
@@ -1532,6 +1561,7 @@ fn index_phase(v: &Vocab, s: Settings, base: &Path) -> Res<()> {
         let totals: Vec<f64> = list.iter().map(|r| r.total.as_secs_f64()).collect();
         let close: Vec<f64> = list.iter().map(|r| r.close.as_secs_f64()).collect();
         let slow: Vec<f64> = list.iter().map(|r| r.slow.as_secs_f64()).collect();
+        let cpu: Vec<f64> = list.iter().map(|r| r.cpu).collect();
         let switches = format!(
             ", {:.2} s in {} calls over 5 ms ({})",
             median(&slow),
@@ -1540,10 +1570,11 @@ fn index_phase(v: &Vocab, s: Settings, base: &Path) -> Res<()> {
         );
         println!(
             "   {name}: median {:.2} s in all, of which {:.2} s inside commit(){switches}; closing the writer \
-             afterwards {:.2} s (untimed); index {:.0} bytes/message",
+             afterwards {:.2} s (untimed); CPU {:.1} µs/message (all threads); index {:.0} bytes/message",
             median(&totals),
             median(&commits),
             median(&close),
+            median(&cpu) * 1e6 / n as f64,
             list.last().map_or(0.0, |r| r.bytes as f64 / n as f64)
         );
     }
@@ -1585,18 +1616,24 @@ fn diag_phase(v: &Vocab, s: Settings, base: &Path) -> Res<()> {
             .collect::<Vec<_>>()
     };
     println!("\n== diagnostics, {} messages, {}, one run each (load {})", thousands(n as f64), s.describe(), loadavg());
-    println!("| variant | msg/s | in commit() | in upserts over 5 ms | other processes' CPU |");
-    println!("|---|---|---|---|---|");
+    println!("| variant | msg/s | CPU µs/message | in commit() | in calls over 5 ms | other processes' CPU |");
+    println!("|---|---|---|---|---|---|");
     let row = |name: &str, run: Run| {
         println!(
-            "| {name} | {} | {:.2} s | {:.2} s ({}) | {:.2} cores |",
+            "| {name} | {} | {:.1} | {:.2} s | {:.2} s ({}) | {:.2} cores |",
             thousands(run.rate(n)),
+            run.cpu * 1e6 / n as f64,
             run.commits.as_secs_f64(),
             run.slow.as_secs_f64(),
             run.slow_count,
             run.others
         );
     };
+    // Warm-up, not shown: the first runs in a process also get their memory from the kernel.
+    index_ours(&spread, s, base)?;
+    settle();
+    index_bare(&spread, s, base, false)?;
+    settle();
     row("bare tantivy", index_bare(&spread, s, base, false)?);
     settle();
     row("bare tantivy + delete_term per document", index_bare(&spread, s, base, true)?);
@@ -1776,6 +1813,7 @@ fn search_phase(v: &Vocab, big: &BigArchive) -> Res<()> {
         let mut lat = Latencies(Vec::with_capacity(searches));
         let mut hits_total = 0usize;
         let mut empty = 0usize;
+        wait_quiet();
         let cpu = Cpu::now();
         for (k, (query, municipality)) in queries.iter().enumerate() {
             let req = SearchRequest {
@@ -1824,6 +1862,7 @@ fn counts_phase(big: &BigArchive) -> Res<()> {
         let req = CountRequest { since: until - window, until, min_level: None };
         let mut lat = Vec::with_capacity(runs);
         let mut rows = Vec::new();
+        wait_quiet();
         let cpu = Cpu::now();
         for k in 0..runs + 5 {
             let t = Instant::now();
@@ -1896,9 +1935,10 @@ fn main() -> Res<()> {
                         index_bare(&msgs, settings, &scratch_base, false)?
                     };
                     println!(
-                        "{phase} run {run}: {} msg/s, {:.2} s in commit(), {:.2} s in {} upserts over 5 ms, \
-                         other processes {:.2} cores",
+                        "{phase} run {run}: {} msg/s, CPU {:.1} µs/message, {:.2} s in commit(), {:.2} s in {} calls over \
+                         5 ms, other processes {:.2} cores",
                         thousands(result.rate(n)),
+                        result.cpu * 1e6 / n as f64,
                         result.commits.as_secs_f64(),
                         result.slow.as_secs_f64(),
                         result.slow_count,
