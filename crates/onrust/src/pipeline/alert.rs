@@ -349,8 +349,11 @@ pub async fn run(
             }
         }
         StageProcessed { stage: "alert", outcome: "ok", count }.emit();
-        // An alert that fires on arrival is told now, not at the next evaluation.
-        if fired {
+        // An alert that fires on arrival is told now, not at the next
+        // evaluation — when there is someone to tell; otherwise its state is
+        // saved with the next flush like any other (a save per batch would
+        // cost more than the stage's own work in a flood of alerts).
+        if fired && stage.mails {
             flush_at = None;
             if let Err(e) = stage.cycle(false, &mut acks).await {
                 break Err(e);
