@@ -170,16 +170,20 @@ fn refuse_author(query: &str) -> Result<(), Refusal> {
 
 /// Tantivy reads `'` as a phrase delimiter, which breaks Dutch words such as
 /// `auto's` or `zo'n`; an apostrophe right after a letter or digit is
-/// escaped so it stays inside the word.
+/// escaped so it stays inside the word. A colon between digits (`20:00`) is
+/// a time, not a field, and is escaped too.
 fn escape_apostrophes(query: &str) -> String {
+    let chars: Vec<char> = query.chars().collect();
     let mut out = String::with_capacity(query.len() + 8);
-    let mut prev: Option<char> = None;
-    for c in query.chars() {
-        if c == '\'' && prev.is_some_and(char::is_alphanumeric) {
+    for (i, &c) in chars.iter().enumerate() {
+        let prev = i.checked_sub(1).and_then(|p| chars.get(p)).copied();
+        let next = chars.get(i + 1).copied();
+        let apostrophe = c == '\'' && prev.is_some_and(char::is_alphanumeric);
+        let clock = c == ':' && prev.is_some_and(|p| p.is_ascii_digit()) && next.is_some_and(|n| n.is_ascii_digit());
+        if (apostrophe || clock) && prev != Some('\\') {
             out.push('\\');
         }
         out.push(c);
-        prev = Some(c);
     }
     out
 }
@@ -382,6 +386,8 @@ mod tests {
             "published_at:[2024-01-01T00:00:00Z TO 2024-02-01T00:00:00Z]",
             "themes: IN [stikstof klimaat]",
             "auto's zo'n",
+            "vanavond 20:00",
+            "\"om 20:00 op het plein\"",
             "24/7",
             "+trekkers +snelweg",
         ] {

@@ -411,6 +411,7 @@ fn words_are_analysed_per_language() {
     assert_eq!(sorted("text:stenen"), ["nl1"]);
     assert!(sorted("title:stenen").is_empty());
     assert_eq!(sorted("title:rel"), ["nl1"]);
+    assert!(sorted("vanavond 20:00").is_empty(), "a clock time is words, not a field");
     assert!(sorted("de").is_empty(), "only stop words asks for nothing in Dutch");
 }
 
