@@ -200,6 +200,12 @@ pub fn validate(a: &Alert) -> Result<(), EmailError> {
     if a.fingerprint.trim().is_empty() {
         return missing("fingerprint");
     }
+    // What every alert needs to explain itself (the engine's own check, L9) ...
+    if let Some(field) = a.missing_explanation().first() {
+        return missing(field);
+    }
+    // ... and what a mail needs beyond it: no blank reasons, evidence even
+    // in a resolution, a name for the place.
     if a.rule.trim().is_empty() {
         return missing("rule");
     }
@@ -221,12 +227,7 @@ pub fn validate(a: &Alert) -> Result<(), EmailError> {
     if a.municipality.is_some() && a.municipality_name.as_deref().is_none_or(|n| n.trim().is_empty()) {
         return missing("municipality_name");
     }
-    match a.kind {
-        RuleKind::Announcement if a.event_time.is_none() => missing("event_time"),
-        RuleKind::Burst if a.expected.is_none() => missing("expected"),
-        RuleKind::Threshold if a.threshold.is_none() => missing("threshold"),
-        _ => Ok(()),
-    }
+    Ok(())
 }
 
 // ---- the body ----
