@@ -143,7 +143,7 @@ pub(crate) fn validate_query(query: &str) -> Result<Option<String>, Refusal> {
         return Ok(None);
     }
     refuse_author(trimmed)?;
-    let normalised = escape_apostrophes(trimmed);
+    let normalised = escape_in_words(trimmed);
     Scanner::new(&normalised).run()?;
     Ok(Some(normalised))
 }
@@ -172,7 +172,7 @@ fn refuse_author(query: &str) -> Result<(), Refusal> {
 /// `auto's` or `zo'n`; an apostrophe right after a letter or digit is
 /// escaped so it stays inside the word. A colon between digits (`20:00`) is
 /// a time, not a field, and is escaped too.
-fn escape_apostrophes(query: &str) -> String {
+fn escape_in_words(query: &str) -> String {
     let chars: Vec<char> = query.chars().collect();
     let mut out = String::with_capacity(query.len() + 8);
     for (i, &c) in chars.iter().enumerate() {
