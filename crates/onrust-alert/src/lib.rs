@@ -88,6 +88,32 @@ pub use mechanics::{
 };
 pub use rule::{Label, Rule, RuleConfig, RuleProblem, Scope, validate};
 
+/// Version of [`AlertEvent`] on the bus.
+pub const ALERT_EVENT_SCHEMA: u32 = 1;
+
+/// An alert's change as the alert stage publishes it on `onrust.alerts.v1`
+/// (key: the fingerprint, DESIGN.md): fired, updated, de-escalated. Delivery
+/// is at least once, so a consumer keeps the newest `alert.updated_at` per
+/// fingerprint and drops what it has already seen. The alert carries its
+/// reasons and evidence, never an author (L1, L2).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertEvent {
+    pub schema: u32,
+    pub kind: TransitionKind,
+    pub alert: Alert,
+}
+
+impl AlertEvent {
+    /// The event for a transition worth telling others: not a pending one.
+    pub fn of(transition: &Transition) -> Option<Self> {
+        (transition.kind != TransitionKind::Pending).then(|| Self {
+            schema: ALERT_EVENT_SCHEMA,
+            kind: transition.kind,
+            alert: transition.alert.clone(),
+        })
+    }
+}
+
 /// Version of the persisted [`AlertState`] envelope.
 pub const STATE_SCHEMA_VERSION: u32 = 1;
 

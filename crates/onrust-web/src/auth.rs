@@ -15,6 +15,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
 
+use onrust_model::MunicipalityCode;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -85,13 +86,14 @@ pub enum Permission {
     Search,
     /// `GET /api/v1/audit`, `GET /api/v1/audit/verify`: the audit log.
     ReadAudit,
-    /// `GET /api/v1/alerts`, `GET /api/v1/alerts/{fingerprint}`: alerts with their evidence.
+    /// `GET /api/v1/alerts`, `GET /api/v1/alerts/{fingerprint}`, `GET /api/v1/silences`, and the
+    /// municipality's Atom feed and calendar: alerts with their evidence.
     ReadAlerts,
     /// `POST /api/v1/alerts/{fingerprint}/ack`: acknowledge with a comment.
     Acknowledge,
-    /// `POST /api/v1/alerts/{fingerprint}/confirm`: let an alert go to the mayor (L10).
+    /// `POST /api/v1/alerts/{fingerprint}/confirm` and `…/dismiss`: decide whether an alert goes to the mayor (L10).
     Confirm,
-    /// `POST /api/v1/silences`: hold back matching alerts for a while.
+    /// `POST /api/v1/silences`, `POST /api/v1/silences/{id}/expire`: hold back matching alerts for a while, or stop.
     Silence,
 }
 
@@ -224,12 +226,57 @@ pub fn check_token_name(name: &str) -> Result<(), String> {
 /// The name the `http.token_file` token goes by.
 pub const MONITOR_NAME: &str = "monitor";
 
-/// A configured token: who holds it, their role, and the token's hash.
+/// Which municipalities a token's alerts are about.
+///
+/// A municipality's officer sees its own alerts and the regional ones (a
+/// regional alert concerns every municipality in the region), and may change
+/// (acknowledge, confirm, dismiss, silence) only its own. Whoever else sees an
+/// alert of another municipality is answered as if it did not exist (404),
+/// so a scoped token cannot even learn that one is active.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Scope {
+    /// The whole region: every alert, regional ones included.
+    #[default]
+    Region,
+    /// These municipalities (never empty).
+    Municipalities(Vec<MunicipalityCode>),
+}
+
+impl Scope {
+    /// Whether an alert about `municipality` (`None`: regional) may be read.
+    pub fn may_read(&self, municipality: Option<&MunicipalityCode>) -> bool {
+        match (self, municipality) {
+            (Scope::Region, _) | (Scope::Municipalities(_), None) => true,
+            (Scope::Municipalities(codes), Some(m)) => codes.contains(m),
+        }
+    }
+
+    /// Whether an alert about `municipality` may be changed; a regional alert only region-wide.
+    pub fn may_change(&self, municipality: Option<&MunicipalityCode>) -> bool {
+        match (self, municipality) {
+            (Scope::Region, _) => true,
+            (Scope::Municipalities(_), None) => false,
+            (Scope::Municipalities(codes), Some(m)) => codes.contains(m),
+        }
+    }
+
+    /// The municipalities, when the scope is limited.
+    pub fn municipalities(&self) -> Option<&[MunicipalityCode]> {
+        match self {
+            Scope::Region => None,
+            Scope::Municipalities(codes) => Some(codes),
+        }
+    }
+}
+
+/// A configured token: who holds it, their role, the token's hash, and the
+/// municipalities its alerts are limited to.
 #[derive(Debug, Clone)]
 pub struct Credential {
     pub name: String,
     pub role: Role,
     pub hash: TokenHash,
+    pub scope: Scope,
 }
 
 /// Who a request comes from, as its token says.
@@ -238,6 +285,8 @@ pub struct Principal {
     /// The token's name; the audit log's `who`.
     pub name: String,
     pub role: Role,
+    /// Which municipalities' alerts the holder sees and changes.
+    pub scope: Scope,
 }
 
 /// Why a set of tokens cannot be used.
@@ -249,6 +298,8 @@ pub enum AccessError {
     DuplicateName(String),
     #[error("tokens {first:?} and {second:?} have the same hash; give each holder their own token")]
     DuplicateToken { first: String, second: String },
+    #[error("token {0:?} is limited to no municipality; leave `municipalities` out for the whole region")]
+    EmptyScope(String),
 }
 
 /// Every token the listener knows, hashed.
@@ -266,6 +317,9 @@ impl AccessControl {
         let mut hashes: Vec<(&str, &TokenHash)> = monitor.iter().map(|h| (MONITOR_NAME, h)).collect();
         for credential in &credentials {
             check_token_name(&credential.name).map_err(AccessError::BadName)?;
+            if credential.scope.municipalities().is_some_and(<[_]>::is_empty) {
+                return Err(AccessError::EmptyScope(credential.name.clone()));
+            }
             if !names.insert(credential.name.as_str()) {
                 return Err(AccessError::DuplicateName(credential.name.clone()));
             }
@@ -294,11 +348,15 @@ impl AccessControl {
         if let Some(monitor) = &self.monitor
             && monitor.matches_digest(&digest)
         {
-            found = Some(Principal { name: MONITOR_NAME.to_owned(), role: Role::Monitor });
+            found = Some(Principal { name: MONITOR_NAME.to_owned(), role: Role::Monitor, scope: Scope::Region });
         }
         for credential in &self.credentials {
             if credential.hash.matches_digest(&digest) && found.is_none() {
-                found = Some(Principal { name: credential.name.clone(), role: credential.role });
+                found = Some(Principal {
+                    name: credential.name.clone(),
+                    role: credential.role,
+                    scope: credential.scope.clone(),
+                });
             }
         }
         found
@@ -310,7 +368,7 @@ mod tests {
     use super::*;
 
     fn credential(name: &str, role: Role, token: &str) -> Credential {
-        Credential { name: name.into(), role, hash: TokenHash::of(token) }
+        Credential { name: name.into(), role, hash: TokenHash::of(token), scope: Scope::Region }
     }
 
     #[test]
@@ -368,13 +426,35 @@ mod tests {
             vec![credential("analist-utrecht", Role::Analyst, "a-token"), credential("fg.regio", Role::Fg, "f-token")],
         )
         .unwrap();
-        assert_eq!(access.identify("a-token"), Some(Principal { name: "analist-utrecht".into(), role: Role::Analyst }));
+        assert_eq!(
+            access.identify("a-token"),
+            Some(Principal { name: "analist-utrecht".into(), role: Role::Analyst, scope: Scope::Region })
+        );
         assert_eq!(access.identify("f-token").map(|p| p.role), Some(Role::Fg));
         assert_eq!(access.identify("monitor-token-0123456789").map(|p| p.role), Some(Role::Monitor));
         assert_eq!(access.identify("a-token "), None, "presented tokens are exact");
         assert_eq!(access.identify(""), None);
         assert!(access.operations_need_token());
         assert!(!AccessControl::default().operations_need_token());
+    }
+
+    #[test]
+    fn a_municipal_scope_reads_its_own_and_regional_alerts_and_changes_only_its_own() {
+        let utrecht = MunicipalityCode::new("GM0344").unwrap();
+        let almere = MunicipalityCode::new("GM0034").unwrap();
+        let scoped = Scope::Municipalities(vec![utrecht.clone()]);
+        assert!(scoped.may_read(Some(&utrecht)) && scoped.may_change(Some(&utrecht)));
+        assert!(!scoped.may_read(Some(&almere)) && !scoped.may_change(Some(&almere)));
+        assert!(scoped.may_read(None), "a regional alert concerns every municipality");
+        assert!(!scoped.may_change(None), "only a region-wide token changes a regional alert");
+        assert!(Scope::Region.may_read(Some(&almere)) && Scope::Region.may_change(None));
+        let mut empty = credential("oov-utrecht", Role::Officer, "t1");
+        empty.scope = Scope::Municipalities(vec![]);
+        assert_eq!(AccessControl::new(None, vec![empty]).unwrap_err(), AccessError::EmptyScope("oov-utrecht".into()));
+        let mut officer = credential("oov-utrecht", Role::Officer, "t2");
+        officer.scope = scoped.clone();
+        let access = AccessControl::new(None, vec![officer]).unwrap();
+        assert_eq!(access.identify("t2").map(|p| p.scope), Some(scoped), "the principal carries the token's scope");
     }
 
     #[test]

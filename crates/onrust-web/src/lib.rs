@@ -90,7 +90,7 @@ pub struct Route {
 
 /// The route table: every route and its handler. Only these exist; anything
 /// else is a 404 with the same headers. Reads are `GET` (and `HEAD`), changes `POST`.
-fn table() -> [(Route, MethodRouter<WebState>); 11] {
+fn table() -> [(Route, MethodRouter<WebState>); 16] {
     use Permission::{Acknowledge, Confirm, Metrics, ReadAlerts, ReadAudit, Search, Silence};
     let route = |path, permission, audit_action| Route { method: "GET", path, permission, audit_action };
     let change = |path, permission, audit_action| Route { method: "POST", path, permission, audit_action };
@@ -104,8 +104,16 @@ fn table() -> [(Route, MethodRouter<WebState>); 11] {
         (route("/api/v1/alerts", ReadAlerts, Some("alerts_list")), get(alerts::list)),
         (route("/api/v1/alerts/{fingerprint}", ReadAlerts, Some("alerts_show")), get(alerts::show)),
         (change("/api/v1/alerts/{fingerprint}/confirm", Confirm, Some("alerts_confirm")), post(alerts::confirm)),
+        (change("/api/v1/alerts/{fingerprint}/dismiss", Confirm, Some("alerts_dismiss")), post(alerts::dismiss)),
         (change("/api/v1/alerts/{fingerprint}/ack", Acknowledge, Some("alerts_ack")), post(alerts::ack)),
+        (route("/api/v1/silences", ReadAlerts, Some("silences_list")), get(alerts::silences)),
         (change("/api/v1/silences", Silence, Some("silence")), post(alerts::silence)),
+        (change("/api/v1/silences/{id}/expire", Silence, Some("silence_expire")), post(alerts::expire_silence)),
+        (route("/api/v1/municipalities/{code}/alerts.atom", ReadAlerts, Some("alerts_feed")), get(alerts::atom)),
+        (
+            route("/api/v1/municipalities/{code}/actions.ics", ReadAlerts, Some("actions_calendar")),
+            get(alerts::calendar),
+        ),
     ]
 }
 

@@ -39,6 +39,7 @@ fn access(monitor: bool) -> Arc<AccessControl> {
             name: if role == Role::Analyst { "analist-utrecht".into() } else { format!("{role}-1") },
             role,
             hash: TokenHash::of(token_of(role)),
+            scope: auth::Scope::Region,
         })
         .collect();
     Arc::new(AccessControl::new(monitor.then(|| TokenHash::of(MONITOR)), credentials).unwrap())
@@ -201,10 +202,10 @@ async fn get_as(addr: SocketAddr, path: &str, token: Option<&str>) -> Reply {
 /// A route called the way it is meant to be: its method, a fingerprint in
 /// its path, and a valid body for the changes.
 async fn call_route(addr: SocketAddr, route: &Route, headers: &[(&str, &str)]) -> Reply {
-    let path = route.path.replace("{fingerprint}", FINGERPRINT);
+    let path = route.path.replace("{fingerprint}", FINGERPRINT).replace("{id}", "s0").replace("{code}", "GM0344");
     let body = match route.path {
         "/api/v1/alerts/{fingerprint}/ack" => r#"{"comment": "gezien, collega's ter plaatse"}"#,
-        "/api/v1/silences" => concat!(
+        "/api/v1/silences" if route.method == "POST" => concat!(
             r#"{"matchers": [{"label": "rule", "value": "mobilisatie"}], "#,
             r#""reason": "test", "ends_at": "2099-01-01T00:00:00Z"}"#
         ),
@@ -221,10 +222,28 @@ async fn route_as(addr: SocketAddr, route: &Route, token: Option<&str>) -> Reply
 
 const FINGERPRINT: &str = "3f9a0c1e3f9a0c1e";
 
-/// The alert stage as the API sees it: one alert, every change accepted.
-#[derive(Default)]
+/// The alert stage as the API sees it: its alerts (by default one in
+/// Utrecht), one silence `s0` for Utrecht, every change accepted.
 struct FakeAlerts {
+    alerts: Vec<onrust_alert::Alert>,
     silences: std::sync::Mutex<usize>,
+}
+
+impl Default for FakeAlerts {
+    fn default() -> Self {
+        Self { alerts: vec![fake_alert()], silences: std::sync::Mutex::new(0) }
+    }
+}
+
+fn fake_silence() -> onrust_alert::Silence {
+    onrust_alert::Silence {
+        id: "s0".to_owned(),
+        matchers: vec![onrust_alert::Matcher { label: "municipality".into(), value: "GM0344".into(), negate: false }],
+        reason: "bekende manifestatie".to_owned(),
+        owner: "supervisor-1".to_owned(),
+        starts_at: Utc.with_ymd_and_hms(2026, 12, 30, 20, 0, 0).unwrap(),
+        ends_at: Utc.with_ymd_and_hms(2099, 1, 1, 0, 0, 0).unwrap(),
+    }
 }
 
 fn fake_alert() -> onrust_alert::Alert {
@@ -262,10 +281,26 @@ fn fake_alert() -> onrust_alert::Alert {
 
 impl alerts::AlertBackend for FakeAlerts {
     fn list(&self) -> Result<Vec<onrust_alert::Alert>, alerts::AlertBackendError> {
-        Ok(vec![fake_alert()])
+        Ok(self.alerts.clone())
     }
     fn show(&self, fingerprint: &str) -> Result<Option<onrust_alert::Alert>, alerts::AlertBackendError> {
-        Ok((fingerprint == FINGERPRINT).then(fake_alert))
+        Ok(self.alerts.iter().find(|a| a.fingerprint == fingerprint).cloned())
+    }
+    fn dismiss(&self, fingerprint: &str, _who: &str) -> Result<onrust_alert::Alert, alerts::AlertBackendError> {
+        Ok(self.show(fingerprint)?.ok_or(onrust_alert::MechanicsError::UnknownAlert(fingerprint.into()))?)
+    }
+    fn silences(&self) -> Result<Vec<onrust_alert::Silence>, alerts::AlertBackendError> {
+        Ok(vec![fake_silence()])
+    }
+    fn expire_silence(&self, id: &str) -> Result<onrust_alert::Silence, alerts::AlertBackendError> {
+        let s = fake_silence();
+        if id == s.id { Ok(s) } else { Err(onrust_alert::MechanicsError::UnknownSilence(id.into()).into()) }
+    }
+    fn names(&self) -> alerts::Names {
+        alerts::Names {
+            region: "Midden-Nederland".to_owned(),
+            municipalities: vec![(MunicipalityCode::new("GM0344").unwrap(), "Utrecht".to_owned())],
+        }
     }
     fn confirm(&self, fingerprint: &str, who: &str) -> Result<onrust_alert::Alert, alerts::AlertBackendError> {
         let mut a = self.show(fingerprint)?.ok_or(onrust_alert::MechanicsError::UnknownAlert(fingerprint.into()))?;
@@ -381,8 +416,13 @@ fn expected_matrix() -> Vec<(&'static str, Vec<Role>)> {
         ("/api/v1/alerts", vec![Officer, Supervisor]),
         ("/api/v1/alerts/{fingerprint}", vec![Officer, Supervisor]),
         ("/api/v1/alerts/{fingerprint}/confirm", vec![Supervisor]),
+        ("/api/v1/alerts/{fingerprint}/dismiss", vec![Supervisor]),
         ("/api/v1/alerts/{fingerprint}/ack", vec![Officer, Supervisor]),
+        ("/api/v1/silences", vec![Officer, Supervisor]),
         ("/api/v1/silences", vec![Supervisor]),
+        ("/api/v1/silences/{id}/expire", vec![Supervisor]),
+        ("/api/v1/municipalities/{code}/alerts.atom", vec![Officer, Supervisor]),
+        ("/api/v1/municipalities/{code}/actions.ics", vec![Officer, Supervisor]),
     ]
 }
 
@@ -729,4 +769,103 @@ async fn alert_actions_are_audited_with_who_and_what() {
     assert_eq!(records[3].entry.filters["fingerprint"], FINGERPRINT);
     assert!(records[2].entry.refused.is_some() && records[4].entry.refused.is_some());
     assert_eq!(fixture.verified(), 6);
+}
+
+/// An officer's token limited to Utrecht: Utrecht's and the regional alerts,
+/// never Almere's (a 404, as if there were none); only Utrecht's can be
+/// changed; silences and feeds likewise. Every attempt is on record.
+#[tokio::test]
+async fn a_municipal_token_sees_and_changes_only_its_municipality() {
+    let fixture = Fixture::new();
+    let utrecht = MunicipalityCode::new("GM0344").unwrap();
+    let almere_alert = onrust_alert::Alert {
+        fingerprint: "a1a1a1a1".into(),
+        municipality: MunicipalityCode::new("GM0034").ok(),
+        municipality_name: Some("Almere".into()),
+        ..fake_alert()
+    };
+    let regional = onrust_alert::Alert {
+        fingerprint: "b2b2b2b2".into(),
+        municipality: None,
+        municipality_name: None,
+        ..fake_alert()
+    };
+    let announced = onrust_alert::Alert {
+        fingerprint: "c3c3c3c3".into(),
+        kind: onrust_alert::RuleKind::Announcement,
+        event_time: Some(Utc.with_ymd_and_hms(2026, 12, 31, 21, 0, 0).unwrap()),
+        event_place: Some("Vredenburgplein".into()),
+        ..fake_alert()
+    };
+    let mut state = fixture.state(true);
+    state.alerts = Some(Arc::new(FakeAlerts {
+        alerts: vec![fake_alert(), almere_alert, regional, announced],
+        silences: std::sync::Mutex::new(0),
+    }));
+    let scoped = |name: &str, role: Role, token: &str| Credential {
+        name: name.into(),
+        role,
+        hash: TokenHash::of(token),
+        scope: auth::Scope::Municipalities(vec![utrecht.clone()]),
+    };
+    state.access = Arc::new(
+        AccessControl::new(
+            None,
+            vec![
+                scoped("oov-utrecht", Role::Officer, "onrust_oov-utrecht"),
+                scoped("sup-utrecht", Role::Supervisor, "onrust_sup-utrecht"),
+            ],
+        )
+        .unwrap(),
+    );
+    let addr = start(state).await;
+    let officer = [("Authorization", "Bearer onrust_oov-utrecht")];
+    let supervisor = [("Authorization", "Bearer onrust_sup-utrecht")];
+
+    let list = send(addr, "GET", "/api/v1/alerts", &officer, "").await;
+    let seen: Vec<String> =
+        list.json()["alerts"].as_array().unwrap().iter().map(|a| a["fingerprint"].as_str().unwrap().into()).collect();
+    assert_eq!(seen, [FINGERPRINT, "b2b2b2b2", "c3c3c3c3"], "Utrecht's and the regional, not Almere's");
+    assert_eq!(send(addr, "GET", "/api/v1/alerts/a1a1a1a1", &officer, "").await.status, 404);
+    assert_eq!(send(addr, "GET", "/api/v1/alerts/b2b2b2b2", &officer, "").await.status, 200);
+    let ack = r#"{"comment": "gezien"}"#;
+    assert_eq!(send(addr, "POST", "/api/v1/alerts/a1a1a1a1/ack", &officer, ack).await.status, 404);
+    let regional_ack = send(addr, "POST", "/api/v1/alerts/b2b2b2b2/ack", &officer, ack).await;
+    assert_eq!(regional_ack.status, 403, "{regional_ack:?}");
+    assert!(regional_ack.error().contains("regional"), "{regional_ack:?}");
+    assert_eq!(send(addr, "POST", &format!("/api/v1/alerts/{FINGERPRINT}/ack"), &officer, ack).await.status, 200);
+    assert_eq!(send(addr, "POST", "/api/v1/alerts/a1a1a1a1/dismiss", &supervisor, "").await.status, 404);
+    let dismissed = send(addr, "POST", &format!("/api/v1/alerts/{FINGERPRINT}/dismiss"), &supervisor, "").await;
+    assert_eq!(dismissed.status, 200, "{dismissed:?}");
+
+    let everywhere =
+        r#"{"matchers": [{"label": "rule", "value": "x"}], "reason": "r", "ends_at": "2099-01-01T00:00:00Z"}"#;
+    let refused = send(addr, "POST", "/api/v1/silences", &supervisor, everywhere).await;
+    assert_eq!(refused.status, 403, "a municipal token cannot silence the region: {refused:?}");
+    let elsewhere = r#"{"matchers": [{"label": "municipality", "value": "GM0034"}], "reason": "r", "ends_at": "2099-01-01T00:00:00Z"}"#;
+    assert_eq!(send(addr, "POST", "/api/v1/silences", &supervisor, elsewhere).await.status, 403);
+    let own = r#"{"matchers": [{"label": "municipality", "value": "GM0344"}], "reason": "r", "ends_at": "2099-01-01T00:00:00Z"}"#;
+    assert_eq!(send(addr, "POST", "/api/v1/silences", &supervisor, own).await.status, 200);
+    let silences = send(addr, "GET", "/api/v1/silences", &officer, "").await;
+    assert_eq!(silences.json()["silences"][0]["id"], "s0");
+    assert_eq!(send(addr, "POST", "/api/v1/silences/s0/expire", &supervisor, "").await.status, 200);
+    assert_eq!(send(addr, "POST", "/api/v1/silences/nope/expire", &supervisor, "").await.status, 404);
+
+    let feed = send(addr, "GET", "/api/v1/municipalities/GM0344/alerts.atom", &officer, "").await;
+    assert_eq!(feed.status, 200, "{feed:?}");
+    assert!(feed.header("content-type").starts_with("application/atom+xml"), "{feed:?}");
+    assert!(feed.body.contains("signalen voor gemeente Utrecht (GM0344)") && feed.body.contains(FINGERPRINT));
+    assert!(!feed.body.contains("a1a1a1a1") && !feed.body.contains("b2b2b2b2"), "only Utrecht's alerts");
+    let ics = send(addr, "GET", "/api/v1/municipalities/GM0344/actions.ics", &officer, "").await;
+    assert!(ics.header("content-type").starts_with("text/calendar"), "{ics:?}");
+    assert!(ics.body.contains("UID:c3c3c3c3@onrust") && ics.body.contains("DTSTART:20261231T210000Z"), "{}", ics.body);
+    assert_eq!(ics.body.matches("BEGIN:VEVENT").count(), 1, "only the announced action: {}", ics.body);
+    assert_eq!(send(addr, "GET", "/api/v1/municipalities/GM0034/alerts.atom", &officer, "").await.status, 404);
+    let regio = send(addr, "GET", "/api/v1/municipalities/regio/alerts.atom", &officer, "").await;
+    assert!(regio.body.contains("b2b2b2b2") && regio.body.contains("Midden-Nederland"), "{regio:?}");
+    assert_eq!(send(addr, "GET", "/api/v1/municipalities/utrecht/alerts.atom", &officer, "").await.status, 400);
+
+    let records = fixture.records();
+    assert_eq!(records.len(), 19, "every attempt is on record");
+    assert_eq!(records.iter().filter(|r| r.entry.refused.is_some()).count(), 9);
 }

@@ -45,8 +45,10 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     /// `[smtp]`: the relay alert mail goes through; none means nothing is mailed.
     pub smtp: Option<SmtpSection>,
-    /// `[[recipients]]`: who is told, by municipality and role.
+    /// `[[recipients]]` and `[[webhooks]]`: who is told, by municipality, role and channel.
     pub recipients: Vec<RecipientConfig>,
+    /// `[[webhooks]]`: the receivers' keys and timeouts (their routing is in `recipients`).
+    pub webhooks: Vec<WebhookConfig>,
     /// The validated rules, every default filled in.
     pub rules: Vec<onrust_alert::Rule>,
     /// `[alerts]`: how the alert stage runs.
@@ -121,12 +123,53 @@ pub struct RecipientEntry {
     pub email: String,
 }
 
-/// One validated recipient.
+/// One validated recipient: a mailbox from `[[recipients]]` or a receiver from `[[webhooks]]`.
 #[derive(Debug, Clone)]
 pub struct RecipientConfig {
     pub scope: RecipientScope,
     pub role: onrust_alert::notify::RecipientRole,
-    pub email: String,
+    pub channel: onrust_alert::notify::Channel,
+    /// The mailbox, or the webhook's URL.
+    pub address: String,
+}
+
+/// One `[[webhooks]]` entry as written: a system (a crisis-room board, a
+/// paging service) that receives, as signed JSON, what a role is told.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookEntry {
+    /// Where to POST: https, or http only towards a loopback host; no credentials in it.
+    pub url: String,
+    /// File holding the HMAC-SHA256 key the body is signed with (`X-Onrust-Signature`).
+    pub secret_file: PathBuf,
+    /// CBS code, or `"*"` (default) for the whole region and regional alerts.
+    #[serde(default = "default_webhook_municipality")]
+    pub municipality: String,
+    /// Whose notifications it receives: `officer` (default; real time), `supervisor` or `mayor`
+    /// (after review, as the mayor's mail).
+    #[serde(default = "default_webhook_role")]
+    pub role: onrust_alert::notify::RecipientRole,
+    /// How long one delivery may take before it counts as failed (and is retried).
+    #[serde(default = "default_webhook_timeout")]
+    pub timeout: HumanDuration,
+}
+
+fn default_webhook_municipality() -> String {
+    "*".to_owned()
+}
+fn default_webhook_role() -> onrust_alert::notify::RecipientRole {
+    onrust_alert::notify::RecipientRole::Officer
+}
+fn default_webhook_timeout() -> HumanDuration {
+    HumanDuration(Duration::from_secs(10))
+}
+
+/// A validated webhook receiver: how to sign and how long to wait.
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    pub url: String,
+    pub secret_file: PathBuf,
+    pub timeout: Duration,
 }
 
 /// `[alerts]`: the alert stage.
@@ -141,6 +184,20 @@ pub struct AlertsConfig {
     /// How the region is named in mail, e.g. "Midden-Nederland".
     #[serde(default = "default_region_name")]
     pub region_name: String,
+    /// From this hour (0–23, Europe/Amsterdam) the mayors' daily digest goes out, once a day.
+    #[serde(default = "default_digest_hour")]
+    pub digest_hour: u32,
+    /// How long before an announced action the joint summary goes to officers and mayors.
+    #[serde(default = "default_summary_lead")]
+    pub summary_lead: HumanDuration,
+}
+
+fn default_digest_hour() -> u32 {
+    7
+}
+
+fn default_summary_lead() -> HumanDuration {
+    HumanDuration(Duration::from_secs(24 * 3600))
 }
 
 fn default_region_name() -> String {
@@ -153,7 +210,12 @@ fn default_evaluate_interval() -> HumanDuration {
 
 impl Default for AlertsConfig {
     fn default() -> Self {
-        Self { evaluate_interval: default_evaluate_interval(), region_name: default_region_name() }
+        Self {
+            evaluate_interval: default_evaluate_interval(),
+            region_name: default_region_name(),
+            digest_hour: default_digest_hour(),
+            summary_lead: default_summary_lead(),
+        }
     }
 }
 
@@ -213,6 +275,11 @@ pub struct TokenConfig {
     /// SHA-256 of the token as 64 hex digits (`onrust token new` prints it);
     /// the token itself is never in the configuration.
     pub sha256: TokenHash,
+    /// CBS codes (`["GM0344"]`) this token's alerts are limited to: their
+    /// alerts and the regional ones are seen, only theirs changed. Left out:
+    /// the whole region.
+    #[serde(default)]
+    pub municipalities: Option<Vec<onrust_model::MunicipalityCode>>,
 }
 
 /// Which bus backend carries the topics.
@@ -563,6 +630,9 @@ impl Collector {
             if tokens.iter().any(|t| t.name == token.name) {
                 self.push(key("name"), format!("{:?} is used by an earlier token; names must be unique", token.name));
             }
+            if token.municipalities.as_ref().is_some_and(Vec::is_empty) {
+                self.push(key("municipalities"), "lists no municipality; leave it out for the whole region");
+            }
             if let Some(earlier) = tokens.iter().find(|t| t.sha256 == token.sha256) {
                 self.push(
                     key("sha256"),
@@ -616,11 +686,74 @@ impl Collector {
             if !email_ok {
                 continue;
             }
-            if out.iter().any(|o| o.scope == scope && o.role == r.role && o.email.eq_ignore_ascii_case(&r.email)) {
+            if out.iter().any(|o| o.scope == scope && o.role == r.role && o.address.eq_ignore_ascii_case(&r.email)) {
                 self.push(key("email"), "the same recipient, role and municipality as an earlier entry");
                 continue;
             }
-            out.push(RecipientConfig { scope, role: r.role, email: r.email });
+            out.push(RecipientConfig {
+                scope,
+                role: r.role,
+                channel: onrust_alert::notify::Channel::Email,
+                address: r.email,
+            });
+        }
+        out
+    }
+
+    /// Reads `[[webhooks]]` entry by entry: the URL (S9, S10), the signing
+    /// key's file (read now, so a missing one is reported before the daemon
+    /// runs), the municipality.
+    fn webhooks(&mut self, table: &mut toml::Table) -> Vec<(RecipientConfig, WebhookConfig)> {
+        let entries = match table.remove("webhooks") {
+            None => return Vec::new(),
+            Some(toml::Value::Array(entries)) => entries,
+            Some(_) => {
+                self.push("webhooks", "must be an array of tables: [[webhooks]]");
+                return Vec::new();
+            }
+        };
+        let mut out: Vec<(RecipientConfig, WebhookConfig)> = Vec::new();
+        for (i, entry) in entries.into_iter().enumerate() {
+            let Some(w) = self.value::<WebhookEntry>(&format!("webhooks[{i}]"), entry) else { continue };
+            let key = |field: &str| format!("webhooks[{i}].{field}");
+            let mut ok = true;
+            if let Err(e) = onrust_alert::notify::webhook::check_url(&w.url) {
+                self.push(key("url"), e.to_string());
+                ok = false;
+            }
+            if let Err(e) = onrust_alert::notify::Secret::from_file(&w.secret_file) {
+                self.push(key("secret_file"), e.to_string());
+                ok = false;
+            }
+            if w.timeout.0.is_zero() || w.timeout.0 > Duration::from_secs(120) {
+                self.push(key("timeout"), "must be between 1ms and 2m");
+                ok = false;
+            }
+            let scope = if w.municipality == "*" {
+                RecipientScope::All
+            } else {
+                match onrust_model::MunicipalityCode::new(w.municipality.clone()) {
+                    Ok(code) => RecipientScope::One(code),
+                    Err(e) => {
+                        self.push(key("municipality"), format!("{e}; use a CBS code such as \"GM0344\" or \"*\""));
+                        continue;
+                    }
+                }
+            };
+            if out.iter().any(|(r, _)| r.scope == scope && r.role == w.role && r.address == w.url) {
+                self.push(key("url"), "the same receiver, role and municipality as an earlier entry");
+                continue;
+            }
+            if !ok {
+                continue;
+            }
+            let recipient = RecipientConfig {
+                scope,
+                role: w.role,
+                channel: onrust_alert::notify::Channel::Webhook,
+                address: w.url.clone(),
+            };
+            out.push((recipient, WebhookConfig { url: w.url, secret_file: w.secret_file, timeout: w.timeout.0 }));
         }
         out
     }
@@ -720,7 +853,14 @@ impl Config {
         }
         let smtp: Option<SmtpSection> = table.remove("smtp").and_then(|v| c.value("smtp", v));
         let alerts: AlertsConfig = c.section(&mut table, "alerts");
-        let recipients = c.recipients(&mut table);
+        let mut recipients = c.recipients(&mut table);
+        let mut webhooks: Vec<WebhookConfig> = Vec::new();
+        for (recipient, webhook) in c.webhooks(&mut table) {
+            recipients.push(recipient);
+            if !webhooks.iter().any(|w| w.url == webhook.url) {
+                webhooks.push(webhook);
+            }
+        }
         let rules = c.rules(&mut table);
         for key in table.keys() {
             c.push(key.clone(), "unknown key");
@@ -738,6 +878,7 @@ impl Config {
             sources,
             smtp,
             recipients,
+            webhooks,
             rules,
             alerts,
         };
@@ -840,6 +981,13 @@ impl Config {
         let region = &self.alerts.region_name;
         if region.trim().is_empty() || region.chars().count() > 80 || region.chars().any(char::is_control) {
             c.push("alerts.region_name", "must be 1 to 80 characters without control characters");
+        }
+        if self.alerts.digest_hour > 23 {
+            c.push("alerts.digest_hour", "must be an hour from 0 to 23");
+        }
+        let lead = self.alerts.summary_lead.0;
+        if lead < Duration::from_secs(3600) || lead > Duration::from_secs(7 * 24 * 3600) {
+            c.push("alerts.summary_lead", "must be between 1h and 7d");
         }
         let dir = self.config_dir();
         if !dir.join(&self.classify.themes_dir).is_dir() {
@@ -1042,9 +1190,30 @@ mod tests {
         let tokens: Vec<(&str, Role)> = config.http.tokens.iter().map(|t| (t.name.as_str(), t.role)).collect();
         assert_eq!(tokens, [("analist-utrecht", Role::Analyst), ("fg.regio", Role::Fg)]);
         assert_eq!(config.http.tokens[1].sha256.to_hex(), HASH_B);
+        assert_eq!(config.http.tokens[0].municipalities, None, "the whole region when left out");
         assert_eq!((config.http.search_budget.0, config.http.search_concurrency), (Duration::from_millis(500), 4));
         assert!(!format!("{config:?}").contains(HASH_A), "hashes stay out of debug output");
         assert!(parse("").unwrap().http.tokens.is_empty());
+    }
+
+    #[test]
+    fn a_token_can_be_limited_to_municipalities() {
+        let config = parse(&format!(
+            "[[http.tokens]]\nname = \"oov-utrecht\"\nrole = \"officer\"\nsha256 = \"{HASH_A}\"\n\
+             municipalities = [\"GM0344\", \"0307\"]\n"
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let codes: Vec<String> =
+            config.http.tokens[0].municipalities.iter().flatten().map(|c| c.as_str().to_owned()).collect();
+        assert_eq!(codes, ["GM0344", "GM0307"]);
+        let text = parse(&format!(
+            "[[http.tokens]]\nname = \"a\"\nrole = \"officer\"\nsha256 = \"{HASH_A}\"\nmunicipalities = []\n\
+             [[http.tokens]]\nname = \"b\"\nrole = \"officer\"\nsha256 = \"{HASH_B}\"\nmunicipalities = [\"utrecht\"]\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(text.contains("http.tokens[0].municipalities: lists no municipality"), "{text}");
+        assert!(text.contains("http.tokens[1]") && text.contains("utrecht"), "{text}");
     }
 
     #[test]
@@ -1124,7 +1293,7 @@ mod tests {
         let errors = parse(
             "[smtp]\nhost = \"smtp.example.org\"\ntls = \"none\"\nfrom = \"a@b.example\\r\\nBcc: x@example.org\"\n\
              username = \"onrust\"\n\
-             [alerts]\nevaluate_interval = \"0s\"\n\
+             [alerts]\nevaluate_interval = \"0s\"\ndigest_hour = 24\nsummary_lead = \"10m\"\n\
              [[recipients]]\nmunicipality = \"Utrecht\"\nrole = \"officer\"\nemail = \"oov@utrecht.example\"\n\
              [[recipients]]\nmunicipality = \"GM0344\"\nrole = \"boss\"\nemail = \"a@b.example\"\n\
              [[recipients]]\nmunicipality = \"GM0344\"\nrole = \"mayor\"\nemail = \"a@b.example\\nBcc: x@y.example\"\n\
@@ -1138,6 +1307,8 @@ mod tests {
             "smtp.from",
             "smtp.password_file: required when smtp.username is set",
             "alerts.evaluate_interval: must be between 1s and 1h",
+            "alerts.digest_hour: must be an hour from 0 to 23",
+            "alerts.summary_lead: must be between 1h and 7d",
             "recipients[0].municipality",
             "recipients[1]: unknown variant `boss`",
             "recipients[2].email",
@@ -1147,6 +1318,52 @@ mod tests {
         ] {
             assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
         }
+    }
+
+    #[test]
+    fn webhooks_are_recipients_with_a_signing_key_and_each_problem_is_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = dir.path().join("hook.key");
+        std::fs::write(&key, "geheim-sleutel\n").expect("key");
+        let key = key.display();
+        let config = parse(&format!(
+            "[[webhooks]]\nurl = \"https://crisis.example/onrust\"\nsecret_file = \"{key}\"\n\
+             [[webhooks]]\nurl = \"http://127.0.0.1:9000/hook\"\nsecret_file = \"{key}\"\n\
+             municipality = \"GM0344\"\nrole = \"mayor\"\ntimeout = \"3s\"\n"
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let hooks: Vec<_> =
+            config.recipients.iter().map(|r| (r.channel, r.role, &r.scope, r.address.as_str())).collect();
+        let utrecht = RecipientScope::One(onrust_model::MunicipalityCode::new("GM0344").expect("code"));
+        use onrust_alert::notify::{Channel, RecipientRole};
+        assert_eq!(
+            hooks,
+            [
+                (Channel::Webhook, RecipientRole::Officer, &RecipientScope::All, "https://crisis.example/onrust"),
+                (Channel::Webhook, RecipientRole::Mayor, &utrecht, "http://127.0.0.1:9000/hook"),
+            ]
+        );
+        assert_eq!(config.webhooks.len(), 2);
+        assert_eq!(config.webhooks[1].timeout, Duration::from_secs(3));
+
+        let text = parse(&format!(
+            "[[webhooks]]\nurl = \"http://crisis.example/onrust\"\nsecret_file = \"{key}\"\n\
+             [[webhooks]]\nurl = \"https://user:pw@crisis.example/\"\nsecret_file = \"/nonexistent/key\"\n\
+             [[webhooks]]\nurl = \"https://crisis.example/\"\nsecret_file = \"{key}\"\nmunicipality = \"Utrecht\"\n\
+             [[webhooks]]\nurl = \"https://crisis.example/\"\nsecret = \"x\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        for needle in [
+            "webhooks[0].url: invalid webhook url: http is only allowed towards a loopback host",
+            "webhooks[1].url: invalid webhook url: credentials in the url",
+            "webhooks[1].secret_file: cannot read secret file /nonexistent/key",
+            "webhooks[2].municipality",
+            "webhooks[3]: unknown field `secret`",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+        }
+        assert!(!text.contains("pw@"), "no credentials echoed:\n{text}");
     }
 
     #[test]

@@ -114,7 +114,8 @@ impl RecipientRole {
 #[derive(Debug, Default)]
 pub struct Notifiers {
     pub email: Option<smtp::SmtpNotifier>,
-    pub webhook: Option<webhook::WebhookNotifier>,
+    /// One per receiver URL, each with its own signing key.
+    pub webhooks: std::collections::BTreeMap<String, webhook::WebhookNotifier>,
 }
 
 impl log::Deliver for Notifiers {
@@ -128,7 +129,7 @@ impl log::Deliver for Notifiers {
                 Some(e) => e.deliver(n).await,
                 None => Err(missing(Channel::Email)),
             },
-            Channel::Webhook => match &self.webhook {
+            Channel::Webhook => match self.webhooks.get(&n.address) {
                 Some(w) => w.deliver(n).await,
                 None => Err(missing(Channel::Webhook)),
             },

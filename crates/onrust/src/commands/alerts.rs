@@ -1,6 +1,7 @@
 //! `onrust alerts …`: the alerts API from the command line, and the notification log.
 //!
-//! `list`, `show`, `confirm`, `ack` and `silence` talk to the running daemon's
+//! `list`, `show`, `confirm`, `dismiss`, `ack`, `silence`, `silences` and
+//! `unsilence` talk to the running daemon's
 //! API on `http.listen` with a bearer token (`--token-file` or `ONRUST_TOKEN`),
 //! so the daemon stays the only owner of the alert state and every action is
 //! audited under the token's name, exactly as through HTTP (GUARDRAILS L7,
@@ -45,6 +46,12 @@ pub enum AlertsCommand {
         #[command(flatten)]
         api: ApiArgs,
     },
+    /// Decide an alert does not go to the mayor (supervisors; recorded with your name).
+    Dismiss {
+        fingerprint: String,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
     /// Acknowledge an alert: no more reminders or escalation.
     Ack {
         fingerprint: String,
@@ -65,6 +72,18 @@ pub enum AlertsCommand {
         /// How long, e.g. "2h".
         #[arg(long = "for")]
         duration: String,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// The silences in force.
+    Silences {
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// End a silence now (supervisors).
+    Unsilence {
+        /// The silence's id (`onrust alerts silences`).
+        id: String,
         #[command(flatten)]
         api: ApiArgs,
     },
@@ -118,6 +137,50 @@ pub async fn run(command: AlertsCommand) -> anyhow::Result<ExitCode> {
         AlertsCommand::Confirm { fingerprint, api } => {
             let path = format!("/api/v1/alerts/{}/confirm", path_part(&fingerprint)?);
             let body = call(&api, "POST", &path, Some(String::new())).await?;
+            print_json(&body, api.json)?;
+        }
+        AlertsCommand::Dismiss { fingerprint, api } => {
+            let path = format!("/api/v1/alerts/{}/dismiss", path_part(&fingerprint)?);
+            let body = call(&api, "POST", &path, Some(String::new())).await?;
+            print_json(&body, api.json)?;
+        }
+        AlertsCommand::Silences { api } => {
+            let body = call(&api, "GET", "/api/v1/silences", None).await?;
+            if api.json {
+                println!("{body}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let value: serde_json::Value = serde_json::from_str(&body).context("the api answered no json")?;
+            let silences = value["silences"].as_array().cloned().unwrap_or_default();
+            if silences.is_empty() {
+                println!("no silences");
+            }
+            for s in silences {
+                let matchers: Vec<String> = s["matchers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|m| {
+                        let op = if m["negate"].as_bool() == Some(true) { "!=" } else { "=" };
+                        format!("{}{op}{}", m["label"].as_str().unwrap_or("?"), m["value"].as_str().unwrap_or("?"))
+                    })
+                    .collect();
+                let f = |k: &str| s[k].as_str().unwrap_or("-").to_owned();
+                println!(
+                    "{}  until {}  {:<40} by {}: {}",
+                    f("id"),
+                    f("ends_at"),
+                    matchers.join(","),
+                    f("owner"),
+                    f("reason")
+                );
+            }
+        }
+        AlertsCommand::Unsilence { id, api } => {
+            if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                anyhow::bail!("{id:?} is not a silence id (letters and digits)");
+            }
+            let body = call(&api, "POST", &format!("/api/v1/silences/{id}/expire"), Some(String::new())).await?;
             print_json(&body, api.json)?;
         }
         AlertsCommand::Ack { fingerprint, comment, api } => {

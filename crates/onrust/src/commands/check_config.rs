@@ -54,7 +54,7 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
 
 /// Rules, recipients (counted per role, never listed by address) and the relay (never the password).
 fn explain_alerts(config: &crate::config::Config) {
-    use onrust_alert::notify::RecipientRole;
+    use onrust_alert::notify::{Channel, RecipientRole};
     println!(
         "  alerts:       {} rules, evaluated every {}; state in {}",
         config.rules.len(),
@@ -88,7 +88,9 @@ fn explain_alerts(config: &crate::config::Config) {
             rule.version
         );
     }
-    let count = |role: RecipientRole| config.recipients.iter().filter(|r| r.role == role).count();
+    let count = |role: RecipientRole| {
+        config.recipients.iter().filter(|r| r.role == role && r.channel == Channel::Email).count()
+    };
     println!(
         "  recipients:   {} officers, {} supervisors, {} mayors",
         count(RecipientRole::Officer),
@@ -112,7 +114,18 @@ fn explain_alerts(config: &crate::config::Config) {
         ),
         None => println!("  smtp:         not configured: alerts are kept, nothing is mailed"),
     }
-    if config.smtp.is_some() && config.recipients.is_empty() {
+    // Receivers by URL host only: a path may carry a receiver's own token.
+    for w in &config.recipients {
+        if w.channel == Channel::Webhook {
+            let host = url::Url::parse(&w.address).ok().and_then(|u| u.host_str().map(str::to_owned));
+            let place = match &w.scope {
+                crate::config::RecipientScope::All => "*".to_owned(),
+                crate::config::RecipientScope::One(code) => code.to_string(),
+            };
+            println!("  webhook:      {} for {} {place}, signed", host.unwrap_or_else(|| "?".into()), w.role.as_str());
+        }
+    }
+    if config.smtp.is_some() && !config.recipients.iter().any(|r| r.channel == Channel::Email) {
         println!("  NOTE:         no [[recipients]]: alerts are kept, nothing is mailed");
     }
 }

@@ -56,16 +56,18 @@ pub fn open_archive_writer(config: &Config) -> anyhow::Result<onrust_archive::Ar
     Ok(onrust_archive::ArchiveWriter::open(&config.archive_dir(), &options)?)
 }
 
-/// The archive stage's commit and retention settings.
 /// The alert stage's settings: rules, recipients, relay, names, where its state lives.
 pub fn alert_settings(config: &Config) -> anyhow::Result<crate::pipeline::alert::Settings> {
     let names = crate::pipeline::alert::municipality_names(&config.config_dir().join(&config.classify.gazetteer))?;
     Ok(crate::pipeline::alert::Settings {
         rules: config.rules.clone(),
         recipients: config.recipients.clone(),
+        webhooks: config.webhooks.clone(),
         smtp: config.smtp.as_ref().map(crate::config::SmtpSection::to_notifier),
         region_name: config.alerts.region_name.clone(),
         evaluate_interval: config.alerts.evaluate_interval.0,
+        digest_hour: config.alerts.digest_hour,
+        summary_lead: chrono::TimeDelta::from_std(config.alerts.summary_lead.0).unwrap_or(chrono::TimeDelta::hours(24)),
         dir: config.alerts_dir(),
         archive_dir: Some(config.archive_dir()),
         names,
@@ -74,6 +76,7 @@ pub fn alert_settings(config: &Config) -> anyhow::Result<crate::pipeline::alert:
     })
 }
 
+/// The archive stage's commit and retention settings.
 pub fn archive_settings(config: &Config) -> crate::pipeline::archive::Settings {
     use crate::pipeline::archive::{CommitPolicy, Retention, Settings};
     Settings {

@@ -22,6 +22,7 @@ use onrust_ingest::fetch::{FetchLimits, Fetcher, FetcherOptions};
 use onrust_ingest::pseudonym::PseudonymKeys;
 use onrust_ingest::source::{FeedSource, SourceContext};
 use onrust_model::SourceId;
+use onrust_web::auth::Scope;
 use onrust_web::{AccessControl, Credential, SearchLimits, SearchService, TokenHash, WebState};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -208,7 +209,15 @@ fn access_control(config: &Config) -> anyhow::Result<AccessControl> {
         .http
         .tokens
         .iter()
-        .map(|t| Credential { name: t.name.clone(), role: t.role, hash: t.sha256.clone() })
+        .map(|t| Credential {
+            name: t.name.clone(),
+            role: t.role,
+            hash: t.sha256.clone(),
+            scope: match &t.municipalities {
+                Some(codes) => Scope::Municipalities(codes.clone()),
+                None => Scope::Region,
+            },
+        })
         .collect();
     AccessControl::new(monitor, credentials).context("http tokens")
 }

@@ -24,27 +24,24 @@ use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use onrust_alert::notify::log::{Content, Item, Outbox, RetryPolicy};
 use onrust_alert::notify::smtp::{SmtpConfig, SmtpNotifier};
+use onrust_alert::notify::webhook::WebhookNotifier;
 use onrust_alert::notify::{Channel, Notifiers, RecipientRole};
 use onrust_alert::{
-    Alert, AlertState, BaselineSource, CountCell, Engine, Mechanics, Notification, NotifyReason, Role, Rule,
-    SilenceRequest, Transition,
+    Alert, AlertEvent, AlertState, BaselineSource, CountCell, Engine, Mechanics, Notification, NotifyReason, Role,
+    Rule, Silence, SilenceRequest, Transition,
 };
 use onrust_archive::{ArchiveReader, CountRequest};
-use onrust_bus::{Ack, Publisher, Subscriber};
+use onrust_bus::{Ack, Publisher, Record, Subscriber};
 use onrust_model::{Level, MunicipalityCode, ScoredMessage};
-use onrust_web::alerts::{AlertBackend, AlertBackendError};
+use onrust_web::alerts::{AlertBackend, AlertBackendError, Names};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::config::{RecipientConfig, RecipientScope};
+use crate::config::{RecipientConfig, RecipientScope, WebhookConfig};
 use crate::internal_events::{AlertCycle, AlertNotificationQueued, AlertUnexplained, AlertsNotMailed, StageProcessed};
 
 const BATCH: usize = 1024;
-/// How long before an announced action the joint summary goes out.
-const SUMMARY_LEAD: chrono::TimeDelta = chrono::TimeDelta::hours(24);
-/// From this hour (Europe/Amsterdam) the mayors' daily digest goes out.
-const DIGEST_HOUR: u32 = 7;
 pub const STATE_FILE: &str = "state.json";
 
 /// Everything the stage needs besides its bus ends.
@@ -52,10 +49,16 @@ pub const STATE_FILE: &str = "state.json";
 pub struct Settings {
     pub rules: Vec<Rule>,
     pub recipients: Vec<RecipientConfig>,
+    /// The webhook receivers' keys and timeouts.
+    pub webhooks: Vec<WebhookConfig>,
     pub smtp: Option<SmtpConfig>,
     /// How the region is named in mail ("Midden-Nederland").
     pub region_name: String,
     pub evaluate_interval: Duration,
+    /// From this hour (Europe/Amsterdam) the mayors' daily digest goes out.
+    pub digest_hour: u32,
+    /// How long before an announced action the joint summary goes out.
+    pub summary_lead: chrono::TimeDelta,
     /// `<data_dir>/alerts`: state, outbox, notification log.
     pub dir: PathBuf,
     /// The archive to read baselines from; `None`: bursts cannot be judged.
@@ -80,6 +83,10 @@ pub struct StateFile {
     /// The day (Europe/Amsterdam) of the last mayors' digest.
     #[serde(default)]
     pub last_digest: Option<NaiveDate>,
+    /// The alert as each role was last told about it (`role:fingerprint`),
+    /// so the next mail can say what changed since; dropped with the alert.
+    #[serde(default)]
+    pub told: BTreeMap<String, Alert>,
 }
 
 struct Core {
@@ -87,6 +94,12 @@ struct Core {
     mechanics: Mechanics,
     sequences: BTreeMap<String, u64>,
     last_digest: Option<NaiveDate>,
+    told: BTreeMap<String, Alert>,
+}
+
+/// The key of [`StateFile::told`].
+fn told_key(role: RecipientRole, fingerprint: &str) -> String {
+    format!("{}:{fingerprint}", role.as_str())
 }
 
 /// Reads the persisted state, or starts empty when there is none.
@@ -100,7 +113,7 @@ fn load_state(dir: &Path, rules: &[Rule]) -> anyhow::Result<Core> {
                 .state
                 .restore(rules.to_vec())
                 .with_context(|| format!("alert state {} cannot be restored", path.display()))?;
-            Ok(Core { engine, mechanics, sequences: file.sequences, last_digest: file.last_digest })
+            Ok(Core { engine, mechanics, sequences: file.sequences, last_digest: file.last_digest, told: file.told })
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             // The first digest goes out the morning after the first start, not at once.
@@ -110,6 +123,7 @@ fn load_state(dir: &Path, rules: &[Rule]) -> anyhow::Result<Core> {
                 mechanics: Mechanics::new(rules),
                 sequences: BTreeMap::new(),
                 last_digest: Some(today),
+                told: BTreeMap::new(),
             })
         }
         Err(e) => Err(e).with_context(|| format!("cannot read alert state {}", path.display())),
@@ -122,6 +136,7 @@ fn save_state(dir: &Path, core: &Core) -> anyhow::Result<()> {
         state: AlertState::capture(&core.engine, &core.mechanics),
         sequences: core.sequences.clone(),
         last_digest: core.last_digest,
+        told: core.told.clone(),
     };
     let body = serde_json::to_vec(&file).context("serialising alert state")?;
     let path = dir.join(STATE_FILE);
@@ -192,22 +207,24 @@ fn recipient_role(role: Role) -> RecipientRole {
     }
 }
 
-/// The configured addresses for a notification: its role, and its municipality
-/// or `"*"`; a regional notification (no municipality) goes to `"*"` only.
+/// The configured addresses for a notification, with their channel: its
+/// role, and its municipality or `"*"`; a regional notification (no
+/// municipality) goes to `"*"` only. Mailboxes only when there is a relay.
 pub fn addresses<'a>(
     recipients: &'a [RecipientConfig],
     role: RecipientRole,
     municipality: Option<&MunicipalityCode>,
-) -> Vec<&'a str> {
-    let mut out: Vec<&str> = recipients
+    email: bool,
+) -> Vec<(Channel, &'a str)> {
+    let mut out: Vec<(Channel, &str)> = recipients
         .iter()
-        .filter(|r| r.role == role)
+        .filter(|r| r.role == role && (email || r.channel != Channel::Email))
         .filter(|r| match (&r.scope, municipality) {
             (RecipientScope::All, _) => true,
             (RecipientScope::One(code), Some(m)) => code == m,
             (RecipientScope::One(_), None) => false,
         })
-        .map(|r| r.email.as_str())
+        .map(|r| (r.channel, r.address.as_str()))
         .collect();
     out.sort_unstable();
     out.dedup();
@@ -221,6 +238,7 @@ pub fn addresses<'a>(
 pub struct AlertHandle {
     core: Arc<Mutex<Core>>,
     dir: PathBuf,
+    names: Names,
 }
 
 impl AlertHandle {
@@ -230,7 +248,8 @@ impl AlertHandle {
             .with_context(|| format!("cannot create the alerts folder {}", settings.dir.display()))?;
         let mut core = load_state(&settings.dir, &settings.rules)?;
         core.engine.set_municipality_names(settings.names.clone());
-        Ok(Self { core: Arc::new(Mutex::new(core)), dir: settings.dir.clone() })
+        let names = Names { region: settings.region_name.clone(), municipalities: settings.names.clone() };
+        Ok(Self { core: Arc::new(Mutex::new(core)), dir: settings.dir.clone(), names })
     }
 
     fn change<T>(
@@ -269,16 +288,47 @@ impl AlertBackend for AlertHandle {
     fn silence(&self, request: SilenceRequest) -> Result<String, AlertBackendError> {
         self.change(|m, now| m.add_silence(request, now))
     }
+    fn dismiss(&self, fingerprint: &str, who: &str) -> Result<Alert, AlertBackendError> {
+        self.change(|m, now| m.dismiss(fingerprint, who, now))
+    }
+    fn silences(&self) -> Result<Vec<Silence>, AlertBackendError> {
+        let now = Utc::now();
+        self.read(|m| m.silences().filter(|s| s.ends_at > now).cloned().collect())
+    }
+    fn expire_silence(&self, id: &str) -> Result<Silence, AlertBackendError> {
+        self.change(|m, _| m.expire_silence(id))
+    }
+    fn names(&self) -> Names {
+        self.names.clone()
+    }
+}
+
+/// The stage's bus ends.
+pub struct Ends {
+    /// `onrust.scored.v1`, group `alert`.
+    pub input: Box<dyn Subscriber>,
+    pub dead: Arc<dyn Publisher>,
+    /// `onrust.alerts.v1`, when anything consumes it: every alert fired,
+    /// updated or de-escalated, as an [`AlertEvent`] keyed by fingerprint.
+    pub alerts: Option<Arc<dyn Publisher>>,
+}
+
+/// Publishes the changes worth telling (not pending ones) on `onrust.alerts.v1`.
+/// They go out before the state that caused them is saved: a crash repeats
+/// them (at least once), and a consumer keeps the newest per fingerprint.
+async fn publish_changes(out: Option<&Arc<dyn Publisher>>, transitions: &[Transition]) -> anyhow::Result<()> {
+    let Some(out) = out else { return Ok(()) };
+    for event in transitions.iter().filter_map(AlertEvent::of) {
+        let record = Record::json(event.alert.fingerprint.clone(), &event).context("encoding an alert event")?;
+        out.publish(record, Ack::none()).await.context("publishing an alert event")?;
+    }
+    Ok(())
 }
 
 /// Runs until the scored topic closes; then evaluates once more, persists,
 /// acknowledges and stops the delivery task (what is not sent stays queued).
-pub async fn run(
-    mut input: Box<dyn Subscriber>,
-    dead: Arc<dyn Publisher>,
-    settings: Settings,
-    handle: AlertHandle,
-) -> anyhow::Result<()> {
+pub async fn run(ends: Ends, settings: Settings, handle: AlertHandle) -> anyhow::Result<()> {
+    let Ends { mut input, dead, alerts: alerts_out } = ends;
     let core = handle.core;
     let outbox = Outbox::open(&settings.dir, settings.retry).context("opening the alert outbox")?;
     let outbox = Arc::new(tokio::sync::Mutex::new(outbox));
@@ -286,9 +336,15 @@ pub async fn run(
         Some(cfg) => Some(SmtpNotifier::new(cfg, settings.region_name.clone()).context("smtp")?),
         None => None,
     };
-    let mails = email.is_some() && !settings.recipients.is_empty();
+    // Someone to tell: a mailbox with a relay to reach it, or a webhook.
+    let mails = settings.recipients.iter().any(|r| r.channel == Channel::Webhook || email.is_some());
     if !mails {
         AlertsNotMailed { smtp: settings.smtp.is_some(), recipients: settings.recipients.len() }.emit();
+    }
+    let mut webhooks = BTreeMap::new();
+    for w in &settings.webhooks {
+        let notifier = WebhookNotifier::new(&w.secret_file, w.timeout).with_context(|| format!("webhook {}", w.url))?;
+        webhooks.insert(w.url.clone(), notifier);
     }
     let baselines: Option<Arc<ArchiveBaselines>> = match &settings.archive_dir {
         Some(dir) => Some(Arc::new(ArchiveBaselines::open(dir)?)),
@@ -297,10 +353,17 @@ pub async fn run(
     let wake = Arc::new(Notify::new());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let delivery =
-        tokio::spawn(deliver(Arc::clone(&outbox), Notifiers { email, webhook: None }, Arc::clone(&wake), stop_rx));
+        tokio::spawn(deliver(Arc::clone(&outbox), Notifiers { email, webhooks }, Arc::clone(&wake), stop_rx));
 
-    let stage =
-        Stage { core: Arc::clone(&core), outbox, wake: Arc::clone(&wake), settings: &settings, baselines, mails };
+    let stage = Stage {
+        core: Arc::clone(&core),
+        outbox,
+        wake: Arc::clone(&wake),
+        settings: &settings,
+        baselines,
+        mails,
+        alerts_out: alerts_out.clone(),
+    };
     let mut acks: Vec<Ack> = Vec::new();
     let mut next_eval = Instant::now() + settings.evaluate_interval;
     // Observed messages wait at most this long for the state save that acknowledges them.
@@ -330,6 +393,7 @@ pub async fn run(
         let mut fired = false;
         let now = Utc::now();
         let mut count = 0;
+        let mut changes: Vec<Transition> = Vec::new();
         for delivery in batch {
             match super::decode(&delivery.payload, "scored message", |m: &ScoredMessage| m.schema) {
                 Ok(message) => {
@@ -342,6 +406,7 @@ pub async fn run(
                         transitions
                     };
                     fired |= !transitions.is_empty();
+                    changes.extend(transitions);
                     acks.push(delivery.ack);
                     count += 1;
                 }
@@ -349,6 +414,9 @@ pub async fn run(
             }
         }
         StageProcessed { stage: "alert", outcome: "ok", count }.emit();
+        if let Err(e) = publish_changes(alerts_out.as_ref(), &changes).await {
+            break Err(e);
+        }
         // An alert that fires on arrival is told now, not at the next
         // evaluation — when there is someone to tell; otherwise its state is
         // saved with the next flush like any other (a save per batch would
@@ -379,6 +447,7 @@ struct Stage<'a> {
     baselines: Option<Arc<ArchiveBaselines>>,
     /// A relay and at least one recipient are configured.
     mails: bool,
+    alerts_out: Option<Arc<dyn Publisher>>,
 }
 
 impl Stage<'_> {
@@ -387,14 +456,15 @@ impl Stage<'_> {
     async fn cycle(&self, evaluate: bool, acks: &mut Vec<Ack>) -> anyhow::Result<()> {
         let (core, outbox, wake, settings, mails) = (&self.core, &self.outbox, &self.wake, self.settings, self.mails);
         let baselines = self.baselines.clone();
+        let (digest_hour, summary_lead) = (settings.digest_hour, settings.summary_lead);
         let started = std::time::Instant::now();
         let now = Utc::now();
         let decided = Arc::clone(core);
-        let notifications = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Notification>> {
+        let decided = tokio::task::spawn_blocking(move || -> anyhow::Result<(Vec<Notification>, Vec<Transition>)> {
             let mut guard = decided.lock().map_err(|_| anyhow::anyhow!("alert state lock poisoned"))?;
             let core = &mut *guard;
             if !evaluate {
-                return Ok(core.mechanics.tick(now));
+                return Ok((core.mechanics.tick(now), Vec::new()));
             }
             let transitions = match &baselines {
                 Some(b) => core.engine.evaluate(now, b.as_ref()),
@@ -403,17 +473,19 @@ impl Stage<'_> {
             core.mechanics.apply(&transitions, now);
             let mut out = core.mechanics.tick(now);
             // Officers and the mayor together, once, ahead of each announced action.
-            out.extend(core.mechanics.summaries_ahead(core.engine.calendar(), now, SUMMARY_LEAD));
-            // The mayors' daily digest, once a day from DIGEST_HOUR (Europe/Amsterdam).
+            out.extend(core.mechanics.summaries_ahead(core.engine.calendar(), now, summary_lead));
+            // The mayors' daily digest, once a day from the digest hour (Europe/Amsterdam).
             let local = now.with_timezone(&chrono_tz::Europe::Amsterdam);
-            if local.hour() >= DIGEST_HOUR && core.last_digest.is_none_or(|d| d < local.date_naive()) {
+            if local.hour() >= digest_hour && core.last_digest.is_none_or(|d| d < local.date_naive()) {
                 out.extend(core.mechanics.digest(now));
                 core.last_digest = Some(local.date_naive());
             }
-            Ok(out)
+            Ok((out, transitions))
         })
         .await
         .context("alert thread failed")??;
+        let (notifications, transitions) = decided;
+        publish_changes(self.alerts_out.as_ref(), &transitions).await?;
 
         let made = notifications.len();
         let mut queued = 0usize;
@@ -422,7 +494,7 @@ impl Stage<'_> {
             let mut core = core.lock().map_err(|_| anyhow::anyhow!("alert state lock poisoned"))?;
             for n in notifications {
                 let role = recipient_role(n.recipients_role);
-                let to = addresses(&settings.recipients, role, n.municipality.as_ref());
+                let to = addresses(&settings.recipients, role, n.municipality.as_ref(), settings.smtp.is_some());
                 if to.is_empty() {
                     continue;
                 }
@@ -436,19 +508,33 @@ impl Stage<'_> {
                     *s
                 };
                 let rule = n.alerts.first().map(|a| a.rule.clone()).unwrap_or_default();
-                let items: Vec<Item> = n.alerts.iter().map(|a| Item { alert: a.clone(), previous: None }).collect();
-                let content = if n.reason == NotifyReason::Digest {
+                let digest = n.reason == NotifyReason::Digest;
+                // A mail says what changed since the role was last told about the same alert.
+                let items: Vec<Item> = n
+                    .alerts
+                    .iter()
+                    .map(|a| Item {
+                        alert: a.clone(),
+                        previous: if digest { None } else { core.told.get(&told_key(role, &a.fingerprint)).cloned() },
+                    })
+                    .collect();
+                if !digest {
+                    for a in &n.alerts {
+                        core.told.insert(told_key(role, &a.fingerprint), a.clone());
+                    }
+                }
+                let content = if digest {
                     let date = n.at.with_timezone(&chrono_tz::Europe::Amsterdam).date_naive();
                     Content::Digest { date, items }
                 } else {
                     Content::Alerts { items }
                 };
-                for address in to {
+                for (channel, address) in to {
                     let log_notification = onrust_alert::notify::log::Notification {
                         fingerprint: fingerprint.clone(),
                         sequence,
                         rule: rule.clone(),
-                        channel: Channel::Email,
+                        channel,
                         role,
                         address: address.to_owned(),
                         content: content.clone(),
@@ -472,6 +558,14 @@ impl Stage<'_> {
         }
         if queued > 0 {
             wake.notify_one();
+        }
+        {
+            // What was told about an alert the mechanics have forgotten is of no further use.
+            let mut core = core.lock().map_err(|_| anyhow::anyhow!("alert state lock poisoned"))?;
+            let core = &mut *core;
+            let active: std::collections::HashSet<&str> =
+                core.mechanics.alerts().map(|a| a.fingerprint.as_str()).collect();
+            core.told.retain(|key, _| key.split_once(':').is_some_and(|(_, fp)| active.contains(fp)));
         }
         let saving = Arc::clone(core);
         let dir = settings.dir.clone();
@@ -556,7 +650,12 @@ mod tests {
     #[test]
     fn recipients_by_role_and_municipality_and_star_for_regional() {
         let utrecht = MunicipalityCode::new("GM0344").expect("code");
-        let r = |scope, role, email: &str| RecipientConfig { scope, role, email: email.to_owned() };
+        let r = |scope, role, email: &str| RecipientConfig {
+            scope,
+            role,
+            channel: if email.starts_with("https://") { Channel::Webhook } else { Channel::Email },
+            address: email.to_owned(),
+        };
         let recipients = vec![
             r(RecipientScope::One(utrecht.clone()), RecipientRole::Officer, "oov@utrecht.example"),
             r(RecipientScope::All, RecipientRole::Officer, "regio@oov.example"),
@@ -566,14 +665,24 @@ mod tests {
                 "a@almere.example",
             ),
             r(RecipientScope::One(utrecht.clone()), RecipientRole::Mayor, "bm@utrecht.example"),
+            r(RecipientScope::All, RecipientRole::Officer, "https://crisis.example/hook"),
         ];
+        let mail = |a: &[(Channel, &str)]| a.iter().map(|(_, s)| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
-            addresses(&recipients, RecipientRole::Officer, Some(&utrecht)),
-            ["oov@utrecht.example", "regio@oov.example"]
+            mail(&addresses(&recipients, RecipientRole::Officer, Some(&utrecht), true)),
+            ["oov@utrecht.example", "regio@oov.example", "https://crisis.example/hook"]
         );
-        assert_eq!(addresses(&recipients, RecipientRole::Officer, None), ["regio@oov.example"]);
-        assert_eq!(addresses(&recipients, RecipientRole::Mayor, Some(&utrecht)), ["bm@utrecht.example"]);
-        assert!(addresses(&recipients, RecipientRole::Supervisor, Some(&utrecht)).is_empty());
+        assert_eq!(
+            addresses(&recipients, RecipientRole::Officer, None, true),
+            [(Channel::Email, "regio@oov.example"), (Channel::Webhook, "https://crisis.example/hook")]
+        );
+        assert_eq!(
+            addresses(&recipients, RecipientRole::Officer, None, false),
+            [(Channel::Webhook, "https://crisis.example/hook")],
+            "no mailbox without a relay; the webhook still"
+        );
+        assert_eq!(mail(&addresses(&recipients, RecipientRole::Mayor, Some(&utrecht), true)), ["bm@utrecht.example"]);
+        assert!(addresses(&recipients, RecipientRole::Supervisor, Some(&utrecht), true).is_empty());
     }
 
     #[test]
@@ -641,6 +750,106 @@ mod tests {
             .find(|c| c.municipality.as_deref() == Some("GM0344") && c.theme.as_deref() == Some("jaarwisseling"))
             .expect("a cell for Utrecht");
         assert_eq!((utrecht.level, utrecht.messages), (3, 3));
+    }
+
+    fn scored(id: &str, level: Level, text: &str) -> ScoredMessage {
+        use onrust_model::{MessageId, RawMessage, SCHEMA_VERSION, SourceId, SourceKind};
+        let source = SourceId::new("forum").expect("id");
+        ScoredMessage {
+            schema: SCHEMA_VERSION,
+            message: RawMessage {
+                schema: SCHEMA_VERSION,
+                id: MessageId::derive(&source, id),
+                source,
+                source_kind: SourceKind::Feed,
+                url: Some(format!("https://forum.example/{id}")),
+                title: None,
+                text: text.to_owned(),
+                published_at: Some(Utc::now().fixed_offset()),
+                fetched_at: Utc::now(),
+                author: None,
+                lang_hint: None,
+            },
+            assessment: onrust_model::Assessment {
+                lang: Some("nl".into()),
+                level,
+                score: 0.95,
+                themes: vec!["jaarwisseling".into()],
+                municipalities: vec![MunicipalityCode::new("GM0344").expect("code")],
+                event_time: None,
+                explanation: vec![onrust_model::Signal {
+                    signal: "call_to_violence".into(),
+                    weight: 2.0,
+                    evidence: "gooi vuurwerk naar de politie".into(),
+                }],
+                classifier_version: "test".into(),
+            },
+        }
+    }
+
+    /// The stage puts every alert it fires on `onrust.alerts.v1`, keyed by
+    /// fingerprint, with its schema version; an unrelated message puts nothing there.
+    #[tokio::test]
+    async fn fired_alerts_are_published_on_the_alerts_topic() {
+        use onrust_bus::{Bus, EmbeddedBus, EmbeddedOptions, Topic};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let rules = onrust_alert::validate(&[onrust_alert::RuleConfig {
+            name: "oproep-tot-geweld".into(),
+            kind: Some(onrust_alert::RuleKind::Critical),
+            group_wait: Some("0s".into()),
+            ..onrust_alert::RuleConfig::default()
+        }])
+        .expect("rules");
+        let settings = Settings {
+            rules,
+            recipients: Vec::new(),
+            webhooks: Vec::new(),
+            smtp: None,
+            region_name: "Midden-Nederland".into(),
+            evaluate_interval: Duration::from_secs(3600),
+            digest_hour: 7,
+            summary_lead: chrono::TimeDelta::hours(24),
+            dir: dir.path().join("alerts"),
+            archive_dir: None,
+            names: vec![(MunicipalityCode::new("GM0344").expect("code"), "Utrecht".into())],
+            retry: RetryPolicy::default(),
+            ack_within: Duration::from_millis(50),
+        };
+        let bus = EmbeddedBus::new(EmbeddedOptions {
+            capacity: 16,
+            deadletter_path: Some(dir.path().join("deadletter.jsonl")),
+        });
+        let input = bus.subscribe(Topic::Scored, "alert").expect("subscribe");
+        let mut published = bus.subscribe(Topic::Alerts, "test").expect("subscribe");
+        let ends = Ends {
+            input,
+            dead: bus.publisher(Topic::DeadLetter).expect("dead letters"),
+            alerts: Some(bus.publisher(Topic::Alerts).expect("alerts")),
+        };
+        let scored_out = bus.publisher(Topic::Scored).expect("scored");
+        bus.seal();
+        let handle = AlertHandle::open(&settings).expect("state");
+        let stage = tokio::spawn(run(ends, settings, handle));
+
+        let calm = scored("m0", Level::None, "Oliebollen op de markt");
+        scored_out.publish(Record::json("GM0344", &calm).expect("json"), Ack::none()).await.expect("publish");
+        let call = scored("m1", Level::Escalation, "Oudjaarsavond gooien we vuurwerk naar de politie");
+        scored_out.publish(Record::json("GM0344", &call).expect("json"), Ack::none()).await.expect("publish");
+        let delivery = tokio::time::timeout(Duration::from_secs(10), published.recv())
+            .await
+            .expect("an alert event within 10 s")
+            .expect("the topic is open");
+        let event: AlertEvent = serde_json::from_slice(&delivery.payload).expect("an alert event");
+        assert_eq!(event.schema, onrust_alert::ALERT_EVENT_SCHEMA);
+        assert_eq!(event.kind, onrust_alert::TransitionKind::Firing);
+        assert_eq!(delivery.key, event.alert.fingerprint, "keyed by fingerprint (DESIGN.md)");
+        assert_eq!(event.alert.rule, "oproep-tot-geweld");
+        assert_eq!(event.alert.municipality.as_ref().map(MunicipalityCode::as_str), Some("GM0344"));
+        assert!(event.alert.evidence.iter().any(|e| e.excerpt.contains("vuurwerk naar de politie")));
+        drop(scored_out);
+        stage.await.expect("no panic").expect("the stage ends cleanly");
+        let more = tokio::time::timeout(Duration::from_millis(300), published.recv()).await;
+        assert!(!matches!(more, Ok(Some(_))), "one alert, one event; the calm message none");
     }
 
     #[test]

@@ -74,7 +74,11 @@ pub fn start_processing(
     if let Some((alerts, handle)) = alerts {
         let alert_in = bus.subscribe(Topic::Scored, "alert")?;
         let alert_dead = bus.publisher(Topic::DeadLetter)?;
-        tasks.spawn(async move { ("alert", alert::run(alert_in, alert_dead, alerts, handle).await) });
+        // Alert changes go on `onrust.alerts.v1` when something consumes it
+        // (always on Kafka); in one process the notifiers are the stage's own.
+        let alerts_out = bus.publisher(Topic::Alerts).ok();
+        let ends = alert::Ends { input: alert_in, dead: alert_dead, alerts: alerts_out };
+        tasks.spawn(async move { ("alert", alert::run(ends, alerts, handle).await) });
     }
     let scored_out = bus.publisher(Topic::Scored)?;
     let dead = bus.publisher(Topic::DeadLetter)?;
