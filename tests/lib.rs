@@ -63,6 +63,9 @@ pub struct Seen {
     /// When the request was answered.
     pub at: Instant,
     pub headers: HashMap<String, String>,
+    pub method: String,
+    /// The request body (as long as its Content-Length, at most 1 MiB).
+    pub body: Vec<u8>,
 }
 
 /// A small HTTP/1.1 server on 127.0.0.1 with fixed routes.
@@ -124,6 +127,7 @@ fn handle(stream: TcpStream, routes: &Mutex<HashMap<String, Reply>>, seen: &Mute
     if reader.read_line(&mut request_line).is_err() {
         return;
     }
+    let method = request_line.split_whitespace().next().unwrap_or("GET").to_owned();
     let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_owned();
     let mut headers = HashMap::new();
     loop {
@@ -135,7 +139,18 @@ fn handle(stream: TcpStream, routes: &Mutex<HashMap<String, Reply>>, seen: &Mute
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
         }
     }
-    seen.lock().expect("seen").push(Seen { path: path.clone(), at: Instant::now(), headers: headers.clone() });
+    let length = headers.get("content-length").and_then(|l| l.parse::<usize>().ok()).unwrap_or(0).min(1 << 20);
+    let mut body = vec![0u8; length];
+    if reader.read_exact(&mut body).is_err() {
+        body.clear();
+    }
+    seen.lock().expect("seen").push(Seen {
+        path: path.clone(),
+        at: Instant::now(),
+        headers: headers.clone(),
+        method,
+        body,
+    });
     let reply = routes.lock().expect("routes").get(&path).cloned();
     let mut stream = stream;
     let reply = reply.unwrap_or(Reply::Status { status: 404, headers: vec![], body: b"not found".to_vec() });

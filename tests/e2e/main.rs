@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `onrust` binary against local feed servers.
 //! One test binary, small helpers in `onrust_tests` (ripgrep style).
 
+mod alert_flows;
 mod alerts;
 mod api;
 mod archive;

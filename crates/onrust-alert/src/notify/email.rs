@@ -118,6 +118,49 @@ pub fn render_group(items: &[MailItem<'_>], ctx: &MailContext) -> Result<Rendere
     finish(subject, doc)
 }
 
+/// Renders the joint summary ahead of an action announced for `event_time`:
+/// officers and the mayor get the same picture of it, in full.
+pub fn render_summary(
+    event_time: DateTime<Utc>,
+    items: &[MailItem<'_>],
+    ctx: &MailContext,
+) -> Result<RenderedEmail, EmailError> {
+    if items.is_empty() {
+        return Err(EmailError::Empty);
+    }
+    for it in items {
+        validate(it.alert)?;
+    }
+    let place = common_place(items, ctx);
+    let unreviewed = items.iter().any(|i| unreviewed_marker(i.alert, ctx));
+    let subject = format!(
+        "[onrust] {}vooraf: aangekondigde actie {} — {}",
+        if unreviewed { "ongecontroleerd signaal, " } else { "" },
+        dutch_datetime(event_time),
+        place
+    );
+    let mut doc = Doc::default();
+    doc.heading(&format!("Vooraf: aangekondigde actie {} — {}", dutch_datetime(event_time), place));
+    doc.para(&format!(
+        "Gezamenlijk beeld voor ambtenaren en burgemeester: {} {} over deze actie.",
+        items.len(),
+        if items.len() == 1 { "signaal" } else { "signalen" }
+    ));
+    for (n, it) in items.iter().enumerate() {
+        doc.rule();
+        doc.subheading(&format!(
+            "Signaal {} van {}: {} — {}",
+            n + 1,
+            items.len(),
+            severity_title(it.alert.severity),
+            it.alert.rule
+        ));
+        alert_section(&mut doc, *it, ctx);
+    }
+    footer(&mut doc);
+    finish(subject, doc)
+}
+
 /// Renders the daily digest (for mayors): every alert of `date` in short.
 pub fn render_digest(date: NaiveDate, items: &[MailItem<'_>], ctx: &MailContext) -> Result<RenderedEmail, EmailError> {
     for it in items {
@@ -906,6 +949,25 @@ Dit bericht is automatisch opgesteld door onrust uit openbare bronnen. Het besch
         let m = render_alert(item(&a), &ctx(RecipientRole::Officer)).unwrap();
         assert_eq!(m.subject, "[onrust] Kritiek: oproep-tot-geweld — regio Midden-Nederland");
         assert!(m.text.contains("Waar: regio Midden-Nederland\n"));
+    }
+
+    /// Officers and the mayor get the same picture ahead of the action: when
+    /// and where in the subject (system fields only), every alert in full.
+    #[test]
+    fn summary_ahead_of_an_announced_action() {
+        let a = fixtures::alert();
+        let mut b = fixtures::alert();
+        b.rule = "mobilisatie".to_owned();
+        b.kind = RuleKind::Threshold;
+        b.event_time = None;
+        let when = a.event_time.unwrap_or_default();
+        let m = render_summary(when, &[item(&a), item(&b)], &ctx(RecipientRole::Mayor)).unwrap();
+        assert_eq!(m.subject, "[onrust] vooraf: aangekondigde actie donderdag 31 december 2026 om 22:00 — Utrecht");
+        assert!(m.text.starts_with("Vooraf: aangekondigde actie donderdag 31 december 2026 om 22:00 — Utrecht"));
+        assert!(m.text.contains("Gezamenlijk beeld voor ambtenaren en burgemeester: 2 signalen"), "{}", m.text);
+        assert!(m.text.contains("Signaal 2 van 2: Kritiek — mobilisatie"), "{}", m.text);
+        assert!(m.text.contains("Vredenburgplein") && m.html.contains("Vredenburgplein"));
+        assert!(matches!(render_summary(when, &[], &ctx(RecipientRole::Mayor)), Err(EmailError::Empty)));
     }
 
     #[test]

@@ -62,12 +62,15 @@ pub enum Content {
     Alerts { items: Vec<Item> },
     /// The daily digest of `date` (Europe/Amsterdam).
     Digest { date: NaiveDate, items: Vec<Item> },
+    /// The joint picture ahead of an action announced for `event_time`: the
+    /// announcement and whatever else fires about it, for officers and mayors alike.
+    Summary { event_time: DateTime<Utc>, items: Vec<Item> },
 }
 
 impl Content {
     pub fn items(&self) -> &[Item] {
         match self {
-            Content::Alerts { items } | Content::Digest { items, .. } => items,
+            Content::Alerts { items } | Content::Digest { items, .. } | Content::Summary { items, .. } => items,
         }
     }
 }

@@ -136,6 +136,7 @@ impl SmtpNotifier {
         let rendered = match &n.content {
             Content::Alerts { .. } => email::render_group(&items, &ctx)?,
             Content::Digest { date, .. } => email::render_digest(*date, &items, &ctx)?,
+            Content::Summary { event_time, .. } => email::render_summary(*event_time, &items, &ctx)?,
         };
         email::build_message(&self.from, &n.address, &message_id(n), &rendered)
     }

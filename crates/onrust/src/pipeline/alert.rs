@@ -523,11 +523,14 @@ impl Stage<'_> {
                         core.told.insert(told_key(role, &a.fingerprint), a.clone());
                     }
                 }
-                let content = if digest {
-                    let date = n.at.with_timezone(&chrono_tz::Europe::Amsterdam).date_naive();
-                    Content::Digest { date, items }
-                } else {
-                    Content::Alerts { items }
+                let announced = n.alerts.iter().filter_map(|a| a.event_time).min();
+                let content = match (n.reason, announced) {
+                    (NotifyReason::Digest, _) => {
+                        let date = n.at.with_timezone(&chrono_tz::Europe::Amsterdam).date_naive();
+                        Content::Digest { date, items }
+                    }
+                    (NotifyReason::Summary, Some(event_time)) => Content::Summary { event_time, items },
+                    _ => Content::Alerts { items },
                 };
                 for (channel, address) in to {
                     let log_notification = onrust_alert::notify::log::Notification {
