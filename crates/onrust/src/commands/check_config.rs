@@ -79,7 +79,15 @@ fn explain_alerts(config: &crate::config::Config) {
             ),
         };
         let themes = if rule.themes.is_empty() { "all themes".to_owned() } else { rule.themes.join(", ") };
-        let review = if rule.review { "mayor after review" } else { "mayor unreviewed" };
+        // As the mechanics route them: critical and announcement alerts reach a
+        // mayor in real time after review; the others only unreviewed, in the digest.
+        let real_time = matches!(rule.kind, onrust_alert::RuleKind::Critical | onrust_alert::RuleKind::Announcement);
+        let review = match (real_time, rule.review) {
+            (true, true) => "mayor after review",
+            (true, false) => "mayor unreviewed",
+            (false, true) => "officers only",
+            (false, false) => "officers; mayor in the digest, unreviewed",
+        };
         println!(
             "    {:<24} {:<12} {:<8} {what}; {themes}; {review} (version {})",
             rule.name,
