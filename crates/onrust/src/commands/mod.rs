@@ -73,6 +73,7 @@ pub fn alert_settings(config: &Config) -> anyhow::Result<crate::pipeline::alert:
         names,
         retry: onrust_alert::notify::log::RetryPolicy::default(),
         ack_within: config.archive.commit_interval.0,
+        clock: crate::pipeline::alert::Clock::system(),
     })
 }
 

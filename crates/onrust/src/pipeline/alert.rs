@@ -44,6 +44,35 @@ use crate::internal_events::{AlertCycle, AlertNotificationQueued, AlertUnexplain
 const BATCH: usize = 1024;
 pub const STATE_FILE: &str = "state.json";
 
+/// Where the stage's `now` comes from: the system clock in the daemon; in
+/// tests tokio's clock, so `tokio::time::pause()` and `advance()` drive
+/// silences, escalation and expiry through the real stage without waiting.
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>);
+
+impl Clock {
+    pub fn system() -> Self {
+        Self(Arc::new(Utc::now))
+    }
+
+    /// `start` now, moving on with tokio's clock.
+    #[cfg(test)]
+    pub fn tokio(start: DateTime<Utc>) -> Self {
+        let base = Instant::now();
+        Self(Arc::new(move || start + chrono::TimeDelta::from_std(base.elapsed()).unwrap_or_default()))
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Clock({})", self.now())
+    }
+}
+
 /// Everything the stage needs besides its bus ends.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -70,6 +99,7 @@ pub struct Settings {
     /// time, so source cursors wait no longer on alerting than on the archive
     /// (the daemon passes `archive.commit_interval`), not for the next evaluation.
     pub ack_within: Duration,
+    pub clock: Clock,
 }
 
 /// The persisted state file: the engine's and the mechanics' state, plus how
@@ -103,7 +133,7 @@ fn told_key(role: RecipientRole, fingerprint: &str) -> String {
 }
 
 /// Reads the persisted state, or starts empty when there is none.
-fn load_state(dir: &Path, rules: &[Rule]) -> anyhow::Result<Core> {
+fn load_state(dir: &Path, rules: &[Rule], now: DateTime<Utc>) -> anyhow::Result<Core> {
     let path = dir.join(STATE_FILE);
     match std::fs::read(&path) {
         Ok(bytes) => {
@@ -117,7 +147,7 @@ fn load_state(dir: &Path, rules: &[Rule]) -> anyhow::Result<Core> {
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             // The first digest goes out the morning after the first start, not at once.
-            let today = Utc::now().with_timezone(&chrono_tz::Europe::Amsterdam).date_naive();
+            let today = now.with_timezone(&chrono_tz::Europe::Amsterdam).date_naive();
             Ok(Core {
                 engine: Engine::new(rules.to_vec()),
                 mechanics: Mechanics::new(rules),
@@ -239,6 +269,7 @@ pub struct AlertHandle {
     core: Arc<Mutex<Core>>,
     dir: PathBuf,
     names: Names,
+    clock: Clock,
 }
 
 impl AlertHandle {
@@ -246,10 +277,10 @@ impl AlertHandle {
     pub fn open(settings: &Settings) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&settings.dir)
             .with_context(|| format!("cannot create the alerts folder {}", settings.dir.display()))?;
-        let mut core = load_state(&settings.dir, &settings.rules)?;
+        let mut core = load_state(&settings.dir, &settings.rules, settings.clock.now())?;
         core.engine.set_municipality_names(settings.names.clone());
         let names = Names { region: settings.region_name.clone(), municipalities: settings.names.clone() };
-        Ok(Self { core: Arc::new(Mutex::new(core)), dir: settings.dir.clone(), names })
+        Ok(Self { core: Arc::new(Mutex::new(core)), dir: settings.dir.clone(), names, clock: settings.clock.clone() })
     }
 
     fn change<T>(
@@ -257,7 +288,7 @@ impl AlertHandle {
         f: impl FnOnce(&mut Mechanics, DateTime<Utc>) -> Result<T, onrust_alert::MechanicsError>,
     ) -> Result<T, AlertBackendError> {
         let mut core = self.core.lock().map_err(|_| AlertBackendError::Unavailable("lock poisoned".into()))?;
-        let out = f(&mut core.mechanics, Utc::now())?;
+        let out = f(&mut core.mechanics, self.clock.now())?;
         save_state(&self.dir, &core).map_err(|e| AlertBackendError::Unavailable(format!("{e:#}")))?;
         Ok(out)
     }
@@ -292,7 +323,7 @@ impl AlertBackend for AlertHandle {
         self.change(|m, now| m.dismiss(fingerprint, who, now))
     }
     fn silences(&self) -> Result<Vec<Silence>, AlertBackendError> {
-        let now = Utc::now();
+        let now = self.clock.now();
         self.read(|m| m.silences().filter(|s| s.ends_at > now).cloned().collect())
     }
     fn expire_silence(&self, id: &str) -> Result<Silence, AlertBackendError> {
@@ -391,7 +422,7 @@ pub async fn run(ends: Ends, settings: Settings, handle: AlertHandle) -> anyhow:
             break stage.cycle(true, &mut acks).await;
         }
         let mut fired = false;
-        let now = Utc::now();
+        let now = settings.clock.now();
         let mut count = 0;
         let mut changes: Vec<Transition> = Vec::new();
         for delivery in batch {
@@ -458,7 +489,7 @@ impl Stage<'_> {
         let baselines = self.baselines.clone();
         let (digest_hour, summary_lead) = (settings.digest_hour, settings.summary_lead);
         let started = std::time::Instant::now();
-        let now = Utc::now();
+        let now = settings.clock.now();
         let decided = Arc::clone(core);
         let decided = tokio::task::spawn_blocking(move || -> anyhow::Result<(Vec<Notification>, Vec<Transition>)> {
             let mut guard = decided.lock().map_err(|_| anyhow::anyhow!("alert state lock poisoned"))?;
@@ -817,6 +848,7 @@ mod tests {
             names: vec![(MunicipalityCode::new("GM0344").expect("code"), "Utrecht".into())],
             retry: RetryPolicy::default(),
             ack_within: Duration::from_millis(50),
+            clock: Clock::system(),
         };
         let bus = EmbeddedBus::new(EmbeddedOptions {
             capacity: 16,
@@ -855,6 +887,206 @@ mod tests {
         assert!(!matches!(more, Ok(Some(_))), "one alert, one event; the calm message none");
     }
 
+    /// The stage on the embedded bus with tokio's clock (paused in these
+    /// tests), an officer's and a supervisor's webhook (nothing listens: what
+    /// counts is what the stage puts in the outbox, and when).
+    struct Harness {
+        scored: Arc<dyn Publisher>,
+        handle: AlertHandle,
+        clock: Clock,
+        dir: tempfile::TempDir,
+        _stage: tokio::task::JoinHandle<anyhow::Result<()>>,
+        _bus: onrust_bus::EmbeddedBus,
+    }
+
+    /// What the stage put in the outbox: (role, fingerprints, rules, municipalities, enqueued at).
+    type Queued = (String, Vec<String>, Vec<String>, Vec<Option<String>>, DateTime<Utc>);
+
+    impl Harness {
+        fn start(rules: &[onrust_alert::RuleConfig]) -> Self {
+            use onrust_bus::{Bus, EmbeddedBus, EmbeddedOptions, Topic};
+            let dir = tempfile::tempdir().expect("tempdir");
+            let key = dir.path().join("hook.key");
+            std::fs::write(&key, "sleutel").expect("key");
+            let hook = |role: RecipientRole| RecipientConfig {
+                scope: RecipientScope::All,
+                role,
+                channel: Channel::Webhook,
+                address: format!("http://127.0.0.1:9/{}", role.as_str()),
+            };
+            let webhooks = [RecipientRole::Officer, RecipientRole::Supervisor]
+                .map(|r| WebhookConfig {
+                    url: format!("http://127.0.0.1:9/{}", r.as_str()),
+                    secret_file: key.clone(),
+                    timeout: Duration::from_secs(1),
+                })
+                .to_vec();
+            let start = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 12, 30, 20, 0, 0).single().expect("time");
+            let clock = Clock::tokio(start);
+            let settings = Settings {
+                rules: onrust_alert::validate(rules).expect("rules"),
+                recipients: vec![hook(RecipientRole::Officer), hook(RecipientRole::Supervisor)],
+                webhooks,
+                smtp: None,
+                region_name: "Midden-Nederland".into(),
+                evaluate_interval: Duration::from_secs(10),
+                digest_hour: 7,
+                summary_lead: chrono::TimeDelta::hours(24),
+                dir: dir.path().join("alerts"),
+                archive_dir: None,
+                names: vec![(MunicipalityCode::new("GM0344").expect("code"), "Utrecht".into())],
+                retry: RetryPolicy::default(),
+                ack_within: Duration::from_millis(50),
+                clock: clock.clone(),
+            };
+            let bus = EmbeddedBus::new(EmbeddedOptions {
+                capacity: 16,
+                deadletter_path: Some(dir.path().join("deadletter.jsonl")),
+            });
+            let input = bus.subscribe(Topic::Scored, "alert").expect("subscribe");
+            let ends = Ends { input, dead: bus.publisher(Topic::DeadLetter).expect("dead"), alerts: None };
+            let scored = bus.publisher(Topic::Scored).expect("scored");
+            bus.seal();
+            let handle = AlertHandle::open(&settings).expect("state");
+            let stage = tokio::spawn(run(ends, settings, handle.clone()));
+            Self { scored, handle, clock, dir, _stage: stage, _bus: bus }
+        }
+
+        /// A message about Utrecht at `level`, published now (by the stage's clock).
+        async fn send(&self, id: &str, level: Level) {
+            let mut m = scored(id, level, "Oudjaarsavond gooien we vuurwerk naar de politie");
+            m.message.published_at = Some(self.clock.now().fixed_offset());
+            m.message.fetched_at = self.clock.now();
+            self.scored.publish(Record::json("GM0344", &m).expect("json"), Ack::none()).await.expect("publish");
+        }
+
+        fn queued(&self) -> Vec<Queued> {
+            let text = std::fs::read_to_string(self.dir.path().join("alerts/outbox.jsonl")).unwrap_or_default();
+            text.lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .map(|line| {
+                    let n = &line["notification"];
+                    let items = n["content"]["items"].as_array().cloned().unwrap_or_default();
+                    let field = |k: &str| -> Vec<String> {
+                        items.iter().map(|i| i["alert"][k].as_str().unwrap_or_default().to_owned()).collect()
+                    };
+                    let places = items.iter().map(|i| i["alert"]["municipality"].as_str().map(str::to_owned)).collect();
+                    let at = line["enqueued_at"].as_str().and_then(|t| t.parse().ok()).unwrap_or_default();
+                    (n["role"].as_str().unwrap_or_default().to_owned(), field("fingerprint"), field("rule"), places, at)
+                })
+                .collect()
+        }
+
+        fn queued_for(&self, role: &str) -> Vec<Queued> {
+            self.queued().into_iter().filter(|q| q.0 == role).collect()
+        }
+
+        fn elapsed_min(&self, at: DateTime<Utc>) -> i64 {
+            let start = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 12, 30, 20, 0, 0).single().expect("time");
+            (at - start).num_minutes()
+        }
+    }
+
+    /// A critical rule without the mayor's review, so a supervisor hears of
+    /// its alerts only by escalation.
+    fn critical(escalate_after: Option<&str>) -> onrust_alert::RuleConfig {
+        onrust_alert::RuleConfig {
+            name: "oproep-tot-geweld".into(),
+            kind: Some(onrust_alert::RuleKind::Critical),
+            window: Some("2h".into()),
+            group_wait: Some("0s".into()),
+            escalate_after: escalate_after.map(str::to_owned),
+            review: Some(false),
+            ..onrust_alert::RuleConfig::default()
+        }
+    }
+
+    async fn minutes(n: u64) {
+        tokio::time::sleep(Duration::from_secs(60 * n)).await;
+    }
+
+    /// A silence holds the officer's notification back until it ends; then
+    /// the still-firing alert is told.
+    #[tokio::test(start_paused = true)]
+    async fn a_silence_holds_notifications_back_until_it_ends() {
+        let h = Harness::start(&[critical(None)]);
+        let matcher = onrust_alert::Matcher { label: "municipality".into(), value: "GM0344".into(), negate: false };
+        let request = SilenceRequest {
+            matchers: vec![matcher],
+            reason: "bekende manifestatie, politie ter plaatse".into(),
+            owner: "chef-van-dienst".into(),
+            ends_at: h.clock.now() + chrono::TimeDelta::minutes(30),
+        };
+        h.handle.silence(request).expect("silence");
+        h.send("m1", Level::Escalation).await;
+        minutes(20).await;
+        assert!(h.queued_for("officer").is_empty(), "silenced: {:?}", h.queued());
+        minutes(15).await;
+        let told = h.queued_for("officer");
+        assert_eq!(told.len(), 1, "told once the silence ended: {told:?}");
+        assert!((30..=31).contains(&h.elapsed_min(told[0].4)), "at its end, not before: {told:?}");
+    }
+
+    /// A regional alert holds back its municipal copy of the same kind and
+    /// severity; a more severe municipal one still goes out.
+    #[tokio::test(start_paused = true)]
+    async fn a_regional_alert_inhibits_its_municipal_copy_unless_that_is_more_severe() {
+        let threshold =
+            |name: &str, per: onrust_alert::Scope, severity: onrust_alert::Severity| onrust_alert::RuleConfig {
+                name: name.into(),
+                kind: Some(onrust_alert::RuleKind::Threshold),
+                severity: Some(severity),
+                count: Some(2),
+                window: Some("1h".into()),
+                per: Some(per),
+                group_wait: Some("0s".into()),
+                ..onrust_alert::RuleConfig::default()
+            };
+        use onrust_alert::{Scope, Severity};
+        let h = Harness::start(&[
+            threshold("mobilisatie-regio", Scope::Region, Severity::Warning),
+            threshold("mobilisatie", Scope::Municipality, Severity::Warning),
+            threshold("mobilisatie-ernstig", Scope::Municipality, Severity::Critical),
+        ]);
+        h.send("m1", Level::Mobilisation).await;
+        h.send("m2", Level::Mobilisation).await;
+        minutes(2).await;
+        let rules: Vec<String> = h.queued_for("officer").into_iter().flat_map(|q| q.2).collect();
+        assert!(rules.contains(&"mobilisatie-regio".to_owned()), "the regional alert is told: {rules:?}");
+        assert!(rules.contains(&"mobilisatie-ernstig".to_owned()), "more severe than the regional: {rules:?}");
+        assert!(!rules.contains(&"mobilisatie".to_owned()), "the municipal copy is held back: {rules:?}");
+        let regional = h.queued_for("officer").into_iter().find(|q| q.2 == ["mobilisatie-regio"]).expect("regional");
+        assert_eq!(regional.3, [None], "regional: no municipality");
+    }
+
+    /// An acknowledged alert is not escalated; one nobody acknowledges goes to
+    /// the supervisor after `escalate_after`, once.
+    #[tokio::test(start_paused = true)]
+    async fn acknowledgement_stops_escalation_and_silence_of_the_officers_escalates() {
+        let acked = Harness::start(&[critical(Some("30m"))]);
+        acked.send("m1", Level::Escalation).await;
+        minutes(1).await;
+        let told = acked.queued_for("officer");
+        assert_eq!(told.len(), 1, "{told:?}");
+        let fingerprint = told[0].1[0].clone();
+        minutes(9).await;
+        let alert = acked.handle.acknowledge(&fingerprint, "oov-utrecht", "ME ingelicht").expect("ack");
+        assert_eq!(alert.acknowledged_by.as_deref(), Some("oov-utrecht"));
+        minutes(40).await;
+        assert!(acked.queued_for("supervisor").is_empty(), "acknowledged: no escalation {:?}", acked.queued());
+
+        let ignored = Harness::start(&[critical(Some("30m"))]);
+        ignored.send("m1", Level::Escalation).await;
+        minutes(25).await;
+        assert!(ignored.queued_for("supervisor").is_empty(), "not before escalate_after: {:?}", ignored.queued());
+        minutes(10).await;
+        let escalated = ignored.queued_for("supervisor");
+        assert_eq!(escalated.len(), 1, "{:?}", ignored.queued());
+        assert!((30..=31).contains(&ignored.elapsed_min(escalated[0].4)), "{escalated:?}");
+        minutes(60).await;
+        assert_eq!(ignored.queued_for("supervisor").len(), 1, "once");
+    }
+
     #[test]
     fn state_round_trips_through_the_file() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -864,12 +1096,12 @@ mod tests {
             ..onrust_alert::RuleConfig::default()
         }])
         .expect("rules");
-        let mut core = load_state(dir.path(), &rules).expect("fresh");
+        let mut core = load_state(dir.path(), &rules, Utc::now()).expect("fresh");
         assert!(core.last_digest.is_some(), "no digest on the very first start");
         core.sequences.insert("abc".to_owned(), 2);
         core.last_digest = NaiveDate::from_ymd_opt(2026, 12, 30);
         save_state(dir.path(), &core).expect("save");
-        let core = load_state(dir.path(), &rules).expect("restore");
+        let core = load_state(dir.path(), &rules, Utc::now()).expect("restore");
         assert_eq!(core.sequences.get("abc"), Some(&2));
         assert_eq!(core.last_digest, NaiveDate::from_ymd_opt(2026, 12, 30));
         assert!(!dir.path().join("state.json.tmp").exists());
