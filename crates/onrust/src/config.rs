@@ -633,6 +633,12 @@ impl Collector {
             if token.municipalities.as_ref().is_some_and(Vec::is_empty) {
                 self.push(key("municipalities"), "lists no municipality; leave it out for the whole region");
             }
+            if token.municipalities.is_some() && !matches!(token.role, Role::Officer | Role::Supervisor) {
+                self.push(
+                    key("municipalities"),
+                    format!("limits alerts, so only for an officer or supervisor, not {}", token.role),
+                );
+            }
             if let Some(earlier) = tokens.iter().find(|t| t.sha256 == token.sha256) {
                 self.push(
                     key("sha256"),
@@ -1177,6 +1183,7 @@ mod tests {
 
     const HASH_A: &str = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
     const HASH_B: &str = "fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9";
+    const HASH_C: &str = "baa5a0964d3320fbc0c6a922140453c8513ea24ab8fd0577034804a967248096";
 
     #[test]
     fn api_tokens_have_names_roles_and_hashes() {
@@ -1208,12 +1215,19 @@ mod tests {
         assert_eq!(codes, ["GM0344", "GM0307"]);
         let text = parse(&format!(
             "[[http.tokens]]\nname = \"a\"\nrole = \"officer\"\nsha256 = \"{HASH_A}\"\nmunicipalities = []\n\
-             [[http.tokens]]\nname = \"b\"\nrole = \"officer\"\nsha256 = \"{HASH_B}\"\nmunicipalities = [\"utrecht\"]\n"
+             [[http.tokens]]\nname = \"b\"\nrole = \"officer\"\nsha256 = \"{HASH_B}\"\nmunicipalities = [\"utrecht\"]\n\
+             [[http.tokens]]\nname = \"c\"\nrole = \"analyst\"\nsha256 = \"{HASH_C}\"\nmunicipalities = [\"GM0344\"]\n"
         ))
         .unwrap_err()
         .to_string();
         assert!(text.contains("http.tokens[0].municipalities: lists no municipality"), "{text}");
         assert!(text.contains("http.tokens[1]") && text.contains("utrecht"), "{text}");
+        assert!(
+            text.contains(
+                "http.tokens[2].municipalities: limits alerts, so only for an officer or supervisor, not analyst"
+            ),
+            "{text}"
+        );
     }
 
     #[test]
