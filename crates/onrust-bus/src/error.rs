@@ -13,6 +13,8 @@ pub enum BusError {
     LateSubscriber { topic: &'static str, group: String },
     #[error("cannot encode payload: {0}")]
     Encode(String),
+    #[error("kafka: {0}")]
+    Kafka(String),
     #[error("cannot write dead letter to {path}: {source}")]
     DeadLetterIo { path: String, source: std::io::Error },
 }

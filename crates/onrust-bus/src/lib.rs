@@ -3,8 +3,9 @@
 //! Every arrow in the flow of DESIGN.md is a [`Topic`]. A stage publishes
 //! records with a [`Publisher`] and consumes them with a [`Subscriber`];
 //! neither knows which backend carries them. The embedded backend
-//! ([`EmbeddedBus`]) is bounded in-process channels; the Kafka backend comes
-//! later behind the same traits, so no stage changes when it does.
+//! ([`EmbeddedBus`]) is bounded in-process channels; the Kafka backend
+//! (`kafka::KafkaBus`, feature `kafka`) is a Kafka-protocol broker behind the
+//! same traits, so no stage changes with the backend.
 //!
 //! Delivery is at-least-once. Every [`Delivery`] carries an [`Ack`]: the
 //! consumer acknowledges it once the effect is durable. Publishing takes an
@@ -16,6 +17,8 @@
 
 mod embedded;
 mod error;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -1,0 +1,658 @@
+//! The Kafka backend: the same topics and the same at-least-once contract as
+//! the embedded bus, carried by a Kafka-protocol broker (feature `kafka`).
+//!
+//! Why it is built this way:
+//!
+//! - **Producer** (GUARDRAILS R2): `enable.idempotence=true` and `acks=all`
+//!   always; extra settings that would weaken either are refused with the key
+//!   that asked for it ([`KafkaOptions::problems`]). A publish enqueues the
+//!   record in librdkafka's queue and returns; a task awaits the broker's
+//!   answer and only then fires the record's `after` ack, so a stage never
+//!   waits on one send at a time and a source's cursor still moves only once
+//!   the broker has the record. A full queue is backpressure: the publish
+//!   waits, it never drops.
+//! - **Consumer**: `enable.auto.offset.store=false`. A delivery's offset is
+//!   stored only when its ack fires, and per partition only up to the first
+//!   record still in flight ([`PartitionOffsets`]): acknowledging offset 7
+//!   while 5 is still being archived stores nothing past 4, so a crash
+//!   re-delivers 5, 6 and 7 and never skips 5. librdkafka commits the stored
+//!   offsets in the background. A rebalance may hand a partition to another
+//!   process before the acks come in; it then re-reads from the last stored
+//!   offset, and the idempotent sinks absorb the repeats.
+//! - **Topics** are created when missing, with the configured partitions and
+//!   replication.
+//! - **TLS and SASL** are librdkafka's; certificate verification stays on
+//!   (S10) and the SASL password comes from a file (S9).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+
+use crate::{Ack, BoxFuture, Bus, BusError, Delivery, Origin, Publisher, Record, Subscriber, Topic};
+
+/// How the backend reaches and uses the brokers.
+#[derive(Debug, Clone)]
+pub struct KafkaOptions {
+    /// `host:port,host:port`.
+    pub brokers: String,
+    /// Names this process to the brokers (logs, quotas).
+    pub client_id: String,
+    /// Partitions of a topic onrust creates.
+    pub partitions: i32,
+    /// Replication factor of a topic onrust creates.
+    pub replication: i32,
+    /// Create missing topics at start; off where topics are managed elsewhere
+    /// (a platform team, ACLs that forbid creating them).
+    pub create_topics: bool,
+    /// `lz4` (default), `snappy`, `gzip` or `none`.
+    pub compression: String,
+    /// `plaintext`, `ssl`, `sasl_plaintext` or `sasl_ssl`.
+    pub security_protocol: String,
+    /// CA bundle to verify the brokers' certificates with (default: the system's).
+    pub ca_file: Option<PathBuf>,
+    /// `PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512`.
+    pub sasl_mechanism: Option<String>,
+    pub sasl_username: Option<String>,
+    /// The SASL password, read from a file (S9).
+    pub sasl_password_file: Option<PathBuf>,
+    /// Further librdkafka producer settings; none may weaken R2.
+    pub producer: BTreeMap<String, String>,
+    /// Further librdkafka consumer settings; none may store offsets automatically.
+    pub consumer: BTreeMap<String, String>,
+}
+
+impl Default for KafkaOptions {
+    fn default() -> Self {
+        Self {
+            brokers: "localhost:9092".into(),
+            client_id: "onrust".into(),
+            partitions: 6,
+            replication: 1,
+            create_topics: true,
+            compression: "lz4".into(),
+            security_protocol: "plaintext".into(),
+            ca_file: None,
+            sasl_mechanism: None,
+            sasl_username: None,
+            sasl_password_file: None,
+            producer: BTreeMap::new(),
+            consumer: BTreeMap::new(),
+        }
+    }
+}
+
+/// Settings onrust sets itself and that extra settings may not change, with why.
+const FIXED_PRODUCER: [(&str, &str, &str); 3] = [
+    ("enable.idempotence", "true", "a retried send must not write a record twice (GUARDRAILS R2)"),
+    ("acks", "all", "a record counts as written only when every in-sync replica has it (GUARDRAILS R2)"),
+    ("max.in.flight.requests.per.connection", "5", "more breaks ordering under idempotence"),
+];
+const FIXED_CONSUMER: [(&str, &str, &str); 2] = [
+    ("enable.auto.offset.store", "false", "an offset is stored only once the record's effect is durable"),
+    ("group.id", "", "the consumer group is the stage's, not a setting"),
+];
+/// Settings that would switch off certificate verification (S10).
+const VERIFY_OFF: [(&str, &str); 2] =
+    [("enable.ssl.certificate.verification", "false"), ("ssl.endpoint.identification.algorithm", "none")];
+
+impl KafkaOptions {
+    /// Every problem with these options, each naming its key (`producer.acks`).
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        if self.brokers.trim().is_empty() {
+            out.push(("brokers".into(), "names no broker; give host:port,host:port".into()));
+        }
+        if !(1..=1000).contains(&self.partitions) {
+            out.push(("partitions".into(), format!("{} is not between 1 and 1000", self.partitions)));
+        }
+        if !(1..=10).contains(&self.replication) {
+            out.push(("replication".into(), format!("{} is not between 1 and 10", self.replication)));
+        }
+        if !["lz4", "snappy", "gzip", "none"].contains(&self.compression.as_str()) {
+            out.push(("compression".into(), format!("{:?} is not lz4, snappy, gzip or none", self.compression)));
+        }
+        let protocols = ["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"];
+        if !protocols.contains(&self.security_protocol.as_str()) {
+            out.push((
+                "security_protocol".into(),
+                format!("{:?} is not plaintext, ssl, sasl_plaintext or sasl_ssl", self.security_protocol),
+            ));
+        }
+        let sasl = self.security_protocol.starts_with("sasl");
+        if sasl && (self.sasl_mechanism.is_none() || self.sasl_username.is_none() || self.sasl_password_file.is_none())
+        {
+            out.push((
+                "sasl_mechanism".into(),
+                "a sasl protocol needs sasl_mechanism, sasl_username and sasl_password_file".into(),
+            ));
+        }
+        if let Some(m) = &self.sasl_mechanism
+            && !["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"].contains(&m.as_str())
+        {
+            out.push(("sasl_mechanism".into(), format!("{m:?} is not PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")));
+        }
+        if self.sasl_mechanism.as_deref() == Some("PLAIN") && self.security_protocol == "sasl_plaintext" {
+            out.push((
+                "security_protocol".into(),
+                "PLAIN over sasl_plaintext sends the password in the clear; use sasl_ssl".into(),
+            ));
+        }
+        for (section, extra, fixed) in
+            [("producer", &self.producer, &FIXED_PRODUCER[..]), ("consumer", &self.consumer, &FIXED_CONSUMER[..])]
+        {
+            for (key, value) in extra {
+                let key_name = format!("{section}.{key}");
+                if let Some((_, wanted, why)) = fixed.iter().find(|(k, _, _)| k == key) {
+                    let same = value.eq_ignore_ascii_case(wanted) || (*key == "acks" && value == "-1");
+                    if !same {
+                        out.push((key_name, format!("onrust sets {key} = {wanted:?} itself: {why}")));
+                    }
+                    continue;
+                }
+                if VERIFY_OFF.iter().any(|(k, v)| k == key && value.eq_ignore_ascii_case(v)) {
+                    out.push((key_name, "certificate verification stays on (GUARDRAILS S10)".into()));
+                    continue;
+                }
+                if key.contains("password") || key.contains("secret") {
+                    out.push((key_name, "secrets come from files: use sasl_password_file (GUARDRAILS S9)".into()));
+                }
+            }
+        }
+        out
+    }
+
+    fn common(&self) -> Result<ClientConfig, BusError> {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.brokers)
+            .set("client.id", &self.client_id)
+            .set("security.protocol", &self.security_protocol)
+            .set("enable.ssl.certificate.verification", "true")
+            .set("ssl.endpoint.identification.algorithm", "https");
+        if let Some(ca) = &self.ca_file {
+            c.set("ssl.ca.location", ca.display().to_string());
+        }
+        if let Some(m) = &self.sasl_mechanism {
+            c.set("sasl.mechanism", m);
+        }
+        if let Some(u) = &self.sasl_username {
+            c.set("sasl.username", u);
+        }
+        if let Some(path) = &self.sasl_password_file {
+            let raw = std::fs::read_to_string(path)
+                .map_err(|e| BusError::Kafka(format!("cannot read sasl_password_file {}: {e}", path.display())))?;
+            c.set("sasl.password", raw.trim_end_matches(['\r', '\n']));
+        }
+        Ok(c)
+    }
+
+    fn producer_config(&self) -> Result<ClientConfig, BusError> {
+        let mut c = self.common()?;
+        for (k, v) in &self.producer {
+            c.set(k, v);
+        }
+        for (k, v, _) in FIXED_PRODUCER {
+            c.set(k, v);
+        }
+        c.set("compression.type", &self.compression).set("linger.ms", "5");
+        Ok(c)
+    }
+
+    fn consumer_config(&self, group: &str) -> Result<ClientConfig, BusError> {
+        let mut c = self.common()?;
+        c.set("auto.offset.reset", "earliest").set("enable.auto.commit", "true").set("auto.commit.interval.ms", "1000");
+        for (k, v) in &self.consumer {
+            c.set(k, v);
+        }
+        c.set("enable.auto.offset.store", "false").set("group.id", group).set("enable.partition.eof", "false");
+        Ok(c)
+    }
+}
+
+/// The Kafka backend.
+pub struct KafkaBus {
+    options: KafkaOptions,
+    producer: FutureProducer,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl std::fmt::Debug for KafkaBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaBus").field("brokers", &self.options.brokers).finish_non_exhaustive()
+    }
+}
+
+fn kafka_error(what: &str, e: &KafkaError) -> BusError {
+    BusError::Kafka(format!("{what}: {e}"))
+}
+
+impl KafkaBus {
+    /// Checks the options, connects the producer and creates the topics that are missing.
+    pub async fn connect(options: KafkaOptions) -> Result<Self, BusError> {
+        let problems = options.problems();
+        if !problems.is_empty() {
+            let text: Vec<String> = problems.iter().map(|(k, m)| format!("bus.{k}: {m}")).collect();
+            return Err(BusError::Kafka(text.join("; ")));
+        }
+        let producer: FutureProducer =
+            options.producer_config()?.create().map_err(|e| kafka_error("cannot create the producer", &e))?;
+        let bus = Self { options, producer, stop: tokio::sync::watch::channel(false).0 };
+        if bus.options.create_topics {
+            bus.ensure_topics().await?;
+        }
+        Ok(bus)
+    }
+
+    /// Creates every topic of DESIGN.md that does not exist yet.
+    async fn ensure_topics(&self) -> Result<(), BusError> {
+        let admin: AdminClient<DefaultClientContext> =
+            self.options.common()?.create().map_err(|e| kafka_error("cannot create the admin client", &e))?;
+        let (partitions, replication) = (self.options.partitions, self.options.replication);
+        let topics: Vec<NewTopic<'_>> = Topic::ALL
+            .iter()
+            .map(|t| NewTopic::new(t.name(), partitions, TopicReplication::Fixed(replication)))
+            .collect();
+        let opts = AdminOptions::new()
+            .operation_timeout(Some(Duration::from_secs(15)))
+            .request_timeout(Some(Duration::from_secs(15)));
+        let results = admin.create_topics(&topics, &opts).await.map_err(|e| kafka_error("cannot create topics", &e))?;
+        for result in results {
+            match result {
+                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((topic, code)) => return Err(BusError::Kafka(format!("cannot create topic {topic}: {code}"))),
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes every subscriber's `recv` return `None` (after the record it may be
+    /// handing out), so the stages drain and stop like on the embedded bus.
+    pub fn close(&self) {
+        self.stop.send_replace(true);
+    }
+
+    /// Waits until every record handed to the producer has been answered by the broker.
+    pub fn flush(&self, timeout: Duration) -> Result<(), BusError> {
+        use rdkafka::producer::Producer as _;
+        self.producer.flush(timeout).map_err(|e| kafka_error("cannot flush the producer", &e))
+    }
+}
+
+impl Bus for KafkaBus {
+    fn publisher(&self, topic: Topic) -> Result<Arc<dyn Publisher>, BusError> {
+        Ok(Arc::new(KafkaPublisher { producer: self.producer.clone(), topic }))
+    }
+
+    fn subscribe(&self, topic: Topic, group: &str) -> Result<Box<dyn Subscriber>, BusError> {
+        let consumer: StreamConsumer =
+            self.options.consumer_config(group)?.create().map_err(|e| kafka_error("cannot create the consumer", &e))?;
+        consumer.subscribe(&[topic.name()]).map_err(|e| kafka_error("cannot subscribe", &e))?;
+        Ok(Box::new(KafkaSubscriber {
+            topic,
+            consumer: Arc::new(consumer),
+            offsets: Arc::new(Mutex::new(HashMap::new())),
+            skip_below: HashMap::new(),
+            stop: self.stop.subscribe(),
+        }))
+    }
+}
+
+struct KafkaPublisher {
+    producer: FutureProducer,
+    topic: Topic,
+}
+
+impl Publisher for KafkaPublisher {
+    fn publish(&self, record: Record, after: Ack) -> BoxFuture<'_, Result<(), BusError>> {
+        Box::pin(async move {
+            let topic = self.topic.name();
+            let delivery = loop {
+                let future_record = FutureRecord::to(topic).key(&record.key).payload(&record.payload);
+                match self.producer.send_result(future_record) {
+                    Ok(delivery) => break delivery,
+                    // librdkafka's queue is full: wait for room, never drop.
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                    Err((e, _)) => return Err(kafka_error(&format!("cannot publish on {topic}"), &e)),
+                }
+            };
+            tokio::spawn(async move {
+                match delivery.await {
+                    Ok(Ok(_)) => after.ack(),
+                    Ok(Err((e, _))) => {
+                        tracing::warn!(topic, error = %e, "the broker did not take a record; it will be sent again");
+                    }
+                    Err(_) => tracing::warn!(topic, "the producer stopped before the broker answered"),
+                }
+            });
+            Ok(())
+        })
+    }
+}
+
+/// The offsets of one partition between delivery and acknowledgement.
+///
+/// What may be stored is the offset after the last record that is done with
+/// every record before it done too: the lowest offset still in flight, or,
+/// with nothing in flight, one past the highest delivered.
+#[derive(Debug, Default)]
+pub struct PartitionOffsets {
+    in_flight: BTreeSet<i64>,
+    /// One past the highest offset delivered.
+    next: i64,
+}
+
+impl PartitionOffsets {
+    pub fn delivered(&mut self, offset: i64) {
+        self.in_flight.insert(offset);
+        self.next = self.next.max(offset + 1);
+    }
+
+    /// Marks `offset` done; returns the next offset to consume that may now
+    /// be stored, if storing it would move anything.
+    pub fn done(&mut self, offset: i64) -> Option<i64> {
+        if !self.in_flight.remove(&offset) {
+            return None;
+        }
+        let resume_at = self.in_flight.first().copied().unwrap_or(self.next);
+        (resume_at > offset).then_some(resume_at)
+    }
+}
+
+struct KafkaSubscriber {
+    topic: Topic,
+    consumer: Arc<StreamConsumer>,
+    offsets: Arc<Mutex<HashMap<i32, PartitionOffsets>>>,
+    /// Per partition, the first offset a sink's own commit has not covered
+    /// yet ([`Subscriber::seek`]); records before it are passed over.
+    skip_below: HashMap<i32, i64>,
+    stop: tokio::sync::watch::Receiver<bool>,
+}
+
+impl KafkaSubscriber {
+    /// Marks a record done at once (passed over by a seek), storing its offset.
+    fn pass_over(&self, partition: i32, offset: i64) {
+        let Ok(mut offsets) = self.offsets.lock() else { return };
+        let track = offsets.entry(partition).or_default();
+        track.delivered(offset);
+        if let Some(resume_at) = track.done(offset) {
+            let _ = self.consumer.store_offset(self.topic.name(), partition, resume_at - 1);
+        }
+    }
+}
+
+impl Subscriber for KafkaSubscriber {
+    fn recv(&mut self) -> BoxFuture<'_, Option<Delivery>> {
+        Box::pin(async move {
+            loop {
+                if *self.stop.borrow() {
+                    return None;
+                }
+                let received = tokio::select! {
+                    received = self.consumer.recv() => received.map(|m| {
+                        (m.key().unwrap_or_default().to_vec(), m.payload().unwrap_or_default().to_vec(), m.partition(), m.offset())
+                    }),
+                    _ = self.stop.changed() => return None,
+                };
+                let (key, payload, partition, offset) = match received {
+                    Ok(parts) => parts,
+                    Err(e) => {
+                        tracing::warn!(topic = self.topic.name(), error = %e, "kafka consumer error; retrying");
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        continue;
+                    }
+                };
+                if self.skip_below.get(&partition).is_some_and(|&first| offset < first) {
+                    self.pass_over(partition, offset);
+                    continue;
+                }
+                if let Ok(mut offsets) = self.offsets.lock() {
+                    offsets.entry(partition).or_default().delivered(offset);
+                }
+                let (consumer, offsets, topic) = (Arc::clone(&self.consumer), Arc::clone(&self.offsets), self.topic);
+                let ack = Ack::new(move |ok| {
+                    if !ok {
+                        // Not stored: a restart or the partition's next owner reads it again.
+                        return;
+                    }
+                    let Ok(mut offsets) = offsets.lock() else { return };
+                    let Some(resume_at) = offsets.get_mut(&partition).and_then(|p| p.done(offset)) else { return };
+                    // librdkafka stores `offset + 1`: the next record to read.
+                    if let Err(e) = consumer.store_offset(topic.name(), partition, resume_at - 1) {
+                        // A partition taken away by a rebalance; its new owner re-reads (at least once).
+                        tracing::debug!(topic = topic.name(), partition, error = %e, "offset not stored");
+                    }
+                });
+                return Some(Delivery {
+                    key: String::from_utf8_lossy(&key).into_owned(),
+                    payload,
+                    origin: Origin { topic: self.topic.name().to_owned(), partition, offset },
+                    ack,
+                });
+            }
+        })
+    }
+
+    fn durable_positions(&self) -> bool {
+        true
+    }
+
+    /// The group's committed offsets are stored only after the sink's effect
+    /// is durable, so they are never ahead of the sink's own positions; they
+    /// can be behind (or gone: offsets expire, and the group then starts at
+    /// the earliest record). Records before a sink's position are therefore
+    /// passed over here rather than handed out again.
+    fn seek(&mut self, positions: &[Origin]) -> BoxFuture<'_, Result<(), BusError>> {
+        for p in positions.iter().filter(|p| p.topic == self.topic.name()) {
+            self.skip_below.insert(p.partition, p.offset);
+        }
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use rdkafka::mocking::MockCluster;
+
+    use super::*;
+
+    fn options(brokers: String) -> KafkaOptions {
+        // A short session, so a replaced consumer's partitions move on quickly.
+        let consumer = [("session.timeout.ms", "6000"), ("heartbeat.interval.ms", "500")]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .into();
+        KafkaOptions { brokers, partitions: 1, create_topics: false, consumer, ..KafkaOptions::default() }
+    }
+
+    /// librdkafka's mock broker does not answer CreateTopics: its topics are made here.
+    fn cluster() -> MockCluster<'static, rdkafka::producer::DefaultProducerContext> {
+        let cluster = MockCluster::new(1).expect("mock cluster");
+        for topic in Topic::ALL {
+            cluster.create_topic(topic.name(), 1, 1).expect("topic");
+        }
+        cluster
+    }
+
+    /// An ack that counts into `n` when it fires.
+    fn counted(n: &Arc<AtomicUsize>) -> Ack {
+        let n = Arc::clone(n);
+        Ack::new(move |ok| {
+            if ok {
+                n.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+    }
+
+    async fn wait_for(n: &AtomicUsize, want: usize) {
+        for _ in 0..200 {
+            if n.load(Ordering::SeqCst) >= want {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("waited for {want}, have {}", n.load(Ordering::SeqCst));
+    }
+
+    async fn next(sub: &mut Box<dyn Subscriber>) -> Delivery {
+        tokio::time::timeout(Duration::from_secs(20), sub.recv())
+            .await
+            .expect("a delivery within 20 s")
+            .expect("the topic is open")
+    }
+
+    async fn publish_all(bus: &KafkaBus, topic: Topic, n: usize) -> Arc<AtomicUsize> {
+        let written = Arc::new(AtomicUsize::new(0));
+        let publisher = bus.publisher(topic).expect("publisher");
+        for i in 0..n {
+            let record = Record { key: format!("k{i}"), payload: format!("{{\"n\":{i}}}").into_bytes() };
+            publisher.publish(record, counted(&written)).await.expect("publish");
+        }
+        wait_for(&written, n).await;
+        written
+    }
+
+    #[test]
+    fn offsets_are_stored_up_to_the_first_record_still_in_flight() {
+        let mut p = PartitionOffsets::default();
+        for o in 10..15 {
+            p.delivered(o);
+        }
+        assert_eq!(p.done(11), None, "10 is still in flight");
+        assert_eq!(p.done(13), None);
+        assert_eq!(p.done(10), Some(12), "10 and 11 are done, 12 is not");
+        assert_eq!(p.done(12), Some(14));
+        assert_eq!(p.done(14), Some(15), "all done: resume after the last");
+        assert_eq!(p.done(14), None, "twice is once");
+    }
+
+    /// R2: a config that asks for weaker producer settings, automatic offset
+    /// storing, no certificate verification or a secret inline is refused,
+    /// each problem under its own key, before anything connects.
+    #[tokio::test]
+    async fn weak_settings_are_refused_with_the_key_that_asked() {
+        let mut o = options("localhost:1".into());
+        for (k, v) in [("acks", "1"), ("enable.idempotence", "false"), ("linger.ms", "10"), ("acks", "1")] {
+            o.producer.insert(k.into(), v.into());
+        }
+        o.consumer.insert("enable.auto.offset.store".into(), "true".into());
+        o.consumer.insert("enable.ssl.certificate.verification".into(), "false".into());
+        o.consumer.insert("sasl.password".into(), "geheim".into());
+        let keys: Vec<String> = o.problems().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            keys,
+            [
+                "producer.acks",
+                "producer.enable.idempotence",
+                "consumer.enable.auto.offset.store",
+                "consumer.enable.ssl.certificate.verification",
+                "consumer.sasl.password"
+            ]
+        );
+        let err = KafkaBus::connect(o).await.expect_err("refused").to_string();
+        assert!(err.contains("bus.producer.acks: onrust sets acks = \"all\" itself"), "{err}");
+        assert!(!err.contains("geheim"), "no secret echoed: {err}");
+        let mut fine = options("localhost:1".into());
+        fine.producer.insert("acks".into(), "-1".into());
+        fine.producer.insert("enable.idempotence".into(), "true".into());
+        assert!(fine.problems().is_empty(), "{:?}", fine.problems());
+    }
+
+    #[tokio::test]
+    async fn records_go_round_and_every_group_gets_every_record() {
+        let cluster = cluster();
+        let bus = KafkaBus::connect(options(cluster.bootstrap_servers())).await.expect("connect");
+        let mut archive = bus.subscribe(Topic::Scored, "archive").expect("subscribe");
+        let mut alert = bus.subscribe(Topic::Scored, "alert").expect("subscribe");
+        publish_all(&bus, Topic::Scored, 3).await;
+        for sub in [&mut archive, &mut alert] {
+            for i in 0..3 {
+                let d = next(sub).await;
+                assert_eq!(
+                    (d.key.as_str(), d.payload.as_slice()),
+                    (format!("k{i}").as_str(), format!("{{\"n\":{i}}}").as_bytes())
+                );
+                assert_eq!((d.origin.topic.as_str(), d.origin.offset), ("onrust.scored.v1", i as i64));
+                d.ack.ack();
+            }
+        }
+        assert!(archive.durable_positions());
+        bus.close();
+        assert!(archive.recv().await.is_none(), "closed: the stage drains and stops");
+    }
+
+    /// Offsets are stored only for what was acknowledged, and never past a
+    /// record still in flight: a new consumer in the group starts there.
+    #[tokio::test]
+    async fn a_restarted_consumer_resumes_at_the_first_unacknowledged_record() {
+        let cluster = cluster();
+        let bus = KafkaBus::connect(options(cluster.bootstrap_servers())).await.expect("connect");
+        let mut first = bus.subscribe(Topic::Raw, "classify").expect("subscribe");
+        publish_all(&bus, Topic::Raw, 5).await;
+        let mut held = Vec::new();
+        for _ in 0..5 {
+            let d = next(&mut first).await;
+            if d.origin.offset == 2 {
+                held.push(d.ack);
+            } else {
+                d.ack.ack();
+            }
+        }
+        // Let the background commit run, then stop without acknowledging offset 2.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        drop(held);
+        drop(first);
+        let mut second = bus.subscribe(Topic::Raw, "classify").expect("subscribe");
+        let d = next(&mut second).await;
+        assert_eq!(d.origin.offset, 2, "resumes at the record that was not done, not after 4");
+    }
+
+    /// R4: a record that cannot be processed goes to the dead letters with
+    /// its origin, and its partition moves on once the dead letter is written.
+    #[tokio::test]
+    async fn a_poison_record_goes_to_the_dead_letters_and_the_partition_moves_on() {
+        let cluster = cluster();
+        let bus = KafkaBus::connect(options(cluster.bootstrap_servers())).await.expect("connect");
+        let mut raw = bus.subscribe(Topic::Raw, "classify").expect("subscribe");
+        let mut letters = bus.subscribe(Topic::DeadLetter, "ops").expect("subscribe");
+        let dead = bus.publisher(Topic::DeadLetter).expect("publisher");
+        publish_all(&bus, Topic::Raw, 2).await;
+        let poison = next(&mut raw).await;
+        let letter = crate::DeadLetter::of(&poison, "not a raw message: expected value at line 1 column 1");
+        dead.publish(Record::json("k0", &letter).expect("json"), poison.ack).await.expect("dead letter");
+        let good = next(&mut raw).await;
+        good.ack.ack();
+        let got = next(&mut letters).await;
+        let got: crate::DeadLetter = serde_json::from_slice(&got.payload).expect("a dead letter");
+        assert_eq!((got.origin.topic.as_str(), got.origin.offset), ("onrust.raw.v1", 0));
+        assert!(got.reason.starts_with("not a raw message"));
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        drop(raw);
+        let mut again = bus.subscribe(Topic::Raw, "classify").expect("subscribe");
+        publish_all(&bus, Topic::Raw, 1).await;
+        assert_eq!(next(&mut again).await.origin.offset, 2, "both earlier records are done");
+    }
+
+    /// A sink that stored its own positions resumes there even when the
+    /// group's offsets are older (here: a new group reading from the start).
+    #[tokio::test]
+    async fn seek_passes_over_what_the_sink_already_has() {
+        let cluster = cluster();
+        let bus = KafkaBus::connect(options(cluster.bootstrap_servers())).await.expect("connect");
+        let mut archive = bus.subscribe(Topic::Scored, "archive").expect("subscribe");
+        publish_all(&bus, Topic::Scored, 4).await;
+        let at = Origin { topic: Topic::Scored.name().into(), partition: 0, offset: 3 };
+        archive.seek(&[at]).await.expect("seek");
+        assert_eq!(next(&mut archive).await.origin.offset, 3);
+    }
+}
