@@ -19,6 +19,7 @@ mod embedded;
 mod error;
 #[cfg(feature = "kafka")]
 pub mod kafka;
+mod kafka_options;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -26,6 +27,7 @@ use std::sync::Arc;
 
 pub use embedded::{EmbeddedBus, EmbeddedOptions};
 pub use error::BusError;
+pub use kafka_options::KafkaOptions;
 pub use onrust_model::Ack;
 use serde::{Deserialize, Serialize};
 

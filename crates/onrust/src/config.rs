@@ -303,6 +303,71 @@ pub struct BusConfig {
     /// Small on purpose: a deep queue only adds latency once the stages keep up.
     #[serde(default = "default_capacity")]
     pub capacity: usize,
+    /// Kafka: partitions of each topic onrust creates (default 6); classify scales up to this many processes.
+    pub partitions: Option<i32>,
+    /// Kafka: replication factor of each topic onrust creates (default 1; 3 on a three-broker cluster).
+    pub replication: Option<i32>,
+    /// Kafka: create missing topics at start (default true).
+    pub create_topics: Option<bool>,
+    /// Kafka: `lz4` (default), `snappy`, `gzip` or `none`.
+    pub compression: Option<String>,
+    /// Kafka: `plaintext` (default), `ssl`, `sasl_plaintext` or `sasl_ssl`.
+    pub security_protocol: Option<String>,
+    /// Kafka: CA bundle the brokers' certificates are verified with (default: the system's).
+    pub ca_file: Option<PathBuf>,
+    /// Kafka: `PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512`.
+    pub sasl_mechanism: Option<String>,
+    /// Kafka: the SASL user name.
+    pub sasl_username: Option<String>,
+    /// Kafka: file holding the SASL password (never the password itself).
+    pub sasl_password_file: Option<PathBuf>,
+    /// Kafka: further librdkafka producer settings; none may weaken `acks=all` and idempotence.
+    #[serde(default)]
+    pub producer: std::collections::BTreeMap<String, String>,
+    /// Kafka: further librdkafka consumer settings; none may store offsets automatically.
+    #[serde(default)]
+    pub consumer: std::collections::BTreeMap<String, String>,
+}
+
+impl BusConfig {
+    /// What the Kafka backend is told.
+    pub fn kafka_options(&self) -> onrust_bus::KafkaOptions {
+        let d = onrust_bus::KafkaOptions::default();
+        onrust_bus::KafkaOptions {
+            brokers: self.brokers.clone().unwrap_or_default(),
+            client_id: d.client_id,
+            partitions: self.partitions.unwrap_or(d.partitions),
+            replication: self.replication.unwrap_or(d.replication),
+            create_topics: self.create_topics.unwrap_or(d.create_topics),
+            compression: self.compression.clone().unwrap_or(d.compression),
+            security_protocol: self.security_protocol.clone().unwrap_or(d.security_protocol),
+            ca_file: self.ca_file.clone(),
+            sasl_mechanism: self.sasl_mechanism.clone(),
+            sasl_username: self.sasl_username.clone(),
+            sasl_password_file: self.sasl_password_file.clone(),
+            producer: self.producer.clone(),
+            consumer: self.consumer.clone(),
+        }
+    }
+
+    /// The Kafka keys that are set, by name.
+    fn kafka_keys_set(&self) -> Vec<&'static str> {
+        let set = [
+            ("brokers", self.brokers.is_some()),
+            ("partitions", self.partitions.is_some()),
+            ("replication", self.replication.is_some()),
+            ("create_topics", self.create_topics.is_some()),
+            ("compression", self.compression.is_some()),
+            ("security_protocol", self.security_protocol.is_some()),
+            ("ca_file", self.ca_file.is_some()),
+            ("sasl_mechanism", self.sasl_mechanism.is_some()),
+            ("sasl_username", self.sasl_username.is_some()),
+            ("sasl_password_file", self.sasl_password_file.is_some()),
+            ("producer", !self.producer.is_empty()),
+            ("consumer", !self.consumer.is_empty()),
+        ];
+        set.into_iter().filter(|(_, s)| *s).map(|(k, _)| k).collect()
+    }
 }
 
 fn default_bus_kind() -> BusKind {
@@ -315,7 +380,22 @@ fn default_capacity() -> usize {
 
 impl Default for BusConfig {
     fn default() -> Self {
-        Self { kind: BusKind::Embedded, brokers: None, capacity: default_capacity() }
+        Self {
+            kind: BusKind::Embedded,
+            brokers: None,
+            capacity: default_capacity(),
+            partitions: None,
+            replication: None,
+            create_topics: None,
+            compression: None,
+            security_protocol: None,
+            ca_file: None,
+            sasl_mechanism: None,
+            sasl_username: None,
+            sasl_password_file: None,
+            producer: std::collections::BTreeMap::new(),
+            consumer: std::collections::BTreeMap::new(),
+        }
     }
 }
 
@@ -893,10 +973,33 @@ impl Config {
     }
 
     fn validate(&self, c: &mut Collector, source_positions: &[usize]) {
-        match (self.bus.kind, &self.bus.brokers) {
-            (BusKind::Kafka, _) => c.push("bus.kind", "the kafka backend is not built yet; use \"embedded\""),
-            (BusKind::Embedded, Some(_)) => c.push("bus.brokers", "only used with kind = \"kafka\""),
-            (BusKind::Embedded, None) => {}
+        match self.bus.kind {
+            BusKind::Kafka => {
+                if self.bus.brokers.is_none() {
+                    c.push("bus.brokers", "required with kind = \"kafka\": host:port,host:port");
+                }
+                for (key, problem) in self.bus.kafka_options().problems() {
+                    if key != "brokers" || self.bus.brokers.is_some() {
+                        c.push(format!("bus.{key}"), problem);
+                    }
+                }
+                if let Some(path) = &self.bus.sasl_password_file
+                    && let Err(e) = std::fs::metadata(path)
+                {
+                    c.push("bus.sasl_password_file", format!("cannot read {}: {e}", path.display()));
+                }
+                // The library is there; the daemon's roles on it are not yet.
+                c.push(
+                    "bus.kind",
+                    "onrust run does not run its stages on kafka yet (the backend is built and tested, \
+                     the roles are not); use \"embedded\"",
+                );
+            }
+            BusKind::Embedded => {
+                for key in self.bus.kafka_keys_set() {
+                    c.push(format!("bus.{key}"), "only used with kind = \"kafka\"");
+                }
+            }
         }
         if !(1..=1_000_000).contains(&self.bus.capacity) {
             c.push("bus.capacity", "must be between 1 and 1000000");
@@ -1378,6 +1481,37 @@ mod tests {
             assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
         }
         assert!(!text.contains("pw@"), "no credentials echoed:\n{text}");
+    }
+
+    /// R2, S9, S10 at configuration time: weak producer settings, automatic
+    /// offset storing and switched-off verification are refused by key.
+    #[test]
+    fn kafka_settings_are_checked_key_by_key() {
+        let text = parse(
+            "[bus]\nkind = \"kafka\"\nbrokers = \"kafka-1:9092\"\nreplication = 0\ncompression = \"zstd\"\n\
+             security_protocol = \"sasl_ssl\"\nsasl_mechanism = \"SCRAM-SHA-512\"\nsasl_username = \"onrust\"\n\
+             sasl_password_file = \"/nonexistent/kafka-pw\"\n\
+             [bus.producer]\nacks = \"1\"\n[bus.consumer]\n\"enable.auto.offset.store\" = \"true\"\n\
+             \"enable.ssl.certificate.verification\" = \"false\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        for needle in [
+            "bus.replication: 0 is not between 1 and 10",
+            "bus.compression: \"zstd\" is not lz4, snappy, gzip or none",
+            "bus.producer.acks: onrust sets acks = \"all\" itself",
+            "bus.consumer.enable.auto.offset.store: onrust sets",
+            "bus.consumer.enable.ssl.certificate.verification: certificate verification stays on",
+            "bus.sasl_password_file: cannot read /nonexistent/kafka-pw",
+            "bus.kind: onrust run does not run its stages on kafka yet",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+        }
+        let text = parse("[bus]\nkind = \"kafka\"\n").unwrap_err().to_string();
+        assert!(text.contains("bus.brokers: required with kind = \"kafka\""), "{text}");
+        let text = parse("[bus]\npartitions = 3\n[bus.producer]\nacks = \"all\"\n").unwrap_err().to_string();
+        assert!(text.contains("bus.partitions: only used with kind = \"kafka\""), "{text}");
+        assert!(text.contains("bus.producer: only used with kind = \"kafka\""), "{text}");
     }
 
     #[test]
