@@ -36,6 +36,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
+use crate::internal_events::ConsumerLag;
 use crate::kafka_options::FIXED_PRODUCER;
 use crate::{Ack, BoxFuture, Bus, BusError, Delivery, KafkaOptions, Origin, Publisher, Record, Subscriber, Topic};
 
@@ -156,22 +157,66 @@ impl KafkaBus {
     }
 }
 
+impl KafkaBus {
+    fn subscriber(&self, topic: Topic, group: &str) -> Result<KafkaSubscriber, BusError> {
+        let consumer: StreamConsumer =
+            self.options.consumer_config(group)?.create().map_err(|e| kafka_error("cannot create the consumer", &e))?;
+        consumer.subscribe(&[topic.name()]).map_err(|e| kafka_error("cannot subscribe", &e))?;
+        Ok(KafkaSubscriber {
+            topic,
+            consumer: Arc::new(consumer),
+            offsets: Arc::new(Mutex::new(HashMap::new())),
+            skip_below: HashMap::new(),
+            stop: self.stop.subscribe(),
+        })
+    }
+}
+
+/// How often consumer lag is measured.
+const LAG_EVERY: Duration = Duration::from_secs(5);
+
+/// Records still to be read by this consumer over its assigned partitions:
+/// the high watermark minus its position (the offset after the last record
+/// handed out; before any, the low watermark). Blocking: it asks the broker.
+fn consumer_lag(consumer: &StreamConsumer) -> Option<i64> {
+    let assignment = consumer.assignment().ok()?;
+    let position = consumer.position().ok()?;
+    let mut lag = 0i64;
+    for tp in assignment.elements() {
+        let (low, high) = consumer.fetch_watermarks(tp.topic(), tp.partition(), Duration::from_secs(2)).ok()?;
+        let at = position
+            .elements_for_topic(tp.topic())
+            .iter()
+            .find(|e| e.partition() == tp.partition())
+            .and_then(|e| e.offset().to_raw())
+            .filter(|o| *o >= 0)
+            .unwrap_or(low);
+        lag += (high - at).max(0);
+    }
+    Some(lag)
+}
+
+/// Reports `onrust_bus_consumer_lag{stage}` every [`LAG_EVERY`] while the consumer lives.
+async fn report_lag(consumer: std::sync::Weak<StreamConsumer>, group: String) {
+    loop {
+        tokio::time::sleep(LAG_EVERY).await;
+        let Some(consumer) = consumer.upgrade() else { return };
+        let lag = tokio::task::spawn_blocking(move || consumer_lag(&consumer)).await.ok().flatten();
+        if let Some(lag) = lag {
+            ConsumerLag { stage: &group, lag }.emit();
+        }
+    }
+}
+
 impl Bus for KafkaBus {
     fn publisher(&self, topic: Topic) -> Result<Arc<dyn Publisher>, BusError> {
         Ok(Arc::new(KafkaPublisher { producer: self.producer.clone(), topic }))
     }
 
     fn subscribe(&self, topic: Topic, group: &str) -> Result<Box<dyn Subscriber>, BusError> {
-        let consumer: StreamConsumer =
-            self.options.consumer_config(group)?.create().map_err(|e| kafka_error("cannot create the consumer", &e))?;
-        consumer.subscribe(&[topic.name()]).map_err(|e| kafka_error("cannot subscribe", &e))?;
-        Ok(Box::new(KafkaSubscriber {
-            topic,
-            consumer: Arc::new(consumer),
-            offsets: Arc::new(Mutex::new(HashMap::new())),
-            skip_below: HashMap::new(),
-            stop: self.stop.subscribe(),
-        }))
+        let subscriber = self.subscriber(topic, group)?;
+        tokio::spawn(report_lag(Arc::downgrade(&subscriber.consumer), group.to_owned()));
+        Ok(Box::new(subscriber))
     }
 }
 
@@ -511,6 +556,21 @@ mod tests {
         let mut again = bus.subscribe(Topic::Raw, "classify").expect("subscribe");
         publish_all(&bus, Topic::Raw, 1).await;
         assert_eq!(next(&mut again).await.origin.offset, 2, "both earlier records are done");
+    }
+
+    /// Lag is what the group has not read yet: all of it before the first
+    /// record, then one less per record handed out.
+    #[tokio::test]
+    async fn lag_is_what_the_group_has_not_read() {
+        let cluster = cluster();
+        let bus = KafkaBus::connect(options(cluster.bootstrap_servers())).await.expect("connect");
+        let mut sub = bus.subscriber(Topic::Scored, "archive").expect("subscriber");
+        publish_all(&bus, Topic::Scored, 5).await;
+        let first = tokio::time::timeout(Duration::from_secs(20), sub.recv()).await.expect("in time").expect("open");
+        first.ack.ack();
+        let consumer = Arc::clone(&sub.consumer);
+        let lag = tokio::task::spawn_blocking(move || consumer_lag(&consumer)).await.expect("join");
+        assert_eq!(lag, Some(4), "five written, one read");
     }
 
     /// A sink that stored its own positions resumes there even when the

@@ -18,6 +18,8 @@
 mod embedded;
 mod error;
 #[cfg(feature = "kafka")]
+mod internal_events;
+#[cfg(feature = "kafka")]
 pub mod kafka;
 mod kafka_options;
 
