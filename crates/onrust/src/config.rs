@@ -988,12 +988,6 @@ impl Config {
                 {
                     c.push("bus.sasl_password_file", format!("cannot read {}: {e}", path.display()));
                 }
-                // The library is there; the daemon's roles on it are not yet.
-                c.push(
-                    "bus.kind",
-                    "onrust run does not run its stages on kafka yet (the backend is built and tested, \
-                     the roles are not); use \"embedded\"",
-                );
             }
             BusKind::Embedded => {
                 for key in self.bus.kafka_keys_set() {
@@ -1503,7 +1497,6 @@ mod tests {
             "bus.consumer.enable.auto.offset.store: onrust sets",
             "bus.consumer.enable.ssl.certificate.verification: certificate verification stays on",
             "bus.sasl_password_file: cannot read /nonexistent/kafka-pw",
-            "bus.kind: onrust run does not run its stages on kafka yet",
         ] {
             assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
         }

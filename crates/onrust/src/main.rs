@@ -35,10 +35,14 @@ struct ConfigArg {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the daemon: every stage in one process on the embedded bus.
+    /// Run the daemon: every stage in one process on the embedded bus, or the
+    /// given roles on Kafka (`bus.kind = "kafka"`).
     Run {
         #[command(flatten)]
         config: ConfigArg,
+        /// A role for this process (repeatable): ingest, classify, archive, alert, web. Default: all.
+        #[arg(long = "role", value_enum)]
+        roles: Vec<commands::roles::Role>,
     },
     /// Validate the configuration and explain what it will do.
     CheckConfig {
@@ -121,7 +125,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Run { config } => commands::run::run(&config.config).await,
+            Command::Run { config, roles } => commands::roles::run(&config.config, &roles).await,
             Command::CheckConfig { config } => commands::check_config::run(&config.config),
             Command::Classify { config } => commands::classify::run(&config.config),
             Command::Eval(args) => commands::eval::run(args),

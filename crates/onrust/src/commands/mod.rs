@@ -7,6 +7,7 @@ pub mod check_config;
 pub mod classify;
 pub mod eval;
 pub mod replay;
+pub mod roles;
 pub mod run;
 pub mod search;
 pub mod token;

@@ -33,17 +33,11 @@ use crate::pipeline::{self, TaskResult};
 use crate::shutdown;
 
 /// How long draining may take after a shutdown signal before onrust gives up.
-const DRAIN_BOUND: Duration = Duration::from_secs(30);
+pub(super) const DRAIN_BOUND: Duration = Duration::from_secs(30);
 
 pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
     let config = super::load_config(config_path)?;
-    let metrics = PrometheusBuilder::new()
-        .set_buckets_for_metric(
-            Matcher::Suffix("_seconds".into()),
-            &[0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0],
-        )?
-        .install_recorder()
-        .context("installing the metrics recorder")?;
+    let metrics = install_metrics()?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
     let classifier = Arc::new(super::load_classifier(&config)?);
@@ -148,7 +142,18 @@ pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn start_sources(
+/// The Prometheus recorder every metric goes to, with the buckets of our `_seconds` histograms.
+pub(super) fn install_metrics() -> anyhow::Result<metrics_exporter_prometheus::PrometheusHandle> {
+    PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Suffix("_seconds".into()),
+            &[0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0],
+        )?
+        .install_recorder()
+        .context("installing the metrics recorder")
+}
+
+pub(super) fn start_sources(
     config: &Config,
     tasks: &mut JoinSet<TaskResult>,
     raw: Arc<dyn onrust_bus::Publisher>,
@@ -193,7 +198,7 @@ fn start_sources(
 /// `http.search_budget` itself (a 400 asking to narrow it down); the API's
 /// own wall-clock bound is a little later and catches what the archive's
 /// clock checks cannot (a 503).
-fn search_service(config: &Config) -> anyhow::Result<SearchService> {
+pub(super) fn search_service(config: &Config) -> anyhow::Result<SearchService> {
     let budget = config.http.search_budget.0;
     // The writer created the archive if it was missing; the API reads it without a lock.
     let reader = ArchiveReader::open(&config.archive_dir())?.with_budget(budget);
@@ -203,7 +208,7 @@ fn search_service(config: &Config) -> anyhow::Result<SearchService> {
 }
 
 /// The monitor token (`http.token_file`) and the API tokens (`[[http.tokens]]`).
-fn access_control(config: &Config) -> anyhow::Result<AccessControl> {
+pub(super) fn access_control(config: &Config) -> anyhow::Result<AccessControl> {
     let monitor = read_token(config)?;
     let credentials = config
         .http

@@ -1,0 +1,240 @@
+//! `onrust run --role R…` on Kafka: each stage a role, each role a consumer
+//! group, as many processes as the load needs (issue 6).
+//!
+//! | role | consumes | produces | state |
+//! |---|---|---|---|
+//! | `ingest` | the sources | `onrust.raw.v1` | cursors, pseudonym keys |
+//! | `classify` | `onrust.raw.v1` (group `classify`) | `onrust.scored.v1` | none: run as many as there are partitions |
+//! | `archive` | `onrust.scored.v1` (group `archive`) | — | the tantivy archive (one writer per data dir) |
+//! | `alert` | `onrust.scored.v1` (group `alert`) | `onrust.alerts.v1`, mail, webhooks | alert state, outbox |
+//! | `web` | — | — | the HTTP API over the local archive and, in the same process, the alert state |
+//!
+//! Why it is safe to kill any of them (GUARDRAILS R1–R3): an offset is stored
+//! only after the effect downstream is durable (`onrust_bus::kafka`), so a
+//! killed process's records are read again by whoever takes its partitions,
+//! and the sinks are idempotent — the archive upserts by message id and
+//! resumes from the positions in its last commit, the outbox knows every
+//! notification key. Scored records are keyed by municipality, so one alert
+//! process sees all of a municipality's messages and two alert processes
+//! never tell the same municipal alert in the healthy case; a `per =
+//! "region"` rule needs a single alert process (or one partition).
+//!
+//! Shutdown: intake stops, every subscriber ends after the record it is
+//! handing out, each stage finishes its batch (the archive commits, the
+//! alert stage saves), the producer is flushed, and the consumers commit
+//! their stored offsets as they close.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::config::BusKind;
+
+/// What one `onrust run` process does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Role {
+    /// Poll the sources onto `onrust.raw.v1`.
+    Ingest,
+    /// Score raw messages onto `onrust.scored.v1`.
+    Classify,
+    /// Keep scored messages in the tantivy archive.
+    Archive,
+    /// Turn scored messages into alerts, mail and webhooks.
+    Alert,
+    /// Serve the HTTP API, health and metrics.
+    Web,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [Role::Ingest, Role::Classify, Role::Archive, Role::Alert, Role::Web];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Ingest => "ingest",
+            Role::Classify => "classify",
+            Role::Archive => "archive",
+            Role::Alert => "alert",
+            Role::Web => "web",
+        }
+    }
+}
+
+/// Runs the given roles (all when none is given) on the configured bus.
+pub async fn run(config_path: &Path, roles: &[Role]) -> anyhow::Result<ExitCode> {
+    let config = super::load_config(config_path)?;
+    let mut roles = if roles.is_empty() { Role::ALL.to_vec() } else { roles.to_vec() };
+    roles.sort_unstable();
+    roles.dedup();
+    match config.bus.kind {
+        BusKind::Embedded if roles != Role::ALL => {
+            let given: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            anyhow::bail!(
+                "--role {}: on the embedded bus every role runs in one process; roles need bus.kind = \"kafka\"",
+                given.join(",")
+            )
+        }
+        BusKind::Embedded => super::run::run(config_path).await,
+        BusKind::Kafka => on_kafka(config, &roles).await,
+    }
+}
+
+#[cfg(feature = "kafka")]
+use on_kafka::on_kafka;
+
+#[cfg(not(feature = "kafka"))]
+async fn on_kafka(_config: crate::config::Config, _roles: &[Role]) -> anyhow::Result<ExitCode> {
+    anyhow::bail!(
+        "bus.kind = \"kafka\", but this onrust was built without Kafka: build it with \
+         `cargo build --release --features kafka`"
+    )
+}
+
+#[cfg(feature = "kafka")]
+mod on_kafka {
+    use std::process::ExitCode;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use anyhow::Context;
+    use onrust_bus::kafka::KafkaBus;
+    use onrust_bus::{Bus, Topic};
+    use tokio::task::JoinSet;
+
+    use super::Role;
+    use crate::config::Config;
+    use crate::internal_events::Readiness;
+    use crate::pipeline::{self, TaskResult};
+    use crate::shutdown;
+
+    pub(super) async fn on_kafka(config: Config, roles: &[Role]) -> anyhow::Result<ExitCode> {
+        let has = |r: Role| roles.contains(&r);
+        let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        let metrics = super::super::run::install_metrics()?;
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
+        onrust_web::describe_metrics();
+        let bus = KafkaBus::connect(config.bus.kafka_options()).await.context("kafka")?;
+        let (stop_tx, stop_rx) = shutdown::on_signal().context("installing signal handlers")?;
+        let mut tasks: JoinSet<TaskResult> = JoinSet::new();
+
+        if has(Role::Classify) {
+            let classifier = Arc::new(super::super::load_classifier(&config)?);
+            let input = bus.subscribe(Topic::Raw, "classify")?;
+            let (out, dead) = (bus.publisher(Topic::Scored)?, bus.publisher(Topic::DeadLetter)?);
+            tasks.spawn(async move { ("classify", pipeline::classify::run(input, out, dead, classifier).await) });
+        }
+        if has(Role::Archive) {
+            let writer = super::super::open_archive_writer(&config)?;
+            let settings = super::super::archive_settings(&config);
+            let (input, dead) = (bus.subscribe(Topic::Scored, "archive")?, bus.publisher(Topic::DeadLetter)?);
+            tasks.spawn(async move { ("archive", pipeline::archive::run(input, dead, writer, settings).await) });
+        }
+        let mut alert_backend: Option<Arc<dyn onrust_web::alerts::AlertBackend>> = None;
+        if has(Role::Alert) {
+            let mut settings = super::super::alert_settings(&config)?;
+            if !config.archive_dir().is_dir() {
+                // Baselines need the archive; without it on this machine bursts cannot be judged.
+                tracing::warn!(archive = %config.archive_dir().display(), "no archive here: burst rules have no baseline");
+                settings.archive_dir = None;
+            }
+            let handle = pipeline::alert::AlertHandle::open(&settings)?;
+            alert_backend = Some(Arc::new(handle.clone()));
+            let ends = pipeline::alert::Ends {
+                input: bus.subscribe(Topic::Scored, "alert")?,
+                dead: bus.publisher(Topic::DeadLetter)?,
+                alerts: Some(bus.publisher(Topic::Alerts)?),
+            };
+            tasks.spawn(async move { ("alert", pipeline::alert::run(ends, settings, handle).await) });
+        }
+        if has(Role::Ingest) {
+            super::super::run::start_sources(&config, &mut tasks, bus.publisher(Topic::Raw)?, &stop_rx)?;
+        }
+        let ready = Arc::new(AtomicBool::new(false));
+        let (web_stop_tx, web_stop_rx) = tokio::sync::watch::channel(false);
+        let web = if has(Role::Web) {
+            let access = Arc::new(super::super::run::access_control(&config)?);
+            // Search where the archive is on this machine (the archive role's data dir, or a shared one).
+            let search =
+                if config.archive_dir().is_dir() { Some(super::super::run::search_service(&config)?) } else { None };
+            let listener = onrust_web::bind(config.http.listen).await?;
+            let state = onrust_web::WebState {
+                metrics,
+                ready: Arc::clone(&ready),
+                access,
+                audit_path: config.audit_path(),
+                search,
+                alerts: alert_backend,
+            };
+            Some(tokio::spawn(onrust_web::serve(listener, state, shutdown::requested(web_stop_rx))))
+        } else {
+            None
+        };
+        ready.store(true, Ordering::SeqCst);
+        Readiness { ready: true }.emit();
+        tracing::info!(roles = ?names, brokers = %config.bus.brokers.as_deref().unwrap_or_default(), "onrust is running on kafka");
+
+        let mut failed = false;
+        let mut stop = stop_rx.clone();
+        let mut drain_deadline: Option<tokio::time::Instant> = None;
+        loop {
+            tokio::select! {
+                joined = tasks.join_next(), if !tasks.is_empty() => {
+                    let Some(joined) = joined else { continue };
+                    match joined {
+                        Ok((stage, Ok(()))) => tracing::debug!(stage, "stage finished"),
+                        Ok((stage, Err(e))) => {
+                            tracing::error!(stage, error = %format!("{e:#}"), "stage failed; shutting down");
+                            failed = true;
+                            stop_tx.send_replace(true);
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "stage panicked; shutting down");
+                            failed = true;
+                            stop_tx.send_replace(true);
+                        }
+                    }
+                }
+                () = std::future::ready(()), if tasks.is_empty() => {
+                    if drain_deadline.is_some() {
+                        break;
+                    }
+                    // A web-only process: serve until told to stop.
+                    shutdown::requested(stop_rx.clone()).await;
+                    break;
+                }
+                _ = stop.wait_for(|s| *s), if drain_deadline.is_none() => {
+                    ready.store(false, Ordering::SeqCst);
+                    Readiness { ready: false }.emit();
+                    // Intake stops with the signal; the consumers end after the record in hand.
+                    bus.close();
+                    drain_deadline = Some(tokio::time::Instant::now() + super::super::run::DRAIN_BOUND);
+                }
+                () = shutdown::sleep_until(drain_deadline) => {
+                    tracing::error!("drain did not finish in time; exiting, unacknowledged records will be read again");
+                    failed = true;
+                    tasks.abort_all();
+                    break;
+                }
+            }
+        }
+        if let Err(e) = tokio::task::block_in_place(|| bus.flush(std::time::Duration::from_secs(10))) {
+            tracing::error!(error = %e, "records not confirmed by the broker; their sources fetch them again");
+            failed = true;
+        }
+        web_stop_tx.send_replace(true);
+        if let Some(web) = web {
+            match web.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "http listener failed");
+                    failed = true;
+                }
+                Err(e) => tracing::error!(error = %e, "http listener panicked"),
+            }
+        }
+        if failed {
+            return Ok(ExitCode::FAILURE);
+        }
+        tracing::info!("stopped cleanly");
+        Ok(ExitCode::SUCCESS)
+    }
+}
