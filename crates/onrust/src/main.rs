@@ -43,6 +43,9 @@ enum Command {
         /// A role for this process (repeatable): ingest, classify, archive, alert, web. Default: all.
         #[arg(long = "role", value_enum)]
         roles: Vec<commands::roles::Role>,
+        /// Listen here instead of `http.listen` (several processes on one machine).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
     },
     /// Validate the configuration and explain what it will do.
     CheckConfig {
@@ -125,7 +128,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Run { config, roles } => commands::roles::run(&config.config, &roles).await,
+            Command::Run { config, roles, listen } => commands::roles::run(&config.config, &roles, listen).await,
             Command::CheckConfig { config } => commands::check_config::run(&config.config),
             Command::Classify { config } => commands::classify::run(&config.config),
             Command::Eval(args) => commands::eval::run(args),

@@ -7,7 +7,11 @@
 //! | `classify` | `onrust.raw.v1` (group `classify`) | `onrust.scored.v1` | none: run as many as there are partitions |
 //! | `archive` | `onrust.scored.v1` (group `archive`) | — | the tantivy archive (one writer per data dir) |
 //! | `alert` | `onrust.scored.v1` (group `alert`) | `onrust.alerts.v1`, mail, webhooks | alert state, outbox |
-//! | `web` | — | — | the HTTP API over the local archive and, in the same process, the alert state |
+//! | `web` | — | — | search over the archive on this machine |
+//!
+//! Every process serves `/healthz`, `/readyz` and its own `/metrics` on
+//! `http.listen` (`--listen` sets another per process); the alerts API is
+//! served by the process that runs the `alert` role.
 //!
 //! Why it is safe to kill any of them (GUARDRAILS R1–R3): an offset is stored
 //! only after the effect downstream is durable (`onrust_bus::kafka`), so a
@@ -58,9 +62,13 @@ impl Role {
     }
 }
 
-/// Runs the given roles (all when none is given) on the configured bus.
-pub async fn run(config_path: &Path, roles: &[Role]) -> anyhow::Result<ExitCode> {
-    let config = super::load_config(config_path)?;
+/// Runs the given roles (all when none is given) on the configured bus;
+/// `listen` overrides `http.listen` (several processes on one machine).
+pub async fn run(config_path: &Path, roles: &[Role], listen: Option<std::net::SocketAddr>) -> anyhow::Result<ExitCode> {
+    let mut config = super::load_config(config_path)?;
+    if let Some(listen) = listen {
+        config.http.listen = listen;
+    }
     let mut roles = if roles.is_empty() { Role::ALL.to_vec() } else { roles.to_vec() };
     roles.sort_unstable();
     roles.dedup();
@@ -72,7 +80,7 @@ pub async fn run(config_path: &Path, roles: &[Role]) -> anyhow::Result<ExitCode>
                 given.join(",")
             )
         }
-        BusKind::Embedded => super::run::run(config_path).await,
+        BusKind::Embedded => super::run::run(config).await,
         BusKind::Kafka => on_kafka(config, &roles).await,
     }
 }
@@ -115,6 +123,8 @@ mod on_kafka {
         let bus = KafkaBus::connect(config.bus.kafka_options()).await.context("kafka")?;
         let (stop_tx, stop_rx) = shutdown::on_signal().context("installing signal handlers")?;
         let mut tasks: JoinSet<TaskResult> = JoinSet::new();
+        let ready = Arc::new(AtomicBool::new(false));
+        let (web_stop_tx, web_stop_rx) = tokio::sync::watch::channel(false);
 
         if has(Role::Classify) {
             let classifier = Arc::new(super::super::load_classifier(&config)?);
@@ -148,26 +158,21 @@ mod on_kafka {
         if has(Role::Ingest) {
             super::super::run::start_sources(&config, &mut tasks, bus.publisher(Topic::Raw)?, &stop_rx)?;
         }
-        let ready = Arc::new(AtomicBool::new(false));
-        let (web_stop_tx, web_stop_rx) = tokio::sync::watch::channel(false);
-        let web = if has(Role::Web) {
-            let access = Arc::new(super::super::run::access_control(&config)?);
-            // Search where the archive is on this machine (the archive role's data dir, or a shared one).
-            let search =
-                if config.archive_dir().is_dir() { Some(super::super::run::search_service(&config)?) } else { None };
-            let listener = onrust_web::bind(config.http.listen).await?;
-            let state = onrust_web::WebState {
-                metrics,
-                ready: Arc::clone(&ready),
-                access,
-                audit_path: config.audit_path(),
-                search,
-                alerts: alert_backend,
-            };
-            Some(tokio::spawn(onrust_web::serve(listener, state, shutdown::requested(web_stop_rx))))
-        } else {
-            None
+        // Every process serves health, readiness and its own metrics (consumer
+        // lag, its stages); the `web` role adds search over the local archive,
+        // the `alert` role the alerts API over its state.
+        let access = Arc::new(super::super::run::access_control(&config)?);
+        let search = if has(Role::Web) { Some(super::super::run::search_service(&config)?) } else { None };
+        let listener = onrust_web::bind(config.http.listen).await?;
+        let state = onrust_web::WebState {
+            metrics,
+            ready: Arc::clone(&ready),
+            access,
+            audit_path: config.audit_path(),
+            search,
+            alerts: alert_backend,
         };
+        let web = tokio::spawn(onrust_web::serve(listener, state, shutdown::requested(web_stop_rx)));
         ready.store(true, Ordering::SeqCst);
         Readiness { ready: true }.emit();
         tracing::info!(roles = ?names, brokers = %config.bus.brokers.as_deref().unwrap_or_default(), "onrust is running on kafka");
@@ -221,15 +226,13 @@ mod on_kafka {
             failed = true;
         }
         web_stop_tx.send_replace(true);
-        if let Some(web) = web {
-            match web.await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    tracing::error!(error = %e, "http listener failed");
-                    failed = true;
-                }
-                Err(e) => tracing::error!(error = %e, "http listener panicked"),
+        match web.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "http listener failed");
+                failed = true;
             }
+            Err(e) => tracing::error!(error = %e, "http listener panicked"),
         }
         if failed {
             return Ok(ExitCode::FAILURE);

@@ -7,7 +7,6 @@
 //! the bus drains, the archive commits, sources store their cursors, and the
 //! process exits 0 — or non-zero if any stage failed or the drain overran.
 
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,8 +34,7 @@ use crate::shutdown;
 /// How long draining may take after a shutdown signal before onrust gives up.
 pub(super) const DRAIN_BOUND: Duration = Duration::from_secs(30);
 
-pub async fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
-    let config = super::load_config(config_path)?;
+pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let metrics = install_metrics()?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
