@@ -302,6 +302,24 @@ impl Install {
         daemon
     }
 
+    /// `onrust run --role R… --listen 127.0.0.1:<free port>` (Kafka roles); waits until ready.
+    pub fn start_roles(&self, roles: &[&str]) -> Daemon {
+        let port = free_port();
+        let name: String = roles.join("-");
+        let stderr_path = self.dir.path().join(format!("stderr-{name}-{port}.log"));
+        let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
+        let mut command = Command::new(onrust_bin());
+        command.args(["run", "--config"]).arg(&self.config).args(["--listen", &format!("127.0.0.1:{port}")]);
+        for role in roles {
+            command.args(["--role", role]);
+        }
+        let child =
+            command.env("ONRUST_LOG", "info").stdout(Stdio::null()).stderr(stderr).spawn().expect("spawn onrust run");
+        let daemon = Daemon { child, port, stderr_path };
+        daemon.wait_ready(Duration::from_secs(60));
+        daemon
+    }
+
     /// `onrust <args> --config <this config>`.
     pub fn cli(&self, args: &[&str]) -> Output {
         Command::new(onrust_bin()).args(args).arg("--config").arg(&self.config).output().expect("run onrust")
@@ -333,6 +351,61 @@ impl Install {
             }
             thread::sleep(Duration::from_millis(200));
         }
+    }
+}
+
+/// A Kafka-protocol broker for the tests: tansu, in memory, on a free loopback port.
+pub struct Broker {
+    child: Child,
+    pub port: u16,
+}
+
+/// The tansu binary: `$TANSU`, on the `PATH`, or where `cargo install` puts it.
+pub fn tansu_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("TANSU") {
+        return PathBuf::from(path);
+    }
+    let on_path = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).map(|d| d.join("tansu")).find(|c| c.is_file()))
+        .unwrap_or_default();
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let installed = cargo_home.map(|c| c.join("bin/tansu")).filter(|c| c.is_file());
+    on_path.or(installed).unwrap_or_else(|| {
+        panic!("tansu is missing: scripts/test installs it (cargo install tansu --locked --features dynostore)")
+    })
+}
+
+impl Broker {
+    pub fn start() -> Self {
+        let port = free_port();
+        let url = format!("tcp://127.0.0.1:{port}");
+        let child = Command::new(tansu_bin())
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args(["--storage-engine", "memory://tansu/"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn tansu");
+        let broker = Self { child, port };
+        let start = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(start.elapsed() < Duration::from_secs(30), "tansu did not listen on {port}");
+            thread::sleep(Duration::from_millis(50));
+        }
+        broker
+    }
+
+    pub fn brokers(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -7,4 +7,5 @@ mod api;
 mod archive;
 mod bad_sources;
 mod cli;
+mod kafka;
 mod pipeline;
