@@ -276,6 +276,31 @@ impl ArchiveReader {
         Ok(rows)
     }
 
+    /// Searchers of the buckets that may hold documents fetched in
+    /// `[since, until)`: a document lives in its fetch time's bucket or, when
+    /// its id was already there, in the one next to it (see `writer::route`),
+    /// so one bucket's length of slack on either side.
+    pub(crate) fn searchers_around(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<Searcher>, ArchiveError> {
+        self.maybe_rescan()?;
+        Ok(self
+            .read_buckets()
+            .iter()
+            .filter(|b| {
+                let slack = b.id.end() - b.id.start();
+                b.id.end() + slack > since && b.id.start() - slack < until
+            })
+            .map(|b| b.reader.searcher())
+            .collect())
+    }
+
+    pub(crate) fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
     #[cfg(test)]
     pub(crate) fn searchers(&self) -> Vec<Searcher> {
         self.read_buckets().iter().map(|b| b.reader.searcher()).collect()
