@@ -42,9 +42,9 @@ use crate::internal_events::{AlertCycle, AlertNotificationQueued, AlertUnexplain
 
 const BATCH: usize = 1024;
 /// How long before an announced action the joint summary goes out.
-const SUMMARY_LEAD: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+pub(crate) const SUMMARY_LEAD: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 /// From this hour (Europe/Amsterdam) the mayors' daily digest goes out.
-const DIGEST_HOUR: u32 = 7;
+pub(crate) const DIGEST_HOUR: u32 = 7;
 pub const STATE_FILE: &str = "state.json";
 
 /// Everything the stage needs besides its bus ends.
