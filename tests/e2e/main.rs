@@ -4,6 +4,7 @@
 mod alerts;
 mod api;
 mod archive;
+mod backtest;
 mod bad_sources;
 mod cli;
 mod pipeline;
