@@ -273,3 +273,15 @@ fn a_period_without_data_says_so_and_reports_no_alerts() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "");
 }
+
+/// A backtest reads the archive's content: without an audit record it refuses (L7).
+#[test]
+fn without_an_audit_record_the_backtest_refuses() {
+    let install = install_with_archive();
+    // A directory where the log file should be: every append fails.
+    std::fs::create_dir_all(install.data_dir().join("audit/audit.jsonl")).expect("block the audit log");
+    let out = install.cli(&["backtest", "--since", "2026-11-03", "--until", "2026-11-10", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot write the audit log"), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "", "nothing from the archive is shown");
+}
