@@ -285,3 +285,52 @@ fn without_an_audit_record_the_backtest_refuses() {
     assert!(stderr(&out).contains("cannot write the audit log"), "{}", stderr(&out));
     assert_eq!(stdout(&out), "", "nothing from the archive is shown");
 }
+
+/// A burst is judged against the archive's own earlier weeks, as the daemon
+/// judges it: one message an evening for four weeks, then twelve in half an
+/// hour, is one burst alert with the baseline as expected.
+#[test]
+fn a_burst_is_judged_against_the_archives_earlier_weeks() {
+    let install = Install::new(&[]);
+    let rules =
+        "\n[[rules]]\nname = \"ongewone-drukte\"\nkind = \"burst\"\nmin_level = 2\nwindow = \"1h\"\ncount = 5\n";
+    let config = std::fs::read_to_string(&install.config).expect("config");
+    std::fs::write(&install.config, format!("{config}{rules}")).expect("config");
+    let options = ArchiveOptions { writer_memory_bytes: 20_000_000, ..ArchiveOptions::default() };
+    let mut writer = ArchiveWriter::open(&install.data_dir().join("archive"), &options).expect("archive");
+    let stikstof = |id: String, at: DateTime<Utc>| {
+        let mut m =
+            message(&id, "Boeren protesteren tegen het stikstofbeleid in Utrecht.", at, Level::Mobilisation, None);
+        m.assessment.themes = vec!["stikstof".into()];
+        m
+    };
+    // Tuesdays 6, 13, 20 and 27 October 2026 at 20:10 UTC: one message each.
+    for (week, day) in [(1, 6), (2, 13), (3, 20), (4, 27)] {
+        let at = Utc.with_ymd_and_hms(2026, 10, day, 20, 10, 0).single().expect("time");
+        writer.upsert(&stikstof(format!("base{week}"), at)).expect("upsert");
+    }
+    // Tuesday 3 November: twelve between 20:00 and 20:22.
+    for i in 0..12 {
+        writer.upsert(&stikstof(format!("burst{i}"), utc(3, 20, 2 * i))).expect("upsert");
+    }
+    writer.commit().expect("commit");
+    // Six hours keep the test short: every round asks the archive for four baseline windows.
+    let period = ["--since", "2026-11-03T18:00:00Z", "--until", "2026-11-04T00:00:00Z"];
+    let out = install.cli(&[&["backtest", "--json"][..], &period[..]].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let alerts: Vec<serde_json::Value> =
+        stdout(&out).lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    assert_eq!(alerts.len(), 1, "{}", stdout(&out));
+    let burst = &alerts[0];
+    assert_eq!((burst["rule"].as_str(), burst["kind"].as_str()), (Some("ongewone-drukte"), Some("burst")));
+    assert_eq!((burst["municipality"].as_str(), burst["theme"].as_str()), (Some("GM0344"), Some("stikstof")));
+    // Fires once the fifth message is in the window: 20:08 arrives, the next round is 20:08:15
+    // (rounds every 15 s from --since).
+    assert_eq!(burst["fired_at"], "2026-11-03T20:08:15Z");
+    let expected = burst["expected"].as_f64().expect("expected");
+    assert!(expected > 0.0 && expected < 2.0, "the baseline is about one an hour: {expected}");
+    assert_eq!(burst["observed"], 12, "the peak of the window, not its last count");
+    assert!(burst["p_value"].as_f64().is_some_and(|p| p < 0.05), "{burst}");
+    let human = install.cli(&[&["backtest"][..], &period[..]].concat());
+    assert!(stdout(&human).contains("observed 12 vs expected"), "{}", stdout(&human));
+}

@@ -333,7 +333,10 @@ struct Episode {
     first_notified_at: Option<DateTime<Utc>>,
     /// Notifications about it, by reason and role, in order.
     notifications: Vec<Told>,
+    /// The most messages it counted (critical: matching messages; announcement:
+    /// announcements; threshold and burst: the window's count at its peak).
     observed: u64,
+    /// Burst: the expected count and corrected p-value at that peak.
     expected: Option<f64>,
     p_value: Option<f64>,
     threshold: Option<u64>,
@@ -392,9 +395,13 @@ impl Episode {
 
     fn update(&mut self, alert: &Alert) {
         self.status_at_end = alert.status;
-        self.observed = alert.observed;
-        self.expected = alert.expected;
-        self.p_value = alert.p_value;
+        if alert.observed >= self.observed {
+            // The peak, with its baseline: a counting alert's window slides
+            // down again before it resolves.
+            self.observed = alert.observed;
+            self.expected = alert.expected;
+            self.p_value = alert.p_value;
+        }
         self.threshold = alert.threshold;
         self.window_secs = alert.window_secs;
         self.event_time = alert.event_time;
