@@ -219,6 +219,15 @@ impl ArchiveReader {
             .collect())
     }
 
+    /// When the oldest bucket's period starts (`None` for an empty archive):
+    /// what the archive can cover at all. Cheaper than [`ArchiveReader::buckets`],
+    /// which sizes every bucket on disk; the alert engine asks for it on every
+    /// baseline, and `onrust backtest` hundreds of thousands of times.
+    pub fn oldest_start(&self) -> Result<Option<DateTime<Utc>>, ArchiveError> {
+        self.maybe_rescan()?;
+        Ok(self.read_buckets().iter().map(|b| b.id.start()).min())
+    }
+
     /// Runs a search. A request the rules refuse (GUARDRAILS S7) or the parser
     /// cannot read is [`ArchiveError::BadQuery`], before any index work; a
     /// search that outruns its budget is [`ArchiveError::TooSlow`].

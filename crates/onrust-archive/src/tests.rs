@@ -771,3 +771,16 @@ fn scan_returns_the_stored_assessment_and_skips_lower_levels() {
     let all = crate::ScanRequest { min_level: None, ..req };
     assert_eq!(scan_ids(&r, &all), ["hot", "calm"]);
 }
+
+#[test]
+fn oldest_start_is_the_first_buckets_period_start() {
+    let dir = TempDir::new().unwrap();
+    let mut w = open_writer(&dir);
+    let r = ArchiveReader::open(dir.path()).unwrap();
+    assert_eq!(r.oldest_start().unwrap(), None, "an empty archive covers nothing");
+    w.upsert(&msg_at("b", "later", fetched(2024, 12, 18, 9, 0))).unwrap();
+    w.upsert(&msg_at("a", "earlier", fetched(2024, 12, 4, 9, 0))).unwrap();
+    w.commit().unwrap();
+    r.reload().unwrap();
+    assert_eq!(r.oldest_start().unwrap(), Some(fetched(2024, 12, 2, 0, 0)), "the Monday of the first week");
+}
