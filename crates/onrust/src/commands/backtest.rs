@@ -66,8 +66,8 @@ use anyhow::Context;
 use chrono::{DateTime, NaiveDate, TimeDelta, Timelike, Utc};
 use chrono_tz::Europe::Amsterdam;
 use onrust_alert::{
-    Alert, AlertStatus, Engine, Evidence, Mechanics, Notification, NotifyReason, Role, Rule, RuleConfig, RuleKind,
-    Severity, Transition, TransitionKind,
+    Alert, AlertStatus, BaselineSource, Engine, Evidence, Mechanics, Notification, NotifyReason, Role, Rule,
+    RuleConfig, RuleKind, Severity, Transition, TransitionKind,
 };
 use onrust_archive::{ArchiveReader, ScanRequest};
 use onrust_classify::{Classifier, Input};
@@ -467,7 +467,7 @@ impl Simulation {
     }
 
     /// One arriving message: first the evaluations due before it, then it.
-    fn observe(&mut self, message: &ScoredMessage, baselines: &ArchiveBaselines) {
+    fn observe(&mut self, message: &ScoredMessage, baselines: &dyn BaselineSource) {
         let now = message.message.fetched_at;
         while self.next_eval <= now {
             let at = self.next_eval;
@@ -484,7 +484,7 @@ impl Simulation {
     }
 
     /// The evaluations left up to the end of the period.
-    fn finish(&mut self, until: DateTime<Utc>, baselines: &ArchiveBaselines) {
+    fn finish(&mut self, until: DateTime<Utc>, baselines: &dyn BaselineSource) {
         while self.next_eval < until {
             let at = self.next_eval;
             self.cycle(at, baselines);
@@ -493,7 +493,7 @@ impl Simulation {
     }
 
     /// What the alert stage does every `evaluate_interval` (`Stage::cycle`).
-    fn cycle(&mut self, now: DateTime<Utc>, baselines: &ArchiveBaselines) {
+    fn cycle(&mut self, now: DateTime<Utc>, baselines: &dyn BaselineSource) {
         self.cycles += 1;
         let transitions = self.engine.evaluate(now, baselines);
         self.mechanics.apply(&transitions, now);
@@ -685,7 +685,10 @@ fn print_human(setup: &Setup, report: &Report, messages: usize, interval: TimeDe
                     roles.into_iter().collect::<Vec<_>>().join(", ")
                 );
             }
-            None => println!("    never told (held back by inhibition or grouping until it resolved)"),
+            None => println!(
+                "    never told (held back: inhibited by a regional alert, not explaining itself, \
+                 or resolved before its group was due)"
+            ),
         }
         match a.kind {
             RuleKind::Announcement => {
@@ -786,6 +789,87 @@ min_levle = 3
         assert_eq!(rules[0].name, "a");
         assert!(parse_rules("").is_err(), "an empty file has no rules to test");
         assert!(parse_rules("[alerts]\n[[rules]]\nname = \"a\"\nkind = \"critical\"\n").is_err());
+    }
+
+    fn critical(id: &str, fetched: DateTime<Utc>) -> ScoredMessage {
+        use onrust_model::{Assessment, MessageId, RawMessage, SCHEMA_VERSION, SourceId, SourceKind};
+        let source = SourceId::new("test").expect("source");
+        ScoredMessage {
+            schema: SCHEMA_VERSION,
+            message: RawMessage {
+                schema: SCHEMA_VERSION,
+                id: MessageId::new(id).expect("id"),
+                source,
+                source_kind: SourceKind::Replay,
+                url: None,
+                title: None,
+                text: "vuurwerk naar de politie".into(),
+                published_at: None,
+                fetched_at: fetched,
+                author: None,
+                lang_hint: None,
+            },
+            assessment: Assessment {
+                lang: Some("nl".into()),
+                level: Level::Escalation,
+                score: 0.9,
+                themes: vec!["jaarwisseling".into()],
+                municipalities: vec![MunicipalityCode::new("GM0344").expect("code")],
+                event_time: None,
+                explanation: vec![],
+                classifier_version: "test".into(),
+            },
+        }
+    }
+
+    /// The same alert firing again after it resolved is a second alert in the
+    /// report, each with its own life and notifications; one still firing at
+    /// the end says so.
+    #[test]
+    fn an_alert_that_fires_again_after_resolving_is_reported_twice() {
+        use chrono::TimeZone;
+        let rules = onrust_alert::validate(&[RuleConfig {
+            name: "oproep".into(),
+            kind: Some(RuleKind::Critical),
+            min_level: Some(3),
+            review: Some(false),
+            ..RuleConfig::default()
+        }])
+        .expect("rule");
+        let t = |h: u32, m: u32| Utc.with_ymd_and_hms(2026, 11, 3, h, m, 0).single().expect("time");
+        let mut sim = Simulation::new(rules, vec![], t(0, 0), TimeDelta::seconds(15));
+        let none = onrust_alert::NoBaseline;
+        sim.observe(&critical("a", t(10, 0)), &none);
+        sim.observe(&critical("b", t(14, 0)), &none);
+        sim.finish(t(14, 30), &none);
+        let report = sim.report(t(0, 0), t(14, 30), None);
+        assert_eq!(report.alerts.len(), 2);
+        let (first, second) = (&report.alerts[0], &report.alerts[1]);
+        assert_eq!(first.fingerprint, second.fingerprint, "the same alert identity");
+        assert_eq!((first.fired_at, first.resolved_at), (Some(t(10, 0)), Some(t(11, 0))));
+        assert_eq!(first.status_at_end, AlertStatus::Resolved);
+        assert_eq!((second.fired_at, second.resolved_at), (Some(t(14, 0)), None));
+        assert_eq!(second.status_at_end, AlertStatus::Firing, "still firing at the end of the period");
+        // review = false: the mayor is told too, after the group wait, marked unreviewed.
+        let roles: BTreeSet<Role> = first.notifications.iter().map(|n| n.role).collect();
+        assert_eq!(roles, BTreeSet::from([Role::Officer, Role::Mayor]));
+        assert_eq!(first.first_notified_at, Some(t(10, 0) + TimeDelta::seconds(30)));
+        assert_eq!(second.notifications.len(), 2, "officer and mayor, once each: {:?}", second.notifications);
+        // Only alerts about the municipality asked for.
+        let other = MunicipalityCode::new("GM0034").expect("code");
+        let mut sim = Simulation::new(
+            onrust_alert::validate(&[RuleConfig {
+                name: "oproep".into(),
+                kind: Some(RuleKind::Critical),
+                ..RuleConfig::default()
+            }])
+            .expect("rule"),
+            vec![],
+            t(0, 0),
+            TimeDelta::seconds(15),
+        );
+        sim.observe(&critical("a", t(10, 0)), &none);
+        assert!(sim.report(t(0, 0), t(14, 30), Some(&other)).alerts.is_empty());
     }
 
     #[test]
