@@ -5,6 +5,7 @@ mod alert_flows;
 mod alerts;
 mod api;
 mod archive;
+mod backtest;
 mod bad_sources;
 mod cli;
 mod kafka;

@@ -33,6 +33,9 @@
 //!   fetch time (a week by default), searched together with one relevance
 //!   ranking; retention drops whole buckets and records each deletion
 //!   before it happens. See [`bucket`] for why fetch time.
+//! - **Read back in arrival order** ([`ArchiveReader::scan`]): a period's
+//!   messages by fetch time, one stored document at a time, so
+//!   `onrust backtest` can replay them through the alert engine; see [`scan`].
 //! - **Words per language.** Dutch and English messages are stemmed and
 //!   lose their stop words with their own language's rules, everything else
 //!   is matched plainly; each query is compiled once per language group so
@@ -55,6 +58,7 @@ mod internal_events;
 mod layout;
 mod query;
 mod reader;
+pub mod scan;
 pub mod schema;
 mod stats;
 mod writer;
@@ -73,6 +77,7 @@ pub use reader::{
     ArchiveReader, BucketInfo, CountRequest, CountRow, DEFAULT_SEARCH_BUDGET, FacetCount, Facets, Hit, SearchResults,
     Snippet,
 };
+pub use scan::{Scan, ScanRequest};
 pub use writer::{ArchiveOptions, ArchiveWriter, CommitInfo};
 
 /// The record of one bucket deleted by retention (GUARDRAILS L6): what was

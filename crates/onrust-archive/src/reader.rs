@@ -219,6 +219,15 @@ impl ArchiveReader {
             .collect())
     }
 
+    /// When the oldest bucket's period starts (`None` for an empty archive):
+    /// what the archive can cover at all. Cheaper than [`ArchiveReader::buckets`],
+    /// which sizes every bucket on disk; the alert engine asks for it on every
+    /// baseline, and `onrust backtest` hundreds of thousands of times.
+    pub fn oldest_start(&self) -> Result<Option<DateTime<Utc>>, ArchiveError> {
+        self.maybe_rescan()?;
+        Ok(self.read_buckets().iter().map(|b| b.id.start()).min())
+    }
+
     /// Runs a search. A request the rules refuse (GUARDRAILS S7) or the parser
     /// cannot read is [`ArchiveError::BadQuery`], before any index work; a
     /// search that outruns its budget is [`ArchiveError::TooSlow`].
@@ -274,6 +283,31 @@ impl ArchiveReader {
             .collect();
         rows.sort_by(|a, b| (&a.municipality, &a.theme, a.level).cmp(&(&b.municipality, &b.theme, b.level)));
         Ok(rows)
+    }
+
+    /// Searchers of the buckets that may hold documents fetched in
+    /// `[since, until)`: a document lives in its fetch time's bucket or, when
+    /// its id was already there, in the one next to it (see `writer::route`),
+    /// so one bucket's length of slack on either side.
+    pub(crate) fn searchers_around(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<Searcher>, ArchiveError> {
+        self.maybe_rescan()?;
+        Ok(self
+            .read_buckets()
+            .iter()
+            .filter(|b| {
+                let slack = b.id.end() - b.id.start();
+                b.id.end() + slack > since && b.id.start() - slack < until
+            })
+            .map(|b| b.reader.searcher())
+            .collect())
+    }
+
+    pub(crate) fn fields(&self) -> &Fields {
+        &self.fields
     }
 
     #[cfg(test)]

@@ -673,3 +673,114 @@ fn the_old_single_index_layout_is_refused() {
     assert!(matches!(err, ArchiveError::SchemaMismatch { .. }), "{err:?}");
     assert!(matches!(ArchiveReader::open(dir.path()), Err(ArchiveError::SchemaMismatch { .. })));
 }
+
+fn scan_ids(r: &ArchiveReader, req: &crate::ScanRequest) -> Vec<String> {
+    r.scan(req).unwrap().map(|m| m.unwrap().message.id.as_str().to_owned()).collect()
+}
+
+/// The scan gives a period's messages in arrival order (fetch time, not
+/// publication time), across buckets, including one routed into the bucket
+/// before its fetch week, each once with its latest version.
+#[test]
+fn scan_reads_a_period_in_arrival_order_across_buckets() {
+    let dir = TempDir::new().unwrap();
+    let mut w = open_writer(&dir);
+    let sunday = fetched(2024, 12, 15, 23, 59);
+    let monday = fetched(2024, 12, 16, 0, 5);
+    // Published in the opposite order of arrival.
+    w.upsert(&with(msg_at("late", "kwam laat", fetched(2024, 12, 17, 9, 0)), |m| {
+        m.message.published_at = Some(at(1, 12));
+    }))
+    .unwrap();
+    w.upsert(&msg_at("first", "eerst", fetched(2024, 12, 10, 8, 0))).unwrap();
+    w.upsert(&msg_at("d2", "eerste", sunday)).unwrap();
+    w.commit().unwrap();
+    // Re-fetched on Monday: stored in the Sunday bucket, with Monday's fetch time.
+    w.upsert(&msg_at("d2", "opnieuw opgehaald", monday)).unwrap();
+    w.upsert(&msg_at("outside", "te laat", fetched(2024, 12, 18, 0, 0))).unwrap();
+    w.commit().unwrap();
+    let r = ArchiveReader::open(dir.path()).unwrap();
+    let req =
+        crate::ScanRequest { since: fetched(2024, 12, 10, 8, 0), until: fetched(2024, 12, 18, 0, 0), min_level: None };
+    assert_eq!(scan_ids(&r, &req), ["first", "d2", "late"], "since inclusive, until exclusive, by fetch time");
+    let scan = r.scan(&req).unwrap();
+    assert_eq!(scan.total(), 3);
+    let d2 = scan.map(|m| m.unwrap()).find(|m| m.message.id.as_str() == "d2").unwrap();
+    assert_eq!((d2.message.text.as_str(), d2.message.fetched_at), ("opnieuw opgehaald", monday));
+    // A period that starts right at Monday still finds d2, which lives in the Sunday bucket.
+    let monday_on = crate::ScanRequest { since: monday, ..req.clone() };
+    assert_eq!(scan_ids(&r, &monday_on), ["d2", "late"]);
+    let empty =
+        crate::ScanRequest { since: fetched(2025, 3, 1, 0, 0), until: fetched(2025, 3, 2, 0, 0), min_level: None };
+    assert!(scan_ids(&r, &empty).is_empty());
+    assert!(matches!(
+        r.scan(&crate::ScanRequest { since: req.until, until: req.since, min_level: None }),
+        Err(ArchiveError::BadQuery(_))
+    ));
+}
+
+/// A scanned message carries what the archive stores: assessment fields,
+/// times as indexed, never the author; below `min_level` nothing is loaded.
+#[test]
+fn scan_returns_the_stored_assessment_and_skips_lower_levels() {
+    let dir = TempDir::new().unwrap();
+    let mut w = open_writer(&dir);
+    let t = fetched(2024, 12, 20, 11, 30);
+    let event = at(21, 14);
+    w.upsert(&with(msg("hot", "Oproep", "vuurwerk op de politie"), |m| {
+        m.message.fetched_at = t;
+        m.message.published_at = None;
+        m.assessment.level = Level::Escalation;
+        m.assessment.score = 0.9;
+        m.assessment.themes = vec!["jaarwisseling".into(), "demonstratie".into()];
+        m.assessment.event_time = Some(event);
+        m.assessment.explanation =
+            vec![onrust_model::Signal { signal: "call_to_violence".into(), evidence: "vuurwerk".into(), weight: 0.6 }];
+    }))
+    .unwrap();
+    w.upsert(&with(msg("calm", "Nieuws", "rustig"), |m| {
+        m.message.fetched_at = t + chrono::Duration::minutes(1);
+        m.assessment.level = Level::None;
+    }))
+    .unwrap();
+    w.commit().unwrap();
+    let r = ArchiveReader::open(dir.path()).unwrap();
+    let req = crate::ScanRequest {
+        since: t - chrono::Duration::hours(1),
+        until: t + chrono::Duration::hours(1),
+        min_level: Some(Level::Mobilisation),
+    };
+    let got: Vec<ScoredMessage> = r.scan(&req).unwrap().map(Result::unwrap).collect();
+    assert_eq!(got.len(), 1, "the level-0 message is skipped");
+    let m = &got[0];
+    assert_eq!(m.message.id.as_str(), "hot");
+    assert_eq!(m.message.source.as_str(), "rtvutrecht");
+    assert_eq!(m.message.source_kind, SourceKind::Feed);
+    assert_eq!(m.message.url.as_deref(), Some("https://example.org/hot"));
+    assert_eq!(m.message.title.as_deref(), Some("Oproep"));
+    assert_eq!(m.message.fetched_at, t);
+    assert_eq!(m.message.published_at, None, "an estimated publication time is not passed off as given");
+    assert_eq!(m.message.author, None, "never the author (L1)");
+    assert_eq!(m.assessment.level, Level::Escalation);
+    assert!((m.assessment.score - 0.9).abs() < 1e-6);
+    assert_eq!(m.assessment.themes, ["jaarwisseling", "demonstratie"]);
+    assert_eq!(m.assessment.municipalities, [MunicipalityCode::new("GM0344").unwrap()]);
+    assert_eq!(m.assessment.event_time.map(|e| e.to_utc()), Some(event.to_utc()));
+    assert_eq!(m.assessment.lang.as_deref(), Some("nl"));
+    assert!(m.assessment.explanation.is_empty(), "the archive does not store the explanation");
+    let all = crate::ScanRequest { min_level: None, ..req };
+    assert_eq!(scan_ids(&r, &all), ["hot", "calm"]);
+}
+
+#[test]
+fn oldest_start_is_the_first_buckets_period_start() {
+    let dir = TempDir::new().unwrap();
+    let mut w = open_writer(&dir);
+    let r = ArchiveReader::open(dir.path()).unwrap();
+    assert_eq!(r.oldest_start().unwrap(), None, "an empty archive covers nothing");
+    w.upsert(&msg_at("b", "later", fetched(2024, 12, 18, 9, 0))).unwrap();
+    w.upsert(&msg_at("a", "earlier", fetched(2024, 12, 4, 9, 0))).unwrap();
+    w.commit().unwrap();
+    r.reload().unwrap();
+    assert_eq!(r.oldest_start().unwrap(), Some(fetched(2024, 12, 2, 0, 0)), "the Monday of the first week");
+}

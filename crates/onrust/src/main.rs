@@ -63,6 +63,8 @@ enum Command {
     Search(commands::search::SearchArgs),
     /// Push recorded messages (JSON lines) through classify and archive.
     Replay(commands::replay::ReplayArgs),
+    /// Replay a period of the archive through alert rules: the alerts they would have sent, with lead times.
+    Backtest(commands::backtest::BacktestArgs),
     /// The audit log.
     Audit {
         #[command(subcommand)]
@@ -134,6 +136,7 @@ fn main() -> ExitCode {
             Command::Eval(args) => commands::eval::run(args),
             Command::Search(args) => commands::search::run(args),
             Command::Replay(args) => commands::replay::run(args).await,
+            Command::Backtest(args) => commands::backtest::run(args),
             Command::Audit { command: AuditCommand::Verify { config } } => commands::audit::verify(&config.config),
             Command::Token { command: TokenCommand::New(args) } => commands::token::new(&args),
             Command::Alerts { command } => commands::alerts::run(command).await,

@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod archive;
 pub mod audit;
+pub mod backtest;
 pub mod check_config;
 pub mod classify;
 pub mod eval;

@@ -63,7 +63,7 @@ pub struct SearchArgs {
     count: bool,
 }
 
-fn parse_time(flag: &str, text: &str) -> anyhow::Result<DateTime<Utc>> {
+pub(crate) fn parse_time(flag: &str, text: &str) -> anyhow::Result<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.with_timezone(&Utc));
     }

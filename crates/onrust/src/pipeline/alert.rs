@@ -198,14 +198,13 @@ impl ArchiveBaselines {
 
 impl BaselineSource for ArchiveBaselines {
     fn counts(&self, since: DateTime<Utc>, until: DateTime<Utc>, min_level: u8) -> Option<Vec<CountCell>> {
-        let buckets = match self.reader.buckets() {
-            Ok(b) => b,
+        let oldest = match self.reader.oldest_start() {
+            Ok(oldest) => oldest?,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot list archive buckets for a baseline");
                 return None;
             }
         };
-        let oldest = buckets.iter().map(|b| b.start).min()?;
         if since < oldest {
             return None;
         }
