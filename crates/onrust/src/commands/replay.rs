@@ -1,6 +1,7 @@
 //! `onrust replay FILE.jsonl`: recorded messages through the same classify
 //! and archive stages as the daemon, on the embedded bus, for demos, tests
-//! and the throughput benchmark. Each message's latency is measured from the
+//! and the throughput benchmark. With `bus.kind = "kafka"` it only puts them
+//! on `onrust.raw.v1`; the roles take them from there. Each message's latency is measured from the
 //! moment it enters the bus to the moment the commit that makes it
 //! searchable returns.
 
@@ -69,9 +70,12 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         }
         (None, None) => anyhow::bail!("give a FILE or --generate N"),
     };
+    let keys = PseudonymKeys::new(config.key_dir(), config.privacy.pseudonym_period.0)?;
+    if config.bus.kind == crate::config::BusKind::Kafka {
+        return onto_kafka(&config, lines, &keys).await;
+    }
     let classifier = Arc::new(super::load_classifier(&config)?);
     let writer = super::open_archive_writer(&config)?;
-    let keys = PseudonymKeys::new(config.key_dir(), config.privacy.pseudonym_period.0)?;
     let bus = EmbeddedBus::new(EmbeddedOptions {
         capacity: config.bus.capacity,
         deadletter_path: Some(config.deadletter_path()),
@@ -115,6 +119,66 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     outcome.latencies_us.sort_unstable();
     report(sent, refused, &outcome, elapsed);
     Ok(if refused == 0 && outcome.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// On Kafka, replay is an ingest: it puts the messages on `onrust.raw.v1`
+/// and returns once the broker has every one; the `classify` and `archive`
+/// roles (other processes) take them from there.
+#[cfg(feature = "kafka")]
+async fn onto_kafka(
+    config: &crate::config::Config,
+    lines: Box<dyn Iterator<Item = Result<String, String>>>,
+    keys: &PseudonymKeys,
+) -> anyhow::Result<ExitCode> {
+    use onrust_bus::{Bus, Topic};
+    let bus = onrust_bus::kafka::KafkaBus::connect(config.bus.kafka_options()).await.context("kafka")?;
+    let raw = bus.publisher(Topic::Raw)?;
+    let default_source = SourceId::new("replay")?;
+    let written = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let (mut sent, mut refused) = (0usize, 0usize);
+    for (index, line) in lines.enumerate() {
+        let message = match line.and_then(|line| to_raw(&line, &default_source, keys)) {
+            Ok(Some(message)) => message,
+            Ok(None) => continue,
+            Err(e) => {
+                refused += 1;
+                eprintln!("line {}: {e}", index + 1);
+                continue;
+            }
+        };
+        let counter = Arc::clone(&written);
+        let ack = Ack::new(move |ok| {
+            if ok {
+                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+        raw.publish(Record::json(message.source.as_str(), &message)?, ack).await?;
+        sent += 1;
+    }
+    tokio::task::block_in_place(|| bus.flush(Duration::from_secs(60)))?;
+    // The acks fire on the producer's delivery tasks; give them their turn.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while written.load(std::sync::atomic::Ordering::Relaxed) < sent && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let written = written.load(std::sync::atomic::Ordering::Relaxed);
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "published {written} of {sent} messages on {} in {secs:.2} s ({:.0} msg/s), {refused} lines refused",
+        Topic::Raw.name(),
+        written as f64 / secs.max(1e-9)
+    );
+    Ok(if refused == 0 && written == sent { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+#[cfg(not(feature = "kafka"))]
+async fn onto_kafka(
+    _config: &crate::config::Config,
+    _lines: Box<dyn Iterator<Item = Result<String, String>>>,
+    _keys: &PseudonymKeys,
+) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("bus.kind = \"kafka\", but this onrust was built without Kafka: build it with --features kafka")
 }
 
 fn to_raw(line: &str, default_source: &SourceId, keys: &PseudonymKeys) -> Result<Option<RawMessage>, String> {
