@@ -103,17 +103,7 @@ pub fn render_group(items: &[MailItem<'_>], ctx: &MailContext) -> Result<Rendere
     );
     let mut doc = Doc::default();
     doc.heading(&format!("{} signalen voor {}", items.len(), place));
-    for (n, it) in items.iter().enumerate() {
-        doc.rule();
-        doc.subheading(&format!(
-            "Signaal {} van {}: {} — {}",
-            n + 1,
-            items.len(),
-            severity_title(it.alert.severity),
-            it.alert.rule
-        ));
-        alert_section(&mut doc, *it, ctx);
-    }
+    numbered_sections(&mut doc, items, ctx);
     footer(&mut doc);
     finish(subject, doc)
 }
@@ -146,6 +136,13 @@ pub fn render_summary(
         items.len(),
         if items.len() == 1 { "signaal" } else { "signalen" }
     ));
+    numbered_sections(&mut doc, items, ctx);
+    footer(&mut doc);
+    finish(subject, doc)
+}
+
+/// Every alert in full, numbered ("Signaal 2 van 3"), each after a rule.
+fn numbered_sections(doc: &mut Doc, items: &[MailItem<'_>], ctx: &MailContext) {
     for (n, it) in items.iter().enumerate() {
         doc.rule();
         doc.subheading(&format!(
@@ -155,10 +152,8 @@ pub fn render_summary(
             severity_title(it.alert.severity),
             it.alert.rule
         ));
-        alert_section(&mut doc, *it, ctx);
+        alert_section(doc, *it, ctx);
     }
-    footer(&mut doc);
-    finish(subject, doc)
 }
 
 /// Renders the daily digest (for mayors): every alert of `date` in short.

@@ -733,41 +733,14 @@ mod tests {
     #[test]
     fn baselines_come_from_the_archive_and_say_so_when_it_does_not_cover_a_period() {
         use onrust_archive::{ArchiveOptions, ArchiveWriter};
-        use onrust_model::{Assessment, MessageId, RawMessage, SCHEMA_VERSION, SourceId, SourceKind};
         let dir = tempfile::tempdir().expect("tempdir");
         let archive = dir.path().join("archive");
         let now = Utc::now();
         let mut writer =
             ArchiveWriter::open(&archive, &ArchiveOptions { writer_memory_bytes: 20_000_000, ..Default::default() })
                 .expect("archive");
-        let source = SourceId::new("test").expect("id");
         for i in 0..3 {
-            let message = ScoredMessage {
-                schema: SCHEMA_VERSION,
-                message: RawMessage {
-                    schema: SCHEMA_VERSION,
-                    id: MessageId::derive(&source, &i.to_string()),
-                    source: source.clone(),
-                    source_kind: SourceKind::Replay,
-                    url: None,
-                    title: None,
-                    text: format!("vuurwerk op de politie {i}"),
-                    published_at: Some(now.fixed_offset()),
-                    fetched_at: now,
-                    author: None,
-                    lang_hint: None,
-                },
-                assessment: Assessment {
-                    lang: Some("nl".into()),
-                    level: Level::Escalation,
-                    score: 0.9,
-                    themes: vec!["jaarwisseling".into()],
-                    municipalities: vec![MunicipalityCode::new("GM0344").expect("code")],
-                    event_time: None,
-                    explanation: vec![],
-                    classifier_version: "test".into(),
-                },
-            };
+            let message = scored(&i.to_string(), Level::Escalation, &format!("vuurwerk op de politie {i}"));
             writer.upsert(&message).expect("upsert");
         }
         writer.commit().expect("commit");
@@ -783,6 +756,26 @@ mod tests {
             .find(|c| c.municipality.as_deref() == Some("GM0344") && c.theme.as_deref() == Some("jaarwisseling"))
             .expect("a cell for Utrecht");
         assert_eq!((utrecht.level, utrecht.messages), (3, 3));
+    }
+
+    /// The stage's settings for a test: nobody to tell, no archive, Utrecht named.
+    fn test_settings(dir: &Path, rules: Vec<Rule>, clock: Clock, evaluate_interval: Duration) -> Settings {
+        Settings {
+            rules,
+            recipients: Vec::new(),
+            webhooks: Vec::new(),
+            smtp: None,
+            region_name: "Midden-Nederland".into(),
+            evaluate_interval,
+            digest_hour: 7,
+            summary_lead: chrono::TimeDelta::hours(24),
+            dir: dir.join("alerts"),
+            archive_dir: None,
+            names: vec![(MunicipalityCode::new("GM0344").expect("code"), "Utrecht".into())],
+            retry: RetryPolicy::default(),
+            ack_within: Duration::from_millis(50),
+            clock,
+        }
     }
 
     fn scored(id: &str, level: Level, text: &str) -> ScoredMessage {
@@ -833,22 +826,7 @@ mod tests {
             ..onrust_alert::RuleConfig::default()
         }])
         .expect("rules");
-        let settings = Settings {
-            rules,
-            recipients: Vec::new(),
-            webhooks: Vec::new(),
-            smtp: None,
-            region_name: "Midden-Nederland".into(),
-            evaluate_interval: Duration::from_secs(3600),
-            digest_hour: 7,
-            summary_lead: chrono::TimeDelta::hours(24),
-            dir: dir.path().join("alerts"),
-            archive_dir: None,
-            names: vec![(MunicipalityCode::new("GM0344").expect("code"), "Utrecht".into())],
-            retry: RetryPolicy::default(),
-            ack_within: Duration::from_millis(50),
-            clock: Clock::system(),
-        };
+        let settings = test_settings(dir.path(), rules, Clock::system(), Duration::from_secs(3600));
         let bus = EmbeddedBus::new(EmbeddedOptions {
             capacity: 16,
             deadletter_path: Some(dir.path().join("deadletter.jsonl")),
@@ -922,21 +900,11 @@ mod tests {
                 .to_vec();
             let start = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 12, 30, 20, 0, 0).single().expect("time");
             let clock = Clock::tokio(start);
+            let rules = onrust_alert::validate(rules).expect("rules");
             let settings = Settings {
-                rules: onrust_alert::validate(rules).expect("rules"),
                 recipients: vec![hook(RecipientRole::Officer), hook(RecipientRole::Supervisor)],
                 webhooks,
-                smtp: None,
-                region_name: "Midden-Nederland".into(),
-                evaluate_interval: Duration::from_secs(10),
-                digest_hour: 7,
-                summary_lead: chrono::TimeDelta::hours(24),
-                dir: dir.path().join("alerts"),
-                archive_dir: None,
-                names: vec![(MunicipalityCode::new("GM0344").expect("code"), "Utrecht".into())],
-                retry: RetryPolicy::default(),
-                ack_within: Duration::from_millis(50),
-                clock: clock.clone(),
+                ..test_settings(dir.path(), rules, clock.clone(), Duration::from_secs(10))
             };
             let bus = EmbeddedBus::new(EmbeddedOptions {
                 capacity: 16,
