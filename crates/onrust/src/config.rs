@@ -51,6 +51,20 @@ pub struct Config {
     pub rules: Vec<onrust_alert::Rule>,
     /// `[alerts]`: how the alert stage runs.
     pub alerts: AlertsConfig,
+    /// `[region]`: the municipalities this installation watches.
+    pub region: RegionConfig,
+}
+
+/// `[region]`: the municipalities this installation watches. Coverage, the
+/// dashboards' regional overview and the `municipality` label of metrics are
+/// per one of these; a message about a municipality outside the region is
+/// counted as `other`. Empty: every municipality in the gazetteer.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionConfig {
+    /// CBS codes (`GM0344`).
+    #[serde(default)]
+    pub municipalities: Vec<String>,
 }
 
 /// `[smtp]`: the mail relay for alerts (GUARDRAILS S6, S9, S10).
@@ -470,6 +484,10 @@ pub struct SourceConfig {
     /// Set to false to keep the entry but not poll it.
     #[serde(default = "default_true")]
     pub enabled: bool,
+    /// The municipalities (CBS codes) this source covers, for the coverage
+    /// metric (GUARDRAILS R10); empty: the whole region (a regional source).
+    #[serde(default)]
+    pub municipalities: Vec<String>,
 }
 
 fn default_interval() -> HumanDuration {
@@ -722,6 +740,7 @@ impl Config {
         let alerts: AlertsConfig = c.section(&mut table, "alerts");
         let recipients = c.recipients(&mut table);
         let rules = c.rules(&mut table);
+        let region: RegionConfig = c.section(&mut table, "region");
         for key in table.keys() {
             c.push(key.clone(), "unknown key");
         }
@@ -740,6 +759,7 @@ impl Config {
             recipients,
             rules,
             alerts,
+            region,
         };
         config.validate(&mut c, &positions);
         if c.problems.is_empty() { Ok(config) } else { Err(ConfigErrors(c.problems)) }
@@ -828,6 +848,21 @@ impl Config {
             }
             if source.interval.0 > Duration::from_secs(7 * 24 * 3600) {
                 c.push(key("interval"), "must be at most 7d");
+            }
+            for code in &source.municipalities {
+                if onrust_model::MunicipalityCode::new(code.clone()).is_err() {
+                    c.push(key("municipalities"), format!("{code:?} is not a CBS code such as \"GM0344\""));
+                } else if !self.region.municipalities.is_empty() && !self.region.municipalities.contains(code) {
+                    c.push(key("municipalities"), format!("{code} is not in region.municipalities"));
+                }
+            }
+        }
+        let mut region_seen = HashSet::new();
+        for code in &self.region.municipalities {
+            if onrust_model::MunicipalityCode::new(code.clone()).is_err() {
+                c.push("region.municipalities", format!("{code:?} is not a CBS code such as \"GM0344\""));
+            } else if !region_seen.insert(code) {
+                c.push("region.municipalities", format!("{code} is listed twice"));
             }
         }
         if let Some(smtp) = &self.smtp {
