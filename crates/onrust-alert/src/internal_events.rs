@@ -19,6 +19,15 @@ pub fn describe_metrics() {
     );
 }
 
+/// Makes every channel × outcome series exist (at 0), so a quiet screen shows 0 rather than no data.
+pub fn register_delivery_series() {
+    for channel in [Channel::Email, Channel::Webhook] {
+        for outcome in ["sent", "retry", "failed"] {
+            counter!(DELIVERIES_TOTAL, "channel" => channel.as_str(), "outcome" => outcome).increment(0);
+        }
+    }
+}
+
 /// The outbox made one attempt and recorded it in the notification log.
 pub(crate) struct DeliveryAttempted {
     pub channel: Channel,

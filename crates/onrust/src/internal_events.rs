@@ -403,7 +403,12 @@ impl<'a, I: Iterator<Item = &'a onrust_alert::Alert>> AlertsSnapshot<'a, I> {
             *by_place.entry((municipality_label(alert.municipality.as_ref()), alert.severity.as_str())).or_default() +=
                 1;
         }
+        onrust_alert::register_delivery_series();
         for ((rule, severity), n) in by_rule {
+            // Counters of every configured rule exist from the start, at 0.
+            counter!(ALERT_ACKNOWLEDGEMENTS_TOTAL, "rule" => rule.clone(), "severity" => severity).increment(0);
+            counter!(ALERT_NOTIFICATIONS_TOTAL, "rule" => rule.clone(), "severity" => severity, "channel" => "email", "outcome" => "queued")
+                .increment(0);
             gauge!(ALERTS_FIRING, "rule" => rule, "severity" => severity).set(n as f64);
         }
         for ((place, severity), n) in by_place {
