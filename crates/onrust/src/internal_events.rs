@@ -481,3 +481,156 @@ impl ArchiveSized {
         gauge!(ARCHIVE_LARGEST_BUCKET_BYTES).set(self.largest_bucket_bytes as f64);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::{Path, PathBuf};
+    use std::sync::{Arc, Mutex};
+
+    use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
+
+    /// Remembers the names of described metrics.
+    #[derive(Default)]
+    struct Described(Arc<Mutex<BTreeSet<String>>>);
+
+    impl Described {
+        fn add(&self, key: &KeyName) {
+            self.0.lock().expect("names").insert(key.as_str().to_owned());
+        }
+    }
+
+    impl Recorder for Described {
+        fn describe_counter(&self, key: KeyName, _: Option<Unit>, _: SharedString) {
+            self.add(&key);
+        }
+        fn describe_gauge(&self, key: KeyName, _: Option<Unit>, _: SharedString) {
+            self.add(&key);
+        }
+        fn describe_histogram(&self, key: KeyName, _: Option<Unit>, _: SharedString) {
+            self.add(&key);
+        }
+        fn register_counter(&self, _: &Key, _: &Metadata<'_>) -> Counter {
+            Counter::noop()
+        }
+        fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
+            Gauge::noop()
+        }
+        fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
+            Histogram::noop()
+        }
+    }
+
+    /// Every metric the code declares (describes), over all crates.
+    fn declared() -> BTreeSet<String> {
+        let recorder = Described::default();
+        let names = Arc::clone(&recorder.0);
+        metrics::with_local_recorder(&recorder, super::describe_all);
+        let names = names.lock().expect("names").clone();
+        names
+    }
+
+    /// Names like `onrust_x_total` in a text; not recording rules (`onrust:…`),
+    /// with a histogram's `_bucket`, `_sum` and `_count` series read as the histogram.
+    fn used(text: &str, histograms: &BTreeSet<String>) -> BTreeSet<String> {
+        let bytes = text.as_bytes();
+        let mut out = BTreeSet::new();
+        let mut from = 0;
+        while let Some(at) = text[from..].find("onrust_").map(|i| i + from) {
+            let end = text[at..]
+                .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
+                .map_or(text.len(), |i| i + at);
+            let before = at.checked_sub(1).map(|i| bytes[i]);
+            let name = &text[at..end];
+            if !before.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':') {
+                let base = ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .find_map(|s| name.strip_suffix(s).filter(|b| histograms.contains(*b)))
+                    .unwrap_or(name);
+                out.insert(base.to_owned());
+            }
+            from = end;
+        }
+        out
+    }
+
+    fn repo() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
+    fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).expect("folder").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                out.extend(files(&path, ext));
+            } else if path.extension().is_some_and(|e| e == ext) {
+                out.push(path);
+            }
+        }
+        out
+    }
+
+    const HISTOGRAMS: [&str; 5] = [
+        super::STAGE_LATENCY,
+        super::ALERT_CYCLE,
+        "onrust_archive_commit_duration_seconds",
+        "onrust_archive_search_duration_seconds",
+        "onrust_api_search_duration_seconds",
+    ];
+
+    /// The dashboards and Prometheus rules use only metrics the code declares,
+    /// so the two cannot drift apart (issue 7, point 4).
+    #[test]
+    fn dashboards_and_rules_use_only_declared_metrics() {
+        let declared = declared();
+        let histograms: BTreeSet<String> = HISTOGRAMS.iter().map(|h| (*h).to_owned()).collect();
+        assert!(histograms.is_subset(&declared), "{histograms:?}");
+        let mut checked = Vec::new();
+        let mut paths = files(&repo().join("dashboards"), "json");
+        paths.extend(files(&repo().join("docker"), "yml"));
+        assert!(paths.len() >= 4, "{paths:?}");
+        for path in paths {
+            let text = std::fs::read_to_string(&path).expect("read");
+            let unknown: Vec<String> = used(&text, &histograms).difference(&declared).cloned().collect();
+            assert!(unknown.is_empty(), "{} uses metrics the code does not declare: {unknown:?}", path.display());
+            checked.push(path);
+        }
+        // The check itself sees names, and would see a wrong one.
+        let board = std::fs::read_to_string(repo().join("dashboards/pijplijn.json")).expect("dashboard");
+        assert!(used(&board, &histograms).contains("onrust_stage_latency_seconds"));
+        assert!(!used("rate(onrust_made_up_total[5m]) + onrust:x", &histograms).is_subset(&declared));
+    }
+
+    /// docs/metrics.md lists exactly what the code declares.
+    #[test]
+    fn the_metrics_document_lists_every_declared_metric() {
+        let declared = declared();
+        let doc = std::fs::read_to_string(repo().join("docs/metrics.md")).expect("docs/metrics.md");
+        let listed: BTreeSet<String> = doc
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `onrust_"))
+            .filter_map(|l| l.split('`').next())
+            .map(|name| format!("onrust_{name}"))
+            .collect();
+        let missing: Vec<_> = declared.difference(&listed).collect();
+        let extra: Vec<_> = listed.difference(&declared).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "not documented: {missing:?}; documented, not declared: {extra:?}"
+        );
+    }
+
+    #[test]
+    fn municipality_labels_are_the_region_other_or_none() {
+        use onrust_model::MunicipalityCode;
+        // Tests in this binary share the process-wide region; set it once.
+        super::set_region(&["GM0344".to_owned(), "GM0307".to_owned()]);
+        let code = |c: &str| MunicipalityCode::new(c).expect("code");
+        assert_eq!(&*super::municipality_label(Some(&code("GM0344"))), "GM0344");
+        assert_eq!(&*super::municipality_label(Some(&code("GM0363"))), "other");
+        assert_eq!(&*super::municipality_label(None), "none");
+        let labels: Vec<String> = super::municipality_labels().iter().map(|l| l.to_string()).collect();
+        assert_eq!(labels, ["GM0307", "GM0344", "other", "none"]);
+    }
+}
