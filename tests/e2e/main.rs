@@ -6,4 +6,5 @@ mod api;
 mod archive;
 mod bad_sources;
 mod cli;
+mod metrics;
 mod pipeline;
