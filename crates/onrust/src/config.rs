@@ -740,7 +740,19 @@ impl Config {
         let alerts: AlertsConfig = c.section(&mut table, "alerts");
         let recipients = c.recipients(&mut table);
         let rules = c.rules(&mut table);
-        let region: RegionConfig = c.section(&mut table, "region");
+        let mut region: RegionConfig = c.section(&mut table, "region");
+        // CBS codes as onrust writes them ("0344" is GM0344); what is not a code stays for validate to name.
+        let normalise = |codes: &mut Vec<String>| {
+            for code in codes.iter_mut() {
+                if let Ok(m) = onrust_model::MunicipalityCode::new(code.clone()) {
+                    *code = m.as_str().to_owned();
+                }
+            }
+        };
+        normalise(&mut region.municipalities);
+        for source in &mut sources {
+            normalise(&mut source.municipalities);
+        }
         for key in table.keys() {
             c.push(key.clone(), "unknown key");
         }
@@ -989,6 +1001,7 @@ mod tests {
         assert!(config.ingest.allow_hosts.is_empty(), "no guard exemptions by default");
         assert!(config.recipients.is_empty(), "nothing is mailed until someone configures recipients");
         let kinds: Vec<_> = config.rules.iter().map(|r| r.kind).collect();
+        assert_eq!(config.region.municipalities.len(), 38, "Midden-Nederland has 38 municipalities");
         for kind in [
             onrust_alert::RuleKind::Critical,
             onrust_alert::RuleKind::Announcement,
@@ -997,6 +1010,48 @@ mod tests {
         ] {
             assert!(kinds.contains(&kind), "a default {kind:?} rule ships");
         }
+    }
+
+    #[test]
+    fn region_and_source_coverage_must_be_cbs_codes_of_the_region() {
+        let config = parse(
+            r#"
+            [region]
+            municipalities = ["GM0344", "GM0307"]
+            [[sources]]
+            id = "utrecht"
+            kind = "feed"
+            url = "https://example.org/feed"
+            municipalities = ["GM0344"]
+            "#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.region.municipalities, ["GM0344", "GM0307"]);
+        assert_eq!(config.sources[0].municipalities, ["GM0344"]);
+        let short = parse("[region]\nmunicipalities = [\"344\"]\n").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(short.region.municipalities, ["GM0344"], "codes are normalised");
+        let errors = parse(
+            r#"
+            [region]
+            municipalities = ["GM0344", "Utrecht", "GM0344"]
+            [[sources]]
+            id = "almere"
+            kind = "feed"
+            url = "https://example.org/feed"
+            municipalities = ["GM0034", "0344", "Zeist"]
+            "#,
+        )
+        .unwrap_err();
+        let text = errors.to_string();
+        for needle in [
+            "region.municipalities: \"Utrecht\" is not a CBS code",
+            "region.municipalities: GM0344 is listed twice",
+            "sources[0].municipalities: GM0034 is not in region.municipalities",
+            "sources[0].municipalities: \"Zeist\" is not a CBS code",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+        }
+        assert_eq!(errors.0.len(), 4, "{text}");
     }
 
     #[test]
