@@ -600,3 +600,53 @@ fn ten_thousand_authors_stay_under_two_thousand_series_and_out_of_every_label() 
     let undeclared: Vec<_> = families.difference(&described).collect();
     assert!(undeclared.is_empty(), "metrics emitted without a declaration: {undeclared:?}");
 }
+
+/// The value of one sample on /metrics, by its exact name and labels as rendered.
+fn sample(body: &str, series: &str) -> Option<f64> {
+    body.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// GUARDRAILS R10: a source that stops delivering takes the coverage of its
+/// municipalities down with it, with a warning, and gives it back on recovery.
+#[test]
+fn a_source_going_down_takes_coverage_down_with_a_warning() {
+    let server = FeedServer::start();
+    server.route("/lokaal.xml", region_feed());
+    let url = server.url("/lokaal.xml");
+    let install = Install::new(&[("lokaal", url.clone())]);
+    let config = std::fs::read_to_string(&install.config).expect("config");
+    let config = covers(&config, &url, "[\"GM0344\"]");
+    std::fs::write(&install.config, format!("{config}[region]\nmunicipalities = [\"GM0344\", \"GM0307\"]\n"))
+        .expect("write config");
+    let daemon = install.start();
+    let wait_for = |series: &str, want: f64| {
+        let start = Instant::now();
+        loop {
+            let body = daemon.get("/metrics").map(|(_, b)| b).unwrap_or_default();
+            if sample(&body, series) == Some(want) {
+                return;
+            }
+            assert!(start.elapsed() < Duration::from_secs(60), "{series} never became {want}:\n{body}");
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    };
+    wait_for("onrust_coverage{municipality=\"GM0344\"}", 1.0);
+    // Amersfoort has no source at all: never covered.
+    wait_for("onrust_coverage{municipality=\"GM0307\"}", 0.0);
+    server.route("/lokaal.xml", Reply::Status { status: 503, headers: vec![], body: b"onderhoud".to_vec() });
+    wait_for("onrust_source_up{source=\"lokaal\"}", 0.0);
+    wait_for("onrust_coverage{municipality=\"GM0344\"}", 0.0);
+    let start = Instant::now();
+    while !daemon.stderr().contains("silence there is not calm") {
+        assert!(start.elapsed() < Duration::from_secs(10), "no coverage warning:\n{}", daemon.stderr());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let warning = daemon.stderr().lines().find(|l| l.contains("silence there is not calm")).map(str::to_owned);
+    assert!(
+        warning.as_deref().is_some_and(|w| w.contains("WARN") && w.contains("GM0344") && !w.contains("GM0307")),
+        "{warning:?}"
+    );
+    server.route("/lokaal.xml", region_feed());
+    wait_for("onrust_coverage{municipality=\"GM0344\"}", 1.0);
+    assert!(daemon.stderr().contains("coverage restored"), "{}", daemon.stderr());
+}
