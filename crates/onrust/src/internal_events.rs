@@ -526,8 +526,7 @@ mod tests {
         let recorder = Described::default();
         let names = Arc::clone(&recorder.0);
         metrics::with_local_recorder(&recorder, super::describe_all);
-        let names = names.lock().expect("names").clone();
-        names
+        names.lock().expect("names").clone()
     }
 
     /// Names like `onrust_x_total` in a text; not recording rules (`onrust:…`),
