@@ -253,6 +253,10 @@ def pijplijn():
               "Aantal gemeenten van de regio waarvoor geen enkele bron levert.",
               (12, 54, 12, 8), [("count(onrust_coverage == 0) or vector(0)", "gemeenten", "A", True)],
               options=stat_options(), defaults={"thresholds": COUNT_STEPS, "decimals": 0}),
+        panel(20, "timeseries", "Bronnen: duur van een ophaling (95e percentiel)",
+              "Hoe lang één ophaling per bron duurt, inclusief het wachten op de beleefdheidspauze per host.",
+              (0, 62, 24, 8), [("histogram_quantile(0.95, sum by (source, le) (rate(onrust_source_fetch_duration_seconds_bucket[$__rate_interval])))", "{{source}}")],
+              defaults={"unit": "s"}),
     ]
     return dashboard("onrust-pijplijn", "Pijplijn: gezondheid", panels, [],
                      "Bronnen, verwerking, archief en meldingen van onrust.")

@@ -10,7 +10,7 @@ use std::fmt::Display;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use metrics::{Unit, describe_counter, describe_gauge};
+use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
 use onrust_model::SourceId;
 
 const KIND: &str = "feed";
@@ -22,6 +22,7 @@ pub(crate) const LAST_SUCCESS: &str = "onrust_source_last_success_timestamp_seco
 pub(crate) const BACKOFF: &str = "onrust_source_backoff_seconds";
 pub(crate) const UP: &str = "onrust_source_up";
 pub(crate) const SKIPPED_ITEMS_TOTAL: &str = "onrust_source_skipped_items_total";
+pub(crate) const FETCH_DURATION: &str = "onrust_source_fetch_duration_seconds";
 
 /// Registers descriptions of the source metrics with the installed recorder.
 pub fn describe_metrics() {
@@ -32,6 +33,11 @@ pub fn describe_metrics() {
     describe_gauge!(BACKOFF, Unit::Seconds, "Current wait before the next attempt on a failing source.");
     describe_gauge!(UP, "1 while the last fetch of a source succeeded, 0 while it fails or is disabled.");
     describe_counter!(SKIPPED_ITEMS_TOTAL, Unit::Count, "Items of a source left out, by reason.");
+    describe_histogram!(
+        FETCH_DURATION,
+        Unit::Seconds,
+        "Time one fetch of a source takes, the wait for its host's politeness interval included."
+    );
 }
 
 /// What the daemon knows about one source's health, for coverage (GUARDRAILS R10).
@@ -66,10 +72,12 @@ pub(crate) struct FetchFinished<'a> {
     /// `ok`, `not_modified`, `error`, `gone`, `too_large`, `blocked`, ...
     pub outcome: &'static str,
     pub received_bytes: u64,
+    pub duration: Duration,
 }
 
 impl FetchFinished<'_> {
     pub fn emit(&self) {
+        metrics::histogram!(FETCH_DURATION, "source" => self.source.to_string()).record(self.duration.as_secs_f64());
         tracing::debug!(source = %self.source, outcome = self.outcome, received_bytes = self.received_bytes, "fetch finished");
         metrics::counter!(FETCHES_TOTAL, "source" => self.source.to_string(), "source_kind" => KIND, "outcome" => self.outcome)
             .increment(1);

@@ -570,7 +570,8 @@ mod tests {
         out
     }
 
-    const HISTOGRAMS: [&str; 5] = [
+    const HISTOGRAMS: [&str; 6] = [
+        "onrust_source_fetch_duration_seconds",
         super::STAGE_LATENCY,
         super::ALERT_CYCLE,
         "onrust_archive_commit_duration_seconds",
