@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use onrust_tests::{FeedServer, Install, Reply, free_port, repo_root};
+use onrust_tests::{FeedServer, Install, Reply, SmtpSink, free_port, rcpt_tos, repo_root};
 
 /// The datasource uid the provisioning defines and every panel must use.
 const DATASOURCE_UID: &str = "onrust-prometheus";
@@ -215,6 +215,7 @@ fn substitute(expr: &str) -> String {
 
 #[test]
 fn prometheus_scrapes_onrust_and_every_dashboard_and_rule_expression_returns_series() {
+    let sink = SmtpSink::start(&[]);
     let server = FeedServer::start();
     server.route("/regio.xml", region_feed());
     server.route("/kapot.xml", Reply::Status { status: 503, headers: vec![], body: b"weg".to_vec() });
@@ -229,9 +230,32 @@ fn prometheus_scrapes_onrust_and_every_dashboard_and_rule_expression_returns_ser
          [[rules]]\nname = \"oproep-tot-geweld\"\nkind = \"critical\"\nmin_level = 3\nwindow = \"1h\"\ngroup_wait = \"0s\"\n\
          [[rules]]\nname = \"aangekondigde-actie\"\nkind = \"announcement\"\nmin_level = 2\n",
     );
+    config.push_str(&format!(
+        "[smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nfrom = \"onrust@regio.example\"\ntimeout = \"5s\"\n\
+         [[recipients]]\nmunicipality = \"GM0344\"\nrole = \"officer\"\nemail = \"oov@utrecht.example\"\n",
+        sink.port
+    ));
     std::fs::write(&install.config, config).expect("write config");
+    let officer = install.add_token("oov-utrecht", "officer");
     let daemon = install.start();
     assert_eq!(install.wait_count("*", 4, Duration::from_secs(60)), 4, "stderr:\n{}", daemon.stderr());
+    // The officer is mailed about the call to violence, and acknowledges it.
+    let mail = sink.wait_for(Duration::from_secs(30), |m| rcpt_tos(m).iter().any(|r| r == "oov@utrecht.example"));
+    assert!(mail.is_some(), "no mail for the officer:\n{}", daemon.stderr());
+    let (status, body) = daemon.get_as("/api/v1/alerts", Some(&officer)).expect("alerts api");
+    assert_eq!(status, 200, "{body}");
+    let listed: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let critical = listed["alerts"]
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .find(|a| a["rule"] == "oproep-tot-geweld")
+        .and_then(|a| a["fingerprint"].as_str())
+        .expect("the critical alert")
+        .to_owned();
+    let (status, body) =
+        daemon.post_as(&format!("/api/v1/alerts/{critical}/ack"), &officer, r#"{"comment": "gezien"}"#).expect("ack");
+    assert_eq!(status, 200, "{body}");
     let prometheus = Prometheus::start(install.port);
 
     let mut dashboard_exprs = Vec::new();
@@ -308,6 +332,12 @@ fn prometheus_scrapes_onrust_and_every_dashboard_and_rule_expression_returns_ser
     // Year's Eve, which is more than 7 days ahead and so not among the announced actions above).
     assert_eq!(value("sum(onrust_municipality_alerts_firing{municipality=\"GM0344\"})"), 3.0);
     assert_eq!(value("sum(onrust_municipality_alerts_firing)"), value("sum(onrust_alerts_firing)"));
+    // One mail sent (counted where the notification log records it), one queued, one acknowledgement.
+    assert!(value("sum(onrust_alert_deliveries_total{channel=\"email\",outcome=\"sent\"})") >= 1.0);
+    assert_eq!(value("sum(onrust_alert_deliveries_total{outcome=~\"retry|failed\"})"), 0.0);
+    assert!(value("sum(onrust_alert_notifications_total{rule=\"oproep-tot-geweld\",outcome=\"queued\"})") >= 1.0);
+    assert_eq!(value("sum(onrust_alert_acknowledgements_total{rule=\"oproep-tot-geweld\"})"), 1.0);
+    assert_eq!(value("sum(onrust_alert_acknowledgements_total{rule=\"aangekondigde-actie\"})"), 0.0);
     // Lelystad is outside this region: its messages count as "other".
     assert!(value("sum(onrust_classified_total{municipality=\"other\"})") >= 1.0);
     let utrecht_themes: BTreeSet<String> = prometheus
