@@ -9,4 +9,5 @@ mod backtest;
 mod bad_sources;
 mod cli;
 mod kafka;
+mod metrics;
 mod pipeline;

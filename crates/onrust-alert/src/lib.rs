@@ -67,6 +67,7 @@ pub mod alert;
 pub mod baseline;
 pub mod calendar;
 pub mod engine;
+mod internal_events;
 pub mod mechanics;
 pub mod notify;
 pub mod rule;
@@ -82,6 +83,7 @@ pub use alert::{
 pub use baseline::{BaselineSource, CountCell, NoBaseline, Season};
 pub use calendar::{Calendar, CalendarEntry};
 pub use engine::{Engine, EngineError, EngineState, Transition, TransitionKind};
+pub use internal_events::{describe_metrics, register_delivery_series};
 pub use mechanics::{
     Matcher, Mechanics, MechanicsError, MechanicsState, Notification, NotifyReason, ReviewDecision, ReviewRecord, Role,
     Silence, SilenceRequest,

@@ -3,16 +3,29 @@
 //! Labels are bounded sets only (DESIGN.md, "Observability"): `stage` is a
 //! consumer group, which is a stage's name.
 
+pub const CONSUMER_LAG: &str = "onrust_bus_consumer_lag";
+
+/// Registers descriptions of the bus's metrics.
+pub fn describe_metrics() {
+    metrics::describe_gauge!(
+        CONSUMER_LAG,
+        metrics::Unit::Count,
+        "Kafka: records the stage's consumer group has not read yet, over its assigned partitions."
+    );
+}
+
 /// A consumer group's lag was measured (Kafka).
+#[cfg_attr(not(feature = "kafka"), allow(dead_code))]
 pub struct ConsumerLag<'a> {
     pub stage: &'a str,
     /// Records not yet read over the consumer's assigned partitions.
     pub lag: i64,
 }
 
+#[cfg_attr(not(feature = "kafka"), allow(dead_code))]
 impl ConsumerLag<'_> {
     pub fn emit(&self) {
         tracing::trace!(stage = self.stage, lag = self.lag, "consumer lag");
-        metrics::gauge!("onrust_bus_consumer_lag", "stage" => self.stage.to_owned()).set(self.lag as f64);
+        metrics::gauge!(CONSUMER_LAG, "stage" => self.stage.to_owned()).set(self.lag as f64);
     }
 }

@@ -17,7 +17,6 @@
 
 mod embedded;
 mod error;
-#[cfg(feature = "kafka")]
 mod internal_events;
 #[cfg(feature = "kafka")]
 pub mod kafka;
@@ -29,6 +28,7 @@ use std::sync::Arc;
 
 pub use embedded::{EmbeddedBus, EmbeddedOptions};
 pub use error::BusError;
+pub use internal_events::describe_metrics;
 pub use kafka_options::KafkaOptions;
 pub use onrust_model::Ack;
 use serde::{Deserialize, Serialize};

@@ -5,12 +5,66 @@
 //! `source`, `source_kind` and `outcome` only — never a URL, an author or a
 //! message id (DESIGN.md, Observability; GUARDRAILS L1).
 
+use std::collections::BTreeMap;
 use std::fmt::Display;
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
 use onrust_model::SourceId;
 
 const KIND: &str = "feed";
+
+pub(crate) const FETCHES_TOTAL: &str = "onrust_source_fetches_total";
+pub(crate) const ITEMS_TOTAL: &str = "onrust_source_items_total";
+pub(crate) const RECEIVED_BYTES_TOTAL: &str = "onrust_source_received_bytes_total";
+pub(crate) const LAST_SUCCESS: &str = "onrust_source_last_success_timestamp_seconds";
+pub(crate) const BACKOFF: &str = "onrust_source_backoff_seconds";
+pub(crate) const UP: &str = "onrust_source_up";
+pub(crate) const SKIPPED_ITEMS_TOTAL: &str = "onrust_source_skipped_items_total";
+pub(crate) const FETCH_DURATION: &str = "onrust_source_fetch_duration_seconds";
+
+/// Registers descriptions of the source metrics with the installed recorder.
+pub fn describe_metrics() {
+    describe_counter!(FETCHES_TOTAL, Unit::Count, "Fetch attempts per source, by outcome.");
+    describe_counter!(ITEMS_TOTAL, Unit::Count, "New items a source delivered onto the bus.");
+    describe_counter!(RECEIVED_BYTES_TOTAL, Unit::Bytes, "Bytes received from a source on the wire.");
+    describe_gauge!(LAST_SUCCESS, Unit::Seconds, "Unix time of the last successful fetch of a source.");
+    describe_gauge!(BACKOFF, Unit::Seconds, "Current wait before the next attempt on a failing source.");
+    describe_gauge!(UP, "1 while the last fetch of a source succeeded, 0 while it fails or is disabled.");
+    describe_counter!(SKIPPED_ITEMS_TOTAL, Unit::Count, "Items of a source left out, by reason.");
+    describe_histogram!(
+        FETCH_DURATION,
+        Unit::Seconds,
+        "Time one fetch of a source takes, the wait for its host's politeness interval included."
+    );
+}
+
+/// What the daemon knows about one source's health, for coverage (GUARDRAILS R10).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SourceHealth {
+    /// The last poll succeeded (false while failing or disabled).
+    pub up: bool,
+    /// Unix time of the last successful poll, if any since start.
+    pub last_success: Option<f64>,
+}
+
+/// Health per source id, updated by the same events that set `onrust_source_up`.
+static HEALTH: Mutex<BTreeMap<String, SourceHealth>> = Mutex::new(BTreeMap::new());
+
+/// The health of every source that has reported since start, by source id.
+pub fn source_health() -> BTreeMap<String, SourceHealth> {
+    HEALTH.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+}
+
+fn set_health(source: &SourceId, up: bool, success_at: Option<f64>) {
+    let mut health = HEALTH.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let entry = health.entry(source.to_string()).or_insert(SourceHealth { up, last_success: None });
+    entry.up = up;
+    if success_at.is_some() {
+        entry.last_success = success_at;
+    }
+}
 
 /// One fetch attempt finished (successfully or not).
 pub(crate) struct FetchFinished<'a> {
@@ -18,15 +72,17 @@ pub(crate) struct FetchFinished<'a> {
     /// `ok`, `not_modified`, `error`, `gone`, `too_large`, `blocked`, ...
     pub outcome: &'static str,
     pub received_bytes: u64,
+    pub duration: Duration,
 }
 
 impl FetchFinished<'_> {
     pub fn emit(&self) {
+        metrics::histogram!(FETCH_DURATION, "source" => self.source.to_string()).record(self.duration.as_secs_f64());
         tracing::debug!(source = %self.source, outcome = self.outcome, received_bytes = self.received_bytes, "fetch finished");
-        metrics::counter!("onrust_source_fetches_total", "source" => self.source.to_string(), "source_kind" => KIND, "outcome" => self.outcome)
+        metrics::counter!(FETCHES_TOTAL, "source" => self.source.to_string(), "source_kind" => KIND, "outcome" => self.outcome)
             .increment(1);
         if self.received_bytes > 0 {
-            metrics::counter!("onrust_source_received_bytes_total", "source" => self.source.to_string(), "source_kind" => KIND)
+            metrics::counter!(RECEIVED_BYTES_TOTAL, "source" => self.source.to_string(), "source_kind" => KIND)
                 .increment(self.received_bytes);
         }
     }
@@ -48,12 +104,13 @@ impl PollSucceeded<'_> {
             tracing::debug!(source = %self.source, new_items = self.new_items, "poll succeeded");
         }
         let source = self.source.to_string();
-        metrics::counter!("onrust_source_items_total", "source" => source.clone(), "source_kind" => KIND)
+        metrics::counter!(ITEMS_TOTAL, "source" => source.clone(), "source_kind" => KIND)
             .increment(self.new_items as u64);
         let now_secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
-        metrics::gauge!("onrust_source_last_success_timestamp_seconds", "source" => source.clone()).set(now_secs);
-        metrics::gauge!("onrust_source_backoff_seconds", "source" => source.clone()).set(0.0);
-        metrics::gauge!("onrust_source_up", "source" => source).set(1.0);
+        metrics::gauge!(LAST_SUCCESS, "source" => source.clone()).set(now_secs);
+        metrics::gauge!(BACKOFF, "source" => source.clone()).set(0.0);
+        metrics::gauge!(UP, "source" => source).set(1.0);
+        set_health(self.source, true, Some(now_secs));
     }
 }
 
@@ -75,8 +132,9 @@ impl PollFailed<'_> {
             tracing::debug!(source = %self.source, error = %self.error, backoff_secs, "source still failing");
         }
         let source = self.source.to_string();
-        metrics::gauge!("onrust_source_backoff_seconds", "source" => source.clone()).set(self.backoff.as_secs_f64());
-        metrics::gauge!("onrust_source_up", "source" => source).set(0.0);
+        metrics::gauge!(BACKOFF, "source" => source.clone()).set(self.backoff.as_secs_f64());
+        metrics::gauge!(UP, "source" => source).set(0.0);
+        set_health(self.source, false, None);
     }
 }
 
@@ -94,7 +152,7 @@ impl ItemsSkipped<'_> {
             return;
         }
         tracing::debug!(source = %self.source, outcome = self.outcome, count = self.count, "items skipped");
-        metrics::counter!("onrust_source_skipped_items_total", "source" => self.source.to_string(), "source_kind" => KIND, "outcome" => self.outcome)
+        metrics::counter!(SKIPPED_ITEMS_TOTAL, "source" => self.source.to_string(), "source_kind" => KIND, "outcome" => self.outcome)
             .increment(self.count as u64);
     }
 }
@@ -109,7 +167,8 @@ impl SourceDisabled<'_> {
     pub fn emit(&self) {
         tracing::error!(source = %self.source, reason = self.reason, "source disabled; change its url in the configuration to enable it again");
         let source = self.source.to_string();
-        metrics::gauge!("onrust_source_up", "source" => source).set(0.0);
+        metrics::gauge!(UP, "source" => source).set(0.0);
+        set_health(self.source, false, None);
     }
 }
 

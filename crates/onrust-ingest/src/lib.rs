@@ -33,3 +33,5 @@ pub mod pseudonym;
 pub mod source;
 pub mod text;
 pub mod xml_guard;
+
+pub use internal_events::{SourceHealth, describe_metrics, source_health};

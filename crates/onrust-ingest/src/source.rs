@@ -274,13 +274,15 @@ impl FeedSource {
         health: &mut Health,
     ) -> PollOutcome {
         let conditional = Conditional { etag: cursor.etag.clone(), last_modified: cursor.last_modified.clone() };
+        let started = std::time::Instant::now();
         let fetched = tokio::select! {
             fetched = ctx.fetcher.get(&self.url, &conditional) => fetched,
             () = wait_for_shutdown(shutdown) => return PollOutcome::Stop,
         };
         let (bytes, etag, last_modified, max_age) = match fetched {
             Err(FetchError::Gone) => {
-                FetchFinished { source: &self.id, outcome: "gone", received_bytes: 0 }.emit();
+                FetchFinished { source: &self.id, outcome: "gone", received_bytes: 0, duration: started.elapsed() }
+                    .emit();
                 let reason = "the server answered 410 gone".to_owned();
                 let mut disabled = cursor.clone();
                 disabled.disabled_reason = Some(reason.clone());
@@ -289,7 +291,13 @@ impl FeedSource {
                 return PollOutcome::Disabled;
             }
             Err(error) => {
-                FetchFinished { source: &self.id, outcome: error.outcome(), received_bytes: 0 }.emit();
+                FetchFinished {
+                    source: &self.id,
+                    outcome: error.outcome(),
+                    received_bytes: 0,
+                    duration: started.elapsed(),
+                }
+                .emit();
                 let retry_after = match &error {
                     FetchError::RetryLater { retry_after, .. } => *retry_after,
                     _ => None,
@@ -297,11 +305,17 @@ impl FeedSource {
                 return PollOutcome::Failed { error: error.to_string(), retry_after };
             }
             Ok(Fetched::NotModified { max_age, retry_after }) => {
-                FetchFinished { source: &self.id, outcome: "not_modified", received_bytes: 0 }.emit();
+                FetchFinished {
+                    source: &self.id,
+                    outcome: "not_modified",
+                    received_bytes: 0,
+                    duration: started.elapsed(),
+                }
+                .emit();
                 return PollOutcome::Done { new_items: 0, hint: max_age.max(retry_after), next_cursor: None };
             }
             Ok(Fetched::Body { bytes, etag, last_modified, max_age, permanent_redirect, received_bytes, .. }) => {
-                FetchFinished { source: &self.id, outcome: "ok", received_bytes }.emit();
+                FetchFinished { source: &self.id, outcome: "ok", received_bytes, duration: started.elapsed() }.emit();
                 if let Some(target) = &permanent_redirect
                     && !health.warned_redirect
                 {

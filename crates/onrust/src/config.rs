@@ -53,6 +53,20 @@ pub struct Config {
     pub rules: Vec<onrust_alert::Rule>,
     /// `[alerts]`: how the alert stage runs.
     pub alerts: AlertsConfig,
+    /// `[region]`: the municipalities this installation watches.
+    pub region: RegionConfig,
+}
+
+/// `[region]`: the municipalities this installation watches. Coverage, the
+/// dashboards' regional overview and the `municipality` label of metrics are
+/// per one of these; a message about a municipality outside the region is
+/// counted as `other`. Empty: every municipality in the gazetteer.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionConfig {
+    /// CBS codes (`GM0344`).
+    #[serde(default)]
+    pub municipalities: Vec<String>,
 }
 
 /// `[smtp]`: the mail relay for alerts (GUARDRAILS S6, S9, S10).
@@ -617,6 +631,10 @@ pub struct SourceConfig {
     /// Set to false to keep the entry but not poll it.
     #[serde(default = "default_true")]
     pub enabled: bool,
+    /// The municipalities (CBS codes) this source covers, for the coverage
+    /// metric (GUARDRAILS R10); empty: the whole region (a regional source).
+    #[serde(default)]
+    pub municipalities: Vec<String>,
 }
 
 fn default_interval() -> HumanDuration {
@@ -948,6 +966,19 @@ impl Config {
             }
         }
         let rules = c.rules(&mut table);
+        let mut region: RegionConfig = c.section(&mut table, "region");
+        // CBS codes as onrust writes them ("0344" is GM0344); what is not a code stays for validate to name.
+        let normalise = |codes: &mut Vec<String>| {
+            for code in codes.iter_mut() {
+                if let Ok(m) = onrust_model::MunicipalityCode::new(code.clone()) {
+                    *code = m.as_str().to_owned();
+                }
+            }
+        };
+        normalise(&mut region.municipalities);
+        for source in &mut sources {
+            normalise(&mut source.municipalities);
+        }
         for key in table.keys() {
             c.push(key.clone(), "unknown key");
         }
@@ -967,6 +998,7 @@ impl Config {
             webhooks,
             rules,
             alerts,
+            region,
         };
         config.validate(&mut c, &positions);
         if c.problems.is_empty() { Ok(config) } else { Err(ConfigErrors(c.problems)) }
@@ -1072,6 +1104,21 @@ impl Config {
             }
             if source.interval.0 > Duration::from_secs(7 * 24 * 3600) {
                 c.push(key("interval"), "must be at most 7d");
+            }
+            for code in &source.municipalities {
+                if onrust_model::MunicipalityCode::new(code.clone()).is_err() {
+                    c.push(key("municipalities"), format!("{code:?} is not a CBS code such as \"GM0344\""));
+                } else if !self.region.municipalities.is_empty() && !self.region.municipalities.contains(code) {
+                    c.push(key("municipalities"), format!("{code} is not in region.municipalities"));
+                }
+            }
+        }
+        let mut region_seen = HashSet::new();
+        for code in &self.region.municipalities {
+            if onrust_model::MunicipalityCode::new(code.clone()).is_err() {
+                c.push("region.municipalities", format!("{code:?} is not a CBS code such as \"GM0344\""));
+            } else if !region_seen.insert(code) {
+                c.push("region.municipalities", format!("{code} is listed twice"));
             }
         }
         if let Some(smtp) = &self.smtp {
@@ -1205,6 +1252,7 @@ mod tests {
         assert!(config.ingest.allow_hosts.is_empty(), "no guard exemptions by default");
         assert!(config.recipients.is_empty(), "nothing is mailed until someone configures recipients");
         let kinds: Vec<_> = config.rules.iter().map(|r| r.kind).collect();
+        assert_eq!(config.region.municipalities.len(), 38, "Midden-Nederland has 38 municipalities");
         for kind in [
             onrust_alert::RuleKind::Critical,
             onrust_alert::RuleKind::Announcement,
@@ -1213,6 +1261,48 @@ mod tests {
         ] {
             assert!(kinds.contains(&kind), "a default {kind:?} rule ships");
         }
+    }
+
+    #[test]
+    fn region_and_source_coverage_must_be_cbs_codes_of_the_region() {
+        let config = parse(
+            r#"
+            [region]
+            municipalities = ["GM0344", "GM0307"]
+            [[sources]]
+            id = "utrecht"
+            kind = "feed"
+            url = "https://example.org/feed"
+            municipalities = ["GM0344"]
+            "#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.region.municipalities, ["GM0344", "GM0307"]);
+        assert_eq!(config.sources[0].municipalities, ["GM0344"]);
+        let short = parse("[region]\nmunicipalities = [\"344\"]\n").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(short.region.municipalities, ["GM0344"], "codes are normalised");
+        let errors = parse(
+            r#"
+            [region]
+            municipalities = ["GM0344", "Utrecht", "GM0344"]
+            [[sources]]
+            id = "almere"
+            kind = "feed"
+            url = "https://example.org/feed"
+            municipalities = ["GM0034", "0344", "Zeist"]
+            "#,
+        )
+        .unwrap_err();
+        let text = errors.to_string();
+        for needle in [
+            "region.municipalities: \"Utrecht\" is not a CBS code",
+            "region.municipalities: GM0344 is listed twice",
+            "sources[0].municipalities: GM0034 is not in region.municipalities",
+            "sources[0].municipalities: \"Zeist\" is not a CBS code",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+        }
+        assert_eq!(errors.0.len(), 4, "{text}");
     }
 
     #[test]

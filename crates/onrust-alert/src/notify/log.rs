@@ -417,6 +417,7 @@ impl Outbox {
                 Err(DeliveryError::Transient { code, message }) => (Outcome::Retry, *code, message.clone()),
             };
             self.log_attempt(&notification, attempt, outcome, code, &message)?;
+            crate::internal_events::DeliveryAttempted { channel: notification.channel, outcome }.emit();
             match outcome {
                 Outcome::Sent => {
                     self.pending.remove(&key);

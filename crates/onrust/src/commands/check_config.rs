@@ -37,11 +37,19 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
     if !config.ingest.allow_hosts.is_empty() {
         println!("  WARNING:      the private-address guard is lifted for {}", config.ingest.allow_hosts.join(", "));
     }
+    match config.region.municipalities.len() {
+        0 => println!("  region:       not set: every municipality in the gazetteer"),
+        n => println!("  region:       {n} municipalities"),
+    }
     println!("  sources:      {}", config.sources.len());
     for source in &config.sources {
         let state = if source.enabled { "" } else { " (disabled)" };
+        let covers = match source.municipalities.len() {
+            0 => String::new(),
+            n => format!(" (covers {n} municipalities)"),
+        };
         println!(
-            "    {:<24} {:?} every {:<6} {}{state}",
+            "    {:<24} {:?} every {:<6} {}{covers}{state}",
             source.id,
             source.kind,
             humantime::format_duration(source.interval.0).to_string(),

@@ -119,10 +119,14 @@ mod on_kafka {
         let metrics = super::super::run::install_metrics()?;
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
-        onrust_web::describe_metrics();
+        crate::internal_events::describe_all();
+        let gazetteer =
+            crate::pipeline::alert::municipality_names(&config.config_dir().join(&config.classify.gazetteer))?;
+        let region = super::super::run::region(&config, &gazetteer);
         let bus = KafkaBus::connect(config.bus.kafka_options()).await.context("kafka")?;
         let (stop_tx, stop_rx) = shutdown::on_signal().context("installing signal handlers")?;
         let mut tasks: JoinSet<TaskResult> = JoinSet::new();
+        let mut reporters: Vec<tokio::task::JoinHandle<()>> = Vec::new();
         let ready = Arc::new(AtomicBool::new(false));
         let (web_stop_tx, web_stop_rx) = tokio::sync::watch::channel(false);
 
@@ -135,6 +139,7 @@ mod on_kafka {
         if has(Role::Archive) {
             let writer = super::super::open_archive_writer(&config)?;
             let settings = super::super::archive_settings(&config);
+            reporters.push(tokio::spawn(super::super::run::report_archive_size(config.archive_dir())));
             let (input, dead) = (bus.subscribe(Topic::Scored, "archive")?, bus.publisher(Topic::DeadLetter)?);
             tasks.spawn(async move { ("archive", pipeline::archive::run(input, dead, writer, settings).await) });
         }
@@ -156,6 +161,9 @@ mod on_kafka {
             tasks.spawn(async move { ("alert", pipeline::alert::run(ends, settings, handle).await) });
         }
         if has(Role::Ingest) {
+            // Coverage is the sources' health, which lives where they run.
+            let plan = super::super::run::coverage_plan(&config, &region);
+            reporters.push(tokio::spawn(super::super::run::report_coverage(plan)));
             super::super::run::start_sources(&config, &mut tasks, bus.publisher(Topic::Raw)?, &stop_rx)?;
         }
         // Every process serves health, readiness and its own metrics (consumer

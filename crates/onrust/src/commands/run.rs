@@ -27,7 +27,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::config::Config;
-use crate::internal_events::{KeysPurged, QueueDepth, Readiness};
+use crate::internal_events::{
+    ArchiveSized, CoverageChanged, CoverageReported, KeysPurged, QueueDepth, Readiness, SourceConfigured,
+};
 use crate::pipeline::{self, TaskResult};
 use crate::shutdown;
 
@@ -42,7 +44,7 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let writer = super::open_archive_writer(&config)?;
     let access = Arc::new(access_control(&config)?);
     let search = search_service(&config)?;
-    onrust_web::describe_metrics();
+    crate::internal_events::describe_all();
     let listener = onrust_web::bind(config.http.listen).await?;
     let (stop_tx, stop_rx) = shutdown::on_signal().context("installing signal handlers")?;
 
@@ -53,6 +55,7 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let mut tasks: JoinSet<TaskResult> = JoinSet::new();
     let settings = super::archive_settings(&config);
     let alerts = super::alert_settings(&config)?;
+    let region = region(&config, &alerts.names);
     let alert_handle = pipeline::alert::AlertHandle::open(&alerts)?;
     let alert_backend: Arc<dyn onrust_web::alerts::AlertBackend> = Arc::new(alert_handle.clone());
     let raw = pipeline::start_processing(&bus, &mut tasks, classifier, writer, settings, Some((alerts, alert_handle)))?;
@@ -74,6 +77,8 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
         shutdown::requested(web_stop_rx),
     ));
     let depth_reporter = tokio::spawn(report_queue_depths(Arc::clone(&bus)));
+    let coverage_reporter = tokio::spawn(report_coverage(coverage_plan(&config, &region)));
+    let size_reporter = tokio::spawn(report_archive_size(config.archive_dir()));
     ready.store(true, Ordering::SeqCst);
     Readiness { ready: true }.emit();
     tracing::info!(listen = %config.http.listen, sources = config.sources.iter().filter(|s| s.enabled).count(), "onrust is running");
@@ -124,6 +129,8 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
         }
     }
     depth_reporter.abort();
+    coverage_reporter.abort();
+    size_reporter.abort();
     web_stop_tx.send_replace(true);
     match web.await {
         Ok(Ok(())) => {}
@@ -180,6 +187,7 @@ pub(super) fn start_sources(
     for source in config.sources.iter().filter(|s| s.enabled) {
         let id = SourceId::new(source.id.clone())?;
         let url = url::Url::parse(&source.url).with_context(|| format!("source {}: bad url", source.id))?;
+        SourceConfigured { source: &source.id, interval: source.interval.0 }.emit();
         let feed = FeedSource::new(id, url, source.interval.0);
         let (context, out, stop) = (context.clone(), to_forwarder.clone(), stop.clone());
         tasks.spawn(async move {
@@ -262,5 +270,107 @@ async fn report_queue_depths(bus: Arc<EmbeddedBus>) {
         for (_topic, group, depth) in bus.queue_depths() {
             QueueDepth { stage: group, depth }.emit();
         }
+    }
+}
+
+/// Which enabled sources cover each municipality of the region, and how long
+/// each may stay silent before it counts as not delivering.
+pub(super) struct CoveragePlan {
+    /// Per municipality: the ids of the sources that cover it.
+    municipalities: Vec<(String, Vec<String>)>,
+    /// Per source: the longest age of its last success that still counts as delivering.
+    max_age: std::collections::BTreeMap<String, f64>,
+}
+
+/// The region's municipalities, which are the metric labels (set here for
+/// every event); without a `[region]`, every municipality in the gazetteer.
+pub(super) fn region(config: &Config, names: &[(onrust_model::MunicipalityCode, String)]) -> Vec<String> {
+    crate::internal_events::set_region(&config.region.municipalities);
+    if config.region.municipalities.is_empty() {
+        names.iter().map(|(code, _)| code.as_str().to_owned()).collect()
+    } else {
+        config.region.municipalities.clone()
+    }
+}
+
+pub(super) fn coverage_plan(config: &Config, region: &[String]) -> CoveragePlan {
+    let sources: Vec<_> = config.sources.iter().filter(|s| s.enabled).collect();
+    let municipalities = region
+        .iter()
+        .map(|m| {
+            let covering = sources
+                .iter()
+                .filter(|s| s.municipalities.is_empty() || s.municipalities.contains(m))
+                .map(|s| s.id.clone())
+                .collect();
+            (m.clone(), covering)
+        })
+        .collect();
+    // Three poll intervals plus a fetch's total timeout: a source that missed
+    // more than two polls in a row is not delivering, even if it never said so.
+    let slack = config.ingest.total_timeout.0.as_secs_f64();
+    let max_age = sources.iter().map(|s| (s.id.clone(), 3.0 * s.interval.0.as_secs_f64() + slack)).collect();
+    CoveragePlan { municipalities, max_age }
+}
+
+/// The share of its sources that are delivering, per municipality, every 5 s (GUARDRAILS R10).
+/// A source that has not succeeded since start does not cover anything yet.
+fn coverage(plan: &CoveragePlan, now: f64) -> Vec<(String, f64)> {
+    let health = onrust_ingest::source_health();
+    let delivering = |id: &String| {
+        health.get(id).is_some_and(|h| {
+            h.up && h.last_success.is_some_and(|t| now - t <= plan.max_age.get(id).copied().unwrap_or(0.0))
+        })
+    };
+    plan.municipalities
+        .iter()
+        .map(|(m, covering)| {
+            let up = covering.iter().filter(|id| delivering(id)).count();
+            let share = if covering.is_empty() { 0.0 } else { up as f64 / covering.len() as f64 };
+            (m.clone(), share)
+        })
+        .collect()
+}
+
+pub(super) async fn report_coverage(plan: CoveragePlan) {
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    let mut covered: std::collections::BTreeMap<String, bool> = std::collections::BTreeMap::new();
+    loop {
+        tick.tick().await;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+        let (mut lost, mut restored) = (Vec::new(), Vec::new());
+        for (municipality, share) in coverage(&plan, now) {
+            let is_covered = share > 0.0;
+            match covered.insert(municipality.clone(), is_covered) {
+                Some(true) if !is_covered => lost.push(municipality.clone()),
+                Some(false) if is_covered => restored.push(municipality.clone()),
+                _ => {}
+            }
+            let label = crate::internal_events::municipality_label(
+                onrust_model::MunicipalityCode::new(municipality).ok().as_ref(),
+            );
+            CoverageReported { municipality: label, coverage: share }.emit();
+        }
+        CoverageChanged { lost: &lost, restored: &restored }.emit();
+    }
+}
+
+/// The archive's size on disk, every minute (walking the bucket folders is not free).
+pub(super) async fn report_archive_size(dir: std::path::PathBuf) {
+    let reader = match ArchiveReader::open(&dir) {
+        Ok(reader) => Arc::new(reader),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot open the archive to report its size");
+            return;
+        }
+    };
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        let reading = Arc::clone(&reader);
+        let Ok(Ok(buckets)) = tokio::task::spawn_blocking(move || reading.buckets()).await else { continue };
+        let bytes = buckets.iter().map(|b| b.bytes).sum();
+        let largest_bucket_bytes = buckets.iter().map(|b| b.bytes).max().unwrap_or(0);
+        ArchiveSized { bytes, largest_bucket_bytes }.emit();
     }
 }

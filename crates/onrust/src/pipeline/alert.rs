@@ -39,7 +39,10 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::config::{RecipientConfig, RecipientScope, WebhookConfig};
-use crate::internal_events::{AlertCycle, AlertNotificationQueued, AlertUnexplained, AlertsNotMailed, StageProcessed};
+use crate::internal_events::{
+    AlertAcknowledged, AlertCycle, AlertNotificationQueued, AlertUnexplained, AlertsNotMailed, AlertsSnapshot,
+    StageProcessed,
+};
 
 const BATCH: usize = 1024;
 pub const STATE_FILE: &str = "state.json";
@@ -313,7 +316,9 @@ impl AlertBackend for AlertHandle {
         self.change(|m, now| m.confirm(fingerprint, who, now))
     }
     fn acknowledge(&self, fingerprint: &str, who: &str, comment: &str) -> Result<Alert, AlertBackendError> {
-        self.change(|m, now| m.acknowledge(fingerprint, who, comment, now))
+        let alert = self.change(|m, now| m.acknowledge(fingerprint, who, comment, now))?;
+        AlertAcknowledged { rule: &alert.rule, severity: alert.severity.as_str() }.emit();
+        Ok(alert)
     }
     fn silence(&self, request: SilenceRequest) -> Result<String, AlertBackendError> {
         self.change(|m, now| m.add_silence(request, now))
@@ -385,6 +390,7 @@ pub async fn run(ends: Ends, settings: Settings, handle: AlertHandle) -> anyhow:
     let delivery =
         tokio::spawn(deliver(Arc::clone(&outbox), Notifiers { email, webhooks }, Arc::clone(&wake), stop_rx));
 
+    report_gauges(&core);
     let stage = Stage {
         core: Arc::clone(&core),
         outbox,
@@ -575,7 +581,9 @@ impl Stage<'_> {
                     match outbox.enqueue(log_notification, now) {
                         Ok(true) => {
                             queued += 1;
-                            AlertNotificationQueued { rule: &rule, role: role.as_str(), reason: n.reason }.emit();
+                            let severity = n.alerts.first().map_or("none", |a| a.severity.as_str());
+                            AlertNotificationQueued { rule: &rule, severity, role: role.as_str(), reason: n.reason }
+                                .emit();
                         }
                         Ok(false) => {}
                         // An alert that cannot explain itself is never sent (L9); the rest go on.
@@ -609,12 +617,21 @@ impl Stage<'_> {
         })
         .await
         .context("alert thread failed")??;
+        report_gauges(core);
         let acknowledged = acks.len();
         for ack in acks.drain(..) {
             ack.ack();
         }
         AlertCycle { evaluated: evaluate, notifications: made, queued, acknowledged, took: started.elapsed() }.emit();
         Ok(())
+    }
+}
+
+/// Sets the alert gauges (firing per rule and municipality, announced actions ahead) from the state.
+fn report_gauges(core: &Mutex<Core>) {
+    if let Ok(core) = core.lock() {
+        let (rules, alerts) = (core.engine.rules(), core.mechanics.alerts());
+        AlertsSnapshot { rules, alerts, calendar: core.engine.calendar(), now: Utc::now() }.emit();
     }
 }
 

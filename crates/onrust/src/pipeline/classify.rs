@@ -9,7 +9,7 @@ use onrust_bus::{Delivery, Publisher, Record, Subscriber};
 use onrust_classify::{Classifier, Input};
 use onrust_model::{RawMessage, SCHEMA_VERSION, ScoredMessage};
 
-use crate::internal_events::{Classified, StageProcessed};
+use crate::internal_events::{Classified, StageBatchDone, StageProcessed};
 
 const BATCH: usize = 512;
 
@@ -27,7 +27,9 @@ pub async fn run(
         if batch.is_empty() {
             return Ok(());
         }
+        let started = std::time::Instant::now();
         let results = classify_batch(&classifier, batch, workers).await?;
+        StageBatchDone { stage: "classify", took: started.elapsed() }.emit();
         let count = results.len() as u64;
         for (result, delivery) in results {
             match result {
@@ -76,7 +78,12 @@ fn classify_one(classifier: &Classifier, delivery: &Delivery) -> Result<Record, 
     };
     let assessment = std::panic::catch_unwind(AssertUnwindSafe(|| classifier.classify(&input)))
         .map_err(|_| "the classifier panicked on this message".to_owned())?;
-    Classified { level: assessment.level.as_u8(), themes: &assessment.themes }.emit();
+    Classified {
+        level: assessment.level.as_u8(),
+        themes: &assessment.themes,
+        municipalities: &assessment.municipalities,
+    }
+    .emit();
     let scored = ScoredMessage { schema: SCHEMA_VERSION, message: raw, assessment };
     Record::json(scored.bus_key(), &scored).map_err(|e| e.to_string())
 }

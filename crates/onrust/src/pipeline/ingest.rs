@@ -11,6 +11,8 @@ use onrust_bus::{Ack, Publisher, Record};
 use onrust_model::RawMessage;
 use tokio::sync::mpsc;
 
+use crate::internal_events::StageProcessed;
+
 /// Capacity of the hand-over from sources to the forwarder.
 pub const HANDOVER: usize = 1024;
 
@@ -22,6 +24,7 @@ pub async fn forward(
     while let Some((message, ack)) = from_sources.recv().await {
         let record = Record::json(message.source.as_str(), &message)?;
         raw.publish(record, ack).await.context("publishing raw message")?;
+        StageProcessed { stage: "ingest", outcome: "ok", count: 1 }.emit();
     }
     Ok(())
 }

@@ -1,0 +1,47 @@
+//! What the alert crate reports: each event logs and counts in one `emit()`.
+//!
+//! Labels are bounded sets (`channel`, `outcome`); never an address, a
+//! fingerprint or anything about a person (DESIGN.md, Observability).
+
+use metrics::{Unit, counter, describe_counter};
+
+use crate::notify::Channel;
+use crate::notify::log::Outcome;
+
+pub(crate) const DELIVERIES_TOTAL: &str = "onrust_alert_deliveries_total";
+
+/// Registers descriptions of the alert crate's metrics with the installed recorder.
+pub fn describe_metrics() {
+    describe_counter!(
+        DELIVERIES_TOTAL,
+        Unit::Count,
+        "Attempts to deliver a notification, by channel and outcome (sent, retry, failed)."
+    );
+}
+
+/// Makes every channel × outcome series exist (at 0), so a quiet screen shows 0 rather than no data.
+pub fn register_delivery_series() {
+    for channel in [Channel::Email, Channel::Webhook] {
+        for outcome in ["sent", "retry", "failed"] {
+            counter!(DELIVERIES_TOTAL, "channel" => channel.as_str(), "outcome" => outcome).increment(0);
+        }
+    }
+}
+
+/// The outbox made one attempt and recorded it in the notification log.
+pub(crate) struct DeliveryAttempted {
+    pub channel: Channel,
+    pub outcome: Outcome,
+}
+
+impl DeliveryAttempted {
+    pub fn emit(self) {
+        let outcome = match self.outcome {
+            Outcome::Sent => "sent",
+            Outcome::Retry => "retry",
+            Outcome::Failed => "failed",
+        };
+        tracing::debug!(channel = self.channel.as_str(), outcome, "notification attempt");
+        counter!(DELIVERIES_TOTAL, "channel" => self.channel.as_str(), "outcome" => outcome).increment(1);
+    }
+}
