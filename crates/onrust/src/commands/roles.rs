@@ -185,50 +185,8 @@ mod on_kafka {
         Readiness { ready: true }.emit();
         tracing::info!(roles = ?names, brokers = %config.bus.brokers.as_deref().unwrap_or_default(), "onrust is running on kafka");
 
-        let mut failed = false;
-        let mut stop = stop_rx.clone();
-        let mut drain_deadline: Option<tokio::time::Instant> = None;
-        loop {
-            tokio::select! {
-                joined = tasks.join_next(), if !tasks.is_empty() => {
-                    let Some(joined) = joined else { continue };
-                    match joined {
-                        Ok((stage, Ok(()))) => tracing::debug!(stage, "stage finished"),
-                        Ok((stage, Err(e))) => {
-                            tracing::error!(stage, error = %format!("{e:#}"), "stage failed; shutting down");
-                            failed = true;
-                            stop_tx.send_replace(true);
-                        }
-                        Err(e) => {
-                            tracing::error!(error = %e, "stage panicked; shutting down");
-                            failed = true;
-                            stop_tx.send_replace(true);
-                        }
-                    }
-                }
-                () = std::future::ready(()), if tasks.is_empty() => {
-                    if drain_deadline.is_some() {
-                        break;
-                    }
-                    // A web-only process: serve until told to stop.
-                    shutdown::requested(stop_rx.clone()).await;
-                    break;
-                }
-                _ = stop.wait_for(|s| *s), if drain_deadline.is_none() => {
-                    ready.store(false, Ordering::SeqCst);
-                    Readiness { ready: false }.emit();
-                    // Intake stops with the signal; the consumers end after the record in hand.
-                    bus.close();
-                    drain_deadline = Some(tokio::time::Instant::now() + super::super::run::DRAIN_BOUND);
-                }
-                () = shutdown::sleep_until(drain_deadline) => {
-                    tracing::error!("drain did not finish in time; exiting, unacknowledged records will be read again");
-                    failed = true;
-                    tasks.abort_all();
-                    break;
-                }
-            }
-        }
+        // Intake stops with the signal; the consumers end after the record in hand.
+        let mut failed = super::super::run::supervise(&mut tasks, &stop_tx, &stop_rx, &ready, || bus.close()).await;
         if let Err(e) = tokio::task::block_in_place(|| bus.flush(std::time::Duration::from_secs(10))) {
             tracing::error!(error = %e, "records not confirmed by the broker; their sources fetch them again");
             failed = true;

@@ -83,6 +83,37 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     Readiness { ready: true }.emit();
     tracing::info!(listen = %config.http.listen, sources = config.sources.iter().filter(|s| s.enabled).count(), "onrust is running");
 
+    let mut failed = supervise(&mut tasks, &stop_tx, &stop_rx, &ready, || {}).await;
+    depth_reporter.abort();
+    coverage_reporter.abort();
+    size_reporter.abort();
+    web_stop_tx.send_replace(true);
+    match web.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "http listener failed");
+            failed = true;
+        }
+        Err(e) => tracing::error!(error = %e, "http listener panicked"),
+    }
+    if failed {
+        return Ok(ExitCode::FAILURE);
+    }
+    tracing::info!("stopped cleanly");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Watches the stages until they have all ended after a shutdown signal, or
+/// one failed (which starts the shutdown). `on_stop` runs once when shutdown
+/// begins, after readiness is withdrawn; the drain is bounded by
+/// [`DRAIN_BOUND`]. Returns whether anything failed.
+pub(super) async fn supervise(
+    tasks: &mut JoinSet<TaskResult>,
+    stop_tx: &tokio::sync::watch::Sender<bool>,
+    stop_rx: &tokio::sync::watch::Receiver<bool>,
+    ready: &AtomicBool,
+    mut on_stop: impl FnMut(),
+) -> bool {
     let mut failed = false;
     let mut stop = stop_rx.clone();
     // Set when shutdown begins: draining is under way exactly while this is some.
@@ -109,15 +140,16 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
                 if drain_deadline.is_some() {
                     break;
                 }
-                // Every source is disabled or none is configured: keep serving
-                // health and metrics until told to stop.
-                tracing::warn!("no source is active; serving health and metrics until stopped");
+                // No source is active (or this process runs none): keep
+                // serving health and metrics until told to stop.
+                tracing::warn!("no stage is running; serving health and metrics until stopped");
                 shutdown::requested(stop_rx.clone()).await;
                 break;
             }
             _ = stop.wait_for(|s| *s), if drain_deadline.is_none() => {
                 ready.store(false, Ordering::SeqCst);
                 Readiness { ready: false }.emit();
+                on_stop();
                 drain_deadline = Some(tokio::time::Instant::now() + DRAIN_BOUND);
             }
             () = shutdown::sleep_until(drain_deadline) => {
@@ -128,23 +160,7 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    depth_reporter.abort();
-    coverage_reporter.abort();
-    size_reporter.abort();
-    web_stop_tx.send_replace(true);
-    match web.await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "http listener failed");
-            failed = true;
-        }
-        Err(e) => tracing::error!(error = %e, "http listener panicked"),
-    }
-    if failed {
-        return Ok(ExitCode::FAILURE);
-    }
-    tracing::info!("stopped cleanly");
-    Ok(ExitCode::SUCCESS)
+    failed
 }
 
 /// The Prometheus recorder every metric goes to, with the buckets of our `_seconds` histograms.
