@@ -200,3 +200,28 @@ fn eval_scores_the_dev_set_and_it_meets_every_target() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 2:"));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("2 messages"), "{}", String::from_utf8_lossy(&out.stdout));
 }
+
+/// The Docker configurations (embedded and Kafka) are valid for this build:
+/// each is checked with its container paths pointed at this checkout.
+#[test]
+fn the_docker_configurations_pass_check_config() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = dir.path().join("http-token");
+    std::fs::write(&token, "0123456789abcdef0123456789abcdef").expect("token");
+    let config_dir = repo_root().join("config");
+    for name in ["onrust.docker.toml", "onrust.kafka.toml"] {
+        let text = std::fs::read_to_string(repo_root().join("docker").join(name)).expect("docker config");
+        let text = text
+            .replace("/etc/onrust/", &format!("{}/", config_dir.display()))
+            .replace("/run/secrets/http-token", &token.display().to_string())
+            .replace("/var/lib/onrust/data", &dir.path().join("data").display().to_string());
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        let out = Command::new(onrust_bin()).args(["check-config", "--config"]).arg(&path).output().expect("run");
+        let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "docker/{name}:\n{said}");
+        if name == "onrust.kafka.toml" {
+            assert!(said.contains("Kafka"), "the bus is kafka:\n{said}");
+        }
+    }
+}

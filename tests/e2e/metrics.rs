@@ -386,6 +386,16 @@ fn promtool_passes_the_shipped_configuration_and_rules() {
     };
     let checked = promtool(&["check", "config", "prometheus.yml"], dir.path());
     assert!(checked.contains("SUCCESS: 1 rule files found"), "{checked}");
+    // The kafka profile's configuration: every role's process, by Docker DNS.
+    let kafka = std::fs::read_to_string(docker.join("prometheus.kafka.yml")).expect("docker/prometheus.kafka.yml");
+    assert!(kafka.contains("/run/secrets/http-token") && kafka.contains("onrust-classify"), "{kafka}");
+    std::fs::write(
+        dir.path().join("prometheus.kafka.yml"),
+        kafka.replace("/run/secrets/http-token", &token.display().to_string()),
+    )
+    .expect("write");
+    let checked = promtool(&["check", "config", "prometheus.kafka.yml"], dir.path());
+    assert!(checked.contains("SUCCESS: 1 rule files found"), "{checked}");
     promtool(&["check", "rules", "prometheus/rules.yml"], &docker);
     let tested = promtool(&["test", "rules", "prometheus/rules.test.yml"], &docker);
     assert!(tested.contains("SUCCESS"), "{tested}");

@@ -23,7 +23,22 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
     for token in &config.http.tokens {
         println!("    {:<24} {}", token.name, token.role);
     }
-    println!("  bus:          {:?}", config.bus.kind);
+    match config.bus.kind {
+        crate::config::BusKind::Embedded => {
+            println!("  bus:          embedded, {} records per topic", config.bus.capacity)
+        }
+        crate::config::BusKind::Kafka => {
+            let k = config.bus.kafka_options();
+            println!(
+                "  bus:          Kafka at {}, {} partitions, replication {}, {}, {}",
+                k.brokers,
+                k.partitions,
+                k.replication,
+                k.security_protocol,
+                if cfg!(feature = "kafka") { "this build runs it" } else { "this build lacks it (--features kafka)" }
+            );
+        }
+    }
     println!("  classifier:   {} (languages {})", classifier.version(), config.classify.languages.join(", "));
     println!("  themes:       {}", classifier.theme_ids().join(", "));
     println!(
