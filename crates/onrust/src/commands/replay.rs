@@ -8,6 +8,7 @@
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -85,20 +86,10 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     bus.seal();
 
     let outcome = Arc::new(Mutex::new(Outcome::default()));
-    let default_source = SourceId::new("replay")?;
+    let refused = AtomicUsize::new(0);
     let started = Instant::now();
-    let (mut sent, mut refused) = (0usize, 0usize);
-    for (index, line) in lines.enumerate() {
-        let message = line.and_then(|line| to_raw(&line, &default_source, &keys));
-        let message = match message {
-            Ok(Some(message)) => message,
-            Ok(None) => continue,
-            Err(e) => {
-                refused += 1;
-                eprintln!("line {}: {e}", index + 1);
-                continue;
-            }
-        };
+    let mut sent = 0usize;
+    for message in raw_messages(lines, &keys, &refused)? {
         let record = Record::json(message.source.as_str(), &message)?;
         let entered = Instant::now();
         let outcome = Arc::clone(&outcome);
@@ -117,6 +108,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let elapsed = started.elapsed();
     let mut outcome = std::mem::take(&mut *outcome.lock().unwrap_or_else(|p| p.into_inner()));
     outcome.latencies_us.sort_unstable();
+    let refused = refused.into_inner();
     report(sent, refused, &outcome, elapsed);
     Ok(if refused == 0 && outcome.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
@@ -133,24 +125,15 @@ async fn onto_kafka(
     use onrust_bus::{Bus, Topic};
     let bus = onrust_bus::kafka::KafkaBus::connect(config.bus.kafka_options()).await.context("kafka")?;
     let raw = bus.publisher(Topic::Raw)?;
-    let default_source = SourceId::new("replay")?;
-    let written = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let written = Arc::new(AtomicUsize::new(0));
+    let refused = AtomicUsize::new(0);
     let started = Instant::now();
-    let (mut sent, mut refused) = (0usize, 0usize);
-    for (index, line) in lines.enumerate() {
-        let message = match line.and_then(|line| to_raw(&line, &default_source, keys)) {
-            Ok(Some(message)) => message,
-            Ok(None) => continue,
-            Err(e) => {
-                refused += 1;
-                eprintln!("line {}: {e}", index + 1);
-                continue;
-            }
-        };
+    let mut sent = 0usize;
+    for message in raw_messages(lines, keys, &refused)? {
         let counter = Arc::clone(&written);
         let ack = Ack::new(move |ok| {
             if ok {
-                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                counter.fetch_add(1, Ordering::Relaxed);
             }
         });
         raw.publish(Record::json(message.source.as_str(), &message)?, ack).await?;
@@ -159,10 +142,11 @@ async fn onto_kafka(
     tokio::task::block_in_place(|| bus.flush(Duration::from_secs(60)))?;
     // The acks fire on the producer's delivery tasks; give them their turn.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while written.load(std::sync::atomic::Ordering::Relaxed) < sent && Instant::now() < deadline {
+    while written.load(Ordering::Relaxed) < sent && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let written = written.load(std::sync::atomic::Ordering::Relaxed);
+    let written = written.load(Ordering::Relaxed);
+    let refused = refused.into_inner();
     let secs = started.elapsed().as_secs_f64();
     println!(
         "published {written} of {sent} messages on {} in {secs:.2} s ({:.0} msg/s), {refused} lines refused",
@@ -179,6 +163,26 @@ async fn onto_kafka(
     _keys: &PseudonymKeys,
 ) -> anyhow::Result<ExitCode> {
     anyhow::bail!("bus.kind = \"kafka\", but this onrust was built without Kafka: build it with --features kafka")
+}
+
+/// The messages of `lines`, in order; a line that is not one is reported on
+/// stderr with its number and counted in `refused`, and the rest go on.
+fn raw_messages<'a>(
+    lines: Box<dyn Iterator<Item = Result<String, String>>>,
+    keys: &'a PseudonymKeys,
+    refused: &'a AtomicUsize,
+) -> anyhow::Result<impl Iterator<Item = RawMessage> + 'a> {
+    let default_source = SourceId::new("replay")?;
+    Ok(lines.enumerate().filter_map(move |(index, line)| {
+        match line.and_then(|line| to_raw(&line, &default_source, keys)) {
+            Ok(message) => message,
+            Err(e) => {
+                refused.fetch_add(1, Ordering::Relaxed);
+                eprintln!("line {}: {e}", index + 1);
+                None
+            }
+        }
+    }))
 }
 
 fn to_raw(line: &str, default_source: &SourceId, keys: &PseudonymKeys) -> Result<Option<RawMessage>, String> {

@@ -191,19 +191,6 @@ mod on_kafka {
             tracing::error!(error = %e, "records not confirmed by the broker; their sources fetch them again");
             failed = true;
         }
-        web_stop_tx.send_replace(true);
-        match web.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "http listener failed");
-                failed = true;
-            }
-            Err(e) => tracing::error!(error = %e, "http listener panicked"),
-        }
-        if failed {
-            return Ok(ExitCode::FAILURE);
-        }
-        tracing::info!("stopped cleanly");
-        Ok(ExitCode::SUCCESS)
+        Ok(super::super::run::stop_listener(web_stop_tx, web, failed).await)
     }
 }

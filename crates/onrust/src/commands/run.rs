@@ -83,11 +83,20 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     Readiness { ready: true }.emit();
     tracing::info!(listen = %config.http.listen, sources = config.sources.iter().filter(|s| s.enabled).count(), "onrust is running");
 
-    let mut failed = supervise(&mut tasks, &stop_tx, &stop_rx, &ready, || {}).await;
+    let failed = supervise(&mut tasks, &stop_tx, &stop_rx, &ready, || {}).await;
     depth_reporter.abort();
     coverage_reporter.abort();
     size_reporter.abort();
-    web_stop_tx.send_replace(true);
+    Ok(stop_listener(web_stop_tx, web, failed).await)
+}
+
+/// Stops the HTTP listener after the stages, and says how the process ends.
+pub(super) async fn stop_listener(
+    stop: tokio::sync::watch::Sender<bool>,
+    web: tokio::task::JoinHandle<Result<(), onrust_web::WebError>>,
+    mut failed: bool,
+) -> ExitCode {
+    stop.send_replace(true);
     match web.await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => {
@@ -97,10 +106,10 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
         Err(e) => tracing::error!(error = %e, "http listener panicked"),
     }
     if failed {
-        return Ok(ExitCode::FAILURE);
+        return ExitCode::FAILURE;
     }
     tracing::info!("stopped cleanly");
-    Ok(ExitCode::SUCCESS)
+    ExitCode::SUCCESS
 }
 
 /// Watches the stages until they have all ended after a shutdown signal, or
