@@ -41,8 +41,9 @@ use crate::kafka_options::FIXED_PRODUCER;
 use crate::{Ack, BoxFuture, Bus, BusError, Delivery, KafkaOptions, Origin, Publisher, Record, Subscriber, Topic};
 
 impl KafkaOptions {
-    fn common(&self) -> Result<ClientConfig, BusError> {
-        let mut c = ClientConfig::new();
+    /// The connection and security settings, set over whatever `c` holds,
+    /// so no extra setting can change them.
+    fn common(&self, mut c: ClientConfig) -> Result<ClientConfig, BusError> {
         c.set("bootstrap.servers", &self.brokers)
             .set("client.id", &self.client_id)
             .set("security.protocol", &self.security_protocol)
@@ -66,10 +67,11 @@ impl KafkaOptions {
     }
 
     fn producer_config(&self) -> Result<ClientConfig, BusError> {
-        let mut c = self.common()?;
+        let mut extra = ClientConfig::new();
         for (k, v) in &self.producer {
-            c.set(k, v);
+            extra.set(k, v);
         }
+        let mut c = self.common(extra)?;
         for (k, v, _) in FIXED_PRODUCER {
             c.set(k, v);
         }
@@ -78,12 +80,17 @@ impl KafkaOptions {
     }
 
     fn consumer_config(&self, group: &str) -> Result<ClientConfig, BusError> {
-        let mut c = self.common()?;
-        c.set("auto.offset.reset", "earliest").set("enable.auto.commit", "true").set("auto.commit.interval.ms", "1000");
+        let mut extra = ClientConfig::new();
+        extra.set("auto.commit.interval.ms", "1000");
         for (k, v) in &self.consumer {
-            c.set(k, v);
+            extra.set(k, v);
         }
-        c.set("enable.auto.offset.store", "false").set("group.id", group).set("enable.partition.eof", "false");
+        let mut c = self.common(extra)?;
+        c.set("auto.offset.reset", "earliest")
+            .set("enable.auto.commit", "true")
+            .set("enable.auto.offset.store", "false")
+            .set("group.id", group)
+            .set("enable.partition.eof", "false");
         Ok(c)
     }
 }
@@ -124,8 +131,11 @@ impl KafkaBus {
 
     /// Creates every topic of DESIGN.md that does not exist yet.
     async fn ensure_topics(&self) -> Result<(), BusError> {
-        let admin: AdminClient<DefaultClientContext> =
-            self.options.common()?.create().map_err(|e| kafka_error("cannot create the admin client", &e))?;
+        let admin: AdminClient<DefaultClientContext> = self
+            .options
+            .common(ClientConfig::new())?
+            .create()
+            .map_err(|e| kafka_error("cannot create the admin client", &e))?;
         let (partitions, replication) = (self.options.partitions, self.options.replication);
         let topics: Vec<NewTopic<'_>> = Topic::ALL
             .iter()
@@ -166,6 +176,7 @@ impl KafkaBus {
             topic,
             consumer: Arc::new(consumer),
             offsets: Arc::new(Mutex::new(HashMap::new())),
+            rewinds: Arc::new(Mutex::new(Vec::new())),
             skip_below: HashMap::new(),
             stop: self.stop.subscribe(),
         })
@@ -244,7 +255,7 @@ impl Publisher for KafkaPublisher {
                 match delivery.await {
                     Ok(Ok(_)) => after.ack(),
                     Ok(Err((e, _))) => {
-                        tracing::warn!(topic, error = %e, "the broker did not take a record; it will be sent again");
+                        tracing::warn!(topic, error = %e, "the broker did not take a record; its source reads it again");
                     }
                     Err(_) => tracing::warn!(topic, "the producer stopped before the broker answered"),
                 }
@@ -272,6 +283,12 @@ impl PartitionOffsets {
         self.next = self.next.max(offset + 1);
     }
 
+    /// Forgets what was handed out from `offset` on: it will be delivered again.
+    pub fn rewind(&mut self, offset: i64) {
+        self.in_flight.retain(|o| *o < offset);
+        self.next = self.next.min(offset);
+    }
+
     /// Marks `offset` done; returns the next offset to consume that may now
     /// be stored, if storing it would move anything.
     pub fn done(&mut self, offset: i64) -> Option<i64> {
@@ -287,6 +304,9 @@ struct KafkaSubscriber {
     topic: Topic,
     consumer: Arc<StreamConsumer>,
     offsets: Arc<Mutex<HashMap<i32, PartitionOffsets>>>,
+    /// Records whose effect failed (their ack was dropped): the partition is
+    /// read again from there, so nothing waits for a restart to be retried.
+    rewinds: Arc<Mutex<Vec<(i32, i64)>>>,
     /// Per partition, the first offset a sink's own commit has not covered
     /// yet ([`Subscriber::seek`]); records before it are passed over.
     skip_below: HashMap<i32, i64>,
@@ -294,6 +314,38 @@ struct KafkaSubscriber {
 }
 
 impl KafkaSubscriber {
+    /// Reads each partition with a failed record again from that record: the
+    /// records after it come again too, and the idempotent sinks absorb them.
+    fn rewind_failed(&self) {
+        let failed: Vec<(i32, i64)> = match self.rewinds.lock() {
+            Ok(mut r) => std::mem::take(&mut *r),
+            Err(_) => return,
+        };
+        let mut first: HashMap<i32, i64> = HashMap::new();
+        for (partition, offset) in failed {
+            let at = first.entry(partition).or_insert(offset);
+            *at = (*at).min(offset);
+        }
+        for (partition, offset) in first {
+            if let Ok(mut offsets) = self.offsets.lock()
+                && let Some(track) = offsets.get_mut(&partition)
+            {
+                track.rewind(offset);
+            }
+            let to = rdkafka::Offset::Offset(offset);
+            match self.consumer.seek(self.topic.name(), partition, to, Duration::from_secs(5)) {
+                Ok(()) => tracing::warn!(
+                    topic = self.topic.name(),
+                    partition,
+                    offset,
+                    "a record failed; reading again from it"
+                ),
+                // No longer ours: its new owner reads from the last stored offset, which is before it.
+                Err(e) => tracing::debug!(topic = self.topic.name(), partition, error = %e, "no rewind"),
+            }
+        }
+    }
+
     /// Marks a record done at once (passed over by a seek), storing its offset.
     fn pass_over(&self, partition: i32, offset: i64) {
         let Ok(mut offsets) = self.offsets.lock() else { return };
@@ -312,6 +364,7 @@ impl Subscriber for KafkaSubscriber {
                 if *self.stop.borrow() {
                     return None;
                 }
+                self.rewind_failed();
                 let received = tokio::select! {
                     received = self.consumer.recv() => received.map(|m| {
                         (m.key().unwrap_or_default().to_vec(), m.payload().unwrap_or_default().to_vec(), m.partition(), m.offset())
@@ -334,9 +387,13 @@ impl Subscriber for KafkaSubscriber {
                     offsets.entry(partition).or_default().delivered(offset);
                 }
                 let (consumer, offsets, topic) = (Arc::clone(&self.consumer), Arc::clone(&self.offsets), self.topic);
+                let rewinds = Arc::clone(&self.rewinds);
                 let ack = Ack::new(move |ok| {
                     if !ok {
-                        // Not stored: a restart or the partition's next owner reads it again.
+                        // Not stored, and read again from here at the next receive.
+                        if let Ok(mut r) = rewinds.lock() {
+                            r.push((partition, offset));
+                        }
                         return;
                     }
                     let Ok(mut offsets) = offsets.lock() else { return };
@@ -463,12 +520,17 @@ mod tests {
         o.consumer.insert("enable.auto.offset.store".into(), "true".into());
         o.consumer.insert("enable.ssl.certificate.verification".into(), "false".into());
         o.consumer.insert("sasl.password".into(), "geheim".into());
+        o.consumer.insert("enable.ssl.certificate.verification".into(), "0".into());
+        o.consumer.insert("auto.offset.reset".into(), "latest".into());
+        o.producer.insert("security.protocol".into(), "plaintext".into());
         let keys: Vec<String> = o.problems().into_iter().map(|(k, _)| k).collect();
         assert_eq!(
             keys,
             [
                 "producer.acks",
                 "producer.enable.idempotence",
+                "producer.security.protocol",
+                "consumer.auto.offset.reset",
                 "consumer.enable.auto.offset.store",
                 "consumer.enable.ssl.certificate.verification",
                 "consumer.sasl.password"
@@ -530,6 +592,40 @@ mod tests {
         let mut second = bus.subscribe(Topic::Raw, "classify").expect("subscribe");
         let d = next(&mut second).await;
         assert_eq!(d.origin.offset, 2, "resumes at the record that was not done, not after 4");
+    }
+
+    /// A record whose effect failed (its ack dropped) is read again by the
+    /// same consumer, and the offsets move on once it succeeds.
+    #[tokio::test]
+    async fn a_failed_record_is_read_again_without_a_restart() {
+        let cluster = cluster();
+        let bus = KafkaBus::connect(options(cluster.bootstrap_servers())).await.expect("connect");
+        let mut sub = bus.subscribe(Topic::Raw, "classify").expect("subscribe");
+        publish_all(&bus, Topic::Raw, 3).await;
+        let first = next(&mut sub).await;
+        assert_eq!(first.origin.offset, 0);
+        drop(first.ack);
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            let d = next(&mut sub).await;
+            seen.push(d.origin.offset);
+            d.ack.ack();
+        }
+        assert_eq!(seen[0], 0, "the failed record first: {seen:?}");
+        assert!(seen.contains(&1), "{seen:?}");
+    }
+
+    #[test]
+    fn a_rewound_partition_stores_nothing_past_the_failed_record() {
+        let mut p = PartitionOffsets::default();
+        for o in 0..4 {
+            p.delivered(o);
+        }
+        p.rewind(1);
+        assert_eq!(p.done(0), Some(1), "0 is done; 1 comes again");
+        assert_eq!(p.done(2), None, "2 was handed out before the rewind: it comes again too");
+        p.delivered(1);
+        assert_eq!(p.done(1), Some(2));
     }
 
     /// R4: a record that cannot be processed goes to the dead letters with

@@ -66,9 +66,34 @@ pub(crate) const FIXED_CONSUMER: [(&str, &str, &str); 2] = [
     ("enable.auto.offset.store", "false", "an offset is stored only once the record's effect is durable"),
     ("group.id", "", "the consumer group is the stage's, not a setting"),
 ];
-/// Settings that would switch off certificate verification (S10).
-const VERIFY_OFF: [(&str, &str); 2] =
-    [("enable.ssl.certificate.verification", "false"), ("ssl.endpoint.identification.algorithm", "none")];
+/// Why an extra librdkafka setting may not be given: onrust sets it itself,
+/// from `[bus]` or on purpose, and an extra one would override it.
+fn owned(key: &str) -> Option<&'static str> {
+    match key {
+        "enable.ssl.certificate.verification" | "ssl.endpoint.identification.algorithm" => {
+            Some("certificate verification stays on (GUARDRAILS S10)")
+        }
+        k if k.contains("password") || k.contains("secret") => {
+            Some("secrets come from files: use sasl_password_file (GUARDRAILS S9)")
+        }
+        "bootstrap.servers" | "metadata.broker.list" => Some("set by bus.brokers"),
+        "security.protocol" => Some("set by bus.security_protocol"),
+        "compression.type" | "compression.codec" => Some("set by bus.compression"),
+        "request.required.acks" | "message.send.max.retries" | "retries" => {
+            Some("onrust sets acks = \"all\" with idempotent retries itself (GUARDRAILS R2)")
+        }
+        "auto.offset.reset" | "enable.auto.commit" | "enable.partition.eof" | "group.instance.id" => {
+            Some("onrust sets it: offsets are stored and committed only after the effect is durable (R1)")
+        }
+        // A client certificate for mutual TLS is the one TLS setting left to the operator.
+        "ssl.certificate.location" | "ssl.key.location" => None,
+        k if k.starts_with("ssl.") || k.starts_with("enable.ssl") => {
+            Some("set by bus.ca_file; certificate verification stays on (GUARDRAILS S10)")
+        }
+        k if k.starts_with("sasl.") => Some("set by bus.sasl_mechanism, sasl_username and sasl_password_file"),
+        _ => None,
+    }
+}
 
 impl KafkaOptions {
     /// Every problem with these options, each naming its key (`producer.acks`).
@@ -124,12 +149,8 @@ impl KafkaOptions {
                     }
                     continue;
                 }
-                if VERIFY_OFF.iter().any(|(k, v)| k == key && value.eq_ignore_ascii_case(v)) {
-                    out.push((key_name, "certificate verification stays on (GUARDRAILS S10)".into()));
-                    continue;
-                }
-                if key.contains("password") || key.contains("secret") {
-                    out.push((key_name, "secrets come from files: use sasl_password_file (GUARDRAILS S9)".into()));
+                if let Some(why) = owned(key) {
+                    out.push((key_name, why.to_owned()));
                 }
             }
         }

@@ -298,14 +298,16 @@ pub struct AlertNotificationQueued<'a> {
     pub rule: &'a str,
     pub severity: &'static str,
     pub role: &'static str,
+    /// `email` or `webhook`.
+    pub channel: &'static str,
     pub reason: onrust_alert::NotifyReason,
 }
 
 impl AlertNotificationQueued<'_> {
     pub fn emit(&self) {
-        tracing::info!(rule = self.rule, role = self.role, reason = ?self.reason, "alert notification queued");
+        tracing::info!(rule = self.rule, role = self.role, channel = self.channel, reason = ?self.reason, "alert notification queued");
         let rule = self.rule.to_owned();
-        counter!(ALERT_NOTIFICATIONS_TOTAL, "rule" => rule, "severity" => self.severity, "channel" => "email", "outcome" => "queued")
+        counter!(ALERT_NOTIFICATIONS_TOTAL, "rule" => rule, "severity" => self.severity, "channel" => self.channel, "outcome" => "queued")
             .increment(1);
     }
 }

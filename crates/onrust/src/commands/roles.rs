@@ -18,10 +18,9 @@
 //! killed process's records are read again by whoever takes its partitions,
 //! and the sinks are idempotent — the archive upserts by message id and
 //! resumes from the positions in its last commit, the outbox knows every
-//! notification key. Scored records are keyed by municipality, so one alert
-//! process sees all of a municipality's messages and two alert processes
-//! never tell the same municipal alert in the healthy case; a `per =
-//! "region"` rule needs a single alert process (or one partition).
+//! notification key. Run exactly one `alert` process: its windows must see
+//! every scored message, and reviews, acknowledgements and the outbox live
+//! in its state (docs/ARCHITECTURE.md, "On Kafka").
 //!
 //! Shutdown: intake stops, every subscriber ends after the record it is
 //! handing out, each stage finishes its batch (the archive commits, the
@@ -67,6 +66,13 @@ impl Role {
 pub async fn run(config_path: &Path, roles: &[Role], listen: Option<std::net::SocketAddr>) -> anyhow::Result<ExitCode> {
     let mut config = super::load_config(config_path)?;
     if let Some(listen) = listen {
+        // The same rule as for http.listen (S8): off loopback, health and metrics need the monitor token.
+        if !listen.ip().is_loopback() && config.http.token_file.is_none() {
+            anyhow::bail!(
+                "--listen {listen} is not a loopback address: set http.token_file so that /metrics, /healthz \
+                 and /readyz need a token there too (GUARDRAILS S8)"
+            );
+        }
         config.http.listen = listen;
     }
     let mut roles = if roles.is_empty() { Role::ALL.to_vec() } else { roles.to_vec() };

@@ -348,14 +348,45 @@ pub struct Ends {
     pub alerts: Option<Arc<dyn Publisher>>,
 }
 
-/// Publishes the changes worth telling (not pending ones) on `onrust.alerts.v1`.
-/// They go out before the state that caused them is saved: a crash repeats
-/// them (at least once), and a consumer keeps the newest per fingerprint.
-async fn publish_changes(out: Option<&Arc<dyn Publisher>>, transitions: &[Transition]) -> anyhow::Result<()> {
-    let Some(out) = out else { return Ok(()) };
+/// Publishes the changes worth telling (not pending ones) on `onrust.alerts.v1`;
+/// returns one receiver per event that says whether the bus took it. The
+/// stage waits for them before it saves the state that caused them, so a
+/// crash before then repeats them (at least once; a consumer keeps the
+/// newest per fingerprint) and none is lost after the save.
+async fn publish_changes(
+    out: Option<&Arc<dyn Publisher>>,
+    transitions: &[Transition],
+) -> anyhow::Result<Vec<tokio::sync::oneshot::Receiver<bool>>> {
+    let Some(out) = out else { return Ok(Vec::new()) };
+    let mut taken = Vec::new();
     for event in transitions.iter().filter_map(AlertEvent::of) {
         let record = Record::json(event.alert.fingerprint.clone(), &event).context("encoding an alert event")?;
-        out.publish(record, Ack::none()).await.context("publishing an alert event")?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        out.publish(
+            record,
+            Ack::new(move |ok| {
+                let _ = tx.send(ok);
+            }),
+        )
+        .await
+        .context("publishing an alert event")?;
+        taken.push(rx);
+    }
+    Ok(taken)
+}
+
+/// How long the stage waits for the bus to take its alert events before it gives up and stops.
+const EVENTS_WITHIN: Duration = Duration::from_secs(60);
+
+/// Waits until the bus has every published alert event; an error stops the
+/// stage, so that the unsaved state is rebuilt and the events published again.
+async fn events_taken(pending: Vec<tokio::sync::oneshot::Receiver<bool>>) -> anyhow::Result<()> {
+    let all = futures_util::future::join_all(pending);
+    let answers = tokio::time::timeout(EVENTS_WITHIN, all)
+        .await
+        .context("alert events not taken by the bus in time; stopping so that they are published again")?;
+    if answers.iter().any(|a| !matches!(a, Ok(true))) {
+        anyhow::bail!("an alert event was not taken by the bus; stopping so that it is published again");
     }
     Ok(())
 }
@@ -378,7 +409,9 @@ pub async fn run(ends: Ends, settings: Settings, handle: AlertHandle) -> anyhow:
     }
     let mut webhooks = BTreeMap::new();
     for w in &settings.webhooks {
-        let notifier = WebhookNotifier::new(&w.secret_file, w.timeout).with_context(|| format!("webhook {}", w.url))?;
+        // The URL's path may carry the receiver's own token: name the host only (S9).
+        let host = url::Url::parse(&w.url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();
+        let notifier = WebhookNotifier::new(&w.secret_file, w.timeout).with_context(|| format!("webhook to {host}"))?;
         webhooks.insert(w.url.clone(), notifier);
     }
     let baselines: Option<Arc<ArchiveBaselines>> = match &settings.archive_dir {
@@ -390,7 +423,7 @@ pub async fn run(ends: Ends, settings: Settings, handle: AlertHandle) -> anyhow:
     let delivery =
         tokio::spawn(deliver(Arc::clone(&outbox), Notifiers { email, webhooks }, Arc::clone(&wake), stop_rx));
 
-    report_gauges(&core);
+    report_gauges(&core, settings.clock.now());
     let stage = Stage {
         core: Arc::clone(&core),
         outbox,
@@ -399,6 +432,7 @@ pub async fn run(ends: Ends, settings: Settings, handle: AlertHandle) -> anyhow:
         baselines,
         mails,
         alerts_out: alerts_out.clone(),
+        events: Mutex::new(Vec::new()),
     };
     let mut acks: Vec<Ack> = Vec::new();
     let mut next_eval = Instant::now() + settings.evaluate_interval;
@@ -450,8 +484,9 @@ pub async fn run(ends: Ends, settings: Settings, handle: AlertHandle) -> anyhow:
             }
         }
         StageProcessed { stage: "alert", outcome: "ok", count }.emit();
-        if let Err(e) = publish_changes(alerts_out.as_ref(), &changes).await {
-            break Err(e);
+        match publish_changes(alerts_out.as_ref(), &changes).await {
+            Ok(taken) => stage.events.lock().map_err(|_| anyhow::anyhow!("alert events lock poisoned"))?.extend(taken),
+            Err(e) => break Err(e),
         }
         // An alert that fires on arrival is told now, not at the next
         // evaluation — when there is someone to tell; otherwise its state is
@@ -484,6 +519,8 @@ struct Stage<'a> {
     /// A relay and at least one recipient are configured.
     mails: bool,
     alerts_out: Option<Arc<dyn Publisher>>,
+    /// Alert events published since the last save, not yet known to be taken by the bus.
+    events: Mutex<Vec<tokio::sync::oneshot::Receiver<bool>>>,
 }
 
 impl Stage<'_> {
@@ -521,7 +558,10 @@ impl Stage<'_> {
         .await
         .context("alert thread failed")??;
         let (notifications, transitions) = decided;
-        publish_changes(self.alerts_out.as_ref(), &transitions).await?;
+        let taken = publish_changes(self.alerts_out.as_ref(), &transitions).await?;
+        let mut pending =
+            std::mem::take(&mut *self.events.lock().map_err(|_| anyhow::anyhow!("alert events lock poisoned"))?);
+        pending.extend(taken);
 
         let made = notifications.len();
         let mut queued = 0usize;
@@ -582,8 +622,14 @@ impl Stage<'_> {
                         Ok(true) => {
                             queued += 1;
                             let severity = n.alerts.first().map_or("none", |a| a.severity.as_str());
-                            AlertNotificationQueued { rule: &rule, severity, role: role.as_str(), reason: n.reason }
-                                .emit();
+                            AlertNotificationQueued {
+                                rule: &rule,
+                                severity,
+                                role: role.as_str(),
+                                channel: channel.as_str(),
+                                reason: n.reason,
+                            }
+                            .emit();
                         }
                         Ok(false) => {}
                         // An alert that cannot explain itself is never sent (L9); the rest go on.
@@ -608,6 +654,7 @@ impl Stage<'_> {
                 core.mechanics.alerts().map(|a| a.fingerprint.as_str()).collect();
             core.told.retain(|key, _| key.split_once(':').is_some_and(|(_, fp)| active.contains(fp)));
         }
+        events_taken(pending).await?;
         let saving = Arc::clone(core);
         let dir = settings.dir.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
@@ -617,7 +664,7 @@ impl Stage<'_> {
         })
         .await
         .context("alert thread failed")??;
-        report_gauges(core);
+        report_gauges(core, now);
         let acknowledged = acks.len();
         for ack in acks.drain(..) {
             ack.ack();
@@ -628,10 +675,10 @@ impl Stage<'_> {
 }
 
 /// Sets the alert gauges (firing per rule and municipality, announced actions ahead) from the state.
-fn report_gauges(core: &Mutex<Core>) {
+fn report_gauges(core: &Mutex<Core>, now: DateTime<Utc>) {
     if let Ok(core) = core.lock() {
         let (rules, alerts) = (core.engine.rules(), core.mechanics.alerts());
-        AlertsSnapshot { rules, alerts, calendar: core.engine.calendar(), now: Utc::now() }.emit();
+        AlertsSnapshot { rules, alerts, calendar: core.engine.calendar(), now }.emit();
     }
 }
 
@@ -869,9 +916,23 @@ mod tests {
             .expect("an alert event within 10 s")
             .expect("the topic is open");
         let event: AlertEvent = serde_json::from_slice(&delivery.payload).expect("an alert event");
+        let key = delivery.key.clone();
+        // The stage saves the state that fired the alert only once the bus has taken its event.
+        let state = dir.path().join("alerts").join(STATE_FILE);
+        let saved = || std::fs::read_to_string(&state).unwrap_or_default().contains(&event.alert.fingerprint);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!saved(), "state saved before the bus took the alert event");
+        delivery.ack.ack();
+        for _ in 0..100 {
+            if saved() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(saved(), "state saved once the event is taken");
         assert_eq!(event.schema, onrust_alert::ALERT_EVENT_SCHEMA);
         assert_eq!(event.kind, onrust_alert::TransitionKind::Firing);
-        assert_eq!(delivery.key, event.alert.fingerprint, "keyed by fingerprint (DESIGN.md)");
+        assert_eq!(key, event.alert.fingerprint, "keyed by fingerprint (DESIGN.md)");
         assert_eq!(event.alert.rule, "oproep-tot-geweld");
         assert_eq!(event.alert.municipality.as_ref().map(MunicipalityCode::as_str), Some("GM0344"));
         assert!(event.alert.evidence.iter().any(|e| e.excerpt.contains("vuurwerk naar de politie")));
