@@ -961,8 +961,13 @@ impl Config {
         let mut webhooks: Vec<WebhookConfig> = Vec::new();
         for (recipient, webhook) in c.webhooks(&mut table) {
             recipients.push(recipient);
-            if !webhooks.iter().any(|w| w.url == webhook.url) {
-                webhooks.push(webhook);
+            match webhooks.iter().find(|w| w.url == webhook.url) {
+                None => webhooks.push(webhook),
+                Some(w) if w.secret_file == webhook.secret_file && w.timeout == webhook.timeout => {}
+                Some(_) => c.push(
+                    "webhooks",
+                    "the same url twice with another secret_file or timeout: one receiver has one key",
+                ),
             }
         }
         let rules = c.rules(&mut table);

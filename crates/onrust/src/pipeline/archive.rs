@@ -150,7 +150,8 @@ pub async fn run(
             }
             match super::decode(&delivery.payload, "scored message", |m: &ScoredMessage| m.schema) {
                 Ok(message) => docs.push((message, delivery)),
-                Err(reason) => super::dead_letter("archive", dead.as_ref(), delivery, reason).await?,
+                // Written before the commit that records its position, so a restart never passes over it.
+                Err(reason) => super::dead_letter_durably("archive", dead.as_ref(), delivery, reason).await?,
             }
         }
         let upserting = Arc::clone(&writer);
@@ -389,6 +390,49 @@ mod tests {
         let page = reader.search(&SearchRequest::new("\"bericht nummer 700\"")).expect("search");
         assert_eq!(page.total, 1, "and nothing twice");
         assert_eq!(committed.load(Ordering::SeqCst), 1000);
+    }
+
+    /// Dead letters that the bus never takes (a broker that is down).
+    struct Refusing;
+
+    impl Publisher for Refusing {
+        fn publish(&self, _: Record, after: Ack) -> BoxFuture<'_, Result<(), BusError>> {
+            drop(after);
+            Box::pin(std::future::ready(Ok(())))
+        }
+    }
+
+    /// R4 with R3: a record that cannot be archived goes to the dead letters
+    /// before any commit records a position past it; when the dead letter
+    /// cannot be written, the stage stops rather than pass over the record.
+    #[tokio::test]
+    async fn a_poison_record_is_dead_lettered_before_its_position_is_committed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let archive = dir.path().join("archive");
+        let opts = ArchiveOptions { writer_memory_bytes: 20_000_000, ..ArchiveOptions::default() };
+        let mut records: Vec<Vec<u8>> = (0..10).map(scored).collect();
+        records[4] = b"{\"schema\": 1, \"message\": ".to_vec();
+        let records = Arc::new(records);
+        let committed = Arc::new(AtomicI64::new(0));
+        let log = || Log {
+            records: Arc::clone(&records),
+            next: 0,
+            committed: Arc::clone(&committed),
+            stop_at: i64::MAX,
+            queue: VecDeque::new(),
+        };
+        let writer = ArchiveWriter::open(&archive, &opts).expect("writer");
+        let err = run(Box::new(log()), Arc::new(Refusing), writer, settings()).await.expect_err("must stop");
+        assert!(format!("{err:#}").contains("dead letter not written"), "{err:#}");
+        let writer = ArchiveWriter::open(&archive, &opts).expect("writer");
+        let past = writer.last_payload().and_then(|p| Positions::parse(&p).ok()).map_or(0, |p| p.next[0].offset);
+        assert!(past <= 4, "no commit passed the poison record: {past}");
+        assert!(committed.load(Ordering::SeqCst) <= 4);
+
+        run(Box::new(log()), Arc::new(Nowhere), writer, settings()).await.expect("second run");
+        let reader = ArchiveReader::open(&archive).expect("reader");
+        assert_eq!(reader.doc_count(), 9, "everything but the poison record");
+        assert_eq!(committed.load(Ordering::SeqCst), 10, "and the stream moved on past it");
     }
 
     #[tokio::test]

@@ -54,6 +54,32 @@ pub async fn dead_letter(
     dead.publish(letter, delivery.ack).await.context("publishing dead letter")
 }
 
+/// Like [`dead_letter`], but returns only once the dead letter is durably
+/// handled, and then acknowledges the delivery. For a sink that records how
+/// far it got in its own commit (the archive, R3): a position may only pass
+/// a record whose dead letter is written.
+pub async fn dead_letter_durably(
+    stage: &'static str,
+    dead: &dyn Publisher,
+    delivery: Delivery,
+    reason: String,
+) -> anyhow::Result<()> {
+    DeadLettered { stage, reason: &reason, offset: delivery.origin.offset }.emit();
+    let letter = Record::json(delivery.key.clone(), &DeadLetter::of(&delivery, reason))?;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let taken = onrust_bus::Ack::new(move |ok| {
+        let _ = tx.send(ok);
+    });
+    dead.publish(letter, taken).await.context("publishing dead letter")?;
+    match tokio::time::timeout(std::time::Duration::from_secs(60), rx).await {
+        Ok(Ok(true)) => {
+            delivery.ack.ack();
+            Ok(())
+        }
+        _ => anyhow::bail!("dead letter not written in time; stopping so that the record is read again"),
+    }
+}
+
 /// A finished stage task: its name and how it ended.
 pub type TaskResult = (&'static str, anyhow::Result<()>);
 
