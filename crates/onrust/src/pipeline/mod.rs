@@ -49,9 +49,14 @@ pub async fn dead_letter(
     delivery: Delivery,
     reason: String,
 ) -> anyhow::Result<()> {
-    DeadLettered { stage, reason: &reason, offset: delivery.origin.offset }.emit();
-    let letter = Record::json(delivery.key.clone(), &DeadLetter::of(&delivery, reason))?;
+    let letter = letter_for(stage, &delivery, reason)?;
     dead.publish(letter, delivery.ack).await.context("publishing dead letter")
+}
+
+/// The dead-letter record for a delivery, reported as it is made.
+fn letter_for(stage: &'static str, delivery: &Delivery, reason: String) -> anyhow::Result<Record> {
+    DeadLettered { stage, reason: &reason, offset: delivery.origin.offset }.emit();
+    Ok(Record::json(delivery.key.clone(), &DeadLetter::of(delivery, reason))?)
 }
 
 /// Like [`dead_letter`], but returns only once the dead letter is durably
@@ -64,8 +69,7 @@ pub async fn dead_letter_durably(
     delivery: Delivery,
     reason: String,
 ) -> anyhow::Result<()> {
-    DeadLettered { stage, reason: &reason, offset: delivery.origin.offset }.emit();
-    let letter = Record::json(delivery.key.clone(), &DeadLetter::of(&delivery, reason))?;
+    let letter = letter_for(stage, &delivery, reason)?;
     let (tx, rx) = tokio::sync::oneshot::channel();
     let taken = onrust_bus::Ack::new(move |ok| {
         let _ = tx.send(ok);
