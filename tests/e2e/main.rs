@@ -11,3 +11,4 @@ mod cli;
 mod kafka;
 mod metrics;
 mod pipeline;
+mod sources;

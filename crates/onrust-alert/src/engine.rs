@@ -164,15 +164,7 @@ impl Default for EngineState {
     }
 }
 
-const KINDS: [SourceKind; 7] = [
-    SourceKind::Feed,
-    SourceKind::Mastodon,
-    SourceKind::Bluesky,
-    SourceKind::Telegram,
-    SourceKind::Reddit,
-    SourceKind::Youtube,
-    SourceKind::Replay,
-];
+const KINDS: [SourceKind; 8] = SourceKind::ALL;
 
 fn kind_id(k: SourceKind) -> u8 {
     match k {
@@ -183,6 +175,7 @@ fn kind_id(k: SourceKind) -> u8 {
         SourceKind::Reddit => 4,
         SourceKind::Youtube => 5,
         SourceKind::Replay => 6,
+        SourceKind::Authority => 7,
     }
 }
 

@@ -192,15 +192,5 @@ fn to_message(f: &Fields, doc: &TantivyDocument) -> Result<ScoredMessage, Archiv
 }
 
 fn source_kind(s: &str) -> Option<SourceKind> {
-    [
-        SourceKind::Feed,
-        SourceKind::Mastodon,
-        SourceKind::Bluesky,
-        SourceKind::Telegram,
-        SourceKind::Reddit,
-        SourceKind::Youtube,
-        SourceKind::Replay,
-    ]
-    .into_iter()
-    .find(|k| k.as_str() == s)
+    SourceKind::ALL.into_iter().find(|k| k.as_str() == s)
 }

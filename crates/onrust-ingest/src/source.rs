@@ -65,6 +65,9 @@ pub struct SourceContext {
 pub struct FeedSource {
     /// The source's stable id.
     pub id: SourceId,
+    /// What its messages carry as `source_kind` (a feed, a subreddit's or a
+    /// channel's feed, an authority's publications).
+    pub kind: SourceKind,
     /// The configured URL; never rewritten by a redirect.
     pub url: Url,
     /// Normal time between polls.
@@ -115,6 +118,7 @@ impl FeedSource {
     pub fn new(id: SourceId, url: Url, interval: Duration) -> Self {
         Self {
             id,
+            kind: SourceKind::Feed,
             url,
             interval,
             max_backoff: Duration::from_secs(3600),
@@ -365,7 +369,7 @@ impl FeedSource {
                 schema: SCHEMA_VERSION,
                 id: MessageId::derive(&self.id, &item.dedup_key),
                 source: self.id.clone(),
-                source_kind: SourceKind::Feed,
+                source_kind: self.kind,
                 url: item.url.clone(),
                 title: item.title.clone(),
                 text: item.text.clone(),

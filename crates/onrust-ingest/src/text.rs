@@ -328,6 +328,7 @@ fn cap_chars(s: String, max_chars: usize) -> String {
 /// in news text, and masking them would damage the text more than it
 /// protects anyone.
 pub fn mask_mentions(s: &str) -> String {
+    let s = &mask_reddit_users(s);
     if !s.contains('@') {
         return s.to_owned();
     }
@@ -354,6 +355,44 @@ pub fn mask_mentions(s: &str) -> String {
             }
         }
         out.push(c);
+        i += 1;
+    }
+    out
+}
+
+/// Replaces Reddit's user references, `u/name` and `/u/name` (also inside a
+/// link, and `/user/name`), by `u/[user]` (GUARDRAILS L2, L3): a subreddit's
+/// feed signs every post "submitted by /u/name".
+fn mask_reddit_users(s: &str) -> String {
+    if !s.contains("u/") && !s.contains("/user/") {
+        return s.to_owned();
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let at_word_start = i == 0 || !(chars[i - 1].is_alphanumeric() || chars[i - 1] == '_');
+        let prefix = if chars[i..].starts_with(&['u', '/']) && at_word_start {
+            2
+        } else if chars[i..].starts_with(&['u', 's', 'e', 'r', '/']) && i > 0 && chars[i - 1] == '/' {
+            5
+        } else {
+            0
+        };
+        if prefix > 0 {
+            let start = i + prefix;
+            let end = chars[start..]
+                .iter()
+                .position(|c| !(c.is_alphanumeric() || matches!(c, '_' | '-')))
+                .map_or(chars.len(), |p| start + p);
+            if end > start {
+                out.extend(&chars[i..start]);
+                out.push_str("[user]");
+                i = end;
+                continue;
+            }
+        }
+        out.push(chars[i]);
         i += 1;
     }
     out
@@ -445,6 +484,17 @@ mod tests {
         assert_eq!(normalize("ééééé", 3), "ééé");
         assert_eq!(normalize("ab cd", 3), "ab");
         assert_eq!(normalize("", 3), "");
+    }
+
+    #[test]
+    fn reddit_user_references_are_masked_in_text_and_links() {
+        assert_eq!(mask_mentions("submitted by /u/llogiq [link]"), "submitted by /u/[user] [link]");
+        assert_eq!(mask_mentions("zie u/jan_1, en r/rust"), "zie u/[user], en r/rust");
+        assert_eq!(
+            mask_mentions("https://www.reddit.com/user/Piet-2/ en https://old.reddit.com/u/x"),
+            "https://www.reddit.com/user/[user]/ en https://old.reddit.com/u/[user]"
+        );
+        assert_eq!(mask_mentions("menu/kaart en au/nl"), "menu/kaart en au/nl", "not inside a word");
     }
 
     #[test]

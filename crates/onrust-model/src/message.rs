@@ -19,9 +19,25 @@ pub enum SourceKind {
     Youtube,
     /// Messages pushed in by `onrust replay` or `onrust classify`.
     Replay,
+    /// The authorities' own publications (police news, official municipal
+    /// publications such as an emergency ordinance): what they do, not a
+    /// call to do something, so classifier and rules can tell them apart.
+    Authority,
 }
 
 impl SourceKind {
+    /// Every kind, in a fixed order.
+    pub const ALL: [SourceKind; 8] = [
+        Self::Feed,
+        Self::Mastodon,
+        Self::Bluesky,
+        Self::Telegram,
+        Self::Reddit,
+        Self::Youtube,
+        Self::Replay,
+        Self::Authority,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Feed => "feed",
@@ -31,6 +47,7 @@ impl SourceKind {
             Self::Reddit => "reddit",
             Self::Youtube => "youtube",
             Self::Replay => "replay",
+            Self::Authority => "authority",
         }
     }
 }

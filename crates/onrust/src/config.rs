@@ -608,11 +608,33 @@ impl Default for PrivacyConfig {
     }
 }
 
-/// Kinds of source; only `feed` is built so far.
+/// Kinds of source built so far. `reddit`, `youtube` and `authority` are
+/// feeds read by the same safe fetcher and parser; the kind is what their
+/// messages carry (`source_kind`), so rules and searches can tell them apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceKindConfig {
+    /// RSS, Atom or JSON Feed.
     Feed,
+    /// A subreddit's `.rss` (the `.json` endpoints answer 403 without login).
+    Reddit,
+    /// A channel's `feeds/videos.xml?channel_id=…`: title and description.
+    Youtube,
+    /// The authorities' own publications: politie.nl news, official municipal
+    /// publications (emergency ordinances), as `source_kind = "authority"`.
+    Authority,
+}
+
+impl SourceKindConfig {
+    /// The kind the messages of such a source carry.
+    pub fn message_kind(self) -> onrust_model::SourceKind {
+        match self {
+            Self::Feed => onrust_model::SourceKind::Feed,
+            Self::Reddit => onrust_model::SourceKind::Reddit,
+            Self::Youtube => onrust_model::SourceKind::Youtube,
+            Self::Authority => onrust_model::SourceKind::Authority,
+        }
+    }
 }
 
 /// One `[[sources]]` entry.
@@ -621,7 +643,7 @@ pub enum SourceKindConfig {
 pub struct SourceConfig {
     /// Stable id, `[a-z0-9_-]`; part of every message id from this source.
     pub id: String,
-    /// `feed` (RSS, Atom, JSON Feed).
+    /// `feed` (RSS, Atom, JSON Feed), `reddit`, `youtube` or `authority`.
     pub kind: SourceKindConfig,
     /// http or https address of the feed.
     pub url: String,

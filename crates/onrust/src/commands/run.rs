@@ -213,7 +213,7 @@ pub(super) fn start_sources(
         let id = SourceId::new(source.id.clone())?;
         let url = url::Url::parse(&source.url).with_context(|| format!("source {}: bad url", source.id))?;
         SourceConfigured { source: &source.id, interval: source.interval.0 }.emit();
-        let feed = FeedSource::new(id, url, source.interval.0);
+        let feed = FeedSource { kind: source.kind.message_kind(), ..FeedSource::new(id, url, source.interval.0) };
         let (context, out, stop) = (context.clone(), to_forwarder.clone(), stop.clone());
         tasks.spawn(async move {
             feed.run(context, out, stop).await;
