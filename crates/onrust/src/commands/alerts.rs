@@ -215,7 +215,11 @@ pub async fn run(command: AlertsCommand) -> anyhow::Result<ExitCode> {
             if entries.is_empty() && !json {
                 println!("no notifications yet");
             }
-            for e in entries {
+            for mut e in entries {
+                // A webhook's path may hold the receiver's own token (S9): scheme and host only.
+                if e.channel == onrust_alert::notify::Channel::Webhook {
+                    e.address = webhook_origin(&e.address);
+                }
                 if json {
                     println!("{}", serde_json::to_string(&e)?);
                 } else {
@@ -241,6 +245,14 @@ pub async fn run(command: AlertsCommand) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `https://host/…` for a webhook URL: where it goes, without its path or query.
+fn webhook_origin(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => format!("{}://{}/…", u.scheme(), u.host_str().unwrap_or("?")),
+        Err(_) => "(webhook)".to_owned(),
+    }
 }
 
 fn print_json(body: &str, raw: bool) -> anyhow::Result<()> {
@@ -308,4 +320,15 @@ async fn call(api: &ApiArgs, method: &str, path: &str, body: Option<String>) -> 
         anyhow::bail!("the api answered {status}: {reason}");
     }
     Ok(body.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_webhook_is_shown_by_its_origin_only() {
+        assert_eq!(webhook_origin("https://crisis.example/hooks/s3cr3t-token?x=1"), "https://crisis.example/…");
+        assert_eq!(webhook_origin("not a url"), "(webhook)");
+    }
 }
