@@ -348,12 +348,27 @@ impl KafkaSubscriber {
 
     /// Marks a record done at once (passed over by a seek), storing its offset.
     fn pass_over(&self, partition: i32, offset: i64) {
-        let Ok(mut offsets) = self.offsets.lock() else { return };
-        let track = offsets.entry(partition).or_default();
-        track.delivered(offset);
-        if let Some(resume_at) = track.done(offset) {
-            let _ = self.consumer.store_offset(self.topic.name(), partition, resume_at - 1);
+        if let Ok(mut offsets) = self.offsets.lock() {
+            offsets.entry(partition).or_default().delivered(offset);
         }
+        store_done(&self.consumer, &self.offsets, self.topic, partition, offset);
+    }
+}
+
+/// Marks a record done and stores what may now be stored for its partition.
+fn store_done(
+    consumer: &StreamConsumer,
+    offsets: &Mutex<HashMap<i32, PartitionOffsets>>,
+    topic: Topic,
+    partition: i32,
+    offset: i64,
+) {
+    let Ok(mut offsets) = offsets.lock() else { return };
+    let Some(resume_at) = offsets.get_mut(&partition).and_then(|p| p.done(offset)) else { return };
+    // librdkafka stores `offset + 1`: the next record to read.
+    if let Err(e) = consumer.store_offset(topic.name(), partition, resume_at - 1) {
+        // A partition taken away by a rebalance; its new owner re-reads (at least once).
+        tracing::debug!(topic = topic.name(), partition, error = %e, "offset not stored");
     }
 }
 
@@ -396,13 +411,7 @@ impl Subscriber for KafkaSubscriber {
                         }
                         return;
                     }
-                    let Ok(mut offsets) = offsets.lock() else { return };
-                    let Some(resume_at) = offsets.get_mut(&partition).and_then(|p| p.done(offset)) else { return };
-                    // librdkafka stores `offset + 1`: the next record to read.
-                    if let Err(e) = consumer.store_offset(topic.name(), partition, resume_at - 1) {
-                        // A partition taken away by a rebalance; its new owner re-reads (at least once).
-                        tracing::debug!(topic = topic.name(), partition, error = %e, "offset not stored");
-                    }
+                    store_done(&consumer, &offsets, topic, partition, offset);
                 });
                 return Some(Delivery {
                     key: String::from_utf8_lossy(&key).into_owned(),

@@ -233,6 +233,27 @@ impl Default for AlertsConfig {
     }
 }
 
+impl HttpConfig {
+    /// Off loopback, `/metrics`, `/healthz` and `/readyz` need the monitor token too (S8).
+    fn token_problem(&self) -> Option<String> {
+        (!self.listen.ip().is_loopback() && self.token_file.is_none())
+            .then(|| format!("{} is not a loopback address, so a token file is required", self.listen))
+    }
+
+    /// Listens on `listen` instead (one of several processes on a machine),
+    /// under the same rule as `http.listen`.
+    pub fn listen_on(&mut self, listen: SocketAddr) -> Result<(), String> {
+        let before = std::mem::replace(&mut self.listen, listen);
+        match self.token_problem() {
+            Some(problem) => {
+                self.listen = before;
+                Err(format!("--listen {listen}: {problem} (set http.token_file)"))
+            }
+            None => Ok(()),
+        }
+    }
+}
+
 /// `[http]`: the listener for the API, health, readiness and metrics.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -772,6 +793,21 @@ impl Collector {
 }
 
 impl Collector {
+    /// Who a `[[recipients]]` or `[[webhooks]]` entry is for: a CBS code, or
+    /// `"*"` for the whole region; a bad code is reported under `key`.
+    fn scope(&mut self, key: String, municipality: &str) -> Option<RecipientScope> {
+        if municipality == "*" {
+            return Some(RecipientScope::All);
+        }
+        match onrust_model::MunicipalityCode::new(municipality.to_owned()) {
+            Ok(code) => Some(RecipientScope::One(code)),
+            Err(e) => {
+                self.push(key, format!("{e}; use a CBS code such as \"GM0344\" or \"*\""));
+                None
+            }
+        }
+    }
+
     /// Reads `[[recipients]]` entry by entry and checks each address and code (S6).
     fn recipients(&mut self, table: &mut toml::Table) -> Vec<RecipientConfig> {
         let entries = match table.remove("recipients") {
@@ -786,17 +822,7 @@ impl Collector {
         for (i, entry) in entries.into_iter().enumerate() {
             let Some(r) = self.value::<RecipientEntry>(&format!("recipients[{i}]"), entry) else { continue };
             let key = |field: &str| format!("recipients[{i}].{field}");
-            let scope = if r.municipality == "*" {
-                Some(RecipientScope::All)
-            } else {
-                match onrust_model::MunicipalityCode::new(r.municipality.clone()) {
-                    Ok(code) => Some(RecipientScope::One(code)),
-                    Err(e) => {
-                        self.push(key("municipality"), format!("{e}; use a CBS code such as \"GM0344\" or \"*\""));
-                        None
-                    }
-                }
-            };
+            let scope = self.scope(key("municipality"), &r.municipality);
             let email_ok = match onrust_alert::notify::email::check_address("To", &r.email) {
                 Ok(()) if r.email.contains('<') || r.email.contains(',') => {
                     self.push(key("email"), "must be one plain address such as \"oov@utrecht.example\"");
@@ -855,17 +881,7 @@ impl Collector {
                 self.push(key("timeout"), "must be between 1ms and 2m");
                 ok = false;
             }
-            let scope = if w.municipality == "*" {
-                RecipientScope::All
-            } else {
-                match onrust_model::MunicipalityCode::new(w.municipality.clone()) {
-                    Ok(code) => RecipientScope::One(code),
-                    Err(e) => {
-                        self.push(key("municipality"), format!("{e}; use a CBS code such as \"GM0344\" or \"*\""));
-                        continue;
-                    }
-                }
-            };
+            let Some(scope) = self.scope(key("municipality"), &w.municipality) else { continue };
             if out.iter().any(|(r, _)| r.scope == scope && r.role == w.role && r.address == w.url) {
                 self.push(key("url"), "the same receiver, role and municipality as an earlier entry");
                 continue;
@@ -1084,11 +1100,8 @@ impl Config {
         if self.archive.writer_memory_bytes > 4_000_000_000 {
             c.push("archive.writer_memory_bytes", "must be at most 4000000000");
         }
-        if !self.http.listen.ip().is_loopback() && self.http.token_file.is_none() {
-            c.push(
-                "http.token_file",
-                format!("{} is not a loopback address, so a token file is required", self.http.listen),
-            );
+        if let Some(problem) = self.http.token_problem() {
+            c.push("http.token_file", problem);
         }
         if !(Duration::from_millis(10)..=Duration::from_secs(60)).contains(&self.http.search_budget.0) {
             c.push("http.search_budget", "must be between 10ms and 1m");
@@ -1249,7 +1262,7 @@ impl Config {
 }
 
 /// True for `localhost` and loopback IP literals; no name is resolved.
-fn is_loopback_host(host: &str) -> bool {
+pub(crate) fn is_loopback_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
@@ -1622,6 +1635,18 @@ mod tests {
         let text = parse("[bus]\npartitions = 3\n[bus.producer]\nacks = \"all\"\n").unwrap_err().to_string();
         assert!(text.contains("bus.partitions: only used with kind = \"kafka\""), "{text}");
         assert!(text.contains("bus.producer: only used with kind = \"kafka\""), "{text}");
+    }
+
+    /// `onrust run --listen` follows the rule of `http.listen` (S8).
+    #[test]
+    fn another_listen_address_off_loopback_needs_the_token_file() {
+        let mut http = parse("").expect("defaults").http;
+        assert!(http.listen_on("127.0.0.1:8082".parse().expect("addr")).is_ok());
+        let refused = http.listen_on("0.0.0.0:8081".parse().expect("addr")).expect_err("refused");
+        assert!(refused.contains("0.0.0.0:8081") && refused.contains("token file"), "{refused}");
+        assert_eq!(http.listen.port(), 8082, "a refused address is not taken");
+        http.token_file = Some(PathBuf::from("/run/secrets/http-token"));
+        assert!(http.listen_on("0.0.0.0:8081".parse().expect("addr")).is_ok());
     }
 
     #[test]

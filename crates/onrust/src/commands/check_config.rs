@@ -37,9 +37,11 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
                 k.security_protocol,
                 if cfg!(feature = "kafka") { "this build runs it" } else { "this build lacks it (--features kafka)" }
             );
-            let remote = k.brokers.split(',').filter_map(|b| b.trim().rsplit_once(':').map(|(h, _)| h)).any(|h| {
-                !(h.eq_ignore_ascii_case("localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()))
-            });
+            let remote = k
+                .brokers
+                .split(',')
+                .filter_map(|b| b.trim().rsplit_once(':').map(|(h, _)| h))
+                .any(|h| !crate::config::is_loopback_host(h));
             if remote && !k.security_protocol.ends_with("ssl") {
                 println!(
                     "  NOTE:         {} to brokers off this machine: messages and offsets cross the network unencrypted; \

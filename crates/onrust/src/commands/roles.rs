@@ -66,14 +66,7 @@ impl Role {
 pub async fn run(config_path: &Path, roles: &[Role], listen: Option<std::net::SocketAddr>) -> anyhow::Result<ExitCode> {
     let mut config = super::load_config(config_path)?;
     if let Some(listen) = listen {
-        // The same rule as for http.listen (S8): off loopback, health and metrics need the monitor token.
-        if !listen.ip().is_loopback() && config.http.token_file.is_none() {
-            anyhow::bail!(
-                "--listen {listen} is not a loopback address: set http.token_file so that /metrics, /healthz \
-                 and /readyz need a token there too (GUARDRAILS S8)"
-            );
-        }
-        config.http.listen = listen;
+        config.http.listen_on(listen).map_err(anyhow::Error::msg)?;
     }
     let mut roles = if roles.is_empty() { Role::ALL.to_vec() } else { roles.to_vec() };
     roles.sort_unstable();

@@ -38,6 +38,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use super::Taken;
 use crate::config::{RecipientConfig, RecipientScope, WebhookConfig};
 use crate::internal_events::{
     AlertAcknowledged, AlertCycle, AlertNotificationQueued, AlertUnexplained, AlertsNotMailed, AlertsSnapshot,
@@ -349,46 +350,20 @@ pub struct Ends {
 }
 
 /// Publishes the changes worth telling (not pending ones) on `onrust.alerts.v1`;
-/// returns one receiver per event that says whether the bus took it. The
-/// stage waits for them before it saves the state that caused them, so a
-/// crash before then repeats them (at least once; a consumer keeps the
-/// newest per fingerprint) and none is lost after the save.
-async fn publish_changes(
-    out: Option<&Arc<dyn Publisher>>,
-    transitions: &[Transition],
-) -> anyhow::Result<Vec<tokio::sync::oneshot::Receiver<bool>>> {
-    let Some(out) = out else { return Ok(Vec::new()) };
-    let mut taken = Vec::new();
+/// returns whether the bus took them. The stage waits for that before it
+/// saves the state that caused them, so a crash before then repeats them (at
+/// least once; a consumer keeps the newest per fingerprint) and none is lost
+/// after the save; an event not taken stops the stage.
+async fn publish_changes(out: Option<&Arc<dyn Publisher>>, transitions: &[Transition]) -> anyhow::Result<Taken> {
+    let mut taken = Taken::default();
+    let Some(out) = out else { return Ok(taken) };
     for event in transitions.iter().filter_map(AlertEvent::of) {
         let record = Record::json(event.alert.fingerprint.clone(), &event).context("encoding an alert event")?;
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        out.publish(
-            record,
-            Ack::new(move |ok| {
-                let _ = tx.send(ok);
-            }),
-        )
-        .await
-        .context("publishing an alert event")?;
-        taken.push(rx);
+        let (after, this) = Taken::ack();
+        out.publish(record, after).await.context("publishing an alert event")?;
+        taken.extend(this);
     }
     Ok(taken)
-}
-
-/// How long the stage waits for the bus to take its alert events before it gives up and stops.
-const EVENTS_WITHIN: Duration = Duration::from_secs(60);
-
-/// Waits until the bus has every published alert event; an error stops the
-/// stage, so that the unsaved state is rebuilt and the events published again.
-async fn events_taken(pending: Vec<tokio::sync::oneshot::Receiver<bool>>) -> anyhow::Result<()> {
-    let all = futures_util::future::join_all(pending);
-    let answers = tokio::time::timeout(EVENTS_WITHIN, all)
-        .await
-        .context("alert events not taken by the bus in time; stopping so that they are published again")?;
-    if answers.iter().any(|a| !matches!(a, Ok(true))) {
-        anyhow::bail!("an alert event was not taken by the bus; stopping so that it is published again");
-    }
-    Ok(())
 }
 
 /// Runs until the scored topic closes; then evaluates once more, persists,
@@ -432,7 +407,7 @@ pub async fn run(ends: Ends, settings: Settings, handle: AlertHandle) -> anyhow:
         baselines,
         mails,
         alerts_out: alerts_out.clone(),
-        events: Mutex::new(Vec::new()),
+        events: Mutex::new(Taken::default()),
     };
     let mut acks: Vec<Ack> = Vec::new();
     let mut next_eval = Instant::now() + settings.evaluate_interval;
@@ -520,7 +495,7 @@ struct Stage<'a> {
     mails: bool,
     alerts_out: Option<Arc<dyn Publisher>>,
     /// Alert events published since the last save, not yet known to be taken by the bus.
-    events: Mutex<Vec<tokio::sync::oneshot::Receiver<bool>>>,
+    events: Mutex<Taken>,
 }
 
 impl Stage<'_> {
@@ -654,7 +629,9 @@ impl Stage<'_> {
                 core.mechanics.alerts().map(|a| a.fingerprint.as_str()).collect();
             core.told.retain(|key, _| key.split_once(':').is_some_and(|(_, fp)| active.contains(fp)));
         }
-        events_taken(pending).await?;
+        pending
+            .wait(super::TAKEN_WITHIN, "alert events not taken by the bus; stopping so that they are published again")
+            .await?;
         let saving = Arc::clone(core);
         let dir = settings.dir.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {

@@ -70,17 +70,42 @@ pub async fn dead_letter_durably(
     reason: String,
 ) -> anyhow::Result<()> {
     let letter = letter_for(stage, &delivery, reason)?;
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let taken = onrust_bus::Ack::new(move |ok| {
-        let _ = tx.send(ok);
-    });
-    dead.publish(letter, taken).await.context("publishing dead letter")?;
-    match tokio::time::timeout(std::time::Duration::from_secs(60), rx).await {
-        Ok(Ok(true)) => {
-            delivery.ack.ack();
-            Ok(())
+    let (after, taken) = Taken::ack();
+    dead.publish(letter, after).await.context("publishing dead letter")?;
+    taken.wait(TAKEN_WITHIN, "dead letter not written in time; stopping so that the record is read again").await?;
+    delivery.ack.ack();
+    Ok(())
+}
+
+/// How long a stage waits for the bus to take what it must have before going on.
+pub const TAKEN_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Whether the bus took records published with [`Taken::ack`]s: for a stage
+/// that may go on only once they are durably handled (R1, R3).
+#[derive(Default)]
+pub struct Taken(Vec<tokio::sync::oneshot::Receiver<bool>>);
+
+impl Taken {
+    /// An `after` ack for one record, and the answer it will give.
+    pub fn ack() -> (onrust_bus::Ack, Taken) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let ack = onrust_bus::Ack::new(move |ok| {
+            let _ = tx.send(ok);
+        });
+        (ack, Taken(vec![rx]))
+    }
+
+    pub fn extend(&mut self, other: Taken) {
+        self.0.extend(other.0);
+    }
+
+    /// Waits until the bus has taken every record, at most `within`;
+    /// otherwise (a refusal, or no answer in time) the error says `failure`.
+    pub async fn wait(self, within: std::time::Duration, failure: &str) -> anyhow::Result<()> {
+        match tokio::time::timeout(within, futures_util::future::join_all(self.0)).await {
+            Ok(answers) if answers.iter().all(|a| matches!(a, Ok(true))) => Ok(()),
+            _ => anyhow::bail!("{failure}"),
         }
-        _ => anyhow::bail!("dead letter not written in time; stopping so that the record is read again"),
     }
 }
 
