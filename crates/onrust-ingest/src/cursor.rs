@@ -16,7 +16,7 @@
 //! feed source calls them on tokio's blocking pool, and only when the cursor
 //! changed.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -31,11 +31,11 @@ use crate::pseudonym::sync_dir;
 /// Default bound on remembered dedup keys per source.
 pub const DEFAULT_MAX_SEEN: usize = 5000;
 
-/// The state of one feed source.
+/// The state of one source, whatever its kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct FeedCursor {
-    /// The URL this cursor belongs to; validators and the disabled state apply only to it.
+pub struct SourceCursor {
+    /// The identity (URL; instance and tags) this cursor belongs to; validators and the disabled state apply only to it.
     pub url: Option<String>,
     /// The last `ETag`, exactly as received.
     pub etag: Option<String>,
@@ -45,9 +45,13 @@ pub struct FeedCursor {
     pub seen: VecDeque<String>,
     /// Why the source is disabled (e.g. "410 gone"), if it is.
     pub disabled_reason: Option<String>,
+    /// Where a kind stands in its streams, by stream: the newest Mastodon
+    /// status id per tag query, the newest Telegram post id, the Jetstream
+    /// time cursor. Empty for feeds.
+    pub positions: BTreeMap<String, String>,
 }
 
-impl FeedCursor {
+impl SourceCursor {
     /// Was this key delivered before?
     pub fn has_seen(&self, key: &str) -> bool {
         self.seen.iter().any(|k| k == key)
@@ -112,7 +116,7 @@ impl CursorStore {
     }
 
     /// Loads the cursor of `source`; `None` if there is none yet.
-    pub fn load(&self, source: &SourceId) -> Result<Option<FeedCursor>, CursorError> {
+    pub fn load(&self, source: &SourceId) -> Result<Option<SourceCursor>, CursorError> {
         let path = self.path(source);
         let bytes = match fs::read(&path) {
             Ok(bytes) => bytes,
@@ -123,7 +127,7 @@ impl CursorStore {
     }
 
     /// Stores the cursor of `source` atomically (temp file, fsync, rename, fsync directory).
-    pub fn store(&self, source: &SourceId, cursor: &FeedCursor) -> Result<(), CursorError> {
+    pub fn store(&self, source: &SourceId, cursor: &SourceCursor) -> Result<(), CursorError> {
         let path = self.path(source);
         let tmp = self.dir.join(format!(".{source}.json.tmp"));
         let io = |p: &Path| {
@@ -159,7 +163,7 @@ mod tests {
         let store = CursorStore::new(dir.path().join("cursors")).unwrap();
         let id = SourceId::new("rtv").unwrap();
         assert_eq!(store.load(&id).unwrap(), None);
-        let mut cursor = FeedCursor { etag: Some("W/\"abc\"".into()), ..Default::default() };
+        let mut cursor = SourceCursor { etag: Some("W/\"abc\"".into()), ..Default::default() };
         cursor.remember((0..10).map(|i| format!("k{i}")).collect(), 5);
         assert_eq!(cursor.seen.len(), 5);
         assert!(cursor.has_seen("k9") && !cursor.has_seen("k0"));

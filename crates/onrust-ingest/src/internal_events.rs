@@ -11,9 +11,7 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
-use onrust_model::SourceId;
-
-const KIND: &str = "feed";
+use onrust_model::{SourceId, SourceKind};
 
 pub(crate) const FETCHES_TOTAL: &str = "onrust_source_fetches_total";
 pub(crate) const ITEMS_TOTAL: &str = "onrust_source_items_total";
@@ -23,6 +21,7 @@ pub(crate) const BACKOFF: &str = "onrust_source_backoff_seconds";
 pub(crate) const UP: &str = "onrust_source_up";
 pub(crate) const SKIPPED_ITEMS_TOTAL: &str = "onrust_source_skipped_items_total";
 pub(crate) const FETCH_DURATION: &str = "onrust_source_fetch_duration_seconds";
+pub(crate) const COVERAGE_GAPS_TOTAL: &str = "onrust_source_coverage_gaps_total";
 
 /// Registers descriptions of the source metrics with the installed recorder.
 pub fn describe_metrics() {
@@ -33,6 +32,11 @@ pub fn describe_metrics() {
     describe_gauge!(BACKOFF, Unit::Seconds, "Current wait before the next attempt on a failing source.");
     describe_gauge!(UP, "1 while the last fetch of a source succeeded, 0 while it fails or is disabled.");
     describe_counter!(SKIPPED_ITEMS_TOTAL, Unit::Count, "Items of a source left out, by reason.");
+    describe_counter!(
+        COVERAGE_GAPS_TOTAL,
+        Unit::Count,
+        "Times a source showed it may have missed messages (a gap in ids, a stream resumed past its backlog), by reason."
+    );
     describe_histogram!(
         FETCH_DURATION,
         Unit::Seconds,
@@ -69,6 +73,7 @@ fn set_health(source: &SourceId, up: bool, success_at: Option<f64>) {
 /// One fetch attempt finished (successfully or not).
 pub(crate) struct FetchFinished<'a> {
     pub source: &'a SourceId,
+    pub kind: SourceKind,
     /// `ok`, `not_modified`, `error`, `gone`, `too_large`, `blocked`, ...
     pub outcome: &'static str,
     pub received_bytes: u64,
@@ -79,10 +84,10 @@ impl FetchFinished<'_> {
     pub fn emit(&self) {
         metrics::histogram!(FETCH_DURATION, "source" => self.source.to_string()).record(self.duration.as_secs_f64());
         tracing::debug!(source = %self.source, outcome = self.outcome, received_bytes = self.received_bytes, "fetch finished");
-        metrics::counter!(FETCHES_TOTAL, "source" => self.source.to_string(), "source_kind" => KIND, "outcome" => self.outcome)
+        metrics::counter!(FETCHES_TOTAL, "source" => self.source.to_string(), "source_kind" => self.kind.as_str(), "outcome" => self.outcome)
             .increment(1);
         if self.received_bytes > 0 {
-            metrics::counter!(RECEIVED_BYTES_TOTAL, "source" => self.source.to_string(), "source_kind" => KIND)
+            metrics::counter!(RECEIVED_BYTES_TOTAL, "source" => self.source.to_string(), "source_kind" => self.kind.as_str())
                 .increment(self.received_bytes);
         }
     }
@@ -91,6 +96,7 @@ impl FetchFinished<'_> {
 /// A poll succeeded: the source is up.
 pub(crate) struct PollSucceeded<'a> {
     pub source: &'a SourceId,
+    pub kind: SourceKind,
     pub new_items: usize,
     /// The source was failing before this poll.
     pub recovered: bool,
@@ -104,7 +110,7 @@ impl PollSucceeded<'_> {
             tracing::debug!(source = %self.source, new_items = self.new_items, "poll succeeded");
         }
         let source = self.source.to_string();
-        metrics::counter!(ITEMS_TOTAL, "source" => source.clone(), "source_kind" => KIND)
+        metrics::counter!(ITEMS_TOTAL, "source" => source.clone(), "source_kind" => self.kind.as_str())
             .increment(self.new_items as u64);
         let now_secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
         metrics::gauge!(LAST_SUCCESS, "source" => source.clone()).set(now_secs);
@@ -141,7 +147,11 @@ impl PollFailed<'_> {
 /// Items of a feed that were not sent, by reason.
 pub(crate) struct ItemsSkipped<'a> {
     pub source: &'a SourceId,
-    /// `duplicate` (same dedup key twice in one feed), `empty` (no title and no text).
+    pub kind: SourceKind,
+    /// `duplicate` (same dedup key twice in one document), `empty` (no title and
+    /// no text), `too_many`, and per kind: `not_indexable`, `noindex`,
+    /// `not_public`, `reblog` (Mastodon), `service` (Telegram), `language`,
+    /// `off_topic` (Bluesky).
     pub outcome: &'static str,
     pub count: usize,
 }
@@ -152,7 +162,7 @@ impl ItemsSkipped<'_> {
             return;
         }
         tracing::debug!(source = %self.source, outcome = self.outcome, count = self.count, "items skipped");
-        metrics::counter!(SKIPPED_ITEMS_TOTAL, "source" => self.source.to_string(), "source_kind" => KIND, "outcome" => self.outcome)
+        metrics::counter!(SKIPPED_ITEMS_TOTAL, "source" => self.source.to_string(), "source_kind" => self.kind.as_str(), "outcome" => self.outcome)
             .increment(self.count as u64);
     }
 }
@@ -206,5 +216,26 @@ pub(crate) struct CursorProblem<'a> {
 impl CursorProblem<'_> {
     pub fn emit(&self) {
         tracing::warn!(source = %self.source, error = %self.error, action = self.action, "cursor problem");
+    }
+}
+
+/// A source showed it may have missed messages: a gap in a channel's ids, a
+/// stream resumed after more than its backlog keeps. The source stays up;
+/// the gap is a coverage loss to report, never to hide (GUARDRAILS R10).
+#[expect(dead_code, reason = "emitted by the telegram and bluesky kinds")]
+pub(crate) struct CoverageGap<'a> {
+    pub source: &'a SourceId,
+    pub kind: SourceKind,
+    /// `id_gap`, `backlog_exceeded` (the `outcome` label: DESIGN's label set has no `reason`).
+    pub reason: &'static str,
+    pub detail: &'a dyn Display,
+}
+
+impl CoverageGap<'_> {
+    #[expect(dead_code, reason = "emitted by the telegram and bluesky kinds")]
+    pub fn emit(&self) {
+        tracing::warn!(source = %self.source, reason = self.reason, detail = %self.detail, "coverage gap: messages may have been missed");
+        metrics::counter!(COVERAGE_GAPS_TOTAL, "source" => self.source.to_string(), "source_kind" => self.kind.as_str(), "outcome" => self.reason)
+            .increment(1);
     }
 }

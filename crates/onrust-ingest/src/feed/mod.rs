@@ -29,6 +29,11 @@
 //!   handle): only a category and a position.
 
 pub mod date;
+mod poller;
+
+#[expect(unused_imports, reason = "the telegram kind parses its pages with it")]
+pub(crate) use poller::run_parser;
+pub use poller::{FeedPoller, FeedSource};
 
 use std::time::Duration;
 

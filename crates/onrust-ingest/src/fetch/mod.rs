@@ -133,6 +133,8 @@ pub enum Fetched {
         final_url: Url,
         /// Bytes received on the wire (before decoding).
         received_bytes: u64,
+        /// The `Link` header (RFC 8288), exactly as received: Mastodon pages with it.
+        link: Option<String>,
     },
 }
 
@@ -348,6 +350,7 @@ impl Fetcher {
                 permanent_redirect,
                 final_url: current,
                 received_bytes,
+                link: header_str(&headers, header::LINK),
             });
         }
     }

@@ -2,9 +2,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use onrust_ingest::cursor::CursorStore;
+use onrust_ingest::feed::FeedSource;
 use onrust_ingest::pseudonym::PseudonymKeys;
-use onrust_ingest::source::{FeedSource, SourceContext};
-use onrust_model::{Ack, RawMessage, SourceId};
+use onrust_ingest::source::{SourceContext, SourceSettings};
+use onrust_model::{Ack, RawMessage, SourceId, SourceKind};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -54,17 +55,20 @@ struct Harness {
 impl Harness {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let ctx = SourceContext {
-            fetcher: Arc::new(local_fetcher()),
-            keys: Arc::new(PseudonymKeys::new(dir.path().join("keys"), Duration::from_secs(28 * 86400)).unwrap()),
-            cursors: Arc::new(CursorStore::new(dir.path().join("cursors")).unwrap()),
-        };
+        let ctx = SourceContext::new(
+            Arc::new(local_fetcher()),
+            Arc::new(PseudonymKeys::new(dir.path().join("keys"), Duration::from_secs(28 * 86400)).unwrap()),
+            Arc::new(CursorStore::new(dir.path().join("cursors")).unwrap()),
+        );
         Self { _dir: dir, ctx, id: SourceId::new("lokaal").unwrap() }
     }
 
     fn start(&self, server: &TestServer) -> Running {
-        let mut source = FeedSource::new(self.id.clone(), server.url("/feed.xml"), Duration::from_millis(100));
-        source.shutdown_grace = Duration::from_millis(300);
+        let url = server.url("/feed.xml");
+        let mut settings =
+            SourceSettings::new(self.id.clone(), SourceKind::Feed, url.as_str(), Duration::from_millis(100));
+        settings.shutdown_grace = Duration::from_millis(300);
+        let source = FeedSource::feed(settings, url);
         let (tx, rx) = mpsc::channel(16);
         let (stop, shutdown) = watch::channel(false);
         let task = tokio::spawn(source.run(self.ctx.clone(), tx, shutdown));

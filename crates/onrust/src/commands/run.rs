@@ -17,9 +17,10 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 use onrust_archive::ArchiveReader;
 use onrust_bus::{EmbeddedBus, EmbeddedOptions};
 use onrust_ingest::cursor::CursorStore;
+use onrust_ingest::feed::FeedSource;
 use onrust_ingest::fetch::{FetchLimits, Fetcher, FetcherOptions};
 use onrust_ingest::pseudonym::PseudonymKeys;
-use onrust_ingest::source::{FeedSource, SourceContext};
+use onrust_ingest::source::{SourceContext, SourceSettings};
 use onrust_model::SourceId;
 use onrust_web::auth::Scope;
 use onrust_web::{AccessControl, Credential, SearchLimits, SearchService, TokenHash, WebState};
@@ -206,14 +207,14 @@ pub(super) fn start_sources(
     })?;
     let keys = Arc::new(PseudonymKeys::new(config.key_dir(), config.privacy.pseudonym_period.0)?);
     tokio::spawn(purge_old_keys(Arc::clone(&keys), stop.clone()));
-    let context =
-        SourceContext { fetcher: Arc::new(fetcher), keys, cursors: Arc::new(CursorStore::new(config.cursor_dir())?) };
+    let context = SourceContext::new(Arc::new(fetcher), keys, Arc::new(CursorStore::new(config.cursor_dir())?));
     let (to_forwarder, from_sources) = mpsc::channel(pipeline::ingest::HANDOVER);
     for source in config.sources.iter().filter(|s| s.enabled) {
         let id = SourceId::new(source.id.clone())?;
         let url = url::Url::parse(&source.url).with_context(|| format!("source {}: bad url", source.id))?;
         SourceConfigured { source: &source.id, interval: source.interval.0 }.emit();
-        let feed = FeedSource { kind: source.kind.message_kind(), ..FeedSource::new(id, url, source.interval.0) };
+        let settings = SourceSettings::new(id, source.kind.message_kind(), url.as_str(), source.interval.0);
+        let feed = FeedSource::feed(settings, url);
         let (context, out, stop) = (context.clone(), to_forwarder.clone(), stop.clone());
         tasks.spawn(async move {
             feed.run(context, out, stop).await;
