@@ -222,7 +222,6 @@ impl CursorProblem<'_> {
 /// A source showed it may have missed messages: a gap in a channel's ids, a
 /// stream resumed after more than its backlog keeps. The source stays up;
 /// the gap is a coverage loss to report, never to hide (GUARDRAILS R10).
-#[expect(dead_code, reason = "emitted by the telegram and bluesky kinds")]
 pub(crate) struct CoverageGap<'a> {
     pub source: &'a SourceId,
     pub kind: SourceKind,
