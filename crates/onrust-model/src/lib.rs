@@ -15,4 +15,4 @@ mod message;
 
 pub use ack::Ack;
 pub use ids::{IdError, MessageId, MunicipalityCode, Pseudonym, SourceId};
-pub use message::{Assessment, Level, RawMessage, SCHEMA_VERSION, ScoredMessage, Signal, SourceKind};
+pub use message::{Assessment, Deletion, Level, RawMessage, SCHEMA_VERSION, ScoredMessage, Signal, SourceKind};

@@ -73,6 +73,21 @@ pub struct RawMessage {
     pub lang_hint: Option<String>,
 }
 
+/// A message its author deleted at the source (a Bluesky delete event), the
+/// payload of `onrust.deletions.v1`, keyed by source id. The archive removes
+/// the message with this id (and refuses it if it arrives later); the alert
+/// stage drops it from its evidence. It names the message, never the author.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deletion {
+    pub schema: u32,
+    /// The id the message had (or would have had) on `onrust.raw.v1`.
+    pub id: MessageId,
+    pub source: SourceId,
+    pub source_kind: SourceKind,
+    /// When the source reported the deletion.
+    pub deleted_at: DateTime<Utc>,
+}
+
 /// Escalation level, as defined in DESIGN.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(into = "u8", try_from = "u8")]
