@@ -19,6 +19,7 @@ pub(crate) const BUCKETS_DELETED_TOTAL: &str = "onrust_archive_buckets_deleted_t
 pub(crate) const DOCUMENTS_DELETED_TOTAL: &str = "onrust_archive_documents_deleted_total";
 pub(crate) const EXPIRED_ON_ARRIVAL_TOTAL: &str = "onrust_archive_expired_on_arrival_total";
 pub(crate) const DUPLICATES_ROUTED_TOTAL: &str = "onrust_archive_duplicates_routed_total";
+pub(crate) const SOURCE_DELETIONS_TOTAL: &str = "onrust_archive_source_deletions_total";
 
 /// Registers descriptions of the archive's metrics with the installed recorder.
 pub fn describe_metrics() {
@@ -41,6 +42,31 @@ pub fn describe_metrics() {
         Unit::Count,
         "Upserts sent to the bucket that already holds their id rather than their own."
     );
+    describe_counter!(
+        SOURCE_DELETIONS_TOTAL,
+        Unit::Count,
+        "Messages deleted at their source (a Bluesky delete), by outcome: removed from the archive, or not (yet) in it."
+    );
+}
+
+/// A message deleted at its source was removed from the archive, or was not in it.
+pub(crate) struct SourceDeletionApplied {
+    /// Buckets that held the message.
+    pub removed_from: usize,
+    /// A later upsert of the same id was refused (it arrived after its deletion).
+    pub refused_later: bool,
+}
+
+impl SourceDeletionApplied {
+    pub fn emit(self) {
+        let outcome = match (self.removed_from, self.refused_later) {
+            (_, true) => "refused_on_arrival",
+            (0, false) => "not_archived",
+            _ => "removed",
+        };
+        tracing::debug!(outcome, buckets = self.removed_from, "source deletion applied");
+        counter!(SOURCE_DELETIONS_TOTAL, "outcome" => outcome).increment(1);
+    }
 }
 
 /// The archive was opened for writing.

@@ -83,6 +83,38 @@ fn upsert_never_duplicates() {
 }
 
 #[test]
+fn a_message_deleted_at_its_source_is_removed_and_not_archived_later() {
+    let dir = TempDir::new().unwrap();
+    let mut w = open_writer(&dir);
+    // Three buckets (weeks): the deletion finds the message wherever it lives.
+    let old = with(msg("old", "Blokkade", "trekkers bij de A12"), |m| {
+        m.message.fetched_at = Utc.with_ymd_and_hms(2024, 11, 20, 11, 0, 0).unwrap();
+    });
+    w.upsert(&old).unwrap();
+    w.upsert(&msg("keep", "Blokkade", "trekkers bij de A28")).unwrap();
+    w.upsert(&msg("pending", "Blokkade", "trekkers bij de A27")).unwrap();
+    w.commit().unwrap();
+    assert_eq!(w.buckets().len(), 2);
+    // One committed in an older bucket, one only pending in this batch.
+    w.upsert(&with(msg("pending", "Blokkade", "trekkers bij de A27, update"), |_| {})).unwrap();
+    assert_eq!(w.remove(&MessageId::new("old").unwrap()).unwrap(), 1);
+    assert_eq!(w.remove(&MessageId::new("pending").unwrap()).unwrap(), 1);
+    assert_eq!(w.remove(&MessageId::new("never-seen").unwrap()).unwrap(), 0);
+    w.commit().unwrap();
+
+    let r = ArchiveReader::open(dir.path()).unwrap();
+    assert_eq!(ids(&r, &q("trekkers")), ["keep"]);
+
+    // The deleted message arrives again (it was still on its way): refused.
+    w.upsert(&old).unwrap();
+    w.upsert(&msg("never-seen", "Blokkade", "trekkers bij de A1")).unwrap();
+    w.commit().unwrap();
+    let r = ArchiveReader::open(dir.path()).unwrap();
+    assert_eq!(ids(&r, &q("trekkers")), ["keep"]);
+    assert_eq!(r.doc_count(), 1);
+}
+
+#[test]
 fn finds_words_in_title_and_text_with_dutch_analysis() {
     let dir = TempDir::new().unwrap();
     let mut w = open_writer(&dir);

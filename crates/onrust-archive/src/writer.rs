@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use onrust_model::ScoredMessage;
+use onrust_model::{MessageId, ScoredMessage};
 use rustc_hash::{FxHashSet, FxHasher};
 use tantivy::indexer::IndexWriterOptions;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
@@ -16,6 +16,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Te
 use crate::bucket::{BucketId, Period};
 use crate::internal_events::{
     ArchiveOpened, BucketDeleted, CommitFailed, CommitSucceeded, DuplicateRouted, ExpiredOnArrival,
+    SourceDeletionApplied,
 };
 use crate::layout::{self, Layout};
 use crate::schema::{self, Fields};
@@ -62,6 +63,11 @@ const MAX_OPEN_WRITERS: usize = 2;
 /// mark as done within minutes to hours; two days is ample.
 const CROSS_BUCKET_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(48);
 
+/// Ids deleted at their source that the writer remembers, so a message that
+/// reaches the archive after its own deletion (it was still being classified)
+/// is not archived. Oldest forgotten first.
+const MAX_TOMBSTONES: usize = 100_000;
+
 struct BucketWriter {
     writer: IndexWriter<TantivyDocument>,
     /// Hashes of the ids upserted since the last commit, so a repeat that
@@ -90,6 +96,9 @@ pub struct ArchiveWriter {
     open: BTreeMap<BucketId, BucketWriter>,
     pending: u64,
     payload: Option<String>,
+    /// Hashes of ids deleted at their source, oldest first (bounded, in memory).
+    tombstones: FxHashSet<u64>,
+    tombstone_order: std::collections::VecDeque<u64>,
     _lock: File,
 }
 
@@ -151,6 +160,8 @@ impl ArchiveWriter {
             open: BTreeMap::new(),
             pending: 0,
             payload,
+            tombstones: FxHashSet::default(),
+            tombstone_order: std::collections::VecDeque::new(),
             _lock: lock,
         };
         ArchiveOpened { dir, total_docs: writer.total_docs(), buckets: writer.buckets.len() }.emit();
@@ -195,6 +206,10 @@ impl ArchiveWriter {
             return Ok(());
         }
         let id = msg.message.id.as_str();
+        if self.tombstones.contains(&id_hash(id)) {
+            SourceDeletionApplied { removed_from: 0, refused_later: true }.emit();
+            return Ok(());
+        }
         let target = self.route(home, fetched, id)?;
         self.ensure_open(target)?;
         let fields = self.fields;
@@ -219,6 +234,68 @@ impl ArchiveWriter {
         }
         self.pending += 1;
         Ok(())
+    }
+
+    /// Removes the message `id` because it was deleted at its source (a
+    /// Bluesky delete; GUARDRAILS: what its author withdrew is not kept).
+    /// Every bucket that holds it loses it at the next commit, and an upsert
+    /// of the same id that arrives later in this process is refused (the
+    /// message may still have been on its way through the classifier).
+    /// Returns how many buckets held it.
+    pub fn remove(&mut self, id: &MessageId) -> Result<usize, ArchiveError> {
+        let id = id.as_str();
+        let hash = id_hash(id);
+        if self.tombstones.insert(hash) {
+            self.tombstone_order.push_back(hash);
+            while self.tombstone_order.len() > MAX_TOMBSTONES {
+                if let Some(old) = self.tombstone_order.pop_front() {
+                    self.tombstones.remove(&old);
+                }
+            }
+        }
+        let term = Term::from_field_text(self.fields.id, id);
+        let mut holding = Vec::new();
+        for (bucket, writer) in &self.open {
+            if writer.pending_ids.contains(&hash) {
+                holding.push(*bucket);
+            }
+        }
+        let dir = self.layout.root.clone();
+        for (bucket, state) in &mut self.buckets {
+            if holding.contains(bucket) {
+                continue;
+            }
+            let lookup = match &state.lookup {
+                Some(lookup) => lookup,
+                None => {
+                    let reader = state
+                        .index
+                        .reader_builder()
+                        .reload_policy(ReloadPolicy::Manual)
+                        .try_into()
+                        .map_err(|e| ArchiveError::from_tantivy(e, &dir))?;
+                    state.lookup.insert(reader)
+                }
+            };
+            let query = tantivy::query::TermQuery::new(term.clone(), tantivy::schema::IndexRecordOption::Basic);
+            let found = lookup
+                .searcher()
+                .search(&query, &tantivy::collector::Count)
+                .map_err(|e| ArchiveError::from_tantivy(e, &dir))?;
+            if found > 0 {
+                holding.push(*bucket);
+            }
+        }
+        for bucket in &holding {
+            self.ensure_open(*bucket)?;
+            if let Some(open) = self.open.get_mut(bucket) {
+                open.writer.delete_term(term.clone());
+                // Marks the bucket as touched, so the next commit makes the deletion durable.
+                open.pending_ids.insert(hash);
+            }
+        }
+        SourceDeletionApplied { removed_from: holding.len(), refused_later: false }.emit();
+        Ok(holding.len())
     }
 
     /// Makes every upsert since the last commit durable (fsynced) and visible.

@@ -21,6 +21,7 @@ mod internal_events;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 mod kafka_options;
+mod merged;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -30,6 +31,7 @@ pub use embedded::{EmbeddedBus, EmbeddedOptions};
 pub use error::BusError;
 pub use internal_events::describe_metrics;
 pub use kafka_options::KafkaOptions;
+pub use merged::Merged;
 pub use onrust_model::Ack;
 use serde::{Deserialize, Serialize};
 
@@ -44,10 +46,12 @@ pub enum Topic {
     Scored,
     Alerts,
     DeadLetter,
+    /// Messages deleted at their source (`onrust_model::Deletion`), keyed by source id.
+    Deletions,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 4] = [Topic::Raw, Topic::Scored, Topic::Alerts, Topic::DeadLetter];
+    pub const ALL: [Topic; 5] = [Topic::Raw, Topic::Scored, Topic::Alerts, Topic::DeadLetter, Topic::Deletions];
 
     /// The topic's name on the bus.
     pub fn name(self) -> &'static str {
@@ -56,6 +60,7 @@ impl Topic {
             Self::Scored => "onrust.scored.v1",
             Self::Alerts => "onrust.alerts.v1",
             Self::DeadLetter => "onrust.deadletter.v1",
+            Self::Deletions => "onrust.deletions.v1",
         }
     }
 }

@@ -82,8 +82,12 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         deadletter_path: Some(config.deadletter_path()),
     });
     let mut tasks = JoinSet::new();
-    let raw = pipeline::start_processing(&bus, &mut tasks, classifier, writer, super::archive_settings(&config), None)?;
+    let intake =
+        pipeline::start_processing(&bus, &mut tasks, classifier, writer, super::archive_settings(&config), None)?;
     bus.seal();
+    // Replay deletes nothing: without its publisher the deletions topic ends when raw does.
+    let pipeline::Intake { raw, deletions } = intake;
+    drop(deletions);
 
     let outcome = Arc::new(Mutex::new(Outcome::default()));
     let refused = AtomicUsize::new(0);

@@ -139,7 +139,11 @@ mod on_kafka {
             let writer = super::super::open_archive_writer(&config)?;
             let settings = super::super::archive_settings(&config);
             reporters.push(tokio::spawn(super::super::run::report_archive_size(config.archive_dir())));
-            let (input, dead) = (bus.subscribe(Topic::Scored, "archive")?, bus.publisher(Topic::DeadLetter)?);
+            let input: Box<dyn onrust_bus::Subscriber> = Box::new(onrust_bus::Merged::new(
+                bus.subscribe(Topic::Scored, "archive")?,
+                bus.subscribe(Topic::Deletions, "archive")?,
+            ));
+            let dead = bus.publisher(Topic::DeadLetter)?;
             tasks.spawn(async move { ("archive", pipeline::archive::run(input, dead, writer, settings).await) });
         }
         let mut alert_backend: Option<Arc<dyn onrust_web::alerts::AlertBackend>> = None;
@@ -163,7 +167,9 @@ mod on_kafka {
             // Coverage is the sources' health, which lives where they run.
             let plan = super::super::run::coverage_plan(&config, &region);
             reporters.push(tokio::spawn(super::super::run::report_coverage(plan)));
-            super::super::run::start_sources(&config, &mut tasks, bus.publisher(Topic::Raw)?, &stop_rx)?;
+            let intake =
+                pipeline::Intake { raw: bus.publisher(Topic::Raw)?, deletions: bus.publisher(Topic::Deletions)? };
+            super::super::run::start_sources(&config, &mut tasks, intake, &stop_rx)?;
         }
         // Every process serves health, readiness and its own metrics (consumer
         // lag, its stages); the `web` role adds search over the local archive,

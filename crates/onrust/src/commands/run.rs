@@ -59,9 +59,10 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let region = region(&config, &alerts.names);
     let alert_handle = pipeline::alert::AlertHandle::open(&alerts)?;
     let alert_backend: Arc<dyn onrust_web::alerts::AlertBackend> = Arc::new(alert_handle.clone());
-    let raw = pipeline::start_processing(&bus, &mut tasks, classifier, writer, settings, Some((alerts, alert_handle)))?;
+    let intake =
+        pipeline::start_processing(&bus, &mut tasks, classifier, writer, settings, Some((alerts, alert_handle)))?;
     bus.seal();
-    start_sources(&config, &mut tasks, raw, &stop_rx)?;
+    start_sources(&config, &mut tasks, intake, &stop_rx)?;
 
     let ready = Arc::new(AtomicBool::new(false));
     let (web_stop_tx, web_stop_rx) = tokio::sync::watch::channel(false);
@@ -187,7 +188,7 @@ pub(super) fn install_metrics() -> anyhow::Result<metrics_exporter_prometheus::P
 pub(super) fn start_sources(
     config: &Config,
     tasks: &mut JoinSet<TaskResult>,
-    raw: Arc<dyn onrust_bus::Publisher>,
+    intake: pipeline::Intake,
     stop: &tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let limits = FetchLimits {
@@ -209,6 +210,7 @@ pub(super) fn start_sources(
     tokio::spawn(purge_old_keys(Arc::clone(&keys), stop.clone()));
     let context = SourceContext::new(Arc::new(fetcher), keys, Arc::new(CursorStore::new(config.cursor_dir())?));
     let (to_forwarder, from_sources) = mpsc::channel(pipeline::ingest::HANDOVER);
+    let (to_deletions, deletions) = mpsc::channel(pipeline::ingest::HANDOVER);
     for source in config.sources.iter().filter(|s| s.enabled) {
         let id = SourceId::new(source.id.clone())?;
         let url = url::Url::parse(&source.url).with_context(|| format!("source {}: bad url", source.id))?;
@@ -222,7 +224,8 @@ pub(super) fn start_sources(
         });
     }
     drop(to_forwarder);
-    tasks.spawn(async move { ("ingest", pipeline::ingest::forward(from_sources, raw).await) });
+    drop(to_deletions);
+    tasks.spawn(async move { ("ingest", pipeline::ingest::forward(from_sources, deletions, intake).await) });
     Ok(())
 }
 

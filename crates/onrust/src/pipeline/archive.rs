@@ -9,6 +9,11 @@
 //! stage starts by seeking there (R3): what the archive holds and where
 //! it resumes can never disagree, whatever the group's offsets say.
 //!
+//! Deletions at the source (`onrust.deletions.v1`, a Bluesky delete) come
+//! merged into the same input and are applied in bus order with the upserts:
+//! the message leaves every bucket that holds it at the next commit, and a
+//! copy that arrives later is refused (see `ArchiveWriter::remove`).
+//!
 //! Retention (L6) runs here too, because it needs the writer: at start and
 //! then hourly, between commits. Each deleted bucket is first recorded in
 //! the audit log.
@@ -19,9 +24,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
-use onrust_archive::{ArchiveWriter, Deletion};
-use onrust_bus::{Ack, Origin, Publisher, Subscriber};
-use onrust_model::ScoredMessage;
+use onrust_archive::ArchiveWriter;
+use onrust_bus::{Ack, Origin, Publisher, Subscriber, Topic};
+use onrust_model::{Deletion, MessageId, ScoredMessage};
 use onrust_web::audit::{self, AuditEntry};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
@@ -103,7 +108,15 @@ impl Tracker {
     }
 }
 
-/// Runs until the scored topic closes; then commits what is left and returns.
+/// One change to the archive, in the order the bus delivered it.
+enum Work {
+    Upsert(Box<ScoredMessage>),
+    /// Deleted at its source (`onrust.deletions.v1`).
+    Remove(MessageId),
+}
+
+/// Runs until its input closes (scored messages, merged with deletions where
+/// a source reports them); then commits what is left and returns.
 pub async fn run(
     mut input: Box<dyn Subscriber>,
     dead: Arc<dyn Publisher>,
@@ -143,13 +156,19 @@ pub async fn run(
             commit(&writer, &mut pending, first_pending_at, tracker.as_ref()).await?;
             return Ok(());
         }
-        let mut docs = Vec::with_capacity(batch.len());
+        let mut work = Vec::with_capacity(batch.len());
         for delivery in batch {
             if let Some(tracker) = tracker.as_mut() {
                 tracker.handled(&delivery.origin);
             }
-            match super::decode(&delivery.payload, "scored message", |m: &ScoredMessage| m.schema) {
-                Ok(message) => docs.push((message, delivery)),
+            let decoded = if delivery.origin.topic == Topic::Deletions.name() {
+                super::decode(&delivery.payload, "deletion", |d: &Deletion| d.schema).map(|d| Work::Remove(d.id))
+            } else {
+                super::decode(&delivery.payload, "scored message", |m: &ScoredMessage| m.schema)
+                    .map(|m| Work::Upsert(Box::new(m)))
+            };
+            match decoded {
+                Ok(item) => work.push((item, delivery)),
                 // Written before the commit that records its position, so a restart never passes over it.
                 Err(reason) => super::dead_letter_durably("archive", dead.as_ref(), delivery, reason).await?,
             }
@@ -157,14 +176,17 @@ pub async fn run(
         let upserting = Arc::clone(&writer);
         let acks = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Ack>> {
             let mut writer = upserting.lock().map_err(|_| anyhow::anyhow!("archive writer lock poisoned"))?;
-            let mut acks = Vec::with_capacity(docs.len());
-            for (message, delivery) in docs {
+            let mut acks = Vec::with_capacity(work.len());
+            // In bus order: a deletion after its message removes it; a message after its deletion is refused.
+            for (item, delivery) in work {
                 // A decoded message always makes a valid document, so an error
                 // here is the writer's (a full disk kills its indexing thread):
                 // fatal, like a failed commit, never a dead letter (R6).
-                writer
-                    .upsert(&message)
-                    .context("archive write failed; stopping so that nothing unsaved is acknowledged")?;
+                match item {
+                    Work::Upsert(message) => writer.upsert(&message).map(|_| ()),
+                    Work::Remove(id) => writer.remove(&id).map(|_| ()),
+                }
+                .context("archive write failed; stopping so that nothing unsaved is acknowledged")?;
                 acks.push(delivery.ack);
             }
             Ok(acks)
@@ -237,7 +259,10 @@ async fn retention(
 }
 
 /// Writes the deletion record of one bucket to the audit log (L6, L7).
-pub fn record_deletion(audit_path: &std::path::Path, deletion: &Deletion) -> Result<(), audit::AuditError> {
+pub fn record_deletion(
+    audit_path: &std::path::Path,
+    deletion: &onrust_archive::Deletion,
+) -> Result<(), audit::AuditError> {
     let record = serde_json::to_value(deletion).unwrap_or_default();
     audit::append(
         audit_path,

@@ -113,8 +113,8 @@ impl Taken {
 pub type TaskResult = (&'static str, anyhow::Result<()>);
 
 /// Wires classify, archive and (given its settings) the alert stage onto `bus` and spawns them into `tasks`;
-/// returns the publisher for raw messages. Seal the bus after creating any
-/// other publishers.
+/// returns the publishers for raw messages and for deletions at the source.
+/// Seal the bus after creating any other publishers.
 pub fn start_processing(
     bus: &onrust_bus::EmbeddedBus,
     tasks: &mut tokio::task::JoinSet<TaskResult>,
@@ -122,10 +122,13 @@ pub fn start_processing(
     writer: onrust_archive::ArchiveWriter,
     settings: archive::Settings,
     alerts: Option<(alert::Settings, alert::AlertHandle)>,
-) -> anyhow::Result<std::sync::Arc<dyn onrust_bus::Publisher>> {
+) -> anyhow::Result<Intake> {
     use onrust_bus::{Bus, Topic};
     let raw_in = bus.subscribe(Topic::Raw, "classify")?;
-    let scored_in = bus.subscribe(Topic::Scored, "archive")?;
+    let scored_in: Box<dyn onrust_bus::Subscriber> = Box::new(onrust_bus::Merged::new(
+        bus.subscribe(Topic::Scored, "archive")?,
+        bus.subscribe(Topic::Deletions, "archive")?,
+    ));
     if let Some((alerts, handle)) = alerts {
         let alert_in = bus.subscribe(Topic::Scored, "alert")?;
         let alert_dead = bus.publisher(Topic::DeadLetter)?;
@@ -138,10 +141,19 @@ pub fn start_processing(
     let scored_out = bus.publisher(Topic::Scored)?;
     let dead = bus.publisher(Topic::DeadLetter)?;
     let raw_out = bus.publisher(Topic::Raw)?;
+    let deletions_out = bus.publisher(Topic::Deletions)?;
     let classify_dead = std::sync::Arc::clone(&dead);
     tasks.spawn(async move { ("classify", classify::run(raw_in, scored_out, classify_dead, classifier).await) });
     tasks.spawn(async move { ("archive", archive::run(scored_in, dead, writer, settings).await) });
-    Ok(raw_out)
+    Ok(Intake { raw: raw_out, deletions: deletions_out })
+}
+
+/// Where sources put what they read: messages on `onrust.raw.v1`, deletions
+/// at the source on `onrust.deletions.v1`.
+#[derive(Clone)]
+pub struct Intake {
+    pub raw: std::sync::Arc<dyn onrust_bus::Publisher>,
+    pub deletions: std::sync::Arc<dyn onrust_bus::Publisher>,
 }
 
 #[cfg(test)]
@@ -196,7 +208,9 @@ mod tests {
         let mut tasks = tokio::task::JoinSet::new();
         let policy = archive::CommitPolicy { interval: Duration::from_millis(50), max_docs: 10_000 };
         let settings = archive::Settings { policy, retention: None };
-        let input = start_processing(&bus, &mut tasks, classifier(), writer, settings, None).expect("wiring");
+        let Intake { raw: input, deletions } =
+            start_processing(&bus, &mut tasks, classifier(), writer, settings, None).expect("wiring");
+        drop(deletions);
         bus.seal();
 
         let (acked, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
@@ -235,6 +249,74 @@ mod tests {
         let letter: onrust_bus::DeadLetter = serde_json::from_str(letters.trim()).expect("dead letter json");
         assert!(letter.reason.starts_with("not a raw message"), "{}", letter.reason);
         assert_eq!((letter.origin.topic.as_str(), letter.origin.offset), ("onrust.raw.v1", 500));
+    }
+
+    /// A message deleted at its source leaves the archive, whether its
+    /// deletion comes after it was archived or overtakes it in the classifier.
+    #[tokio::test]
+    async fn a_deletion_at_the_source_removes_the_message_from_the_archive() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let writer = ArchiveWriter::open(
+            &dir.path().join("archive"),
+            &ArchiveOptions { writer_memory_bytes: 20_000_000, ..ArchiveOptions::default() },
+        )
+        .expect("archive");
+        let deadletter_path = Some(dir.path().join("deadletter.jsonl"));
+        let bus = EmbeddedBus::new(EmbeddedOptions { capacity: 64, deadletter_path });
+        let mut tasks = tokio::task::JoinSet::new();
+        let policy = archive::CommitPolicy { interval: Duration::from_millis(20), max_docs: 10_000 };
+        let settings = archive::Settings { policy, retention: None };
+        let intake = start_processing(&bus, &mut tasks, classifier(), writer, settings, None).expect("wiring");
+        bus.seal();
+        let settled = |n: &Arc<AtomicUsize>| {
+            let n = Arc::clone(n);
+            Ack::new(move |ok| {
+                assert!(ok, "every record is taken");
+                n.fetch_add(1, Ordering::SeqCst);
+            })
+        };
+        let deletion = |i: usize| onrust_model::Deletion {
+            schema: SCHEMA_VERSION,
+            id: raw(i).id,
+            source: raw(i).source,
+            source_kind: SourceKind::Bluesky,
+            deleted_at: chrono::Utc::now(),
+        };
+        let done = Arc::new(AtomicUsize::new(0));
+        for i in 0..3 {
+            intake.raw.publish(Record::json("test", &raw(i)).expect("json"), settled(&done)).await.expect("publish");
+        }
+        // Deleted after it was archived: wait until the first three are committed.
+        while done.load(Ordering::SeqCst) < 3 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        intake
+            .deletions
+            .publish(Record::json("test", &deletion(1)).expect("json"), settled(&done))
+            .await
+            .expect("publish");
+        // Deleted before it reaches the archive.
+        intake
+            .deletions
+            .publish(Record::json("test", &deletion(7)).expect("json"), settled(&done))
+            .await
+            .expect("publish");
+        while done.load(Ordering::SeqCst) < 5 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        intake.raw.publish(Record::json("test", &raw(7)).expect("json"), settled(&done)).await.expect("publish");
+        drop(intake);
+        while let Some(joined) = tasks.join_next().await {
+            let (stage, result) = joined.expect("no panic");
+            result.unwrap_or_else(|e| panic!("stage {stage} failed: {e:#}"));
+        }
+        assert_eq!(done.load(Ordering::SeqCst), 6);
+        let reader = ArchiveReader::open(&dir.path().join("archive")).expect("reader");
+        reader.reload().expect("reload");
+        let page = reader.search(&onrust_archive::SearchRequest::new("bericht")).expect("search");
+        let mut ids: Vec<String> = page.hits.into_iter().map(|h| h.id).collect();
+        ids.sort();
+        assert_eq!(ids, [raw(0).id.as_str().to_owned(), raw(2).id.as_str().to_owned()]);
     }
 
     #[test]
