@@ -629,9 +629,11 @@ impl Default for PrivacyConfig {
     }
 }
 
-/// Kinds of source built so far. `reddit`, `youtube` and `authority` are
-/// feeds read by the same safe fetcher and parser; the kind is what their
-/// messages carry (`source_kind`), so rules and searches can tell them apart.
+/// The kinds of source. `feed`, `reddit`, `youtube` and `authority` are feeds
+/// read by the same safe fetcher and parser; the kind is what their messages
+/// carry (`source_kind`), so rules and searches can tell them apart.
+/// `mastodon` and `telegram` are polled over the same fetcher; `bluesky` is a
+/// Jetstream WebSocket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceKindConfig {
@@ -644,6 +646,12 @@ pub enum SourceKindConfig {
     /// The authorities' own publications: politie.nl news, official municipal
     /// publications (emergency ordinances), as `source_kind = "authority"`.
     Authority,
+    /// Hashtag timelines of one Mastodon instance (`url` is the instance, `tags` the hashtags).
+    Mastodon,
+    /// Bluesky posts from a Jetstream instance (`url` is its `wss://…/subscribe`).
+    Bluesky,
+    /// A public Telegram channel's web preview (`url` is `https://t.me/s/<channel>`).
+    Telegram,
 }
 
 impl SourceKindConfig {
@@ -654,7 +662,15 @@ impl SourceKindConfig {
             Self::Reddit => onrust_model::SourceKind::Reddit,
             Self::Youtube => onrust_model::SourceKind::Youtube,
             Self::Authority => onrust_model::SourceKind::Authority,
+            Self::Mastodon => onrust_model::SourceKind::Mastodon,
+            Self::Bluesky => onrust_model::SourceKind::Bluesky,
+            Self::Telegram => onrust_model::SourceKind::Telegram,
         }
+    }
+
+    /// The configuration's name of the kind.
+    pub fn name(self) -> &'static str {
+        self.message_kind().as_str()
     }
 }
 
@@ -664,11 +680,15 @@ impl SourceKindConfig {
 pub struct SourceConfig {
     /// Stable id, `[a-z0-9_-]`; part of every message id from this source.
     pub id: String,
-    /// `feed` (RSS, Atom, JSON Feed), `reddit`, `youtube` or `authority`.
+    /// `feed` (RSS, Atom, JSON Feed), `reddit`, `youtube`, `authority`,
+    /// `mastodon`, `bluesky` or `telegram`.
     pub kind: SourceKindConfig,
-    /// http or https address of the feed.
+    /// Where to read: the feed (http, https); the Mastodon instance
+    /// (`https://mastodon.nl`); the Jetstream endpoint (`wss://…/subscribe`);
+    /// the channel preview (`https://t.me/s/<channel>`).
     pub url: String,
-    /// How often to poll; the feed's own ttl, max-age or Retry-After can only make it longer.
+    /// How often to poll; the feed's own ttl, max-age or Retry-After can only
+    /// make it longer. Not used by `bluesky`, which streams.
     #[serde(default = "default_interval")]
     pub interval: HumanDuration,
     /// Set to false to keep the entry but not poll it.
@@ -678,13 +698,99 @@ pub struct SourceConfig {
     /// metric (GUARDRAILS R10); empty: the whole region (a regional source).
     #[serde(default)]
     pub municipalities: Vec<String>,
+    /// `mastodon` only: the hashtags to follow, without `#`; queried four at a time.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// `bluesky` only: the post languages (`langs` tags, ISO 639-1) let in; default `["nl"]`.
+    #[serde(default)]
+    pub languages: Vec<String>,
 }
+
+impl SourceConfig {
+    /// The languages a `bluesky` source lets in.
+    pub fn bluesky_languages(&self) -> Vec<String> {
+        if self.languages.is_empty() { vec!["nl".to_owned()] } else { self.languages.clone() }
+    }
+}
+
+/// Most hashtags one Mastodon source follows (each four is one request per poll).
+pub const MAX_MASTODON_TAGS: usize = 40;
+
+/// Telegram previews show only the latest few dozen posts: a slower poll misses some on a busy channel.
+pub const MAX_TELEGRAM_INTERVAL: Duration = Duration::from_secs(30 * 60);
 
 fn default_interval() -> HumanDuration {
     HumanDuration(Duration::from_secs(300))
 }
 fn default_true() -> bool {
     true
+}
+
+/// The checks that depend on a source's kind: the URL's form, and the keys only some kinds take.
+fn validate_source_kind(source: &SourceConfig, key: &dyn Fn(&str) -> String, c: &mut Collector) {
+    use SourceKindConfig as K;
+    let url = match url::Url::parse(&source.url) {
+        Ok(url) => url,
+        Err(e) => return c.push(key("url"), format!("{:?} is not a URL: {e}", source.url)),
+    };
+    let schemes: &[&str] = if source.kind == K::Bluesky { &["wss", "ws"] } else { &["https", "http"] };
+    if !schemes.contains(&url.scheme()) {
+        let allowed = schemes.join(" or ");
+        c.push(key("url"), format!("scheme {:?} is not allowed for kind {}; use {allowed}", url.scheme(), source.kind.name()));
+    }
+    if source.kind != K::Mastodon && !source.tags.is_empty() {
+        c.push(key("tags"), format!("only a mastodon source follows tags, not kind {}", source.kind.name()));
+    }
+    if source.kind != K::Bluesky && !source.languages.is_empty() {
+        c.push(key("languages"), format!("only a bluesky source filters on languages, not kind {}", source.kind.name()));
+    }
+    match source.kind {
+        K::Mastodon => {
+            if !matches!(url.path(), "" | "/") || url.query().is_some() {
+                c.push(key("url"), "a mastodon source's url is the instance itself, such as \"https://mastodon.nl\"");
+            }
+            if source.tags.is_empty() {
+                c.push(key("tags"), "a mastodon source needs at least one hashtag to follow");
+            }
+            if source.tags.len() > MAX_MASTODON_TAGS {
+                c.push(key("tags"), format!("at most {MAX_MASTODON_TAGS} tags per source; split them over more sources"));
+            }
+            let mut seen = HashSet::new();
+            for tag in &source.tags {
+                let valid = !tag.is_empty()
+                    && tag.chars().count() <= 100
+                    && tag.chars().all(|ch| ch.is_alphanumeric() || ch == '_');
+                if !valid {
+                    c.push(key("tags"), format!("{tag:?} is not a hashtag: letters, digits and _ only, without #"));
+                } else if !seen.insert(tag.to_lowercase()) {
+                    c.push(key("tags"), format!("{tag:?} is listed twice"));
+                }
+            }
+        }
+        K::Telegram => {
+            let channel = url.path().strip_prefix("/s/").unwrap_or_default();
+            let valid = !channel.is_empty()
+                && channel.len() <= 64
+                && channel.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+            if !valid || url.query().is_some() {
+                c.push(key("url"), "a telegram source's url is a channel's public preview, such as \"https://t.me/s/channel\"");
+            }
+            if source.interval.0 > MAX_TELEGRAM_INTERVAL {
+                c.push(
+                    key("interval"),
+                    "at most 30m for telegram: the preview shows only the latest few dozen posts",
+                );
+            }
+        }
+        K::Bluesky => {
+            for lang in &source.languages {
+                if lang.len() != 2 || !lang.chars().all(|ch| ch.is_ascii_lowercase()) {
+                    c.push(key("languages"), format!("{lang:?} is not an ISO 639-1 code such as \"nl\""));
+                }
+            }
+        }
+        K::Feed | K::Reddit | K::Youtube | K::Authority => {}
+    }
 }
 
 /// One problem in the configuration.
@@ -1134,11 +1240,7 @@ impl Config {
             if !seen.insert(source.id.clone()) {
                 c.push(key("id"), format!("{:?} is used by an earlier source; ids must be unique", source.id));
             }
-            match url::Url::parse(&source.url) {
-                Ok(url) if matches!(url.scheme(), "http" | "https") => {}
-                Ok(url) => c.push(key("url"), format!("scheme {:?} is not allowed; use http or https", url.scheme())),
-                Err(e) => c.push(key("url"), format!("{:?} is not a URL: {e}", source.url)),
-            }
+            validate_source_kind(source, &key, c);
             if source.interval.0 < Duration::from_secs(10) {
                 c.push(key("interval"), "must be at least 10s; be polite to feed operators");
             }
@@ -1300,6 +1402,80 @@ mod tests {
             onrust_alert::RuleKind::Burst,
         ] {
             assert!(kinds.contains(&kind), "a default {kind:?} rule ships");
+        }
+    }
+
+    #[test]
+    fn each_source_kind_is_checked_for_what_it_needs() {
+        let config = parse(
+            r#"
+            [[sources]]
+            id = "mastodon-nl"
+            kind = "mastodon"
+            url = "https://mastodon.nl"
+            tags = ["utrecht", "boerenprotest", "stikstof", "amersfoort", "almere"]
+            [[sources]]
+            id = "bluesky"
+            kind = "bluesky"
+            url = "wss://jetstream2.us-east.bsky.network/subscribe"
+            [[sources]]
+            id = "tg-regio"
+            kind = "telegram"
+            url = "https://t.me/s/rtvutrecht"
+            interval = "2m"
+            "#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.sources[0].tags.len(), 5);
+        assert_eq!(config.sources[1].bluesky_languages(), ["nl"], "Dutch by default");
+        assert_eq!(config.sources[2].kind.message_kind(), onrust_model::SourceKind::Telegram);
+
+        let errors = parse(
+            r##"
+            [[sources]]
+            id = "m1"
+            kind = "mastodon"
+            url = "https://mastodon.nl/api/v1/timelines/tag/utrecht"
+            tags = ["#utrecht", "utrecht", "Utrecht", ""]
+            languages = ["nl"]
+            [[sources]]
+            id = "m2"
+            kind = "mastodon"
+            url = "https://mastodon.social"
+            [[sources]]
+            id = "b1"
+            kind = "bluesky"
+            url = "https://jetstream2.us-east.bsky.network/subscribe"
+            languages = ["dutch"]
+            [[sources]]
+            id = "t1"
+            kind = "telegram"
+            url = "https://t.me/rtvutrecht"
+            interval = "2h"
+            [[sources]]
+            id = "f1"
+            kind = "feed"
+            url = "wss://example.org/feed"
+            tags = ["x"]
+            "##,
+        )
+        .unwrap_err()
+        .to_string();
+        for needle in [
+            "sources[0].url: a mastodon source's url is the instance itself",
+            "sources[0].tags: \"#utrecht\" is not a hashtag",
+            "sources[0].tags: \"Utrecht\" is listed twice",
+            "sources[0].tags: \"\" is not a hashtag",
+            "sources[0].languages: only a bluesky source filters on languages, not kind mastodon",
+            "sources[1].tags: a mastodon source needs at least one hashtag",
+            "sources[2].url: scheme \"https\" is not allowed for kind bluesky; use wss or ws",
+            "sources[2].languages: \"dutch\" is not an ISO 639-1 code",
+            "sources[3].url: a telegram source's url is a channel's public preview",
+            "sources[3].interval: at most 30m for telegram",
+            "sources[4].url: scheme \"wss\" is not allowed for kind feed; use https or http",
+            "sources[4].tags: only a mastodon source follows tags, not kind feed",
+        ] {
+            assert!(errors.contains(needle), "missing {needle:?} in:\n{errors}");
         }
     }
 
