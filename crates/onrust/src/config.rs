@@ -736,13 +736,19 @@ fn validate_source_kind(source: &SourceConfig, key: &dyn Fn(&str) -> String, c: 
     let schemes: &[&str] = if source.kind == K::Bluesky { &["wss", "ws"] } else { &["https", "http"] };
     if !schemes.contains(&url.scheme()) {
         let allowed = schemes.join(" or ");
-        c.push(key("url"), format!("scheme {:?} is not allowed for kind {}; use {allowed}", url.scheme(), source.kind.name()));
+        c.push(
+            key("url"),
+            format!("scheme {:?} is not allowed for kind {}; use {allowed}", url.scheme(), source.kind.name()),
+        );
     }
     if source.kind != K::Mastodon && !source.tags.is_empty() {
         c.push(key("tags"), format!("only a mastodon source follows tags, not kind {}", source.kind.name()));
     }
     if source.kind != K::Bluesky && !source.languages.is_empty() {
-        c.push(key("languages"), format!("only a bluesky source filters on languages, not kind {}", source.kind.name()));
+        c.push(
+            key("languages"),
+            format!("only a bluesky source filters on languages, not kind {}", source.kind.name()),
+        );
     }
     match source.kind {
         K::Mastodon => {
@@ -753,7 +759,10 @@ fn validate_source_kind(source: &SourceConfig, key: &dyn Fn(&str) -> String, c: 
                 c.push(key("tags"), "a mastodon source needs at least one hashtag to follow");
             }
             if source.tags.len() > MAX_MASTODON_TAGS {
-                c.push(key("tags"), format!("at most {MAX_MASTODON_TAGS} tags per source; split them over more sources"));
+                c.push(
+                    key("tags"),
+                    format!("at most {MAX_MASTODON_TAGS} tags per source; split them over more sources"),
+                );
             }
             let mut seen = HashSet::new();
             for tag in &source.tags {
@@ -773,13 +782,13 @@ fn validate_source_kind(source: &SourceConfig, key: &dyn Fn(&str) -> String, c: 
                 && channel.len() <= 64
                 && channel.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
             if !valid || url.query().is_some() {
-                c.push(key("url"), "a telegram source's url is a channel's public preview, such as \"https://t.me/s/channel\"");
+                c.push(
+                    key("url"),
+                    "a telegram source's url is a channel's public preview, such as \"https://t.me/s/channel\"",
+                );
             }
             if source.interval.0 > MAX_TELEGRAM_INTERVAL {
-                c.push(
-                    key("interval"),
-                    "at most 30m for telegram: the preview shows only the latest few dozen posts",
-                );
+                c.push(key("interval"), "at most 30m for telegram: the preview shows only the latest few dozen posts");
             }
         }
         K::Bluesky => {

@@ -8,5 +8,6 @@
 
 mod fetch;
 mod fixtures;
+mod kinds;
 mod source;
 mod support;
