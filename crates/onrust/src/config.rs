@@ -1404,6 +1404,25 @@ mod tests {
         assert!(config.recipients.is_empty(), "nothing is mailed until someone configures recipients");
         let kinds: Vec<_> = config.rules.iter().map(|r| r.kind).collect();
         assert_eq!(config.region.municipalities.len(), 38, "Midden-Nederland has 38 municipalities");
+        // Every municipality's own publications are read, so coverage is per municipality.
+        for code in &config.region.municipalities {
+            let gemeenteblad = config.sources.iter().find(|s| {
+                s.kind == SourceKindConfig::Authority
+                    && s.municipalities == [code.clone()]
+                    && s.url.contains("Gemeenteblad")
+            });
+            assert!(gemeenteblad.is_some(), "no Gemeenteblad source for {code}");
+        }
+        // What the authorities publish is not what the real-time rules watch for.
+        for rule in config.rules.iter().filter(|r| r.kind != onrust_alert::RuleKind::Burst) {
+            let watched: Vec<_> =
+                onrust_model::SourceKind::ALL.into_iter().filter(|k| rule.source_kinds.contains(k)).collect();
+            let expected: Vec<_> = onrust_model::SourceKind::ALL
+                .into_iter()
+                .filter(|k| *k != onrust_model::SourceKind::Authority)
+                .collect();
+            assert_eq!(watched, expected, "rule {}", rule.name);
+        }
         for kind in [
             onrust_alert::RuleKind::Critical,
             onrust_alert::RuleKind::Announcement,

@@ -113,7 +113,11 @@ fn explain_alerts(config: &crate::config::Config) {
                 rule.alpha
             ),
         };
-        let themes = if rule.themes.is_empty() { "all themes".to_owned() } else { rule.themes.join(", ") };
+        let mut themes = if rule.themes.is_empty() { "all themes".to_owned() } else { rule.themes.join(", ") };
+        if !rule.source_kinds.is_empty() {
+            let kinds: Vec<&str> = rule.source_kinds.iter().map(|k| k.as_str()).collect();
+            themes.push_str(&format!(" from {}", kinds.join(", ")));
+        }
         // As the mechanics route them: critical and announcement alerts reach a
         // mayor in real time after review; the others only unreviewed, in the digest.
         let real_time = matches!(rule.kind, onrust_alert::RuleKind::Critical | onrust_alert::RuleKind::Announcement);
