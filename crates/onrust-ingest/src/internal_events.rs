@@ -51,6 +51,9 @@ pub struct SourceHealth {
     pub up: bool,
     /// Unix time of the last successful poll, if any since start.
     pub last_success: Option<f64>,
+    /// Unix time the source last showed it may have missed messages (a
+    /// coverage gap), if it did since start.
+    pub last_gap: Option<f64>,
 }
 
 /// Health per source id, updated by the same events that set `onrust_source_up`.
@@ -63,7 +66,7 @@ pub fn source_health() -> BTreeMap<String, SourceHealth> {
 
 fn set_health(source: &SourceId, up: bool, success_at: Option<f64>) {
     let mut health = HEALTH.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let entry = health.entry(source.to_string()).or_insert(SourceHealth { up, last_success: None });
+    let entry = health.entry(source.to_string()).or_insert(SourceHealth { up, last_success: None, last_gap: None });
     entry.up = up;
     if success_at.is_some() {
         entry.last_success = success_at;
@@ -236,5 +239,13 @@ impl CoverageGap<'_> {
         tracing::warn!(source = %self.source, reason = self.reason, detail = %self.detail, "coverage gap: messages may have been missed");
         metrics::counter!(COVERAGE_GAPS_TOTAL, "source" => self.source.to_string(), "source_kind" => self.kind.as_str(), "outcome" => self.reason)
             .increment(1);
+        let now_secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+        let mut health = HEALTH.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = health.entry(self.source.to_string()).or_insert(SourceHealth {
+            up: true,
+            last_success: None,
+            last_gap: None,
+        });
+        entry.last_gap = Some(now_secs);
     }
 }

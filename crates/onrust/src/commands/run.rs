@@ -344,11 +344,17 @@ pub(super) fn coverage_plan(config: &Config, region: &[String]) -> CoveragePlan 
 
 /// The share of its sources that are delivering, per municipality, every 5 s (GUARDRAILS R10).
 /// A source that has not succeeded since start does not cover anything yet.
-fn coverage(plan: &CoveragePlan, now: f64) -> Vec<(String, f64)> {
-    let health = onrust_ingest::source_health();
+fn coverage(
+    plan: &CoveragePlan,
+    health: &std::collections::BTreeMap<String, onrust_ingest::SourceHealth>,
+    now: f64,
+) -> Vec<(String, f64)> {
+    // Delivering: up, succeeded recently, and no sign of missed messages
+    // recently (a gap in a channel's ids, a stream resumed past its backlog).
     let delivering = |id: &String| {
+        let max_age = plan.max_age.get(id).copied().unwrap_or(0.0);
         health.get(id).is_some_and(|h| {
-            h.up && h.last_success.is_some_and(|t| now - t <= plan.max_age.get(id).copied().unwrap_or(0.0))
+            h.up && h.last_success.is_some_and(|t| now - t <= max_age) && h.last_gap.is_none_or(|t| now - t > max_age)
         })
     };
     plan.municipalities
@@ -368,7 +374,7 @@ pub(super) async fn report_coverage(plan: CoveragePlan) {
         tick.tick().await;
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
         let (mut lost, mut restored) = (Vec::new(), Vec::new());
-        for (municipality, share) in coverage(&plan, now) {
+        for (municipality, share) in coverage(&plan, &onrust_ingest::source_health(), now) {
             let is_covered = share > 0.0;
             match covered.insert(municipality.clone(), is_covered) {
                 Some(true) if !is_covered => lost.push(municipality.clone()),
@@ -401,5 +407,44 @@ pub(super) async fn report_archive_size(dir: std::path::PathBuf) {
         let bytes = buckets.iter().map(|b| b.bytes).sum();
         let largest_bucket_bytes = buckets.iter().map(|b| b.bytes).max().unwrap_or(0);
         ArchiveSized { bytes, largest_bucket_bytes }.emit();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use onrust_ingest::SourceHealth;
+
+    use super::*;
+
+    #[test]
+    fn a_source_covers_while_it_delivers_and_shows_no_gap() {
+        let plan = CoveragePlan {
+            municipalities: vec![
+                ("GM0344".to_owned(), vec!["regio".to_owned(), "utrecht".to_owned()]),
+                ("GM0307".to_owned(), vec!["regio".to_owned()]),
+                ("GM0034".to_owned(), vec![]),
+            ],
+            max_age: [("regio".to_owned(), 600.0), ("utrecht".to_owned(), 600.0)].into(),
+        };
+        let now = 10_000.0;
+        let health = |up, last_success: Option<f64>, last_gap: Option<f64>| SourceHealth { up, last_success, last_gap };
+        let mut sources: BTreeMap<String, SourceHealth> = BTreeMap::new();
+        sources.insert("regio".into(), health(true, Some(now - 60.0), None));
+        sources.insert("utrecht".into(), health(true, Some(now - 60.0), None));
+        assert_eq!(
+            coverage(&plan, &sources, now),
+            [("GM0344".to_owned(), 1.0), ("GM0307".to_owned(), 1.0), ("GM0034".to_owned(), 0.0)]
+        );
+        // A gap a minute ago: it may have missed messages, so it does not count for now.
+        sources.insert("utrecht".into(), health(true, Some(now - 60.0), Some(now - 60.0)));
+        assert_eq!(coverage(&plan, &sources, now)[0], ("GM0344".to_owned(), 0.5));
+        // Long enough ago, it counts again; a stale success or a failing source does not.
+        sources.insert("utrecht".into(), health(true, Some(now - 60.0), Some(now - 3600.0)));
+        sources.insert("regio".into(), health(true, Some(now - 3600.0), None));
+        assert_eq!(coverage(&plan, &sources, now)[0], ("GM0344".to_owned(), 0.5));
+        sources.insert("regio".into(), health(false, Some(now - 1.0), None));
+        assert_eq!(coverage(&plan, &sources, now)[1], ("GM0307".to_owned(), 0.0));
     }
 }
