@@ -339,6 +339,27 @@ impl Engine {
         if theme == 0 { None } else { self.s.themes.get(theme as usize - 1).map(String::as_str) }
     }
 
+    /// Forgets the message `id` as evidence, because it was deleted at its
+    /// source: it leaves the candidate pools, every alert's evidence and the
+    /// announced actions' evidence. What it counted stays counted (the
+    /// message existed when the alert fired); only its words go. Returns
+    /// whether any evidence held it.
+    pub fn forget_message(&mut self, id: &str) -> bool {
+        let mut found = false;
+        for pool in self.s.candidates.values_mut() {
+            let before = pool.len();
+            pool.retain(|c| c.evidence.message_id != id);
+            found |= pool.len() != before;
+        }
+        for instance in self.s.active.values_mut() {
+            let before = instance.pool.len() + instance.alert.evidence.len();
+            instance.pool.retain(|c| c.evidence.message_id != id);
+            instance.alert.evidence.retain(|e| e.message_id != id);
+            found |= instance.pool.len() + instance.alert.evidence.len() != before;
+        }
+        found | self.s.calendar.forget_message(id)
+    }
+
     /// Takes in one scored message. Counts it in the windows and fires (or
     /// updates) `critical` and `announcement` alerts at once.
     pub fn observe(&mut self, msg: &ScoredMessage, now: DateTime<Utc>) -> Vec<Transition> {

@@ -119,6 +119,34 @@ fn critical_fires_at_observe_and_resolves_after_its_window() {
 }
 
 #[test]
+fn a_message_deleted_at_its_source_leaves_every_alert_s_evidence() {
+    let rules = rules("[[rules]]\nname = \"kritiek\"\nkind = \"critical\"\n");
+    let mut e = Engine::new(rules.clone());
+    let mut m = Mechanics::new(&rules);
+    let now = t(11, 20, 12, 0);
+    let trs = e.observe(&msg("weg", Some(UTRECHT), "asiel", 3, 0.9, now), now);
+    m.apply(&trs, now);
+    let trs = e.observe(&msg("blijft", Some(UTRECHT), "asiel", 3, 0.8, now), now);
+    m.apply(&trs, now);
+    let evidence = |alerts: Vec<&crate::Alert>| -> Vec<String> {
+        alerts.iter().flat_map(|a| a.evidence.iter().map(|e| e.message_id.clone())).collect()
+    };
+    assert_eq!(evidence(e.active_alerts().collect()).len(), 2);
+    assert!(e.forget_message("weg"));
+    assert!(m.forget_message("weg"));
+    assert_eq!(evidence(e.active_alerts().collect()), ["blijft"]);
+    assert_eq!(evidence(m.alerts().collect()), ["blijft"]);
+    assert_eq!(e.active_alerts().next().map(|a| a.observed), Some(2), "what it counted stays counted");
+    assert!(!e.forget_message("weg") && !m.forget_message("never-seen"));
+    // An update after the deletion does not bring the deleted words back.
+    let later = now + TimeDelta::minutes(5);
+    let trs = e.observe(&msg("nieuw", Some(UTRECHT), "asiel", 3, 0.7, later), later);
+    m.apply(&trs, later);
+    assert!(!evidence(e.active_alerts().collect()).contains(&"weg".to_owned()));
+    assert!(!evidence(m.alerts().collect()).contains(&"weg".to_owned()));
+}
+
+#[test]
 fn threshold_counts_per_municipality_with_pending_and_keep_firing() {
     let mut e = Engine::new(rules(
         "[[rules]]\nname = \"drempel\"\nkind = \"threshold\"\ncount = 5\nwindow = \"10m\"\npending = \"2m\"\n\

@@ -142,6 +142,22 @@ impl StageProcessed {
     }
 }
 
+/// A message deleted at its source was withdrawn from the alerts' evidence.
+pub struct AlertEvidenceWithdrawn {
+    /// Some alert, announced action or told copy held it.
+    pub found: bool,
+}
+
+impl AlertEvidenceWithdrawn {
+    pub fn emit(&self) {
+        if self.found {
+            tracing::info!("a message deleted at its source was withdrawn from alert evidence");
+        }
+        let outcome = if self.found { "deletion_withdrawn" } else { "deletion_not_evidence" };
+        counter!(STAGE_MESSAGES_TOTAL, "stage" => "alert", "outcome" => outcome).increment(1);
+    }
+}
+
 /// A message could not be processed and went to the dead letters (GUARDRAILS R4).
 pub struct DeadLettered<'a> {
     pub stage: &'static str,

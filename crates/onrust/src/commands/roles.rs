@@ -157,7 +157,10 @@ mod on_kafka {
             let handle = pipeline::alert::AlertHandle::open(&settings)?;
             alert_backend = Some(Arc::new(handle.clone()));
             let ends = pipeline::alert::Ends {
-                input: bus.subscribe(Topic::Scored, "alert")?,
+                input: Box::new(onrust_bus::Merged::new(
+                    bus.subscribe(Topic::Scored, "alert")?,
+                    bus.subscribe(Topic::Deletions, "alert")?,
+                )),
                 dead: bus.publisher(Topic::DeadLetter)?,
                 alerts: Some(bus.publisher(Topic::Alerts)?),
             };

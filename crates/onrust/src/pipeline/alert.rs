@@ -31,8 +31,8 @@ use onrust_alert::{
     Rule, Silence, SilenceRequest, Transition,
 };
 use onrust_archive::{ArchiveReader, CountRequest};
-use onrust_bus::{Ack, Publisher, Record, Subscriber};
-use onrust_model::{Level, MunicipalityCode, ScoredMessage};
+use onrust_bus::{Ack, Publisher, Record, Subscriber, Topic};
+use onrust_model::{Deletion, Level, MunicipalityCode, ScoredMessage};
 use onrust_web::alerts::{AlertBackend, AlertBackendError, Names};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
@@ -41,8 +41,8 @@ use tokio::time::Instant;
 use super::Taken;
 use crate::config::{RecipientConfig, RecipientScope, WebhookConfig};
 use crate::internal_events::{
-    AlertAcknowledged, AlertCycle, AlertNotificationQueued, AlertUnexplained, AlertsNotMailed, AlertsSnapshot,
-    StageProcessed,
+    AlertAcknowledged, AlertCycle, AlertEvidenceWithdrawn, AlertNotificationQueued, AlertUnexplained, AlertsNotMailed,
+    AlertsSnapshot, StageProcessed,
 };
 
 const BATCH: usize = 1024;
@@ -129,6 +129,21 @@ struct Core {
     sequences: BTreeMap<String, u64>,
     last_digest: Option<NaiveDate>,
     told: BTreeMap<String, Alert>,
+}
+
+impl Core {
+    /// A message deleted at its source leaves the evidence of every alert,
+    /// announced action and what each role was told (its counts stay).
+    fn forget_message(&mut self, id: &str) {
+        let found = self.engine.forget_message(id) | self.mechanics.forget_message(id);
+        let mut told = false;
+        for alert in self.told.values_mut() {
+            let before = alert.evidence.len();
+            alert.evidence.retain(|e| e.message_id != id);
+            told |= alert.evidence.len() != before;
+        }
+        AlertEvidenceWithdrawn { found: found || told }.emit();
+    }
 }
 
 /// The key of [`StateFile::told`].
@@ -440,6 +455,18 @@ pub async fn run(ends: Ends, settings: Settings, handle: AlertHandle) -> anyhow:
         let mut count = 0;
         let mut changes: Vec<Transition> = Vec::new();
         for delivery in batch {
+            if delivery.origin.topic == Topic::Deletions.name() {
+                match super::decode(&delivery.payload, "deletion", |d: &Deletion| d.schema) {
+                    Ok(deletion) => {
+                        let mut core = core.lock().map_err(|_| anyhow::anyhow!("alert state lock poisoned"))?;
+                        core.forget_message(deletion.id.as_str());
+                        // Saved with the next flush, like an observed message.
+                        acks.push(delivery.ack);
+                    }
+                    Err(reason) => super::dead_letter("alert", dead.as_ref(), delivery, reason).await?,
+                }
+                continue;
+            }
             match super::decode(&delivery.payload, "scored message", |m: &ScoredMessage| m.schema) {
                 Ok(message) => {
                     let transitions: Vec<Transition> = {

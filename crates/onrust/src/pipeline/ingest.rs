@@ -37,6 +37,7 @@ pub async fn forward(
                 Some((deletion, ack)) => {
                     let record = Record::json(deletion.source.as_str(), &deletion)?;
                     intake.deletions.publish(record, ack).await.context("publishing deletion")?;
+                    StageProcessed { stage: "ingest", outcome: "deletion", count: 1 }.emit();
                 }
                 None => deletions_open = false,
             },

@@ -130,7 +130,10 @@ pub fn start_processing(
         bus.subscribe(Topic::Deletions, "archive")?,
     ));
     if let Some((alerts, handle)) = alerts {
-        let alert_in = bus.subscribe(Topic::Scored, "alert")?;
+        let alert_in: Box<dyn onrust_bus::Subscriber> = Box::new(onrust_bus::Merged::new(
+            bus.subscribe(Topic::Scored, "alert")?,
+            bus.subscribe(Topic::Deletions, "alert")?,
+        ));
         let alert_dead = bus.publisher(Topic::DeadLetter)?;
         // Alert changes go on `onrust.alerts.v1` when something consumes it
         // (always on Kafka); in one process the notifiers are the stage's own.
