@@ -97,6 +97,7 @@ impl FeedServer {
         Self { addr, routes, seen, stop }
     }
 
+    /// Answers `path` with `reply`; a path without a query also answers requests with one.
     pub fn route(&self, path: &str, reply: Reply) {
         self.routes.lock().expect("routes").insert(path.to_owned(), reply);
     }
@@ -151,7 +152,11 @@ fn handle(stream: TcpStream, routes: &Mutex<HashMap<String, Reply>>, seen: &Mute
         method,
         body,
     });
-    let reply = routes.lock().expect("routes").get(&path).cloned();
+    // The exact path and query first, else the path alone (an API asked with parameters).
+    let reply = {
+        let routes = routes.lock().expect("routes");
+        routes.get(&path).or_else(|| routes.get(path.split('?').next().unwrap_or_default())).cloned()
+    };
     let mut stream = stream;
     let reply = reply.unwrap_or(Reply::Status { status: 404, headers: vec![], body: b"not found".to_vec() });
     respond(&mut stream, reply, &headers, stop);

@@ -1,6 +1,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use crate::config::SourceKindConfig;
+
 /// `onrust check-config`: validates everything `run` would load and says what it will do.
 pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
     let config = super::load_config(config_path)?;
@@ -75,13 +77,16 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
             0 => String::new(),
             n => format!(" (covers {n} municipalities)"),
         };
-        println!(
-            "    {:<24} {:?} every {:<6} {}{covers}{state}",
-            source.id,
-            source.kind,
-            humantime::format_duration(source.interval.0).to_string(),
-            source.url
-        );
+        let reads = match source.kind {
+            SourceKindConfig::Mastodon => format!(" #{}", source.tags.join(" #")),
+            SourceKindConfig::Bluesky => format!(" in {}", source.bluesky_languages().join(", ")),
+            _ => String::new(),
+        };
+        let pace = match source.kind {
+            SourceKindConfig::Bluesky => "streaming   ".to_owned(),
+            _ => format!("every {:<6}", humantime::format_duration(source.interval.0).to_string()),
+        };
+        println!("    {:<24} {:<9} {pace} {}{reads}{covers}{state}", source.id, source.kind.name(), source.url);
     }
     explain_alerts(&config);
     Ok(ExitCode::SUCCESS)
