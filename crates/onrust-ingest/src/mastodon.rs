@@ -421,8 +421,8 @@ impl MastodonPoller {
         let mut position = start;
         for _ in 0..self.max_pages.max(1) {
             let url = self.page_url(group, position.as_ref())?;
-            let (bytes, link) = match ctx.fetch(source, &url, &Conditional::default()).await? {
-                Fetched::Body { bytes, link, .. } => (bytes, link),
+            let (bytes, link, final_url) = match ctx.fetch(source, &url, &Conditional::default()).await? {
+                Fetched::Body { bytes, link, final_url, .. } => (bytes, link, final_url),
                 // Nothing was asked conditionally; a 304 can only mean nothing new.
                 Fetched::NotModified { .. } => break,
             };
@@ -435,7 +435,8 @@ impl MastodonPoller {
             let Some(newest) = page.last().map(|(id, _)| id.clone()) else {
                 break;
             };
-            let from_link = link.as_deref().and_then(|header| link_prev_min_id(header, &url));
+            // A relative link target is relative to where the page came from.
+            let from_link = link.as_deref().and_then(|header| link_prev_min_id(header, &final_url));
             let next = next_position(position.as_ref(), &newest, from_link);
             let progressed = position.as_ref().is_none_or(|current| &next > current);
             let full = page.len() >= PAGE_LIMIT;

@@ -8,5 +8,6 @@
 
 mod fetch;
 mod fixtures;
+mod mastodon;
 mod source;
 mod support;
