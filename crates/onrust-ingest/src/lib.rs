@@ -29,6 +29,7 @@ pub mod cursor;
 pub mod feed;
 pub mod fetch;
 mod internal_events;
+pub mod mastodon;
 pub mod pseudonym;
 pub mod source;
 pub mod text;

@@ -9,5 +9,6 @@
 mod fetch;
 mod fixtures;
 mod kinds;
+mod mastodon;
 mod source;
 mod support;
