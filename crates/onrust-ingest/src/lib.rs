@@ -31,6 +31,7 @@ pub mod fetch;
 mod internal_events;
 pub mod pseudonym;
 pub mod source;
+pub mod telegram;
 pub mod text;
 pub mod xml_guard;
 

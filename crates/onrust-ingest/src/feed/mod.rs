@@ -31,7 +31,6 @@
 pub mod date;
 mod poller;
 
-#[expect(unused_imports, reason = "the telegram kind parses its pages with it")]
 pub(crate) use poller::run_parser;
 pub use poller::{FeedPoller, FeedSource};
 
