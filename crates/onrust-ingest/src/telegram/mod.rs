@@ -84,7 +84,7 @@ const MAX_CHANNEL_CHARS: usize = 64;
 pub struct TelegramPoller {
     /// The preview page, `…/s/<channel>`; never rewritten by a redirect.
     pub url: Url,
-    /// Pages read per poll at most, the first included (at least 1).
+    /// Pages read per poll at most, the first included (0 reads the first page only, like 1).
     pub max_pages: usize,
     /// Characters kept of a post's text.
     pub max_text_chars: usize,

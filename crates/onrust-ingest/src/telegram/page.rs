@@ -407,10 +407,12 @@ impl<'a> Extractor<'a> {
             }
             Some(block) if block.author_open => Role::Plain,
             Some(block) => {
-                if name.eq_ignore_ascii_case("time") && block.in_date > 0 && block.in_reply == 0 {
-                    if let Some(datetime) = attrs.datetime {
-                        block.datetime.get_or_insert(datetime);
-                    }
+                if name.eq_ignore_ascii_case("time")
+                    && block.in_date > 0
+                    && block.in_reply == 0
+                    && let Some(datetime) = attrs.datetime
+                {
+                    block.datetime.get_or_insert(datetime);
                 }
                 if void {
                     Role::Plain
@@ -495,7 +497,7 @@ impl<'a> Extractor<'a> {
             .map(|html| normalize(&html_to_text(html), MAX_AUTHOR_CHARS))
             .filter(|author| !author.is_empty());
         let published_at =
-            block.datetime.and_then(|d| DateTime::parse_from_rfc3339(d.trim()).ok()).filter(|d| in_supported_range(d));
+            block.datetime.and_then(|d| DateTime::parse_from_rfc3339(d.trim()).ok()).filter(in_supported_range);
         self.page.posts.push(TelegramPost { id, service: block.service, text, published_at, author });
     }
 }

@@ -10,3 +10,4 @@ mod fetch;
 mod fixtures;
 mod source;
 mod support;
+mod telegram;
