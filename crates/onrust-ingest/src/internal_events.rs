@@ -153,7 +153,8 @@ pub(crate) struct ItemsSkipped<'a> {
     pub kind: SourceKind,
     /// `duplicate` (same dedup key twice in one document), `empty` (no title and
     /// no text), `too_many`, and per kind: `not_indexable`, `noindex`,
-    /// `not_public`, `reblog` (Mastodon), `service` (Telegram), `language`,
+    /// `not_public`, `reblog` (Mastodon), `service`, `bad_post_id` (Telegram:
+    /// a message block whose `data-post` is not `<channel>/<id>`), `language`,
     /// `off_topic` (Bluesky).
     pub outcome: &'static str,
     pub count: usize,
@@ -234,7 +235,6 @@ pub(crate) struct CoverageGap<'a> {
 }
 
 impl CoverageGap<'_> {
-    #[expect(dead_code, reason = "emitted by the telegram and bluesky kinds")]
     pub fn emit(&self) {
         tracing::warn!(source = %self.source, reason = self.reason, detail = %self.detail, "coverage gap: messages may have been missed");
         metrics::counter!(COVERAGE_GAPS_TOTAL, "source" => self.source.to_string(), "source_kind" => self.kind.as_str(), "outcome" => self.reason)

@@ -32,6 +32,7 @@ mod internal_events;
 pub mod mastodon;
 pub mod pseudonym;
 pub mod source;
+pub mod telegram;
 pub mod text;
 pub mod xml_guard;
 

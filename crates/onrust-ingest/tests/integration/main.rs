@@ -12,3 +12,4 @@ mod kinds;
 mod mastodon;
 mod source;
 mod support;
+mod telegram;
