@@ -328,7 +328,7 @@ fn cap_chars(s: String, max_chars: usize) -> String {
 /// in news text, and masking them would damage the text more than it
 /// protects anyone.
 pub fn mask_mentions(s: &str) -> String {
-    let s = &mask_reddit_users(s);
+    let s = &mask_profile_links(&mask_reddit_users(s));
     if !s.contains('@') {
         return s.to_owned();
     }
@@ -395,6 +395,47 @@ fn mask_reddit_users(s: &str) -> String {
         out.push(chars[i]);
         i += 1;
     }
+    out
+}
+
+/// Link forms that name an account rather than a message: a Telegram
+/// `t.me/<name>` (also `t.me/s/<name>`, `telegram.me/<name>`) and a Bluesky
+/// `bsky.app/profile/<handle or did>`. The name becomes `[user]`, the rest of
+/// the link stays (GUARDRAILS L2, L3). Mastodon's `…/@name` links are
+/// mentions and masked as such.
+fn mask_profile_links(s: &str) -> String {
+    const MARKERS: [&str; 3] = ["t.me/", "telegram.me/", "bsky.app/profile/"];
+    if !MARKERS.iter().any(|m| s.contains(m)) {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    loop {
+        let found = MARKERS
+            .iter()
+            .filter_map(|m| rest.find(m).map(|at| (at, *m)))
+            // A marker that ends another host name (`chat.me/`) is not one.
+            .filter(|(at, _)| rest[..*at].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '-')))
+            .min_by_key(|(at, _)| *at);
+        let Some((at, marker)) = found else { break };
+        let mut start = at + marker.len();
+        out.push_str(&rest[..start]);
+        if marker != "bsky.app/profile/" && rest[start..].starts_with("s/") {
+            out.push_str("s/");
+            start += 2;
+        }
+        let name_len = rest[start..]
+            .char_indices()
+            .find(|(_, c)| !(c.is_alphanumeric() || matches!(c, '_' | '.' | ':' | '-')))
+            .map_or(rest.len() - start, |(i, _)| i);
+        // A sentence's full stop after the name is not part of it.
+        let name_len = rest[start..start + name_len].trim_end_matches(['.', ':', '-']).len();
+        if name_len > 0 {
+            out.push_str("[user]");
+        }
+        rest = &rest[start + name_len..];
+    }
+    out.push_str(rest);
     out
 }
 
@@ -495,6 +536,21 @@ mod tests {
             "https://www.reddit.com/user/[user]/ en https://old.reddit.com/u/[user]"
         );
         assert_eq!(mask_mentions("menu/kaart en au/nl"), "menu/kaart en au/nl", "not inside a word");
+    }
+
+    #[test]
+    fn account_links_are_masked_but_not_the_rest_of_the_link() {
+        assert_eq!(
+            mask_mentions("volg https://t.me/canary_handle_77 of t.me/s/kanaal_2/15!"),
+            "volg https://t.me/[user] of t.me/s/[user]/15!"
+        );
+        assert_eq!(
+            mask_mentions("zie bsky.app/profile/jan.bsky.social/post/3l3 en bsky.app/profile/did:plc:abc12"),
+            "zie bsky.app/profile/[user]/post/3l3 en bsky.app/profile/[user]"
+        );
+        assert_eq!(mask_mentions("https://mastodon.nl/@jan/1234"), "https://mastodon.nl/@[user]/1234");
+        assert_eq!(mask_mentions("telegram.me/piet."), "telegram.me/[user].");
+        assert_eq!(mask_mentions("mijn chat.me/jan en t.me/"), "mijn chat.me/jan en t.me/", "other hosts; no name");
     }
 
     #[test]
