@@ -53,3 +53,157 @@ fn reddit_youtube_and_authority_sources_carry_their_kind_and_no_author() {
     assert!(!text.contains("llogiq"), "no author handle downstream (L2): {text}");
     assert_eq!(daemon.terminate().0, Some(0));
 }
+
+/// The ingest crate's recorded-format fixtures for a kind.
+fn kind_fixture(kind: &str, name: &str) -> Vec<u8> {
+    let path = onrust_tests::repo_root().join("crates/onrust-ingest/tests/fixtures").join(kind).join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The value of the first sample of `/metrics` named `name` that has every one of `labels`.
+fn sample(daemon: &onrust_tests::Daemon, name: &str, labels: &[&str]) -> Option<f64> {
+    let (_, body) = daemon.get("/metrics")?;
+    body.lines()
+        .filter(|l| l.starts_with(name) && labels.iter().all(|label| l.contains(label)))
+        .find_map(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+fn wait_for<T>(what: &str, timeout: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(found) = probe() {
+            return found;
+        }
+        assert!(started.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// No raw handle of the fixtures anywhere downstream: search results, the
+/// log, the metrics, and the files the daemon wrote (GUARDRAILS L2).
+fn assert_no_canary(install: &Install, daemon: &onrust_tests::Daemon, canaries: &[&str]) {
+    let everything = serde_json::to_string(&install.search_json("*", &[])).expect("json");
+    let log = daemon.stderr();
+    let metrics = daemon.get("/metrics").map(|m| m.1).unwrap_or_default();
+    let mut files = String::new();
+    for entry in walk(&install.data_dir()) {
+        // The archive's stores are compressed: the search above reads those.
+        if entry.components().any(|c| c.as_os_str() == "archive") {
+            continue;
+        }
+        files.push_str(&String::from_utf8_lossy(&std::fs::read(&entry).unwrap_or_default()));
+    }
+    for canary in canaries {
+        for (place, text) in [("search", &everything), ("log", &log), ("metrics", &metrics), ("data files", &files)] {
+            assert!(!text.contains(canary), "{canary} reached the {place}");
+        }
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() { files.extend(walk(&path)) } else { files.push(path) }
+    }
+    files
+}
+
+#[test]
+fn mastodon_hashtag_timelines_skip_opt_outs_and_keep_no_handle() {
+    let server = FeedServer::start();
+    let json = "application/json";
+    let page = |name| Reply::Feed { body: kind_fixture("mastodon", name), content_type: json, etag: None };
+    server.route("/api/v1/timelines/tag/utrecht", page("tag_utrecht_newest.json"));
+    server
+        .route("/api/v1/timelines/tag/utrecht?limit=40&min_id=113500000000000143", page("tag_utrecht_after_143.json"));
+    server.route("/api/v1/timelines/tag/utrecht?limit=40&min_id=113500000000000151", page("empty_page.json"));
+    let install = Install::new(&[]);
+    let config = std::fs::read_to_string(&install.config).expect("config");
+    let source = format!(
+        "[[sources]]\nid = \"mastodon-nl\"\nkind = \"mastodon\"\nurl = \"{}\"\ntags = [\"utrecht\"]\ninterval = \"10s\"\n",
+        server.url("")
+    );
+    std::fs::write(&install.config, format!("{config}{source}")).expect("config");
+    // Where a previous run left off, so the first poll asks for what came after.
+    let cursors = install.data_dir().join("cursors");
+    std::fs::create_dir_all(&cursors).expect("cursor dir");
+    std::fs::write(cursors.join("mastodon-nl.json"), r#"{"positions": {"tags:utrecht": "113500000000000143"}}"#)
+        .expect("cursor");
+
+    let daemon = install.start();
+    // 144 and 145 are public statuses of accounts that did not opt out; 146–151 are left out.
+    assert_eq!(install.wait_count("*", 2, Duration::from_secs(30)), 2, "log:\n{}", daemon.stderr());
+    let hits = install.search_json("*", &["--source-kind", "mastodon"]);
+    assert_eq!(hits.len(), 2, "{hits:?}");
+    for hit in &hits {
+        let url = hit["url"].as_str().expect("a url");
+        assert!(url.contains("/api/v1/statuses/1135000000000001"), "a link without a handle: {url}");
+    }
+    let skipped = |outcome: &str| {
+        let label = format!("outcome=\"{outcome}\"");
+        sample(
+            &daemon,
+            "onrust_source_skipped_items_total",
+            &["source=\"mastodon-nl\"", "source_kind=\"mastodon\"", &label],
+        )
+    };
+    wait_for("the skip counts", Duration::from_secs(10), || skipped("not_public"));
+    for (outcome, n) in [("not_public", 2.0), ("not_indexable", 1.0), ("noindex", 1.0), ("reblog", 1.0), ("empty", 1.0)]
+    {
+        assert_eq!(skipped(outcome), Some(n), "{outcome}");
+    }
+    // The position moved past the skipped statuses too (L4: offsets still advance).
+    let cursor = wait_for("the stored position", Duration::from_secs(10), || {
+        let text = std::fs::read_to_string(cursors.join("mastodon-nl.json")).ok()?;
+        text.contains("113500000000000151").then_some(text)
+    });
+    assert!(cursor.contains("tags:utrecht"), "{cursor}");
+    assert_no_canary(&install, &daemon, &["canary_handle_77", "canary_remote_88"]);
+    assert_eq!(daemon.terminate().0, Some(0));
+}
+
+#[test]
+fn telegram_previews_take_the_channel_s_own_posts_and_report_a_missing_preview() {
+    let server = FeedServer::start();
+    let html = "text/html; charset=utf-8";
+    server.route(
+        "/s/rtv_regio_nieuws",
+        Reply::Feed { body: kind_fixture("telegram", "latest.html"), content_type: html, etag: None },
+    );
+    // A channel without a public preview: t.me sends the reader to its landing page.
+    server.route(
+        "/s/besloten",
+        Reply::Status { status: 302, headers: vec![("Location".into(), "/besloten".into())], body: Vec::new() },
+    );
+    server.route("/besloten", Reply::Feed { body: b"<html>join</html>".to_vec(), content_type: html, etag: None });
+    let install = Install::new(&[]);
+    let config = std::fs::read_to_string(&install.config).expect("config");
+    let sources = format!(
+        "[[sources]]\nid = \"tg-regio\"\nkind = \"telegram\"\nurl = \"{}\"\ninterval = \"10s\"\n\
+         [[sources]]\nid = \"tg-besloten\"\nkind = \"telegram\"\nurl = \"{}\"\ninterval = \"10s\"\n",
+        server.url("/s/rtv_regio_nieuws"),
+        server.url("/s/besloten"),
+    );
+    std::fs::write(&install.config, format!("{config}{sources}")).expect("config");
+
+    let daemon = install.start();
+    // Nine posts on the page: a service message and a photo without text are left out.
+    assert_eq!(install.wait_count("*", 7, Duration::from_secs(30)), 7, "log:\n{}", daemon.stderr());
+    let hits = install.search_json("*", &["--source-kind", "telegram"]);
+    let text = serde_json::to_string(&hits).expect("json");
+    assert!(!text.contains("Zwanenbloem"), "the quoted post of a reply is not the reply's text: {text}");
+    assert!(
+        hits.iter().any(|h| h["url"] == format!("{}/rtv_regio_nieuws/1201", server.url(""))),
+        "each post links to itself: {text}"
+    );
+    // The closed channel is a failing source, never a quiet one (R10).
+    wait_for("the missing preview to show", Duration::from_secs(10), || {
+        (sample(&daemon, "onrust_source_up", &["source=\"tg-besloten\""]) == Some(0.0)).then_some(())
+    });
+    assert_eq!(sample(&daemon, "onrust_source_up", &["source=\"tg-regio\""]), Some(1.0));
+    let log = daemon.stderr();
+    assert!(log.contains("has no public web preview"), "{log}");
+    assert_no_canary(&install, &daemon, &["canary_handle_77"]);
+    assert_eq!(daemon.terminate().0, Some(0));
+}

@@ -777,15 +777,8 @@ fn validate_source_kind(source: &SourceConfig, key: &dyn Fn(&str) -> String, c: 
             }
         }
         K::Telegram => {
-            let channel = url.path().strip_prefix("/s/").unwrap_or_default();
-            let valid = !channel.is_empty()
-                && channel.len() <= 64
-                && channel.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
-            if !valid || url.query().is_some() {
-                c.push(
-                    key("url"),
-                    "a telegram source's url is a channel's public preview, such as \"https://t.me/s/channel\"",
-                );
+            if let Err(e) = onrust_ingest::telegram::channel_of(&url) {
+                c.push(key("url"), format!("{e}, such as \"https://t.me/s/channel\""));
             }
             if source.interval.0 > MAX_TELEGRAM_INTERVAL {
                 c.push(key("interval"), "at most 30m for telegram: the preview shows only the latest few dozen posts");
@@ -1498,7 +1491,7 @@ mod tests {
             "sources[1].tags: a mastodon source needs at least one hashtag",
             "sources[2].url: scheme \"https\" is not allowed for kind bluesky; use wss or ws",
             "sources[2].languages: \"dutch\" is not an ISO 639-1 code",
-            "sources[3].url: a telegram source's url is a channel's public preview",
+            "sources[3].url: telegram url path \"/rtvutrecht\" is not /s/<channel>",
             "sources[3].interval: at most 30m for telegram",
             "sources[4].url: scheme \"wss\" is not allowed for kind feed; use https or http",
             "sources[4].tags: only a mastodon source follows tags, not kind feed",

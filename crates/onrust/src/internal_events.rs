@@ -447,11 +447,18 @@ impl<'a, I: Iterator<Item = &'a onrust_alert::Alert>> AlertsSnapshot<'a, I> {
 /// A source was configured (its interval lets dashboards and rules judge staleness).
 pub struct SourceConfigured<'a> {
     pub source: &'a str,
+    pub kind: &'static str,
     pub interval: Duration,
 }
 
 impl SourceConfigured<'_> {
     pub fn emit(&self) {
+        tracing::debug!(
+            source = self.source,
+            kind = self.kind,
+            interval_secs = self.interval.as_secs(),
+            "source configured"
+        );
         gauge!(SOURCE_INTERVAL, "source" => self.source.to_owned()).set(self.interval.as_secs_f64());
     }
 }

@@ -17,11 +17,9 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
 use onrust_archive::ArchiveReader;
 use onrust_bus::{EmbeddedBus, EmbeddedOptions};
 use onrust_ingest::cursor::CursorStore;
-use onrust_ingest::feed::FeedSource;
 use onrust_ingest::fetch::{FetchLimits, Fetcher, FetcherOptions};
 use onrust_ingest::pseudonym::PseudonymKeys;
-use onrust_ingest::source::{SourceContext, SourceSettings};
-use onrust_model::SourceId;
+use onrust_ingest::source::SourceContext;
 use onrust_web::auth::Scope;
 use onrust_web::{AccessControl, Credential, SearchLimits, SearchService, TokenHash, WebState};
 use tokio::sync::mpsc;
@@ -212,14 +210,16 @@ pub(super) fn start_sources(
     let (to_forwarder, from_sources) = mpsc::channel(pipeline::ingest::HANDOVER);
     let (to_deletions, deletions) = mpsc::channel(pipeline::ingest::HANDOVER);
     for source in config.sources.iter().filter(|s| s.enabled) {
-        let id = SourceId::new(source.id.clone())?;
-        let url = url::Url::parse(&source.url).with_context(|| format!("source {}: bad url", source.id))?;
-        SourceConfigured { source: &source.id, interval: source.interval.0 }.emit();
-        let settings = SourceSettings::new(id, source.kind.message_kind(), url.as_str(), source.interval.0);
-        let feed = FeedSource::feed(settings, url);
-        let (context, out, stop) = (context.clone(), to_forwarder.clone(), stop.clone());
+        SourceConfigured { source: &source.id, kind: source.kind.name(), interval: source.interval.0 }.emit();
+        let ends = pipeline::ingest::SourceEnds {
+            context: context.clone(),
+            messages: to_forwarder.clone(),
+            deletions: to_deletions.clone(),
+            stop: stop.clone(),
+        };
+        let task = pipeline::ingest::source_task(source, ends)?;
         tasks.spawn(async move {
-            feed.run(context, out, stop).await;
+            task.await;
             ("ingest", Ok(()))
         });
     }
