@@ -151,7 +151,9 @@ pub(crate) struct ItemsSkipped<'a> {
     /// `duplicate` (same dedup key twice in one document), `empty` (no title and
     /// no text), `too_many`, and per kind: `not_indexable`, `noindex`,
     /// `not_public`, `reblog` (Mastodon), `service` (Telegram), `language`,
-    /// `off_topic` (Bluesky).
+    /// `off_topic`, `malformed` (an event of unexpected shape), `duplicate`
+    /// (sent before in this process, read again after a rewound resume)
+    /// (Bluesky).
     pub outcome: &'static str,
     pub count: usize,
 }
@@ -231,7 +233,6 @@ pub(crate) struct CoverageGap<'a> {
 }
 
 impl CoverageGap<'_> {
-    #[expect(dead_code, reason = "emitted by the telegram and bluesky kinds")]
     pub fn emit(&self) {
         tracing::warn!(source = %self.source, reason = self.reason, detail = %self.detail, "coverage gap: messages may have been missed");
         metrics::counter!(COVERAGE_GAPS_TOTAL, "source" => self.source.to_string(), "source_kind" => self.kind.as_str(), "outcome" => self.reason)
