@@ -263,7 +263,7 @@ impl JetstreamSource {
                     self.min_backoff
                 }
                 SessionEnd::Failed(error) => {
-                    state.emit_skipped(&self.settings);
+                    // What was read before the failure is complete: send it.
                     if self.flush(state, senders, shutdown).await.is_err() {
                         return;
                     }
@@ -1290,6 +1290,13 @@ mod tests {
         assert_ne!(recent.key(b'p', &id, Some("r1"), 1), recent.key(b'p', &id, Some("r2"), 1));
         assert_ne!(recent.key(b'p', &id, Some("r1"), 1), recent.key(b'd', &id, Some("r1"), 1));
         assert_eq!(recent.key(b'p', &id, Some("r1"), 1), recent.key(b'p', &id, Some("r1"), 2));
+    }
+
+    #[test]
+    fn tls_verifies_against_the_webpki_roots() {
+        let config = tls_config().unwrap();
+        assert!(!webpki_roots::TLS_SERVER_ROOTS.is_empty());
+        assert!(config.enable_sni);
     }
 
     #[test]

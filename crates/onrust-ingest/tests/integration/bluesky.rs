@@ -728,3 +728,83 @@ async fn a_loopback_jetstream_is_refused_without_the_allow_list() {
     running.stop().await;
     assert_eq!(server.accepted.load(Ordering::SeqCst), 0);
 }
+
+/// A throwaway self-signed certificate for `localhost` and 127.0.0.1 (test only, no trust anywhere).
+const SELF_SIGNED_CERT: &str = "-----BEGIN CERTIFICATE-----
+MIIBnDCCAUGgAwIBAgIUeKlP/H0nKcLcIDnp8PEiDEl2UTIwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTEyOTE4MTIxNVoYDzIxMjYxMTA1
+MTgxMjE1WjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAARTAJjbLjmffXgAC0GotDH//+tPINhPWW9W8nKRtCKDUn+FrlGBmpTV
+xBm/vj6AiTJyxedDuKv+MPRnXmaJR+OOo28wbTAdBgNVHQ4EFgQUZgkTJ+Kg5TZv
++szz+e3Kvk2fYjYwHwYDVR0jBBgwFoAUZgkTJ+Kg5TZv+szz+e3Kvk2fYjYwDwYD
+VR0TAQH/BAUwAwEB/zAaBgNVHREEEzARgglsb2NhbGhvc3SHBH8AAAEwCgYIKoZI
+zj0EAwIDSQAwRgIhAL4Yn3OiPbHUZhssC9n3AdFPDgzMAuJ1UDD3+YQsPiITAiEA
+rBC1rs3pVhRM72ic/E0t+ajdiWW4uK5k0P/RNEB+fis=
+-----END CERTIFICATE-----
+";
+const SELF_SIGNED_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgXJA5IvuFnWTzdVMe
+fOWKvfSSdJUygiOQ7v0B0L65Q0ehRANCAARTAJjbLjmffXgAC0GotDH//+tPINhP
+WW9W8nKRtCKDUn+FrlGBmpTVxBm/vj6AiTJyxedDuKv+MPRnXmaJR+OO
+-----END PRIVATE KEY-----
+";
+
+#[tokio::test]
+async fn wss_verifies_the_certificate() {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let cert = CertificateDer::from_pem_slice(SELF_SIGNED_CERT.as_bytes()).unwrap();
+    let key = PrivateKeyDer::from_pem_slice(SELF_SIGNED_KEY.as_bytes()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (accepted, upgraded) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let refusals = Arc::new(Mutex::new(Vec::new()));
+    let (a, u, r) = (Arc::clone(&accepted), Arc::clone(&upgraded), Arc::clone(&refusals));
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { return };
+            a.fetch_add(1, Ordering::SeqCst);
+            let (acceptor, u, r) = (acceptor.clone(), Arc::clone(&u), Arc::clone(&r));
+            tokio::spawn(async move {
+                let tls = match acceptor.accept(stream).await {
+                    Ok(tls) => tls,
+                    Err(error) => {
+                        r.lock().unwrap().push(error.to_string());
+                        return;
+                    }
+                };
+                if let Ok(mut ws) = tokio_tungstenite::accept_async(tls).await {
+                    u.fetch_add(1, Ordering::SeqCst);
+                    let _ = ws.send(Message::Text(fixture()[1].clone().into())).await;
+                    while let Some(Ok(_)) = ws.next().await {}
+                }
+            });
+        }
+    });
+
+    let h = Harness::new("bsky_tls");
+    let url = url::Url::parse(&format!("wss://{addr}/subscribe")).unwrap();
+    let running = h.start(h.source(url, FIXTURE_LANGS));
+    eventually("the source reported down", || {
+        onrust_ingest::source_health().get("bsky_tls").is_some_and(|health| !health.up)
+    })
+    .await;
+    running.stop().await;
+    assert!(accepted.load(Ordering::SeqCst) >= 1, "the source never connected");
+    assert_eq!(upgraded.load(Ordering::SeqCst), 0, "a certificate nobody vouches for was accepted");
+    // The client spoke TLS and refused the certificate (not plain text, not a timeout).
+    let refusals = refusals.lock().unwrap().clone();
+    assert!(
+        refusals.iter().any(|e| e.contains("fatal alert: CertificateUnknown") || e.contains("UnknownCA")),
+        "{refusals:?}"
+    );
+}
