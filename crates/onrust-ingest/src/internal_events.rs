@@ -155,7 +155,9 @@ pub(crate) struct ItemsSkipped<'a> {
     /// no text), `too_many`, and per kind: `not_indexable`, `noindex`,
     /// `not_public`, `reblog` (Mastodon), `service`, `bad_post_id` (Telegram:
     /// a message block whose `data-post` is not `<channel>/<id>`), `language`,
-    /// `off_topic` (Bluesky).
+    /// `off_topic`, `malformed` (an event of unexpected shape), `duplicate`
+    /// (sent before in this process, read again after a rewound resume)
+    /// (Bluesky).
     pub outcome: &'static str,
     pub count: usize,
 }

@@ -25,6 +25,7 @@
 
 #![warn(missing_docs)]
 
+pub mod bluesky;
 pub mod cursor;
 pub mod feed;
 pub mod fetch;

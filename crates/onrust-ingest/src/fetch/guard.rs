@@ -66,6 +66,41 @@ impl EgressGuard {
         }
         check_ip(ip).map_err(|reason| UrlRefusal::Blocked(Blocked { host: ip.to_string(), reason }))
     }
+
+    /// Resolves `host` once and returns its addresses with `port`, only if
+    /// every one is allowed (or the host is in the allow-list). The caller
+    /// connects to exactly these addresses, so a second lookup cannot answer
+    /// differently. IP literals (without brackets) resolve to themselves and
+    /// are checked the same way.
+    pub async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, ResolveError> {
+        let addrs: Vec<SocketAddr> =
+            tokio::net::lookup_host((host, port)).await.map_err(ResolveError::Lookup)?.collect();
+        if addrs.is_empty() {
+            return Err(ResolveError::Blocked(Blocked {
+                host: host.to_owned(),
+                reason: "name resolved to no address".into(),
+            }));
+        }
+        if !self.is_allowed_host(host) {
+            for addr in &addrs {
+                if let Err(reason) = check_ip(addr.ip()) {
+                    return Err(ResolveError::Blocked(Blocked { host: host.to_owned(), reason }));
+                }
+            }
+        }
+        Ok(addrs)
+    }
+}
+
+/// Why [`EgressGuard::resolve`] gave no address.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// The name could not be resolved.
+    #[error("could not resolve the host: {0}")]
+    Lookup(std::io::Error),
+    /// An address is disallowed.
+    #[error(transparent)]
+    Blocked(Blocked),
 }
 
 /// Why [`EgressGuard::check_url`] refused a URL.
@@ -203,17 +238,12 @@ impl Resolve for GuardedResolver {
         let guard = Arc::clone(&self.guard);
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            if addrs.is_empty() {
-                return Err(Box::new(Blocked { host, reason: "name resolved to no address".into() }) as _);
-            }
-            if !guard.is_allowed_host(&host) {
-                for addr in &addrs {
-                    if let Err(reason) = check_ip(addr.ip()) {
-                        return Err(Box::new(Blocked { host, reason }) as _);
-                    }
+            let addrs = guard.resolve(&host, 0).await.map_err(|error| -> Box<dyn std::error::Error + Send + Sync> {
+                match error {
+                    ResolveError::Lookup(error) => Box::new(error),
+                    ResolveError::Blocked(blocked) => Box::new(blocked),
                 }
-            }
+            })?;
             let addrs: Addrs = Box::new(addrs.into_iter());
             Ok(addrs)
         })

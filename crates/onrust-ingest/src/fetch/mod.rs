@@ -261,6 +261,12 @@ impl Fetcher {
         Ok(Self { client, guard, limits: options.limits, gate: HostGate::new(options.min_host_interval) })
     }
 
+    /// The egress guard this fetcher enforces, for clients that connect
+    /// without it (the Jetstream WebSocket): the same rule and allow-list.
+    pub fn guard(&self) -> &EgressGuard {
+        &self.guard
+    }
+
     /// The limits this fetcher applies.
     pub fn limits(&self) -> &FetchLimits {
         &self.limits

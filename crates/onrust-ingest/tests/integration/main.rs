@@ -6,6 +6,7 @@
 // Helpers outside #[test] functions may unwrap too: a failure is a test failure.
 #![allow(clippy::unwrap_used)]
 
+mod bluesky;
 mod fetch;
 mod fixtures;
 mod kinds;
