@@ -1,12 +1,11 @@
 //! The Jetstream source against a local WebSocket server replaying recorded events.
 
-use std::collections::{BTreeMap, HashSet};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Once};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use onrust_ingest::bluesky::{JetstreamSource, Relevance};
 use onrust_ingest::cursor::{CursorStore, SourceCursor};
 use onrust_ingest::fetch::{FetchLimits, Fetcher};
@@ -228,53 +227,15 @@ impl Jetstream {
     }
 }
 
-// ---- metrics, observed through a recorder ----
-
-struct Capture {
-    counters: Mutex<BTreeMap<String, Arc<AtomicU64>>>,
-}
-
-static CAPTURE: Capture = Capture { counters: Mutex::new(BTreeMap::new()) };
-
-fn key_string(name: &str, labels: &mut [(String, String)]) -> String {
-    labels.sort();
-    let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    format!("{name}{{{}}}", labels.join(","))
-}
-
-impl Recorder for Capture {
-    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
-        let mut labels: Vec<(String, String)> =
-            key.labels().map(|l| (l.key().to_owned(), l.value().to_owned())).collect();
-        let name = key_string(key.name(), &mut labels);
-        Counter::from_arc(Arc::clone(self.counters.lock().unwrap().entry(name).or_default()))
-    }
-    fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
-        Gauge::noop()
-    }
-    fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
-        Histogram::noop()
-    }
-}
+// ---- metrics, observed through the test binary's recorder ----
 
 fn install_capture() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let _ = metrics::set_global_recorder(&CAPTURE);
-    });
+    crate::support::install_recorder();
 }
 
 fn counter(name: &str, source: &SourceId, outcome: &str) -> u64 {
-    let mut labels = vec![
-        ("source".to_owned(), source.to_string()),
-        ("source_kind".to_owned(), "bluesky".to_owned()),
-        ("outcome".to_owned(), outcome.to_owned()),
-    ];
-    let key = key_string(name, &mut labels);
-    CAPTURE.counters.lock().unwrap().get(&key).map_or(0, |c| c.load(Ordering::SeqCst))
+    let source = source.to_string();
+    crate::support::counter(name, &[("source", &source), ("source_kind", "bluesky"), ("outcome", outcome)])
 }
 
 fn skipped(source: &SourceId, outcome: &str) -> u64 {

@@ -7,10 +7,9 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use metrics::{Counter, CounterFn, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use onrust_ingest::cursor::{CursorStore, SourceCursor};
 use onrust_ingest::mastodon::{self, MastodonPoller, MastodonSource};
 use onrust_ingest::pseudonym::PseudonymKeys;
@@ -125,7 +124,7 @@ struct Harness {
 impl Harness {
     fn new(name: &str) -> Self {
         // Skips are read from the metrics: the recorder must be in place before the poll.
-        let _ = counts();
+        let _ = crate::support::install_recorder();
         let dir = tempfile::tempdir().unwrap();
         let ctx = SourceContext::new(
             Arc::new(local_fetcher()),
@@ -178,56 +177,11 @@ fn status_ids(messages: &[RawMessage]) -> Vec<String> {
     messages.iter().map(|m| m.url.as_deref().unwrap().rsplit('/').next().unwrap().to_owned()).collect()
 }
 
-// --- A counting metrics recorder, for the skip counters -------------------------
-
-type Counts = Arc<Mutex<BTreeMap<String, u64>>>;
-
-struct Counting(Counts);
-
-struct Cell {
-    key: String,
-    counts: Counts,
-}
-
-impl CounterFn for Cell {
-    fn increment(&self, value: u64) {
-        *self.counts.lock().unwrap().entry(self.key.clone()).or_default() += value;
-    }
-    fn absolute(&self, value: u64) {
-        self.counts.lock().unwrap().insert(self.key.clone(), value);
-    }
-}
-
-impl Recorder for Counting {
-    fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
-        let labels: Vec<String> = key.labels().map(|l| format!("{}={}", l.key(), l.value())).collect();
-        let key = format!("{}{{{}}}", key.name(), labels.join(","));
-        Counter::from_arc(Arc::new(Cell { key, counts: Arc::clone(&self.0) }))
-    }
-    fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
-        Gauge::noop()
-    }
-    fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
-        Histogram::noop()
-    }
-}
-
-/// The counts of this test binary's global recorder (installed on first use).
-fn counts() -> &'static Counts {
-    static COUNTS: OnceLock<Counts> = OnceLock::new();
-    COUNTS.get_or_init(|| {
-        let counts = Counts::default();
-        metrics::set_global_recorder(Counting(Arc::clone(&counts))).expect("no other global recorder");
-        counts
-    })
-}
-
 fn skipped_count(source: &str, outcome: &str) -> u64 {
-    let key = format!("onrust_source_skipped_items_total{{source={source},source_kind=mastodon,outcome={outcome}}}");
-    counts().lock().unwrap().get(&key).copied().unwrap_or(0)
+    crate::support::counter(
+        "onrust_source_skipped_items_total",
+        &[("source", source), ("source_kind", "mastodon"), ("outcome", outcome)],
+    )
 }
 
 // --- Tests -------------------------------------------------------------------

@@ -108,3 +108,54 @@ pub fn fetcher_with(limits: FetchLimits, allow: &[&str]) -> Fetcher {
 pub fn local_fetcher() -> Fetcher {
     fetcher_with(FetchLimits::default(), &["127.0.0.1"])
 }
+
+/// A counter of this test binary's one global metrics recorder, installed on
+/// first use (a process has one recorder; every test module shares it).
+/// `labels` in any order.
+pub fn counter(name: &str, labels: &[(&str, &str)]) -> u64 {
+    let mut labels: Vec<(String, String)> = labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let key = metric_key(name, &mut labels);
+    recorder().counters.lock().unwrap().get(&key).map_or(0, |c| c.load(std::sync::atomic::Ordering::SeqCst))
+}
+
+/// Installs the recorder now, before the code under test registers its counters.
+pub fn install_recorder() {
+    recorder();
+}
+
+struct Capture {
+    counters: Mutex<std::collections::BTreeMap<String, Arc<std::sync::atomic::AtomicU64>>>,
+}
+
+fn metric_key(name: &str, labels: &mut [(String, String)]) -> String {
+    labels.sort();
+    let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{name}{{{}}}", labels.join(","))
+}
+
+fn recorder() -> &'static Capture {
+    static CAPTURE: std::sync::OnceLock<&'static Capture> = std::sync::OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        let capture: &'static Capture = Box::leak(Box::new(Capture { counters: Mutex::default() }));
+        metrics::set_global_recorder(capture).expect("the only global recorder of this test binary");
+        capture
+    })
+}
+
+impl metrics::Recorder for Capture {
+    fn describe_counter(&self, _: metrics::KeyName, _: Option<metrics::Unit>, _: metrics::SharedString) {}
+    fn describe_gauge(&self, _: metrics::KeyName, _: Option<metrics::Unit>, _: metrics::SharedString) {}
+    fn describe_histogram(&self, _: metrics::KeyName, _: Option<metrics::Unit>, _: metrics::SharedString) {}
+    fn register_counter(&self, key: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Counter {
+        let mut labels: Vec<(String, String)> =
+            key.labels().map(|l| (l.key().to_owned(), l.value().to_owned())).collect();
+        let name = metric_key(key.name(), &mut labels);
+        metrics::Counter::from_arc(Arc::clone(self.counters.lock().unwrap().entry(name).or_default()))
+    }
+    fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
+        metrics::Gauge::noop()
+    }
+    fn register_histogram(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Histogram {
+        metrics::Histogram::noop()
+    }
+}
