@@ -124,7 +124,7 @@ struct Harness {
 impl Harness {
     fn new(name: &str) -> Self {
         // Skips are read from the metrics: the recorder must be in place before the poll.
-        let _ = crate::support::install_recorder();
+        crate::support::install_recorder();
         let dir = tempfile::tempdir().unwrap();
         let ctx = SourceContext::new(
             Arc::new(local_fetcher()),
