@@ -207,3 +207,153 @@ fn telegram_previews_take_the_channel_s_own_posts_and_report_a_missing_preview()
     assert_no_canary(&install, &daemon, &["canary_handle_77"]);
     assert_eq!(daemon.terminate().0, Some(0));
 }
+
+/// A Jetstream stand-in: one WebSocket connection at a time, answering with
+/// the events the test sends, as text frames; it records each request line.
+struct Jetstream {
+    port: u16,
+    send: std::sync::mpsc::Sender<String>,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Jetstream {
+    fn start() -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let (send, events) = std::sync::mpsc::channel::<String>();
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = std::sync::Arc::clone(&requests);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let seen = std::sync::Arc::clone(&seen);
+                let record = move |request: &tungstenite::handshake::server::Request,
+                                   response: tungstenite::handshake::server::Response| {
+                    seen.lock().expect("requests").push(request.uri().to_string());
+                    Ok(response)
+                };
+                let Ok(mut socket) = tungstenite::accept_hdr(stream, record) else { continue };
+                // Serve this connection until the daemon goes away; then wait for the next.
+                loop {
+                    match events.recv_timeout(Duration::from_millis(200)) {
+                        Ok(event) => {
+                            if socket.send(tungstenite::Message::text(event)).is_err() {
+                                break;
+                            }
+                        }
+                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                            // A ping keeps the source's idle timer fed, like Jetstream's steady traffic.
+                            if socket.send(tungstenite::Message::Ping(Vec::new().into())).is_err() {
+                                break;
+                            }
+                        }
+                        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+                    }
+                    if socket.flush().is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        Self { port, send, requests }
+    }
+
+    fn url(&self) -> String {
+        format!("ws://127.0.0.1:{}/subscribe", self.port)
+    }
+
+    fn send(&self, event: serde_json::Value) {
+        self.send.send(event.to_string()).expect("jetstream thread");
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().expect("requests").clone()
+    }
+}
+
+const BSKY_DID: &str = "did:plc:canaryhandle77xyz";
+
+fn post(time_us: i64, rkey: &str, langs: &[&str], text: &str) -> serde_json::Value {
+    serde_json::json!({
+        "did": BSKY_DID, "time_us": time_us, "kind": "commit",
+        "commit": {"rev": format!("rev{time_us}"), "operation": "create", "collection": "app.bsky.feed.post",
+                   "rkey": rkey, "cid": "bafyreib",
+                   "record": {"$type": "app.bsky.feed.post", "createdAt": chrono::Utc::now().to_rfc3339(),
+                              "langs": langs, "text": text}}
+    })
+}
+
+fn delete(time_us: i64, rkey: &str) -> serde_json::Value {
+    serde_json::json!({
+        "did": BSKY_DID, "time_us": time_us, "kind": "commit",
+        "commit": {"rev": format!("rev{time_us}"), "operation": "delete", "collection": "app.bsky.feed.post", "rkey": rkey}
+    })
+}
+
+#[test]
+fn bluesky_posts_are_filtered_before_the_bus_and_a_deleted_post_leaves_archive_and_alerts() {
+    let jetstream = Jetstream::start();
+    let install = Install::new(&[]);
+    let officer = install.add_token("oov-utrecht", "officer");
+    let config = std::fs::read_to_string(&install.config).expect("config");
+    let extra = format!(
+        "[[sources]]\nid = \"bluesky\"\nkind = \"bluesky\"\nurl = \"{}\"\nlanguages = [\"nl\"]\n\
+         [[rules]]\nname = \"oproep-tot-geweld\"\nkind = \"critical\"\nmin_level = 3\ngroup_wait = \"0s\"\n",
+        jetstream.url()
+    );
+    std::fs::write(&install.config, format!("{config}{extra}")).expect("config");
+    let check = install.cli(&["check-config"]);
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+
+    let daemon = install.start();
+    let now_us = || chrono::Utc::now().timestamp_micros();
+    let t0 = now_us();
+    jetstream.send(post(t0, "3kgeweld", &["nl"], "Vanavond gaan we de politie aanvallen op de Neude in Utrecht, neem stenen mee. @canary_handle_77.bsky.social doet ook mee"));
+    jetstream.send(post(t0 + 1, "3kengels", &["en"], "Lovely protest in Utrecht today"));
+    jetstream.send(post(t0 + 2, "3kweer", &["nl"], "Lekker weer vandaag, even de hond uitlaten"));
+    jetstream.send(serde_json::json!({"did": BSKY_DID, "time_us": t0 + 3, "kind": "identity",
+        "identity": {"did": BSKY_DID, "handle": "canary_handle_77.bsky.social", "seq": 1, "time": "2026-11-28T19:00:00Z"}}));
+    jetstream.send(post(
+        t0 + 4,
+        "3kboeren",
+        &["nl"],
+        "Morgen blokkeren boeren met trekkers de A12 bij Utrecht tegen de stikstofregels",
+    ));
+
+    // Two Dutch posts about the region reach the archive; English and off-topic ones never enter.
+    assert_eq!(install.wait_count("*", 2, Duration::from_secs(30)), 2, "log:\n{}", daemon.stderr());
+    assert_eq!(install.search_json("*", &["--source-kind", "bluesky"]).len(), 2);
+    let skipped = |outcome: &str| {
+        let label = format!("outcome=\"{outcome}\"");
+        sample(&daemon, "onrust_source_skipped_items_total", &["source=\"bluesky\"", &label])
+    };
+    assert_eq!(skipped("language"), Some(1.0));
+    assert_eq!(skipped("off_topic"), Some(1.0));
+    assert!(jetstream.requests()[0].contains("wantedCollections=app.bsky.feed.post"), "{:?}", jetstream.requests());
+
+    // The call to violence fired an alert with that post as evidence.
+    let alerts = |daemon: &onrust_tests::Daemon| daemon.get_as("/api/v1/alerts", Some(&officer)).expect("alerts").1;
+    let excerpt = "de politie aanvallen op de Neude";
+    let fired = wait_for("the alert", Duration::from_secs(20), || {
+        let listed = alerts(&daemon);
+        listed.contains("oproep-tot-geweld").then_some(listed)
+    });
+    assert!(fired.contains(excerpt), "the post is the alert's evidence: {fired}");
+
+    // Its author deletes it: it leaves the archive and the alert's evidence.
+    jetstream.send(delete(now_us(), "3kgeweld"));
+    wait_for("the deletion in the archive", Duration::from_secs(20), || (install.count("*") == 1).then_some(()));
+    assert_eq!(install.count("politie"), 0);
+    wait_for("the evidence withdrawn", Duration::from_secs(20), || (!alerts(&daemon).contains(excerpt)).then_some(()));
+    let listed = alerts(&daemon);
+    assert!(listed.contains("oproep-tot-geweld"), "the alert stays, its count too: {listed}");
+    assert_no_canary(&install, &daemon, &["canary_handle_77", "canaryhandle77xyz"]);
+    assert_eq!(daemon.terminate().0, Some(0));
+
+    // A restart resumes a few seconds before the stored cursor, not live.
+    let daemon = install.start();
+    wait_for("the reconnect", Duration::from_secs(20), || (jetstream.requests().len() >= 2).then_some(()));
+    let resumed = jetstream.requests()[1].clone();
+    assert!(resumed.contains("cursor="), "{resumed}");
+    assert_eq!(daemon.terminate().0, Some(0));
+}

@@ -209,6 +209,13 @@ pub(super) fn start_sources(
     let context = SourceContext::new(Arc::new(fetcher), keys, Arc::new(CursorStore::new(config.cursor_dir())?));
     let (to_forwarder, from_sources) = mpsc::channel(pipeline::ingest::HANDOVER);
     let (to_deletions, deletions) = mpsc::channel(pipeline::ingest::HANDOVER);
+    let streams = config.sources.iter().any(|s| s.enabled && s.kind == crate::config::SourceKindConfig::Bluesky);
+    let relevance: Option<Arc<dyn onrust_ingest::bluesky::Relevance>> = if streams {
+        let classifier = Arc::new(super::load_classifier(config)?);
+        Some(Arc::new(pipeline::ingest::LexiconRelevance::new(classifier, &config.region.municipalities)))
+    } else {
+        None
+    };
     for source in config.sources.iter().filter(|s| s.enabled) {
         SourceConfigured { source: &source.id, kind: source.kind.name(), interval: source.interval.0 }.emit();
         let ends = pipeline::ingest::SourceEnds {
@@ -216,6 +223,7 @@ pub(super) fn start_sources(
             messages: to_forwarder.clone(),
             deletions: to_deletions.clone(),
             stop: stop.clone(),
+            relevance: relevance.clone(),
         };
         let task = pipeline::ingest::source_task(source, ends)?;
         tasks.spawn(async move {
