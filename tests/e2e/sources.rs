@@ -227,6 +227,8 @@ impl Jetstream {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
                 let seen = std::sync::Arc::clone(&seen);
+                // The callback's type is tungstenite's: its error is an HTTP response, however large.
+                #[allow(clippy::result_large_err)]
                 let record = move |request: &tungstenite::handshake::server::Request,
                                    response: tungstenite::handshake::server::Response| {
                     seen.lock().expect("requests").push(request.uri().to_string());
