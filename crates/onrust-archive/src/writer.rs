@@ -85,6 +85,23 @@ struct BucketState {
     lookup: Option<IndexReader>,
 }
 
+impl BucketState {
+    /// The bucket's reader for id checks, opened on first need; it sees what
+    /// was committed when it was last reloaded (every commit of the bucket reloads it).
+    fn lookup(&mut self, dir: &Path) -> Result<&IndexReader, ArchiveError> {
+        if self.lookup.is_none() {
+            let reader = self
+                .index
+                .reader_builder()
+                .reload_policy(ReloadPolicy::Manual)
+                .try_into()
+                .map_err(|e| ArchiveError::from_tantivy(e, dir))?;
+            self.lookup = Some(reader);
+        }
+        self.lookup.as_ref().ok_or_else(|| ArchiveError::Tantivy("bucket reader vanished".into()))
+    }
+}
+
 /// The one writer of an archive; it lives as long as the process. It holds
 /// the archive's lock: a second writer, in this process or another, gets
 /// [`ArchiveError::Locked`] (GUARDRAILS R7).
@@ -265,18 +282,7 @@ impl ArchiveWriter {
             if holding.contains(bucket) {
                 continue;
             }
-            let lookup = match &state.lookup {
-                Some(lookup) => lookup,
-                None => {
-                    let reader = state
-                        .index
-                        .reader_builder()
-                        .reload_policy(ReloadPolicy::Manual)
-                        .try_into()
-                        .map_err(|e| ArchiveError::from_tantivy(e, &dir))?;
-                    state.lookup.insert(reader)
-                }
-            };
+            let lookup = state.lookup(&dir)?;
             let query = tantivy::query::TermQuery::new(term.clone(), tantivy::schema::IndexRecordOption::Basic);
             let found = lookup
                 .searcher()
@@ -393,18 +399,7 @@ impl ArchiveWriter {
         let previous = home.previous();
         let dir = self.layout.root.clone();
         let Some(state) = self.buckets.get_mut(&previous) else { return Ok(home) };
-        let lookup = match &state.lookup {
-            Some(lookup) => lookup,
-            None => {
-                let reader = state
-                    .index
-                    .reader_builder()
-                    .reload_policy(ReloadPolicy::Manual)
-                    .try_into()
-                    .map_err(|e| ArchiveError::from_tantivy(e, &dir))?;
-                state.lookup.insert(reader)
-            }
-        };
+        let lookup = state.lookup(&dir)?;
         let term = Term::from_field_text(self.fields.id, id);
         let found = lookup.searcher().doc_freq(&term).map_err(|e| ArchiveError::from_tantivy(e, &dir))? > 0;
         if found {

@@ -212,13 +212,7 @@ enum PageError {
 
 /// A JSON error as category and position only (serde's messages can quote values).
 fn json_error(e: &serde_json::Error) -> PageError {
-    let category = match e.classify() {
-        serde_json::error::Category::Io => "i/o error",
-        serde_json::error::Category::Syntax => "syntax error",
-        serde_json::error::Category::Data => "a field has the wrong type or value",
-        serde_json::error::Category::Eof => "unexpected end of input",
-    };
-    PageError::Json { line: e.line(), column: e.column(), category }
+    PageError::Json { line: e.line(), column: e.column(), category: crate::feed::json_error_category(e) }
 }
 
 /// Parses a page into statuses with valid ids, oldest first.

@@ -245,14 +245,20 @@ fn map_parse_error(e: ParseFeedError, body: &[u8]) -> FeedError {
     }
 }
 
-/// A JSON error as category and position only.
-fn json_error(e: &serde_json::Error) -> FeedError {
-    let category = match e.classify() {
+/// What kind of JSON error `e` is, in words that never quote the input
+/// (serde_json's own messages can quote a value, such as a handle).
+pub(crate) fn json_error_category(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
         serde_json::error::Category::Io => "i/o error",
         serde_json::error::Category::Syntax => "syntax error",
         serde_json::error::Category::Data => "a field has the wrong type or value",
         serde_json::error::Category::Eof => "unexpected end of input",
-    };
+    }
+}
+
+/// A JSON error as category and position only.
+fn json_error(e: &serde_json::Error) -> FeedError {
+    let category = json_error_category(e);
     let message = format!("invalid json at line {} column {}: {category}", e.line(), e.column());
     if e.is_eof() { FeedError::Truncated(message) } else { FeedError::Malformed(message) }
 }

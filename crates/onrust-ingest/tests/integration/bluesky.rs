@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use onrust_ingest::bluesky::{JetstreamSource, Relevance};
-use onrust_ingest::cursor::{CursorStore, SourceCursor};
+use onrust_ingest::cursor::SourceCursor;
 use onrust_ingest::fetch::{FetchLimits, Fetcher};
-use onrust_ingest::pseudonym::PseudonymKeys;
 use onrust_ingest::source::{SourceContext, SourceSettings};
 use onrust_model::{Ack, Deletion, MessageId, RawMessage, SourceId, SourceKind};
 use serde_json::Value;
@@ -262,11 +261,7 @@ impl Harness {
     fn with_fetcher(id: &str, fetcher: Fetcher) -> Self {
         install_capture();
         let dir = tempfile::tempdir().unwrap();
-        let ctx = SourceContext::new(
-            Arc::new(fetcher),
-            Arc::new(PseudonymKeys::new(dir.path().join("keys"), Duration::from_secs(28 * 86400)).unwrap()),
-            Arc::new(CursorStore::new(dir.path().join("cursors")).unwrap()),
-        );
+        let ctx = crate::support::context_in(dir.path(), fetcher);
         Self { _dir: dir, ctx, id: SourceId::new(id).unwrap() }
     }
 
@@ -386,16 +381,6 @@ impl Running {
         tokio::time::timeout(Duration::from_secs(5), self.task).await.expect("source did not stop").unwrap();
         self.seen
     }
-}
-
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..100 {
-        if check() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 // ---- the tests ----
@@ -522,7 +507,7 @@ async fn the_cursor_follows_the_acks_and_a_restart_rewinds() {
     for ack in held {
         ack.ack();
     }
-    eventually("the cursor at the last event", || h.stored_time() == Some(last)).await;
+    crate::support::eventually("the cursor at the last event", || h.stored_time() == Some(last)).await;
     let first_run = running.stop().await;
     first_run.assert_unique();
     assert_eq!(h.stored_time(), Some(last));
@@ -562,7 +547,7 @@ async fn a_dropped_connection_resumes_without_loss_or_duplicates() {
     let mut running = h.start(h.source(server.url(), FIXTURE_LANGS));
     running.ack_until(|seen| seen.has_all(&posts, &deletes)).await;
     let served = Arc::clone(&server.served);
-    eventually("the second connection served", || served.load(Ordering::SeqCst) >= 2).await;
+    crate::support::eventually("the second connection served", || served.load(Ordering::SeqCst) >= 2).await;
     running.nothing_for(Duration::from_millis(400)).await;
     let seen = running.stop().await;
     // None lost, none twice: the rewound overlap is absorbed by id.
@@ -629,7 +614,7 @@ async fn a_cursor_older_than_the_backlog_is_reported_and_the_source_still_delive
     let mut running = h.start(h.source(server.url(), FIXTURE_LANGS));
     running.ack_until(|seen| seen.has_all(&posts, &deletes)).await;
     let id = h.id.clone();
-    eventually("the coverage gap", || gaps(&id) == 1).await;
+    crate::support::eventually("the coverage gap", || gaps(&id) == 1).await;
     running.stop().await;
     assert_eq!(server.cursor_param(0), Some(stored - 5_000_000));
     assert_eq!(gaps(&h.id), 1, "reported once");
@@ -670,7 +655,7 @@ async fn a_loopback_jetstream_is_refused_without_the_allow_list() {
     let h = Harness::with_fetcher("bsky_blocked", fetcher_with(FetchLimits::default(), &[]));
     let server = Jetstream::start(|_, _| Serve::lines(fixture())).await;
     let running = h.start(h.source(server.url(), &["nl"]));
-    eventually("the source reported down", || {
+    crate::support::eventually("the source reported down", || {
         onrust_ingest::source_health().get("bsky_blocked").is_some_and(|health| !health.up)
     })
     .await;
@@ -682,7 +667,7 @@ async fn a_loopback_jetstream_is_refused_without_the_allow_list() {
     let mut url = server.url();
     url.set_scheme("http").unwrap();
     let running = h.start(h.source(url, &["nl"]));
-    eventually("the source reported down", || {
+    crate::support::eventually("the source reported down", || {
         onrust_ingest::source_health().get("bsky_scheme").is_some_and(|health| !health.up)
     })
     .await;
@@ -755,7 +740,7 @@ async fn wss_verifies_the_certificate() {
     let h = Harness::new("bsky_tls");
     let url = url::Url::parse(&format!("wss://{addr}/subscribe")).unwrap();
     let running = h.start(h.source(url, FIXTURE_LANGS));
-    eventually("the source reported down", || {
+    crate::support::eventually("the source reported down", || {
         onrust_ingest::source_health().get("bsky_tls").is_some_and(|health| !health.up)
     })
     .await;

@@ -4,9 +4,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use onrust_ingest::cursor::{CursorStore, SourceCursor};
+use onrust_ingest::cursor::SourceCursor;
 use onrust_ingest::feed::FeedSource;
-use onrust_ingest::pseudonym::PseudonymKeys;
 use onrust_ingest::source::{PollError, Poller, SourceContext, SourceSettings};
 use onrust_model::{SourceId, SourceKind};
 
@@ -25,11 +24,7 @@ struct Kind {
 impl Kind {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let ctx = SourceContext::new(
-            Arc::new(local_fetcher()),
-            Arc::new(PseudonymKeys::new(dir.path().join("keys"), Duration::from_secs(28 * 86400)).unwrap()),
-            Arc::new(CursorStore::new(dir.path().join("cursors")).unwrap()),
-        );
+        let ctx = crate::support::context_in(dir.path(), local_fetcher());
         Self { _dir: dir, ctx }
     }
 

@@ -7,12 +7,10 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use onrust_ingest::cursor::{CursorStore, SourceCursor};
+use onrust_ingest::cursor::SourceCursor;
 use onrust_ingest::mastodon::{self, MastodonPoller, MastodonSource};
-use onrust_ingest::pseudonym::PseudonymKeys;
 use onrust_ingest::source::{PollError, Polled, Poller, SourceContext, SourceSettings};
 use onrust_model::{Ack, MessageId, RawMessage, SourceId, SourceKind};
 use serde_json::Value;
@@ -126,11 +124,7 @@ impl Harness {
         // Skips are read from the metrics: the recorder must be in place before the poll.
         crate::support::install_recorder();
         let dir = tempfile::tempdir().unwrap();
-        let ctx = SourceContext::new(
-            Arc::new(local_fetcher()),
-            Arc::new(PseudonymKeys::new(dir.path().join("keys"), Duration::from_secs(28 * 86400)).unwrap()),
-            Arc::new(CursorStore::new(dir.path().join("cursors")).unwrap()),
-        );
+        let ctx = crate::support::context_in(dir.path(), local_fetcher());
         let settings =
             SourceSettings::new(SourceId::new(name).unwrap(), SourceKind::Mastodon, "x", Duration::from_millis(100));
         Self { _dir: dir, ctx, settings }

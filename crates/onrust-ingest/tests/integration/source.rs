@@ -1,9 +1,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use onrust_ingest::cursor::CursorStore;
 use onrust_ingest::feed::FeedSource;
-use onrust_ingest::pseudonym::PseudonymKeys;
 use onrust_ingest::source::{SourceContext, SourceSettings};
 use onrust_model::{Ack, RawMessage, SourceId, SourceKind};
 use tokio::sync::{mpsc, watch};
@@ -55,11 +53,7 @@ struct Harness {
 impl Harness {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let ctx = SourceContext::new(
-            Arc::new(local_fetcher()),
-            Arc::new(PseudonymKeys::new(dir.path().join("keys"), Duration::from_secs(28 * 86400)).unwrap()),
-            Arc::new(CursorStore::new(dir.path().join("cursors")).unwrap()),
-        );
+        let ctx = crate::support::context_in(dir.path(), local_fetcher());
         Self { _dir: dir, ctx, id: SourceId::new("lokaal").unwrap() }
     }
 
@@ -106,16 +100,6 @@ impl Running {
     }
 }
 
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..100 {
-        if check() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
 #[tokio::test]
 async fn cursor_is_stored_only_after_the_batch_is_acked() {
     let state = Arc::new(Mutex::new(Feed { status: 200, etag: "\"v1\"".into(), items: vec!["a", "b"] }));
@@ -139,12 +123,12 @@ async fn cursor_is_stored_only_after_the_batch_is_acked() {
 
     ack1.ack();
     ack2.ack();
-    eventually("the cursor", || harness.seen().is_some()).await;
+    crate::support::eventually("the cursor", || harness.seen().is_some()).await;
     assert_eq!(harness.seen().unwrap(), vec!["id:a".to_owned(), "id:b".to_owned()]);
     assert_eq!(harness.ctx.cursors.load(&harness.id).unwrap().unwrap().etag.as_deref(), Some("\"v1\""));
 
     // Re-polls get 304 and send nothing.
-    eventually("a conditional re-poll", || server.request_count() >= 3).await;
+    crate::support::eventually("a conditional re-poll", || server.request_count() >= 3).await;
     assert!(request_header(&server.last_request(), "if-none-match").is_some());
     running.nothing_for(Duration::from_millis(300)).await;
     running.stop().await;
@@ -164,7 +148,7 @@ async fn cursor_is_stored_only_after_the_batch_is_acked() {
     let (again, ack) = running.recv().await;
     assert_eq!(again.id, third.id);
     ack.ack();
-    eventually("the cursor with c", || harness.seen().is_some_and(|s| s.len() == 3)).await;
+    crate::support::eventually("the cursor with c", || harness.seen().is_some_and(|s| s.len() == 3)).await;
     running.stop().await;
 }
 
@@ -179,7 +163,7 @@ async fn failed_batch_is_sent_again() {
     let (again, ack) = running.recv().await;
     assert_eq!(first.id, again.id);
     ack.ack();
-    eventually("the cursor", || harness.seen().is_some()).await;
+    crate::support::eventually("the cursor", || harness.seen().is_some()).await;
     running.stop().await;
 }
 
@@ -189,7 +173,7 @@ async fn gone_disables_the_source_across_restarts() {
     let server = feed_server(state).await;
     let harness = Harness::new();
     let running = harness.start(&server);
-    eventually("the disabled cursor", || {
+    crate::support::eventually("the disabled cursor", || {
         harness.ctx.cursors.load(&harness.id).unwrap().is_some_and(|c| c.disabled_reason.is_some())
     })
     .await;

@@ -159,3 +159,25 @@ impl metrics::Recorder for Capture {
         metrics::Histogram::noop()
     }
 }
+
+/// A source context on `fetcher` with keys and cursors under `dir`.
+pub fn context_in(dir: &std::path::Path, fetcher: Fetcher) -> onrust_ingest::source::SourceContext {
+    onrust_ingest::source::SourceContext::new(
+        Arc::new(fetcher),
+        Arc::new(
+            onrust_ingest::pseudonym::PseudonymKeys::new(dir.join("keys"), Duration::from_secs(28 * 86400)).unwrap(),
+        ),
+        Arc::new(onrust_ingest::cursor::CursorStore::new(dir.join("cursors")).unwrap()),
+    )
+}
+
+/// Waits (up to 5 s) until `check` holds.
+pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    for _ in 0..100 {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}

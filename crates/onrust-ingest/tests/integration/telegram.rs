@@ -2,11 +2,9 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use onrust_ingest::cursor::{CursorStore, SourceCursor};
-use onrust_ingest::pseudonym::PseudonymKeys;
+use onrust_ingest::cursor::SourceCursor;
 use onrust_ingest::source::{PollError, Polled, Poller, SourceContext, SourceSettings};
 use onrust_ingest::telegram::{TelegramPageError, TelegramSource, TelegramUrlError, channel_of, id_gap, parse_page};
 use onrust_model::{Ack, MessageId, RawMessage, SourceId, SourceKind};
@@ -68,11 +66,7 @@ struct Harness {
 impl Harness {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let ctx = SourceContext::new(
-            Arc::new(local_fetcher()),
-            Arc::new(PseudonymKeys::new(dir.path().join("keys"), Duration::from_secs(28 * 86400)).unwrap()),
-            Arc::new(CursorStore::new(dir.path().join("cursors")).unwrap()),
-        );
+        let ctx = crate::support::context_in(dir.path(), local_fetcher());
         Self { _dir: dir, ctx, id: SourceId::new("regio_telegram").unwrap() }
     }
 
