@@ -405,37 +405,46 @@ fn mask_reddit_users(s: &str) -> String {
 /// mentions and masked as such.
 fn mask_profile_links(s: &str) -> String {
     const MARKERS: [&str; 3] = ["t.me/", "telegram.me/", "bsky.app/profile/"];
-    if !MARKERS.iter().any(|m| s.contains(m)) {
+    // ASCII lowercasing keeps every byte offset, so `lower` indexes `s`.
+    let lower = s.to_ascii_lowercase();
+    if !MARKERS.iter().any(|m| lower.contains(m)) {
         return s.to_owned();
     }
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    loop {
-        let found = MARKERS
+    // The first marker at or after `from` that starts a host name: one that
+    // ends another host name (`chat.me/`, `meet.me/`) is passed over, and the
+    // search goes on behind it.
+    let next_marker = |from: usize| -> Option<(usize, &'static str)> {
+        MARKERS
             .iter()
-            .filter_map(|m| rest.find(m).map(|at| (at, *m)))
-            // A marker that ends another host name (`chat.me/`) is not one.
-            .filter(|(at, _)| rest[..*at].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '-')))
-            .min_by_key(|(at, _)| *at);
-        let Some((at, marker)) = found else { break };
+            .filter_map(|m| {
+                lower[from..]
+                    .match_indices(m)
+                    .map(|(i, _)| from + i)
+                    .find(|at| lower[..*at].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '-')))
+                    .map(|at| (at, *m))
+            })
+            .min_by_key(|(at, _)| *at)
+    };
+    let mut out = String::with_capacity(s.len());
+    let mut done = 0;
+    while let Some((at, marker)) = next_marker(done) {
         let mut start = at + marker.len();
-        out.push_str(&rest[..start]);
-        if marker != "bsky.app/profile/" && rest[start..].starts_with("s/") {
-            out.push_str("s/");
+        if marker != "bsky.app/profile/" && lower[start..].starts_with("s/") {
             start += 2;
         }
-        let name_len = rest[start..]
+        out.push_str(&s[done..start]);
+        let name_len = s[start..]
             .char_indices()
             .find(|(_, c)| !(c.is_alphanumeric() || matches!(c, '_' | '.' | ':' | '-')))
-            .map_or(rest.len() - start, |(i, _)| i);
+            .map_or(s.len() - start, |(i, _)| i);
         // A sentence's full stop after the name is not part of it.
-        let name_len = rest[start..start + name_len].trim_end_matches(['.', ':', '-']).len();
+        let name_len = s[start..start + name_len].trim_end_matches(['.', ':', '-']).len();
         if name_len > 0 {
             out.push_str("[user]");
         }
-        rest = &rest[start + name_len..];
+        done = start + name_len;
     }
-    out.push_str(rest);
+    out.push_str(&s[done..]);
     out
 }
 
@@ -551,6 +560,14 @@ mod tests {
         assert_eq!(mask_mentions("https://mastodon.nl/@jan/1234"), "https://mastodon.nl/@[user]/1234");
         assert_eq!(mask_mentions("telegram.me/piet."), "telegram.me/[user].");
         assert_eq!(mask_mentions("mijn chat.me/jan en t.me/"), "mijn chat.me/jan en t.me/", "other hosts; no name");
+        // Another host that ends in the marker does not stop the search for later links.
+        assert_eq!(mask_mentions("zie meet.me/x en t.me/canary_handle_77"), "zie meet.me/x en t.me/[user]");
+        assert_eq!(
+            mask_mentions("https://t.me/a about.me/x https://t.me/other_one"),
+            "https://t.me/[user] about.me/x https://t.me/[user]"
+        );
+        assert_eq!(mask_mentions("T.ME/Canary en BSKY.APP/profile/Jan"), "T.ME/[user] en BSKY.APP/profile/[user]");
+        assert_eq!(mask_mentions("é t.me/ü_ß!"), "é t.me/[user]!", "names beyond ascii, offsets intact");
     }
 
     #[test]

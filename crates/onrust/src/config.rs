@@ -727,7 +727,12 @@ fn default_true() -> bool {
 }
 
 /// The checks that depend on a source's kind: the URL's form, and the keys only some kinds take.
-fn validate_source_kind(source: &SourceConfig, key: &dyn Fn(&str) -> String, c: &mut Collector) {
+fn validate_source_kind(
+    source: &SourceConfig,
+    allow_hosts: &[String],
+    key: &dyn Fn(&str) -> String,
+    c: &mut Collector,
+) {
     use SourceKindConfig as K;
     let url = match url::Url::parse(&source.url) {
         Ok(url) => url,
@@ -785,6 +790,11 @@ fn validate_source_kind(source: &SourceConfig, key: &dyn Fn(&str) -> String, c: 
             }
         }
         K::Bluesky => {
+            // Its delete events remove archived messages: nobody on the way may inject them.
+            let local = url.host_str().is_some_and(|host| allow_hosts.iter().any(|allowed| allowed == host));
+            if url.scheme() == "ws" && !local {
+                c.push(key("url"), "ws:// is unencrypted; use wss:// (ws only towards a host in ingest.allow_hosts)");
+            }
             for lang in &source.languages {
                 if lang.len() != 2 || !lang.chars().all(|ch| ch.is_ascii_lowercase()) {
                     c.push(key("languages"), format!("{lang:?} is not an ISO 639-1 code such as \"nl\""));
@@ -1242,7 +1252,7 @@ impl Config {
             if !seen.insert(source.id.clone()) {
                 c.push(key("id"), format!("{:?} is used by an earlier source; ids must be unique", source.id));
             }
-            validate_source_kind(source, &key, c);
+            validate_source_kind(source, &self.ingest.allow_hosts, &key, c);
             if source.interval.0 < Duration::from_secs(10) {
                 c.push(key("interval"), "must be at least 10s; be polite to feed operators");
             }
@@ -1478,6 +1488,10 @@ mod tests {
             kind = "feed"
             url = "wss://example.org/feed"
             tags = ["x"]
+            [[sources]]
+            id = "b2"
+            kind = "bluesky"
+            url = "ws://jetstream2.us-east.bsky.network/subscribe"
             "##,
         )
         .unwrap_err()
@@ -1495,6 +1509,7 @@ mod tests {
             "sources[3].interval: at most 30m for telegram",
             "sources[4].url: scheme \"wss\" is not allowed for kind feed; use https or http",
             "sources[4].tags: only a mastodon source follows tags, not kind feed",
+            "sources[5].url: ws:// is unencrypted; use wss://",
         ] {
             assert!(errors.contains(needle), "missing {needle:?} in:\n{errors}");
         }
