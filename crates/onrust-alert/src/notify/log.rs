@@ -445,6 +445,32 @@ impl Outbox {
         Ok(report)
     }
 
+    /// Takes the message `message_id` out of the evidence of every
+    /// notification not yet sent (deleted at its source), and rewrites the
+    /// outbox when any held it. Returns how many notifications changed. What
+    /// was sent is in the recipients' mailboxes and cannot be recalled.
+    pub fn withdraw_evidence(&mut self, message_id: &str) -> Result<usize, LogError> {
+        let mut changed = 0;
+        for pending in self.pending.values_mut() {
+            let items = match &mut pending.notification.content {
+                Content::Alerts { items } | Content::Digest { items, .. } | Content::Summary { items, .. } => items,
+            };
+            let mut touched = false;
+            for item in items.iter_mut() {
+                for alert in std::iter::once(&mut item.alert).chain(item.previous.as_mut()) {
+                    let before = alert.evidence.len();
+                    alert.evidence.retain(|e| e.message_id != message_id);
+                    touched |= alert.evidence.len() != before;
+                }
+            }
+            changed += usize::from(touched);
+        }
+        if changed > 0 {
+            self.compact()?;
+        }
+        Ok(changed)
+    }
+
     /// Rewrites the outbox with only what is still pending (atomically: a
     /// new file, fsynced, renamed over the old one), so it does not grow
     /// forever. The notification log is untouched: it is the record of who
@@ -603,6 +629,37 @@ mod tests {
 
     fn t451() -> Result<Delivered, DeliveryError> {
         Err(DeliveryError::Transient { code: Some(451), message: "try later".into() })
+    }
+
+    #[tokio::test]
+    async fn withdrawn_evidence_leaves_what_is_not_sent_yet_also_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ob = Outbox::open(dir.path(), fast()).unwrap();
+        let mut sent = notification(1, "oov@utrecht.example");
+        sent.address = "sent@utrecht.example".into();
+        assert!(ob.enqueue(sent, Utc::now()).unwrap());
+        ob.deliver_pending(&Scripted::new(vec![])).await.unwrap();
+        let mut waiting = notification(2, "oov@utrecht.example");
+        if let Content::Alerts { items } = &mut waiting.content {
+            items[0].previous = Some(items[0].alert.clone());
+        }
+        assert!(ob.enqueue(waiting, Utc::now()).unwrap());
+        let ids = |ob: &Outbox| -> Vec<String> {
+            ob.pending()
+                .iter()
+                .flat_map(|n| n.content.items().iter())
+                .flat_map(|i| std::iter::once(&i.alert).chain(i.previous.as_ref()))
+                .flat_map(|a| a.evidence.iter().map(|e| e.message_id.clone()))
+                .collect()
+        };
+        assert_eq!(ids(&ob), ["m1", "m2", "m1", "m2"]);
+        assert_eq!(ob.withdraw_evidence("m1").unwrap(), 1, "only the one not sent yet");
+        assert_eq!(ids(&ob), ["m2", "m2"]);
+        assert_eq!(ob.withdraw_evidence("m1").unwrap(), 0);
+        drop(ob);
+        let ob = Outbox::open(dir.path(), fast()).unwrap();
+        assert_eq!(ids(&ob), ["m2", "m2"], "the outbox on disk holds it no more");
+        assert!(!std::fs::read_to_string(dir.path().join(OUTBOX_FILE)).unwrap().contains("\"m1\""));
     }
 
     #[test]

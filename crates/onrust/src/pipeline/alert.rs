@@ -15,7 +15,7 @@
 //! is written replays the messages into the old state; the same transitions
 //! give the same notification keys, which the outbox already knows.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -121,6 +121,53 @@ pub struct StateFile {
     /// so the next mail can say what changed since; dropped with the alert.
     #[serde(default)]
     pub told: BTreeMap<String, Alert>,
+    /// Messages deleted at their source, with when, oldest first: one that
+    /// arrives after its deletion (it was still being classified) is not observed.
+    #[serde(default)]
+    pub withdrawn: Withdrawn,
+}
+
+/// How many deleted message ids the stage remembers, and for how long: a
+/// message is classified within seconds, so a week is ample.
+const WITHDRAWN_MAX: usize = 10_000;
+const WITHDRAWN_FOR: chrono::TimeDelta = chrono::TimeDelta::days(7);
+
+/// Message ids deleted at their source, oldest first, bounded in number and age.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(from = "VecDeque<(String, DateTime<Utc>)>", into = "VecDeque<(String, DateTime<Utc>)>")]
+pub struct Withdrawn {
+    order: VecDeque<(String, DateTime<Utc>)>,
+    ids: HashSet<String>,
+}
+
+impl Withdrawn {
+    fn contains(&self, id: &str) -> bool {
+        self.ids.contains(id)
+    }
+
+    fn insert(&mut self, id: &str, now: DateTime<Utc>) {
+        if self.ids.insert(id.to_owned()) {
+            self.order.push_back((id.to_owned(), now));
+        }
+        while self.order.len() > WITHDRAWN_MAX || self.order.front().is_some_and(|(_, at)| now - *at > WITHDRAWN_FOR) {
+            if let Some((old, _)) = self.order.pop_front() {
+                self.ids.remove(&old);
+            }
+        }
+    }
+}
+
+impl From<VecDeque<(String, DateTime<Utc>)>> for Withdrawn {
+    fn from(order: VecDeque<(String, DateTime<Utc>)>) -> Self {
+        let ids = order.iter().map(|(id, _)| id.clone()).collect();
+        Self { order, ids }
+    }
+}
+
+impl From<Withdrawn> for VecDeque<(String, DateTime<Utc>)> {
+    fn from(withdrawn: Withdrawn) -> Self {
+        withdrawn.order
+    }
 }
 
 struct Core {
@@ -129,12 +176,20 @@ struct Core {
     sequences: BTreeMap<String, u64>,
     last_digest: Option<NaiveDate>,
     told: BTreeMap<String, Alert>,
+    withdrawn: Withdrawn,
 }
 
 impl Core {
+    /// Whether the message `id` was deleted at its source before it got here.
+    fn is_withdrawn(&self, id: &str) -> bool {
+        self.withdrawn.contains(id)
+    }
+
     /// A message deleted at its source leaves the evidence of every alert,
-    /// announced action and what each role was told (its counts stay).
-    fn forget_message(&mut self, id: &str) {
+    /// announced action and what each role was told (its counts stay), and
+    /// is remembered so a copy that arrives later is not observed.
+    fn forget_message(&mut self, id: &str, now: DateTime<Utc>) {
+        self.withdrawn.insert(id, now);
         let found = self.engine.forget_message(id) | self.mechanics.forget_message(id);
         let mut told = false;
         for alert in self.told.values_mut() {
@@ -162,7 +217,14 @@ fn load_state(dir: &Path, rules: &[Rule], now: DateTime<Utc>) -> anyhow::Result<
                 .state
                 .restore(rules.to_vec())
                 .with_context(|| format!("alert state {} cannot be restored", path.display()))?;
-            Ok(Core { engine, mechanics, sequences: file.sequences, last_digest: file.last_digest, told: file.told })
+            Ok(Core {
+                engine,
+                mechanics,
+                sequences: file.sequences,
+                last_digest: file.last_digest,
+                told: file.told,
+                withdrawn: file.withdrawn,
+            })
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             // The first digest goes out the morning after the first start, not at once.
@@ -173,6 +235,7 @@ fn load_state(dir: &Path, rules: &[Rule], now: DateTime<Utc>) -> anyhow::Result<
                 sequences: BTreeMap::new(),
                 last_digest: Some(today),
                 told: BTreeMap::new(),
+                withdrawn: Withdrawn::default(),
             })
         }
         Err(e) => Err(e).with_context(|| format!("cannot read alert state {}", path.display())),
@@ -186,6 +249,7 @@ fn save_state(dir: &Path, core: &Core) -> anyhow::Result<()> {
         sequences: core.sequences.clone(),
         last_digest: core.last_digest,
         told: core.told.clone(),
+        withdrawn: core.withdrawn.clone(),
     };
     let body = serde_json::to_vec(&file).context("serialising alert state")?;
     let path = dir.join(STATE_FILE);
@@ -458,8 +522,11 @@ pub async fn run(ends: Ends, settings: Settings, handle: AlertHandle) -> anyhow:
             if delivery.origin.topic == Topic::Deletions.name() {
                 match super::decode(&delivery.payload, "deletion", |d: &Deletion| d.schema) {
                     Ok(deletion) => {
-                        let mut core = core.lock().map_err(|_| anyhow::anyhow!("alert state lock poisoned"))?;
-                        core.forget_message(deletion.id.as_str());
+                        core.lock()
+                            .map_err(|_| anyhow::anyhow!("alert state lock poisoned"))?
+                            .forget_message(deletion.id.as_str(), now);
+                        // What waits in the outbox leaves with it; what was sent cannot be recalled.
+                        stage.outbox.lock().await.withdraw_evidence(deletion.id.as_str()).context("alert outbox")?;
                         // Saved with the next flush, like an observed message.
                         acks.push(delivery.ack);
                     }
@@ -471,6 +538,11 @@ pub async fn run(ends: Ends, settings: Settings, handle: AlertHandle) -> anyhow:
                 Ok(message) => {
                     let transitions: Vec<Transition> = {
                         let mut core = core.lock().map_err(|_| anyhow::anyhow!("alert state lock poisoned"))?;
+                        if core.is_withdrawn(message.message.id.as_str()) {
+                            // Deleted at its source before it got here: not observed at all.
+                            acks.push(delivery.ack);
+                            continue;
+                        }
                         let transitions = core.engine.observe(&message, now);
                         if !transitions.is_empty() {
                             core.mechanics.apply(&transitions, now);
@@ -951,6 +1023,7 @@ mod tests {
     /// counts is what the stage puts in the outbox, and when).
     struct Harness {
         scored: Arc<dyn Publisher>,
+        deletions: Arc<dyn Publisher>,
         handle: AlertHandle,
         clock: Clock,
         dir: tempfile::TempDir,
@@ -992,13 +1065,44 @@ mod tests {
                 capacity: 16,
                 deadletter_path: Some(dir.path().join("deadletter.jsonl")),
             });
-            let input = bus.subscribe(Topic::Scored, "alert").expect("subscribe");
+            let input = Box::new(onrust_bus::Merged::new(
+                bus.subscribe(Topic::Scored, "alert").expect("subscribe"),
+                bus.subscribe(Topic::Deletions, "alert").expect("subscribe"),
+            ));
             let ends = Ends { input, dead: bus.publisher(Topic::DeadLetter).expect("dead"), alerts: None };
             let scored = bus.publisher(Topic::Scored).expect("scored");
+            let deletions = bus.publisher(Topic::Deletions).expect("deletions");
             bus.seal();
             let handle = AlertHandle::open(&settings).expect("state");
             let stage = tokio::spawn(run(ends, settings, handle.clone()));
-            Self { scored, handle, clock, dir, _stage: stage, _bus: bus }
+            Self { scored, deletions, handle, clock, dir, _stage: stage, _bus: bus }
+        }
+
+        /// The message `id` (as [`scored`] names it) is deleted at its source.
+        async fn delete(&self, id: &str) {
+            let source = onrust_model::SourceId::new("forum").expect("source");
+            let deletion = onrust_model::Deletion {
+                schema: onrust_model::SCHEMA_VERSION,
+                id: onrust_model::MessageId::derive(&source, id),
+                source,
+                source_kind: onrust_model::SourceKind::Bluesky,
+                deleted_at: self.clock.now(),
+            };
+            self.deletions.publish(Record::json("test", &deletion).expect("json"), Ack::none()).await.expect("publish");
+        }
+
+        /// The evidence of every alert, by the ids [`scored`] was given.
+        fn evidence(&self) -> Vec<String> {
+            let source = onrust_model::SourceId::new("forum").expect("source");
+            let name = |id: &str| {
+                ["vooraf", "blijft", "weg"]
+                    .into_iter()
+                    .find(|n| onrust_model::MessageId::derive(&source, n).as_str() == id)
+                    .unwrap_or("?")
+                    .to_owned()
+            };
+            let alerts = self.handle.list().expect("alerts");
+            alerts.iter().flat_map(|a| a.evidence.iter().map(|e| name(&e.message_id))).collect()
         }
 
         /// A message about Utrecht at `level`, published now (by the stage's clock).
@@ -1052,6 +1156,36 @@ mod tests {
 
     async fn minutes(n: u64) {
         tokio::time::sleep(Duration::from_secs(60 * n)).await;
+    }
+
+    /// A message deleted at its source leaves the alert's evidence and what
+    /// waits in the outbox; one whose deletion overtook it is never observed.
+    #[tokio::test(start_paused = true)]
+    async fn a_deleted_message_leaves_the_evidence_and_one_deleted_first_is_never_seen() {
+        let h = Harness::start(&[critical(None)]);
+        h.delete("vooraf").await;
+        minutes(1).await;
+        h.send("vooraf", Level::Escalation).await;
+        minutes(1).await;
+        assert!(h.handle.list().expect("alerts").is_empty(), "deleted before it arrived: no alert");
+
+        h.send("blijft", Level::Escalation).await;
+        h.send("weg", Level::Escalation).await;
+        minutes(1).await;
+        let mut evidence = h.evidence();
+        evidence.sort();
+        assert_eq!(evidence, ["blijft", "weg"]);
+        h.delete("weg").await;
+        minutes(1).await;
+        assert_eq!(h.evidence(), ["blijft"]);
+        let outbox = std::fs::read_to_string(h.dir.path().join("alerts/outbox.jsonl")).unwrap_or_default();
+        let weg = onrust_model::MessageId::derive(&onrust_model::SourceId::new("forum").expect("source"), "weg");
+        assert!(outbox.contains("forum:"), "the outbox holds the alert: {outbox}");
+        assert!(!outbox.contains(weg.as_str()), "nothing waiting to be sent still holds it: {outbox}");
+        // The stage remembers it across a restart of its state.
+        let state = std::fs::read_to_string(h.dir.path().join("alerts").join(STATE_FILE)).expect("state");
+        let file: StateFile = serde_json::from_str(&state).expect("state file");
+        assert!(file.withdrawn.contains(weg.as_str()));
     }
 
     /// A silence holds the officer's notification back until it ends; then
