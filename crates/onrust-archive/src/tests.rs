@@ -112,6 +112,18 @@ fn a_message_deleted_at_its_source_is_removed_and_not_archived_later() {
     let r = ArchiveReader::open(dir.path()).unwrap();
     assert_eq!(ids(&r, &q("trekkers")), ["keep"]);
     assert_eq!(r.doc_count(), 1);
+
+    // A restart remembers the deletions: the late copy is still refused.
+    drop(w);
+    let mut w = open_writer(&dir);
+    w.upsert(&old).unwrap();
+    w.commit().unwrap();
+    assert_eq!(ArchiveReader::open(dir.path()).unwrap().doc_count(), 1);
+    // A damaged tombstone file stops the writer rather than forget what was deleted.
+    drop(w);
+    std::fs::write(dir.path().join(crate::writer::TOMBSTONES_FILE), b"{not json").unwrap();
+    let err = ArchiveWriter::open(dir.path(), &ArchiveOptions::default()).unwrap_err().to_string();
+    assert!(err.contains("tombstones.json") && err.contains("move it aside"), "{err}");
 }
 
 #[test]

@@ -65,8 +65,23 @@ const CROSS_BUCKET_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(48);
 
 /// Ids deleted at their source that the writer remembers, so a message that
 /// reaches the archive after its own deletion (it was still being classified)
-/// is not archived. Oldest forgotten first.
+/// is not archived. Oldest forgotten first. Sources send only deletions of
+/// messages they delivered, so this is many weeks of them.
 const MAX_TOMBSTONES: usize = 100_000;
+
+/// Where the tombstones are kept, beside the buckets. Written before the
+/// commit that records the deletions' bus positions, so a restart that
+/// resumes past a deletion still knows it (on Kafka the message may still be
+/// in the classifier's backlog then).
+pub const TOMBSTONES_FILE: &str = "tombstones.json";
+
+/// The tombstone file's content.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct TombstoneFile {
+    v: u32,
+    /// Message ids, oldest first.
+    ids: Vec<String>,
+}
 
 struct BucketWriter {
     writer: IndexWriter<TantivyDocument>,
@@ -83,6 +98,23 @@ struct BucketState {
     docs: u64,
     /// For the cross-bucket id check; opened on first need.
     lookup: Option<IndexReader>,
+}
+
+/// The stored tombstones, oldest first; none when the file is missing.
+fn read_tombstones(path: &Path) -> Result<std::collections::VecDeque<String>, ArchiveError> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Default::default()),
+        Err(e) => return Err(e.into()),
+    };
+    // Fail closed: without its tombstones the archive could keep what its authors deleted.
+    let file: TombstoneFile = serde_json::from_slice(&bytes).map_err(|e| {
+        ArchiveError::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{} is not a list of deleted message ids ({e}); move it aside to start without it", path.display()),
+        ))
+    })?;
+    Ok(file.ids.into_iter().rev().take(MAX_TOMBSTONES).rev().collect())
 }
 
 impl BucketState {
@@ -115,7 +147,9 @@ pub struct ArchiveWriter {
     payload: Option<String>,
     /// Hashes of ids deleted at their source, oldest first (bounded, in memory).
     tombstones: FxHashSet<u64>,
-    tombstone_order: std::collections::VecDeque<u64>,
+    tombstone_order: std::collections::VecDeque<String>,
+    /// Tombstones changed since the file was written.
+    tombstones_dirty: bool,
     _lock: File,
 }
 
@@ -169,6 +203,7 @@ impl ArchiveWriter {
                 break;
             }
         }
+        let tombstone_order = read_tombstones(&layout.root.join(TOMBSTONES_FILE))?;
         let writer = ArchiveWriter {
             layout,
             opts: opts.clone(),
@@ -177,8 +212,9 @@ impl ArchiveWriter {
             open: BTreeMap::new(),
             pending: 0,
             payload,
-            tombstones: FxHashSet::default(),
-            tombstone_order: std::collections::VecDeque::new(),
+            tombstones: tombstone_order.iter().map(|id| id_hash(id)).collect(),
+            tombstone_order,
+            tombstones_dirty: false,
             _lock: lock,
         };
         ArchiveOpened { dir, total_docs: writer.total_docs(), buckets: writer.buckets.len() }.emit();
@@ -263,10 +299,11 @@ impl ArchiveWriter {
         let id = id.as_str();
         let hash = id_hash(id);
         if self.tombstones.insert(hash) {
-            self.tombstone_order.push_back(hash);
+            self.tombstone_order.push_back(id.to_owned());
+            self.tombstones_dirty = true;
             while self.tombstone_order.len() > MAX_TOMBSTONES {
                 if let Some(old) = self.tombstone_order.pop_front() {
-                    self.tombstones.remove(&old);
+                    self.tombstones.remove(&id_hash(&old));
                 }
             }
         }
@@ -441,7 +478,8 @@ impl ArchiveWriter {
     fn commit_inner(&mut self, payload: Option<String>) -> Result<CommitInfo, ArchiveError> {
         let started = Instant::now();
         let docs = self.pending;
-        match self.try_commit(payload.as_deref()) {
+        let committed = self.write_tombstones().and_then(|()| self.try_commit(payload.as_deref()));
+        match committed {
             Ok(()) => {
                 let duration = started.elapsed();
                 self.pending = 0;
@@ -457,6 +495,27 @@ impl ArchiveWriter {
                 Err(error)
             }
         }
+    }
+
+    /// Writes the tombstones when they changed (temp file, fsync, rename, fsync the folder).
+    fn write_tombstones(&mut self) -> Result<(), ArchiveError> {
+        if !self.tombstones_dirty {
+            return Ok(());
+        }
+        let file = TombstoneFile { v: 1, ids: self.tombstone_order.iter().cloned().collect() };
+        let body = serde_json::to_vec(&file).map_err(std::io::Error::other)?;
+        let path = self.layout.root.join(TOMBSTONES_FILE);
+        let tmp = self.layout.root.join(format!("{TOMBSTONES_FILE}.tmp"));
+        {
+            use std::io::Write;
+            let mut f = File::create(&tmp)?;
+            f.write_all(&body)?;
+            f.sync_all()?;
+        }
+        std::fs::rename(&tmp, &path)?;
+        File::open(&self.layout.root)?.sync_all()?;
+        self.tombstones_dirty = false;
+        Ok(())
     }
 
     fn try_commit(&mut self, payload: Option<&str>) -> Result<(), ArchiveError> {
