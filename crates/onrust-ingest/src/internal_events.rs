@@ -156,7 +156,8 @@ pub(crate) struct ItemsSkipped<'a> {
     /// `not_public`, `reblog` (Mastodon), `service`, `bad_post_id` (Telegram:
     /// a message block whose `data-post` is not `<channel>/<id>`), `language`,
     /// `off_topic`, `malformed` (an event of unexpected shape), `duplicate`
-    /// (sent before in this process, read again after a rewound resume)
+    /// (sent before in this process, read again after a rewound resume),
+    /// `not_ours` (a deletion of a post this source never sent downstream)
     /// (Bluesky).
     pub outcome: &'static str,
     pub count: usize,
@@ -231,7 +232,9 @@ impl CursorProblem<'_> {
 pub(crate) struct CoverageGap<'a> {
     pub source: &'a SourceId,
     pub kind: SourceKind,
-    /// `id_gap`, `backlog_exceeded` (the `outcome` label: DESIGN's label set has no `reason`).
+    /// `id_gap`, `backlog_exceeded`, `oversized` (a stream event over the
+    /// size cap, skipped with what shares its time span) (the `outcome`
+    /// label: DESIGN's label set has no `reason`).
     pub reason: &'static str,
     pub detail: &'a dyn Display,
 }

@@ -73,7 +73,8 @@ fn post_id(source: &SourceId, did: &str, rkey: &str) -> MessageId {
 }
 
 /// What the fixture should yield, computed from the JSON independently of the
-/// source: (ids of created posts with text, by language; ids of deleted posts).
+/// source: (ids of created posts with text, by language; ids of deleted posts
+/// among them: a deletion of a post never sent is not forwarded).
 fn expected(source: &SourceId, lines: &[String], langs: Option<&[&str]>) -> (HashSet<MessageId>, HashSet<MessageId>) {
     let mut posts = HashSet::new();
     let mut deletes = HashSet::new();
@@ -106,7 +107,26 @@ fn expected(source: &SourceId, lines: &[String], langs: Option<&[&str]>) -> (Has
             _ => {}
         }
     }
+    deletes.retain(|id| posts.contains(id));
     (posts, deletes)
+}
+
+/// A created post with `langs` and `text`.
+fn post_line(did: &str, t: i64, rkey: &str, lang: &str, text: &str) -> String {
+    serde_json::json!({
+        "did": did, "time_us": t, "kind": "commit",
+        "commit": {"rev": format!("rev{t}"), "operation": "create", "collection": "app.bsky.feed.post", "rkey": rkey,
+            "record": {"$type": "app.bsky.feed.post", "createdAt": "2026-07-04T15:00:00.000Z", "langs": [lang], "text": text},
+            "cid": "bafyfake"}
+    })
+    .to_string()
+}
+
+/// A deleted post.
+fn delete_line(did: &str, t: i64, rkey: &str) -> String {
+    serde_json::json!({"did": did, "time_us": t, "kind": "commit",
+        "commit": {"rev": format!("rev{t}"), "operation": "delete", "collection": "app.bsky.feed.post", "rkey": rkey}})
+    .to_string()
 }
 
 /// Rejects texts that say they are off-topic.
@@ -245,10 +265,14 @@ fn gaps(source: &SourceId) -> u64 {
     counter("onrust_source_coverage_gaps_total", source, "backlog_exceeded")
 }
 
+fn oversized_gaps(source: &SourceId) -> u64 {
+    counter("onrust_source_coverage_gaps_total", source, "oversized")
+}
+
 // ---- the source under test ----
 
 struct Harness {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     ctx: SourceContext,
     id: SourceId,
 }
@@ -262,7 +286,7 @@ impl Harness {
         install_capture();
         let dir = tempfile::tempdir().unwrap();
         let ctx = crate::support::context_in(dir.path(), fetcher);
-        Self { _dir: dir, ctx, id: SourceId::new(id).unwrap() }
+        Self { dir, ctx, id: SourceId::new(id).unwrap() }
     }
 
     fn source(&self, url: url::Url, languages: &[&str]) -> JetstreamSource {
@@ -287,6 +311,11 @@ impl Harness {
         let (stop, shutdown) = watch::channel(false);
         let task = tokio::spawn(source.run(self.ctx.clone(), tx, dtx, shutdown));
         Running { rx, drx, stop, task, seen: Seen::default() }
+    }
+
+    /// The record of sent message ids, beside the cursor.
+    fn sent_file(&self) -> std::path::PathBuf {
+        self.dir.path().join("cursors").join(format!("{}.sent", self.id))
     }
 
     fn stored_time(&self) -> Option<i64> {
@@ -396,8 +425,9 @@ async fn posts_become_messages_deletes_become_deletions_and_no_did_or_handle_lea
     let mut source = h.source(server.url(), &languages);
     source.accept_untagged = true;
     let (posts, deletes) = expected(&h.id, &lines, None);
-    // 16 fixture posts with text (one is empty), the canary's and the one later deleted; 1 + 1 deletes.
-    assert_eq!((posts.len(), deletes.len()), (18, 2));
+    // 16 fixture posts with text (one is empty), the canary's and the one later deleted; of the 1 + 1
+    // deletes only the canary's is of a post sent (the fixture's deletes a post never seen).
+    assert_eq!((posts.len(), deletes.len()), (18, 1));
 
     let mut running = h.start(source);
     running.ack_until(|seen| seen.has_all(&posts, &deletes)).await;
@@ -406,7 +436,8 @@ async fn posts_become_messages_deletes_become_deletions_and_no_did_or_handle_lea
     let seen = running.stop().await;
     seen.assert_unique();
     assert_eq!(seen.message_ids().into_iter().collect::<HashSet<_>>(), posts);
-    assert_eq!(seen.deletions.len(), 2);
+    assert_eq!(seen.deletions.len(), 1);
+    assert_eq!(skipped(&h.id, "not_ours"), 1);
 
     // A deletion carries the id its create had.
     let created = seen.messages.iter().find(|m| m.text.starts_with("Deze post")).unwrap();
@@ -433,6 +464,11 @@ async fn posts_become_messages_deletes_become_deletions_and_no_did_or_handle_lea
 
     assert_eq!(uris.len(), 1);
     assert!(uris[0].contains("wantedCollections=app.bsky.feed.post"), "{}", uris[0]);
+    assert!(
+        uris[0].contains("maxMessageSizeBytes=1048576"),
+        "Jetstream drops what the socket would refuse: {}",
+        uris[0]
+    );
     assert!(!uris[0].contains("cursor="), "a fresh source connects live: {}", uris[0]);
     assert_eq!(skipped(&h.id, "empty"), 1);
     assert!(onrust_ingest::source_health()["bsky_all"].last_success.is_some());
@@ -446,15 +482,16 @@ async fn only_configured_languages_pass_and_the_rest_is_counted() {
     let server = Jetstream::start(move |_, cursor| Serve::lines(replay_from(&served, cursor))).await;
     let source = h.source(server.url(), &["nl"]);
     let (posts, deletes) = expected(&h.id, &lines, Some(&["nl"]));
-    assert_eq!((posts.len(), deletes.len()), (2, 2));
+    assert_eq!((posts.len(), deletes.len()), (2, 1));
 
     let mut running = h.start(source);
     running.ack_until(|seen| seen.has_all(&posts, &deletes)).await;
     running.nothing_for(Duration::from_millis(300)).await;
     let seen = running.stop().await;
     assert_eq!(seen.message_ids().into_iter().collect::<HashSet<_>>(), posts);
-    // Deletes are not filtered: whether the deleted post was relevant is unknown.
-    assert_eq!(seen.deletions.len(), 2);
+    // Only the deletion of a post sent is forwarded; the fixture's (a post never seen) is not.
+    assert_eq!(seen.deletions.len(), 1);
+    assert_eq!(skipped(&h.id, "not_ours"), 1);
     assert!(seen.messages.iter().all(|m| m.lang_hint.as_deref() == Some("nl")));
     // All 17 fixture posts are left out by language (the untagged one too); one Dutch one is off topic.
     assert_eq!(skipped(&h.id, "language"), 17);
@@ -753,4 +790,138 @@ async fn wss_verifies_the_certificate() {
         refusals.iter().any(|e| e.contains("fatal alert: CertificateUnknown") || e.contains("UnknownCA")),
         "{refusals:?}"
     );
+}
+
+#[tokio::test]
+async fn deletions_are_forwarded_only_for_posts_this_source_sent() {
+    let h = Harness::new("bsky_not_ours");
+    let other = "did:plc:someoneelse7aaaaaaaaaaaa";
+    let lines = vec![
+        post_line(CANARY_DID, 100, "kept", "nl", &format!("Rellen bij het station, meldt @{CANARY_HANDLE}")),
+        post_line(other, 101, "english", "en", "riots downtown"),
+        delete_line(CANARY_DID, 102, "kept"),
+        delete_line(other, 103, "english"),
+        delete_line(other, 104, "neverseen"),
+        // Created and deleted right after, in the same batch: still forwarded.
+        post_line(other, 105, "quick", "nl", "Snel weer weg"),
+        delete_line(other, 106, "quick"),
+    ];
+    let server = Jetstream::start(move |_, _| Serve::lines(lines.clone())).await;
+    let mut running = h.start(h.source(server.url(), &["nl"]));
+    running.ack_until(|seen| seen.messages.len() == 2 && seen.deletions.len() == 2).await;
+    running.nothing_for(Duration::from_millis(300)).await;
+    let seen = running.stop().await;
+    let deleted: HashSet<MessageId> = seen.deletions.iter().map(|d| d.id.clone()).collect();
+    let sent: HashSet<MessageId> = seen.message_ids().into_iter().collect();
+    assert_eq!(deleted, [post_id(&h.id, CANARY_DID, "kept"), post_id(&h.id, other, "quick")].into());
+    assert_eq!(deleted, sent, "a deletion for each post sent, none other");
+    // The English post (left out by language) and the one never seen.
+    assert_eq!(skipped(&h.id, "not_ours"), 2);
+    assert_eq!(skipped(&h.id, "language"), 1);
+
+    // The record holds one 64-bit digest per post sent, nothing readable.
+    let record = std::fs::read_to_string(h.sent_file()).unwrap();
+    assert_eq!(record.lines().count(), 2);
+    assert!(record.lines().all(|l| l.len() == 16 && l.bytes().all(|b| b.is_ascii_hexdigit())), "{record}");
+    for id in &sent {
+        assert!(!record.contains(id.as_str().split(':').next_back().unwrap()), "the record holds a message id");
+    }
+    let json = serde_json::to_string(&(&seen.messages, &seen.deletions)).unwrap();
+    assert!(!json.contains("did:") && !json.contains(CANARY_HANDLE), "a DID or handle leaked");
+}
+
+#[tokio::test]
+async fn a_deletion_after_a_restart_is_forwarded_for_a_post_sent_before_it() {
+    let h = Harness::new("bsky_sent_restart");
+    let server = Jetstream::start(move |connection, _| {
+        Serve::lines(if connection == 0 {
+            vec![
+                post_line(CANARY_DID, 100, "first", "nl", "Eerste bericht"),
+                post_line(CANARY_DID, 101, "second", "nl", "Tweede"),
+            ]
+        } else {
+            vec![delete_line(CANARY_DID, 200, "first"), delete_line(CANARY_DID, 201, "unknown")]
+        })
+    })
+    .await;
+    let mut running = h.start(h.source(server.url(), &["nl"]));
+    running.ack_until(|seen| seen.messages.len() == 2).await;
+    let first_run = running.stop().await;
+    assert!(first_run.deletions.is_empty());
+    assert_eq!(std::fs::read_to_string(h.sent_file()).unwrap().lines().count(), 2);
+
+    // A new source instance on the same cursor directory: the record is read back.
+    let mut running = h.start(h.source(server.url(), &["nl"]));
+    running.ack_until(|seen| !seen.deletions.is_empty()).await;
+    running.nothing_for(Duration::from_millis(300)).await;
+    let second_run = running.stop().await;
+    assert_eq!(server.accepted.load(Ordering::SeqCst), 2);
+    let deleted: Vec<MessageId> = second_run.deletions.iter().map(|d| d.id.clone()).collect();
+    assert_eq!(deleted, [post_id(&h.id, CANARY_DID, "first")]);
+    assert_eq!(skipped(&h.id, "not_ours"), 1);
+}
+
+#[tokio::test]
+async fn a_corrupt_sent_record_is_moved_aside_and_the_source_keeps_working() {
+    let h = Harness::new("bsky_sent_corrupt");
+    std::fs::write(h.sent_file(), b"this is not a record\n\xff\xfe").unwrap();
+    let lines = vec![
+        post_line(CANARY_DID, 100, "fresh", "nl", "Nieuw bericht"),
+        delete_line(CANARY_DID, 101, "fresh"),
+        delete_line(CANARY_DID, 102, "from_before"),
+    ];
+    let server = Jetstream::start(move |_, _| Serve::lines(lines.clone())).await;
+    let mut running = h.start(h.source(server.url(), &["nl"]));
+    running.ack_until(|seen| seen.messages.len() == 1 && seen.deletions.len() == 1).await;
+    running.nothing_for(Duration::from_millis(300)).await;
+    let seen = running.stop().await;
+    assert_eq!(seen.deletions[0].id, post_id(&h.id, CANARY_DID, "fresh"));
+    assert_eq!(skipped(&h.id, "not_ours"), 1);
+    // The damaged file is kept aside for a person to look at; a valid record replaces it.
+    let aside = h.sent_file().with_file_name(format!("{}.sent.corrupt", h.id));
+    assert!(aside.exists(), "the corrupt record was not moved aside");
+    let record = std::fs::read_to_string(h.sent_file()).unwrap();
+    assert_eq!(record.lines().count(), 1);
+    assert_eq!(h.stored_time(), Some(102));
+}
+
+#[tokio::test]
+async fn an_oversized_event_is_skipped_and_reported_and_the_stream_goes_on() {
+    let h = Harness::new("bsky_oversized");
+    let did = "did:plc:oversized7aaaaaaaaaaaaaaa";
+    let big = post_line(did, 1005, "big", "nl", &"groot ".repeat(1000));
+    assert!(big.len() > 4096);
+    let lines = vec![
+        post_line(did, 1000, "a", "nl", "voor a"),
+        post_line(did, 1001, "b", "nl", "voor b"),
+        big,
+        post_line(did, 1010, "c", "nl", "na c"),
+        post_line(did, 1011, "d", "nl", "na d"),
+    ];
+    let served = lines.clone();
+    let server = Jetstream::start(move |connection, cursor| {
+        let serve = Serve::lines(replay_from(&served, cursor));
+        // The connection that gets past the big event then drops: the resume must not rewind onto it.
+        if connection == 3 { Serve { hang_up: true, ..serve } } else { serve }
+    })
+    .await;
+    let mut source = h.source(server.url(), &["nl"]);
+    source.max_message_bytes = 4096;
+    let mut running = h.start(source);
+    running.ack_until(|seen| seen.messages.len() == 4).await;
+    crate::support::eventually("the reconnect after the drop", || server.uris().len() >= 5).await;
+    running.nothing_for(Duration::from_millis(500)).await;
+    let seen = running.stop().await;
+    seen.assert_unique();
+    let texts: Vec<&str> = seen.messages.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["voor a", "voor b", "na c", "na d"]);
+    // Live first; then 1 µs past the last event read, and twice as far each time the big event comes
+    // back; past it, a resume after the drop does not rewind below the skip.
+    let cursors: Vec<Option<i64>> = (0..5).map(|c| server.cursor_param(c)).collect();
+    assert_eq!(cursors, [None, Some(1002), Some(1004), Some(1008), Some(1008)]);
+    assert_eq!(server.accepted.load(Ordering::SeqCst), 5, "the source kept reconnecting");
+    // One gap per skipped span, none after the stream went on.
+    assert_eq!(oversized_gaps(&h.id), 3);
+    assert!(server.uris().iter().all(|uri| uri.contains("maxMessageSizeBytes=4096")));
+    assert_eq!(h.stored_time(), Some(1011));
 }

@@ -25,9 +25,19 @@
 //! pseudonym of the DID; no DID or handle reaches a message, a log line, a
 //! metric or an error. Events are never logged, not even malformed ones.
 //!
-//! **Deletes** become [`Deletion`]s with the id the post had (or would have
-//! had), sent on their own channel. They are not filtered: whether the
-//! deleted post was relevant is unknown here, and sinks ignore unknown ids.
+//! **Deletes** become [`Deletion`]s with the id the post had, sent on their
+//! own channel, but only for posts this source sent downstream before. The
+//! firehose carries every deletion on the network; forwarding them all would
+//! tell whoever reads the deletions topic about people onrust never archived
+//! and cost the archive a lookup each (L3). So the source keeps a durable,
+//! bounded record of what it sent (`<cursor dir>/<source>.sent`, a 64-bit
+//! digest per message id), loaded at start and extended when a
+//! post is put in a batch, before a deletion read after it can be handled. A
+//! deletion of a post not in the record is dropped and counted
+//! (`ItemsSkipped`, `not_ours`). The cost: a post forgotten by the record
+//! (beyond `max_sent`, the oldest half is dropped; a corrupt file starts
+//! empty, with a warning; posts sent before the record existed) keeps its
+//! archived copy when it is deleted, until retention removes it.
 //!
 //! **At-least-once (R1).** Events are read continuously and sent downstream
 //! in batches (up to `max_batch`, or after `batch_wait`), each batch under
@@ -50,6 +60,21 @@
 //! events are sent again with the same ids. Jetstream keeps about a day of
 //! events: a cursor older than `backlog` means events were lost, which is
 //! reported once as a coverage gap (R10) and then read from what is kept.
+//!
+//! **Oversized events.** The subscription asks Jetstream to drop events over
+//! `max_message_bytes` (`maxMessageSizeBytes`). Should one arrive anyway, the
+//! socket fails it before it is read, so its `time_us` is unknown, and a
+//! resume before it would meet it again until Jetstream forgets it (a day).
+//! The source therefore resumes just past the last event it read (`+1 µs`,
+//! without the rewind, and no later resume rewinds below that point) and
+//! reports a coverage gap (`oversized`) for the skipped span. If the same
+//! failure comes back with nothing read in between, the skip grows (doubled
+//! each time, at most `rewind` + 1 s per step) and each further span is
+//! reported too. The tradeoff: events sharing the skipped microseconds are
+//! lost with the oversized one, which is what the gap says; a stream held up
+//! for a day would lose far more. While the skip is still growing the
+//! reconnect waits only `min_backoff`; at its cap it counts as a failure and
+//! backs off.
 //!
 //! **Safety.** Only `ws` and `wss`. The host is resolved once and every
 //! address checked by the fetcher's egress guard (S1, with its allow-list);
@@ -98,6 +123,10 @@ use crate::internal_events::{
 };
 use crate::source::{SourceContext, SourceSettings, load_cursor, store_cursor, wait_for_shutdown};
 use crate::text::clean;
+
+mod sent;
+
+use sent::SentIds;
 
 /// The platform name authors (DIDs) are pseudonymised under.
 pub const PLATFORM: &str = "bluesky";
@@ -166,8 +195,12 @@ pub struct JetstreamSource {
     pub idle_timeout: Duration,
     /// Lower bound of the reconnect backoff (default 1 s).
     pub min_backoff: Duration,
-    /// Cap on one WebSocket message and frame in bytes (default 1 MiB).
+    /// Cap on one WebSocket message and frame in bytes, also asked of
+    /// Jetstream as `maxMessageSizeBytes` (default 1 MiB).
     pub max_message_bytes: usize,
+    /// Sent message ids remembered (durably) so their deletions are
+    /// forwarded; beyond this the oldest half is forgotten (default 1 000 000).
+    pub max_sent: usize,
 }
 
 impl JetstreamSource {
@@ -190,6 +223,7 @@ impl JetstreamSource {
             idle_timeout: Duration::from_secs(30),
             min_backoff: Duration::from_secs(1),
             max_message_bytes: 1024 * 1024,
+            max_sent: 1_000_000,
         }
     }
 
@@ -202,7 +236,8 @@ impl JetstreamSource {
         deletions: mpsc::Sender<(Deletion, Ack)>,
         mut shutdown: watch::Receiver<bool>,
     ) {
-        let mut state = State::load(&self, &ctx);
+        let sent = self.load_sent(&ctx).await;
+        let mut state = State::load(&self, &ctx, sent);
         let (ack_tx, mut acks) = mpsc::unbounded_channel();
         let senders = Senders { out, deletions, acks: ack_tx };
         self.stream(&ctx, &mut state, &senders, &mut acks, &mut shutdown).await;
@@ -225,8 +260,8 @@ impl JetstreamSource {
             if *shutdown.borrow() {
                 return;
             }
-            let resume = state.read_us.map(|read| read.saturating_sub(micros(self.rewind)).max(0));
-            let url = subscribe_url(&self.url, resume);
+            let resume = state.resume_from(self.rewind);
+            let url = subscribe_url(&self.url, resume, self.max_message_bytes);
             let started = std::time::Instant::now();
             let connected = tokio::select! {
                 connected = self.connect(ctx.fetcher.guard(), &url) => connected,
@@ -268,6 +303,12 @@ impl JetstreamSource {
                         return;
                     }
                     self.failed(state, &error)
+                }
+                SessionEnd::Oversized(error) => {
+                    if self.flush(state, senders, shutdown).await.is_err() {
+                        return;
+                    }
+                    self.skip_oversized(state, &error)
                 }
             };
             tokio::select! {
@@ -342,6 +383,9 @@ impl JetstreamSource {
                     break SessionEnd::Failed(format!("no event for {} s", self.idle_timeout.as_secs()));
                 }
                 Wake::Frame(None) => break SessionEnd::Failed("the server closed the connection".into()),
+                Wake::Frame(Some(Err(tungstenite::Error::Capacity(error)))) => {
+                    break SessionEnd::Oversized(format!("reading the websocket failed: {error}"));
+                }
                 Wake::Frame(Some(Err(error))) => {
                     break SessionEnd::Failed(format!("reading the websocket failed: {error}"));
                 }
@@ -406,7 +450,10 @@ impl JetstreamSource {
             ParsedEvent::Delete { time_us, did, rkey, rev } => {
                 let id = MessageId::derive(&source.id, &post_uri(&did, &rkey));
                 let key = state.recent.key(b'd', &id, rev.as_deref(), time_us);
-                if state.recent.insert(key) {
+                if !state.sent.contains(&id) {
+                    // Not a post this source ever sent: nothing downstream to delete (L3).
+                    state.skipped.not_ours += 1;
+                } else if state.recent.insert(key) {
                     let deleted_at = DateTime::from_timestamp_micros(time_us).unwrap_or_else(Utc::now);
                     let deletion = Deletion {
                         schema: SCHEMA_VERSION,
@@ -482,6 +529,8 @@ impl JetstreamSource {
             lang_hint: langs.first().and_then(|tag| lang_hint(tag)),
         };
         state.recent.insert(key);
+        // Recorded now, so a deletion read right after it is forwarded.
+        state.sent.insert(&message.id);
         state.pending.push(Item::Message(Box::new(message)), key);
         Ok(())
     }
@@ -498,6 +547,7 @@ impl JetstreamSource {
         if state.pending.is_empty() {
             return Ok(());
         }
+        self.save_sent(state).await;
         let pending = std::mem::take(&mut state.pending);
         let seq = state.next_seq;
         state.next_seq += 1;
@@ -545,6 +595,64 @@ impl JetstreamSource {
         }
         state.store(&self.settings, &ctx.cursors, true).await;
         state.emit_skipped(&self.settings);
+    }
+
+    /// Loads the record of sent ids off the runtime; a problem is reported and the record starts empty.
+    async fn load_sent(&self, ctx: &SourceContext) -> SentIds {
+        let id = &self.settings.id;
+        let path = SentIds::path_for(&ctx.cursors.path(id), id);
+        let (fallback, capacity) = (path.clone(), self.max_sent);
+        match tokio::task::spawn_blocking(move || SentIds::load(path, capacity)).await {
+            Ok((sent, None)) => sent,
+            Ok((sent, Some(problem))) => {
+                CursorProblem { source: id, error: &problem.error, action: problem.action }.emit();
+                sent
+            }
+            Err(_) => {
+                let action = "starting with no sent ids; the file is rewritten";
+                CursorProblem { source: id, error: &"loading the sent ids did not complete", action }.emit();
+                SentIds::empty(fallback, capacity)
+            }
+        }
+    }
+
+    /// Appends the ids of the posts about to be sent to the record (or
+    /// rewrites it), off the runtime. A failure is reported; the ids stay
+    /// in memory and the next write rewrites the file.
+    async fn save_sent(&self, state: &mut State) {
+        let Some(write) = state.sent.take_write() else { return };
+        let action = "sent ids not stored; the file is rewritten with the next batch";
+        let source = &self.settings.id;
+        match tokio::task::spawn_blocking(move || write.run()).await {
+            Ok(Ok(())) => return,
+            Ok(Err(error)) => CursorProblem { source, error: &error, action }.emit(),
+            Err(_) => CursorProblem { source, error: &"writing the sent ids did not complete", action }.emit(),
+        }
+        state.sent.write_failed();
+    }
+
+    /// Moves the read position past an event the socket refused as too large,
+    /// reports the skipped span, and returns the wait before reconnecting.
+    fn skip_oversized(&self, state: &mut State, error: &str) -> Duration {
+        let cap = micros(self.rewind).saturating_add(1_000_000);
+        let limit = self.max_message_bytes;
+        let detail = match state.skip_oversized(cap) {
+            OversizedSkip::Live => {
+                format!("an event over {limit} bytes was refused before any event was read; reconnecting live")
+            }
+            // This span was reported already: a rewind came back before it.
+            OversizedSkip::Known { .. } => return self.min_backoff,
+            OversizedSkip::Skipped { from, to } => format!(
+                "an event over {limit} bytes was refused; resuming at time_us {to}, events not read from {from} on are lost"
+            ),
+        };
+        CoverageGap { source: &self.settings.id, kind: self.settings.kind, reason: "oversized", detail: &detail }
+            .emit();
+        match state.skip {
+            Some(skip) if skip.step < cap => self.min_backoff,
+            // Skipping as far as it goes and still refused (or no position): a failure, backed off.
+            _ => self.failed(state, error),
+        }
     }
 
     /// Reports a resume past the backlog, once per cursor.
@@ -712,6 +820,8 @@ enum SessionEnd {
     NotAcked,
     /// The connection failed or was lost.
     Failed(String),
+    /// The socket refused an event over the size cap.
+    Oversized(String),
 }
 
 /// What woke the session loop.
@@ -790,6 +900,8 @@ struct Skipped {
     empty: usize,
     duplicate: usize,
     malformed: usize,
+    /// Deletions of posts this source never sent.
+    not_ours: usize,
 }
 
 /// What the source knows across connections.
@@ -815,10 +927,34 @@ struct State {
     up: Option<bool>,
     failures: u32,
     gap_reported_for: Option<i64>,
+    /// Message ids sent downstream, durably: only their deletions are forwarded.
+    sent: SentIds,
+    /// The latest skip past an oversized event.
+    skip: Option<Skip>,
+}
+
+/// A skip past an event too large to read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Skip {
+    /// Where reading resumes: no resume rewinds below it once read has reached it.
+    to: i64,
+    /// How far the last skip went, in µs.
+    step: i64,
+}
+
+/// What an oversized event did to the read position.
+#[derive(Debug, PartialEq)]
+enum OversizedSkip {
+    /// Nothing was read yet: no position to move, the reconnect is live.
+    Live,
+    /// The position was before a skip already made: it moves there again, no new span.
+    Known { to: i64 },
+    /// Reading resumes at `to`: events in `from..to` (µs) not read yet are lost.
+    Skipped { from: i64, to: i64 },
 }
 
 impl State {
-    fn load(source: &JetstreamSource, ctx: &SourceContext) -> Self {
+    fn load(source: &JetstreamSource, ctx: &SourceContext, sent: SentIds) -> Self {
         let id = &source.settings.id;
         let cursor = load_cursor(id, &ctx.cursors);
         let stored_us = match cursor.positions.get(CURSOR_POSITION) {
@@ -852,7 +988,24 @@ impl State {
             up: None,
             failures: 0,
             gap_reported_for: None,
+            sent,
+            skip: None,
         }
+    }
+
+    /// Where a (re)connection starts: see [`resume_point`].
+    fn resume_from(&self, rewind: Duration) -> Option<i64> {
+        resume_point(self.read_us, self.skip, rewind)
+    }
+
+    /// Moves the read position past an event the socket refused: see [`skip_past`].
+    fn skip_oversized(&mut self, cap: i64) -> OversizedSkip {
+        let (outcome, skip) = skip_past(self.read_us, self.skip, cap);
+        self.skip = skip;
+        if let OversizedSkip::Known { to } | OversizedSkip::Skipped { to, .. } = outcome {
+            self.read_us = Some(to);
+        }
+        outcome
     }
 
     /// Without a cursor, the first event read marks where the stream
@@ -942,6 +1095,7 @@ impl State {
             ("empty", skipped.empty),
             ("duplicate", skipped.duplicate),
             ("malformed", skipped.malformed),
+            ("not_ours", skipped.not_ours),
         ] {
             ItemsSkipped { source: &settings.id, kind: settings.kind, outcome, count }.emit();
         }
@@ -1142,14 +1296,19 @@ fn lang_hint(tag: &str) -> Option<String> {
     valid.then(|| tag.to_owned())
 }
 
-/// The subscription URL: the configured one with `wantedCollections` (and
-/// `cursor` when resuming) set, and options this source cannot handle
-/// (compression, a required hello) removed.
-pub(crate) fn subscribe_url(base: &Url, cursor: Option<i64>) -> Url {
+/// The subscription URL: the configured one with `wantedCollections`,
+/// `maxMessageSizeBytes` (and `cursor` when resuming) set, and options this
+/// source cannot handle (compression, a required hello) removed.
+pub(crate) fn subscribe_url(base: &Url, cursor: Option<i64>, max_message_bytes: usize) -> Url {
     let mut url = base.clone();
     let kept: Vec<(String, String)> = base
         .query_pairs()
-        .filter(|(name, _)| !matches!(name.as_ref(), "wantedCollections" | "cursor" | "compress" | "requireHello"))
+        .filter(|(name, _)| {
+            !matches!(
+                name.as_ref(),
+                "wantedCollections" | "cursor" | "compress" | "requireHello" | "maxMessageSizeBytes"
+            )
+        })
         .map(|(name, value)| (name.into_owned(), value.into_owned()))
         .collect();
     {
@@ -1157,6 +1316,7 @@ pub(crate) fn subscribe_url(base: &Url, cursor: Option<i64>) -> Url {
         query.clear();
         query.extend_pairs(kept);
         query.append_pair("wantedCollections", POST_COLLECTION);
+        query.append_pair("maxMessageSizeBytes", &max_message_bytes.to_string());
         if let Some(cursor) = cursor {
             query.append_pair("cursor", &cursor.to_string());
         }
@@ -1170,6 +1330,36 @@ pub(crate) fn backlog_gap(cursor_us: i64, now: DateTime<Utc>, backlog: Duration)
     let age_us = now.timestamp_micros().saturating_sub(cursor_us);
     let age = Duration::from_micros(u64::try_from(age_us).ok()?);
     (age > backlog).then_some(age)
+}
+
+/// Where a (re)connection starts: `rewind` before the read position, but
+/// never back onto an oversized event skipped since (once reading has
+/// reached the skip; a resume from before it, after a failed batch, rewinds
+/// as usual and meets the skip again).
+fn resume_point(read_us: Option<i64>, skip: Option<Skip>, rewind: Duration) -> Option<i64> {
+    let read = read_us?;
+    let rewound = read.saturating_sub(micros(rewind)).max(0);
+    Some(match skip {
+        Some(skip) if read >= skip.to => rewound.max(skip.to),
+        _ => rewound,
+    })
+}
+
+/// The skip past an event the socket refused, read up to `read_us`: 1 µs
+/// past the last event read; when that fails again with nothing read in
+/// between, twice the last step (at most `cap`) further; when the position
+/// is before a skip already made (a rewind came back), that skip again.
+fn skip_past(read_us: Option<i64>, last: Option<Skip>, cap: i64) -> (OversizedSkip, Option<Skip>) {
+    let Some(read) = read_us else { return (OversizedSkip::Live, last) };
+    let skip = match last {
+        Some(skip) if read < skip.to => return (OversizedSkip::Known { to: skip.to }, last),
+        Some(skip) if read == skip.to => {
+            let step = skip.step.saturating_mul(2).clamp(1, cap.max(1));
+            Skip { to: skip.to.saturating_add(step), step }
+        }
+        _ => Skip { to: read.saturating_add(1), step: 1 },
+    };
+    (OversizedSkip::Skipped { from: read, to: skip.to }, Some(skip))
 }
 
 /// Exponential backoff with full jitter between `min` and `min(max, min·2^failures)`.
@@ -1267,10 +1457,49 @@ mod tests {
             "wss://jetstream.example/subscribe?wantedCollections=app.bsky.feed.like&compress=true&x=1&cursor=5",
         )
         .unwrap();
-        let url = subscribe_url(&base, None);
-        assert_eq!(url.query(), Some("x=1&wantedCollections=app.bsky.feed.post"));
-        let url = subscribe_url(&base, Some(42));
-        assert_eq!(url.query(), Some("x=1&wantedCollections=app.bsky.feed.post&cursor=42"));
+        let url = subscribe_url(&base, None, 4096);
+        assert_eq!(url.query(), Some("x=1&wantedCollections=app.bsky.feed.post&maxMessageSizeBytes=4096"));
+        let base = Url::parse(&format!("{base}&maxMessageSizeBytes=0")).unwrap();
+        let url = subscribe_url(&base, Some(42), 1 << 20);
+        assert_eq!(url.query(), Some("x=1&wantedCollections=app.bsky.feed.post&maxMessageSizeBytes=1048576&cursor=42"));
+    }
+
+    #[test]
+    fn an_oversized_event_is_skipped_ever_further_and_never_rewound_onto() {
+        let cap = 6_000_000;
+        // Nothing read: nothing to skip, the reconnect is live.
+        assert_eq!(skip_past(None, None, cap), (OversizedSkip::Live, None));
+        // First: 1 µs past the last event read.
+        let (outcome, skip) = skip_past(Some(100), None, cap);
+        assert_eq!(outcome, OversizedSkip::Skipped { from: 100, to: 101 });
+        // Refused again with nothing read: the step doubles.
+        let mut to = 101;
+        let mut last = skip;
+        for step in [2, 4, 8, 16] {
+            let (outcome, skip) = skip_past(Some(to), last, cap);
+            assert_eq!(outcome, OversizedSkip::Skipped { from: to, to: to + step });
+            to += step;
+            last = skip;
+        }
+        assert_eq!(last, Some(Skip { to: 131, step: 16 }));
+        // ... up to the cap, and then on by the cap.
+        let (_, skip) = skip_past(Some(1_000), Some(Skip { to: 1_000, step: 4_000_000 }), cap);
+        assert_eq!(skip, Some(Skip { to: 6_001_000, step: cap }));
+        let (_, skip) = skip_past(Some(6_001_000), skip, cap);
+        assert_eq!(skip, Some(Skip { to: 12_001_000, step: cap }));
+        // Events read after the skip: a new oversized event starts over at 1 µs.
+        assert_eq!(skip_past(Some(500), last, cap).0, OversizedSkip::Skipped { from: 500, to: 501 });
+        // Back before the skip (a failed batch rewound): the same skip, no new span.
+        assert_eq!(skip_past(Some(90), last, cap), (OversizedSkip::Known { to: 131 }, last));
+
+        // A resume never rewinds below the skip once reading reached it.
+        let rewind = Duration::from_micros(50);
+        assert_eq!(resume_point(Some(131), last, rewind), Some(131));
+        assert_eq!(resume_point(Some(150), last, rewind), Some(131));
+        assert_eq!(resume_point(Some(400), last, rewind), Some(350));
+        assert_eq!(resume_point(Some(120), last, rewind), Some(70));
+        assert_eq!(resume_point(Some(120), None, rewind), Some(70));
+        assert_eq!(resume_point(None, last, rewind), None);
     }
 
     #[test]

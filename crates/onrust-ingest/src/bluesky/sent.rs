@@ -1,0 +1,384 @@
+//! The posts this source has sent downstream, remembered durably, so a
+//! deletion is forwarded only for a post onrust may hold (GUARDRAILS L3).
+//!
+//! The record is a file beside the cursor, `<cursor dir>/<source>.sent`: one
+//! line per sent message id, 16 lowercase hex digits, the first 64 bits of
+//! the SHA-256 of the id. A message id is itself a hash of the post's AT URI,
+//! so the file reveals nothing the archive does not already hold, and a
+//! 64-bit digest keeps it small (17 bytes a post). A collision, about 1 in
+//! 10^7 at a million entries, forwards one deletion of a post never sent,
+//! which sinks ignore.
+//!
+//! Lines are appended (one buffered write and an fsync per batch with posts)
+//! and loaded into a set at start. The set is bounded: beyond `capacity`
+//! entries the oldest half is forgotten and the file rewritten atomically
+//! (temporary file, fsync, rename, directory fsync); a deletion of a post
+//! forgotten that way is dropped. A crash in the middle of an append leaves a
+//! torn last line, which is dropped at load (with the file rewritten); any
+//! other damage makes the file corrupt: it is moved aside, and the source
+//! starts with an empty record rather than failing.
+//!
+//! The file calls block; the source runs them on tokio's blocking pool.
+
+use std::collections::{HashSet, VecDeque};
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use onrust_model::{MessageId, SourceId};
+use sha2::{Digest, Sha256};
+
+use crate::pseudonym::sync_dir;
+
+/// Characters of one entry, without its newline.
+const ENTRY_CHARS: usize = 16;
+
+/// Why the record could not be read or written. Names the file, never an entry.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SentError {
+    /// File system error.
+    #[error("sent ids file {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The file holds something other than entries.
+    #[error("sent ids file {path} is corrupt at line {line}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// The first bad line, counted from 1.
+        line: usize,
+    },
+}
+
+/// The sent ids in memory, with what still has to reach the file.
+pub(crate) struct SentIds {
+    path: PathBuf,
+    capacity: usize,
+    set: HashSet<u64>,
+    /// The entries, oldest first.
+    order: VecDeque<u64>,
+    /// Entries not yet appended to the file.
+    unsaved: Vec<u64>,
+    /// The file must be rewritten from `order` (after a compaction, a torn or
+    /// corrupt file, or a failed write).
+    rewrite: bool,
+}
+
+/// One write to run on the blocking pool.
+pub(crate) enum SentWrite {
+    /// Append these entries.
+    Append(PathBuf, Vec<u64>),
+    /// Replace the file with these entries.
+    Rewrite(PathBuf, Vec<u64>),
+}
+
+/// What loading found wrong, to be reported; the record starts empty (or without a torn line).
+pub(crate) struct LoadProblem {
+    /// What was wrong.
+    pub error: SentError,
+    /// What was done about it.
+    pub action: &'static str,
+}
+
+impl SentIds {
+    /// The record's file for `source`: beside its cursor file.
+    pub(crate) fn path_for(cursor_file: &Path, source: &SourceId) -> PathBuf {
+        let name = format!("{source}.sent");
+        match cursor_file.parent() {
+            Some(dir) => dir.join(name),
+            None => PathBuf::from(name),
+        }
+    }
+
+    /// An empty record that will write `path` from scratch.
+    pub(crate) fn empty(path: PathBuf, capacity: usize) -> Self {
+        Self {
+            path,
+            capacity: capacity.max(2),
+            set: HashSet::new(),
+            order: VecDeque::new(),
+            unsaved: Vec::new(),
+            rewrite: true,
+        }
+    }
+
+    /// Loads the record (blocking). A missing file is an empty record; an
+    /// unreadable or corrupt one gives an empty record and the problem (a
+    /// corrupt one is moved aside to `<file>.corrupt`).
+    pub(crate) fn load(path: PathBuf, capacity: usize) -> (Self, Option<LoadProblem>) {
+        let mut sent = Self::empty(path, capacity);
+        let bytes = match fs::read(&sent.path) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                sent.rewrite = false;
+                return (sent, None);
+            }
+            Err(source) => {
+                let error = SentError::Io { path: sent.path.clone(), source };
+                return (sent, Some(LoadProblem { error, action: "starting with no sent ids; the file is rewritten" }));
+            }
+        };
+        match parse(&bytes) {
+            Ok((entries, torn)) => {
+                sent.rewrite = false;
+                for entry in entries {
+                    sent.remember(entry);
+                }
+                sent.unsaved.clear();
+                // A compaction at load already asked for a rewrite.
+                sent.rewrite |= torn;
+                (sent, None)
+            }
+            Err(line) => {
+                let error = SentError::Corrupt { path: sent.path.clone(), line };
+                let aside = corrupt_path(&sent.path);
+                let action = match fs::rename(&sent.path, &aside) {
+                    Ok(()) => "moved aside; starting with no sent ids",
+                    Err(_) => "starting with no sent ids; the file is rewritten",
+                };
+                (sent, Some(LoadProblem { error, action }))
+            }
+        }
+    }
+
+    /// Was a message with this id sent (or put in a batch) before?
+    pub(crate) fn contains(&self, id: &MessageId) -> bool {
+        self.set.contains(&digest(id))
+    }
+
+    /// Remembers a message id as sent; the oldest half is forgotten when the record is full.
+    pub(crate) fn insert(&mut self, id: &MessageId) {
+        self.remember(digest(id));
+    }
+
+    fn remember(&mut self, entry: u64) {
+        if !self.set.insert(entry) {
+            return;
+        }
+        self.order.push_back(entry);
+        self.unsaved.push(entry);
+        if self.order.len() > self.capacity {
+            let keep = self.capacity / 2;
+            while self.order.len() > keep {
+                if let Some(old) = self.order.pop_front() {
+                    self.set.remove(&old);
+                }
+            }
+            self.rewrite = true;
+        }
+    }
+
+    /// The write that brings the file up to date, if one is due.
+    pub(crate) fn take_write(&mut self) -> Option<SentWrite> {
+        if self.rewrite {
+            self.rewrite = false;
+            self.unsaved.clear();
+            return Some(SentWrite::Rewrite(self.path.clone(), self.order.iter().copied().collect()));
+        }
+        if self.unsaved.is_empty() {
+            return None;
+        }
+        Some(SentWrite::Append(self.path.clone(), std::mem::take(&mut self.unsaved)))
+    }
+
+    /// A write failed (the file may hold a torn line): the next one rewrites it.
+    pub(crate) fn write_failed(&mut self) {
+        self.rewrite = true;
+    }
+
+    /// Entries held.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.order.len()
+    }
+}
+
+impl SentWrite {
+    /// Runs the write (blocking): an append is flushed and fsynced; a rewrite
+    /// goes through a temporary file, fsync, rename and a directory fsync.
+    pub(crate) fn run(self) -> Result<(), SentError> {
+        match self {
+            Self::Append(path, entries) => append(&path, &entries),
+            Self::Rewrite(path, entries) => rewrite(&path, &entries),
+        }
+    }
+}
+
+/// The entry of one message id: the first 64 bits of its SHA-256.
+fn digest(id: &MessageId) -> u64 {
+    let hash = Sha256::digest(id.as_str().as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&hash[..8]);
+    u64::from_be_bytes(first)
+}
+
+fn lines(entries: &[u64]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(entries.len() * (ENTRY_CHARS + 1));
+    for entry in entries {
+        out.extend_from_slice(format!("{entry:016x}\n").as_bytes());
+    }
+    out
+}
+
+/// The entries of a file, and whether its last line was torn; `Err(line)` at the first bad line.
+fn parse(bytes: &[u8]) -> Result<(Vec<u64>, bool), usize> {
+    let mut entries = Vec::with_capacity(bytes.len() / (ENTRY_CHARS + 1));
+    let mut rest = bytes;
+    let mut line = 0;
+    while !rest.is_empty() {
+        line += 1;
+        let Some(end) = rest.iter().position(|b| *b == b'\n') else {
+            // No newline: an append cut short, if what is there could start an entry.
+            let torn = rest.len() < ENTRY_CHARS && rest.iter().all(u8::is_ascii_hexdigit);
+            return if torn { Ok((entries, true)) } else { Err(line) };
+        };
+        let entry = &rest[..end];
+        rest = &rest[end + 1..];
+        if entry.len() != ENTRY_CHARS || !entry.iter().all(u8::is_ascii_hexdigit) {
+            return Err(line);
+        }
+        let text = std::str::from_utf8(entry).map_err(|_| line)?;
+        entries.push(u64::from_str_radix(text, 16).map_err(|_| line)?);
+    }
+    Ok((entries, false))
+}
+
+fn corrupt_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
+    name.push(".corrupt");
+    path.with_file_name(name)
+}
+
+fn append(path: &Path, entries: &[u64]) -> Result<(), SentError> {
+    let io = |source| SentError::Io { path: path.to_path_buf(), source };
+    let created = !path.exists();
+    let mut file = fs::OpenOptions::new().create(true).append(true).open(path).map_err(io)?;
+    file.write_all(&lines(entries)).and_then(|()| file.sync_data()).map_err(io)?;
+    if created && let Some(dir) = path.parent() {
+        sync_dir(dir);
+    }
+    Ok(())
+}
+
+fn rewrite(path: &Path, entries: &[u64]) -> Result<(), SentError> {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    name.push(".tmp");
+    let tmp = path.with_file_name(name);
+    let io = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| SentError::Io { path: p, source }
+    };
+    let mut file = fs::File::create(&tmp).map_err(io(&tmp))?;
+    file.write_all(&lines(entries)).and_then(|()| file.sync_all()).map_err(io(&tmp))?;
+    drop(file);
+    fs::rename(&tmp, path).map_err(io(path))?;
+    if let Some(dir) = path.parent() {
+        sync_dir(dir);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: usize) -> MessageId {
+        MessageId::derive(&SourceId::new("bsky").unwrap(), &format!("at://did:plc:x/app.bsky.feed.post/{n}"))
+    }
+
+    fn flush(sent: &mut SentIds) {
+        if let Some(write) = sent.take_write() {
+            write.run().unwrap();
+        }
+    }
+
+    #[test]
+    fn entries_survive_a_reload_and_appends_add_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bsky.sent");
+        let (mut sent, problem) = SentIds::load(path.clone(), 100);
+        assert!(problem.is_none() && sent.len() == 0);
+        sent.insert(&id(1));
+        sent.insert(&id(1));
+        flush(&mut sent);
+        sent.insert(&id(2));
+        assert!(matches!(sent.take_write(), Some(SentWrite::Append(_, ref entries)) if entries.len() == 1));
+        sent.insert(&id(3));
+        flush(&mut sent);
+        let text = fs::read_to_string(&path).unwrap();
+        // Entry 2's append was taken and not run: the file has 1 and 3.
+        assert_eq!(text.lines().count(), 2);
+        assert!(text.lines().all(|l| l.len() == 16 && l.bytes().all(|b| b.is_ascii_hexdigit())));
+        assert!(!text.contains("bsky") && !text.contains("did:"));
+        let (sent, problem) = SentIds::load(path, 100);
+        assert!(problem.is_none());
+        assert!(sent.contains(&id(1)) && !sent.contains(&id(2)) && sent.contains(&id(3)));
+        assert!(!sent.contains(&id(4)));
+    }
+
+    #[test]
+    fn compaction_keeps_the_newest_half() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bsky.sent");
+        let (mut sent, _) = SentIds::load(path.clone(), 4);
+        for n in 1..=4 {
+            sent.insert(&id(n));
+            flush(&mut sent);
+        }
+        assert_eq!(fs::read_to_string(&path).unwrap().lines().count(), 4);
+        sent.insert(&id(5));
+        assert!(matches!(sent.take_write(), Some(SentWrite::Rewrite(_, ref entries)) if entries.len() == 2));
+        sent.write_failed();
+        flush(&mut sent);
+        assert_eq!(fs::read_to_string(&path).unwrap().lines().count(), 2);
+        assert!(!dir.path().join(".bsky.sent.tmp").exists());
+        let (sent, problem) = SentIds::load(path, 4);
+        assert!(problem.is_none());
+        assert_eq!(sent.len(), 2);
+        assert!(sent.contains(&id(4)) && sent.contains(&id(5)));
+        assert!((1..=3).all(|n| !sent.contains(&id(n))));
+    }
+
+    #[test]
+    fn a_torn_last_line_is_dropped_and_the_file_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bsky.sent");
+        let (mut sent, _) = SentIds::load(path.clone(), 100);
+        sent.insert(&id(1));
+        flush(&mut sent);
+        let mut file = fs::OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(b"0123ab").unwrap();
+        let (mut sent, problem) = SentIds::load(path.clone(), 100);
+        assert!(problem.is_none());
+        assert!(sent.contains(&id(1)) && sent.len() == 1);
+        sent.insert(&id(2));
+        flush(&mut sent);
+        let (sent, problem) = SentIds::load(path, 100);
+        assert!(problem.is_none());
+        assert!(sent.contains(&id(1)) && sent.contains(&id(2)) && sent.len() == 2);
+    }
+
+    #[test]
+    fn a_corrupt_file_is_moved_aside_and_the_record_starts_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bsky.sent");
+        fs::write(&path, b"0123456789abcdef\nnot an entry at all\n").unwrap();
+        let (mut sent, problem) = SentIds::load(path.clone(), 100);
+        let problem = problem.unwrap();
+        assert!(problem.error.to_string().contains("bsky.sent is corrupt at line 2"), "{}", problem.error);
+        assert_eq!(sent.len(), 0);
+        assert!(dir.path().join("bsky.sent.corrupt").exists());
+        sent.insert(&id(7));
+        flush(&mut sent);
+        let (sent, problem) = SentIds::load(path, 100);
+        assert!(problem.is_none() && sent.contains(&id(7)));
+        // Long garbage without a newline is no torn entry.
+        assert_eq!(parse(b"0123456789abcdef0"), Err(1));
+        assert_eq!(parse(b"0123456789abcdef\n01"), Ok((vec![0x0123_4567_89ab_cdef], true)));
+    }
+}
