@@ -26,7 +26,9 @@
 //! query gets the query's newest id (a position never moves back); tags no
 //! longer configured lose theirs. Keys of the old per-query form
 //! (`tags:<t1>,<t2>,…`) are read once as the position of each tag in them and
-//! then dropped.
+//! then dropped; that first poll sends the overlap (below) once more, as the
+//! old cursor kept no dedup keys (message ids are stable, so sinks drop the
+//! repeat).
 //!
 //! **Why it reads back (the overlap).** Mastodon numbers statuses with
 //! snowflake ids, `unix_ms << 16 | sequence`, and gives a federated status
