@@ -4,9 +4,7 @@
 //! `GET /api/v1/timelines/tag/:tag`: public posts carrying one of the
 //! configured hashtags, from local accounts and from the remote accounts the
 //! instance federates with. Tags are grouped in configuration order into
-//! queries of at most four (`/tag/<first>?any[]=<second>&…`), each with its
-//! own position in [`SourceCursor::positions`] (key `tags:<t1>,<t2>,…`): the
-//! newest status id delivered.
+//! queries of at most four (`/tag/<first>?any[]=<second>&…`).
 //!
 //! **What it cannot see.** Posts without one of the tags, posts the instance
 //! does not federate, and everything behind a login. Streaming needs a user
@@ -15,29 +13,62 @@
 //! 401/422, and the source then fails visibly rather than reading as calm
 //! (GUARDRAILS R10). Only Mastodon's decimal status ids are understood:
 //! servers with other id schemes (ULIDs, base-62 flake ids) fail the poll
-//! with a clear message.
+//! with a clear message. A remote status that reaches the instance more than
+//! the lookback (below) after it was written is not seen.
 //!
-//! **How it reads.** Without a position (a new tag group) the newest page
-//! alone is read and the position set to its newest id: a new source does not
-//! replay history. With a position, pages are requested with
-//! `min_id=<position>`, so Mastodon returns the statuses right after it; the
-//! next position is the `min_id` of the `Link` header's `rel="prev"` target
-//! (RFC 8288), else the newest id of the page. A full page (40) is followed by
-//! the next one, up to `max_pages` per poll; the rest comes next poll, because
-//! the position only ever moves over what was read. Ids are compared as
-//! numbers (by length, then digits). A `Link` header that points before the
-//! old position or beyond the newest status read is ignored in favour of the
-//! page itself, so a wrong header can neither stall the cursor nor skip
-//! statuses. Positions change only in [`Polled::next_cursor`], which the
-//! shared loop stores once the batch is acknowledged (GUARDRAILS R1). Any
-//! failure (a 429, a malformed page) fails the whole poll and moves no
-//! position; statuses already read from other groups in that poll are read
-//! again next time, harmlessly (message ids are stable).
+//! **Positions, per tag.** [`SourceCursor::positions`] holds, per tag (key
+//! `tag:<tag>`, lowercase), the newest status id read for it. Positions are
+//! per tag, not per query, because queries are cut from the configured list:
+//! inserting or removing one tag would shift every later group to a new key,
+//! and a group without a position starts afresh (below), losing what was
+//! posted since. A query starts from the lowest position among its tags; a
+//! newly added tag simply joins that reading. After a poll every tag of the
+//! query gets the query's newest id (a position never moves back); tags no
+//! longer configured lose theirs. Keys of the old per-query form
+//! (`tags:<t1>,<t2>,…`) are read once as the position of each tag in them and
+//! then dropped; that first poll sends the overlap (below) once more, as the
+//! old cursor kept no dedup keys (message ids are stable, so sinks drop the
+//! repeat).
+//!
+//! **Why it reads back (the overlap).** Mastodon numbers statuses with
+//! snowflake ids, `unix_ms << 16 | sequence`, and gives a federated status
+//! the id of the time it was *written* (`created_at`), not of its arrival. A
+//! remote status that arrives a few minutes late therefore gets an id below
+//! statuses already read, and asking only for what follows the newest id
+//! read (`min_id=<position>`) would never return it: a silent loss. So every
+//! query asks from `lookback` (default 30 minutes) before its position:
+//! `min_id = (ms(position) − lookback) << 16`. What is read again there is
+//! recognised by its dedup key `status:<host>/<id>` in [`SourceCursor::seen`]
+//! and neither sent nor counted again; every status read, kept or left out,
+//! is remembered there (up to `max_seen`, never fewer than one poll read), so
+//! the keys inside the window stay known while the window is read. When the
+//! window holds more statuses already read than half the query's page budget
+//! (`max_pages` pages of 40), it is shortened to the newest of those, so a
+//! busy window cannot use up every page and stall the query behind its
+//! position; late statuses older than that are then not seen.
+//!
+//! **How it reads.** Without a position (a new source, or a query of new
+//! tags only) the newest page alone is read and its newest id becomes the
+//! position: a new source does not replay history. With one, pages are
+//! requested from the overlap's `min_id`, so Mastodon returns the statuses
+//! right after it; the next page starts at the `min_id` of the `Link`
+//! header's `rel="prev"` target (RFC 8288), else at the newest id of the page.
+//! A full page (40) is followed by the next one, up to `max_pages` per query
+//! and poll; the rest comes next poll, because a position only ever moves
+//! over what was read. Ids are compared as numbers (by length, then digits).
+//! A `Link` header that points before the page's start or beyond the newest
+//! status read is ignored in favour of the page itself, so a wrong header can
+//! neither stall the reading nor skip statuses. Positions and seen keys
+//! change only in [`Polled::next_cursor`], which the shared loop stores once
+//! the batch is acknowledged (GUARDRAILS R1). Any failure (a 429, a malformed
+//! page) fails the whole poll and moves nothing; statuses already read from
+//! other queries in that poll are read again next time, harmlessly (message
+//! ids are stable).
 //!
 //! **What it keeps.** Opt-outs are respected (GUARDRAILS L4): statuses that
 //! are not public, whose account is not `indexable` (absent, before Mastodon
 //! 4.2, counts as allowed) or asks `noindex`, and reblogs are left out and
-//! counted, and their ids still move the position. A message keeps the
+//! counted once, and their ids still move the position. A message keeps the
 //! cleaned text (mentions become `@[user]`), the content warning as title,
 //! the time and the declared language. The author is the keyed pseudonym of
 //! the full `acct` (GUARDRAILS L2); the link is the status's API record on
@@ -46,7 +77,8 @@
 //! cards and counts are never read (L3). Errors name the instance, the query
 //! and a position in the body, never a value from it.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::{DateTime, FixedOffset, Utc};
@@ -72,8 +104,23 @@ pub const PAGE_LIMIT: usize = 40;
 /// Tags per query: the first in the path, the others as `any[]`.
 pub const MAX_TAGS_PER_QUERY: usize = 4;
 
-/// The prefix of a tag group's key in [`SourceCursor::positions`].
-const POSITION_PREFIX: &str = "tags:";
+/// How far back each query reads before its position, by default: remote
+/// statuses arriving up to this late are still read.
+pub const DEFAULT_LOOKBACK: Duration = Duration::from_secs(30 * 60);
+
+/// How many dedup keys of statuses read are kept, by default.
+pub const DEFAULT_MAX_SEEN: usize = 10_000;
+
+/// The prefix of a tag's key in [`SourceCursor::positions`].
+const TAG_PREFIX: &str = "tag:";
+
+/// The prefix naming a query (its tags) in the identity and in errors; also
+/// the prefix of the old per-query keys in [`SourceCursor::positions`], read
+/// once as the positions of their tags and then dropped.
+const QUERY_PREFIX: &str = "tags:";
+
+/// The low bits of a snowflake status id that are a sequence, not time.
+const SEQUENCE_BITS: u32 = 16;
 
 /// Bodies larger than this are parsed on the blocking pool.
 const PARSE_INLINE_BYTES: usize = 64 * 1024;
@@ -94,6 +141,12 @@ pub struct MastodonPoller {
     pub max_text_chars: usize,
     /// Maximum characters of a content warning (the title).
     pub max_title_chars: usize,
+    /// How far back before its position each query reads again, for remote
+    /// statuses that arrive late with an id of their writing time.
+    pub lookback: Duration,
+    /// How many dedup keys of statuses read the cursor keeps (never fewer
+    /// than one poll read).
+    pub max_seen: usize,
 }
 
 /// A Mastodon source: the polling loop with a [`MastodonPoller`].
@@ -102,19 +155,27 @@ pub type MastodonSource = PolledSource<MastodonPoller>;
 impl MastodonSource {
     /// A Mastodon source reading `tags` on `instance`, with default limits:
     /// 5 pages per tag group and poll, texts of 20 000 and titles of 500
-    /// characters. `settings.identity` should be [`identity`] of the same
-    /// instance and tags.
+    /// characters, a [`DEFAULT_LOOKBACK`] and [`DEFAULT_MAX_SEEN`] dedup keys.
+    /// `settings.identity` should be [`identity`] of the same instance and tags.
     pub fn mastodon(settings: SourceSettings, instance: Url, tags: Vec<String>) -> Self {
-        let poller = MastodonPoller { instance, tags, max_pages: 5, max_text_chars: 20_000, max_title_chars: 500 };
+        let poller = MastodonPoller {
+            instance,
+            tags,
+            max_pages: 5,
+            max_text_chars: 20_000,
+            max_title_chars: 500,
+            lookback: DEFAULT_LOOKBACK,
+            max_seen: DEFAULT_MAX_SEEN,
+        };
         Self { settings, poller }
     }
 }
 
 /// The identity of a Mastodon source for [`SourceSettings::identity`]: the
 /// instance and its tags, so a change of either resets the cursor's
-/// validators and disabled state (positions are per tag group and stay).
+/// validators and disabled state (positions are per tag and stay).
 pub fn identity(instance: &Url, tags: &[String]) -> String {
-    format!("{instance} {POSITION_PREFIX}{}", normalized_tags(tags).join(","))
+    format!("{instance} {QUERY_PREFIX}{}", normalized_tags(tags).join(","))
 }
 
 /// The configured tags without `#`, blanks and repeats (compared case-insensitively), in order.
@@ -132,9 +193,51 @@ fn tag_groups(tags: &[String]) -> Vec<Vec<String>> {
     normalized_tags(tags).chunks(MAX_TAGS_PER_QUERY).map(<[String]>::to_vec).collect()
 }
 
-/// The key of a tag group's position.
-fn position_key(group: &[String]) -> String {
-    format!("{POSITION_PREFIX}{}", group.join(","))
+/// A tag group as errors name it: `tags:<t1>,<t2>,…`.
+fn query_label(group: &[String]) -> String {
+    format!("{QUERY_PREFIX}{}", group.join(","))
+}
+
+/// The key of a tag's position (tags are case-insensitive).
+fn tag_key(tag: &str) -> String {
+    format!("{TAG_PREFIX}{}", tag.to_lowercase())
+}
+
+/// The stored position of each tag (lowercase): its own `tag:` key, else the
+/// lowest position of an old `tags:` key naming it (read once, migration).
+/// Unreadable values count as no position.
+fn stored_positions(cursor: &SourceCursor) -> BTreeMap<String, StatusId> {
+    let mut positions: BTreeMap<String, StatusId> = BTreeMap::new();
+    for (key, value) in &cursor.positions {
+        let (Some(tags), Some(id)) = (key.strip_prefix(QUERY_PREFIX), StatusId::parse(value)) else { continue };
+        for tag in tags.split(',').map(str::to_lowercase).filter(|tag| !tag.is_empty()) {
+            let entry = positions.entry(tag).or_insert_with(|| id.clone());
+            if &id < entry {
+                *entry = id.clone();
+            }
+        }
+    }
+    for (key, value) in &cursor.positions {
+        if let (Some(tag), Some(id)) = (key.strip_prefix(TAG_PREFIX), StatusId::parse(value)) {
+            positions.insert(tag.to_lowercase(), id);
+        }
+    }
+    positions
+}
+
+/// The dedup key of a status, also the name its message id is derived from.
+fn status_key(host: &str, id: &StatusId) -> String {
+    format!("status:{host}/{}", id.0)
+}
+
+/// The ids of the statuses of `host` in the cursor's dedup keys, sorted.
+fn seen_ids(cursor: &SourceCursor, host: &str) -> Vec<StatusId> {
+    let prefix = format!("status:{host}/");
+    let mut ids: Vec<StatusId> =
+        cursor.seen.iter().filter_map(|key| key.strip_prefix(prefix.as_str())).filter_map(StatusId::parse).collect();
+    ids.sort();
+    ids.dedup();
+    ids
 }
 
 /// A Mastodon status id: a decimal number, compared numerically.
@@ -149,6 +252,11 @@ impl StatusId {
             && text.bytes().all(|b| b.is_ascii_digit())
             && (text == "0" || !text.starts_with('0'));
         canonical.then(|| Self(text.to_owned()))
+    }
+
+    /// The id as a 64-bit number, if it is one (Mastodon's are).
+    fn as_u64(&self) -> Option<u64> {
+        self.0.parse().ok()
     }
 }
 
@@ -359,7 +467,11 @@ fn opt_out(status: &Status) -> Option<Skip> {
 /// What one poll has read so far.
 struct Reading {
     fetched_at: DateTime<Utc>,
-    ids: HashSet<String>,
+    /// The statuses of this instance read in earlier polls, sorted: read
+    /// again in the overlap, they are neither sent nor counted again.
+    seen: Vec<StatusId>,
+    /// Every status read in this poll, new or seen before.
+    ids: BTreeSet<StatusId>,
     messages: Vec<RawMessage>,
     skipped: BTreeMap<&'static str, usize>,
 }
@@ -371,6 +483,27 @@ impl Reading {
 }
 
 impl MastodonPoller {
+    /// Where a query whose lowest position is `position` starts reading: the
+    /// lookback before it (`min_id = (ms(position) − lookback) << 16`), but
+    /// no further back than the newest half page budget of statuses already
+    /// read (`seen`, sorted), so re-reading the window cannot use up every
+    /// page. A position that is not a 64-bit number is used as it is.
+    fn overlap_start(&self, position: &StatusId, seen: &[StatusId]) -> StatusId {
+        let Some(raw) = position.as_u64() else {
+            return position.clone();
+        };
+        let lookback_ms = u64::try_from(self.lookback.as_millis()).unwrap_or(u64::MAX);
+        let floor = StatusId(((raw >> SEQUENCE_BITS).saturating_sub(lookback_ms) << SEQUENCE_BITS).to_string());
+        let budget = self.max_pages.max(1).saturating_mul(PAGE_LIMIT) / 2;
+        let lowest = seen.partition_point(|id| id <= &floor);
+        let highest = seen.partition_point(|id| id <= position);
+        match highest.checked_sub(budget.saturating_add(1)) {
+            // More than `budget` statuses read inside the window: start below the newest `budget` of them.
+            Some(at) if at >= lowest => seen.get(at).cloned().unwrap_or(floor),
+            _ => floor,
+        }
+    }
+
     /// The URL of one page of a tag group.
     fn page_url(&self, group: &[String], min_id: Option<&StatusId>) -> Result<Url, PollError> {
         let (first, others) = group.split_first().ok_or_else(|| PollError::failed("empty tag group"))?;
@@ -401,20 +534,22 @@ impl MastodonPoller {
         Ok(url)
     }
 
-    /// Reads the pages of one tag group after `start`; the new position (if any).
+    /// Reads the pages of one tag group from `from` (`None`: a first run,
+    /// the newest page only); the newest id reached, if a page held any.
     async fn read_group(
         &self,
         ctx: &SourceContext,
         source: &SourceSettings,
         host: &str,
         group: &[String],
-        start: Option<StatusId>,
+        from: Option<StatusId>,
         reading: &mut Reading,
     ) -> Result<Option<StatusId>, PollError> {
-        let first_run = start.is_none();
-        let mut position = start;
+        let first_run = from.is_none();
+        let mut page_start = from;
+        let mut newest_read = None;
         for _ in 0..self.max_pages.max(1) {
-            let url = self.page_url(group, position.as_ref())?;
+            let url = self.page_url(group, page_start.as_ref())?;
             let (bytes, link, final_url) = match ctx.fetch(source, &url, &Conditional::default()).await? {
                 Fetched::Body { bytes, link, final_url, .. } => (bytes, link, final_url),
                 // Nothing was asked conditionally; a 304 can only mean nothing new.
@@ -423,7 +558,7 @@ impl MastodonPoller {
             let page = parse_page_off_runtime(bytes).await.map_err(|error| {
                 PollError::failed(format!(
                     "mastodon instance {host}, query {}: malformed page: {error}",
-                    position_key(group)
+                    query_label(group)
                 ))
             })?;
             let Some(newest) = page.last().map(|(id, _)| id.clone()) else {
@@ -431,18 +566,19 @@ impl MastodonPoller {
             };
             // A relative link target is relative to where the page came from.
             let from_link = link.as_deref().and_then(|header| link_prev_min_id(header, &final_url));
-            let next = next_position(position.as_ref(), &newest, from_link);
-            let progressed = position.as_ref().is_none_or(|current| &next > current);
+            let next = next_position(page_start.as_ref(), &newest, from_link);
+            let progressed = page_start.as_ref().is_none_or(|current| &next > current);
             let full = page.len() >= PAGE_LIMIT;
             for (id, status) in page {
                 self.read_status(ctx, source, host, id, status, reading)?;
             }
-            position = Some(next);
+            page_start = Some(next.clone());
+            newest_read = Some(next);
             if first_run || !full || !progressed {
                 break;
             }
         }
-        Ok(position)
+        Ok(newest_read)
     }
 
     /// Turns one status into a message, or counts why it is left out.
@@ -455,7 +591,12 @@ impl MastodonPoller {
         status: Status,
         reading: &mut Reading,
     ) -> Result<(), PollError> {
-        if !reading.ids.insert(id.0.clone()) {
+        if reading.seen.binary_search(&id).is_ok() {
+            // Delivered or counted in an earlier poll: read again in the overlap.
+            reading.ids.insert(id);
+            return Ok(());
+        }
+        if !reading.ids.insert(id.clone()) {
             reading.skip(Skip::Duplicate);
             return Ok(());
         }
@@ -493,7 +634,7 @@ impl MastodonPoller {
         let url = self.api_url(&["statuses", &id.0])?;
         reading.messages.push(RawMessage {
             schema: SCHEMA_VERSION,
-            id: MessageId::derive(&source.id, &format!("status:{host}/{}", id.0)),
+            id: MessageId::derive(&source.id, &status_key(host, &id)),
             source: source.id.clone(),
             source_kind: source.kind,
             url: Some(url.into()),
@@ -524,14 +665,26 @@ impl Poller for MastodonPoller {
         if groups.is_empty() {
             return Err(PollError::failed(format!("mastodon instance {host}: no tags configured")));
         }
-        let mut reading =
-            Reading { fetched_at: Utc::now(), ids: HashSet::new(), messages: Vec::new(), skipped: BTreeMap::new() };
+        let mut reading = Reading {
+            fetched_at: Utc::now(),
+            seen: seen_ids(cursor, &host),
+            ids: BTreeSet::new(),
+            messages: Vec::new(),
+            skipped: BTreeMap::new(),
+        };
+        let stored = stored_positions(cursor);
         let mut positions = BTreeMap::new();
         for group in &groups {
-            let key = position_key(group);
-            let start = cursor.positions.get(&key).and_then(|stored| StatusId::parse(stored));
-            if let Some(end) = self.read_group(ctx, source, &host, group, start, &mut reading).await? {
-                positions.insert(key, end.0);
+            let tags: Vec<String> = group.iter().map(|tag| tag.to_lowercase()).collect();
+            // A new tag joins the reading of the others; a group of new tags only is a first run.
+            let lowest = tags.iter().filter_map(|tag| stored.get(tag)).min();
+            let from = lowest.map(|position| self.overlap_start(position, &reading.seen));
+            let newest = self.read_group(ctx, source, &host, group, from, &mut reading).await?;
+            for tag in tags {
+                // A position only moves forward.
+                if let Some(next) = [stored.get(&tag), newest.as_ref()].into_iter().flatten().max() {
+                    positions.insert(tag_key(&tag), next.0.clone());
+                }
             }
         }
 
@@ -541,9 +694,13 @@ impl Poller for MastodonPoller {
             ItemsSkipped { source: &source.id, kind: source.kind, outcome: why.outcome(), count }.emit();
         }
         let mut next_cursor = cursor.clone();
-        // Groups no longer configured lose their position; the others move on.
-        next_cursor.positions.retain(|key, _| !key.starts_with(POSITION_PREFIX));
+        // Tags no longer configured and the old per-query keys lose their position; the others move on.
+        next_cursor.positions.retain(|key, _| !key.starts_with(TAG_PREFIX) && !key.starts_with(QUERY_PREFIX));
         next_cursor.positions.extend(positions);
+        // Everything read, oldest first, so the window's keys stay known while it is read.
+        let keys: Vec<String> = reading.ids.iter().map(|id| status_key(&host, id)).collect();
+        let max_seen = self.max_seen.max(keys.len());
+        next_cursor.remember(keys, max_seen);
         Ok(Polled { messages: reading.messages, next_cursor: Some(next_cursor), hint: None })
     }
 }
@@ -563,6 +720,8 @@ mod tests {
             max_pages: 5,
             max_text_chars: 100,
             max_title_chars: 50,
+            lookback: DEFAULT_LOOKBACK,
+            max_seen: DEFAULT_MAX_SEEN,
         }
     }
 
@@ -585,13 +744,66 @@ mod tests {
             .to_vec();
         let groups = tag_groups(&tags);
         assert_eq!(groups, vec![vec!["utrecht", "amersfoort", "Stikstof", "boerenprotest"], vec!["trekkers"]]);
-        assert_eq!(position_key(&groups[1]), "tags:trekkers");
+        assert_eq!(query_label(&groups[1]), "tags:trekkers");
+        assert_eq!(tag_key(&groups[0][2]), "tag:stikstof");
         let instance = Url::parse("https://mastodon.example/").unwrap();
         assert_eq!(
             identity(&instance, &tags),
             "https://mastodon.example/ tags:utrecht,amersfoort,Stikstof,boerenprotest,trekkers"
         );
         assert_ne!(identity(&instance, &tags), identity(&instance, &tags[..2]));
+    }
+
+    fn snowflake(ms: u64, sequence: u64) -> StatusId {
+        StatusId(((ms << SEQUENCE_BITS) | sequence).to_string())
+    }
+
+    #[test]
+    fn the_overlap_reaches_back_the_lookback_and_no_more_than_half_the_page_budget() {
+        let mut p = poller(&["a"]);
+        let ms = 1_781_424_765_000_u64;
+        let position = snowflake(ms, 7);
+        let floor = snowflake(ms - 30 * 60 * 1000, 0);
+        assert_eq!(p.overlap_start(&position, &[]), floor);
+        p.lookback = Duration::ZERO;
+        assert_eq!(p.overlap_start(&position, &[]), snowflake(ms, 0), "the position's own millisecond");
+        p.lookback = Duration::MAX;
+        assert_eq!(p.overlap_start(&position, &[]), id("0"), "saturating");
+        let huge = id(&"9".repeat(25));
+        assert_eq!(p.overlap_start(&huge, &[]), huge, "not a 64-bit number: no overlap");
+
+        // Two pages a poll: at most 40 statuses already read are read again.
+        p.lookback = DEFAULT_LOOKBACK;
+        p.max_pages = 2;
+        let below = (0..5).map(|n| snowflake(ms - 40 * 60 * 1000 + n, 0));
+        let above = (1..4).map(|n| snowflake(ms + n, 0));
+        let window = |count: u64| (0..count).map(move |n| snowflake(ms - 20 * 60 * 1000 + n * 1000, 0));
+        let seen: Vec<StatusId> = below.clone().chain(window(40)).chain(above.clone()).collect();
+        assert_eq!(p.overlap_start(&position, &seen), floor, "40 fit the budget");
+        let seen: Vec<StatusId> = below.chain(window(41)).chain(above).collect();
+        let start = p.overlap_start(&position, &seen);
+        assert_eq!(start, seen[5], "the oldest of the window is left out");
+        assert_eq!(seen.iter().filter(|id| **id > start && **id <= position).count(), 40);
+    }
+
+    #[test]
+    fn positions_are_per_tag_and_old_query_keys_migrate() {
+        let mut cursor = SourceCursor::default();
+        for (key, value) in [
+            ("tags:Utrecht,b", "100"),
+            ("tags:c", "50"),
+            ("tags:utrecht,e", "80"),
+            ("tag:b", "200"),
+            ("tag:d", "not a number"),
+            ("tags:f", "-1"),
+            ("other:stream", "7"),
+        ] {
+            cursor.positions.insert(key.into(), value.into());
+        }
+        let positions = stored_positions(&cursor);
+        let expected: BTreeMap<String, StatusId> =
+            [("utrecht", "80"), ("b", "200"), ("c", "50"), ("e", "80")].map(|(t, p)| (t.to_owned(), id(p))).into();
+        assert_eq!(positions, expected, "the lowest old position; a tag's own key wins");
     }
 
     #[test]
