@@ -106,6 +106,11 @@ impl FeedServer {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// The requests whose path (with its query) starts with `prefix`.
+    pub fn seen_under(&self, prefix: &str) -> Vec<Seen> {
+        self.seen.lock().expect("seen").iter().filter(|s| s.path.starts_with(prefix)).cloned().collect()
+    }
+
     pub fn seen(&self, path: &str) -> Vec<Seen> {
         self.seen.lock().expect("seen").iter().filter(|s| s.path == path).cloned().collect()
     }
