@@ -175,6 +175,31 @@ pub struct Evidence {
 /// Most characters an [`Evidence::excerpt`] holds.
 pub const EXCERPT_MAX_CHARS: usize = 280;
 
+/// What an excerpt reads once its message was deleted at its source.
+pub const WITHDRAWN_EXCERPT: &str = "[bericht verwijderd door de auteur]";
+
+impl Evidence {
+    /// Withdraws what this evidence quotes when it is message `id` (deleted at
+    /// its source): the excerpt becomes [`WITHDRAWN_EXCERPT`], title and link
+    /// go. The item itself stays, with its level, score and signal names, so
+    /// an alert still explains itself (L9) and a queued mail stays valid.
+    /// Whether anything changed.
+    pub fn withdraw(&mut self, id: &str) -> bool {
+        if self.message_id != id || (self.excerpt == WITHDRAWN_EXCERPT && self.url.is_none() && self.title.is_none()) {
+            return false;
+        }
+        self.excerpt = WITHDRAWN_EXCERPT.to_owned();
+        self.url = None;
+        self.title = None;
+        true
+    }
+}
+
+/// [`Evidence::withdraw`] over a list; whether any item changed.
+pub fn withdraw_evidence<'a>(evidence: impl IntoIterator<Item = &'a mut Evidence>, id: &str) -> bool {
+    evidence.into_iter().fold(false, |changed, e| e.withdraw(id) | changed)
+}
+
 /// The fingerprint of an alert identity: hex SHA-256 over the labels, each
 /// followed by a NUL so that `("ab", "c")` and `("a", "bc")` differ.
 pub fn fingerprint(rule: &str, municipality: Option<&str>, theme: Option<&str>, event: Option<&str>) -> String {

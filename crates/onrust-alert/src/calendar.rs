@@ -79,14 +79,12 @@ fn id(m: Option<&MunicipalityCode>, theme: Option<&str>, key: &str) -> String {
 }
 
 impl Calendar {
-    /// Drops the message `id` from every entry's evidence (deleted at its
+    /// Withdraws the message `id` from every entry's evidence (deleted at its
     /// source); the announcement stays counted. Whether any entry held it.
     pub fn forget_message(&mut self, id: &str) -> bool {
         let mut found = false;
         for entry in self.entries.values_mut() {
-            let before = entry.evidence.len();
-            entry.evidence.retain(|e| e.message_id != id);
-            found |= entry.evidence.len() != before;
+            found |= crate::alert::withdraw_evidence(&mut entry.evidence, id);
         }
         found
     }

@@ -339,23 +339,25 @@ impl Engine {
         if theme == 0 { None } else { self.s.themes.get(theme as usize - 1).map(String::as_str) }
     }
 
-    /// Forgets the message `id` as evidence, because it was deleted at its
-    /// source: it leaves the candidate pools, every alert's evidence and the
-    /// announced actions' evidence. What it counted stays counted (the
-    /// message existed when the alert fired); only its words go. Returns
-    /// whether any evidence held it.
+    /// Withdraws the message `id` as evidence, because it was deleted at its
+    /// source: in the candidate pools, every alert's evidence and the
+    /// announced actions' evidence its excerpt, title, link and signal words
+    /// are replaced (see `Evidence::withdraw`). What it counted stays counted
+    /// (the message existed when the alert fired); only its words go.
+    /// Returns whether any evidence held it.
     pub fn forget_message(&mut self, id: &str) -> bool {
         let mut found = false;
-        for pool in self.s.candidates.values_mut() {
-            let before = pool.len();
-            pool.retain(|c| c.evidence.message_id != id);
-            found |= pool.len() != before;
+        let candidates = self.s.candidates.values_mut().flatten();
+        let instances = self.s.active.values_mut().flat_map(|i| i.pool.iter_mut());
+        for candidate in candidates.chain(instances) {
+            if candidate.evidence.withdraw(id) {
+                // The words that triggered each signal were the message's own.
+                candidate.signals.iter_mut().for_each(|(_, _, words)| words.clear());
+                found = true;
+            }
         }
         for instance in self.s.active.values_mut() {
-            let before = instance.pool.len() + instance.alert.evidence.len();
-            instance.pool.retain(|c| c.evidence.message_id != id);
-            instance.alert.evidence.retain(|e| e.message_id != id);
-            found |= instance.pool.len() + instance.alert.evidence.len() != before;
+            found |= crate::alert::withdraw_evidence(&mut instance.alert.evidence, id);
         }
         found | self.s.calendar.forget_message(id)
     }

@@ -344,14 +344,12 @@ impl Mechanics {
         self.s.alerts.values().filter(|t| matches!(t.review, Review::Waiting { .. })).map(|t| &t.alert)
     }
 
-    /// Drops the message `id` from the evidence of every alert it tracks
+    /// Withdraws the message `id` from the evidence of every alert it tracks
     /// (deleted at its source; see `Engine::forget_message`). Whether any held it.
     pub fn forget_message(&mut self, id: &str) -> bool {
         let mut found = false;
         for tracked in self.s.alerts.values_mut() {
-            let before = tracked.alert.evidence.len();
-            tracked.alert.evidence.retain(|e| e.message_id != id);
-            found |= tracked.alert.evidence.len() != before;
+            found |= crate::alert::withdraw_evidence(&mut tracked.alert.evidence, id);
         }
         found
     }

@@ -126,24 +126,34 @@ fn a_message_deleted_at_its_source_leaves_every_alert_s_evidence() {
     let now = t(11, 20, 12, 0);
     let trs = e.observe(&msg("weg", Some(UTRECHT), "asiel", 3, 0.9, now), now);
     m.apply(&trs, now);
-    let trs = e.observe(&msg("blijft", Some(UTRECHT), "asiel", 3, 0.8, now), now);
-    m.apply(&trs, now);
-    let evidence = |alerts: Vec<&crate::Alert>| -> Vec<String> {
-        alerts.iter().flat_map(|a| a.evidence.iter().map(|e| e.message_id.clone())).collect()
+    // What each alert quotes, by message id.
+    let quoted = |alerts: Vec<&crate::Alert>| -> Vec<(String, String)> {
+        let mut quoted: Vec<(String, String)> =
+            alerts.iter().flat_map(|a| a.evidence.iter().map(|e| (e.message_id.clone(), e.excerpt.clone()))).collect();
+        quoted.sort();
+        quoted
     };
-    assert_eq!(evidence(e.active_alerts().collect()).len(), 2);
+    let withdrawn = ("weg".to_owned(), crate::WITHDRAWN_EXCERPT.to_owned());
+    // Its only evidence is withdrawn: the alert still explains itself, without the words.
     assert!(e.forget_message("weg"));
     assert!(m.forget_message("weg"));
-    assert_eq!(evidence(e.active_alerts().collect()), ["blijft"]);
-    assert_eq!(evidence(m.alerts().collect()), ["blijft"]);
-    assert_eq!(e.active_alerts().next().map(|a| a.observed), Some(2), "what it counted stays counted");
-    assert!(!e.forget_message("weg") && !m.forget_message("never-seen"));
-    // An update after the deletion does not bring the deleted words back.
+    assert_eq!(quoted(e.active_alerts().collect()), [withdrawn.clone()]);
+    assert_eq!(quoted(m.alerts().collect()), [withdrawn.clone()]);
+    for alert in e.active_alerts() {
+        assert!(!alert.evidence.is_empty(), "the alert keeps an item to explain itself by");
+        assert!(alert.evidence.iter().all(|ev| ev.url.is_none() && ev.title.is_none()));
+    }
+    assert!(!e.forget_message("weg") && !m.forget_message("never-seen"), "once is enough");
+    // A later message updates the alert; the withdrawn words do not come back.
     let later = now + TimeDelta::minutes(5);
-    let trs = e.observe(&msg("nieuw", Some(UTRECHT), "asiel", 3, 0.7, later), later);
+    let trs = e.observe(&msg("blijft", Some(UTRECHT), "asiel", 3, 0.8, later), later);
     m.apply(&trs, later);
-    assert!(!evidence(e.active_alerts().collect()).contains(&"weg".to_owned()));
-    assert!(!evidence(m.alerts().collect()).contains(&"weg".to_owned()));
+    assert_eq!(e.active_alerts().next().map(|a| a.observed), Some(2), "what it counted stays counted");
+    let after = quoted(e.active_alerts().collect());
+    assert!(after.contains(&withdrawn), "{after:?}");
+    assert!(after.iter().all(|(id, text)| id != "weg" || text == crate::WITHDRAWN_EXCERPT), "{after:?}");
+    assert!(after.iter().any(|(id, text)| id == "blijft" && text.contains("bericht blijft")), "{after:?}");
+    assert_eq!(quoted(m.alerts().collect()), after);
 }
 
 #[test]

@@ -445,9 +445,10 @@ impl Outbox {
         Ok(report)
     }
 
-    /// Takes the message `message_id` out of the evidence of every
-    /// notification not yet sent (deleted at its source), and rewrites the
-    /// outbox when any held it. Returns how many notifications changed. What
+    /// Withdraws the message `message_id` from the evidence of every
+    /// notification not yet sent (deleted at its source; its excerpt is
+    /// replaced, so the notification stays valid), and rewrites the outbox
+    /// when any held it. Returns how many notifications changed. What
     /// was sent is in the recipients' mailboxes and cannot be recalled.
     pub fn withdraw_evidence(&mut self, message_id: &str) -> Result<usize, LogError> {
         let mut changed = 0;
@@ -458,9 +459,7 @@ impl Outbox {
             let mut touched = false;
             for item in items.iter_mut() {
                 for alert in std::iter::once(&mut item.alert).chain(item.previous.as_mut()) {
-                    let before = alert.evidence.len();
-                    alert.evidence.retain(|e| e.message_id != message_id);
-                    touched |= alert.evidence.len() != before;
+                    touched |= crate::alert::withdraw_evidence(&mut alert.evidence, message_id);
                 }
             }
             changed += usize::from(touched);
@@ -644,22 +643,33 @@ mod tests {
             items[0].previous = Some(items[0].alert.clone());
         }
         assert!(ob.enqueue(waiting, Utc::now()).unwrap());
-        let ids = |ob: &Outbox| -> Vec<String> {
+        let quoted = |ob: &Outbox| -> Vec<(String, String)> {
             ob.pending()
                 .iter()
                 .flat_map(|n| n.content.items().iter())
                 .flat_map(|i| std::iter::once(&i.alert).chain(i.previous.as_ref()))
-                .flat_map(|a| a.evidence.iter().map(|e| e.message_id.clone()))
+                .flat_map(|a| a.evidence.iter().map(|e| (e.message_id.clone(), e.excerpt.clone())))
                 .collect()
         };
-        assert_eq!(ids(&ob), ["m1", "m2", "m1", "m2"]);
+        let before = quoted(&ob);
+        assert_eq!(before.iter().map(|q| q.0.as_str()).collect::<Vec<_>>(), ["m1", "m2", "m1", "m2"]);
         assert_eq!(ob.withdraw_evidence("m1").unwrap(), 1, "only the one not sent yet");
-        assert_eq!(ids(&ob), ["m2", "m2"]);
+        let withdrawn: Vec<(String, String)> = before
+            .iter()
+            .map(|(id, text)| (id.clone(), if id == "m1" { crate::WITHDRAWN_EXCERPT.to_owned() } else { text.clone() }))
+            .collect();
+        assert_eq!(quoted(&ob), withdrawn);
         assert_eq!(ob.withdraw_evidence("m1").unwrap(), 0);
+        for n in ob.pending() {
+            for item in n.content.items() {
+                email::validate(&item.alert).expect("still a valid notification");
+            }
+        }
         drop(ob);
         let ob = Outbox::open(dir.path(), fast()).unwrap();
-        assert_eq!(ids(&ob), ["m2", "m2"], "the outbox on disk holds it no more");
-        assert!(!std::fs::read_to_string(dir.path().join(OUTBOX_FILE)).unwrap().contains("\"m1\""));
+        assert_eq!(quoted(&ob), withdrawn, "the outbox on disk holds it no more");
+        let on_disk = std::fs::read_to_string(dir.path().join(OUTBOX_FILE)).unwrap();
+        assert!(!on_disk.contains("nieuws/m1") && on_disk.contains("nieuws/m2"), "{on_disk}");
     }
 
     #[test]

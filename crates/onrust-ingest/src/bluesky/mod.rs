@@ -297,19 +297,35 @@ impl JetstreamSource {
                     state.store(&self.settings, &ctx.cursors, true).await;
                     self.min_backoff
                 }
-                SessionEnd::Failed(error) => {
-                    // What was read before the failure is complete: send it.
-                    if self.flush(state, senders, shutdown).await.is_err() {
-                        return;
-                    }
+                SessionEnd::Unrecorded(error) => {
+                    // Nothing goes out that the record of sent posts lacks (its
+                    // deletion would be dropped): read again from the acknowledged
+                    // cursor once the disk takes writes again.
+                    state.abandon_outstanding(&self.settings);
+                    state.store(&self.settings, &ctx.cursors, true).await;
                     self.failed(state, &error)
                 }
-                SessionEnd::Oversized(error) => {
-                    if self.flush(state, senders, shutdown).await.is_err() {
-                        return;
+                SessionEnd::Failed(error) => {
+                    // What was read before the failure is complete: send it.
+                    match self.flush(state, senders, shutdown).await {
+                        Err(FlushEnd::Stop) => return,
+                        Err(FlushEnd::Unrecorded(unrecorded)) => {
+                            state.abandon_outstanding(&self.settings);
+                            state.store(&self.settings, &ctx.cursors, true).await;
+                            self.failed(state, &unrecorded)
+                        }
+                        Ok(()) => self.failed(state, &error),
                     }
-                    self.skip_oversized(state, &error)
                 }
+                SessionEnd::Oversized(error) => match self.flush(state, senders, shutdown).await {
+                    Err(FlushEnd::Stop) => return,
+                    Err(FlushEnd::Unrecorded(unrecorded)) => {
+                        state.abandon_outstanding(&self.settings);
+                        state.store(&self.settings, &ctx.cursors, true).await;
+                        self.failed(state, &unrecorded)
+                    }
+                    Ok(()) => self.skip_oversized(state, &error),
+                },
             };
             tokio::select! {
                 () = tokio::time::sleep(delay) => {}
@@ -360,11 +376,11 @@ impl JetstreamSource {
                         break SessionEnd::NotAcked;
                     }
                 }
-                Wake::Flush => {
-                    if self.flush(state, senders, shutdown).await.is_err() {
-                        break SessionEnd::Stop;
-                    }
-                }
+                Wake::Flush => match self.flush(state, senders, shutdown).await {
+                    Ok(()) => {}
+                    Err(FlushEnd::Stop) => break SessionEnd::Stop,
+                    Err(FlushEnd::Unrecorded(error)) => break SessionEnd::Unrecorded(error),
+                },
                 Wake::Tick => {
                     state.store(&self.settings, &ctx.cursors, false).await;
                     if last_heartbeat.elapsed() >= HEARTBEAT {
@@ -410,10 +426,12 @@ impl JetstreamSource {
                     if let Err(error) = self.handle_event(ctx, state, text.as_str(), languages) {
                         break SessionEnd::Failed(error);
                     }
-                    if state.pending.len() >= self.max_batch.max(1)
-                        && self.flush(state, senders, shutdown).await.is_err()
-                    {
-                        break SessionEnd::Stop;
+                    if state.pending.len() >= self.max_batch.max(1) {
+                        match self.flush(state, senders, shutdown).await {
+                            Ok(()) => {}
+                            Err(FlushEnd::Stop) => break SessionEnd::Stop,
+                            Err(FlushEnd::Unrecorded(error)) => break SessionEnd::Unrecorded(error),
+                        }
                     }
                 }
             }
@@ -535,19 +553,24 @@ impl JetstreamSource {
         Ok(())
     }
 
-    /// Sends the pending batch under one parent acknowledgement; `Err` when
-    /// shutdown was requested or a downstream channel is closed.
+    /// Sends the pending batch under one parent acknowledgement, once the
+    /// record of sent posts holds its posts; `Err` when shutdown was requested
+    /// or a downstream channel is closed, or when the record could not be
+    /// written (the batch is then dropped, to be read again).
     async fn flush(
         &self,
         state: &mut State,
         senders: &Senders,
         shutdown: &mut watch::Receiver<bool>,
-    ) -> Result<(), ()> {
+    ) -> Result<(), FlushEnd> {
         state.emit_skipped(&self.settings);
         if state.pending.is_empty() {
             return Ok(());
         }
-        self.save_sent(state).await;
+        if let Err(error) = self.save_sent(state).await {
+            state.discard_pending();
+            return Err(FlushEnd::Unrecorded(error));
+        }
         let pending = std::mem::take(&mut state.pending);
         let seq = state.next_seq;
         state.next_seq += 1;
@@ -568,7 +591,7 @@ impl JetstreamSource {
                 () = wait_for_shutdown(shutdown) => false,
             };
             if !sent {
-                return Err(());
+                return Err(FlushEnd::Stop);
             }
         }
         Ok(())
@@ -619,16 +642,18 @@ impl JetstreamSource {
     /// Appends the ids of the posts about to be sent to the record (or
     /// rewrites it), off the runtime. A failure is reported; the ids stay
     /// in memory and the next write rewrites the file.
-    async fn save_sent(&self, state: &mut State) {
-        let Some(write) = state.sent.take_write() else { return };
-        let action = "sent ids not stored; the file is rewritten with the next batch";
+    async fn save_sent(&self, state: &mut State) -> Result<(), String> {
+        let Some(write) = state.sent.take_write() else { return Ok(()) };
+        let action = "sent ids not stored; the batch is not sent and will be read again";
         let source = &self.settings.id;
-        match tokio::task::spawn_blocking(move || write.run()).await {
-            Ok(Ok(())) => return,
-            Ok(Err(error)) => CursorProblem { source, error: &error, action }.emit(),
-            Err(_) => CursorProblem { source, error: &"writing the sent ids did not complete", action }.emit(),
-        }
+        let error = match tokio::task::spawn_blocking(move || write.run()).await {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(error)) => error.to_string(),
+            Err(_) => "writing the sent ids did not complete".to_owned(),
+        };
+        CursorProblem { source, error: &error, action }.emit();
         state.sent.write_failed();
+        Err(format!("the record of sent posts could not be written: {error}"))
     }
 
     /// Moves the read position past an event the socket refused as too large,
@@ -813,9 +838,19 @@ impl ConnectError {
 }
 
 /// How one connection ended.
+/// Why a batch was not sent.
+enum FlushEnd {
+    /// Shutdown, or a downstream channel closed.
+    Stop,
+    /// The record of sent posts could not be written; the batch was dropped.
+    Unrecorded(String),
+}
+
 enum SessionEnd {
     /// Shutdown, or a downstream channel closed.
     Stop,
+    /// The record of sent posts could not be written.
+    Unrecorded(String),
     /// A batch was not acknowledged.
     NotAcked,
     /// The connection failed or was lost.

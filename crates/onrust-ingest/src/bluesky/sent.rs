@@ -66,6 +66,9 @@ pub(crate) struct SentIds {
     /// The file must be rewritten from `order` (after a compaction, a torn or
     /// corrupt file, or a failed write).
     rewrite: bool,
+    /// The file could not be read nor moved aside: only ever append to it,
+    /// so what it holds is never overwritten by a record that lacks it.
+    no_rewrite: bool,
 }
 
 /// One write to run on the blocking pool.
@@ -103,6 +106,7 @@ impl SentIds {
             order: VecDeque::new(),
             unsaved: Vec::new(),
             rewrite: true,
+            no_rewrite: false,
         }
     }
 
@@ -118,8 +122,18 @@ impl SentIds {
                 return (sent, None);
             }
             Err(source) => {
+                // Never overwrite what could not be read: move it aside, or
+                // only append to it (no rewrite) when even that fails.
                 let error = SentError::Io { path: sent.path.clone(), source };
-                return (sent, Some(LoadProblem { error, action: "starting with no sent ids; the file is rewritten" }));
+                let action = match fs::rename(&sent.path, corrupt_path(&sent.path)) {
+                    Ok(()) => "moved aside; starting with no sent ids",
+                    Err(_) => {
+                        sent.rewrite = false;
+                        sent.no_rewrite = true;
+                        "starting with no sent ids; new ones are appended, the file is not rewritten"
+                    }
+                };
+                return (sent, Some(LoadProblem { error, action }));
             }
         };
         match parse(&bytes) {
@@ -174,7 +188,7 @@ impl SentIds {
 
     /// The write that brings the file up to date, if one is due.
     pub(crate) fn take_write(&mut self) -> Option<SentWrite> {
-        if self.rewrite {
+        if self.rewrite && !self.no_rewrite {
             self.rewrite = false;
             self.unsaved.clear();
             return Some(SentWrite::Rewrite(self.path.clone(), self.order.iter().copied().collect()));
@@ -232,9 +246,15 @@ fn parse(bytes: &[u8]) -> Result<(Vec<u64>, bool), usize> {
     while !rest.is_empty() {
         line += 1;
         let Some(end) = rest.iter().position(|b| *b == b'\n') else {
-            // No newline: an append cut short, if what is there could start an entry.
-            let torn = rest.len() < ENTRY_CHARS && rest.iter().all(u8::is_ascii_hexdigit);
-            return if torn { Ok((entries, true)) } else { Err(line) };
+            // No newline: the last append was cut short (only it can be:
+            // every earlier one was fsynced). Keep a whole entry, drop the rest
+            // (a partial line, or the zeros a power loss can leave).
+            if rest.len() == ENTRY_CHARS
+                && let Some(entry) = std::str::from_utf8(rest).ok().and_then(|t| u64::from_str_radix(t, 16).ok())
+            {
+                entries.push(entry);
+            }
+            return Ok((entries, true));
         };
         let entry = &rest[..end];
         rest = &rest[end + 1..];
@@ -364,6 +384,28 @@ mod tests {
     }
 
     #[test]
+    fn an_unreadable_file_is_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the file should be cannot be read; a non-empty
+        // one in the aside name's place keeps it from being moved aside.
+        let path = dir.path().join("bsky.sent");
+        for taken in [&path, &dir.path().join("bsky.sent.corrupt")] {
+            fs::create_dir(taken).unwrap();
+            fs::write(taken.join("keep"), b"x").unwrap();
+        }
+        let (mut sent, problem) = SentIds::load(path.clone(), 4);
+        assert!(problem.is_some());
+        for n in 0..10 {
+            sent.insert(&id(n));
+        }
+        // Past its capacity a readable record would be rewritten; this one is not.
+        match sent.take_write() {
+            Some(SentWrite::Rewrite(..)) => panic!("an unreadable record must not be rewritten"),
+            Some(SentWrite::Append(..)) | None => {}
+        }
+    }
+
+    #[test]
     fn a_corrupt_file_is_moved_aside_and_the_record_starts_empty() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bsky.sent");
@@ -377,8 +419,16 @@ mod tests {
         flush(&mut sent);
         let (sent, problem) = SentIds::load(path, 100);
         assert!(problem.is_none() && sent.contains(&id(7)));
-        // Long garbage without a newline is no torn entry.
-        assert_eq!(parse(b"0123456789abcdef0"), Err(1));
+        // Whatever the last append left without its newline is torn, not
+        // corrupt: only that append was not yet fsynced. A whole entry is kept.
         assert_eq!(parse(b"0123456789abcdef\n01"), Ok((vec![0x0123_4567_89ab_cdef], true)));
+        assert_eq!(parse(b"0123456789abcdef\n\0\0\0\0"), Ok((vec![0x0123_4567_89ab_cdef], true)));
+        assert_eq!(
+            parse(b"0123456789abcdef\nfedcba9876543210"),
+            Ok((vec![0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210], true))
+        );
+        assert_eq!(parse(b"0123456789abcdef0"), Ok((vec![], true)));
+        // A bad line before the last one is corruption.
+        assert_eq!(parse(b"xyz\n0123456789abcdef\n"), Err(1));
     }
 }

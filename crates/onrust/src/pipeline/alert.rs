@@ -193,9 +193,7 @@ impl Core {
         let found = self.engine.forget_message(id) | self.mechanics.forget_message(id);
         let mut told = false;
         for alert in self.told.values_mut() {
-            let before = alert.evidence.len();
-            alert.evidence.retain(|e| e.message_id != id);
-            told |= alert.evidence.len() != before;
+            told |= onrust_alert::withdraw_evidence(&mut alert.evidence, id);
         }
         AlertEvidenceWithdrawn { found: found || told }.emit();
     }
@@ -1091,8 +1089,8 @@ mod tests {
             self.deletions.publish(Record::json("test", &deletion).expect("json"), Ack::none()).await.expect("publish");
         }
 
-        /// The evidence of every alert, by the ids [`scored`] was given.
-        fn evidence(&self) -> Vec<String> {
+        /// The evidence of every alert: the name [`scored`] was given, and whether it still quotes the message.
+        fn evidence(&self) -> Vec<(String, bool)> {
             let source = onrust_model::SourceId::new("forum").expect("source");
             let name = |id: &str| {
                 ["vooraf", "blijft", "weg"]
@@ -1102,7 +1100,13 @@ mod tests {
                     .to_owned()
             };
             let alerts = self.handle.list().expect("alerts");
-            alerts.iter().flat_map(|a| a.evidence.iter().map(|e| name(&e.message_id))).collect()
+            let mut evidence: Vec<(String, bool)> = alerts
+                .iter()
+                .flat_map(|a| a.evidence.iter())
+                .map(|e| (name(&e.message_id), e.excerpt != onrust_alert::WITHDRAWN_EXCERPT && e.url.is_some()))
+                .collect();
+            evidence.sort();
+            evidence
         }
 
         /// A message about Utrecht at `level`, published now (by the stage's clock).
@@ -1172,16 +1176,17 @@ mod tests {
         h.send("blijft", Level::Escalation).await;
         h.send("weg", Level::Escalation).await;
         minutes(1).await;
-        let mut evidence = h.evidence();
-        evidence.sort();
-        assert_eq!(evidence, ["blijft", "weg"]);
+        let quoted = |name: &str, quotes: bool| (name.to_owned(), quotes);
+        assert_eq!(h.evidence(), [quoted("blijft", true), quoted("weg", true)]);
+        let outbox = std::fs::read_to_string(h.dir.path().join("alerts/outbox.jsonl")).unwrap_or_default();
+        assert!(outbox.contains("forum.example/weg"), "queued with the message: {outbox}");
         h.delete("weg").await;
         minutes(1).await;
-        assert_eq!(h.evidence(), ["blijft"]);
+        assert_eq!(h.evidence(), [quoted("blijft", true), quoted("weg", false)], "withdrawn, not dropped (L9)");
         let outbox = std::fs::read_to_string(h.dir.path().join("alerts/outbox.jsonl")).unwrap_or_default();
         let weg = onrust_model::MessageId::derive(&onrust_model::SourceId::new("forum").expect("source"), "weg");
-        assert!(outbox.contains("forum:"), "the outbox holds the alert: {outbox}");
-        assert!(!outbox.contains(weg.as_str()), "nothing waiting to be sent still holds it: {outbox}");
+        assert!(outbox.contains("forum.example/blijft"), "the outbox holds the alert: {outbox}");
+        assert!(!outbox.contains("forum.example/weg"), "nothing waiting to be sent still quotes it: {outbox}");
         // The stage remembers it across a restart of its state.
         let state = std::fs::read_to_string(h.dir.path().join("alerts").join(STATE_FILE)).expect("state");
         let file: StateFile = serde_json::from_str(&state).expect("state file");
