@@ -91,7 +91,7 @@ use crate::cursor::SourceCursor;
 use crate::feed::date::in_supported_range;
 use crate::feed::run_parser;
 use crate::fetch::{Conditional, Fetched};
-use crate::internal_events::ItemsSkipped;
+use crate::internal_events::{CoverageGap, ItemsSkipped};
 use crate::source::{PollError, Polled, PolledSource, Poller, SourceContext, SourceSettings};
 use crate::text::clean;
 
@@ -488,12 +488,21 @@ impl MastodonPoller {
     /// no further back than the newest half page budget of statuses already
     /// read (`seen`, sorted), so re-reading the window cannot use up every
     /// page. A position that is not a 64-bit number is used as it is.
-    fn overlap_start(&self, position: &StatusId, seen: &[StatusId]) -> StatusId {
+    /// The id a full overlap starts from: the position less the lookback
+    /// (the position itself when it is not a 64-bit number).
+    fn overlap_floor(&self, position: &StatusId) -> StatusId {
         let Some(raw) = position.as_u64() else {
             return position.clone();
         };
         let lookback_ms = u64::try_from(self.lookback.as_millis()).unwrap_or(u64::MAX);
-        let floor = StatusId(((raw >> SEQUENCE_BITS).saturating_sub(lookback_ms) << SEQUENCE_BITS).to_string());
+        StatusId(((raw >> SEQUENCE_BITS).saturating_sub(lookback_ms) << SEQUENCE_BITS).to_string())
+    }
+
+    fn overlap_start(&self, position: &StatusId, seen: &[StatusId]) -> StatusId {
+        if position.as_u64().is_none() {
+            return position.clone();
+        }
+        let floor = self.overlap_floor(position);
         let budget = self.max_pages.max(1).saturating_mul(PAGE_LIMIT) / 2;
         let lowest = seen.partition_point(|id| id <= &floor);
         let highest = seen.partition_point(|id| id <= position);
@@ -678,7 +687,25 @@ impl Poller for MastodonPoller {
             let tags: Vec<String> = group.iter().map(|tag| tag.to_lowercase()).collect();
             // A new tag joins the reading of the others; a group of new tags only is a first run.
             let lowest = tags.iter().filter_map(|tag| stored.get(tag)).min();
-            let from = lowest.map(|position| self.overlap_start(position, &reading.seen));
+            let from = lowest.map(|position| {
+                let from = self.overlap_start(position, &reading.seen);
+                let full = self.overlap_floor(position);
+                if from > full {
+                    // The window was shortened to keep the position moving:
+                    // a late status older than `from` is not read. Say so (R10).
+                    let detail = format!(
+                        "instance {host}, query tags:{}: more statuses in the last {} min than {} pages hold; \
+                         late statuses before id {} are not read",
+                        group.join(","),
+                        self.lookback.as_secs() / 60,
+                        self.max_pages.max(1),
+                        from.0
+                    );
+                    CoverageGap { source: &source.id, kind: source.kind, reason: "overlap_cut", detail: &detail }
+                        .emit();
+                }
+                from
+            });
             let newest = self.read_group(ctx, source, &host, group, from, &mut reading).await?;
             for tag in tags {
                 // A position only moves forward.

@@ -791,7 +791,8 @@ fn validate_source_kind(
         }
         K::Bluesky => {
             // Its delete events remove archived messages: nobody on the way may inject them.
-            let local = url.host_str().is_some_and(|host| allow_hosts.iter().any(|allowed| allowed == host));
+            let guard = onrust_ingest::fetch::guard::EgressGuard::new(allow_hosts);
+            let local = url.host_str().is_some_and(|host| guard.is_allowed_host(host));
             if url.scheme() == "ws" && !local {
                 c.push(key("url"), "ws:// is unencrypted; use wss:// (ws only towards a host in ingest.allow_hosts)");
             }

@@ -387,9 +387,18 @@ async fn the_next_poll_asks_with_min_id_and_follows_full_pages() {
     assert_eq!(first.messages.len(), 37, "104–140");
     assert_eq!(position(&first, "tag:utrecht"), Some(id(140)));
     // The window now holds 40 statuses already read: re-reading them all would fill the one page and
-    // never get past 140, so it is cut to the newest 20 of them (half the page budget).
+    // never get past 140, so it is cut to the newest 20 of them (half the page budget), and that is
+    // reported: a late status before 120 would not be read.
+    let gaps = || {
+        crate::support::counter(
+            "onrust_source_coverage_gaps_total",
+            &[("source", "mastodon-pages"), ("source_kind", "mastodon"), ("outcome", "overlap_cut")],
+        )
+    };
+    let before = gaps();
     let second = harness.poll(&poller, next(&first)).await.unwrap();
     assert_eq!(requests(&server).last().unwrap().min_id, Some(id(120)));
+    assert_eq!(gaps(), before + 1, "the shortened window is a coverage gap");
     assert_eq!(status_ids(&second.messages), [id(141), id(142), id(143), id(144), id(145)]);
     assert_eq!(position(&second, "tag:utrecht"), Some(id(151)));
 }
