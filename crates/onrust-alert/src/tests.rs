@@ -137,8 +137,8 @@ fn a_message_deleted_at_its_source_leaves_every_alert_s_evidence() {
     // Its only evidence is withdrawn: the alert still explains itself, without the words.
     assert!(e.forget_message("weg"));
     assert!(m.forget_message("weg"));
-    assert_eq!(quoted(e.active_alerts().collect()), [withdrawn.clone()]);
-    assert_eq!(quoted(m.alerts().collect()), [withdrawn.clone()]);
+    assert_eq!(quoted(e.active_alerts().collect()), std::slice::from_ref(&withdrawn));
+    assert_eq!(quoted(m.alerts().collect()), std::slice::from_ref(&withdrawn));
     for alert in e.active_alerts() {
         assert!(!alert.evidence.is_empty(), "the alert keeps an item to explain itself by");
         assert!(alert.evidence.iter().all(|ev| ev.url.is_none() && ev.title.is_none()));
