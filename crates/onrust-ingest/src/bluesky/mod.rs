@@ -297,33 +297,16 @@ impl JetstreamSource {
                     state.store(&self.settings, &ctx.cursors, true).await;
                     self.min_backoff
                 }
-                SessionEnd::Unrecorded(error) => {
-                    // Nothing goes out that the record of sent posts lacks (its
-                    // deletion would be dropped): read again from the acknowledged
-                    // cursor once the disk takes writes again.
-                    state.abandon_outstanding(&self.settings);
-                    state.store(&self.settings, &ctx.cursors, true).await;
-                    self.failed(state, &error)
-                }
-                SessionEnd::Failed(error) => {
-                    // What was read before the failure is complete: send it.
-                    match self.flush(state, senders, shutdown).await {
-                        Err(FlushEnd::Stop) => return,
-                        Err(FlushEnd::Unrecorded(unrecorded)) => {
-                            state.abandon_outstanding(&self.settings);
-                            state.store(&self.settings, &ctx.cursors, true).await;
-                            self.failed(state, &unrecorded)
-                        }
-                        Ok(()) => self.failed(state, &error),
-                    }
-                }
+                SessionEnd::Unrecorded(error) => self.unrecorded(ctx, state, &error).await,
+                // What was read before the failure is complete: send it.
+                SessionEnd::Failed(error) => match self.flush(state, senders, shutdown).await {
+                    Err(FlushEnd::Stop) => return,
+                    Err(FlushEnd::Unrecorded(unrecorded)) => self.unrecorded(ctx, state, &unrecorded).await,
+                    Ok(()) => self.failed(state, &error),
+                },
                 SessionEnd::Oversized(error) => match self.flush(state, senders, shutdown).await {
                     Err(FlushEnd::Stop) => return,
-                    Err(FlushEnd::Unrecorded(unrecorded)) => {
-                        state.abandon_outstanding(&self.settings);
-                        state.store(&self.settings, &ctx.cursors, true).await;
-                        self.failed(state, &unrecorded)
-                    }
+                    Err(FlushEnd::Unrecorded(unrecorded)) => self.unrecorded(ctx, state, &unrecorded).await,
                     Ok(()) => self.skip_oversized(state, &error),
                 },
             };
@@ -551,6 +534,15 @@ impl JetstreamSource {
         state.sent.insert(&message.id);
         state.pending.push(Item::Message(Box::new(message)), key);
         Ok(())
+    }
+
+    /// The record of sent posts could not be written. Nothing goes out that it
+    /// lacks (that post's deletion would be dropped): read again from the
+    /// acknowledged cursor, after a backoff, once the disk takes writes again.
+    async fn unrecorded(&self, ctx: &SourceContext, state: &mut State, error: &str) -> Duration {
+        state.abandon_outstanding(&self.settings);
+        state.store(&self.settings, &ctx.cursors, true).await;
+        self.failed(state, error)
     }
 
     /// Sends the pending batch under one parent acknowledgement, once the
