@@ -445,12 +445,12 @@ impl Outbox {
         Ok(report)
     }
 
-    /// Withdraws the message `message_id` from the evidence of every
-    /// notification not yet sent (deleted at its source; its excerpt is
+    /// Withdraws the messages `message_ids` from the evidence of every
+    /// notification not yet sent (deleted at their source; an excerpt is
     /// replaced, so the notification stays valid), and rewrites the outbox
-    /// when any held it. Returns how many notifications changed. What
+    /// once when any held one. Returns how many notifications changed. What
     /// was sent is in the recipients' mailboxes and cannot be recalled.
-    pub fn withdraw_evidence(&mut self, message_id: &str) -> Result<usize, LogError> {
+    pub fn withdraw_evidence(&mut self, message_ids: &[String]) -> Result<usize, LogError> {
         let mut changed = 0;
         for pending in self.pending.values_mut() {
             let items = match &mut pending.notification.content {
@@ -459,7 +459,9 @@ impl Outbox {
             let mut touched = false;
             for item in items.iter_mut() {
                 for alert in std::iter::once(&mut item.alert).chain(item.previous.as_mut()) {
-                    touched |= crate::alert::withdraw_evidence(&mut alert.evidence, message_id);
+                    for id in message_ids {
+                        touched |= crate::alert::withdraw_evidence(&mut alert.evidence, id);
+                    }
                 }
             }
             changed += usize::from(touched);
@@ -653,13 +655,13 @@ mod tests {
         };
         let before = quoted(&ob);
         assert_eq!(before.iter().map(|q| q.0.as_str()).collect::<Vec<_>>(), ["m1", "m2", "m1", "m2"]);
-        assert_eq!(ob.withdraw_evidence("m1").unwrap(), 1, "only the one not sent yet");
+        assert_eq!(ob.withdraw_evidence(&["m1".to_owned()]).unwrap(), 1, "only the one not sent yet");
         let withdrawn: Vec<(String, String)> = before
             .iter()
             .map(|(id, text)| (id.clone(), if id == "m1" { crate::WITHDRAWN_EXCERPT.to_owned() } else { text.clone() }))
             .collect();
         assert_eq!(quoted(&ob), withdrawn);
-        assert_eq!(ob.withdraw_evidence("m1").unwrap(), 0);
+        assert_eq!(ob.withdraw_evidence(&["m1".to_owned(), "m9".to_owned()]).unwrap(), 0);
         for n in ob.pending() {
             for item in n.content.items() {
                 email::validate(&item.alert).expect("still a valid notification");

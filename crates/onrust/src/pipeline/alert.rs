@@ -485,6 +485,7 @@ pub async fn run(ends: Ends, settings: Settings, handle: AlertHandle) -> anyhow:
         mails,
         alerts_out: alerts_out.clone(),
         events: Mutex::new(Taken::default()),
+        withdrawals: Mutex::new(Vec::new()),
     };
     let mut acks: Vec<Ack> = Vec::new();
     let mut next_eval = Instant::now() + settings.evaluate_interval;
@@ -523,8 +524,14 @@ pub async fn run(ends: Ends, settings: Settings, handle: AlertHandle) -> anyhow:
                         core.lock()
                             .map_err(|_| anyhow::anyhow!("alert state lock poisoned"))?
                             .forget_message(deletion.id.as_str(), now);
-                        // What waits in the outbox leaves with it; what was sent cannot be recalled.
-                        stage.outbox.lock().await.withdraw_evidence(deletion.id.as_str()).context("alert outbox")?;
+                        // What waits in the outbox leaves with it at the next round,
+                        // before the save that acknowledges this deletion (the
+                        // outbox may be busy delivering now).
+                        stage
+                            .withdrawals
+                            .lock()
+                            .map_err(|_| anyhow::anyhow!("alert withdrawals lock poisoned"))?
+                            .push(deletion.id.as_str().to_owned());
                         // Saved with the next flush, like an observed message.
                         acks.push(delivery.ack);
                     }
@@ -593,6 +600,8 @@ struct Stage<'a> {
     alerts_out: Option<Arc<dyn Publisher>>,
     /// Alert events published since the last save, not yet known to be taken by the bus.
     events: Mutex<Taken>,
+    /// Messages deleted at their source since the last round, to withdraw from the outbox.
+    withdrawals: Mutex<Vec<String>>,
 }
 
 impl Stage<'_> {
@@ -635,6 +644,16 @@ impl Stage<'_> {
             std::mem::take(&mut *self.events.lock().map_err(|_| anyhow::anyhow!("alert events lock poisoned"))?);
         pending.extend(taken);
 
+        let withdrawn = std::mem::take(
+            &mut *self.withdrawals.lock().map_err(|_| anyhow::anyhow!("alert withdrawals lock poisoned"))?,
+        );
+        if !withdrawn.is_empty() {
+            outbox
+                .lock()
+                .await
+                .withdraw_evidence(&withdrawn)
+                .context("withdrawing deleted messages from the outbox")?;
+        }
         let made = notifications.len();
         let mut queued = 0usize;
         if mails {
