@@ -42,10 +42,13 @@
 //! and neither sent nor counted again; every status read, kept or left out,
 //! is remembered there (up to `max_seen`, never fewer than one poll read), so
 //! the keys inside the window stay known while the window is read. When the
-//! window holds more statuses already read than half the query's page budget
-//! (`max_pages` pages of 40), it is shortened to the newest of those, so a
-//! busy window cannot use up every page and stall the query behind its
-//! position; late statuses older than that are then not seen.
+//! window holds more statuses this query already read than half its page
+//! budget (`max_pages` pages of 40), it is shortened to the newest of those,
+//! so a busy window cannot use up every page and stall the query behind its
+//! position; late statuses older than that are then not seen, and that is
+//! reported as a coverage gap (`overlap_cut`). What a query read is kept per
+//! tag (`read:<tag>`, the newest half page budget of ids, plus one), so a
+//! busy query beside it does not shorten a quiet one's window.
 //!
 //! **How it reads.** Without a position (a new source, or a query of new
 //! tags only) the newest page alone is read and its newest id becomes the
@@ -113,6 +116,10 @@ pub const DEFAULT_MAX_SEEN: usize = 10_000;
 
 /// The prefix of a tag's key in [`SourceCursor::positions`].
 const TAG_PREFIX: &str = "tag:";
+
+/// The prefix of the ids a tag's query read last (newest, comma-separated) in
+/// [`SourceCursor::positions`]: what the overlap's cut counts.
+const READ_PREFIX: &str = "read:";
 
 /// The prefix naming a query (its tags) in the identity and in errors; also
 /// the prefix of the old per-query keys in [`SourceCursor::positions`], read
@@ -553,10 +560,12 @@ impl MastodonPoller {
         group: &[String],
         from: Option<StatusId>,
         reading: &mut Reading,
-    ) -> Result<Option<StatusId>, PollError> {
+    ) -> Result<(Option<StatusId>, Vec<StatusId>), PollError> {
         let first_run = from.is_none();
         let mut page_start = from;
         let mut newest_read = None;
+        // Every status this query returned, for the overlap's cut next time.
+        let mut read = Vec::new();
         for _ in 0..self.max_pages.max(1) {
             let url = self.page_url(group, page_start.as_ref())?;
             let (bytes, link, final_url) = match ctx.fetch(source, &url, &Conditional::default()).await? {
@@ -579,6 +588,7 @@ impl MastodonPoller {
             let progressed = page_start.as_ref().is_none_or(|current| &next > current);
             let full = page.len() >= PAGE_LIMIT;
             for (id, status) in page {
+                read.push(id.clone());
                 self.read_status(ctx, source, host, id, status, reading)?;
             }
             page_start = Some(next.clone());
@@ -587,7 +597,7 @@ impl MastodonPoller {
                 break;
             }
         }
-        Ok(newest_read)
+        Ok((newest_read, read))
     }
 
     /// Turns one status into a message, or counts why it is left out.
@@ -683,12 +693,21 @@ impl Poller for MastodonPoller {
         };
         let stored = stored_positions(cursor);
         let mut positions = BTreeMap::new();
+        let keep_read = self.max_pages.max(1).saturating_mul(PAGE_LIMIT) / 2 + 1;
         for group in &groups {
             let tags: Vec<String> = group.iter().map(|tag| tag.to_lowercase()).collect();
+            // What this query read before: its own, not the other queries' statuses.
+            let mut read_before: Vec<StatusId> = tags
+                .iter()
+                .filter_map(|tag| cursor.positions.get(&format!("{READ_PREFIX}{tag}")))
+                .flat_map(|ids| ids.split(',').filter_map(StatusId::parse))
+                .collect();
+            read_before.sort();
+            read_before.dedup();
             // A new tag joins the reading of the others; a group of new tags only is a first run.
             let lowest = tags.iter().filter_map(|tag| stored.get(tag)).min();
             let from = lowest.map(|position| {
-                let from = self.overlap_start(position, &reading.seen);
+                let from = self.overlap_start(position, &read_before);
                 let full = self.overlap_floor(position);
                 if from > full {
                     // The window was shortened to keep the position moving:
@@ -706,11 +725,20 @@ impl Poller for MastodonPoller {
                 }
                 from
             });
-            let newest = self.read_group(ctx, source, &host, group, from, &mut reading).await?;
+            let (newest, read_now) = self.read_group(ctx, source, &host, group, from, &mut reading).await?;
+            read_before.extend(read_now);
+            read_before.sort();
+            read_before.dedup();
+            let newest_read: Vec<&str> =
+                read_before.iter().rev().take(keep_read).rev().map(|id| id.0.as_str()).collect();
+            let newest_read = newest_read.join(",");
             for tag in tags {
                 // A position only moves forward.
                 if let Some(next) = [stored.get(&tag), newest.as_ref()].into_iter().flatten().max() {
                     positions.insert(tag_key(&tag), next.0.clone());
+                }
+                if !newest_read.is_empty() {
+                    positions.insert(format!("{READ_PREFIX}{tag}"), newest_read.clone());
                 }
             }
         }
@@ -722,7 +750,9 @@ impl Poller for MastodonPoller {
         }
         let mut next_cursor = cursor.clone();
         // Tags no longer configured and the old per-query keys lose their position; the others move on.
-        next_cursor.positions.retain(|key, _| !key.starts_with(TAG_PREFIX) && !key.starts_with(QUERY_PREFIX));
+        next_cursor.positions.retain(|key, _| {
+            !key.starts_with(TAG_PREFIX) && !key.starts_with(QUERY_PREFIX) && !key.starts_with(READ_PREFIX)
+        });
         next_cursor.positions.extend(positions);
         // Everything read, oldest first, so the window's keys stay known while it is read.
         let keys: Vec<String> = reading.ids.iter().map(|id| status_key(&host, id)).collect();

@@ -287,6 +287,11 @@ fn status_ids(messages: &[RawMessage]) -> Vec<String> {
     messages.iter().map(|m| m.url.as_deref().unwrap().rsplit('/').next().unwrap().to_owned()).collect()
 }
 
+/// The cursor's positions without the ids each query read (`read:<tag>`).
+fn without_reads(cursor: &SourceCursor) -> BTreeMap<String, String> {
+    cursor.positions.iter().filter(|(key, _)| !key.starts_with("read:")).map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
 fn skipped_count(source: &str, outcome: &str) -> u64 {
     crate::support::counter(
         "onrust_source_skipped_items_total",
@@ -532,7 +537,10 @@ async fn five_tags_are_two_queries_with_positions_per_tag() {
         ("tag:utrecht".to_owned(), id(103)),
     ]
     .into();
-    assert_eq!(next(&polled).positions, expected, "tags no longer configured lose their position");
+    assert_eq!(without_reads(next(&polled)), expected, "tags no longer configured lose their position");
+    let reads = |tag: &str| next(&polled).positions.get(&format!("read:{tag}")).cloned();
+    assert_eq!(reads("utrecht"), Some([id(101), id(102), id(103)].join(",")), "what each query read");
+    assert_eq!(reads("gone"), None);
     // Both groups saw the same three statuses: they are sent once.
     assert_eq!(polled.messages.len(), 3);
     assert_eq!(harness.skipped("duplicate"), 3);
@@ -573,7 +581,7 @@ async fn adding_a_tag_in_front_keeps_the_other_tags_positions() {
     );
     assert_eq!(status_ids(&polled.messages), [new.as_str()], "only the new status, once");
     assert_eq!(harness.skipped("duplicate"), 1, "the second group saw it too");
-    let positions = &next(&polled).positions;
+    let positions = &without_reads(next(&polled));
     assert_eq!(positions.len(), tags.len());
     for tag in tags {
         assert_eq!(positions.get(&format!("tag:{tag}")), Some(&new), "{tag}");
@@ -592,7 +600,7 @@ async fn an_old_query_key_migrates_to_positions_per_tag() {
     assert_eq!(min_ids(&server), [Some(overlap(&id(143))), Some(id(140))], "not a first run");
     // The old cursor kept no dedup keys: the overlap is sent once more (same message ids, so harmless).
     assert_eq!(polled.messages.len(), 45, "101–143 and 144, 145");
-    let positions = &next(&polled).positions;
+    let positions = &without_reads(next(&polled));
     let expected: BTreeMap<String, String> =
         [("tag:amersfoort".to_owned(), id(151)), ("tag:utrecht".to_owned(), id(151))].into();
     assert_eq!(positions, &expected, "the old key is gone");
@@ -729,4 +737,30 @@ async fn run_stores_the_position_only_after_the_batch_is_acked() {
     tokio::time::timeout(Duration::from_secs(5), task).await.unwrap().unwrap();
     // The follow-up batch was never acked: the position stays where the acked batch left it.
     assert_eq!(stored().unwrap().positions.get("tag:utrecht"), Some(&id(103)));
+}
+
+/// The overlap's cut counts what the query itself read: a busy query beside
+/// a quiet one shortens only its own window.
+#[tokio::test]
+async fn a_busy_query_does_not_shorten_a_quiet_one_s_window() {
+    let server = timeline_server(&Timeline::of(newest_page())).await;
+    let harness = Harness::new("mastodon-busy");
+    let tags = ["busy1", "busy2", "busy3", "busy4", "quiet"];
+    let position = snowflake(T + 20 * MINUTE, 0);
+    let mut cursor = SourceCursor::default();
+    for tag in tags {
+        cursor.positions.insert(format!("tag:{tag}"), position.clone());
+    }
+    // The busy query read 150 statuses in the last 20 minutes; the quiet one read none.
+    let busy: Vec<String> = (0..150).map(|n| snowflake(T + 20 * MINUTE - n * 8_000, 0)).collect();
+    cursor.positions.insert("read:busy1".into(), busy.join(","));
+    // Every status read is also a dedup key of the instance, whichever query read it.
+    cursor.remember(busy.iter().map(|id| format!("status:127.0.0.1/{id}")).collect(), 10_000);
+    harness.poll(&harness.poller(&server, &tags), &cursor).await.unwrap();
+
+    let asked = min_ids(&server);
+    let (busy_from, quiet_from) = (asked[0].clone().unwrap(), asked[1].clone().unwrap());
+    let full = overlap(&position);
+    assert!(busy_from.parse::<u64>().unwrap() > full.parse::<u64>().unwrap(), "the busy query's window is cut");
+    assert_eq!(quiet_from, full, "the quiet query reads back the whole lookback");
 }
