@@ -92,9 +92,9 @@ use url::Url;
 
 use crate::cursor::SourceCursor;
 use crate::feed::date::in_supported_range;
-use crate::feed::run_parser;
 use crate::fetch::{Conditional, Fetched};
 use crate::internal_events::{CoverageGap, ItemsSkipped};
+use crate::source::run_parser;
 use crate::source::{PollError, Polled, PolledSource, Poller, SourceContext, SourceSettings};
 use crate::text::clean;
 

@@ -336,11 +336,7 @@ impl<P: Poller> PolledSource<P> {
     fn failed(&self, health: &mut Health, error: &str, retry_after: Option<Duration>) -> Duration {
         let source = &self.settings;
         health.failures = health.failures.saturating_add(1);
-        let factor = 2u32.saturating_pow(health.failures.min(20));
-        let ceiling =
-            source.interval.saturating_mul(factor).min(source.max_backoff).max(source.interval.min(source.max_backoff));
-        let floor = source.interval.min(ceiling);
-        let jittered = if ceiling > floor { rand::thread_rng().gen_range(floor..=ceiling) } else { ceiling };
+        let jittered = backoff(source.interval, source.max_backoff, health.failures);
         let backoff = jittered.max(retry_after.unwrap_or(Duration::ZERO).min(source.max_poll_interval));
         PollFailed { source: &source.id, error: &error, backoff, state_change: health.up != Some(false) }.emit();
         health.up = Some(false);
@@ -428,6 +424,28 @@ pub(crate) async fn store_cursor(id: &SourceId, store: &Arc<CursorStore>, cursor
     }
 }
 
+/// Exponential backoff with full jitter between `min` and
+/// `min(max, min·2^failures)`: a failing source is never retried faster than
+/// `min` (a polled source's interval), nor slower than `max`.
+pub(crate) fn backoff(min: Duration, max: Duration, failures: u32) -> Duration {
+    let floor = min.min(max);
+    let ceiling = min.saturating_mul(2u32.saturating_pow(failures.min(20))).min(max).max(floor);
+    if ceiling > floor { rand::thread_rng().gen_range(floor..=ceiling) } else { ceiling }
+}
+
+/// Runs `parse` on the blocking pool: a kind's parsing of a large body must
+/// not stall the async runtime. A panic in the parser fails this poll, never
+/// the source task: one bad document must not stop the daemon.
+pub(crate) async fn run_parser<T: Send + 'static, E: std::fmt::Display + Send + 'static>(
+    parse: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, String> {
+    match tokio::task::spawn_blocking(parse).await {
+        Ok(Ok(parsed)) => Ok(parsed),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => Err("parser crashed on this input".to_owned()),
+    }
+}
+
 /// Resolves when shutdown is requested or its sender is gone.
 pub(crate) async fn wait_for_shutdown(shutdown: &mut watch::Receiver<bool>) {
     loop {
@@ -493,6 +511,14 @@ mod tests {
         assert_eq!(source.failed(&mut health, "x", Some(Duration::from_secs(7200))), Duration::from_secs(7200));
         assert_eq!(source.succeeded(&mut health, 0, Some(Duration::from_secs(1800))), Duration::from_secs(1800));
         assert_eq!(source.succeeded(&mut health, 0, None), Duration::from_secs(60));
+    }
+
+    #[tokio::test]
+    async fn a_parser_panic_fails_the_poll_not_the_task() {
+        let result: Result<(), String> = run_parser(|| -> Result<(), String> { panic!("parser bug") }).await;
+        assert_eq!(result, Err("parser crashed on this input".to_owned()));
+        let result: Result<(), String> = run_parser(|| Err::<(), _>("body is empty")).await;
+        assert_eq!(result, Err("body is empty".to_owned()));
     }
 
     #[test]

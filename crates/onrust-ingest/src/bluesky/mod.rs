@@ -103,7 +103,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use onrust_model::{Ack, Deletion, MessageId, RawMessage, SCHEMA_VERSION};
-use rand::Rng;
 use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -121,7 +120,7 @@ use crate::fetch::guard::{EgressGuard, ResolveError};
 use crate::internal_events::{
     BatchNotAcked, CoverageGap, CursorProblem, FetchFinished, ItemsSkipped, PollFailed, PollSucceeded,
 };
-use crate::source::{SourceContext, SourceSettings, load_cursor, store_cursor, wait_for_shutdown};
+use crate::source::{SourceContext, SourceSettings, backoff, load_cursor, store_cursor, wait_for_shutdown};
 use crate::text::clean;
 
 mod sent;
@@ -1387,13 +1386,6 @@ fn skip_past(read_us: Option<i64>, last: Option<Skip>, cap: i64) -> (OversizedSk
         _ => Skip { to: read.saturating_add(1), step: 1 },
     };
     (OversizedSkip::Skipped { from: read, to: skip.to }, Some(skip))
-}
-
-/// Exponential backoff with full jitter between `min` and `min(max, min·2^failures)`.
-fn backoff(min: Duration, max: Duration, failures: u32) -> Duration {
-    let floor = min.min(max);
-    let ceiling = min.saturating_mul(2u32.saturating_pow(failures.min(20))).min(max).max(floor);
-    if ceiling > floor { rand::thread_rng().gen_range(floor..=ceiling) } else { ceiling }
 }
 
 fn micros(duration: Duration) -> i64 {

@@ -31,7 +31,6 @@
 pub mod date;
 mod poller;
 
-pub(crate) use poller::run_parser;
 pub use poller::{FeedPoller, FeedSource};
 
 use std::time::Duration;

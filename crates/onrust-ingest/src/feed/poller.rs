@@ -18,7 +18,7 @@ use crate::cursor::{DEFAULT_MAX_SEEN, SourceCursor};
 use crate::feed::{ParseOptions, ParsedFeed, parse_feed};
 use crate::fetch::{Conditional, Fetched};
 use crate::internal_events::ItemsSkipped;
-use crate::source::{PollError, Polled, PolledSource, Poller, SourceContext, SourceSettings};
+use crate::source::{PollError, Polled, PolledSource, Poller, SourceContext, SourceSettings, run_parser};
 
 /// The platform name feed authors are pseudonymised under.
 const PLATFORM: &str = "feed";
@@ -126,30 +126,4 @@ async fn parse_off_runtime(
     opts: ParseOptions,
 ) -> Result<ParsedFeed, String> {
     run_parser(move || parse_feed(&bytes, &source, fetched_at, &opts)).await
-}
-
-/// Runs `parse` on the blocking pool. A panic in the parser fails this poll,
-/// never the source task: one bad document must not stop the daemon.
-pub(crate) async fn run_parser<T: Send + 'static, E: std::fmt::Display + Send + 'static>(
-    parse: impl FnOnce() -> Result<T, E> + Send + 'static,
-) -> Result<T, String> {
-    match tokio::task::spawn_blocking(parse).await {
-        Ok(Ok(parsed)) => Ok(parsed),
-        Ok(Err(error)) => Err(error.to_string()),
-        Err(_) => Err("parser crashed on this input".to_owned()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::feed::FeedError;
-
-    #[tokio::test]
-    async fn a_parser_panic_fails_the_poll_not_the_task() {
-        let result: Result<(), String> = run_parser(|| -> Result<(), FeedError> { panic!("parser bug") }).await;
-        assert_eq!(result, Err("parser crashed on this input".to_owned()));
-        let result: Result<(), String> = run_parser(|| Err::<(), _>(FeedError::Empty)).await;
-        assert_eq!(result, Err("body is empty".to_owned()));
-    }
 }

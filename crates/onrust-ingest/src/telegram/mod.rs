@@ -56,9 +56,9 @@ use url::Url;
 pub use page::{TelegramPage, TelegramPageError, TelegramPost, parse_page};
 
 use crate::cursor::SourceCursor;
-use crate::feed::run_parser;
 use crate::fetch::{Conditional, Fetched};
 use crate::internal_events::{CoverageGap, ItemsSkipped};
+use crate::source::run_parser;
 use crate::source::{PollError, Polled, PolledSource, Poller, SourceContext, SourceSettings};
 
 /// The platform name signatures are pseudonymised under.
