@@ -129,8 +129,11 @@ mod on_kafka {
         let ready = Arc::new(AtomicBool::new(false));
         let (web_stop_tx, web_stop_rx) = tokio::sync::watch::channel(false);
 
+        // The classify role's lexicons also filter Bluesky posts when both roles run here.
+        let mut lexicons = None;
         if has(Role::Classify) {
             let classifier = Arc::new(super::super::load_classifier(&config)?);
+            lexicons = Some(Arc::clone(&classifier));
             let input = bus.subscribe(Topic::Raw, "classify")?;
             let (out, dead) = (bus.publisher(Topic::Scored)?, bus.publisher(Topic::DeadLetter)?);
             tasks.spawn(async move { ("classify", pipeline::classify::run(input, out, dead, classifier).await) });
@@ -172,7 +175,7 @@ mod on_kafka {
             reporters.push(tokio::spawn(super::super::run::report_coverage(plan)));
             let intake =
                 pipeline::Intake { raw: bus.publisher(Topic::Raw)?, deletions: bus.publisher(Topic::Deletions)? };
-            super::super::run::start_sources(&config, &mut tasks, intake, &stop_rx)?;
+            super::super::run::start_sources(&config, &mut tasks, intake, lexicons.take(), &stop_rx)?;
         }
         // Every process serves health, readiness and its own metrics (consumer
         // lag, its stages); the `web` role adds search over the local archive,

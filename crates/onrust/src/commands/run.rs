@@ -57,10 +57,11 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let region = region(&config, &alerts.names);
     let alert_handle = pipeline::alert::AlertHandle::open(&alerts)?;
     let alert_backend: Arc<dyn onrust_web::alerts::AlertBackend> = Arc::new(alert_handle.clone());
+    let lexicons = Some(Arc::clone(&classifier));
     let intake =
         pipeline::start_processing(&bus, &mut tasks, classifier, writer, settings, Some((alerts, alert_handle)))?;
     bus.seal();
-    start_sources(&config, &mut tasks, intake, &stop_rx)?;
+    start_sources(&config, &mut tasks, intake, lexicons, &stop_rx)?;
 
     let ready = Arc::new(AtomicBool::new(false));
     let (web_stop_tx, web_stop_rx) = tokio::sync::watch::channel(false);
@@ -183,10 +184,14 @@ pub(super) fn install_metrics() -> anyhow::Result<metrics_exporter_prometheus::P
         .context("installing the metrics recorder")
 }
 
+/// Starts every enabled source and the forwarder onto the bus. A Bluesky
+/// source filters on the classifier's lexicons: `classifier` is the one the
+/// process already loaded, if any; it is loaded here only when needed.
 pub(super) fn start_sources(
     config: &Config,
     tasks: &mut JoinSet<TaskResult>,
     intake: pipeline::Intake,
+    classifier: Option<Arc<onrust_classify::Classifier>>,
     stop: &tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let limits = FetchLimits {
@@ -211,7 +216,10 @@ pub(super) fn start_sources(
     let (to_deletions, deletions) = mpsc::channel(pipeline::ingest::HANDOVER);
     let streams = config.sources.iter().any(|s| s.enabled && s.kind == crate::config::SourceKindConfig::Bluesky);
     let relevance: Option<Arc<dyn onrust_ingest::bluesky::Relevance>> = if streams {
-        let classifier = Arc::new(super::load_classifier(config)?);
+        let classifier = match classifier {
+            Some(loaded) => loaded,
+            None => Arc::new(super::load_classifier(config)?),
+        };
         Some(Arc::new(pipeline::ingest::LexiconRelevance::new(classifier, &config.region.municipalities)))
     } else {
         None
