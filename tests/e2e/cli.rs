@@ -123,19 +123,10 @@ fn replay_archives_idempotently_and_search_is_bounded_and_audited() {
     assert!(audit.contains("author:abc"), "refused searches are audited too");
 
     // The canary author handle is nowhere on disk (L2).
-    for entry in walk(&install.data_dir()) {
+    for entry in onrust_tests::files_under(&install.data_dir()) {
         let bytes = std::fs::read(&entry).expect("read");
         assert!(!bytes.windows(16).any(|w| w == b"canary_handle_42"), "raw handle in {}", entry.display());
     }
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
-        let path = entry.path();
-        if path.is_dir() { out.extend(walk(&path)) } else { out.push(path) }
-    }
-    out
 }
 
 #[test]

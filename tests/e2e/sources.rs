@@ -86,7 +86,7 @@ fn assert_no_canary(install: &Install, daemon: &onrust_tests::Daemon, canaries: 
     let log = daemon.stderr();
     let metrics = daemon.get("/metrics").map(|m| m.1).unwrap_or_default();
     let mut files = String::new();
-    for entry in walk(&install.data_dir()) {
+    for entry in onrust_tests::files_under(&install.data_dir()) {
         // The archive's stores are compressed: the search above reads those.
         if entry.components().any(|c| c.as_os_str() == "archive") {
             continue;
@@ -98,15 +98,6 @@ fn assert_no_canary(install: &Install, daemon: &onrust_tests::Daemon, canaries: 
             assert!(!text.contains(canary), "{canary} reached the {place}");
         }
     }
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() { files.extend(walk(&path)) } else { files.push(path) }
-    }
-    files
 }
 
 #[test]
