@@ -100,6 +100,9 @@ pub struct KafkaBus {
     options: KafkaOptions,
     producer: FutureProducer,
     stop: tokio::sync::watch::Sender<bool>,
+    /// The consumers of each group (a stage may read two topics, the archive
+    /// scored and deletions): its lag is reported once, over all of them.
+    groups: Arc<Groups>,
 }
 
 impl std::fmt::Debug for KafkaBus {
@@ -122,7 +125,7 @@ impl KafkaBus {
         }
         let producer: FutureProducer =
             options.producer_config()?.create().map_err(|e| kafka_error("cannot create the producer", &e))?;
-        let bus = Self { options, producer, stop: tokio::sync::watch::channel(false).0 };
+        let bus = Self { options, producer, stop: tokio::sync::watch::channel(false).0, groups: Arc::default() };
         if bus.options.create_topics {
             bus.ensure_topics().await?;
         }
@@ -207,12 +210,30 @@ fn consumer_lag(consumer: &StreamConsumer) -> Option<i64> {
     Some(lag)
 }
 
-/// Reports `onrust_bus_consumer_lag{stage}` every [`LAG_EVERY`] while the consumer lives.
-async fn report_lag(consumer: std::sync::Weak<StreamConsumer>, group: String) {
+/// The consumers of each consumer group, by group.
+type Groups = std::sync::Mutex<std::collections::HashMap<String, Vec<std::sync::Weak<StreamConsumer>>>>;
+
+/// Reports `onrust_bus_consumer_lag{stage}` every [`LAG_EVERY`], summed over
+/// every topic the group reads, while any of its consumers lives.
+async fn report_lag(groups: Arc<Groups>, group: String) {
     loop {
         tokio::time::sleep(LAG_EVERY).await;
-        let Some(consumer) = consumer.upgrade() else { return };
-        let lag = tokio::task::spawn_blocking(move || consumer_lag(&consumer)).await.ok().flatten();
+        let consumers: Vec<Arc<StreamConsumer>> = {
+            let mut groups = groups.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let Some(members) = groups.get_mut(&group) else { return };
+            let live: Vec<Arc<StreamConsumer>> = members.iter().filter_map(std::sync::Weak::upgrade).collect();
+            if live.is_empty() {
+                // Under the same lock: a new subscription to the group starts its own reporter.
+                groups.remove(&group);
+                return;
+            }
+            members.retain(|c| c.strong_count() > 0);
+            live
+        };
+        let lag = tokio::task::spawn_blocking(move || consumers.iter().map(|c| consumer_lag(c)).sum::<Option<i64>>())
+            .await
+            .ok()
+            .flatten();
         if let Some(lag) = lag {
             ConsumerLag { stage: &group, lag }.emit();
         }
@@ -226,7 +247,15 @@ impl Bus for KafkaBus {
 
     fn subscribe(&self, topic: Topic, group: &str) -> Result<Box<dyn Subscriber>, BusError> {
         let subscriber = self.subscriber(topic, group)?;
-        tokio::spawn(report_lag(Arc::downgrade(&subscriber.consumer), group.to_owned()));
+        let first = {
+            let mut groups = self.groups.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let members = groups.entry(group.to_owned()).or_default();
+            members.push(Arc::downgrade(&subscriber.consumer));
+            members.len() == 1
+        };
+        if first {
+            tokio::spawn(report_lag(Arc::clone(&self.groups), group.to_owned()));
+        }
         Ok(Box::new(subscriber))
     }
 }
