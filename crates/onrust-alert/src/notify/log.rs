@@ -73,6 +73,12 @@ impl Content {
             Content::Alerts { items } | Content::Digest { items, .. } | Content::Summary { items, .. } => items,
         }
     }
+
+    pub fn items_mut(&mut self) -> &mut [Item] {
+        match self {
+            Content::Alerts { items } | Content::Digest { items, .. } | Content::Summary { items, .. } => items,
+        }
+    }
 }
 
 /// One message to one recipient over one channel.
@@ -453,15 +459,16 @@ impl Outbox {
     pub fn withdraw_evidence(&mut self, message_ids: &[String]) -> Result<usize, LogError> {
         let mut changed = 0;
         for pending in self.pending.values_mut() {
-            let items = match &mut pending.notification.content {
-                Content::Alerts { items } | Content::Digest { items, .. } | Content::Summary { items, .. } => items,
-            };
+            let alerts = pending
+                .notification
+                .content
+                .items_mut()
+                .iter_mut()
+                .flat_map(|item| std::iter::once(&mut item.alert).chain(item.previous.as_mut()));
             let mut touched = false;
-            for item in items.iter_mut() {
-                for alert in std::iter::once(&mut item.alert).chain(item.previous.as_mut()) {
-                    for id in message_ids {
-                        touched |= crate::alert::withdraw_evidence(&mut alert.evidence, id);
-                    }
+            for alert in alerts {
+                for id in message_ids {
+                    touched |= crate::alert::withdraw_evidence(&mut alert.evidence, id);
                 }
             }
             changed += usize::from(touched);

@@ -142,10 +142,7 @@ mod on_kafka {
             let writer = super::super::open_archive_writer(&config)?;
             let settings = super::super::archive_settings(&config);
             reporters.push(tokio::spawn(super::super::run::report_archive_size(config.archive_dir())));
-            let input: Box<dyn onrust_bus::Subscriber> = Box::new(onrust_bus::Merged::new(
-                bus.subscribe(Topic::Scored, "archive")?,
-                bus.subscribe(Topic::Deletions, "archive")?,
-            ));
+            let input = pipeline::scored_and_deletions(&bus, "archive")?;
             let dead = bus.publisher(Topic::DeadLetter)?;
             tasks.spawn(async move { ("archive", pipeline::archive::run(input, dead, writer, settings).await) });
         }
@@ -160,10 +157,7 @@ mod on_kafka {
             let handle = pipeline::alert::AlertHandle::open(&settings)?;
             alert_backend = Some(Arc::new(handle.clone()));
             let ends = pipeline::alert::Ends {
-                input: Box::new(onrust_bus::Merged::new(
-                    bus.subscribe(Topic::Scored, "alert")?,
-                    bus.subscribe(Topic::Deletions, "alert")?,
-                )),
+                input: pipeline::scored_and_deletions(&bus, "alert")?,
                 dead: bus.publisher(Topic::DeadLetter)?,
                 alerts: Some(bus.publisher(Topic::Alerts)?),
             };

@@ -109,6 +109,16 @@ impl Taken {
     }
 }
 
+/// What the archive and alert stages read: scored messages and deletions at
+/// the source, as one input in the consumer group `group`.
+pub fn scored_and_deletions(
+    bus: &dyn onrust_bus::Bus,
+    group: &str,
+) -> Result<Box<dyn onrust_bus::Subscriber>, onrust_bus::BusError> {
+    use onrust_bus::Topic;
+    Ok(Box::new(onrust_bus::Merged::new(bus.subscribe(Topic::Scored, group)?, bus.subscribe(Topic::Deletions, group)?)))
+}
+
 /// A finished stage task: its name and how it ended.
 pub type TaskResult = (&'static str, anyhow::Result<()>);
 
@@ -125,15 +135,9 @@ pub fn start_processing(
 ) -> anyhow::Result<Intake> {
     use onrust_bus::{Bus, Topic};
     let raw_in = bus.subscribe(Topic::Raw, "classify")?;
-    let scored_in: Box<dyn onrust_bus::Subscriber> = Box::new(onrust_bus::Merged::new(
-        bus.subscribe(Topic::Scored, "archive")?,
-        bus.subscribe(Topic::Deletions, "archive")?,
-    ));
+    let scored_in = scored_and_deletions(bus, "archive")?;
     if let Some((alerts, handle)) = alerts {
-        let alert_in: Box<dyn onrust_bus::Subscriber> = Box::new(onrust_bus::Merged::new(
-            bus.subscribe(Topic::Scored, "alert")?,
-            bus.subscribe(Topic::Deletions, "alert")?,
-        ));
+        let alert_in = scored_and_deletions(bus, "alert")?;
         let alert_dead = bus.publisher(Topic::DeadLetter)?;
         // Alert changes go on `onrust.alerts.v1` when something consumes it
         // (always on Kafka); in one process the notifiers are the stage's own.
