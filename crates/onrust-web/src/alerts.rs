@@ -379,10 +379,7 @@ struct Silences {
 /// Whether a silence concerns a scope: region-wide silences concern everyone,
 /// one limited to a municipality only those who see it.
 fn silence_visible(scope: &Scope, silence: &Silence) -> bool {
-    match (scope.municipalities(), silence_municipality(&silence.matchers)) {
-        (None, _) | (Some(_), None) => true,
-        (Some(codes), Some(m)) => codes.iter().any(|c| c.as_str() == m),
-    }
+    silence_municipality(&silence.matchers).is_none() || may_silence(scope, &silence.matchers)
 }
 
 /// `GET /api/v1/silences`: the silences in force that concern the caller.
@@ -434,7 +431,7 @@ pub(crate) async fn expire_silence(
             Err(AlertBackendError::Refused(MechanicsError::UnknownSilence(_))) => Err(not_found(&id)),
             Err(e) => Err(refusal(e)),
         },
-        Some(s) if silence_visible(&who.scope, &s) => {
+        Some(s) if silence_municipality(&s.matchers).is_none() => {
             let m = "a token for some municipalities cannot end a region-wide silence".to_owned();
             Err((m.clone(), ApiError::new(StatusCode::FORBIDDEN, m).into_response()))
         }
