@@ -63,7 +63,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use chrono::{DateTime, NaiveDate, TimeDelta, Timelike, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Europe::Amsterdam;
 use onrust_alert::{
     Alert, AlertStatus, BaselineSource, Engine, Evidence, Mechanics, Notification, NotifyReason, Role, Rule,
@@ -75,7 +75,7 @@ use onrust_model::{Level, MunicipalityCode, ScoredMessage};
 use onrust_web::audit::{self, AuditEntry};
 use serde::{Deserialize, Serialize};
 
-use crate::pipeline::alert::{ArchiveBaselines, municipality_names};
+use crate::pipeline::alert::{ArchiveBaselines, Round, municipality_names};
 
 /// The longest period one backtest replays.
 const MAX_PERIOD_DAYS: i64 = 366;
@@ -500,19 +500,12 @@ impl Simulation {
         }
     }
 
-    /// What the alert stage does every `evaluate_interval` (`Stage::cycle`).
+    /// What the alert stage does every `evaluate_interval`: the daemon's own [`Round`].
     fn cycle(&mut self, now: DateTime<Utc>, baselines: &dyn BaselineSource) {
         self.cycles += 1;
-        let transitions = self.engine.evaluate(now, baselines);
-        self.mechanics.apply(&transitions, now);
+        let round = Round { baselines, summary_lead: self.summary_lead, digest_hour: self.digest_hour };
+        let (out, transitions) = round.decide(&mut self.engine, &mut self.mechanics, &mut self.last_digest, now);
         self.record(&transitions, now);
-        let mut out = self.mechanics.tick(now);
-        out.extend(self.mechanics.summaries_ahead(self.engine.calendar(), now, self.summary_lead));
-        let local = now.with_timezone(&Amsterdam);
-        if local.hour() >= self.digest_hour && self.last_digest.is_none_or(|d| d < local.date_naive()) {
-            out.extend(self.mechanics.digest(now));
-            self.last_digest = Some(local.date_naive());
-        }
         self.tell(&out);
     }
 

@@ -588,6 +588,41 @@ pub async fn run(ends: Ends, settings: Settings, handle: AlertHandle) -> anyhow:
     result
 }
 
+/// One evaluation round's decisions, the same in the daemon and in
+/// `onrust backtest`: evaluate the rules, let the mechanics decide what is
+/// due, add the joint summaries ahead of announced actions and, once a day
+/// from the digest hour, the mayors' digest.
+pub struct Round<'a> {
+    pub baselines: &'a dyn BaselineSource,
+    pub summary_lead: chrono::TimeDelta,
+    /// Hour of the day (Europe/Amsterdam) from which the digest goes out.
+    pub digest_hour: u32,
+}
+
+impl Round<'_> {
+    /// The notifications due now, and the transitions the evaluation made.
+    pub fn decide(
+        &self,
+        engine: &mut Engine,
+        mechanics: &mut Mechanics,
+        last_digest: &mut Option<NaiveDate>,
+        now: DateTime<Utc>,
+    ) -> (Vec<Notification>, Vec<Transition>) {
+        let transitions = engine.evaluate(now, self.baselines);
+        mechanics.apply(&transitions, now);
+        let mut out = mechanics.tick(now);
+        // Officers and the mayor together, once, ahead of each announced action.
+        out.extend(mechanics.summaries_ahead(engine.calendar(), now, self.summary_lead));
+        // The mayors' daily digest, once a day from the digest hour (Europe/Amsterdam).
+        let local = now.with_timezone(&chrono_tz::Europe::Amsterdam);
+        if local.hour() >= self.digest_hour && last_digest.is_none_or(|d| d < local.date_naive()) {
+            out.extend(mechanics.digest(now));
+            *last_digest = Some(local.date_naive());
+        }
+        (out, transitions)
+    }
+}
+
 /// What one round of the stage works on.
 struct Stage<'a> {
     core: Arc<Mutex<Core>>,
@@ -620,21 +655,12 @@ impl Stage<'_> {
             if !evaluate {
                 return Ok((core.mechanics.tick(now), Vec::new()));
             }
-            let transitions = match &baselines {
-                Some(b) => core.engine.evaluate(now, b.as_ref()),
-                None => core.engine.evaluate(now, &onrust_alert::NoBaseline),
+            let baselines: &dyn BaselineSource = match &baselines {
+                Some(b) => b.as_ref(),
+                None => &onrust_alert::NoBaseline,
             };
-            core.mechanics.apply(&transitions, now);
-            let mut out = core.mechanics.tick(now);
-            // Officers and the mayor together, once, ahead of each announced action.
-            out.extend(core.mechanics.summaries_ahead(core.engine.calendar(), now, summary_lead));
-            // The mayors' daily digest, once a day from the digest hour (Europe/Amsterdam).
-            let local = now.with_timezone(&chrono_tz::Europe::Amsterdam);
-            if local.hour() >= digest_hour && core.last_digest.is_none_or(|d| d < local.date_naive()) {
-                out.extend(core.mechanics.digest(now));
-                core.last_digest = Some(local.date_naive());
-            }
-            Ok((out, transitions))
+            let round = Round { baselines, summary_lead, digest_hour };
+            Ok(round.decide(&mut core.engine, &mut core.mechanics, &mut core.last_digest, now))
         })
         .await
         .context("alert thread failed")??;
