@@ -1,6 +1,6 @@
 //! Time buckets: one tantivy index per period of fetch time.
 //!
-//! Retention must delete physically and provably (GUARDRAILS L6). Deleting
+//! Retention must delete physically and provably (rule L6). Deleting
 //! documents from one large index only marks them; the bytes stay until a
 //! merge happens to rewrite the segment. With one index per period,
 //! retention removes whole directories, and the deletion record names them.

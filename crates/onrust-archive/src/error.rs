@@ -6,7 +6,7 @@ use std::path::PathBuf;
 /// onrust or the analyst searching: lowercase, plain, no trailing period.
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
-    /// Another writer holds the archive's lock (GUARDRAILS R7).
+    /// Another writer holds the archive's lock (rule R7).
     #[error(
         "the archive at {} is in use by another onrust process (its writer lock is held); \
          stop that process or give this one another data_dir",
@@ -30,12 +30,12 @@ pub enum ArchiveError {
     #[error("invalid archive options: {0}")]
     Options(String),
 
-    /// A search request was refused before or while parsing (GUARDRAILS S7);
+    /// A search request was refused before or while parsing (rule S7);
     /// the web layer answers 400 with this message.
     #[error("bad query: {0}")]
     BadQuery(String),
 
-    /// A search ran past its time budget and was stopped (GUARDRAILS S7);
+    /// A search ran past its time budget and was stopped (rule S7);
     /// the web layer answers 400: the way out is a narrower query.
     #[error(
         "the search took longer than its budget of {budget_ms} ms and was stopped; narrow it down with filters or fewer words"

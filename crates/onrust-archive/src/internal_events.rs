@@ -1,7 +1,7 @@
 //! Everything the archive reports: each event logs and counts in one `emit()`.
 //!
 //! Labels are bounded sets (`outcome`, `reason`); never a message id, URL,
-//! author or query text (DESIGN.md, Observability).
+//! author or query text (docs/ARCHITECTURE.md, "Observability").
 
 use std::path::Path;
 use std::time::Duration;
@@ -154,7 +154,7 @@ impl CommitFailed<'_> {
     }
 }
 
-/// A query was refused before it reached the index (GUARDRAILS S7).
+/// A query was refused before it reached the index (rule S7).
 pub(crate) struct QueryRefused {
     /// One of a fixed set, see `query::Refusal`.
     pub reason: &'static str,

@@ -1,7 +1,7 @@
 //! The archive directory on disk:
 //!
 //! ```text
-//! <archive>/writer.lock            held by the one writer (GUARDRAILS R7)
+//! <archive>/writer.lock            held by the one writer (rule R7)
 //! <archive>/buckets/week-2026-11-23/   one tantivy index per period
 //! <archive>/buckets/.deleting-…    a bucket being removed by retention
 //! ```

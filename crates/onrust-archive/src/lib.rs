@@ -3,7 +3,7 @@
 //!
 //! # Why it is built this way
 //!
-//! - **Upsert by message id.** Delivery is at-least-once (GUARDRAILS R1):
+//! - **Upsert by message id.** Delivery is at-least-once (rule R1):
 //!   after a crash the bus redelivers whatever was not acknowledged, so the
 //!   archive sees some messages twice. [`ArchiveWriter::upsert`] deletes any
 //!   document with the same id before adding the new one, so a replay never
@@ -13,23 +13,23 @@
 //!   [`ArchiveWriter::commit`] on a timer and a batch size, and acknowledges
 //!   the batch's messages only after the commit returns `Ok`: that is the
 //!   moment they are durable. [`ArchiveWriter::commit_with_payload`] stores
-//!   the consumed bus positions in the same atomic commit (GUARDRAILS R3), and
+//!   the consumed bus positions in the same atomic commit (rule R3), and
 //!   [`ArchiveWriter::last_payload`] gives them back on restart.
 //! - **One writer, many readers.** The writer holds the archive's lock for
 //!   the life of the process; a second writer gets [`ArchiveError::Locked`]
-//!   with a plain message rather than corrupting anything (GUARDRAILS R7).
+//!   with a plain message rather than corrupting anything (rule R7).
 //!   An [`ArchiveReader`] takes no lock, so `onrust search` and the web API
 //!   read while the daemon writes; they see committed documents only.
-//! - **Phenomena, not persons** (GUARDRAILS L1, L2). The author pseudonym is a
+//! - **Phenomena, not persons** (rules L1, L2). The author pseudonym is a
 //!   fast column only, to count distinct authors later: not indexed, not
 //!   stored, never in a [`Hit`]; `author:` in a query is refused.
-//! - **Queries are checked before the index sees them** (GUARDRAILS S7):
+//! - **Queries are checked before the index sees them** (rule S7):
 //!   length, nesting, regex, leading wildcards, fuzziness, paging and field
 //!   names; see [`query`](SearchRequest) and [`ArchiveError::BadQuery`]. Words
 //!   are ANDed by default (`boeren snelweg` means both), which suits
 //!   analysts narrowing down; `OR` is there when they want it.
 //!
-//! - **Time buckets** (GUARDRAILS L6). One tantivy index per period of
+//! - **Time buckets** (rule L6). One tantivy index per period of
 //!   fetch time (a week by default), searched together with one relevance
 //!   ranking; retention drops whole buckets and records each deletion
 //!   before it happens. See [`bucket`] for why fetch time.
@@ -40,7 +40,7 @@
 //!   lose their stop words with their own language's rules, everything else
 //!   is matched plainly; each query is compiled once per language group so
 //!   it meets every document the way that document was indexed.
-//! - **A time budget per search** (GUARDRAILS S7): collectors look at the
+//! - **A time budget per search** (rule S7): collectors look at the
 //!   clock and a search past its budget is [`ArchiveError::TooSlow`].
 //!
 //! # Layout
@@ -80,7 +80,7 @@ pub use reader::{
 pub use scan::{Scan, ScanRequest};
 pub use writer::{ArchiveOptions, ArchiveWriter, CommitInfo};
 
-/// The record of one bucket deleted by retention (GUARDRAILS L6): what was
+/// The record of one bucket deleted by retention (rule L6): what was
 /// removed, how much, and when. Written before the bucket goes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deletion {

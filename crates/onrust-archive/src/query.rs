@@ -1,4 +1,4 @@
-//! Search requests and their validation before the index sees them (GUARDRAILS S7).
+//! Search requests and their validation before the index sees them (rule S7).
 //!
 //! The query language is tantivy's (`word`, `"a phrase"`, `field:value`,
 //! `AND`/`OR`/`NOT`, `+`/`-`, `( )`, ranges `[a TO b]`), with AND as the
@@ -154,7 +154,7 @@ fn author_refusal() -> Refusal {
 
 /// Refuses `author:` in any spelling (case, escapes, spaces before the colon),
 /// even where the parser would not read it as a field: a conservative net
-/// under the field allow-list (GUARDRAILS L1).
+/// under the field allow-list (rule L1).
 fn refuse_author(query: &str) -> Result<(), Refusal> {
     let lower = query.to_lowercase();
     let mut rest = lower.as_str();

@@ -24,7 +24,7 @@ use crate::query::{self, SearchRequest, Sort};
 use crate::schema::{self, Analysis, Fields};
 use crate::stats::Stats;
 
-/// One search hit. There is no author field, by design (GUARDRAILS L1).
+/// One search hit. There is no author field, by design (rule L1).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Hit {
     pub id: String,
@@ -48,7 +48,7 @@ pub struct Hit {
 }
 
 /// A passage with highlighted ranges. Plain text: whoever renders it as
-/// HTML escapes it (GUARDRAILS S5); the ranges are byte offsets into `text`.
+/// HTML escapes it (rule S5); the ranges are byte offsets into `text`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Snippet {
     pub text: String,
@@ -82,7 +82,7 @@ pub struct SearchResults {
     pub facets: Option<Facets>,
 }
 
-/// The default time budget of one search (GUARDRAILS S7).
+/// The default time budget of one search (rule S7).
 pub const DEFAULT_SEARCH_BUDGET: Duration = Duration::from_secs(2);
 
 /// How often a reader looks for buckets that appeared or went.
@@ -228,7 +228,7 @@ impl ArchiveReader {
         Ok(self.read_buckets().iter().map(|b| b.id.start()).min())
     }
 
-    /// Runs a search. A request the rules refuse (GUARDRAILS S7) or the parser
+    /// Runs a search. A request the rules refuse (rule S7) or the parser
     /// cannot read is [`ArchiveError::BadQuery`], before any index work; a
     /// search that outruns its budget is [`ArchiveError::TooSlow`].
     pub fn search(&self, req: &SearchRequest) -> Result<SearchResults, ArchiveError> {

@@ -23,7 +23,7 @@
 //!
 //! What comes back is a [`ScoredMessage`] with what the archive stores. The
 //! archive does not keep the classifier's explanation nor its version, and
-//! never the author's pseudonym in a readable form (GUARDRAILS L1, L2): those
+//! never the author's pseudonym in a readable form (rules L1, L2): those
 //! fields are empty. A publication time the source did not give comes back
 //! as `None` (the archive stores the fetch time as an estimate), and one the
 //! source gave comes back clamped to the fetch time and in UTC, as the

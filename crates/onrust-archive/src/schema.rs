@@ -101,7 +101,7 @@ pub const FETCHED_AT: &str = "fetched_at";
 pub const EVENT_TIME: &str = "event_time";
 /// The author's keyed pseudonym: a fast column only, to count distinct
 /// authors per municipality × theme × time. Not indexed (no search by
-/// author), not stored (never returned). GUARDRAILS L1, L2.
+/// author), not stored (never returned). rules L1, L2.
 pub const AUTHOR: &str = "author";
 
 /// The fields a query may name (`field:value`). `title` and `text` stand

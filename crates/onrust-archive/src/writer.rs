@@ -136,7 +136,7 @@ impl BucketState {
 
 /// The one writer of an archive; it lives as long as the process. It holds
 /// the archive's lock: a second writer, in this process or another, gets
-/// [`ArchiveError::Locked`] (GUARDRAILS R7).
+/// [`ArchiveError::Locked`] (rule R7).
 pub struct ArchiveWriter {
     layout: Layout,
     opts: ArchiveOptions,
@@ -290,7 +290,7 @@ impl ArchiveWriter {
     }
 
     /// Removes the message `id` because it was deleted at its source (a
-    /// Bluesky delete; GUARDRAILS: what its author withdrew is not kept).
+    /// Bluesky delete; L2, L3: what its author withdrew is not kept).
     /// Every bucket that holds it loses it at the next commit, and an upsert
     /// of the same id that arrives later in this process is refused (the
     /// message may still have been on its way through the classifier).
@@ -346,14 +346,14 @@ impl ArchiveWriter {
     /// the last payload (see [`ArchiveWriter::commit_with_payload`]).
     ///
     /// On `Err` nothing of the batch may be acknowledged; the daemon stops
-    /// (GUARDRAILS R6) and, after a restart, the bus redelivers the batch,
+    /// (rule R6) and, after a restart, the bus redelivers the batch,
     /// which the upserts make harmless.
     pub fn commit(&mut self) -> Result<CommitInfo, ArchiveError> {
         self.commit_inner(None)
     }
 
     /// Like [`ArchiveWriter::commit`], and stores `payload` (the consumed bus
-    /// positions, GUARDRAILS R3) with the documents. The payload goes into
+    /// positions, rule R3) with the documents. The payload goes into
     /// the newest bucket, committed last: a crash between bucket commits
     /// leaves the old payload, so the bus redelivers and the upserts absorb it.
     pub fn commit_with_payload(&mut self, payload: &str) -> Result<CommitInfo, ArchiveError> {
@@ -376,7 +376,7 @@ impl ArchiveWriter {
     }
 
     /// Deletes every bucket whose whole period ended more than `max_age`
-    /// before `now` (GUARDRAILS L6). For each, `record` is called with the
+    /// before `now` (rule L6). For each, `record` is called with the
     /// [`Deletion`] *before* the bucket is removed, so a deletion is never
     /// unrecorded; an `Err` from it stops retention with nothing of that
     /// bucket deleted. The directory is renamed away in one step (readers
@@ -497,23 +497,14 @@ impl ArchiveWriter {
         }
     }
 
-    /// Writes the tombstones when they changed (temp file, fsync, rename, fsync the folder).
+    /// Writes the tombstones when they changed, atomically and durably.
     fn write_tombstones(&mut self) -> Result<(), ArchiveError> {
         if !self.tombstones_dirty {
             return Ok(());
         }
         let file = TombstoneFile { v: 1, ids: self.tombstone_order.iter().cloned().collect() };
         let body = serde_json::to_vec(&file).map_err(std::io::Error::other)?;
-        let path = self.layout.root.join(TOMBSTONES_FILE);
-        let tmp = self.layout.root.join(format!("{TOMBSTONES_FILE}.tmp"));
-        {
-            use std::io::Write;
-            let mut f = File::create(&tmp)?;
-            f.write_all(&body)?;
-            f.sync_all()?;
-        }
-        std::fs::rename(&tmp, &path)?;
-        File::open(&self.layout.root)?.sync_all()?;
+        onrust_durable::write_atomic(&self.layout.root.join(TOMBSTONES_FILE), &body)?;
         self.tombstones_dirty = false;
         Ok(())
     }

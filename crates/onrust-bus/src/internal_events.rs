@@ -1,6 +1,6 @@
 //! What the bus reports: each event logs and counts in one place.
 //!
-//! Labels are bounded sets only (DESIGN.md, "Observability"): `stage` is a
+//! Labels are bounded sets only (docs/ARCHITECTURE.md, "Observability"): `stage` is a
 //! consumer group, which is a stage's name.
 
 pub const CONSUMER_LAG: &str = "onrust_bus_consumer_lag";

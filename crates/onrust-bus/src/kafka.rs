@@ -3,7 +3,7 @@
 //!
 //! Why it is built this way:
 //!
-//! - **Producer** (GUARDRAILS R2): `enable.idempotence=true` and `acks=all`
+//! - **Producer** (rule R2): `enable.idempotence=true` and `acks=all`
 //!   always; extra settings that would weaken either are refused with the key
 //!   that asked for it ([`KafkaOptions::problems`]). A publish enqueues the
 //!   record in librdkafka's queue and returns; a task awaits the broker's
@@ -132,7 +132,7 @@ impl KafkaBus {
         Ok(bus)
     }
 
-    /// Creates every topic of DESIGN.md that does not exist yet.
+    /// Creates every topic of docs/ARCHITECTURE.md that does not exist yet.
     async fn ensure_topics(&self) -> Result<(), BusError> {
         let admin: AdminClient<DefaultClientContext> = self
             .options

@@ -58,8 +58,8 @@ impl Default for KafkaOptions {
 
 /// Settings onrust sets itself and that extra settings may not change, with why.
 pub(crate) const FIXED_PRODUCER: [(&str, &str, &str); 3] = [
-    ("enable.idempotence", "true", "a retried send must not write a record twice (GUARDRAILS R2)"),
-    ("acks", "all", "a record counts as written only when every in-sync replica has it (GUARDRAILS R2)"),
+    ("enable.idempotence", "true", "a retried send must not write a record twice (rule R2)"),
+    ("acks", "all", "a record counts as written only when every in-sync replica has it (rule R2)"),
     ("max.in.flight.requests.per.connection", "5", "more breaks ordering under idempotence"),
 ];
 pub(crate) const FIXED_CONSUMER: [(&str, &str, &str); 2] = [
@@ -71,16 +71,16 @@ pub(crate) const FIXED_CONSUMER: [(&str, &str, &str); 2] = [
 fn owned(key: &str) -> Option<&'static str> {
     match key {
         "enable.ssl.certificate.verification" | "ssl.endpoint.identification.algorithm" => {
-            Some("certificate verification stays on (GUARDRAILS S10)")
+            Some("certificate verification stays on (rule S10)")
         }
         k if k.contains("password") || k.contains("secret") => {
-            Some("secrets come from files: use sasl_password_file (GUARDRAILS S9)")
+            Some("secrets come from files: use sasl_password_file (rule S9)")
         }
         "bootstrap.servers" | "metadata.broker.list" => Some("set by bus.brokers"),
         "security.protocol" => Some("set by bus.security_protocol"),
         "compression.type" | "compression.codec" => Some("set by bus.compression"),
         "request.required.acks" | "message.send.max.retries" | "retries" => {
-            Some("onrust sets acks = \"all\" with idempotent retries itself (GUARDRAILS R2)")
+            Some("onrust sets acks = \"all\" with idempotent retries itself (rule R2)")
         }
         "auto.offset.reset" | "enable.auto.commit" | "enable.partition.eof" | "group.instance.id" => {
             Some("onrust sets it: offsets are stored and committed only after the effect is durable (R1)")
@@ -88,7 +88,7 @@ fn owned(key: &str) -> Option<&'static str> {
         // A client certificate for mutual TLS is the one TLS setting left to the operator.
         "ssl.certificate.location" | "ssl.key.location" => None,
         k if k.starts_with("ssl.") || k.starts_with("enable.ssl") => {
-            Some("set by bus.ca_file; certificate verification stays on (GUARDRAILS S10)")
+            Some("set by bus.ca_file; certificate verification stays on (rule S10)")
         }
         k if k.starts_with("sasl.") => Some("set by bus.sasl_mechanism, sasl_username and sasl_password_file"),
         _ => None,

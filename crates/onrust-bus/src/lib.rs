@@ -1,6 +1,6 @@
 //! The onrust bus: the arrows between the stages.
 //!
-//! Every arrow in the flow of DESIGN.md is a [`Topic`]. A stage publishes
+//! Every arrow in the flow of docs/ARCHITECTURE.md is a [`Topic`]. A stage publishes
 //! records with a [`Publisher`] and consumes them with a [`Subscriber`];
 //! neither knows which backend carries them. The embedded backend
 //! ([`EmbeddedBus`]) is bounded in-process channels; the Kafka backend
@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 /// pick a backend at run time.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// The topics of DESIGN.md. Names are a contract; the embedded bus uses them too.
+/// The topics of docs/ARCHITECTURE.md ("Topics"). Names are a contract; the embedded bus uses them too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Topic {
     Raw,
@@ -65,7 +65,7 @@ impl Topic {
     }
 }
 
-/// A record to publish: the key decides the partition (DESIGN.md: raw → source id,
+/// A record to publish: the key decides the partition (docs/ARCHITECTURE.md, "Topics": raw → source id,
 /// scored → first municipality or `none`, alerts → fingerprint).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
@@ -148,7 +148,7 @@ pub trait Subscriber: Send {
     /// Continues each listed partition at the given offset: the next
     /// delivery from `topic`/`partition` is the record at `offset`. A sink
     /// that stores consumed positions with its own commit resumes from them
-    /// this way, whatever the group's committed offsets say (GUARDRAILS R3).
+    /// this way, whatever the group's committed offsets say (rule R3).
     /// Backends without durable positions ignore it.
     fn seek(&mut self, positions: &[Origin]) -> BoxFuture<'_, Result<(), BusError>> {
         let _ = positions;

@@ -12,7 +12,7 @@ fn fixtures() -> Vec<Vec<u8>> {
     let dir = std::path::PathBuf::from(
         std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
     )
-    .join("../../../shared/fixtures/feeds/feed-rs");
+    .join("../../tests/fixtures/feeds/feed-rs");
     let Ok(entries) = std::fs::read_dir(&dir) else {
         return Vec::new();
     };

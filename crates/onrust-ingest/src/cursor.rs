@@ -1,7 +1,7 @@
 //! Per-source cursors: what a feed source has already delivered.
 //!
 //! A cursor is stored only after the batch it describes was acknowledged
-//! downstream (GUARDRAILS R1), and atomically: written to a temporary file,
+//! downstream (rule R1), and atomically: written to a temporary file,
 //! fsynced, renamed over the old one, and the directory fsynced. A crash
 //! leaves either the old or the new cursor, never half of one.
 //!
@@ -18,15 +18,13 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+
+use std::path::PathBuf;
 
 use onrust_model::SourceId;
 use serde::{Deserialize, Serialize};
 
 use std::collections::HashSet;
-
-use crate::pseudonym::sync_dir;
 
 /// Default bound on remembered dedup keys per source.
 pub const DEFAULT_MAX_SEEN: usize = 5000;
@@ -126,22 +124,12 @@ impl CursorStore {
         serde_json::from_slice(&bytes).map(Some).map_err(|e| CursorError::Corrupt { path, message: e.to_string() })
     }
 
-    /// Stores the cursor of `source` atomically (temp file, fsync, rename, fsync directory).
+    /// Stores the cursor of `source` atomically and durably (`onrust_durable::write_atomic`).
     pub fn store(&self, source: &SourceId, cursor: &SourceCursor) -> Result<(), CursorError> {
         let path = self.path(source);
-        let tmp = self.dir.join(format!(".{source}.json.tmp"));
-        let io = |p: &Path| {
-            let p = p.to_path_buf();
-            move |source| CursorError::Io { path: p, source }
-        };
         let json = serde_json::to_vec_pretty(cursor)
             .map_err(|e| CursorError::Io { path: path.clone(), source: std::io::Error::other(e) })?;
-        let mut file = fs::File::create(&tmp).map_err(io(&tmp))?;
-        file.write_all(&json).and_then(|()| file.sync_all()).map_err(io(&tmp))?;
-        drop(file);
-        fs::rename(&tmp, &path).map_err(io(&path))?;
-        sync_dir(&self.dir);
-        Ok(())
+        onrust_durable::write_atomic(&path, &json).map_err(|source| CursorError::Io { path, source })
     }
 
     /// Moves a corrupt cursor aside to `<file>.corrupt`, so the source can start fresh.

@@ -3,7 +3,7 @@
 //! Each event is a small struct whose `emit` both logs and counts, so the
 //! logic never calls `metrics` directly and the label set stays bounded:
 //! `source`, `source_kind` and `outcome` only — never a URL, an author or a
-//! message id (DESIGN.md, Observability; GUARDRAILS L1).
+//! message id (docs/ARCHITECTURE.md, "Observability"; L1).
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
@@ -44,7 +44,7 @@ pub fn describe_metrics() {
     );
 }
 
-/// What the daemon knows about one source's health, for coverage (GUARDRAILS R10).
+/// What the daemon knows about one source's health, for coverage (rule R10).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SourceHealth {
     /// The last poll succeeded (false while failing or disabled).
@@ -228,13 +228,13 @@ impl CursorProblem<'_> {
 
 /// A source showed it may have missed messages: a gap in a channel's ids, a
 /// stream resumed after more than its backlog keeps. The source stays up;
-/// the gap is a coverage loss to report, never to hide (GUARDRAILS R10).
+/// the gap is a coverage loss to report, never to hide (rule R10).
 pub(crate) struct CoverageGap<'a> {
     pub source: &'a SourceId,
     pub kind: SourceKind,
     /// `id_gap`, `backlog_exceeded`, `oversized` (a stream event over the
     /// size cap, skipped with what shares its time span) (the `outcome`
-    /// label: DESIGN's label set has no `reason`).
+    /// label: the bounded label set in docs/ARCHITECTURE.md has no `reason`).
     pub reason: &'static str,
     pub detail: &'a dyn Display,
 }

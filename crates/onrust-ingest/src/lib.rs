@@ -9,16 +9,16 @@
 //!   and capped ([`text`]); @mentions become `@[user]`; author handles become
 //!   keyed pseudonyms ([`pseudonym`]) before a [`onrust_model::RawMessage`]
 //!   exists, so a raw handle can never reach the bus, a log line or a metric
-//!   (GUARDRAILS L2, L3, S4).
+//!   (rules L2, L3, S4).
 //! - **The fetcher trusts no server** ([`fetch`]): it refuses private and
 //!   special addresses before connecting (and pins the checked address so a
 //!   second DNS answer cannot differ), follows redirects by hand, and enforces
 //!   timeouts, a minimum transfer rate and compressed *and* decoded byte caps
-//!   while streaming (GUARDRAILS S1, S2). XML passes a structural guard before
+//!   while streaming (rules S1, S2). XML passes a structural guard before
 //!   the feed parser sees it ([`xml_guard`], S3).
 //! - **At-least-once, never silent.** A source stores its cursor only after
 //!   the whole batch it sent has been acknowledged by the archive ([`source`],
-//!   GUARDRAILS R1); message ids are derived from stable dedup keys so a
+//!   rule R1); message ids are derived from stable dedup keys so a
 //!   re-send is harmless. Every poll is counted per source, so silence is a
 //!   visible signal rather than calm (R10); all metrics and their log lines
 //!   live in one place, `internal_events`, so labels stay bounded.

@@ -11,7 +11,7 @@
 //! token since Mastodon 4.2, and tokens are not used, so this kind polls. An
 //! instance that closes its tag timelines to anonymous readers answers
 //! 401/422, and the source then fails visibly rather than reading as calm
-//! (GUARDRAILS R10). Only Mastodon's decimal status ids are understood:
+//! (rule R10). Only Mastodon's decimal status ids are understood:
 //! servers with other id schemes (ULIDs, base-62 flake ids) fail the poll
 //! with a clear message. A remote status that reaches the instance more than
 //! the lookback (below) after it was written is not seen.
@@ -63,18 +63,18 @@
 //! status read is ignored in favour of the page itself, so a wrong header can
 //! neither stall the reading nor skip statuses. Positions and seen keys
 //! change only in [`Polled::next_cursor`], which the shared loop stores once
-//! the batch is acknowledged (GUARDRAILS R1). Any failure (a 429, a malformed
+//! the batch is acknowledged (rule R1). Any failure (a 429, a malformed
 //! page) fails the whole poll and moves nothing; statuses already read from
 //! other queries in that poll are read again next time, harmlessly (message
 //! ids are stable).
 //!
-//! **What it keeps.** Opt-outs are respected (GUARDRAILS L4): statuses that
+//! **What it keeps.** Opt-outs are respected (rule L4): statuses that
 //! are not public, whose account is not `indexable` (absent, before Mastodon
 //! 4.2, counts as allowed) or asks `noindex`, and reblogs are left out and
 //! counted once, and their ids still move the position. A message keeps the
 //! cleaned text (mentions become `@[user]`), the content warning as title,
 //! the time and the declared language. The author is the keyed pseudonym of
-//! the full `acct` (GUARDRAILS L2); the link is the status's API record on
+//! the full `acct` (rule L2); the link is the status's API record on
 //! the instance (`/api/v1/statuses/<id>`), because the status's own `url` and
 //! `uri` contain the author's handle. Media, avatars, display names, emojis,
 //! cards and counts are never read (L3). Errors name the instance, the query
@@ -456,7 +456,7 @@ impl Skip {
     }
 }
 
-/// The opt-outs and kinds of status that are never kept (GUARDRAILS L4).
+/// The opt-outs and kinds of status that are never kept (rule L4).
 fn opt_out(status: &Status) -> Option<Skip> {
     if status.visibility.as_deref() != Some("public") {
         Some(Skip::NotPublic)

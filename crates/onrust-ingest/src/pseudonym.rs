@@ -1,4 +1,4 @@
-//! Keyed pseudonyms of authors (GUARDRAILS L2).
+//! Keyed pseudonyms of authors (rule L2).
 //!
 //! A pseudonym is `hex(HMAC-SHA256(key, "platform:author"))` with one random
 //! 32-byte key per period (e.g. 28 days). Within a period the same author maps
@@ -145,7 +145,7 @@ impl PseudonymKeys {
         let _ = fs::remove_file(&tmp);
         match linked {
             Ok(()) => {
-                sync_dir(&self.dir);
+                onrust_durable::sync_dir(&self.dir).map_err(io(&self.dir))?;
                 Ok(key)
             }
             // Another process created it first: use theirs.
@@ -194,13 +194,6 @@ pub(crate) fn create_private_dir(dir: &Path) -> Result<(), KeyError> {
         builder.mode(0o700);
     }
     builder.create(dir).map_err(|source| KeyError::Io { path: dir.to_path_buf(), source })
-}
-
-/// Best effort: make a rename or link durable.
-pub(crate) fn sync_dir(dir: &Path) {
-    if let Ok(handle) = fs::File::open(dir) {
-        let _ = handle.sync_all();
-    }
 }
 
 #[cfg(test)]

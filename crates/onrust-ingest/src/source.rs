@@ -6,7 +6,7 @@
 //! turns what it read into [`RawMessage`]s, with authors already
 //! pseudonymised, plus the cursor to keep once they are archived. This loop
 //! does the rest, the same for every kind, so politeness, backoff, health
-//! and GUARDRAILS R1 are written once:
+//! and rule R1 are written once:
 //!
 //! New messages are sent downstream as one batch, each with a child of one
 //! [`Ack`]. The loop then *waits* for that batch to be acknowledged before it
@@ -98,7 +98,7 @@ impl SourceContext {
         fetched
     }
 
-    /// The pseudonym of `author` on `platform` for the period of `at` (GUARDRAILS L2).
+    /// The pseudonym of `author` on `platform` for the period of `at` (rule L2).
     /// Without a key the poll fails: a raw handle is never sent instead.
     pub fn pseudonymize(&self, platform: &str, author: &str, at: DateTime<Utc>) -> Result<Pseudonym, PollError> {
         self.keys

@@ -1,4 +1,4 @@
-//! Plain text at ingest (GUARDRAILS S4, L3).
+//! Plain text at ingest (rules S4, L3).
 //!
 //! Feed content is HTML written by strangers. Rather than keep it and escape
 //! it everywhere downstream, it is turned into plain text here, once: tags
@@ -294,7 +294,7 @@ pub fn normalize(s: &str, max_chars: usize) -> String {
 /// Masking must come after normalising: a control or bidi character between
 /// `@` and the handle (`@\u{200E}jan`) hides the mention from the masker and
 /// is only stripped by [`normalize`], which would leave `@jan` in the stored
-/// text (GUARDRAILS L3).
+/// text (rule L3).
 pub fn clean(html_or_text: &str, is_html: bool, max_chars: usize) -> String {
     let plain;
     let text = if is_html {
@@ -317,7 +317,7 @@ fn cap_chars(s: String, max_chars: usize) -> String {
     }
 }
 
-/// Replaces @mentions by the placeholder `@[user]` (GUARDRAILS L3).
+/// Replaces @mentions by the placeholder `@[user]` (rule L3).
 ///
 /// A mention is an `@` at the start of the text or after a character that is
 /// not a letter, digit, `_`, `.`, `-` or `@`, followed by a handle of letters,
@@ -361,7 +361,7 @@ pub fn mask_mentions(s: &str) -> String {
 }
 
 /// Replaces Reddit's user references, `u/name` and `/u/name` (also inside a
-/// link, and `/user/name`), by `u/[user]` (GUARDRAILS L2, L3): a subreddit's
+/// link, and `/user/name`), by `u/[user]` (rules L2, L3): a subreddit's
 /// feed signs every post "submitted by /u/name".
 fn mask_reddit_users(s: &str) -> String {
     if !s.contains("u/") && !s.contains("/user/") {
@@ -401,7 +401,7 @@ fn mask_reddit_users(s: &str) -> String {
 /// Link forms that name an account rather than a message: a Telegram
 /// `t.me/<name>` (also `t.me/s/<name>`, `telegram.me/<name>`) and a Bluesky
 /// `bsky.app/profile/<handle or did>`. The name becomes `[user]`, the rest of
-/// the link stays (GUARDRAILS L2, L3). Mastodon's `…/@name` links are
+/// the link stays (rules L2, L3). Mastodon's `…/@name` links are
 /// mentions and masked as such.
 fn mask_profile_links(s: &str) -> String {
     const MARKERS: [&str; 3] = ["t.me/", "telegram.me/", "bsky.app/profile/"];

@@ -1,4 +1,4 @@
-//! A structural check of XML before the feed parser sees it (GUARDRAILS S3).
+//! A structural check of XML before the feed parser sees it (rule S3).
 //!
 //! What feed-rs 2.4 does itself (read in its `src/xml/mod.rs`, quick-xml
 //! 0.41 with the `encoding` feature): it reads events with
@@ -67,7 +67,7 @@ pub enum XmlGuardError {
 ///
 /// quick-xml's own messages quote tag names, entity names and declaration
 /// text from the document, which is written by strangers and may contain
-/// handles (GUARDRAILS L2); errors end up in logs, so only the category is kept.
+/// handles (rule L2); errors end up in logs, so only the category is kept.
 pub fn describe_xml_error(e: &quick_xml::Error) -> (&'static str, bool) {
     use quick_xml::errors::{IllFormedError, SyntaxError};
     match e {

@@ -3,7 +3,7 @@
 //! Every message on the bus carries an [`Ack`]. The stage that makes the
 //! message's effect durable (the archive after a commit) acknowledges it; that
 //! fires the parent's handle, all the way back to the source, which only then
-//! stores its cursor (GUARDRAILS R1). An `Ack` dropped without being
+//! stores its cursor (rule R1). An `Ack` dropped without being
 //! acknowledged reports failure instead, so nobody waits forever for a
 //! message that was lost in a crash or refused.
 

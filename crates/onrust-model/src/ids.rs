@@ -143,7 +143,7 @@ impl fmt::Display for MessageId {
     }
 }
 
-/// A keyed pseudonym of an author (GUARDRAILS L2): hex of
+/// A keyed pseudonym of an author (rule L2): hex of
 /// `HMAC-SHA256(period key, platform:author)`. Only ingest makes these; the
 /// raw handle never leaves it. Used only to count distinct authors.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -3,7 +3,7 @@
 //! A message flows through the stages as a [`RawMessage`] (from a source,
 //! already plain text and pseudonymised) and then as a [`ScoredMessage`] (the
 //! raw message plus the classifier's [`Assessment`]). These are the payloads
-//! of the bus topics in DESIGN.md; each carries a `schema` version so a
+//! of the bus topics in docs/ARCHITECTURE.md ("Topics"); each carries a `schema` version so a
 //! consumer can refuse what it does not understand instead of misreading it.
 //!
 //! This crate is serde only: no IO, no async, nothing that would make a stage

@@ -34,7 +34,7 @@ impl ApiError {
         Self { retry_after, ..Self::new(StatusCode::SERVICE_UNAVAILABLE, message) }
     }
 
-    /// The answer when an audit record cannot be written: nothing is served without one (GUARDRAILS L7).
+    /// The answer when an audit record cannot be written: nothing is served without one (rule L7).
     pub fn audit_unavailable() -> Self {
         Self::unavailable(
             "the audit log cannot be written, so nothing is served; the operators see why in the log",

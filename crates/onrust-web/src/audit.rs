@@ -1,4 +1,4 @@
-//! The append-only, hash-chained audit log (GUARDRAILS L7).
+//! The append-only, hash-chained audit log (rule L7).
 //!
 //! Every search and document view appends one JSON line. Each line carries
 //! the SHA-256 of the previous line's hash and its own content, so removing,

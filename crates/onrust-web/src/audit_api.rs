@@ -1,5 +1,5 @@
 //! `GET /api/v1/audit` and `GET /api/v1/audit/verify`: the audit log for the
-//! data protection officer (role `fg`; GUARDRAILS L7, L8).
+//! data protection officer (role `fg`; rules L7, L8).
 
 use axum::Json;
 use axum::extract::{Request, State};

@@ -1,4 +1,4 @@
-//! Who may do what: roles, permissions and bearer tokens (GUARDRAILS L8, S8, S9).
+//! Who may do what: roles, permissions and bearer tokens (rules L8, S8, S9).
 //!
 //! One mechanism for every API: a request presents `Authorization: Bearer
 //! <token>`; the token is hashed and compared, in constant time, with every
@@ -19,7 +19,7 @@ use onrust_model::MunicipalityCode;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-/// What a token holder is. The five roles of GUARDRAILS L8, plus the
+/// What a token holder is. The five roles of rule L8, plus the
 /// `monitor` role of the `http.token_file` token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -28,7 +28,7 @@ pub enum Role {
     Officer,
     /// Searches the archive.
     Analyst,
-    /// Reviews alerts before they reach a mayor (issue 5, GUARDRAILS L10).
+    /// Reviews alerts before they reach a mayor (issue 5, rule L10).
     Supervisor,
     /// The data protection officer (functionaris gegevensbescherming): the audit log only.
     Fg,
@@ -122,7 +122,7 @@ impl Permission {
     }
 }
 
-/// The one place that decides what a role may do (GUARDRAILS L8). Default
+/// The one place that decides what a role may do (rule L8). Default
 /// deny: a permission not listed for a role is refused.
 ///
 /// | role | may |

@@ -1,7 +1,7 @@
 //! Everything the HTTP side reports: each event logs and counts in one `emit()`.
 //!
 //! Labels are bounded sets (`outcome`); never a token, a token name, a query
-//! or a client address (DESIGN.md, Observability). The token name, which is
+//! or a client address (docs/ARCHITECTURE.md, "Observability"). The token name, which is
 //! not personal data about an author but the analyst's own, goes to logs and
 //! the audit log only.
 

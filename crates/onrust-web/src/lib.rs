@@ -5,7 +5,7 @@
 //!
 //! - **One explicit route table** ([`routes`]): every route names the one
 //!   [`Permission`] it needs, and the router is built from that table, so no
-//!   route can exist without an authorisation check (GUARDRAILS S8) and the
+//!   route can exist without an authorisation check (rule S8) and the
 //!   route × role matrix can be tested from the table itself (L8). No route is
 //!   about a person (L1).
 //! - **Default deny**: the [`auth::permissions`] table is the only place that
@@ -184,7 +184,7 @@ fn bearer(headers: &HeaderMap) -> Option<Option<&str>> {
 /// from the token alone.
 async fn authorize(State((state, route)): State<(WebState, Route)>, mut request: Request, next: Next) -> Response {
     if route.permission == Permission::Metrics && !state.access.operations_need_token() {
-        // Loopback listener without a monitor token (DESIGN.md, [http]).
+        // Loopback listener without a monitor token (docs/ARCHITECTURE.md, "Configuration keys").
         return next.run(request).await;
     }
     let refuse = |outcome: &'static str| {

@@ -1,4 +1,4 @@
-//! `GET /api/v1/search`: the archive for analysts (GUARDRAILS L7, S7).
+//! `GET /api/v1/search`: the archive for analysts (rules L7, S7).
 //!
 //! A request is checked strictly (unknown parameters, malformed values and
 //! out-of-range paging are a 400 naming what was wrong), then waits for one of

@@ -386,7 +386,7 @@ async fn token_is_required_when_configured() {
     }
 }
 
-// --- the route table (GUARDRAILS L1, L8, S8) ---
+// --- the route table (rules L1, L8, S8) ---
 
 #[test]
 fn no_route_is_about_a_person() {
@@ -723,7 +723,7 @@ async fn no_audit_record_no_results() {
     assert!(blocker.is_file() && !Path::new(&fixture.audit_path()).exists());
 }
 
-// --- the alerts API (issue 5, GUARDRAILS L7, L10) ---
+// --- the alerts API (issue 5, rules L7, L10) ---
 
 #[tokio::test]
 async fn alert_actions_are_audited_with_who_and_what() {

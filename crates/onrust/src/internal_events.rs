@@ -1,9 +1,9 @@
 //! What the wiring reports: each event logs and counts in one place.
 //!
-//! Labels are bounded sets only (DESIGN.md, "Observability"): `stage`,
+//! Labels are bounded sets only (docs/ARCHITECTURE.md, "Observability"): `stage`,
 //! `outcome`, `theme`, `level`, `municipality`, `rule`, `severity`,
 //! `channel`, `source`. Never an id, a URL, a query or an author
-//! (GUARDRAILS L1). A `municipality` label is a CBS code of the configured
+//! (rule L1). A `municipality` label is a CBS code of the configured
 //! region, `other` for a place outside it, or `none`.
 //!
 //! Every metric name onrust emits is declared here or in the
@@ -158,7 +158,7 @@ impl AlertEvidenceWithdrawn {
     }
 }
 
-/// A message could not be processed and went to the dead letters (GUARDRAILS R4).
+/// A message could not be processed and went to the dead letters (rule R4).
 pub struct DeadLettered<'a> {
     pub stage: &'static str,
     pub reason: &'a str,
@@ -344,7 +344,7 @@ impl AlertsNotMailed {
     }
 }
 
-/// An alert lacks a field its explanation needs, so it is not sent (GUARDRAILS L9).
+/// An alert lacks a field its explanation needs, so it is not sent (rule L9).
 pub struct AlertUnexplained<'a> {
     pub fingerprint: &'a str,
     pub error: &'a str,
@@ -463,7 +463,7 @@ impl SourceConfigured<'_> {
     }
 }
 
-/// The coverage of one municipality (GUARDRAILS R10).
+/// The coverage of one municipality (rule R10).
 pub struct CoverageReported {
     pub municipality: SharedString,
     pub coverage: f64,

@@ -1,6 +1,6 @@
 //! The onrust binary: the command line, configuration, and the wiring of
 //! the stages onto the bus. Library crates know nothing of each other; only
-//! this crate puts them together (DESIGN.md, "Workspace").
+//! this crate puts them together (docs/ARCHITECTURE.md, "Crates").
 
 mod commands;
 mod config;
@@ -172,7 +172,7 @@ fn init_logging() {
 }
 
 /// A panic's message can quote the input that caused it (a message text, an
-/// author handle). Log where it happened, never what it said (GUARDRAILS L2, S9).
+/// author handle). Log where it happened, never what it said (rules L2, S9).
 fn hide_panic_payloads() {
     std::panic::set_hook(Box::new(|info| {
         let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();

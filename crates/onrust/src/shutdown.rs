@@ -1,7 +1,7 @@
 //! Shutdown by broadcast: SIGINT or SIGTERM flips one watch channel that
 //! every intake loop listens to. Intake stops, the bus drains downstream,
 //! the archive commits, sources store their cursors, and the process exits 0
-//! (GUARDRAILS R9). A second signal exits at once.
+//! (rule R9). A second signal exits at once.
 
 use tokio::sync::watch;
 

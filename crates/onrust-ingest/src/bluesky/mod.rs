@@ -11,7 +11,7 @@
 //! binary builds from the classifier's theme and place lexicons. The
 //! firehose carries the whole network; keeping only what could concern a
 //! Dutch municipality is both the cheap and the proportionate choice
-//! (GUARDRAILS L3). Left-out posts are counted (`ItemsSkipped`: `language`,
+//! (rule L3). Left-out posts are counted (`ItemsSkipped`: `language`,
 //! `off_topic`, `empty`, `duplicate`, `malformed`), per batch.
 //!
 //! **What it does not see, on purpose.** Likes, reposts, follows, blocks and
@@ -1397,7 +1397,7 @@ mod tests {
     use super::*;
 
     const FIXTURE: &str =
-        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/jetstream/expected_v1.jsonl"));
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/jetstream/expected_v1.jsonl"));
 
     #[test]
     fn fixture_events_parse_as_expected() {

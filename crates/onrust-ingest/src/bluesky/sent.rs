@@ -1,5 +1,5 @@
 //! The posts this source has sent downstream, remembered durably, so a
-//! deletion is forwarded only for a post onrust may hold (GUARDRAILS L3).
+//! deletion is forwarded only for a post onrust may hold (rule L3).
 //!
 //! The record is a file beside the cursor, `<cursor dir>/<source>.sent`: one
 //! line per sent message id, 16 lowercase hex digits, the first 64 bits of
@@ -27,8 +27,6 @@ use std::path::{Path, PathBuf};
 
 use onrust_model::{MessageId, SourceId};
 use sha2::{Digest, Sha256};
-
-use crate::pseudonym::sync_dir;
 
 /// Characters of one entry, without its newline.
 const ENTRY_CHARS: usize = 16;
@@ -279,28 +277,14 @@ fn append(path: &Path, entries: &[u64]) -> Result<(), SentError> {
     let mut file = fs::OpenOptions::new().create(true).append(true).open(path).map_err(io)?;
     file.write_all(&lines(entries)).and_then(|()| file.sync_data()).map_err(io)?;
     if created && let Some(dir) = path.parent() {
-        sync_dir(dir);
+        onrust_durable::sync_dir(dir).map_err(io)?;
     }
     Ok(())
 }
 
 fn rewrite(path: &Path, entries: &[u64]) -> Result<(), SentError> {
-    let mut name = std::ffi::OsString::from(".");
-    name.push(path.file_name().unwrap_or_default());
-    name.push(".tmp");
-    let tmp = path.with_file_name(name);
-    let io = |p: &Path| {
-        let p = p.to_path_buf();
-        move |source| SentError::Io { path: p, source }
-    };
-    let mut file = fs::File::create(&tmp).map_err(io(&tmp))?;
-    file.write_all(&lines(entries)).and_then(|()| file.sync_all()).map_err(io(&tmp))?;
-    drop(file);
-    fs::rename(&tmp, path).map_err(io(path))?;
-    if let Some(dir) = path.parent() {
-        sync_dir(dir);
-    }
-    Ok(())
+    onrust_durable::write_atomic(path, &lines(entries))
+        .map_err(|source| SentError::Io { path: path.to_path_buf(), source })
 }
 
 #[cfg(test)]

@@ -103,7 +103,7 @@ pub struct FeedItem {
 
 impl std::fmt::Debug for FeedItem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The author stays out of debug output (GUARDRAILS L2).
+        // The author stays out of debug output (rule L2).
         f.debug_struct("FeedItem")
             .field("dedup_key", &self.dedup_key)
             .field("url", &self.url)
@@ -221,7 +221,7 @@ fn with_rss_version(body: &[u8]) -> Option<Vec<u8>> {
 /// Maps a feed-rs error to a message that names the kind of problem and its
 /// position but never quotes the document: feed-rs's own messages (serde_json's
 /// "invalid type: string \"...\"", quick-xml's tag and entity names) can carry
-/// handles into the logs (GUARDRAILS L2).
+/// handles into the logs (rule L2).
 fn map_parse_error(e: ParseFeedError, body: &[u8]) -> FeedError {
     match e {
         ParseFeedError::ParseError(ParseErrorKind::NoFeedRoot) => {

@@ -1,4 +1,4 @@
-//! The egress guard (GUARDRAILS S1): which addresses a fetch may connect to.
+//! The egress guard (rule S1): which addresses a fetch may connect to.
 //!
 //! The check runs *before* connecting. IP literals in the URL are checked
 //! directly (the `url` crate already turns `http://2130706433/` and

@@ -1,4 +1,4 @@
-//! The safe fetcher (GUARDRAILS S1, S2).
+//! The safe fetcher (rules S1, S2).
 //!
 //! Every feed URL comes from configuration, but every redirect target, DNS
 //! answer and response body comes from a server we do not control. So:

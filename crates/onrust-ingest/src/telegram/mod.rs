@@ -3,7 +3,7 @@
 //! **What it sees.** Only what Telegram shows anyone without an account: the
 //! HTML preview of a *public* channel, about 20 posts per page, oldest
 //! first, older pages through `?before=<id>`. No login, no Bot API, no
-//! MTProto, no groups or closed channels (GUARDRAILS L4). Per post it keeps
+//! MTProto, no groups or closed channels (rule L4). Per post it keeps
 //! the post's own text (never the quote of the post it replies to), its date
 //! and, for a signed post, a pseudonym of the signature (L2). Photos,
 //! videos, avatars, view counts, reactions, link previews and the name a

@@ -22,7 +22,7 @@
 //!   `tgme_widget_message_date`.
 //!
 //! Everything else (photos, videos, avatars, view counts, reactions, link
-//! previews, the forwarded-from name) is never read (GUARDRAILS L3).
+//! previews, the forwarded-from name) is never read (rule L3).
 //! `<script>`, `<style>` and similar raw-text elements and comments are
 //! skipped whole, so a `<` in a script is not taken for a tag.
 //!
@@ -71,7 +71,7 @@ pub struct TelegramPost {
 
 impl std::fmt::Debug for TelegramPost {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The signature stays out of debug output (GUARDRAILS L2).
+        // The signature stays out of debug output (rule L2).
         f.debug_struct("TelegramPost")
             .field("id", &self.id)
             .field("service", &self.service)

@@ -21,7 +21,7 @@ use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use crate::support::{fetcher_with, local_fetcher};
 
 const FIXTURE: &str =
-    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/jetstream/expected_v1.jsonl"));
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/jetstream/expected_v1.jsonl"));
 
 const CANARY_DID: &str = "did:plc:canaryhandle77aaaaaaaaaaa";
 const CANARY_HANDLE: &str = "canary_handle_77";

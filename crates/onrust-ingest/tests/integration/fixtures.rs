@@ -8,7 +8,7 @@ fn fixtures_dir() -> PathBuf {
     std::path::PathBuf::from(
         std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
     )
-    .join("../../../shared/fixtures/feeds/feed-rs")
+    .join("../../tests/fixtures/feeds/feed-rs")
 }
 
 fn fixture_files() -> Vec<PathBuf> {

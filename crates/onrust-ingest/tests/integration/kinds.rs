@@ -12,7 +12,7 @@ use onrust_model::{SourceId, SourceKind};
 use crate::support::{TestServer, local_fetcher, response, serve_fn};
 
 fn fixture(name: &str) -> Vec<u8> {
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/feeds/feed-rs");
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/feeds/feed-rs");
     std::fs::read(dir.join(name)).unwrap()
 }
 

@@ -1,5 +1,5 @@
 //! `onrust archive status|retention`: what the archive holds, per bucket,
-//! and retention on demand, for the data protection officer (GUARDRAILS L6).
+//! and retention on demand, for the data protection officer (rule L6).
 
 use std::path::Path;
 use std::process::ExitCode;

@@ -1,5 +1,5 @@
 //! `onrust classify` and the line handling it shares with `onrust eval`: the
-//! classifier contract of DESIGN.md. One JSON line in, one JSON line out, in
+//! classifier contract of docs/ARCHITECTURE.md. One JSON line in, one JSON line out, in
 //! order, streaming in constant memory. A bad line gets an error line (and a
 //! message on stderr naming the line), never a stop; the exit status says
 //! whether any line failed.

@@ -13,7 +13,7 @@
 //! `http.listen` (`--listen` sets another per process); the alerts API is
 //! served by the process that runs the `alert` role.
 //!
-//! Why it is safe to kill any of them (GUARDRAILS R1–R3): an offset is stored
+//! Why it is safe to kill any of them (rule R1–R3): an offset is stored
 //! only after the effect downstream is durable (`onrust_bus::kafka`), so a
 //! killed process's records are read again by whoever takes its partitions,
 //! and the sinks are idempotent — the archive upserts by message id and

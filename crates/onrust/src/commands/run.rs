@@ -290,7 +290,7 @@ fn read_token(config: &Config) -> anyhow::Result<Option<TokenHash>> {
 
 /// Deletes pseudonym keys of periods before the previous one, hourly: once a
 /// key is gone, nobody can link that period's pseudonyms to a handle or to the
-/// next period's pseudonyms (GUARDRAILS L2).
+/// next period's pseudonyms (rule L2).
 async fn purge_old_keys(keys: Arc<PseudonymKeys>, stop: tokio::sync::watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
@@ -358,7 +358,7 @@ pub(super) fn coverage_plan(config: &Config, region: &[String]) -> CoveragePlan 
     CoveragePlan { municipalities, max_age }
 }
 
-/// The share of its sources that are delivering, per municipality, every 5 s (GUARDRAILS R10).
+/// The share of its sources that are delivering, per municipality, every 5 s (rule R10).
 /// A source that has not succeeded since start does not cover anything yet.
 fn coverage(
     plan: &CoveragePlan,

@@ -1,5 +1,5 @@
 //! `onrust token new`: a random bearer token for the HTTP API, and the
-//! `[[http.tokens]]` entry that holds only its SHA-256 (GUARDRAILS S8, S9).
+//! `[[http.tokens]]` entry that holds only its SHA-256 (rules S8, S9).
 
 use std::process::ExitCode;
 

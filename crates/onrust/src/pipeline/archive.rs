@@ -1,6 +1,6 @@
 //! scored → archive. Messages are upserted as they come and committed on a
 //! timer or when enough wait, never one by one; each message is acknowledged
-//! only after the commit that holds it returned (GUARDRAILS R1). A failed
+//! only after the commit that holds it returned (rule R1). A failed
 //! commit (disk full, I/O error) stops the stage with an error, so the daemon
 //! exits non-zero and nothing unacknowledged is counted as stored (R6).
 //!

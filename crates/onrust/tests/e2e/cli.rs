@@ -1,0 +1,222 @@
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{Install, onrust_bin, repo_root};
+
+fn replay_file(install: &Install, lines: &[serde_json::Value]) -> std::path::PathBuf {
+    let path = install.dir.path().join("replay.jsonl");
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&path, text).expect("write replay file");
+    path
+}
+
+fn messages() -> Vec<serde_json::Value> {
+    vec![
+        serde_json::json!({"id": "m1", "text": "Vanavond rellen in Amersfoort, vuurwerk tegen de ME", "published_at": "2026-12-31T21:00:00+01:00", "author": "canary_handle_42"}),
+        serde_json::json!({"id": "m2", "text": "Boerenprotest met trekkers bij het provinciehuis in Utrecht tegen stikstof"}),
+        serde_json::json!({"id": "m3", "text": "Het weer wordt morgen zonnig"}),
+    ]
+}
+
+#[test]
+fn check_config_reports_every_problem_and_accepts_the_shipped_file() {
+    let ok = Command::new(onrust_bin())
+        .args(["check-config", "--config"])
+        .arg(repo_root().join("config/onrust.toml"))
+        .output()
+        .expect("run");
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let out = String::from_utf8_lossy(&ok.stdout);
+    assert!(out.contains("is valid") && out.contains("rtvutrecht"), "{out}");
+
+    let install = Install::new(&[("ok", "https://example.org/feed.xml".to_owned())]);
+    let text = std::fs::read_to_string(&install.config).expect("config")
+        + "[[sources]]\nid = \"Bad\"\nkind = \"feed\"\nurl = \"file:///etc/passwd\"\n[bogus]\nx = 1\n";
+    std::fs::write(&install.config, text).expect("write");
+    let out = install.cli(&["check-config"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for needle in
+        ["3 problems", "sources[1].id", "sources[1].url: scheme \"file\"", "bogus: unknown key", "onrust.toml"]
+    {
+        assert!(err.contains(needle), "missing {needle:?}:\n{err}");
+    }
+}
+
+#[test]
+fn classify_follows_the_contract_line_by_line() {
+    let mut child = Command::new(onrust_bin())
+        .args(["classify", "--config"])
+        .arg(repo_root().join("config/onrust.toml"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let input = "{\"id\": \"x1\", \"text\": \"Boeren blokkeren met trekkers de A12 bij Utrecht uit protest tegen de stikstofregels\", \"title\": null, \"published_at\": \"2026-12-30T21:40:00+01:00\"}\n\
+                 not json\n\
+                 {\"id\": 7, \"text\": \"Het weer wordt morgen zonnig\", \"published_at\": \"2026-06-01T08:00:00+02:00\"}\n\
+                 {\"id\": 8, \"text\": \"Vanavond rellen\"}\n";
+    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(1), "a refused line makes the exit code 1");
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    assert_eq!(lines.len(), 4, "one output line per input line");
+    assert_eq!(lines[0]["id"], "x1");
+    assert_eq!(lines[0]["lang"], "nl");
+    assert!(lines[0]["themes"].as_array().expect("themes").iter().any(|t| t == "stikstof"));
+    assert!(lines[0]["municipalities"].as_array().expect("m").iter().any(|m| m == "GM0344"));
+    assert!(lines[0]["level"].as_u64().expect("level") >= 1);
+    let score = lines[0]["score"].as_f64().expect("score");
+    assert!(score > 0.0 && score <= 1.0);
+    assert!(!lines[0]["explanation"].as_array().expect("explanation").is_empty(), "every score explains itself");
+    assert!(lines[1]["error"].as_str().expect("error").contains("not a classifier input"));
+    assert_eq!(lines[1]["line"], 2);
+    assert_eq!(lines[2]["id"], 7);
+    assert_eq!(lines[2]["level"], 0);
+    assert!(lines[3]["error"].as_str().expect("error").contains("published_at is missing"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("line 2:") && stderr.contains("line 4:"), "errors name their lines on stderr: {stderr}");
+}
+
+#[test]
+fn replay_archives_idempotently_and_search_is_bounded_and_audited() {
+    let install = Install::new(&[]);
+    let file = replay_file(&install, &messages());
+    for _ in 0..2 {
+        let out = install.cli(&["replay", file.to_str().expect("path")]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("archived 3, failed 0"));
+    }
+    assert_eq!(install.count("*"), 3, "replaying twice does not duplicate");
+    assert_eq!(install.count("amersfoort"), 1);
+    let hits = install.search_json("*", &["--municipality", "GM0344"]);
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    for key in ["id", "url", "title", "text", "published_at", "level", "themes", "municipalities"] {
+        assert!(hits[0].get(key).is_some(), "hit lacks {key}: {}", hits[0]);
+    }
+
+    let mut searches = 3; // the three above
+    let nested = "(".repeat(10_000);
+    for bad in [nested.as_str(), "author:abc", "*rellen", "/rel.*/"] {
+        let started = Instant::now();
+        let out = install.cli(&["search", bad]);
+        searches += 1;
+        assert_eq!(out.status.code(), Some(2), "{bad:.20}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(!String::from_utf8_lossy(&out.stderr).is_empty(), "a refusal says why");
+    }
+    let out = install.cli(&["search", "rellen", "--limit", "0"]);
+    searches += 1;
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("limit"));
+
+    let out = install.cli(&["audit", "verify"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("{searches} records")),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let audit = std::fs::read_to_string(install.data_dir().join("audit/audit.jsonl")).expect("audit log");
+    assert!(audit.contains("author:abc"), "refused searches are audited too");
+
+    // The canary author handle is nowhere on disk (L2).
+    for entry in crate::support::files_under(&install.data_dir()) {
+        let bytes = std::fs::read(&entry).expect("read");
+        assert!(!bytes.windows(16).any(|w| w == b"canary_handle_42"), "raw handle in {}", entry.display());
+    }
+}
+
+#[test]
+fn a_second_instance_on_the_same_archive_is_refused() {
+    // With a source, the first daemon holds its archive writer for as long as it runs.
+    let server = crate::support::FeedServer::start();
+    server.route(
+        "/a.xml",
+        crate::support::Reply::Feed {
+            body: crate::support::rss("a", 3),
+            content_type: "application/rss+xml",
+            etag: None,
+        },
+    );
+    let install = Install::new(&[("a", server.url("/a.xml"))]);
+    let daemon = install.start();
+    let out = install.cli(&["run"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is in use by another onrust process (its writer lock is held)"), "{err}");
+    assert_eq!(daemon.get("/healthz").map(|r| r.0), Some(200), "the first instance is unharmed");
+    assert_eq!(daemon.terminate().0, Some(0));
+}
+
+#[test]
+fn eval_scores_the_dev_set_and_it_meets_every_target() {
+    // The dev set is what the lexicons were tuned on: this guards against
+    // regressions. The held-out split is reported in the README, not tuned on.
+    let dev = repo_root().join("tests/fixtures/classifier/dev.jsonl");
+    let out = Command::new(onrust_bin())
+        .args(["eval", "--json", "--config"])
+        .arg(repo_root().join("config/onrust.toml"))
+        .arg(&dev)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
+    assert!(report["messages"].as_u64().expect("messages") >= 340);
+    let counts = |v: &serde_json::Value| {
+        let (tp, fp, fn_) =
+            (v["tp"].as_f64().expect("tp"), v["fp"].as_f64().expect("fp"), v["fn"].as_f64().expect("fn"));
+        let (p, r) = (tp / (tp + fp), tp / (tp + fn_));
+        (p, 2.0 * p * r / (p + r))
+    };
+    let (_, mobilisation_f1) = counts(&report["mobilisation_or_more"]);
+    let (level3_precision, _) = counts(&report["levels"][3]);
+    let (_, municipality_f1) = counts(&report["municipalities"]);
+    let event_accuracy = report["event_dates_correct"].as_f64().expect("n") / report["events"].as_f64().expect("n");
+    assert!(mobilisation_f1 >= 0.85, "level >= 2 F1 {mobilisation_f1}");
+    assert!(level3_precision >= 0.85, "level 3 precision {level3_precision}");
+    assert!(municipality_f1 >= 0.90, "municipality F1 {municipality_f1}");
+    assert!(event_accuracy >= 0.85, "event date accuracy {event_accuracy}");
+
+    // A bad line is reported by number and the rest is still scored.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("mixed.jsonl");
+    let first = std::fs::read_to_string(&dev).expect("dev").lines().next().expect("a line").to_owned();
+    std::fs::write(&file, format!("{first}\n{{broken\n{first}\n")).expect("write");
+    let out = Command::new(onrust_bin())
+        .args(["eval", "--config"])
+        .arg(repo_root().join("config/onrust.toml"))
+        .arg(&file)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 2:"));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("2 messages"), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+/// The Docker configurations (embedded and Kafka) are valid for this build:
+/// each is checked with its container paths pointed at this checkout.
+#[test]
+fn the_docker_configurations_pass_check_config() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = dir.path().join("http-token");
+    std::fs::write(&token, "0123456789abcdef0123456789abcdef").expect("token");
+    let config_dir = repo_root().join("config");
+    for name in ["onrust.docker.toml", "onrust.kafka.toml"] {
+        let text = std::fs::read_to_string(repo_root().join("docker").join(name)).expect("docker config");
+        let text = text
+            .replace("/etc/onrust/", &format!("{}/", config_dir.display()))
+            .replace("/run/secrets/http-token", &token.display().to_string())
+            .replace("/var/lib/onrust/data", &dir.path().join("data").display().to_string());
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        let out = Command::new(onrust_bin()).args(["check-config", "--config"]).arg(&path).output().expect("run");
+        let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "docker/{name}:\n{said}");
+        if name == "onrust.kafka.toml" {
+            assert!(said.contains("Kafka"), "the bus is kafka:\n{said}");
+        }
+    }
+}

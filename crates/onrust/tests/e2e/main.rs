@@ -1,0 +1,18 @@
+//! End-to-end tests: the real `onrust` binary against local feed servers.
+//! One test binary, small helpers in `support` (ripgrep style); the binary
+//! under test is the one cargo built for this run (`CARGO_BIN_EXE_onrust`).
+
+mod support;
+
+mod alert_flows;
+mod alerts;
+mod api;
+mod archive;
+mod backtest;
+mod bad_sources;
+mod cli;
+mod kafka;
+mod metrics;
+mod pipeline;
+mod repository;
+mod sources;
