@@ -2,6 +2,7 @@
 //! One test binary, small helpers in `support` (ripgrep style); the binary
 //! under test is the one cargo built for this run (`CARGO_BIN_EXE_onrust`).
 
+mod services;
 mod support;
 
 mod alert_flows;

@@ -113,14 +113,14 @@ impl Prometheus {
         std::fs::write(&config_path, config).expect("write prometheus.yml");
         let port = free_port();
         let log = std::fs::File::create(dir.path().join("prometheus.log")).expect("log file");
-        let child = Command::new("prometheus")
+        let child = Command::new(crate::services::prometheus())
             .arg(format!("--config.file={}", config_path.display()))
             .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
-            .expect("prometheus is not installed: run scripts/test, which installs Debian's prometheus package");
+            .expect("start prometheus");
         let prometheus = Self { child, port, _dir: dir };
         let start = Instant::now();
         while get(port, "/-/ready").is_none_or(|(status, _)| status != 200) {
@@ -375,11 +375,7 @@ fn promtool_passes_the_shipped_configuration_and_rules() {
     std::fs::create_dir(dir.path().join("prometheus")).expect("mkdir");
     std::fs::copy(docker.join("prometheus/rules.yml"), dir.path().join("prometheus/rules.yml")).expect("copy rules");
     let promtool = |args: &[&str], cwd: &Path| {
-        let out = Command::new("promtool")
-            .args(args)
-            .current_dir(cwd)
-            .output()
-            .expect("promtool is not installed: run scripts/test, which installs Debian's prometheus package");
+        let out = Command::new(crate::services::promtool()).args(args).current_dir(cwd).output().expect("run promtool");
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert!(out.status.success(), "promtool {args:?} failed:\n{text}");
         text

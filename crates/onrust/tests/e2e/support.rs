@@ -366,28 +366,11 @@ pub struct Broker {
     pub port: u16,
 }
 
-/// The tansu binary: `$TANSU`, on the `PATH`, or where `cargo install` puts it.
-pub fn tansu_bin() -> PathBuf {
-    if let Some(path) = std::env::var_os("TANSU") {
-        return PathBuf::from(path);
-    }
-    let on_path = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join("tansu")).find(|c| c.is_file()))
-        .unwrap_or_default();
-    let cargo_home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
-    let installed = cargo_home.map(|c| c.join("bin/tansu")).filter(|c| c.is_file());
-    on_path.or(installed).unwrap_or_else(|| {
-        panic!("tansu is missing: scripts/test installs it (cargo install tansu --locked --features dynostore)")
-    })
-}
-
 impl Broker {
     pub fn start() -> Self {
         let port = free_port();
         let url = format!("tcp://127.0.0.1:{port}");
-        let child = Command::new(tansu_bin())
+        let child = Command::new(crate::services::tansu())
             .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
             .args(["--storage-engine", "memory://tansu/"])
             .stdout(Stdio::null())
@@ -541,26 +524,6 @@ impl Drop for SmtpSink {
     }
 }
 
-/// The Python that has aiosmtpd: `ONRUST_TEST_PYTHON`, else the system one
-/// (Debian's package installs for /usr/bin/python3, which a venv `python3` on
-/// PATH may shadow), else `python3`.
-pub fn python_with_aiosmtpd() -> String {
-    let candidates =
-        [std::env::var("ONRUST_TEST_PYTHON").ok(), Some("/usr/bin/python3".into()), Some("python3".into())];
-    for c in candidates.into_iter().flatten() {
-        let ok = Command::new(&c)
-            .args(["-c", "import aiosmtpd"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if ok {
-            return c;
-        }
-    }
-    panic!("no python3 with aiosmtpd; install it with: apt-get install -y python3-aiosmtpd");
-}
-
 /// One mail the sink accepted: its envelope and headers (JSON), plain text and raw message.
 #[derive(Debug, Clone)]
 pub struct Mail {
@@ -579,7 +542,7 @@ impl SmtpSink {
     pub fn start_on(port: u16, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let script = repo_root().join("crates/onrust-alert/tests/smtp_sink.py");
-        let mut child = Command::new(python_with_aiosmtpd())
+        let mut child = Command::new(crate::services::python_with_aiosmtpd())
             .arg(script)
             .args(["127.0.0.1", &port.to_string()])
             .arg(dir.path())
