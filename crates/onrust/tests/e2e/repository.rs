@@ -231,7 +231,8 @@ fn every_rule_the_code_cites_is_in_the_rulebook_with_tests_that_exist() {
             problems.push(format!("{code}: names no test (or say `not built yet`)"));
         }
         for test in tests {
-            let exists = if test.contains('/') { root.join(test).exists() } else { test_names.contains(test) };
+            let is_path = test.contains('/') || test.contains('.');
+            let exists = if is_path { root.join(test).exists() } else { test_names.contains(test) };
             if !exists {
                 problems.push(format!("{code}: `{test}` is neither a test function nor a file of the repository"));
             }
