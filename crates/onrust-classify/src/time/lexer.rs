@@ -3,37 +3,44 @@
 
 use unicode_normalization::char::{decompose_canonical, is_combining_mark};
 
-use super::words::{W, classify};
+use super::words::{Word, classify_word};
 
+/// What a token is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum K {
-    Word(W),
+pub(super) enum TokenKind {
+    Word(Word),
     /// A run of ASCII digits: its value (saturating) and digit count.
-    Num(u32, u8),
-    P(char),
+    Number(u32, u8),
+    /// One punctuation or symbol character.
+    Punct(char),
     /// Line break, URL or mention: ends a sentence.
     Break,
 }
 
+/// One token and its byte span in the text.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Tok {
-    pub(super) k: K,
+pub(super) struct Token {
+    pub(super) kind: TokenKind,
     pub(super) start: usize,
     pub(super) end: usize,
 }
 
-impl Tok {
+impl Token {
+    /// A token that may start a time expression: see [`Word::is_trigger`].
     pub(super) fn is_trigger(&self) -> bool {
-        match self.k {
-            K::Num(_, n) => n <= 2,
-            K::Word(w) => w.is_trigger(),
-            K::P(_) | K::Break => false,
+        match self.kind {
+            TokenKind::Number(_, digits) => digits <= 2,
+            TokenKind::Word(w) => w.is_trigger(),
+            TokenKind::Punct(_) | TokenKind::Break => false,
         }
     }
 }
 
+/// The longest word the table is asked about; a longer one is [`Word::Other`].
 pub(super) const MAX_WORD: usize = 20;
 
+/// Splits a text into [`Token`]s: words folded and classified, URLs and
+/// mentions skipped as one sentence break.
 pub(super) struct Lexer<'a> {
     text: &'a str,
     pos: usize,
@@ -49,7 +56,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// Skips to the next ASCII whitespace (the rest of a URL or mention).
-    fn skip_chunk(&mut self, start: usize) -> Tok {
+    fn skip_chunk(&mut self, start: usize) -> Token {
         let bytes = self.text.as_bytes();
         while let Some(&b) = bytes.get(self.pos) {
             if b.is_ascii_whitespace() {
@@ -61,10 +68,10 @@ impl<'a> Lexer<'a> {
         while self.pos < self.text.len() && !self.text.is_char_boundary(self.pos) {
             self.pos += 1;
         }
-        Tok { k: K::Break, start, end: self.pos }
+        Token { kind: TokenKind::Break, start, end: self.pos }
     }
 
-    fn word(&mut self, start: usize) -> Tok {
+    fn word(&mut self, start: usize) -> Token {
         let bytes = self.text.as_bytes();
         let mut buf = [0u8; MAX_WORD];
         let mut n = 0usize;
@@ -95,15 +102,15 @@ impl<'a> Lexer<'a> {
         if folded == b"www" && bytes.get(self.pos) == Some(&b'.') {
             return self.skip_chunk(start);
         }
-        let w = if ok { classify(folded) } else { W::Other };
-        Tok { k: K::Word(w), start, end: self.pos }
+        let w = if ok { classify_word(folded) } else { Word::Other };
+        Token { kind: TokenKind::Word(w), start, end: self.pos }
     }
 }
 
 impl Iterator for Lexer<'_> {
-    type Item = Tok;
+    type Item = Token;
 
-    fn next(&mut self) -> Option<Tok> {
+    fn next(&mut self) -> Option<Token> {
         let bytes = self.text.as_bytes();
         loop {
             let start = self.pos;
@@ -111,7 +118,7 @@ impl Iterator for Lexer<'_> {
             match b {
                 b'\n' | b'\r' => {
                     self.pos += 1;
-                    return Some(Tok { k: K::Break, start, end: self.pos });
+                    return Some(Token { kind: TokenKind::Break, start, end: self.pos });
                 }
                 b' ' | b'\t' | 0x0b | 0x0c => self.pos += 1,
                 b'0'..=b'9' => {
@@ -122,7 +129,7 @@ impl Iterator for Lexer<'_> {
                         n = n.saturating_add(1);
                         self.pos += 1;
                     }
-                    return Some(Tok { k: K::Num(v, n), start, end: self.pos });
+                    return Some(Token { kind: TokenKind::Number(v, n), start, end: self.pos });
                 }
                 b'a'..=b'z' | b'A'..=b'Z' => return Some(self.word(start)),
                 b'@' => return Some(self.skip_chunk(start)),
@@ -135,12 +142,12 @@ impl Iterator for Lexer<'_> {
                         return Some(self.word(start));
                     } else {
                         self.pos += c.len_utf8();
-                        return Some(Tok { k: K::P(c), start, end: self.pos });
+                        return Some(Token { kind: TokenKind::Punct(c), start, end: self.pos });
                     }
                 }
                 _ => {
                     self.pos += 1;
-                    return Some(Tok { k: K::P(char::from(b)), start, end: self.pos });
+                    return Some(Token { kind: TokenKind::Punct(char::from(b)), start, end: self.pos });
                 }
             }
         }

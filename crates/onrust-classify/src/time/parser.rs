@@ -2,8 +2,8 @@
 
 use chrono::{NaiveDate, NaiveDateTime, Timelike};
 
-use super::lexer::{K, Tok};
-use super::words::{DayPart, Named, W};
+use super::lexer::{Token, TokenKind};
+use super::words::{DayPart, Named, Word};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Mode {
@@ -66,33 +66,33 @@ pub(super) enum Atom {
 }
 
 pub(super) struct Cx<'a> {
-    pub(super) t: &'a [Tok],
+    pub(super) t: &'a [Token],
     pub(super) pub_ndt: NaiveDateTime,
     pub(super) pub_date: NaiveDate,
 }
 
 impl Cx<'_> {
-    fn k(&self, i: usize) -> Option<K> {
-        self.t.get(i).map(|t| t.k)
+    fn k(&self, i: usize) -> Option<TokenKind> {
+        self.t.get(i).map(|t| t.kind)
     }
 
-    fn word(&self, i: usize) -> Option<W> {
+    fn word(&self, i: usize) -> Option<Word> {
         match self.k(i) {
-            Some(K::Word(w)) => Some(w),
+            Some(TokenKind::Word(w)) => Some(w),
             _ => None,
         }
     }
 
     fn num(&self, i: usize) -> Option<(u32, u8)> {
         match self.k(i) {
-            Some(K::Num(v, n)) => Some((v, n)),
+            Some(TokenKind::Number(v, n)) => Some((v, n)),
             _ => None,
         }
     }
 
     fn punct(&self, i: usize) -> Option<char> {
         match self.k(i) {
-            Some(K::P(c)) => Some(c),
+            Some(TokenKind::Punct(c)) => Some(c),
             _ => None,
         }
     }
@@ -132,10 +132,9 @@ impl Cx<'_> {
     pub(super) fn gap_ok(&self, a_end: usize, b_start: usize) -> bool {
         b_start >= a_end
             && b_start - a_end <= 3
-            && self
-                .t
-                .get(a_end..b_start)
-                .is_some_and(|gap| gap.iter().all(|t| !matches!(t.k, K::Break | K::P('.' | '!' | '?' | ';'))))
+            && self.t.get(a_end..b_start).is_some_and(|gap| {
+                gap.iter().all(|t| !matches!(t.kind, TokenKind::Break | TokenKind::Punct('.' | '!' | '?' | ';')))
+            })
     }
 
     // -- numbers ------------------------------------------------------------
@@ -147,10 +146,10 @@ impl Cx<'_> {
         }
         let glued_before = self.glued(i - 1);
         match self.k(i - 1) {
-            Some(K::P('€' | '$' | '£')) | Some(K::Word(W::Currency)) => false,
-            Some(K::Word(_)) => !glued_before,
-            Some(K::P('#' | '+' | '@' | '/' | '\\' | '=' | '_' | '&')) => !glued_before,
-            Some(K::P('.' | ',' | ':' | '-' | '–')) => {
+            Some(TokenKind::Punct('€' | '$' | '£')) | Some(TokenKind::Word(Word::Currency)) => false,
+            Some(TokenKind::Word(_)) => !glued_before,
+            Some(TokenKind::Punct('#' | '+' | '@' | '/' | '\\' | '=' | '_' | '&')) => !glued_before,
+            Some(TokenKind::Punct('.' | ',' | ':' | '-' | '–')) => {
                 !(glued_before && i >= 2 && self.glued(i - 2) && self.num(i - 2).is_some())
             }
             _ => true,
@@ -164,10 +163,10 @@ impl Cx<'_> {
             return None;
         }
         let mut j = i + 1;
-        if self.word(j) == Some(W::Ord) && self.glued(i) {
+        if self.word(j) == Some(Word::OrdinalSuffix) && self.glued(i) {
             j += 1;
         }
-        if let Some(W::Month(m)) = self.word(j) {
+        if let Some(Word::Month(m)) = self.word(j) {
             let m = u32::from(m);
             j += 1;
             if self.punct(j) == Some('.') && self.glued(j - 1) && self.num(j + 1).is_none() {
@@ -209,7 +208,12 @@ impl Cx<'_> {
         if y.is_none() && (sep == '.' || (dl + ml < 3 && !after_weekday)) {
             return None;
         }
-        if y.is_none() && matches!(self.k(j), Some(K::P('%')) | Some(K::Word(W::Unit | W::Currency | W::Uur))) {
+        if y.is_none()
+            && matches!(
+                self.k(j),
+                Some(TokenKind::Punct('%')) | Some(TokenKind::Word(Word::Unit | Word::Currency | Word::Uur))
+            )
+        {
             return None;
         }
         NaiveDate::from_ymd_opt(y.unwrap_or(2024), m, d)?;
@@ -220,11 +224,13 @@ impl Cx<'_> {
 
     fn parse_clock_core(&self, i: usize) -> Option<Core> {
         match self.k(i)? {
-            K::Word(W::Middernacht) => Some(Core { h: 0, m: 0, next_day: true, form: Form::Midnight, end: i + 1 }),
-            K::Word(W::NumWord(n)) if self.word(i + 1) == Some(W::Uur) => {
+            TokenKind::Word(Word::Middernacht) => {
+                Some(Core { h: 0, m: 0, next_day: true, form: Form::Midnight, end: i + 1 })
+            }
+            TokenKind::Word(Word::Numeral(n)) if self.word(i + 1) == Some(Word::Uur) => {
                 Some(Core { h: u32::from(n), m: 0, next_day: false, form: Form::Uur, end: i + 2 })
             }
-            K::Num(a, al) if al <= 2 => {
+            TokenKind::Number(a, al) if al <= 2 => {
                 let mut core = if let (Some(_), Some((b, 2))) = (self.glued_sep(i + 1, &[':', '.']), self.num(i + 2)) {
                     if a > 24 || b > 59 || (a == 24 && b > 0) {
                         return None;
@@ -236,11 +242,13 @@ impl Cx<'_> {
                     if self.glued_sep(j, &[':', '.', ',']).is_some() && self.num(j + 1).is_some() {
                         return None;
                     }
-                    if matches!(self.word(j), Some(W::Uur)) || (self.word(j) == Some(W::U) && self.glued(j - 1)) {
+                    if matches!(self.word(j), Some(Word::Uur))
+                        || (self.word(j) == Some(Word::HourSuffix) && self.glued(j - 1))
+                    {
                         j += 1;
                     }
                     Core { h: a % 24, m: b, next_day: a == 24, form: Form::Colon, end: j }
-                } else if self.word(i + 1) == Some(W::U) {
+                } else if self.word(i + 1) == Some(Word::HourSuffix) {
                     if a > 23 {
                         return None;
                     }
@@ -254,7 +262,7 @@ impl Cx<'_> {
                         j += 1;
                     }
                     Core { h: a, m, next_day: false, form: Form::Uur, end: j }
-                } else if self.word(i + 1) == Some(W::Uur) {
+                } else if self.word(i + 1) == Some(Word::Uur) {
                     if a > 23 {
                         return None;
                     }
@@ -266,12 +274,12 @@ impl Cx<'_> {
                     Core { h: a, m: 0, next_day: false, form: Form::Bare, end: i + 1 }
                 };
                 // am / pm
-                if let Some(w @ (W::Am | W::Pm)) = self.word(core.end)
+                if let Some(w @ (Word::Am | Word::Pm)) = self.word(core.end)
                     && (1..=12).contains(&core.h)
                     && core.form != Form::Uur
                 {
                     core.h = match w {
-                        W::Pm => core.h % 12 + 12,
+                        Word::Pm => core.h % 12 + 12,
                         _ => core.h % 12,
                     };
                     core.form = Form::Uur;
@@ -289,39 +297,42 @@ impl Cx<'_> {
         if matches!(self.punct(j), Some('\'' | '’' | '`' | '‘')) {
             j += 1;
         }
-        if self.word(j) == Some(W::S) {
+        if self.word(j) == Some(Word::ApostropheS) {
             j += 1;
         }
         match self.word(j) {
-            Some(W::PartS(p)) => Some((p, j + 1)),
+            Some(Word::DayPartAdverb(p)) => Some((p, j + 1)),
             _ => None,
         }
     }
 
     fn parse_clock(&self, i: usize) -> Option<ClockAtom> {
         let pre = match self.word(i) {
-            Some(w @ (W::Om | W::Tot | W::Van | W::Tussen | W::Na)) => Some(w),
+            Some(w @ (Word::At | Word::Tot | Word::Van | Word::Tussen | Word::Na)) => Some(w),
             _ => None,
         };
         let ci = if pre.is_some() { i + 1 } else { i };
         if self.num(ci).is_some() && !self.number_ok(ci) {
             return None;
         }
-        if matches!(self.word(ci), Some(W::NumWord(_))) && pre.is_none() {
+        if matches!(self.word(ci), Some(Word::Numeral(_))) && pre.is_none() {
             return None;
         }
         let core = self.parse_clock_core(ci)?;
         let start_word = if pre.is_some() { i } else { ci };
         if core.form != Form::Colon && core.form != Form::Midnight {
-            if start_word > 0 && self.word(start_word - 1) == Some(W::DurBefore) {
+            if start_word > 0 && self.word(start_word - 1) == Some(Word::DurationBefore) {
                 return None;
             }
-            if self.word(core.end) == Some(W::DurAfter) {
+            if self.word(core.end) == Some(Word::DurationAfter) {
                 return None;
             }
         }
         if core.form == Form::Colon
-            && matches!(self.k(core.end), Some(K::P('%')) | Some(K::Word(W::Unit | W::Currency)))
+            && matches!(
+                self.k(core.end),
+                Some(TokenKind::Punct('%')) | Some(TokenKind::Word(Word::Unit | Word::Currency))
+            )
         {
             return None;
         }
@@ -334,9 +345,9 @@ impl Cx<'_> {
         // range: "14:00-16:00", "van 14 tot 16 uur"
         let mut ranged = false;
         if core.form != Form::Midnight
-            && (self.word(j) == Some(W::Tot)
+            && (self.word(j) == Some(Word::Tot)
                 || matches!(self.punct(j), Some('-' | '–'))
-                || (pre == Some(W::Tussen) && self.word(j) == Some(W::En)))
+                || (pre == Some(Word::Tussen) && self.word(j) == Some(Word::En)))
             && let Some(c2) = self.parse_clock_core(j + 1)
             && matches!(c2.form, Form::Colon | Form::Uur)
         {
@@ -351,7 +362,7 @@ impl Cx<'_> {
         }
         if core.form == Form::Bare
             && !ranged
-            && (!matches!(pre, Some(W::Om | W::Tot)) || !self.bare_follow_ok(core.end))
+            && (!matches!(pre, Some(Word::At | Word::Tot)) || !self.bare_follow_ok(core.end))
         {
             return None;
         }
@@ -361,10 +372,13 @@ impl Cx<'_> {
     /// What may follow a bare `om 9`.
     fn bare_follow_ok(&self, i: usize) -> bool {
         match self.k(i) {
-            None | Some(K::Break) => true,
-            Some(K::P('.' | ',' | ':')) => !(self.glued(i) && self.num(i + 1).is_some()),
-            Some(K::P('!' | '?' | ';' | ')' | '(' | '"' | '\'' | '’' | '‘')) => true,
-            Some(K::Word(w)) => w.is_dayish() || matches!(w, W::Link | W::En | W::Tot | W::S | W::PartS(_)),
+            None | Some(TokenKind::Break) => true,
+            Some(TokenKind::Punct('.' | ',' | ':')) => !(self.glued(i) && self.num(i + 1).is_some()),
+            Some(TokenKind::Punct('!' | '?' | ';' | ')' | '(' | '"' | '\'' | '’' | '‘')) => true,
+            Some(TokenKind::Word(w)) => {
+                w.is_dayish()
+                    || matches!(w, Word::Link | Word::En | Word::Tot | Word::ApostropheS | Word::DayPartAdverb(_))
+            }
             _ => false,
         }
     }
@@ -374,9 +388,9 @@ impl Cx<'_> {
     /// A weekday word at `i`: (weekday, day part, end).
     fn parse_weekday(&self, i: usize) -> Option<(u8, Option<DayPart>, usize)> {
         match self.word(i)? {
-            W::Weekday(d) => Some((d, None, i + 1)),
-            W::WeekdayPart(d, p) => Some((d, Some(p), i + 1)),
-            W::WeekdayAbbr(d) => {
+            Word::Weekday(d) => Some((d, None, i + 1)),
+            Word::WeekdayPart(d, p) => Some((d, Some(p), i + 1)),
+            Word::WeekdayAbbr(d) => {
                 let mut j = i + 1;
                 if self.punct(j) == Some('.') && self.glued(i) {
                     j += 1;
@@ -386,7 +400,7 @@ impl Cx<'_> {
                 }
                 let followed = self.parse_date(j, true).is_some()
                     || (self.num(j).is_some() && self.parse_clock(j).is_some())
-                    || (self.word(j) == Some(W::Om) && self.parse_clock(j).is_some());
+                    || (self.word(j) == Some(Word::At) && self.parse_clock(j).is_some());
                 followed.then_some((d, None, i + 1))
             }
             _ => None,
@@ -395,13 +409,13 @@ impl Cx<'_> {
 
     fn parse_named(&self, i: usize) -> Option<(Named, usize)> {
         match self.word(i)? {
-            W::Named(n) => Some((n, i + 1)),
-            W::Oud => {
+            Word::Named(n) => Some((n, i + 1)),
+            Word::Oud => {
                 let mut j = i + 1;
                 if self.punct(j) == Some('-') {
                     j += 1;
                 }
-                if self.word(j) == Some(W::En) || self.punct(j) == Some('&') {
+                if self.word(j) == Some(Word::En) || self.punct(j) == Some('&') {
                     j += 1;
                 } else {
                     return None;
@@ -409,7 +423,7 @@ impl Cx<'_> {
                 if self.punct(j) == Some('-') {
                     j += 1;
                 }
-                (self.word(j) == Some(W::Nieuw)).then_some((Named::OudejaarsAvond, j + 1))
+                (self.word(j) == Some(Word::Nieuw)).then_some((Named::OudejaarsAvond, j + 1))
             }
             _ => None,
         }
@@ -418,8 +432,10 @@ impl Cx<'_> {
     fn parse_day(&self, i: usize) -> Option<DayAtom> {
         let w = self.word(i);
         let mut atom = match w {
-            Some(W::Rel(n, p)) => DayAtom { kind: DayKind::Rel(n), part: p, past: n < 0, start: i, end: i + 1 },
-            Some(W::Vannacht) => {
+            Some(Word::RelativeDay(n, p)) => {
+                DayAtom { kind: DayKind::Rel(n), part: p, past: n < 0, start: i, end: i + 1 }
+            }
+            Some(Word::Vannacht) => {
                 let morning = self.pub_ndt.hour() < 12;
                 DayAtom {
                     kind: DayKind::Rel(if morning { -1 } else { 0 }),
@@ -429,26 +445,26 @@ impl Cx<'_> {
                     end: i + 1,
                 }
             }
-            Some(W::Morgen) => DayAtom { kind: DayKind::Rel(1), part: None, past: false, start: i, end: i + 1 },
-            Some(W::Upcoming | W::Volgende | W::Last) => {
+            Some(Word::Morgen) => DayAtom { kind: DayKind::Rel(1), part: None, past: false, start: i, end: i + 1 },
+            Some(Word::Upcoming | Word::Volgende | Word::Last) => {
                 if let Some((n, end)) = self.parse_named(i + 1) {
-                    DayAtom { kind: DayKind::Named(n), part: n.day_part(), past: w == Some(W::Last), start: i, end }
+                    DayAtom { kind: DayKind::Named(n), part: n.day_part(), past: w == Some(Word::Last), start: i, end }
                 } else {
                     let (mode, j) = match w {
-                        Some(W::Last) => (Mode::Past, i + 1),
-                        Some(W::Volgende) if self.word(i + 1) == Some(W::Week) => (Mode::NextWeek, i + 2),
+                        Some(Word::Last) => (Mode::Past, i + 1),
+                        Some(Word::Volgende) if self.word(i + 1) == Some(Word::Week) => (Mode::NextWeek, i + 2),
                         _ => (Mode::Next, i + 1),
                     };
                     let (d, p, end) = self.parse_weekday(j)?;
                     DayAtom { kind: DayKind::Weekday(d, mode), part: p, past: mode == Mode::Past, start: i, end }
                 }
             }
-            Some(W::Weekday(_) | W::WeekdayPart(..) | W::WeekdayAbbr(_)) => {
+            Some(Word::Weekday(_) | Word::WeekdayPart(..) | Word::WeekdayAbbr(_)) => {
                 let (d, p, mut end) = self.parse_weekday(i)?;
                 let mut mode = Mode::Next;
                 match self.word(end) {
-                    Some(W::Upcoming) => end += 1,
-                    Some(W::Volgende) if self.word(end + 1) == Some(W::Week) => {
+                    Some(Word::Upcoming) => end += 1,
+                    Some(Word::Volgende) if self.word(end + 1) == Some(Word::Week) => {
                         mode = Mode::NextWeek;
                         end += 2;
                     }
@@ -456,7 +472,7 @@ impl Cx<'_> {
                 }
                 DayAtom { kind: DayKind::Weekday(d, mode), part: p, past: false, start: i, end }
             }
-            Some(W::Named(_) | W::Oud) => {
+            Some(Word::Named(_) | Word::Oud) => {
                 let (n, end) = self.parse_named(i)?;
                 DayAtom { kind: DayKind::Named(n), part: n.day_part(), past: false, start: i, end }
             }
@@ -469,11 +485,11 @@ impl Cx<'_> {
         // day part as a separate word
         if atom.part.is_none()
             && !matches!(atom.kind, DayKind::Named(_))
-            && let Some(K::Word(next_word)) = self.k(atom.end)
+            && let Some(TokenKind::Word(next_word)) = self.k(atom.end)
         {
             let p = match next_word {
-                W::PartWord(p) => Some(p),
-                W::Morgen if matches!(atom.kind, DayKind::Weekday(..)) => Some(DayPart::Morning),
+                Word::DayPart(p) => Some(p),
+                Word::Morgen if matches!(atom.kind, DayKind::Weekday(..)) => Some(DayPart::Morning),
                 _ => None,
             };
             if let Some(p) = p {
@@ -487,7 +503,7 @@ impl Cx<'_> {
             if matches!(self.punct(j), Some(',' | '.')) {
                 j += 1;
             }
-            if self.word(j) == Some(W::Ord) {
+            if self.word(j) == Some(Word::OrdinalSuffix) {
                 j += 1;
             }
             if let Some((d, m, y, end)) = self.parse_date(j, true) {
@@ -495,7 +511,7 @@ impl Cx<'_> {
                 atom.past = mode == Mode::Past;
                 atom.end = end;
                 if atom.part.is_none()
-                    && let Some(K::Word(W::PartWord(p))) = self.k(atom.end)
+                    && let Some(TokenKind::Word(Word::DayPart(p))) = self.k(atom.end)
                 {
                     atom.part = Some(p);
                     atom.end += 1;

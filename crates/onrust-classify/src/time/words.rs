@@ -74,9 +74,9 @@ impl Named {
 
 /// The words this module cares about, after folding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum W {
+pub(super) enum Word {
     /// A relative day: offset in days, day part.
-    Rel(i8, Option<DayPart>),
+    RelativeDay(i8, Option<DayPart>),
     /// `vannacht`: depends on the publication hour.
     Vannacht,
     /// `morgen`: tomorrow, or "morning" after a weekday.
@@ -85,11 +85,11 @@ pub(super) enum W {
     WeekdayAbbr(u8),
     WeekdayPart(u8, DayPart),
     /// A separate day-part word: `avond`, `evening`.
-    PartWord(DayPart),
+    DayPart(DayPart),
     /// `avonds` as in `'s avonds` (also `savonds`).
-    PartS(DayPart),
+    DayPartAdverb(DayPart),
     /// The `s` of `'s`.
-    S,
+    ApostropheS,
     Month(u8),
     Named(Named),
     Oud,
@@ -103,26 +103,27 @@ pub(super) enum W {
     Last,
     Uur,
     /// `u` / `h` after a number.
-    U,
+    HourSuffix,
     Am,
     Pm,
     Middernacht,
     /// `om`, `vanaf`, `rond`, `at`, `from`, `around`.
-    Om,
+    At,
     Tot,
     Van,
     /// `tussen`: makes `en` a range connector.
     Tussen,
     Na,
-    NumWord(u8),
+    /// `een` .. `twaalf`.
+    Numeral(u8),
     /// Ordinal suffix: `1e`, `1ste`.
-    Ord,
+    OrdinalSuffix,
     /// Prepositions that may follow `om 9`.
     Link,
     /// Words before a number that make `N uur` a duration.
-    DurBefore,
+    DurationBefore,
     /// Words after `N uur` that make it a duration.
-    DurAfter,
+    DurationAfter,
     Currency,
     Unit,
     Other,
@@ -130,272 +131,272 @@ pub(super) enum W {
 
 /// Every word this module knows, folded to lowercase ASCII. Weekday
 /// compounds (`zaterdagavond`) are recognised by [`weekday_compound`].
-const WORDS: &[(&str, W)] = {
+const WORDS: &[(&str, Word)] = {
     use DayPart::*;
     &[
-        ("vandaag", W::Rel(0, None)),
-        ("today", W::Rel(0, None)),
-        ("vanochtend", W::Rel(0, Some(Morning))),
-        ("vanmorgen", W::Rel(0, Some(Morning))),
-        ("vanmiddag", W::Rel(0, Some(Afternoon))),
-        ("vanavond", W::Rel(0, Some(Evening))),
-        ("tonight", W::Rel(0, Some(Evening))),
-        ("tonite", W::Rel(0, Some(Evening))),
-        ("vannacht", W::Vannacht),
-        ("morgen", W::Morgen),
-        ("tomorrow", W::Rel(1, None)),
-        ("demain", W::Rel(1, None)),
-        ("heute", W::Rel(0, None)),
-        ("morgenochtend", W::Rel(1, Some(Morning))),
-        ("morgenvroeg", W::Rel(1, Some(Morning))),
-        ("morgenmiddag", W::Rel(1, Some(Afternoon))),
-        ("morgenavond", W::Rel(1, Some(Evening))),
-        ("morgennacht", W::Rel(1, Some(Night))),
-        ("overmorgen", W::Rel(2, None)),
-        ("gisteren", W::Rel(-1, None)),
-        ("gister", W::Rel(-1, None)),
-        ("yesterday", W::Rel(-1, None)),
-        ("gisterochtend", W::Rel(-1, Some(Morning))),
-        ("gisterenochtend", W::Rel(-1, Some(Morning))),
-        ("gistermorgen", W::Rel(-1, Some(Morning))),
-        ("gisterenmorgen", W::Rel(-1, Some(Morning))),
-        ("gistermiddag", W::Rel(-1, Some(Afternoon))),
-        ("gisterenmiddag", W::Rel(-1, Some(Afternoon))),
-        ("gisteravond", W::Rel(-1, Some(Evening))),
-        ("gisterenavond", W::Rel(-1, Some(Evening))),
-        ("gisternacht", W::Rel(-1, Some(Night))),
-        ("gisterennacht", W::Rel(-1, Some(Night))),
-        ("eergisteren", W::Rel(-2, None)),
-        ("eergister", W::Rel(-2, None)),
-        ("ma", W::WeekdayAbbr(0)),
-        ("di", W::WeekdayAbbr(1)),
-        ("wo", W::WeekdayAbbr(2)),
-        ("do", W::WeekdayAbbr(3)),
-        ("vr", W::WeekdayAbbr(4)),
-        ("vrij", W::WeekdayAbbr(4)),
-        ("za", W::WeekdayAbbr(5)),
-        ("zat", W::WeekdayAbbr(5)),
-        ("zo", W::WeekdayAbbr(6)),
-        ("zon", W::WeekdayAbbr(6)),
-        ("maandag", W::Weekday(0)),
-        ("dinsdag", W::Weekday(1)),
-        ("woensdag", W::Weekday(2)),
-        ("donderdag", W::Weekday(3)),
-        ("vrijdag", W::Weekday(4)),
-        ("zaterdag", W::Weekday(5)),
-        ("zondag", W::Weekday(6)),
-        ("monday", W::Weekday(0)),
-        ("tuesday", W::Weekday(1)),
-        ("wednesday", W::Weekday(2)),
-        ("thursday", W::Weekday(3)),
-        ("friday", W::Weekday(4)),
-        ("saturday", W::Weekday(5)),
-        ("sunday", W::Weekday(6)),
-        ("montag", W::Weekday(0)),
-        ("dienstag", W::Weekday(1)),
-        ("mittwoch", W::Weekday(2)),
-        ("donnerstag", W::Weekday(3)),
-        ("freitag", W::Weekday(4)),
-        ("samstag", W::Weekday(5)),
-        ("sonntag", W::Weekday(6)),
-        ("lundi", W::Weekday(0)),
-        ("mardi", W::Weekday(1)),
-        ("mercredi", W::Weekday(2)),
-        ("jeudi", W::Weekday(3)),
-        ("vendredi", W::Weekday(4)),
-        ("samedi", W::Weekday(5)),
-        ("dimanche", W::Weekday(6)),
-        ("avond", W::PartWord(Evening)),
-        ("evening", W::PartWord(Evening)),
-        ("ochtend", W::PartWord(Morning)),
-        ("morning", W::PartWord(Morning)),
-        ("middag", W::PartWord(Afternoon)),
-        ("afternoon", W::PartWord(Afternoon)),
-        ("nacht", W::PartWord(Night)),
-        ("night", W::PartWord(Night)),
-        ("avonds", W::PartS(Evening)),
-        ("savonds", W::PartS(Evening)),
-        ("ochtends", W::PartS(Morning)),
-        ("sochtends", W::PartS(Morning)),
-        ("morgens", W::PartS(Morning)),
-        ("smorgens", W::PartS(Morning)),
-        ("middags", W::PartS(Afternoon)),
-        ("smiddags", W::PartS(Afternoon)),
-        ("nachts", W::PartS(Night)),
-        ("snachts", W::PartS(Night)),
-        ("s", W::S),
-        ("januari", W::Month(1)),
-        ("jan", W::Month(1)),
-        ("februari", W::Month(2)),
-        ("feb", W::Month(2)),
-        ("febr", W::Month(2)),
-        ("maart", W::Month(3)),
-        ("mrt", W::Month(3)),
-        ("mar", W::Month(3)),
-        ("april", W::Month(4)),
-        ("apr", W::Month(4)),
-        ("mei", W::Month(5)),
-        ("juni", W::Month(6)),
-        ("jun", W::Month(6)),
-        ("juli", W::Month(7)),
-        ("jul", W::Month(7)),
-        ("augustus", W::Month(8)),
-        ("aug", W::Month(8)),
-        ("september", W::Month(9)),
-        ("sep", W::Month(9)),
-        ("sept", W::Month(9)),
-        ("oktober", W::Month(10)),
-        ("okt", W::Month(10)),
-        ("november", W::Month(11)),
-        ("nov", W::Month(11)),
-        ("december", W::Month(12)),
-        ("dec", W::Month(12)),
-        ("oudejaarsavond", W::Named(Named::OudejaarsAvond)),
-        ("oudjaarsavond", W::Named(Named::OudejaarsAvond)),
-        ("jaarwisseling", W::Named(Named::OudejaarsAvond)),
-        ("oudennieuw", W::Named(Named::OudejaarsAvond)),
-        ("oudejaarsdag", W::Named(Named::OudejaarsDag)),
-        ("oudjaarsdag", W::Named(Named::OudejaarsDag)),
-        ("oudejaarsnacht", W::Named(Named::OudejaarsNacht)),
-        ("oudjaarsnacht", W::Named(Named::OudejaarsNacht)),
-        ("nieuwjaarsnacht", W::Named(Named::NieuwjaarsNacht)),
-        ("nieuwjaarsdag", W::Named(Named::NieuwjaarsDag)),
-        ("koningsdag", W::Named(Named::Koningsdag)),
-        ("bevrijdingsdag", W::Named(Named::Bevrijdingsdag)),
-        ("sinterklaasavond", W::Named(Named::Sinterklaas)),
-        ("pakjesavond", W::Named(Named::Sinterklaas)),
-        ("kerstavond", W::Named(Named::Kerstavond)),
-        ("oud", W::Oud),
-        ("en", W::En),
-        ("nieuw", W::Nieuw),
-        ("aanstaande", W::Upcoming),
-        ("komende", W::Upcoming),
-        ("deze", W::Upcoming),
-        ("this", W::Upcoming),
-        ("next", W::Upcoming),
-        ("coming", W::Upcoming),
-        ("volgende", W::Volgende),
-        ("week", W::Week),
-        ("afgelopen", W::Last),
-        ("vorige", W::Last),
-        ("jongstleden", W::Last),
-        ("last", W::Last),
-        ("uur", W::Uur),
-        ("uhr", W::Uur),
-        ("u", W::U),
-        ("h", W::U),
-        ("am", W::Am),
-        ("pm", W::Pm),
-        ("middernacht", W::Middernacht),
-        ("midnight", W::Middernacht),
-        ("om", W::Om),
-        ("vanaf", W::Om),
-        ("rond", W::Om),
-        ("rondom", W::Om),
-        ("omstreeks", W::Om),
-        ("at", W::Om),
-        ("from", W::Om),
-        ("around", W::Om),
-        ("tussen", W::Tussen),
-        ("between", W::Tussen),
-        ("tot", W::Tot),
-        ("until", W::Tot),
-        ("till", W::Tot),
-        ("to", W::Tot),
-        ("van", W::Van),
-        ("na", W::Na),
-        ("after", W::Na),
-        ("een", W::NumWord(1)),
-        ("twee", W::NumWord(2)),
-        ("drie", W::NumWord(3)),
-        ("vier", W::NumWord(4)),
-        ("vijf", W::NumWord(5)),
-        ("zes", W::NumWord(6)),
-        ("zeven", W::NumWord(7)),
-        ("acht", W::NumWord(8)),
-        ("negen", W::NumWord(9)),
-        ("tien", W::NumWord(10)),
-        ("elf", W::NumWord(11)),
-        ("twaalf", W::NumWord(12)),
-        ("e", W::Ord),
-        ("ste", W::Ord),
-        ("de", W::Ord),
-        ("st", W::Ord),
-        ("nd", W::Ord),
-        ("rd", W::Ord),
-        ("th", W::Ord),
-        ("op", W::Link),
-        ("bij", W::Link),
-        ("in", W::Link),
-        ("aan", W::Link),
-        ("naar", W::Link),
-        ("voor", W::Link),
-        ("on", W::Link),
-        ("verzamelen", W::Link),
-        ("samen", W::Link),
-        ("we", W::Link),
-        ("wij", W::Link),
-        ("is", W::Link),
-        ("zijn", W::Link),
-        ("begint", W::Link),
-        ("start", W::Link),
-        ("starten", W::Link),
-        ("beginnen", W::Link),
-        ("daar", W::Link),
-        ("hier", W::Link),
-        ("al", W::Link),
-        ("binnen", W::DurBefore),
-        ("over", W::DurBefore),
-        ("ruim", W::DurBefore),
-        ("bijna", W::DurBefore),
-        ("elke", W::DurBefore),
-        ("ieder", W::DurBefore),
-        ("iedere", W::DurBefore),
-        ("per", W::DurBefore),
-        ("ongeveer", W::DurBefore),
-        ("circa", W::DurBefore),
-        ("ca", W::DurBefore),
-        ("within", W::DurBefore),
-        ("every", W::DurBefore),
-        ("lang", W::DurAfter),
-        ("later", W::DurAfter),
-        ("eerder", W::DurAfter),
-        ("geleden", W::DurAfter),
-        ("durende", W::DurAfter),
-        ("achter", W::DurAfter),
-        ("ago", W::DurAfter),
-        ("long", W::DurAfter),
-        ("euro", W::Currency),
-        ("eur", W::Currency),
-        ("euros", W::Currency),
-        ("dollar", W::Currency),
-        ("cent", W::Currency),
-        ("procent", W::Unit),
-        ("percent", W::Unit),
-        ("meter", W::Unit),
-        ("km", W::Unit),
-        ("kilometer", W::Unit),
-        ("kg", W::Unit),
-        ("kilo", W::Unit),
-        ("cm", W::Unit),
-        ("mm", W::Unit),
-        ("mln", W::Unit),
-        ("miljoen", W::Unit),
-        ("miljard", W::Unit),
-        ("jaar", W::Unit),
-        ("keer", W::Unit),
-        ("graden", W::Unit),
-        ("punten", W::Unit),
-        ("minuten", W::Unit),
-        ("min", W::Unit),
-        ("seconden", W::Unit),
-        ("sec", W::Unit),
-        ("dagen", W::Unit),
-        ("weken", W::Unit),
-        ("maanden", W::Unit),
-        ("jaren", W::Unit),
-        ("mensen", W::Unit),
-        ("personen", W::Unit),
+        ("vandaag", Word::RelativeDay(0, None)),
+        ("today", Word::RelativeDay(0, None)),
+        ("vanochtend", Word::RelativeDay(0, Some(Morning))),
+        ("vanmorgen", Word::RelativeDay(0, Some(Morning))),
+        ("vanmiddag", Word::RelativeDay(0, Some(Afternoon))),
+        ("vanavond", Word::RelativeDay(0, Some(Evening))),
+        ("tonight", Word::RelativeDay(0, Some(Evening))),
+        ("tonite", Word::RelativeDay(0, Some(Evening))),
+        ("vannacht", Word::Vannacht),
+        ("morgen", Word::Morgen),
+        ("tomorrow", Word::RelativeDay(1, None)),
+        ("demain", Word::RelativeDay(1, None)),
+        ("heute", Word::RelativeDay(0, None)),
+        ("morgenochtend", Word::RelativeDay(1, Some(Morning))),
+        ("morgenvroeg", Word::RelativeDay(1, Some(Morning))),
+        ("morgenmiddag", Word::RelativeDay(1, Some(Afternoon))),
+        ("morgenavond", Word::RelativeDay(1, Some(Evening))),
+        ("morgennacht", Word::RelativeDay(1, Some(Night))),
+        ("overmorgen", Word::RelativeDay(2, None)),
+        ("gisteren", Word::RelativeDay(-1, None)),
+        ("gister", Word::RelativeDay(-1, None)),
+        ("yesterday", Word::RelativeDay(-1, None)),
+        ("gisterochtend", Word::RelativeDay(-1, Some(Morning))),
+        ("gisterenochtend", Word::RelativeDay(-1, Some(Morning))),
+        ("gistermorgen", Word::RelativeDay(-1, Some(Morning))),
+        ("gisterenmorgen", Word::RelativeDay(-1, Some(Morning))),
+        ("gistermiddag", Word::RelativeDay(-1, Some(Afternoon))),
+        ("gisterenmiddag", Word::RelativeDay(-1, Some(Afternoon))),
+        ("gisteravond", Word::RelativeDay(-1, Some(Evening))),
+        ("gisterenavond", Word::RelativeDay(-1, Some(Evening))),
+        ("gisternacht", Word::RelativeDay(-1, Some(Night))),
+        ("gisterennacht", Word::RelativeDay(-1, Some(Night))),
+        ("eergisteren", Word::RelativeDay(-2, None)),
+        ("eergister", Word::RelativeDay(-2, None)),
+        ("ma", Word::WeekdayAbbr(0)),
+        ("di", Word::WeekdayAbbr(1)),
+        ("wo", Word::WeekdayAbbr(2)),
+        ("do", Word::WeekdayAbbr(3)),
+        ("vr", Word::WeekdayAbbr(4)),
+        ("vrij", Word::WeekdayAbbr(4)),
+        ("za", Word::WeekdayAbbr(5)),
+        ("zat", Word::WeekdayAbbr(5)),
+        ("zo", Word::WeekdayAbbr(6)),
+        ("zon", Word::WeekdayAbbr(6)),
+        ("maandag", Word::Weekday(0)),
+        ("dinsdag", Word::Weekday(1)),
+        ("woensdag", Word::Weekday(2)),
+        ("donderdag", Word::Weekday(3)),
+        ("vrijdag", Word::Weekday(4)),
+        ("zaterdag", Word::Weekday(5)),
+        ("zondag", Word::Weekday(6)),
+        ("monday", Word::Weekday(0)),
+        ("tuesday", Word::Weekday(1)),
+        ("wednesday", Word::Weekday(2)),
+        ("thursday", Word::Weekday(3)),
+        ("friday", Word::Weekday(4)),
+        ("saturday", Word::Weekday(5)),
+        ("sunday", Word::Weekday(6)),
+        ("montag", Word::Weekday(0)),
+        ("dienstag", Word::Weekday(1)),
+        ("mittwoch", Word::Weekday(2)),
+        ("donnerstag", Word::Weekday(3)),
+        ("freitag", Word::Weekday(4)),
+        ("samstag", Word::Weekday(5)),
+        ("sonntag", Word::Weekday(6)),
+        ("lundi", Word::Weekday(0)),
+        ("mardi", Word::Weekday(1)),
+        ("mercredi", Word::Weekday(2)),
+        ("jeudi", Word::Weekday(3)),
+        ("vendredi", Word::Weekday(4)),
+        ("samedi", Word::Weekday(5)),
+        ("dimanche", Word::Weekday(6)),
+        ("avond", Word::DayPart(Evening)),
+        ("evening", Word::DayPart(Evening)),
+        ("ochtend", Word::DayPart(Morning)),
+        ("morning", Word::DayPart(Morning)),
+        ("middag", Word::DayPart(Afternoon)),
+        ("afternoon", Word::DayPart(Afternoon)),
+        ("nacht", Word::DayPart(Night)),
+        ("night", Word::DayPart(Night)),
+        ("avonds", Word::DayPartAdverb(Evening)),
+        ("savonds", Word::DayPartAdverb(Evening)),
+        ("ochtends", Word::DayPartAdverb(Morning)),
+        ("sochtends", Word::DayPartAdverb(Morning)),
+        ("morgens", Word::DayPartAdverb(Morning)),
+        ("smorgens", Word::DayPartAdverb(Morning)),
+        ("middags", Word::DayPartAdverb(Afternoon)),
+        ("smiddags", Word::DayPartAdverb(Afternoon)),
+        ("nachts", Word::DayPartAdverb(Night)),
+        ("snachts", Word::DayPartAdverb(Night)),
+        ("s", Word::ApostropheS),
+        ("januari", Word::Month(1)),
+        ("jan", Word::Month(1)),
+        ("februari", Word::Month(2)),
+        ("feb", Word::Month(2)),
+        ("febr", Word::Month(2)),
+        ("maart", Word::Month(3)),
+        ("mrt", Word::Month(3)),
+        ("mar", Word::Month(3)),
+        ("april", Word::Month(4)),
+        ("apr", Word::Month(4)),
+        ("mei", Word::Month(5)),
+        ("juni", Word::Month(6)),
+        ("jun", Word::Month(6)),
+        ("juli", Word::Month(7)),
+        ("jul", Word::Month(7)),
+        ("augustus", Word::Month(8)),
+        ("aug", Word::Month(8)),
+        ("september", Word::Month(9)),
+        ("sep", Word::Month(9)),
+        ("sept", Word::Month(9)),
+        ("oktober", Word::Month(10)),
+        ("okt", Word::Month(10)),
+        ("november", Word::Month(11)),
+        ("nov", Word::Month(11)),
+        ("december", Word::Month(12)),
+        ("dec", Word::Month(12)),
+        ("oudejaarsavond", Word::Named(Named::OudejaarsAvond)),
+        ("oudjaarsavond", Word::Named(Named::OudejaarsAvond)),
+        ("jaarwisseling", Word::Named(Named::OudejaarsAvond)),
+        ("oudennieuw", Word::Named(Named::OudejaarsAvond)),
+        ("oudejaarsdag", Word::Named(Named::OudejaarsDag)),
+        ("oudjaarsdag", Word::Named(Named::OudejaarsDag)),
+        ("oudejaarsnacht", Word::Named(Named::OudejaarsNacht)),
+        ("oudjaarsnacht", Word::Named(Named::OudejaarsNacht)),
+        ("nieuwjaarsnacht", Word::Named(Named::NieuwjaarsNacht)),
+        ("nieuwjaarsdag", Word::Named(Named::NieuwjaarsDag)),
+        ("koningsdag", Word::Named(Named::Koningsdag)),
+        ("bevrijdingsdag", Word::Named(Named::Bevrijdingsdag)),
+        ("sinterklaasavond", Word::Named(Named::Sinterklaas)),
+        ("pakjesavond", Word::Named(Named::Sinterklaas)),
+        ("kerstavond", Word::Named(Named::Kerstavond)),
+        ("oud", Word::Oud),
+        ("en", Word::En),
+        ("nieuw", Word::Nieuw),
+        ("aanstaande", Word::Upcoming),
+        ("komende", Word::Upcoming),
+        ("deze", Word::Upcoming),
+        ("this", Word::Upcoming),
+        ("next", Word::Upcoming),
+        ("coming", Word::Upcoming),
+        ("volgende", Word::Volgende),
+        ("week", Word::Week),
+        ("afgelopen", Word::Last),
+        ("vorige", Word::Last),
+        ("jongstleden", Word::Last),
+        ("last", Word::Last),
+        ("uur", Word::Uur),
+        ("uhr", Word::Uur),
+        ("u", Word::HourSuffix),
+        ("h", Word::HourSuffix),
+        ("am", Word::Am),
+        ("pm", Word::Pm),
+        ("middernacht", Word::Middernacht),
+        ("midnight", Word::Middernacht),
+        ("om", Word::At),
+        ("vanaf", Word::At),
+        ("rond", Word::At),
+        ("rondom", Word::At),
+        ("omstreeks", Word::At),
+        ("at", Word::At),
+        ("from", Word::At),
+        ("around", Word::At),
+        ("tussen", Word::Tussen),
+        ("between", Word::Tussen),
+        ("tot", Word::Tot),
+        ("until", Word::Tot),
+        ("till", Word::Tot),
+        ("to", Word::Tot),
+        ("van", Word::Van),
+        ("na", Word::Na),
+        ("after", Word::Na),
+        ("een", Word::Numeral(1)),
+        ("twee", Word::Numeral(2)),
+        ("drie", Word::Numeral(3)),
+        ("vier", Word::Numeral(4)),
+        ("vijf", Word::Numeral(5)),
+        ("zes", Word::Numeral(6)),
+        ("zeven", Word::Numeral(7)),
+        ("acht", Word::Numeral(8)),
+        ("negen", Word::Numeral(9)),
+        ("tien", Word::Numeral(10)),
+        ("elf", Word::Numeral(11)),
+        ("twaalf", Word::Numeral(12)),
+        ("e", Word::OrdinalSuffix),
+        ("ste", Word::OrdinalSuffix),
+        ("de", Word::OrdinalSuffix),
+        ("st", Word::OrdinalSuffix),
+        ("nd", Word::OrdinalSuffix),
+        ("rd", Word::OrdinalSuffix),
+        ("th", Word::OrdinalSuffix),
+        ("op", Word::Link),
+        ("bij", Word::Link),
+        ("in", Word::Link),
+        ("aan", Word::Link),
+        ("naar", Word::Link),
+        ("voor", Word::Link),
+        ("on", Word::Link),
+        ("verzamelen", Word::Link),
+        ("samen", Word::Link),
+        ("we", Word::Link),
+        ("wij", Word::Link),
+        ("is", Word::Link),
+        ("zijn", Word::Link),
+        ("begint", Word::Link),
+        ("start", Word::Link),
+        ("starten", Word::Link),
+        ("beginnen", Word::Link),
+        ("daar", Word::Link),
+        ("hier", Word::Link),
+        ("al", Word::Link),
+        ("binnen", Word::DurationBefore),
+        ("over", Word::DurationBefore),
+        ("ruim", Word::DurationBefore),
+        ("bijna", Word::DurationBefore),
+        ("elke", Word::DurationBefore),
+        ("ieder", Word::DurationBefore),
+        ("iedere", Word::DurationBefore),
+        ("per", Word::DurationBefore),
+        ("ongeveer", Word::DurationBefore),
+        ("circa", Word::DurationBefore),
+        ("ca", Word::DurationBefore),
+        ("within", Word::DurationBefore),
+        ("every", Word::DurationBefore),
+        ("lang", Word::DurationAfter),
+        ("later", Word::DurationAfter),
+        ("eerder", Word::DurationAfter),
+        ("geleden", Word::DurationAfter),
+        ("durende", Word::DurationAfter),
+        ("achter", Word::DurationAfter),
+        ("ago", Word::DurationAfter),
+        ("long", Word::DurationAfter),
+        ("euro", Word::Currency),
+        ("eur", Word::Currency),
+        ("euros", Word::Currency),
+        ("dollar", Word::Currency),
+        ("cent", Word::Currency),
+        ("procent", Word::Unit),
+        ("percent", Word::Unit),
+        ("meter", Word::Unit),
+        ("km", Word::Unit),
+        ("kilometer", Word::Unit),
+        ("kg", Word::Unit),
+        ("kilo", Word::Unit),
+        ("cm", Word::Unit),
+        ("mm", Word::Unit),
+        ("mln", Word::Unit),
+        ("miljoen", Word::Unit),
+        ("miljard", Word::Unit),
+        ("jaar", Word::Unit),
+        ("keer", Word::Unit),
+        ("graden", Word::Unit),
+        ("punten", Word::Unit),
+        ("minuten", Word::Unit),
+        ("min", Word::Unit),
+        ("seconden", Word::Unit),
+        ("sec", Word::Unit),
+        ("dagen", Word::Unit),
+        ("weken", Word::Unit),
+        ("maanden", Word::Unit),
+        ("jaren", Word::Unit),
+        ("mensen", Word::Unit),
+        ("personen", Word::Unit),
     ]
 };
 
@@ -446,43 +447,45 @@ static TABLE: [u16; TABLE_SIZE] = {
     t
 };
 
-pub(super) fn classify(w: &[u8]) -> W {
-    let shapes = w.first().and_then(|c| KNOWN_SHAPES.get(usize::from(c.wrapping_sub(b'a')))).copied().unwrap_or(0);
-    if w.len() >= 32 || shapes & (1 << w.len()) == 0 {
-        return W::Other;
+/// What the folded (lowercase ASCII) word `folded` is; [`Word::Other`] for
+/// any word the table does not know.
+pub(super) fn classify_word(folded: &[u8]) -> Word {
+    let shapes = folded.first().and_then(|c| KNOWN_SHAPES.get(usize::from(c.wrapping_sub(b'a')))).copied().unwrap_or(0);
+    if folded.len() >= 32 || shapes & (1 << folded.len()) == 0 {
+        return Word::Other;
     }
-    let mut slot = slot_of(w);
-    while let Some(&idx) = TABLE.get(slot) {
-        let Some(&(word, kind)) = (idx as usize).checked_sub(1).and_then(|i| WORDS.get(i)) else {
+    let mut slot = slot_of(folded);
+    while let Some(&index) = TABLE.get(slot) {
+        let Some(&(known, word)) = (index as usize).checked_sub(1).and_then(|i| WORDS.get(i)) else {
             break;
         };
-        if word.as_bytes() == w {
-            return kind;
+        if known.as_bytes() == folded {
+            return word;
         }
         slot = (slot + 1) & (TABLE_SIZE - 1);
     }
-    weekday_compound(w)
+    weekday_compound(folded)
 }
 
 const WEEKDAYS: [&[u8]; 7] = [b"maandag", b"dinsdag", b"woensdag", b"donderdag", b"vrijdag", b"zaterdag", b"zondag"];
 
 /// `zaterdagavond`, `zondagochtend`, `vrijdagnacht`, ...
-fn weekday_compound(w: &[u8]) -> W {
+fn weekday_compound(w: &[u8]) -> Word {
     if w.len() < 11 || !matches!(w.last(), Some(b'd' | b'g' | b'n' | b't')) {
-        return W::Other;
+        return Word::Other;
     }
     for (i, name) in (0u8..).zip(WEEKDAYS) {
         if let Some(rest) = w.strip_prefix(name) {
             return match rest {
-                b"avond" => W::WeekdayPart(i, DayPart::Evening),
-                b"ochtend" | b"morgen" => W::WeekdayPart(i, DayPart::Morning),
-                b"middag" => W::WeekdayPart(i, DayPart::Afternoon),
-                b"nacht" => W::WeekdayPart(i, DayPart::Night),
-                _ => W::Other,
+                b"avond" => Word::WeekdayPart(i, DayPart::Evening),
+                b"ochtend" | b"morgen" => Word::WeekdayPart(i, DayPart::Morning),
+                b"middag" => Word::WeekdayPart(i, DayPart::Afternoon),
+                b"nacht" => Word::WeekdayPart(i, DayPart::Night),
+                _ => Word::Other,
             };
         }
     }
-    W::Other
+    Word::Other
 }
 
 /// Per first letter, a bit per word length that some trigger word has
@@ -562,27 +565,27 @@ pub(super) fn has_trigger(text: &str) -> bool {
         let Some(dst) = buf.get_mut(..word.len()) else { continue };
         dst.copy_from_slice(word);
         dst.make_ascii_lowercase();
-        if classify(dst).is_trigger() {
+        if classify_word(dst).is_trigger() {
             return true;
         }
     }
     false
 }
 
-impl W {
+impl Word {
     /// Words that may start a time expression without any digit nearby.
     pub(super) const fn is_trigger(self) -> bool {
         matches!(
             self,
-            W::Rel(..)
-                | W::Vannacht
-                | W::Morgen
-                | W::Weekday(_)
-                | W::WeekdayPart(..)
-                | W::Named(_)
-                | W::Oud
-                | W::Middernacht
-                | W::Uur
+            Word::RelativeDay(..)
+                | Word::Vannacht
+                | Word::Morgen
+                | Word::Weekday(_)
+                | Word::WeekdayPart(..)
+                | Word::Named(_)
+                | Word::Oud
+                | Word::Middernacht
+                | Word::Uur
         )
     }
 
@@ -590,17 +593,17 @@ impl W {
     pub(super) fn is_dayish(self) -> bool {
         matches!(
             self,
-            W::Rel(..)
-                | W::Vannacht
-                | W::Morgen
-                | W::Weekday(_)
-                | W::WeekdayAbbr(_)
-                | W::WeekdayPart(..)
-                | W::Named(_)
-                | W::Oud
-                | W::Upcoming
-                | W::Volgende
-                | W::Last
+            Word::RelativeDay(..)
+                | Word::Vannacht
+                | Word::Morgen
+                | Word::Weekday(_)
+                | Word::WeekdayAbbr(_)
+                | Word::WeekdayPart(..)
+                | Word::Named(_)
+                | Word::Oud
+                | Word::Upcoming
+                | Word::Volgende
+                | Word::Last
         )
     }
 }
