@@ -9,12 +9,20 @@ use super::words::{Word, classify_word};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum TokenKind {
     Word(Word),
-    /// A run of ASCII digits: its value (saturating) and digit count.
-    Number(u32, u8),
+    Number(Number),
     /// One punctuation or symbol character.
     Punct(char),
     /// Line break, URL or mention: ends a sentence.
     Break,
+}
+
+/// A run of ASCII digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Number {
+    /// Saturating at `u32::MAX`.
+    pub(super) value: u32,
+    /// How many digits were written (`09` has two).
+    pub(super) digits: u8,
 }
 
 /// One token and its byte span in the text.
@@ -29,7 +37,7 @@ impl Token {
     /// A token that may start a time expression: see [`Word::is_trigger`].
     pub(super) fn is_trigger(&self) -> bool {
         match self.kind {
-            TokenKind::Number(_, digits) => digits <= 2,
+            TokenKind::Number(number) => number.digits <= 2,
             TokenKind::Word(w) => w.is_trigger(),
             TokenKind::Punct(_) | TokenKind::Break => false,
         }
@@ -122,14 +130,13 @@ impl Iterator for Lexer<'_> {
                 }
                 b' ' | b'\t' | 0x0b | 0x0c => self.pos += 1,
                 b'0'..=b'9' => {
-                    let mut v: u32 = 0;
-                    let mut n: u8 = 0;
+                    let mut number = Number { value: 0, digits: 0 };
                     while let Some(&d) = bytes.get(self.pos).filter(|d| d.is_ascii_digit()) {
-                        v = v.saturating_mul(10).saturating_add(u32::from(d - b'0'));
-                        n = n.saturating_add(1);
+                        number.value = number.value.saturating_mul(10).saturating_add(u32::from(d - b'0'));
+                        number.digits = number.digits.saturating_add(1);
                         self.pos += 1;
                     }
-                    return Some(Token { kind: TokenKind::Number(v, n), start, end: self.pos });
+                    return Some(Token { kind: TokenKind::Number(number), start, end: self.pos });
                 }
                 b'a'..=b'z' | b'A'..=b'Z' => return Some(self.word(start)),
                 b'@' => return Some(self.skip_chunk(start)),

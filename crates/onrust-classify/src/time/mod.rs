@@ -113,7 +113,8 @@ use chrono::{DateTime, Datelike, Days, FixedOffset, NaiveDate, NaiveDateTime, Of
 use chrono_tz::Europe::Amsterdam;
 
 use lexer::Lexer;
-use parser::{Atom, Cx};
+use parser::{Atom, Parser};
+use resolve::{Published, Resolved};
 use words::has_trigger;
 
 /// One time expression found in a text.
@@ -142,36 +143,37 @@ pub(crate) fn find_times(text: &str, published_at: DateTime<FixedOffset>) -> Vec
     if !has_trigger(text) {
         return Vec::new();
     }
-    let mut toks = Vec::with_capacity(text.len() / 4 + 4);
-    toks.extend(Lexer::new(text));
+    let mut tokens = Vec::with_capacity(text.len() / 4 + 4);
+    tokens.extend(Lexer::new(text));
     let utc = published_at.naive_utc();
     // far outside any real publication date: nothing sensible to resolve
     if !(1000..=9000).contains(&utc.year()) {
         return Vec::new();
     }
     let offset = Amsterdam.offset_from_utc_datetime(&utc).fix().local_minus_utc();
-    let Some(pub_local) = utc.checked_add_signed(TimeDelta::seconds(i64::from(offset))) else {
+    let Some(local) = utc.checked_add_signed(TimeDelta::seconds(i64::from(offset))) else {
         return Vec::new();
     };
-    let cx = Cx { t: &toks, pub_ndt: pub_local, pub_date: pub_local.date() };
-    let atoms = cx.atoms();
+    let published = Published { at: local, date: local.date() };
+    let parser = Parser { tokens: &tokens, published };
+    let atoms = parser.atoms();
     let mut out = Vec::new();
-    let mut k = 0;
-    while let Some(atom) = atoms.get(k) {
-        let next = atoms.get(k + 1);
+    let mut index = 0;
+    while let Some(atom) = atoms.get(index) {
+        let next = atoms.get(index + 1);
         let (day, clock, used) = match (atom, next) {
-            (Atom::Day(d), Some(Atom::Clock(c))) if cx.gap_ok(d.end, c.start) => (Some(d), Some(c), 2),
+            (Atom::Day(d), Some(Atom::Clock(c))) if parser.gap_ok(d.end, c.start) => (Some(d), Some(c), 2),
             (Atom::Day(d), _) => (Some(d), None, 1),
-            (Atom::Clock(c), Some(Atom::Day(d))) if cx.gap_ok(c.end, d.start) => {
+            (Atom::Clock(c), Some(Atom::Day(d))) if parser.gap_ok(c.end, d.start) => {
                 let day_has_own_clock = matches!(
-                    atoms.get(k + 2),
-                    Some(Atom::Clock(c2)) if cx.gap_ok(d.end, c2.start)
+                    atoms.get(index + 2),
+                    Some(Atom::Clock(c2)) if parser.gap_ok(d.end, c2.start)
                 );
                 if day_has_own_clock { (None, Some(c), 1) } else { (Some(d), Some(c), 2) }
             }
             (Atom::Clock(c), _) => (None, Some(c), 1),
         };
-        k += used;
+        index += used;
         let first = match (day, clock) {
             (Some(d), Some(c)) => d.start.min(c.start),
             (Some(d), None) => d.start,
@@ -179,20 +181,23 @@ pub(crate) fn find_times(text: &str, published_at: DateTime<FixedOffset>) -> Vec
             (None, None) => continue,
         };
         let last = day.map_or(0, |d| d.end).max(clock.map_or(0, |c| c.end));
-        let (Some(ft), Some(lt)) = (toks.get(first), last.checked_sub(1).and_then(|l| toks.get(l))) else {
+        let (Some(first_token), Some(last_token)) =
+            (tokens.get(first), last.checked_sub(1).and_then(|l| tokens.get(l)))
+        else {
             continue;
         };
-        let Some((ndt, past)) = cx.resolve(day, clock) else {
+        let Some(Resolved { at: local, past }) = published.resolve(day, clock) else {
             continue;
         };
-        let Some(at) = to_amsterdam(ndt) else {
+        let Some(at) = to_amsterdam(local) else {
             continue;
         };
+        let (start, end) = (first_token.start, last_token.end);
         out.push(TimeMention {
             at,
-            start: ft.start,
-            end: lt.end,
-            evidence: text.get(ft.start..lt.end).unwrap_or_default().to_string(),
+            start,
+            end,
+            evidence: text.get(start..end).unwrap_or_default().to_string(),
             has_clock_time: clock.is_some(),
             has_day: day.is_some(),
             past,
@@ -204,28 +209,29 @@ pub(crate) fn find_times(text: &str, published_at: DateTime<FixedOffset>) -> Vec
 /// A local Amsterdam wall-clock time with the offset valid then; a time in
 /// the spring-forward gap moves one hour on, an ambiguous one takes the
 /// earlier (summer-time) reading.
-fn to_amsterdam(ndt: NaiveDateTime) -> Option<DateTime<FixedOffset>> {
+fn to_amsterdam(local: NaiveDateTime) -> Option<DateTime<FixedOffset>> {
     Amsterdam
-        .from_local_datetime(&ndt)
+        .from_local_datetime(&local)
         .earliest()
         .or_else(|| {
-            let later = ndt.checked_add_signed(TimeDelta::hours(1))?;
+            let later = local.checked_add_signed(TimeDelta::hours(1))?;
             Amsterdam.from_local_datetime(&later).earliest()
         })
         .map(|d| d.fixed_offset())
 }
 
-fn add_days(date: NaiveDate, n: i64) -> Option<NaiveDate> {
-    let days = Days::new(n.unsigned_abs());
-    if n >= 0 { date.checked_add_days(days) } else { date.checked_sub_days(days) }
+/// `date` moved `days` on (or back, when negative); `None` off the calendar.
+fn add_days(date: NaiveDate, days: i64) -> Option<NaiveDate> {
+    let shift = Days::new(days.unsigned_abs());
+    if days >= 0 { date.checked_add_days(shift) } else { date.checked_sub_days(shift) }
 }
 
-/// `d` `m` in `year`, or the next year where it exists (29 February).
-fn first_valid(year: i32, m: u32, d: u32) -> Option<NaiveDate> {
-    (year..year.checked_add(8)?).find_map(|y| NaiveDate::from_ymd_opt(y, m, d))
+/// `day` `month` in `year`, or the next year where it exists (29 February).
+fn first_valid(year: i32, month: u32, day: u32) -> Option<NaiveDate> {
+    (year..year.checked_add(8)?).find_map(|y| NaiveDate::from_ymd_opt(y, month, day))
 }
 
-/// `d` `m` in `year`, or the last year before it where it exists.
-fn first_valid_back(year: i32, m: u32, d: u32) -> Option<NaiveDate> {
-    (year.checked_sub(8)?..=year).rev().find_map(|y| NaiveDate::from_ymd_opt(y, m, d))
+/// `day` `month` in `year`, or the last year before it where it exists.
+fn first_valid_back(year: i32, month: u32, day: u32) -> Option<NaiveDate> {
+    (year.checked_sub(8)?..=year).rev().find_map(|y| NaiveDate::from_ymd_opt(y, month, day))
 }
