@@ -42,17 +42,29 @@ pub enum ArchiveError {
     )]
     TooSlow { budget_ms: u64 },
 
-    /// Retention could not record a deletion, so it deleted nothing more.
-    #[error("retention stopped: {0}")]
-    Retention(String),
+    /// Retention could not record a deletion, so it deleted nothing more; the
+    /// source is the recorder's error (the audit log's, in the daemon).
+    #[error("retention stopped: cannot record the deletion: {0}")]
+    Retention(#[source] Box<dyn std::error::Error + Send + Sync>),
 
     /// Reading or writing the archive's files failed (disk full, permissions).
     #[error("archive i/o error: {0}")]
     Io(#[from] std::io::Error),
 
-    /// Any other error from the index library.
+    /// Any other error from the index library. Built by
+    /// [`ArchiveError::from_tantivy`] (no `From`, so that a held lock or an
+    /// i/o error cannot slip past its own variant through `?`).
     #[error("archive index error: {0}")]
-    Tantivy(String),
+    Tantivy(#[source] tantivy::TantivyError),
+
+    /// The index library could not open a bucket's directory.
+    #[error("archive index error: {0}")]
+    OpenDirectory(#[source] tantivy::directory::error::OpenDirectoryError),
+
+    /// The archive's own bookkeeping or a stored document is not what it must
+    /// be: a bug, or files changed underneath the archive.
+    #[error("archive index error: {0}")]
+    Inconsistent(String),
 }
 
 impl ArchiveError {
@@ -62,8 +74,9 @@ impl ArchiveError {
         use tantivy::directory::error::LockError;
         match error {
             T::LockFailure(LockError::LockBusy, _) => Self::Locked { dir: dir.to_path_buf() },
-            T::IoError(io) => Self::Io(std::io::Error::new(io.kind(), io.to_string())),
-            other => Self::Tantivy(other.to_string()),
+            // the library shares its i/o error; keep it as the source, same kind and text
+            T::IoError(io) => Self::Io(std::io::Error::new(io.kind(), io)),
+            other => Self::Tantivy(other),
         }
     }
 }

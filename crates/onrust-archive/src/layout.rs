@@ -93,7 +93,7 @@ impl Layout {
 
 /// Opens one bucket's index and checks its schema.
 pub(crate) fn open_index(path: &Path, root: &Path) -> Result<Index, ArchiveError> {
-    let directory = MmapDirectory::open(path).map_err(|e| ArchiveError::Tantivy(e.to_string()))?;
+    let directory = MmapDirectory::open(path).map_err(ArchiveError::OpenDirectory)?;
     let index = Index::open(directory).map_err(|e| ArchiveError::from_tantivy(e, root))?;
     let (expected, _) = schema::build_schema();
     schema::check_schema(&index, &expected, root)?;
@@ -104,7 +104,7 @@ pub(crate) fn open_index(path: &Path, root: &Path) -> Result<Index, ArchiveError
 /// Creates a bucket's index.
 pub(crate) fn create_index(path: &Path, root: &Path) -> Result<Index, ArchiveError> {
     std::fs::create_dir_all(path)?;
-    let directory = MmapDirectory::open(path).map_err(|e| ArchiveError::Tantivy(e.to_string()))?;
+    let directory = MmapDirectory::open(path).map_err(ArchiveError::OpenDirectory)?;
     let (schema, _) = schema::build_schema();
     let index =
         Index::create(directory, schema, IndexSettings::default()).map_err(|e| ArchiveError::from_tantivy(e, root))?;

@@ -349,7 +349,11 @@ impl ArchiveReader {
             let index = match layout::open_index(&path, &self.layout.root) {
                 Ok(index) => index,
                 // Removed by retention between the listing and here.
-                Err(ArchiveError::Io(_) | ArchiveError::Tantivy(_)) if !path.exists() => continue,
+                Err(ArchiveError::Io(_) | ArchiveError::Tantivy(_) | ArchiveError::OpenDirectory(_))
+                    if !path.exists() =>
+                {
+                    continue;
+                }
                 Err(e) => return Err(e),
             };
             let reader = index

@@ -92,7 +92,7 @@ impl Iterator for Scan {
         Some(
             searcher
                 .doc::<TantivyDocument>(address)
-                .map_err(|e| ArchiveError::Tantivy(e.to_string()))
+                .map_err(ArchiveError::Tantivy)
                 .and_then(|doc| to_message(&self.fields, &doc)),
         )
     }
@@ -125,8 +125,8 @@ impl ArchiveReader {
                 let segment_ord =
                     u16::try_from(gi).map_err(|_| ArchiveError::Options("too many segments for one scan".into()))?;
                 let ff = segment.fast_fields();
-                let fetched = ff.date(schema::FETCHED_AT).map_err(|e| ArchiveError::Tantivy(e.to_string()))?;
-                let level = ff.u64(schema::LEVEL).map_err(|e| ArchiveError::Tantivy(e.to_string()))?;
+                let fetched = ff.date(schema::FETCHED_AT).map_err(ArchiveError::Tantivy)?;
+                let level = ff.u64(schema::LEVEL).map_err(ArchiveError::Tantivy)?;
                 let alive = segment.alive_bitset();
                 for doc in 0..segment.max_doc() {
                     if alive.is_some_and(|a| a.is_deleted(doc)) {
@@ -153,7 +153,7 @@ fn to_message(f: &Fields, doc: &TantivyDocument) -> Result<ScoredMessage, Archiv
     let text = |field: Field| doc.get_first(field).and_then(|v| v.as_str()).map(str::to_owned);
     let texts = |field: Field| doc.get_all(field).filter_map(|v| v.as_str()).map(str::to_owned);
     let date = |field: Field| doc.get_first(field).and_then(|v| v.as_datetime()).map(schema::from_tantivy_date);
-    let corrupt = |what: &str| ArchiveError::Tantivy(format!("an archived document has no valid {what}"));
+    let corrupt = |what: &str| ArchiveError::Inconsistent(format!("an archived document has no valid {what}"));
     let id = MessageId::new(text(f.id).unwrap_or_default()).map_err(|_| corrupt("id"))?;
     let source = SourceId::new(text(f.source).unwrap_or_default()).map_err(|_| corrupt("source"))?;
     let source_kind = source_kind(&text(f.source_kind).unwrap_or_default()).ok_or_else(|| corrupt("source kind"))?;

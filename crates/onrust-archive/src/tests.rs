@@ -624,6 +624,8 @@ fn retention_deletes_whole_buckets_records_them_and_is_idempotent() {
     let later = fetched(2025, 2, 1, 0, 0);
     let err = w.apply_retention(later, Duration::from_secs(14 * 86_400), |_| Err("disk full")).unwrap_err();
     assert!(err.to_string().contains("cannot record the deletion: disk full"), "{err}");
+    let source = std::error::Error::source(&err).map(ToString::to_string);
+    assert_eq!(source.as_deref(), Some("disk full"), "the recorder's error is kept as the source");
     assert_eq!(bucket_names(&dir).len(), 2);
 }
 

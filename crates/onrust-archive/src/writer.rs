@@ -130,7 +130,7 @@ impl BucketState {
                 .map_err(|e| ArchiveError::from_tantivy(e, dir))?;
             self.lookup = Some(reader);
         }
-        self.lookup.as_ref().ok_or_else(|| ArchiveError::Tantivy("bucket reader vanished".into()))
+        self.lookup.as_ref().ok_or_else(|| ArchiveError::Inconsistent("bucket reader vanished".into()))
     }
 }
 
@@ -267,7 +267,7 @@ impl ArchiveWriter {
         self.ensure_open(target)?;
         let fields = self.fields;
         let Some(bucket) = self.open.get_mut(&target) else {
-            return Err(ArchiveError::Tantivy(format!("bucket {target} is not open")));
+            return Err(ArchiveError::Inconsistent(format!("bucket {target} is not open")));
         };
         bucket.writer.delete_term(Term::from_field_text(fields.id, id));
         if let Err(e) = bucket.writer.add_document(schema::to_document(&fields, msg)) {
@@ -383,7 +383,7 @@ impl ArchiveWriter {
     /// see the bucket whole or not at all), then removed. Re-running finds
     /// nothing more to do. Commit first: pending upserts in a deleted bucket
     /// are dropped.
-    pub fn apply_retention<E: std::fmt::Display>(
+    pub fn apply_retention<E: Into<Box<dyn std::error::Error + Send + Sync>>>(
         &mut self,
         now: DateTime<Utc>,
         max_age: Duration,
@@ -404,7 +404,7 @@ impl ArchiveWriter {
                 bytes,
                 deleted_at: now,
             };
-            record(&deletion).map_err(|e| ArchiveError::Retention(format!("cannot record the deletion: {e}")))?;
+            record(&deletion).map_err(|e| ArchiveError::Retention(e.into()))?;
             if let Some(mut open) = self.open.remove(&id) {
                 self.pending = self.pending.saturating_sub(open.pending_ids.len() as u64);
                 let _ = open.writer.rollback();
@@ -463,7 +463,7 @@ impl ArchiveWriter {
             self.buckets.insert(id, BucketState { index, docs: 0, lookup: None });
         }
         let Some(state) = self.buckets.get(&id) else {
-            return Err(ArchiveError::Tantivy(format!("bucket {id} vanished")));
+            return Err(ArchiveError::Inconsistent(format!("bucket {id} vanished")));
         };
         let options = IndexWriterOptions::builder()
             .memory_budget_per_thread(self.opts.writer_memory_bytes)

@@ -60,7 +60,7 @@ impl KafkaOptions {
         }
         if let Some(path) = &self.sasl_password_file {
             let raw = std::fs::read_to_string(path)
-                .map_err(|e| BusError::Kafka(format!("cannot read sasl_password_file {}: {e}", path.display())))?;
+                .map_err(|source| BusError::KafkaPasswordFile { path: path.clone(), source })?;
             c.set("sasl.password", raw.trim_end_matches(['\r', '\n']));
         }
         Ok(c)
@@ -111,8 +111,8 @@ impl std::fmt::Debug for KafkaBus {
     }
 }
 
-fn kafka_error(what: &str, e: &KafkaError) -> BusError {
-    BusError::Kafka(format!("{what}: {e}"))
+fn kafka_error(what: &str, source: KafkaError) -> BusError {
+    BusError::Kafka { what: what.to_string(), source }
 }
 
 impl KafkaBus {
@@ -121,10 +121,10 @@ impl KafkaBus {
         let problems = options.problems();
         if !problems.is_empty() {
             let text: Vec<String> = problems.iter().map(|(k, m)| format!("bus.{k}: {m}")).collect();
-            return Err(BusError::Kafka(text.join("; ")));
+            return Err(BusError::InvalidKafkaOptions(text.join("; ")));
         }
         let producer: FutureProducer =
-            options.producer_config()?.create().map_err(|e| kafka_error("cannot create the producer", &e))?;
+            options.producer_config()?.create().map_err(|e| kafka_error("cannot create the producer", e))?;
         let bus = Self { options, producer, stop: tokio::sync::watch::channel(false).0, groups: Arc::default() };
         if bus.options.create_topics {
             bus.ensure_topics().await?;
@@ -138,7 +138,7 @@ impl KafkaBus {
             .options
             .common(ClientConfig::new())?
             .create()
-            .map_err(|e| kafka_error("cannot create the admin client", &e))?;
+            .map_err(|e| kafka_error("cannot create the admin client", e))?;
         let (partitions, replication) = (self.options.partitions, self.options.replication);
         let topics: Vec<NewTopic<'_>> = Topic::ALL
             .iter()
@@ -147,11 +147,11 @@ impl KafkaBus {
         let opts = AdminOptions::new()
             .operation_timeout(Some(Duration::from_secs(15)))
             .request_timeout(Some(Duration::from_secs(15)));
-        let results = admin.create_topics(&topics, &opts).await.map_err(|e| kafka_error("cannot create topics", &e))?;
+        let results = admin.create_topics(&topics, &opts).await.map_err(|e| kafka_error("cannot create topics", e))?;
         for result in results {
             match result {
                 Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-                Err((topic, code)) => return Err(BusError::Kafka(format!("cannot create topic {topic}: {code}"))),
+                Err((topic, code)) => return Err(BusError::KafkaTopic { topic, code }),
             }
         }
         Ok(())
@@ -166,15 +166,15 @@ impl KafkaBus {
     /// Waits until every record handed to the producer has been answered by the broker.
     pub fn flush(&self, timeout: Duration) -> Result<(), BusError> {
         use rdkafka::producer::Producer as _;
-        self.producer.flush(timeout).map_err(|e| kafka_error("cannot flush the producer", &e))
+        self.producer.flush(timeout).map_err(|e| kafka_error("cannot flush the producer", e))
     }
 }
 
 impl KafkaBus {
     fn subscriber(&self, topic: Topic, group: &str) -> Result<KafkaSubscriber, BusError> {
         let consumer: StreamConsumer =
-            self.options.consumer_config(group)?.create().map_err(|e| kafka_error("cannot create the consumer", &e))?;
-        consumer.subscribe(&[topic.name()]).map_err(|e| kafka_error("cannot subscribe", &e))?;
+            self.options.consumer_config(group)?.create().map_err(|e| kafka_error("cannot create the consumer", e))?;
+        consumer.subscribe(&[topic.name()]).map_err(|e| kafka_error("cannot subscribe", e))?;
         Ok(KafkaSubscriber {
             topic,
             consumer: Arc::new(consumer),
@@ -277,7 +277,7 @@ impl Publisher for KafkaPublisher {
                     Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
                         tokio::time::sleep(Duration::from_millis(5)).await;
                     }
-                    Err((e, _)) => return Err(kafka_error(&format!("cannot publish on {topic}"), &e)),
+                    Err((e, _)) => return Err(kafka_error(&format!("cannot publish on {topic}"), e)),
                 }
             };
             tokio::spawn(async move {
@@ -581,6 +581,22 @@ mod tests {
         fine.producer.insert("acks".into(), "-1".into());
         fine.producer.insert("enable.idempotence".into(), "true".into());
         assert!(fine.problems().is_empty(), "{:?}", fine.problems());
+    }
+
+    #[test]
+    fn an_unreadable_password_file_is_named_and_kept_as_the_source() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let missing = dir.path().join("sasl-password");
+        let o = KafkaOptions { sasl_password_file: Some(missing.clone()), ..options("localhost:1".into()) };
+        let err = o.producer_config().map(drop).expect_err("no password file");
+        assert!(matches!(&err, BusError::KafkaPasswordFile { path, .. } if *path == missing), "{err:?}");
+        let shown = err.to_string();
+        assert!(
+            shown.starts_with(&format!("kafka: cannot read sasl_password_file {}: ", missing.display())),
+            "{shown}"
+        );
+        let source = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<std::io::Error>());
+        assert_eq!(source.map(std::io::Error::kind), Some(std::io::ErrorKind::NotFound), "{err:?}");
     }
 
     #[tokio::test]

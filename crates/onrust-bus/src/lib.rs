@@ -76,7 +76,7 @@ pub struct Record {
 impl Record {
     /// Serialises `value` as the JSON payload of a record.
     pub fn json<T: Serialize>(key: impl Into<String>, value: &T) -> Result<Self, BusError> {
-        let payload = serde_json::to_vec(value).map_err(|e| BusError::Encode(e.to_string()))?;
+        let payload = serde_json::to_vec(value).map_err(BusError::Encode)?;
         Ok(Self { key: key.into(), payload })
     }
 }
@@ -162,4 +162,22 @@ pub trait Bus: Send + Sync {
     fn publisher(&self, topic: Topic) -> Result<Arc<dyn Publisher>, BusError>;
     /// Joins `group` on `topic`. Every group receives every record.
     fn subscribe(&self, topic: Topic, group: &str) -> Result<Box<dyn Subscriber>, BusError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    #[test]
+    fn a_payload_that_is_not_json_keeps_the_encoder_error_as_its_source() {
+        // JSON object keys must be strings; a map keyed by pairs cannot be encoded.
+        let value = BTreeMap::from([((1, 2), "x")]);
+        let err = Record::json("k", &value).expect_err("not encodable");
+        assert!(matches!(err, BusError::Encode(_)), "{err:?}");
+        assert!(err.to_string().starts_with("cannot encode payload: key must be a string"), "{err}");
+        let source = std::error::Error::source(&err).expect("the encoder's error");
+        assert!(source.downcast_ref::<serde_json::Error>().is_some(), "{source:?}");
+    }
 }

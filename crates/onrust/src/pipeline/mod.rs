@@ -70,9 +70,9 @@ pub async fn dead_letter_durably(
     reason: String,
 ) -> anyhow::Result<()> {
     let letter = letter_for(stage, &delivery, reason)?;
-    let (after, taken) = Taken::ack();
+    let (after, receipt) = BusReceipts::ack();
     dead.publish(letter, after).await.context("publishing dead letter")?;
-    taken.wait(TAKEN_WITHIN, "dead letter not written in time; stopping so that the record is read again").await?;
+    receipt.wait(TAKEN_WITHIN, "dead letter not written in time; stopping so that the record is read again").await?;
     delivery.ack.ack();
     Ok(())
 }
@@ -80,22 +80,28 @@ pub async fn dead_letter_durably(
 /// How long a stage waits for the bus to take what it must have before going on.
 pub const TAKEN_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Whether the bus took records published with [`Taken::ack`]s: for a stage
-/// that may go on only once they are durably handled (R1, R3).
+/// The bus's pending answers to "did you take this record?", one per record
+/// published with an `after` ack from [`BusReceipts::ack`]. A stage that may
+/// go on only once its records are durably handled (R1, R3) collects them and
+/// [`wait`](BusReceipts::wait)s for all of them before it moves on.
 #[derive(Default)]
-pub struct Taken(Vec<tokio::sync::oneshot::Receiver<bool>>);
+pub struct BusReceipts(Vec<tokio::sync::oneshot::Receiver<bool>>);
 
-impl Taken {
-    /// An `after` ack for one record, and the answer it will give.
-    pub fn ack() -> (onrust_bus::Ack, Taken) {
+/// The former name of [`BusReceipts`], kept while the alert stage still uses it.
+pub type Taken = BusReceipts;
+
+impl BusReceipts {
+    /// An `after` ack for one record, and the receipt that will carry the bus's answer.
+    pub fn ack() -> (onrust_bus::Ack, BusReceipts) {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let ack = onrust_bus::Ack::new(move |ok| {
             let _ = tx.send(ok);
         });
-        (ack, Taken(vec![rx]))
+        (ack, BusReceipts(vec![rx]))
     }
 
-    pub fn extend(&mut self, other: Taken) {
+    /// Adds `other`'s receipts to these, to wait for all of them at once.
+    pub fn extend(&mut self, other: BusReceipts) {
         self.0.extend(other.0);
     }
 
