@@ -151,12 +151,31 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            // `{:#}` prints the whole chain of causes on one line.
-            tracing::error!("{e:#}");
-            eprintln!("error: {e:#}");
+            let chain = error_chain(&e);
+            tracing::error!("{chain}");
+            eprintln!("error: {chain}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, `a: b: c`. A cause whose text the
+/// message before it already ends with is left out: many errors keep their
+/// source *and* quote it ("cannot record the deletion: disk full"), and
+/// `{:#}` would print it twice.
+fn error_chain(error: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 fn init_logging() {
@@ -178,4 +197,34 @@ fn hide_panic_payloads() {
         let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
         tracing::error!(%location, "internal error (panic); its message is withheld because it may quote input");
     }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_chain;
+
+    /// An error that quotes its source and keeps it, as many of ours do.
+    #[derive(Debug)]
+    struct Recording(std::io::Error);
+
+    impl std::fmt::Display for Recording {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "cannot record the deletion: {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Recording {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn a_cause_the_message_already_quotes_is_printed_once() {
+        let disk = std::io::Error::other("disk full");
+        let error = anyhow::Error::new(Recording(disk)).context("archive stage");
+        assert_eq!(error_chain(&error), "archive stage: cannot record the deletion: disk full");
+        let plain = anyhow::anyhow!("root").context("middle").context("top");
+        assert_eq!(error_chain(&plain), "top: middle: root");
+    }
 }
