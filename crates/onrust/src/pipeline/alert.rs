@@ -41,8 +41,8 @@ use tokio::time::Instant;
 use super::Taken;
 use crate::config::{RecipientConfig, RecipientScope, WebhookConfig};
 use crate::internal_events::{
-    AlertAcknowledged, AlertCycle, AlertEvidenceWithdrawn, AlertNotificationQueued, AlertUnexplained, AlertsNotMailed,
-    AlertsSnapshot, StageProcessed,
+    AlertAcknowledged, AlertCycle, AlertEvidenceWithdrawn, AlertNobodyToTell, AlertNotificationQueued,
+    AlertUnexplained, AlertsNotMailed, AlertsSnapshot, LateArrival, StageProcessed,
 };
 
 const BATCH: usize = 1024;
@@ -87,6 +87,14 @@ pub struct Settings {
     pub smtp: Option<SmtpConfig>,
     /// How the region is named in mail ("Midden-Nederland").
     pub region_name: String,
+    /// The `[region]` municipalities (empty: none configured). A single
+    /// message makes a region-wide alert only when it names the region or
+    /// several of these.
+    pub region: Vec<MunicipalityCode>,
+    /// Whom a mayor calls (`[alerts] contact`).
+    pub contact: Option<String>,
+    /// The configured sources' ids, so the late-arrival counter of each starts at 0.
+    pub sources: Vec<String>,
     pub evaluate_interval: Duration,
     /// From this hour (Europe/Amsterdam) the mayors' daily digest goes out.
     pub digest_hour: u32,
@@ -359,6 +367,7 @@ impl AlertHandle {
             .with_context(|| format!("cannot create the alerts folder {}", settings.dir.display()))?;
         let mut core = load_state(&settings.dir, &settings.rules, settings.clock.now())?;
         core.engine.set_municipality_names(settings.names.clone());
+        core.engine.set_region(settings.region.iter().cloned(), [settings.region_name.clone()]);
         let names = Names { region: settings.region_name.clone(), municipalities: settings.names.clone() };
         Ok(Self { core: Arc::new(Mutex::new(core)), dir: settings.dir.clone(), names, clock: settings.clock.clone() })
     }
@@ -390,8 +399,8 @@ impl AlertBackend for AlertHandle {
     fn show(&self, fingerprint: &str) -> Result<Option<Alert>, AlertBackendError> {
         self.read(|m| m.alert(fingerprint).cloned())
     }
-    fn confirm(&self, fingerprint: &str, who: &str) -> Result<Alert, AlertBackendError> {
-        self.change(|m, now| m.confirm(fingerprint, who, now))
+    fn confirm(&self, fingerprint: &str, who: &str, reason: &str) -> Result<Alert, AlertBackendError> {
+        self.change(|m, now| m.confirm(fingerprint, who, reason, now))
     }
     fn acknowledge(&self, fingerprint: &str, who: &str, comment: &str) -> Result<Alert, AlertBackendError> {
         let alert = self.change(|m, now| m.acknowledge(fingerprint, who, comment, now))?;
@@ -401,8 +410,8 @@ impl AlertBackend for AlertHandle {
     fn silence(&self, request: SilenceRequest) -> Result<String, AlertBackendError> {
         self.change(|m, now| m.add_silence(request, now))
     }
-    fn dismiss(&self, fingerprint: &str, who: &str) -> Result<Alert, AlertBackendError> {
-        self.change(|m, now| m.dismiss(fingerprint, who, now))
+    fn dismiss(&self, fingerprint: &str, who: &str, reason: &str) -> Result<Alert, AlertBackendError> {
+        self.change(|m, now| m.dismiss(fingerprint, who, reason, now))
     }
     fn silences(&self) -> Result<Vec<Silence>, AlertBackendError> {
         let now = self.clock.now();
@@ -451,7 +460,11 @@ pub async fn run(ends: Ends, settings: Settings, handle: AlertHandle) -> anyhow:
     let outbox = Outbox::open(&settings.dir, settings.retry).context("opening the alert outbox")?;
     let outbox = Arc::new(tokio::sync::Mutex::new(outbox));
     let email = match &settings.smtp {
-        Some(cfg) => Some(SmtpNotifier::new(cfg, settings.region_name.clone()).context("smtp")?),
+        Some(cfg) => Some(
+            SmtpNotifier::new(cfg, settings.region_name.clone())
+                .context("smtp")?
+                .with_contact(settings.contact.clone()),
+        ),
         None => None,
     };
     // Someone to tell: a mailbox with a relay to reach it, or a webhook.
@@ -476,6 +489,7 @@ pub async fn run(ends: Ends, settings: Settings, handle: AlertHandle) -> anyhow:
         tokio::spawn(deliver(Arc::clone(&outbox), Notifiers { email, webhooks }, Arc::clone(&wake), stop_rx));
 
     report_gauges(&core, settings.clock.now());
+    LateArrival::register(&settings.sources);
     let stage = Stage {
         core: Arc::clone(&core),
         outbox,
@@ -541,6 +555,9 @@ pub async fn run(ends: Ends, settings: Settings, handle: AlertHandle) -> anyhow:
             }
             match super::decode(&delivery.payload, "scored message", |m: &ScoredMessage| m.schema) {
                 Ok(message) => {
+                    if let Some(late) = LateArrival::of(&message) {
+                        late.emit();
+                    }
                     let transitions: Vec<Transition> = {
                         let mut core = core.lock().map_err(|_| anyhow::anyhow!("alert state lock poisoned"))?;
                         if core.is_withdrawn(message.message.id.as_str()) {
@@ -689,6 +706,7 @@ impl Stage<'_> {
                 let role = recipient_role(n.recipients_role);
                 let to = addresses(&settings.recipients, role, n.municipality.as_ref(), settings.smtp.is_some());
                 if to.is_empty() {
+                    AlertNobodyToTell { notification: &n }.emit();
                     continue;
                 }
                 let fingerprint = match n.alerts.as_slice() {
@@ -723,6 +741,8 @@ impl Stage<'_> {
                         Content::Digest { date, items }
                     }
                     (NotifyReason::Summary, Some(event_time)) => Content::Summary { event_time, items },
+                    (NotifyReason::ReviewRequested, _) => Content::Review { items },
+                    (NotifyReason::Escalated, _) => Content::Escalation { items },
                     _ => Content::Alerts { items },
                 };
                 for (channel, address) in to {
@@ -801,33 +821,37 @@ fn report_gauges(core: &Mutex<Core>, now: DateTime<Utc>) {
     }
 }
 
-/// Sends what is due, then sleeps until the next is due or something new is queued.
+/// Sends what is due, then sleeps until the next is due or something new is
+/// queued. The outbox is locked only to take what is due and to record each
+/// outcome, never while a relay or a webhook answers: a slow relay must not
+/// stall the stage, which enqueues (and so acknowledges intake) under the
+/// same lock, nor the alerts API.
 async fn deliver(
     outbox: Arc<tokio::sync::Mutex<Outbox>>,
     notifiers: Notifiers,
     wake: Arc<Notify>,
     stop: tokio::sync::watch::Receiver<bool>,
 ) {
+    use onrust_alert::notify::log::Deliver;
     loop {
         if *stop.borrow() {
             return;
         }
-        let next = {
-            let mut outbox = outbox.lock().await;
-            match outbox.deliver_due(&notifiers).await {
-                Ok(report) if report.sent + report.failed > 0 => {
-                    tracing::debug!(
-                        sent = report.sent,
-                        failed = report.failed,
-                        pending = report.still_pending,
-                        "alert notifications delivered"
-                    );
-                }
-                Ok(_) => {}
+        let due = outbox.lock().await.take_due();
+        let (mut sent, mut failed) = (0usize, 0usize);
+        for attempt in due {
+            let result = notifiers.deliver(&attempt.notification).await;
+            match outbox.lock().await.record(attempt, &result) {
+                Ok(onrust_alert::notify::log::Outcome::Sent) => sent += 1,
+                Ok(onrust_alert::notify::log::Outcome::Failed) => failed += 1,
+                Ok(onrust_alert::notify::log::Outcome::Retry) => {}
                 Err(e) => tracing::error!(error = %e, "alert notification log write failed; retrying later"),
             }
-            outbox.next_due()
-        };
+        }
+        if sent + failed > 0 {
+            tracing::debug!(sent, failed, "alert notifications delivered");
+        }
+        let next = outbox.lock().await.next_due();
         let fallback = Instant::now() + Duration::from_secs(60);
         let at = next.unwrap_or(fallback).max(Instant::now() + Duration::from_millis(10));
         tokio::select! {
@@ -949,6 +973,9 @@ mod tests {
             webhooks: Vec::new(),
             smtp: None,
             region_name: "Midden-Nederland".into(),
+            region: vec![MunicipalityCode::new("GM0344").expect("code")],
+            contact: None,
+            sources: vec!["forum".into()],
             evaluate_interval,
             digest_hour: 7,
             summary_lead: chrono::TimeDelta::hours(24),
