@@ -67,12 +67,7 @@ pub fn alert_settings(config: &Config) -> anyhow::Result<crate::pipeline::alert:
         webhooks: config.webhooks.clone(),
         smtp: config.smtp.as_ref().map(crate::config::SmtpSection::to_notifier),
         region_name: config.alerts.region_name.clone(),
-        region: config
-            .region
-            .municipalities
-            .iter()
-            .filter_map(|m| onrust_model::MunicipalityCode::new(m.as_str()).ok())
-            .collect(),
+        region: crate::pipeline::alert::region_codes(&config.region.municipalities),
         contact: config.alerts.contact.clone(),
         sources: config.sources.iter().filter(|s| s.enabled).map(|s| s.id.clone()).collect(),
         evaluate_interval: config.alerts.evaluate_interval.0,

@@ -861,6 +861,12 @@ async fn deliver(
     }
 }
 
+/// The `[region]` municipalities as codes (config validation has refused
+/// any that is not one), for [`Engine::set_region`] in the stage and the backtest.
+pub fn region_codes(municipalities: &[String]) -> Vec<MunicipalityCode> {
+    municipalities.iter().filter_map(|m| MunicipalityCode::new(m.as_str()).ok()).collect()
+}
+
 /// Municipality names by CBS code from the gazetteer's CSV (`Gemeentecode`, `Gemeente`).
 pub fn municipality_names(csv: &Path) -> anyhow::Result<Vec<(MunicipalityCode, String)>> {
     let text = std::fs::read_to_string(csv).with_context(|| format!("cannot read {}", csv.display()))?;
