@@ -1353,6 +1353,116 @@ mod tests {
         assert_eq!(ignored.queued_for("supervisor").len(), 1, "once");
     }
 
+    /// A webhook receiver on loopback that answers 204 only after `delay`;
+    /// the instants at which requests arrived.
+    fn slow_receiver(delay: Duration) -> (String, Arc<Mutex<Vec<std::time::Instant>>>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+        let seen: Arc<Mutex<Vec<std::time::Instant>>> = Arc::default();
+        let calls = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let calls = Arc::clone(&calls);
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 65536];
+                    let _ = stream.read(&mut buf);
+                    calls.lock().expect("calls").push(std::time::Instant::now());
+                    std::thread::sleep(delay);
+                    let _ =
+                        stream.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                });
+            }
+        });
+        (url, seen)
+    }
+
+    /// Issue 20, item 5: while a relay takes 10 s to answer, the stage still
+    /// takes in messages (a new alert is queued and its message acknowledged)
+    /// and the API still acknowledges alerts: the outbox is not locked over
+    /// the network.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_relay_that_answers_after_ten_seconds_holds_up_neither_intake_nor_acknowledgements() {
+        use onrust_bus::{Bus, EmbeddedBus, EmbeddedOptions, Topic};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (url, calls) = slow_receiver(Duration::from_secs(10));
+        let key = dir.path().join("hook.key");
+        std::fs::write(&key, "sleutel").expect("key");
+        let rules = onrust_alert::validate(&[critical(None)]).expect("rules");
+        let settings = Settings {
+            recipients: vec![RecipientConfig {
+                scope: RecipientScope::All,
+                role: RecipientRole::Officer,
+                channel: Channel::Webhook,
+                address: url.clone(),
+            }],
+            webhooks: vec![WebhookConfig { url, secret_file: key, timeout: Duration::from_secs(30) }],
+            names: ["GM0344 Utrecht", "GM0307 Amersfoort"]
+                .map(|n| (MunicipalityCode::new(&n[..6]).expect("code"), n[7..].to_owned()))
+                .to_vec(),
+            ..test_settings(dir.path(), rules, Clock::system(), Duration::from_secs(3600))
+        };
+        let bus = EmbeddedBus::new(EmbeddedOptions {
+            capacity: 16,
+            deadletter_path: Some(dir.path().join("deadletter.jsonl")),
+        });
+        let ends = Ends {
+            input: bus.subscribe(Topic::Scored, "alert").expect("subscribe"),
+            dead: bus.publisher(Topic::DeadLetter).expect("dead letters"),
+            alerts: None,
+        };
+        let scored_out = bus.publisher(Topic::Scored).expect("scored");
+        bus.seal();
+        let handle = AlertHandle::open(&settings).expect("state");
+        let stage = tokio::spawn(run(ends, settings, handle.clone()));
+
+        let first = scored("m1", Level::Escalation, "Oudjaarsavond gooien we vuurwerk naar de politie");
+        scored_out.publish(Record::json("GM0344", &first).expect("json"), Ack::none()).await.expect("publish");
+        let waited = std::time::Instant::now();
+        while calls.lock().expect("calls").is_empty() {
+            assert!(waited.elapsed() < Duration::from_secs(10), "the relay was never called");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let relay_busy_since = std::time::Instant::now();
+
+        // Intake: a call in another municipality is taken in, its alert queued and its message acknowledged.
+        let mut second = scored("m2", Level::Escalation, "Oudjaarsavond gooien we vuurwerk naar de politie");
+        second.assessment.municipalities = vec![MunicipalityCode::new("GM0307").expect("code")];
+        let (acked_tx, acked_rx) = tokio::sync::oneshot::channel();
+        let ack = Ack::new(move |ok| {
+            let _ = acked_tx.send(ok);
+        });
+        scored_out.publish(Record::json("GM0307", &second).expect("json"), ack).await.expect("publish");
+        let acked = tokio::time::timeout(Duration::from_secs(5), acked_rx).await;
+        assert!(matches!(acked, Ok(Ok(true))), "the second message was not acknowledged while the relay answered");
+        let outbox = std::fs::read_to_string(dir.path().join("alerts/outbox.jsonl")).expect("outbox");
+        assert_eq!(outbox.lines().count(), 2, "the second alert is queued meanwhile: {outbox}");
+        // Acknowledgements through the API.
+        let fingerprint = handle
+            .list()
+            .expect("alerts")
+            .iter()
+            .find(|a| a.municipality.as_ref().is_some_and(|m| m.as_str() == "GM0344"))
+            .map(|a| a.fingerprint.clone())
+            .expect("Utrecht's alert");
+        let asked = std::time::Instant::now();
+        handle.acknowledge(&fingerprint, "oov-utrecht", "ME ingelicht").expect("ack");
+        assert!(asked.elapsed() < Duration::from_secs(1), "acknowledging took {:?}", asked.elapsed());
+        let meanwhile = relay_busy_since.elapsed();
+        eprintln!("intake and acknowledgement done {} ms into a 10 s relay answer", meanwhile.as_millis());
+        assert!(meanwhile < Duration::from_secs(8), "all this happened while the relay was still answering");
+        assert_eq!(calls.lock().expect("calls").len(), 1, "still the first call in flight");
+        // Once the relay answers, the second notification goes out too.
+        let waited = std::time::Instant::now();
+        while calls.lock().expect("calls").len() < 2 {
+            assert!(waited.elapsed() < Duration::from_secs(20), "the second notification never went out");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        drop(scored_out);
+        stage.abort();
+    }
+
     #[test]
     fn state_round_trips_through_the_file() {
         let dir = tempfile::tempdir().expect("tempdir");
