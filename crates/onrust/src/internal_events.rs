@@ -509,9 +509,13 @@ const SEVERITIES: [onrust_alert::Severity; 3] =
 
 impl<'a, I: Iterator<Item = &'a onrust_alert::Alert>> AlertsSnapshot<'a, I> {
     pub fn emit(self) {
+        // Every severity of every rule: an announcement with calls to violence
+        // among its messages is raised above its rule's severity.
         let mut by_rule: BTreeMap<(String, &'static str), u64> = BTreeMap::new();
         for rule in self.rules {
-            by_rule.insert((rule.name.clone(), rule.severity.as_str()), 0);
+            for severity in SEVERITIES {
+                by_rule.insert((rule.name.clone(), severity.as_str()), 0);
+            }
         }
         let places = municipality_labels();
         let mut by_place: BTreeMap<(SharedString, &'static str), u64> = BTreeMap::new();
