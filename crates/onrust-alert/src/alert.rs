@@ -54,6 +54,15 @@ impl Severity {
             Self::Critical => "critical",
         }
     }
+
+    /// The Dutch word, lowercase ("kritiek"), as a sentence uses it.
+    pub fn dutch(self) -> &'static str {
+        match self {
+            Self::Info => "informatief",
+            Self::Warning => "waarschuwing",
+            Self::Critical => "kritiek",
+        }
+    }
 }
 
 /// Where an alert is in its life.
@@ -116,7 +125,80 @@ pub struct Alert {
     /// The identity label `event` (announcements: the calendar key), if any.
     #[serde(default)]
     pub event: Option<String>,
+    /// "Plaats onbekend": no municipality and not the region either (the
+    /// messages name no place). Such an alert goes to the region's `*`
+    /// officers and supervisors, never to a mayor, and never holds back a
+    /// municipal alert. `municipality` is `None`.
+    #[serde(default)]
+    pub unplaced: bool,
+    /// When the supervisor is told if no officer acknowledges the alert
+    /// (the rule's `escalate_after`), while that is still ahead.
+    #[serde(default)]
+    pub escalates_at: Option<DateTime<Utc>>,
+    /// Who decided what about this alert, when and why, oldest first
+    /// (acknowledged, confirmed or dismissed for the mayor).
+    #[serde(default)]
+    pub decisions: Vec<Decision>,
 }
+
+/// The municipality label of an alert without a known place: in its
+/// fingerprint, silences and API (a CBS code is `GM` and four digits, so it
+/// cannot collide).
+pub const UNPLACED_LABEL: &str = "onbekend";
+
+/// What a person decided about an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionKind {
+    /// An officer has seen it and acted: no more reminders or escalation.
+    Acknowledged,
+    /// A supervisor let it go to the mayor (GUARDRAILS L10).
+    Confirmed,
+    /// A supervisor decided it does not go to the mayor.
+    Dismissed,
+}
+
+impl DecisionKind {
+    /// The Dutch past participle, as mails and the CLI show it.
+    pub fn dutch(self) -> &'static str {
+        match self {
+            Self::Acknowledged => "gezien",
+            Self::Confirmed => "bevestigd voor de burgemeester",
+            Self::Dismissed => "niet naar de burgemeester",
+        }
+    }
+}
+
+/// One decision on record: who (a token's name), when, what and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub kind: DecisionKind,
+    pub by: String,
+    pub at: DateTime<Utc>,
+    pub reason: String,
+}
+
+impl Alert {
+    /// The label value of the alert's place: its CBS code, [`UNPLACED_LABEL`]
+    /// for an unplaced alert, `""` for the region.
+    pub fn place_label(&self) -> &str {
+        match (&self.municipality, self.unplaced) {
+            (Some(m), _) => m.as_str(),
+            (None, true) => UNPLACED_LABEL,
+            (None, false) => "",
+        }
+    }
+
+    /// The first characters of the fingerprint that name it in mail and on
+    /// the command line (`onrust alerts ack <short id>`).
+    pub fn short_id(&self) -> &str {
+        self.fingerprint.get(..SHORT_ID_CHARS).unwrap_or(&self.fingerprint)
+    }
+}
+
+/// Characters of a fingerprint that identify an alert to a person; the CLI
+/// accepts any unique prefix of at least this length.
+pub const SHORT_ID_CHARS: usize = 8;
 
 impl Alert {
     /// What this alert lacks to explain itself (GUARDRAILS L9): the rule and
@@ -170,6 +252,11 @@ pub struct Evidence {
     pub score: f32,
     /// The explanation's signal names.
     pub signals: Vec<String>,
+    /// When onrust received the message (its fetch time). Critical and
+    /// announcement rules judge a message by this, not by `published_at`: a
+    /// call to violence that reaches onrust late is still news.
+    #[serde(default)]
+    pub received_at: Option<DateTime<Utc>>,
 }
 
 /// Most characters an [`Evidence::excerpt`] holds.
@@ -272,6 +359,7 @@ mod tests {
             level,
             score,
             signals: vec![],
+            received_at: None,
         }
     }
 

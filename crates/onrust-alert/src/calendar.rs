@@ -208,6 +208,7 @@ mod tests {
             level: 2,
             score: 0.6,
             signals: vec!["mobilisation".into()],
+            received_at: None,
         }
     }
 

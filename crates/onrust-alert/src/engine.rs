@@ -50,7 +50,7 @@ use onrust_model::{Level, MunicipalityCode, ScoredMessage, SourceKind};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
-use crate::alert::{Alert, AlertStatus, Evidence, RuleKind, excerpt, fingerprint, representative};
+use crate::alert::{Alert, AlertStatus, Evidence, RuleKind, Severity, excerpt, fingerprint, representative};
 use crate::baseline::{BaselineSource, Basis, Season, benjamini_hochberg, judge};
 use crate::calendar::{Calendar, Recorded};
 use crate::rule::{Rule, Scope};
@@ -229,6 +229,43 @@ pub struct Engine {
     count_from: u8,
     /// The lowest level a single-message rule (critical, announcement) acts on.
     single_from: u8,
+    /// The region's municipalities (empty: no region configured, every code counts).
+    region: FxHashSet<MunicipalityCode>,
+    /// The region's names, lowercased ("midden-nederland"): a message that names
+    /// one is about the whole region.
+    region_names: Vec<String>,
+}
+
+/// Region municipalities a message must name to be about the whole region
+/// (besides naming the region itself): one or two places are those places.
+pub const REGION_WIDE_FROM: usize = 3;
+
+/// Where a single-message alert belongs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target<'m> {
+    Municipality(&'m MunicipalityCode),
+    /// The message names the region, or several of its municipalities.
+    Region,
+    /// The message names no place at all: "plaats onbekend".
+    Unplaced,
+}
+
+impl<'m> Target<'m> {
+    fn municipality(self) -> Option<&'m MunicipalityCode> {
+        match self {
+            Target::Municipality(m) => Some(m),
+            Target::Region | Target::Unplaced => None,
+        }
+    }
+
+    /// The municipality label in the fingerprint (see [`Alert::place_label`]).
+    fn label(self) -> Option<&'m str> {
+        match self {
+            Target::Municipality(m) => Some(m.as_str()),
+            Target::Region => None,
+            Target::Unplaced => Some(crate::alert::UNPLACED_LABEL),
+        }
+    }
 }
 
 impl Engine {
@@ -264,7 +301,39 @@ impl Engine {
             horizon,
             count_from,
             single_from,
+            region: FxHashSet::default(),
+            region_names: Vec::new(),
         }
+    }
+
+    /// The region: its municipalities, and the names a message may call it
+    /// by ("Midden-Nederland"). A critical or announcement alert is
+    /// region-wide only for a message that names the region or at least
+    /// [`REGION_WIDE_FROM`] of its municipalities; a message that names no
+    /// place makes an unplaced alert ("plaats onbekend").
+    pub fn set_region(
+        &mut self,
+        municipalities: impl IntoIterator<Item = MunicipalityCode>,
+        names: impl IntoIterator<Item = String>,
+    ) {
+        self.region = municipalities.into_iter().collect();
+        self.region_names =
+            names.into_iter().map(|n| n.trim().to_lowercase()).filter(|n| n.chars().count() >= 3).collect();
+    }
+
+    /// Whether a message is about the whole region: it names the region, or
+    /// several of its municipalities.
+    fn names_region(&self, msg: &ScoredMessage) -> bool {
+        let in_region =
+            msg.assessment.municipalities.iter().filter(|m| self.region.is_empty() || self.region.contains(*m)).count();
+        if in_region >= REGION_WIDE_FROM {
+            return true;
+        }
+        if self.region_names.is_empty() {
+            return false;
+        }
+        let text = msg.message.title.iter().map(String::as_str).chain([msg.message.text.as_str()]);
+        text.map(str::to_lowercase).any(|t| self.region_names.iter().any(|name| contains_word(&t, name)))
     }
 
     /// Restores an engine from a snapshot, with the rules of the current configuration.
@@ -366,7 +435,10 @@ impl Engine {
     /// updates) `critical` and `announcement` alerts at once.
     pub fn observe(&mut self, msg: &ScoredMessage, now: DateTime<Utc>) -> Vec<Transition> {
         let a = &msg.assessment;
-        let t = msg.message.published_at.map_or(msg.message.fetched_at, |p| p.with_timezone(&Utc)).min(now);
+        // Windows count by publication (like the archive's counts); a single
+        // message is judged by when it reached onrust.
+        let received = msg.message.fetched_at.min(now);
+        let t = msg.message.published_at.map_or(received, |p| p.with_timezone(&Utc)).min(received);
         let level = a.level.as_u8();
         let kind = kind_id(msg.message.source_kind);
         let mut places = Vec::with_capacity(1 + a.municipalities.len());
@@ -410,6 +482,7 @@ impl Engine {
                 level,
                 score: a.score,
                 signals: a.explanation.iter().map(|s| s.signal.clone()).collect(),
+                received_at: Some(received),
             },
             kind: msg.message.source_kind,
             themes,
@@ -430,38 +503,44 @@ impl Engine {
                 }
             }
         }
-        if single { self.observe_single(msg, &candidate, t, now) } else { Vec::new() }
+        if single { self.observe_single(msg, &candidate, received, now) } else { Vec::new() }
     }
 
     fn observe_single(
         &mut self,
         msg: &ScoredMessage,
         candidate: &Candidate,
-        t: DateTime<Utc>,
+        received: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Vec<Transition> {
         let a = &msg.assessment;
-        let munis: Vec<Option<&MunicipalityCode>> =
-            if a.municipalities.is_empty() { vec![None] } else { a.municipalities.iter().map(Some).collect() };
+        let mut targets: Vec<Target<'_>> = a.municipalities.iter().map(Target::Municipality).collect();
+        if self.names_region(msg) {
+            targets.push(Target::Region);
+        } else if targets.is_empty() {
+            targets.push(Target::Unplaced);
+        }
         let mut out = Vec::new();
-        // The calendar is shared by all announcement rules: record once per municipality.
-        let mut announced: Vec<(Option<&MunicipalityCode>, String, Recorded)> = Vec::new();
+        // The calendar is shared by all announcement rules: record once per target.
+        let mut announced: Vec<(Target<'_>, String, Recorded)> = Vec::new();
         if let Some(event) = a.event_time.map(|e| e.with_timezone(&Utc))
             && a.level >= Level::Mobilisation
         {
             let theme = a.themes.first().map(String::as_str);
-            for m in &munis {
+            for target in &targets {
+                let m = target.municipality();
                 let place = m.and_then(|code| {
                     let name = format!("place:{code}");
                     a.explanation.iter().find(|s| s.signal == name).map(|s| s.evidence.as_str())
                 });
-                let (key, rec) = self.s.calendar.record(*m, theme, event, place, candidate.evidence.clone(), now);
-                announced.push((*m, key, rec));
+                // Region-wide and unplaced actions share the region's calendar.
+                let (key, rec) = self.s.calendar.record(m, theme, event, place, candidate.evidence.clone(), now);
+                announced.push((*target, key, rec));
             }
         }
         enum Act<'m> {
-            Critical(usize, String, Option<&'m MunicipalityCode>, Option<&'m str>),
-            Announcement(usize, Option<&'m MunicipalityCode>, usize),
+            Critical(usize, String, Target<'m>, Option<&'m str>),
+            Announcement(usize, Target<'m>, usize),
         }
         let mut acts = Vec::new();
         for (ri, rule) in self.rules.iter().enumerate() {
@@ -478,13 +557,14 @@ impl Engine {
             };
             match rule.kind {
                 RuleKind::Critical => {
-                    if a.score < rule.min_score || t < now - rule.window() {
+                    // By arrival: a call to violence that reaches onrust late still counts.
+                    if a.score < rule.min_score || received < now - rule.window() {
                         continue;
                     }
-                    for m in &munis {
-                        if rule.admits_municipality(*m) {
-                            let fp = fingerprint(&rule.name, m.map(MunicipalityCode::as_str), theme, None);
-                            acts.push(Act::Critical(ri, fp, *m, theme));
+                    for target in &targets {
+                        if rule.admits_municipality(target.municipality()) {
+                            let fp = fingerprint(&rule.name, target.label(), theme, None);
+                            acts.push(Act::Critical(ri, fp, *target, theme));
                         }
                     }
                 }
@@ -493,9 +573,9 @@ impl Engine {
                     if event + rule.window() < now {
                         continue;
                     }
-                    for (i, (m, _, rec)) in announced.iter().enumerate() {
-                        if *rec != Recorded::Duplicate && rule.admits_municipality(*m) {
-                            acts.push(Act::Announcement(ri, *m, i));
+                    for (i, (target, _, rec)) in announced.iter().enumerate() {
+                        if *rec != Recorded::Duplicate && rule.admits_municipality(target.municipality()) {
+                            acts.push(Act::Announcement(ri, *target, i));
                         }
                     }
                 }
@@ -505,8 +585,10 @@ impl Engine {
         let cal_theme = a.themes.first().map(String::as_str);
         for act in acts {
             let tr = match act {
-                Act::Critical(ri, fp, m, theme) => self.upsert_critical(ri, fp, m, theme, candidate, now),
-                Act::Announcement(ri, m, i) => self.upsert_announcement(ri, m, cal_theme, &announced[i].1, now),
+                Act::Critical(ri, fp, target, theme) => self.upsert_critical(ri, fp, target, theme, candidate, now),
+                Act::Announcement(ri, target, i) => {
+                    self.upsert_announcement(ri, target, cal_theme, &announced[i].1, now)
+                }
             };
             out.extend(tr);
         }
@@ -517,15 +599,19 @@ impl Engine {
         &mut self,
         ri: usize,
         fp: String,
-        m: Option<&MunicipalityCode>,
+        target: Target<'_>,
         theme: Option<&str>,
         candidate: &Candidate,
         now: DateTime<Utc>,
     ) -> Option<Transition> {
         let rule = &self.rules[ri];
         let is_new = !self.s.active.contains_key(&fp);
+        let m = target.municipality();
         let inst = self.s.active.entry(fp.clone()).or_insert_with(|| Instance {
-            alert: blank_alert(rule, fp, m, theme, None, now, m.and_then(|m| self.names.get(m).cloned())),
+            alert: Alert {
+                unplaced: target == Target::Unplaced,
+                ..blank_alert(rule, fp, m, theme, None, now, m.and_then(|m| self.names.get(m).cloned()))
+            },
             condition_since: now,
             last_true: now,
             pool: Vec::new(),
@@ -551,17 +637,18 @@ impl Engine {
         inst.alert.confidence = inst.pool.iter().map(|c| c.evidence.score).fold(0.0, f32::max).clamp(0.0, 1.0);
         let best = inst.pool.first().map(|c| (c.evidence.level, c.evidence.score)).unwrap_or((0, 0.0));
         let mut reasons = vec![rule_line(rule)];
+        let limit =
+            if rule.min_score > 0.0 { format!(" (grens {})", nl2(f64::from(rule.min_score))) } else { String::new() };
         reasons.push(format!(
-            "{} {} met niveau ≥ {} ({}){}; hoogste: niveau {} ({}), score {} (grens {}).",
+            "{} {} met niveau {} of hoger ({}){}; hoogste: niveau {} ({}), score {}{limit}.",
             inst.alert.observed,
             if inst.alert.observed == 1 { "bericht" } else { "berichten" },
             rule.min_level.as_u8(),
             level_nl(rule.min_level.as_u8()),
-            place_phrase(inst.alert.municipality.as_ref(), inst.alert.municipality_name.as_deref()),
+            place_phrase(&inst.alert),
             best.0,
             level_nl(best.0),
             nl2(f64::from(best.1)),
-            nl2(f64::from(rule.min_score)),
         ));
         reasons.extend(signal_line(&inst.pool));
         inst.alert.reasons = reasons;
@@ -571,18 +658,22 @@ impl Engine {
     fn upsert_announcement(
         &mut self,
         ri: usize,
-        m: Option<&MunicipalityCode>,
+        target: Target<'_>,
         theme: Option<&str>,
         key: &str,
         now: DateTime<Utc>,
     ) -> Option<Transition> {
         let rule = &self.rules[ri];
+        let m = target.municipality();
         let entry = self.s.calendar.get(m, theme, key)?.clone();
-        let fp = fingerprint(&rule.name, m.map(MunicipalityCode::as_str), theme, Some(key));
+        let fp = fingerprint(&rule.name, target.label(), theme, Some(key));
         let is_new = !self.s.active.contains_key(&fp);
         let name = m.and_then(|m| self.names.get(m).cloned());
         let inst = self.s.active.entry(fp.clone()).or_insert_with(|| Instance {
-            alert: blank_alert(rule, fp, m, theme, Some(key), now, name),
+            alert: Alert {
+                unplaced: target == Target::Unplaced,
+                ..blank_alert(rule, fp, m, theme, Some(key), now, name)
+            },
             condition_since: now,
             last_true: now,
             pool: Vec::new(),
@@ -593,17 +684,24 @@ impl Engine {
         alert.updated_at = now;
         alert.observed = entry.announcements;
         alert.event_time = Some(entry.event_time);
-        alert.event_place = entry.place.clone();
+        alert.event_place = entry.place.as_deref().map(|p| place_name(p, alert.municipality_name.as_deref()));
         alert.lead_time_secs = Some(entry.lead_time_secs());
         alert.evidence = entry.evidence.clone();
         alert.confidence = entry.evidence.iter().map(|e| e.score).fold(0.0, f32::max).clamp(0.0, 1.0);
         let top_level = entry.evidence.iter().map(|e| e.level).max().unwrap_or(2);
         let local = entry.event_time.with_timezone(&Amsterdam).format("%d-%m-%Y %H:%M");
+        // An announced action with calls to violence among its messages is not merely informative.
+        alert.severity = if top_level >= 3 { rule.severity.max(Severity::Critical) } else { rule.severity };
         let mut reasons = vec![rule_line(rule)];
         reasons.push(format!(
             "Aangekondigde actie op {local}{}{}{}; {} {}, eerst gezien {}, aanlooptijd {}.",
-            place_phrase(alert.municipality.as_ref(), alert.municipality_name.as_deref()),
-            entry.place.as_deref().map(|p| format!(" ({p})")).unwrap_or_default(),
+            place_phrase(alert),
+            alert
+                .event_place
+                .as_deref()
+                .filter(|p| Some(*p) != alert.municipality_name.as_deref())
+                .map(|p| format!(" ({p})"))
+                .unwrap_or_default(),
             theme.map(|t| format!(", thema {t}")).unwrap_or_default(),
             entry.announcements,
             if entry.announcements == 1 { "aankondiging" } else { "aankondigingen" },
@@ -617,7 +715,11 @@ impl Engine {
                     .to_owned(),
             );
         } else {
-            reasons.push("Bij deze aankondiging staan berichten van niveau 3 (escalatie).".to_owned());
+            reasons.push(
+                "Bij deze aankondiging staan berichten van niveau 3 (escalatie: oproep tot geweld, vernieling of \
+                 dreiging); daarom is de ernst kritiek."
+                    .to_owned(),
+            );
         }
         let pool: Vec<Candidate> = entry
             .evidence
@@ -987,6 +1089,9 @@ fn blank_alert(
         ack_comment: None,
         lead_time_secs: None,
         event: event.map(str::to_owned),
+        unplaced: false,
+        escalates_at: None,
+        decisions: Vec::new(),
     }
 }
 
@@ -1025,7 +1130,7 @@ fn kind_nl(kind: RuleKind) -> &'static str {
         RuleKind::Threshold => "drempel",
         RuleKind::Burst => "piek tegen basisniveau",
         RuleKind::Announcement => "aankondiging",
-        RuleKind::Critical => "kritiek bericht",
+        RuleKind::Critical => "één ernstig bericht is genoeg",
     }
 }
 
@@ -1048,20 +1153,55 @@ pub fn duration_nl(secs: u64) -> String {
     parts.join(" ")
 }
 
-fn place_phrase(m: Option<&MunicipalityCode>, name: Option<&str>) -> String {
-    match (m, name) {
+fn place_phrase(alert: &Alert) -> String {
+    match (&alert.municipality, alert.municipality_name.as_deref()) {
         (Some(m), Some(n)) => format!(" in {n} ({m})"),
         (Some(m), None) => format!(" in {m}"),
+        (None, _) if alert.unplaced => " zonder bekende plaats".to_owned(),
         (None, _) => " in de regio".to_owned(),
     }
 }
 
+/// A place as messages name it, shown with capitals: the municipality's own
+/// spelling when it is that name ("utrecht" → "Utrecht"), else every word
+/// capitalised ("vredenburgplein" → "Vredenburgplein"; "de" and "het" stay).
+pub fn place_name(place: &str, municipality_name: Option<&str>) -> String {
+    let place = place.trim();
+    if let Some(name) = municipality_name.filter(|n| n.to_lowercase() == place.to_lowercase()) {
+        return name.to_owned();
+    }
+    let words: Vec<String> = place
+        .split(' ')
+        .enumerate()
+        .map(|(i, word)| {
+            if i > 0 && matches!(word, "de" | "het" | "van" | "aan" | "op" | "bij" | "den" | "der" | "in") {
+                return word.to_owned();
+            }
+            let mut chars = word.chars();
+            match chars.next() {
+                Some(first) => first.to_uppercase().chain(chars).collect(),
+                None => String::new(),
+            }
+        })
+        .collect();
+    words.join(" ")
+}
+
+/// Whether `text` holds `word` (both lowercase) with no letter or digit on either side.
+fn contains_word(text: &str, word: &str) -> bool {
+    text.match_indices(word).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
+}
+
 fn rule_line(rule: &Rule) -> String {
-    format!("Regel {} (versie {}, {}, ernst {}).", rule.name, rule.version, kind_nl(rule.kind), rule.severity.as_str())
+    format!("Regel {} (versie {}, {}, ernst {}).", rule.name, rule.version, kind_nl(rule.kind), rule.severity.dutch())
 }
 
 fn counting_reason(rule: &Rule, d: &Draft, alert: &Alert) -> String {
-    let place = place_phrase(alert.municipality.as_ref(), alert.municipality_name.as_deref());
+    let place = place_phrase(alert);
     let window = duration_nl(rule.window_secs);
     match (&d.basis, d.expected, d.p_raw, d.p_adjusted) {
         (Some(basis), Some(expected), Some(p), Some(q)) => {
@@ -1094,7 +1234,7 @@ fn counting_reason(rule: &Rule, d: &Draft, alert: &Alert) -> String {
         }
         _ => {
             let mut s = format!(
-                "{} berichten met niveau ≥ {} ({})",
+                "{} berichten met niveau {} of hoger ({})",
                 d.observed,
                 rule.min_level.as_u8(),
                 level_nl(rule.min_level.as_u8())

@@ -5,8 +5,8 @@
 
 use metrics::{Unit, counter, describe_counter};
 
-use crate::notify::Channel;
 use crate::notify::log::Outcome;
+use crate::notify::{Channel, RecipientRole};
 
 pub(crate) const DELIVERIES_TOTAL: &str = "onrust_alert_deliveries_total";
 
@@ -43,5 +43,30 @@ impl DeliveryAttempted {
         };
         tracing::debug!(channel = self.channel.as_str(), outcome, "notification attempt");
         counter!(DELIVERIES_TOTAL, "channel" => self.channel.as_str(), "outcome" => outcome).increment(1);
+    }
+}
+
+/// A notification failed for good (SMTP 5xx, HTTP 4xx): nobody will get it
+/// unless a person resends it (`onrust alerts resend`). Counted as
+/// `onrust_alert_deliveries_total{outcome="failed"}`, which the shipped
+/// Prometheus rule `OnrustAlertDeliveryFailed` watches.
+pub(crate) struct DeliveryFailed<'a> {
+    pub fingerprint: &'a str,
+    pub channel: Channel,
+    pub role: RecipientRole,
+    pub code: Option<u16>,
+    pub message: &'a str,
+}
+
+impl DeliveryFailed<'_> {
+    pub fn emit(self) {
+        tracing::error!(
+            fingerprint = self.fingerprint,
+            channel = self.channel.as_str(),
+            role = self.role.as_str(),
+            code = self.code,
+            "notification failed permanently; nobody gets it until it is resent (onrust alerts resend): {}",
+            self.message
+        );
     }
 }

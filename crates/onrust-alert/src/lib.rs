@@ -78,8 +78,8 @@ mod tests;
 use serde::{Deserialize, Serialize};
 
 pub use alert::{
-    Alert, AlertStatus, EXCERPT_MAX_CHARS, Evidence, RuleKind, Severity, WITHDRAWN_EXCERPT, excerpt, fingerprint,
-    representative, withdraw_evidence,
+    Alert, AlertStatus, Decision, DecisionKind, EXCERPT_MAX_CHARS, Evidence, RuleKind, SHORT_ID_CHARS, Severity,
+    UNPLACED_LABEL, WITHDRAWN_EXCERPT, excerpt, fingerprint, representative, withdraw_evidence,
 };
 pub use baseline::{BaselineSource, CountCell, NoBaseline, Season};
 pub use calendar::{Calendar, CalendarEntry};

@@ -22,13 +22,17 @@
 //!   in [`Mechanics::reviews`]. Alerts sent without review carry
 //!   `unreviewed = true` so the mail can say so.
 //!
-//! Inhibition: a firing regional alert (municipality `None`) holds back the
-//! municipal alerts of the same kind and theme (every theme, when the
-//! regional one has none): one message about the region beats 38 about its
-//! parts. A municipal alert more severe than the regional one is told
-//! anyway, because that municipality's situation is worse than the region's.
-//! Announcements are never held back: each is a different action that a
-//! mayor may have to facilitate.
+//! Inhibition: a firing regional count (a `threshold` or `burst` alert of a
+//! rule with `per = "region"`) holds back the municipal counts of the same
+//! kind and theme (every theme, when the regional one has none): one count
+//! about the region beats 38 about its parts. A municipal alert more severe
+//! than the regional one is told anyway, because that municipality's
+//! situation is worse than the region's. Single messages are never held
+//! back: a call to violence in a municipality is that municipality's
+//! officer's to hear whatever else fires, and each announcement is a
+//! different action that a mayor may have to facilitate. An unplaced alert
+//! ("plaats onbekend", see [`Alert::unplaced`]) holds nothing back: it goes
+//! to the region's `*` officers and supervisors, never to a mayor.
 //!
 //! An alert that does not explain itself (see [`Alert::missing_explanation`])
 //! is never notified (GUARDRAILS L9).
@@ -46,7 +50,7 @@ use onrust_model::MunicipalityCode;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::alert::{Alert, AlertStatus, RuleKind};
+use crate::alert::{Alert, AlertStatus, Decision, DecisionKind, RuleKind};
 use crate::calendar::Calendar;
 use crate::engine::{Transition, TransitionKind};
 use crate::rule::{Label, Rule, secs};
@@ -165,6 +169,9 @@ pub struct ReviewRecord {
     pub decision: ReviewDecision,
     pub by: String,
     pub at: DateTime<Utc>,
+    /// Why, in the supervisor's words.
+    #[serde(default)]
+    pub reason: String,
 }
 
 /// Why a request to the mechanics is refused.
@@ -286,7 +293,7 @@ fn short_hash(parts: &[&str]) -> String {
 fn label_value<'a>(a: &'a Alert, label: &str) -> &'a str {
     match label {
         "rule" => &a.rule,
-        "municipality" => a.municipality.as_ref().map_or("", MunicipalityCode::as_str),
+        "municipality" => a.place_label(),
         "theme" => a.theme.as_deref().unwrap_or(""),
         "event" => a.event.as_deref().unwrap_or(""),
         "severity" => a.severity.as_str(),
@@ -296,9 +303,10 @@ fn label_value<'a>(a: &'a Alert, label: &str) -> &'a str {
     }
 }
 
-/// Mayors hear of these kinds in real time (issue 5: critical and announcement alerts).
-fn mayor_bound(kind: RuleKind) -> bool {
-    matches!(kind, RuleKind::Critical | RuleKind::Announcement)
+/// Mayors hear of these in real time (issue 5: critical and announcement
+/// alerts), when they have a place: an unplaced alert has no mayor.
+fn mayor_bound(alert: &Alert) -> bool {
+    matches!(alert.kind, RuleKind::Critical | RuleKind::Announcement) && !alert.unplaced
 }
 
 impl Mechanics {
@@ -391,16 +399,28 @@ impl Mechanics {
                 alert: alert.clone(),
                 firing_since: now,
                 escalated: false,
-                review: if rule.review && mayor_bound(rule.kind) {
+                review: if rule.review && mayor_bound(&alert) {
                     Review::Waiting { asked: false }
                 } else {
                     Review::NotNeeded
                 },
             });
+            // What people decided stays with the alert as the engine updates it.
             alert.reviewed_by = tracked.alert.reviewed_by.clone();
+            alert.decisions = std::mem::take(&mut tracked.alert.decisions);
+            alert.escalates_at = match rule.escalate_after() {
+                Some(after) if !alert.unplaced && !tracked.escalated && !self.s.acks.contains_key(&fp) => {
+                    Some(tracked.firing_since + after)
+                }
+                _ => None,
+            };
             tracked.alert = alert;
+            // An unplaced alert has no municipality whose mayor to tell: the
+            // region's officers and supervisors hear of it ("plaats onbekend").
             let mut roles = vec![Role::Officer];
-            if mayor_bound(rule.kind) {
+            if tracked.alert.unplaced {
+                roles.push(Role::Supervisor);
+            } else if mayor_bound(&tracked.alert) {
                 roles.push(Role::Mayor);
             }
             for role in roles {
@@ -434,33 +454,59 @@ impl Mechanics {
         if who.trim().is_empty() {
             return Err(MechanicsError::Empty("who"));
         }
+        if comment.trim().is_empty() {
+            return Err(MechanicsError::Empty("reason"));
+        }
         let t = self.s.alerts.get_mut(fingerprint).ok_or_else(|| MechanicsError::UnknownAlert(fingerprint.into()))?;
         let ack = Ack { by: who.to_owned(), comment: comment.to_owned(), at: now };
         t.alert.acknowledged_by = Some(ack.by.clone());
         t.alert.ack_comment = Some(ack.comment.clone());
+        t.alert.escalates_at = None;
+        t.alert.decisions.push(Decision {
+            kind: DecisionKind::Acknowledged,
+            by: who.to_owned(),
+            at: now,
+            reason: comment.to_owned(),
+        });
         self.s.acks.insert(fingerprint.to_owned(), ack);
         Ok(t.alert.clone())
     }
 
-    /// A supervisor confirms an alert for the mayor (L10); who is recorded.
-    pub fn confirm(&mut self, fingerprint: &str, who: &str, now: DateTime<Utc>) -> Result<Alert, MechanicsError> {
-        self.decide(fingerprint, who, now, ReviewDecision::Confirmed)
+    /// A supervisor confirms an alert for the mayor (L10); who, when and why are recorded.
+    pub fn confirm(
+        &mut self,
+        fingerprint: &str,
+        who: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Alert, MechanicsError> {
+        self.decide(fingerprint, who, reason, now, ReviewDecision::Confirmed)
     }
 
-    /// A supervisor decides an alert does not go to the mayor; who is recorded.
-    pub fn dismiss(&mut self, fingerprint: &str, who: &str, now: DateTime<Utc>) -> Result<Alert, MechanicsError> {
-        self.decide(fingerprint, who, now, ReviewDecision::Dismissed)
+    /// A supervisor decides an alert does not go to the mayor; who, when and why are recorded.
+    pub fn dismiss(
+        &mut self,
+        fingerprint: &str,
+        who: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Alert, MechanicsError> {
+        self.decide(fingerprint, who, reason, now, ReviewDecision::Dismissed)
     }
 
     fn decide(
         &mut self,
         fingerprint: &str,
         who: &str,
+        reason: &str,
         now: DateTime<Utc>,
         decision: ReviewDecision,
     ) -> Result<Alert, MechanicsError> {
         if who.trim().is_empty() {
             return Err(MechanicsError::Empty("who"));
+        }
+        if reason.trim().is_empty() {
+            return Err(MechanicsError::Empty("reason"));
         }
         let t = self.s.alerts.get_mut(fingerprint).ok_or_else(|| MechanicsError::UnknownAlert(fingerprint.into()))?;
         if !matches!(t.review, Review::Waiting { .. }) {
@@ -473,6 +519,11 @@ impl Mechanics {
             }
             ReviewDecision::Dismissed => Review::Dismissed,
         };
+        let kind = match decision {
+            ReviewDecision::Confirmed => DecisionKind::Confirmed,
+            ReviewDecision::Dismissed => DecisionKind::Dismissed,
+        };
+        t.alert.decisions.push(Decision { kind, by: who.to_owned(), at: now, reason: reason.to_owned() });
         if self.s.reviews.len() >= REVIEWS_KEPT {
             self.s.reviews.remove(0);
         }
@@ -483,6 +534,7 @@ impl Mechanics {
             decision,
             by: who.to_owned(),
             at: now,
+            reason: reason.to_owned(),
         });
         let alert = t.alert.clone();
         for g in self.s.groups.values_mut().filter(|g| g.role == Role::Mayor) {
@@ -536,9 +588,10 @@ impl Mechanics {
 
     fn inhibited(&self, a: &Alert) -> bool {
         a.municipality.is_some()
-            && a.kind != RuleKind::Announcement
+            && matches!(a.kind, RuleKind::Threshold | RuleKind::Burst)
             && self.s.alerts.values().any(|r| {
                 r.alert.municipality.is_none()
+                    && !r.alert.unplaced
                     && r.alert.kind == a.kind
                     && r.alert.status == AlertStatus::Firing
                     && (r.alert.theme.is_none() || r.alert.theme == a.theme)
@@ -586,6 +639,7 @@ impl Mechanics {
             .filter(|(fp, t)| {
                 let after = self.rules.get(&t.alert.rule).and_then(Rule::escalate_after);
                 !t.escalated
+                    && !t.alert.unplaced
                     && t.alert.status == AlertStatus::Firing
                     && !self.s.acks.contains_key(*fp)
                     && after.is_some_and(|d| now >= t.firing_since + d)
@@ -597,6 +651,7 @@ impl Mechanics {
         for fp in due {
             if let Some(t) = self.s.alerts.get_mut(&fp) {
                 t.escalated = true;
+                t.alert.escalates_at = None;
                 out.push(single(Role::Supervisor, NotifyReason::Escalated, &t.alert, now));
             }
         }
@@ -788,6 +843,9 @@ impl Mechanics {
     }
 
     fn mayor_may_see(&self, t: &Tracked) -> bool {
+        if t.alert.unplaced {
+            return false;
+        }
         match t.review {
             Review::Confirmed => true,
             // Threshold and burst alerts are not reviewed one by one: only rules
@@ -831,7 +889,7 @@ fn group_key(rule: &Rule, role: Role, a: &Alert) -> String {
     for l in &rule.group_by {
         let v = match l {
             Label::Rule => format!("rule={}", a.rule),
-            Label::Municipality => format!("municipality={}", a.municipality.as_ref().map_or("", |m| m.as_str())),
+            Label::Municipality => format!("municipality={}", a.place_label()),
             Label::Theme => format!("theme={}", a.theme.as_deref().unwrap_or("")),
             Label::Event => format!("event={}", a.event.as_deref().unwrap_or("")),
         };

@@ -352,7 +352,11 @@ fn repeated_announcements_make_one_calendar_entry_and_one_alert() {
     assert_eq!(alert.observed, 3);
     assert_eq!(alert.evidence.len(), 3);
     assert_eq!(alert.event_time, Some(event));
-    assert_eq!(alert.event_place.as_deref(), Some("domplein"));
+    assert_eq!(
+        alert.event_place.as_deref(),
+        Some("Domplein"),
+        "shown with its capital; the calendar key stays lowercase"
+    );
     assert_eq!(alert.event.as_deref(), Some("2026-12-05@domplein"));
     assert_eq!(alert.lead_time_secs, Some((event - t0).num_seconds()));
     assert!(alert.reasons.iter().any(|r| r.contains("faciliteren")), "{:?}", alert.reasons);
@@ -568,10 +572,10 @@ fn mail_for_the_mayor_waits_for_a_supervisor_and_records_who_confirmed() {
     }
     assert_eq!(mech.awaiting_review().count(), 1);
     assert!(mech.digest(t0 + TimeDelta::minutes(10)).is_empty(), "not in the digest before review either");
-    let a = mech.confirm(&fp, "supervisor-de-vries", t0 + TimeDelta::minutes(11)).unwrap();
+    let a = mech.confirm(&fp, "supervisor-de-vries", "bron nagelezen", t0 + TimeDelta::minutes(11)).unwrap();
     assert_eq!(a.reviewed_by.as_deref(), Some("supervisor-de-vries"));
     assert_eq!(
-        mech.confirm(&fp, "iemand", t0 + TimeDelta::minutes(11)),
+        mech.confirm(&fp, "iemand", "bron nagelezen", t0 + TimeDelta::minutes(11)),
         Err(MechanicsError::NotAwaitingReview(fp.clone()))
     );
     let ns = step(&mut e, &mut mech, vec![], t0 + TimeDelta::minutes(11));
@@ -594,7 +598,7 @@ fn a_dismissed_alert_never_reaches_the_mayor_and_review_false_is_marked_unreview
     let trs = e.observe(&msg("c1", Some(UTRECHT), "asiel", 3, 0.9, t0), t0);
     let fp = trs.iter().find(|t| t.alert.rule == "kritiek").unwrap().alert.fingerprint.clone();
     step(&mut e, &mut mech, trs, t0);
-    mech.dismiss(&fp, "supervisor-de-vries", t0 + TimeDelta::minutes(2)).unwrap();
+    mech.dismiss(&fp, "supervisor-de-vries", "al bekend bij de politie", t0 + TimeDelta::minutes(2)).unwrap();
     for minutes in [3, 10, 60] {
         let ns = step(&mut e, &mut mech, vec![], t0 + TimeDelta::minutes(minutes));
         assert!(ns.iter().all(|n| n.recipients_role != Role::Mayor), "{ns:?}");
@@ -669,7 +673,7 @@ fn a_joint_summary_goes_out_once_ahead_of_an_announced_action() {
     let mut trs = trs;
     trs.extend(e.observe(&crit, t1));
     step(&mut e, &mut mech, trs, t1);
-    mech.confirm(&fp2, "supervisor-de-vries", t1).unwrap();
+    mech.confirm(&fp2, "supervisor-de-vries", "bron nagelezen", t1).unwrap();
     let ns = mech.summaries_ahead(e.calendar(), event2 - TimeDelta::hours(12), lead);
     assert_eq!(summary(&ns), [(Role::Officer, NotifyReason::Summary, 2), (Role::Mayor, NotifyReason::Summary, 1)]);
     assert_ne!(fp, fp2);
@@ -762,4 +766,144 @@ fn state_round_trips_and_makes_the_same_decisions() {
     v["schema"] = 99.into();
     let st: AlertState = serde_json::from_value(v).unwrap();
     assert!(st.restore(rs).is_err());
+}
+
+// ---- where an alert belongs, and when a message counts ------------------------------------------
+
+const NOW_CRIT: &str = "[[rules]]\nname = \"kritiek\"\nkind = \"critical\"\ngroup_wait = \"0s\"\nwindow = \"1h\"\n\
+                        escalate_after = \"30m\"\n";
+
+/// A call to violence in Utrecht and one that names no place, at once: the
+/// Utrecht officer hears of Utrecht's (and the supervisor is asked to
+/// review it for the mayor); the unplaced one goes to the region's officers
+/// and supervisors as "plaats onbekend", to no mayor, and holds nothing back.
+#[test]
+fn an_unplaced_call_goes_to_the_region_queue_and_never_holds_back_a_municipal_one() {
+    let rs = rules(NOW_CRIT);
+    let mut e = Engine::new(rs.clone());
+    let mut mech = Mechanics::new(&rs);
+    let t0 = t(11, 20, 12, 0);
+    let mut trs = e.observe(&msg("nergens", None, "asiel", 3, 0.9, t0), t0);
+    trs.extend(e.observe(&msg("utrecht", Some(UTRECHT), "asiel", 3, 0.9, t0), t0));
+    assert_eq!(kinds(&trs), [TransitionKind::Firing, TransitionKind::Firing]);
+    let unplaced = &trs[0].alert;
+    assert!(unplaced.unplaced && unplaced.municipality.is_none(), "{unplaced:?}");
+    assert_ne!(unplaced.fingerprint, crate::fingerprint("kritiek", None, Some("asiel"), None), "not region-wide");
+    assert!(unplaced.reasons.iter().any(|r| r.contains("zonder bekende plaats")), "{:?}", unplaced.reasons);
+    let ns = step(&mut e, &mut mech, trs, t0);
+    let told: Vec<(Role, NotifyReason, Option<String>, bool)> = ns
+        .iter()
+        .map(|n| {
+            let place = n.municipality.as_ref().map(|m| m.as_str().to_owned());
+            (n.recipients_role, n.reason, place, n.alerts.iter().all(|a| a.unplaced))
+        })
+        .collect();
+    for expected in [
+        (Role::Officer, NotifyReason::New, Some(UTRECHT.to_owned()), false),
+        (Role::Supervisor, NotifyReason::ReviewRequested, Some(UTRECHT.to_owned()), false),
+        (Role::Officer, NotifyReason::New, None, true),
+        (Role::Supervisor, NotifyReason::New, None, true),
+    ] {
+        assert!(told.contains(&expected), "{expected:?} missing from {told:?}");
+    }
+    assert_eq!(told.len(), 4, "{told:?}");
+    // The Utrecht officer's alert says when the supervisor hears of it; the unplaced one is not escalated.
+    let utrecht = ns.iter().find(|n| n.municipality.is_some() && n.recipients_role == Role::Officer).unwrap();
+    assert_eq!(utrecht.alerts[0].escalates_at, Some(t0 + TimeDelta::minutes(30)));
+    let later = step(&mut e, &mut mech, vec![], t0 + TimeDelta::minutes(31));
+    assert_eq!(summary(&later), [(Role::Supervisor, NotifyReason::Escalated, 1)]);
+    assert!(later[0].alerts[0].municipality.is_some(), "only Utrecht's escalates: {later:?}");
+    // No mayor ever hears of the unplaced one, not in the digest either.
+    assert!(mech.digest(t0 + TimeDelta::minutes(40)).iter().all(|n| n.alerts.iter().all(|a| !a.unplaced)));
+}
+
+/// A region-wide alert comes from a message that names the region or at
+/// least three of its municipalities; a message about one or two places is
+/// about those places only.
+#[test]
+fn a_region_wide_alert_needs_a_message_about_the_region() {
+    let region = [UTRECHT, AMERSFOORT, "GM0310", "GM0355"].map(|c| MunicipalityCode::new(c).unwrap());
+    let places = |trs: &[Transition]| -> Vec<(String, bool)> {
+        let mut v: Vec<(String, bool)> =
+            trs.iter().map(|t| (t.alert.place_label().to_owned(), t.alert.unplaced)).collect();
+        v.sort();
+        v
+    };
+    let t0 = t(11, 20, 12, 0);
+    let mut e = Engine::new(rules(NOW_CRIT));
+    e.set_region(region.clone(), ["Midden-Nederland".to_owned()]);
+    let mut two = msg("twee", Some(UTRECHT), "asiel", 3, 0.9, t0);
+    two.assessment.municipalities.push(region[1].clone());
+    assert_eq!(places(&e.observe(&two, t0)), [(AMERSFOORT.into(), false), (UTRECHT.into(), false)]);
+
+    let mut e = Engine::new(rules(NOW_CRIT));
+    e.set_region(region.clone(), ["Midden-Nederland".to_owned()]);
+    let mut three = msg("drie", Some(UTRECHT), "asiel", 3, 0.9, t0);
+    three.assessment.municipalities.extend([region[1].clone(), region[2].clone()]);
+    let got = places(&e.observe(&three, t0));
+    assert_eq!(got.len(), 4, "three municipal alerts and one for the region: {got:?}");
+    assert!(got.contains(&(String::new(), false)), "{got:?}");
+
+    let mut e = Engine::new(rules(NOW_CRIT));
+    e.set_region(region.clone(), ["Midden-Nederland".to_owned()]);
+    let mut named = msg("regio", None, "asiel", 3, 0.9, t0);
+    named.message.text = "Heel Midden-Nederland moet branden, neem molotovs mee".into();
+    assert_eq!(places(&e.observe(&named, t0)), [(String::new(), false)], "names the region: region-wide");
+    let mut near_miss = msg("bijna", None, "asiel", 3, 0.9, t0);
+    near_miss.message.text = "Iets in Midden-Nederlandse steden".into();
+    assert_eq!(places(&e.observe(&near_miss, t0)), [(crate::UNPLACED_LABEL.into(), true)], "a whole word only");
+}
+
+/// A call to violence published 90 minutes before onrust fetched it fires
+/// with a one-hour window: it is judged by its arrival. Its publication time
+/// stays on the evidence, beside when it was received.
+#[test]
+fn a_late_call_to_violence_fires_by_its_arrival_and_keeps_its_publication_time() {
+    let rs = rules(NOW_CRIT);
+    let mut e = Engine::new(rs);
+    let fetched = t(11, 20, 12, 0);
+    let published = fetched - TimeDelta::minutes(90);
+    let mut late = msg("laat", Some(UTRECHT), "asiel", 3, 0.9, published);
+    late.message.fetched_at = fetched;
+    let trs = e.observe(&late, fetched + TimeDelta::seconds(2));
+    assert_eq!(kinds(&trs), [TransitionKind::Firing], "judged by arrival, not publication");
+    let evidence = &trs[0].alert.evidence[0];
+    assert_eq!((evidence.published_at, evidence.received_at), (published, Some(fetched)));
+    // It holds for the window after its arrival, then de-escalates.
+    assert!(e.evaluate(fetched + TimeDelta::minutes(59), &NoBaseline).is_empty());
+    assert_eq!(kinds(&e.evaluate(fetched + TimeDelta::minutes(61), &NoBaseline)), [TransitionKind::Resolved]);
+    // A message that arrived longer ago than the window (a replay of the past) does not fire now.
+    let mut old = msg("oud", Some(UTRECHT), "asiel", 3, 0.9, published);
+    old.message.fetched_at = fetched;
+    assert!(e.observe(&old, fetched + TimeDelta::minutes(61)).is_empty());
+}
+
+/// Decisions are on record with who, when and why; a decision without a reason is refused.
+#[test]
+fn decisions_carry_who_when_and_why() {
+    let rs = rules(CRIT);
+    let mut e = Engine::new(rs.clone());
+    let mut mech = Mechanics::new(&rs);
+    let t0 = t(11, 20, 12, 0);
+    let trs = e.observe(&msg("c1", Some(UTRECHT), "asiel", 3, 0.9, t0), t0);
+    let fp = trs[0].alert.fingerprint.clone();
+    step(&mut e, &mut mech, trs, t0);
+    assert_eq!(mech.dismiss(&fp, "sup", " ", t0), Err(MechanicsError::Empty("reason")));
+    assert_eq!(mech.acknowledge(&fp, "oov", "", t0), Err(MechanicsError::Empty("reason")));
+    mech.acknowledge(&fp, "oov", "wijkagent ingelicht", t0 + TimeDelta::minutes(1)).unwrap();
+    mech.dismiss(&fp, "sup", "oude oproep, al bekend", t0 + TimeDelta::minutes(2)).unwrap();
+    // The engine updating the alert keeps what people decided.
+    let later = t0 + TimeDelta::minutes(3);
+    let trs = e.observe(&msg("c2", Some(UTRECHT), "asiel", 3, 0.9, later), later);
+    step(&mut e, &mut mech, trs, later);
+    let decisions: Vec<(crate::DecisionKind, String, String)> =
+        mech.alert(&fp).unwrap().decisions.iter().map(|d| (d.kind, d.by.clone(), d.reason.clone())).collect();
+    assert_eq!(
+        decisions,
+        [
+            (crate::DecisionKind::Acknowledged, "oov".into(), "wijkagent ingelicht".into()),
+            (crate::DecisionKind::Dismissed, "sup".into(), "oude oproep, al bekend".into()),
+        ]
+    );
+    assert_eq!(mech.reviews()[0].reason, "oude oproep, al bekend");
 }

@@ -142,6 +142,7 @@ fn evidence(id: &str, minute: u32) -> Evidence {
         level: 3,
         score: 0.93,
         signals: vec!["call_to_violence".to_owned()],
+        received_at: None,
     }
 }
 
@@ -174,6 +175,9 @@ fn alert() -> Alert {
         ack_comment: None,
         lead_time_secs: None,
         event: None,
+        unplaced: false,
+        escalates_at: None,
+        decisions: Vec::new(),
     }
 }
 
@@ -339,7 +343,7 @@ async fn unreviewed_mayor_mail_is_marked() {
     let subjects: Vec<&str> = mails.iter().map(|(m, _, _)| m["subject"].as_str().unwrap()).collect();
     assert!(subjects.contains(&"[onrust] ongecontroleerd signaal, Kritiek: oproep-tot-geweld — Utrecht"));
     assert!(subjects.contains(&"[onrust] Kritiek: oproep-tot-geweld — Utrecht"));
-    assert!(mails.iter().any(|(_, t, _)| t.contains("Controle: gecontroleerd door j.devries")));
+    assert!(mails.iter().any(|(_, t, _)| t.contains("bevestigd voor de burgemeester door j.devries")));
     assert!(mails.iter().any(|(_, t, _)| t.contains("ONGECONTROLEERD SIGNAAL")));
 }
 

@@ -36,9 +36,10 @@ pub trait AlertBackend: Send + Sync {
     /// Active alerts, newest first.
     fn list(&self) -> Result<Vec<Alert>, AlertBackendError>;
     fn show(&self, fingerprint: &str) -> Result<Option<Alert>, AlertBackendError>;
-    fn confirm(&self, fingerprint: &str, who: &str) -> Result<Alert, AlertBackendError>;
-    /// The supervisor decides the alert does not go to the mayor.
-    fn dismiss(&self, fingerprint: &str, who: &str) -> Result<Alert, AlertBackendError>;
+    /// The supervisor lets the alert go to the mayor; who, when and why are kept with it.
+    fn confirm(&self, fingerprint: &str, who: &str, reason: &str) -> Result<Alert, AlertBackendError>;
+    /// The supervisor decides the alert does not go to the mayor; who, when and why are kept with it.
+    fn dismiss(&self, fingerprint: &str, who: &str, reason: &str) -> Result<Alert, AlertBackendError>;
     fn acknowledge(&self, fingerprint: &str, who: &str, comment: &str) -> Result<Alert, AlertBackendError>;
     fn silence(&self, request: SilenceRequest) -> Result<String, AlertBackendError>;
     /// The silences in force.
@@ -78,10 +79,24 @@ struct Alerts {
     alerts: Vec<Alert>,
 }
 
+/// An acknowledgement: what was done (`reason`; `comment` is its older name).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AckBody {
+    #[serde(alias = "reason")]
     comment: String,
+}
+
+/// A review decision's reason, required.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReviewBody {
+    reason: String,
+}
+
+/// A reason of 1 to [`MAX_COMMENT_CHARS`] characters, or why not.
+fn reason_text(reason: String) -> Option<String> {
+    (!reason.trim().is_empty() && reason.chars().count() <= MAX_COMMENT_CHARS).then_some(reason)
 }
 
 #[derive(Deserialize)]
@@ -230,34 +245,52 @@ enum Decision {
     Dismiss,
 }
 
-/// `POST /api/v1/alerts/{fingerprint}/confirm`: a supervisor lets the alert go to the mayor (L10).
-pub(crate) async fn confirm(state: State<WebState>, fingerprint: Path<String>, request: Request) -> Response {
-    review(state, fingerprint, request, Decision::Confirm).await
+/// `POST /api/v1/alerts/{fingerprint}/confirm` with `{"reason": "..."}`: a
+/// supervisor lets the alert go to the mayor (L10).
+pub(crate) async fn confirm(
+    state: State<WebState>,
+    fingerprint: Path<String>,
+    who: axum::Extension<Principal>,
+    body: Bytes,
+) -> Response {
+    review(state, fingerprint, who, body, Decision::Confirm).await
 }
 
-/// `POST /api/v1/alerts/{fingerprint}/dismiss`: a supervisor decides it does not go to the mayor.
-pub(crate) async fn dismiss(state: State<WebState>, fingerprint: Path<String>, request: Request) -> Response {
-    review(state, fingerprint, request, Decision::Dismiss).await
+/// `POST /api/v1/alerts/{fingerprint}/dismiss` with `{"reason": "..."}`: a
+/// supervisor decides it does not go to the mayor.
+pub(crate) async fn dismiss(
+    state: State<WebState>,
+    fingerprint: Path<String>,
+    who: axum::Extension<Principal>,
+    body: Bytes,
+) -> Response {
+    review(state, fingerprint, who, body, Decision::Dismiss).await
 }
 
 async fn review(
     State(state): State<WebState>,
     Path(fingerprint): Path<String>,
-    request: Request,
+    axum::Extension(who): axum::Extension<Principal>,
+    body: Bytes,
     decision: Decision,
 ) -> Response {
     let action = match decision {
         Decision::Confirm => "alerts_confirm",
         Decision::Dismiss => "alerts_dismiss",
     };
-    let who = match principal(request.extensions().get::<Principal>()) {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
-    };
-    let filters = serde_json::json!({ "fingerprint": shorten(&fingerprint, 128) });
+    let mut filters = serde_json::json!({ "fingerprint": shorten(&fingerprint, 128) });
     if let Err(r) = check_fingerprint(&fingerprint) {
         return audited(&state, &who, action, filters, Err(("bad fingerprint".into(), r.into_response()))).await;
     }
+    let reason = match serde_json::from_slice::<ReviewBody>(&body).ok().and_then(|b| reason_text(b.reason)) {
+        Some(reason) => reason,
+        None => {
+            let m = format!("the body must be {{\"reason\": \"...\"}} with 1 to {MAX_COMMENT_CHARS} characters");
+            let r = ApiError::bad_request(m.clone()).into_response();
+            return audited(&state, &who, action, filters, Err((m, r))).await;
+        }
+    };
+    filters["reason"] = serde_json::Value::String(reason.clone());
     let backend = match backend(&state) {
         Ok(b) => b,
         Err(r) => return r.into_response(),
@@ -266,8 +299,8 @@ async fn review(
         return audited(&state, &who, action, filters, Err(refused)).await;
     }
     let decided = match decision {
-        Decision::Confirm => backend.confirm(&fingerprint, &who.name),
-        Decision::Dismiss => backend.dismiss(&fingerprint, &who.name),
+        Decision::Confirm => backend.confirm(&fingerprint, &who.name, &reason),
+        Decision::Dismiss => backend.dismiss(&fingerprint, &who.name, &reason),
     };
     let outcome = match decided {
         Ok(alert) => Ok((None, Json(alert).into_response())),
@@ -287,10 +320,10 @@ pub(crate) async fn ack(
     if let Err(r) = check_fingerprint(&fingerprint) {
         return audited(&state, &who, "alerts_ack", filters, Err(("bad fingerprint".into(), r.into_response()))).await;
     }
-    let comment = match serde_json::from_slice::<AckBody>(&body) {
-        Ok(b) if !b.comment.trim().is_empty() && b.comment.chars().count() <= MAX_COMMENT_CHARS => b.comment,
-        _ => {
-            let m = format!("the body must be {{\"comment\": \"...\"}} with 1 to {MAX_COMMENT_CHARS} characters");
+    let comment = match serde_json::from_slice::<AckBody>(&body).ok().and_then(|b| reason_text(b.comment)) {
+        Some(comment) => comment,
+        None => {
+            let m = format!("the body must be {{\"reason\": \"...\"}} with 1 to {MAX_COMMENT_CHARS} characters");
             let r = ApiError::bad_request(m.clone()).into_response();
             return audited(&state, &who, "alerts_ack", filters, Err((m, r))).await;
         }
@@ -440,19 +473,23 @@ pub(crate) async fn expire_silence(
     audited(&state, &who, "silence_expire", filters, outcome).await
 }
 
-/// Which municipality a feed path names: a CBS code, or `regio` for the regional alerts.
-fn feed_place(who: &Principal, place: &str) -> Result<Option<MunicipalityCode>, ApiError> {
-    let code = if place == "regio" {
-        None
-    } else {
-        let code = MunicipalityCode::new(place.to_owned())
-            .map_err(|_| ApiError::bad_request("name a municipality by its CBS code, such as GM0344, or regio"))?;
-        Some(code)
+/// Which alerts a feed path names: a municipality's (its CBS code), the
+/// region-wide ones (`regio`) or those without a known place (`onbekend`).
+fn feed_place(who: &Principal, place: &str) -> Result<(Option<MunicipalityCode>, bool), ApiError> {
+    let (code, unplaced) = match place {
+        "regio" => (None, false),
+        onrust_alert::UNPLACED_LABEL => (None, true),
+        _ => {
+            let code = MunicipalityCode::new(place.to_owned()).map_err(|_| {
+                ApiError::bad_request("name a municipality by its CBS code, such as GM0344, or regio, or onbekend")
+            })?;
+            (Some(code), false)
+        }
     };
     if !who.scope.may_read(code.as_ref()) {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "no such feed for this token"));
     }
-    Ok(code)
+    Ok((code, unplaced))
 }
 
 /// Which of the two documents a feed route serves.
@@ -487,8 +524,8 @@ async fn document(
         Err(r) => return r.into_response(),
     };
     let filters = serde_json::json!({ "municipality": shorten(&place, 16) });
-    let code = match feed_place(&who, &place) {
-        Ok(code) => code,
+    let (code, unplaced) = match feed_place(&who, &place) {
+        Ok(place) => place,
         Err(e) => {
             let m = e.message.clone();
             return audited(&state, &who, action, filters, Err((m, e.into_response()))).await;
@@ -507,7 +544,7 @@ async fn document(
     let municipality = code.as_ref().zip(name.as_deref());
     let (body, content_type) = match which {
         Document::Atom => {
-            let scope = FeedScope { municipality, region_name: &names.region, self_url: None };
+            let scope = FeedScope { municipality, unplaced, region_name: &names.region, self_url: None };
             (render_atom(&scope, &alerts, Utc::now()), "application/atom+xml; charset=utf-8")
         }
         Document::Calendar => {
@@ -515,7 +552,7 @@ async fn document(
             (render_ics(&scope, &alerts), "text/calendar; charset=utf-8")
         }
     };
-    let shown = alerts.iter().filter(|a| a.municipality == code).count() as u64;
+    let shown = alerts.iter().filter(|a| a.municipality == code && a.unplaced == unplaced).count() as u64;
     let mut response = body.into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     audited(&state, &who, action, filters, Ok((Some(shown), response))).await

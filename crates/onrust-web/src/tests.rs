@@ -205,6 +205,9 @@ async fn call_route(addr: SocketAddr, route: &Route, headers: &[(&str, &str)]) -
     let path = route.path.replace("{fingerprint}", FINGERPRINT).replace("{id}", "s0").replace("{code}", "GM0344");
     let body = match route.path {
         "/api/v1/alerts/{fingerprint}/ack" => r#"{"comment": "gezien, collega's ter plaatse"}"#,
+        "/api/v1/alerts/{fingerprint}/confirm" | "/api/v1/alerts/{fingerprint}/dismiss" => {
+            r#"{"reason": "bron en tekst nagelezen"}"#
+        }
         "/api/v1/silences" if route.method == "POST" => concat!(
             r#"{"matchers": [{"label": "rule", "value": "mobilisatie"}], "#,
             r#""reason": "test", "ends_at": "2099-01-01T00:00:00Z"}"#
@@ -276,6 +279,9 @@ fn fake_alert() -> onrust_alert::Alert {
         ack_comment: None,
         lead_time_secs: None,
         event: None,
+        unplaced: false,
+        escalates_at: None,
+        decisions: Vec::new(),
     }
 }
 
@@ -286,7 +292,12 @@ impl alerts::AlertBackend for FakeAlerts {
     fn show(&self, fingerprint: &str) -> Result<Option<onrust_alert::Alert>, alerts::AlertBackendError> {
         Ok(self.alerts.iter().find(|a| a.fingerprint == fingerprint).cloned())
     }
-    fn dismiss(&self, fingerprint: &str, _who: &str) -> Result<onrust_alert::Alert, alerts::AlertBackendError> {
+    fn dismiss(
+        &self,
+        fingerprint: &str,
+        _who: &str,
+        _reason: &str,
+    ) -> Result<onrust_alert::Alert, alerts::AlertBackendError> {
         Ok(self.show(fingerprint)?.ok_or(onrust_alert::MechanicsError::UnknownAlert(fingerprint.into()))?)
     }
     fn silences(&self) -> Result<Vec<onrust_alert::Silence>, alerts::AlertBackendError> {
@@ -302,7 +313,12 @@ impl alerts::AlertBackend for FakeAlerts {
             municipalities: vec![(MunicipalityCode::new("GM0344").unwrap(), "Utrecht".to_owned())],
         }
     }
-    fn confirm(&self, fingerprint: &str, who: &str) -> Result<onrust_alert::Alert, alerts::AlertBackendError> {
+    fn confirm(
+        &self,
+        fingerprint: &str,
+        who: &str,
+        _reason: &str,
+    ) -> Result<onrust_alert::Alert, alerts::AlertBackendError> {
         let mut a = self.show(fingerprint)?.ok_or(onrust_alert::MechanicsError::UnknownAlert(fingerprint.into()))?;
         a.reviewed_by = Some(who.to_owned());
         Ok(a)
@@ -742,7 +758,10 @@ async fn alert_actions_are_audited_with_who_and_what() {
     assert_eq!(acked.json()["acknowledged_by"], "officer-1");
     let empty = send(addr, "POST", &ack, &[("Authorization", &officer)], r#"{"comment": ""}"#).await;
     assert_eq!(empty.status, 400, "an acknowledgement needs a comment: {empty:?}");
-    let confirmed = send(addr, "POST", &format!("{path}/confirm"), &[("Authorization", &supervisor)], "").await;
+    let unreasoned = send(addr, "POST", &format!("{path}/confirm"), &[("Authorization", &supervisor)], "").await;
+    assert_eq!(unreasoned.status, 400, "a review decision needs a reason: {unreasoned:?}");
+    let reason = r#"{"reason": "bron nagelezen"}"#;
+    let confirmed = send(addr, "POST", &format!("{path}/confirm"), &[("Authorization", &supervisor)], reason).await;
     assert_eq!(confirmed.status, 200, "{confirmed:?}");
     assert_eq!(confirmed.json()["reviewed_by"], "supervisor-1", "who confirmed is recorded (L10)");
     let unknown = send(addr, "GET", "/api/v1/alerts/abcdef", &[("Authorization", &officer)], "").await;
@@ -760,15 +779,18 @@ async fn alert_actions_are_audited_with_who_and_what() {
             ("officer-1", "alerts_ack"),
             ("officer-1", "alerts_ack"),
             ("supervisor-1", "alerts_confirm"),
+            ("supervisor-1", "alerts_confirm"),
             ("officer-1", "alerts_show"),
             ("officer-1", "alerts_show"),
         ]
         .map(|(w, a)| (w.to_owned(), a.to_owned()))
     );
     assert_eq!(records[1].entry.filters["comment"], "politie ingelicht");
-    assert_eq!(records[3].entry.filters["fingerprint"], FINGERPRINT);
-    assert!(records[2].entry.refused.is_some() && records[4].entry.refused.is_some());
-    assert_eq!(fixture.verified(), 6);
+    assert_eq!(records[4].entry.filters["fingerprint"], FINGERPRINT);
+    assert_eq!(records[4].entry.filters["reason"], "bron nagelezen", "why is on record");
+    assert!(records[2].entry.refused.is_some() && records[3].entry.refused.is_some());
+    assert!(records[5].entry.refused.is_some());
+    assert_eq!(fixture.verified(), 7);
 }
 
 /// An officer's token limited to Utrecht: Utrecht's and the regional alerts,
@@ -834,8 +856,9 @@ async fn a_municipal_token_sees_and_changes_only_its_municipality() {
     assert_eq!(regional_ack.status, 403, "{regional_ack:?}");
     assert!(regional_ack.error().contains("regional"), "{regional_ack:?}");
     assert_eq!(send(addr, "POST", &format!("/api/v1/alerts/{FINGERPRINT}/ack"), &officer, ack).await.status, 200);
-    assert_eq!(send(addr, "POST", "/api/v1/alerts/a1a1a1a1/dismiss", &supervisor, "").await.status, 404);
-    let dismissed = send(addr, "POST", &format!("/api/v1/alerts/{FINGERPRINT}/dismiss"), &supervisor, "").await;
+    let why = r#"{"reason": "al bekend bij de politie"}"#;
+    assert_eq!(send(addr, "POST", "/api/v1/alerts/a1a1a1a1/dismiss", &supervisor, why).await.status, 404);
+    let dismissed = send(addr, "POST", &format!("/api/v1/alerts/{FINGERPRINT}/dismiss"), &supervisor, why).await;
     assert_eq!(dismissed.status, 200, "{dismissed:?}");
 
     let everywhere =

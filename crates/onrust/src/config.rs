@@ -204,6 +204,11 @@ pub struct AlertsConfig {
     /// How long before an announced action the joint summary goes to officers and mayors.
     #[serde(default = "default_summary_lead")]
     pub summary_lead: HumanDuration,
+    /// Whom a mayor calls about an alert, as the mayor's mail names it
+    /// ("de chef van dienst OOV, 030 123 45 67"); without it the mail names
+    /// the supervisor who confirmed the alert.
+    #[serde(default)]
+    pub contact: Option<String>,
 }
 
 fn default_digest_hour() -> u32 {
@@ -229,6 +234,7 @@ impl Default for AlertsConfig {
             region_name: default_region_name(),
             digest_hour: default_digest_hour(),
             summary_lead: default_summary_lead(),
+            contact: None,
         }
     }
 }
@@ -1286,6 +1292,11 @@ impl Config {
         let region = &self.alerts.region_name;
         if region.trim().is_empty() || region.chars().count() > 80 || region.chars().any(char::is_control) {
             c.push("alerts.region_name", "must be 1 to 80 characters without control characters");
+        }
+        if let Some(contact) = &self.alerts.contact
+            && (contact.trim().is_empty() || contact.chars().count() > 200 || contact.chars().any(char::is_control))
+        {
+            c.push("alerts.contact", "must be 1 to 200 characters without control characters");
         }
         if self.alerts.digest_hour > 23 {
             c.push("alerts.digest_hour", "must be an hour from 0 to 23");

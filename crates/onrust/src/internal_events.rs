@@ -33,6 +33,7 @@ pub const ALERT_ACKNOWLEDGEMENTS_TOTAL: &str = "onrust_alert_acknowledgements_to
 pub const ALERTS_FIRING: &str = "onrust_alerts_firing";
 pub const MUNICIPALITY_ALERTS_FIRING: &str = "onrust_municipality_alerts_firing";
 pub const ANNOUNCED_ACTIONS: &str = "onrust_announced_actions";
+pub const ALERT_LATE_ARRIVALS_TOTAL: &str = "onrust_alert_late_arrivals_total";
 pub const SOURCE_INTERVAL: &str = "onrust_source_interval_seconds";
 pub const COVERAGE: &str = "onrust_coverage";
 pub const ARCHIVE_BYTES: &str = "onrust_archive_bytes";
@@ -87,6 +88,11 @@ pub fn describe_metrics() {
         Unit::Count,
         "Announced actions (demonstrations, blockades, ...) with an event time in the next 7 days, per municipality."
     );
+    describe_counter!(
+        ALERT_LATE_ARRIVALS_TOTAL,
+        Unit::Count,
+        "Messages the alert stage received 30 minutes or more after their publication, per source; critical and announcement rules judge them by arrival."
+    );
     describe_gauge!(SOURCE_INTERVAL, Unit::Seconds, "The configured poll interval of a source.");
     describe_gauge!(
         COVERAGE,
@@ -126,6 +132,38 @@ pub fn municipality_labels() -> Vec<SharedString> {
     }
     out.push(SharedString::const_str("none"));
     out
+}
+
+/// Makes every counter series the dashboards and the Prometheus rules read
+/// exist at 0 from the start, for every label set known up front: each region
+/// municipality × theme (and `none`) × level of `onrust_classified_total`,
+/// each level and theme of its two sums, each stage's `ok` and `dead_letter`.
+/// A counter born at 1 on its first increment is invisible to `increase()`,
+/// so without this the escalation index would miss the first call to
+/// violence in a quiet municipality. Without a `[region]` the 342
+/// municipalities are not registered (their series would outnumber what
+/// ever occurs); set a region.
+pub fn register_counter_series(themes: &[&str]) {
+    let places: Vec<SharedString> = REGION.get().into_iter().flatten().map(|m| SharedString::const_str(m)).collect();
+    let mut theme_labels: Vec<SharedString> = themes.iter().map(|t| SharedString::from((*t).to_owned())).collect();
+    theme_labels.push(SharedString::const_str("none"));
+    for level in ["0", "1", "2", "3"] {
+        counter!(CLASSIFIED_MESSAGES_TOTAL, "level" => level).increment(0);
+        for place in &places {
+            for theme in &theme_labels {
+                counter!(CLASSIFIED_TOTAL, "municipality" => place.clone(), "theme" => theme.clone(), "level" => level)
+                    .increment(0);
+            }
+        }
+    }
+    for theme in themes {
+        counter!(CLASSIFIED_THEME_MESSAGES_TOTAL, "theme" => (*theme).to_owned()).increment(0);
+    }
+    for stage in ["ingest", "classify", "archive", "alert"] {
+        for outcome in ["ok", "dead_letter"] {
+            counter!(STAGE_MESSAGES_TOTAL, "stage" => stage, "outcome" => outcome).increment(0);
+        }
+    }
 }
 
 /// A stage handled messages.
@@ -361,6 +399,74 @@ impl AlertUnexplained<'_> {
     }
 }
 
+/// A message reached onrust long after it was published (a feed's delay, an
+/// outage, a restart). Critical and announcement rules judge it by when it
+/// arrived, so it still alerts; this counts how often, per source.
+pub struct LateArrival<'a> {
+    pub source: &'a str,
+    pub minutes: i64,
+    pub level: u8,
+}
+
+impl<'a> LateArrival<'a> {
+    /// How long after its publication a message counts as late.
+    pub const AFTER: chrono::TimeDelta = chrono::TimeDelta::minutes(30);
+
+    /// Every configured source's counter, at 0 from the start.
+    pub fn register(sources: &[String]) {
+        for source in sources {
+            counter!(ALERT_LATE_ARRIVALS_TOTAL, "source" => source.clone()).increment(0);
+        }
+    }
+
+    /// The message's lateness, when it is late.
+    pub fn of(message: &'a onrust_model::ScoredMessage) -> Option<Self> {
+        let published = message.message.published_at?.with_timezone(&Utc);
+        let late = message.message.fetched_at - published;
+        (late >= Self::AFTER).then(|| Self {
+            source: message.message.source.as_str(),
+            minutes: late.num_minutes(),
+            level: message.assessment.level.as_u8(),
+        })
+    }
+
+    pub fn emit(&self) {
+        if self.level >= 3 {
+            tracing::info!(
+                source = self.source,
+                minutes = self.minutes,
+                "a level-3 message arrived long after its publication; rules judge it by its arrival"
+            );
+        }
+        counter!(ALERT_LATE_ARRIVALS_TOTAL, "source" => self.source.to_owned()).increment(1);
+    }
+}
+
+/// A notification is due but no recipient is configured for its role and
+/// place: nobody hears of these alerts until one is.
+pub struct AlertNobodyToTell<'a> {
+    pub notification: &'a onrust_alert::Notification,
+}
+
+impl AlertNobodyToTell<'_> {
+    pub fn emit(&self) {
+        let n = self.notification;
+        let place = match (&n.municipality, n.alerts.iter().any(|a| a.unplaced)) {
+            (Some(code), _) => code.as_str().to_owned(),
+            (None, true) => "plaats onbekend".to_owned(),
+            (None, false) => "region-wide".to_owned(),
+        };
+        let rules: Vec<&str> = n.alerts.iter().map(|a| a.rule.as_str()).collect();
+        tracing::warn!(
+            role = n.recipients_role.as_str(),
+            place = %place,
+            rules = %rules.join(","),
+            reason = ?n.reason,
+            "nobody to tell: no [[recipients]] or [[webhooks]] entry for this role and municipality, nor one with municipality \"*\""
+        );
+    }
+}
+
 /// A stage finished a batch.
 pub struct StageBatchDone {
     pub stage: &'static str,
@@ -403,9 +509,13 @@ const SEVERITIES: [onrust_alert::Severity; 3] =
 
 impl<'a, I: Iterator<Item = &'a onrust_alert::Alert>> AlertsSnapshot<'a, I> {
     pub fn emit(self) {
+        // Every severity of every rule: an announcement with calls to violence
+        // among its messages is raised above its rule's severity.
         let mut by_rule: BTreeMap<(String, &'static str), u64> = BTreeMap::new();
         for rule in self.rules {
-            by_rule.insert((rule.name.clone(), rule.severity.as_str()), 0);
+            for severity in SEVERITIES {
+                by_rule.insert((rule.name.clone(), severity.as_str()), 0);
+            }
         }
         let places = municipality_labels();
         let mut by_place: BTreeMap<(SharedString, &'static str), u64> = BTreeMap::new();

@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, SecondsFormat, Utc};
 use onrust_model::MunicipalityCode;
 
-use crate::alert::{Alert, AlertStatus};
+use crate::alert::{Alert, AlertStatus, RuleKind};
 use crate::notify::email::{self, is_http_link};
 
 /// Which feed: one municipality, or the region (alerts without one).
@@ -21,6 +21,9 @@ use crate::notify::email::{self, is_http_link};
 pub struct FeedScope<'a> {
     /// `None` is the regional feed.
     pub municipality: Option<(&'a MunicipalityCode, &'a str)>,
+    /// Without a municipality: the alerts without a known place ("plaats
+    /// onbekend") instead of the region-wide ones.
+    pub unplaced: bool,
     pub region_name: &'a str,
     /// The feed's own URL, for `<link rel="self">`, when it is served.
     pub self_url: Option<&'a str>,
@@ -30,11 +33,17 @@ pub struct FeedScope<'a> {
 /// feed's `updated` when there are no alerts.
 pub fn render_atom(scope: &FeedScope<'_>, alerts: &[Alert], now: DateTime<Utc>) -> String {
     let code = scope.municipality.map(|(c, _)| c);
-    let mut mine: Vec<&Alert> = alerts.iter().filter(|a| a.municipality.as_ref() == code).collect();
+    let unplaced = code.is_none() && scope.unplaced;
+    let mut mine: Vec<&Alert> =
+        alerts.iter().filter(|a| a.municipality.as_ref() == code && a.unplaced == unplaced).collect();
     mine.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then_with(|| a.fingerprint.cmp(&b.fingerprint)));
     let updated = mine.first().map_or(now, |a| a.updated_at);
     let (id, title) = match scope.municipality {
         Some((c, name)) => (format!("urn:onrust:alerts:{c}"), format!("onrust: signalen voor gemeente {name} ({c})")),
+        None if unplaced => (
+            format!("urn:onrust:alerts:{}", crate::alert::UNPLACED_LABEL),
+            format!("onrust: signalen zonder bekende plaats, regio {}", scope.region_name),
+        ),
         None => ("urn:onrust:alerts:regio".to_owned(), format!("onrust: signalen voor regio {}", scope.region_name)),
     };
 
@@ -60,6 +69,7 @@ fn entry(out: &mut String, a: &Alert, scope: &FeedScope<'_>) {
     let place = match (&a.municipality, &a.municipality_name) {
         (Some(_), Some(name)) => name.clone(),
         (Some(code), None) => code.to_string(),
+        (None, _) if a.unplaced => format!("plaats onbekend (regio {})", scope.region_name),
         (None, _) => format!("regio {}", scope.region_name),
     };
     let status = match a.status {
@@ -70,6 +80,13 @@ fn entry(out: &mut String, a: &Alert, scope: &FeedScope<'_>) {
         crate::alert::Severity::Info => "Informatief",
         crate::alert::Severity::Warning => "Waarschuwing",
         crate::alert::Severity::Critical => "Kritiek",
+    };
+    let observed = match a.kind {
+        RuleKind::Announcement => email::count(a.observed, "aankondiging", "aankondigingen"),
+        RuleKind::Critical => email::count(a.observed, "bericht", "berichten"),
+        RuleKind::Threshold | RuleKind::Burst => {
+            format!("{} in {}", email::count(a.observed, "bericht", "berichten"), email::dutch_duration(a.window_secs))
+        }
     };
     out.push_str("  <entry>\n");
     element(out, 2, "id", &format!("urn:onrust:alert:{}", a.fingerprint));
@@ -84,7 +101,7 @@ fn entry(out: &mut String, a: &Alert, scope: &FeedScope<'_>) {
             let _ = writeln!(out, "    <link rel=\"related\" href=\"{}\"/>", xml_escape(url));
         }
     }
-    let mut text = format!("{} berichten in {}", a.observed, email::dutch_duration(a.window_secs));
+    let mut text = observed;
     if let Some(e) = a.expected {
         let _ = write!(text, ", verwacht {}", email::decimal(e, 1));
     }
@@ -165,6 +182,7 @@ mod tests {
     fn scope<'a>(code: &'a MunicipalityCode) -> FeedScope<'a> {
         FeedScope {
             municipality: Some((code, "Utrecht")),
+            unplaced: false,
             region_name: "Midden-Nederland",
             self_url: Some("https://onrust.example/feeds/GM0344.atom"),
         }
@@ -221,7 +239,7 @@ mod tests {
         let mut regional = fixtures::alert();
         regional.municipality = None;
         regional.municipality_name = None;
-        let scope = FeedScope { municipality: None, region_name: "Midden-Nederland", self_url: None };
+        let scope = FeedScope { municipality: None, unplaced: false, region_name: "Midden-Nederland", self_url: None };
         let now = Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap();
         let xml = render_atom(&scope, &[regional, fixtures::alert()], now);
         elements(&xml);

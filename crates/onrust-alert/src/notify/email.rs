@@ -19,7 +19,7 @@ use chrono_tz::Europe::Amsterdam;
 use lettre::Message;
 use lettre::message::{Mailbox, MultiPart};
 
-use crate::alert::{Alert, AlertStatus, Evidence, RuleKind, Severity};
+use crate::alert::{Alert, AlertStatus, DecisionKind, Evidence, RuleKind, Severity};
 use crate::notify::RecipientRole;
 
 /// At most this many excerpts are shown per alert.
@@ -45,6 +45,10 @@ pub struct MailContext {
     pub role: RecipientRole,
     /// The region's name for alerts without a municipality, e.g. "Midden-Nederland".
     pub region_name: String,
+    /// Whom a mayor calls about an alert (`[alerts] contact`), e.g.
+    /// "de chef van dienst OOV, 030 123 45 67"; without it the mail names the
+    /// supervisor who confirmed the alert.
+    pub contact: Option<String>,
 }
 
 /// One alert to render with the previous notification of the same
@@ -63,22 +67,29 @@ pub struct RenderedEmail {
     pub html: String,
 }
 
-/// Renders one alert.
+/// Renders one alert: for an officer or a supervisor in full with what to
+/// do next; for a mayor as a short briefing without internals.
 pub fn render_alert(item: MailItem<'_>, ctx: &MailContext) -> Result<RenderedEmail, EmailError> {
     validate(item.alert)?;
     let a = item.alert;
-    let unreviewed = unreviewed_marker(a, ctx);
     let subject = format!(
         "[onrust] {}{}: {} — {}",
-        if unreviewed { "ongecontroleerd signaal, " } else { "" },
+        subject_marker(std::slice::from_ref(&item), ctx),
         severity_title(a.severity),
         a.rule,
         place_short(a, ctx)
     );
     let mut doc = Doc::default();
-    doc.heading(&format!("{}: {}", severity_title(a.severity), kind_title(a.kind)));
-    alert_section(&mut doc, item, ctx);
-    footer(&mut doc);
+    doc.heading(&headline(a, ctx));
+    match ctx.role {
+        RecipientRole::Mayor => briefing_section(&mut doc, item, ctx),
+        RecipientRole::Officer | RecipientRole::Supervisor => {
+            todo_section(&mut doc, std::slice::from_ref(&item));
+            doc.subheading("Het signaal");
+            alert_section(&mut doc, item, ctx);
+        }
+    }
+    footer(&mut doc, std::slice::from_ref(&item));
     finish(subject, doc)
 }
 
@@ -93,23 +104,75 @@ pub fn render_group(items: &[MailItem<'_>], ctx: &MailContext) -> Result<Rendere
     }
     let top = items.iter().map(|i| i.alert.severity).max().unwrap_or(Severity::Info);
     let place = common_place(items, ctx);
-    let unreviewed = items.iter().any(|i| unreviewed_marker(i.alert, ctx));
     let subject = format!(
-        "[onrust] {}{}: {} signalen — {}",
-        if unreviewed { "ongecontroleerd signaal, " } else { "" },
+        "[onrust] {}{}: {} — {}",
+        subject_marker(items, ctx),
         severity_title(top),
-        items.len(),
+        count(items.len() as u64, "signaal", "signalen"),
         place
     );
     let mut doc = Doc::default();
-    doc.heading(&format!("{} signalen voor {}", items.len(), place));
+    doc.heading(&format!("{} voor {}", capitalised(&count(items.len() as u64, "signaal", "signalen")), place));
+    if ctx.role != RecipientRole::Mayor {
+        todo_section(&mut doc, items);
+    }
     numbered_sections(&mut doc, items, ctx);
-    footer(&mut doc);
+    footer(&mut doc, items);
+    finish(subject, doc)
+}
+
+/// Renders the request to a supervisor to confirm or dismiss alerts for the
+/// mayor (GUARDRAILS L10): who waits, and how to decide, with a reason.
+pub fn render_review(items: &[MailItem<'_>], ctx: &MailContext) -> Result<RenderedEmail, EmailError> {
+    let first = items.first().ok_or(EmailError::Empty)?;
+    for it in items {
+        validate(it.alert)?;
+    }
+    let place = common_place(items, ctx);
+    let subject = format!("[onrust] Beoordeling gevraagd: {} — {place}", first.alert.rule);
+    let mut doc = Doc::default();
+    let mayor = mayor_of(first.alert, ctx);
+    doc.heading(&format!("Beoordeling gevraagd: mag dit signaal naar {mayor}?"));
+    doc.para(&format!(
+        "{} krijgt dit signaal pas als een supervisor het bevestigt. Tot dan wacht {mayor}; \
+         de ambtenaar van dienst heeft het al gekregen.",
+        capitalised(&mayor)
+    ));
+    doc.subheading("Wat te doen");
+    for it in items {
+        let id = it.alert.short_id();
+        doc.bullet(&format!("Naar de burgemeester: onrust alerts confirm {id} --reason \"waarom\""));
+        doc.bullet(&format!("Niet naar de burgemeester: onrust alerts dismiss {id} --reason \"waarom\""));
+    }
+    doc.bullet("Een reden is verplicht. Wie wat besloot, wanneer en waarom, komt bij het signaal en in het auditlog.");
+    numbered_or_single(&mut doc, items, ctx);
+    footer(&mut doc, items);
+    finish(subject, doc)
+}
+
+/// Renders the escalation to a supervisor: no officer acknowledged the alert in time.
+pub fn render_escalation(items: &[MailItem<'_>], ctx: &MailContext) -> Result<RenderedEmail, EmailError> {
+    let first = items.first().ok_or(EmailError::Empty)?;
+    for it in items {
+        validate(it.alert)?;
+    }
+    let place = common_place(items, ctx);
+    let subject =
+        format!("[onrust] Niet opgepakt, {}: {} — {place}", severity_word(first.alert.severity), first.alert.rule);
+    let mut doc = Doc::default();
+    doc.heading(&format!("Niet opgepakt — {}", headline(first.alert, ctx)));
+    doc.para(&format!(
+        "Geen ambtenaar heeft dit signaal als gezien gemeld sinds het op {} begon. Jij krijgt het nu als supervisor.",
+        dutch_datetime(first.alert.starts_at)
+    ));
+    todo_section(&mut doc, items);
+    numbered_or_single(&mut doc, items, ctx);
+    footer(&mut doc, items);
     finish(subject, doc)
 }
 
 /// Renders the joint summary ahead of an action announced for `event_time`:
-/// officers and the mayor get the same picture of it, in full.
+/// officers and the mayor get the same picture of it (the mayor as a briefing).
 pub fn render_summary(
     event_time: DateTime<Utc>,
     items: &[MailItem<'_>],
@@ -122,37 +185,47 @@ pub fn render_summary(
         validate(it.alert)?;
     }
     let place = common_place(items, ctx);
-    let unreviewed = items.iter().any(|i| unreviewed_marker(i.alert, ctx));
     let subject = format!(
         "[onrust] {}vooraf: aangekondigde actie {} — {}",
-        if unreviewed { "ongecontroleerd signaal, " } else { "" },
+        subject_marker(items, ctx),
         dutch_datetime(event_time),
         place
     );
     let mut doc = Doc::default();
     doc.heading(&format!("Vooraf: aangekondigde actie {} — {}", dutch_datetime(event_time), place));
     doc.para(&format!(
-        "Gezamenlijk beeld voor ambtenaren en burgemeester: {} {} over deze actie.",
-        items.len(),
-        if items.len() == 1 { "signaal" } else { "signalen" }
+        "Gezamenlijk beeld voor ambtenaren en burgemeester: {} over deze actie.",
+        count(items.len() as u64, "signaal", "signalen")
     ));
     numbered_sections(&mut doc, items, ctx);
-    footer(&mut doc);
+    footer(&mut doc, items);
     finish(subject, doc)
+}
+
+/// One alert without numbering, several numbered.
+fn numbered_or_single(doc: &mut Doc, items: &[MailItem<'_>], ctx: &MailContext) {
+    match items {
+        [one] => {
+            doc.subheading("Het signaal");
+            section_for_role(doc, *one, ctx);
+        }
+        _ => numbered_sections(doc, items, ctx),
+    }
+}
+
+fn section_for_role(doc: &mut Doc, item: MailItem<'_>, ctx: &MailContext) {
+    match ctx.role {
+        RecipientRole::Mayor => briefing_section(doc, item, ctx),
+        RecipientRole::Officer | RecipientRole::Supervisor => alert_section(doc, item, ctx),
+    }
 }
 
 /// Every alert in full, numbered ("Signaal 2 van 3"), each after a rule.
 fn numbered_sections(doc: &mut Doc, items: &[MailItem<'_>], ctx: &MailContext) {
     for (n, it) in items.iter().enumerate() {
         doc.rule();
-        doc.subheading(&format!(
-            "Signaal {} van {}: {} — {}",
-            n + 1,
-            items.len(),
-            severity_title(it.alert.severity),
-            it.alert.rule
-        ));
-        alert_section(doc, *it, ctx);
+        doc.subheading(&format!("Signaal {} van {} — {}", n + 1, items.len(), headline(it.alert, ctx)));
+        section_for_role(doc, *it, ctx);
     }
 }
 
@@ -168,17 +241,11 @@ pub fn render_digest(date: NaiveDate, items: &[MailItem<'_>], ctx: &MailContext)
     if items.is_empty() {
         doc.para("Er waren vandaag geen signalen.");
     } else {
-        doc.para(&format!("{} signalen vandaag:", items.len()));
+        doc.para(&format!("{} vandaag:", capitalised(&count(items.len() as u64, "signaal", "signalen"))));
         for it in items {
             let a = it.alert;
-            let mut line = format!(
-                "{} — {} ({}) in {}: {} berichten",
-                severity_title(a.severity),
-                a.rule,
-                kind_title(a.kind),
-                place_long(a, ctx),
-                a.observed
-            );
+            let mut line =
+                format!("{}: {} in {}; {}", severity_title(a.severity), what(a), place_long(a, ctx), observed_text(a));
             if let Some(t) = a.event_time {
                 line.push_str(&format!("; aangekondigd voor {}", dutch_datetime(t)));
             }
@@ -186,7 +253,7 @@ pub fn render_digest(date: NaiveDate, items: &[MailItem<'_>], ctx: &MailContext)
             doc.bullet(&line);
         }
     }
-    footer(&mut doc);
+    footer(&mut doc, items);
     finish(subject, doc)
 }
 
@@ -270,18 +337,51 @@ pub fn validate(a: &Alert) -> Result<(), EmailError> {
 
 // ---- the body ----
 
+/// What to do next, for an officer or a supervisor: acknowledge with the
+/// short id, and when the supervisor hears of it otherwise.
+fn todo_section(doc: &mut Doc, items: &[MailItem<'_>]) {
+    doc.subheading("Wat te doen");
+    for it in items {
+        let a = it.alert;
+        let id = a.short_id();
+        if a.status == AlertStatus::Resolved {
+            doc.bullet(&format!("Signaal {id} is gedeëscaleerd: er is niets meer te doen."));
+            continue;
+        }
+        if a.unplaced {
+            doc.bullet(&format!(
+                "Signaal {id} noemt geen gemeente: zoek uit waar dit speelt en licht die gemeente in."
+            ));
+        }
+        match a.decisions.iter().rev().find(|d| d.kind == DecisionKind::Acknowledged) {
+            Some(d) => doc.bullet(&format!(
+                "Signaal {id} is al gezien door {} ({}): {}",
+                one_line(&d.by),
+                dutch_datetime(d.at),
+                one_line(&d.reason)
+            )),
+            None => {
+                doc.bullet(&format!(
+                    "Meld dat je signaal {id} hebt gezien en wat je doet: onrust alerts ack {id} --reason \"wat je doet\""
+                ));
+                if let Some(at) = a.escalates_at {
+                    doc.bullet(&format!(
+                        "Meldt niemand het als gezien, dan krijgt de supervisor het om {}.",
+                        dutch_datetime(at)
+                    ));
+                }
+            }
+        }
+    }
+}
+
 fn alert_section(doc: &mut Doc, item: MailItem<'_>, ctx: &MailContext) {
     let a = item.alert;
-    if unreviewed_marker(a, ctx) {
-        doc.warning(
-            "ONGECONTROLEERD SIGNAAL: deze melding is automatisch verstuurd en nog niet door een supervisor \
-             bevestigd.",
-        );
-    }
     if a.status == AlertStatus::Resolved {
         doc.para("Gedeëscaleerd: dit signaal is niet langer actief.");
     }
-    doc.field("Wat", &format!("{} (regel {}, versie {})", kind_title(a.kind), a.rule, a.rule_version));
+    doc.field("Kenmerk", &format!("{} (volledig: {})", a.short_id(), a.fingerprint));
+    doc.field("Wat", &format!("{} (regel {}, versie {})", what(a), a.rule, a.rule_version));
     doc.field("Ernst", severity_word(a.severity));
     if let Some(theme) = &a.theme {
         doc.field("Thema", theme);
@@ -290,27 +390,14 @@ fn alert_section(doc: &mut Doc, item: MailItem<'_>, ctx: &MailContext) {
     if let Some(place) = &a.event_place {
         doc.field("Plek", &one_line(place));
     }
-    match a.event_time {
-        Some(t) => {
-            let lead = t.signed_duration_since(a.updated_at);
-            let mut s = format!("aangekondigd voor {}", dutch_datetime(t));
-            if lead.num_minutes() > 0 {
-                s.push_str(&format!(" (over {})", dutch_duration(lead.num_seconds().unsigned_abs())));
-            }
-            doc.field("Wanneer", &s);
-        }
-        None => doc.field("Wanneer", &format!("signaal sinds {}", dutch_datetime(a.starts_at))),
+    doc.field("Wanneer", &when_text(a));
+    match a.kind {
+        RuleKind::Threshold | RuleKind::Burst => doc.field("Vergeleken met", &baseline_text(a)),
+        RuleKind::Critical | RuleKind::Announcement => doc.field("Aantal", &observed_text(a)),
     }
-    doc.field("Vergeleken met", &baseline_text(a));
     doc.field("Betrouwbaarheid", &confidence_text(a.confidence));
     doc.field("Controle", &review_line(a, ctx));
-    if let Some(by) = &a.acknowledged_by {
-        let mut s = format!("bevestigd door {by}");
-        if let Some(c) = &a.ack_comment {
-            s.push_str(&format!(": {}", one_line(c)));
-        }
-        doc.field("Afgehandeld", &s);
-    }
+    decisions_fields(doc, a);
     doc.subheading("Waarom");
     for r in a.reasons.iter().filter(|r| !r.trim().is_empty()) {
         doc.bullet(&one_line(r));
@@ -328,20 +415,138 @@ fn alert_section(doc: &mut Doc, item: MailItem<'_>, ctx: &MailContext) {
     }
 }
 
+/// The mayor's briefing: the situation, place and time, what has been done
+/// and whom to call, with a few excerpts; no rule versions, signal weights,
+/// scores or statistics.
+fn briefing_section(doc: &mut Doc, item: MailItem<'_>, ctx: &MailContext) {
+    let a = item.alert;
+    if unreviewed_marker(a, ctx) {
+        doc.warning(
+            "ONGECONTROLEERD SIGNAAL: deze melding is automatisch verstuurd en nog niet door een supervisor \
+             bevestigd.",
+        );
+    }
+    let mut situation = match a.status {
+        AlertStatus::Resolved => {
+            format!("Gedeëscaleerd: {} in {} is niet langer actief.", what(a), place_short(a, ctx))
+        }
+        _ => format!("{} in {}: {}.", capitalised(what(a)), place_short(a, ctx), observed_text(a)),
+    };
+    if let Some(theme) = &a.theme {
+        situation.push_str(&format!(" Thema: {theme}."));
+    }
+    doc.field("Situatie", &situation);
+    let mut place_time = when_text(a);
+    if let Some(place) = &a.event_place {
+        place_time = format!("{}, {place_time}", one_line(place));
+    }
+    doc.field("Plaats en tijd", &place_time);
+    doc.field("Betrouwbaarheid", confidence_word(a.confidence));
+    let mut done: Vec<String> = a
+        .decisions
+        .iter()
+        .map(|d| {
+            format!("{} door {} op {}: {}", d.kind.dutch(), one_line(&d.by), dutch_datetime(d.at), one_line(&d.reason))
+        })
+        .collect();
+    // A confirmation made before decisions were kept on record.
+    if let Some(by) = &a.reviewed_by
+        && !a.decisions.iter().any(|d| d.kind == DecisionKind::Confirmed)
+    {
+        done.push(format!("{} door {}", DecisionKind::Confirmed.dutch(), one_line(by)));
+    }
+    doc.field(
+        "Wat is gedaan",
+        &if done.is_empty() { "de ambtenaar van dienst is ingelicht".to_owned() } else { done.join("; ") },
+    );
+    let contact = match (&ctx.contact, a.reviewed_by.as_deref()) {
+        (Some(c), _) => one_line(c),
+        (None, Some(by)) => format!("{}, die dit signaal bevestigde", one_line(by)),
+        (None, None) => "de ambtenaar openbare orde en veiligheid van dienst".to_owned(),
+    };
+    doc.field("Contact", &contact);
+    doc.subheading("Wat er wordt gezegd (zonder auteurs)");
+    for e in a.evidence.iter().take(MAYOR_EVIDENCE) {
+        doc.bullet(&format!(
+            "{}, {}: “{}”",
+            one_line(&e.source),
+            dutch_datetime(e.published_at),
+            clip_excerpt(&one_line(&e.excerpt))
+        ));
+    }
+}
+
+/// Excerpts a mayor's briefing shows.
+const MAYOR_EVIDENCE: usize = 3;
+
+/// Who decided what, when and why, one field each.
+fn decisions_fields(doc: &mut Doc, a: &Alert) {
+    for d in &a.decisions {
+        doc.field(
+            "Besluit",
+            &format!(
+                "{} door {} op {}: {}",
+                d.kind.dutch(),
+                one_line(&d.by),
+                dutch_datetime(d.at),
+                one_line(&d.reason)
+            ),
+        );
+    }
+    // An alert acknowledged before decisions were kept on record.
+    if a.decisions.is_empty()
+        && let Some(by) = &a.acknowledged_by
+    {
+        let mut s = format!("gezien door {}", one_line(by));
+        if let Some(c) = &a.ack_comment {
+            s.push_str(&format!(": {}", one_line(c)));
+        }
+        doc.field("Besluit", &s);
+    }
+}
+
+fn when_text(a: &Alert) -> String {
+    match a.event_time {
+        Some(t) => {
+            let lead = t.signed_duration_since(a.updated_at);
+            let mut s = format!("aangekondigd voor {}", dutch_datetime(t));
+            if lead.num_minutes() > 0 {
+                s.push_str(&format!(" (over {})", dutch_duration(lead.num_seconds().unsigned_abs())));
+            }
+            s
+        }
+        None => format!("signaal sinds {}", dutch_datetime(a.starts_at)),
+    }
+}
+
+/// A message that reached onrust this long after it was published is
+/// marked in the mail as late, with how late.
+const LATE_AFTER_MINUTES: i64 = 10;
+
 fn evidence_entry(doc: &mut Doc, n: usize, e: &Evidence, new: bool) {
     let mut head = format!(
-        "{n}. {}{} — {} — niveau {}, score {}",
+        "{n}. {}{} — {}",
         if new { "[nieuw] " } else { "" },
         one_line(&e.source),
-        dutch_datetime(e.published_at),
-        e.level,
-        decimal(f64::from(e.score), 2)
+        dutch_datetime(e.published_at)
     );
+    if let Some(received) = e.received_at {
+        let late = (received - e.published_at).num_minutes();
+        if late >= LATE_AFTER_MINUTES {
+            head.push_str(&format!(" (gepubliceerd {} vóór ontvangst)", late_text(late)));
+        }
+    }
+    head.push_str(&format!(" — niveau {}, score {}", e.level, decimal(f64::from(e.score), 2)));
     if let Some(t) = e.title.as_deref().filter(|t| !t.trim().is_empty()) {
         head.push_str(&format!(" — {}", one_line(t)));
     }
     let link = e.url.as_deref().filter(|u| is_http_link(u));
     doc.evidence(&head, &format!("“{}”", clip_excerpt(&one_line(&e.excerpt))), link);
+}
+
+/// "90 min" up to three hours, then "5 uur en 10 minuten", "2 dagen".
+fn late_text(minutes: i64) -> String {
+    if minutes < 180 { format!("{minutes} min") } else { dutch_duration(minutes.unsigned_abs() * 60) }
 }
 
 /// The contract caps excerpts at 280 characters; a longer one is cut here
@@ -377,10 +582,7 @@ fn changes(a: &Alert, previous: Option<&Alert>) -> Vec<String> {
     }
     let new = a.evidence.iter().filter(|e| !p.evidence.iter().any(|q| q.message_id == e.message_id)).count();
     if new > 0 {
-        out.push(format!(
-            "{new} nieuwe {} (gemarkeerd met [nieuw]).",
-            if new == 1 { "voorbeeld" } else { "voorbeelden" }
-        ));
+        out.push(format!("{} (gemarkeerd met [nieuw]).", count(new as u64, "nieuw voorbeeld", "nieuwe voorbeelden")));
     }
     if p.reviewed_by.is_none() && a.reviewed_by.is_some() {
         out.push("Inmiddels gecontroleerd door een supervisor.".to_owned());
@@ -391,16 +593,29 @@ fn changes(a: &Alert, previous: Option<&Alert>) -> Vec<String> {
     out
 }
 
+/// How many messages, for single-message rules: no window, no baseline.
+fn observed_text(a: &Alert) -> String {
+    match a.kind {
+        RuleKind::Announcement => count(a.observed, "aankondiging", "aankondigingen"),
+        RuleKind::Critical => {
+            format!(
+                "{}; één ernstig bericht is genoeg, er is geen vergelijking met normaal",
+                count(a.observed, "bericht", "berichten")
+            )
+        }
+        RuleKind::Threshold | RuleKind::Burst => {
+            format!("{} in {}", count(a.observed, "bericht", "berichten"), dutch_duration(a.window_secs))
+        }
+    }
+}
+
 fn baseline_text(a: &Alert) -> String {
     let window = dutch_duration(a.window_secs);
-    let berichten = |n: u64| if n == 1 { "1 bericht".to_owned() } else { format!("{n} berichten") };
+    let berichten = count(a.observed, "bericht", "berichten");
     match (a.kind, a.expected) {
         (RuleKind::Burst, Some(expected)) => {
-            let mut s = format!(
-                "{} in {window}, verwacht {} (dezelfde uren in eerdere weken)",
-                berichten(a.observed),
-                decimal(expected, 1)
-            );
+            let mut s =
+                format!("{berichten} in {window}, verwacht {} (dezelfde uren in eerdere weken)", decimal(expected, 1));
             if expected > 0.0 {
                 s.push_str(&format!("; {} keer zo veel als normaal", decimal(a.observed as f64 / expected, 1)));
             }
@@ -414,15 +629,12 @@ fn baseline_text(a: &Alert) -> String {
             s
         }
         (_, _) => {
-            let mut s = format!("{} in {window}", berichten(a.observed));
+            let mut s = format!("{berichten} in {window}");
             if let Some(t) = a.threshold {
                 s.push_str(&format!(", drempel {t}"));
             }
             if let Some(e) = a.expected {
                 s.push_str(&format!(", normaal {}", decimal(e, 1)));
-            }
-            if a.kind == RuleKind::Critical {
-                s.push_str("; één bericht boven de kritieke grens is genoeg, er is geen basislijn");
             }
             s
         }
@@ -441,20 +653,34 @@ fn unusual_word(p: f64) -> &'static str {
     }
 }
 
-fn confidence_text(c: f32) -> String {
-    let word = if c >= 0.8 {
+fn confidence_word(c: f32) -> &'static str {
+    if c >= 0.8 {
         "hoog"
     } else if c >= 0.5 {
         "redelijk"
     } else {
         "laag"
-    };
-    format!("{}% ({word})", (c * 100.0).round() as u32)
+    }
+}
+
+fn confidence_text(c: f32) -> String {
+    format!("{}% ({})", (c * 100.0).round() as u32, confidence_word(c))
 }
 
 /// Mail to a mayor that no supervisor confirmed is marked (L10).
 fn unreviewed_marker(a: &Alert, ctx: &MailContext) -> bool {
     ctx.role == RecipientRole::Mayor && a.reviewed_by.as_deref().is_none_or(|r| r.trim().is_empty())
+}
+
+/// What a subject says before the severity: unreviewed for a mayor, de-escalated.
+fn subject_marker(items: &[MailItem<'_>], ctx: &MailContext) -> &'static str {
+    if items.iter().any(|i| unreviewed_marker(i.alert, ctx)) {
+        "ongecontroleerd signaal, "
+    } else if !items.is_empty() && items.iter().all(|i| i.alert.status == AlertStatus::Resolved) {
+        "gedeëscaleerd, "
+    } else {
+        ""
+    }
 }
 
 fn review_line(a: &Alert, ctx: &MailContext) -> String {
@@ -463,17 +689,26 @@ fn review_line(a: &Alert, ctx: &MailContext) -> String {
         None if ctx.role == RecipientRole::Mayor => {
             "ongecontroleerd signaal (niet door een supervisor bevestigd)".into()
         }
+        None if a.unplaced => "geen controle nodig: zonder plaats gaat dit signaal niet naar een burgemeester".into(),
         None => "nog niet gecontroleerd (realtime melding)".into(),
     }
 }
 
-fn footer(doc: &mut Doc) {
+/// The highest level among an alert's evidence.
+fn top_level(a: &Alert) -> u8 {
+    a.evidence.iter().map(|e| e.level).max().unwrap_or(0)
+}
+
+fn footer(doc: &mut Doc, items: &[MailItem<'_>]) {
     doc.rule();
-    doc.para(
-        "Dit bericht is automatisch opgesteld door onrust uit openbare bronnen. Het beschrijft een verschijnsel, \
-         geen personen; auteurs worden niet genoemd. Een aangekondigde vreedzame demonstratie is een recht dat de \
-         gemeente faciliteert.",
-    );
+    let mut text = "Dit bericht is automatisch opgesteld door onrust uit openbare bronnen. Het beschrijft een \
+                    verschijnsel, geen personen; auteurs worden niet genoemd."
+        .to_owned();
+    // Said where it applies: an announced action without calls to violence.
+    if items.iter().any(|i| i.alert.kind == RuleKind::Announcement && top_level(i.alert) < 3) {
+        text.push_str(" Een aangekondigde vreedzame demonstratie is een recht dat de gemeente faciliteert.");
+    }
+    doc.para(&text);
 }
 
 fn finish(subject: String, doc: Doc) -> Result<RenderedEmail, EmailError> {
@@ -486,11 +721,7 @@ const HTML_HEAD: &str = "<!DOCTYPE html><html lang=\"nl\"><head><meta charset=\"
 // ---- words ----
 
 fn severity_word(s: Severity) -> &'static str {
-    match s {
-        Severity::Info => "informatief",
-        Severity::Warning => "waarschuwing",
-        Severity::Critical => "kritiek",
-    }
+    s.dutch()
 }
 
 fn severity_title(s: Severity) -> &'static str {
@@ -501,12 +732,29 @@ fn severity_title(s: Severity) -> &'static str {
     }
 }
 
-fn kind_title(k: RuleKind) -> &'static str {
-    match k {
-        RuleKind::Threshold => "drempel overschreden",
-        RuleKind::Burst => "ongewone piek",
+/// What is going on, in words, without the rule's jargon.
+fn what(a: &Alert) -> &'static str {
+    match a.kind {
+        RuleKind::Threshold => "veel berichten over mobilisatie of escalatie",
+        RuleKind::Burst => "ongewone piek in berichten",
         RuleKind::Announcement => "aangekondigde actie",
-        RuleKind::Critical => "kritiek bericht",
+        RuleKind::Critical if top_level(a) >= 3 => "oproep tot geweld, vernieling of dreiging",
+        RuleKind::Critical => "ernstig bericht",
+    }
+}
+
+/// "Kritiek: oproep tot geweld, vernieling of dreiging — Utrecht".
+fn headline(a: &Alert, ctx: &MailContext) -> String {
+    let status = if a.status == AlertStatus::Resolved { "Gedeëscaleerd" } else { severity_title(a.severity) };
+    format!("{status}: {} — {}", what(a), place_short(a, ctx))
+}
+
+/// "de burgemeester van Utrecht", or of the region.
+fn mayor_of(a: &Alert, ctx: &MailContext) -> String {
+    match (&a.municipality, &a.municipality_name) {
+        (Some(_), Some(name)) => format!("de burgemeester van {}", one_line(name)),
+        (Some(code), None) => format!("de burgemeester van {code}"),
+        (None, _) => format!("de burgemeesters in regio {}", ctx.region_name),
     }
 }
 
@@ -514,6 +762,7 @@ fn place_short(a: &Alert, ctx: &MailContext) -> String {
     match (&a.municipality, &a.municipality_name) {
         (Some(_), Some(name)) => name.clone(),
         (Some(code), None) => code.to_string(),
+        (None, _) if a.unplaced => format!("plaats onbekend (regio {})", ctx.region_name),
         (None, _) => format!("regio {}", ctx.region_name),
     }
 }
@@ -522,18 +771,35 @@ fn place_long(a: &Alert, ctx: &MailContext) -> String {
     match (&a.municipality, &a.municipality_name) {
         (Some(code), Some(name)) => format!("gemeente {} ({code})", one_line(name)),
         (Some(code), None) => code.to_string(),
+        (None, _) if a.unplaced => {
+            format!("plaats onbekend: de berichten noemen geen gemeente (regio {})", ctx.region_name)
+        }
         (None, _) => format!("regio {}", ctx.region_name),
     }
 }
 
 fn common_place(items: &[MailItem<'_>], ctx: &MailContext) -> String {
-    let first = items.first().map(|i| &i.alert.municipality);
-    if items.iter().all(|i| Some(&i.alert.municipality) == first)
+    let first = items.first().map(|i| (&i.alert.municipality, i.alert.unplaced));
+    if items.iter().all(|i| Some((&i.alert.municipality, i.alert.unplaced)) == first)
         && let Some(i) = items.first()
     {
         return place_short(i.alert, ctx);
     }
     format!("regio {}", ctx.region_name)
+}
+
+/// "1 bericht", "3 berichten": a number with the noun in the right number.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
+}
+
+/// The text with its first letter a capital.
+fn capitalised(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 const DAYS: [&str; 7] = ["maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"];
@@ -648,7 +914,11 @@ impl Doc {
 
     fn subheading(&mut self, s: &str) {
         self.close_list();
-        self.text.push_str(&format!("\n{s}\n{}\n", "-".repeat(s.chars().count())));
+        // One blank line before it, also right after a heading or paragraph.
+        if !self.text.ends_with("\n\n") {
+            self.text.push('\n');
+        }
+        self.text.push_str(&format!("{s}\n{}\n", "-".repeat(s.chars().count())));
         self.html.push_str(&format!("<h2>{}</h2>\n", html_escape(s)));
     }
 
@@ -703,23 +973,30 @@ mod tests {
     use crate::notify::fixtures;
 
     fn ctx(role: RecipientRole) -> MailContext {
-        MailContext { role, region_name: "Midden-Nederland".to_owned() }
+        MailContext { role, region_name: "Midden-Nederland".to_owned(), contact: None }
     }
 
     fn item(a: &Alert) -> MailItem<'_> {
         MailItem { alert: a, previous: None }
     }
 
-    const GOLDEN: &str = "Kritiek: aangekondigde actie
-============================
+    const GOLDEN: &str = "Kritiek: aangekondigde actie — Utrecht
+======================================
 
+Wat te doen
+-----------
+- Meld dat je signaal 3f9a0c1e hebt gezien en wat je doet: onrust alerts ack 3f9a0c1e --reason \"wat je doet\"
+
+Het signaal
+-----------
+Kenmerk: 3f9a0c1e (volledig: 3f9a0c1e3f9a0c1e3f9a0c1e3f9a0c1e3f9a0c1e3f9a0c1e3f9a0c1e3f9a0c1e)
 Wat: aangekondigde actie (regel oproep-tot-geweld, versie r1a2b3c)
 Ernst: kritiek
 Thema: jaarwisseling
 Waar: gemeente Utrecht (GM0344)
 Plek: Vredenburgplein
 Wanneer: aangekondigd voor donderdag 31 december 2026 om 22:00 (over 1 dag)
-Vergeleken met: 4 berichten in 1 uur, drempel 3, normaal 0,5
+Aantal: 4 aankondigingen
 Betrouwbaarheid: 86% (hoog)
 Controle: gecontroleerd door j.devries (supervisor)
 
@@ -743,7 +1020,7 @@ Wat is er veranderd sinds de vorige mail
 
 ----
 
-Dit bericht is automatisch opgesteld door onrust uit openbare bronnen. Het beschrijft een verschijnsel, geen personen; auteurs worden niet genoemd. Een aangekondigde vreedzame demonstratie is een recht dat de gemeente faciliteert.
+Dit bericht is automatisch opgesteld door onrust uit openbare bronnen. Het beschrijft een verschijnsel, geen personen; auteurs worden niet genoemd.
 
 ";
 
@@ -885,14 +1162,15 @@ Dit bericht is automatisch opgesteld door onrust uit openbare bronnen. Het besch
         let m = render_alert(item(&a), &ctx(RecipientRole::Mayor)).unwrap();
         assert_eq!(m.subject, "[onrust] ongecontroleerd signaal, Kritiek: oproep-tot-geweld — Utrecht");
         assert!(m.text.contains("ONGECONTROLEERD SIGNAAL"));
-        assert!(m.text.contains("Controle: ongecontroleerd signaal"));
+        assert!(m.text.contains("Wat is gedaan: de ambtenaar van dienst is ingelicht"), "{}", m.text);
         // The officer's copy of the same alert is a realtime signal, not marked.
         let o = render_alert(item(&a), &ctx(RecipientRole::Officer)).unwrap();
         assert!(!o.text.contains("ONGECONTROLEERD"));
         assert!(o.text.contains("Controle: nog niet gecontroleerd"));
         // Reviewed: who reviewed is named.
         let r = render_alert(item(&fixtures::alert()), &ctx(RecipientRole::Mayor)).unwrap();
-        assert!(r.text.contains("gecontroleerd door j.devries"));
+        assert!(r.text.contains("bevestigd voor de burgemeester door j.devries"), "{}", r.text);
+        assert!(r.text.contains("Contact: j.devries (supervisor), die dit signaal bevestigde"), "{}", r.text);
         assert!(!r.subject.contains("ongecontroleerd"));
     }
 
@@ -909,7 +1187,7 @@ Dit bericht is automatisch opgesteld door onrust uit openbare bronnen. Het besch
             render_alert(MailItem { alert: &now, previous: Some(&prev_warn) }, &ctx(RecipientRole::Officer)).unwrap();
         assert!(m.text.contains("- Aantal berichten: 4 → 9."));
         assert!(m.text.contains("- Ernst verhoogd: waarschuwing → kritiek."));
-        assert!(m.text.contains("- 1 nieuwe voorbeeld (gemarkeerd met [nieuw])."));
+        assert!(m.text.contains("- 1 nieuw voorbeeld (gemarkeerd met [nieuw])."), "{}", m.text);
         assert!(m.text.contains("3. [nieuw] rtvutrecht"));
         assert!(!m.text.contains("1. [nieuw]"));
         let same =
@@ -960,7 +1238,11 @@ Dit bericht is automatisch opgesteld door onrust uit openbare bronnen. Het besch
         assert_eq!(m.subject, "[onrust] vooraf: aangekondigde actie donderdag 31 december 2026 om 22:00 — Utrecht");
         assert!(m.text.starts_with("Vooraf: aangekondigde actie donderdag 31 december 2026 om 22:00 — Utrecht"));
         assert!(m.text.contains("Gezamenlijk beeld voor ambtenaren en burgemeester: 2 signalen"), "{}", m.text);
-        assert!(m.text.contains("Signaal 2 van 2: Kritiek — mobilisatie"), "{}", m.text);
+        assert!(
+            m.text.contains("Signaal 2 van 2 — Kritiek: veel berichten over mobilisatie of escalatie — Utrecht"),
+            "{}",
+            m.text
+        );
         assert!(m.text.contains("Vredenburgplein") && m.html.contains("Vredenburgplein"));
         assert!(matches!(render_summary(when, &[], &ctx(RecipientRole::Mayor)), Err(EmailError::Empty)));
     }
@@ -974,8 +1256,9 @@ Dit bericht is automatisch opgesteld door onrust uit openbare bronnen. Het besch
         let items = [item(&a), item(&b)];
         let g = render_group(&items, &ctx(RecipientRole::Officer)).unwrap();
         assert_eq!(g.subject, "[onrust] Kritiek: 2 signalen — Utrecht");
-        assert!(g.text.contains("Signaal 1 van 2: Kritiek — oproep-tot-geweld"));
-        assert!(g.text.contains("Signaal 2 van 2: Waarschuwing — piek-jaarwisseling"));
+        assert!(g.text.contains("Signaal 1 van 2 — Kritiek: aangekondigde actie — Utrecht"), "{}", g.text);
+        assert!(g.text.contains("Signaal 2 van 2 — Waarschuwing: aangekondigde actie — Utrecht"), "{}", g.text);
+        assert!(g.text.contains("(regel piek-jaarwisseling, versie r1a2b3c)"), "{}", g.text);
         assert_eq!(render_group(&[], &ctx(RecipientRole::Officer)).unwrap_err(), EmailError::Empty);
 
         let day = NaiveDate::from_ymd_opt(2026, 12, 30).unwrap();

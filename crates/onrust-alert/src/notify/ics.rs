@@ -59,10 +59,12 @@ fn event(out: &mut String, a: &Alert, scope: &CalendarScope<'_>) {
     let place = match (&a.municipality, &a.municipality_name) {
         (Some(_), Some(n)) => n.clone(),
         (Some(c), None) => c.to_string(),
+        (None, _) if a.unplaced => format!("plaats onbekend (regio {})", scope.region_name),
         (None, _) => format!("regio {}", scope.region_name),
     };
     let theme = a.theme.as_deref().map(|t| format!(" ({t})")).unwrap_or_default();
-    let mut description = format!("Regel {}. {} berichten.", a.rule, a.observed);
+    let mut description =
+        format!("Regel {}. {}.", a.rule, crate::notify::email::count(a.observed, "aankondiging", "aankondigingen"));
     for r in &a.reasons {
         description.push('\n');
         description.push_str(r);

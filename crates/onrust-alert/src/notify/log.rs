@@ -65,18 +65,30 @@ pub enum Content {
     /// The joint picture ahead of an action announced for `event_time`: the
     /// announcement and whatever else fires about it, for officers and mayors alike.
     Summary { event_time: DateTime<Utc>, items: Vec<Item> },
+    /// A supervisor is asked to confirm or dismiss alerts for the mayor (L10).
+    Review { items: Vec<Item> },
+    /// No officer acknowledged these alerts in time: the supervisor is told.
+    Escalation { items: Vec<Item> },
 }
 
 impl Content {
     pub fn items(&self) -> &[Item] {
         match self {
-            Content::Alerts { items } | Content::Digest { items, .. } | Content::Summary { items, .. } => items,
+            Content::Alerts { items }
+            | Content::Digest { items, .. }
+            | Content::Summary { items, .. }
+            | Content::Review { items }
+            | Content::Escalation { items } => items,
         }
     }
 
     pub fn items_mut(&mut self) -> &mut [Item] {
         match self {
-            Content::Alerts { items } | Content::Digest { items, .. } | Content::Summary { items, .. } => items,
+            Content::Alerts { items }
+            | Content::Digest { items, .. }
+            | Content::Summary { items, .. }
+            | Content::Review { items }
+            | Content::Escalation { items } => items,
         }
     }
 }
@@ -246,6 +258,19 @@ struct Pending {
     failures: u32,
     /// Not before this instant; `None` is due now.
     next_at: Option<Instant>,
+    /// Taken by [`Outbox::take_due`] and not yet recorded: not taken again.
+    in_flight: bool,
+}
+
+/// One notification taken from the outbox to be sent without holding it
+/// (see [`Outbox::take_due`]); hand it back to [`Outbox::record`] with the result.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    key: NotificationKey,
+    /// What to send.
+    pub notification: Notification,
+    /// 1-based, over restarts.
+    number: u32,
 }
 
 /// The persistent outbox plus the notification log. One process owns a
@@ -311,7 +336,13 @@ impl Outbox {
                 let made = attempts.get(&key).copied().unwrap_or(0);
                 pending.insert(
                     key,
-                    Pending { notification: line.notification, attempts: made, failures: 0, next_at: None },
+                    Pending {
+                        notification: line.notification,
+                        attempts: made,
+                        failures: 0,
+                        next_at: None,
+                        in_flight: false,
+                    },
                 );
             }
         }
@@ -345,7 +376,9 @@ impl Outbox {
         let line = OutboxLine { enqueued_at: now, notification };
         append_line(&mut self.outbox, &self.dir.join(OUTBOX_FILE), &serde_json::to_string(&line)?)?;
         self.known.insert(key.clone());
-        self.pending.insert(key, Pending { notification: line.notification, attempts: 0, failures: 0, next_at: None });
+        let pending =
+            Pending { notification: line.notification, attempts: 0, failures: 0, next_at: None, in_flight: false };
+        self.pending.insert(key, pending);
         Ok(true)
     }
 
@@ -359,7 +392,7 @@ impl Outbox {
     /// and calls [`Outbox::deliver_due`].
     pub fn next_due(&self) -> Option<Instant> {
         let now = Instant::now();
-        self.pending.values().map(|p| p.next_at.unwrap_or(now)).min()
+        self.pending.values().filter(|p| !p.in_flight).map(|p| p.next_at.unwrap_or(now)).min()
     }
 
     /// Makes one attempt for every notification that is due, without waiting
@@ -404,51 +437,83 @@ impl Outbox {
         max_tries: u32,
     ) -> Result<DeliveryReport, LogError> {
         let mut report = DeliveryReport::default();
-        let now = Instant::now();
-        let due: Vec<NotificationKey> = self
-            .pending
-            .iter()
-            .filter(|(k, p)| p.next_at.is_none_or(|t| t <= now) && tries.get(*k).copied().unwrap_or(0) < max_tries)
-            .map(|(k, _)| k.clone())
-            .collect();
-        for key in due {
-            let Some(p) = self.pending.get(&key) else { continue };
-            let notification = p.notification.clone();
-            let attempt = p.attempts + 1;
-            *tries.entry(key.clone()).or_default() += 1;
-            let result = channel.deliver(&notification).await;
-            let (outcome, code, message) = match &result {
-                Ok(d) => (Outcome::Sent, d.code, d.message.clone()),
-                Err(DeliveryError::Permanent { code, message }) => (Outcome::Failed, *code, message.clone()),
-                Err(DeliveryError::Transient { code, message }) => (Outcome::Retry, *code, message.clone()),
-            };
-            self.log_attempt(&notification, attempt, outcome, code, &message)?;
-            crate::internal_events::DeliveryAttempted { channel: notification.channel, outcome }.emit();
-            match outcome {
-                Outcome::Sent => {
-                    self.pending.remove(&key);
-                    report.sent += 1;
-                }
-                Outcome::Failed => {
-                    self.pending.remove(&key);
-                    tracing::warn!(
-                        fingerprint = %notification.fingerprint,
-                        channel = notification.channel.as_str(),
-                        "notification failed permanently: {message}"
-                    );
-                    report.failed += 1;
-                }
-                Outcome::Retry => {
-                    if let Some(p) = self.pending.get_mut(&key) {
-                        p.attempts = attempt;
-                        p.failures += 1;
-                        p.next_at = Some(Instant::now() + self.policy.backoff(p.failures));
-                    }
-                }
+        let taken = self.take_limited(tries, max_tries);
+        for attempt in taken {
+            let result = channel.deliver(&attempt.notification).await;
+            match self.record(attempt, &result)? {
+                Outcome::Sent => report.sent += 1,
+                Outcome::Failed => report.failed += 1,
+                Outcome::Retry => {}
             }
         }
         report.still_pending = self.pending.len();
         Ok(report)
+    }
+
+    /// Takes every notification that is due, for one attempt each, and marks
+    /// them in flight. The caller sends them *without* holding the outbox
+    /// (a slow relay must not stall the alert stage, which enqueues under the
+    /// same lock) and hands each result to [`Outbox::record`]. A taken
+    /// notification stays pending (and in the outbox file) until recorded,
+    /// so a crash in between sends it again after the restart (at least once).
+    pub fn take_due(&mut self) -> Vec<Attempt> {
+        self.take_limited(&mut BTreeMap::new(), u32::MAX)
+    }
+
+    fn take_limited(&mut self, tries: &mut BTreeMap<NotificationKey, u32>, max_tries: u32) -> Vec<Attempt> {
+        let now = Instant::now();
+        let mut taken = Vec::new();
+        for (key, p) in self.pending.iter_mut() {
+            let tried = tries.entry(key.clone()).or_default();
+            if p.in_flight || p.next_at.is_some_and(|t| t > now) || *tried >= max_tries {
+                continue;
+            }
+            *tried += 1;
+            p.in_flight = true;
+            taken.push(Attempt { key: key.clone(), notification: p.notification.clone(), number: p.attempts + 1 });
+        }
+        taken
+    }
+
+    /// Records the result of a taken attempt in the notification log and
+    /// the outbox's memory: sent and permanently failed are done, a temporary
+    /// failure waits out its backoff. Returns the outcome.
+    pub fn record(&mut self, attempt: Attempt, result: &Result<Delivered, DeliveryError>) -> Result<Outcome, LogError> {
+        let (outcome, code, message) = match result {
+            Ok(d) => (Outcome::Sent, d.code, d.message.clone()),
+            Err(DeliveryError::Permanent { code, message }) => (Outcome::Failed, *code, message.clone()),
+            Err(DeliveryError::Transient { code, message }) => (Outcome::Retry, *code, message.clone()),
+        };
+        let Attempt { key, notification, number } = attempt;
+        if let Some(p) = self.pending.get_mut(&key) {
+            p.in_flight = false;
+        }
+        self.log_attempt(&notification, number, outcome, code, &message)?;
+        crate::internal_events::DeliveryAttempted { channel: notification.channel, outcome }.emit();
+        match outcome {
+            Outcome::Sent => {
+                self.pending.remove(&key);
+            }
+            Outcome::Failed => {
+                self.pending.remove(&key);
+                crate::internal_events::DeliveryFailed {
+                    fingerprint: &notification.fingerprint,
+                    channel: notification.channel,
+                    role: notification.role,
+                    code,
+                    message: &message,
+                }
+                .emit();
+            }
+            Outcome::Retry => {
+                if let Some(p) = self.pending.get_mut(&key) {
+                    p.attempts = number;
+                    p.failures += 1;
+                    p.next_at = Some(Instant::now() + self.policy.backoff(p.failures));
+                }
+            }
+        }
+        Ok(outcome)
     }
 
     /// Withdraws the messages `message_ids` from the evidence of every

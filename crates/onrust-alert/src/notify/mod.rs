@@ -223,6 +223,7 @@ pub(crate) mod fixtures {
             level: 3,
             score: 0.93,
             signals: vec!["call_to_violence".to_owned()],
+            received_at: None,
         }
     }
 
@@ -258,6 +259,9 @@ pub(crate) mod fixtures {
             ack_comment: None,
             lead_time_secs: None,
             event: None,
+            unplaced: false,
+            escalates_at: None,
+            decisions: Vec::new(),
         }
     }
 }

@@ -91,6 +91,8 @@ pub struct SmtpNotifier {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: String,
     region_name: String,
+    /// Whom a mayor calls (`[alerts] contact`).
+    contact: Option<String>,
 }
 
 impl std::fmt::Debug for SmtpNotifier {
@@ -125,18 +127,26 @@ impl SmtpNotifier {
             (Some(_), None) => return Err(SmtpError::MissingPassword),
             (None, _) => {}
         }
-        Ok(Self { transport: builder.build(), from: cfg.from.clone(), region_name: region_name.into() })
+        Ok(Self { transport: builder.build(), from: cfg.from.clone(), region_name: region_name.into(), contact: None })
+    }
+
+    /// Names whom a mayor calls about an alert (`[alerts] contact`).
+    pub fn with_contact(mut self, contact: Option<String>) -> Self {
+        self.contact = contact;
+        self
     }
 
     /// Renders a notification into the MIME message that would be sent.
     pub fn message(&self, n: &Notification) -> Result<Message, EmailError> {
-        let ctx = MailContext { role: n.role, region_name: self.region_name.clone() };
+        let ctx = MailContext { role: n.role, region_name: self.region_name.clone(), contact: self.contact.clone() };
         let items: Vec<MailItem<'_>> =
             n.content.items().iter().map(|i| MailItem { alert: &i.alert, previous: i.previous.as_ref() }).collect();
         let rendered = match &n.content {
             Content::Alerts { .. } => email::render_group(&items, &ctx)?,
             Content::Digest { date, .. } => email::render_digest(*date, &items, &ctx)?,
             Content::Summary { event_time, .. } => email::render_summary(*event_time, &items, &ctx)?,
+            Content::Review { .. } => email::render_review(&items, &ctx)?,
+            Content::Escalation { .. } => email::render_escalation(&items, &ctx)?,
         };
         email::build_message(&self.from, &n.address, &message_id(n), &rendered)
     }

@@ -36,28 +36,38 @@ pub enum AlertsCommand {
     },
     /// One alert with its reasons and evidence.
     Show {
-        fingerprint: String,
+        /// The alert's id: its fingerprint, or a unique prefix of at least 8 characters (as in the mail).
+        id: String,
         #[command(flatten)]
         api: ApiArgs,
     },
-    /// Confirm an alert for the mayor (supervisors; recorded with your name).
+    /// Confirm an alert for the mayor (supervisors; recorded with your name, the time and the reason).
     Confirm {
-        fingerprint: String,
+        /// The alert's id: its fingerprint, or a unique prefix of at least 8 characters (as in the mail).
+        id: String,
+        /// Why it goes to the mayor, for the record.
+        #[arg(long)]
+        reason: String,
         #[command(flatten)]
         api: ApiArgs,
     },
-    /// Decide an alert does not go to the mayor (supervisors; recorded with your name).
+    /// Decide an alert does not go to the mayor (supervisors; recorded with your name, the time and the reason).
     Dismiss {
-        fingerprint: String,
+        /// The alert's id: its fingerprint, or a unique prefix of at least 8 characters (as in the mail).
+        id: String,
+        /// Why it does not go to the mayor, for the record.
+        #[arg(long)]
+        reason: String,
         #[command(flatten)]
         api: ApiArgs,
     },
     /// Acknowledge an alert: no more reminders or escalation.
     Ack {
-        fingerprint: String,
+        /// The alert's id: its fingerprint, or a unique prefix of at least 8 characters (as in the mail).
+        id: String,
         /// What was done, for the record.
-        #[arg(long)]
-        comment: String,
+        #[arg(long, alias = "comment")]
+        reason: String,
         #[command(flatten)]
         api: ApiArgs,
     },
@@ -116,33 +126,46 @@ pub async fn run(command: AlertsCommand) -> anyhow::Result<ExitCode> {
             }
             for a in alerts {
                 let s = |k: &str| a[k].as_str().unwrap_or("-").to_owned();
-                let place = a["municipality_name"].as_str().or(a["municipality"].as_str()).unwrap_or("regio");
-                let reviewed = a["reviewed_by"].as_str().map(|w| format!(" bevestigd door {w}")).unwrap_or_default();
-                let acked = a["acknowledged_by"].as_str().map(|w| format!(" gezien door {w}")).unwrap_or_default();
+                let unplaced = a["unplaced"].as_bool() == Some(true);
+                let place = a["municipality_name"].as_str().or(a["municipality"].as_str());
+                let place = place.unwrap_or(if unplaced { "plaats onbekend" } else { "regio" });
+                let id = s("fingerprint").chars().take(onrust_alert::SHORT_ID_CHARS).collect::<String>();
                 println!(
-                    "{}  {:<8} {:<8} {:<24} {:<20} {}{reviewed}{acked}",
-                    s("fingerprint"),
+                    "{id}  {:<8} {:<8} {:<24} {:<20} {}",
                     s("status"),
                     s("severity"),
                     s("rule"),
                     place,
                     s("updated_at")
                 );
+                // Who decided what, when and why.
+                for d in a["decisions"].as_array().into_iter().flatten() {
+                    let f = |k: &str| d[k].as_str().unwrap_or("-").to_owned();
+                    println!("          {} by {} at {}: {}", f("kind"), f("by"), f("at"), f("reason"));
+                }
+                if a["decisions"].as_array().is_none_or(Vec::is_empty)
+                    && let Some(by) = a["acknowledged_by"].as_str()
+                {
+                    println!("          acknowledged by {by}: {}", a["ack_comment"].as_str().unwrap_or("-"));
+                }
             }
         }
-        AlertsCommand::Show { fingerprint, api } => {
-            let body = call(&api, "GET", &format!("/api/v1/alerts/{}", path_part(&fingerprint)?), None).await?;
+        AlertsCommand::Show { id, api } => {
+            let fingerprint = resolve(&api, &id).await?;
+            let body = call(&api, "GET", &format!("/api/v1/alerts/{fingerprint}"), None).await?;
             print_json(&body, api.json)?;
         }
-        AlertsCommand::Confirm { fingerprint, api } => {
-            let path = format!("/api/v1/alerts/{}/confirm", path_part(&fingerprint)?);
-            let body = call(&api, "POST", &path, Some(String::new())).await?;
-            print_json(&body, api.json)?;
+        AlertsCommand::Confirm { id, reason, api } => {
+            let fingerprint = resolve(&api, &id).await?;
+            let body = serde_json::json!({ "reason": reason }).to_string();
+            let answer = call(&api, "POST", &format!("/api/v1/alerts/{fingerprint}/confirm"), Some(body)).await?;
+            print_json(&answer, api.json)?;
         }
-        AlertsCommand::Dismiss { fingerprint, api } => {
-            let path = format!("/api/v1/alerts/{}/dismiss", path_part(&fingerprint)?);
-            let body = call(&api, "POST", &path, Some(String::new())).await?;
-            print_json(&body, api.json)?;
+        AlertsCommand::Dismiss { id, reason, api } => {
+            let fingerprint = resolve(&api, &id).await?;
+            let body = serde_json::json!({ "reason": reason }).to_string();
+            let answer = call(&api, "POST", &format!("/api/v1/alerts/{fingerprint}/dismiss"), Some(body)).await?;
+            print_json(&answer, api.json)?;
         }
         AlertsCommand::Silences { api } => {
             let body = call(&api, "GET", "/api/v1/silences", None).await?;
@@ -183,9 +206,10 @@ pub async fn run(command: AlertsCommand) -> anyhow::Result<ExitCode> {
             let body = call(&api, "POST", &format!("/api/v1/silences/{id}/expire"), Some(String::new())).await?;
             print_json(&body, api.json)?;
         }
-        AlertsCommand::Ack { fingerprint, comment, api } => {
-            let path = format!("/api/v1/alerts/{}/ack", path_part(&fingerprint)?);
-            let body = serde_json::json!({ "comment": comment }).to_string();
+        AlertsCommand::Ack { id, reason, api } => {
+            let fingerprint = resolve(&api, &id).await?;
+            let path = format!("/api/v1/alerts/{fingerprint}/ack");
+            let body = serde_json::json!({ "reason": reason }).to_string();
             let answer = call(&api, "POST", &path, Some(body)).await?;
             print_json(&answer, api.json)?;
         }
@@ -265,12 +289,43 @@ fn print_json(body: &str, raw: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A fingerprint as it may go into a path: hexadecimal digits only.
-fn path_part(fingerprint: &str) -> anyhow::Result<&str> {
-    if fingerprint.is_empty() || !fingerprint.bytes().all(|b| b.is_ascii_hexdigit()) {
-        anyhow::bail!("{fingerprint:?} is not a fingerprint (hexadecimal digits)");
+/// The full fingerprint of the alert `id` names: the fingerprint itself, or
+/// a unique prefix of at least 8 hexadecimal digits (the short id in the
+/// mail), looked up among the alerts the daemon lists for this token.
+async fn resolve(api: &ApiArgs, id: &str) -> anyhow::Result<String> {
+    let id = id.trim().to_ascii_lowercase();
+    if id.len() < onrust_alert::SHORT_ID_CHARS || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        anyhow::bail!(
+            "{id:?} is not an alert id: give at least {} hexadecimal digits of its fingerprint, as in the mail",
+            onrust_alert::SHORT_ID_CHARS
+        );
     }
-    Ok(fingerprint)
+    if id.len() == 64 {
+        return Ok(id);
+    }
+    let body = call(api, "GET", "/api/v1/alerts", None).await?;
+    let value: serde_json::Value = serde_json::from_str(&body).context("the api answered no json")?;
+    let fingerprints: Vec<String> = value["alerts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["fingerprint"].as_str().map(str::to_owned))
+        .collect();
+    unique_prefix(&id, &fingerprints)
+}
+
+/// The one fingerprint that starts with `prefix`, or why there is none.
+fn unique_prefix(prefix: &str, fingerprints: &[String]) -> anyhow::Result<String> {
+    let matching: Vec<&String> = fingerprints.iter().filter(|f| f.starts_with(prefix)).collect();
+    match matching.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => anyhow::bail!("no active alert has an id starting with {prefix} (onrust alerts list shows them)"),
+        many => anyhow::bail!(
+            "{} alerts have an id starting with {prefix}; give more characters: {}",
+            many.len(),
+            many.iter().map(|f| f.get(..16).unwrap_or(f)).collect::<Vec<_>>().join(", ")
+        ),
+    }
 }
 
 fn token(file: Option<&Path>) -> anyhow::Result<String> {
@@ -325,6 +380,16 @@ async fn call(api: &ApiArgs, method: &str, path: &str, body: Option<String>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_short_id_names_one_alert_or_says_why_not() {
+        let fingerprints = ["3f9a0c1e00aa".to_owned(), "3f9a0c1e11bb".to_owned(), "77aa0000ffff".to_owned()];
+        assert_eq!(unique_prefix("77aa0000", &fingerprints).expect("unique"), "77aa0000ffff");
+        let ambiguous = unique_prefix("3f9a0c1e", &fingerprints).expect_err("two match").to_string();
+        assert!(ambiguous.starts_with("2 alerts have an id starting with 3f9a0c1e"), "{ambiguous}");
+        assert_eq!(unique_prefix("3f9a0c1e1", &fingerprints).expect("longer"), "3f9a0c1e11bb");
+        assert!(unique_prefix("12345678", &fingerprints).is_err());
+    }
 
     #[test]
     fn a_webhook_is_shown_by_its_origin_only() {

@@ -75,7 +75,7 @@ use onrust_model::{Level, MunicipalityCode, ScoredMessage};
 use onrust_web::audit::{self, AuditEntry};
 use serde::{Deserialize, Serialize};
 
-use crate::pipeline::alert::{ArchiveBaselines, Round, municipality_names};
+use crate::pipeline::alert::{ArchiveBaselines, Round, municipality_names, region_codes};
 
 /// The longest period one backtest replays.
 const MAX_PERIOD_DAYS: i64 = 366;
@@ -160,6 +160,8 @@ pub fn run(args: BacktestArgs) -> anyhow::Result<ExitCode> {
     let interval = TimeDelta::from_std(config.alerts.evaluate_interval.0).context("evaluate_interval")?;
     let summary_lead = TimeDelta::from_std(config.alerts.summary_lead.0).context("summary_lead")?;
     let mut sim = Simulation::new(setup.rules.clone(), names, setup.since, interval);
+    // The daemon's region: what makes a single message's alert region-wide (pipeline::alert::Settings).
+    sim.engine.set_region(region_codes(&config.region.municipalities), [config.alerts.region_name.clone()]);
     sim.summary_lead = summary_lead;
     sim.digest_hour = config.alerts.digest_hour;
     let messages = scan.total();
@@ -323,6 +325,8 @@ struct Episode {
     severity: Severity,
     municipality: Option<MunicipalityCode>,
     municipality_name: Option<String>,
+    /// No municipality and not the region: the messages name no place ("plaats onbekend").
+    unplaced: bool,
     theme: Option<String>,
     event: Option<String>,
     /// When the condition first held (pending), if it did before firing.
@@ -374,6 +378,7 @@ impl Episode {
             severity: alert.severity,
             municipality: alert.municipality.clone(),
             municipality_name: alert.municipality_name.clone(),
+            unplaced: alert.unplaced,
             theme: alert.theme.clone(),
             event: alert.event.clone(),
             pending_at: None,
@@ -425,6 +430,7 @@ impl Episode {
         match (&self.municipality, &self.municipality_name) {
             (Some(code), Some(name)) => format!("{name} ({code})"),
             (Some(code), None) => code.to_string(),
+            (None, _) if self.unplaced => "no known place (plaats onbekend)".to_owned(),
             (None, _) => "the region".to_owned(),
         }
     }

@@ -133,6 +133,7 @@ mod on_kafka {
         let mut lexicons = None;
         if has(Role::Classify) {
             let classifier = Arc::new(super::super::load_classifier(&config)?);
+            crate::internal_events::register_counter_series(&classifier.theme_ids());
             lexicons = Some(Arc::clone(&classifier));
             let input = bus.subscribe(Topic::Raw, "classify")?;
             let (out, dead) = (bus.publisher(Topic::Scored)?, bus.publisher(Topic::DeadLetter)?);

@@ -55,6 +55,7 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let settings = super::archive_settings(&config);
     let alerts = super::alert_settings(&config)?;
     let region = region(&config, &alerts.names);
+    crate::internal_events::register_counter_series(&classifier.theme_ids());
     let alert_handle = pipeline::alert::AlertHandle::open(&alerts)?;
     let alert_backend: Arc<dyn onrust_web::alerts::AlertBackend> = Arc::new(alert_handle.clone());
     let lexicons = Some(Arc::clone(&classifier));

@@ -41,8 +41,8 @@ use tokio::time::Instant;
 use super::Taken;
 use crate::config::{RecipientConfig, RecipientScope, WebhookConfig};
 use crate::internal_events::{
-    AlertAcknowledged, AlertCycle, AlertEvidenceWithdrawn, AlertNotificationQueued, AlertUnexplained, AlertsNotMailed,
-    AlertsSnapshot, StageProcessed,
+    AlertAcknowledged, AlertCycle, AlertEvidenceWithdrawn, AlertNobodyToTell, AlertNotificationQueued,
+    AlertUnexplained, AlertsNotMailed, AlertsSnapshot, LateArrival, StageProcessed,
 };
 
 const BATCH: usize = 1024;
@@ -87,6 +87,14 @@ pub struct Settings {
     pub smtp: Option<SmtpConfig>,
     /// How the region is named in mail ("Midden-Nederland").
     pub region_name: String,
+    /// The `[region]` municipalities (empty: none configured). A single
+    /// message makes a region-wide alert only when it names the region or
+    /// several of these.
+    pub region: Vec<MunicipalityCode>,
+    /// Whom a mayor calls (`[alerts] contact`).
+    pub contact: Option<String>,
+    /// The configured sources' ids, so the late-arrival counter of each starts at 0.
+    pub sources: Vec<String>,
     pub evaluate_interval: Duration,
     /// From this hour (Europe/Amsterdam) the mayors' daily digest goes out.
     pub digest_hour: u32,
@@ -359,6 +367,7 @@ impl AlertHandle {
             .with_context(|| format!("cannot create the alerts folder {}", settings.dir.display()))?;
         let mut core = load_state(&settings.dir, &settings.rules, settings.clock.now())?;
         core.engine.set_municipality_names(settings.names.clone());
+        core.engine.set_region(settings.region.iter().cloned(), [settings.region_name.clone()]);
         let names = Names { region: settings.region_name.clone(), municipalities: settings.names.clone() };
         Ok(Self { core: Arc::new(Mutex::new(core)), dir: settings.dir.clone(), names, clock: settings.clock.clone() })
     }
@@ -390,8 +399,8 @@ impl AlertBackend for AlertHandle {
     fn show(&self, fingerprint: &str) -> Result<Option<Alert>, AlertBackendError> {
         self.read(|m| m.alert(fingerprint).cloned())
     }
-    fn confirm(&self, fingerprint: &str, who: &str) -> Result<Alert, AlertBackendError> {
-        self.change(|m, now| m.confirm(fingerprint, who, now))
+    fn confirm(&self, fingerprint: &str, who: &str, reason: &str) -> Result<Alert, AlertBackendError> {
+        self.change(|m, now| m.confirm(fingerprint, who, reason, now))
     }
     fn acknowledge(&self, fingerprint: &str, who: &str, comment: &str) -> Result<Alert, AlertBackendError> {
         let alert = self.change(|m, now| m.acknowledge(fingerprint, who, comment, now))?;
@@ -401,8 +410,8 @@ impl AlertBackend for AlertHandle {
     fn silence(&self, request: SilenceRequest) -> Result<String, AlertBackendError> {
         self.change(|m, now| m.add_silence(request, now))
     }
-    fn dismiss(&self, fingerprint: &str, who: &str) -> Result<Alert, AlertBackendError> {
-        self.change(|m, now| m.dismiss(fingerprint, who, now))
+    fn dismiss(&self, fingerprint: &str, who: &str, reason: &str) -> Result<Alert, AlertBackendError> {
+        self.change(|m, now| m.dismiss(fingerprint, who, reason, now))
     }
     fn silences(&self) -> Result<Vec<Silence>, AlertBackendError> {
         let now = self.clock.now();
@@ -451,7 +460,11 @@ pub async fn run(ends: Ends, settings: Settings, handle: AlertHandle) -> anyhow:
     let outbox = Outbox::open(&settings.dir, settings.retry).context("opening the alert outbox")?;
     let outbox = Arc::new(tokio::sync::Mutex::new(outbox));
     let email = match &settings.smtp {
-        Some(cfg) => Some(SmtpNotifier::new(cfg, settings.region_name.clone()).context("smtp")?),
+        Some(cfg) => Some(
+            SmtpNotifier::new(cfg, settings.region_name.clone())
+                .context("smtp")?
+                .with_contact(settings.contact.clone()),
+        ),
         None => None,
     };
     // Someone to tell: a mailbox with a relay to reach it, or a webhook.
@@ -476,6 +489,7 @@ pub async fn run(ends: Ends, settings: Settings, handle: AlertHandle) -> anyhow:
         tokio::spawn(deliver(Arc::clone(&outbox), Notifiers { email, webhooks }, Arc::clone(&wake), stop_rx));
 
     report_gauges(&core, settings.clock.now());
+    LateArrival::register(&settings.sources);
     let stage = Stage {
         core: Arc::clone(&core),
         outbox,
@@ -541,6 +555,9 @@ pub async fn run(ends: Ends, settings: Settings, handle: AlertHandle) -> anyhow:
             }
             match super::decode(&delivery.payload, "scored message", |m: &ScoredMessage| m.schema) {
                 Ok(message) => {
+                    if let Some(late) = LateArrival::of(&message) {
+                        late.emit();
+                    }
                     let transitions: Vec<Transition> = {
                         let mut core = core.lock().map_err(|_| anyhow::anyhow!("alert state lock poisoned"))?;
                         if core.is_withdrawn(message.message.id.as_str()) {
@@ -689,6 +706,7 @@ impl Stage<'_> {
                 let role = recipient_role(n.recipients_role);
                 let to = addresses(&settings.recipients, role, n.municipality.as_ref(), settings.smtp.is_some());
                 if to.is_empty() {
+                    AlertNobodyToTell { notification: &n }.emit();
                     continue;
                 }
                 let fingerprint = match n.alerts.as_slice() {
@@ -723,6 +741,8 @@ impl Stage<'_> {
                         Content::Digest { date, items }
                     }
                     (NotifyReason::Summary, Some(event_time)) => Content::Summary { event_time, items },
+                    (NotifyReason::ReviewRequested, _) => Content::Review { items },
+                    (NotifyReason::Escalated, _) => Content::Escalation { items },
                     _ => Content::Alerts { items },
                 };
                 for (channel, address) in to {
@@ -801,33 +821,37 @@ fn report_gauges(core: &Mutex<Core>, now: DateTime<Utc>) {
     }
 }
 
-/// Sends what is due, then sleeps until the next is due or something new is queued.
+/// Sends what is due, then sleeps until the next is due or something new is
+/// queued. The outbox is locked only to take what is due and to record each
+/// outcome, never while a relay or a webhook answers: a slow relay must not
+/// stall the stage, which enqueues (and so acknowledges intake) under the
+/// same lock, nor the alerts API.
 async fn deliver(
     outbox: Arc<tokio::sync::Mutex<Outbox>>,
     notifiers: Notifiers,
     wake: Arc<Notify>,
     stop: tokio::sync::watch::Receiver<bool>,
 ) {
+    use onrust_alert::notify::log::Deliver;
     loop {
         if *stop.borrow() {
             return;
         }
-        let next = {
-            let mut outbox = outbox.lock().await;
-            match outbox.deliver_due(&notifiers).await {
-                Ok(report) if report.sent + report.failed > 0 => {
-                    tracing::debug!(
-                        sent = report.sent,
-                        failed = report.failed,
-                        pending = report.still_pending,
-                        "alert notifications delivered"
-                    );
-                }
-                Ok(_) => {}
+        let due = outbox.lock().await.take_due();
+        let (mut sent, mut failed) = (0usize, 0usize);
+        for attempt in due {
+            let result = notifiers.deliver(&attempt.notification).await;
+            match outbox.lock().await.record(attempt, &result) {
+                Ok(onrust_alert::notify::log::Outcome::Sent) => sent += 1,
+                Ok(onrust_alert::notify::log::Outcome::Failed) => failed += 1,
+                Ok(onrust_alert::notify::log::Outcome::Retry) => {}
                 Err(e) => tracing::error!(error = %e, "alert notification log write failed; retrying later"),
             }
-            outbox.next_due()
-        };
+        }
+        if sent + failed > 0 {
+            tracing::debug!(sent, failed, "alert notifications delivered");
+        }
+        let next = outbox.lock().await.next_due();
         let fallback = Instant::now() + Duration::from_secs(60);
         let at = next.unwrap_or(fallback).max(Instant::now() + Duration::from_millis(10));
         tokio::select! {
@@ -835,6 +859,12 @@ async fn deliver(
             () = wake.notified() => {}
         }
     }
+}
+
+/// The `[region]` municipalities as codes (config validation has refused
+/// any that is not one), for [`Engine::set_region`] in the stage and the backtest.
+pub fn region_codes(municipalities: &[String]) -> Vec<MunicipalityCode> {
+    municipalities.iter().filter_map(|m| MunicipalityCode::new(m.as_str()).ok()).collect()
 }
 
 /// Municipality names by CBS code from the gazetteer's CSV (`Gemeentecode`, `Gemeente`).
@@ -949,6 +979,9 @@ mod tests {
             webhooks: Vec::new(),
             smtp: None,
             region_name: "Midden-Nederland".into(),
+            region: vec![MunicipalityCode::new("GM0344").expect("code")],
+            contact: None,
+            sources: vec!["forum".into()],
             evaluate_interval,
             digest_hour: 7,
             summary_lead: chrono::TimeDelta::hours(24),
@@ -1318,6 +1351,116 @@ mod tests {
         assert!((30..=31).contains(&ignored.elapsed_min(escalated[0].4)), "{escalated:?}");
         minutes(60).await;
         assert_eq!(ignored.queued_for("supervisor").len(), 1, "once");
+    }
+
+    /// A webhook receiver on loopback that answers 204 only after `delay`;
+    /// the instants at which requests arrived.
+    fn slow_receiver(delay: Duration) -> (String, Arc<Mutex<Vec<std::time::Instant>>>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+        let seen: Arc<Mutex<Vec<std::time::Instant>>> = Arc::default();
+        let calls = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let calls = Arc::clone(&calls);
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 65536];
+                    let _ = stream.read(&mut buf);
+                    calls.lock().expect("calls").push(std::time::Instant::now());
+                    std::thread::sleep(delay);
+                    let _ =
+                        stream.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                });
+            }
+        });
+        (url, seen)
+    }
+
+    /// Issue 20, item 5: while a relay takes 10 s to answer, the stage still
+    /// takes in messages (a new alert is queued and its message acknowledged)
+    /// and the API still acknowledges alerts: the outbox is not locked over
+    /// the network.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_relay_that_answers_after_ten_seconds_holds_up_neither_intake_nor_acknowledgements() {
+        use onrust_bus::{Bus, EmbeddedBus, EmbeddedOptions, Topic};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (url, calls) = slow_receiver(Duration::from_secs(10));
+        let key = dir.path().join("hook.key");
+        std::fs::write(&key, "sleutel").expect("key");
+        let rules = onrust_alert::validate(&[critical(None)]).expect("rules");
+        let settings = Settings {
+            recipients: vec![RecipientConfig {
+                scope: RecipientScope::All,
+                role: RecipientRole::Officer,
+                channel: Channel::Webhook,
+                address: url.clone(),
+            }],
+            webhooks: vec![WebhookConfig { url, secret_file: key, timeout: Duration::from_secs(30) }],
+            names: ["GM0344 Utrecht", "GM0307 Amersfoort"]
+                .map(|n| (MunicipalityCode::new(&n[..6]).expect("code"), n[7..].to_owned()))
+                .to_vec(),
+            ..test_settings(dir.path(), rules, Clock::system(), Duration::from_secs(3600))
+        };
+        let bus = EmbeddedBus::new(EmbeddedOptions {
+            capacity: 16,
+            deadletter_path: Some(dir.path().join("deadletter.jsonl")),
+        });
+        let ends = Ends {
+            input: bus.subscribe(Topic::Scored, "alert").expect("subscribe"),
+            dead: bus.publisher(Topic::DeadLetter).expect("dead letters"),
+            alerts: None,
+        };
+        let scored_out = bus.publisher(Topic::Scored).expect("scored");
+        bus.seal();
+        let handle = AlertHandle::open(&settings).expect("state");
+        let stage = tokio::spawn(run(ends, settings, handle.clone()));
+
+        let first = scored("m1", Level::Escalation, "Oudjaarsavond gooien we vuurwerk naar de politie");
+        scored_out.publish(Record::json("GM0344", &first).expect("json"), Ack::none()).await.expect("publish");
+        let waited = std::time::Instant::now();
+        while calls.lock().expect("calls").is_empty() {
+            assert!(waited.elapsed() < Duration::from_secs(10), "the relay was never called");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let relay_busy_since = std::time::Instant::now();
+
+        // Intake: a call in another municipality is taken in, its alert queued and its message acknowledged.
+        let mut second = scored("m2", Level::Escalation, "Oudjaarsavond gooien we vuurwerk naar de politie");
+        second.assessment.municipalities = vec![MunicipalityCode::new("GM0307").expect("code")];
+        let (acked_tx, acked_rx) = tokio::sync::oneshot::channel();
+        let ack = Ack::new(move |ok| {
+            let _ = acked_tx.send(ok);
+        });
+        scored_out.publish(Record::json("GM0307", &second).expect("json"), ack).await.expect("publish");
+        let acked = tokio::time::timeout(Duration::from_secs(5), acked_rx).await;
+        assert!(matches!(acked, Ok(Ok(true))), "the second message was not acknowledged while the relay answered");
+        let outbox = std::fs::read_to_string(dir.path().join("alerts/outbox.jsonl")).expect("outbox");
+        assert_eq!(outbox.lines().count(), 2, "the second alert is queued meanwhile: {outbox}");
+        // Acknowledgements through the API.
+        let fingerprint = handle
+            .list()
+            .expect("alerts")
+            .iter()
+            .find(|a| a.municipality.as_ref().is_some_and(|m| m.as_str() == "GM0344"))
+            .map(|a| a.fingerprint.clone())
+            .expect("Utrecht's alert");
+        let asked = std::time::Instant::now();
+        handle.acknowledge(&fingerprint, "oov-utrecht", "ME ingelicht").expect("ack");
+        assert!(asked.elapsed() < Duration::from_secs(1), "acknowledging took {:?}", asked.elapsed());
+        let meanwhile = relay_busy_since.elapsed();
+        eprintln!("intake and acknowledgement done {} ms into a 10 s relay answer", meanwhile.as_millis());
+        assert!(meanwhile < Duration::from_secs(8), "all this happened while the relay was still answering");
+        assert_eq!(calls.lock().expect("calls").len(), 1, "still the first call in flight");
+        // Once the relay answers, the second notification goes out too.
+        let waited = std::time::Instant::now();
+        while calls.lock().expect("calls").len() < 2 {
+            assert!(waited.elapsed() < Duration::from_secs(20), "the second notification never went out");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        drop(scored_out);
+        stage.abort();
     }
 
     #[test]

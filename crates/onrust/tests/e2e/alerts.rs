@@ -165,7 +165,8 @@ fn officer_is_mailed_within_seconds_and_the_mayor_only_after_a_supervisor_confir
         .collect();
     assert!(!fingerprints.is_empty(), "{body}");
     assert!(!body.contains(CANARY_AUTHOR), "no author in the api either: {body}");
-    let confirm = |fp: &str, token: &str| daemon.post_as(&format!("/api/v1/alerts/{fp}/confirm"), token, "");
+    let reason = r#"{"reason": "bron en tekst nagelezen"}"#;
+    let confirm = |fp: &str, token: &str| daemon.post_as(&format!("/api/v1/alerts/{fp}/confirm"), token, reason);
     assert_eq!(confirm(&fingerprints[0], &officer_token).map(|r| r.0), Some(403), "an officer does not review");
     let confirmed = fingerprints.iter().filter(|fp| confirm(fp, &supervisor_token).is_some_and(|r| r.0 == 200)).count();
     assert!(confirmed >= 1, "the supervisor confirms");
@@ -187,8 +188,15 @@ fn officer_is_mailed_within_seconds_and_the_mayor_only_after_a_supervisor_confir
     let listed = install.cli(&["alerts", "list", "--token-file", token_arg]);
     assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
     let listed = String::from_utf8_lossy(&listed.stdout);
-    assert!(listed.contains(&fingerprints[0]) && listed.contains("oproep-tot-geweld"), "{listed}");
-    let refused = install.cli(&["alerts", "confirm", &fingerprints[0], "--token-file", token_arg]);
+    assert!(listed.contains(&fingerprints[0][..8]) && listed.contains("oproep-tot-geweld"), "{listed}");
+    // Who decided what, when and why is on the list.
+    assert!(listed.contains("confirmed by chef-van-dienst") && listed.contains("bron en tekst nagelezen"), "{listed}");
+    // An officer acknowledges by the short id of the mail.
+    let acked =
+        install.cli(&["alerts", "ack", &fingerprints[0][..8], "--reason", "ME ter plaatse", "--token-file", token_arg]);
+    assert!(acked.status.success(), "{}", String::from_utf8_lossy(&acked.stderr));
+    let refused =
+        install.cli(&["alerts", "confirm", &fingerprints[0][..8], "--reason", "nagelezen", "--token-file", token_arg]);
     assert!(!refused.status.success(), "an officer does not confirm from the CLI either");
     assert!(String::from_utf8_lossy(&refused.stderr).contains("403"), "{}", String::from_utf8_lossy(&refused.stderr));
     let log = install.cli(&["alerts", "log"]);
@@ -253,4 +261,130 @@ fn a_mail_queued_when_the_relay_was_down_is_sent_once_after_a_restart() {
     assert_eq!(outcomes.iter().filter(|o| *o == "sent").count(), 1, "{outcomes:?}");
     assert_eq!(outcomes.last().map(String::as_str), Some("sent"), "{outcomes:?}");
     assert_eq!(daemon.terminate().0, Some(0));
+}
+
+/// The `[[rules]]` table named `name` in the shipped config/onrust.toml, as it is written there.
+fn shipped_rule(name: &str) -> String {
+    let config =
+        std::fs::read_to_string(onrust_tests::repo_root().join("config/onrust.toml")).expect("config/onrust.toml");
+    let start = config.find(&format!("[[rules]]\nname = \"{name}\"\n")).expect("the shipped rule");
+    let end = config[start + 9..].find("\n[[rules]]").map_or(config.len(), |i| i + start + 9);
+    format!("{}\n", config[start..end].trim_end())
+}
+
+/// The shipped `[region]` table.
+fn shipped_region() -> String {
+    let config =
+        std::fs::read_to_string(onrust_tests::repo_root().join("config/onrust.toml")).expect("config/onrust.toml");
+    let start = config.find("\n[region]\n").expect("a [region]") + 1;
+    let end = config[start..].find("\n]\n").expect("end of the region") + start + 3;
+    config[start..end].to_owned()
+}
+
+const SUPERVISOR: &str = "chef@regio.example";
+
+/// Issue 16's target: a call to violence placed in Utrecht, published two
+/// hours before onrust fetched it, beside one that names no place. With the
+/// shipped critical rule the Utrecht officer is mailed within 30 s of the
+/// fetch; the region's supervisor gets the unplaced one ("plaats onbekend");
+/// neither holds the other back. `onrust backtest` over the archive says the same.
+#[test]
+fn a_late_call_in_utrecht_and_an_unplaced_call_each_reach_their_recipient_in_time() {
+    let sink = SmtpSink::start(&[]);
+    let server = FeedServer::start();
+    let published = (chrono::Utc::now() - chrono::TimeDelta::hours(2)).to_rfc2822();
+    let items = [
+        (
+            "utrecht",
+            "Morgenavond om 23 uur op het Vredenburgplein in Utrecht: gooi vuurwerk naar de politie en steek de \
+             containers in brand. Oorlog maken met de politie.",
+        ),
+        ("nergens", "Steek het azc in de fik, neem molotovs mee en stenen!"),
+    ];
+    let body: String = items
+        .iter()
+        .map(|(id, text)| {
+            format!(
+                "<item><guid>{id}</guid><title>Oproep</title><link>https://forum.example/{id}</link>\
+                 <dc:creator>@{CANARY_AUTHOR}</dc:creator><description>{text}</description><pubDate>{published}</pubDate></item>"
+            )
+        })
+        .collect();
+    let feed = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\
+         <channel><title>Forum</title><link>https://forum.example/</link><description>t</description>{body}</channel></rss>"
+    );
+    server.route("/laat.xml", Reply::Feed { body: feed.into_bytes(), content_type: "application/rss+xml", etag: None });
+    let install = Install::new(&[("forum-regio", server.url("/laat.xml"))]);
+    let config = std::fs::read_to_string(&install.config).expect("config");
+    std::fs::write(
+        &install.config,
+        format!(
+            "{config}{region}[alerts]\nregion_name = \"Midden-Nederland\"\n\
+             [smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\nfrom = \"onrust@regio.example\"\n\
+             [[recipients]]\nmunicipality = \"GM0344\"\nrole = \"officer\"\nemail = \"{OFFICER}\"\n\
+             [[recipients]]\nmunicipality = \"*\"\nrole = \"supervisor\"\nemail = \"{SUPERVISOR}\"\n{rule}",
+            region = shipped_region(),
+            port = sink.port,
+            rule = shipped_rule("oproep-tot-geweld"),
+        ),
+    )
+    .expect("config");
+    let check = install.cli(&["check-config"]);
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+
+    let daemon = install.start();
+    let officer = sink.wait_for(Duration::from_secs(60), |m| rcpt_tos(m).iter().any(|r| r == OFFICER));
+    let officer_at = Instant::now();
+    let officer = officer.unwrap_or_else(|| panic!("no mail for the Utrecht officer; log:\n{}", daemon.stderr()));
+    let fetched_at = server.seen("/laat.xml").first().map(|s| s.at).expect("fetched");
+    let latency = officer_at.saturating_duration_since(fetched_at);
+    eprintln!("fetch-to-officer-mail latency for a call published 2 h earlier: {} ms", latency.as_millis());
+    assert!(latency < Duration::from_secs(30), "the officer is mailed within 30 s of the fetch, took {latency:?}");
+    let subject = officer.meta["subject"].as_str().expect("subject");
+    assert!(subject.starts_with("[onrust] Kritiek: oproep-tot-geweld — Utrecht"), "{subject}");
+    assert!(officer.text.contains("min vóór ontvangst)"), "says it arrived late:\n{}", officer.text);
+    assert!(officer.text.contains("onrust alerts ack "), "says what to do:\n{}", officer.text);
+
+    let unplaced = sink.wait_for(Duration::from_secs(30), |m| {
+        rcpt_tos(m).iter().any(|r| r == SUPERVISOR)
+            && m.meta["subject"].as_str().is_some_and(|s| s.contains("plaats onbekend"))
+    });
+    let unplaced =
+        unplaced.unwrap_or_else(|| panic!("no 'plaats onbekend' mail for the supervisor; log:\n{}", daemon.stderr()));
+    assert!(unplaced.text.contains("molotovs"), "{}", unplaced.text);
+    // The Utrecht officer gets Utrecht's alert only; nothing holds either back.
+    std::thread::sleep(Duration::from_secs(2));
+    for m in sink.mails().iter().filter(|m| rcpt_tos(m).iter().any(|r| r == OFFICER)) {
+        assert!(!m.text.contains("molotovs"), "the unplaced call is not Utrecht's:\n{}", m.text);
+    }
+    for m in sink.mails() {
+        assert!(!m.raw.contains(CANARY_AUTHOR), "no author in any mail");
+    }
+    let (status, alerts) = daemon.get("/metrics").expect("metrics");
+    assert_eq!(status, 200);
+    assert!(
+        alerts.lines().any(|l| l.starts_with("onrust_alert_late_arrivals_total{source=\"forum-regio\"} 2")),
+        "two late arrivals counted:\n{}",
+        alerts.lines().filter(|l| l.contains("late_arrivals")).collect::<Vec<_>>().join("\n")
+    );
+    assert_eq!(daemon.terminate().0, Some(0));
+
+    // The backtest over the same archive: the same two alerts.
+    let since = (chrono::Utc::now() - chrono::TimeDelta::days(1)).format("%Y-%m-%d").to_string();
+    let until = (chrono::Utc::now() + chrono::TimeDelta::days(1)).format("%Y-%m-%d").to_string();
+    let backtest = install.cli(&["backtest", "--since", &since, "--until", &until, "--json"]);
+    assert!(backtest.status.success(), "{}", String::from_utf8_lossy(&backtest.stderr));
+    let episodes: Vec<serde_json::Value> = String::from_utf8_lossy(&backtest.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    let places: Vec<(Option<&str>, bool)> =
+        episodes.iter().map(|e| (e["municipality"].as_str(), e["unplaced"].as_bool() == Some(true))).collect();
+    assert!(places.contains(&(Some("GM0344"), false)), "the Utrecht alert: {places:?}");
+    assert!(places.contains(&(None, true)), "the unplaced alert: {places:?}");
+    assert!(!places.contains(&(None, false)), "nothing region-wide: {places:?}");
+    for e in &episodes {
+        assert!(e["fired_at"].is_string(), "it fired in the backtest too: {e}");
+    }
 }

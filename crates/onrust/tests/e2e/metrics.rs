@@ -28,7 +28,7 @@ const SUBSTITUTIONS: [(&str, &str); 4] =
 /// Alerting rules whose condition is a broken daemon or pipeline, which a
 /// live test of a healthy one cannot produce: their expressions must parse
 /// and return nothing here; `promtool test rules` shows them firing.
-const NOT_LIVE: [&str; 2] = ["OnrustDown", "OnrustPipelineStalled"];
+const NOT_LIVE: [&str; 3] = ["OnrustDown", "OnrustPipelineStalled", "OnrustAlertDeliveryFailed"];
 
 fn feed(items: &str) -> Reply {
     let body = format!(
@@ -327,7 +327,7 @@ fn prometheus_scrapes_onrust_and_every_dashboard_and_rule_expression_returns_ser
     assert_eq!(value("onrust_coverage{municipality=\"GM0034\"}"), 0.0);
     assert_eq!(value("onrust_source_up{source=\"kapot\"}"), 0.0);
     assert_eq!(value("onrust_announced_actions{municipality=\"GM0344\"}"), 1.0);
-    assert_eq!(value("onrust_alerts_firing{rule=\"oproep-tot-geweld\"}"), 1.0);
+    assert_eq!(value("onrust_alerts_firing{rule=\"oproep-tot-geweld\",severity=\"critical\"}"), 1.0);
     // Utrecht: the call to violence (critical) and two announced actions (Saturday's protest, and New
     // Year's Eve, which is more than 7 days ahead and so not among the announced actions above).
     assert_eq!(value("sum(onrust_municipality_alerts_firing{municipality=\"GM0344\"})"), 3.0);
@@ -340,13 +340,17 @@ fn prometheus_scrapes_onrust_and_every_dashboard_and_rule_expression_returns_ser
     assert_eq!(value("sum(onrust_alert_acknowledgements_total{rule=\"aangekondigde-actie\"})"), 0.0);
     // Lelystad is outside this region: its messages count as "other".
     assert!(value("sum(onrust_classified_total{municipality=\"other\"})") >= 1.0);
+    // Every theme's series exists, at 0 from the start (the messages here came before
+    // Prometheus' first scrape, so their increase is not seen: the next test shows it is).
     let utrecht_themes: BTreeSet<String> = prometheus
         .query("onrust:escalation_index:6h{municipality=\"GM0344\"}")
         .expect("query")
         .iter()
         .map(|s| s["metric"]["theme"].as_str().unwrap_or_default().to_owned())
         .collect();
-    assert_eq!(utrecht_themes, BTreeSet::from(["jaarwisseling".to_owned(), "stikstof".to_owned()]));
+    for theme in ["jaarwisseling", "stikstof", "asiel", "none"] {
+        assert!(utrecht_themes.contains(theme), "{theme} missing from {utrecht_themes:?}");
+    }
     // A quiet municipality is 0 on the overview, not missing.
     assert_eq!(value("onrust:municipality_escalation_index:6h{municipality=\"GM0034\"}"), 0.0);
     // Every alerting rule's expression is healthy in Prometheus' own view too.
@@ -685,4 +689,72 @@ fn a_source_going_down_takes_coverage_down_with_a_warning() {
     server.route("/lokaal.xml", region_feed());
     wait_for("onrust_coverage{municipality=\"GM0344\"}", 1.0);
     assert!(daemon.stderr().contains("coverage restored"), "{}", daemon.stderr());
+}
+
+/// Issue 16: the counters the escalation index reads exist at 0 from the
+/// start, so a quiet municipality's first call to violence counts. A real
+/// Prometheus scrapes the daemon while no message has come in, then one
+/// level-3 message about Utrecht arrives: Utrecht's index becomes 9 (one
+/// escalation message), where a counter born at 1 on that message would
+/// leave `increase()` at 0.
+#[test]
+fn the_escalation_index_counts_the_first_message_in_a_quiet_municipality() {
+    let server = FeedServer::start();
+    server.route("/stil.xml", feed(""));
+    let install = Install::new(&[("stil", server.url("/stil.xml"))]);
+    let config = std::fs::read_to_string(&install.config).expect("config");
+    std::fs::write(&install.config, format!("{config}{}", shipped_region())).expect("write config");
+    let daemon = install.start();
+    let prometheus = Prometheus::start(install.port);
+    let series = "onrust_classified_total{level=\"3\",municipality=\"GM0344\",theme=\"none\"}";
+    let index = "sum(onrust:escalation_index:6h{municipality=\"GM0344\"})";
+    // Prometheus has scraped the zero a few times before anything happens.
+    let start = Instant::now();
+    loop {
+        let zeros = prometheus
+            .query(&format!("count_over_time({series}[1m])"))
+            .ok()
+            .and_then(|r| r.first().and_then(|s| s["value"][1].as_str().and_then(|v| v.parse::<f64>().ok())));
+        if zeros.is_some_and(|n| n >= 3.0) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "the zero series is not scraped; log:\n{}", daemon.stderr());
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let before = prometheus.query("onrust:escalation_index:6h{municipality=\"GM0344\",theme=\"jaarwisseling\"}");
+    assert!(before.expect("query").iter().all(|s| s["value"][1].as_str() == Some("0")), "quiet before the message");
+    server.route(
+        "/stil.xml",
+        feed(&item(
+            "eerste",
+            "rel_canary_1",
+            "Oproep",
+            "Morgenavond om 23 uur op het Vredenburgplein in Utrecht: gooi vuurwerk naar de politie en steek de \
+             containers in brand. Oorlog maken met de politie.",
+        )),
+    );
+    let start = Instant::now();
+    loop {
+        let value = prometheus
+            .query(index)
+            .ok()
+            .and_then(|r| r.first().and_then(|s| s["value"][1].as_str().and_then(|v| v.parse::<f64>().ok())));
+        if let Some(index) = value.filter(|i| *i > 0.0) {
+            // One level-3 message weighs 9. Prometheus extrapolates the increase to the window's end
+            // (by up to a scrape interval over the seconds of history there are), so a little more.
+            assert!((8.5..=13.5).contains(&index), "the first message counts 9, not {index}");
+            eprintln!("escalation index after the first message: {index}");
+            break;
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            let metrics = daemon.get("/metrics").map(|(_, b)| b).unwrap_or_default();
+            let counted: Vec<&str> =
+                metrics.lines().filter(|l| l.starts_with("onrust_classified_total") && !l.ends_with(" 0")).collect();
+            panic!(
+                "the first call to violence never reached the escalation index: {counted:?}; log:\n{}",
+                daemon.stderr()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }
