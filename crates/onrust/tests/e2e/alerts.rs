@@ -266,7 +266,7 @@ fn a_mail_queued_when_the_relay_was_down_is_sent_once_after_a_restart() {
 /// The `[[rules]]` table named `name` in the shipped config/onrust.toml, as it is written there.
 fn shipped_rule(name: &str) -> String {
     let config =
-        std::fs::read_to_string(onrust_tests::repo_root().join("config/onrust.toml")).expect("config/onrust.toml");
+        std::fs::read_to_string(crate::support::repo_root().join("config/onrust.toml")).expect("config/onrust.toml");
     let start = config.find(&format!("[[rules]]\nname = \"{name}\"\n")).expect("the shipped rule");
     let end = config[start + 9..].find("\n[[rules]]").map_or(config.len(), |i| i + start + 9);
     format!("{}\n", config[start..end].trim_end())
@@ -275,7 +275,7 @@ fn shipped_rule(name: &str) -> String {
 /// The shipped `[region]` table.
 fn shipped_region() -> String {
     let config =
-        std::fs::read_to_string(onrust_tests::repo_root().join("config/onrust.toml")).expect("config/onrust.toml");
+        std::fs::read_to_string(crate::support::repo_root().join("config/onrust.toml")).expect("config/onrust.toml");
     let start = config.find("\n[region]\n").expect("a [region]") + 1;
     let end = config[start..].find("\n]\n").expect("end of the region") + start + 3;
     config[start..end].to_owned()
