@@ -17,9 +17,11 @@
 //! summing a few thousand per-minute cells then is cheaper than updating every
 //! rule on every message.
 //!
-//! Windows count by the message's `published_at` (clamped to `now`; the fetch
-//! time when absent), like the archive's `counts()`, so an observed count and
-//! its baseline from the archive measure the same thing. A message delivered
+//! Windows count by the message's `published_at` (clamped to its arrival; the
+//! fetch time when absent), like the archive's `counts()`, so an observed
+//! count and its baseline from the archive measure the same thing. The
+//! single-message rules judge a message by its arrival (`fetched_at`): a call
+//! to violence that reaches onrust an hour late is still news. A message delivered
 //! twice within 15 minutes (at-least-once delivery, a consumer rebalance)
 //! counts once. Levels below the lowest `min_level` of the counting rules
 //! are not counted at all: most traffic is level 0 and no rule asks for it.
@@ -31,9 +33,14 @@
 //! `Pending`, and `Firing` once it has held for the rule's `pending` period.
 //! When the condition is gone for `keep_firing_for` it is `Resolved`, with a
 //! short "gedeëscaleerd" reason; a pending alert whose condition goes away
-//! just disappears. For `critical` the condition holds while a matching
-//! message is younger than the rule's `window`; for `announcement` until the
+//! just disappears. For `critical` the condition holds for the rule's
+//! `window` after a matching message arrived; for `announcement` until the
 //! announced time plus `window`.
+//!
+//! A single message's alert belongs to each municipality it names; to the
+//! whole region only when it names the region or [`REGION_WIDE_FROM`] of its
+//! municipalities; and when it names no place it is unplaced ("plaats
+//! onbekend", [`Alert::unplaced`]), never region-wide.
 //!
 //! Every alert explains itself (GUARDRAILS L9): its `reasons` are Dutch
 //! sentences naming the rule and its version, the thresholds, observed versus

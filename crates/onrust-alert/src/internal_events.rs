@@ -46,8 +46,8 @@ impl DeliveryAttempted {
     }
 }
 
-/// A notification failed for good (SMTP 5xx, HTTP 4xx): nobody will get it
-/// unless a person resends it (`onrust alerts resend`). Counted as
+/// A notification failed for good (SMTP 5xx, HTTP 4xx): its recipient does
+/// not get it, so a person must tell them another way. Counted as
 /// `onrust_alert_deliveries_total{outcome="failed"}`, which the shipped
 /// Prometheus rule `OnrustAlertDeliveryFailed` watches.
 pub(crate) struct DeliveryFailed<'a> {
@@ -65,7 +65,7 @@ impl DeliveryFailed<'_> {
             channel = self.channel.as_str(),
             role = self.role.as_str(),
             code = self.code,
-            "notification failed permanently; nobody gets it until it is resent (onrust alerts resend): {}",
+            "notification failed permanently; its recipient does not get this alert (onrust alerts log): {}",
             self.message
         );
     }
