@@ -395,9 +395,9 @@ mod tests {
         assert_eq!(
             granted,
             [
+                (Officer, Search),
                 (Officer, ReadAlerts),
                 (Officer, Acknowledge),
-                (Officer, Search),
                 (Analyst, Search),
                 (Supervisor, Search),
                 (Supervisor, ReadAlerts),

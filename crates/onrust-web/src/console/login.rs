@@ -137,7 +137,7 @@ pub(crate) async fn sign_in(State(state): State<WebState>, headers: HeaderMap, b
     }
     let Some(id) = sessions.start(&account.name, account.role, account.scope()) else { return unavailable() };
     let clear_login = format!("{LOGIN_COOKIE}=; Path=/login; HttpOnly; SameSite=Strict; Max-Age=0");
-    redirect(view::home_of(account.role), &[sessions.session_cookie(&id), clear_login])
+    redirect(view::home_of(account.role), &[clear_login, sessions.session_cookie(&id)])
 }
 
 fn locked_message(left: std::time::Duration) -> String {
