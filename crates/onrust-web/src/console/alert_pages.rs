@@ -17,10 +17,12 @@ use crate::WebState;
 use crate::alerts::{AlertBackend, AlertBackendError, MAX_COMMENT_CHARS};
 use crate::auth::{Permission, allows};
 
-fn backend(state: &WebState, signed_in: &SignedIn) -> Result<std::sync::Arc<dyn AlertBackend>, Response> {
-    state.alerts.clone().ok_or_else(|| {
-        view::error_page(StatusCode::SERVICE_UNAVAILABLE, Some(signed_in), "Deze installatie toont geen meldingen.")
-    })
+fn backend(state: &WebState) -> Option<std::sync::Arc<dyn AlertBackend>> {
+    state.alerts.clone()
+}
+
+fn no_alert_stage(signed_in: &SignedIn) -> Response {
+    view::error_page(StatusCode::SERVICE_UNAVAILABLE, Some(signed_in), "Deze installatie toont geen meldingen.")
 }
 
 fn unavailable(signed_in: &SignedIn) -> Response {
@@ -88,10 +90,7 @@ pub(crate) async fn alerts(
             return view::error_page(StatusCode::BAD_REQUEST, Some(&signed_in), &message);
         }
     };
-    let backend = match backend(&state, &signed_in) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+    let Some(backend) = backend(&state) else { return no_alert_stage(&signed_in) };
     let Ok(mut alerts) = backend.list() else { return unavailable(&signed_in) };
     let scope = &signed_in.principal.scope;
     alerts.retain(|a| scope.may_read(a.municipality.as_ref()));
@@ -205,9 +204,9 @@ pub(crate) async fn alert(
     let filters = serde_json::json!({ "fingerprint": crate::api::shorten(&fingerprint, 128) });
     let found = match find(&state, &signed_in, &fingerprint) {
         Ok(alert) => alert,
-        Err((why, response)) => {
-            let record = Record { refused: Some(why), ..Record::new("alerts_show", filters) };
-            return record.write(&state, &signed_in).await.err().unwrap_or(response);
+        Err(missing) => {
+            let record = Record { refused: Some(missing.why.clone()), ..Record::new("alerts_show", filters) };
+            return record.write(&state, &signed_in).await.err().unwrap_or_else(|| missing.page(&signed_in));
         }
     };
     if let Err(r) = (Record { hits: Some(1), ..Record::new("alerts_show", filters) }).write(&state, &signed_in).await {
@@ -216,24 +215,38 @@ pub(crate) async fn alert(
     respond(StatusCode::OK, detail(&state.console, &signed_in, &found))
 }
 
-/// The alert, if it exists and the account's scope covers it; else why not and the page to answer.
-fn find(state: &WebState, signed_in: &SignedIn, fingerprint: &str) -> Result<Alert, (String, Response)> {
-    let not_found = || {
-        (
-            format!("no alert {}", crate::api::shorten(fingerprint, 128)),
-            view::error_page(StatusCode::NOT_FOUND, Some(signed_in), "Deze melding bestaat niet (meer)."),
-        )
-    };
+/// Why an alert cannot be shown or changed: for the audit record, and the page's status.
+struct Missing {
+    why: String,
+    unavailable: bool,
+}
+
+impl Missing {
+    fn page(&self, signed_in: &SignedIn) -> Response {
+        if self.unavailable {
+            unavailable(signed_in)
+        } else {
+            view::error_page(StatusCode::NOT_FOUND, Some(signed_in), "Deze melding bestaat niet (meer).")
+        }
+    }
+}
+
+/// The alert, if it exists and the account's scope covers it.
+fn find(state: &WebState, signed_in: &SignedIn, fingerprint: &str) -> Result<Alert, Missing> {
+    let not_found =
+        || Missing { why: format!("no alert {}", crate::api::shorten(fingerprint, 128)), unavailable: false };
     let valid =
         !fingerprint.is_empty() && fingerprint.len() <= 128 && fingerprint.bytes().all(|b| b.is_ascii_hexdigit());
     if !valid {
         return Err(not_found());
     }
-    let backend = backend(state, signed_in).map_err(|r| ("no alert stage".to_owned(), r))?;
+    let Some(backend) = backend(state) else {
+        return Err(Missing { why: "no alert stage".into(), unavailable: true });
+    };
     match backend.show(fingerprint) {
         Ok(Some(alert)) if signed_in.principal.scope.may_read(alert.municipality.as_ref()) => Ok(alert),
         Ok(_) => Err(not_found()),
-        Err(_) => Err(("alert state unavailable".to_owned(), unavailable(signed_in))),
+        Err(_) => Err(Missing { why: "alert state unavailable".into(), unavailable: true }),
     }
 }
 
@@ -391,7 +404,10 @@ async fn change(
     filters["reason"] = serde_json::Value::String(reason.clone());
     let alert = match find(&state, &signed_in, &fingerprint) {
         Ok(alert) => alert,
-        Err((why, response)) => return refuse(&state, &signed_in, action, why, response, filters).await,
+        Err(missing) => {
+            let page = missing.page(&signed_in);
+            return refuse(&state, &signed_in, action, missing.why, page, filters).await;
+        }
     };
     if !signed_in.principal.scope.may_change(alert.municipality.as_ref()) {
         let page = view::error_page(
@@ -409,10 +425,7 @@ async fn change(
         )
         .await;
     }
-    let backend = match backend(&state, &signed_in) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+    let Some(backend) = backend(&state) else { return no_alert_stage(&signed_in) };
     let who = signed_in.principal.name.as_str();
     let done = match change {
         Change::Acknowledge => backend.acknowledge(&fingerprint, who, &reason),

@@ -100,6 +100,18 @@ impl Browser {
         self.call("POST", &format!("/element/{element}/click"), Some(&json!({})));
     }
 
+    /// Does `action`, which loads another page, and waits until the new page has loaded.
+    pub fn navigating(&self, action: impl FnOnce(&Self)) {
+        self.run("window.onrustOldPage = true;");
+        action(self);
+        let started = Instant::now();
+        let loaded = "return typeof window.onrustOldPage === 'undefined' && document.readyState === 'complete';";
+        while self.run(loaded) != true {
+            assert!(started.elapsed() < Duration::from_secs(10), "the page did not change");
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     pub fn type_into(&self, css: &str, text: &str) {
         let element = self.find(css);
         self.call("POST", &format!("/element/{element}/clear"), Some(&json!({})));
