@@ -69,7 +69,7 @@ pub(crate) async fn audit(
             p { button type="submit" { "Filteren" } }
         }
         p { "De nieuwste " (shown.len()) " records (van de laatste " (records.len()) ")." }
-        table {
+        table class="audit" {
             thead { tr {
                 th scope="col" { "Nr." } th scope="col" { "Tijd" } th scope="col" { "Wie" } th scope="col" { "Actie" }
                 th scope="col" { "Zoekvraag" } th scope="col" { "Filters" } th scope="col" { "Treffers" } th scope="col" { "Geweigerd" }
