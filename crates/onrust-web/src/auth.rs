@@ -16,12 +16,12 @@ use std::fmt;
 use std::str::FromStr;
 
 use onrust_model::MunicipalityCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// What a token holder is. The five roles of rule L8, plus the
 /// `monitor` role of the `http.token_file` token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// On-duty information officer: alerts for their municipality (issue 5).
@@ -95,11 +95,15 @@ pub enum Permission {
     Confirm,
     /// `POST /api/v1/silences`, `POST /api/v1/silences/{id}/expire`: hold back matching alerts for a while, or stop.
     Silence,
+    /// Any signed-in account: `POST /uitloggen`. Shows no content.
+    SignedIn,
+    /// Nobody needs to be signed in: the sign-in form and the stylesheet. Shows no content.
+    Public,
 }
 
 impl Permission {
     /// Every permission, for tables and tests.
-    pub const ALL: [Permission; 7] = [
+    pub const ALL: [Permission; 9] = [
         Permission::Metrics,
         Permission::Search,
         Permission::ReadAudit,
@@ -107,6 +111,8 @@ impl Permission {
         Permission::Acknowledge,
         Permission::Confirm,
         Permission::Silence,
+        Permission::SignedIn,
+        Permission::Public,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -118,6 +124,8 @@ impl Permission {
             Permission::Acknowledge => "acknowledge",
             Permission::Confirm => "confirm",
             Permission::Silence => "silence",
+            Permission::SignedIn => "signed_in",
+            Permission::Public => "public",
         }
     }
 }
@@ -127,19 +135,23 @@ impl Permission {
 ///
 /// | role | may |
 /// |---|---|
-/// | officer | read and acknowledge alerts |
+/// | officer | read and acknowledge alerts; search the archive within its municipalities |
 /// | analyst | search the archive |
-/// | supervisor | read, acknowledge and confirm alerts (for the mayor), add silences |
+/// | supervisor | read, acknowledge and confirm alerts (for the mayor), add silences; search like an officer |
 /// | fg | read and verify the audit log; no content |
 /// | admin | operational endpoints; no content |
 /// | monitor | operational endpoints |
 pub const fn permissions(role: Role) -> &'static [Permission] {
     match role {
-        Role::Officer => &[Permission::ReadAlerts, Permission::Acknowledge],
+        Role::Officer => &[Permission::ReadAlerts, Permission::Acknowledge, Permission::Search],
         Role::Analyst => &[Permission::Search],
-        Role::Supervisor => {
-            &[Permission::ReadAlerts, Permission::Acknowledge, Permission::Confirm, Permission::Silence]
-        }
+        Role::Supervisor => &[
+            Permission::ReadAlerts,
+            Permission::Acknowledge,
+            Permission::Confirm,
+            Permission::Silence,
+            Permission::Search,
+        ],
         Role::Fg => &[Permission::ReadAudit],
         Role::Admin => &[Permission::Metrics],
         Role::Monitor => &[Permission::Metrics],
@@ -383,9 +395,11 @@ mod tests {
         assert_eq!(
             granted,
             [
+                (Officer, Search),
                 (Officer, ReadAlerts),
                 (Officer, Acknowledge),
                 (Analyst, Search),
+                (Supervisor, Search),
                 (Supervisor, ReadAlerts),
                 (Supervisor, Acknowledge),
                 (Supervisor, Confirm),

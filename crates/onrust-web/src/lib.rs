@@ -1,5 +1,6 @@
-//! onrust's HTTP side: the search API, the audit log API, role-based access,
-//! health, readiness and Prometheus metrics.
+//! onrust's HTTP side: the console (server-rendered pages, [`console`]), the
+//! search API, the audit log API, role-based access, health, readiness and
+//! Prometheus metrics.
 //!
 //! # Why it is built this way
 //!
@@ -27,6 +28,7 @@ mod api;
 pub mod audit;
 pub mod audit_api;
 pub mod auth;
+pub mod console;
 mod internal_events;
 pub mod search;
 
@@ -36,7 +38,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -66,6 +68,8 @@ pub struct WebState {
     pub search: Option<SearchService>,
     /// The alert stage's state, when this instance runs it.
     pub alerts: Option<Arc<dyn alerts::AlertBackend>>,
+    /// The console's accounts, sessions and names.
+    pub console: Arc<console::Console>,
 }
 
 /// Why the listener could not start.
@@ -77,6 +81,16 @@ pub enum WebError {
     Serve(std::io::Error),
 }
 
+/// Who a route is for: programs with a bearer token, or people in a browser with a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteKind {
+    /// `/api/…` and the operational endpoints: a bearer token, never a cookie.
+    Api,
+    /// The console's pages: a session cookie, never a bearer token; without
+    /// one, a redirect to `/login`.
+    Page,
+}
+
 /// One route: its path, the permission it needs, and the audit action a
 /// forbidden attempt on it is recorded under (for routes that show content).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,17 +98,21 @@ pub struct Route {
     /// `GET` (with `HEAD`) or `POST`.
     pub method: &'static str,
     pub path: &'static str,
+    pub kind: RouteKind,
     pub permission: Permission,
     pub audit_action: Option<&'static str>,
 }
 
 /// The route table: every route and its handler. Only these exist; anything
 /// else is a 404 with the same headers. Reads are `GET` (and `HEAD`), changes `POST`.
-fn table() -> [(Route, MethodRouter<WebState>); 16] {
-    use Permission::{Acknowledge, Confirm, Metrics, ReadAlerts, ReadAudit, Search, Silence};
-    let route = |path, permission, audit_action| Route { method: "GET", path, permission, audit_action };
-    let change = |path, permission, audit_action| Route { method: "POST", path, permission, audit_action };
-    [
+fn table() -> Vec<(Route, MethodRouter<WebState>)> {
+    use Permission::{Acknowledge, Confirm, Metrics, Public, ReadAlerts, ReadAudit, Search, SignedIn, Silence};
+    use RouteKind::{Api, Page};
+    let route = |path, permission, audit_action| Route { method: "GET", path, kind: Api, permission, audit_action };
+    let change = |path, permission, audit_action| Route { method: "POST", path, kind: Api, permission, audit_action };
+    let page = |path, permission, audit_action| Route { method: "GET", path, kind: Page, permission, audit_action };
+    let form = |path, permission, audit_action| Route { method: "POST", path, kind: Page, permission, audit_action };
+    vec![
         (route("/healthz", Metrics, None), get(healthz)),
         (route("/readyz", Metrics, None), get(readyz)),
         (route("/metrics", Metrics, None), get(metrics)),
@@ -114,6 +132,19 @@ fn table() -> [(Route, MethodRouter<WebState>); 16] {
             route("/api/v1/municipalities/{code}/actions.ics", ReadAlerts, Some("actions_calendar")),
             get(alerts::calendar),
         ),
+        (page("/login", Public, None), get(console::login_form)),
+        (form("/login", Public, None), post(console::sign_in)),
+        (page("/static/console.css", Public, None), get(console::stylesheet)),
+        (form("/uitloggen", SignedIn, None), post(console::sign_out)),
+        (page("/", ReadAlerts, Some("overview")), get(console::overview)),
+        (page("/meldingen", ReadAlerts, Some("alerts_list")), get(console::alerts)),
+        (page("/meldingen/{fingerprint}", ReadAlerts, Some("alerts_show")), get(console::alert)),
+        (form("/meldingen/{fingerprint}/gezien", Acknowledge, Some("alerts_ack")), post(console::acknowledge)),
+        (form("/meldingen/{fingerprint}/doorsturen", Confirm, Some("alerts_confirm")), post(console::confirm)),
+        (form("/meldingen/{fingerprint}/afwijzen", Confirm, Some("alerts_dismiss")), post(console::dismiss)),
+        (page("/gemeente/{code}", ReadAlerts, Some("municipality_view")), get(console::municipality)),
+        (page("/zoeken", Search, Some("search")), get(console::search)),
+        (page("/audit", ReadAudit, None), get(console::audit)),
     ]
 }
 
@@ -123,14 +154,30 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// The router: each route behind its permission check, every response with the security headers.
+/// A path served by both methods (`/login`) is one axum route with both handlers, each with its own check.
 pub fn router(state: WebState) -> Router {
-    let mut router = Router::new();
+    let mut merged: Vec<(&'static str, MethodRouter<WebState>)> = Vec::new();
     for (route, handler) in table() {
         let guard = middleware::from_fn_with_state((state.clone(), route), authorize);
-        router = router.route(route.path, handler.route_layer(guard));
+        let handler = handler.route_layer(guard);
+        match merged.iter_mut().find(|(path, _)| *path == route.path) {
+            Some((_, existing)) => *existing = std::mem::take(existing).merge(handler),
+            None => merged.push((route.path, handler)),
+        }
     }
-    router.fallback(not_found).layer(middleware::from_fn(security_headers)).with_state(state)
+    let mut router = Router::new();
+    for (path, handler) in merged {
+        router = router.route(path, handler);
+    }
+    router
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
 }
+
+/// Largest request body any route reads (a form or an API change is a few KiB).
+const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Binds `addr`. Separate from [`serve`] so the caller learns a bind error
 /// before it reports itself ready.
@@ -182,7 +229,97 @@ fn bearer(headers: &HeaderMap) -> Option<Option<&str>> {
 
 /// The permission check in front of every route. Who the caller is comes
 /// from the token alone.
-async fn authorize(State((state, route)): State<(WebState, Route)>, mut request: Request, next: Next) -> Response {
+async fn authorize(State((state, route)): State<(WebState, Route)>, request: Request, next: Next) -> Response {
+    match route.kind {
+        RouteKind::Api => authorize_token(state, route, request, next).await,
+        RouteKind::Page => authorize_session(state, route, request, next).await,
+    }
+}
+
+/// A page: the session cookie names the account, whose role must hold the
+/// route's permission; a `POST` must carry the session's CSRF token.
+async fn authorize_session(state: WebState, route: Route, request: Request, next: Next) -> Response {
+    if route.permission == Permission::Public {
+        return next.run(request).await;
+    }
+    let signed_in = console::login::session_id(request.headers())
+        .and_then(|id| state.console.sessions.find(id))
+        .filter(|s| still_valid(&state, s));
+    let Some(signed_in) = signed_in else {
+        AuthRefused { outcome: "no_session", path: route.path, forbidden: None }.emit();
+        return console::html::redirect("/login", &[]);
+    };
+    let principal = signed_in.principal.clone();
+    if route.permission != Permission::SignedIn && !auth::allows(principal.role, route.permission) {
+        AuthRefused { outcome: "forbidden", path: route.path, forbidden: Some((&principal, route.permission)) }.emit();
+        if let Some(action) = route.audit_action {
+            let (query, filters) = api::given_params(request.uri().query());
+            let refused = format!(
+                "the role {} may not do this (it needs the {} permission)",
+                principal.role,
+                route.permission.as_str()
+            );
+            let entry = AuditEntry {
+                who: principal.name.clone(),
+                action: action.to_owned(),
+                query,
+                filters,
+                hits: None,
+                refused: Some(refused),
+            };
+            if let Err(error) = api::record(state.audit_path.clone(), entry).await {
+                return error.into_response();
+            }
+        }
+        return console::html::error_page(
+            StatusCode::FORBIDDEN,
+            Some(&signed_in),
+            "U heeft geen toegang tot deze pagina.",
+        );
+    }
+    let (parts, body) = request.into_parts();
+    let body = if route.method == "POST" {
+        let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+            return console::html::error_page(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Some(&signed_in),
+                "Het formulier is te groot.",
+            );
+        };
+        let values = console::html::form_values(&bytes);
+        let csrf = console::html::value(&values, "csrf").unwrap_or_default();
+        if !console::session::same_token(csrf, &signed_in.csrf) {
+            AuthRefused { outcome: "csrf", path: route.path, forbidden: None }.emit();
+            return console::html::error_page(
+                StatusCode::FORBIDDEN,
+                Some(&signed_in),
+                "Dit formulier is verlopen of komt niet van deze site. Laad de pagina opnieuw en probeer het nog eens.",
+            );
+        }
+        axum::body::Body::from(bytes)
+    } else {
+        body
+    };
+    let mut request = Request::from_parts(parts, body);
+    request.extensions_mut().insert(principal);
+    request.extensions_mut().insert(signed_in);
+    next.run(request).await
+}
+
+/// Whether the session's account still exists, is enabled and has the role
+/// and municipalities it signed in with; if not, the session ends.
+fn still_valid(state: &WebState, signed_in: &console::SignedIn) -> bool {
+    let valid = state.console.users.enabled(&signed_in.principal.name).is_some_and(|account| {
+        account.role == signed_in.principal.role && account.scope() == signed_in.principal.scope
+    });
+    if !valid {
+        state.console.sessions.end(signed_in);
+    }
+    valid
+}
+
+/// An API route: the bearer token names the caller.
+async fn authorize_token(state: WebState, route: Route, mut request: Request, next: Next) -> Response {
     if route.permission == Permission::Metrics && !state.access.operations_need_token() {
         // Loopback listener without a monitor token (docs/ARCHITECTURE.md, "Configuration keys").
         return next.run(request).await;
@@ -231,13 +368,16 @@ async fn authorize(State((state, route)): State<(WebState, Route)>, mut request:
     next.run(request).await
 }
 
+/// The Content-Security-Policy of every response: no script of any kind,
+/// only our own stylesheet, forms only to ourselves, never in a frame.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"),
-    );
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

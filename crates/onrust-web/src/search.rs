@@ -24,7 +24,7 @@ use tokio::sync::Semaphore;
 use crate::WebState;
 use crate::api::{self, ApiError, shorten};
 use crate::audit::AuditEntry;
-use crate::auth::Principal;
+use crate::auth::{Principal, Scope};
 use crate::internal_events::ApiSearched;
 
 /// The parameters `GET /api/v1/search` accepts; any other is a 400.
@@ -90,9 +90,9 @@ impl SearchService {
 /// Why a search was not answered with hits: the status, a bounded metric
 /// outcome, and the message for the client (also the audit record's reason).
 #[derive(Debug)]
-struct Refusal {
-    outcome: &'static str,
-    error: ApiError,
+pub(crate) struct Refusal {
+    pub outcome: &'static str,
+    pub error: ApiError,
 }
 
 impl Refusal {
@@ -121,7 +121,10 @@ pub(crate) async fn search(State(state): State<WebState>, request: Request) -> R
         return ApiError::new(StatusCode::UNAUTHORIZED, "a valid bearer token is required").into_response();
     };
     let raw = request.uri().query().map(str::to_owned);
-    let outcome = run(&state, raw.as_deref()).await;
+    let outcome = match parse_request(raw.as_deref()).and_then(|mut r| scope_search(&who.scope, &mut r).map(|()| r)) {
+        Ok(parsed) => execute(&state, parsed).await,
+        Err(message) => Err(Refusal::bad_request(message)),
+    };
     let (query, filters) = api::given_params(raw.as_deref());
     let (hits, refused) = match &outcome {
         Ok(results) => (Some(results.total as u64), None),
@@ -146,8 +149,24 @@ pub(crate) async fn search(State(state): State<WebState>, request: Request) -> R
     }
 }
 
-async fn run(state: &WebState, raw: Option<&str>) -> Result<SearchResults, Refusal> {
-    let request = parse_request(raw).map_err(Refusal::bad_request)?;
+/// Limits a search to what `scope` may read (docs/ARCHITECTURE.md, "The console"):
+/// region-wide, anything; an account or token for some municipalities only
+/// messages about one of them, the first when the request names none.
+pub(crate) fn scope_search(scope: &Scope, request: &mut SearchRequest) -> Result<(), String> {
+    let Some(codes) = scope.municipalities() else { return Ok(()) };
+    match &request.municipality {
+        None => request.municipality = codes.first().cloned(),
+        Some(asked) if codes.contains(asked) => {}
+        Some(asked) => {
+            let own: Vec<&str> = codes.iter().map(MunicipalityCode::as_str).collect();
+            return Err(format!("this token searches only its own municipalities ({}), not {asked}", own.join(", ")));
+        }
+    }
+    Ok(())
+}
+
+/// Runs a checked request in a search slot under the wall-clock budget.
+pub(crate) async fn execute(state: &WebState, request: SearchRequest) -> Result<SearchResults, Refusal> {
     let Some(service) = &state.search else {
         return Err(Refusal::unavailable("unavailable", "search is not available on this instance", None));
     };

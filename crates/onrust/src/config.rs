@@ -281,6 +281,19 @@ pub struct HttpConfig {
     /// API searches run at once; another waits for a free turn (up to the budget), then gets 503.
     #[serde(default = "default_search_concurrency")]
     pub search_concurrency: usize,
+    /// The console signs a session out after this long without a request.
+    #[serde(default = "default_session_idle")]
+    pub session_idle: HumanDuration,
+    /// The console signs a session out this long after sign-in, however busy.
+    #[serde(default = "default_session_lifetime")]
+    pub session_lifetime: HumanDuration,
+}
+
+fn default_session_idle() -> HumanDuration {
+    HumanDuration(Duration::from_secs(30 * 60))
+}
+fn default_session_lifetime() -> HumanDuration {
+    HumanDuration(Duration::from_secs(12 * 3600))
 }
 
 fn default_listen() -> SocketAddr {
@@ -301,6 +314,8 @@ impl Default for HttpConfig {
             tokens: Vec::new(),
             search_budget: default_search_budget(),
             search_concurrency: default_search_concurrency(),
+            session_idle: default_session_idle(),
+            session_lifetime: default_session_lifetime(),
         }
     }
 }
@@ -1231,6 +1246,12 @@ impl Config {
         if !(Duration::from_millis(10)..=Duration::from_secs(60)).contains(&self.http.search_budget.0) {
             c.push("http.search_budget", "must be between 10ms and 1m");
         }
+        if !(Duration::from_secs(60)..=Duration::from_secs(24 * 3600)).contains(&self.http.session_idle.0) {
+            c.push("http.session_idle", "must be between 1m and 24h");
+        }
+        if !(self.http.session_idle.0..=Duration::from_secs(7 * 24 * 3600)).contains(&self.http.session_lifetime.0) {
+            c.push("http.session_lifetime", "must be at least http.session_idle and at most 7d");
+        }
         if !(1..=64).contains(&self.http.search_concurrency) {
             c.push("http.search_concurrency", "must be between 1 and 64");
         }
@@ -1377,6 +1398,10 @@ impl Config {
     }
     pub fn audit_path(&self) -> PathBuf {
         self.data_dir.join("audit").join("audit.jsonl")
+    }
+    /// The console's accounts (`onrust user add`): names, roles, argon2id hashes.
+    pub fn users_path(&self) -> PathBuf {
+        onrust_web::console::users::UserFile::path_in(&self.data_dir)
     }
     pub fn deadletter_path(&self) -> PathBuf {
         self.data_dir.join("deadletter.jsonl")

@@ -85,6 +85,19 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Console accounts: sign-in names with a role and a password (argon2id).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add an account, or give an existing one a new password, role or municipalities; the password is read from stdin.
+    Add(commands::user::AddArgs),
+    /// Disable an account: it cannot sign in, and its sessions end.
+    Disable(commands::user::DisableArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -139,6 +152,8 @@ fn main() -> ExitCode {
             Command::Backtest(args) => commands::backtest::run(args),
             Command::Audit { command: AuditCommand::Verify { config } } => commands::audit::verify(&config.config),
             Command::Token { command: TokenCommand::New(args) } => commands::token::new(&args),
+            Command::User { command: UserCommand::Add(args) } => commands::user::add(&args),
+            Command::User { command: UserCommand::Disable(args) } => commands::user::disable(&args),
             Command::Alerts { command } => commands::alerts::run(command).await,
             Command::Archive { command: ArchiveCommand::Status { config } } => {
                 commands::archive::status(&config.config)

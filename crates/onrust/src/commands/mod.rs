@@ -12,6 +12,7 @@ pub mod roles;
 pub mod run;
 pub mod search;
 pub mod token;
+pub mod user;
 
 use std::path::Path;
 

@@ -43,6 +43,7 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let writer = super::open_archive_writer(&config)?;
     let access = Arc::new(access_control(&config)?);
     let search = search_service(&config)?;
+    let console = Arc::new(console(&config)?);
     crate::internal_events::describe_all();
     let listener = onrust_web::bind(config.http.listen).await?;
     let (stop_tx, stop_rx) = shutdown::on_signal().context("installing signal handlers")?;
@@ -75,6 +76,7 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
             audit_path: config.audit_path(),
             search: Some(search),
             alerts: Some(alert_backend),
+            console,
         },
         shutdown::requested(web_stop_rx),
     ));
@@ -259,6 +261,38 @@ pub(super) fn search_service(config: &Config) -> anyhow::Result<SearchService> {
     Ok(SearchService::new(Arc::new(reader), limits))
 }
 
+/// The console: the accounts file, sessions as `[http]` says, the region's
+/// municipalities and every municipality's name. An account may not share
+/// its name with a token, so the audit log's `who` names one holder.
+pub(super) fn console(config: &Config) -> anyhow::Result<onrust_web::console::Console> {
+    use onrust_web::console::{Console, LoginPolicy, SessionPolicy, Sessions, Users};
+    let users = Users::load(&config.users_path())?;
+    for name in users.names() {
+        if config.http.tokens.iter().any(|t| t.name == name) {
+            anyhow::bail!(
+                "the account {name:?} has the name of an [[http.tokens]] entry; give one of them another name"
+            );
+        }
+    }
+    let names = crate::pipeline::alert::municipality_names(&config.config_dir().join(&config.classify.gazetteer))?;
+    let region = region_codes(config, &names)
+        .iter()
+        .filter_map(|c| onrust_model::MunicipalityCode::new(c.clone()).ok())
+        .collect();
+    let policy = SessionPolicy {
+        idle: config.http.session_idle.0,
+        lifetime: config.http.session_lifetime.0,
+        secure_cookies: !config.http.listen.ip().is_loopback(),
+    };
+    Ok(Console {
+        users,
+        sessions: Sessions::new(policy, LoginPolicy::default()),
+        region_name: config.alerts.region_name.clone(),
+        region,
+        names,
+    })
+}
+
 /// The monitor token (`http.token_file`) and the API tokens (`[[http.tokens]]`).
 pub(super) fn access_control(config: &Config) -> anyhow::Result<AccessControl> {
     let monitor = read_token(config)?;
@@ -332,6 +366,11 @@ pub(super) struct CoveragePlan {
 /// every event); without a `[region]`, every municipality in the gazetteer.
 pub(super) fn region(config: &Config, names: &[(onrust_model::MunicipalityCode, String)]) -> Vec<String> {
     crate::internal_events::set_region(&config.region.municipalities);
+    region_codes(config, names)
+}
+
+/// The region's municipalities: `region.municipalities`, or every one the gazetteer names.
+fn region_codes(config: &Config, names: &[(onrust_model::MunicipalityCode, String)]) -> Vec<String> {
     if config.region.municipalities.is_empty() {
         names.iter().map(|(code, _)| code.as_str().to_owned()).collect()
     } else {

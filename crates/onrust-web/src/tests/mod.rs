@@ -129,6 +129,7 @@ impl Fixture {
             audit_path: self.audit_path(),
             search: Some(SearchService::new(backend, limits)),
             alerts: Some(Arc::new(FakeAlerts::default())),
+            console: Arc::new(console::test_console(crate::console::LoginPolicy::default())),
         }
     }
 
@@ -356,9 +357,12 @@ async fn start_operational(token: Option<&str>, ready: bool) -> SocketAddr {
         audit_path: PathBuf::from("/nonexistent/audit.jsonl"),
         search: None,
         alerts: None,
+        console: Arc::new(crate::console::Console::closed()),
     };
     start(state).await
 }
+
+mod console;
 
 #[tokio::test]
 async fn health_ready_and_metrics_answer_on_loopback() {
@@ -426,7 +430,7 @@ fn expected_matrix() -> Vec<(&'static str, Vec<Role>)> {
         ("/healthz", vec![Admin, Monitor]),
         ("/readyz", vec![Admin, Monitor]),
         ("/metrics", vec![Admin, Monitor]),
-        ("/api/v1/search", vec![Analyst]),
+        ("/api/v1/search", vec![Officer, Analyst, Supervisor]),
         ("/api/v1/audit", vec![Fg]),
         ("/api/v1/audit/verify", vec![Fg]),
         ("/api/v1/alerts", vec![Officer, Supervisor]),
@@ -439,6 +443,19 @@ fn expected_matrix() -> Vec<(&'static str, Vec<Role>)> {
         ("/api/v1/silences/{id}/expire", vec![Supervisor]),
         ("/api/v1/municipalities/{code}/alerts.atom", vec![Officer, Supervisor]),
         ("/api/v1/municipalities/{code}/actions.ics", vec![Officer, Supervisor]),
+        ("/login", Role::ALL.to_vec()),
+        ("/login", Role::ALL.to_vec()),
+        ("/static/console.css", Role::ALL.to_vec()),
+        ("/uitloggen", vec![Officer, Analyst, Supervisor, Fg]),
+        ("/", vec![Officer, Supervisor]),
+        ("/meldingen", vec![Officer, Supervisor]),
+        ("/meldingen/{fingerprint}", vec![Officer, Supervisor]),
+        ("/meldingen/{fingerprint}/gezien", vec![Officer, Supervisor]),
+        ("/meldingen/{fingerprint}/doorsturen", vec![Supervisor]),
+        ("/meldingen/{fingerprint}/afwijzen", vec![Supervisor]),
+        ("/gemeente/{code}", vec![Officer, Supervisor]),
+        ("/zoeken", vec![Officer, Analyst, Supervisor]),
+        ("/audit", vec![Fg]),
     ]
 }
 
@@ -453,7 +470,7 @@ async fn route_role_matrix() {
     let spoofed =
         [("X-Forwarded-For", "127.0.0.1"), ("X-Real-IP", "127.0.0.1"), ("X-Forwarded-User", "analist-utrecht")];
     let (mut audited, mut refusals) = (0, 0);
-    for (route, (path, allowed)) in routes().iter().zip(&matrix) {
+    for (route, (path, allowed)) in routes().iter().zip(&matrix).filter(|(r, _)| r.kind == RouteKind::Api) {
         for role in Role::ALL {
             let reply = route_as(addr, route, Some(token_of(role))).await;
             let expected = if allowed.contains(&role) { 200 } else { 403 };
@@ -484,7 +501,7 @@ async fn route_role_matrix() {
     // On a loopback listener without a monitor token the operational routes
     // are open, and /api still needs a token.
     let open = start(fixture.state(false)).await;
-    for route in routes() {
+    for route in routes().into_iter().filter(|r| r.kind == RouteKind::Api) {
         let expected = if route.permission == Permission::Metrics { 200 } else { 401 };
         assert_eq!(route_as(open, &route, None).await.status, expected, "{} without token", route.path);
     }
@@ -734,7 +751,7 @@ async fn no_audit_record_no_results() {
         assert!(reply.error().contains("audit log cannot be written"), "{reply:?}");
         assert!(!reply.body.contains("w1") && !reply.body.contains("Boeren"), "no results without a record");
     }
-    let forbidden = get_as(addr, "/api/v1/search?q=trekkers", Some(token_of(Role::Officer))).await;
+    let forbidden = get_as(addr, "/api/v1/search?q=trekkers", Some(token_of(Role::Fg))).await;
     assert_eq!(forbidden.status, 503, "a forbidden attempt that cannot be recorded is refused too");
     assert!(blocker.is_file() && !Path::new(&fixture.audit_path()).exists());
 }

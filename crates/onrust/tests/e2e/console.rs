@@ -1,0 +1,236 @@
+//! The console in a real browser (headless Chromium through chromedriver):
+//! accounts made with `onrust user add`, sign-in with the keyboard only, the
+//! overview, an alert opened and confirmed for the mayor with a reason, a
+//! search with filters, a municipality's page, the audit log for the fg, a
+//! feed item with `<script>` that shows as text and never runs, and axe-core
+//! (vendored in tests/fixtures/axe) with no WCAG 2.1 A or AA violation on any
+//! page. With `ONRUST_CONSOLE_SCREENSHOTS=<folder>` each page is saved there
+//! as a PNG (docs/console/ holds the ones in the documentation).
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::browser::{Browser, ENTER, TAB};
+use crate::support::{FeedServer, Install, Reply, onrust_bin, repo_root};
+
+/// What the feed item's script would do if it ran.
+const XSS: &str = "<script>document.title='gehackt';window.onrustXss=1</script>";
+
+/// A thread about oudjaarsavond in Utrecht that a critical rule fires on, and
+/// a message whose text carries a script tag (escaped in the feed, so it
+/// reaches the archive as literal text).
+fn feed() -> Vec<u8> {
+    let items = [
+        (
+            "c1",
+            "Oproep voor oudjaarsavond",
+            "Oudjaarsavond om 23:00 iedereen naar het Vredenburgplein in Utrecht. We gaan de politie bekogelen met \
+             zwaar vuurwerk, neem cobra's mee."
+                .to_owned(),
+        ),
+        (
+            "c2",
+            "Vuurwerk op de ME",
+            format!(
+                "Morgenavond om 23 uur op het Vredenburgplein in Utrecht: gooi vuurwerk naar de politie en steek de \
+                 containers in brand. {}",
+                XSS.replace('<', "&amp;lt;").replace('>', "&amp;gt;")
+            ),
+        ),
+    ];
+    let now = chrono::Utc::now().to_rfc2822();
+    let mut body = String::new();
+    for (id, title, text) in items {
+        body.push_str(&format!(
+            "<item><guid>{id}</guid><title>{title}</title><link>https://forum.example/{id}</link>\
+             <description>{text}</description><pubDate>{now}</pubDate></item>"
+        ));
+    }
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>Forum Utrecht</title>\
+         <link>https://forum.example/</link><description>test</description>{body}</channel></rss>"
+    )
+    .into_bytes()
+}
+
+/// `onrust user add` with the password on standard input.
+fn add_user(install: &Install, name: &str, role: &str, municipalities: &[&str]) -> String {
+    let password = format!("wachtwoord-{name}-2026");
+    let mut command = Command::new(onrust_bin());
+    command.args(["user", "add", "--config"]).arg(&install.config).args(["--name", name, "--role", role]);
+    for m in municipalities {
+        command.args(["--municipality", m]);
+    }
+    let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    child.stdin.take().expect("stdin").write_all(format!("{password}\n").as_bytes()).expect("password");
+    let out = child.wait_with_output().expect("user add");
+    assert!(out.status.success(), "user add: {}", String::from_utf8_lossy(&out.stderr));
+    password
+}
+
+struct Console {
+    browser: Browser,
+    base: String,
+    axe: String,
+    screenshots: Option<std::path::PathBuf>,
+}
+
+impl Console {
+    /// Checks the page with axe-core and saves a screenshot under `name`.
+    fn check_page(&self, name: &str) {
+        let violations = self.browser.axe_violations(&self.axe);
+        assert!(violations.is_empty(), "{name}: WCAG 2.1 A/AA violations: {violations:#?}");
+        assert_eq!(self.browser.run("return document.querySelectorAll('script').length;"), 0, "{name}: no script");
+        assert_eq!(self.browser.run("return document.documentElement.lang;"), "nl", "{name}");
+        if let Some(dir) = &self.screenshots {
+            std::fs::create_dir_all(dir).expect("screenshot folder");
+            std::fs::write(dir.join(format!("{name}.png")), self.browser.screenshot()).expect("screenshot");
+        }
+    }
+
+    fn go(&self, path: &str) {
+        self.browser.go(&format!("{}{path}", self.base));
+    }
+
+    /// Signs in with the keyboard only: Tab from the top of the page to the
+    /// name field, type, Tab to the password, type, Enter.
+    fn sign_in_by_keyboard(&self, name: &str, password: &str) {
+        self.go("/login");
+        self.browser.keys(&[TAB]);
+        assert_eq!(self.focused(), "A:Naar de inhoud", "the skip link comes first");
+        self.browser.keys(&[TAB]);
+        assert_eq!(self.focused(), "INPUT:name");
+        self.browser.keys(&[name, TAB]);
+        assert_eq!(self.focused(), "INPUT:password");
+        self.browser.keys(&[password, TAB]);
+        assert_eq!(self.focused(), "BUTTON:Aanmelden");
+        self.browser.navigating(|b| b.keys(&[ENTER]));
+    }
+
+    /// The focused element as `TAG:name or text`.
+    fn focused(&self) -> String {
+        let script = "const e = document.activeElement; return e.tagName + ':' + (e.name || e.textContent.trim());";
+        self.browser.run(script).as_str().unwrap_or_default().to_owned()
+    }
+}
+
+#[test]
+fn the_console_in_a_real_browser() {
+    let server = FeedServer::start();
+    server.route("/forum.xml", Reply::Feed { body: feed(), content_type: "application/rss+xml", etag: None });
+    let install = Install::new(&[("forum", server.url("/forum.xml"))]);
+    let config = std::fs::read_to_string(&install.config).expect("config");
+    let extra = "[alerts]\nevaluate_interval = \"1s\"\nregion_name = \"Midden-Nederland\"\n\
+                 [region]\nmunicipalities = [\"GM0344\", \"GM0307\", \"GM0345\"]\n\
+                 [[rules]]\nname = \"oproep-tot-geweld\"\nkind = \"critical\"\nmin_level = 3\ngroup_wait = \"0s\"\n";
+    std::fs::write(&install.config, format!("{config}{extra}")).expect("config");
+    let supervisor = add_user(&install, "sv-regio", "supervisor", &[]);
+    let officer = add_user(&install, "oov-amersfoort", "officer", &["GM0307"]);
+    let fg = add_user(&install, "fg-regio", "fg", &[]);
+    let users = std::fs::read_to_string(install.data_dir().join("users.json")).expect("users file");
+    assert!(users.contains("$argon2id$") && !users.contains(&supervisor), "only the hash is stored");
+    let token = install.add_token("monitor-alerts", "supervisor");
+    let daemon = install.start();
+
+    // Wait for the alert the critical rule raises on the feed.
+    let started = Instant::now();
+    let fingerprint = loop {
+        let (_, body) = daemon.get_as("/api/v1/alerts", Some(&token)).expect("alerts");
+        let alerts: serde_json::Value = serde_json::from_str(&body).expect("json");
+        // The alert whose evidence is the message with the script in it.
+        let with_script = alerts["alerts"].as_array().into_iter().flatten().find(|a| {
+            a["evidence"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|e| e["excerpt"].as_str().is_some_and(|t| t.contains("onrustXss")))
+        });
+        if let Some(f) = with_script.and_then(|a| a["fingerprint"].as_str()) {
+            break f.to_owned();
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "no alert: {body}\n{}", daemon.stderr());
+        std::thread::sleep(Duration::from_millis(300));
+    };
+
+    let console = Console {
+        browser: Browser::start(),
+        base: format!("http://127.0.0.1:{}", install.port),
+        axe: std::fs::read_to_string(repo_root().join("tests/fixtures/axe/axe.min.js")).expect("axe-core"),
+        screenshots: std::env::var_os("ONRUST_CONSOLE_SCREENSHOTS").map(Into::into),
+    };
+    let browser = &console.browser;
+
+    // Signed out, every page leads to the sign-in form.
+    console.go("/meldingen");
+    assert!(browser.url().ends_with("/login"), "{}", browser.url());
+    console.check_page("aanmelden");
+
+    // A wrong password says so, and the form keeps working by keyboard.
+    console.sign_in_by_keyboard("sv-regio", "niet-het-wachtwoord");
+    assert!(browser.text().contains("klopt niet"), "{}", browser.text());
+    console.sign_in_by_keyboard("sv-regio", &supervisor);
+    assert_eq!(browser.url(), format!("{}/", console.base));
+    let overview = browser.text();
+    assert!(overview.contains("Overzicht") && overview.contains("Utrecht (GM0344)"), "{overview}");
+    assert!(overview.contains("Amersfoort (GM0307)") && overview.contains(" kritiek"), "{overview}");
+    console.check_page("overzicht");
+
+    // The alerts list, filtered, and the alert itself.
+    console.go("/meldingen?ernst=kritiek&status=actief");
+    assert!(browser.text().contains("oproep-tot-geweld"), "{}", browser.text());
+    console.check_page("meldingen");
+    browser.navigating(|b| b.click(&format!("a[href='/meldingen/{fingerprint}']")));
+    let detail = browser.text();
+    assert!(detail.contains("Waarom") && detail.contains("Onderbouwing"), "{detail}");
+    assert!(detail.contains(XSS), "the script is shown as text: {detail}");
+    assert!(!browser.title().contains("gehackt"), "and it never ran");
+    assert_eq!(browser.run("return typeof window.onrustXss;"), "undefined");
+    console.check_page("melding");
+
+    // Confirm it for the mayor, with a reason.
+    browser.type_into("#reden-doorsturen", "Ernstige oproep, burgemeester informeren.");
+    browser.navigating(|b| b.click("form[action$='/doorsturen'] button"));
+    assert!(browser.text().contains("Beoordeeld voor de burgemeester door sv-regio"), "{}", browser.text());
+
+    // A search with filters, through the form.
+    console.go("/zoeken");
+    browser.type_into("#q", "vuurwerk");
+    browser.click("#niveau option[value='3']");
+    browser.click("#volgorde option[value='nieuwste']");
+    browser.navigating(|b| b.click("form[role='search'] button"));
+    assert!(browser.url().contains("q=vuurwerk") && browser.url().contains("niveau=3"), "{}", browser.url());
+    let results = browser.text();
+    assert!(results.contains("2 berichten gevonden"), "{results}");
+    assert!(results.contains("Utrecht (GM0344)") && results.contains("Vuurwerk op de ME"), "{results}");
+    assert_eq!(browser.run("return document.querySelectorAll('mark').length > 0;"), true, "the words are marked");
+    assert_eq!(browser.run("return typeof window.onrustXss;"), "undefined");
+    console.check_page("zoeken");
+
+    console.go("/gemeente/GM0344");
+    let municipality = browser.text();
+    assert!(municipality.contains("Utrecht (GM0344)") && municipality.contains(XSS), "{municipality}");
+    assert_eq!(browser.run("return typeof window.onrustXss;"), "undefined");
+    console.check_page("gemeente");
+
+    // Sign out by keyboard as well: the button is in the header.
+    browser.navigating(|b| b.click("form.signout button"));
+    assert!(browser.url().ends_with("/login"));
+
+    // An officer for Amersfoort does not see Utrecht's alert.
+    console.sign_in_by_keyboard("oov-amersfoort", &officer);
+    console.go(&format!("/meldingen/{fingerprint}"));
+    assert!(browser.text().contains("bestaat niet"), "{}", browser.text());
+    browser.navigating(|b| b.click("form.signout button"));
+
+    // The fg sees who did what.
+    console.sign_in_by_keyboard("fg-regio", &fg);
+    assert!(browser.url().ends_with("/audit"), "{}", browser.url());
+    let audit = browser.text();
+    assert!(audit.contains("De hashketen is in orde"), "{audit}");
+    for expected in ["sign_in", "sign_out", "alerts_confirm", "Ernstige oproep", "search", "oov-amersfoort"] {
+        assert!(audit.contains(expected), "{expected} in the audit page: {audit}");
+    }
+    console.check_page("audit");
+    drop(daemon);
+}
