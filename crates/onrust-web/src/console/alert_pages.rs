@@ -429,8 +429,8 @@ async fn change(
     let who = signed_in.principal.name.as_str();
     let done = match change {
         Change::Acknowledge => backend.acknowledge(&fingerprint, who, &reason),
-        Change::Confirm => backend.confirm(&fingerprint, who),
-        Change::Dismiss => backend.dismiss(&fingerprint, who),
+        Change::Confirm => backend.confirm(&fingerprint, who, &reason),
+        Change::Dismiss => backend.dismiss(&fingerprint, who, &reason),
     };
     match done {
         Ok(_) => {
