@@ -2,7 +2,7 @@
 //!
 //! One type is shared by the engine (which creates and updates alerts) and the
 //! notifiers (email, webhook, Atom, ICS) so that what a mayor reads is exactly
-//! what the engine decided, with its reasons (GUARDRAILS L9). It carries no
+//! what the engine decided, with its reasons (rule L9). It carries no
 //! author and no pseudonym (L1): evidence is message ids, sources and short
 //! excerpts only.
 
@@ -11,7 +11,7 @@ use onrust_model::MunicipalityCode;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// The four kinds of rule (DESIGN.md `[[rules]] kind`).
+/// The four kinds of rule (docs/ARCHITECTURE.md, "Configuration keys": `[[rules]] kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RuleKind {
@@ -152,7 +152,7 @@ pub const UNPLACED_LABEL: &str = "onbekend";
 pub enum DecisionKind {
     /// An officer has seen it and acted: no more reminders or escalation.
     Acknowledged,
-    /// A supervisor let it go to the mayor (GUARDRAILS L10).
+    /// A supervisor let it go to the mayor (rule L10).
     Confirmed,
     /// A supervisor decided it does not go to the mayor.
     Dismissed,
@@ -201,7 +201,7 @@ impl Alert {
 pub const SHORT_ID_CHARS: usize = 8;
 
 impl Alert {
-    /// What this alert lacks to explain itself (GUARDRAILS L9): the rule and
+    /// What this alert lacks to explain itself (rule L9): the rule and
     /// its version, reasons, evidence while it fires, the counts a counting
     /// rule works with (threshold; for bursts also expected and p-value), and
     /// the time of an announced action. Empty when complete; an incomplete

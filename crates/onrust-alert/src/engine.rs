@@ -42,7 +42,7 @@
 //! municipalities; and when it names no place it is unplaced ("plaats
 //! onbekend", [`Alert::unplaced`]), never region-wide.
 //!
-//! Every alert explains itself (GUARDRAILS L9): its `reasons` are Dutch
+//! Every alert explains itself (rule L9): its `reasons` are Dutch
 //! sentences naming the rule and its version, the thresholds, observed versus
 //! expected, and the classifier's signals with their weights; its evidence is
 //! 3–5 representative messages with short excerpts and never an author or a

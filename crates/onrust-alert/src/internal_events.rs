@@ -1,7 +1,7 @@
 //! What the alert crate reports: each event logs and counts in one `emit()`.
 //!
 //! Labels are bounded sets (`channel`, `outcome`); never an address, a
-//! fingerprint or anything about a person (DESIGN.md, Observability).
+//! fingerprint or anything about a person (docs/ARCHITECTURE.md, "Observability").
 
 use metrics::{Unit, counter, describe_counter};
 

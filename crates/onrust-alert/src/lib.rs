@@ -10,7 +10,7 @@
 //! * [`engine`]: per-minute windows over municipality × theme × level, the
 //!   four rule kinds (`threshold`, `burst`, `announcement`, `critical`), and
 //!   each alert's life (pending → firing → resolved), with Dutch reasons and
-//!   representative evidence that never carries an author (GUARDRAILS L1, L9);
+//!   representative evidence that never carries an author (rules L1, L9);
 //! * [`baseline`]: the count model for bursts, made for small numbers
 //!   (Gamma–Poisson), with a seasonal reference for the jaarwisseling and
 //!   Benjamini–Hochberg over all cells tested at once;
@@ -95,7 +95,7 @@ pub use rule::{Label, Rule, RuleConfig, RuleProblem, Scope, validate};
 pub const ALERT_EVENT_SCHEMA: u32 = 1;
 
 /// An alert's change as the alert stage publishes it on `onrust.alerts.v1`
-/// (key: the fingerprint, DESIGN.md): fired, updated, de-escalated. Delivery
+/// (key: the fingerprint, docs/ARCHITECTURE.md "Topics"): fired, updated, de-escalated. Delivery
 /// is at least once, so a consumer keeps the newest `alert.updated_at` per
 /// fingerprint and drops what it has already seen. The alert carries its
 /// reasons and evidence, never an author (L1, L2).

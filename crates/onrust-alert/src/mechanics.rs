@@ -14,7 +14,7 @@
 //!   repeated and not escalated (it is still reported when it resolves);
 //! * **escalation**: a firing alert not acknowledged within the rule's
 //!   `escalate_after` goes to the next role (officer → supervisor), once;
-//! * the **review gate** (GUARDRAILS L10): what goes to a mayor (critical
+//! * the **review gate** (rule L10): what goes to a mayor (critical
 //!   and announcement alerts in real time, and the daily digest) waits until
 //!   a supervisor calls [`Mechanics::confirm`] unless the rule says
 //!   `review = false`; the supervisor is asked with a `ReviewRequested`
@@ -35,13 +35,13 @@
 //! to the region's `*` officers and supervisors, never to a mayor.
 //!
 //! An alert that does not explain itself (see [`Alert::missing_explanation`])
-//! is never notified (GUARDRAILS L9).
+//! is never notified (rule L9).
 //!
 //! Like the engine this is pure: `now` is passed in, nothing is sent. The
 //! output is a list of [`Notification`]s (a role, a municipality, alerts and
 //! a reason) that the daemon resolves to recipients from `[[recipients]]` and
 //! hands to the notifiers. Each has a stable `id` so the notification log can
-//! deliver it at least once and never twice (GUARDRAILS R8).
+//! deliver it at least once and never twice (rule R8).
 
 use std::collections::BTreeMap;
 

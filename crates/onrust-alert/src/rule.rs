@@ -14,7 +14,7 @@
 //!
 //! Each rule gets a [`Rule::version`]: a short hash of its canonical config
 //! (defaults filled in, durations in seconds), so an alert names the exact
-//! rule that made it (GUARDRAILS L9) and a rule edit is visible in the alert.
+//! rule that made it (rule L9) and a rule edit is visible in the alert.
 
 use std::collections::BTreeSet;
 
@@ -80,7 +80,7 @@ pub struct RuleConfig {
     /// How long a firing alert stays firing after its condition is gone; default `"15m"`
     /// (`"0s"` for critical and announcement, whose `window` already plays that part).
     pub keep_firing_for: Option<String>,
-    /// Mail to the mayor waits for a supervisor's confirmation (GUARDRAILS L10); default true.
+    /// Mail to the mayor waits for a supervisor's confirmation (rule L10); default true.
     pub review: Option<bool>,
     /// Escalate to the supervisor when the officers have not acknowledged a firing alert
     /// within this time, e.g. `"30m"`; default: no escalation.

@@ -67,7 +67,7 @@ pub struct RawMessage {
     pub text: String,
     pub published_at: Option<DateTime<FixedOffset>>,
     pub fetched_at: DateTime<Utc>,
-    /// Keyed pseudonym of the author, never the handle (GUARDRAILS L2).
+    /// Keyed pseudonym of the author, never the handle (L2).
     pub author: Option<Pseudonym>,
     /// A language the source declared (feed `language`, post `langs`).
     pub lang_hint: Option<String>,
@@ -88,7 +88,7 @@ pub struct Deletion {
     pub deleted_at: DateTime<Utc>,
 }
 
-/// Escalation level, as defined in DESIGN.md.
+/// Escalation level, as defined in docs/ARCHITECTURE.md ("Levels").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(into = "u8", try_from = "u8")]
 pub enum Level {

@@ -1,7 +1,7 @@
 //! The alerts API (issue 5): list, show, confirm or dismiss for the mayor,
 //! acknowledge, silences (add, list, end), and each municipality's alerts as
 //! an Atom feed and its announced actions as an iCalendar. Officers read and
-//! acknowledge; supervisors also review and silence (GUARDRAILS L8, L10). A
+//! acknowledge; supervisors also review and silence (rules L8, L10). A
 //! token limited to municipalities ([`Scope`]) sees their alerts and the
 //! regional ones, and changes only theirs; another municipality's alert is a
 //! 404 to it, as if there were none. Every call is in the audit log before it

@@ -69,7 +69,7 @@ pub struct RegionConfig {
     pub municipalities: Vec<String>,
 }
 
-/// `[smtp]`: the mail relay for alerts (GUARDRAILS S6, S9, S10).
+/// `[smtp]`: the mail relay for alerts (rules S6, S9, S10).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpSection {
@@ -320,7 +320,7 @@ impl Default for HttpConfig {
     }
 }
 
-/// One `[[http.tokens]]` entry: a bearer token for the API (GUARDRAILS L8, S8, S9).
+/// One `[[http.tokens]]` entry: a bearer token for the API (rules L8, S8, S9).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TokenConfig {
@@ -535,7 +535,7 @@ pub struct ClassifyConfig {
     /// The woonplaats → municipality table, relative to the config file.
     #[serde(default = "default_gazetteer")]
     pub gazetteer: PathBuf,
-    /// Extra terms no lexicon may contain (GUARDRAILS L11), on top of the built-in list.
+    /// Extra terms no lexicon may contain (rule L11), on top of the built-in list.
     #[serde(default)]
     pub deny_terms: Vec<String>,
     /// Folder of escalation signal lexicons, relative to the config file.
@@ -584,7 +584,7 @@ pub struct ArchiveConfig {
     #[serde(default)]
     pub bucket: onrust_archive::Period,
     /// Keep archived messages this long after they were fetched, then delete
-    /// their bucket physically, with a record in the audit log (GUARDRAILS
+    /// their bucket physically, with a record in the audit log (rule
     /// L6). A bucket goes once all of it is older than this.
     #[serde(default = "default_retention")]
     pub retention: HumanDuration,
@@ -635,7 +635,7 @@ impl Default for ArchiveConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PrivacyConfig {
-    /// How long one pseudonym key lives; authors get a new pseudonym each period (GUARDRAILS L2).
+    /// How long one pseudonym key lives; authors get a new pseudonym each period (rule L2).
     #[serde(default = "default_pseudonym_period")]
     pub pseudonym_period: HumanDuration,
 }
@@ -716,7 +716,7 @@ pub struct SourceConfig {
     #[serde(default = "default_true")]
     pub enabled: bool,
     /// The municipalities (CBS codes) this source covers, for the coverage
-    /// metric (GUARDRAILS R10); empty: the whole region (a regional source).
+    /// metric (rule R10); empty: the whole region (a regional source).
     #[serde(default)]
     pub municipalities: Vec<String>,
     /// `mastodon` only: the hashtags to follow, without `#`; queried four at a time.

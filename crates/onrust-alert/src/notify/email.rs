@@ -122,7 +122,7 @@ pub fn render_group(items: &[MailItem<'_>], ctx: &MailContext) -> Result<Rendere
 }
 
 /// Renders the request to a supervisor to confirm or dismiss alerts for the
-/// mayor (GUARDRAILS L10): who waits, and how to decide, with a reason.
+/// mayor (rule L10): who waits, and how to decide, with a reason.
 pub fn render_review(items: &[MailItem<'_>], ctx: &MailContext) -> Result<RenderedEmail, EmailError> {
     let first = items.first().ok_or(EmailError::Empty)?;
     for it in items {

@@ -1,5 +1,5 @@
 //! The outbox and the notification log: delivery at least once, deduplicated,
-//! with every attempt on record (GUARDRAILS R8, issue 5 "who was told what").
+//! with every attempt on record (rule R8, issue 5 "who was told what").
 //!
 //! Two append-only JSON-lines files in one directory, each line fsynced before
 //! the call returns:

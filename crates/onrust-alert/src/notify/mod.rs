@@ -1,7 +1,7 @@
 //! Notifiers: how an alert leaves onrust, and the record of every attempt.
 //!
 //! Why this is one module with a shared outbox rather than one function per
-//! channel: delivery must be at least once and deduplicated (GUARDRAILS R8),
+//! channel: delivery must be at least once and deduplicated (rule R8),
 //! so every notification is first persisted ([`log::Outbox::enqueue`]), then
 //! delivered by a channel ([`smtp`], [`webhook`]) and every attempt written to
 //! the notification log. The renderers ([`email`], [`atom`], [`ics`]) are pure:
@@ -89,7 +89,7 @@ impl Channel {
     }
 }
 
-/// The role of a recipient, as in `[[recipients]]` (DESIGN.md).
+/// The role of a recipient, as in `[[recipients]]` (docs/ARCHITECTURE.md, "Configuration keys").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RecipientRole {

@@ -27,7 +27,7 @@ use crate::notify::email::{self, EmailError, MailContext, MailItem};
 use crate::notify::log::{Content, Deliver, Delivered, DeliveryError, Notification};
 use crate::notify::{Channel, Secret, SecretError, is_loopback_host};
 
-/// `[smtp]` in the configuration (DESIGN.md).
+/// `[smtp]` in the configuration (docs/ARCHITECTURE.md, "Configuration keys").
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpConfig {

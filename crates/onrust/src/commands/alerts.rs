@@ -4,7 +4,7 @@
 //! `unsilence` talk to the running daemon's
 //! API on `http.listen` with a bearer token (`--token-file` or `ONRUST_TOKEN`),
 //! so the daemon stays the only owner of the alert state and every action is
-//! audited under the token's name, exactly as through HTTP (GUARDRAILS L7,
+//! audited under the token's name, exactly as through HTTP (rule L7,
 //! L8, L10). `log` reads the notification log: who was told what, when, and
 //! how each attempt went (issue 5, R8).
 

@@ -53,7 +53,7 @@
 //!
 //! # Privacy
 //!
-//! Alerts carry no author or pseudonym (GUARDRAILS L1); nothing here groups
+//! Alerts carry no author or pseudonym (rule L1); nothing here groups
 //! by one. A backtest reads the archive's content, so like `onrust search`
 //! it appends an audit record (action `backtest`) before it reads a stored
 //! message, and refuses to run without one (L7).

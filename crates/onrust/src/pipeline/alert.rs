@@ -1084,7 +1084,7 @@ mod tests {
         assert!(saved(), "state saved once the event is taken");
         assert_eq!(event.schema, onrust_alert::ALERT_EVENT_SCHEMA);
         assert_eq!(event.kind, onrust_alert::TransitionKind::Firing);
-        assert_eq!(key, event.alert.fingerprint, "keyed by fingerprint (DESIGN.md)");
+        assert_eq!(key, event.alert.fingerprint, "keyed by fingerprint (docs/ARCHITECTURE.md, Topics)");
         assert_eq!(event.alert.rule, "oproep-tot-geweld");
         assert_eq!(event.alert.municipality.as_ref().map(MunicipalityCode::as_str), Some("GM0344"));
         assert!(event.alert.evidence.iter().any(|e| e.excerpt.contains("vuurwerk naar de politie")));
