@@ -550,23 +550,13 @@ impl Outbox {
     /// was told what, and its retention is the alerts data class's (L6).
     pub fn compact(&mut self) -> Result<(), LogError> {
         let path = self.dir.join(OUTBOX_FILE);
-        let tmp = self.dir.join(format!("{OUTBOX_FILE}.tmp"));
-        let io = |p: &Path| {
-            let p = p.to_path_buf();
-            move |source| LogError::Io { path: p, source }
-        };
         let mut body = String::new();
         for p in self.pending.values() {
             let line = OutboxLine { enqueued_at: Utc::now(), notification: p.notification.clone() };
             body.push_str(&serde_json::to_string(&line)?);
             body.push('\n');
         }
-        {
-            let mut f = File::create(&tmp).map_err(io(&tmp))?;
-            f.write_all(body.as_bytes()).and_then(|()| f.sync_all()).map_err(io(&tmp))?;
-        }
-        std::fs::rename(&tmp, &path).map_err(io(&path))?;
-        sync_dir(&self.dir)?;
+        onrust_durable::write_atomic(&path, body.as_bytes()).map_err(|source| LogError::Io { path: path.clone(), source })?;
         self.outbox = open_append(&path)?;
         Ok(())
     }

@@ -248,7 +248,7 @@ fn load_state(dir: &Path, rules: &[Rule], now: DateTime<Utc>) -> anyhow::Result<
     }
 }
 
-/// Writes the state atomically: a temporary file, fsynced, renamed over the old one, the folder fsynced.
+/// Writes the state atomically and durably (`onrust_durable::write_atomic`).
 fn save_state(dir: &Path, core: &Core) -> anyhow::Result<()> {
     let file = StateFile {
         state: AlertState::capture(&core.engine, &core.mechanics),
@@ -259,15 +259,7 @@ fn save_state(dir: &Path, core: &Core) -> anyhow::Result<()> {
     };
     let body = serde_json::to_vec(&file).context("serialising alert state")?;
     let path = dir.join(STATE_FILE);
-    let tmp = dir.join(format!("{STATE_FILE}.tmp"));
-    {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-        f.write_all(&body).and_then(|()| f.sync_all()).with_context(|| format!("cannot write {}", tmp.display()))?;
-    }
-    std::fs::rename(&tmp, &path).with_context(|| format!("cannot replace {}", path.display()))?;
-    std::fs::File::open(dir).and_then(|d| d.sync_all()).with_context(|| format!("cannot sync {}", dir.display()))?;
-    Ok(())
+    onrust_durable::write_atomic(&path, &body).with_context(|| format!("cannot save {}", path.display()))
 }
 
 /// Baselines from the archive's counts. A period that begins before the
