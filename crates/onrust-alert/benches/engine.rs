@@ -64,6 +64,7 @@ fn messages() -> Vec<ScoredMessage> {
                     score: 0.2 + 0.25 * f32::from(level),
                     themes,
                     municipalities: m,
+                    places: Vec::new(),
                     event_time: (level == 2 && i % 4 == 1).then(|| (at + TimeDelta::days(1)).fixed_offset()),
                     explanation: vec![Signal {
                         signal: "call_to_violence".into(),

@@ -46,6 +46,7 @@ fn msg(id: &str, muni: Option<&str>, theme: &str, level: u8, score: f32, at: Dat
             score,
             themes: vec![theme.to_owned()],
             municipalities: muni.map(|m| MunicipalityCode::new(m).unwrap()).into_iter().collect(),
+            places: Vec::new(),
             event_time: None,
             explanation: vec![
                 Signal { signal: format!("theme:{theme}"), evidence: theme.to_owned(), weight: 0.3 },

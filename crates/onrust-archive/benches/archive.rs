@@ -1150,6 +1150,7 @@ fn message(v: &Vocab, i: usize, n: usize, end: DateTime<Utc>) -> ScoredMessage {
                 .iter()
                 .map(|&m| MunicipalityCode::new(MUNICIPALITIES[m].0).unwrap_or_else(|e| panic!("{e}")))
                 .collect(),
+            places: Vec::new(),
             event_time,
             explanation: vec![],
             classifier_version: "bench".into(),

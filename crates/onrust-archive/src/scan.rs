@@ -184,6 +184,7 @@ fn to_message(f: &Fields, doc: &TantivyDocument) -> Result<ScoredMessage, Archiv
             score: doc.get_first(f.score).and_then(|v| v.as_f64()).unwrap_or(0.0) as f32,
             themes: texts(f.themes).collect(),
             municipalities,
+            places: Vec::new(),
             event_time: date(f.event_time).map(|t| t.fixed_offset()),
             explanation: Vec::new(),
             classifier_version: String::new(),

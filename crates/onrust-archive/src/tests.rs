@@ -37,6 +37,7 @@ fn msg(id: &str, title: &str, text: &str) -> ScoredMessage {
             score: 0.4,
             themes: vec!["stikstof".into()],
             municipalities: vec![MunicipalityCode::new("GM0344").unwrap()],
+            places: Vec::new(),
             event_time: None,
             explanation: vec![],
             classifier_version: "test".into(),

@@ -70,7 +70,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("onrust_classifier", |b| {
         b.iter(|| {
             for text in &texts {
-                black_box(classifier.classify(&Input { text, title: None, lang_hint: None, published_at: published }));
+                black_box(classifier.classify(&Input { text, published_at: published, ..Input::default() }));
             }
         });
     });

@@ -266,6 +266,7 @@ mod tests {
             score: 0.5,
             themes: themes.iter().map(|t| (*t).to_owned()).collect(),
             municipalities: codes.iter().map(|c| MunicipalityCode::new(*c).unwrap()).collect(),
+            places: vec![],
             event_time: event.map(|e| DateTime::parse_from_rfc3339(e).unwrap()),
             explanation: vec![],
             classifier_version: "t".into(),

@@ -46,14 +46,16 @@ mod themes;
 mod time;
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, FixedOffset};
-use onrust_model::{Assessment, Signal};
+use onrust_model::{Assessment, MunicipalityCode, Place, Signal, Span, TextField};
 use serde::Deserialize;
 
 pub use error::{ClassifyConfigError, ConfigProblem};
 pub use gazetteer::EXTRAS_FILE as GAZETTEER_EXTRAS_FILE;
+pub use gazetteer::TierSummary as GazetteerFile;
 pub use themes::DEFAULT_DENY_TERMS;
 
 use error::Problems;
@@ -112,6 +114,10 @@ pub struct ClassifierConfig {
     pub signals_dir: PathBuf,
     /// The escalation model: weights and level thresholds.
     pub escalation_path: PathBuf,
+    /// Sources (by id) that cover exactly one municipality: it is lent to
+    /// their messages that name no place, and supports ambiguous names there.
+    #[serde(default)]
+    pub source_municipalities: BTreeMap<String, MunicipalityCode>,
 }
 
 impl Default for ClassifierConfig {
@@ -132,6 +138,7 @@ impl ClassifierConfig {
             deny_terms: DEFAULT_DENY_TERMS.iter().map(|t| (*t).to_owned()).collect(),
             signals_dir: dir.join("signals"),
             escalation_path: dir.join("escalation.toml"),
+            source_municipalities: BTreeMap::new(),
         }
     }
 }
@@ -145,6 +152,10 @@ pub struct Input<'a> {
     pub lang_hint: Option<&'a str>,
     /// Anchor for time expressions; without it no time is resolved.
     pub published_at: Option<DateTime<FixedOffset>>,
+    /// The one municipality the message's source covers, if it covers one
+    /// (see [`Classifier::source_municipality`]): a hint, never stronger than
+    /// a place in the text.
+    pub source_municipality: Option<&'a MunicipalityCode>,
 }
 
 /// The loaded classifier: built once, shared across threads.
@@ -153,6 +164,7 @@ pub struct Classifier {
     lexicon: Lexicon,
     gazetteer: Gazetteer,
     escalation: Escalation,
+    source_municipalities: BTreeMap<String, MunicipalityCode>,
     version: String,
 }
 
@@ -189,7 +201,8 @@ impl Classifier {
                     escalation.version,
                     escalation.content_hash >> 32,
                 );
-                Ok(Classifier { lang, lexicon, gazetteer, escalation, version })
+                let source_municipalities = cfg.source_municipalities.clone();
+                Ok(Classifier { lang, lexicon, gazetteer, escalation, source_municipalities, version })
             }
             _ => Err(ClassifyConfigError { problems: problems.0 }),
         }
@@ -212,6 +225,30 @@ impl Classifier {
         out
     }
 
+    /// The one municipality a source covers, if it covers exactly one.
+    pub fn source_municipality(&self, source: &str) -> Option<&MunicipalityCode> {
+        self.source_municipalities.get(source)
+    }
+
+    /// A municipality's name as CBS writes it ("Utrecht" for GM0344).
+    pub fn municipality_name(&self, code: &MunicipalityCode) -> Option<&str> {
+        self.gazetteer.name_of(code)
+    }
+
+    /// The gazetteer's files: what each holds per tier, and its vintage.
+    pub fn gazetteer_files(&self) -> &[GazetteerFile] {
+        self.gazetteer.summaries()
+    }
+
+    /// The places a message names (or its source's municipality), as
+    /// [`Classifier::classify`] finds them, without the rest of the assessment.
+    pub fn places(&self, input: &Input<'_>) -> Vec<Place> {
+        let (text, title_len) = joined(input);
+        let tokens = normalize::tokenize(&text);
+        let hits = self.gazetteer.match_places(&text, &tokens, input.source_municipality);
+        hits.into_iter().map(|hit| located(hit, input.title, title_len)).collect()
+    }
+
     /// The ids of the loaded themes, in file name order.
     pub fn theme_ids(&self) -> Vec<&str> {
         self.lexicon.themes.iter().filter(|t| t.source == THEMES).map(|t| t.id.as_str()).collect()
@@ -220,15 +257,12 @@ impl Classifier {
     /// Scores one message. Pure: the same input and configuration always
     /// give the same assessment.
     pub fn classify(&self, input: &Input<'_>) -> Assessment {
-        let text: Cow<'_, str> = match input.title.map(str::trim).filter(|t| !t.is_empty()) {
-            Some(title) => Cow::Owned(format!("{title}\n{}", input.text)),
-            None => Cow::Borrowed(input.text),
-        };
+        let (text, title_len) = joined(input);
         let tokens = normalize::tokenize(&text);
         let lang = self.lang.identify(&text, &tokens, input.lang_hint);
         let matches = self.lexicon.find_terms(&text, &tokens);
         let hits = self.lexicon.themes_in(&matches, THEMES);
-        let places = self.gazetteer.match_places(&text, &tokens);
+        let places = self.gazetteer.match_places(&text, &tokens, input.source_municipality);
 
         // `demonstratie` is the theme of protests that fit none of the others.
         let mut hits = hits;
@@ -269,11 +303,30 @@ impl Classifier {
             themes.push(SEASON_THEME.to_owned());
             explanation.push(Signal { signal: format!("season:{SEASON_THEME}"), evidence, weight: 0.0 });
         }
-        let mut municipalities = Vec::with_capacity(places.len());
-        for place in places {
-            explanation.push(Signal { signal: format!("place:{}", place.code), evidence: place.evidence, weight: 0.0 });
-            municipalities.push(place.code);
+        // One signal per municipality, naming every place in it and why it won.
+        let mut municipalities: Vec<MunicipalityCode> = Vec::with_capacity(places.len());
+        let mut place_signals: Vec<Signal> = Vec::with_capacity(places.len());
+        let mut resolved = Vec::with_capacity(places.len());
+        for hit in places {
+            let code = &hit.place.municipality;
+            match municipalities.iter().position(|c| c == code) {
+                Some(at) => {
+                    let evidence = &mut place_signals[at].evidence;
+                    evidence.push_str("; ");
+                    evidence.push_str(&hit.why);
+                }
+                None => {
+                    municipalities.push(code.clone());
+                    place_signals.push(Signal {
+                        signal: format!("place:{code}"),
+                        evidence: hit.why.clone(),
+                        weight: 0.0,
+                    });
+                }
+            }
+            resolved.push(located(hit, input.title, title_len));
         }
+        explanation.extend(place_signals);
         explanation.extend(assessed.explanation);
         if let Some(code) = lang.as_deref().filter(|code| !FULL_LANGUAGES.contains(code)) {
             // The lexicons are Dutch and English; elsewhere only what is language-neutral
@@ -290,11 +343,38 @@ impl Classifier {
             score: assessed.score,
             themes,
             municipalities,
+            places: resolved,
             event_time: assessed.event_time,
             explanation,
             classifier_version: self.version.clone(),
         }
     }
+}
+
+/// The text classified: the title (trimmed) and the text on the next line,
+/// and how many bytes of it are the title.
+fn joined<'a>(input: &Input<'a>) -> (Cow<'a, str>, Option<usize>) {
+    match input.title.map(str::trim).filter(|t| !t.is_empty()) {
+        Some(title) => (Cow::Owned(format!("{title}\n{}", input.text)), Some(title.len())),
+        None => (Cow::Borrowed(input.text), None),
+    }
+}
+
+/// A place with its span turned from the joined text back into the title or the text.
+fn located(hit: gazetteer::PlaceHit, title: Option<&str>, title_len: Option<usize>) -> Place {
+    let mut place = hit.place;
+    place.span = hit.span.map(|(start, end)| match (title, title_len) {
+        (Some(title), Some(len)) if start < len => {
+            let lead = title.len() - title.trim_start().len();
+            // A name cannot run on from the title into the text; should one, it is cut at the title's end.
+            Span { field: TextField::Title, start: start + lead, end: end.min(len) + lead }
+        }
+        (_, Some(len)) => {
+            Span { field: TextField::Text, start: start.saturating_sub(len + 1), end: end.saturating_sub(len + 1) }
+        }
+        (_, None) => Span { field: TextField::Text, start, end },
+    });
+    place
 }
 
 #[cfg(test)]

@@ -224,7 +224,10 @@ fn riot_with_fireworks_in_amersfoort() {
     assert_eq!(a.level, Level::Discussion);
     assert!(a.explanation.iter().any(|s| s.signal == "unrest_report" && s.evidence.contains("rellen")), "{a:?}");
     assert_eq!(codes(&a), ["GM0307"]);
-    assert!(a.explanation.iter().any(|s| s.signal == "place:GM0307" && s.evidence == "Amersfoort"));
+    assert!(
+        a.explanation.iter().any(|s| s.signal == "place:GM0307" && s.evidence.starts_with("Amersfoort: gemeente")),
+        "{a:?}"
+    );
 }
 
 #[test]
@@ -574,4 +577,46 @@ fn a_day_and_a_later_clock_time_make_one_event_time() {
     let recent =
         at("Vrijdag 20 februari bezetten studenten het bestuursgebouw in Utrecht.", "2026-02-23T17:00:00+01:00");
     assert_eq!(recent.event_time, None, "a date three days ago is not next year's: {recent:#?}");
+}
+
+#[test]
+fn places_carry_their_tier_municipality_and_span_in_title_or_text() {
+    use onrust_model::{PlaceTier, TextField};
+    let title = "  Onrust op het Kanaleneiland";
+    let text = "Ook bij de Neude in Utrecht";
+    let a = shipped().classify(&Input { text, title: Some(title), ..Input::default() });
+    assert_eq!(codes(&a), ["GM0344"]);
+    let written: Vec<(&str, PlaceTier, &str)> = a
+        .places
+        .iter()
+        .map(|p| {
+            let span = p.span.expect("written");
+            let field = if span.field == TextField::Title { title } else { text };
+            (&field[span.start..span.end], p.tier, p.municipality.as_str())
+        })
+        .collect();
+    assert_eq!(
+        written,
+        [
+            ("Kanaleneiland", PlaceTier::District, "GM0344"),
+            ("Neude", PlaceTier::Square, "GM0344"),
+            ("Utrecht", PlaceTier::Municipality, "GM0344")
+        ]
+    );
+    // One signal for the municipality names every place in it, its tier and why.
+    let signal = a.explanation.iter().find(|s| s.signal == "place:GM0344").expect("place signal");
+    assert!(signal.evidence.starts_with("Kanaleneiland: wijk, "), "{}", signal.evidence);
+    assert!(signal.evidence.contains("; Neude: plein, "), "{}", signal.evidence);
+}
+
+#[test]
+fn the_source_hint_fills_in_only_when_the_text_names_no_place() {
+    let utrecht = MunicipalityCode::new("GM0344").unwrap();
+    let hinted = |text| shipped().classify(&Input { text, source_municipality: Some(&utrecht), ..Input::default() });
+    let a = hinted("Vannacht weer onrust, zegt de politie");
+    assert_eq!(codes(&a), ["GM0344"]);
+    assert_eq!(a.places[0].tier, onrust_model::PlaceTier::Source);
+    assert_eq!(a.places[0].span, None);
+    assert_eq!(codes(&hinted("Vannacht onrust in Zeist")), ["GM0355"]);
+    assert!(codes(&classify("Vannacht weer onrust, zegt de politie")).is_empty());
 }

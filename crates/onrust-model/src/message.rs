@@ -1,7 +1,7 @@
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{MessageId, MunicipalityCode, Pseudonym, SourceId};
+use crate::{MessageId, MunicipalityCode, Place, Pseudonym, SourceId};
 
 /// The payload schema version of every bus topic. A consumer refuses a
 /// payload with a version it does not know (it goes to the dead letters).
@@ -149,6 +149,11 @@ pub struct Assessment {
     pub score: f32,
     pub themes: Vec<String>,
     pub municipalities: Vec<MunicipalityCode>,
+    /// The places behind `municipalities`, in the order they are written:
+    /// each name with its tier, municipality and span. Absent in assessments
+    /// written before places were resolved, hence the default.
+    #[serde(default)]
+    pub places: Vec<Place>,
     /// When an announced or called-for action takes place.
     pub event_time: Option<DateTime<FixedOffset>>,
     pub explanation: Vec<Signal>,
@@ -174,6 +179,19 @@ impl ScoredMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Assessments written before places were resolved have no `places`; they still read.
+    #[test]
+    fn an_assessment_without_places_still_reads() -> Result<(), serde_json::Error> {
+        let old = r#"{"lang":"nl","level":1,"score":0.4,"themes":[],"municipalities":["GM0344"],
+            "event_time":null,"explanation":[],"classifier_version":"0.1.0"}"#;
+        let a: Assessment = serde_json::from_str(old)?;
+        assert!(a.places.is_empty());
+        assert_eq!(a.municipalities, [MunicipalityCode::new("GM0344").map_err(serde::de::Error::custom)?]);
+        let json = serde_json::to_value(&a)?;
+        assert_eq!(json["places"], serde_json::json!([]));
+        Ok(())
+    }
 
     #[test]
     fn level_round_trips_as_a_number() -> Result<(), serde_json::Error> {

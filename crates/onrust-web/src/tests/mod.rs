@@ -68,6 +68,7 @@ fn message(id: &str, title: &str, text: &str, code: &str, theme: Option<&str>, l
             score: 0.5,
             themes: theme.into_iter().map(str::to_owned).collect(),
             municipalities: vec![MunicipalityCode::new(code).unwrap()],
+            places: Vec::new(),
             event_time: None,
             explanation: vec![],
             classifier_version: "test".into(),

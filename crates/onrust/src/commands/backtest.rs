@@ -309,9 +309,11 @@ fn restore_explanation(classifier: &Classifier, message: &mut ScoredMessage) {
         title: message.message.title.as_deref(),
         lang_hint: message.assessment.lang.as_deref(),
         published_at: message.message.published_at,
+        source_municipality: classifier.source_municipality(message.message.source.as_str()),
     };
     let fresh = classifier.classify(&input);
     message.assessment.explanation = fresh.explanation;
+    message.assessment.places = fresh.places;
     message.assessment.classifier_version = fresh.classifier_version;
 }
 
@@ -822,6 +824,7 @@ min_levle = 3
                 score: 0.9,
                 themes: vec!["jaarwisseling".into()],
                 municipalities: vec![MunicipalityCode::new("GM0344").expect("code")],
+                places: Vec::new(),
                 event_time: None,
                 explanation: vec![],
                 classifier_version: "test".into(),

@@ -55,6 +55,7 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
     }
     println!("  classifier:   {} (languages {})", classifier.version(), config.classify.languages.join(", "));
     println!("  themes:       {}", classifier.theme_ids().join(", "));
+    explain_gazetteer(&classifier);
     println!(
         "  archive:      commit every {} or {} messages; one index per {:?}, kept {} after fetching, then deleted",
         humantime::format_duration(config.archive.commit_interval.0),
@@ -90,6 +91,17 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
     }
     explain_alerts(&config);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The gazetteer's files: places per tier and where they come from.
+fn explain_gazetteer(classifier: &onrust_classify::Classifier) {
+    let files = classifier.gazetteer_files();
+    let total: usize = files.iter().flat_map(|f| f.counts.iter().map(|(_, n)| n)).sum();
+    println!("  gazetteer:    {total} places and postcodes in {} files", files.len());
+    for file in files {
+        let counts: Vec<String> = file.counts.iter().map(|(tier, n)| format!("{n} {tier}")).collect();
+        println!("    {:<34} {} ({})", file.file, counts.join(", "), file.vintage);
+    }
 }
 
 /// Rules, recipients (counted per role, never listed by address) and the relay (never the password).

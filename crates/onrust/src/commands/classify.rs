@@ -125,6 +125,7 @@ pub fn assess(classifier: &Classifier, line: &Line) -> Assessment {
         title: title.as_deref(),
         lang_hint: line.lang.as_deref(),
         published_at: line.published_at,
+        source_municipality: None,
     })
 }
 

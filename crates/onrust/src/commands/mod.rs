@@ -36,10 +36,24 @@ pub fn load_classifier(config: &Config) -> anyhow::Result<Classifier> {
         deny_terms: config.classify.deny_terms.clone(),
         signals_dir: dir.join(&config.classify.signals_dir),
         escalation_path: dir.join(&config.classify.escalation),
+        source_municipalities: source_municipalities(config),
     };
     Classifier::load(&classifier_config)
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("loading the classifier's lexicons")
+}
+
+/// The sources that cover exactly one municipality, with it: the classifier
+/// lends it to their messages that name no place.
+fn source_municipalities(config: &Config) -> std::collections::BTreeMap<String, onrust_model::MunicipalityCode> {
+    config
+        .sources
+        .iter()
+        .filter_map(|source| match source.municipalities.as_slice() {
+            [only] => onrust_model::MunicipalityCode::new(only.as_str()).ok().map(|code| (source.id.to_string(), code)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Who runs a CLI command, for the audit log.

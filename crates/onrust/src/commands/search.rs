@@ -1,14 +1,23 @@
 //! `onrust search`: the archive from the command line, readable while the
 //! daemon writes. Every search, refused ones included, is appended to the
 //! audit log before results are shown (GUARDRAILS L7).
+//!
+//! Each hit shows the places it names, "Kanaleneiland (wijk, Utrecht)". The
+//! archive stores only the municipalities (adding a field would make every
+//! existing archive unreadable), so the places are found again from the
+//! stored text with the configured gazetteer, keeping those in a
+//! municipality the archive has for the message, the way `backtest` restores
+//! explanations.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
+use onrust_archive::Hit;
 use onrust_archive::{ArchiveError, ArchiveReader, SearchRequest, Sort};
-use onrust_model::{Level, MunicipalityCode};
+use onrust_classify::{Classifier, Input};
+use onrust_model::{Level, MunicipalityCode, Place};
 use onrust_web::audit::{self, AuditEntry};
 
 /// Arguments of `onrust search`.
@@ -117,9 +126,16 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         println!("{}", results.total);
         return Ok(ExitCode::SUCCESS);
     }
+    // Without a loadable classifier the hits still show, without their places.
+    let classifier = super::load_classifier(&config).inspect_err(|e| eprintln!("note: places not shown: {e:#}")).ok();
+    let places = |hit: &Hit| classifier.as_ref().map(|c| places_of(c, hit)).unwrap_or_default();
     if args.json {
         for hit in &results.hits {
-            println!("{}", serde_json::to_string(hit)?);
+            let mut value = serde_json::to_value(hit)?;
+            if let Some(object) = value.as_object_mut() {
+                object.insert("places".to_owned(), serde_json::to_value(places(hit))?);
+            }
+            println!("{value}");
         }
         if let Some(facets) = &results.facets {
             println!("{}", serde_json::json!({ "facets": facets }));
@@ -141,6 +157,10 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
             hit.themes.join(", "),
             hit.municipalities.join(", ")
         );
+        let labels: Vec<String> = places(hit).iter().map(Place::label).collect();
+        if !labels.is_empty() {
+            println!("  places: {}", labels.join(", "));
+        }
         if let Some(title) = &hit.title {
             println!("  {title}");
         }
@@ -164,6 +184,25 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         line("days", &facets.days);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The places a hit names, in a municipality the archive has for it, each once.
+fn places_of(classifier: &Classifier, hit: &Hit) -> Vec<Place> {
+    let input = Input {
+        text: &hit.text,
+        title: hit.title.as_deref(),
+        lang_hint: hit.lang.as_deref(),
+        source_municipality: classifier.source_municipality(&hit.source),
+        ..Input::default()
+    };
+    let mut out: Vec<Place> = Vec::new();
+    for place in classifier.places(&input) {
+        let archived = hit.municipalities.iter().any(|m| m == place.municipality.as_str());
+        if archived && !out.iter().any(|p| p.name == place.name && p.municipality == place.municipality) {
+            out.push(place);
+        }
+    }
+    out
 }
 
 /// The snippet with its highlighted words in [brackets].
@@ -203,4 +242,55 @@ fn build_request(args: &SearchArgs) -> anyhow::Result<SearchRequest> {
             _ => Sort::Relevance,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classifier() -> Classifier {
+        let config = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config");
+        let mut cfg = onrust_classify::ClassifierConfig::in_dir(&config);
+        cfg.source_municipalities.insert("rtvutrecht".into(), MunicipalityCode::new("GM0344").expect("code"));
+        Classifier::load(&cfg).expect("shipped lexicons load")
+    }
+
+    fn hit(source: &str, text: &str, municipalities: &[&str]) -> Hit {
+        Hit {
+            id: "x".into(),
+            source: source.into(),
+            source_kind: "feed".into(),
+            url: None,
+            title: None,
+            text: text.into(),
+            lang: Some("nl".into()),
+            published_at: chrono::Utc::now(),
+            published_at_estimated: false,
+            event_time: None,
+            level: 1,
+            score: 0.5,
+            themes: vec![],
+            municipalities: municipalities.iter().map(|m| (*m).to_owned()).collect(),
+            snippet: None,
+        }
+    }
+
+    fn labels(classifier: &Classifier, hit: &Hit) -> Vec<String> {
+        places_of(classifier, hit).iter().map(Place::label).collect()
+    }
+
+    #[test]
+    fn hits_show_their_places_in_the_archived_municipalities() {
+        let c = classifier();
+        let text = "Vuurwerk op agenten op het Kanaleneiland en bij de Neude, ook in Zeist";
+        assert_eq!(
+            labels(&c, &hit("nos", text, &["GM0344", "GM0355"])),
+            ["Kanaleneiland (wijk, Utrecht)", "Neude (plein, Utrecht)", "Zeist (gemeente)"]
+        );
+        // A place whose municipality the archive does not have for the message is not shown
+        // (the gazetteer may have changed since it was archived).
+        assert_eq!(labels(&c, &hit("nos", text, &["GM0355"])), ["Zeist (gemeente)"]);
+        // The source's single municipality, when the text names no place.
+        assert_eq!(labels(&c, &hit("rtvutrecht", "Vuurwerk op agenten", &["GM0344"])), ["Utrecht (bron)"]);
+    }
 }

@@ -1010,6 +1010,7 @@ mod tests {
                 score: 0.95,
                 themes: vec!["jaarwisseling".into()],
                 municipalities: vec![MunicipalityCode::new("GM0344").expect("code")],
+                places: Vec::new(),
                 event_time: None,
                 explanation: vec![onrust_model::Signal {
                     signal: "call_to_violence".into(),

@@ -371,6 +371,7 @@ mod tests {
                 score: 0.0,
                 themes: vec![],
                 municipalities: vec![],
+                places: Vec::new(),
                 event_time: None,
                 explanation: vec![],
                 classifier_version: "test".into(),

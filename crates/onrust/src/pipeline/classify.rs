@@ -75,6 +75,8 @@ fn classify_one(classifier: &Classifier, delivery: &Delivery) -> Result<Record, 
         lang_hint: raw.lang_hint.as_deref(),
         // Times in the text resolve against publication, else against the fetch.
         published_at: raw.published_at.or(Some(raw.fetched_at.fixed_offset())),
+        // A source that covers one municipality lends it to messages that name no place.
+        source_municipality: classifier.source_municipality(raw.source.as_str()),
     };
     let assessment = std::panic::catch_unwind(AssertUnwindSafe(|| classifier.classify(&input)))
         .map_err(|_| "the classifier panicked on this message".to_owned())?;

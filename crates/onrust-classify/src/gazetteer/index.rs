@@ -1,0 +1,98 @@
+//! Every known name as a path of words in one trie, so a message is read
+//! once: each token is one look-up of its word, then one per following word
+//! while a longer name could still match. A common first word ("de", "station")
+//! costs no more than a rare one, however many names start with it.
+
+use rustc_hash::FxHashMap;
+
+/// The trie's root node.
+pub(crate) const ROOT: u32 = 0;
+
+#[derive(Debug, Default)]
+pub(crate) struct NameIndex {
+    /// Each distinct normalised word of any name, numbered.
+    words: FxHashMap<Box<str>, u32>,
+    /// (node, word) → the node after that word.
+    edges: FxHashMap<(u32, u32), u32>,
+    /// Per node: the range in `candidates` of the places whose name ends there.
+    ends: Vec<(u32, u32)>,
+    /// Entry ids, grouped by the node their name ends at.
+    candidates: Vec<u32>,
+    /// The most words of any name.
+    pub longest: usize,
+}
+
+impl NameIndex {
+    /// Builds the trie from (normalised words, entry id) pairs.
+    pub fn build<'a>(names: impl Iterator<Item = (&'a [String], u32)>) -> NameIndex {
+        let mut index = NameIndex { ends: vec![(0, 0)], ..NameIndex::default() };
+        let mut at_node: Vec<Vec<u32>> = vec![Vec::new()];
+        for (words, entry) in names {
+            let mut node = ROOT;
+            for word in words {
+                let next_word = index.words.len() as u32;
+                let word = *index.words.entry(word.as_str().into()).or_insert(next_word);
+                let next_node = at_node.len() as u32;
+                node = *index.edges.entry((node, word)).or_insert(next_node);
+                if node == next_node {
+                    at_node.push(Vec::new());
+                }
+            }
+            index.longest = index.longest.max(words.len());
+            if let Some(list) = at_node.get_mut(node as usize) {
+                list.push(entry);
+            }
+        }
+        index.ends = Vec::with_capacity(at_node.len());
+        for list in at_node {
+            let start = index.candidates.len() as u32;
+            index.candidates.extend(list);
+            index.ends.push((start, index.candidates.len() as u32));
+        }
+        index.words.shrink_to_fit();
+        index.edges.shrink_to_fit();
+        index.candidates.shrink_to_fit();
+        index
+    }
+
+    /// The number of a word, if any name has it.
+    pub fn word(&self, norm: &str) -> Option<u32> {
+        self.words.get(norm).copied()
+    }
+
+    /// The node after `word`, if a name continues that way.
+    pub fn child(&self, node: u32, word: u32) -> Option<u32> {
+        self.edges.get(&(node, word)).copied()
+    }
+
+    /// The entries whose name ends at `node` (empty inside a longer name).
+    pub fn ending_at(&self, node: u32) -> &[u32] {
+        self.ends
+            .get(node as usize)
+            .and_then(|&(start, end)| self.candidates.get(start as usize..end as usize))
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<String> {
+        text.split(' ').map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn longer_names_share_their_prefix() {
+        let names = [words("wijk bij duurstede"), words("wijk"), words("utrecht"), words("wijk")];
+        let index = NameIndex::build(names.iter().enumerate().map(|(i, n)| (n.as_slice(), i as u32)));
+        let wijk = index.word("wijk").and_then(|w| index.child(ROOT, w)).expect("wijk is a name");
+        assert_eq!(index.ending_at(wijk), [1, 3], "one name, two places");
+        let bij = index.word("bij").and_then(|w| index.child(wijk, w)).expect("wijk bij …");
+        assert!(index.ending_at(bij).is_empty(), "no name ends at 'wijk bij'");
+        let end = index.word("duurstede").and_then(|w| index.child(bij, w)).expect("wijk bij duurstede");
+        assert_eq!(index.ending_at(end), [0]);
+        assert_eq!(index.longest, 3);
+        assert_eq!(index.word("amsterdam"), None);
+    }
+}
