@@ -29,12 +29,15 @@ use onrust_model::{Level, Signal};
 use serde::Deserialize;
 
 use crate::error::Problems;
+use crate::morphology::Morphology;
 use crate::normalize::Token;
 use crate::themes::{Lexicon, TermMatch};
 use crate::time::TimeMention;
 
+mod grammar;
+
 /// The signal groups the model reads; each is a file in `config/signals/`.
-const GROUPS: [&str; 14] = [
+const GROUPS: [&str; 17] = [
     "violence",
     "violence_report",
     "target",
@@ -49,6 +52,9 @@ const GROUPS: [&str; 14] = [
     "negation",
     "peaceful",
     "irony",
+    "harm",
+    "intent",
+    "frame",
 ];
 
 /// Summed weight of attribution and past-tense words from which a message reads as a report.
@@ -94,6 +100,8 @@ pub(crate) struct Weights {
     pub weapon: f32,
     pub threat: f32,
     pub doxxing: f32,
+    /// A threat or incitement the grammar reads (intent × harm × target).
+    pub intent: f32,
     pub reporting: f32,
     pub negated: f32,
     pub question: f32,
@@ -127,6 +135,9 @@ pub(crate) struct Escalation {
     bias: f32,
     weights: Weights,
     levels: Thresholds,
+    /// Lemmas of the harm and violence terms: their participles make a
+    /// passive threat ("moet neergeschoten worden").
+    harm_lemmas: rustc_hash::FxHashSet<u32>,
     pub version: u32,
     pub content_hash: u64,
 }
@@ -151,6 +162,7 @@ pub(crate) struct Context<'a> {
     /// Summed weight of the themes found.
     pub theme_weight: f32,
     pub times: &'a [TimeMention],
+    pub morphology: &'a Morphology,
 }
 
 impl Escalation {
@@ -158,6 +170,7 @@ impl Escalation {
     /// model file; problems are collected, not returned early.
     pub fn load(
         lexicon: &Lexicon,
+        morphology: &Morphology,
         source: usize,
         signals_dir: &Path,
         model: &Path,
@@ -202,6 +215,7 @@ impl Escalation {
             w.weapon,
             w.threat,
             w.doxxing,
+            w.intent,
             w.reporting,
             w.negated,
             w.question,
@@ -221,8 +235,10 @@ impl Escalation {
         }
         let mut hash = crate::themes::Fnv::new();
         hash.write(source_text.as_bytes());
+        let harm_lemmas = lexicon.lemmas_of(&[group[G_HARM], group[G_VIOLENCE]], morphology);
         Some(Self {
             group,
+            harm_lemmas,
             bias: file.bias,
             weights: file.weights,
             levels: file.levels,
@@ -243,9 +259,188 @@ impl Escalation {
         matches.iter().any(|m| UNREST.iter().any(|&g| self.group[g] == m.group))
     }
 
-    /// Assesses one message.
+    /// Assesses one message: every clause with its own reporting, negation,
+    /// question and irony, and with what the rest of the message calls for
+    /// (calls, gatherings, targets, weapons, times); the most escalated clause
+    /// decides, and the explanation names it. The message read as one clause
+    /// is a candidate too, so reading by clause never loses what the whole
+    /// message says.
     pub fn assess(&self, cx: &Context<'_>) -> Assessed {
-        let found = Found::new(self, cx);
+        let clauses = sentence_ids(cx.tokens);
+        let clause_count = clauses.last().map_or(1, |c| c + 1);
+        let questions = question_sentences(cx.text, cx.tokens, &clauses);
+        let occurrences = self.occurrences(cx, &clauses, &questions);
+        let hits = grammar::read(&grammar::Reading {
+            text: cx.text,
+            tokens: cx.tokens,
+            morphology: cx.morphology,
+            clauses: &clauses,
+            clause_count,
+            occurrences: &occurrences,
+            harm_lemmas: &self.harm_lemmas,
+        });
+        let whole = Scope { clause: None, first: 0, last: cx.tokens.len(), start: 0, end: cx.text.len() };
+        let message = self.evaluate(cx, &Found::collect(&occurrences, |_| true), &whole, &hits);
+        if clause_count <= 1 || occurrences.is_empty() {
+            return message.assessed;
+        }
+        let scopes: Vec<Scope> = (0..clause_count).map(|c| Scope::of_clause(cx, &clauses, c)).collect();
+        let reports = self.clause_reports(cx, &occurrences, &scopes);
+        let mut best: Option<Candidate> = None;
+        for scope in &scopes {
+            let Some(clause) = scope.clause else { continue };
+            // A clause without a signal word of its own reads only what the others share.
+            if !occurrences.iter().any(|o| o.clause == clause) {
+                continue;
+            }
+            let found = Found::collect(&occurrences, |o| {
+                o.clause == clause || (SHARED.contains(&o.group) && !reports.get(o.clause).copied().unwrap_or(false))
+            });
+            let mut candidate = self.evaluate(cx, &found, scope, &hits);
+            if reports.get(clause).copied().unwrap_or(false) {
+                candidate.cap_as_report();
+            }
+            if best.as_ref().is_none_or(|b| candidate.outranks(b)) {
+                best = Some(candidate);
+            }
+        }
+        match best {
+            Some(mut b) if b.assessed.level >= message.assessed.level => {
+                // Level 1 is about the message: any clause about unrest makes it one.
+                if b.assessed.level < message.assessed.level.min(Level::Discussion) {
+                    b.assessed.level = Level::Discussion;
+                }
+                let clause = b.clause_text(cx.text);
+                b.assessed.explanation.insert(0, Signal { signal: "clause".into(), evidence: clause, weight: 0.0 });
+                b.assessed.disorder |= message.assessed.disorder;
+                b.assessed
+            }
+            _ => message.assessed,
+        }
+    }
+
+    /// Which clauses report: by their own words, or as reported speech (a
+    /// quotation, or after a reporting clause ending in `:`), or next to a
+    /// report while calling for nothing themselves (no call or gathering word,
+    /// no intent, no time ahead, no emphasis).
+    fn clause_reports(&self, cx: &Context<'_>, occurrences: &[Occurrence<'_>], scopes: &[Scope]) -> Vec<bool> {
+        let own: Vec<bool> = scopes
+            .iter()
+            .map(|scope| {
+                let clause = scope.clause;
+                let found = Found::collect(occurrences, |o| Some(o.clause) == clause);
+                self.reporting(cx, &found, scope).report
+            })
+            .collect();
+        let mut out = own.clone();
+        for (c, scope) in scopes.iter().enumerate() {
+            if own[c] {
+                continue;
+            }
+            let text = cx.text.get(scope.start..scope.end).unwrap_or_default();
+            let before = cx.text.get(..scope.start).unwrap_or_default().trim_end();
+            let previous_reports = c > 0 && own[c - 1];
+            let quoted = text.trim_start().starts_with(['"', '“', '‘', '\'', '«', '„']);
+            let speech = previous_reports && before.ends_with(':');
+            let calls = occurrences.iter().any(|o| {
+                o.clause == c && matches!(o.group, G_CALL | G_GATHERING | G_INTENT | G_THREAT | G_DOXXING) && !o.negated
+            });
+            let ahead = cx.times.iter().any(|t| !t.past && t.start >= scope.start && t.start < scope.end);
+            let neighbour = previous_reports || own.get(c + 1).copied().unwrap_or(false);
+            let quiet = !calls && !ahead && emphasis(text).0 == 0;
+            if (quoted && own.iter().any(|r| *r)) || speech || (neighbour && quiet) {
+                out[c] = true;
+            }
+        }
+        out
+    }
+
+    /// Every signal word with its group, clause, and whether a negation or a question holds it.
+    fn occurrences<'m>(&self, cx: &Context<'m>, clauses: &[usize], questions: &[usize]) -> Vec<Occurrence<'m>> {
+        let negations: Vec<&TermMatch> = cx.matches.iter().filter(|m| m.group == self.group[G_NEGATION]).collect();
+        let mut out = Vec::with_capacity(cx.matches.len());
+        for m in cx.matches {
+            let Some(g) = self.group.iter().position(|&index| index == m.group) else { continue };
+            // "ME" (mobiele eenheid) only in capitals: "me" is also "mij".
+            if g == G_TARGET && matches!(m.evidence.as_str(), "me" | "Me") {
+                continue;
+            }
+            let clause = clauses.get(m.first).copied().unwrap_or(0);
+            let contextual = matches!(
+                g,
+                G_VIOLENCE | G_MOBILISATION | G_GATHERING | G_THREAT | G_DOXXING | G_CALL | G_HARM | G_INTENT
+            );
+            let negated = contextual
+                && negations.iter().any(|n| {
+                    n.last < m.first
+                        && m.first - n.last <= NEGATION_WINDOW
+                        && clauses.get(n.last) == Some(&clause)
+                        && !cx.text.get(n.end..m.start).is_some_and(|between| between.contains([',', ';', ':']))
+                        && !cx
+                            .tokens
+                            .get(n.last + 1..m.first)
+                            .is_some_and(|between| between.iter().any(|t| is_conjunction(&t.norm)))
+                });
+            let questioned = contextual && !negated && questions.contains(&clause);
+            out.push(Occurrence { m, group: g, clause, negated, questioned });
+        }
+        out
+    }
+
+    /// Whether the words of `found` make a report, and how much past tense they carry.
+    fn reporting(&self, cx: &Context<'_>, found: &Found<'_>, scope: &Scope) -> Reporting {
+        // Past participles of unrest ("bekogeld", "opgepakt") narrate as much as "meldt" does.
+        // A word that is a call as much as a report ("rellen") decides nothing.
+        let calls_too = |m: &TermMatch| found.active[G_VIOLENCE].iter().any(|v| v.first == m.first && v.last == m.last);
+        let narrated_unrest: f32 = found.distinct(G_VIOLENCE_REPORT).filter(|m| !calls_too(m)).map(|m| m.weight).sum();
+        // Past tense decides whether days are past; attribution ("zegt de
+        // woordvoerder") only whether the message reports rather than calls.
+        let past_weight = found.weight(G_REPORT) + narrated_unrest;
+        let report_weight = past_weight + found.weight(G_ATTRIBUTION);
+        let unrest_words = self.gathering_if_unrest(cx, found);
+        let text = cx.text.get(scope.start..scope.end).unwrap_or_default();
+        // One definition of a report: attribution and past tense outweigh the
+        // calls and gathering words, and nothing announces a future.
+        // "would drive on Saturday" and "hebben een protestrit aangekondigd"
+        // report something still to come.
+        let report = report_weight >= REPORTING_WEIGHT
+            && report_weight > found.weight(G_CALL) + unrest_words
+            && emphasis(text).0 == 0
+            && !cx.tokens.get(scope.first..scope.last).unwrap_or_default().iter().any(|t| is_future_marker(&t.norm));
+        Reporting { report, past_weight }
+    }
+
+    /// The gathering weight of `found`, when the message is about unrest at all.
+    fn gathering_if_unrest(&self, cx: &Context<'_>, found: &Found<'_>) -> f32 {
+        if self.unrest(cx, found, 0.0) { found.weight(G_GATHERING) } else { 0.0 }
+    }
+
+    /// Whether `found` is about unrest (level 1 material).
+    fn unrest(&self, cx: &Context<'_>, found: &Found<'_>, grammar: f32) -> bool {
+        let targeted = found.raw(G_TARGET) > 0;
+        let doxxing = if targeted { found.weight(G_DOXXING) } else { 0.0 };
+        let threat: f32 = found.active[G_THREAT].iter().filter(|m| targeted || m.weight >= 1.0).map(|m| m.weight).sum();
+        let violence = self.violence(cx, found);
+        cx.theme_weight > 0.0
+            || found.weight(G_VIOLENCE_REPORT) >= REPORTING_WEIGHT
+            || violence > 0.0
+            || found.weight(G_MOBILISATION) >= 1.0
+            || (found.weight(G_MOBILISATION) >= 0.8 && (found.count(G_CALL) > 0 || cx.times.iter().any(|t| !t.past)))
+            || threat + doxxing + grammar > 0.0
+            || has_tractor(cx.text)
+    }
+
+    /// The weight of the calls to violence in `found`: unambiguous ones
+    /// (weight 1: "in de fik", "slopen") always, the ambiguous ones ("storm",
+    /// "in brand", "riot", "gewond") only when aimed at a target, with a
+    /// weapon, a call or a theme.
+    fn violence(&self, cx: &Context<'_>, found: &Found<'_>) -> f32 {
+        let aimed = found.raw(G_TARGET) + found.raw(G_WEAPON) + found.count(G_CALL) > 0 || cx.theme_weight > 0.0;
+        found.distinct(G_VIOLENCE).filter(|m| aimed || m.weight >= 1.0).map(|m| m.weight).sum()
+    }
+
+    /// The score, level and explanation of `found` read as one scope.
+    fn evaluate(&self, cx: &Context<'_>, found: &Found<'_>, scope: &Scope, hits: &[grammar::Hit]) -> Candidate {
         let w = &self.weights;
         let mut explanation = Vec::new();
         // Themes are listed by the caller; here only their pull on the score.
@@ -264,17 +459,19 @@ impl Escalation {
             explanation.push(Signal { signal: name.to_owned(), evidence, weight: round3(contribution) });
         };
 
+        let in_scope = |h: &&grammar::Hit| scope.clause.is_none_or(|c| c == h.clause);
+        let intended =
+            hits.iter().filter(in_scope).filter(|h| !h.doxxing).max_by(|a, b| a.strength.total_cmp(&b.strength));
+        let exposed = hits.iter().filter(in_scope).find(|h| h.doxxing);
+        let grammar_weight = if intended.is_some() || exposed.is_some() { 1.0 } else { 0.0 };
+
         let calls = found.count(G_CALL);
-        // Past participles of unrest ("bekogeld", "opgepakt") narrate as much as "meldt" does.
-        // A word that is a call as much as a report ("rellen") decides nothing.
-        let calls_too = |m: &TermMatch| found.active[G_VIOLENCE].iter().any(|v| v.first == m.first && v.last == m.last);
-        let narrated_unrest: f32 = found.distinct(G_VIOLENCE_REPORT).filter(|m| !calls_too(m)).map(|m| m.weight).sum();
-        // Past tense decides whether days are past; attribution ("zegt de
-        // woordvoerder") only whether the message reports rather than calls.
-        let past_weight = found.weight(G_REPORT) + narrated_unrest;
-        let report_weight = past_weight + found.weight(G_ATTRIBUTION);
+        let reporting = self.reporting(cx, found, scope);
+        let past_weight = reporting.past_weight;
+        let report = reporting.report;
         let tractor = has_tractor(cx.text);
-        let irony = found.count(G_IRONY) + usize::from(has_irony_marks(cx.text));
+        let scope_text = cx.text.get(scope.start..scope.end).unwrap_or_default();
+        let irony = found.count(G_IRONY) + usize::from(has_irony_marks(scope_text));
         let emphasis = emphasis(cx.text);
 
         // An official's address is doxxing only next to an official, a
@@ -284,31 +481,10 @@ impl Escalation {
         let doxxing = if targeted { found.weight(G_DOXXING) } else { 0.0 };
         let threat: f32 = found.active[G_THREAT].iter().filter(|m| targeted || m.weight >= 1.0).map(|m| m.weight).sum();
         let weapon = found.weight(G_WEAPON);
-
-        // Unrest needs more than one ambiguous word: "storm", "in brand" and
-        // "riot" are weather and football too, until a target, a weapon, a
-        // call or a theme says otherwise; "gewond" alone is an accident.
-        let aimed = found.raw(G_TARGET) + found.raw(G_WEAPON) + calls > 0 || cx.theme_weight > 0.0;
-        // Unambiguous calls ("in de fik", "slopen", weight 1) count on their
-        // own; the ambiguous ones (below 1) only when aimed.
-        let violence: f32 = found.distinct(G_VIOLENCE).filter(|m| aimed || m.weight >= 1.0).map(|m| m.weight).sum();
-        let unrest = cx.theme_weight > 0.0
-            || found.weight(G_VIOLENCE_REPORT) >= REPORTING_WEIGHT
-            || violence > 0.0
-            || found.weight(G_MOBILISATION) >= 1.0
-            || (found.weight(G_MOBILISATION) >= 0.8 && (calls > 0 || cx.times.iter().any(|t| !t.past)))
-            || threat + doxxing > 0.0
-            || tractor;
+        let violence = self.violence(cx, found);
+        let unrest = self.unrest(cx, found, grammar_weight);
         // A call to come somewhere is mobilisation only about unrest: a braderie is not.
         let gathering = if unrest { found.weight(G_GATHERING) } else { 0.0 };
-        // One definition of a report: attribution and past tense outweigh the
-        // calls and gathering words, and nothing announces a future.
-        // "would drive on Saturday" and "hebben een protestrit aangekondigd"
-        // report something still to come.
-        let report = report_weight >= REPORTING_WEIGHT
-            && report_weight > found.weight(G_CALL) + gathering
-            && emphasis.0 == 0
-            && !cx.tokens.iter().any(|t| is_future_marker(&t.norm));
         // In a report ("zaterdag werd ...") a bare weekday or date is the past
         // one; only an explicit future word keeps it ahead.
         // A message that opens with a day and a clock time announces it
@@ -339,11 +515,17 @@ impl Escalation {
         add("future_time", future_evidence, w.future_time, if future.is_empty() { 0.0 } else { 1.0 }, 1.0);
         add("emphasis", emphasis.1.clone(), w.emphasis, emphasis.0 as f32, 2.0);
         add("call_to_violence", found.evidence(G_VIOLENCE), w.violence, violence, 2.0);
-        let hostile = violence + threat + doxxing + weapon > 0.0;
+        let hostile = violence + threat + doxxing + weapon + grammar_weight > 0.0;
         add("target", found.evidence(G_TARGET), w.target, if hostile { found.weight(G_TARGET) } else { 0.0 }, 1.0);
         add("weapon", found.evidence(G_WEAPON), w.weapon, weapon, 2.0);
         add("threat", found.evidence(G_THREAT), w.threat, threat, 1.0);
         add("doxxing", found.evidence(G_DOXXING), w.doxxing, doxxing, 1.0);
+        if let Some(hit) = intended {
+            add("intent_to_harm", hit.evidence.clone(), w.intent, 1.0, 1.0);
+        }
+        if let Some(hit) = exposed {
+            add("doxxing_grammar", hit.evidence.clone(), w.doxxing, 1.0, 1.0);
+        }
         let report_evidence = [found.evidence(G_REPORT), found.evidence(G_ATTRIBUTION)]
             .into_iter()
             .filter(|e| !e.is_empty())
@@ -357,10 +539,10 @@ impl Escalation {
         let score = round3(1.0 / (1.0 + (-z).exp()));
 
         // Which levels the signals allow, each with its own condition.
-        let direct = threat + doxxing > 0.0;
+        let direct = threat + doxxing > 0.0 || exposed.is_some();
         let armed = weapon > 0.0 && targeted;
         let calling = calls > 0 || !future.is_empty() || emphasis.0 > 0 || gathering > 0.0;
-        let called = (violence > 0.0 || armed) && calling;
+        let called = ((violence > 0.0 || armed) && calling) || intended.is_some();
         let peaceful = found.count(G_PEACEFUL) > 0;
         // A direct threat stays one when laughed off; a call to violence does not.
         let escalates = !report && (direct || (called && irony == 0 && !peaceful));
@@ -384,10 +566,73 @@ impl Escalation {
         }
         let event_time = event_time.map(|(at, _)| at);
         let disorder = level > Level::None
-            && (violence + weapon + threat + doxxing > 0.0 || found.weight(G_VIOLENCE_REPORT) >= REPORTING_WEIGHT);
-        Assessed { level, disorder, score, event_time, explanation }
+            && (violence + weapon + threat + doxxing + grammar_weight > 0.0
+                || found.weight(G_VIOLENCE_REPORT) >= REPORTING_WEIGHT);
+        Candidate { assessed: Assessed { level, disorder, score, event_time, explanation }, scope: scope.clone() }
     }
 }
+
+/// The part of a message an assessment reads: one clause, or all of it.
+#[derive(Debug, Clone)]
+struct Scope {
+    clause: Option<usize>,
+    /// Token range.
+    first: usize,
+    last: usize,
+    /// Byte range in the text.
+    start: usize,
+    end: usize,
+}
+
+impl Scope {
+    fn of_clause(cx: &Context<'_>, clauses: &[usize], clause: usize) -> Scope {
+        let first = clauses.iter().position(|c| *c == clause).unwrap_or(0);
+        let last = clauses.iter().rposition(|c| *c == clause).map_or(first, |l| l + 1);
+        let start = cx.tokens.get(first).map_or(0, |t| t.start);
+        // The clause runs to the next clause's first word, so its closing
+        // punctuation ("?", "/s", 😂) belongs to it.
+        let end = cx.tokens.get(last).map_or(cx.text.len(), |t| t.start);
+        Scope { clause: Some(clause), first, last, start, end }
+    }
+}
+
+/// The reading of one scope.
+struct Candidate {
+    assessed: Assessed,
+    scope: Scope,
+}
+
+impl Candidate {
+    /// Higher level first, then the higher score.
+    fn outranks(&self, other: &Candidate) -> bool {
+        (self.assessed.level, self.assessed.score) > (other.assessed.level, other.assessed.score)
+    }
+
+    /// A reported clause (its own words, quoted, or next to a report) calls for nothing.
+    fn cap_as_report(&mut self) {
+        if self.assessed.level > Level::Discussion {
+            self.assessed.level = Level::Discussion;
+            self.assessed.event_time = None;
+            self.assessed.explanation.retain(|s| s.signal != "event_time");
+        }
+    }
+
+    /// The words of the clause, as written, for the explanation.
+    fn clause_text(&self, text: &str) -> String {
+        let words = text.get(self.scope.start..self.scope.end).unwrap_or_default().trim();
+        let cut = words.char_indices().nth(MAX_CLAUSE_CHARS).map_or(words.len(), |(at, _)| at);
+        if cut < words.len() { format!("{}…", &words[..cut]) } else { words.to_owned() }
+    }
+}
+
+/// How a scope reads as a report.
+struct Reporting {
+    report: bool,
+    past_weight: f32,
+}
+
+/// How much of a deciding clause the explanation quotes.
+const MAX_CLAUSE_CHARS: usize = 160;
 
 fn round3(x: f32) -> f32 {
     (x * 1000.0).round() / 1000.0
@@ -408,12 +653,33 @@ const G_ATTRIBUTION: usize = 10;
 const G_NEGATION: usize = 11;
 const G_PEACEFUL: usize = 12;
 const G_IRONY: usize = 13;
+const G_HARM: usize = 14;
+const G_INTENT: usize = 15;
+const G_FRAME: usize = 16;
 
-/// The signal words of one message, sorted into groups, with negated and
+/// Groups whose words reach across clauses: what a message calls for, with
+/// what and against whom. The other groups (violence, threats, reporting,
+/// negation, irony, …) stay in their clause.
+const SHARED: [usize; 5] = [G_TARGET, G_WEAPON, G_MOBILISATION, G_GATHERING, G_CALL];
+
+/// One signal word of a message, with where it stands and what holds it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Occurrence<'m> {
+    pub m: &'m TermMatch,
+    /// Index into [`GROUPS`].
+    pub group: usize,
+    pub clause: usize,
+    /// A negation stands right before it in its clause.
+    pub negated: bool,
+    /// Its clause is a question (and it is not negated).
+    pub questioned: bool,
+}
+
+/// The signal words of one scope, sorted into groups, with negated and
 /// questioned occurrences set apart.
-struct Found {
+struct Found<'m> {
     /// Active occurrences per group.
-    active: [Vec<TermMatch>; GROUPS.len()],
+    active: [Vec<&'m TermMatch>; GROUPS.len()],
     /// All occurrences per group, active or not.
     raw: [usize; GROUPS.len()],
     negated: usize,
@@ -422,12 +688,11 @@ struct Found {
     questioned_evidence: Vec<String>,
 }
 
-impl Found {
-    fn new(model: &Escalation, cx: &Context<'_>) -> Self {
-        let sentences = sentence_ids(cx.tokens);
-        let questions = question_sentences(cx.text, cx.tokens, &sentences);
-        let matches = cx.matches;
-        let negations: Vec<&TermMatch> = matches.iter().filter(|m| m.group == model.group[G_NEGATION]).collect();
+impl<'m> Found<'m> {
+    /// The occurrences `keep` accepts. Negated and questioned calls (`kom
+    /// niet`) are dropped silently; other negated or questioned words are
+    /// listed as such.
+    fn collect(occurrences: &[Occurrence<'m>], keep: impl Fn(&Occurrence<'m>) -> bool) -> Self {
         let mut found = Found {
             active: Default::default(),
             raw: [0; GROUPS.len()],
@@ -436,40 +701,23 @@ impl Found {
             questioned: 0,
             questioned_evidence: Vec::new(),
         };
-        for m in matches {
-            let Some(g) = model.group.iter().position(|&index| index == m.group) else { continue };
-            // "ME" (mobiele eenheid) only in capitals: "me" is also "mij".
-            if g == G_TARGET && matches!(m.evidence.as_str(), "me" | "Me") {
+        for o in occurrences.iter().filter(|o| keep(o)) {
+            let g = o.group;
+            found.raw[g] += 1;
+            let silent = matches!(g, G_CALL | G_HARM | G_INTENT);
+            if o.negated {
+                if !silent {
+                    found.negated += 1;
+                    found.negated_evidence.push(o.m.evidence.clone());
+                }
                 continue;
             }
-            found.raw[g] += 1;
-            let contextual = matches!(g, G_VIOLENCE | G_MOBILISATION | G_GATHERING | G_THREAT | G_DOXXING | G_CALL);
-            if contextual {
-                let sentence = sentences.get(m.first).copied().unwrap_or(0);
-                let negated = negations.iter().any(|n| {
-                    n.last < m.first
-                        && m.first - n.last <= NEGATION_WINDOW
-                        && sentences.get(n.last) == Some(&sentence)
-                        && !cx.text.get(n.end..m.start).is_some_and(|between| between.contains([',', ';', ':']))
-                        && !cx
-                            .tokens
-                            .get(n.last + 1..m.first)
-                            .is_some_and(|between| between.iter().any(|t| is_conjunction(&t.norm)))
-                });
-                if negated {
-                    if g != G_CALL {
-                        found.negated += 1;
-                        found.negated_evidence.push(m.evidence.clone());
-                    }
-                    continue;
-                }
-                if questions.contains(&sentence) && g != G_CALL {
-                    found.questioned += 1;
-                    found.questioned_evidence.push(m.evidence.clone());
-                    continue;
-                }
+            if o.questioned && !silent {
+                found.questioned += 1;
+                found.questioned_evidence.push(o.m.evidence.clone());
+                continue;
             }
-            found.active[g].push(m.clone());
+            found.active[g].push(o.m);
         }
         found
     }
@@ -478,7 +726,7 @@ impl Found {
     /// a handful long: no allocation, no hashing).
     fn distinct(&self, group: usize) -> impl Iterator<Item = &TermMatch> {
         let list = &self.active[group];
-        list.iter().enumerate().filter(move |(i, m)| !list[..*i].iter().any(|e| e.term == m.term)).map(|(_, m)| m)
+        list.iter().enumerate().filter(move |(i, m)| !list[..*i].iter().any(|e| e.term == m.term)).map(|(_, m)| *m)
     }
 
     /// Distinct terms of a group: saying "rellen" four times is one signal.
