@@ -33,11 +33,71 @@
 //! so a call to come to the town hall at its street address is not one.
 
 use super::{G_CALL, G_DOXXING, G_FRAME, G_GATHERING, G_HARM, G_INTENT, G_TARGET, G_VIOLENCE, Occurrence};
-use crate::morphology::{Morphology, Tag};
+use crate::morphology::{Kind, Morphology, Tag};
 use crate::normalize::Token;
 
 /// From this product of intent, predicate and target weights on, a clause threatens.
 pub(crate) const THREAT_STRENGTH: f32 = 0.45;
+
+/// How strongly a bare infinitive ("hoogspanningskast openbreken") calls for its act.
+const INFINITIVE_INTENT: f32 = 0.8;
+
+/// Finite verbs that make a following infinitive part of a statement
+/// ("de gemeente wil het pand slopen"), not a call.
+const FINITE: [&str; 52] = [
+    "is",
+    "zijn",
+    "ben",
+    "bent",
+    "was",
+    "waren",
+    "wil",
+    "wilt",
+    "willen",
+    "wilde",
+    "wilden",
+    "gaat",
+    "gaan",
+    "ga",
+    "ging",
+    "gingen",
+    "moet",
+    "moeten",
+    "moest",
+    "moesten",
+    "kan",
+    "kunnen",
+    "kon",
+    "konden",
+    "zal",
+    "zullen",
+    "zou",
+    "zouden",
+    "mag",
+    "mogen",
+    "mocht",
+    "werd",
+    "werden",
+    "wordt",
+    "worden",
+    "heeft",
+    "hebben",
+    "heb",
+    "had",
+    "hadden",
+    "laat",
+    "laten",
+    "liet",
+    "durft",
+    "probeert",
+    "proberen",
+    "probeerde",
+    "besluit",
+    "besloot",
+    "dreigt",
+    "dreigen",
+    "hoeft",
+];
 
 /// How strongly an object pronoun or a demonstrative noun phrase names a target.
 const PHRASE_TARGET: f32 = 0.8;
@@ -52,6 +112,12 @@ const DETERMINERS: [&str; 11] =
 
 /// Verbs whose imperative carries a harm phrase (`zet … in de fik`, `steek … in brand`, `maak … af`).
 const CAUSATIVES: [&str; 8] = ["zetten", "steken", "gooien", "maken", "doen", "gaan", "laten", "blazen"];
+
+/// English harm verbs that open an imperative ("Burn down the …", "run them over").
+const ENGLISH_IMPERATIVES: [&str; 14] = [
+    "burn", "kill", "shoot", "stab", "torch", "smash", "break", "beat", "run", "hang", "bomb", "attack", "wreck",
+    "destroy",
+];
 
 /// Words that may open a clause before an imperative (`kom op, steek …`, `vanavond knallen …`).
 const OPENERS: [&str; 16] = [
@@ -85,20 +151,34 @@ const STREET_ENDINGS: [&str; 22] = [
     "boulevard",
 ];
 
+/// Verbs that say where somebody lives; what follows `in`, `op`, `aan` is an address.
+const RESIDENCE_VERBS: [&str; 6] = ["woont", "wonen", "woonachtig", "lives", "live", "verblijft"];
+
 /// Words that say somebody lives at an address.
 const RESIDENCE: [&str; 10] =
     ["woont", "wonen", "woon", "woonachtig", "adres", "huisadres", "thuis", "huis", "woning", "locatie"];
 
 /// Words that invite readers to act on an address.
-const INVITATIONS: [&str; 10] =
-    ["langs", "bezoekje", "bezoek", "succes", "plezier", "delen", "deel", "verspreiden", "verspreid", "rt"];
+const INVITATIONS: [&str; 11] =
+    ["langs", "bezoekje", "bezoek", "succes", "plezier", "delen", "deel", "verspreiden", "verspreid", "rt", "visit"];
+
+/// What the grammar found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HitKind {
+    /// An intent and a harm predicate without a target: a call, like a call word.
+    Call,
+    /// Intent × harm × target.
+    Threat,
+    /// A person, an address and an invitation.
+    Doxxing,
+}
 
 /// One finding of the grammar.
 #[derive(Debug, Clone)]
 pub(crate) struct Hit {
     pub clause: usize,
-    pub doxxing: bool,
-    /// Intent × predicate × target (1 for doxxing).
+    pub kind: HitKind,
+    /// Intent × predicate (× target) (1 for doxxing).
     pub strength: f32,
     pub evidence: String,
 }
@@ -120,9 +200,7 @@ pub(crate) struct Reading<'a> {
 pub(crate) fn read(r: &Reading<'_>) -> Vec<Hit> {
     let mut hits = Vec::new();
     for clause in 0..r.clause_count {
-        if let Some(hit) = threat_in(r, clause) {
-            hits.push(hit);
-        }
+        hits.extend(threat_in(r, clause));
         if let Some(hit) = doxxing_in(r, clause) {
             hits.push(hit);
         }
@@ -141,10 +219,10 @@ fn written<'a>(r: &Reading<'a>, first: usize, last: usize) -> &'a str {
     }
 }
 
-fn threat_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
+fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
     let near = |o: &&Occurrence<'_>| o.clause + 1 >= clause && o.clause <= clause + 1;
     if r.occurrences.iter().filter(near).any(|o| o.group == G_FRAME) {
-        return None;
+        return Vec::new();
     }
     let here = || r.occurrences.iter().filter(move |o| o.clause == clause && !o.negated);
 
@@ -170,9 +248,9 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
             }
         }
     }
-    let (predicate_weight, first, last, predicate_evidence) = predicate?;
+    let Some((predicate_weight, first, last, predicate_evidence)) = predicate else { return Vec::new() };
 
-    // The intent: a lexicon intent, the writer as subject, or the imperative.
+    // The intent: a lexicon intent, the writer as subject, the imperative, or a bare infinitive.
     let mut intent: Option<(f32, String)> = None;
     for o in here().filter(|o| o.group == G_INTENT) {
         if intent.as_ref().is_none_or(|i| o.m.weight > i.0) {
@@ -183,15 +261,28 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
         let writer = words(r, clause).find(|(i, t)| {
             matches!(t.norm.as_str(), "ik" | "we" | "wij" | "i")
                 && (first.abs_diff(*i) <= 2 || last.abs_diff(*i) <= 2)
-                && finite_near(r, *i, first, last)
+                && (finite_near(r, *i, first, last) || *i + 1 == first)
         });
         if let Some((i, _)) = writer {
             intent = Some((1.0, written(r, i, i).to_owned()));
         } else if let Some(i) = imperative(r, clause, first) {
             intent = Some((1.0, written(r, i, i).to_owned()));
+        } else if intent.is_none() && bare_infinitive(r, clause, first) {
+            intent = Some((INFINITIVE_INTENT, format!("{predicate_evidence} (infinitief)")));
         }
     }
-    let (intent_weight, intent_evidence) = intent?;
+    let Some((intent_weight, intent_evidence)) = intent else { return Vec::new() };
+    let mut hits = Vec::with_capacity(2);
+    // The writer's own intent or an imperative calls for the predicate, whoever the target.
+    let explicit = intent_weight >= 1.0 && !intent_evidence.ends_with("(infinitief)");
+    if explicit && predicate_weight >= 1.0 {
+        hits.push(Hit {
+            clause,
+            kind: HitKind::Call,
+            strength: intent_weight * predicate_weight,
+            evidence: format!("{intent_evidence} + {predicate_evidence}"),
+        });
+    }
 
     // The target: a target word, an object pronoun, or a pointed-at noun phrase.
     let mut target: Option<(f32, String)> = None;
@@ -213,21 +304,41 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
             if DETERMINERS.contains(&t.norm.as_str())
                 && let Some((next, noun)) = clause_words.get(at + 1)
                 && noun.norm.chars().all(char::is_alphabetic)
-                && !r.morphology.analyses(&noun.norm).iter().any(|a| a.tag.kind() != crate::morphology::Kind::Noun)
+                && is_noun(r, &noun.norm)
             {
                 target = Some((PHRASE_TARGET, written(r, *i, *next).to_owned()));
                 break;
             }
         }
     }
-    let (target_weight, target_evidence) = target?;
-
+    let Some((target_weight, target_evidence)) = target else { return hits };
     let strength = intent_weight * predicate_weight * target_weight;
-    (strength >= THREAT_STRENGTH).then(|| Hit {
-        clause,
-        doxxing: false,
-        strength,
-        evidence: format!("{intent_evidence} + {predicate_evidence} + {target_evidence}"),
+    if strength >= THREAT_STRENGTH {
+        hits.push(Hit {
+            clause,
+            kind: HitKind::Threat,
+            strength,
+            evidence: format!("{intent_evidence} + {predicate_evidence} + {target_evidence}"),
+        });
+    }
+    hits
+}
+
+/// Whether the predicate at `first` is a bare infinitive used as a call
+/// ("die camera's eerst eraf slopen", "ketting erover en wegwezen"): no
+/// finite verb before it in the clause and no `te` right before it.
+fn bare_infinitive(r: &Reading<'_>, clause: usize, first: usize) -> bool {
+    let infinitive =
+        r.tokens.get(first).is_some_and(|t| r.morphology.analyses(&t.norm).iter().any(|a| a.tag == Tag::Infinitive));
+    // Verb-final, after its object ("die camera's eraf slopen"); a clause that
+    // opens with it is a headline ("Rellen bij azc").
+    let opens = words(r, clause).next().is_none_or(|(i, _)| i == first);
+    if !infinitive || opens || first.checked_sub(1).and_then(|b| r.tokens.get(b)).is_some_and(|t| t.norm == "te") {
+        return false;
+    }
+    !words(r, clause).take_while(|(i, _)| *i < first).any(|(_, t)| {
+        FINITE.contains(&t.norm.as_str())
+            || r.morphology.analyses(&t.norm).iter().any(|a| matches!(a.tag, Tag::Present | Tag::Past))
     })
 }
 
@@ -249,17 +360,21 @@ fn finite_near(r: &Reading<'_>, at: usize, first: usize, last: usize) -> bool {
 fn imperative(r: &Reading<'_>, clause: usize, predicate_first: usize) -> Option<usize> {
     let mut opening = words(r, clause).skip_while(|(_, t)| OPENERS.contains(&t.norm.as_str())).take(1);
     let (i, t) = opening.next()?;
+    // English has no verb forms to read: its imperatives are listed.
+    if i == predicate_first && ENGLISH_IMPERATIVES.contains(&t.norm.as_str()) {
+        return Some(i);
+    }
     let stem = r.morphology.analyses(&t.norm).iter().find(|a| a.tag == Tag::Stem)?;
     let lemma = r.morphology.lemma(stem.lemma);
     let own = i == predicate_first;
     let causative = CAUSATIVES.contains(&lemma);
-    // "Ik"-less present forms are imperatives only at the very start: "steek", not "steekt".
     (own || causative).then_some(i)
 }
 
 fn doxxing_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
     let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
-    // Something address-like in this clause.
+    // Something address-like in this clause: a street with a number, a
+    // postcode, "woont … in/op/aan" with what follows, or a doxxing phrase.
     let mut address: Option<String> = None;
     for (at, (i, t)) in clause_words.iter().enumerate() {
         let next = clause_words.get(at + 1);
@@ -273,13 +388,26 @@ fn doxxing_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
         }
         let postcode = t.norm.len() == 4
             && t.norm.bytes().all(|b| b.is_ascii_digit())
-            && next.is_some_and(|(_, n)| {
+            && (next.is_some_and(|(_, n)| {
                 n.norm.len() == 2
                     && r.text.get(n.start..n.end).is_some_and(|w| w.bytes().all(|b| b.is_ascii_uppercase()))
-            });
-        if postcode && let Some((j, _)) = next {
-            address = Some(written(r, *i, *j).to_owned());
+            }) || at.checked_sub(1).and_then(|b| clause_words.get(b)).is_some_and(|(_, p)| p.norm == "in"));
+        if postcode {
+            address = Some(written(r, *i, next.map_or(*i, |(j, _)| *j)).to_owned());
             break;
+        }
+        if RESIDENCE_VERBS.contains(&t.norm.as_str()) {
+            let place = clause_words
+                .iter()
+                .skip(at + 1)
+                .take(3)
+                .position(|(_, w)| matches!(w.norm.as_str(), "in" | "op" | "aan" | "bij" | "at" | "near"));
+            if let Some(offset) = place
+                && let Some((end, _)) = clause_words.get((at + 2 + offset).min(clause_words.len().saturating_sub(1)))
+            {
+                address = Some(written(r, *i, *end).to_owned());
+                break;
+            }
         }
     }
     if address.is_none() {
@@ -292,15 +420,16 @@ fn doxxing_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
     let address = address?;
     // Somebody lives there: a word of residence in the message ("woont", "adres", 📍),
     // so a town hall's street address in an invitation is not doxxing.
-    let residence = r.tokens.iter().any(|t| RESIDENCE.contains(&t.norm.as_str()))
-        || r.occurrences.iter().any(|o| o.group == G_DOXXING && !o.negated);
-    // A person: an official anywhere, a pronoun or a capitalised name in this clause.
+    let residence =
+        r.tokens.iter().any(|t| RESIDENCE.contains(&t.norm.as_str()) || RESIDENCE_VERBS.contains(&t.norm.as_str()))
+            || r.occurrences.iter().any(|o| o.group == G_DOXXING && !o.negated);
+    // A person: an official anywhere, a pronoun, a pointed-at person or a capitalised name in this clause.
     let official = r.occurrences.iter().find(|o| o.group == G_TARGET).map(|o| o.m.evidence.clone());
     let person = official.or_else(|| {
         clause_words
             .iter()
             .find(|(_, t)| {
-                matches!(t.norm.as_str(), "hij" | "zij" | "ze" | "hem" | "haar")
+                matches!(t.norm.as_str(), "hij" | "zij" | "ze" | "hem" | "haar" | "he" | "she" | "him" | "her")
                     || (t.capitalised
                         && !t.sentence_start
                         && !address.contains(r.text.get(t.start..t.end).unwrap_or("\u{0}")))
@@ -308,13 +437,14 @@ fn doxxing_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
             .map(|(i, _)| written(r, *i, *i).to_owned())
     })?;
     // An invitation anywhere in the message: a suggestive word or emoji
-    // ("ga maar eens langs", 👀), or a call when somebody lives there; a
-    // call to the town hall's address is not doxxing.
+    // ("ga maar eens langs", "kerstbezoekje", 👀), or a call when somebody
+    // lives there; a call to the town hall's address is not doxxing.
     let suggestive = r
         .tokens
         .iter()
         .find(|t| {
             INVITATIONS.contains(&t.norm.as_str())
+                || t.norm.contains("bezoek")
                 || r.text.get(t.start..t.end).is_some_and(|w| !w.chars().any(char::is_alphanumeric))
         })
         .map(|t| r.text.get(t.start..t.end).unwrap_or_default().to_owned());
@@ -325,7 +455,18 @@ fn doxxing_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
             .map(|o| o.m.evidence.clone())
     };
     let invitation = suggestive.or_else(|| if residence { call() } else { None })?;
-    Some(Hit { clause, doxxing: true, strength: 1.0, evidence: format!("{person} + {address} + {invitation}") })
+    Some(Hit {
+        clause,
+        kind: HitKind::Doxxing,
+        strength: 1.0,
+        evidence: format!("{person} + {address} + {invitation}"),
+    })
+}
+
+/// Whether a word can be a noun: the tables read it as one, or do not know it.
+fn is_noun(r: &Reading<'_>, word: &str) -> bool {
+    let analyses = r.morphology.analyses(word);
+    analyses.is_empty() || analyses.iter().any(|a| a.tag.kind() == Kind::Noun)
 }
 
 /// `12`, `12a`, `3-5`: a house number.

@@ -36,6 +36,8 @@ use crate::time::TimeMention;
 
 mod grammar;
 
+use grammar::HitKind;
+
 /// The signal groups the model reads; each is a file in `config/signals/`.
 const GROUPS: [&str; 17] = [
     "violence",
@@ -304,12 +306,11 @@ impl Escalation {
                 best = Some(candidate);
             }
         }
+        // A clause decides when it escalates: a call after a report, a threat
+        // next to a joke. Levels 1 and 2 are the message's (an announcement
+        // and its time often stand in different sentences).
         match best {
-            Some(mut b) if b.assessed.level >= message.assessed.level => {
-                // Level 1 is about the message: any clause about unrest makes it one.
-                if b.assessed.level < message.assessed.level.min(Level::Discussion) {
-                    b.assessed.level = Level::Discussion;
-                }
+            Some(mut b) if b.assessed.level == Level::Escalation => {
                 let clause = b.clause_text(cx.text);
                 b.assessed.explanation.insert(0, Signal { signal: "clause".into(), evidence: clause, weight: 0.0 });
                 b.assessed.disorder |= message.assessed.disorder;
@@ -340,7 +341,8 @@ impl Escalation {
             let text = cx.text.get(scope.start..scope.end).unwrap_or_default();
             let before = cx.text.get(..scope.start).unwrap_or_default().trim_end();
             let previous_reports = c > 0 && own[c - 1];
-            let quoted = text.trim_start().starts_with(['"', '“', '‘', '\'', '«', '„']);
+            // The quotation mark may stand before the clause's first word.
+            let quoted = before.ends_with(QUOTES) || has_quote(text);
             let speech = previous_reports && before.ends_with(':');
             let calls = occurrences.iter().any(|o| {
                 o.clause == c && matches!(o.group, G_CALL | G_GATHERING | G_INTENT | G_THREAT | G_DOXXING) && !o.negated
@@ -359,6 +361,21 @@ impl Escalation {
     fn occurrences<'m>(&self, cx: &Context<'m>, clauses: &[usize], questions: &[usize]) -> Vec<Occurrence<'m>> {
         let negations: Vec<&TermMatch> = cx.matches.iter().filter(|m| m.group == self.group[G_NEGATION]).collect();
         let mut out = Vec::with_capacity(cx.matches.len());
+        // Clauses with a frame word (sport, a game, baking, condemnation):
+        // harm words next to them harm nobody, unless a target stands in
+        // their own clause ("na de wedstrijd de ME bekogelen").
+        let framed: Vec<usize> = cx
+            .matches
+            .iter()
+            .filter(|m| m.group == self.group[G_FRAME])
+            .filter_map(|m| clauses.get(m.first).copied())
+            .collect();
+        let aimed_at: Vec<usize> = cx
+            .matches
+            .iter()
+            .filter(|m| m.group == self.group[G_TARGET] && !matches!(m.evidence.as_str(), "me" | "Me"))
+            .filter_map(|m| clauses.get(m.first).copied())
+            .collect();
         for m in cx.matches {
             let Some(g) = self.group.iter().position(|&index| index == m.group) else { continue };
             // "ME" (mobiele eenheid) only in capitals: "me" is also "mij".
@@ -366,9 +383,31 @@ impl Escalation {
                 continue;
             }
             let clause = clauses.get(m.first).copied().unwrap_or(0);
+            if matches!(g, G_VIOLENCE | G_HARM | G_THREAT) {
+                if framed.iter().any(|&f| f + 1 >= clause && f <= clause + 1) && !aimed_at.contains(&clause) {
+                    continue;
+                }
+                // After an article a word is a noun: "de sloop van onze flats" calls for nothing.
+                let article = m.first == m.last
+                    && m.first.checked_sub(1).and_then(|b| cx.tokens.get(b)).is_some_and(|t| {
+                        matches!(t.norm.as_str(), "de" | "het" | "een") && clauses.get(m.first - 1) == Some(&clause)
+                    });
+                if g == G_VIOLENCE && article {
+                    continue;
+                }
+            }
+            // "geen vuurwerk" is no weapon, "niet slopen" no call to violence.
             let contextual = matches!(
                 g,
-                G_VIOLENCE | G_MOBILISATION | G_GATHERING | G_THREAT | G_DOXXING | G_CALL | G_HARM | G_INTENT
+                G_VIOLENCE
+                    | G_MOBILISATION
+                    | G_GATHERING
+                    | G_THREAT
+                    | G_DOXXING
+                    | G_CALL
+                    | G_HARM
+                    | G_INTENT
+                    | G_WEAPON
             );
             let negated = contextual
                 && negations.iter().any(|n| {
@@ -380,6 +419,10 @@ impl Escalation {
                             .tokens
                             .get(n.last + 1..m.first)
                             .is_some_and(|between| between.iter().any(|t| is_conjunction(&t.norm)))
+                })
+                // "slopen niet", "toeteren mag, slopen niet": a negation right after the word.
+                || cx.tokens.get(m.last + 1).is_some_and(|t| {
+                    matches!(t.norm.as_str(), "niet" | "nooit" | "not") && clauses.get(m.last + 1) == Some(&clause)
                 });
             let questioned = contextual && !negated && questions.contains(&clause);
             out.push(Occurrence { m, group: g, clause, negated, questioned });
@@ -417,7 +460,7 @@ impl Escalation {
 
     /// Whether `found` is about unrest (level 1 material).
     fn unrest(&self, cx: &Context<'_>, found: &Found<'_>, grammar: f32) -> bool {
-        let targeted = found.raw(G_TARGET) > 0;
+        let targeted = found.raw(G_TARGET) > 0 || menaced(cx);
         let doxxing = if targeted { found.weight(G_DOXXING) } else { 0.0 };
         let threat: f32 = found.active[G_THREAT].iter().filter(|m| targeted || m.weight >= 1.0).map(|m| m.weight).sum();
         let violence = self.violence(cx, found);
@@ -460,9 +503,14 @@ impl Escalation {
         };
 
         let in_scope = |h: &&grammar::Hit| scope.clause.is_none_or(|c| c == h.clause);
-        let intended =
-            hits.iter().filter(in_scope).filter(|h| !h.doxxing).max_by(|a, b| a.strength.total_cmp(&b.strength));
-        let exposed = hits.iter().filter(in_scope).find(|h| h.doxxing);
+        let intended = hits
+            .iter()
+            .filter(in_scope)
+            .filter(|h| h.kind == HitKind::Threat)
+            .max_by(|a, b| a.strength.total_cmp(&b.strength));
+        let exposed = hits.iter().filter(in_scope).find(|h| h.kind == HitKind::Doxxing);
+        // The writer's own intent to harm ("ik gooi de eerste steen") calls as a call word does.
+        let intends = hits.iter().filter(in_scope).any(|h| h.kind == HitKind::Call);
         let grammar_weight = if intended.is_some() || exposed.is_some() { 1.0 } else { 0.0 };
 
         let calls = found.count(G_CALL);
@@ -475,9 +523,10 @@ impl Escalation {
         let emphasis = emphasis(cx.text);
 
         // An official's address is doxxing only next to an official, a
-        // threat phrase below full weight only next to a target: "mijn oma
-        // woont op de 3e" and "afrekenen met pin" are not.
-        let targeted = found.raw(G_TARGET) > 0;
+        // threat phrase below full weight only next to a target, or said to
+        // someone next to a menacing emoji: "mijn oma woont op de 3e" and
+        // "afrekenen met pin" are not; "mooie auto, zou zonde zijn 🔥" is.
+        let targeted = found.raw(G_TARGET) > 0 || menaced(cx);
         let doxxing = if targeted { found.weight(G_DOXXING) } else { 0.0 };
         let threat: f32 = found.active[G_THREAT].iter().filter(|m| targeted || m.weight >= 1.0).map(|m| m.weight).sum();
         let weapon = found.weight(G_WEAPON);
@@ -541,7 +590,7 @@ impl Escalation {
         // Which levels the signals allow, each with its own condition.
         let direct = threat + doxxing > 0.0 || exposed.is_some();
         let armed = weapon > 0.0 && targeted;
-        let calling = calls > 0 || !future.is_empty() || emphasis.0 > 0 || gathering > 0.0;
+        let calling = calls > 0 || !future.is_empty() || emphasis.0 > 0 || gathering > 0.0 || intends;
         let called = ((violence > 0.0 || armed) && calling) || intended.is_some();
         let peaceful = found.count(G_PEACEFUL) > 0;
         // A direct threat stays one when laughed off; a call to violence does not.
@@ -631,6 +680,26 @@ struct Reporting {
     past_weight: f32,
 }
 
+/// Quotation marks: a quoted clause in a message that reports is reported speech.
+const QUOTES: [char; 8] = ['"', '“', '”', '‘', '’', '\'', '«', '„'];
+
+/// Whether a text holds a quotation mark that is not an apostrophe inside a
+/// word (`z'n`) or of a contraction (`'s avonds`, `'t`, `'k`).
+fn has_quote(text: &str) -> bool {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    chars.iter().enumerate().any(|(i, (at, c))| {
+        if !QUOTES.contains(c) {
+            return false;
+        }
+        let before = i.checked_sub(1).and_then(|b| chars.get(b)).is_some_and(|(_, p)| p.is_alphanumeric());
+        let after = chars.get(i + 1).is_some_and(|(_, n)| n.is_alphanumeric());
+        let word_after: String = text[at + c.len_utf8()..].chars().take_while(|ch| ch.is_alphanumeric()).collect();
+        let contraction =
+            !before && matches!(word_after.to_lowercase().as_str(), "s" | "t" | "k" | "n" | "m" | "r" | "ie");
+        !(before && after) && !contraction
+    })
+}
+
 /// How much of a deciding clause the explanation quotes.
 const MAX_CLAUSE_CHARS: usize = 160;
 
@@ -658,9 +727,10 @@ const G_INTENT: usize = 15;
 const G_FRAME: usize = 16;
 
 /// Groups whose words reach across clauses: what a message calls for, with
-/// what and against whom. The other groups (violence, threats, reporting,
-/// negation, irony, …) stay in their clause.
-const SHARED: [usize; 5] = [G_TARGET, G_WEAPON, G_MOBILISATION, G_GATHERING, G_CALL];
+/// what and against whom, and whether it says it is peaceful. The other
+/// groups (violence, threats, reporting, negation, irony, …) stay in their
+/// clause.
+const SHARED: [usize; 6] = [G_TARGET, G_WEAPON, G_MOBILISATION, G_GATHERING, G_CALL, G_PEACEFUL];
 
 /// One signal word of a message, with where it stands and what holds it.
 #[derive(Debug, Clone, Copy)]
@@ -794,9 +864,19 @@ fn question_sentences(text: &str, tokens: &[Token], sentences: &[usize]) -> Vec<
         if text.get(token.end..end).is_some_and(asks)
             && let Some(&sentence) = sentences.get(i)
         {
-            // "Wie doet mee?" recruits; it does not doubt.
-            let first = sentences.iter().position(|&s| s == sentence).and_then(|at| tokens.get(at));
-            if !first.is_some_and(|t| matches!(t.norm.as_str(), "wie" | "who" | "wer")) {
+            // "Wie doet mee?" recruits; it does not doubt, also after a comma
+            // ("Samstag geht's los, wer ist dabei?").
+            let first = sentences.iter().position(|&s| s == sentence).unwrap_or(i);
+            let recruits = (first..=i).any(|at| {
+                let asks_who = tokens.get(at).is_some_and(|t| matches!(t.norm.as_str(), "wie" | "who" | "wer"));
+                let opens =
+                    at == first
+                        || at.checked_sub(1).and_then(|b| tokens.get(b)).zip(tokens.get(at)).is_some_and(|(p, t)| {
+                            text.get(p.end..t.start).is_some_and(|between| between.contains(','))
+                        });
+                asks_who && opens
+            });
+            if !recruits {
                 out.push(sentence);
             }
         }
@@ -854,6 +934,17 @@ fn says_future(evidence: &str) -> bool {
     ];
     let lower = evidence.to_lowercase();
     lower.split(|c: char| !c.is_alphanumeric()).any(|w| AHEAD.contains(&w))
+}
+
+/// Someone is addressed (`je`, `jullie`, `you`) next to a menacing emoji (🔥, 🔪, 🔫, 💣, 😈, …).
+fn menaced(cx: &Context<'_>) -> bool {
+    const MENACE: [char; 13] = ['🔥', '🔪', '🔫', '💣', '🧨', '😈', '🪓', '💀', '☠', '⚰', '🩸', '👊', '🪢'];
+    !cx.text.is_ascii()
+        && cx.text.contains(MENACE)
+        && cx
+            .tokens
+            .iter()
+            .any(|t| matches!(t.norm.as_str(), "je" | "jij" | "jou" | "jouw" | "jullie" | "u" | "uw" | "you" | "your"))
 }
 
 /// `/s` at the end of a post, and laughing emoji.
