@@ -383,9 +383,12 @@ def main():
                     if f in forms or tag in ("stem", "t"):
                         rows.add((f, base, tag))
         for tag, fs in table.items():
+            # A separable verb's stem does not stand as one word ("aanval" is
+            # the noun); its other contiguous forms ("neersteekt", in a
+            # subordinate clause) are kept when their base form is valid.
+            if particle and tag == "stem":
+                continue
             for f in fs:
-                # Contiguous forms of a separable verb ("neersteekt") are rare
-                # enough in the dictionary to be kept when their base form is valid.
                 if f in forms or particle:
                     rows.add((f, inf, tag))
     # Nouns: the dictionary's own plural and diminutive suffixes.
