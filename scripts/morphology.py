@@ -316,6 +316,8 @@ def paradigm(forms, inf):
 
 def verb_lemma_of(forms, word):
     """The infinitive a lexicon word is a form of, when it is a verb form."""
+    if word in STRONG:
+        return word
     if word.endswith("en") and (strong_paradigm(forms, word) or weak_paradigm(forms, word)):
         return word
     if word.endswith("en"):

@@ -32,12 +32,15 @@
 //! call or intent when a word says somebody lives there (`woont`, `huis`),
 //! so a call to come to the town hall at its street address is not one.
 
-use super::{G_CALL, G_DOXXING, G_FRAME, G_GATHERING, G_HARM, G_INTENT, G_TARGET, G_VIOLENCE, Occurrence};
+use super::{G_CALL, G_DOXXING, G_GATHERING, G_HARM, G_INTENT, G_TARGET, G_VIOLENCE, Occurrence};
 use crate::morphology::{Kind, Morphology, Tag};
 use crate::normalize::Token;
 
 /// From this product of intent, predicate and target weights on, a clause threatens.
 pub(crate) const THREAT_STRENGTH: f32 = 0.45;
+
+/// How many words before its harm predicate the writer's pronoun may stand.
+const WRITER_REACH: usize = 8;
 
 /// How strongly a bare infinitive ("hoogspanningskast openbreken") calls for its act.
 const INFINITIVE_INTENT: f32 = 0.8;
@@ -111,7 +114,8 @@ const DETERMINERS: [&str; 11] =
     ["die", "dat", "deze", "dit", "alle", "elke", "iedere", "those", "that", "all", "every"];
 
 /// Verbs whose imperative carries a harm phrase (`zet … in de fik`, `steek … in brand`, `maak … af`).
-const CAUSATIVES: [&str; 8] = ["zetten", "steken", "gooien", "maken", "doen", "gaan", "laten", "blazen"];
+const CAUSATIVES: [&str; 12] =
+    ["zetten", "steken", "gooien", "maken", "doen", "gaan", "laten", "blazen", "slaan", "rijden", "trekken", "leggen"];
 
 /// English harm verbs that open an imperative ("Burn down the …", "run them over").
 const ENGLISH_IMPERATIVES: [&str; 14] = [
@@ -194,6 +198,8 @@ pub(crate) struct Reading<'a> {
     pub occurrences: &'a [Occurrence<'a>],
     /// Lemmas of the harm and violence terms, for their participles.
     pub harm_lemmas: &'a rustc_hash::FxHashSet<u32>,
+    /// Clauses a frame holds back (sport, a game, an idiom, a condemnation).
+    pub held: &'a [bool],
 }
 
 /// Every threat, incitement and doxxing the grammar finds, per clause.
@@ -220,8 +226,9 @@ fn written<'a>(r: &Reading<'a>, first: usize, last: usize) -> &'a str {
 }
 
 fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
-    let near = |o: &&Occurrence<'_>| o.clause + 1 >= clause && o.clause <= clause + 1;
-    if r.occurrences.iter().filter(near).any(|o| o.group == G_FRAME) {
+    // Harm words in a frame (sport, a game, …) were left out of the
+    // occurrences already; participles are read here, so the frame holds them too.
+    if r.held.get(clause).copied().unwrap_or(false) {
         return Vec::new();
     }
     let here = || r.occurrences.iter().filter(move |o| o.clause == clause && !o.negated);
@@ -260,14 +267,15 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
     if intent.as_ref().is_none_or(|i| i.0 < 1.0) {
         let writer = words(r, clause).find(|(i, t)| {
             matches!(t.norm.as_str(), "ik" | "we" | "wij" | "i")
-                && (first.abs_diff(*i) <= 2 || last.abs_diff(*i) <= 2)
-                && (finite_near(r, *i, first, last) || *i + 1 == first)
+                && (((first.abs_diff(*i) <= 2 || last.abs_diff(*i) <= 2) && finite_near(r, *i, first, last))
+                    || *i + 1 == first
+                    || (*i < first && first - *i <= WRITER_REACH && acting_verb_next_to(r, *i)))
         });
         if let Some((i, _)) = writer {
             intent = Some((1.0, written(r, i, i).to_owned()));
         } else if let Some(i) = imperative(r, clause, first) {
             intent = Some((1.0, written(r, i, i).to_owned()));
-        } else if intent.is_none() && bare_infinitive(r, clause, first) {
+        } else if intent.is_none() && bare_infinitive(r, clause, first, last) {
             intent = Some((INFINITIVE_INTENT, format!("{predicate_evidence} (infinitief)")));
         }
     }
@@ -327,9 +335,30 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
 /// Whether the predicate at `first` is a bare infinitive used as a call
 /// ("die camera's eerst eraf slopen", "ketting erover en wegwezen"): no
 /// finite verb before it in the clause and no `te` right before it.
-fn bare_infinitive(r: &Reading<'_>, clause: usize, first: usize) -> bool {
-    let infinitive =
-        r.tokens.get(first).is_some_and(|t| r.morphology.analyses(&t.norm).iter().any(|a| a.tag == Tag::Infinitive));
+fn bare_infinitive(r: &Reading<'_>, clause: usize, first: usize, last: usize) -> bool {
+    let is_infinitive = |i: usize| {
+        r.clauses.get(i) == Some(&clause)
+            && r.tokens.get(i).is_some_and(|t| r.morphology.analyses(&t.norm).iter().any(|a| a.tag == Tag::Infinitive))
+    };
+    // The predicate itself, or a phrase with its verb after it ("vol stenen leggen").
+    let verb = if is_infinitive(first) && first == last {
+        Some(first)
+    } else if is_infinitive(last + 1) {
+        Some(last + 1)
+    } else {
+        is_infinitive(last).then_some(last)
+    };
+    // A call ends its phrase ("… eraf slopen, dan …", "openbreken en kortsluiten");
+    // "Supporters bekogelen ME na de wedstrijd" is a headline's present tense.
+    let ends_phrase = verb.is_some_and(|v| {
+        let (Some(here), next) = (r.tokens.get(v), r.tokens.get(v + 1)) else { return false };
+        next.is_none_or(|n| {
+            r.clauses.get(v + 1) != Some(&clause)
+                || matches!(n.norm.as_str(), "en" | "of" | "dan" | "and")
+                || r.text.get(here.end..n.start).is_some_and(|between| between.contains([',', ';', '-', '–']))
+        })
+    });
+    let infinitive = verb.is_some() && ends_phrase;
     // Verb-final, after its object ("die camera's eraf slopen"); a clause that
     // opens with it is a headline ("Rellen bij azc").
     let opens = words(r, clause).next().is_none_or(|(i, _)| i == first);
@@ -352,6 +381,18 @@ fn finite_near(r: &Reading<'_>, at: usize, first: usize, last: usize) -> bool {
             t.norm.as_str(),
             "ga" | "gaan" | "zal" | "zullen" | "wil" | "willen" | "kom" | "komen" | "will" | "gonna"
         ) || r.morphology.analyses(&t.norm).iter().any(|a| matches!(a.tag, Tag::Stem | Tag::Present | Tag::Infinitive))
+    })
+}
+
+/// Whether the writer's pronoun at `at` stands right next to a verb of
+/// harm or a causative one (`zetten we hem op z'n kop`, `sla ik … het
+/// ziekenhuis in`), however far its object stretches.
+fn acting_verb_next_to(r: &Reading<'_>, at: usize) -> bool {
+    [at.checked_sub(1), Some(at + 1)].into_iter().flatten().filter_map(|i| r.tokens.get(i)).any(|t| {
+        r.morphology.analyses(&t.norm).iter().any(|a| {
+            a.tag.kind() == Kind::Now
+                && (r.harm_lemmas.contains(&a.lemma) || CAUSATIVES.contains(&r.morphology.lemma(a.lemma)))
+        })
     })
 }
 

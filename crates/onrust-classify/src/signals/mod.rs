@@ -271,7 +271,8 @@ impl Escalation {
         let clauses = sentence_ids(cx.tokens);
         let clause_count = clauses.last().map_or(1, |c| c + 1);
         let questions = question_sentences(cx.text, cx.tokens, &clauses);
-        let occurrences = self.occurrences(cx, &clauses, &questions);
+        let held = self.held_clauses(cx, &clauses, clause_count);
+        let occurrences = self.occurrences(cx, &clauses, &questions, &held);
         let hits = grammar::read(&grammar::Reading {
             text: cx.text,
             tokens: cx.tokens,
@@ -280,14 +281,20 @@ impl Escalation {
             clause_count,
             occurrences: &occurrences,
             harm_lemmas: &self.harm_lemmas,
+            held: &held,
         });
         let whole = Scope { clause: None, first: 0, last: cx.tokens.len(), start: 0, end: cx.text.len() };
-        let message = self.evaluate(cx, &Found::collect(&occurrences, |_| true), &whole, &hits);
+        let all = Found::collect(&occurrences, |_| true);
+        let message = self.evaluate(cx, &all, &whole, &hits);
         if clause_count <= 1 || occurrences.is_empty() {
             return message.assessed;
         }
         let scopes: Vec<Scope> = (0..clause_count).map(|c| Scope::of_clause(cx, &clauses, c)).collect();
         let reports = self.clause_reports(cx, &occurrences, &scopes);
+        // In a message that reads as a report as a whole, a clause escalates
+        // only with a call of its own: a call word, an intent the grammar
+        // reads, or a time ahead ("… gegooid. Op oudejaarsavond gaan we …").
+        let message_reports = self.reporting(cx, &all, &whole).report;
         let mut best: Option<Candidate> = None;
         for scope in &scopes {
             let Some(clause) = scope.clause else { continue };
@@ -299,7 +306,10 @@ impl Escalation {
                 o.clause == clause || (SHARED.contains(&o.group) && !reports.get(o.clause).copied().unwrap_or(false))
             });
             let mut candidate = self.evaluate(cx, &found, scope, &hits);
-            if reports.get(clause).copied().unwrap_or(false) {
+            let own_call = occurrences.iter().any(|o| o.clause == clause && o.group == G_CALL && !o.negated)
+                || hits.iter().any(|h| h.clause == clause && h.kind != HitKind::Threat)
+                || cx.times.iter().any(|t| !t.past && t.start >= scope.start && t.start < scope.end);
+            if reports.get(clause).copied().unwrap_or(false) || (message_reports && !own_call) {
                 candidate.cap_as_report();
             }
             if best.as_ref().is_none_or(|b| candidate.outranks(b)) {
@@ -350,32 +360,49 @@ impl Escalation {
             let ahead = cx.times.iter().any(|t| !t.past && t.start >= scope.start && t.start < scope.end);
             let neighbour = previous_reports || own.get(c + 1).copied().unwrap_or(false);
             let quiet = !calls && !ahead && emphasis(text).0 == 0;
-            if (quoted && own.iter().any(|r| *r)) || speech || (neighbour && quiet) {
+            let attributed = occurrences.iter().any(|o| o.clause == c && o.group == G_ATTRIBUTION);
+            if (quoted && (attributed || own.iter().any(|r| *r))) || speech || (neighbour && quiet) {
                 out[c] = true;
             }
         }
         out
     }
 
+    /// Which clauses a frame holds back: harm words there harm nobody. A
+    /// frame of weight 1 (an idiom, a game, building work, a condemnation)
+    /// holds its clause and the ones next to it; below 1 (sport, cooking)
+    /// not a clause with a target of its own ("na de wedstrijd de ME bekogelen").
+    fn held_clauses(&self, cx: &Context<'_>, clauses: &[usize], clause_count: usize) -> Vec<bool> {
+        let mut held = vec![false; clause_count];
+        let aimed_at = |clause: usize| {
+            cx.matches.iter().any(|m| {
+                m.group == self.group[G_TARGET]
+                    && !matches!(m.evidence.as_str(), "me" | "Me")
+                    && clauses.get(m.first) == Some(&clause)
+            })
+        };
+        for frame in cx.matches.iter().filter(|m| m.group == self.group[G_FRAME]) {
+            let Some(&at) = clauses.get(frame.first) else { continue };
+            let near = at.saturating_sub(1)..=(at + 1).min(clause_count.saturating_sub(1));
+            for (clause, slot) in held.iter_mut().enumerate().filter(|(c, _)| near.contains(c)) {
+                if frame.weight >= 1.0 || !aimed_at(clause) {
+                    *slot = true;
+                }
+            }
+        }
+        held
+    }
+
     /// Every signal word with its group, clause, and whether a negation or a question holds it.
-    fn occurrences<'m>(&self, cx: &Context<'m>, clauses: &[usize], questions: &[usize]) -> Vec<Occurrence<'m>> {
+    fn occurrences<'m>(
+        &self,
+        cx: &Context<'m>,
+        clauses: &[usize],
+        questions: &[usize],
+        held: &[bool],
+    ) -> Vec<Occurrence<'m>> {
         let negations: Vec<&TermMatch> = cx.matches.iter().filter(|m| m.group == self.group[G_NEGATION]).collect();
         let mut out = Vec::with_capacity(cx.matches.len());
-        // Clauses with a frame word (sport, a game, baking, condemnation):
-        // harm words next to them harm nobody, unless a target stands in
-        // their own clause ("na de wedstrijd de ME bekogelen").
-        let framed: Vec<usize> = cx
-            .matches
-            .iter()
-            .filter(|m| m.group == self.group[G_FRAME])
-            .filter_map(|m| clauses.get(m.first).copied())
-            .collect();
-        let aimed_at: Vec<usize> = cx
-            .matches
-            .iter()
-            .filter(|m| m.group == self.group[G_TARGET] && !matches!(m.evidence.as_str(), "me" | "Me"))
-            .filter_map(|m| clauses.get(m.first).copied())
-            .collect();
         for m in cx.matches {
             let Some(g) = self.group.iter().position(|&index| index == m.group) else { continue };
             // "ME" (mobiele eenheid) only in capitals: "me" is also "mij".
@@ -384,7 +411,7 @@ impl Escalation {
             }
             let clause = clauses.get(m.first).copied().unwrap_or(0);
             if matches!(g, G_VIOLENCE | G_HARM | G_THREAT) {
-                if framed.iter().any(|&f| f + 1 >= clause && f <= clause + 1) && !aimed_at.contains(&clause) {
+                if held.get(clause).copied().unwrap_or(false) {
                     continue;
                 }
                 // After an article a word is a noun: "de sloop van onze flats" calls for nothing.
@@ -516,9 +543,12 @@ impl Escalation {
         let calls = found.count(G_CALL);
         let reporting = self.reporting(cx, found, scope);
         let past_weight = reporting.past_weight;
-        let report = reporting.report;
-        let tractor = has_tractor(cx.text);
         let scope_text = cx.text.get(scope.start..scope.end).unwrap_or_default();
+        // The writer's own threat is no report, whatever past tense stands in
+        // its relative clause ("ik ga die ambtenaar die hier kwam meten …"),
+        // unless it is quoted.
+        let report = reporting.report && ((intended.is_none() && exposed.is_none()) || has_quote(scope_text));
+        let tractor = has_tractor(cx.text);
         let irony = found.count(G_IRONY) + usize::from(has_irony_marks(scope_text));
         let emphasis = emphasis(cx.text);
 
@@ -696,7 +726,7 @@ fn has_quote(text: &str) -> bool {
         let word_after: String = text[at + c.len_utf8()..].chars().take_while(|ch| ch.is_alphanumeric()).collect();
         let contraction =
             !before && matches!(word_after.to_lowercase().as_str(), "s" | "t" | "k" | "n" | "m" | "r" | "ie");
-        !(before && after) && !contraction
+        !(contraction || (before && after))
     })
 }
 
@@ -949,8 +979,9 @@ fn menaced(cx: &Context<'_>) -> bool {
 
 /// `/s` at the end of a post, and laughing emoji.
 fn has_irony_marks(text: &str) -> bool {
-    let trimmed = text.trim_end();
-    trimmed.ends_with("/s") || trimmed.contains(" /s ") || text.contains(['😂', '🤣', '🙃'])
+    text.lines().any(|line| line.trim_end().ends_with("/s"))
+        || text.contains(" /s ")
+        || text.contains(['😂', '🤣', '🙃'])
 }
 
 /// Emphasis that marks a call: runs of `!`, fire and bomb emoji. Returns the count and evidence.
