@@ -200,6 +200,8 @@ pub(crate) struct Reading<'a> {
     pub harm_lemmas: &'a rustc_hash::FxHashSet<u32>,
     /// Clauses a frame holds back (sport, a game, an idiom, a condemnation).
     pub held: &'a [bool],
+    /// Token range of each clause.
+    pub ranges: &'a [(usize, usize)],
 }
 
 /// Every threat, incitement and doxxing the grammar finds, per clause.
@@ -214,8 +216,10 @@ pub(crate) fn read(r: &Reading<'_>) -> Vec<Hit> {
     hits
 }
 
+/// The words of a clause with their index: clauses are contiguous runs of tokens.
 fn words<'a>(r: &'a Reading<'_>, clause: usize) -> impl Iterator<Item = (usize, &'a Token)> + 'a {
-    r.tokens.iter().enumerate().filter(move |(i, _)| r.clauses.get(*i) == Some(&clause))
+    let (first, last) = r.ranges.get(clause).copied().unwrap_or((0, 0));
+    r.tokens.get(first..last).unwrap_or_default().iter().enumerate().map(move |(i, t)| (first + i, t))
 }
 
 fn written<'a>(r: &Reading<'a>, first: usize, last: usize) -> &'a str {
@@ -413,6 +417,13 @@ fn imperative(r: &Reading<'_>, clause: usize, predicate_first: usize) -> Option<
 }
 
 fn doxxing_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
+    // Most clauses hold nothing address-like: no number, no "woont", no doxxing phrase.
+    let maybe = words(r, clause).any(|(_, t)| {
+        t.norm.as_bytes().first().is_some_and(u8::is_ascii_digit) || RESIDENCE_VERBS.contains(&t.norm.as_str())
+    }) || r.occurrences.iter().any(|o| o.clause == clause && o.group == G_DOXXING);
+    if !maybe {
+        return None;
+    }
     let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
     // Something address-like in this clause: a street with a number, a
     // postcode, "woont … in/op/aan" with what follows, or a doxxing phrase.

@@ -272,6 +272,15 @@ impl Escalation {
         let clause_count = clauses.last().map_or(1, |c| c + 1);
         let questions = question_sentences(cx.text, cx.tokens, &clauses);
         let held = self.held_clauses(cx, &clauses, clause_count);
+        let mut ranges = vec![(0, 0); clause_count];
+        for (i, &c) in clauses.iter().enumerate() {
+            if let Some(range) = ranges.get_mut(c) {
+                if range.1 == 0 {
+                    range.0 = i;
+                }
+                range.1 = i + 1;
+            }
+        }
         let occurrences = self.occurrences(cx, &clauses, &questions, &held);
         let hits = grammar::read(&grammar::Reading {
             text: cx.text,
@@ -282,11 +291,21 @@ impl Escalation {
             occurrences: &occurrences,
             harm_lemmas: &self.harm_lemmas,
             held: &held,
+            ranges: &ranges,
         });
         let whole = Scope { clause: None, first: 0, last: cx.tokens.len(), start: 0, end: cx.text.len() };
         let all = Found::collect(&occurrences, |_| true);
         let message = self.evaluate(cx, &all, &whole, &hits);
-        if clause_count <= 1 || occurrences.is_empty() {
+        // Only a clause with something of its own that escalates (violence,
+        // harm, a threat, doxxing, a weapon, a grammar finding) can decide;
+        // the others are read by the message (most news has none).
+        let escalating = |clause: usize| {
+            occurrences
+                .iter()
+                .any(|o| o.clause == clause && matches!(o.group, G_VIOLENCE | G_HARM | G_THREAT | G_DOXXING | G_WEAPON))
+                || hits.iter().any(|h| h.clause == clause)
+        };
+        if clause_count <= 1 || !(0..clause_count).any(escalating) {
             return message.assessed;
         }
         let scopes: Vec<Scope> = (0..clause_count).map(|c| Scope::of_clause(cx, &clauses, c)).collect();
@@ -298,8 +317,7 @@ impl Escalation {
         let mut best: Option<Candidate> = None;
         for scope in &scopes {
             let Some(clause) = scope.clause else { continue };
-            // A clause without a signal word of its own reads only what the others share.
-            if !occurrences.iter().any(|o| o.clause == clause) {
+            if !escalating(clause) {
                 continue;
             }
             let found = Found::collect(&occurrences, |o| {
@@ -520,14 +538,21 @@ impl Escalation {
         let mut z = self.bias;
         // A group adds its weight times the summed weight of its distinct
         // terms (so a 0.5 term counts half), capped.
-        let mut add = |name: &str, evidence: String, weight: f32, amount: f32, cap: f32| {
-            if amount <= 0.0 {
-                return;
-            }
-            let contribution = weight * amount.min(cap);
-            z += contribution;
-            explanation.push(Signal { signal: name.to_owned(), evidence, weight: round3(contribution) });
-        };
+        // The evidence is only written out for a signal that counts.
+        macro_rules! add {
+            ($name:expr, $evidence:expr, $weight:expr, $amount:expr, $cap:expr) => {{
+                let amount: f32 = $amount;
+                if amount > 0.0 {
+                    let contribution = $weight * amount.min($cap);
+                    z += contribution;
+                    explanation.push(Signal {
+                        signal: $name.to_owned(),
+                        evidence: $evidence,
+                        weight: round3(contribution),
+                    });
+                }
+            }};
+        }
 
         let in_scope = |h: &&grammar::Hit| scope.clause.is_none_or(|c| c == h.clause);
         let intended = hits
@@ -576,7 +601,7 @@ impl Escalation {
         let future: Vec<&TimeMention> = cx.times.iter().filter(ahead).collect();
         let past = cx.times.iter().any(|t| t.past) || (narrated && future.len() < cx.times.len());
 
-        add("unrest_report", found.evidence(G_VIOLENCE_REPORT), w.unrest_report, found.weight(G_VIOLENCE_REPORT), 2.0);
+        add!("unrest_report", found.evidence(G_VIOLENCE_REPORT), w.unrest_report, found.weight(G_VIOLENCE_REPORT), 2.0);
         let mut action_evidence = found.evidence(G_MOBILISATION);
         if tractor {
             action_evidence = [action_evidence.as_str(), "🚜"]
@@ -587,34 +612,44 @@ impl Escalation {
                 .join(", ");
         }
         let actions = found.weight(G_MOBILISATION) + if tractor { 1.0 } else { 0.0 };
-        add("mobilisation", action_evidence, w.mobilisation, actions, 2.0);
-        add("gathering", found.evidence(G_GATHERING), w.gathering, gathering, 2.0);
-        add("call", found.evidence(G_CALL), w.call, found.weight(G_CALL), 2.0);
-        let future_evidence = future.iter().map(|t| t.evidence.as_str()).collect::<Vec<_>>().join(", ");
-        add("future_time", future_evidence, w.future_time, if future.is_empty() { 0.0 } else { 1.0 }, 1.0);
-        add("emphasis", emphasis.1.clone(), w.emphasis, emphasis.0 as f32, 2.0);
-        add("call_to_violence", found.evidence(G_VIOLENCE), w.violence, violence, 2.0);
+        add!("mobilisation", action_evidence, w.mobilisation, actions, 2.0);
+        add!("gathering", found.evidence(G_GATHERING), w.gathering, gathering, 2.0);
+        add!("call", found.evidence(G_CALL), w.call, found.weight(G_CALL), 2.0);
+        add!(
+            "future_time",
+            future.iter().map(|t| t.evidence.as_str()).collect::<Vec<_>>().join(", "),
+            w.future_time,
+            if future.is_empty() { 0.0 } else { 1.0 },
+            1.0
+        );
+        add!("emphasis", emphasis.1.clone(), w.emphasis, emphasis.0 as f32, 2.0);
+        add!("call_to_violence", found.evidence(G_VIOLENCE), w.violence, violence, 2.0);
         let hostile = violence + threat + doxxing + weapon + grammar_weight > 0.0;
-        add("target", found.evidence(G_TARGET), w.target, if hostile { found.weight(G_TARGET) } else { 0.0 }, 1.0);
-        add("weapon", found.evidence(G_WEAPON), w.weapon, weapon, 2.0);
-        add("threat", found.evidence(G_THREAT), w.threat, threat, 1.0);
-        add("doxxing", found.evidence(G_DOXXING), w.doxxing, doxxing, 1.0);
+        add!("target", found.evidence(G_TARGET), w.target, if hostile { found.weight(G_TARGET) } else { 0.0 }, 1.0);
+        add!("weapon", found.evidence(G_WEAPON), w.weapon, weapon, 2.0);
+        add!("threat", found.evidence(G_THREAT), w.threat, threat, 1.0);
+        add!("doxxing", found.evidence(G_DOXXING), w.doxxing, doxxing, 1.0);
         if let Some(hit) = intended {
-            add("intent_to_harm", hit.evidence.clone(), w.intent, 1.0, 1.0);
+            add!("intent_to_harm", hit.evidence.clone(), w.intent, 1.0, 1.0);
         }
         if let Some(hit) = exposed {
-            add("doxxing_grammar", hit.evidence.clone(), w.doxxing, 1.0, 1.0);
+            add!("doxxing_grammar", hit.evidence.clone(), w.doxxing, 1.0, 1.0);
         }
-        let report_evidence = [found.evidence(G_REPORT), found.evidence(G_ATTRIBUTION)]
-            .into_iter()
-            .filter(|e| !e.is_empty())
-            .collect::<Vec<_>>()
-            .join(", ");
-        add("reporting", report_evidence, w.reporting, found.weight(G_REPORT) + found.weight(G_ATTRIBUTION), 2.0);
-        add("negation", found.negated_evidence(), w.negated, found.negated as f32, 2.0);
-        add("question", found.questioned_evidence(), w.question, found.questioned.min(1) as f32, 1.0);
-        add("irony", found.evidence(G_IRONY), w.irony, irony.min(1) as f32, 1.0);
-        add("peaceful", found.evidence(G_PEACEFUL), w.peaceful, found.count(G_PEACEFUL).min(1) as f32, 1.0);
+        add!(
+            "reporting",
+            [found.evidence(G_REPORT), found.evidence(G_ATTRIBUTION)]
+                .into_iter()
+                .filter(|e| !e.is_empty())
+                .collect::<Vec<_>>()
+                .join(", "),
+            w.reporting,
+            found.weight(G_REPORT) + found.weight(G_ATTRIBUTION),
+            2.0
+        );
+        add!("negation", found.negated_evidence(), w.negated, found.negated as f32, 2.0);
+        add!("question", found.questioned_evidence(), w.question, found.questioned.min(1) as f32, 1.0);
+        add!("irony", found.evidence(G_IRONY), w.irony, irony.min(1) as f32, 1.0);
+        add!("peaceful", found.evidence(G_PEACEFUL), w.peaceful, found.count(G_PEACEFUL).min(1) as f32, 1.0);
         let score = round3(1.0 / (1.0 + (-z).exp()));
 
         // Which levels the signals allow, each with its own condition.
