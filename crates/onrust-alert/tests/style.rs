@@ -43,6 +43,7 @@ fn scored(id: &str, place: Option<&str>, level: u8, text: &str, published: DateT
             score: 0.93,
             themes: vec!["asiel".into()],
             municipalities: place.map(|p| MunicipalityCode::new(p).unwrap()).into_iter().collect(),
+            places: Vec::new(),
             event_time: None,
             explanation: vec![Signal { signal: "call_to_violence".into(), evidence: "in de fik".into(), weight: 0.6 }],
             classifier_version: "test".into(),

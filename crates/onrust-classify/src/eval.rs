@@ -123,6 +123,8 @@ pub struct Evaluation {
     pub level_correct: u64,
     /// Level ≥ 2 as a binary detection.
     pub mobilisation_or_more: Counts,
+    /// Messages per expected level (rows) and given level (columns).
+    pub confusion: [[u64; 4]; 4],
     pub themes: BTreeMap<String, Counts>,
     pub municipalities: Counts,
     /// Messages that expect an event time, and how many got its date right.
@@ -147,6 +149,7 @@ impl Evaluation {
             counts.add(expected.level == *level, got.level == *level);
         }
         self.level_correct += u64::from(expected.level == got.level);
+        self.confusion[usize::from(expected.level.as_u8()).min(3)][usize::from(got.level.as_u8()).min(3)] += 1;
         self.mobilisation_or_more.add(expected.level >= Level::Mobilisation, got.level >= Level::Mobilisation);
 
         let mut theme_ids: Vec<&String> = expected.themes.iter().chain(got.themes.iter()).collect();
@@ -233,11 +236,26 @@ impl Evaluation {
             row(&format!("level {level}"), counts);
         }
         row("level >= 2 (detection)", &self.mobilisation_or_more);
+
         for (theme, counts) in &self.themes {
             row(&format!("theme {theme}"), counts);
         }
         row("themes (micro)", &self.theme_micro());
         row("municipalities (micro)", &self.municipalities);
+        let _ = writeln!(out, "\nconfusion (rows: expected level, columns: given level)");
+        let _ = writeln!(out, "{:<10} {:>7} {:>7} {:>7} {:>7}", "", "0", "1", "2", "3");
+        for (level, given) in self.confusion.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{:<10} {:>7} {:>7} {:>7} {:>7}",
+                format!("level {level}"),
+                given[0],
+                given[1],
+                given[2],
+                given[3]
+            );
+        }
+
         let _ = writeln!(
             out,
             "\nevent date accuracy: {:.3} ({} of {} announcements)",
@@ -252,6 +270,64 @@ impl Evaluation {
         }
         out
     }
+}
+
+/// Signals that can make a message level 3, 2 and 1 (see `config/signals/README.md`).
+const ESCALATING: [&str; 6] = ["threat", "doxxing", "intent_to_harm", "doxxing_grammar", "call_to_violence", "weapon"];
+const CALLING: [&str; 4] = ["call", "future_time", "emphasis", "gathering"];
+const MOBILISING: [&str; 2] = ["mobilisation", "gathering"];
+const HOLDING_BACK: [&str; 5] = ["reporting", "negation", "question", "irony", "peaceful"];
+
+/// For a line whose level differs from its label: the clause that decided,
+/// and which signals missed (level too low) or fired wrongly (too high).
+pub fn diagnose(expected: &Expected, got: &Assessment) -> String {
+    let clause = got
+        .explanation
+        .iter()
+        .find(|s| s.signal == "clause")
+        .map_or_else(|| "the whole message".to_owned(), |s| format!("\"{}\"", s.evidence));
+    let fired = |names: &[&str]| -> Vec<String> {
+        got.explanation
+            .iter()
+            .filter(|s| names.contains(&s.signal.as_str()))
+            .map(|s| format!("{}[{}]", s.signal, s.evidence))
+            .collect()
+    };
+    let list = |v: Vec<String>| if v.is_empty() { "none".to_owned() } else { v.join(", ") };
+    let (want, have) = (expected.level, got.level);
+    if want == have {
+        return format!("level {} as labelled; deciding clause {clause}", have.as_u8());
+    }
+    let mut out = format!("level {}→{}; deciding clause {clause}; ", want.as_u8(), have.as_u8());
+    if have < want {
+        let (needed, missing) = match want {
+            Level::Escalation => (
+                fired(&ESCALATING),
+                "a threat, doxxing, intent_to_harm (intent + harm + target), or call_to_violence with a call",
+            ),
+            Level::Mobilisation => (fired(&MOBILISING), "mobilisation or gathering with a call or a time ahead"),
+            _ => (Vec::new(), "a theme or an unrest signal"),
+        };
+        out.push_str(&format!(
+            "missed: {missing}; present: {}; calls: {}; held back by: {}",
+            list(needed),
+            list(fired(&CALLING)),
+            list(fired(&HOLDING_BACK))
+        ));
+    } else {
+        let culprits = match have {
+            Level::Escalation => fired(&ESCALATING),
+            Level::Mobilisation => fired(&MOBILISING),
+            _ => got
+                .explanation
+                .iter()
+                .filter(|s| s.signal.starts_with("theme:") || s.weight > 0.0)
+                .map(|s| format!("{}[{}]", s.signal, s.evidence))
+                .collect(),
+        };
+        out.push_str(&format!("fired wrongly: {}; calls: {}", list(culprits), list(fired(&CALLING))));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -321,6 +397,37 @@ mod tests {
         assert_eq!((values[1], values[4]), (0.0, 0.0));
         assert!(!e.meets_targets());
         assert!(agrees(&want(Level::None, &["a", "b"], &[], None), &got(Level::None, &["b", "a"], &[], None)));
+    }
+
+    #[test]
+    fn confusion_and_diagnosis_name_levels_clause_and_signals() {
+        let mut e = Evaluation::default();
+        let mut missed = got(Level::Discussion, &[], &[], None);
+        missed.explanation = vec![
+            onrust_model::Signal { signal: "clause".into(), evidence: "we gaan de ME aanvallen".into(), weight: 0.0 },
+            onrust_model::Signal { signal: "call_to_violence".into(), evidence: "aanvallen".into(), weight: 1.8 },
+            onrust_model::Signal { signal: "reporting".into(), evidence: "werd".into(), weight: -0.9 },
+        ];
+        e.add(&want(Level::Escalation, &[], &[], None), &missed);
+        e.add(&want(Level::None, &[], &[], None), &got(Level::Mobilisation, &[], &[], None));
+        assert_eq!(e.confusion[3][1], 1);
+        assert_eq!(e.confusion[0][2], 1);
+        assert_eq!(e.confusion.iter().flatten().sum::<u64>(), 2);
+        assert!(e.report().contains("confusion"), "{}", e.report());
+        let why = diagnose(&want(Level::Escalation, &[], &[], None), &missed);
+        assert!(why.contains("level 3→1"), "{why}");
+        assert!(why.contains("\"we gaan de ME aanvallen\""), "{why}");
+        assert!(why.contains("present: call_to_violence[aanvallen]"), "{why}");
+        assert!(why.contains("held back by: reporting[werd]"), "{why}");
+        let mut over = got(Level::Escalation, &[], &[], None);
+        over.explanation = vec![onrust_model::Signal {
+            signal: "intent_to_harm".into(),
+            evidence: "ik + slopen + dat".into(),
+            weight: 3.6,
+        }];
+        let why = diagnose(&want(Level::None, &[], &[], None), &over);
+        assert!(why.contains("fired wrongly: intent_to_harm[ik + slopen + dat]"), "{why}");
+        assert!(why.contains("the whole message"), "{why}");
     }
 
     #[test]

@@ -40,7 +40,9 @@ mod error;
 pub mod eval;
 mod gazetteer;
 mod lang;
+mod morphology;
 mod normalize;
+mod rewrite;
 mod signals;
 mod themes;
 mod time;
@@ -61,6 +63,8 @@ pub use themes::DEFAULT_DENY_TERMS;
 use error::Problems;
 use gazetteer::Gazetteer;
 use lang::LanguageId;
+use morphology::Morphology;
+use rewrite::Rewriter;
 use signals::{Context, Escalation};
 use themes::Lexicon;
 
@@ -70,6 +74,11 @@ const FULL_LANGUAGES: [&str; 2] = ["nl", "en"];
 /// The lexicon folders, in load order.
 const THEMES: usize = 0;
 const SIGNALS: usize = 1;
+
+/// The signal groups whose single-word terms match every form of their lemma
+/// (of the same kind: a present form never matches a participle). The others
+/// (`report`, `call`, `gathering`, …) stand for one form and match as written.
+const LEMMA_GROUPS: [&str; 7] = ["violence", "violence_report", "harm", "target", "weapon", "mobilisation", "threat"];
 
 /// The theme for protests outside the named themes; dropped when another theme applies.
 const FALLBACK_THEME: &str = "demonstratie";
@@ -165,6 +174,8 @@ pub struct Classifier {
     gazetteer: Gazetteer,
     escalation: Escalation,
     source_municipalities: BTreeMap<String, MunicipalityCode>,
+    rewriter: Rewriter,
+    morphology: Morphology,
     version: String,
 }
 
@@ -180,9 +191,14 @@ impl Classifier {
     pub fn load(cfg: &ClassifierConfig) -> Result<Classifier, ClassifyConfigError> {
         let mut problems = Problems::default();
         let lang = LanguageId::new(&cfg.languages, &mut problems);
-        let lexicon = Lexicon::load(&[&cfg.themes_dir, &cfg.signals_dir], &cfg.deny_terms, &mut problems);
+        let mut lexicon = Lexicon::load(&[&cfg.themes_dir, &cfg.signals_dir], &cfg.deny_terms, &mut problems);
         let gazetteer = Gazetteer::load(&cfg.gazetteer_path, &mut problems);
-        let escalation = Escalation::load(&lexicon, SIGNALS, &cfg.signals_dir, &cfg.escalation_path, &mut problems);
+        let rewriter = Rewriter::load(&cfg.signals_dir, &mut problems);
+        let morphology = Morphology::load(&cfg.signals_dir, &mut problems);
+        // These signal groups match by lemma; the themes keep their own prefix patterns.
+        lexicon.index_lemmas(&morphology, SIGNALS, &LEMMA_GROUPS);
+        let escalation =
+            Escalation::load(&lexicon, &morphology, SIGNALS, &cfg.signals_dir, &cfg.escalation_path, &mut problems);
         match (lang, escalation) {
             (Some(lang), Some(escalation)) if problems.is_empty() => {
                 let mut themes: Vec<String> = lexicon
@@ -193,16 +209,28 @@ impl Classifier {
                     .collect();
                 themes.sort();
                 let version = format!(
-                    "{}+themes:{}+lex:{:08x}+gaz:{:08x}+esc:{}@{:08x}",
+                    "{}+themes:{}+lex:{:08x}+gaz:{:08x}+esc:{}@{:08x}+norm:{}@{:08x}+morph:{:08x}",
                     env!("CARGO_PKG_VERSION"),
                     themes.join(","),
                     lexicon.content_hash >> 32,
                     gazetteer.content_hash >> 32,
                     escalation.version,
                     escalation.content_hash >> 32,
+                    rewriter.version,
+                    rewriter.content_hash >> 32,
+                    morphology.content_hash >> 32,
                 );
                 let source_municipalities = cfg.source_municipalities.clone();
-                Ok(Classifier { lang, lexicon, gazetteer, escalation, source_municipalities, version })
+                Ok(Classifier {
+                    lang,
+                    lexicon,
+                    gazetteer,
+                    escalation,
+                    rewriter,
+                    morphology,
+                    source_municipalities,
+                    version,
+                })
             }
             _ => Err(ClassifyConfigError { problems: problems.0 }),
         }
@@ -210,7 +238,7 @@ impl Classifier {
 
     /// The crate version, each theme's id and version, and content hashes of
     /// the lexicons and the gazetteer, e.g.
-    /// `0.1.0+themes:asiel@1,corona@2,…+lex:1a2b3c4d+gaz:5e6f7a8b+esc:4@9c0d1e2f`.
+    /// `0.1.0+themes:asiel@1,corona@2,…+lex:1a2b3c4d+gaz:5e6f7a8b+esc:4@9c0d1e2f+norm:spelling@1,emoji@1@…+morph:…`.
     pub fn version(&self) -> &str {
         &self.version
     }
@@ -249,6 +277,14 @@ impl Classifier {
         hits.into_iter().map(|hit| located(hit, input.title, title_len)).collect()
     }
 
+    /// The parts of a Dutch compound (`vuurwerkbommen` → `vuurwerk`,
+    /// `bommen`; `azc-besluit` → `azc`, `besluit`), from the dictionary's
+    /// compound parts and every lexicon word; the word itself when it does not
+    /// split. Lowercase, normalised input; shared with the archive's analyzer.
+    pub fn split_compound<'w>(&self, word: &'w str) -> Vec<&'w str> {
+        self.morphology.split_compound(word, |part| self.lexicon.knows_word(part))
+    }
+
     /// The ids of the loaded themes, in file name order.
     pub fn theme_ids(&self) -> Vec<&str> {
         self.lexicon.themes.iter().filter(|t| t.source == THEMES).map(|t| t.id.as_str()).collect()
@@ -260,7 +296,9 @@ impl Classifier {
         let (text, title_len) = joined(input);
         let tokens = normalize::tokenize(&text);
         let lang = self.lang.identify(&text, &tokens, input.lang_hint);
-        let matches = self.lexicon.find_terms(&text, &tokens);
+        // Lexicons and signals read social-media spelling as words; places read the words as written.
+        let read = self.rewriter.rewrite(&text, &tokens);
+        let matches = self.lexicon.find_terms(&text, &read, &self.morphology);
         let hits = self.lexicon.themes_in(&matches, THEMES);
         let places = self.gazetteer.match_places(&text, &tokens, input.source_municipality);
 
@@ -278,7 +316,8 @@ impl Classifier {
         };
         let assessed = self.escalation.assess(&Context {
             text: &text,
-            tokens: &tokens,
+            tokens: &read,
+            morphology: &self.morphology,
             matches: &matches,
             theme_weight,
             times: &times,

@@ -620,3 +620,126 @@ fn the_source_hint_fills_in_only_when_the_text_names_no_place() {
     assert_eq!(codes(&hinted("Vannacht onrust in Zeist")), ["GM0355"]);
     assert!(codes(&classify("Vannacht weer onrust, zegt de politie")).is_empty());
 }
+
+fn level_of(text: &str) -> Level {
+    at(text, "2026-11-28T09:00:00+01:00").level
+}
+
+#[test]
+fn threats_are_read_as_people_write_them() {
+    let threats = [
+        // First person, present and future, separable verbs apart.
+        "Ik ga alle moslims in Utrecht vermoorden.",
+        "Ik schiet de burgemeester van Utrecht neer.",
+        "Ik steek die wethouder neer als ik hem zie.",
+        "kga die wethouder verm00rden",
+        // Imperative, modal, passive, incitement of others.
+        "knal ze allemaal neer",
+        "Zet die bus in de fik, jongens",
+        "Die wethouder moet neergeschoten worden",
+        "iemand moet dat azc eens in de fik steken",
+        "die wethouder moet 🔥🔥",
+        // Veiled, conditional, hypothetical.
+        "burgemeester, we komen je binnenkort eens opzoeken",
+        "als dat besluit erdoor komt, gebeurt er wat met dat pand",
+        "wat zou er gebeuren als die loods vannacht afbrandt, puur hypothetisch",
+        // Sabotage.
+        "Iemand moet die bovenleiding bij Amersfoort eens doorknippen",
+        "steek die hoogspanningskast in de fik",
+        // English.
+        "I will kill the mayor of Utrecht",
+    ];
+    for text in threats {
+        let a = at(text, "2026-11-28T09:00:00+01:00");
+        assert_eq!(a.level, Level::Escalation, "{text}: {a:#?}");
+    }
+    let a = classify("Ik schiet de burgemeester van Utrecht neer.");
+    let grammar = a.explanation.iter().find(|s| s.signal == "intent_to_harm").expect("the grammar explains itself");
+    assert!(grammar.evidence.contains("Ik") && grammar.evidence.contains("burgemeester"), "{grammar:?}");
+    assert!(grammar.evidence.contains("schiet … neer"), "{grammar:?}");
+}
+
+#[test]
+fn doxxing_needs_no_word_for_address() {
+    let dox = "De burgemeester zit op de Dorpsstraat 12 in Zeist. Ga maar even langs 😈";
+    assert_eq!(level_of(dox), Level::Escalation);
+    let postcode = "hij woont hier: Kerkweg 8, 3701 AB Zeist 👀";
+    assert_eq!(level_of(postcode), Level::Escalation);
+    // The town hall's street address in an invitation is no doxxing.
+    let invitation = "Kom allemaal zaterdag naar het gemeentehuis, Dorpsstraat 12 in Zeist, voor de open dag";
+    assert!(level_of(invitation) < Level::Escalation);
+}
+
+#[test]
+fn hard_negatives_stay_below_escalation() {
+    for text in [
+        "zondag gaan we ze inmaken",
+        "de kip ging bijna in vlammen op op de barbecue",
+        "ik lach me kapot om die wethouder",
+        "ik kan hem wel wurgen, die buurman met zijn bladblazer",
+        "brandstichting bij een opvang is laf en crimineel",
+        "De politie waarschuwt: wie vuurwerk naar hulpverleners gooit, wordt opgepakt",
+        "In GTA steek ik die hele stad in de fik haha",
+        "Ik ga vanavond de tijd doden met een film",
+        "In de film schiet de held de burgemeester neer",
+        "Het oude gemeentehuis moet gesloopt worden voor nieuwbouw",
+        "ik kom je morgen opzoeken in het ziekenhuis",
+        "Agenten bekogeld in Zuilen, meldt de politie.",
+        "Wie de ME aanvalt, hoort in de cel",
+    ] {
+        let a = at(text, "2026-11-28T09:00:00+01:00");
+        assert!(a.level < Level::Escalation, "{text}: {a:#?}");
+    }
+}
+
+#[test]
+fn a_threat_against_a_group_is_one_because_of_the_threat() {
+    // GUARDRAILS L11: the noun is never read; the threat is.
+    for group in ["moslims", "mensen", "fietsers", "boeren"] {
+        let text = format!("Ik ga alle {group} in Utrecht vermoorden.");
+        assert_eq!(level_of(&text), Level::Escalation, "{text}");
+        let kind = format!("Ik hou van alle {group} in Utrecht.");
+        assert!(level_of(&kind) <= Level::Discussion, "{kind}");
+    }
+}
+
+#[test]
+fn a_call_after_a_report_is_a_call_and_its_clause_is_named() {
+    let a = shipped().classify(&Input {
+        title: Some("Onrust in Kanaleneiland rond jaarwisseling"),
+        text: "In Utrecht Kanaleneiland zijn gisteravond autobranden en vuurwerk naar de politie gegooid. \
+               Op oudejaarsavond gaan we de ME weer aanvallen, neem zwaar vuurwerk mee.",
+        published_at: chrono::DateTime::parse_from_rfc3339("2026-12-20T10:00:00+01:00").ok(),
+        ..Input::default()
+    });
+    assert_eq!(a.level, Level::Escalation, "{a:#?}");
+    let clause = a.explanation.iter().find(|s| s.signal == "clause").expect("the deciding clause is named");
+    assert!(clause.evidence.starts_with("Op oudejaarsavond gaan we de ME weer aanvallen"), "{clause:?}");
+    // Irony and reporting stay in their clause.
+    assert_eq!(level_of("haha wat een dag. Morgen steken we het gemeentehuis in Zeist in de fik!!"), Level::Escalation);
+    assert_eq!(level_of("Morgen steken we het gemeentehuis in Zeist in de fik, haha grapje /s"), Level::Discussion);
+}
+
+#[test]
+fn social_media_spelling_is_read() {
+    assert_eq!(level_of("#ZetHetAzcInDeFik vanavond!!"), Level::Escalation);
+    let gun = classify("die wethouder 🔫🔫");
+    assert!(gun.explanation.iter().any(|s| s.signal == "weapon" && s.evidence == "🔫"), "{gun:#?}");
+    assert_eq!(
+        level_of("die wethouder 🔫🔫 morgen bij het stadhuis"),
+        Level::Escalation,
+        "a weapon at an official, ahead"
+    );
+    let a = classify("bekogel die agenten morgen bij het station");
+    assert!(a.explanation.iter().any(|s| s.signal == "call_to_violence" && s.evidence == "bekogel"), "{a:#?}");
+    let report = classify("Agenten bekogelden gisteren de relschoppers niet, zegt de politie");
+    assert!(!report.explanation.iter().any(|s| s.signal == "call_to_violence"), "a past form is no call: {report:#?}");
+}
+
+#[test]
+fn compounds_split_for_the_archive() {
+    let c = shipped();
+    assert_eq!(c.split_compound("vuurwerkbommen"), ["vuurwerk", "bommen"]);
+    assert_eq!(c.split_compound("azc-besluit"), ["azc", "besluit"]);
+    assert_eq!(c.split_compound("stikstofbeleid"), ["stikstof", "beleid"]);
+}

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::Problems;
+use crate::morphology::{Kind, Morphology};
 use crate::normalize::{Token, words};
 
 /// The deny-list every deployment gets (GUARDRAILS L11): Dutch party names.
@@ -51,6 +52,9 @@ pub const DEFAULT_DENY_TERMS: &[&str] = &[
     "nieuw sociaal contract",
     "50plus",
 ];
+
+/// How many words after its verb a separable particle is looked for (`steek die wethouder van de gemeente neer`).
+const MAX_PARTICLE_DISTANCE: usize = 12;
 
 /// Segments shorter than this are not looked for inside hashtags.
 const MIN_SEGMENT_BYTES: usize = 4;
@@ -167,6 +171,9 @@ pub(crate) struct Lexicon {
     prefix_first: ByteSet,
     suffix_last: ByteSet,
     hashtags: HashMap<String, Vec<usize>>,
+    /// Single-word terms of the folders read by lemma, keyed on their lemma
+    /// and kind ([`Lexicon::index_lemmas`]).
+    lemma_terms: HashMap<(u32, Kind), Vec<usize>>,
     segment_words: HashSet<String>,
     segment_max: usize,
     /// FNV-1a of all files, folder by folder, in file name order.
@@ -372,6 +379,50 @@ impl Lexicon {
         }
     }
 
+    /// Lets the single-word terms of the groups of folder `source` named in
+    /// `groups` match by lemma: each term is indexed under its readings, so
+    /// `bekogelen` finds `bekogelt` and `bekogel`, and `bom` finds `bommen`,
+    /// while a present form never finds a participle (a call is not a
+    /// report). A word that is a verb as well as a noun is read as the verb
+    /// (`waren` is not `waar`). Groups whose words stand for one tense
+    /// (`report`: `werd`, `was`) keep matching as written.
+    pub fn index_lemmas(&mut self, morphology: &Morphology, source: usize, groups: &[&str]) {
+        let mut index: HashMap<(u32, Kind), Vec<usize>> = HashMap::default();
+        let chosen = |term: usize| {
+            let theme = &self.themes[self.terms[term].theme];
+            theme.source == source && groups.contains(&theme.id.as_str())
+        };
+        for (word, terms) in &self.words {
+            let analyses = morphology.analyses(word);
+            let verb = analyses.iter().any(|a| a.tag.kind() != Kind::Noun);
+            for analysis in analyses.iter().filter(|a| !verb || a.tag.kind() != Kind::Noun) {
+                for &term in terms.iter().filter(|t| chosen(**t)) {
+                    let list = index.entry((analysis.lemma, analysis.tag.kind())).or_default();
+                    if !list.contains(&term) {
+                        list.push(term);
+                    }
+                }
+            }
+        }
+        self.lemma_terms = index;
+    }
+
+    /// The lemmas of the single-word terms of `groups`.
+    pub fn lemmas_of(&self, groups: &[usize], morphology: &Morphology) -> HashSet<u32> {
+        let mut out = HashSet::default();
+        for (word, terms) in &self.words {
+            if terms.iter().any(|t| groups.contains(&self.terms[*t].theme)) {
+                out.extend(morphology.analyses(word).iter().map(|a| a.lemma));
+            }
+        }
+        out
+    }
+
+    /// Whether a word is a single-word term (or a prefix or suffix term) of any lexicon.
+    pub fn knows_word(&self, word: &str) -> bool {
+        self.words.contains_key(word) || self.prefixes.contains_key(word) || self.suffixes.contains_key(word)
+    }
+
     /// Every term, as normalised words joined by spaces (for benchmarks).
     pub fn patterns(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
@@ -390,9 +441,10 @@ impl Lexicon {
     /// Every occurrence of a term in `tokens`: per word (or phrase, or hashtag
     /// segment) the heaviest matching term of each group, with its place.
     /// Themes and escalation signals both read the text through this.
-    pub fn find_terms(&self, text: &str, tokens: &[Token]) -> Vec<TermMatch> {
+    pub fn find_terms(&self, text: &str, tokens: &[Token], morphology: &Morphology) -> Vec<TermMatch> {
         let mut found: Vec<TermMatch> = Vec::new();
         let mut per_word: Vec<usize> = Vec::new();
+        let by_lemma = !self.lemma_terms.is_empty();
         for (i, token) in tokens.iter().enumerate() {
             per_word.clear();
             for form in token.forms() {
@@ -402,8 +454,18 @@ impl Lexicon {
                 {
                     per_word.extend(terms);
                 }
+                if by_lemma {
+                    for analysis in morphology.analyses(form) {
+                        if let Some(terms) = self.lemma_terms.get(&(analysis.lemma, analysis.tag.kind())) {
+                            per_word.extend(terms);
+                        }
+                    }
+                }
             }
             self.keep_best(&per_word, (i, i), (token.start, token.end), &mut found);
+            if by_lemma {
+                self.separable_terms(text, tokens, i, morphology, &mut found);
+            }
             // Phrases starting here.
             for form in token.forms() {
                 let Some(candidates) = self.phrases.get(form) else { continue };
@@ -431,6 +493,46 @@ impl Lexicon {
             m.evidence = text.get(m.start..m.end).unwrap_or_default().to_owned();
         }
         found
+    }
+
+    /// Separable verbs whose verb is token `i`: the particle later in the
+    /// clause (`schiet de burgemeester neer`) or just before `te` (`neer te
+    /// schieten`). The evidence is the verb and the particle.
+    fn separable_terms(
+        &self,
+        text: &str,
+        tokens: &[Token],
+        i: usize,
+        morphology: &Morphology,
+        found: &mut Vec<TermMatch>,
+    ) {
+        let Some(token) = tokens.get(i) else { return };
+        for analysis in morphology.analyses(&token.norm) {
+            if analysis.tag.kind() == Kind::Noun || !morphology.is_separable_base(analysis.lemma) {
+                continue;
+            }
+            let clause_end =
+                tokens.iter().skip(i + 1).position(|t| t.sentence_start).map_or(tokens.len(), |at| i + 1 + at);
+            let after =
+                (i + 1..clause_end.min(i + 1 + MAX_PARTICLE_DISTANCE)).filter_map(|j| Some((j, tokens.get(j)?)));
+            let before = (i >= 2 && tokens.get(i - 1).is_some_and(|t| t.norm == "te") && !token.sentence_start)
+                .then(|| (i - 2, &tokens[i - 2]));
+            for (j, particle) in after.chain(before) {
+                let Some(verb) = morphology.separable(&particle.norm, analysis.lemma) else { continue };
+                let Some(terms) = self.lemma_terms.get(&(verb, analysis.tag.kind())) else { continue };
+                let (first, last) = (i.min(j), i.max(j));
+                let (start, end) = (tokens[first].start, tokens[last].end);
+                let before_len = found.len();
+                self.keep_best(terms, (first, last), (start, end), found);
+                let evidence = format!(
+                    "{} … {}",
+                    text.get(tokens[first].start..tokens[first].end).unwrap_or_default(),
+                    text.get(tokens[last].start..tokens[last].end).unwrap_or_default()
+                );
+                found[before_len..].iter_mut().for_each(|m| m.evidence = evidence.clone());
+                break;
+            }
+        }
     }
 
     /// The groups of folder `source` that reach their `min_weight` among

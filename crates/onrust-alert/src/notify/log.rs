@@ -556,7 +556,8 @@ impl Outbox {
             body.push_str(&serde_json::to_string(&line)?);
             body.push('\n');
         }
-        onrust_durable::write_atomic(&path, body.as_bytes()).map_err(|source| LogError::Io { path: path.clone(), source })?;
+        onrust_durable::write_atomic(&path, body.as_bytes())
+            .map_err(|source| LogError::Io { path: path.clone(), source })?;
         self.outbox = open_append(&path)?;
         Ok(())
     }

@@ -218,6 +218,7 @@ fn archived(id: &str, code: &str, at: chrono::DateTime<Utc>) -> ScoredMessage {
             score: 0.4,
             themes: vec!["stikstof".into()],
             municipalities: vec![MunicipalityCode::new(code).expect("code")],
+            places: Vec::new(),
             event_time: None,
             explanation: vec![],
             classifier_version: "test".into(),

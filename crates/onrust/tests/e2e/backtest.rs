@@ -49,6 +49,7 @@ fn message(id: &str, text: &str, fetched: DateTime<Utc>, level: Level, event: Op
             },
             themes: vec![if event.is_some() { "demonstratie" } else { "jaarwisseling" }.into()],
             municipalities: vec![utrecht],
+            places: Vec::new(),
             event_time: event.map(|e| e.with_timezone(&offset)),
             explanation: vec![],
             classifier_version: "test".into(),

@@ -1,0 +1,528 @@
+//! The threat grammar: threats, incitement and doxxing as people write them,
+//! read per clause from the roles words play rather than from fixed phrases.
+//!
+//! **Threat or incitement** = an *intent* × a *harm predicate* × a *target*,
+//! all in one clause, none negated, no frame that changes their meaning:
+//!
+//! - intent: the `intent` lexicon (`ik ga`, `we zullen`, `moet`, `iemand
+//!   moet`, `wie`, `wat als`, `puur hypothetisch`, weighted), the writer as
+//!   subject of the predicate (`ik` or `we` within two words of it: `ik steek`,
+//!   `schiet ik`), or the imperative (the clause opens with the predicate's
+//!   verb or a causative one: `Knal ze allemaal neer`, `Zet die bus in de
+//!   fik`);
+//! - harm predicate: a `violence` or `harm` term in a present form (by lemma,
+//!   separable parts apart: `schiet … neer`), or its participle with `worden`
+//!   or a modal (`moet neergeschoten worden`);
+//! - target: a `target` term, an object pronoun (`je`, `hem`, `ze`, …) or a
+//!   demonstrative or quantified noun phrase (`die loods`, `alle X`). The
+//!   noun itself is never looked at: a threat against a group is a threat
+//!   because of the threat, and no group word raises anything (GUARDRAILS
+//!   L11).
+//!
+//! The strength is the product of the three weights; from
+//! [`THREAT_STRENGTH`] on it is a threat. A `frame` word in the clause or
+//! next to it (sport, a game, a film, cooking, building work, an idiom such
+//! as `ik lach me kapot`, a condemnation such as `laf`) leaves the clause
+//! alone.
+//!
+//! **Doxxing** = something address-like in a clause (a street name with a
+//! house number, a postcode, `woont op`) + a person (an official, a
+//! pronoun, a capitalised name) + an invitation anywhere in the message: a
+//! suggestive word or emoji (`langs`, `bezoekje`, `delen`, 👀, 📍), or a
+//! call or intent when a word says somebody lives there (`woont`, `huis`),
+//! so a call to come to the town hall at its street address is not one.
+
+use super::{G_CALL, G_DOXXING, G_GATHERING, G_HARM, G_INTENT, G_TARGET, G_VIOLENCE, Occurrence};
+use crate::morphology::{Kind, Morphology, Tag};
+use crate::normalize::Token;
+
+/// From this product of intent, predicate and target weights on, a clause threatens.
+pub(crate) const THREAT_STRENGTH: f32 = 0.45;
+
+/// How many words before its harm predicate the writer's pronoun may stand.
+const WRITER_REACH: usize = 8;
+
+/// How strongly a bare infinitive ("hoogspanningskast openbreken") calls for its act.
+const INFINITIVE_INTENT: f32 = 0.8;
+
+/// Finite verbs that make a following infinitive part of a statement
+/// ("de gemeente wil het pand slopen"), not a call.
+const FINITE: [&str; 52] = [
+    "is",
+    "zijn",
+    "ben",
+    "bent",
+    "was",
+    "waren",
+    "wil",
+    "wilt",
+    "willen",
+    "wilde",
+    "wilden",
+    "gaat",
+    "gaan",
+    "ga",
+    "ging",
+    "gingen",
+    "moet",
+    "moeten",
+    "moest",
+    "moesten",
+    "kan",
+    "kunnen",
+    "kon",
+    "konden",
+    "zal",
+    "zullen",
+    "zou",
+    "zouden",
+    "mag",
+    "mogen",
+    "mocht",
+    "werd",
+    "werden",
+    "wordt",
+    "worden",
+    "heeft",
+    "hebben",
+    "heb",
+    "had",
+    "hadden",
+    "laat",
+    "laten",
+    "liet",
+    "durft",
+    "probeert",
+    "proberen",
+    "probeerde",
+    "besluit",
+    "besloot",
+    "dreigt",
+    "dreigen",
+    "hoeft",
+];
+
+/// How strongly an object pronoun or a demonstrative noun phrase names a target.
+const PHRASE_TARGET: f32 = 0.8;
+
+/// Object pronouns that can be the target of a harm predicate.
+const OBJECT_PRONOUNS: [&str; 13] =
+    ["je", "jou", "jij", "hem", "haar", "hen", "ze", "jullie", "u", "you", "him", "her", "them"];
+
+/// Words that make the next word a pointed-at noun phrase (`die loods`, `alle agenten`).
+const DETERMINERS: [&str; 11] =
+    ["die", "dat", "deze", "dit", "alle", "elke", "iedere", "those", "that", "all", "every"];
+
+/// Verbs whose imperative carries a harm phrase (`zet … in de fik`, `steek … in brand`, `maak … af`).
+const CAUSATIVES: [&str; 12] =
+    ["zetten", "steken", "gooien", "maken", "doen", "gaan", "laten", "blazen", "slaan", "rijden", "trekken", "leggen"];
+
+/// English harm verbs that open an imperative ("Burn down the …", "run them over").
+const ENGLISH_IMPERATIVES: [&str; 14] = [
+    "burn", "kill", "shoot", "stab", "torch", "smash", "break", "beat", "run", "hang", "bomb", "attack", "wreck",
+    "destroy",
+];
+
+/// Words that may open a clause before an imperative (`kom op, steek …`, `vanavond knallen …`).
+const OPENERS: [&str; 16] = [
+    "kom", "op", "jongens", "mensen", "gewoon", "allemaal", "vanavond", "morgen", "vannacht", "nu", "eens", "even",
+    "gast", "bro", "en", "dus",
+];
+
+/// Street-name endings that, followed by a house number, make an address.
+const STREET_ENDINGS: [&str; 22] = [
+    "straat",
+    "weg",
+    "laan",
+    "plein",
+    "singel",
+    "kade",
+    "gracht",
+    "dijk",
+    "dreef",
+    "hof",
+    "pad",
+    "steeg",
+    "park",
+    "erf",
+    "baan",
+    "markt",
+    "plantsoen",
+    "veld",
+    "wal",
+    "ring",
+    "allee",
+    "boulevard",
+];
+
+/// Verbs that say where somebody lives; what follows `in`, `op`, `aan` is an address.
+const RESIDENCE_VERBS: [&str; 6] = ["woont", "wonen", "woonachtig", "lives", "live", "verblijft"];
+
+/// Words that say somebody lives at an address.
+const RESIDENCE: [&str; 10] =
+    ["woont", "wonen", "woon", "woonachtig", "adres", "huisadres", "thuis", "huis", "woning", "locatie"];
+
+/// Words that invite readers to act on an address.
+const INVITATIONS: [&str; 11] =
+    ["langs", "bezoekje", "bezoek", "succes", "plezier", "delen", "deel", "verspreiden", "verspreid", "rt", "visit"];
+
+/// What the grammar found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HitKind {
+    /// An intent and a harm predicate without a target: a call, like a call word.
+    Call,
+    /// Intent × harm × target.
+    Threat,
+    /// A person, an address and an invitation.
+    Doxxing,
+}
+
+/// One finding of the grammar.
+#[derive(Debug, Clone)]
+pub(crate) struct Hit {
+    pub clause: usize,
+    pub kind: HitKind,
+    /// Intent × predicate (× target) (1 for doxxing).
+    pub strength: f32,
+    pub evidence: String,
+}
+
+/// What the grammar reads: the message's words, their clauses and the signal words found.
+pub(crate) struct Reading<'a> {
+    pub text: &'a str,
+    pub tokens: &'a [Token],
+    pub morphology: &'a Morphology,
+    /// Clause number of each token.
+    pub clauses: &'a [usize],
+    pub clause_count: usize,
+    pub occurrences: &'a [Occurrence<'a>],
+    /// Lemmas of the harm and violence terms, for their participles.
+    pub harm_lemmas: &'a rustc_hash::FxHashSet<u32>,
+    /// Clauses a frame holds back (sport, a game, an idiom, a condemnation).
+    pub held: &'a [bool],
+    /// Token range of each clause.
+    pub ranges: &'a [(usize, usize)],
+}
+
+/// Every threat, incitement and doxxing the grammar finds, per clause.
+pub(crate) fn read(r: &Reading<'_>) -> Vec<Hit> {
+    let mut hits = Vec::new();
+    for clause in 0..r.clause_count {
+        hits.extend(threat_in(r, clause));
+        if let Some(hit) = doxxing_in(r, clause) {
+            hits.push(hit);
+        }
+    }
+    hits
+}
+
+/// The words of a clause with their index: clauses are contiguous runs of tokens.
+fn words<'a>(r: &'a Reading<'_>, clause: usize) -> impl Iterator<Item = (usize, &'a Token)> + 'a {
+    let (first, last) = r.ranges.get(clause).copied().unwrap_or((0, 0));
+    r.tokens.get(first..last).unwrap_or_default().iter().enumerate().map(move |(i, t)| (first + i, t))
+}
+
+fn written<'a>(r: &Reading<'a>, first: usize, last: usize) -> &'a str {
+    match (r.tokens.get(first), r.tokens.get(last)) {
+        (Some(a), Some(b)) => r.text.get(a.start..b.end).unwrap_or_default(),
+        _ => "",
+    }
+}
+
+fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
+    // Harm words in a frame (sport, a game, …) were left out of the
+    // occurrences already; participles are read here, so the frame holds them too.
+    if r.held.get(clause).copied().unwrap_or(false) {
+        return Vec::new();
+    }
+    let here = || r.occurrences.iter().filter(move |o| o.clause == clause && !o.negated);
+
+    // The harm predicate: present forms from the lexicons, or a participle with worden or a modal.
+    let mut predicate: Option<(f32, usize, usize, String)> = None;
+    for o in here().filter(|o| o.group == G_HARM || o.group == G_VIOLENCE) {
+        if predicate.as_ref().is_none_or(|p| o.m.weight > p.0) {
+            predicate = Some((o.m.weight, o.m.first, o.m.last, o.m.evidence.clone()));
+        }
+    }
+    let passive = words(r, clause)
+        .any(|(_, t)| matches!(t.norm.as_str(), "worden" | "wordt" | "word" | "moet" | "moeten" | "verdient"));
+    if predicate.is_none() && passive {
+        for (i, t) in words(r, clause) {
+            let participle = r
+                .morphology
+                .analyses(&t.norm)
+                .iter()
+                .any(|a| a.tag == Tag::Participle && r.harm_lemmas.contains(&a.lemma));
+            if participle {
+                predicate = Some((1.0, i, i, written(r, i, i).to_owned()));
+                break;
+            }
+        }
+    }
+    let Some((predicate_weight, first, last, predicate_evidence)) = predicate else { return Vec::new() };
+
+    // The intent: a lexicon intent, the writer as subject, the imperative, or a bare infinitive.
+    let mut intent: Option<(f32, String)> = None;
+    for o in here().filter(|o| o.group == G_INTENT) {
+        if intent.as_ref().is_none_or(|i| o.m.weight > i.0) {
+            intent = Some((o.m.weight, o.m.evidence.clone()));
+        }
+    }
+    if intent.as_ref().is_none_or(|i| i.0 < 1.0) {
+        let writer = words(r, clause).find(|(i, t)| {
+            matches!(t.norm.as_str(), "ik" | "we" | "wij" | "i")
+                && (((first.abs_diff(*i) <= 2 || last.abs_diff(*i) <= 2) && finite_near(r, *i, first, last))
+                    || *i + 1 == first
+                    || (*i < first && first - *i <= WRITER_REACH && acting_verb_next_to(r, *i)))
+        });
+        if let Some((i, _)) = writer {
+            intent = Some((1.0, written(r, i, i).to_owned()));
+        } else if let Some(i) = imperative(r, clause, first) {
+            intent = Some((1.0, written(r, i, i).to_owned()));
+        } else if intent.is_none() && bare_infinitive(r, clause, first, last) {
+            intent = Some((INFINITIVE_INTENT, format!("{predicate_evidence} (infinitief)")));
+        }
+    }
+    let Some((intent_weight, intent_evidence)) = intent else { return Vec::new() };
+    let mut hits = Vec::with_capacity(2);
+    // The writer's own intent or an imperative calls for the predicate, whoever the target.
+    let explicit = intent_weight >= 1.0 && !intent_evidence.ends_with("(infinitief)");
+    if explicit && predicate_weight >= 1.0 {
+        hits.push(Hit {
+            clause,
+            kind: HitKind::Call,
+            strength: intent_weight * predicate_weight,
+            evidence: format!("{intent_evidence} + {predicate_evidence}"),
+        });
+    }
+
+    // The target: a target word, an object pronoun, or a pointed-at noun phrase.
+    let mut target: Option<(f32, String)> = None;
+    for o in here().filter(|o| o.group == G_TARGET) {
+        if target.as_ref().is_none_or(|t| o.m.weight > t.0) {
+            target = Some((o.m.weight, o.m.evidence.clone()));
+        }
+    }
+    if target.as_ref().is_none_or(|t| t.0 < PHRASE_TARGET) {
+        let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
+        for (at, (i, t)) in clause_words.iter().enumerate() {
+            if (first..=last).contains(i) && !OBJECT_PRONOUNS.contains(&t.norm.as_str()) {
+                continue;
+            }
+            if OBJECT_PRONOUNS.contains(&t.norm.as_str()) && !(*i == first && t.norm == "ze") {
+                target = Some((PHRASE_TARGET, written(r, *i, *i).to_owned()));
+                break;
+            }
+            if DETERMINERS.contains(&t.norm.as_str())
+                && let Some((next, noun)) = clause_words.get(at + 1)
+                && noun.norm.chars().all(char::is_alphabetic)
+                && is_noun(r, &noun.norm)
+            {
+                target = Some((PHRASE_TARGET, written(r, *i, *next).to_owned()));
+                break;
+            }
+        }
+    }
+    let Some((target_weight, target_evidence)) = target else { return hits };
+    let strength = intent_weight * predicate_weight * target_weight;
+    if strength >= THREAT_STRENGTH {
+        hits.push(Hit {
+            clause,
+            kind: HitKind::Threat,
+            strength,
+            evidence: format!("{intent_evidence} + {predicate_evidence} + {target_evidence}"),
+        });
+    }
+    hits
+}
+
+/// Whether the predicate at `first` is a bare infinitive used as a call
+/// ("die camera's eerst eraf slopen", "ketting erover en wegwezen"): no
+/// finite verb before it in the clause and no `te` right before it.
+fn bare_infinitive(r: &Reading<'_>, clause: usize, first: usize, last: usize) -> bool {
+    let is_infinitive = |i: usize| {
+        r.clauses.get(i) == Some(&clause)
+            && r.tokens.get(i).is_some_and(|t| r.morphology.analyses(&t.norm).iter().any(|a| a.tag == Tag::Infinitive))
+    };
+    // The predicate itself, or a phrase with its verb after it ("vol stenen leggen").
+    let verb = if is_infinitive(first) && first == last {
+        Some(first)
+    } else if is_infinitive(last + 1) {
+        Some(last + 1)
+    } else {
+        is_infinitive(last).then_some(last)
+    };
+    // A call ends its phrase ("… eraf slopen, dan …", "openbreken en kortsluiten");
+    // "Supporters bekogelen ME na de wedstrijd" is a headline's present tense.
+    let ends_phrase = verb.is_some_and(|v| {
+        let (Some(here), next) = (r.tokens.get(v), r.tokens.get(v + 1)) else { return false };
+        next.is_none_or(|n| {
+            r.clauses.get(v + 1) != Some(&clause)
+                || matches!(n.norm.as_str(), "en" | "of" | "dan" | "and")
+                || r.text.get(here.end..n.start).is_some_and(|between| between.contains([',', ';', '-', '–']))
+        })
+    });
+    let infinitive = verb.is_some() && ends_phrase;
+    // Verb-final, after its object ("die camera's eraf slopen"); a clause that
+    // opens with it is a headline ("Rellen bij azc").
+    let opens = words(r, clause).next().is_none_or(|(i, _)| i == first);
+    if !infinitive || opens || first.checked_sub(1).and_then(|b| r.tokens.get(b)).is_some_and(|t| t.norm == "te") {
+        return false;
+    }
+    !words(r, clause).take_while(|(i, _)| *i < first).any(|(_, t)| {
+        FINITE.contains(&t.norm.as_str())
+            || r.morphology.analyses(&t.norm).iter().any(|a| matches!(a.tag, Tag::Present | Tag::Past))
+    })
+}
+
+/// Whether the writer's pronoun at `at` stands with a finite verb: the
+/// predicate itself in a present form, or an auxiliary of intent between.
+fn finite_near(r: &Reading<'_>, at: usize, first: usize, last: usize) -> bool {
+    let lo = at.min(first).saturating_sub(0);
+    let hi = at.max(last);
+    (lo..=hi).filter(|i| *i != at).filter_map(|i| r.tokens.get(i)).any(|t| {
+        matches!(
+            t.norm.as_str(),
+            "ga" | "gaan" | "zal" | "zullen" | "wil" | "willen" | "kom" | "komen" | "will" | "gonna"
+        ) || r.morphology.analyses(&t.norm).iter().any(|a| matches!(a.tag, Tag::Stem | Tag::Present | Tag::Infinitive))
+    })
+}
+
+/// Whether the writer's pronoun at `at` stands right next to a verb of
+/// harm or a causative one (`zetten we hem op z'n kop`, `sla ik … het
+/// ziekenhuis in`), however far its object stretches.
+fn acting_verb_next_to(r: &Reading<'_>, at: usize) -> bool {
+    [at.checked_sub(1), Some(at + 1)].into_iter().flatten().filter_map(|i| r.tokens.get(i)).any(|t| {
+        r.morphology.analyses(&t.norm).iter().any(|a| {
+            a.tag.kind() == Kind::Now
+                && (r.harm_lemmas.contains(&a.lemma) || CAUSATIVES.contains(&r.morphology.lemma(a.lemma)))
+        })
+    })
+}
+
+/// The token of an imperative that opens the clause, if any: the predicate's
+/// own verb (`Knal ze neer`) or a causative (`Zet die bus in de fik`).
+fn imperative(r: &Reading<'_>, clause: usize, predicate_first: usize) -> Option<usize> {
+    let mut opening = words(r, clause).skip_while(|(_, t)| OPENERS.contains(&t.norm.as_str())).take(1);
+    let (i, t) = opening.next()?;
+    // English has no verb forms to read: its imperatives are listed.
+    if i == predicate_first && ENGLISH_IMPERATIVES.contains(&t.norm.as_str()) {
+        return Some(i);
+    }
+    let stem = r.morphology.analyses(&t.norm).iter().find(|a| a.tag == Tag::Stem)?;
+    let lemma = r.morphology.lemma(stem.lemma);
+    let own = i == predicate_first;
+    let causative = CAUSATIVES.contains(&lemma);
+    (own || causative).then_some(i)
+}
+
+fn doxxing_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
+    // Most clauses hold nothing address-like: no number, no "woont", no doxxing phrase.
+    let maybe = words(r, clause).any(|(_, t)| {
+        t.norm.as_bytes().first().is_some_and(u8::is_ascii_digit) || RESIDENCE_VERBS.contains(&t.norm.as_str())
+    }) || r.occurrences.iter().any(|o| o.clause == clause && o.group == G_DOXXING);
+    if !maybe {
+        return None;
+    }
+    let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
+    // Something address-like in this clause: a street with a number, a
+    // postcode, "woont … in/op/aan" with what follows, or a doxxing phrase.
+    let mut address: Option<String> = None;
+    for (at, (i, t)) in clause_words.iter().enumerate() {
+        let next = clause_words.get(at + 1);
+        let number = next.is_some_and(|(_, n)| house_number(&n.norm));
+        if number
+            && STREET_ENDINGS.iter().any(|e| t.norm.len() > e.len() + 2 && t.norm.ends_with(e))
+            && let Some((j, _)) = next
+        {
+            address = Some(written(r, *i, *j).to_owned());
+            break;
+        }
+        let postcode = t.norm.len() == 4
+            && t.norm.bytes().all(|b| b.is_ascii_digit())
+            && (next.is_some_and(|(_, n)| {
+                n.norm.len() == 2
+                    && r.text.get(n.start..n.end).is_some_and(|w| w.bytes().all(|b| b.is_ascii_uppercase()))
+            }) || at.checked_sub(1).and_then(|b| clause_words.get(b)).is_some_and(|(_, p)| p.norm == "in"));
+        if postcode {
+            address = Some(written(r, *i, next.map_or(*i, |(j, _)| *j)).to_owned());
+            break;
+        }
+        if RESIDENCE_VERBS.contains(&t.norm.as_str()) {
+            let place = clause_words
+                .iter()
+                .skip(at + 1)
+                .take(3)
+                .position(|(_, w)| matches!(w.norm.as_str(), "in" | "op" | "aan" | "bij" | "at" | "near"));
+            if let Some(offset) = place
+                && let Some((end, _)) = clause_words.get((at + 2 + offset).min(clause_words.len().saturating_sub(1)))
+            {
+                address = Some(written(r, *i, *end).to_owned());
+                break;
+            }
+        }
+    }
+    if address.is_none() {
+        address = r
+            .occurrences
+            .iter()
+            .find(|o| o.clause == clause && o.group == G_DOXXING && !o.negated)
+            .map(|o| o.m.evidence.clone());
+    }
+    let address = address?;
+    // Somebody lives there: a word of residence in the message ("woont", "adres", 📍),
+    // so a town hall's street address in an invitation is not doxxing.
+    let residence =
+        r.tokens.iter().any(|t| RESIDENCE.contains(&t.norm.as_str()) || RESIDENCE_VERBS.contains(&t.norm.as_str()))
+            || r.occurrences.iter().any(|o| o.group == G_DOXXING && !o.negated);
+    // A person: an official anywhere, a pronoun, a pointed-at person or a capitalised name in this clause.
+    let official = r.occurrences.iter().find(|o| o.group == G_TARGET).map(|o| o.m.evidence.clone());
+    let person = official.or_else(|| {
+        clause_words
+            .iter()
+            .find(|(_, t)| {
+                matches!(t.norm.as_str(), "hij" | "zij" | "ze" | "hem" | "haar" | "he" | "she" | "him" | "her")
+                    || (t.capitalised
+                        && !t.sentence_start
+                        && !address.contains(r.text.get(t.start..t.end).unwrap_or("\u{0}")))
+            })
+            .map(|(i, _)| written(r, *i, *i).to_owned())
+    })?;
+    // An invitation anywhere in the message: a suggestive word or emoji
+    // ("ga maar eens langs", "kerstbezoekje", 👀), or a call when somebody
+    // lives there; a call to the town hall's address is not doxxing.
+    let suggestive = r
+        .tokens
+        .iter()
+        .find(|t| {
+            INVITATIONS.contains(&t.norm.as_str())
+                || t.norm.contains("bezoek")
+                || r.text.get(t.start..t.end).is_some_and(|w| !w.chars().any(char::is_alphanumeric))
+        })
+        .map(|t| r.text.get(t.start..t.end).unwrap_or_default().to_owned());
+    let call = || {
+        r.occurrences
+            .iter()
+            .find(|o| matches!(o.group, G_CALL | G_GATHERING | G_INTENT) && !o.negated)
+            .map(|o| o.m.evidence.clone())
+    };
+    let invitation = suggestive.or_else(|| if residence { call() } else { None })?;
+    Some(Hit {
+        clause,
+        kind: HitKind::Doxxing,
+        strength: 1.0,
+        evidence: format!("{person} + {address} + {invitation}"),
+    })
+}
+
+/// Whether a word can be a noun: the tables read it as one, or do not know it.
+fn is_noun(r: &Reading<'_>, word: &str) -> bool {
+    let analyses = r.morphology.analyses(word);
+    analyses.is_empty() || analyses.iter().any(|a| a.tag.kind() == Kind::Noun)
+}
+
+/// `12`, `12a`, `3-5`: a house number.
+fn house_number(word: &str) -> bool {
+    let digits = word.bytes().take_while(u8::is_ascii_digit).count();
+    (1..=4).contains(&digits) && word.len() - digits <= 1
+}
