@@ -107,6 +107,10 @@ pub enum EngineError {
     Inconsistent(String),
 }
 
+/// Explanation signals whose evidence is the message's own text rather than
+/// lexicon words (the classifier names the clause that decided the level).
+const QUOTES_THE_MESSAGE: [&str; 1] = ["clause"];
+
 /// A message kept as possible evidence: what an alert may show, and nothing more.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Candidate {
@@ -493,7 +497,21 @@ impl Engine {
             },
             kind: msg.message.source_kind,
             themes,
-            signals: a.explanation.iter().map(|s| (s.signal.clone(), s.weight, excerpt_words(&s.evidence))).collect(),
+            signals: a
+                .explanation
+                .iter()
+                .map(|s| {
+                    // The reasons list lexicon words, never the author's own text: a
+                    // signal that quotes the message (the deciding clause) keeps only
+                    // its name, so a deleted message leaves nothing in the reasons.
+                    let words = if QUOTES_THE_MESSAGE.contains(&s.signal.as_str()) {
+                        String::new()
+                    } else {
+                        excerpt_words(&s.evidence)
+                    };
+                    (s.signal.clone(), s.weight, words)
+                })
+                .collect(),
         };
         if wanted {
             for &p in &places {
@@ -536,12 +554,10 @@ impl Engine {
             let theme = a.themes.first().map(String::as_str);
             for target in &targets {
                 let m = target.municipality();
-                let place = m.and_then(|code| {
-                    let name = format!("place:{code}");
-                    a.explanation.iter().find(|s| s.signal == name).map(|s| s.evidence.as_str())
-                });
+                let place = m.and_then(|code| event_place(&a.places, code));
                 // Region-wide and unplaced actions share the region's calendar.
-                let (key, rec) = self.s.calendar.record(m, theme, event, place, candidate.evidence.clone(), now);
+                let (key, rec) =
+                    self.s.calendar.record(m, theme, event, place.as_deref(), candidate.evidence.clone(), now);
                 announced.push((*target, key, rec));
             }
         }
@@ -1167,6 +1183,23 @@ fn place_phrase(alert: &Alert) -> String {
         (None, _) if alert.unplaced => " zonder bekende plaats".to_owned(),
         (None, _) => " in de regio".to_owned(),
     }
+}
+
+/// Where in `municipality` the message places its action: the most specific
+/// place it names there ("Janskerkhof (plein, Utrecht)"), or the
+/// municipality's own name; nothing when the place is only inferred from the
+/// source.
+fn event_place(places: &[onrust_model::Place], municipality: &MunicipalityCode) -> Option<String> {
+    use onrust_model::PlaceTier;
+    let written = places.iter().filter(|p| &p.municipality == municipality && p.span.is_some());
+    let mut best: Option<&onrust_model::Place> = None;
+    for place in written {
+        let specific = !matches!(place.tier, PlaceTier::Municipality);
+        if best.is_none_or(|b| specific && matches!(b.tier, PlaceTier::Municipality)) {
+            best = Some(place);
+        }
+    }
+    best.map(|p| if matches!(p.tier, PlaceTier::Municipality) { p.name.clone() } else { p.label() })
 }
 
 /// A place as messages name it, shown with capitals: the municipality's own

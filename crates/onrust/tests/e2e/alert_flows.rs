@@ -147,7 +147,10 @@ fn repeated_announcements_make_one_entry_one_mail_a_signed_webhook_a_summary_and
         daemon.get_as("/api/v1/municipalities/GM0344/actions.ics", Some(&officer_token)).expect("calendar");
     assert_eq!(status, 200, "{ics}");
     assert_eq!(ics.matches("BEGIN:VEVENT").count(), 1, "one entry for one action:\n{ics}");
-    assert!(ics.contains("3 aank") && ics.contains("LOCATION:Utrecht"), "three announcements, one entry:\n{ics}");
+    assert!(
+        ics.contains("3 aank") && ics.contains("LOCATION:Domplein (plein\\, Utrecht)"),
+        "three announcements, one entry:\n{ics}"
+    );
     let (status, atom) =
         daemon.get_as("/api/v1/municipalities/GM0344/alerts.atom", Some(&officer_token)).expect("feed");
     assert_eq!(status, 200, "{atom}");

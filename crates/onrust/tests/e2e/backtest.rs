@@ -158,8 +158,11 @@ fn backtest_reports_the_alerts_the_daemon_would_have_sent_with_lead_times() {
     // Event − first notification: 3 days 3 hours.
     assert_eq!(announcement["lead_time_secs"], 3 * 86_400 + 3 * 3600);
     assert_eq!(announcement["first_seen_lead_time_secs"], 3 * 86_400 + 3 * 3600);
-    // The place comes from the recomputed explanation (the archive does not store it).
-    assert_eq!(announcement["event_place"], "Utrecht", "with its capital");
+    // The place comes from the recomputed assessment (the archive does not store it): the most specific one named.
+    assert_eq!(
+        announcement["event_place"], "Janskerkhof (plein, Utrecht)",
+        "the square, with its tier and municipality"
+    );
     assert!(announcement["resolved_at"].as_str().is_some_and(|t| t.starts_with("2026-11-07T19:")), "{announcement}");
 
     // The human output says the same, with the summary and what is not simulated.
