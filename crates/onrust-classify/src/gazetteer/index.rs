@@ -10,6 +10,9 @@ pub(crate) const ROOT: u32 = 0;
 
 #[derive(Debug, Default)]
 pub(crate) struct NameIndex {
+    /// The node after each word a name starts with: most tokens of a message
+    /// start no name, and this answers them in one look-up.
+    firsts: FxHashMap<Box<str>, u32>,
     /// Each distinct normalised word of any name, numbered.
     words: FxHashMap<Box<str>, u32>,
     /// (node, word) → the node after that word.
@@ -43,16 +46,37 @@ impl NameIndex {
                 list.push(entry);
             }
         }
+        let mut spelled: Vec<Option<&str>> = vec![None; index.words.len()];
+        for (text, &word) in &index.words {
+            if let Some(slot) = spelled.get_mut(word as usize) {
+                *slot = Some(text);
+            }
+        }
+        let mut firsts = FxHashMap::default();
+        for (&(node, word), &child) in &index.edges {
+            if node == ROOT
+                && let Some(Some(text)) = spelled.get(word as usize)
+            {
+                firsts.insert(Box::<str>::from(*text), child);
+            }
+        }
+        index.firsts = firsts;
         index.ends = Vec::with_capacity(at_node.len());
         for list in at_node {
             let start = index.candidates.len() as u32;
             index.candidates.extend(list);
             index.ends.push((start, index.candidates.len() as u32));
         }
+        index.firsts.shrink_to_fit();
         index.words.shrink_to_fit();
         index.edges.shrink_to_fit();
         index.candidates.shrink_to_fit();
         index
+    }
+
+    /// The node after a name's first word, if any name starts with it.
+    pub fn first(&self, norm: &str) -> Option<u32> {
+        self.firsts.get(norm).copied()
     }
 
     /// The number of a word, if any name has it.
@@ -93,6 +117,8 @@ mod tests {
         let end = index.word("duurstede").and_then(|w| index.child(bij, w)).expect("wijk bij duurstede");
         assert_eq!(index.ending_at(end), [0]);
         assert_eq!(index.longest, 3);
+        assert_eq!(index.first("wijk"), Some(wijk));
+        assert_eq!(index.first("duurstede"), None, "no name starts with it");
         assert_eq!(index.word("amsterdam"), None);
     }
 }

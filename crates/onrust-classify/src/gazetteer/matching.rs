@@ -3,7 +3,6 @@
 //! which of the places of that name the writing admits.
 
 use super::Gazetteer;
-use super::index::ROOT;
 use super::postcode::{self, Postcode};
 use super::tiers::{Entry, flag};
 use crate::normalize::Token;
@@ -103,11 +102,12 @@ fn surface_of(tokens: &[Token], first: usize, last: usize) -> Surface {
 }
 
 impl Gazetteer {
-    /// The entries of the name spelled by exactly these words, if it is one.
-    fn ending_at_words(&self, words: &[Option<u32>]) -> &[u32] {
-        let mut node = ROOT;
-        for word in words {
-            match word.and_then(|w| self.index.child(node, w)) {
+    /// The entries of the name spelled by exactly these tokens, if it is one.
+    fn ending_at_words(&self, tokens: &[Token]) -> &[u32] {
+        let Some((first, rest)) = tokens.split_first() else { return &[] };
+        let Some(mut node) = self.index.first(&first.norm) else { return &[] };
+        for token in rest {
+            match self.index.word(&token.norm).and_then(|w| self.index.child(node, w)) {
                 Some(next) => node = next,
                 None => return &[],
             }
@@ -119,7 +119,6 @@ impl Gazetteer {
     /// a name right after "provincie" is the province and is skipped.
     pub(crate) fn mentions(&self, text: &str, tokens: &[Token]) -> Vec<Mention<'_>> {
         let mut mentions = Vec::new();
-        let words: Vec<Option<u32>> = tokens.iter().map(|t| self.index.word(&t.norm)).collect();
         // Ends of the names that start at the current token: (last token, node).
         let mut ends: Vec<(usize, u32)> = Vec::with_capacity(self.index.longest);
         let mut i = 0;
@@ -134,10 +133,17 @@ impl Gazetteer {
                     continue;
                 }
             }
+            // Most tokens start no name: one look-up says so.
+            let Some(mut node) = self.index.first(&tokens[i].norm) else {
+                i += 1;
+                continue;
+            };
             ends.clear();
-            let mut node = ROOT;
-            for (j, word) in words.iter().enumerate().skip(i).take(self.index.longest) {
-                let Some(next) = word.and_then(|w| self.index.child(node, w)) else { break };
+            if !self.index.ending_at(node).is_empty() {
+                ends.push((i, node));
+            }
+            for (j, token) in tokens.iter().enumerate().skip(i + 1).take(self.index.longest.saturating_sub(1)) {
+                let Some(next) = self.index.word(&token.norm).and_then(|w| self.index.child(node, w)) else { break };
                 node = next;
                 if !self.index.ending_at(node).is_empty() {
                     ends.push((j, node));
@@ -160,7 +166,8 @@ impl Gazetteer {
             // "Henk de Meern" is a person.
             let surname = article && !surface.located && i.checked_sub(1).is_some_and(|p| tokens[p].capitalised);
             if !province && !surname {
-                let without_article = if article { self.ending_at_words(&words[i + 1..=last]) } else { &[] };
+                let without_article =
+                    if article { self.ending_at_words(tokens.get(i + 1..=last).unwrap_or_default()) } else { &[] };
                 let bare = if article { surface_of(tokens, i + 1, last) } else { surface };
                 let (start, end) = (tokens[i].start, tokens[last].end);
                 mentions.push(Mention { start, end, found: Found::Name(candidates, without_article, bare), surface });
