@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::Taken;
+use super::BusReceipts;
 use crate::config::{RecipientConfig, RecipientScope, WebhookConfig};
 use crate::internal_events::{
     AlertAcknowledged, AlertCycle, AlertEvidenceWithdrawn, AlertNobodyToTell, AlertNotificationQueued,
@@ -432,16 +432,16 @@ pub struct Ends {
 /// saves the state that caused them, so a crash before then repeats them (at
 /// least once; a consumer keeps the newest per fingerprint) and none is lost
 /// after the save; an event not taken stops the stage.
-async fn publish_changes(out: Option<&Arc<dyn Publisher>>, transitions: &[Transition]) -> anyhow::Result<Taken> {
-    let mut taken = Taken::default();
-    let Some(out) = out else { return Ok(taken) };
+async fn publish_changes(out: Option<&Arc<dyn Publisher>>, transitions: &[Transition]) -> anyhow::Result<BusReceipts> {
+    let mut receipts = BusReceipts::default();
+    let Some(out) = out else { return Ok(receipts) };
     for event in transitions.iter().filter_map(AlertEvent::of) {
         let record = Record::json(event.alert.fingerprint.clone(), &event).context("encoding an alert event")?;
-        let (after, this) = Taken::ack();
+        let (after, this) = BusReceipts::ack();
         out.publish(record, after).await.context("publishing an alert event")?;
-        taken.extend(this);
+        receipts.extend(this);
     }
-    Ok(taken)
+    Ok(receipts)
 }
 
 /// Runs until the scored topic closes; then evaluates once more, persists,
@@ -490,7 +490,7 @@ pub async fn run(ends: Ends, settings: Settings, handle: AlertHandle) -> anyhow:
         baselines,
         mails,
         alerts_out: alerts_out.clone(),
-        events: Mutex::new(Taken::default()),
+        events: Mutex::new(BusReceipts::default()),
         withdrawals: Mutex::new(Vec::new()),
     };
     let mut acks: Vec<Ack> = Vec::new();
@@ -643,7 +643,7 @@ struct Stage<'a> {
     mails: bool,
     alerts_out: Option<Arc<dyn Publisher>>,
     /// Alert events published since the last save, not yet known to be taken by the bus.
-    events: Mutex<Taken>,
+    events: Mutex<BusReceipts>,
     /// Messages deleted at their source since the last round, to withdraw from the outbox.
     withdrawals: Mutex<Vec<String>>,
 }

@@ -87,9 +87,6 @@ pub const TAKEN_WITHIN: std::time::Duration = std::time::Duration::from_secs(60)
 #[derive(Default)]
 pub struct BusReceipts(Vec<tokio::sync::oneshot::Receiver<bool>>);
 
-/// The former name of [`BusReceipts`], kept while the alert stage still uses it.
-pub type Taken = BusReceipts;
-
 impl BusReceipts {
     /// An `after` ack for one record, and the receipt that will carry the bus's answer.
     pub fn ack() -> (onrust_bus::Ack, BusReceipts) {
