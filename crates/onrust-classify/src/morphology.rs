@@ -188,6 +188,11 @@ impl Morphology {
         self.forms.get(form).map_or(&[], Vec::as_slice)
     }
 
+    /// Every form with its readings.
+    pub fn forms(&self) -> impl Iterator<Item = (&str, &[Analysis])> {
+        self.forms.iter().map(|(form, analyses)| (form.as_str(), analyses.as_slice()))
+    }
+
     /// The lemma with this id.
     pub fn lemma(&self, id: u32) -> &str {
         self.lemmas.get(id as usize).map_or("", String::as_str)

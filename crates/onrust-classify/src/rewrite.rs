@@ -74,6 +74,9 @@ pub(crate) struct Rewriter {
     /// Digit → letter.
     leet: [Option<char>; 10],
     abbreviations: HashMap<String, Vec<String>>,
+    /// Per first byte, a bit per length of the abbreviations that start with
+    /// it: most words are no abbreviation and skip the look-up.
+    abbreviation_shapes: Vec<u64>,
     emoji: HashMap<char, Vec<String>>,
     /// `spelling@N,emoji@M`.
     pub version: String,
@@ -109,7 +112,16 @@ impl Rewriter {
                     );
                     continue;
                 }
-                if out.abbreviations.insert(short.concat(), means).is_some() {
+                let short = short.concat();
+                if let Some(&first) = short.as_bytes().first()
+                    && short.len() < 64
+                {
+                    if out.abbreviation_shapes.is_empty() {
+                        out.abbreviation_shapes = vec![0; 256];
+                    }
+                    out.abbreviation_shapes[usize::from(first)] |= 1 << short.len();
+                }
+                if out.abbreviations.insert(short, means).is_some() {
                     problems.push(&path, format!("abbreviations {:?}", a.short), "listed twice");
                 }
             }
@@ -150,7 +162,7 @@ impl Rewriter {
     pub fn rewrite<'t>(&self, text: &str, tokens: &'t [Token]) -> Cow<'t, [Token]> {
         let has_emoji = !text.is_ascii() && text.chars().any(|c| self.emoji.contains_key(&c));
         let needs = |t: &Token| {
-            self.abbreviations.contains_key(&t.norm)
+            self.is_abbreviation(&t.norm)
                 || self.leet_form(&t.norm).is_some()
                 || (t.hashtag && camel_parts(&text[t.start..t.end]).len() > 1)
         };
@@ -163,7 +175,7 @@ impl Rewriter {
             while let Some(e) = emoji.next_if(|e| e.start < token.start) {
                 out.push(e);
             }
-            if let Some(means) = self.abbreviations.get(&token.norm) {
+            if let Some(means) = self.abbreviations.get(&token.norm).filter(|_| self.is_abbreviation(&token.norm)) {
                 for (i, word) in means.iter().enumerate() {
                     out.push(Token {
                         norm: word.clone(),
@@ -200,6 +212,13 @@ impl Rewriter {
         }
         out.extend(emoji);
         Cow::Owned(out)
+    }
+
+    /// Whether `word` is in the abbreviation table (a bit test first, then the look-up).
+    fn is_abbreviation(&self, word: &str) -> bool {
+        let shape = word.as_bytes().first().and_then(|b| self.abbreviation_shapes.get(usize::from(*b)));
+        shape.is_some_and(|bits| word.len() < 64 && bits & (1 << word.len()) != 0)
+            && self.abbreviations.contains_key(word)
     }
 
     /// The word a leetspeak spelling stands for, if `word` is one.

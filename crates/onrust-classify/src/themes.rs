@@ -174,6 +174,10 @@ pub(crate) struct Lexicon {
     /// Single-word terms of the folders read by lemma, keyed on their lemma
     /// and kind ([`Lexicon::index_lemmas`]).
     lemma_terms: HashMap<(u32, Kind), Vec<usize>>,
+    /// The same, per inflected form: one look-up per word when matching.
+    inflections: HashMap<String, Vec<usize>>,
+    /// Forms of verbs that have separable compounds (`schiet`, `steek`).
+    separable_forms: HashSet<String>,
     segment_words: HashSet<String>,
     segment_max: usize,
     /// FNV-1a of all files, folder by folder, in file name order.
@@ -404,7 +408,22 @@ impl Lexicon {
                 }
             }
         }
+        let mut inflections: HashMap<String, Vec<usize>> = HashMap::default();
+        let mut separable_forms = HashSet::default();
+        for (form, analyses) in morphology.forms() {
+            for analysis in analyses {
+                if let Some(terms) = index.get(&(analysis.lemma, analysis.tag.kind())) {
+                    let list = inflections.entry(form.to_owned()).or_default();
+                    list.extend(terms.iter().filter(|t| !list.contains(t)).copied().collect::<Vec<_>>());
+                }
+                if analysis.tag.kind() != Kind::Noun && morphology.is_separable_base(analysis.lemma) {
+                    separable_forms.insert(form.to_owned());
+                }
+            }
+        }
         self.lemma_terms = index;
+        self.inflections = inflections;
+        self.separable_forms = separable_forms;
     }
 
     /// The lemmas of the single-word terms of `groups`.
@@ -444,7 +463,7 @@ impl Lexicon {
     pub fn find_terms(&self, text: &str, tokens: &[Token], morphology: &Morphology) -> Vec<TermMatch> {
         let mut found: Vec<TermMatch> = Vec::new();
         let mut per_word: Vec<usize> = Vec::new();
-        let by_lemma = !self.lemma_terms.is_empty();
+        let by_lemma = !self.inflections.is_empty();
         for (i, token) in tokens.iter().enumerate() {
             per_word.clear();
             for form in token.forms() {
@@ -454,16 +473,12 @@ impl Lexicon {
                 {
                     per_word.extend(terms);
                 }
-                if by_lemma {
-                    for analysis in morphology.analyses(form) {
-                        if let Some(terms) = self.lemma_terms.get(&(analysis.lemma, analysis.tag.kind())) {
-                            per_word.extend(terms);
-                        }
-                    }
+                if by_lemma && let Some(terms) = self.inflections.get(form) {
+                    per_word.extend(terms);
                 }
             }
             self.keep_best(&per_word, (i, i), (token.start, token.end), &mut found);
-            if by_lemma {
+            if by_lemma && self.separable_forms.contains(&token.norm) {
                 self.separable_terms(text, tokens, i, morphology, &mut found);
             }
             // Phrases starting here.

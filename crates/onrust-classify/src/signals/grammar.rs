@@ -244,9 +244,11 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
             predicate = Some((o.m.weight, o.m.first, o.m.last, o.m.evidence.clone()));
         }
     }
-    let passive = words(r, clause)
-        .any(|(_, t)| matches!(t.norm.as_str(), "worden" | "wordt" | "word" | "moet" | "moeten" | "verdient"));
-    if predicate.is_none() && passive {
+    let passive = || {
+        words(r, clause)
+            .any(|(_, t)| matches!(t.norm.as_str(), "worden" | "wordt" | "word" | "moet" | "moeten" | "verdient"))
+    };
+    if predicate.is_none() && passive() {
         for (i, t) in words(r, clause) {
             let participle = r
                 .morphology

@@ -377,7 +377,7 @@ impl Escalation {
             });
             let ahead = cx.times.iter().any(|t| !t.past && t.start >= scope.start && t.start < scope.end);
             let neighbour = previous_reports || own.get(c + 1).copied().unwrap_or(false);
-            let quiet = !calls && !ahead && emphasis(text).0 == 0;
+            let quiet = !calls && !ahead && emphasis_count(text) == 0;
             let attributed = occurrences.iter().any(|o| o.clause == c && o.group == G_ATTRIBUTION);
             if (quoted && (attributed || own.iter().any(|r| *r))) || speech || (neighbour && quiet) {
                 out[c] = true;
@@ -479,12 +479,15 @@ impl Escalation {
     fn reporting(&self, cx: &Context<'_>, found: &Found<'_>, scope: &Scope) -> Reporting {
         // Past participles of unrest ("bekogeld", "opgepakt") narrate as much as "meldt" does.
         // A word that is a call as much as a report ("rellen") decides nothing.
-        let calls_too = |m: &TermMatch| found.active[G_VIOLENCE].iter().any(|v| v.first == m.first && v.last == m.last);
+        let calls_too = |m: &TermMatch| found.active(G_VIOLENCE).any(|v| v.first == m.first && v.last == m.last);
         let narrated_unrest: f32 = found.distinct(G_VIOLENCE_REPORT).filter(|m| !calls_too(m)).map(|m| m.weight).sum();
         // Past tense decides whether days are past; attribution ("zegt de
         // woordvoerder") only whether the message reports rather than calls.
         let past_weight = found.weight(G_REPORT) + narrated_unrest;
         let report_weight = past_weight + found.weight(G_ATTRIBUTION);
+        if report_weight < REPORTING_WEIGHT {
+            return Reporting { report: false, past_weight };
+        }
         let unrest_words = self.gathering_if_unrest(cx, found);
         let text = cx.text.get(scope.start..scope.end).unwrap_or_default();
         // One definition of a report: attribution and past tense outweigh the
@@ -493,7 +496,7 @@ impl Escalation {
         // report something still to come.
         let report = report_weight >= REPORTING_WEIGHT
             && report_weight > found.weight(G_CALL) + unrest_words
-            && emphasis(text).0 == 0
+            && emphasis_count(text) == 0
             && !cx.tokens.get(scope.first..scope.last).unwrap_or_default().iter().any(|t| is_future_marker(&t.norm));
         Reporting { report, past_weight }
     }
@@ -507,7 +510,7 @@ impl Escalation {
     fn unrest(&self, cx: &Context<'_>, found: &Found<'_>, grammar: f32) -> bool {
         let targeted = found.raw(G_TARGET) > 0 || menaced(cx);
         let doxxing = if targeted { found.weight(G_DOXXING) } else { 0.0 };
-        let threat: f32 = found.active[G_THREAT].iter().filter(|m| targeted || m.weight >= 1.0).map(|m| m.weight).sum();
+        let threat: f32 = found.active(G_THREAT).filter(|m| targeted || m.weight >= 1.0).map(|m| m.weight).sum();
         let violence = self.violence(cx, found);
         cx.theme_weight > 0.0
             || found.weight(G_VIOLENCE_REPORT) >= REPORTING_WEIGHT
@@ -575,7 +578,7 @@ impl Escalation {
         let report = reporting.report && ((intended.is_none() && exposed.is_none()) || has_quote(scope_text));
         let tractor = has_tractor(cx.text);
         let irony = found.count(G_IRONY) + usize::from(has_irony_marks(scope_text));
-        let emphasis = emphasis(cx.text);
+        let emphasis = emphasis_count(cx.text);
 
         // An official's address is doxxing only next to an official, a
         // threat phrase below full weight only next to a target, or said to
@@ -583,7 +586,7 @@ impl Escalation {
         // "afrekenen met pin" are not; "mooie auto, zou zonde zijn 🔥" is.
         let targeted = found.raw(G_TARGET) > 0 || menaced(cx);
         let doxxing = if targeted { found.weight(G_DOXXING) } else { 0.0 };
-        let threat: f32 = found.active[G_THREAT].iter().filter(|m| targeted || m.weight >= 1.0).map(|m| m.weight).sum();
+        let threat: f32 = found.active(G_THREAT).filter(|m| targeted || m.weight >= 1.0).map(|m| m.weight).sum();
         let weapon = found.weight(G_WEAPON);
         let violence = self.violence(cx, found);
         let unrest = self.unrest(cx, found, grammar_weight);
@@ -622,7 +625,7 @@ impl Escalation {
             if future.is_empty() { 0.0 } else { 1.0 },
             1.0
         );
-        add!("emphasis", emphasis.1.clone(), w.emphasis, emphasis.0 as f32, 2.0);
+        add!("emphasis", emphasis_evidence(cx.text), w.emphasis, emphasis as f32, 2.0);
         add!("call_to_violence", found.evidence(G_VIOLENCE), w.violence, violence, 2.0);
         let hostile = violence + threat + doxxing + weapon + grammar_weight > 0.0;
         add!("target", found.evidence(G_TARGET), w.target, if hostile { found.weight(G_TARGET) } else { 0.0 }, 1.0);
@@ -655,7 +658,7 @@ impl Escalation {
         // Which levels the signals allow, each with its own condition.
         let direct = threat + doxxing > 0.0 || exposed.is_some();
         let armed = weapon > 0.0 && targeted;
-        let calling = calls > 0 || !future.is_empty() || emphasis.0 > 0 || gathering > 0.0 || intends;
+        let calling = calls > 0 || !future.is_empty() || emphasis > 0 || gathering > 0.0 || intends;
         let called = ((violence > 0.0 || armed) && calling) || intended.is_some();
         let peaceful = found.count(G_PEACEFUL) > 0;
         // A direct threat stays one when laughed off; a call to violence does not.
@@ -813,14 +816,15 @@ pub(crate) struct Occurrence<'m> {
 /// The signal words of one scope, sorted into groups, with negated and
 /// questioned occurrences set apart.
 struct Found<'m> {
-    /// Active occurrences per group.
-    active: [Vec<&'m TermMatch>; GROUPS.len()],
+    /// Active occurrences with their group, in text order (one list: a
+    /// message has a handful, and this is built several times per message).
+    active: Vec<(usize, &'m TermMatch)>,
     /// All occurrences per group, active or not.
     raw: [usize; GROUPS.len()],
     negated: usize,
-    negated_evidence: Vec<String>,
+    negated_evidence: Vec<&'m str>,
     questioned: usize,
-    questioned_evidence: Vec<String>,
+    questioned_evidence: Vec<&'m str>,
 }
 
 impl<'m> Found<'m> {
@@ -829,7 +833,7 @@ impl<'m> Found<'m> {
     /// listed as such.
     fn collect(occurrences: &[Occurrence<'m>], keep: impl Fn(&Occurrence<'m>) -> bool) -> Self {
         let mut found = Found {
-            active: Default::default(),
+            active: Vec::with_capacity(occurrences.len()),
             raw: [0; GROUPS.len()],
             negated: 0,
             negated_evidence: Vec::new(),
@@ -843,16 +847,16 @@ impl<'m> Found<'m> {
             if o.negated {
                 if !silent {
                     found.negated += 1;
-                    found.negated_evidence.push(o.m.evidence.clone());
+                    found.negated_evidence.push(&o.m.evidence);
                 }
                 continue;
             }
             if o.questioned && !silent {
                 found.questioned += 1;
-                found.questioned_evidence.push(o.m.evidence.clone());
+                found.questioned_evidence.push(&o.m.evidence);
                 continue;
             }
-            found.active[g].push(o.m);
+            found.active.push((g, o.m));
         }
         found
     }
@@ -860,8 +864,16 @@ impl<'m> Found<'m> {
     /// The first occurrence of each distinct term of a group (the lists are
     /// a handful long: no allocation, no hashing).
     fn distinct(&self, group: usize) -> impl Iterator<Item = &TermMatch> {
-        let list = &self.active[group];
-        list.iter().enumerate().filter(move |(i, m)| !list[..*i].iter().any(|e| e.term == m.term)).map(|(_, m)| *m)
+        let list = &self.active;
+        list.iter()
+            .enumerate()
+            .filter(move |(i, (g, m))| *g == group && !list[..*i].iter().any(|(h, e)| *h == group && e.term == m.term))
+            .map(|(_, (_, m))| *m)
+    }
+
+    /// The active occurrences of a group.
+    fn active(&self, group: usize) -> impl Iterator<Item = &TermMatch> {
+        self.active.iter().filter(move |(g, _)| *g == group).map(|(_, m)| *m)
     }
 
     /// Distinct terms of a group: saying "rellen" four times is one signal.
@@ -880,7 +892,7 @@ impl<'m> Found<'m> {
 
     fn evidence(&self, group: usize) -> String {
         let mut seen: Vec<&str> = Vec::new();
-        for m in &self.active[group] {
+        for m in self.active(group) {
             if !seen.iter().any(|e| e.eq_ignore_ascii_case(&m.evidence)) {
                 seen.push(&m.evidence);
             }
@@ -1019,16 +1031,18 @@ fn has_irony_marks(text: &str) -> bool {
         || text.contains(['😂', '🤣', '🙃'])
 }
 
-/// Emphasis that marks a call: runs of `!`, fire and bomb emoji. Returns the count and evidence.
-fn emphasis(text: &str) -> (usize, String) {
-    let mut marks: Vec<&str> = Vec::new();
-    if text.contains("!!") {
-        marks.push("!!");
+/// Emphasis that marks a call: runs of `!`, fire and bomb emoji.
+const EMPHASIS: [&str; 6] = ["!!", "🔥", "💣", "🧨", "💥", "‼"];
+
+/// How many kinds of emphasis a text has (no allocation: read on every clause).
+fn emphasis_count(text: &str) -> usize {
+    if !text.contains('!') && text.is_ascii() {
+        return 0;
     }
-    for emoji in ["🔥", "💣", "🧨", "💥", "‼"] {
-        if text.contains(emoji) {
-            marks.push(emoji);
-        }
-    }
-    (marks.len(), marks.join(" "))
+    EMPHASIS.iter().filter(|mark| text.contains(*mark)).count()
+}
+
+/// The emphasis marks of a text, for the explanation.
+fn emphasis_evidence(text: &str) -> String {
+    EMPHASIS.iter().filter(|mark| text.contains(*mark)).copied().collect::<Vec<_>>().join(" ")
 }

@@ -8,7 +8,9 @@
 //! filtered *before* the bus: first by their declared languages (`langs`,
 //! matched on the primary subtag, so `nl-BE` is `nl`; a post without `langs`
 //! passes only with `accept_untagged`), then by a [`Relevance`] test the
-//! binary builds from the classifier's theme and place lexicons. The
+//! binary builds from the classifier's theme and place lexicons (and which
+//! keeps every post the classifier scores level 2 or higher, place or no
+//! place). The
 //! firehose carries the whole network; keeping only what could concern a
 //! Dutch municipality is both the cheap and the proportionate choice
 //! (rule L3). Left-out posts are counted (`ItemsSkipped`: `language`,

@@ -1,13 +1,16 @@
 //! `onrust eval FILE.jsonl`: the classifier over labelled lines (the
 //! classifier contract's input plus an `expect` object), streaming, with
 //! precision, recall and F1 per level and theme, municipality scores and
-//! event-date accuracy, and whether the targets are met.
+//! event-date accuracy, a confusion matrix of the levels, and whether the
+//! targets are met. With `--mistakes`, every line that differs is printed,
+//! and a level that differs first with the clause that decided it and the
+//! signals that missed or fired wrongly.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use onrust_classify::eval::{Evaluation, agrees as evaluation_agrees};
+use onrust_classify::eval::{Evaluation, agrees as evaluation_agrees, diagnose};
 
 use super::classify::{assess, next_line, parse_line};
 
@@ -22,7 +25,8 @@ pub struct EvalArgs {
     /// Print the counts as JSON instead of a table.
     #[arg(long)]
     json: bool,
-    /// Print every line whose level, themes, places or event date differ from the labels (on stderr).
+    /// Print every line whose level, themes, places or event date differ from the labels (on stderr);
+    /// for a level, also the deciding clause and the signals that missed or fired wrongly.
     #[arg(long)]
     mistakes: bool,
 }
@@ -59,6 +63,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         let got = assess(&classifier, &line);
         if args.mistakes && !evaluation_agrees(&expected, &got) {
             let codes: Vec<&str> = got.municipalities.iter().map(|m| m.as_str()).collect();
+            if expected.level != got.level {
+                eprintln!("{}: {}", line.id, diagnose(&expected, &got));
+            }
             eprintln!(
                 "{}: level {}→{} themes {:?}→{:?} places {:?}→{:?} event {:?}→{:?} | {}",
                 line.id,

@@ -19,7 +19,7 @@ use onrust_ingest::feed::FeedSource;
 use onrust_ingest::mastodon::{self, MastodonSource};
 use onrust_ingest::source::{SourceContext, SourceSettings};
 use onrust_ingest::telegram::TelegramSource;
-use onrust_model::{Deletion, RawMessage, SourceId};
+use onrust_model::{Deletion, Level, RawMessage, SourceId};
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{SourceConfig, SourceKindConfig};
@@ -41,9 +41,11 @@ pub struct SourceEnds {
 }
 
 /// Lets a Bluesky post onto the bus when the classifier finds one of the
-/// themes, or a place in the region, in it: the same lexicons that score it
-/// later, so nothing is let in that could never count, and nothing that could
-/// is kept out. Runs on the source's task: one classification is tens of
+/// themes, or a place in the region, in it, or scores it level 2 or higher
+/// wherever it is: the same lexicons that score it later, so nothing is let
+/// in that could never count, and nothing that could is kept out. A call to
+/// violence or a threat whose place the gazetteer does not know must still
+/// reach the archive and the alerts. Runs on the source's task: one classification is tens of
 /// microseconds, and the language filter before it leaves few posts.
 pub struct LexiconRelevance {
     classifier: Arc<Classifier>,
@@ -60,7 +62,8 @@ impl LexiconRelevance {
 impl Relevance for LexiconRelevance {
     fn is_relevant(&self, text: &str) -> bool {
         let assessment = self.classifier.classify(&Input { text, ..Input::default() });
-        !assessment.themes.is_empty()
+        assessment.level >= Level::Mobilisation
+            || !assessment.themes.is_empty()
             || assessment.municipalities.iter().any(|m| self.region.is_empty() || self.region.contains(m.as_str()))
     }
 }
@@ -152,6 +155,10 @@ mod tests {
         }
         for text in ["Lekker weer vandaag, even de hond uitlaten", "Vanavond in Groningen naar de film"] {
             assert!(!relevance.is_relevant(text), "{text}");
+        }
+        // Level 2 and 3 pass wherever they are, with no theme and no known place.
+        for text in ["Ik schiet die burgemeester morgen neer", "Morgen stenen gooien naar de ME, neem alles mee!!"] {
+            assert!(relevance.is_relevant(text), "{text}");
         }
         let anywhere = LexiconRelevance::new(classifier(), &[]);
         assert!(anywhere.is_relevant("Vanavond in Groningen naar de film"), "without a region, any known place");
