@@ -8,10 +8,10 @@
 //!   `config/escalation.toml`, places in `config/gazetteer/`: the people who
 //!   run onrust change them without a compiler, and every change shows in
 //!   [`Classifier::version`], which every [`Assessment`] carries
-//!   (GUARDRAILS L11: lexicon changes are versioned).
+//!   (rule L11: lexicon changes are versioned).
 //! - **Signals, not viewpoints.** A lexicon may describe topics and disorder
 //!   ("rellen", "vuurwerkbom", "blokkade"), never a party or an "anti-X":
-//!   loading refuses deny-listed terms (GUARDRAILS L11). Themes say what a
+//!   loading refuses deny-listed terms (rule L11). Themes say what a
 //!   message is about and never raise its level; only what it does (calls,
 //!   threats, announced actions) does. Nothing here looks at who wrote a
 //!   message (L1); the input has no author field at all.

@@ -5,7 +5,7 @@
 //! the same thing everywhere:
 //!
 //! - URLs (`http://`, `https://`, `www.`) and `@` mentions (ingest turns
-//!   handles into `@[user]`, GUARDRAILS L3) are dropped before anything else;
+//!   handles into `@[user]`, rule L3) are dropped before anything else;
 //! - a word is a run of alphanumeric characters; everything else separates
 //!   words (so `stikstof-regels` is two words, `'s-Gravenhage` is `s`,
 //!   `gravenhage`);

@@ -544,7 +544,7 @@ fn everyday_phrases_do_not_escalate() {
 
 #[test]
 fn themes_do_not_raise_the_level() {
-    // A theme word may name a group (GUARDRAILS L11): it makes a message about
+    // A theme word may name a group (rule L11): it makes a message about
     // a topic, never more escalated.
     let p = "2026-11-28T09:00:00+01:00";
     let without = at("morgen slopen, kom", p);
@@ -694,7 +694,7 @@ fn hard_negatives_stay_below_escalation() {
 
 #[test]
 fn a_threat_against_a_group_is_one_because_of_the_threat() {
-    // GUARDRAILS L11: the noun is never read; the threat is.
+    // rule L11: the noun is never read; the threat is.
     for group in ["moslims", "mensen", "fietsers", "boeren"] {
         let text = format!("Ik ga alle {group} in Utrecht vermoorden.");
         assert_eq!(level_of(&text), Level::Escalation, "{text}");

@@ -25,7 +25,7 @@ use crate::error::Problems;
 use crate::morphology::{Kind, Morphology};
 use crate::normalize::{Token, words};
 
-/// The deny-list every deployment gets (GUARDRAILS L11): Dutch party names.
+/// The deny-list every deployment gets (rule L11): Dutch party names.
 /// Terms that start with "anti" are refused as well. Configuration can add
 /// terms, never remove these.
 pub const DEFAULT_DENY_TERMS: &[&str] = &[
@@ -193,7 +193,7 @@ enum Pattern {
     Suffix(String),
 }
 
-/// Why a term is refused under GUARDRAILS L11, if it is.
+/// Why a term is refused under rule L11, if it is.
 fn denied(term_words: &[String], deny: &[Vec<String>]) -> Option<String> {
     if let Some(w) = term_words.iter().find(|w| w.starts_with("anti")) {
         return Some(format!("\"{w}\": terms starting with \"anti\" describe a viewpoint, not a disorder signal"));

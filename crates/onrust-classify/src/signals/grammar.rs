@@ -16,7 +16,7 @@
 //! - target: a `target` term, an object pronoun (`je`, `hem`, `ze`, …) or a
 //!   demonstrative or quantified noun phrase (`die loods`, `alle X`). The
 //!   noun itself is never looked at: a threat against a group is a threat
-//!   because of the threat, and no group word raises anything (GUARDRAILS
+//!   because of the threat, and no group word raises anything (rule
 //!   L11).
 //!
 //! The strength is the product of the three weights; from

@@ -536,7 +536,7 @@ impl Escalation {
         let mut explanation = Vec::new();
         // Themes are listed by the caller; here only their pull on the score.
         // Themes say what a message is about, not how far it goes: they make
-        // it level 1 and never push it towards 2 or 3 (GUARDRAILS L11: a
+        // it level 1 and never push it towards 2 or 3 (rule L11: a
         // theme word may name a group; it is no escalation cue).
         let mut z = self.bias;
         // A group adds its weight times the summed weight of its distinct

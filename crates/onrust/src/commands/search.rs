@@ -1,6 +1,6 @@
 //! `onrust search`: the archive from the command line, readable while the
 //! daemon writes. Every search, refused ones included, is appended to the
-//! audit log before results are shown (GUARDRAILS L7).
+//! audit log before results are shown (rule L7).
 //!
 //! Each hit shows the places it names, "Kanaleneiland (wijk, Utrecht)". The
 //! archive stores only the municipalities (adding a field would make every
