@@ -554,7 +554,16 @@ impl Engine {
             let theme = a.themes.first().map(String::as_str);
             for target in &targets {
                 let m = target.municipality();
-                let place = m.and_then(|code| event_place(&a.places, code));
+                let place = m.and_then(|code| {
+                    if a.places.is_empty() {
+                        // A message scored before places were part of the assessment:
+                        // its place signal's evidence is the name as written.
+                        let name = format!("place:{code}");
+                        a.explanation.iter().find(|s| s.signal == name).map(|s| s.evidence.clone())
+                    } else {
+                        event_place(&a.places, code)
+                    }
+                });
                 // Region-wide and unplaced actions share the region's calendar.
                 let (key, rec) =
                     self.s.calendar.record(m, theme, event, place.as_deref(), candidate.evidence.clone(), now);
