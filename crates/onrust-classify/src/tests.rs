@@ -225,7 +225,9 @@ fn riot_with_fireworks_in_amersfoort() {
     assert!(a.explanation.iter().any(|s| s.signal == "unrest_report" && s.evidence.contains("rellen")), "{a:?}");
     assert_eq!(codes(&a), ["GM0307"]);
     assert!(
-        a.explanation.iter().any(|s| s.signal == "place:GM0307" && s.evidence.starts_with("Amersfoort: gemeente")),
+        a.explanation
+            .iter()
+            .any(|s| s.signal == "place:GM0307" && s.evidence == "Amersfoort (gemeente): de enige plek met die naam"),
         "{a:?}"
     );
 }
@@ -605,8 +607,8 @@ fn places_carry_their_tier_municipality_and_span_in_title_or_text() {
     );
     // One signal for the municipality names every place in it, its tier and why.
     let signal = a.explanation.iter().find(|s| s.signal == "place:GM0344").expect("place signal");
-    assert!(signal.evidence.starts_with("Kanaleneiland: wijk, "), "{}", signal.evidence);
-    assert!(signal.evidence.contains("; Neude: plein, "), "{}", signal.evidence);
+    assert!(signal.evidence.starts_with("Kanaleneiland (wijk, Utrecht): "), "{}", signal.evidence);
+    assert!(signal.evidence.contains("; Neude (plein, Utrecht): "), "{}", signal.evidence);
 }
 
 #[test]

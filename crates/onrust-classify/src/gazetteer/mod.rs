@@ -104,37 +104,36 @@ impl Gazetteer {
         let code = self.codes.get(resolved.municipality as usize)?.clone();
         let municipality_name = self.municipality_name(resolved.municipality).to_owned();
         let written = resolved.span.and_then(|(start, end)| text.get(start..end));
-        let why = explain(written, &resolved, &municipality_name);
         let place = onrust_model::Place {
-            name: resolved.name,
+            name: resolved.name.clone(),
             tier: resolved.tier,
             municipality: code,
             municipality_name,
             span: None,
         };
+        let why = explain(written, &resolved, &place);
         Some(PlaceHit { place, span: resolved.span, why })
     }
 }
 
-/// "Kanaleneiland: wijk, the only place of that name";
-/// "Kerkstraat: straat, 41 other municipalities have one, Zeist is named (Zeist)".
-fn explain(written: Option<&str>, r: &Resolved, municipality: &str) -> String {
-    let others = |n: usize| {
-        if n == 1 { "1 other municipality has one".to_owned() } else { format!("{n} other municipalities have one") }
-    };
+/// In Dutch, as officers read it: "Kanaleneiland (wijk, Utrecht): ook in 1
+/// andere gemeente, daar als kleinere plek"; "Kerkstraat (straat, Zeist): ook in
+/// 41 andere gemeenten; Zeist wordt genoemd (Zeist)".
+fn explain(written: Option<&str>, r: &Resolved, place: &onrust_model::Place) -> String {
+    let municipality = &place.municipality_name;
+    let others =
+        |n: usize| if n == 1 { "ook in 1 andere gemeente".to_owned() } else { format!("ook in {n} andere gemeenten") };
     let why = match &r.reason {
-        Reason::Only => "the only place of that name".to_owned(),
-        Reason::Strongest { others: n } => format!("{}, of a weaker kind", others(*n)),
-        Reason::WellKnown { others: n } => format!("the well-known one; {}", others(*n)),
-        Reason::Named { others: n, by } => format!("{}; {municipality} is named ({by})", others(*n)),
-        Reason::Source { others: n } => format!("{}; the source covers only {municipality}", others(*n)),
-        Reason::Inferred => format!("no place in the text; the source covers only {municipality}"),
+        Reason::Only => "de enige plek met die naam".to_owned(),
+        Reason::Strongest { others: n } => format!("{}, daar als kleinere plek", others(*n)),
+        Reason::WellKnown { others: n } => format!("de bekende; {}", others(*n)),
+        Reason::Named { others: n, by } => format!("{}; {municipality} wordt genoemd ({by})", others(*n)),
+        Reason::Source { others: n } => format!("{}; de bron gaat alleen over {municipality}", others(*n)),
+        Reason::Inferred => format!("geen plaats in de tekst; de bron gaat alleen over {municipality}"),
     };
-    let alternate = if r.alternate { " (alternate name or part of one)" } else { "" };
-    let name = if written.is_some_and(|w| w != r.name) {
-        format!("{} = {}", written.unwrap_or_default(), r.name)
-    } else {
-        r.name.clone()
-    };
-    format!("{name}: {}{alternate}, {why}", r.tier)
+    let alternate = if r.alternate { " (andere naam, of deel van een naam)" } else { "" };
+    match written {
+        Some(w) if !w.eq_ignore_ascii_case(&r.name) => format!("{w} = {}{alternate}: {why}", place.label()),
+        _ => format!("{}{alternate}: {why}", place.label()),
+    }
 }

@@ -59,7 +59,7 @@ fn a_wijk_names_its_municipality_tier_span_and_why() {
     assert_eq!(hit.place.municipality_name, "Utrecht");
     assert_eq!(hit.span.and_then(|(s, e)| text.get(s..e)), Some("Kanaleneiland"));
     // Oosterhout has a buurt of that name; the wijk is the stronger tier.
-    assert_eq!(hit.why, "Kanaleneiland: wijk, 1 other municipality has one, of a weaker kind");
+    assert_eq!(hit.why, "Kanaleneiland (wijk, Utrecht): ook in 1 andere gemeente, daar als kleinere plek");
     assert_eq!(hit.place.label(), "Kanaleneiland (wijk, Utrecht)");
 }
 
@@ -78,12 +78,12 @@ fn a_name_in_several_municipalities_needs_support() {
     assert_eq!(codes("Onrust in de Parkwijk in Almere vannacht", None), ["GM0034"]);
     let hit = hits("Onrust in de Parkwijk in Almere", None).into_iter().next().expect("parkwijk");
     assert_eq!(hit.place.tier, PlaceTier::Neighbourhood);
-    assert!(hit.why.ends_with("Almere is named (Almere)"), "{}", hit.why);
+    assert!(hit.why.ends_with("Almere wordt genoemd (Almere)"), "{}", hit.why);
     // The source's single municipality supports it too, marked so.
     let found = hits("Onrust in de Parkwijk vannacht", Some("GM0344"));
     assert_eq!(found.len(), 1, "{found:#?}");
     assert_eq!(found[0].place.municipality, code("GM0344"));
-    assert!(found[0].why.ends_with("the source covers only Utrecht"), "{}", found[0].why);
+    assert!(found[0].why.ends_with("de bron gaat alleen over Utrecht"), "{}", found[0].why);
     // A street or buurt unique somewhere does not vouch for another name.
     let found = hits("Onrust in de Parkwijk bij de Tiberdreef", None);
     assert!(found.iter().all(|h| h.place.name != "Parkwijk"), "{found:#?}");
@@ -133,7 +133,7 @@ fn the_source_lends_its_municipality_only_when_the_text_names_no_place() {
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].place.tier, PlaceTier::Source);
     assert_eq!(found[0].span, None);
-    assert_eq!(found[0].why, "Utrecht: bron, no place in the text; the source covers only Utrecht");
+    assert_eq!(found[0].why, "Utrecht (bron): geen plaats in de tekst; de bron gaat alleen over Utrecht");
     assert_eq!(codes("Vannacht onrust in Zeist", Some("GM0344")), ["GM0355"], "never overrides the text");
 }
 
