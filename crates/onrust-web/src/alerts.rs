@@ -94,8 +94,9 @@ struct ReviewBody {
     reason: String,
 }
 
-/// A reason of 1 to [`MAX_COMMENT_CHARS`] characters, or why not.
-fn reason_text(reason: String) -> Option<String> {
+/// A reason of 1 to [`MAX_COMMENT_CHARS`] characters, or `None`: the one
+/// rule for every reason, from the API and from the console's forms.
+pub(crate) fn reason_text(reason: String) -> Option<String> {
     (!reason.trim().is_empty() && reason.chars().count() <= MAX_COMMENT_CHARS).then_some(reason)
 }
 

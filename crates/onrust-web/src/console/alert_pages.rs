@@ -386,21 +386,14 @@ async fn change(
         Change::Dismiss => "alerts_dismiss",
     };
     let values = form_values(&body);
-    let reason = value(&values, "reden").unwrap_or_default().trim().to_owned();
+    let reason = crate::alerts::reason_text(value(&values, "reden").unwrap_or_default().trim().to_owned());
     let mut filters = serde_json::json!({ "fingerprint": crate::api::shorten(&fingerprint, 128) });
-    if reason.is_empty() || reason.chars().count() > MAX_COMMENT_CHARS {
+    let Some(reason) = reason else {
         let message = format!("Geef een reden van 1 tot {MAX_COMMENT_CHARS} tekens.");
         let page = view::error_page(StatusCode::BAD_REQUEST, Some(&signed_in), &message);
-        return refuse(
-            &state,
-            &signed_in,
-            action,
-            "a reason of 1 to 1000 characters is required".into(),
-            page,
-            filters,
-        )
-        .await;
-    }
+        let why = format!("a reason of 1 to {MAX_COMMENT_CHARS} characters is required");
+        return refuse(&state, &signed_in, action, why, page, filters).await;
+    };
     filters["reason"] = serde_json::Value::String(reason.clone());
     let alert = match find(&state, &signed_in, &fingerprint) {
         Ok(alert) => alert,
