@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::WebState;
 use crate::api::{ApiError, record, shorten};
-use crate::audit::AuditEntry;
+use onrust_audit::AuditEntry;
 use crate::auth::{Principal, Scope};
 
 /// Longest acknowledgement comment or silence reason, in characters.

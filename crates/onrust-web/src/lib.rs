@@ -25,7 +25,6 @@
 
 pub mod alerts;
 mod api;
-pub mod audit;
 pub mod audit_api;
 pub mod auth;
 pub mod console;
@@ -50,7 +49,7 @@ pub use internal_events::describe_metrics;
 pub use search::{SearchBackend, SearchLimits, SearchService};
 
 use crate::api::ApiError;
-use crate::audit::AuditEntry;
+use onrust_audit::AuditEntry;
 use crate::internal_events::AuthRefused;
 
 /// What the routes need.

@@ -23,7 +23,7 @@ use tokio::sync::Semaphore;
 
 use crate::WebState;
 use crate::api::{self, ApiError, shorten};
-use crate::audit::AuditEntry;
+use onrust_audit::AuditEntry;
 use crate::auth::{Principal, Scope};
 use crate::internal_events::ApiSearched;
 

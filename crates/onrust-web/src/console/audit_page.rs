@@ -9,7 +9,7 @@ use maud::html;
 use super::SignedIn;
 use super::html::{self as view, form_values, respond, time, value};
 use crate::WebState;
-use crate::audit::{self, AuditError, AuditRecord};
+use onrust_audit::{self as audit, AuditError, AuditRecord};
 
 /// Records read from the end of the log before filtering.
 const READ: usize = 1000;

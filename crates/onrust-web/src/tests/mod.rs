@@ -12,6 +12,7 @@ use onrust_model::{
     Assessment, Level, MessageId, MunicipalityCode, Pseudonym, RawMessage, SCHEMA_VERSION, ScoredMessage, SourceId,
     SourceKind,
 };
+use onrust_audit as audit;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::*;

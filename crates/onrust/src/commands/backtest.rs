@@ -72,7 +72,7 @@ use onrust_alert::{
 use onrust_archive::{ArchiveReader, ScanRequest};
 use onrust_classify::{Classifier, Input};
 use onrust_model::{Level, MunicipalityCode, ScoredMessage};
-use onrust_web::audit::{self, AuditEntry};
+use onrust_audit::{self as audit, AuditEntry};
 use serde::{Deserialize, Serialize};
 
 use crate::pipeline::alert::{ArchiveBaselines, Round, municipality_names, region_codes};

@@ -18,7 +18,7 @@ use onrust_archive::Hit;
 use onrust_archive::{ArchiveError, ArchiveReader, SearchRequest, Sort};
 use onrust_classify::{Classifier, Input};
 use onrust_model::{Level, MunicipalityCode, Place};
-use onrust_web::audit::{self, AuditEntry};
+use onrust_audit::{self as audit, AuditEntry};
 
 /// Arguments of `onrust search`.
 #[derive(Debug, clap::Args)]

@@ -27,7 +27,7 @@ use anyhow::Context;
 use onrust_archive::ArchiveWriter;
 use onrust_bus::{Ack, Origin, Publisher, Subscriber, Topic};
 use onrust_model::{Deletion, MessageId, ScoredMessage};
-use onrust_web::audit::{self, AuditEntry};
+use onrust_audit::{self as audit, AuditEntry};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
