@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::WebState;
 use crate::api::{ApiError, record, shorten};
-use onrust_audit::AuditEntry;
 use crate::auth::{Principal, Scope};
+use onrust_audit::AuditEntry;
 
 /// Longest acknowledgement comment or silence reason, in characters.
 pub const MAX_COMMENT_CHARS: usize = 1000;

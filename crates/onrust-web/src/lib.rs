@@ -49,8 +49,8 @@ pub use internal_events::describe_metrics;
 pub use search::{SearchBackend, SearchLimits, SearchService};
 
 use crate::api::ApiError;
-use onrust_audit::AuditEntry;
 use crate::internal_events::AuthRefused;
+use onrust_audit::AuditEntry;
 
 /// What the routes need.
 #[derive(Clone)]

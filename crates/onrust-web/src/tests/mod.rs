@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 use chrono::{FixedOffset, TimeZone, Utc};
 use metrics_exporter_prometheus::PrometheusBuilder;
 use onrust_archive::{ArchiveError, ArchiveOptions, ArchiveReader, ArchiveWriter, SearchRequest, SearchResults};
+use onrust_audit as audit;
 use onrust_model::{
     Assessment, Level, MessageId, MunicipalityCode, Pseudonym, RawMessage, SCHEMA_VERSION, ScoredMessage, SourceId,
     SourceKind,
 };
-use onrust_audit as audit;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::*;

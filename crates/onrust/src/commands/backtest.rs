@@ -70,9 +70,9 @@ use onrust_alert::{
     RuleConfig, RuleKind, Severity, Transition, TransitionKind,
 };
 use onrust_archive::{ArchiveReader, ScanRequest};
+use onrust_audit::{self as audit, AuditEntry};
 use onrust_classify::{Classifier, Input};
 use onrust_model::{Level, MunicipalityCode, ScoredMessage};
-use onrust_audit::{self as audit, AuditEntry};
 use serde::{Deserialize, Serialize};
 
 use crate::pipeline::alert::{ArchiveBaselines, Round, municipality_names, region_codes};
