@@ -189,6 +189,22 @@ impl Alert {
         }
     }
 
+    /// The places the alert is about, as mails, feeds and calendars name them:
+    /// the announced action's place, then the places its evidence names
+    /// ([`Evidence::place`]), each once, in order. Empty when the messages
+    /// name no place below the alert's municipality.
+    pub fn places_named(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        let named =
+            self.event_place.as_deref().into_iter().chain(self.evidence.iter().filter_map(|e| e.place.as_deref()));
+        for place in named {
+            if !out.iter().any(|p| p.eq_ignore_ascii_case(place)) {
+                out.push(place);
+            }
+        }
+        out
+    }
+
     /// The first characters of the fingerprint that name it in mail and on
     /// the command line (`onrust alerts ack <short id>`).
     pub fn short_id(&self) -> &str {
@@ -257,6 +273,14 @@ pub struct Evidence {
     /// call to violence that reaches onrust late is still news.
     #[serde(default)]
     pub received_at: Option<DateTime<Utc>>,
+    /// Where the message is, as [`onrust_model::Place::label`] writes it: the
+    /// most specific place it names in the alert's municipality
+    /// ("Kanaleneiland (wijk, Utrecht)"); none when it names only the
+    /// municipality itself, which the alert already says. In a region-wide
+    /// alert the most specific place it names anywhere, "Utrecht (gemeente)"
+    /// too. An unplaced alert's messages name none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
 }
 
 /// Most characters an [`Evidence::excerpt`] holds.
@@ -267,17 +291,21 @@ pub const WITHDRAWN_EXCERPT: &str = "[bericht verwijderd door de auteur]";
 
 impl Evidence {
     /// Withdraws what this evidence quotes when it is message `id` (deleted at
-    /// its source): the excerpt becomes [`WITHDRAWN_EXCERPT`], title and link
-    /// go. The item itself stays, with its level, score and signal names, so
-    /// an alert still explains itself (L9) and a queued mail stays valid.
+    /// its source): the excerpt becomes [`WITHDRAWN_EXCERPT`], title, link and
+    /// the place it named go (a street can say as much as the words). The
+    /// item itself stays, with its level, score and signal names, so an
+    /// alert still explains itself (L9) and a queued mail stays valid.
     /// Whether anything changed.
     pub fn withdraw(&mut self, id: &str) -> bool {
-        if self.message_id != id || (self.excerpt == WITHDRAWN_EXCERPT && self.url.is_none() && self.title.is_none()) {
+        let withdrawn =
+            self.excerpt == WITHDRAWN_EXCERPT && self.url.is_none() && self.title.is_none() && self.place.is_none();
+        if self.message_id != id || withdrawn {
             return false;
         }
         self.excerpt = WITHDRAWN_EXCERPT.to_owned();
         self.url = None;
         self.title = None;
+        self.place = None;
         true
     }
 }
@@ -360,6 +388,7 @@ mod tests {
             score,
             signals: vec![],
             received_at: None,
+            place: None,
         }
     }
 

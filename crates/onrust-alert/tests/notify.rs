@@ -143,6 +143,7 @@ fn evidence(id: &str, minute: u32) -> Evidence {
         score: 0.93,
         signals: vec!["call_to_violence".to_owned()],
         received_at: None,
+        place: None,
     }
 }
 

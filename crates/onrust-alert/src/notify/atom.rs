@@ -112,6 +112,11 @@ fn entry(out: &mut String, a: &Alert, scope: &FeedScope<'_>) {
         let _ = write!(text, " ({p})");
     }
     text.push_str(".\n");
+    // The places the messages name below the municipality, "Kanaleneiland (wijk, Utrecht)".
+    let places: Vec<&str> = a.places_named().into_iter().filter(|p| Some(*p) != a.event_place.as_deref()).collect();
+    if !places.is_empty() {
+        let _ = writeln!(text, "Plek: {}.", places.join("; "));
+    }
     for r in &a.reasons {
         let _ = writeln!(text, "- {r}");
     }
@@ -214,6 +219,21 @@ mod tests {
         assert!(xml.contains("<title>Kritiek: oproep-tot-geweld — Utrecht</title>"));
         assert!(xml.contains("aangekondigd voor donderdag 31 december 2026 om 22:00"));
         assert!(xml.contains("<link rel=\"related\" href=\"https://www.rtvutrecht.nl/nieuws/m1\"/>"));
+    }
+
+    #[test]
+    fn entries_name_the_places_of_their_evidence_with_their_labels() {
+        let code = MunicipalityCode::new("GM0344").unwrap();
+        let mut a = fixtures::alert();
+        a.event_place = None;
+        a.evidence[0].place = Some("Kanaleneiland (wijk, Utrecht)".to_owned());
+        a.evidence[1].place = Some("Kanaleneiland (wijk, Utrecht)".to_owned());
+        let xml = render_atom(&scope(&code), std::slice::from_ref(&a), Utc::now());
+        elements(&xml);
+        assert_eq!(xml.matches("Plek: Kanaleneiland (wijk, Utrecht).").count(), 1, "each place once:\n{xml}");
+        a.evidence.iter_mut().for_each(|e| e.place = None);
+        let xml = render_atom(&scope(&code), &[a], Utc::now());
+        assert!(!xml.contains("Plek:"), "no place line without places:\n{xml}");
     }
 
     #[test]

@@ -244,8 +244,18 @@ pub fn render_digest(date: NaiveDate, items: &[MailItem<'_>], ctx: &MailContext)
         doc.para(&format!("{} vandaag:", capitalised(&count(items.len() as u64, "signaal", "signalen"))));
         for it in items {
             let a = it.alert;
-            let mut line =
-                format!("{}: {} in {}; {}", severity_title(a.severity), what(a), place_long(a, ctx), observed_text(a));
+            // The places below the municipality ("Kanaleneiland (wijk, Utrecht)"); its own name is said already.
+            let places: Vec<&str> =
+                a.places_named().into_iter().filter(|p| Some(*p) != a.municipality_name.as_deref()).collect();
+            let places =
+                if places.is_empty() { String::new() } else { format!(", plek {}", one_line(&places.join("; "))) };
+            let mut line = format!(
+                "{}: {} in {}{places}; {}",
+                severity_title(a.severity),
+                what(a),
+                place_long(a, ctx),
+                observed_text(a)
+            );
             if let Some(t) = a.event_time {
                 line.push_str(&format!("; aangekondigd voor {}", dutch_datetime(t)));
             }
@@ -387,8 +397,9 @@ fn alert_section(doc: &mut Doc, item: MailItem<'_>, ctx: &MailContext) {
         doc.field("Thema", theme);
     }
     doc.field("Waar", &place_long(a, ctx));
-    if let Some(place) = &a.event_place {
-        doc.field("Plek", &one_line(place));
+    let places = a.places_named();
+    if !places.is_empty() {
+        doc.field("Plek", &one_line(&places.join("; ")));
     }
     doc.field("Wanneer", &when_text(a));
     match a.kind {
@@ -437,8 +448,9 @@ fn briefing_section(doc: &mut Doc, item: MailItem<'_>, ctx: &MailContext) {
     }
     doc.field("Situatie", &situation);
     let mut place_time = when_text(a);
-    if let Some(place) = &a.event_place {
-        place_time = format!("{}, {place_time}", one_line(place));
+    let places = a.places_named();
+    if !places.is_empty() {
+        place_time = format!("{}, {place_time}", one_line(&places.join("; ")));
     }
     doc.field("Plaats en tijd", &place_time);
     doc.field("Betrouwbaarheid", confidence_word(a.confidence));
@@ -467,8 +479,9 @@ fn briefing_section(doc: &mut Doc, item: MailItem<'_>, ctx: &MailContext) {
     doc.field("Contact", &contact);
     doc.subheading("Wat er wordt gezegd (zonder auteurs)");
     for e in a.evidence.iter().take(MAYOR_EVIDENCE) {
+        let place = e.place.as_deref().map(|p| format!(", {}", one_line(p))).unwrap_or_default();
         doc.bullet(&format!(
-            "{}, {}: “{}”",
+            "{}, {}{place}: “{}”",
             one_line(&e.source),
             dutch_datetime(e.published_at),
             clip_excerpt(&one_line(&e.excerpt))
@@ -537,6 +550,9 @@ fn evidence_entry(doc: &mut Doc, n: usize, e: &Evidence, new: bool) {
         }
     }
     head.push_str(&format!(" — niveau {}, score {}", e.level, decimal(f64::from(e.score), 2)));
+    if let Some(place) = &e.place {
+        head.push_str(&format!(" — {}", one_line(place)));
+    }
     if let Some(t) = e.title.as_deref().filter(|t| !t.trim().is_empty()) {
         head.push_str(&format!(" — {}", one_line(t)));
     }

@@ -69,6 +69,12 @@ fn event(out: &mut String, a: &Alert, scope: &CalendarScope<'_>) {
         description.push('\n');
         description.push_str(r);
     }
+    // The places the messages name besides the event's own (its LOCATION).
+    let places: Vec<&str> = a.places_named().into_iter().filter(|p| Some(*p) != a.event_place.as_deref()).collect();
+    if !places.is_empty() {
+        description.push_str("\nGenoemde plekken: ");
+        description.push_str(&places.join("; "));
+    }
     for e in a.evidence.iter().filter_map(|e| e.url.as_deref()).filter(|u| is_http_link(u)) {
         description.push_str("\nBron: ");
         description.push_str(e);
@@ -221,6 +227,20 @@ mod tests {
         assert!(desc.contains("\\nBron: https://www.rtvutrecht.nl/nieuws/m1"));
         assert_eq!(lines.iter().rev().find(|l| !l.is_empty()), Some(&"END:VCALENDAR"));
         assert!(ics.ends_with("END:VCALENDAR\r\n"));
+    }
+
+    #[test]
+    fn events_name_the_places_their_messages_name_besides_their_location() {
+        let code = MunicipalityCode::new("GM0344").unwrap();
+        let mut a = fixtures::alert();
+        a.event_place = Some("Janskerkhof (plein, Utrecht)".to_owned());
+        a.evidence[0].place = Some("Janskerkhof (plein, Utrecht)".to_owned());
+        a.evidence[1].place = Some("Kanaleneiland (wijk, Utrecht)".to_owned());
+        let un = unfold(&render_ics(&scope(&code), &[a]));
+        assert!(un.contains("\r\nLOCATION:Janskerkhof (plein\\, Utrecht)\r\n"), "{un}");
+        let desc = un.split("\r\n").find(|l| l.starts_with("DESCRIPTION:")).unwrap_or_default();
+        assert!(desc.contains("\\nGenoemde plekken: Kanaleneiland (wijk\\, Utrecht)"), "{desc}");
+        assert!(!desc.contains("Janskerkhof"), "the location is not repeated: {desc}");
     }
 
     #[test]

@@ -224,6 +224,7 @@ pub(crate) mod fixtures {
             score: 0.93,
             signals: vec!["call_to_violence".to_owned()],
             received_at: None,
+            place: None,
         }
     }
 

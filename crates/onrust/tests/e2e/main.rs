@@ -17,5 +17,6 @@ mod console;
 mod kafka;
 mod metrics;
 mod pipeline;
+mod places;
 mod repository;
 mod sources;

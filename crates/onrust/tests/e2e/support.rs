@@ -241,6 +241,22 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
+/// The `[[rules]]` table named `name` in the shipped config/onrust.toml, as it is written there.
+pub fn shipped_rule(name: &str) -> String {
+    let config = std::fs::read_to_string(repo_root().join("config/onrust.toml")).expect("config/onrust.toml");
+    let start = config.find(&format!("[[rules]]\nname = \"{name}\"\n")).expect("the shipped rule");
+    let end = config[start + 9..].find("\n[[rules]]").map_or(config.len(), |i| i + start + 9);
+    format!("{}\n", config[start..end].trim_end())
+}
+
+/// The shipped `[region]` table (the 38 municipalities of Midden-Nederland).
+pub fn shipped_region() -> String {
+    let config = std::fs::read_to_string(repo_root().join("config/onrust.toml")).expect("config/onrust.toml");
+    let start = config.find("\n[region]\n").expect("a [region]") + 1;
+    let end = config[start..].find("\n]\n").expect("end of the region") + start + 3;
+    config[start..end].to_owned()
+}
+
 /// A temporary onrust installation: config file, data dir and listener port.
 pub struct Install {
     pub dir: tempfile::TempDir,
