@@ -16,6 +16,9 @@ use onrust_web::{Role, TokenHash};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+mod checks;
+pub use checks::read_monitor_token;
+
 /// A duration written as a string: `"30s"`, `"5m"`, `"1h"`, `"28d"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HumanDuration(pub Duration);
@@ -757,7 +760,7 @@ fn validate_source_kind(
     use SourceKindConfig as K;
     let url = match url::Url::parse(&source.url) {
         Ok(url) => url,
-        Err(e) => return c.push(key("url"), format!("{:?} is not a URL: {e}", source.url)),
+        Err(e) => return c.push(key("url"), format!("{:?} is not a URL: {e}", checks::redacted(&source.url))),
     };
     let schemes: &[&str] = if source.kind == K::Bluesky { &["wss", "ws"] } else { &["https", "http"] };
     if !schemes.contains(&url.scheme()) {
@@ -766,6 +769,10 @@ fn validate_source_kind(
             key("url"),
             format!("scheme {:?} is not allowed for kind {}; use {allowed}", url.scheme(), source.kind.name()),
         );
+    } else {
+        for problem in checks::source_url(&source.url, &url, allow_hosts) {
+            c.push(key("url"), problem);
+        }
     }
     if source.kind != K::Mastodon && !source.tags.is_empty() {
         c.push(key("tags"), format!("only a mastodon source follows tags, not kind {}", source.kind.name()));
@@ -1243,6 +1250,14 @@ impl Config {
         if let Some(problem) = self.http.token_problem() {
             c.push("http.token_file", problem);
         }
+        if let Some(path) = &self.http.token_file
+            && let Err(problem) = read_monitor_token(path)
+        {
+            c.push("http.token_file", problem);
+        }
+        if let Some(problem) = checks::data_dir(&self.data_dir) {
+            c.push("data_dir", problem);
+        }
         if !(Duration::from_millis(10)..=Duration::from_secs(60)).contains(&self.http.search_budget.0) {
             c.push("http.search_budget", "must be between 10ms and 1m");
         }
@@ -1267,8 +1282,13 @@ impl Config {
         if self.ingest.max_decoded_bytes == 0 || self.ingest.max_compressed_bytes == 0 {
             c.push("ingest.max_*_bytes", "must be above 0");
         }
-        if let Err(e) = url::Url::parse(&self.ingest.contact_url) {
-            c.push("ingest.contact_url", format!("not a URL: {e}"));
+        match url::Url::parse(&self.ingest.contact_url) {
+            Err(e) => c.push("ingest.contact_url", format!("not a URL: {e}")),
+            // It goes out in the User-Agent of every request.
+            Ok(url) if !url.username().is_empty() || url.password().is_some() => {
+                c.push("ingest.contact_url", "carries a user name or password, which every feed server would see")
+            }
+            Ok(_) => {}
         }
         let mut seen = HashSet::new();
         for (i, source) in self.sources.iter().enumerate() {
@@ -1896,6 +1916,66 @@ mod tests {
         assert_eq!(http.listen.port(), 8082, "a refused address is not taken");
         http.token_file = Some(PathBuf::from("/run/secrets/http-token"));
         assert!(http.listen_on("0.0.0.0:8081".parse().expect("addr")).is_ok());
+    }
+
+    /// What `run` would fail on, or be harmed by, is refused here, each
+    /// problem naming its entry; a password in a URL is never echoed.
+    #[test]
+    fn check_config_refuses_what_fails_or_harms_at_run_time() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let empty = dir.path().join("empty-token");
+        std::fs::write(&empty, "").expect("write");
+        let source = |id: &str, kind: &str, url: &str| {
+            format!("[[sources]]\nid = \"{id}\"\nkind = \"{kind}\"\nurl = \"{url}\"\n")
+        };
+        let sources = [
+            source("lokaal", "feed", "http://127.0.0.1:8080/feed.xml"),
+            source("intranet", "feed", "https://192.168.10.4/rss"),
+            source("metadata", "feed", "http://169.254.169.254/latest/meta-data/"),
+            source("gcp", "authority", "http://metadata.google.internal/computeMetadata/v1/"),
+            source("zonder-host", "feed", "http:///x"),
+            source("login", "feed", "https://jan:Geheim-Wachtwoord-42@example.org/feed"),
+            source("stream", "bluesky", "wss://localhost:6008/subscribe"),
+            source("goed", "feed", "https://example.org/feed"),
+        ]
+        .concat();
+        let errors =
+            parse(&format!("data_dir = \"/proc/self\"\n[http]\ntoken_file = \"{}\"\n{sources}", empty.display()))
+                .unwrap_err();
+        let text = errors.to_string();
+        for needle in [
+            "data_dir: /proc/self",
+            "under /proc, a kernel file system",
+            "http.token_file:",
+            "empty-token is empty",
+            "sources[0].url: 127.0.0.1 is a loopback address: the egress guard refuses it at run time",
+            "sources[1].url: 192.168.10.4 is a private address",
+            "sources[2].url: 169.254.169.254 is a link-local address",
+            "sources[3].url: metadata.google.internal is a private-use name",
+            "sources[4].url: has no host",
+            "sources[5].url: carries a user name or password",
+            "sources[6].url: localhost is a loopback name",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+        }
+        assert!(!text.contains("sources[7]"), "a public source passes:\n{text}");
+        assert!(!text.contains("Geheim-Wachtwoord-42") && !text.contains("jan:"), "no credentials echoed:\n{text}");
+        assert_eq!(errors.0.len(), 9, "{text}");
+
+        // A URL that does not parse is echoed without its credentials too.
+        let text =
+            parse(&source("kapot", "feed", "https://jan:Geheim-Wachtwoord-42@exa mple.org/")).unwrap_err().to_string();
+        assert!(text.contains("sources[0].url") && !text.contains("Geheim-Wachtwoord-42"), "{text}");
+        let missing = parse("[http]\ntoken_file = \"/nonexistent/onrust-token\"\n").unwrap_err().to_string();
+        assert!(missing.contains("http.token_file: cannot read /nonexistent/onrust-token"), "{missing}");
+
+        // The allow-list that tests and intranet feeds use keeps working.
+        let allowed = parse(&format!(
+            "[ingest]\nallow_hosts = [\"127.0.0.1\", \"localhost\"]\n{}{}",
+            source("lokaal", "feed", "http://127.0.0.1:8080/feed.xml"),
+            source("stream", "bluesky", "ws://localhost:6008/subscribe")
+        ));
+        assert!(allowed.is_ok(), "{allowed:?}");
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod backtest;
 pub mod check_config;
 pub mod classify;
 pub mod eval;
+pub mod lines;
 pub mod replay;
 pub mod roles;
 pub mod run;

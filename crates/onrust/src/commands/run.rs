@@ -316,10 +316,7 @@ pub(super) fn access_control(config: &Config) -> anyhow::Result<AccessControl> {
 fn read_token(config: &Config) -> anyhow::Result<Option<TokenHash>> {
     let Some(path) = &config.http.token_file else { return Ok(None) };
     let token =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read http.token_file {}", path.display()))?;
-    if token.trim().len() < 16 {
-        anyhow::bail!("http.token_file {}: the token must be at least 16 characters", path.display());
-    }
+        crate::config::read_monitor_token(path).map_err(|problem| anyhow::anyhow!("http.token_file: {problem}"))?;
     Ok(Some(TokenHash::of(&token)))
 }
 
