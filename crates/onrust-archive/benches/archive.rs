@@ -20,14 +20,18 @@
 //! - **counts**: `ArchiveReader::counts` over the last hour and day of that archive.
 //!
 //! `scripts/bench archive`, or `cargo bench -p onrust-archive --bench archive
-//! [-- index|search|counts|sweep|diag|ours|bare ...]` (default: index, search,
-//! counts). `sweep` tries 1 and 2 indexing threads with 32, 64 and 128 MiB
+//! [-- index|search|counts|build|sweep|diag|ours|bare ...]` (default: index, search,
+//! counts). `build` only builds (or finds) the 1,000,000-message archive, for
+//! the console's render benchmark (`crates/onrust-web/benches/console.rs`). `sweep` tries 1 and 2 indexing threads with 32, 64 and 128 MiB
 //! each; `diag` times variants that locate the archive's overhead; `ours` and
 //! `bare` run one side alone (for a profiler).
 //!
 //! Environment: `ARCHIVE_BENCH_INDEX_N` (200000), `ARCHIVE_BENCH_RUNS` (3),
 //! `ARCHIVE_BENCH_THREADS` (2), `ARCHIVE_BENCH_MEMORY_MB` (64, per thread),
-//! `ARCHIVE_BENCH_SEARCHES` (1000), `ARCHIVE_BENCH_ARCHIVE_N` (1000000).
+//! `ARCHIVE_BENCH_SEARCHES` (1000), `ARCHIVE_BENCH_ARCHIVE_N` (1000000),
+//! `ARCHIVE_BENCH_ARCHIVE_DIR` (where the big archive is kept instead of
+//! `$CARGO_TARGET_DIR/onrust-bench/archive-1m/<key>`; rebuilt there when its
+//! `bench-key` differs).
 //!
 //! The machine is shared and virtual: each measurement first waits (at most
 //! two minutes) for a second in which other processes use under a tenth of a
@@ -41,7 +45,9 @@
 //! compounds, verb forms, adjectives, places, numbers), 90% `nl`, 7% `en`,
 //! 3% other; 1–2 real CBS municipality codes skewed towards Utrecht, 0–2
 //! themes, levels mostly 0/1, 50,000 author pseudonyms, fetch times spread
-//! over 8 weeks in fetch order (as the bus delivers them).
+//! over 8 weeks in fetch order (as the bus delivers them); from level 1 an
+//! explanation (themes; from level 2 a clause, a call and a target) on words
+//! of the text, which the archive stores.
 
 use std::error::Error;
 use std::path::{Path, PathBuf};
@@ -1122,6 +1128,7 @@ fn message(v: &Vocab, i: usize, n: usize, end: DateTime<Utc>) -> ScoredMessage {
         (fetched + TimeDelta::days(1 + rng.below(6) as i64) + TimeDelta::hours(rng.below(12) as i64))
             .with_timezone(&cet)
     });
+    let explanation = explanation_of(&body, &themes, level);
     let author = (kind != SourceKind::Feed || rng.chance(0.3))
         .then(|| Pseudonym::from_digest_hex(v.authors[v.author_zipf.sample(&mut rng)].clone()));
     let digest = splitmix(SEED.rotate_left(17) ^ i as u64);
@@ -1152,10 +1159,32 @@ fn message(v: &Vocab, i: usize, n: usize, end: DateTime<Utc>) -> ScoredMessage {
                 .collect(),
             places: Vec::new(),
             event_time,
-            explanation: vec![],
+            explanation,
             classifier_version: "bench".into(),
         },
     }
+}
+
+/// An explanation like the classifier's for a message at level 1 or above:
+/// its themes and, from level 2, a call and a target, each on words of its
+/// text (derived from the text, so the random draws stay as they were).
+fn explanation_of(body: &str, themes: &[String], level: Level) -> Vec<onrust_model::Signal> {
+    if level < Level::Discussion {
+        return Vec::new();
+    }
+    let words: Vec<&str> =
+        body.split_whitespace().filter(|w| w.len() > 5 && w.chars().all(char::is_alphabetic)).take(3).collect();
+    let word = |i: usize| words.get(i).copied().unwrap_or("iets").to_owned();
+    let mut out: Vec<onrust_model::Signal> = themes
+        .iter()
+        .map(|t| onrust_model::Signal { signal: format!("theme:{t}"), evidence: word(0), weight: 0.0 })
+        .collect();
+    if level >= Level::Mobilisation {
+        out.push(onrust_model::Signal { signal: "clause".into(), evidence: words.join(" "), weight: 0.0 });
+        out.push(onrust_model::Signal { signal: "call".into(), evidence: word(1), weight: 0.8 });
+        out.push(onrust_model::Signal { signal: "target".into(), evidence: word(2), weight: 0.6 });
+    }
+    out
 }
 
 fn messages(v: &Vocab, range: std::ops::Range<usize>, n: usize, end: DateTime<Utc>) -> Vec<ScoredMessage> {
@@ -1686,11 +1715,15 @@ fn big_archive(v: &Vocab, s: Settings, base: &Path) -> Res<BigArchive> {
     let n = env_usize("ARCHIVE_BENCH_ARCHIVE_N", 1_000_000);
     // The schema is part of the key: an archive written with another one would be refused.
     let schema = serde_json::to_string(&bench_support::schema())?;
-    let key = format!("{ARCHIVE_VERSION}-{n}-{:016x}", fnv(schema.as_bytes()));
-    let root = base.join("archive-1m");
-    let dir = root.join(&key);
+    let key = format!("{ARCHIVE_VERSION}-{n}-{:016x}-format{}", fnv(schema.as_bytes()), onrust_archive::FORMAT_VERSION);
+    let (root, dir) = match std::env::var_os("ARCHIVE_BENCH_ARCHIVE_DIR") {
+        Some(dir) => (PathBuf::from(&dir), PathBuf::from(dir)),
+        None => (base.join("archive-1m"), base.join("archive-1m").join(&key)),
+    };
     let marker = dir.join("bench-end-millis");
-    if let Ok(end) = std::fs::read_to_string(&marker)
+    let same_key = std::fs::read_to_string(dir.join("bench-key")).is_ok_and(|k| k.trim() == key);
+    if same_key
+        && let Ok(end) = std::fs::read_to_string(&marker)
         && let Ok(end) = end.trim().parse::<i64>()
     {
         println!("\n== search archive: {} messages, cached in {}", thousands(n as f64), dir.display());
@@ -1701,6 +1734,7 @@ fn big_archive(v: &Vocab, s: Settings, base: &Path) -> Res<BigArchive> {
         std::fs::remove_dir_all(&root)?;
     }
     std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("bench-key"), &key)?;
     let end = utc_ms(Utc::now().timestamp_millis());
     println!(
         "\n== building the search archive: {} messages into {} ({})",
@@ -1948,18 +1982,22 @@ fn main() -> Res<()> {
                     settle();
                 }
             }
-            "search" | "counts" => {
+            "search" | "counts" | "build" => {
                 if big.is_none() {
                     big = Some(big_archive(&vocab, settings, &base)?);
                 }
-                if let Some(big) = &big {
-                    if phase == "search" { search_phase(&vocab, big)? } else { counts_phase(big)? }
+                match (&big, phase.as_str()) {
+                    (Some(big), "search") => search_phase(&vocab, big)?,
+                    (Some(big), "counts") => counts_phase(big)?,
+                    (Some(big), _) => println!("   ready in {}", big.dir.display()),
+                    (None, _) => {}
                 }
             }
             other => {
-                return Err(
-                    format!("unknown phase {other:?}: use index, search, counts, sweep, diag, ours or bare").into()
-                );
+                return Err(format!(
+                    "unknown phase {other:?}: use index, search, counts, build, sweep, diag, ours or bare"
+                )
+                .into());
             }
         }
     }

@@ -20,7 +20,7 @@ use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EmptyQuery, FuzzyTermQuery, Occur, PhrasePrefixQuery, Query,
     QueryParser, TermQuery,
 };
-use tantivy::query_grammar::{self, Delimiter, UserInputAst, UserInputLeaf, UserInputLiteral};
+use tantivy::query_grammar::{self, Delimiter, UserInputAst, UserInputBound, UserInputLeaf, UserInputLiteral};
 use tantivy::schema::{Field, IndexRecordOption, Schema};
 use tantivy::tokenizer::{TokenStream, TokenizerManager};
 
@@ -39,7 +39,7 @@ impl Compiler {
     pub fn new(schema: Schema, fields: Fields) -> Compiler {
         let tokenizers = TokenizerManager::default();
         for analysis in Analysis::ALL {
-            tokenizers.register(&format!("onrust_{}", analysis.code()), schema::analyzer(analysis));
+            tokenizers.register(&format!("onrust_{}", analysis.code()), schema::query_analyzer(analysis));
         }
         let parser = QueryParser::new(schema.clone(), vec![], tokenizers.clone());
         Compiler { schema, fields, parser, tokenizers }
@@ -106,6 +106,9 @@ impl Compiler {
                 Some(_) => None,
             }
         };
+        if let Some(dated) = dates::normalise(leaf)? {
+            return self.parsed(dated).map(Some);
+        }
         match leaf {
             UserInputLeaf::All => Ok(Some(Box::new(AllQuery))),
             UserInputLeaf::Literal(literal) => match word_fields(literal.field_name.as_deref()) {
@@ -222,5 +225,83 @@ fn with_field(leaf: &UserInputLeaf, name: &str) -> UserInputLeaf {
         }
         UserInputLeaf::Set { elements, .. } => UserInputLeaf::Set { field: Some(name.to_owned()), elements },
         other => other,
+    }
+}
+
+/// Times in a query: `published_at` and `event_time` take RFC 3339 times, or
+/// a date (midnight UTC), and `*` for an open end of a range; a date on its
+/// own (`published_at:2026-11-01`) is that whole day in UTC.
+mod dates {
+    use chrono::{DateTime, Days, NaiveDate};
+
+    use super::{Refusal, UserInputBound, UserInputLeaf, UserInputLiteral};
+    use crate::query::DATE_FIELDS;
+
+    /// The leaf with its times made whole, when it is about a date field; `None` otherwise.
+    pub(super) fn normalise(leaf: &UserInputLeaf) -> Result<Option<UserInputLeaf>, Refusal> {
+        match leaf {
+            UserInputLeaf::Range { field: Some(field), lower, upper } if is_date(field) => {
+                Ok(Some(UserInputLeaf::Range {
+                    field: Some(field.clone()),
+                    lower: bound(field, lower)?,
+                    upper: bound(field, upper)?,
+                }))
+            }
+            UserInputLeaf::Literal(UserInputLiteral { field_name: Some(field), phrase, .. }) if is_date(field) => {
+                if let Some(day) = day(phrase) {
+                    let next = day.checked_add_days(Days::new(1)).ok_or_else(|| refusal(field, phrase))?;
+                    return Ok(Some(UserInputLeaf::Range {
+                        field: Some(field.clone()),
+                        lower: UserInputBound::Inclusive(midnight(day)),
+                        upper: UserInputBound::Exclusive(midnight(next)),
+                    }));
+                }
+                time(field, phrase)?;
+                Ok(None)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn is_date(field: &str) -> bool {
+        DATE_FIELDS.contains(&field)
+    }
+
+    fn bound(field: &str, bound: &UserInputBound) -> Result<UserInputBound, Refusal> {
+        Ok(match bound {
+            UserInputBound::Inclusive(value) => UserInputBound::Inclusive(time(field, value)?),
+            UserInputBound::Exclusive(value) => UserInputBound::Exclusive(time(field, value)?),
+            UserInputBound::Unbounded => UserInputBound::Unbounded,
+        })
+    }
+
+    /// The value as an RFC 3339 time tantivy reads; a date becomes its midnight in UTC.
+    fn time(field: &str, value: &str) -> Result<String, Refusal> {
+        if let Some(day) = day(value) {
+            return Ok(midnight(day));
+        }
+        match DateTime::parse_from_rfc3339(value) {
+            Ok(t) => Ok(t.to_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            Err(_) => Err(refusal(field, value)),
+        }
+    }
+
+    fn day(value: &str) -> Option<NaiveDate> {
+        (value.len() == 10).then(|| NaiveDate::parse_from_str(value, "%Y-%m-%d").ok()).flatten()
+    }
+
+    fn midnight(day: NaiveDate) -> String {
+        format!("{}T00:00:00Z", day.format("%Y-%m-%d"))
+    }
+
+    fn refusal(field: &str, value: &str) -> Refusal {
+        let shown: String = value.chars().take(40).collect();
+        Refusal::new(
+            "date",
+            format!(
+                "{field} takes a time such as 2026-11-01T00:00:00Z or a date such as 2026-11-01 \
+                 (and * for an open end of a range), not {shown:?}"
+            ),
+        )
     }
 }

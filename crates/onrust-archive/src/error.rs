@@ -26,6 +26,12 @@ pub enum ArchiveError {
     )]
     SchemaMismatch { dir: PathBuf },
 
+    /// The archive on disk is in another format than this build's
+    /// ([`crate::FORMAT_VERSION`]): older, and `onrust archive
+    /// migrate` converts it; or newer, and only a newer onrust reads it.
+    #[error("{}", format_refusal(dir, *found, *expected))]
+    Format { dir: PathBuf, found: u32, expected: u32 },
+
     /// The archive options are not usable.
     #[error("invalid archive options: {0}")]
     Options(String),
@@ -65,6 +71,23 @@ pub enum ArchiveError {
     /// be: a bug, or files changed underneath the archive.
     #[error("archive index error: {0}")]
     Inconsistent(String),
+}
+
+fn format_refusal(dir: &std::path::Path, found: u32, expected: u32) -> String {
+    if found < expected {
+        format!(
+            "the archive at {} is in format {found}, and this onrust reads format {expected} ({}); \
+             stop the daemon and convert it with `onrust archive migrate`, or move it away to start a new archive",
+            dir.display(),
+            crate::layout::FORMAT_CHANGES
+        )
+    } else {
+        format!(
+            "the archive at {} is in format {found}, written by a newer onrust; this one reads format {expected}: \
+             use the newer onrust",
+            dir.display()
+        )
+    }
 }
 
 impl ArchiveError {

@@ -1,6 +1,7 @@
 //! The archive directory on disk:
 //!
 //! ```text
+//! <archive>/format                 the on-disk format's version (FORMAT_VERSION)
 //! <archive>/writer.lock            held by the one writer (rule R7)
 //! <archive>/buckets/week-2026-11-23/   one tantivy index per period
 //! <archive>/buckets/.deleting-…    a bucket being removed by retention
@@ -17,6 +18,23 @@ use crate::bucket::BucketId;
 use crate::schema;
 
 const DELETING: &str = ".deleting-";
+
+/// The archive's on-disk format: what its analyzers index and which fields
+/// it stores. A build reads and writes exactly this one; an archive in
+/// another format is refused ([`ArchiveError::Format`]). Bump it with every
+/// change to [`crate::schema`] or its analyzers, and say in
+/// [`FORMAT_CHANGES`] what changed.
+///
+/// 1: the archive up to and including the first console (no `format` file).
+/// 2: Dutch compounds indexed with their parts; the explanation stored.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// What each format added, for the refusal message.
+pub(crate) const FORMAT_CHANGES: &str =
+    "format 2 indexes Dutch compounds with their parts (stikstof finds stikstofbeleid) and stores the explanation";
+
+/// The file that names the format, in the archive's folder.
+const FORMAT_FILE: &str = "format";
 
 #[derive(Debug, Clone)]
 pub(crate) struct Layout {
@@ -38,6 +56,48 @@ impl Layout {
         if self.root.join("index").join("meta.json").exists() {
             return Err(ArchiveError::SchemaMismatch { dir: self.root.clone() });
         }
+        Ok(())
+    }
+
+    /// Checks the archive's format. An archive with buckets and no `format`
+    /// file is format 1; one without buckets is new, and `create` writes this
+    /// build's format into it (the writer does, a reader does not).
+    pub fn check_format(&self, create: bool) -> Result<(), ArchiveError> {
+        let path = self.root.join(FORMAT_FILE);
+        let found = match std::fs::read_to_string(&path) {
+            Ok(text) => parse_format(&text).ok_or_else(|| {
+                ArchiveError::Inconsistent(format!(
+                    "{} does not name a format (expected \"onrust-archive {FORMAT_VERSION}\")",
+                    path.display()
+                ))
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if !self.list()?.is_empty() {
+                    1
+                } else if create {
+                    onrust_durable::write_atomic(&path, format!("onrust-archive {FORMAT_VERSION}\n").as_bytes())?;
+                    FORMAT_VERSION
+                } else {
+                    FORMAT_VERSION
+                }
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if found == FORMAT_VERSION {
+            return Ok(());
+        }
+        Err(ArchiveError::Format { dir: self.root.clone(), found, expected: FORMAT_VERSION })
+    }
+
+    /// Whether the archive names its format (format 2 and later do).
+    pub fn has_format_file(&self) -> bool {
+        self.root.join(FORMAT_FILE).exists()
+    }
+
+    /// Records that the archive is in this build's format (after a migration).
+    pub fn write_format(&self) -> Result<(), ArchiveError> {
+        let path = self.root.join(FORMAT_FILE);
+        onrust_durable::write_atomic(&path, format!("onrust-archive {FORMAT_VERSION}\n").as_bytes())?;
         Ok(())
     }
 
@@ -89,6 +149,11 @@ impl Layout {
         }
         Ok(())
     }
+}
+
+/// `onrust-archive N` → N.
+fn parse_format(text: &str) -> Option<u32> {
+    text.trim().strip_prefix("onrust-archive ")?.trim().parse().ok()
 }
 
 /// Opens one bucket's index and checks its schema.

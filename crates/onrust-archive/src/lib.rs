@@ -53,9 +53,11 @@
 pub mod bucket;
 mod collect;
 mod compile;
+mod compound;
 mod error;
 mod internal_events;
 mod layout;
+mod migrate;
 mod query;
 mod reader;
 pub mod scan;
@@ -72,6 +74,8 @@ use serde::{Deserialize, Serialize};
 pub use bucket::{BucketId, Period};
 pub use error::ArchiveError;
 pub use internal_events::describe_metrics;
+pub use layout::FORMAT_VERSION;
+pub use migrate::{Migration, migrate};
 pub use query::{MAX_FUZZY, MAX_LIMIT, MAX_NESTING, MAX_OFFSET, MAX_PHRASE_SLOP, MAX_QUERY_CHARS, SearchRequest, Sort};
 pub use reader::{
     ArchiveReader, BucketInfo, CountRequest, CountRow, DEFAULT_SEARCH_BUDGET, FacetCount, Facets, Hit, SearchResults,

@@ -171,22 +171,51 @@ fn refuse_author(query: &str) -> Result<(), Refusal> {
 /// Tantivy reads `'` as a phrase delimiter, which breaks Dutch words such as
 /// `auto's` or `zo'n`; an apostrophe right after a letter or digit is
 /// escaped so it stays inside the word. A colon between digits (`20:00`) is
-/// a time, not a field, and is escaped too.
+/// a time, not a field, and is escaped too, except where it is part of a
+/// range's bound (`[2026-11-01T00:00:00Z TO *]`,
+/// `published_at:>2026-11-01T12:00:00Z`), which the grammar reads whole.
 fn escape_in_words(query: &str) -> String {
     let chars: Vec<char> = query.chars().collect();
     let mut out = String::with_capacity(query.len() + 8);
+    let mut in_range = false;
+    let mut word_start = 0;
+    let mut date_value = false;
     for (i, &c) in chars.iter().enumerate() {
         let prev = i.checked_sub(1).and_then(|p| chars.get(p)).copied();
         let next = chars.get(i + 1).copied();
+        let escaped = prev == Some('\\');
+        if c.is_whitespace() || c == '(' || c == ')' {
+            word_start = i + 1;
+            date_value = false;
+        }
+        match c {
+            '[' | '{' if !escaped => in_range = true,
+            ']' | '}' if !escaped => in_range = false,
+            ':' if !escaped && !date_value => {
+                let field: String = chars[word_start..i].iter().collect();
+                // `published_at:>…` is a range, whose bound is read whole; a plain
+                // value is a word, in which the grammar wants its colons escaped.
+                date_value = DATE_FIELDS.contains(&field.trim_start_matches(['+', '-', '!']))
+                    && next.is_some_and(|n| n == '>' || n == '<');
+            }
+            _ => {}
+        }
         let apostrophe = c == '\'' && prev.is_some_and(char::is_alphanumeric);
-        let clock = c == ':' && prev.is_some_and(|p| p.is_ascii_digit()) && next.is_some_and(|n| n.is_ascii_digit());
-        if (apostrophe || clock) && prev != Some('\\') {
+        let clock = c == ':'
+            && !in_range
+            && !date_value
+            && prev.is_some_and(|p| p.is_ascii_digit())
+            && next.is_some_and(|n| n.is_ascii_digit());
+        if (apostrophe || clock) && !escaped {
             out.push('\\');
         }
         out.push(c);
     }
     out
 }
+
+/// The fields that hold times: their values and range bounds are timestamps.
+pub(crate) const DATE_FIELDS: [&str; 2] = [crate::schema::PUBLISHED_AT, crate::schema::EVENT_TIME];
 
 /// A single pass over the query that tracks quotes, ranges and parentheses
 /// and checks every bare word.
@@ -384,6 +413,9 @@ mod tests {
             "\"oud en nieuw\"~3",
             "politie~1",
             "published_at:[2024-01-01T00:00:00Z TO 2024-02-01T00:00:00Z]",
+            "published_at:[2026-11-01T00:00:00Z TO *]",
+            "published_at:>2026-11-01T12:00:00Z vanavond 20:00",
+            "event_time:[2026-12-31 TO 2027-01-01}",
             "themes: IN [stikstof klimaat]",
             "auto's zo'n",
             "vanavond 20:00",
@@ -395,6 +427,19 @@ mod tests {
         }
         assert_eq!(validate_query(""), Ok(None));
         assert_eq!(validate_query("  * "), Ok(None));
+    }
+
+    #[test]
+    fn times_in_ranges_and_date_values_stay_whole_and_clock_times_are_escaped() {
+        let text = |q: &str| validate_query(q).unwrap().unwrap();
+        assert_eq!(text("published_at:[2026-11-01T00:00:00Z TO *]"), "published_at:[2026-11-01T00:00:00Z TO *]");
+        assert_eq!(
+            text("published_at:>2026-11-01T12:00:00Z om 20:00"),
+            "published_at:>2026-11-01T12:00:00Z om 20\\:00"
+        );
+        assert_eq!(text("-event_time:2026-12-31T23:00:00Z"), "-event_time:2026-12-31T23\\:00\\:00Z", "a word's");
+        assert_eq!(text("(vanavond 20:00)"), "(vanavond 20\\:00)");
+        assert_eq!(text("text:20:00"), "text:20\\:00", "only date fields take a timestamp");
     }
 
     #[test]

@@ -45,6 +45,9 @@ pub struct Hit {
     /// The best passage of the text (or title) with the query's words marked;
     /// `None` when the query has no words (filters only).
     pub snippet: Option<Snippet>,
+    /// The classifier's signals as it scored the message (empty for messages
+    /// archived before format 2).
+    pub explanation: Vec<onrust_model::Signal>,
 }
 
 /// A passage with highlighted ranges. Plain text: whoever renders it as
@@ -170,6 +173,7 @@ impl ArchiveReader {
         if !layout.buckets.is_dir() {
             return Err(ArchiveError::NotFound { dir: dir.to_path_buf() });
         }
+        layout.check_format(false)?;
         let (schema, fields) = schema::build_schema();
         let reader = ArchiveReader {
             layout,
@@ -536,6 +540,7 @@ impl ArchiveReader {
             themes: texts(f.themes),
             municipalities: texts(f.municipalities),
             snippet,
+            explanation: text(f.explanation).and_then(|json| serde_json::from_str(&json).ok()).unwrap_or_default(),
         })
     }
 }

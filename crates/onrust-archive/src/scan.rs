@@ -21,10 +21,10 @@
 //! The scan is a snapshot: it holds the searchers it started with, so a
 //! commit or a retention run during a backtest changes nothing it returns.
 //!
-//! What comes back is a [`ScoredMessage`] with what the archive stores. The
-//! archive does not keep the classifier's explanation nor its version, and
-//! never the author's pseudonym in a readable form (rules L1, L2): those
-//! fields are empty. A publication time the source did not give comes back
+//! What comes back is a [`ScoredMessage`] with what the archive stores,
+//! without the classifier's explanation (the backtest recomputes it with
+//! today's classifier) and its version, and never the author's pseudonym
+//! (rules L1, L2): those fields are empty. A publication time the source did not give comes back
 //! as `None` (the archive stores the fetch time as an estimate), and one the
 //! source gave comes back clamped to the fetch time and in UTC, as the
 //! archive indexed it.
@@ -149,7 +149,7 @@ impl ArchiveReader {
     }
 }
 
-fn to_message(f: &Fields, doc: &TantivyDocument) -> Result<ScoredMessage, ArchiveError> {
+pub(crate) fn to_message(f: &Fields, doc: &TantivyDocument) -> Result<ScoredMessage, ArchiveError> {
     let text = |field: Field| doc.get_first(field).and_then(|v| v.as_str()).map(str::to_owned);
     let texts = |field: Field| doc.get_all(field).filter_map(|v| v.as_str()).map(str::to_owned);
     let date = |field: Field| doc.get_first(field).and_then(|v| v.as_datetime()).map(schema::from_tantivy_date);

@@ -1,7 +1,10 @@
 //! The archive's schema, its analyzer, and how a [`ScoredMessage`] becomes a document.
 //!
-//! Changing a field here changes the on-disk format: an archive written with
-//! another schema is refused with [`crate::ArchiveError::SchemaMismatch`].
+//! Changing a field or an analyzer here changes the on-disk format: bump
+//! [`crate::FORMAT_VERSION`] (an archive of another format is refused
+//! with [`crate::ArchiveError::Format`], naming the way out), and a bucket
+//! written with another schema is refused with
+//! [`crate::ArchiveError::SchemaMismatch`].
 
 use std::path::Path;
 
@@ -99,6 +102,9 @@ pub const PUBLISHED_ESTIMATED: &str = "published_estimated";
 pub const DAY: &str = "day";
 pub const FETCHED_AT: &str = "fetched_at";
 pub const EVENT_TIME: &str = "event_time";
+/// The classifier's explanation as it scored the message (signals, the
+/// words behind them, weights), as JSON: stored only, never searched.
+pub const EXPLANATION: &str = "explanation";
 /// The author's keyed pseudonym: a fast column only, to count distinct
 /// authors per municipality × theme × time. Not indexed (no search by
 /// author), not stored (never returned). rules L1, L2.
@@ -140,6 +146,7 @@ pub(crate) struct Fields {
     pub day: Field,
     pub fetched_at: Field,
     pub event_time: Field,
+    pub explanation: Field,
     pub author: Field,
 }
 
@@ -201,28 +208,55 @@ pub(crate) fn build_schema() -> (Schema, Fields) {
         day: b.add_u64_field(DAY, FAST),
         fetched_at: b.add_date_field(FETCHED_AT, date(false)),
         event_time: b.add_date_field(EVENT_TIME, date(true)),
+        explanation: b.add_text_field(EXPLANATION, STORED),
         author: b.add_text_field(AUTHOR, TextOptions::default().set_fast(None)),
     };
     (b.build(), fields)
 }
 
-/// The analyzer of one group. Split on non-alphanumerics, drop tokens over
-/// 40 bytes, lowercase, fold accents (`café` = `cafe`); then for Dutch and
-/// English their stop words and Snowball stemmer (`rellen` = `rel`,
-/// `relschoppers` = `relschopper`).
+/// The analyzer a group's words are indexed with. Split on
+/// non-alphanumerics, drop tokens over 40 bytes, lowercase, fold accents
+/// (`café` = `cafe`); Dutch adds a compound's parts beside it
+/// ([`crate::compound`]); then for Dutch and English their stop words and
+/// Snowball stemmer (`rellen` = `rel`, `relschoppers` = `relschopper`).
 pub(crate) fn analyzer(analysis: Analysis) -> TextAnalyzer {
+    let base = || {
+        TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(RemoveLongFilter::limit(40))
+            .filter(LowerCaser)
+            .filter(AsciiFoldingFilter)
+    };
+    match analysis {
+        Analysis::Dutch => base()
+            .filter(crate::compound::CompoundParts)
+            .filter(stop_words(DUTCH_STOP_WORDS))
+            .filter(Stemmer::new(Language::Dutch))
+            .filter(Undouble)
+            .build(),
+        Analysis::English | Analysis::Plain => query_analyzer(analysis),
+    }
+}
+
+/// The analyzer a query's words go through: the index's, without splitting
+/// compounds (see [`crate::compound`] for why).
+pub(crate) fn query_analyzer(analysis: Analysis) -> TextAnalyzer {
     let base = TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter);
-    let words = |list: &[&str]| StopWordFilter::remove(list.iter().map(|w| (*w).to_owned()));
     match analysis {
         Analysis::Dutch => {
-            base.filter(words(DUTCH_STOP_WORDS)).filter(Stemmer::new(Language::Dutch)).filter(Undouble).build()
+            base.filter(stop_words(DUTCH_STOP_WORDS)).filter(Stemmer::new(Language::Dutch)).filter(Undouble).build()
         }
-        Analysis::English => base.filter(words(ENGLISH_STOP_WORDS)).filter(Stemmer::new(Language::English)).build(),
+        Analysis::English => {
+            base.filter(stop_words(ENGLISH_STOP_WORDS)).filter(Stemmer::new(Language::English)).build()
+        }
         Analysis::Plain => base.build(),
     }
+}
+
+fn stop_words(list: &[&str]) -> StopWordFilter {
+    StopWordFilter::remove(list.iter().map(|w| (*w).to_owned()))
 }
 
 /// Drops the last letter of a stem that ends in a doubled consonant.
@@ -372,6 +406,11 @@ pub(crate) fn to_document(f: &Fields, msg: &ScoredMessage) -> TantivyDocument {
     doc.add_date(f.fetched_at, to_tantivy_date(m.fetched_at));
     if let Some(event) = a.event_time {
         doc.add_date(f.event_time, to_tantivy_date(event.to_utc()));
+    }
+    if !a.explanation.is_empty()
+        && let Ok(json) = serde_json::to_string(&a.explanation)
+    {
+        doc.add_text(f.explanation, json);
     }
     if let Some(author) = &m.author {
         doc.add_text(f.author, author.as_str());

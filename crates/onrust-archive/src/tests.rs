@@ -275,7 +275,9 @@ fn bad_queries_are_refused_quickly() {
         (q("url:example"), "fields you can search are"),
         (q("level:hoog"), "cannot read the query"),
         (q("iets AND"), "cannot read the query"),
-        (q("published_at:[gisteren TO morgen]"), "cannot read the query"),
+        (q("published_at:[gisteren TO morgen]"), "published_at takes a time such as 2026-11-01T00:00:00Z"),
+        (q("event_time:>volgende-week"), "event_time takes a time"),
+        (q("published_at:2026-13-45"), "not \"2026-13-45\""),
         (SearchRequest { since: Some(at(2, 0).to_utc()), until: Some(at(1, 0).to_utc()), ..q("") }, "since"),
     ];
     for (req, expect) in cases {
@@ -814,7 +816,7 @@ fn scan_returns_the_stored_assessment_and_skips_lower_levels() {
     assert_eq!(m.assessment.municipalities, [MunicipalityCode::new("GM0344").unwrap()]);
     assert_eq!(m.assessment.event_time.map(|e| e.to_utc()), Some(event.to_utc()));
     assert_eq!(m.assessment.lang.as_deref(), Some("nl"));
-    assert!(m.assessment.explanation.is_empty(), "the archive does not store the explanation");
+    assert!(m.assessment.explanation.is_empty(), "the scan leaves the explanation out (the backtest recomputes it)");
     let all = crate::ScanRequest { min_level: None, ..req };
     assert_eq!(scan_ids(&r, &all), ["hot", "calm"]);
 }
@@ -830,4 +832,203 @@ fn oldest_start_is_the_first_buckets_period_start() {
     w.commit().unwrap();
     r.reload().unwrap();
     assert_eq!(r.oldest_start().unwrap(), Some(fetched(2024, 12, 2, 0, 0)), "the Monday of the first week");
+}
+
+/// The query language's date ranges (issue 17): RFC 3339 bounds, `*` for an
+/// open end, `>`/`<`, dates as midnight UTC, a date alone as its day; and a
+/// bound that is not a time is refused by name.
+#[test]
+fn date_ranges_in_the_query_language_work() {
+    let dir = TempDir::new().unwrap();
+    let mut w = open_writer(&dir);
+    for (id, day, event) in [("d1", 1, None), ("d5", 5, Some(at(6, 20))), ("d10", 10, Some(at(12, 14)))] {
+        w.upsert(&with(msg(id, "Protest", "protest op het plein"), |m| {
+            m.message.published_at = Some(at(day, 12));
+            m.assessment.event_time = event;
+        }))
+        .unwrap();
+    }
+    w.commit().unwrap();
+    let r = ArchiveReader::open(dir.path()).unwrap();
+    let sorted = |query: &str| {
+        let mut v = ids(&r, &q(query));
+        v.sort();
+        v
+    };
+    assert_eq!(sorted("published_at:[2024-12-05T00:00:00Z TO *]"), ["d10", "d5"], "open upper end");
+    assert_eq!(sorted("published_at:[* TO 2024-12-05T00:00:00Z]"), ["d1"], "open lower end");
+    assert_eq!(sorted("published_at:[2024-12-02 TO 2024-12-10]"), ["d5"], "dates are midnight UTC");
+    assert_eq!(sorted("published_at:[2024-12-02 TO 2024-12-10T11:00:00Z]"), ["d10", "d5"], "11:00 UTC is 12:00 CET");
+    assert_eq!(sorted("published_at:{2024-12-05T11:00:00Z TO *]"), ["d10"], "an exclusive bound");
+    assert_eq!(sorted("published_at:>2024-12-04T00:00:00Z"), ["d10", "d5"]);
+    assert_eq!(sorted("published_at:<2024-12-04"), ["d1"]);
+    assert_eq!(sorted("published_at:2024-12-05"), ["d5"], "a date alone is that day");
+    assert_eq!(sorted("published_at:[2024-12-01T12:00:00+01:00 TO 2024-12-01T12:00:00+01:00]"), ["d1"], "offsets");
+    assert_eq!(sorted("protest AND event_time:[2024-12-06 TO *]"), ["d10", "d5"], "with words");
+    assert_eq!(sorted("event_time:[2024-12-10 TO 2024-12-31]"), ["d10"]);
+    assert!(sorted("published_at:[2025-01-01 TO *]").is_empty());
+}
+
+/// Dutch compounds are found by their parts (issue 17): `vuurwerk` finds
+/// "Vuurwerkbommen", `stikstof` "stikstofbeleid", also with other words and
+/// in phrases; the compound itself still finds only the compound; the
+/// snippet marks the part.
+#[test]
+fn dutch_compounds_are_found_by_their_parts() {
+    let dir = TempDir::new().unwrap();
+    let mut w = open_writer(&dir);
+    w.upsert(&msg("c1", "Vuurwerkbommen gevonden", "de politie vond vuurwerkbommen in een schuur")).unwrap();
+    w.upsert(&msg("c2", "Boeren", "het stikstofbeleid jaagt de trekkers de weg op")).unwrap();
+    w.upsert(&msg("c3", "Vuurwerk", "vuurwerk afsteken mag vanaf 18 uur")).unwrap();
+    w.upsert(&lang(msg("c4", "Fireworks", "vuurwerkbommen in English text are not split"), "en")).unwrap();
+    w.commit().unwrap();
+    let r = ArchiveReader::open(dir.path()).unwrap();
+    let sorted = |query: &str| {
+        let mut v = ids(&r, &q(query));
+        v.sort();
+        v
+    };
+    assert_eq!(sorted("vuurwerk"), ["c1", "c3"], "the part finds the compound");
+    assert_eq!(sorted("stikstof"), ["c2"]);
+    assert_eq!(sorted("stikstof AND trekkers"), ["c2"], "the issue's query");
+    assert_eq!(sorted("bom"), ["c1"], "the last part, stemmed");
+    assert_eq!(sorted("vuurwerkbommen"), ["c1", "c4"], "the compound finds itself, not its parts elsewhere");
+    assert_eq!(sorted("\"vond vuurwerk\""), ["c1"], "a part keeps the compound's position");
+    assert_eq!(sorted("title:vuurwerk"), ["c1", "c3"]);
+    assert_eq!(sorted("stikst*"), ["c2"], "a prefix meets the parts too");
+    let hit = r.search(&q("vuurwerk")).unwrap().hits.into_iter().find(|h| h.id == "c1").unwrap();
+    let snippet = hit.snippet.unwrap();
+    let marked: Vec<&str> = snippet.highlights.iter().map(|[a, b]| &snippet.text[*a..*b]).collect();
+    assert_eq!(marked, ["vuurwerk"], "the part is marked, not the whole compound: {snippet:?}");
+}
+
+/// An archive of another format is refused with the way out, by the writer
+/// and by readers; a new archive gets this build's format.
+#[test]
+fn an_archive_in_another_format_is_refused_with_the_way_out() {
+    let dir = TempDir::new().unwrap();
+    drop(open_writer(&dir));
+    let format = std::fs::read_to_string(dir.path().join("format")).unwrap();
+    assert_eq!(format, format!("onrust-archive {}\n", crate::FORMAT_VERSION));
+    ArchiveReader::open(dir.path()).unwrap();
+
+    // Format 1 had no format file: buckets without one are format 1.
+    let old = TempDir::new().unwrap();
+    let mut w = open_writer(&old);
+    w.upsert(&msg("o1", "oud", "oud bericht")).unwrap();
+    w.commit().unwrap();
+    drop(w);
+    std::fs::remove_file(old.path().join("format")).unwrap();
+    for err in [open_writer_err(&old), ArchiveReader::open(old.path()).unwrap_err()] {
+        assert!(matches!(err, ArchiveError::Format { found: 1, .. }), "{err:?}");
+        let message = err.to_string();
+        assert!(message.contains("format 1") && message.contains("onrust archive migrate"), "{message}");
+    }
+    std::fs::write(old.path().join("format"), "onrust-archive 9\n").unwrap();
+    let newer = ArchiveReader::open(old.path()).unwrap_err().to_string();
+    assert!(newer.contains("newer onrust"), "{newer}");
+}
+
+fn open_writer_err(dir: &TempDir) -> ArchiveError {
+    ArchiveWriter::open(dir.path(), &ArchiveOptions::default()).unwrap_err()
+}
+
+/// The explanation is stored as the classifier gave it and comes back with the hit.
+#[test]
+fn hits_carry_the_explanation_as_scored() {
+    let dir = TempDir::new().unwrap();
+    let mut w = open_writer(&dir);
+    let explanation = vec![
+        onrust_model::Signal { signal: "call_to_violence".into(), evidence: "bekogelen".into(), weight: 1.8 },
+        onrust_model::Signal { signal: "theme:jaarwisseling".into(), evidence: "vuurwerk".into(), weight: 0.0 },
+    ];
+    w.upsert(&with(msg("e1", "Oproep", "we gaan de politie bekogelen met vuurwerk"), |m| {
+        m.assessment.explanation = explanation.clone();
+    }))
+    .unwrap();
+    w.upsert(&msg("e2", "Stil", "niets aan de hand")).unwrap();
+    w.commit().unwrap();
+    let r = ArchiveReader::open(dir.path()).unwrap();
+    let hits = r.search(&SearchRequest { sort: Sort::Oldest, ..q("") }).unwrap().hits;
+    assert_eq!(hits[0].explanation, explanation);
+    assert!(hits[1].explanation.is_empty());
+    assert!(!serde_json::to_string(&hits).unwrap().contains(CANARY));
+}
+
+/// A bucket as format 1 wrote it: this schema without the explanation field,
+/// holding `msgs`, committed with `payload`.
+fn format_1_bucket(archive: &std::path::Path, bucket: &str, msgs: &[ScoredMessage], payload: &str) {
+    let (current, fields) = crate::schema::build_schema();
+    let mut builder = tantivy::schema::Schema::builder();
+    for (_, entry) in current.fields() {
+        if entry.name() != crate::schema::EXPLANATION {
+            builder.add_field(entry.clone());
+        }
+    }
+    let old = builder.build();
+    let path = archive.join("buckets").join(bucket);
+    std::fs::create_dir_all(&path).unwrap();
+    let index = tantivy::Index::create_in_dir(&path, old.clone()).unwrap();
+    crate::schema::register_tokenizers(&index);
+    let mut writer: tantivy::IndexWriter = index.writer(15_000_000).unwrap();
+    for m in msgs {
+        let named = tantivy::Document::to_named_doc(&crate::schema::to_document(&fields, m), &current);
+        writer.add_document(tantivy::TantivyDocument::convert_named_doc(&old, named).unwrap()).unwrap();
+    }
+    let mut prepared = writer.prepare_commit().unwrap();
+    prepared.set_payload(payload);
+    prepared.commit().unwrap();
+}
+
+/// `onrust archive migrate`: an archive of format 1 is refused until it is
+/// converted; then every document is there with its fields, its author
+/// column (for the distinct-author counts) and its bucket's payload, the
+/// Dutch compounds are found by their parts, and a second run does nothing.
+/// A swap a crash interrupted is finished on the next run.
+#[test]
+fn an_archive_of_format_1_is_migrated_in_place_and_loses_nothing() {
+    let dir = TempDir::new().unwrap();
+    let fetched_at = fetched(2024, 12, 18, 9, 0);
+    let first = with(msg("m1", "Vuurwerkbommen", "vuurwerkbommen gevonden in de schuur"), |m| {
+        m.message.fetched_at = fetched_at;
+    });
+    let second = with(msg("m2", "Zonder tijd", "stikstofbeleid"), |m| {
+        m.message.fetched_at = fetched_at;
+        m.message.published_at = None;
+        m.message.author = None;
+        m.assessment.level = Level::Mobilisation;
+    });
+    format_1_bucket(dir.path(), "week-2024-12-16", &[first, second], "positions-1");
+    assert!(matches!(ArchiveReader::open(dir.path()), Err(ArchiveError::Format { found: 1, .. })));
+    assert!(matches!(open_writer_err(&dir), ArchiveError::Format { found: 1, .. }), "no writes into format 1");
+
+    let mut seen = Vec::new();
+    let done =
+        crate::migrate(dir.path(), &ArchiveOptions::default(), |bucket, docs| seen.push((bucket.to_owned(), docs)))
+            .unwrap();
+    assert_eq!((done.from, done.converted.clone()), (1, vec![("week-2024-12-16".to_owned(), 2)]));
+    assert_eq!(seen, done.converted);
+    let r = ArchiveReader::open(dir.path()).unwrap();
+    assert_eq!(ids(&r, &q("vuurwerk")), ["m1"], "the new analyzer indexed the old text");
+    assert_eq!(ids(&r, &q("stikstof")), ["m2"]);
+    let m2 = r.search(&q("stikstofbeleid")).unwrap().hits.remove(0);
+    assert!(m2.published_at_estimated && m2.level == 2, "{m2:?}");
+    let window = crate::CountRequest { since: at(1, 0).to_utc(), until: at(2, 0).to_utc(), min_level: None };
+    let counts = r.counts(&window).unwrap();
+    assert_eq!(counts.iter().map(|c| c.distinct_authors).sum::<u64>(), 1, "the author column came along");
+    drop(r);
+    let w = open_writer(&dir);
+    assert_eq!(w.last_payload().as_deref(), Some("positions-1"), "the bus positions came along (R3)");
+    drop(w);
+    let again = crate::migrate(dir.path(), &ArchiveOptions::default(), |_, _| {}).unwrap();
+    assert!(again.converted.is_empty(), "nothing left to do");
+
+    // A crash between moving the old bucket aside and moving the new one in.
+    let buckets = dir.path().join("buckets");
+    std::fs::rename(buckets.join("week-2024-12-16"), buckets.join(".migrating-week-2024-12-16")).unwrap();
+    std::fs::create_dir_all(buckets.join(".premigration-week-2024-12-16")).unwrap();
+    std::fs::remove_file(dir.path().join("format")).unwrap();
+    crate::migrate(dir.path(), &ArchiveOptions::default(), |_, _| {}).unwrap();
+    assert_eq!(bucket_names(&dir), ["week-2024-12-16"], "the swap was finished");
+    assert_eq!(ArchiveReader::open(dir.path()).unwrap().doc_count(), 2);
 }

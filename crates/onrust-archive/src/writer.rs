@@ -188,6 +188,7 @@ impl ArchiveWriter {
         layout.check_not_old()?;
         std::fs::create_dir_all(&layout.buckets)?;
         let lock = layout.lock()?;
+        layout.check_format(true)?;
         layout.finish_deletions()?;
         let (_, fields) = schema::build_schema();
         let mut buckets = BTreeMap::new();

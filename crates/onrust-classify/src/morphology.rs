@@ -27,7 +27,7 @@ const FORMS_FILE: &str = "nl-forms.tsv";
 const PARTS_FILE: &str = "nl-compound-parts.txt";
 
 /// Parts shorter than this are not split off a compound.
-const MIN_PART: usize = 3;
+const MIN_PART: usize = onrust_model::compound::MIN_COMPOUND_PART;
 
 /// What an inflected form is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -217,71 +217,10 @@ impl Morphology {
     /// Splits a compound into its parts (`vuurwerkbommen` → `vuurwerk`,
     /// `bommen`; `azc-besluit` → `azc`, `besluit`; `stikstofbeleid` →
     /// `stikstof`, `beleid`), using `known` as well as the dictionary's
-    /// compound parts; a linking `s` or `e` stays with the part before it.
-    /// Fewest parts win, then the longest last part. A word that cannot be
-    /// split is returned whole.
+    /// compound parts, with the splitter the archive's analyzer shares
+    /// ([`onrust_model::compound::split_compound`]).
     pub fn split_compound<'w>(&self, word: &'w str, known: impl Fn(&str) -> bool) -> Vec<&'w str> {
-        let mut out = Vec::new();
-        for piece in word.split(['-', '_']).filter(|p| !p.is_empty()) {
-            out.extend(self.split_piece(piece, &known));
-        }
-        if out.is_empty() {
-            out.push(word);
-        }
-        out
-    }
-
-    fn split_piece<'w>(&self, word: &'w str, known: &impl Fn(&str) -> bool) -> Vec<&'w str> {
-        let is_part = |s: &str| s.len() >= MIN_PART && (self.parts.contains(s) || known(s));
-        let n = word.len();
-        // best[i]: fewest parts covering word[..i], with the start of the last part.
-        let mut best: Vec<Option<(usize, usize)>> = vec![None; n + 1];
-        best[0] = Some((0, 0));
-        for end in MIN_PART..=n {
-            if !word.is_char_boundary(end) {
-                continue;
-            }
-            for start in 0..=end - MIN_PART {
-                if start == 0 && end == n {
-                    continue; // the word itself is not one of its parts
-                }
-                let Some((count, _)) = best[start] else { continue };
-                if !word.is_char_boundary(start) {
-                    continue;
-                }
-                let part = &word[start..end];
-                // A linking s or e ("stikstofs", "ziekte") belongs to the part before it.
-                let linked = part.len() > MIN_PART
-                    && end < n
-                    && (part.ends_with('s') || part.ends_with('e'))
-                    && is_part(&part[..part.len() - 1]);
-                if !(is_part(part) || linked) {
-                    continue;
-                }
-                let candidate = (count + 1, start);
-                let better = match best[end] {
-                    None => true,
-                    // Fewer parts; on a tie the longer part here (a smaller start),
-                    // so the last part of the word is as long as it can be.
-                    Some((c, s)) => candidate.0 < c || (candidate.0 == c && start < s),
-                };
-                if better {
-                    best[end] = Some(candidate);
-                }
-            }
-        }
-        let mut parts = Vec::new();
-        let mut end = n;
-        if best[n].is_none() {
-            return vec![word];
-        }
-        while end > 0 {
-            let Some((_, start)) = best[end] else { return vec![word] };
-            parts.push(&word[start..end]);
-            end = start;
-        }
-        parts.reverse();
-        parts
+        onrust_model::compound::split_compound(word, |part| self.parts.contains(part) || known(part))
     }
 }
 

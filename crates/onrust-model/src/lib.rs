@@ -7,9 +7,12 @@
 //! consumer can refuse what it does not understand instead of misreading it.
 //!
 //! This crate is serde only: no IO, no async, nothing that would make a stage
-//! depend on another stage's machinery.
+//! depend on another stage's machinery. The one piece of logic here is the
+//! Dutch compound splitter ([`compound`]), which the classifier and the
+//! archive must share and neither may take from the other.
 
 mod ack;
+pub mod compound;
 mod ids;
 mod message;
 mod place;

@@ -119,6 +119,12 @@ enum ArchiveCommand {
         #[command(flatten)]
         config: ConfigArg,
     },
+    /// Convert an archive written by an older onrust to this one's format, bucket by bucket
+    /// (refuses while the daemon runs; safe to run again after an interruption).
+    Migrate {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -157,6 +163,9 @@ fn main() -> ExitCode {
             Command::Alerts { command } => commands::alerts::run(command).await,
             Command::Archive { command: ArchiveCommand::Status { config } } => {
                 commands::archive::status(&config.config)
+            }
+            Command::Archive { command: ArchiveCommand::Migrate { config } } => {
+                commands::archive::migrate(&config.config)
             }
             Command::Archive { command: ArchiveCommand::Retention { config } } => {
                 commands::archive::retention(&config.config)

@@ -1,5 +1,6 @@
-//! `onrust archive status|retention`: what the archive holds, per bucket,
-//! and retention on demand, for the data protection officer (rule L6).
+//! `onrust archive status|retention|migrate`: what the archive holds, per
+//! bucket, and retention on demand, for the data protection officer (rule
+//! L6); and converting an archive of an older format to this build's.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -66,6 +67,32 @@ pub fn retention(config_path: &Path) -> anyhow::Result<ExitCode> {
             d.period_start.format("%Y-%m-%d"),
             d.period_end.format("%Y-%m-%d"),
             audit_path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Converts the archive to this build's format. Needs the writer's lock, so it refuses while the daemon runs.
+pub fn migrate(config_path: &Path) -> anyhow::Result<ExitCode> {
+    let config = super::load_config(config_path)?;
+    let dir = config.archive_dir();
+    let done = onrust_archive::migrate(&dir, &super::archive_options(&config), |bucket, documents| {
+        println!("converted {bucket}: {documents} documents");
+    })
+    .map_err(|e| match e {
+        ArchiveError::Locked { .. } => anyhow::Error::new(e).context("stop the daemon first: it holds the archive"),
+        other => anyhow::Error::new(other),
+    })?;
+    if done.converted.is_empty() && done.from == onrust_archive::FORMAT_VERSION {
+        println!("the archive at {} is already in format {}", dir.display(), onrust_archive::FORMAT_VERSION);
+    } else {
+        let documents: u64 = done.converted.iter().map(|(_, d)| d).sum();
+        println!(
+            "the archive at {} is now in format {} (was {}): {} bucket(s), {documents} documents",
+            dir.display(),
+            onrust_archive::FORMAT_VERSION,
+            done.from,
+            done.converted.len()
         );
     }
     Ok(ExitCode::SUCCESS)

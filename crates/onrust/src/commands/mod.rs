@@ -63,15 +63,19 @@ pub fn cli_user() -> String {
     format!("cli:{user}")
 }
 
-/// Opens the archive for writing as the configuration says.
-pub fn open_archive_writer(config: &Config) -> anyhow::Result<onrust_archive::ArchiveWriter> {
-    let options = onrust_archive::ArchiveOptions {
+/// The archive's writer settings as the configuration says.
+pub fn archive_options(config: &Config) -> onrust_archive::ArchiveOptions {
+    onrust_archive::ArchiveOptions {
         writer_memory_bytes: config.archive.writer_memory_bytes,
         writer_threads: config.archive.writer_threads,
         bucket: config.archive.bucket,
         retention: Some(config.archive.retention.0),
-    };
-    Ok(onrust_archive::ArchiveWriter::open(&config.archive_dir(), &options)?)
+    }
+}
+
+/// Opens the archive for writing as the configuration says.
+pub fn open_archive_writer(config: &Config) -> anyhow::Result<onrust_archive::ArchiveWriter> {
+    Ok(onrust_archive::ArchiveWriter::open(&config.archive_dir(), &archive_options(config))?)
 }
 
 /// The alert stage's settings: rules, recipients, relay, names, where its state lives.

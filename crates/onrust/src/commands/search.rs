@@ -272,6 +272,7 @@ mod tests {
             themes: vec![],
             municipalities: municipalities.iter().map(|m| (*m).to_owned()).collect(),
             snippet: None,
+            explanation: vec![],
         }
     }
 
