@@ -216,6 +216,21 @@ impl Alert {
 /// accepts any unique prefix of at least this length.
 pub const SHORT_ID_CHARS: usize = 8;
 
+/// The short id of `fingerprint` among `others` (the alerts current beside
+/// it): its first [`SHORT_ID_CHARS`] characters, or as many more as it takes
+/// to tell it from every other one, so the id a mail or a list prints always
+/// names one alert (`onrust alerts ack <id>` refuses an ambiguous prefix).
+pub fn unique_short_id<'a, 'b>(fingerprint: &'a str, others: impl IntoIterator<Item = &'b str>) -> &'a str {
+    let shared = others
+        .into_iter()
+        .filter(|other| *other != fingerprint)
+        .map(|other| fingerprint.bytes().zip(other.bytes()).take_while(|(a, b)| a == b).count())
+        .max()
+        .unwrap_or(0);
+    let chars = (shared + 1).max(SHORT_ID_CHARS);
+    fingerprint.get(..chars).unwrap_or(fingerprint)
+}
+
 impl Alert {
     /// What this alert lacks to explain itself (rule L9): the rule and
     /// its version, reasons, evidence while it fires, the counts a counting
@@ -413,6 +428,19 @@ mod tests {
         assert_eq!(a.len(), 64);
         assert_ne!(fingerprint("ab", Some("c"), None, None), fingerprint("a", Some("bc"), None, None));
         assert_ne!(fingerprint("r", None, Some("x"), None), fingerprint("r", Some("x"), None, None));
+    }
+
+    #[test]
+    fn a_short_id_is_eight_characters_or_as_many_as_tell_it_apart() {
+        let a = "3f9a0c1e77aa0000";
+        let b = "3f9a0c1e7bbb1111";
+        let c = "0123456789abcdef";
+        assert_eq!(unique_short_id(a, [a, c]), "3f9a0c1e", "alone with its 8 characters");
+        assert_eq!(unique_short_id(a, [a, b, c]), "3f9a0c1e77", "one more than the 9 it shares with b");
+        assert_eq!(unique_short_id(b, [a, b]), "3f9a0c1e7b");
+        assert_eq!(unique_short_id(a, std::iter::empty()), "3f9a0c1e");
+        assert_eq!(unique_short_id("3f9a", [c]), "3f9a", "never longer than the fingerprint");
+        assert_eq!(unique_short_id(a, [a, a]), "3f9a0c1e", "itself listed twice is still alone");
     }
 
     #[test]

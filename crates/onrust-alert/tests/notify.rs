@@ -190,7 +190,7 @@ fn notification(alert: Alert, seq: u64, role: RecipientRole, address: &str) -> N
         channel: Channel::Email,
         role,
         address: address.to_owned(),
-        content: Content::Alerts { items: vec![Item { alert, previous: None }] },
+        content: Content::Alerts { items: vec![Item::new(alert, None)] },
     }
 }
 

@@ -9,8 +9,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use onrust_alert::notify::RecipientRole;
 use onrust_alert::notify::email::{self, MailContext, MailItem, RenderedEmail};
+use onrust_alert::notify::log::Failure;
+use onrust_alert::notify::{Channel, RecipientRole};
 use onrust_alert::{Engine, Mechanics, Notification, NotifyReason, Role, RuleConfig, RuleKind, validate};
 use onrust_model::{
     Assessment, Level, MessageId, MunicipalityCode, Place, PlaceTier, RawMessage, SCHEMA_VERSION, ScoredMessage,
@@ -68,8 +69,13 @@ fn render(n: &Notification, contact: Option<&str>) -> RenderedEmail {
         Role::Supervisor => RecipientRole::Supervisor,
         Role::Mayor => RecipientRole::Mayor,
     };
-    let ctx = MailContext { role, region_name: "Midden-Nederland".into(), contact: contact.map(str::to_owned) };
-    let items: Vec<MailItem<'_>> = n.alerts.iter().map(|alert| MailItem { alert, previous: None }).collect();
+    let ctx = MailContext {
+        role,
+        region_name: "Midden-Nederland".into(),
+        contact: contact.map(str::to_owned),
+        console_url: Some("https://onrust.regio.example".into()),
+    };
+    let items: Vec<MailItem<'_>> = n.alerts.iter().map(MailItem::of).collect();
     let rendered = match n.reason {
         NotifyReason::Digest => email::render_digest(n.at.date_naive(), &items, &ctx),
         NotifyReason::Summary => {
@@ -163,6 +169,29 @@ fn all_mails() -> Vec<(&'static str, RenderedEmail)> {
         };
         mails.push((kind, render(n, (kind == "mayor").then_some("de chef van dienst OOV"))));
     }
+    // The officer's mail did not arrive: the supervisor is told (the alert stage makes this notice).
+    let officer = sent
+        .iter()
+        .find(|n| n.recipients_role == Role::Officer && n.alerts.iter().any(|a| a.fingerprint == critical))
+        .unwrap();
+    let failure = Failure {
+        fingerprint: critical.clone(),
+        sequence: 1,
+        channel: Channel::Email,
+        role: RecipientRole::Officer,
+        recipient: "oov@utrecht.example".into(),
+        code: Some(550),
+        message: "5.1.1 mailbox unavailable".into(),
+        at: t0 + TimeDelta::seconds(2),
+    };
+    let ctx = MailContext {
+        role: RecipientRole::Supervisor,
+        region_name: "Midden-Nederland".into(),
+        contact: None,
+        console_url: Some("https://onrust.regio.example".into()),
+    };
+    let items: Vec<MailItem<'_>> = officer.alerts.iter().map(MailItem::of).collect();
+    mails.push(("delivery failure", email::render_undelivered(&failure, &items, &ctx).unwrap()));
     mails
 }
 
@@ -189,11 +218,27 @@ fn prose_words(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The text without what it quotes between “ and ”: the words of others (a
+/// message's excerpt, a relay's answer), not onrust's own prose.
+fn unquoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut quoted = false;
+    for c in text.chars() {
+        match c {
+            '“' => quoted = true,
+            '”' => quoted = false,
+            c if !quoted => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
 /// What is wrong with one mail by the style list, empty when nothing is.
 fn problems(mail: &RenderedEmail, list: &[(String, String)]) -> Vec<String> {
     let mut out = Vec::new();
     let all = format!("{}\n{}", mail.subject, mail.text);
-    let words = prose_words(&all);
+    let words = prose_words(&unquoted(&all));
     for (kind, value) in list {
         match kind.as_str() {
             "verboden" if all.contains(value.as_str()) => out.push(format!("contains {value:?}")),
@@ -250,6 +295,7 @@ fn every_mail_kind_reads_by_the_style_list() {
         "de-escalation",
         "unplaced for the officer",
         "unplaced for the supervisor",
+        "delivery failure",
     ] {
         assert!(kinds.contains(&expected), "no {expected} mail among {kinds:?}");
     }
@@ -288,6 +334,9 @@ fn the_style_checks_catch_the_defects_they_name() {
         assert!(!problems(&mail(bad), &list).is_empty(), "{bad:?} passes the style list");
     }
     assert!(problems(&mail("1 bericht, 2 berichten in gemeente Amersfoort, score 0,93"), &list).is_empty());
+    // What a mail quotes is someone else's wording; onrust's own is checked.
+    assert!(problems(&mail("Antwoord: “550 5.1.1 mailbox unavailable”"), &list).is_empty());
+    assert!(!problems(&mail("Antwoord: 5.1.1 “mailbox unavailable”"), &list).is_empty());
 }
 
 /// Every mail about the call on the Kanaleneiland names the wijk as the
@@ -300,7 +349,7 @@ fn every_mail_names_the_place_below_the_municipality_with_its_label() {
     let about_utrecht = |kind: &str| -> Vec<&RenderedEmail> {
         all.iter().filter(|(k, m)| *k == kind && m.subject.contains("Utrecht")).map(|(_, m)| m).collect()
     };
-    for kind in ["officer", "review request", "escalation", "mayor", "digest", "de-escalation"] {
+    for kind in ["officer", "review request", "escalation", "mayor", "digest", "de-escalation", "delivery failure"] {
         let mails = about_utrecht(kind);
         assert!(
             !mails.is_empty(),
@@ -361,4 +410,18 @@ fn each_role_gets_what_it_needs() {
     assert!(summary.text.contains("Plek: Amersfoort"), "a place with its capital:\n{}", summary.text);
     assert!(summary.text.contains("recht dat de gemeente faciliteert"), "a peaceful action: {}", summary.text);
     assert!(mails["de-escalation"].text.starts_with("Gedeëscaleerd: "), "{}", mails["de-escalation"].text);
+
+    let failed = &mails["delivery failure"];
+    assert!(failed.subject.starts_with("[onrust] Niet bezorgd: oproep-tot-geweld — Utrecht"), "{}", failed.subject);
+    for needed in [
+        "Aan: de ambtenaar van dienst, oov@utrecht.example",
+        "Via: e-mail",
+        "Antwoord: “550 5.1.1 mailbox unavailable”",
+        "Licht de ambtenaar van dienst op een andere manier in",
+        "onrust alerts resend ",
+        "--reason",
+    ] {
+        assert!(failed.text.contains(needed), "the failure notice lacks {needed:?}:\n{}", failed.text);
+    }
+    assert!(!failed.subject.contains("5.1.1"), "the relay's answer stays out of the subject (S6)");
 }

@@ -90,6 +90,21 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Feed subscriptions: a secret address per recipient for the Atom feed and the calendar.
+    Feed {
+        #[command(subcommand)]
+        command: FeedCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum FeedCommand {
+    /// Give a recipient their own secret feed and calendar address; it is shown once.
+    Add(commands::feed::AddArgs),
+    /// The subscriptions: id, recipient, role, place, since when, revoked or not (never a secret).
+    List(commands::feed::ListArgs),
+    /// Revoke a subscription by its id, or every one of a recipient: its address answers 404.
+    Revoke(commands::feed::RevokeArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -160,6 +175,9 @@ fn main() -> ExitCode {
             Command::Token { command: TokenCommand::New(args) } => commands::token::new(&args),
             Command::User { command: UserCommand::Add(args) } => commands::user::add(&args),
             Command::User { command: UserCommand::Disable(args) } => commands::user::disable(&args),
+            Command::Feed { command: FeedCommand::Add(args) } => commands::feed::add(&args),
+            Command::Feed { command: FeedCommand::List(args) } => commands::feed::list(&args),
+            Command::Feed { command: FeedCommand::Revoke(args) } => commands::feed::revoke(&args),
             Command::Alerts { command } => commands::alerts::run(command).await,
             Command::Archive { command: ArchiveCommand::Status { config } } => {
                 commands::archive::status(&config.config)

@@ -7,6 +7,7 @@ pub mod backtest;
 pub mod check_config;
 pub mod classify;
 pub mod eval;
+pub mod feed;
 pub mod lines;
 pub mod replay;
 pub mod roles;
@@ -89,6 +90,7 @@ pub fn alert_settings(config: &Config) -> anyhow::Result<crate::pipeline::alert:
         region_name: config.alerts.region_name.clone(),
         region: crate::pipeline::alert::region_codes(&config.region.municipalities),
         contact: config.alerts.contact.clone(),
+        console_url: config.http.public_base(),
         sources: config.sources.iter().filter(|s| s.enabled).map(|s| s.id.clone()).collect(),
         evaluate_interval: config.alerts.evaluate_interval.0,
         digest_hour: config.alerts.digest_hour,

@@ -44,6 +44,7 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let access = Arc::new(access_control(&config)?);
     let search = search_service(&config)?;
     let console = Arc::new(console(&config)?);
+    let feeds = Arc::new(feeds(&config)?);
     crate::internal_events::describe_all();
     let listener = onrust_web::bind(config.http.listen).await?;
     let (stop_tx, stop_rx) = shutdown::on_signal().context("installing signal handlers")?;
@@ -77,6 +78,7 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
             search: Some(search),
             alerts: Some(alert_backend),
             console,
+            feeds,
         },
         shutdown::requested(web_stop_rx),
     ));
@@ -291,6 +293,11 @@ pub(super) fn console(config: &Config) -> anyhow::Result<onrust_web::console::Co
         region,
         names,
     })
+}
+
+/// The feed subscriptions (`onrust feed add`), read again whenever they change.
+pub(super) fn feeds(config: &Config) -> anyhow::Result<onrust_web::subscriptions::Subscriptions> {
+    Ok(onrust_web::subscriptions::Subscriptions::load(&config.feeds_path())?)
 }
 
 /// The monitor token (`http.token_file`) and the API tokens (`[[http.tokens]]`).
