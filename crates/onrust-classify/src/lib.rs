@@ -333,6 +333,12 @@ impl Classifier {
         self.escalation.features(&cx).1
     }
 
+    /// Every one-word place name the gazetteer knows, normalised: a place
+    /// says where, never how far, so `onrust train` makes no feature of one.
+    pub fn one_word_place_names(&self) -> std::collections::BTreeSet<String> {
+        self.gazetteer.names().into_iter().filter(|n| !n.contains(' ')).collect()
+    }
+
     /// Whether the learned layer may never let this word raise a level
     /// (rule L11): a word of a theme or the target lexicon, or a group word.
     pub fn never_learned(&self, word: &str) -> bool {

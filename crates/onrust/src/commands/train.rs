@@ -65,7 +65,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
             examples.push(Example { features, level: expected.level });
         }
     }
-    let never = |word: &str| classifier.never_learned(word) || spec.never_words.iter().any(|w| w == word);
+    // Rule L11 (topic, target and group words), and place names: a place says where, not how far.
+    let places = classifier.one_word_place_names();
+    let never = |word: &str| {
+        classifier.never_learned(word) || spec.never_words.iter().any(|w| w == word) || places.contains(word)
+    };
     let weights = train(&examples, &spec, &never);
     if args.check {
         let committed =
