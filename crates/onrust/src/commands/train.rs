@@ -11,7 +11,8 @@ use anyhow::Context;
 use onrust_classify::Input;
 use onrust_classify::learned::{Example, read_spec, train};
 
-use super::classify::{next_line, parse_line};
+use super::classify::parse_line;
+use super::lines::Lines;
 
 /// Arguments of `onrust train`.
 #[derive(Debug, clap::Args)]
@@ -39,11 +40,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     for file in &spec.train {
         let path = base.join(file);
         let handle = std::fs::File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
-        let mut reader = std::io::BufReader::new(handle);
-        let mut buf = Vec::new();
-        let mut number = 0usize;
-        while let Some(line) = next_line(&mut reader, &mut buf)? {
-            number += 1;
+        let mut lines = Lines::new(std::io::BufReader::new(handle));
+        while let Some((number, line)) = lines.next_line()? {
             let line = line.map_err(|e| anyhow::anyhow!("{}:{number}: {e}", path.display()))?;
             if line.trim().is_empty() {
                 continue;
