@@ -115,7 +115,8 @@ impl Learned {
         let mut weights: HashMap<String, [f32; 2]> = HashMap::default();
         for (head, (name, file_head)) in HEAD_NAMES.iter().zip([&file.escalation, &file.mobilisation]).enumerate() {
             let at_level_0 = file_head.threshold_at_level_0.unwrap_or(file_head.threshold);
-            let threshold_ok = file_head.threshold > 0.0 && file_head.threshold < 1.0 && at_level_0 > 0.0 && at_level_0 <= 1.0;
+            let threshold_ok =
+                file_head.threshold > 0.0 && file_head.threshold < 1.0 && at_level_0 > 0.0 && at_level_0 <= 1.0;
             if !threshold_ok {
                 problems.push(path, format!("{name}.threshold"), "must lie strictly between 0 and 1");
             }
@@ -274,11 +275,8 @@ pub fn train(examples: &[Example], spec: &TrainSpec, never: &dyn Fn(&str) -> boo
         }
     }
     let mut names: Vec<&str> = named.into_iter().collect();
-    let words: Vec<&str> = word_counts
-        .iter()
-        .filter(|(w, n)| **n >= spec.min_count && !never(w))
-        .map(|(w, _)| *w)
-        .collect();
+    let words: Vec<&str> =
+        word_counts.iter().filter(|(w, n)| **n >= spec.min_count && !never(w)).map(|(w, _)| *w).collect();
     let first_word = names.len();
     let word_features: Vec<String> = words.iter().map(|w| format!("word:{w}")).collect();
     names.extend(word_features.iter().map(String::as_str));

@@ -208,8 +208,15 @@ impl Classifier {
         let morphology = Morphology::load(&cfg.signals_dir, &mut problems);
         // These signal groups match by lemma; the themes keep their own prefix patterns.
         lexicon.index_lemmas(&morphology, SIGNALS, &LEMMA_GROUPS);
-        let escalation =
-            Escalation::load(&lexicon, &morphology, SIGNALS, &cfg.signals_dir, &cfg.escalation_path, learned, &mut problems);
+        let escalation = Escalation::load(
+            &lexicon,
+            &morphology,
+            SIGNALS,
+            &cfg.signals_dir,
+            &cfg.escalation_path,
+            learned,
+            &mut problems,
+        );
         match (lang, escalation) {
             (Some(lang), Some(escalation)) if problems.is_empty() => {
                 let mut themes: Vec<String> = lexicon

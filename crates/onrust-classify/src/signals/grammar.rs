@@ -353,8 +353,7 @@ const NORMATIVE_HARM: [&str; 9] =
     ["dood", "kapot", "kogel", "opgehangen", "afgemaakt", "neergeschoten", "doodgeschoten", "vergast", "opgeknoopt"];
 
 /// Subject pronouns that point at people ("die moeten allemaal kapot", "ze verdienen de kogel").
-const NORMATIVE_SUBJECTS: [&str; 11] =
-    ["die", "ze", "zij", "jullie", "hullie", "hun", "deze", "jij", "je", "hij", "u"];
+const NORMATIVE_SUBJECTS: [&str; 11] = ["die", "ze", "zij", "jullie", "hullie", "hun", "deze", "jij", "je", "hij", "u"];
 
 /// Endings of nouns that name people, for a pointed-at subject ("die
 /// zakkenvullers", "zulke handhavers"); things ("die printer") do not end so.
@@ -375,7 +374,10 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
         return None;
     }
     let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
-    let (at, modal) = clause_words.iter().position(|(_, t)| NORMATIVE_MODALS.contains(&t.norm.as_str())).map(|at| (at, clause_words[at].0))?;
+    let (at, modal) = clause_words
+        .iter()
+        .position(|(_, t)| NORMATIVE_MODALS.contains(&t.norm.as_str()))
+        .map(|at| (at, clause_words[at].0))?;
     let harm = clause_words
         .iter()
         .skip(at + 1)
@@ -401,7 +403,8 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
             .flatten()
             .filter_map(|k| clause_words.get(k))
             .find(|(_, t)| NORMATIVE_SUBJECTS.contains(&t.norm.as_str()));
-        let function_word = |w: &str| matches!(w, "de" | "het" | "een" | "mijn" | "onze" | "ons" | "jouw" | "dit" | "die" | "dat");
+        let function_word =
+            |w: &str| matches!(w, "de" | "het" | "een" | "mijn" | "onze" | "ons" | "jouw" | "dit" | "die" | "dat");
         let named = clause_words.iter().take(at).enumerate().find(|(k, (_, t))| {
             let name = t.capitalised
                 && t.norm.chars().all(char::is_alphabetic)

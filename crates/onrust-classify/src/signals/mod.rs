@@ -287,7 +287,8 @@ impl Escalation {
     /// message says.
     pub fn assess(&self, cx: &Context<'_>) -> Assessed {
         let (rule, occurrences, hits, questioned, held) = self.assess_by_rules(cx);
-        let reading = features::RuleReading { rule: &rule, occurrences: &occurrences, hits: &hits, question: questioned, held };
+        let reading =
+            features::RuleReading { rule: &rule, occurrences: &occurrences, hits: &hits, question: questioned, held };
         let found = features::extract(cx, &reading);
         self.learned_level(cx, rule, &found)
     }
@@ -296,7 +297,8 @@ impl Escalation {
     /// rules' level (for `onrust train`).
     pub fn features(&self, cx: &Context<'_>) -> (Level, Vec<(String, f32)>) {
         let (rule, occurrences, hits, questioned, held) = self.assess_by_rules(cx);
-        let reading = features::RuleReading { rule: &rule, occurrences: &occurrences, hits: &hits, question: questioned, held };
+        let reading =
+            features::RuleReading { rule: &rule, occurrences: &occurrences, hits: &hits, question: questioned, held };
         (rule.level, features::extract(cx, &reading).owned())
     }
 
@@ -410,10 +412,7 @@ impl Escalation {
     /// The rules' reading: the assessment, the signal words, the grammar's
     /// findings, whether a clause asks, and whether a frame holds one.
     #[allow(clippy::type_complexity)]
-    fn assess_by_rules<'m>(
-        &self,
-        cx: &Context<'m>,
-    ) -> (Assessed, Vec<Occurrence<'m>>, Vec<grammar::Hit>, bool, bool) {
+    fn assess_by_rules<'m>(&self, cx: &Context<'m>) -> (Assessed, Vec<Occurrence<'m>>, Vec<grammar::Hit>, bool, bool) {
         let clauses = sentence_ids(cx.tokens);
         let clause_count = clauses.last().map_or(1, |c| c + 1);
         let questions = question_sentences(cx.text, cx.tokens, &clauses);
