@@ -59,6 +59,8 @@ enum Command {
     },
     /// Score the classifier against labelled JSON lines (precision, recall, F1, targets).
     Eval(commands::eval::EvalArgs),
+    /// Train the escalation model's learned layer from labelled JSON lines (deterministic).
+    Train(commands::train::TrainArgs),
     /// Search the archive (works while the daemon runs); every search is audited.
     Search(commands::search::SearchArgs),
     /// Push recorded messages (JSON lines) through classify and archive.
@@ -168,6 +170,7 @@ fn main() -> ExitCode {
             Command::CheckConfig { config } => commands::check_config::run(&config.config),
             Command::Classify { config } => commands::classify::run(&config.config),
             Command::Eval(args) => commands::eval::run(args),
+            Command::Train(args) => commands::train::run(args),
             Command::Search(args) => commands::search::run(args),
             Command::Replay(args) => commands::replay::run(args).await,
             Command::Backtest(args) => commands::backtest::run(args),

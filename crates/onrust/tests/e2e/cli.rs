@@ -196,6 +196,49 @@ fn eval_scores_the_dev_set_and_it_meets_every_target() {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("2 messages"), "{}", String::from_utf8_lossy(&out.stdout));
 }
 
+/// The learned layer's committed weights are what one training run gives,
+/// and a second run gives the same bytes: training is deterministic.
+#[test]
+fn the_committed_learned_weights_are_a_fresh_training_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let train = |out: &std::path::Path| {
+        let done = Command::new(onrust_bin())
+            .args(["train", "--config"])
+            .arg(repo_root().join("config/onrust.toml"))
+            .arg("--spec")
+            .arg(repo_root().join("config/escalation-train.toml"))
+            .arg("--out")
+            .arg(out)
+            .output()
+            .expect("run");
+        assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+        std::fs::read_to_string(out).expect("weights")
+    };
+    let first = train(&dir.path().join("a.toml"));
+    let second = train(&dir.path().join("b.toml"));
+    assert_eq!(first, second, "two runs, two different weight files");
+    let committed = std::fs::read_to_string(repo_root().join("config/escalation-learned.toml")).expect("committed");
+    assert!(committed == first, "config/escalation-learned.toml is not what onrust train gives: retrain and commit");
+    // --check says the same, and fails on a file that differs.
+    let check = |out: &std::path::Path| {
+        Command::new(onrust_bin())
+            .args(["train", "--check", "--config"])
+            .arg(repo_root().join("config/onrust.toml"))
+            .arg("--spec")
+            .arg(repo_root().join("config/escalation-train.toml"))
+            .arg("--out")
+            .arg(out)
+            .output()
+            .expect("run")
+            .status
+            .code()
+    };
+    assert_eq!(check(&repo_root().join("config/escalation-learned.toml")), Some(0));
+    let edited = dir.path().join("edited.toml");
+    std::fs::write(&edited, first.replacen("threshold = ", "threshold = 0.1\n# ", 1)).expect("write");
+    assert_eq!(check(&edited), Some(1));
+}
+
 /// The Docker configurations (embedded and Kafka) are valid for this build:
 /// each is checked with its container paths pointed at this checkout.
 #[test]
