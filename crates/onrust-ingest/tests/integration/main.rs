@@ -11,6 +11,7 @@ mod fetch;
 mod fixtures;
 mod kinds;
 mod mastodon;
+mod politeness;
 mod source;
 mod support;
 mod telegram;
