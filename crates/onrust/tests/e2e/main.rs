@@ -15,6 +15,7 @@ mod browser;
 mod cli;
 mod console;
 mod kafka;
+mod links;
 mod metrics;
 mod pipeline;
 mod places;
