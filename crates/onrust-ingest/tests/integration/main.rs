@@ -12,6 +12,7 @@ mod fixtures;
 mod kinds;
 mod mastodon;
 mod politeness;
+mod properties;
 mod source;
 mod support;
 mod telegram;
