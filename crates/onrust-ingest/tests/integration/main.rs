@@ -9,6 +9,7 @@
 mod bluesky;
 mod fetch;
 mod fixtures;
+mod fuzz;
 mod kinds;
 mod mastodon;
 mod politeness;
