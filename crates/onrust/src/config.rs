@@ -505,13 +505,18 @@ pub struct IngestConfig {
     /// A page about this installation, sent in the User-Agent so feed operators can reach you.
     #[serde(default = "default_contact_url")]
     pub contact_url: String,
-    /// Minimum time between two requests to the same host.
+    /// Minimum time between the starts of two requests to the same host.
     #[serde(default = "default_host_interval")]
     pub min_host_interval: HumanDuration,
+    /// Requests to the same host open at once, at most: a slow one keeps a
+    /// slot, the host's other sources use the rest (rule S2).
+    #[serde(default = "default_max_requests_per_host")]
+    pub max_requests_per_host: usize,
     /// Time to establish a connection.
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout: HumanDuration,
-    /// Time for a whole fetch, redirects included.
+    /// Network time for a whole fetch, redirects and body included; not the
+    /// wait for the host's turn. At most a source's interval.
     #[serde(default = "default_total_timeout")]
     pub total_timeout: HumanDuration,
     /// Below this transfer rate a fetch is aborted (slow-drip servers).
@@ -530,6 +535,9 @@ fn default_contact_url() -> String {
 }
 fn default_host_interval() -> HumanDuration {
     HumanDuration(Duration::from_secs(2))
+}
+fn default_max_requests_per_host() -> usize {
+    onrust_ingest::fetch::DEFAULT_MAX_REQUESTS_PER_HOST
 }
 fn default_connect_timeout() -> HumanDuration {
     HumanDuration(Duration::from_secs(10))
@@ -553,6 +561,7 @@ impl Default for IngestConfig {
             allow_hosts: Vec::new(),
             contact_url: default_contact_url(),
             min_host_interval: default_host_interval(),
+            max_requests_per_host: default_max_requests_per_host(),
             connect_timeout: default_connect_timeout(),
             total_timeout: default_total_timeout(),
             min_rate_bytes_per_sec: default_min_rate(),
@@ -1389,6 +1398,9 @@ impl Config {
         if self.archive.writer_memory_bytes < 15_000_000 {
             c.push("archive.writer_memory_bytes", "must be at least 15000000 (the index writer's minimum)");
         }
+        if !(1..=16).contains(&self.ingest.max_requests_per_host) {
+            c.push("ingest.max_requests_per_host", "must be between 1 and 16");
+        }
         if self.ingest.max_decoded_bytes == 0 || self.ingest.max_compressed_bytes == 0 {
             c.push("ingest.max_*_bytes", "must be above 0");
         }
@@ -1416,6 +1428,20 @@ impl Config {
             }
             if source.interval.0 > Duration::from_secs(7 * 24 * 3600) {
                 c.push(key("interval"), "must be at most 7d");
+            }
+            // A poll must be able to end before the next is due (Bluesky streams, it does not poll).
+            if source.kind != SourceKindConfig::Bluesky
+                && source.interval.0 >= Duration::from_secs(10)
+                && source.interval.0 < self.ingest.total_timeout.0
+            {
+                c.push(
+                    key("interval"),
+                    format!(
+                        "{} is shorter than ingest.total_timeout ({}): a poll may take that long",
+                        humantime::format_duration(source.interval.0),
+                        humantime::format_duration(self.ingest.total_timeout.0)
+                    ),
+                );
             }
             for code in &source.municipalities {
                 match onrust_model::MunicipalityCode::new(code.clone()) {
@@ -2164,6 +2190,26 @@ mod tests {
             source("stream", "bluesky", "ws://localhost:6008/subscribe")
         ));
         assert!(allowed.is_ok(), "{allowed:?}");
+    }
+
+    /// Fair politeness (S2): a fetch may take `total_timeout` of network
+    /// time, so a source's interval is at least that, and the open requests
+    /// per host are bounded.
+    #[test]
+    fn a_poll_fits_in_its_interval_and_requests_per_host_are_bounded() {
+        let config = parse("[ingest]\nmax_requests_per_host = 2\n").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.ingest.max_requests_per_host, 2);
+        assert_eq!(parse("").unwrap_or_else(|e| panic!("{e}")).ingest.max_requests_per_host, 4);
+        let text = parse(
+            "[ingest]\ntotal_timeout = \"1m\"\nmax_requests_per_host = 0\n\
+             [[sources]]\nid = \"snel\"\nkind = \"feed\"\nurl = \"https://example.org/a\"\ninterval = \"30s\"\n\
+             [[sources]]\nid = \"rustig\"\nkind = \"feed\"\nurl = \"https://example.org/b\"\ninterval = \"1m\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(text.contains("ingest.max_requests_per_host: must be between 1 and 16"), "{text}");
+        assert!(text.contains("sources[0].interval: 30s is shorter than ingest.total_timeout (1m)"), "{text}");
+        assert!(!text.contains("sources[1]"), "{text}");
     }
 
     #[test]

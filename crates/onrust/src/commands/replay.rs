@@ -223,7 +223,8 @@ fn to_raw(line: &str, default_source: &SourceId, keys: &PseudonymKeys) -> Result
         Some(author) => Some(keys.pseudonymize("replay", &author, fetched_at).map_err(|e| e.to_string())?),
         None => None,
     };
-    let url = line.url.filter(|u| u.starts_with("https://") || u.starts_with("http://"));
+    // Replay is ingest too: a link that names an account is rewritten or dropped (L2).
+    let url = line.url.as_deref().and_then(onrust_ingest::links::item_url);
     Ok(Some(RawMessage {
         schema: SCHEMA_VERSION,
         id,

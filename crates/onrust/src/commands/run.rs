@@ -213,6 +213,7 @@ pub(super) fn start_sources(
         user_agent,
         allow_hosts: config.ingest.allow_hosts.clone(),
         min_host_interval: config.ingest.min_host_interval.0,
+        max_requests_per_host: config.ingest.max_requests_per_host,
     })?;
     let keys = Arc::new(PseudonymKeys::new(config.key_dir(), config.privacy.pseudonym_period.0)?);
     tokio::spawn(purge_old_keys(Arc::clone(&keys), stop.clone()));

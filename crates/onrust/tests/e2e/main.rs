@@ -16,6 +16,7 @@ mod cli;
 mod console;
 mod delivery;
 mod kafka;
+mod links;
 mod metrics;
 mod pipeline;
 mod places;
