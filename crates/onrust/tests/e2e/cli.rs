@@ -239,31 +239,6 @@ fn the_committed_learned_weights_are_a_fresh_training_run() {
     assert_eq!(check(&edited), Some(1));
 }
 
-/// The Docker configurations (embedded and Kafka) are valid for this build:
-/// each is checked with its container paths pointed at this checkout.
-#[test]
-fn the_docker_configurations_pass_check_config() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let token = dir.path().join("http-token");
-    std::fs::write(&token, "0123456789abcdef0123456789abcdef").expect("token");
-    let config_dir = repo_root().join("config");
-    for name in ["onrust.docker.toml", "onrust.kafka.toml"] {
-        let text = std::fs::read_to_string(repo_root().join("docker").join(name)).expect("docker config");
-        let text = text
-            .replace("/etc/onrust/", &format!("{}/", config_dir.display()))
-            .replace("/run/secrets/http-token", &token.display().to_string())
-            .replace("/var/lib/onrust/data", &dir.path().join("data").display().to_string());
-        let path = dir.path().join(name);
-        std::fs::write(&path, text).expect("write");
-        let out = Command::new(onrust_bin()).args(["check-config", "--config"]).arg(&path).output().expect("run");
-        let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        assert!(out.status.success(), "docker/{name}:\n{said}");
-        if name == "onrust.kafka.toml" {
-            assert!(said.contains("Kafka"), "the bus is kafka:\n{said}");
-        }
-    }
-}
-
 /// The peak resident memory of a running process, from /proc (Linux), in bytes.
 fn peak_rss(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();

@@ -15,6 +15,8 @@ mod browser;
 mod cli;
 mod console;
 mod delivery;
+mod docker;
+mod health;
 mod kafka;
 mod links;
 mod metrics;
