@@ -831,9 +831,10 @@ fn a_learned_weight_that_lets_a_group_word_raise_a_level_is_refused() {
 }
 
 #[test]
-fn every_learned_contribution_is_listed() {
+fn the_learned_contributions_are_listed_and_add_up() {
     // A message the learned layer puts at level 2 or 3 lists both heads'
-    // probabilities and every feature with its weight and value.
+    // probabilities, the bias, the largest features with weight and value,
+    // and the rest as one sum: together they add up to the head's z.
     let a = at("ik ga ze allemaal vermoorden", "2026-11-28T09:00:00+01:00");
     assert_eq!(a.level, Level::Escalation, "{a:#?}");
     let head = a.explanation.iter().find(|s| s.signal == "learned:escalation").expect("the head is listed");
@@ -843,4 +844,27 @@ fn every_learned_contribution_is_listed() {
     let sum: f32 = parts.iter().map(|s| s.weight).sum();
     assert!((sum - head.weight).abs() < 0.01 * parts.len() as f32 + 0.01, "contributions {sum} vs z {}", head.weight);
     assert!(parts.iter().all(|s| s.evidence.contains(" × ")), "{parts:#?}");
+    let listed: Vec<&&Signal> = parts
+        .iter()
+        .filter(|s| s.signal != "learned:escalation:bias" && s.signal != "learned:escalation:others")
+        .collect();
+    assert!(!listed.is_empty() && listed.len() <= 8, "{parts:#?}");
+    // Largest first, and none of the rest is larger than the smallest listed.
+    assert!(listed.windows(2).all(|w| w[0].weight.abs() >= w[1].weight.abs() - 0.001), "{listed:#?}");
+}
+
+#[test]
+fn a_long_message_lists_its_largest_learned_contributions_and_sums_the_rest() {
+    let text = "Vanavond gaan we met z'n allen naar het plein, neem stenen en vuurwerk mee en laat de ME maar komen, \
+                we pakken ze allemaal, iedereen moet komen want dit pikken we niet langer, de burgemeester gaat eraan \
+                en de wethouder ook, kom allemaal, neem je vrienden mee, we laten ons niet wegsturen dit keer";
+    let a = at(text, "2026-11-28T09:00:00+01:00");
+    assert!(a.level >= Level::Mobilisation, "{a:#?}");
+    let parts: Vec<&Signal> = a.explanation.iter().filter(|s| s.signal.starts_with("learned:escalation:")).collect();
+    let others = parts.iter().find(|s| s.signal == "learned:escalation:others").expect("the rest, summed");
+    assert!(others.evidence.contains("smaller features"), "{others:?}");
+    assert_eq!(parts.len(), 8 + 2, "bias, eight listed and the rest: {parts:#?}");
+    let head = a.explanation.iter().find(|s| s.signal == "learned:escalation").expect("the head");
+    let sum: f32 = parts.iter().map(|s| s.weight).sum();
+    assert!((sum - head.weight).abs() < 0.02, "contributions {sum} vs z {}", head.weight);
 }

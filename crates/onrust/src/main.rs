@@ -94,6 +94,8 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// The transparency documents (Algoritmeregister entry, DPIA, FRIA) in Dutch Markdown, from the configuration.
+    Docs(commands::transparency::DocsArgs),
     /// Feed subscriptions: a secret address per recipient for the Atom feed and the calendar.
     Feed {
         #[command(subcommand)]
@@ -181,6 +183,7 @@ fn main() -> ExitCode {
             Command::Token { command: TokenCommand::New(args) } => commands::token::new(&args),
             Command::User { command: UserCommand::Add(args) } => commands::user::add(&args),
             Command::User { command: UserCommand::Disable(args) } => commands::user::disable(&args),
+            Command::Docs(args) => commands::transparency::run(&args),
             Command::Feed { command: FeedCommand::Add(args) } => commands::feed::add(&args),
             Command::Feed { command: FeedCommand::List(args) } => commands::feed::list(&args),
             Command::Feed { command: FeedCommand::Revoke(args) } => commands::feed::revoke(&args),

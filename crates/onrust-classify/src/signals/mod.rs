@@ -42,6 +42,9 @@ use grammar::HitKind;
 
 use crate::learned::{ESCALATION, Learned, MOBILISATION, NeverWords, sigmoid};
 
+/// How many of the learned layer's contributions an explanation lists one by one, per head.
+const LISTED_CONTRIBUTIONS: usize = 8;
+
 /// The signal groups the model reads; each is a file in `config/signals/`.
 pub(crate) const GROUPS: [&str; 17] = [
     "violence",
@@ -314,7 +317,7 @@ impl Escalation {
 
     /// The learned layer's level: level 3 when the escalation head says so,
     /// else 2 when the mobilisation head does, and never below the rules'
-    /// level. Every contribution is listed when the layer reaches level 2 or
+    /// level. The contributions are listed when the layer reaches level 2 or
     /// changes the rules' level.
     fn learned_level(&self, cx: &Context<'_>, mut rule: Assessed, found: &features::Features<'_>) -> Assessed {
         let learned = &self.learned;
@@ -364,7 +367,11 @@ impl Escalation {
         if level == rule.level && level < Level::Mobilisation {
             return rule;
         }
-        // The list: both heads' probabilities, then every feature with its weight and value.
+        // The list: both heads' probabilities, the bias, the largest
+        // contributions one by one and the rest as one sum. Listing every
+        // word of a long message cost more than classifying it (formatting
+        // some 80 numbers a message) and buried what decided.
+        let features = found.owned();
         for (head, name) in [(ESCALATION, "escalation"), (MOBILISATION, "mobilisation")] {
             rule.explanation.push(Signal {
                 signal: format!("learned:{name}"),
@@ -376,14 +383,29 @@ impl Escalation {
                 evidence: "1 × bias".into(),
                 weight: round3(learned.heads[head].bias),
             });
-            for (feature, value) in found.owned() {
-                if let Some(w) = learned.weights(&feature).map(|w| w[head]).filter(|w| *w != 0.0) {
-                    rule.explanation.push(Signal {
-                        signal: format!("learned:{name}:{feature}"),
-                        evidence: format!("{value} × {w}"),
-                        weight: round3(w * value),
-                    });
-                }
+            let mut contributions: Vec<(&str, f32, f32)> = features
+                .iter()
+                .filter_map(|(feature, value)| {
+                    let weight = learned.weights(feature).map(|w| w[head]).filter(|w| *w != 0.0)?;
+                    Some((feature.as_str(), *value, weight))
+                })
+                .collect();
+            contributions.sort_by(|a, b| (b.1 * b.2).abs().total_cmp(&(a.1 * a.2).abs()).then_with(|| a.0.cmp(b.0)));
+            let listed = contributions.len().min(LISTED_CONTRIBUTIONS);
+            for &(feature, value, weight) in &contributions[..listed] {
+                rule.explanation.push(Signal {
+                    signal: format!("learned:{name}:{feature}"),
+                    evidence: format!("{} × {}", four_decimals(value), four_decimals(weight)),
+                    weight: round3(weight * value),
+                });
+            }
+            if let [_, ..] = &contributions[listed..] {
+                let rest = &contributions[listed..];
+                rule.explanation.push(Signal {
+                    signal: format!("learned:{name}:others"),
+                    evidence: format!("{} smaller features × their weights", rest.len()),
+                    weight: round3(rest.iter().map(|(_, value, weight)| value * weight).sum()),
+                });
             }
         }
         if level != rule.level {
@@ -922,6 +944,26 @@ fn round3(x: f32) -> f32 {
     (x * 1000.0).round() / 1000.0
 }
 
+/// `value` with at most four decimals and no trailing zeros ("1.8",
+/// "-0.0406", "1"), as the weights file writes them. Integer formatting:
+/// the shortest-float formatting of `{}` was a tenth of classifying a
+/// message the learned layer explains.
+fn four_decimals(value: f32) -> String {
+    let scaled = (f64::from(value) * 10_000.0).round();
+    if !scaled.is_finite() || scaled.abs() >= 1e15 {
+        return value.to_string();
+    }
+    let scaled = scaled as i64;
+    let sign = if scaled < 0 { "-" } else { "" };
+    let (whole, fraction) = (scaled.unsigned_abs() / 10_000, scaled.unsigned_abs() % 10_000);
+    if fraction == 0 {
+        return format!("{sign}{whole}");
+    }
+    let mut digits = format!("{fraction:04}");
+    digits.truncate(digits.trim_end_matches('0').len());
+    format!("{sign}{whole}.{digits}")
+}
+
 // Indexes into GROUPS.
 const G_VIOLENCE: usize = 0;
 const G_VIOLENCE_REPORT: usize = 1;
@@ -1192,4 +1234,27 @@ fn emphasis_count(text: &str) -> usize {
 /// The emphasis marks of a text, for the explanation.
 fn emphasis_evidence(text: &str) -> String {
     EMPHASIS.iter().filter(|mark| text.contains(*mark)).copied().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod decimal_tests {
+    use super::four_decimals;
+
+    #[test]
+    fn four_decimals_writes_weights_as_the_weights_file_does() {
+        let cases = [
+            (1.8, "1.8"),
+            (-0.0406, "-0.0406"),
+            (1.0, "1"),
+            (0.0, "0"),
+            (0.8, "0.8"),
+            (-2.915, "-2.915"),
+            (12.5, "12.5"),
+        ];
+        for (value, written) in cases {
+            assert_eq!(four_decimals(value), written, "{value}");
+        }
+        assert_eq!(four_decimals(0.00004), "0", "below the fourth decimal rounds away");
+        assert_eq!(four_decimals(f32::NAN), "NaN");
+    }
 }

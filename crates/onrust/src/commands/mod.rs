@@ -17,6 +17,7 @@ pub mod run;
 pub mod search;
 pub mod token;
 pub mod train;
+pub mod transparency;
 pub mod user;
 
 use std::path::Path;

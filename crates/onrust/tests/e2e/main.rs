@@ -25,3 +25,4 @@ mod places;
 mod repository;
 mod sources;
 mod subscriptions;
+mod transparency;
