@@ -17,7 +17,7 @@ pub const MIN_COMPOUND_PART: usize = 3;
 /// with the part before it (`stikstofs-`, `ziekte-`). Hyphens and
 /// underscores split first (`azc-besluit`). A word that cannot be split
 /// comes back whole; the word itself is never one of its own parts.
-pub fn split_compound<'w>(word: &'w str, is_part: impl Fn(&str) -> bool) -> Vec<&'w str> {
+pub fn split_compound(word: &str, is_part: impl Fn(&str) -> bool) -> Vec<&str> {
     let mut out = Vec::new();
     for piece in word.split(['-', '_']).filter(|p| !p.is_empty()) {
         out.extend(split_piece(piece, &is_part));
