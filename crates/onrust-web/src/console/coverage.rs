@@ -42,6 +42,12 @@ pub(crate) fn summary(sources: &[SourceCoverage]) -> String {
     }
 }
 
+/// `text` with a capital, to open a sentence.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
 /// The tile's line: the summary, marked when not every source delivers.
 pub(crate) fn tile_line(view: Option<&dyn CoverageView>, code: &MunicipalityCode) -> Markup {
     let Some(view) = view else { return html! { "niet bekend in dit proces" } };
@@ -59,7 +65,7 @@ pub(crate) fn table(view: Option<&dyn CoverageView>, code: &MunicipalityCode) ->
     };
     let sources = view.sources(code);
     html! {
-        p { (summary(&sources)) "." @if sources.iter().any(|s| !s.delivering) { " Stilte is geen rust: wat een bron niet levert, ontbreekt hier." } }
+        p { (sentence(&summary(&sources))) "." @if sources.iter().any(|s| !s.delivering) { " Stilte is geen rust: wat een bron niet levert, ontbreekt hier." } }
         @if !sources.is_empty() {
             table {
                 caption class="skip" { "Dekking per bron" }
@@ -100,5 +106,6 @@ mod tests {
         assert_eq!(summary(&[source(true), source(true)]), "alle 2 bronnen leveren");
         assert_eq!(summary(&[source(true), source(false), source(false)]), "1 van 3 bronnen levert");
         assert_eq!(summary(&[source(true), source(true), source(false)]), "2 van 3 bronnen leveren");
+        assert_eq!(sentence("de enige bron levert"), "De enige bron levert");
     }
 }

@@ -100,7 +100,7 @@ pub(crate) fn chart(id: &str, heading: &str, days: &[DayLevels]) -> Markup {
         .collect();
     html! {
         figure class="levels" {
-            svg class="chart" viewBox={ "0 0 " (WIDTH) " 210" } role="img" aria-labelledby={ (title_id) " " (desc_id) } {
+            svg class="chart" viewBox={ "0 0 " (WIDTH) " 226" } role="img" aria-labelledby={ (title_id) " " (desc_id) } {
                 title id=(title_id) { (heading) }
                 desc id=(desc_id) { (description) }
                 @for tick in [0, scale / 2, scale] {
@@ -116,8 +116,8 @@ pub(crate) fn chart(id: &str, heading: &str, days: &[DayLevels]) -> Markup {
                     text class="axis" x=(b.x + bar / 2) y=(PLOT_TOP + PLOT_HEIGHT + 16) text-anchor="middle" { (short_day(b.day.date)) }
                 }
                 @for level in 0..3u64 {
-                    rect class={ "lvl" (level + 1) } x=(LEFT + level * 150) y="192" width="12" height="12" {}
-                    text class="axis" x=(LEFT + level * 150 + 18) y="202" { "niveau " (level + 1) " – " (level_name(level as u8 + 1)) }
+                    rect class={ "lvl" (level + 1) } x=(LEFT + level * 150) y="206" width="12" height="12" {}
+                    text class="axis" x=(LEFT + level * 150 + 18) y="216" { "niveau " (level + 1) " – " (level_name(level as u8 + 1)) }
                 }
             }
             figcaption { (description) }
