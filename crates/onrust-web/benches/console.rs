@@ -191,6 +191,14 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// The 1-minute load average: on a shared machine, how busy others kept it during a row.
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".to_owned())
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
@@ -369,7 +377,10 @@ async fn main() -> Res<()> {
         alerts.len(),
         std::thread::available_parallelism().map_or(0, usize::from)
     );
-    println!("{:<42} {:>9} {:>9} {:>9} {:>9} {:>10}  target", "page", "p50", "p95", "p99", "max", "bytes (max)");
+    println!(
+        "{:<42} {:>9} {:>9} {:>9} {:>9} {:>10} {:>6}  target",
+        "page", "p50", "p95", "p99", "max", "bytes (max)", "load"
+    );
     let mut failed = Vec::new();
     for (name, who, mut path) in pages {
         let cookie = match who {
@@ -396,12 +407,13 @@ async fn main() -> Res<()> {
             failed.push(name);
         }
         println!(
-            "{name:<42} {:>9} {:>9} {:>9} {:>9} {:>10}  {}",
+            "{name:<42} {:>9} {:>9} {:>9} {:>9} {:>10} {:>6}  {}",
             ms(percentile(&times, 50.0)),
             ms(p95),
             ms(percentile(&times, 99.0)),
             ms(times.last().copied().unwrap_or_default()),
             largest,
+            load(),
             if met { "met" } else { "NOT MET" }
         );
     }
@@ -421,13 +433,14 @@ async fn main() -> Res<()> {
     }
     times.sort_unstable();
     println!(
-        "{:<42} {:>9} {:>9} {:>9} {:>9} {:>10}  (a download, not a page)",
+        "{:<42} {:>9} {:>9} {:>9} {:>9} {:>10} {:>6}  (a download, not a page)",
         "/zoeken/export?q=1 woord (1.000 rijen)",
         ms(percentile(&times, 50.0)),
         ms(percentile(&times, 95.0)),
         ms(percentile(&times, 99.0)),
         ms(times.last().copied().unwrap_or_default()),
-        largest
+        largest,
+        load()
     );
     if !failed.is_empty() {
         println!("targets not met: {}", failed.join(", "));
