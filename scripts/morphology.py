@@ -333,7 +333,18 @@ def verb_lemma_of(forms, word):
             candidates.append(base + base[-1])  # knal → knall(en)
         candidates.append(base)
         for c in candidates:
-            for voiced in {c, c[:-1] + "v" if c.endswith("f") else c, c[:-1] + "z" if c.endswith("s") else c}:
+            # The form as written, or its voiced variant (blaf → blaven,
+            # huis → huizen). Ties are broken in a fixed order, so every run
+            # writes the same lemma: an infinitive the dictionary itself lists
+            # wins ("huizen", not "huisen"), then the form as written
+            # ("persen" before "perzen").
+            voiced_variants = [c]
+            if c.endswith("f"):
+                voiced_variants.append(c[:-1] + "v")
+            if c.endswith("s"):
+                voiced_variants.append(c[:-1] + "z")
+            voiced_variants.sort(key=lambda v: (v + "en") not in forms)
+            for voiced in voiced_variants:
                 inf = voiced + "en"
                 p = weak_paradigm(forms, inf)
                 if p and word in p["stem"]:
@@ -355,9 +366,13 @@ def noun_forms(forms, word):
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit(f"usage: {sys.argv[0]} <hunspell prefix>, e.g. /usr/share/hunspell/nl")
-    prefix = Path(sys.argv[1])
+    args = sys.argv[1:]
+    out_dir = OUT
+    if len(args) == 3 and args[1] == "--out":
+        out_dir = Path(args[2])
+    elif len(args) != 1:
+        sys.exit(f"usage: {sys.argv[0]} <hunspell prefix> [--out DIR], e.g. /usr/share/hunspell/nl")
+    prefix = Path(args[0])
     aff, dic = prefix.with_suffix(".aff"), prefix.with_suffix(".dic")
     for path in (aff, dic):
         if not path.is_file():
@@ -412,7 +427,7 @@ def main():
                     rows.add((word, word, "noun"))
                     rows.add((form, word, "noun"))
 
-    OUT.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
     header = [
         "# Dutch inflections for the signal lexicons: form, lemma, what the form is",
         "# (inf, stem, t, past, part, noun); `sep` lines give a separable verb's",
@@ -422,7 +437,7 @@ def main():
     ]
     lines = [f"{f}\t{lemma}\t{tag}" for f, lemma, tag in sorted(rows)]
     lines += [f"{inf}\t{particle}+{base}\tsep" for inf, particle, base in sorted(separable)]
-    (OUT / "nl-forms.tsv").write_text("\n".join(header + lines) + "\n", encoding="utf-8")
+    (out_dir / "nl-forms.tsv").write_text("\n".join(header + lines) + "\n", encoding="utf-8")
 
     parts = set()
     for form, (flags, _) in forms.items():
@@ -434,8 +449,8 @@ def main():
         "# `python3 scripts/morphology.py <hunspell prefix>`; (c) OpenTaal, Revised BSD",
         "# licence: see README.md in this folder. Do not edit by hand.",
     ]
-    (OUT / "nl-compound-parts.txt").write_text("\n".join(part_header + sorted(parts)) + "\n", encoding="utf-8")
-    print(f"{len(rows)} forms, {len(separable)} separable verbs, {len(parts)} compound parts written to {OUT}")
+    (out_dir / "nl-compound-parts.txt").write_text("\n".join(part_header + sorted(parts)) + "\n", encoding="utf-8")
+    print(f"{len(rows)} forms, {len(separable)} separable verbs, {len(parts)} compound parts written to {out_dir}")
 
 
 if __name__ == "__main__":

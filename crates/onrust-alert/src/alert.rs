@@ -189,6 +189,22 @@ impl Alert {
         }
     }
 
+    /// The places the alert is about, as mails, feeds and calendars name them:
+    /// the announced action's place, then the places its evidence names
+    /// ([`Evidence::place`]), each once, in order. Empty when the messages
+    /// name no place below the alert's municipality.
+    pub fn places_named(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        let named =
+            self.event_place.as_deref().into_iter().chain(self.evidence.iter().filter_map(|e| e.place.as_deref()));
+        for place in named {
+            if !out.iter().any(|p| p.eq_ignore_ascii_case(place)) {
+                out.push(place);
+            }
+        }
+        out
+    }
+
     /// The first characters of the fingerprint that name it in mail and on
     /// the command line (`onrust alerts ack <short id>`).
     pub fn short_id(&self) -> &str {
@@ -199,6 +215,21 @@ impl Alert {
 /// Characters of a fingerprint that identify an alert to a person; the CLI
 /// accepts any unique prefix of at least this length.
 pub const SHORT_ID_CHARS: usize = 8;
+
+/// The short id of `fingerprint` among `others` (the alerts current beside
+/// it): its first [`SHORT_ID_CHARS`] characters, or as many more as it takes
+/// to tell it from every other one, so the id a mail or a list prints always
+/// names one alert (`onrust alerts ack <id>` refuses an ambiguous prefix).
+pub fn unique_short_id<'a, 'b>(fingerprint: &'a str, others: impl IntoIterator<Item = &'b str>) -> &'a str {
+    let shared = others
+        .into_iter()
+        .filter(|other| *other != fingerprint)
+        .map(|other| fingerprint.bytes().zip(other.bytes()).take_while(|(a, b)| a == b).count())
+        .max()
+        .unwrap_or(0);
+    let chars = (shared + 1).max(SHORT_ID_CHARS);
+    fingerprint.get(..chars).unwrap_or(fingerprint)
+}
 
 impl Alert {
     /// What this alert lacks to explain itself (rule L9): the rule and
@@ -257,6 +288,14 @@ pub struct Evidence {
     /// call to violence that reaches onrust late is still news.
     #[serde(default)]
     pub received_at: Option<DateTime<Utc>>,
+    /// Where the message is, as [`onrust_model::Place::label`] writes it: the
+    /// most specific place it names in the alert's municipality
+    /// ("Kanaleneiland (wijk, Utrecht)"); none when it names only the
+    /// municipality itself, which the alert already says. In a region-wide
+    /// alert the most specific place it names anywhere, "Utrecht (gemeente)"
+    /// too. An unplaced alert's messages name none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
 }
 
 /// Most characters an [`Evidence::excerpt`] holds.
@@ -267,17 +306,21 @@ pub const WITHDRAWN_EXCERPT: &str = "[bericht verwijderd door de auteur]";
 
 impl Evidence {
     /// Withdraws what this evidence quotes when it is message `id` (deleted at
-    /// its source): the excerpt becomes [`WITHDRAWN_EXCERPT`], title and link
-    /// go. The item itself stays, with its level, score and signal names, so
-    /// an alert still explains itself (L9) and a queued mail stays valid.
+    /// its source): the excerpt becomes [`WITHDRAWN_EXCERPT`], title, link and
+    /// the place it named go (a street can say as much as the words). The
+    /// item itself stays, with its level, score and signal names, so an
+    /// alert still explains itself (L9) and a queued mail stays valid.
     /// Whether anything changed.
     pub fn withdraw(&mut self, id: &str) -> bool {
-        if self.message_id != id || (self.excerpt == WITHDRAWN_EXCERPT && self.url.is_none() && self.title.is_none()) {
+        let withdrawn =
+            self.excerpt == WITHDRAWN_EXCERPT && self.url.is_none() && self.title.is_none() && self.place.is_none();
+        if self.message_id != id || withdrawn {
             return false;
         }
         self.excerpt = WITHDRAWN_EXCERPT.to_owned();
         self.url = None;
         self.title = None;
+        self.place = None;
         true
     }
 }
@@ -360,6 +403,7 @@ mod tests {
             score,
             signals: vec![],
             received_at: None,
+            place: None,
         }
     }
 
@@ -384,6 +428,19 @@ mod tests {
         assert_eq!(a.len(), 64);
         assert_ne!(fingerprint("ab", Some("c"), None, None), fingerprint("a", Some("bc"), None, None));
         assert_ne!(fingerprint("r", None, Some("x"), None), fingerprint("r", Some("x"), None, None));
+    }
+
+    #[test]
+    fn a_short_id_is_eight_characters_or_as_many_as_tell_it_apart() {
+        let a = "3f9a0c1e77aa0000";
+        let b = "3f9a0c1e7bbb1111";
+        let c = "0123456789abcdef";
+        assert_eq!(unique_short_id(a, [a, c]), "3f9a0c1e", "alone with its 8 characters");
+        assert_eq!(unique_short_id(a, [a, b, c]), "3f9a0c1e77", "one more than the 9 it shares with b");
+        assert_eq!(unique_short_id(b, [a, b]), "3f9a0c1e7b");
+        assert_eq!(unique_short_id(a, std::iter::empty()), "3f9a0c1e");
+        assert_eq!(unique_short_id("3f9a", [c]), "3f9a", "never longer than the fingerprint");
+        assert_eq!(unique_short_id(a, [a, a]), "3f9a0c1e", "itself listed twice is still alone");
     }
 
     #[test]

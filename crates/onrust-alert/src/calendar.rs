@@ -209,6 +209,7 @@ mod tests {
             score: 0.6,
             signals: vec!["mobilisation".into()],
             received_at: None,
+            place: None,
         }
     }
 

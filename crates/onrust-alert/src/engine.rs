@@ -53,7 +53,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Months, TimeDelta, Utc};
 use chrono_tz::Europe::Amsterdam;
-use onrust_model::{Level, MunicipalityCode, ScoredMessage, SourceKind};
+use onrust_model::{Level, MunicipalityCode, PlaceTier, ScoredMessage, SourceKind};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
@@ -125,6 +125,14 @@ struct Candidate {
 impl Candidate {
     fn rank(&self) -> (u8, f32, DateTime<Utc>) {
         (self.evidence.level, self.evidence.score, self.evidence.published_at)
+    }
+
+    /// This candidate as evidence of the alert of `municipality` (`None`: the
+    /// region's), with the place the message names there (see `evidence_place`).
+    fn placed_in(&self, places: &[onrust_model::Place], municipality: Option<&MunicipalityCode>) -> Candidate {
+        let mut candidate = self.clone();
+        candidate.evidence.place = evidence_place(places, municipality);
+        candidate
     }
 }
 
@@ -494,6 +502,8 @@ impl Engine {
                 score: a.score,
                 signals: a.explanation.iter().map(|s| s.signal.clone()).collect(),
                 received_at: Some(received),
+                // Each alert's own: see `Candidate::placed_in`.
+                place: None,
             },
             kind: msg.message.source_kind,
             themes,
@@ -514,17 +524,19 @@ impl Engine {
                 .collect(),
         };
         if wanted {
-            for &p in &places {
+            // The region's pool first, then one per municipality, in the order of `places`.
+            let municipalities = std::iter::once(None).chain(a.municipalities.iter().map(Some));
+            for (&p, municipality) in places.iter().zip(municipalities) {
                 let pool = self.s.candidates.entry(p).or_default();
                 if pool.len() < CANDIDATES_PER_PLACE {
-                    pool.push(candidate.clone());
+                    pool.push(candidate.placed_in(&a.places, municipality));
                 } else if let Some((i, worst)) = pool
                     .iter()
                     .enumerate()
                     .min_by(|x, y| x.1.rank().partial_cmp(&y.1.rank()).unwrap_or(std::cmp::Ordering::Equal))
                     && worst.rank() < candidate.rank()
                 {
-                    pool[i] = candidate.clone();
+                    pool[i] = candidate.placed_in(&a.places, municipality);
                 }
             }
         }
@@ -565,8 +577,14 @@ impl Engine {
                     }
                 });
                 // Region-wide and unplaced actions share the region's calendar.
-                let (key, rec) =
-                    self.s.calendar.record(m, theme, event, place.as_deref(), candidate.evidence.clone(), now);
+                let (key, rec) = self.s.calendar.record(
+                    m,
+                    theme,
+                    event,
+                    place.as_deref(),
+                    candidate.placed_in(&a.places, m).evidence,
+                    now,
+                );
                 announced.push((*target, key, rec));
             }
         }
@@ -617,7 +635,10 @@ impl Engine {
         let cal_theme = a.themes.first().map(String::as_str);
         for act in acts {
             let tr = match act {
-                Act::Critical(ri, fp, target, theme) => self.upsert_critical(ri, fp, target, theme, candidate, now),
+                Act::Critical(ri, fp, target, theme) => {
+                    let candidate = candidate.placed_in(&a.places, target.municipality());
+                    self.upsert_critical(ri, fp, target, theme, &candidate, now)
+                }
                 Act::Announcement(ri, target, i) => {
                     self.upsert_announcement(ri, target, cal_theme, &announced[i].1, now)
                 }
@@ -1199,16 +1220,23 @@ fn place_phrase(alert: &Alert) -> String {
 /// municipality's own name; nothing when the place is only inferred from the
 /// source.
 fn event_place(places: &[onrust_model::Place], municipality: &MunicipalityCode) -> Option<String> {
-    use onrust_model::PlaceTier;
-    let written = places.iter().filter(|p| &p.municipality == municipality && p.span.is_some());
-    let mut best: Option<&onrust_model::Place> = None;
-    for place in written {
-        let specific = !matches!(place.tier, PlaceTier::Municipality);
-        if best.is_none_or(|b| specific && matches!(b.tier, PlaceTier::Municipality)) {
-            best = Some(place);
-        }
-    }
-    best.map(|p| if matches!(p.tier, PlaceTier::Municipality) { p.name.clone() } else { p.label() })
+    onrust_model::most_specific(places, Some(municipality)).map(|p| match p.tier {
+        PlaceTier::Municipality => p.name.clone(),
+        PlaceTier::Demonym => p.municipality_name.clone(),
+        _ => p.label(),
+    })
+}
+
+/// What an alert's evidence says of where the message is
+/// ([`Evidence::place`]): for a municipality's alert the most specific place
+/// the message names inside it ("Kanaleneiland (wijk, Utrecht)"), nothing when
+/// it names only the municipality (or its inhabitants), which the alert already says; for a
+/// region-wide alert the most specific place it names anywhere ("Utrecht
+/// (gemeente)" too). An unplaced message names none.
+fn evidence_place(places: &[onrust_model::Place], municipality: Option<&MunicipalityCode>) -> Option<String> {
+    onrust_model::most_specific(places, municipality)
+        .filter(|p| municipality.is_none() || p.tier.specificity() > Some(0))
+        .map(onrust_model::Place::label)
 }
 
 /// A place as messages name it, shown with capitals: the municipality's own

@@ -40,6 +40,8 @@ impl DeliveryAttempted {
             Outcome::Sent => "sent",
             Outcome::Retry => "retry",
             Outcome::Failed => "failed",
+            // Not an attempt: counted nowhere here.
+            Outcome::Requeued => return,
         };
         tracing::debug!(channel = self.channel.as_str(), outcome, "notification attempt");
         counter!(DELIVERIES_TOTAL, "channel" => self.channel.as_str(), "outcome" => outcome).increment(1);
@@ -67,6 +69,25 @@ impl DeliveryFailed<'_> {
             code = self.code,
             "notification failed permanently; its recipient does not get this alert (onrust alerts log): {}",
             self.message
+        );
+    }
+}
+
+/// A person queued a notification again after it failed for good (`onrust
+/// alerts resend`); the notification log and the audit log say who and why.
+pub(crate) struct Requeued<'a> {
+    pub fingerprint: &'a str,
+    pub channel: Channel,
+    pub by: &'a str,
+}
+
+impl Requeued<'_> {
+    pub fn emit(self) {
+        tracing::info!(
+            fingerprint = self.fingerprint,
+            channel = self.channel.as_str(),
+            by = self.by,
+            "notification queued again after a permanent failure"
         );
     }
 }

@@ -79,7 +79,7 @@ use serde::{Deserialize, Serialize};
 
 pub use alert::{
     Alert, AlertStatus, Decision, DecisionKind, EXCERPT_MAX_CHARS, Evidence, RuleKind, SHORT_ID_CHARS, Severity,
-    UNPLACED_LABEL, WITHDRAWN_EXCERPT, excerpt, fingerprint, representative, withdraw_evidence,
+    UNPLACED_LABEL, WITHDRAWN_EXCERPT, excerpt, fingerprint, representative, unique_short_id, withdraw_evidence,
 };
 pub use baseline::{BaselineSource, CountCell, NoBaseline, Season};
 pub use calendar::{Calendar, CalendarEntry};

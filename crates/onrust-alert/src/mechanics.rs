@@ -191,6 +191,11 @@ pub enum MechanicsError {
     Expired,
     #[error("no silence with id {0}")]
     UnknownSilence(String),
+    #[error(
+        "{0:?} is no municipality of the region: a silence names one by its CBS code, such as GM0344, \
+         or onbekend for the alerts without a known place"
+    )]
+    UnknownMunicipality(String),
     #[error("mechanics state has schema version {found}, this onrust reads version {expected}")]
     Schema { found: u32, expected: u32 },
 }

@@ -69,7 +69,8 @@ pub struct RuleConfig {
     /// Labels that put alerts in one notification: `rule`, `municipality`, `theme`, `event`;
     /// default `["rule", "municipality"]`.
     pub group_by: Option<Vec<Label>>,
-    /// How long a new group waits for more alerts before its first notification; default `"30s"`.
+    /// How long a new group waits for more alerts before its first notification; default `"30s"`
+    /// (`"0s"` for critical: a call to violence waits for nothing).
     pub group_wait: Option<String>,
     /// The least time between notifications about changes in one group; default `"5m"`.
     pub group_interval: Option<String>,
@@ -339,7 +340,11 @@ pub fn validate(configs: &[RuleConfig]) -> Result<Vec<Rule>, Vec<RuleProblem>> {
         if !group_by_sorted.contains(&Label::Municipality) {
             ck.problem("group_by", "must contain \"municipality\": recipients are per municipality");
         }
-        let group_wait_secs = ck.duration("group_wait", &c.group_wait, 30);
+        // A call to violence is told at once: a critical rule that says
+        // nothing about grouping does not wait for more (issue 16: a rule
+        // with only a name, a kind and a level reaches the officer at once).
+        let group_wait_default = if kind == Critical { 0 } else { 30 };
+        let group_wait_secs = ck.duration("group_wait", &c.group_wait, group_wait_default);
         let group_interval_secs = ck.duration("group_interval", &c.group_interval, 300);
         let repeat_interval_secs = ck.duration("repeat_interval", &c.repeat_interval, 4 * 3600);
         if group_interval_secs == 0 {
@@ -433,6 +438,9 @@ mod tests {
         assert!(r.review);
         assert_eq!(r.group_by, vec![Label::Rule, Label::Municipality]);
         assert_eq!(r.version.len(), 12);
+        assert_eq!(r.group_wait_secs, 0, "a call to violence waits for no group");
+        let announcement = validate(&parse("[[rules]]\nname = \"actie\"\nkind = \"announcement\"\n")).unwrap();
+        assert_eq!(announcement[0].group_wait_secs, 30, "announcements wait for more of the same");
     }
 
     #[test]

@@ -908,3 +908,59 @@ fn decisions_carry_who_when_and_why() {
     );
     assert_eq!(mech.reviews()[0].reason, "oude oproep, al bekend");
 }
+
+/// A written place of the classifier's assessment.
+fn place(name: &str, tier: onrust_model::PlaceTier, code: &str, municipality: &str) -> onrust_model::Place {
+    onrust_model::Place {
+        name: name.to_owned(),
+        tier,
+        municipality: MunicipalityCode::new(code).unwrap(),
+        municipality_name: municipality.to_owned(),
+        span: Some(onrust_model::Span { field: onrust_model::TextField::Text, start: 0, end: name.len() }),
+    }
+}
+
+/// Each alert's evidence names the most specific place its message names in
+/// that alert's municipality, with its label; the region's alert the most
+/// specific anywhere; a message deleted at its source loses it.
+#[test]
+fn evidence_names_the_most_specific_place_in_its_alert_s_municipality() {
+    use onrust_model::PlaceTier;
+    let region = [UTRECHT, AMERSFOORT, "GM0310"].map(|c| MunicipalityCode::new(c).unwrap());
+    let t0 = t(11, 20, 12, 0);
+    let mut e = Engine::new(rules(
+        "[[rules]]\nname = \"kritiek\"\nkind = \"critical\"\n\
+         [[rules]]\nname = \"veel\"\nkind = \"threshold\"\ncount = 1\nwindow = \"1h\"\n",
+    ));
+    e.set_region(region.clone(), ["Midden-Nederland".to_owned()]);
+    let mut m = msg("plek", Some(UTRECHT), "asiel", 3, 0.9, t0);
+    m.assessment.municipalities = region.to_vec();
+    m.assessment.places = vec![
+        place("Utrecht", PlaceTier::Municipality, UTRECHT, "Utrecht"),
+        place("Kanaleneiland", PlaceTier::District, UTRECHT, "Utrecht"),
+        place("Marco Pololaan", PlaceTier::Street, UTRECHT, "Utrecht"),
+        place("Amersfoort", PlaceTier::Municipality, AMERSFOORT, "Amersfoort"),
+        place("Utrechters", PlaceTier::Demonym, UTRECHT, "Utrecht"),
+        place("De Bilt", PlaceTier::Municipality, "GM0310", "De Bilt"),
+    ];
+    let mut trs = e.observe(&m, t0);
+    trs.extend(e.evaluate(t0, &NoBaseline));
+    let named = |rule: &str, code: Option<&str>| -> Vec<Option<String>> {
+        trs.iter()
+            .filter(|t| t.alert.rule == rule && t.alert.municipality.as_ref().map(MunicipalityCode::as_str) == code)
+            .flat_map(|t| t.alert.evidence.iter().map(|e| e.place.clone()))
+            .collect()
+    };
+    let street = Some("Marco Pololaan (straat, Utrecht)".to_owned());
+    // The street is more specific than the wijk; Amersfoort's alert names only Amersfoort, which it says already.
+    assert_eq!(named("kritiek", Some(UTRECHT)), std::slice::from_ref(&street));
+    assert_eq!(named("kritiek", Some(AMERSFOORT)), [None]);
+    assert_eq!(named("kritiek", None), std::slice::from_ref(&street), "the region's alert: the most specific anywhere");
+    assert_eq!(named("veel", Some(UTRECHT)), std::slice::from_ref(&street), "counting alerts too");
+    assert_eq!(named("veel", Some("GM0310")), [None]);
+    let alert = trs.iter().find(|t| t.alert.rule == "kritiek" && t.alert.municipality == Some(region[0].clone()));
+    assert_eq!(alert.map(|t| t.alert.places_named()), Some(vec!["Marco Pololaan (straat, Utrecht)"]));
+    // Deleted at its source: the place goes with the words.
+    assert!(e.forget_message("plek"));
+    assert!(e.active_alerts().flat_map(|a| a.evidence.iter()).all(|ev| ev.place.is_none()));
+}

@@ -143,6 +143,7 @@ fn evidence(id: &str, minute: u32) -> Evidence {
         score: 0.93,
         signals: vec!["call_to_violence".to_owned()],
         received_at: None,
+        place: None,
     }
 }
 
@@ -189,7 +190,7 @@ fn notification(alert: Alert, seq: u64, role: RecipientRole, address: &str) -> N
         channel: Channel::Email,
         role,
         address: address.to_owned(),
-        content: Content::Alerts { items: vec![Item { alert, previous: None }] },
+        content: Content::Alerts { items: vec![Item::new(alert, None)] },
     }
 }
 

@@ -9,12 +9,13 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use onrust_alert::notify::RecipientRole;
 use onrust_alert::notify::email::{self, MailContext, MailItem, RenderedEmail};
+use onrust_alert::notify::log::Failure;
+use onrust_alert::notify::{Channel, RecipientRole};
 use onrust_alert::{Engine, Mechanics, Notification, NotifyReason, Role, RuleConfig, RuleKind, validate};
 use onrust_model::{
-    Assessment, Level, MessageId, MunicipalityCode, RawMessage, SCHEMA_VERSION, ScoredMessage, Signal, SourceId,
-    SourceKind,
+    Assessment, Level, MessageId, MunicipalityCode, Place, PlaceTier, RawMessage, SCHEMA_VERSION, ScoredMessage,
+    Signal, SourceId, SourceKind, Span, TextField,
 };
 
 const UTRECHT: &str = "GM0344";
@@ -68,8 +69,13 @@ fn render(n: &Notification, contact: Option<&str>) -> RenderedEmail {
         Role::Supervisor => RecipientRole::Supervisor,
         Role::Mayor => RecipientRole::Mayor,
     };
-    let ctx = MailContext { role, region_name: "Midden-Nederland".into(), contact: contact.map(str::to_owned) };
-    let items: Vec<MailItem<'_>> = n.alerts.iter().map(|alert| MailItem { alert, previous: None }).collect();
+    let ctx = MailContext {
+        role,
+        region_name: "Midden-Nederland".into(),
+        contact: contact.map(str::to_owned),
+        console_url: Some("https://onrust.regio.example".into()),
+    };
+    let items: Vec<MailItem<'_>> = n.alerts.iter().map(MailItem::of).collect();
     let rendered = match n.reason {
         NotifyReason::Digest => email::render_digest(n.at.date_naive(), &items, &ctx),
         NotifyReason::Summary => {
@@ -83,8 +89,17 @@ fn render(n: &Notification, contact: Option<&str>) -> RenderedEmail {
     rendered.unwrap_or_else(|e| panic!("{:?} for {:?}: {e}", n.reason, n.recipients_role))
 }
 
-/// Every kind of mail, by name, from one evening in the region.
+/// Every kind of mail, by name, from one evening in the region (the first of each kind).
 fn every_mail() -> BTreeMap<&'static str, RenderedEmail> {
+    let mut mails = BTreeMap::new();
+    for (kind, mail) in all_mails() {
+        mails.entry(kind).or_insert(mail);
+    }
+    mails
+}
+
+/// Every mail of one evening in the region, in the order sent, with its kind.
+fn all_mails() -> Vec<(&'static str, RenderedEmail)> {
     let rules =
         validate(&[rule("oproep-tot-geweld", RuleKind::Critical), rule("aangekondigde-actie", RuleKind::Announcement)])
             .unwrap();
@@ -95,8 +110,17 @@ fn every_mail() -> BTreeMap<&'static str, RenderedEmail> {
     engine.set_region(names.map(|(c, _)| MunicipalityCode::new(c).unwrap()), ["Midden-Nederland".to_owned()]);
     let t0 = Utc.with_ymd_and_hms(2026, 12, 30, 20, 0, 0).unwrap();
     // A call published 90 minutes before onrust fetched it, one without a place, an announced action.
-    let mut late = scored("laat", Some(UTRECHT), 3, "Steek het azc in de fik, neem molotovs mee!", t0);
+    let mut late =
+        scored("laat", Some(UTRECHT), 3, "Steek het azc op het Kanaleneiland in de fik, neem molotovs mee!", t0);
     late.message.published_at = Some((t0 - TimeDelta::minutes(90)).fixed_offset());
+    // The classifier's places for it: the wijk only, no municipality written.
+    late.assessment.places = vec![Place {
+        name: "Kanaleneiland".into(),
+        tier: PlaceTier::District,
+        municipality: MunicipalityCode::new(UTRECHT).unwrap(),
+        municipality_name: "Utrecht".into(),
+        span: Some(Span { field: TextField::Text, start: 21, end: 34 }),
+    }];
     let nowhere = scored("nergens", None, 3, "Pak ze allemaal, vanavond gaat het los", t0);
     let mut action = scored("actie", Some(AMERSFOORT), 2, "Morgen om 20:00 demonstratie bij het azc", t0);
     action.assessment.event_time = Some((t0 + TimeDelta::hours(24)).fixed_offset());
@@ -126,7 +150,7 @@ fn every_mail() -> BTreeMap<&'static str, RenderedEmail> {
     mechanics.apply(&resolved, t3);
     sent.extend(mechanics.tick(t3));
 
-    let mut mails = BTreeMap::new();
+    let mut mails = Vec::new();
     for n in &sent {
         let unplaced = n.alerts.iter().all(|a| a.unplaced);
         let all_resolved = n.alerts.iter().all(|a| a.status == onrust_alert::AlertStatus::Resolved);
@@ -143,8 +167,31 @@ fn every_mail() -> BTreeMap<&'static str, RenderedEmail> {
             _ if n.alerts.iter().any(|a| a.kind == RuleKind::Announcement) => "announcement for the officer",
             _ => "officer",
         };
-        mails.entry(kind).or_insert_with(|| render(n, (kind == "mayor").then_some("de chef van dienst OOV")));
+        mails.push((kind, render(n, (kind == "mayor").then_some("de chef van dienst OOV"))));
     }
+    // The officer's mail did not arrive: the supervisor is told (the alert stage makes this notice).
+    let officer = sent
+        .iter()
+        .find(|n| n.recipients_role == Role::Officer && n.alerts.iter().any(|a| a.fingerprint == critical))
+        .unwrap();
+    let failure = Failure {
+        fingerprint: critical.clone(),
+        sequence: 1,
+        channel: Channel::Email,
+        role: RecipientRole::Officer,
+        recipient: "oov@utrecht.example".into(),
+        code: Some(550),
+        message: "5.1.1 mailbox unavailable".into(),
+        at: t0 + TimeDelta::seconds(2),
+    };
+    let ctx = MailContext {
+        role: RecipientRole::Supervisor,
+        region_name: "Midden-Nederland".into(),
+        contact: None,
+        console_url: Some("https://onrust.regio.example".into()),
+    };
+    let items: Vec<MailItem<'_>> = officer.alerts.iter().map(MailItem::of).collect();
+    mails.push(("delivery failure", email::render_undelivered(&failure, &items, &ctx).unwrap()));
     mails
 }
 
@@ -171,11 +218,27 @@ fn prose_words(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The text without what it quotes between “ and ”: the words of others (a
+/// message's excerpt, a relay's answer), not onrust's own prose.
+fn unquoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut quoted = false;
+    for c in text.chars() {
+        match c {
+            '“' => quoted = true,
+            '”' => quoted = false,
+            c if !quoted => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
 /// What is wrong with one mail by the style list, empty when nothing is.
 fn problems(mail: &RenderedEmail, list: &[(String, String)]) -> Vec<String> {
     let mut out = Vec::new();
     let all = format!("{}\n{}", mail.subject, mail.text);
-    let words = prose_words(&all);
+    let words = prose_words(&unquoted(&all));
     for (kind, value) in list {
         match kind.as_str() {
             "verboden" if all.contains(value.as_str()) => out.push(format!("contains {value:?}")),
@@ -232,6 +295,7 @@ fn every_mail_kind_reads_by_the_style_list() {
         "de-escalation",
         "unplaced for the officer",
         "unplaced for the supervisor",
+        "delivery failure",
     ] {
         assert!(kinds.contains(&expected), "no {expected} mail among {kinds:?}");
     }
@@ -270,6 +334,40 @@ fn the_style_checks_catch_the_defects_they_name() {
         assert!(!problems(&mail(bad), &list).is_empty(), "{bad:?} passes the style list");
     }
     assert!(problems(&mail("1 bericht, 2 berichten in gemeente Amersfoort, score 0,93"), &list).is_empty());
+    // What a mail quotes is someone else's wording; onrust's own is checked.
+    assert!(problems(&mail("Antwoord: “550 5.1.1 mailbox unavailable”"), &list).is_empty());
+    assert!(!problems(&mail("Antwoord: 5.1.1 “mailbox unavailable”"), &list).is_empty());
+}
+
+/// Every mail about the call on the Kanaleneiland names the wijk as the
+/// classifier labels it; the unplaced one names no place.
+#[test]
+fn every_mail_names_the_place_below_the_municipality_with_its_label() {
+    const LABEL: &str = "Kanaleneiland (wijk, Utrecht)";
+    let all = all_mails();
+    // The mails about Utrecht's alert, of each kind (the digest covers the whole evening).
+    let about_utrecht = |kind: &str| -> Vec<&RenderedEmail> {
+        all.iter().filter(|(k, m)| *k == kind && m.subject.contains("Utrecht")).map(|(_, m)| m).collect()
+    };
+    for kind in ["officer", "review request", "escalation", "mayor", "digest", "de-escalation", "delivery failure"] {
+        let mails = about_utrecht(kind);
+        assert!(
+            !mails.is_empty(),
+            "no {kind} mail about Utrecht among {:?}",
+            all.iter().map(|(k, m)| (k, &m.subject)).collect::<Vec<_>>()
+        );
+        for mail in mails {
+            assert!(mail.text.contains(LABEL), "the {kind} mail does not name {LABEL}:\n{}", mail.text);
+            assert!(mail.html.contains(LABEL), "the {kind} mail's HTML does not name {LABEL}");
+        }
+    }
+    let first = |kind: &str| about_utrecht(kind).first().map(|m| m.text.clone()).unwrap_or_default();
+    assert!(first("officer").contains(&format!("Plek: {LABEL}")), "{}", first("officer"));
+    assert!(first("mayor").contains(&format!("Plaats en tijd: {LABEL}, ")), "{}", first("mayor"));
+    assert!(first("digest").contains(&format!("(GM0344), plek {LABEL}; ")), "{}", first("digest"));
+    for (kind, mail) in all.iter().filter(|(k, _)| k.starts_with("unplaced")) {
+        assert!(!mail.text.contains("Plek:") && !mail.text.contains("(wijk"), "{kind}:\n{}", mail.text);
+    }
 }
 
 /// What each role needs, and what the mayor must not get.
@@ -312,4 +410,18 @@ fn each_role_gets_what_it_needs() {
     assert!(summary.text.contains("Plek: Amersfoort"), "a place with its capital:\n{}", summary.text);
     assert!(summary.text.contains("recht dat de gemeente faciliteert"), "a peaceful action: {}", summary.text);
     assert!(mails["de-escalation"].text.starts_with("Gedeëscaleerd: "), "{}", mails["de-escalation"].text);
+
+    let failed = &mails["delivery failure"];
+    assert!(failed.subject.starts_with("[onrust] Niet bezorgd: oproep-tot-geweld — Utrecht"), "{}", failed.subject);
+    for needed in [
+        "Aan: de ambtenaar van dienst, oov@utrecht.example",
+        "Via: e-mail",
+        "Antwoord: “550 5.1.1 mailbox unavailable”",
+        "Licht de ambtenaar van dienst op een andere manier in",
+        "onrust alerts resend ",
+        "--reason",
+    ] {
+        assert!(failed.text.contains(needed), "the failure notice lacks {needed:?}:\n{}", failed.text);
+    }
+    assert!(!failed.subject.contains("5.1.1"), "the relay's answer stays out of the subject (S6)");
 }

@@ -40,6 +40,7 @@ mod error;
 pub mod eval;
 mod gazetteer;
 mod lang;
+pub mod learned;
 mod morphology;
 mod normalize;
 mod rewrite;
@@ -189,6 +190,16 @@ impl Classifier {
     /// Reads and checks the themes and the gazetteer; every problem found is
     /// in the error.
     pub fn load(cfg: &ClassifierConfig) -> Result<Classifier, ClassifyConfigError> {
+        Self::load_with(cfg, true)
+    }
+
+    /// The rules alone, without the learned layer's weights (which may be
+    /// missing or stale): what `onrust train` computes its features with.
+    pub fn load_rules_only(cfg: &ClassifierConfig) -> Result<Classifier, ClassifyConfigError> {
+        Self::load_with(cfg, false)
+    }
+
+    fn load_with(cfg: &ClassifierConfig, learned: bool) -> Result<Classifier, ClassifyConfigError> {
         let mut problems = Problems::default();
         let lang = LanguageId::new(&cfg.languages, &mut problems);
         let mut lexicon = Lexicon::load(&[&cfg.themes_dir, &cfg.signals_dir], &cfg.deny_terms, &mut problems);
@@ -197,8 +208,15 @@ impl Classifier {
         let morphology = Morphology::load(&cfg.signals_dir, &mut problems);
         // These signal groups match by lemma; the themes keep their own prefix patterns.
         lexicon.index_lemmas(&morphology, SIGNALS, &LEMMA_GROUPS);
-        let escalation =
-            Escalation::load(&lexicon, &morphology, SIGNALS, &cfg.signals_dir, &cfg.escalation_path, &mut problems);
+        let escalation = Escalation::load(
+            &lexicon,
+            &morphology,
+            SIGNALS,
+            &cfg.signals_dir,
+            &cfg.escalation_path,
+            learned,
+            &mut problems,
+        );
         match (lang, escalation) {
             (Some(lang), Some(escalation)) if problems.is_empty() => {
                 let mut themes: Vec<String> = lexicon
@@ -209,13 +227,14 @@ impl Classifier {
                     .collect();
                 themes.sort();
                 let version = format!(
-                    "{}+themes:{}+lex:{:08x}+gaz:{:08x}+esc:{}@{:08x}+norm:{}@{:08x}+morph:{:08x}",
+                    "{}+themes:{}+lex:{:08x}+gaz:{:08x}+esc:{}@{:08x}+learned:{}+norm:{}@{:08x}+morph:{:08x}",
                     env!("CARGO_PKG_VERSION"),
                     themes.join(","),
                     lexicon.content_hash >> 32,
                     gazetteer.content_hash >> 32,
                     escalation.version,
                     escalation.content_hash >> 32,
+                    escalation.learned_version(),
                     rewriter.version,
                     rewriter.content_hash >> 32,
                     morphology.content_hash >> 32,
@@ -238,7 +257,8 @@ impl Classifier {
 
     /// The crate version, each theme's id and version, and content hashes of
     /// the lexicons and the gazetteer, e.g.
-    /// `0.1.0+themes:asiel@1,corona@2,…+lex:1a2b3c4d+gaz:5e6f7a8b+esc:4@9c0d1e2f+norm:spelling@1,emoji@1@…+morph:…`.
+    /// `0.1.0+themes:asiel@1,corona@2,…+lex:1a2b3c4d+gaz:5e6f7a8b+esc:4@9c0d1e2f+learned:1+norm:spelling@1,emoji@1@…+morph:…`
+    /// (the escalation hash covers the learned layer's weights too).
     pub fn version(&self) -> &str {
         &self.version
     }
@@ -288,6 +308,48 @@ impl Classifier {
     /// The ids of the loaded themes, in file name order.
     pub fn theme_ids(&self) -> Vec<&str> {
         self.lexicon.themes.iter().filter(|t| t.source == THEMES).map(|t| t.id.as_str()).collect()
+    }
+
+    /// The features the learned layer reads for one message (rule
+    /// features and word lemmas), computed by the rules alone: what
+    /// `onrust train` learns from.
+    pub fn learning_features(&self, input: &Input<'_>) -> Vec<(String, f32)> {
+        let (text, _) = joined(input);
+        let tokens = normalize::tokenize(&text);
+        let read = self.rewriter.rewrite(&text, &tokens);
+        let matches = self.lexicon.find_terms(&text, &read, &self.morphology);
+        let mut hits = self.lexicon.themes_in(&matches, THEMES);
+        if hits.len() > 1 {
+            hits.retain(|h| self.lexicon.themes[h.theme].id != FALLBACK_THEME);
+        }
+        let theme_weight: f32 = hits.iter().map(|h| h.weight).sum();
+        let times = match input.published_at {
+            Some(at) if theme_weight > 0.0 || self.escalation.touches_unrest(&text, &matches) => {
+                time::find_times(&text, at)
+            }
+            _ => Vec::new(),
+        };
+        let cx = Context {
+            text: &text,
+            tokens: &read,
+            morphology: &self.morphology,
+            matches: &matches,
+            theme_weight,
+            times: &times,
+        };
+        self.escalation.features(&cx).1
+    }
+
+    /// Every one-word place name the gazetteer knows, normalised: a place
+    /// says where, never how far, so `onrust train` makes no feature of one.
+    pub fn one_word_place_names(&self) -> std::collections::BTreeSet<String> {
+        self.gazetteer.names().into_iter().filter(|n| !n.contains(' ')).collect()
+    }
+
+    /// Whether the learned layer may never let this word raise a level
+    /// (rule L11): a word of a theme or the target lexicon, or a group word.
+    pub fn never_learned(&self, word: &str) -> bool {
+        self.escalation.never_learned(word)
     }
 
     /// Scores one message. Pure: the same input and configuration always

@@ -745,3 +745,102 @@ fn compounds_split_for_the_archive() {
     assert_eq!(c.split_compound("azc-besluit"), ["azc", "besluit"]);
     assert_eq!(c.split_compound("stikstofbeleid"), ["stikstof", "beleid"]);
 }
+
+#[test]
+fn normative_threats_are_escalation_and_their_look_alikes_are_not() {
+    for text in [
+        "Die raadsleden moeten dood, stuk voor stuk.",
+        "die moeten allemaal kapot, niemand uitgezonderd",
+        "ze verdienen de kogel, die hele club op het stadhuis",
+        "hang ze op aan de lantaarnpaal voor het gemeentehuis",
+        "Die wethouder moet gewoon dood.",
+        "moeten ze allemaal dood, die zakkenvullers",
+    ] {
+        assert_eq!(level_of(text), Level::Escalation, "{text}: {:#?}", classify(text));
+    }
+    for text in [
+        "De tomatenplanten moeten dood door de vorst, jammer",
+        "Die oude printer mag wat mij betreft kapot, ik koop een nieuwe",
+        "Hang de was op voordat het gaat regenen",
+        "ik lach me dood om die nieuwe serie",
+        "Die wethouder moet niet dood, die moet gewoon weg bij de verkiezingen",
+    ] {
+        assert!(level_of(text) < Level::Escalation, "{text}: {:#?}", classify(text));
+    }
+}
+
+/// Words that name a group, for rule L11.
+const GROUP_WORDS: [&str; 8] =
+    ["moslims", "joden", "asielzoekers", "vluchtelingen", "marokkanen", "polen", "homo", "boeren"];
+
+#[test]
+fn group_words_never_raise_the_level_or_the_learned_score() {
+    // Rule L11 for the learned layer: adding words that name a group to a
+    // message never raises its level or its score, and no weight of the
+    // shipped learned layer on such a word is positive.
+    let c = shipped();
+    for word in GROUP_WORDS {
+        assert!(c.never_learned(word), "{word} must never be a feature the learned layer can raise a level with");
+    }
+    let p = "2026-11-28T09:00:00+01:00";
+    for base in [
+        "Wat een mooie dag in Utrecht",
+        "Morgen om 14 uur demonstratie op het Malieveld, kom allemaal",
+        "ik ga ze allemaal vermoorden",
+        "Er wonen veel mensen in Zeist",
+        "Walgelijk wat er gisteren in Amersfoort gebeurde",
+    ] {
+        let without = at(base, p);
+        for word in GROUP_WORDS {
+            let with = at(&format!("{base} {word}"), p);
+            // A theme word makes a message about its theme (level 1), never more.
+            assert!(with.level <= without.level.max(Level::Discussion), "{word} raised {base:?}: {with:#?}");
+            if without.level >= Level::Discussion {
+                assert!(with.level <= without.level, "{word} raised {base:?}: {with:#?}");
+                assert!(with.score <= without.score + 1e-6, "{word} raised the score of {base:?}: {with:#?}");
+            }
+            let z = |a: &Assessment| a.explanation.iter().find(|s| s.signal == "learned:escalation").map(|s| s.weight);
+            if let (Some(before), Some(after)) = (z(&without), z(&with)) {
+                assert!(after <= before + 1e-3, "{word} pushed the escalation head up on {base:?}: {with:#?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_learned_weight_that_lets_a_group_word_raise_a_level_is_refused() {
+    let shipped_cfg = shipped_config();
+    let dir = std::env::temp_dir().join(format!("onrust-learned-l11-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    fs::copy(&shipped_cfg.escalation_path, dir.join("escalation.toml")).unwrap();
+    let learned = fs::read_to_string(shipped_cfg.escalation_path.with_file_name(learned::LEARNED_FILE)).unwrap();
+    let raised = learned.replacen("[escalation.weights]\n", "[escalation.weights]\n\"word:moslims\" = 0.5\n", 1);
+    fs::write(dir.join(learned::LEARNED_FILE), raised).unwrap();
+    let cfg = ClassifierConfig { escalation_path: dir.join("escalation.toml"), ..shipped_cfg.clone() };
+    let problems = match Classifier::load(&cfg) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.problems.iter().map(ToString::to_string).collect(),
+    };
+    assert!(problems.iter().any(|p| p.contains("word:moslims") && p.contains("L11")), "{problems:?}");
+    // A lowering weight on such a word is allowed.
+    let lowered = learned.replacen("[escalation.weights]\n", "[escalation.weights]\n\"word:moslims\" = -0.5\n", 1);
+    fs::write(dir.join(learned::LEARNED_FILE), lowered).unwrap();
+    assert!(Classifier::load(&cfg).is_ok());
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn every_learned_contribution_is_listed() {
+    // A message the learned layer puts at level 2 or 3 lists both heads'
+    // probabilities and every feature with its weight and value.
+    let a = at("ik ga ze allemaal vermoorden", "2026-11-28T09:00:00+01:00");
+    assert_eq!(a.level, Level::Escalation, "{a:#?}");
+    let head = a.explanation.iter().find(|s| s.signal == "learned:escalation").expect("the head is listed");
+    assert!(head.evidence.starts_with("p = "), "{head:?}");
+    let parts: Vec<&Signal> = a.explanation.iter().filter(|s| s.signal.starts_with("learned:escalation:")).collect();
+    assert!(parts.iter().any(|s| s.signal == "learned:escalation:bias"), "{parts:#?}");
+    let sum: f32 = parts.iter().map(|s| s.weight).sum();
+    assert!((sum - head.weight).abs() < 0.01 * parts.len() as f32 + 0.01, "contributions {sum} vs z {}", head.weight);
+    assert!(parts.iter().all(|s| s.evidence.contains(" × ")), "{parts:#?}");
+}

@@ -437,6 +437,31 @@ impl Lexicon {
         out
     }
 
+    /// Every word of the terms of the lexicons `keep` accepts (by index
+    /// into `themes`), and their prefix patterns: the words that name what
+    /// a message is about, which the learned layer never lets raise a level.
+    pub fn words_of(&self, keep: impl Fn(usize) -> bool) -> (HashSet<String>, Vec<String>) {
+        let chosen = |terms: &[usize]| terms.iter().any(|t| keep(self.terms[*t].theme));
+        let mut words: HashSet<String> = HashSet::default();
+        for (word, terms) in &self.words {
+            if chosen(terms) {
+                words.insert(word.clone());
+            }
+        }
+        for (first, list) in &self.phrases {
+            for (rest, term) in list {
+                if keep(self.terms[*term].theme) {
+                    words.insert(first.clone());
+                    words.extend(rest.iter().cloned());
+                }
+            }
+        }
+        let mut prefixes: Vec<String> =
+            self.prefixes.iter().filter(|(_, terms)| chosen(terms)).map(|(p, _)| p.clone()).collect();
+        prefixes.sort();
+        (words, prefixes)
+    }
+
     /// Whether a word is a single-word term (or a prefix or suffix term) of any lexicon.
     pub fn knows_word(&self, word: &str) -> bool {
         self.words.contains_key(word) || self.prefixes.contains_key(word) || self.suffixes.contains_key(word)

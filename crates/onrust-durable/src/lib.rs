@@ -31,8 +31,23 @@ use std::path::{Path, PathBuf};
 /// The folder must exist. An error names no path; callers add the one they
 /// wrote, as their error types already do.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_replacing(path, bytes, false)
+}
+
+/// [`write_atomic`] for a file only its owner may read (mode 0600 on Unix):
+/// hashes of secrets, accounts. The temporary file is restricted before the
+/// first byte is written, so there is no moment at which the content is
+/// readable by others, whatever a stray temporary file allowed.
+pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_replacing(path, bytes, true)
+}
+
+fn write_replacing(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
     let tmp = temporary_path(path)?;
     let written = File::create(&tmp).and_then(|mut file| {
+        if private {
+            restrict(&file)?;
+        }
         file.write_all(bytes)?;
         file.sync_all()
     });
@@ -45,6 +60,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         return Err(e);
     }
     sync_dir(parent_of(path))
+}
+
+#[cfg(unix)]
+fn restrict(file: &File) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+fn restrict(_file: &File) -> io::Result<()> {
+    Ok(())
 }
 
 /// Makes the entries of `dir` durable: new, renamed or removed files.
@@ -81,6 +107,20 @@ mod tests {
         assert_eq!(std::fs::read(&path).expect("read"), b"second");
         let names: Vec<_> = std::fs::read_dir(dir.path()).expect("list").flatten().map(|e| e.file_name()).collect();
         assert_eq!(names, ["state.json"], "only the target remains");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_private_file_is_its_owners_only_even_over_a_stray_temporary_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("feeds.json");
+        let stray = dir.path().join(".feeds.json.tmp");
+        std::fs::write(&stray, b"left by a crash").expect("stray");
+        std::fs::set_permissions(&stray, std::fs::Permissions::from_mode(0o644)).expect("mode");
+        write_private(&path, b"{}").expect("write");
+        assert_eq!(std::fs::metadata(&path).expect("meta").permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::read(&path).expect("read"), b"{}");
     }
 
     #[test]

@@ -15,16 +15,20 @@
 //! The file calls are blocking and keep the durability steps explicit; the
 //! feed source calls them on tokio's blocking pool, and only when the cursor
 //! changed.
+//!
+//! Dedup keys are kept as [`stored_key`]s: a feed's guid or link can name a
+//! person (`https://www.reddit.com/user/name/…`), and a cursor file is no
+//! place for a handle (rule L2). A file written before keys were hashed is
+//! migrated when it is loaded.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::fs;
-
 use std::path::PathBuf;
 
 use onrust_model::SourceId;
 use serde::{Deserialize, Serialize};
-
-use std::collections::HashSet;
+use sha2::{Digest, Sha256};
 
 /// Default bound on remembered dedup keys per source.
 pub const DEFAULT_MAX_SEEN: usize = 5000;
@@ -39,7 +43,7 @@ pub struct SourceCursor {
     pub etag: Option<String>,
     /// The last `Last-Modified`, exactly as received.
     pub last_modified: Option<String>,
-    /// Dedup keys already delivered, oldest first, bounded.
+    /// Dedup keys already delivered, as [`stored_key`]s, oldest first, bounded.
     pub seen: VecDeque<String>,
     /// Why the source is disabled (e.g. "410 gone"), if it is.
     pub disabled_reason: Option<String>,
@@ -49,16 +53,54 @@ pub struct SourceCursor {
     pub positions: BTreeMap<String, String>,
 }
 
+/// Key prefixes kept as they are: a Mastodon status (`status:<host>/<id>`,
+/// read back by its kind, naming nobody) and keys that are digests already.
+const KEPT_AS_IS: [&str; 5] = ["status:", "sha256:", "hash:", "idh:", "linkh:"];
+
+/// What a cursor keeps of a dedup key: a key that may carry a guid or a link
+/// becomes `sha256:<hex>` of it; the forms in `KEPT_AS_IS` stay. The same key
+/// always gives the same stored key, and a stored key gives itself.
+pub fn stored_key(key: &str) -> Cow<'_, str> {
+    if KEPT_AS_IS.iter().any(|prefix| key.starts_with(prefix)) {
+        Cow::Borrowed(key)
+    } else {
+        Cow::Owned(format!("sha256:{}", hex::encode(Sha256::digest(key.as_bytes()))))
+    }
+}
+
 impl SourceCursor {
-    /// Was this key delivered before?
+    /// Was this dedup key delivered before?
     pub fn has_seen(&self, key: &str) -> bool {
-        self.seen.iter().any(|k| k == key)
+        let stored = stored_key(key);
+        self.seen.iter().any(|k| *k == stored)
     }
 
-    /// Remembers keys as the most recent, dropping the oldest beyond `max_seen`.
-    /// A key seen again moves to the back, so items still in the feed are never
-    /// forgotten while older ones age out.
+    /// The stored keys of `seen`, for many look-ups (see [`stored_key`]).
+    pub fn seen_set(&self) -> HashSet<&str> {
+        self.seen.iter().map(String::as_str).collect()
+    }
+
+    /// Keeps every key in `seen` as its [`stored_key`], in order, once:
+    /// cursors written before keys were hashed hold them in plain text.
+    fn migrate(&mut self) {
+        if self.seen.iter().all(|k| matches!(stored_key(k), Cow::Borrowed(_))) {
+            return;
+        }
+        let mut done = HashSet::new();
+        let keys: VecDeque<String> = std::mem::take(&mut self.seen)
+            .into_iter()
+            .map(|k| stored_key(&k).into_owned())
+            .rev()
+            .filter(|k| done.insert(k.clone()))
+            .collect();
+        self.seen = keys.into_iter().rev().collect();
+    }
+
+    /// Remembers dedup keys (as [`stored_key`]s) as the most recent, dropping
+    /// the oldest beyond `max_seen`. A key seen again moves to the back, so
+    /// items still in the feed are never forgotten while older ones age out.
     pub fn remember(&mut self, keys: Vec<String>, max_seen: usize) {
+        let keys: Vec<String> = keys.iter().map(|k| stored_key(k).into_owned()).collect();
         {
             let fresh: HashSet<&str> = keys.iter().map(String::as_str).collect();
             self.seen.retain(|k| !fresh.contains(k.as_str()));
@@ -121,7 +163,10 @@ impl CursorStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(CursorError::Io { path, source }),
         };
-        serde_json::from_slice(&bytes).map(Some).map_err(|e| CursorError::Corrupt { path, message: e.to_string() })
+        let mut cursor: SourceCursor =
+            serde_json::from_slice(&bytes).map_err(|e| CursorError::Corrupt { path, message: e.to_string() })?;
+        cursor.migrate();
+        Ok(Some(cursor))
     }
 
     /// Stores the cursor of `source` atomically and durably (`onrust_durable::write_atomic`).
@@ -157,9 +202,42 @@ mod tests {
         assert!(cursor.has_seen("k9") && !cursor.has_seen("k0"));
         // Seen again: k5 moves to the back and survives the next eviction.
         cursor.remember(vec!["k5".into(), "n1".into()], 5);
-        assert_eq!(cursor.seen, ["k7", "k8", "k9", "k5", "n1"]);
+        let stored: Vec<String> = ["k7", "k8", "k9", "k5", "n1"].map(|k| stored_key(k).into_owned()).to_vec();
+        assert_eq!(cursor.seen, stored);
         store.store(&id, &cursor).unwrap();
         assert_eq!(store.load(&id).unwrap(), Some(cursor));
+    }
+
+    /// Guids and links can name a person: a cursor file keeps their digests
+    /// only, and one written before that is migrated when loaded (L2).
+    #[test]
+    fn keys_are_hashed_and_old_cursor_files_are_migrated_on_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CursorStore::new(dir.path()).unwrap();
+        let id = SourceId::new("reddit-utrecht").unwrap();
+        let guid = "id:https://www.reddit.com/user/canary_name_31/comments/abc/titel/";
+        let old = serde_json::json!({
+            "url": "https://www.reddit.com/r/utrecht/.rss",
+            "seen": [guid, "link:https://t.me/canary_name_31/5", "status:mastodon.nl/113500000000000103", guid],
+            "positions": {}
+        });
+        fs::write(store.path(&id), serde_json::to_vec_pretty(&old).unwrap()).unwrap();
+        let cursor = store.load(&id).unwrap().unwrap();
+        assert!(cursor.has_seen(guid), "what was delivered stays known");
+        assert!(cursor.has_seen("link:https://t.me/canary_name_31/5"));
+        assert_eq!(cursor.seen.len(), 3, "a key twice is kept once: {:?}", cursor.seen);
+        assert_eq!(cursor.seen[1], "status:mastodon.nl/113500000000000103", "mastodon keys stay readable");
+        assert_eq!(cursor.url.as_deref(), Some("https://www.reddit.com/r/utrecht/.rss"));
+        store.store(&id, &cursor).unwrap();
+        let text = fs::read_to_string(store.path(&id)).unwrap();
+        assert!(!text.contains("canary_name_31"), "a handle in the cursor file:\n{text}");
+        assert_eq!(store.load(&id).unwrap(), Some(cursor.clone()), "migrating twice changes nothing");
+
+        let mut fresh = SourceCursor::default();
+        fresh.remember(vec![guid.to_owned(), "hash:0a1b".to_owned()], 10);
+        assert!(fresh.has_seen(guid) && fresh.has_seen("hash:0a1b"));
+        assert!(fresh.seen.iter().all(|k| !k.contains("canary_name_31")));
+        assert_eq!(stored_key(&stored_key(guid)), stored_key(guid), "a stored key gives itself");
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //!
 //! - **Nothing unsafe leaves this crate.** Every text is converted to plain
 //!   text, NFC-normalised, stripped of control and bidi-override characters
-//!   and capped ([`text`]); @mentions become `@[user]`; author handles become
+//!   and capped ([`text`]); @mentions become `@[user]`; links that name an
+//!   account lose the name, in the text and as an item's link ([`links`]);
+//!   author handles become
 //!   keyed pseudonyms ([`pseudonym`]) before a [`onrust_model::RawMessage`]
 //!   exists, so a raw handle can never reach the bus, a log line or a metric
 //!   (rules L2, L3, S4).
@@ -30,6 +32,7 @@ pub mod cursor;
 pub mod feed;
 pub mod fetch;
 mod internal_events;
+pub mod links;
 pub mod mastodon;
 pub mod pseudonym;
 pub mod source;

@@ -327,8 +327,12 @@ fn cap_chars(s: String, max_chars: usize) -> String {
 /// alone: such addresses are overwhelmingly organisational contact addresses
 /// in news text, and masking them would damage the text more than it
 /// protects anyone.
+///
+/// Links that name an account are masked first, by [`crate::links::mask_in_text`]
+/// (`twitter.com/[user]`, `t.me/s/[user]/15`), then Reddit's `u/name`, then
+/// the mentions.
 pub fn mask_mentions(s: &str) -> String {
-    let s = &mask_profile_links(&mask_reddit_users(s));
+    let s = &mask_reddit_users(&crate::links::mask_in_text(s));
     if !s.contains('@') {
         return s.to_owned();
     }
@@ -395,52 +399,6 @@ fn mask_reddit_users(s: &str) -> String {
         out.push(chars[i]);
         i += 1;
     }
-    out
-}
-
-/// Link forms that name an account rather than a message: a Telegram
-/// `t.me/<name>` (also `t.me/s/<name>`, `telegram.me/<name>`) and a Bluesky
-/// `bsky.app/profile/<handle or did>`. The name becomes `[user]`, the rest of
-/// the link stays (rules L2, L3). Mastodon's `…/@name` links are
-/// mentions and masked as such.
-fn mask_profile_links(s: &str) -> String {
-    const MARKERS: [&str; 3] = ["t.me/", "telegram.me/", "bsky.app/profile/"];
-    // ASCII lowercasing keeps every byte offset, so `lower` indexes `s`.
-    let lower = s.to_ascii_lowercase();
-    if !MARKERS.iter().any(|m| lower.contains(m)) {
-        return s.to_owned();
-    }
-    // Every place a marker starts a host name, in order: one that ends
-    // another host name (`chat.me/`, `meet.me/`) is passed over. One pass
-    // per marker over the text, so the work is linear in its length.
-    let mut starts: Vec<(usize, &'static str)> = MARKERS
-        .iter()
-        .flat_map(|m| lower.match_indices(m).map(move |(at, _)| (at, *m)))
-        .filter(|(at, _)| lower[..*at].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '-')))
-        .collect();
-    starts.sort_unstable();
-    let mut starts = starts.into_iter();
-    let mut next_marker = |from: usize| starts.by_ref().find(|(at, _)| *at >= from);
-    let mut out = String::with_capacity(s.len());
-    let mut done = 0;
-    while let Some((at, marker)) = next_marker(done) {
-        let mut start = at + marker.len();
-        if marker != "bsky.app/profile/" && lower[start..].starts_with("s/") {
-            start += 2;
-        }
-        out.push_str(&s[done..start]);
-        let name_len = s[start..]
-            .char_indices()
-            .find(|(_, c)| !(c.is_alphanumeric() || matches!(c, '_' | '.' | ':' | '-')))
-            .map_or(s.len() - start, |(i, _)| i);
-        // A sentence's full stop after the name is not part of it.
-        let name_len = s[start..start + name_len].trim_end_matches(['.', ':', '-']).len();
-        if name_len > 0 {
-            out.push_str("[user]");
-        }
-        done = start + name_len;
-    }
-    out.push_str(&s[done..]);
     out
 }
 

@@ -20,4 +20,4 @@ mod place;
 pub use ack::Ack;
 pub use ids::{IdError, MessageId, MunicipalityCode, Pseudonym, SourceId};
 pub use message::{Assessment, Deletion, Level, RawMessage, SCHEMA_VERSION, ScoredMessage, Signal, SourceKind};
-pub use place::{Place, PlaceTier, Span, TextField};
+pub use place::{Place, PlaceTier, Span, TextField, most_specific};

@@ -40,10 +40,14 @@ pub enum PlaceTier {
     /// Not in the text: the message's source covers only this municipality.
     #[serde(rename = "bron")]
     Source,
+    /// The municipality's inhabitants ("Utrechters", "Almeerders"): it names
+    /// the municipality more weakly than a place does.
+    #[serde(rename = "inwoners")]
+    Demonym,
 }
 
 impl PlaceTier {
-    pub const ALL: [PlaceTier; 12] = [
+    pub const ALL: [PlaceTier; 13] = [
         Self::Municipality,
         Self::Town,
         Self::District,
@@ -56,6 +60,7 @@ impl PlaceTier {
         Self::Landmark,
         Self::Postcode,
         Self::Source,
+        Self::Demonym,
     ];
 
     /// The Dutch word, as in the JSON.
@@ -73,7 +78,26 @@ impl PlaceTier {
             Self::Landmark => "landmark",
             Self::Postcode => "postcode",
             Self::Source => "bron",
+            Self::Demonym => "inwoners",
         }
+    }
+
+    /// How precisely a place of this tier says where something happens:
+    /// the municipality (or its inhabitants) least, a woonplaats or kern
+    /// more, a wijk, buurt or postcode more again, and a street, square,
+    /// station, stadium or landmark most. [`most_specific`] picks by it;
+    /// `None` for a place inferred from the source, which is not written in
+    /// the message.
+    pub fn specificity(self) -> Option<u8> {
+        Some(match self {
+            Self::Municipality | Self::Demonym => 0,
+            Self::Town | Self::Village => 1,
+            Self::Postcode => 2,
+            Self::District => 3,
+            Self::Neighbourhood => 4,
+            Self::Street | Self::Square | Self::Station | Self::Stadium | Self::Landmark => 5,
+            Self::Source => return None,
+        })
     }
 
     /// The tier a word from [`PlaceTier::as_str`] names.
@@ -122,7 +146,8 @@ pub struct Place {
 
 impl Place {
     /// "Kanaleneiland (wijk, Utrecht)"; "Utrecht (gemeente)" when the place is the
-    /// municipality; "Utrecht (bron)" when inferred from the source.
+    /// municipality; "Utrecht (bron)" when inferred from the source;
+    /// "Utrechters (inwoners, Utrecht)".
     pub fn label(&self) -> String {
         if self.name == self.municipality_name && matches!(self.tier, PlaceTier::Municipality | PlaceTier::Source) {
             format!("{} ({})", self.name, self.tier)
@@ -130,6 +155,21 @@ impl Place {
             format!("{} ({}, {})", self.name, self.tier, self.municipality_name)
         }
     }
+}
+
+/// The most specific place the message writes (see [`PlaceTier::specificity`]),
+/// in `municipality` when given; of equally specific ones the first written.
+/// A place inferred from the source is never it. Alerts name it as
+/// [`Place::label`] writes it: "Kanaleneiland (wijk, Utrecht)".
+pub fn most_specific<'p>(places: &'p [Place], municipality: Option<&MunicipalityCode>) -> Option<&'p Place> {
+    let mut best: Option<(u8, &Place)> = None;
+    for place in places.iter().filter(|p| municipality.is_none_or(|m| &p.municipality == m)) {
+        let Some(rank) = place.tier.specificity() else { continue };
+        if best.is_none_or(|(b, _)| rank > b) {
+            best = Some((rank, place));
+        }
+    }
+    best.map(|(_, place)| place)
 }
 
 #[cfg(test)]
@@ -152,6 +192,40 @@ mod tests {
         assert_eq!(place("Utrecht", PlaceTier::Municipality, "Utrecht").label(), "Utrecht (gemeente)");
         assert_eq!(place("Utrecht", PlaceTier::Town, "Utrecht").label(), "Utrecht (woonplaats, Utrecht)");
         assert_eq!(place("Utrecht", PlaceTier::Source, "Utrecht").label(), "Utrecht (bron)");
+        assert_eq!(place("Utrechters", PlaceTier::Demonym, "Utrecht").label(), "Utrechters (inwoners, Utrecht)");
+    }
+
+    #[test]
+    fn the_most_specific_written_place_in_a_municipality_wins() {
+        let written = |mut p: Place| {
+            p.span = Some(Span { field: TextField::Text, start: 0, end: 1 });
+            p
+        };
+        let mut amersfoort = written(place("Schothorst", PlaceTier::District, "Amersfoort"));
+        amersfoort.municipality = MunicipalityCode::new("GM0307").unwrap_or_else(|e| panic!("{e}"));
+        let places = vec![
+            written(place("Utrecht", PlaceTier::Municipality, "Utrecht")),
+            written(place("De Meern", PlaceTier::Town, "Utrecht")),
+            written(place("Kanaleneiland", PlaceTier::District, "Utrecht")),
+            written(place("3526", PlaceTier::Postcode, "Utrecht")),
+            amersfoort,
+            written(place("Hoograven", PlaceTier::District, "Utrecht")),
+        ];
+        let utrecht = MunicipalityCode::new("GM0344").unwrap_or_else(|e| panic!("{e}"));
+        let best = most_specific(&places, Some(&utrecht)).map(Place::label);
+        assert_eq!(
+            best.as_deref(),
+            Some("Kanaleneiland (wijk, Utrecht)"),
+            "a wijk before a woonplaats or PC4, first of two"
+        );
+        let street = written(place("Marco Pololaan", PlaceTier::Street, "Utrecht"));
+        let with_street = [places.clone(), vec![street]].concat();
+        assert_eq!(most_specific(&with_street, Some(&utrecht)).map(|p| p.name.as_str()), Some("Marco Pololaan"));
+        assert_eq!(most_specific(&places[..1], Some(&utrecht)).map(|p| p.tier), Some(PlaceTier::Municipality));
+        // Anywhere, without a municipality: the first wijk written.
+        assert_eq!(most_specific(&places, None).map(|p| p.name.as_str()), Some("Kanaleneiland"));
+        // A place inferred from the source is not in the message.
+        assert_eq!(most_specific(&[place("Utrecht", PlaceTier::Source, "Utrecht")], None), None);
     }
 
     #[test]

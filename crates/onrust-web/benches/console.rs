@@ -34,10 +34,11 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use metrics_exporter_prometheus::PrometheusBuilder;
+use onrust_alert::notify::log::Undelivered;
 use onrust_alert::{Alert, AlertStatus, Matcher, RuleKind, Severity, Silence, SilenceRequest};
 use onrust_archive::{ArchiveReader, SearchRequest};
 use onrust_model::MunicipalityCode;
-use onrust_web::alerts::{AlertBackend, AlertBackendError, Names};
+use onrust_web::alerts::{AlertBackend, AlertBackendError, BackendFuture, Names};
 use onrust_web::auth::Scope;
 use onrust_web::console::users::Account;
 use onrust_web::console::{Clock, Console, CoverageView, LoginPolicy, SessionPolicy, Sessions, SourceCoverage, Users};
@@ -112,6 +113,12 @@ impl AlertBackend for BenchAlerts {
     }
     fn names(&self) -> Names {
         Names::default()
+    }
+    fn undelivered(&self) -> BackendFuture<'_, Vec<Undelivered>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+    fn resend<'a>(&'a self, _: &'a str, _: &'a str, _: &'a str) -> BackendFuture<'a, Vec<Undelivered>> {
+        Box::pin(async { Err(AlertBackendError::Unavailable("bench".into())) })
     }
 }
 
@@ -248,6 +255,7 @@ async fn main() -> Res<()> {
             score: h.score,
             signals: vec!["call".to_owned(), "target".to_owned()],
             received_at: None,
+            place: None,
         })
         .collect();
     let alerts: Vec<Alert> = codes.iter().enumerate().map(|(i, c)| alert(i, c, now, evidence.clone())).collect();
@@ -269,7 +277,7 @@ async fn main() -> Res<()> {
     let audit_path = scratch.path().join("audit.jsonl");
     let records = env_usize("CONSOLE_BENCH_AUDIT_RECORDS", 10_000);
     for i in 0..records {
-        let entry = onrust_web::audit::AuditEntry {
+        let entry = onrust_audit::AuditEntry {
             who: ["analist-regio", "sv-regio", "oov-utrecht"][i % 3].to_owned(),
             action: ["search", "alerts_show", "overview", "sign_in"][i % 4].to_owned(),
             query: i.is_multiple_of(4).then(|| format!("{} {}", WORDS[i % WORDS.len()], WORDS[(i / 7) % WORDS.len()])),
@@ -277,7 +285,7 @@ async fn main() -> Res<()> {
             hits: Some(i as u64 % 500),
             refused: None,
         };
-        onrust_web::audit::append(&audit_path, entry)?;
+        onrust_audit::append(&audit_path, entry)?;
     }
 
     let account = |name: &str, role: Role| Account {
@@ -319,6 +327,7 @@ async fn main() -> Res<()> {
         search: Some(SearchService::new(reader, SearchLimits::default())),
         alerts: Some(Arc::new(BenchAlerts { alerts: alerts.clone(), silences })),
         console: Arc::new(console),
+        feeds: Arc::new(onrust_web::subscriptions::Subscriptions::none()),
     };
     let listener = onrust_web::bind("127.0.0.1:0".parse()?).await?;
     let addr = listener.local_addr()?;

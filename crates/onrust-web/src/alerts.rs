@@ -1,7 +1,9 @@
 //! The alerts API (issue 5): list, show, confirm or dismiss for the mayor,
-//! acknowledge, silences (add, list, end), and each municipality's alerts as
-//! an Atom feed and its announced actions as an iCalendar. Officers read and
-//! acknowledge; supervisors also review and silence (rules L8, L10). A
+//! acknowledge, silences (add, list, end), sending again what failed for
+//! good (issue 16), and each municipality's alerts as an Atom feed and its
+//! announced actions as an iCalendar (also behind a secret address per
+//! recipient, [`crate::subscriptions`]). Officers read and acknowledge;
+//! supervisors also review, silence and send again (rules L8, L10). A
 //! token limited to municipalities ([`Scope`]) sees their alerts and the
 //! regional ones, and changes only theirs; another municipality's alert is a
 //! 404 to it, as if there were none. Every call is in the audit log before it
@@ -18,17 +20,24 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use onrust_alert::notify::atom::{FeedScope, render_atom};
 use onrust_alert::notify::ics::{CalendarScope, render_ics};
+use onrust_alert::notify::log::Undelivered;
 use onrust_alert::{Alert, Matcher, MechanicsError, Silence, SilenceRequest};
 use onrust_model::MunicipalityCode;
 use serde::{Deserialize, Serialize};
 
 use crate::WebState;
 use crate::api::{ApiError, record, shorten};
-use crate::audit::AuditEntry;
 use crate::auth::{Principal, Scope};
+use crate::subscriptions::{FeedPlace, Subscription};
+use onrust_audit::AuditEntry;
 
 /// Longest acknowledgement comment or silence reason, in characters.
 pub const MAX_COMMENT_CHARS: usize = 1000;
+
+/// What a backend answers asynchronously with: the outbox it sends again
+/// from sits behind an async lock, held by the delivery task too.
+pub type BackendFuture<'a, T> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, AlertBackendError>> + Send + 'a>>;
 
 /// What the API asks of the alert stage. Each change is persisted by the
 /// backend before it returns.
@@ -48,6 +57,12 @@ pub trait AlertBackend: Send + Sync {
     fn expire_silence(&self, id: &str) -> Result<Silence, AlertBackendError>;
     /// The region's name and each municipality's, for feed and calendar titles.
     fn names(&self) -> Names;
+    /// The notifications that failed for good and were not sent again.
+    fn undelivered(&self) -> BackendFuture<'_, Vec<Undelivered>>;
+    /// Queues again every notification about the alert `fingerprint` that
+    /// failed for good, with who and why in the notification log; returns them.
+    fn resend<'a>(&'a self, fingerprint: &'a str, who: &'a str, reason: &'a str)
+    -> BackendFuture<'a, Vec<Undelivered>>;
 }
 
 /// How the region and its municipalities are called in feeds and calendars.
@@ -474,30 +489,20 @@ pub(crate) async fn expire_silence(
     audited(&state, &who, "silence_expire", filters, outcome).await
 }
 
-/// Which alerts a feed path names: a municipality's (its CBS code), the
-/// region-wide ones (`regio`) or those without a known place (`onbekend`).
-fn feed_place(who: &Principal, place: &str) -> Result<(Option<MunicipalityCode>, bool), ApiError> {
-    let (code, unplaced) = match place {
-        "regio" => (None, false),
-        onrust_alert::UNPLACED_LABEL => (None, true),
-        _ => {
-            let code = MunicipalityCode::new(place.to_owned()).map_err(|_| {
-                ApiError::bad_request("name a municipality by its CBS code, such as GM0344, or regio, or onbekend")
-            })?;
-            (Some(code), false)
-        }
-    };
-    if !who.scope.may_read(code.as_ref()) {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "no such feed for this token"));
-    }
-    Ok((code, unplaced))
-}
-
 /// Which of the two documents a feed route serves.
 #[derive(Clone, Copy)]
 enum Document {
     Atom,
     Calendar,
+}
+
+impl Document {
+    fn action(self) -> &'static str {
+        match self {
+            Document::Atom => "alerts_feed",
+            Document::Calendar => "actions_calendar",
+        }
+    }
 }
 
 /// `GET /api/v1/municipalities/{code}/alerts.atom`: the municipality's alerts as an Atom feed.
@@ -510,51 +515,208 @@ pub(crate) async fn calendar(state: State<WebState>, place: Path<String>, reques
     document(state, place, request, Document::Calendar).await
 }
 
+/// `GET /feeds/{token}/alerts.atom`: the Atom feed a subscription shows; who
+/// and what come from the subscription the token in the path names.
+pub(crate) async fn subscribed_atom(state: State<WebState>, request: Request) -> Response {
+    subscribed(state, request, Document::Atom).await
+}
+
+/// `GET /feeds/{token}/actions.ics`: the calendar a subscription shows.
+pub(crate) async fn subscribed_calendar(state: State<WebState>, request: Request) -> Response {
+    subscribed(state, request, Document::Calendar).await
+}
+
+async fn subscribed(State(state): State<WebState>, request: Request, which: Document) -> Response {
+    let who = match principal(request.extensions().get::<Principal>()) {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
+    let Some(subscription) = request.extensions().get::<Subscription>().cloned() else {
+        return ApiError::new(StatusCode::NOT_FOUND, "not found").into_response();
+    };
+    // The subscription's id, never its token: the address is the secret.
+    let filters = serde_json::json!({ "municipality": subscription.place.word(), "subscription": subscription.id });
+    serve_document(&state, &who, &subscription.place, which, filters).await
+}
+
 async fn document(
     State(state): State<WebState>,
     Path(place): Path<String>,
     request: Request,
     which: Document,
 ) -> Response {
-    let action = match which {
-        Document::Atom => "alerts_feed",
-        Document::Calendar => "actions_calendar",
-    };
     let who = match principal(request.extensions().get::<Principal>()) {
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
     let filters = serde_json::json!({ "municipality": shorten(&place, 16) });
-    let (code, unplaced) = match feed_place(&who, &place) {
-        Ok(place) => place,
-        Err(e) => {
+    match FeedPlace::parse(&place) {
+        Ok(place) => serve_document(&state, &who, &place, which, filters).await,
+        Err(_) => {
+            let e = ApiError::bad_request(
+                "name a municipality by its CBS code, such as GM0344, or regio, onbekend or alle (every alert)",
+            );
             let m = e.message.clone();
-            return audited(&state, &who, action, filters, Err((m, e.into_response()))).await;
+            audited(&state, &who, which.action(), filters, Err((m, e.into_response()))).await
         }
+    }
+}
+
+/// The feed or calendar of `place` for `who`: a municipality its scope
+/// covers, the region-wide or unplaced alerts, or every alert for a holder
+/// who sees the whole region; anything else is a 404, as if there were none.
+async fn serve_document(
+    state: &WebState,
+    who: &Principal,
+    place: &FeedPlace,
+    which: Document,
+    filters: serde_json::Value,
+) -> Response {
+    let action = which.action();
+    let readable = match place {
+        FeedPlace::Municipality(code) => who.scope.may_read(Some(code)),
+        FeedPlace::All => who.scope.municipalities().is_none(),
+        FeedPlace::Region | FeedPlace::Unplaced => true,
     };
-    let backend = match backend(&state) {
+    if !readable {
+        let e = ApiError::new(StatusCode::NOT_FOUND, "no such feed for this token");
+        let m = e.message.clone();
+        return audited(state, who, action, filters, Err((m, e.into_response()))).await;
+    }
+    let backend = match backend(state) {
         Ok(b) => b,
         Err(r) => return r.into_response(),
     };
     let alerts = match backend.list() {
         Ok(alerts) => alerts,
-        Err(e) => return audited(&state, &who, action, filters, Err(refusal(e))).await,
+        Err(e) => return audited(state, who, action, filters, Err(refusal(e))).await,
     };
     let names = backend.names();
-    let name = code.as_ref().map(|c| names.of(c).unwrap_or(c.as_str()).to_owned());
-    let municipality = code.as_ref().zip(name.as_deref());
-    let (body, content_type) = match which {
+    let name = match place {
+        FeedPlace::Municipality(code) => names.of(code).unwrap_or(code.as_str()).to_owned(),
+        _ => String::new(),
+    };
+    let feed_place = place.for_feed(&name);
+    let (body, content_type, shown) = match which {
         Document::Atom => {
-            let scope = FeedScope { municipality, unplaced, region_name: &names.region, self_url: None };
-            (render_atom(&scope, &alerts, Utc::now()), "application/atom+xml; charset=utf-8")
+            let scope = FeedScope { place: feed_place, region_name: &names.region, self_url: None };
+            let shown = alerts.iter().filter(|a| feed_place.admits(a)).count();
+            (render_atom(&scope, &alerts, Utc::now()), "application/atom+xml; charset=utf-8", shown)
         }
         Document::Calendar => {
-            let scope = CalendarScope { municipality, region_name: &names.region };
-            (render_ics(&scope, &alerts), "text/calendar; charset=utf-8")
+            let scope = CalendarScope { place: feed_place, region_name: &names.region };
+            let shown = alerts
+                .iter()
+                .filter(|a| feed_place.admits(a) && a.kind == onrust_alert::RuleKind::Announcement)
+                .filter(|a| a.event_time.is_some())
+                .count();
+            (render_ics(&scope, &alerts), "text/calendar; charset=utf-8", shown)
         }
     };
-    let shown = alerts.iter().filter(|a| a.municipality == code && a.unplaced == unplaced).count() as u64;
     let mut response = body.into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    audited(&state, &who, action, filters, Ok((Some(shown), response))).await
+    audited(state, who, action, filters, Ok((Some(shown as u64), response))).await
+}
+
+#[derive(Serialize)]
+struct Resent {
+    fingerprint: String,
+    resent: Vec<Undelivered>,
+}
+
+/// `POST /api/v1/alerts/{id}/resend` with `{"reason": "..."}`: queues again
+/// every notification about the alert that failed for good (issue 16): the
+/// address, the relay or the receiver is fixed. `{id}` is the alert's
+/// fingerprint or a unique prefix of at least 8 characters (the id in the
+/// mail), looked up among what failed, so an alert that is over and
+/// forgotten can still be sent again. A token for some municipalities sees
+/// only what is about them (404 otherwise) and sends again only its own.
+/// Who and why go to the audit log and the notification log.
+pub(crate) async fn resend(
+    State(state): State<WebState>,
+    Path(id): Path<String>,
+    axum::Extension(who): axum::Extension<Principal>,
+    body: Bytes,
+) -> Response {
+    const ACTION: &str = "alerts_resend";
+    let mut filters = serde_json::json!({ "fingerprint": shorten(&id, 128) });
+    if check_fingerprint(&id).is_err() || id.len() < onrust_alert::SHORT_ID_CHARS {
+        let m = format!("an alert id is {} or more hexadecimal digits, as in the mail", onrust_alert::SHORT_ID_CHARS);
+        let r = ApiError::bad_request(m.clone()).into_response();
+        return audited(&state, &who, ACTION, filters, Err((m, r))).await;
+    }
+    let reason = match serde_json::from_slice::<ReviewBody>(&body).ok().and_then(|b| reason_text(b.reason)) {
+        Some(reason) => reason,
+        None => {
+            let m = format!("the body must be {{\"reason\": \"...\"}} with 1 to {MAX_COMMENT_CHARS} characters");
+            let r = ApiError::bad_request(m.clone()).into_response();
+            return audited(&state, &who, ACTION, filters, Err((m, r))).await;
+        }
+    };
+    filters["reason"] = serde_json::Value::String(reason.clone());
+    let backend = match backend(&state) {
+        Ok(b) => b,
+        Err(r) => return r.into_response(),
+    };
+    let undelivered = match backend.undelivered().await {
+        Ok(all) => all,
+        Err(e) => return audited(&state, &who, ACTION, filters, Err(refusal(e))).await,
+    };
+    let fingerprint = match failed_alert(&who.scope, &undelivered, &id.to_ascii_lowercase()) {
+        Ok(fingerprint) => fingerprint,
+        Err(e) => {
+            let m = e.message.clone();
+            return audited(&state, &who, ACTION, filters, Err((m, e.into_response()))).await;
+        }
+    };
+    filters["fingerprint"] = serde_json::Value::String(fingerprint.clone());
+    let concerned = undelivered
+        .iter()
+        .filter(|u| u.fingerprint == fingerprint || u.alerts.iter().any(|a| a.fingerprint == fingerprint));
+    if concerned.flat_map(|u| &u.alerts).any(|a| !who.scope.may_change(a.municipality.as_ref())) {
+        let m = "a token for some municipalities sends again only what is about them alone".to_owned();
+        let r = ApiError::new(StatusCode::FORBIDDEN, m.clone()).into_response();
+        return audited(&state, &who, ACTION, filters, Err((m, r))).await;
+    }
+    let outcome = match backend.resend(&fingerprint, &who.name, &reason).await {
+        Ok(resent) => {
+            let n = resent.len() as u64;
+            Ok((Some(n), Json(Resent { fingerprint, resent }).into_response()))
+        }
+        Err(e) => Err(refusal(e)),
+    };
+    audited(&state, &who, ACTION, filters, outcome).await
+}
+
+/// The one alert (or notification) that failed for good whose id starts
+/// with `prefix`, among what the caller's scope may read; or why not.
+fn failed_alert(scope: &Scope, undelivered: &[Undelivered], prefix: &str) -> Result<String, ApiError> {
+    let mut ids: Vec<&str> = undelivered
+        .iter()
+        .filter(|u| u.alerts.iter().all(|a| scope.may_read(a.municipality.as_ref())))
+        .flat_map(|u| u.alerts.iter().map(|a| a.fingerprint.as_str()).chain(std::iter::once(u.fingerprint.as_str())))
+        .filter(|f| f.starts_with(prefix))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    match ids.as_slice() {
+        [one] => Ok((*one).to_owned()),
+        [] => {
+            let m = format!(
+                "no notification about an alert with id {} failed for good (onrust alerts log shows every attempt)",
+                shorten(prefix, 64)
+            );
+            Err(ApiError::new(StatusCode::NOT_FOUND, m))
+        }
+        many => {
+            let shown: Vec<&str> = many.iter().map(|f| f.get(..16).unwrap_or(f)).collect();
+            let m = format!(
+                "{} alerts that failed have an id starting with {}; give more characters: {}",
+                many.len(),
+                shorten(prefix, 64),
+                shown.join(", ")
+            );
+            Err(ApiError::new(StatusCode::CONFLICT, m))
+        }
+    }
 }

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::audit::{self, AuditEntry, AuditRecord};
+use onrust_audit::{self as audit, AuditEntry, AuditRecord};
 
 /// An error answer: `{"error": "..."}` with its status. Messages are for the
 /// person calling the API: lowercase, plain, no trailing period, and never an

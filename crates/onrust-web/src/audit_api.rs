@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::WebState;
 use crate::api::{ApiError, shorten};
-use crate::audit::{self, AuditError, AuditRecord};
+use onrust_audit::{self as audit, AuditError, AuditRecord};
 
 /// Most records one request returns.
 pub const MAX_AUDIT_LIMIT: usize = 1000;

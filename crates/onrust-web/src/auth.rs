@@ -95,6 +95,8 @@ pub enum Permission {
     Confirm,
     /// `POST /api/v1/silences`, `POST /api/v1/silences/{id}/expire`: hold back matching alerts for a while, or stop.
     Silence,
+    /// `POST /api/v1/alerts/{fingerprint}/resend`: queue again the notifications that failed for good.
+    Resend,
     /// Any signed-in account: `POST /uitloggen`. Shows no content.
     SignedIn,
     /// Nobody needs to be signed in: the sign-in form and the stylesheet. Shows no content.
@@ -103,7 +105,7 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission, for tables and tests.
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 10] = [
         Permission::Metrics,
         Permission::Search,
         Permission::ReadAudit,
@@ -111,6 +113,7 @@ impl Permission {
         Permission::Acknowledge,
         Permission::Confirm,
         Permission::Silence,
+        Permission::Resend,
         Permission::SignedIn,
         Permission::Public,
     ];
@@ -124,6 +127,7 @@ impl Permission {
             Permission::Acknowledge => "acknowledge",
             Permission::Confirm => "confirm",
             Permission::Silence => "silence",
+            Permission::Resend => "resend",
             Permission::SignedIn => "signed_in",
             Permission::Public => "public",
         }
@@ -137,9 +141,9 @@ impl Permission {
 /// |---|---|
 /// | officer | read and acknowledge alerts; search the archive within its municipalities |
 /// | analyst | search the archive |
-/// | supervisor | read, acknowledge and confirm alerts (for the mayor), add silences; search like an officer |
+/// | supervisor | read, acknowledge and confirm alerts (for the mayor), add silences, send failed notifications again; search like an officer |
 /// | fg | read and verify the audit log; no content |
-/// | admin | operational endpoints; no content |
+/// | admin | operational endpoints, and sending failed notifications again once the relay is fixed; no content |
 /// | monitor | operational endpoints |
 pub const fn permissions(role: Role) -> &'static [Permission] {
     match role {
@@ -150,10 +154,12 @@ pub const fn permissions(role: Role) -> &'static [Permission] {
             Permission::Acknowledge,
             Permission::Confirm,
             Permission::Silence,
+            Permission::Resend,
             Permission::Search,
         ],
         Role::Fg => &[Permission::ReadAudit],
-        Role::Admin => &[Permission::Metrics],
+        // Sending again shows no content: what failed, to whom, why.
+        Role::Admin => &[Permission::Metrics, Permission::Resend],
         Role::Monitor => &[Permission::Metrics],
     }
 }
@@ -198,7 +204,7 @@ impl TokenHash {
     }
 
     /// Constant time: every byte is compared whatever the first difference.
-    fn matches_digest(&self, presented: &[u8; 32]) -> bool {
+    pub(crate) fn matches_digest(&self, presented: &[u8; 32]) -> bool {
         self.0.iter().zip(presented.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
     }
 }
@@ -404,8 +410,10 @@ mod tests {
                 (Supervisor, Acknowledge),
                 (Supervisor, Confirm),
                 (Supervisor, Silence),
+                (Supervisor, Resend),
                 (Fg, ReadAudit),
                 (Admin, Metrics),
+                (Admin, Resend),
                 (Monitor, Metrics)
             ]
         );

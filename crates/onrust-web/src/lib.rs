@@ -15,7 +15,9 @@
 //!   monitor token is configured (`http.token_file`, required off loopback).
 //! - **Tokens are kept hashed** and compared in constant time; who a request
 //!   is comes from its token only, never from `X-Forwarded-For` or any other
-//!   header a client can set.
+//!   header a client can set. A feed address carries its secret in the path
+//!   instead, for calendar and feed readers ([`subscriptions`]), kept and
+//!   compared the same way.
 //! - **Every search is audited before it is answered** (L7): refused ones,
 //!   malformed ones and forbidden attempts too. If the audit log cannot be
 //!   written, the answer is a 503 without results.
@@ -25,12 +27,12 @@
 
 pub mod alerts;
 mod api;
-pub mod audit;
 pub mod audit_api;
 pub mod auth;
 pub mod console;
 mod internal_events;
 pub mod search;
+pub mod subscriptions;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -50,8 +52,8 @@ pub use internal_events::describe_metrics;
 pub use search::{SearchBackend, SearchLimits, SearchService};
 
 use crate::api::ApiError;
-use crate::audit::AuditEntry;
 use crate::internal_events::AuthRefused;
+use onrust_audit::AuditEntry;
 
 /// What the routes need.
 #[derive(Clone)]
@@ -70,6 +72,8 @@ pub struct WebState {
     pub alerts: Option<Arc<dyn alerts::AlertBackend>>,
     /// The console's accounts, sessions and names.
     pub console: Arc<console::Console>,
+    /// The feed subscriptions: a secret address per recipient (`/feeds/{token}/…`).
+    pub feeds: Arc<subscriptions::Subscriptions>,
 }
 
 /// Why the listener could not start.
@@ -89,6 +93,11 @@ pub enum RouteKind {
     /// The console's pages: a session cookie, never a bearer token; without
     /// one, a redirect to `/login`.
     Page,
+    /// A subscribed feed or calendar (`/feeds/{token}/…`): the secret token
+    /// in the path names the subscription, for readers that cannot send a
+    /// header; never a bearer token or a cookie. An unknown or revoked token
+    /// is a 404, as if the address did not exist.
+    Feed,
 }
 
 /// One route: its path, the permission it needs, and the audit action a
@@ -106,12 +115,13 @@ pub struct Route {
 /// The route table: every route and its handler. Only these exist; anything
 /// else is a 404 with the same headers. Reads are `GET` (and `HEAD`), changes `POST`.
 fn table() -> Vec<(Route, MethodRouter<WebState>)> {
-    use Permission::{Acknowledge, Confirm, Metrics, Public, ReadAlerts, ReadAudit, Search, SignedIn, Silence};
-    use RouteKind::{Api, Page};
+    use Permission::{Acknowledge, Confirm, Metrics, Public, ReadAlerts, ReadAudit, Resend, Search, SignedIn, Silence};
+    use RouteKind::{Api, Feed, Page};
     let route = |path, permission, audit_action| Route { method: "GET", path, kind: Api, permission, audit_action };
     let change = |path, permission, audit_action| Route { method: "POST", path, kind: Api, permission, audit_action };
     let page = |path, permission, audit_action| Route { method: "GET", path, kind: Page, permission, audit_action };
     let form = |path, permission, audit_action| Route { method: "POST", path, kind: Page, permission, audit_action };
+    let feed = |path, permission, audit_action| Route { method: "GET", path, kind: Feed, permission, audit_action };
     vec![
         (route("/healthz", Metrics, None), get(healthz)),
         (route("/readyz", Metrics, None), get(readyz)),
@@ -124,6 +134,7 @@ fn table() -> Vec<(Route, MethodRouter<WebState>)> {
         (change("/api/v1/alerts/{fingerprint}/confirm", Confirm, Some("alerts_confirm")), post(alerts::confirm)),
         (change("/api/v1/alerts/{fingerprint}/dismiss", Confirm, Some("alerts_dismiss")), post(alerts::dismiss)),
         (change("/api/v1/alerts/{fingerprint}/ack", Acknowledge, Some("alerts_ack")), post(alerts::ack)),
+        (change("/api/v1/alerts/{fingerprint}/resend", Resend, Some("alerts_resend")), post(alerts::resend)),
         (route("/api/v1/silences", ReadAlerts, Some("silences_list")), get(alerts::silences)),
         (change("/api/v1/silences", Silence, Some("silence")), post(alerts::silence)),
         (change("/api/v1/silences/{id}/expire", Silence, Some("silence_expire")), post(alerts::expire_silence)),
@@ -132,6 +143,8 @@ fn table() -> Vec<(Route, MethodRouter<WebState>)> {
             route("/api/v1/municipalities/{code}/actions.ics", ReadAlerts, Some("actions_calendar")),
             get(alerts::calendar),
         ),
+        (feed("/feeds/{token}/alerts.atom", ReadAlerts, Some("alerts_feed")), get(alerts::subscribed_atom)),
+        (feed("/feeds/{token}/actions.ics", ReadAlerts, Some("actions_calendar")), get(alerts::subscribed_calendar)),
         (page("/login", Public, None), get(console::login_form)),
         (form("/login", Public, None), post(console::sign_in)),
         (page("/static/console.css", Public, None), get(console::stylesheet)),
@@ -240,7 +253,29 @@ async fn authorize(State((state, route)): State<(WebState, Route)>, request: Req
     match route.kind {
         RouteKind::Api => authorize_token(state, route, request, next).await,
         RouteKind::Page => authorize_session(state, route, request, next).await,
+        RouteKind::Feed => authorize_feed(state, route, request, next).await,
     }
+}
+
+/// A subscribed feed: the token in the path (`/feeds/{token}/…`) names the
+/// subscription, which says whose it is (the audit log's `feed:<recipient>`)
+/// and what it shows. A header or cookie counts for nothing here; an
+/// unknown or revoked token is the same 404 as any unknown address. The
+/// token is never logged: events name the route's pattern only.
+async fn authorize_feed(state: WebState, route: Route, mut request: Request, next: Next) -> Response {
+    let token = request.uri().path().strip_prefix("/feeds/").and_then(|rest| rest.split('/').next()).unwrap_or("");
+    let Some(subscription) = state.feeds.find(token) else {
+        AuthRefused { outcome: "invalid_token", path: route.path, forbidden: None }.emit();
+        return ApiError::new(StatusCode::NOT_FOUND, "not found").into_response();
+    };
+    let principal = Principal { name: subscription.who(), role: subscription.role, scope: subscription.place.scope() };
+    if !auth::allows(principal.role, route.permission) {
+        AuthRefused { outcome: "forbidden", path: route.path, forbidden: Some((&principal, route.permission)) }.emit();
+        return ApiError::new(StatusCode::NOT_FOUND, "not found").into_response();
+    }
+    request.extensions_mut().insert(principal);
+    request.extensions_mut().insert(subscription);
+    next.run(request).await
 }
 
 /// A page: the session cookie names the account, whose role must hold the

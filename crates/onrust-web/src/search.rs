@@ -25,9 +25,9 @@ use tokio::sync::Semaphore;
 
 use crate::WebState;
 use crate::api::{self, ApiError, shorten};
-use crate::audit::AuditEntry;
 use crate::auth::{Principal, Scope};
 use crate::internal_events::ApiSearched;
+use onrust_audit::AuditEntry;
 
 /// The parameters `GET /api/v1/search` accepts; any other is a 400.
 pub const PARAMS: [&str; 12] = [

@@ -16,6 +16,9 @@ use onrust_web::{Role, TokenHash};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+mod checks;
+pub use checks::read_monitor_token;
+
 /// A duration written as a string: `"30s"`, `"5m"`, `"1h"`, `"28d"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HumanDuration(pub Duration);
@@ -240,6 +243,35 @@ impl Default for AlertsConfig {
 }
 
 impl HttpConfig {
+    /// `public_url` without a trailing slash, to put paths after.
+    pub fn public_base(&self) -> Option<String> {
+        self.public_url.as_deref().map(|u| u.trim_end_matches('/').to_owned())
+    }
+
+    /// What is wrong with `public_url`, if anything: an absolute https URL
+    /// (http only towards a loopback host), no credentials, query or fragment.
+    fn public_url_problem(&self) -> Option<String> {
+        let raw = self.public_url.as_deref()?;
+        let url = match url::Url::parse(raw) {
+            Ok(url) => url,
+            Err(e) => return Some(format!("{raw:?} is not a URL such as \"https://onrust.regio.example\": {e}")),
+        };
+        let host = url.host_str().unwrap_or_default();
+        match url.scheme() {
+            "https" => {}
+            "http" if is_loopback_host(host) => {}
+            "http" => return Some(format!("http only towards a loopback host, not {host}: people read mail with it")),
+            other => return Some(format!("scheme {other} is not https")),
+        }
+        if host.is_empty() || !url.username().is_empty() || url.password().is_some() {
+            return Some("needs a host and no user name or password".into());
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Some("must not have a query or a fragment: paths are put after it".into());
+        }
+        None
+    }
+
     /// Off loopback, `/metrics`, `/healthz` and `/readyz` need the monitor token too (S8).
     fn token_problem(&self) -> Option<String> {
         (!self.listen.ip().is_loopback() && self.token_file.is_none())
@@ -287,6 +319,13 @@ pub struct HttpConfig {
     /// The console signs a session out this long after sign-in, however busy.
     #[serde(default = "default_session_lifetime")]
     pub session_lifetime: HumanDuration,
+    /// The address at which people reach onrust (the console, the feeds),
+    /// such as `https://onrust.regio.example`: behind the TLS proxy, not
+    /// `listen`. Officers' and supervisors' mail links to the alert there
+    /// and `onrust feed add` prints whole feed addresses; without it the
+    /// mail has no link and `feed add` prints the path only.
+    #[serde(default)]
+    pub public_url: Option<String>,
 }
 
 fn default_session_idle() -> HumanDuration {
@@ -316,6 +355,7 @@ impl Default for HttpConfig {
             search_concurrency: default_search_concurrency(),
             session_idle: default_session_idle(),
             session_lifetime: default_session_lifetime(),
+            public_url: None,
         }
     }
 }
@@ -465,13 +505,18 @@ pub struct IngestConfig {
     /// A page about this installation, sent in the User-Agent so feed operators can reach you.
     #[serde(default = "default_contact_url")]
     pub contact_url: String,
-    /// Minimum time between two requests to the same host.
+    /// Minimum time between the starts of two requests to the same host.
     #[serde(default = "default_host_interval")]
     pub min_host_interval: HumanDuration,
+    /// Requests to the same host open at once, at most: a slow one keeps a
+    /// slot, the host's other sources use the rest (rule S2).
+    #[serde(default = "default_max_requests_per_host")]
+    pub max_requests_per_host: usize,
     /// Time to establish a connection.
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout: HumanDuration,
-    /// Time for a whole fetch, redirects included.
+    /// Network time for a whole fetch, redirects and body included; not the
+    /// wait for the host's turn. At most a source's interval.
     #[serde(default = "default_total_timeout")]
     pub total_timeout: HumanDuration,
     /// Below this transfer rate a fetch is aborted (slow-drip servers).
@@ -490,6 +535,9 @@ fn default_contact_url() -> String {
 }
 fn default_host_interval() -> HumanDuration {
     HumanDuration(Duration::from_secs(2))
+}
+fn default_max_requests_per_host() -> usize {
+    onrust_ingest::fetch::DEFAULT_MAX_REQUESTS_PER_HOST
 }
 fn default_connect_timeout() -> HumanDuration {
     HumanDuration(Duration::from_secs(10))
@@ -513,6 +561,7 @@ impl Default for IngestConfig {
             allow_hosts: Vec::new(),
             contact_url: default_contact_url(),
             min_host_interval: default_host_interval(),
+            max_requests_per_host: default_max_requests_per_host(),
             connect_timeout: default_connect_timeout(),
             total_timeout: default_total_timeout(),
             min_rate_bytes_per_sec: default_min_rate(),
@@ -757,7 +806,7 @@ fn validate_source_kind(
     use SourceKindConfig as K;
     let url = match url::Url::parse(&source.url) {
         Ok(url) => url,
-        Err(e) => return c.push(key("url"), format!("{:?} is not a URL: {e}", source.url)),
+        Err(e) => return c.push(key("url"), format!("{:?} is not a URL: {e}", checks::redacted(&source.url))),
     };
     let schemes: &[&str] = if source.kind == K::Bluesky { &["wss", "ws"] } else { &["https", "http"] };
     if !schemes.contains(&url.scheme()) {
@@ -766,6 +815,10 @@ fn validate_source_kind(
             key("url"),
             format!("scheme {:?} is not allowed for kind {}; use {allowed}", url.scheme(), source.kind.name()),
         );
+    } else {
+        for problem in checks::source_url(&source.url, &url, allow_hosts) {
+            c.push(key("url"), problem);
+        }
     }
     if source.kind != K::Mastodon && !source.tags.is_empty() {
         c.push(key("tags"), format!("only a mastodon source follows tags, not kind {}", source.kind.name()));
@@ -861,6 +914,51 @@ impl std::error::Error for ConfigErrors {}
 struct Collector {
     file: PathBuf,
     problems: Vec<ConfigProblem>,
+    /// The municipalities an entry may name.
+    places: Places,
+}
+
+/// The municipalities a recipient, webhook, token, rule or source may name
+/// (issue 16: a recipient for GM9999 reaches nobody, quietly): those of
+/// `[region]`, or without one every municipality in the gazetteer. The
+/// region's own codes must be in the gazetteer.
+#[derive(Debug, Default)]
+struct Places {
+    /// `region.municipalities`, as onrust writes the codes.
+    region: Vec<String>,
+    /// The gazetteer's file and its municipality codes; `None` when it cannot
+    /// be read (that is reported as `classify.gazetteer` on its own).
+    gazetteer: Option<(PathBuf, HashSet<String>)>,
+}
+
+impl Places {
+    fn load(config_dir: &Path, classify: &ClassifyConfig, region: &RegionConfig) -> Self {
+        let file = config_dir.join(&classify.gazetteer);
+        let gazetteer = crate::pipeline::alert::municipality_names(&file)
+            .ok()
+            .map(|names| (file, names.into_iter().map(|(code, _)| code.as_str().to_owned()).collect()));
+        Self { region: region.municipalities.clone(), gazetteer }
+    }
+
+    /// Why `code` (as onrust writes it) names no municipality the gazetteer knows.
+    fn not_in_gazetteer(&self, code: &str) -> Option<String> {
+        match &self.gazetteer {
+            Some((file, codes)) if !codes.contains(code) => {
+                Some(format!("{code} is no municipality: the gazetteer {} does not know it", file.display()))
+            }
+            _ => None,
+        }
+    }
+
+    /// Why an entry may not name `code`: outside the region, or (without a
+    /// region) unknown to the gazetteer.
+    fn unknown(&self, code: &onrust_model::MunicipalityCode) -> Option<String> {
+        if self.region.is_empty() {
+            self.not_in_gazetteer(code.as_str())
+        } else {
+            (!self.region.iter().any(|r| r == code.as_str())).then(|| format!("{code} is not in region.municipalities"))
+        }
+    }
 }
 
 impl Collector {
@@ -920,6 +1018,11 @@ impl Collector {
                     format!("limits alerts, so only for an officer or supervisor, not {}", token.role),
                 );
             }
+            for code in token.municipalities.iter().flatten() {
+                if let Some(problem) = self.places.unknown(code) {
+                    self.push(key("municipalities"), problem);
+                }
+            }
             if let Some(earlier) = tokens.iter().find(|t| t.sha256 == token.sha256) {
                 self.push(
                     key("sha256"),
@@ -933,14 +1036,21 @@ impl Collector {
 }
 
 impl Collector {
-    /// Who a `[[recipients]]` or `[[webhooks]]` entry is for: a CBS code, or
-    /// `"*"` for the whole region; a bad code is reported under `key`.
+    /// Who a `[[recipients]]` or `[[webhooks]]` entry is for: a CBS code of
+    /// the region, or `"*"` for the whole region; a bad or unknown code is
+    /// reported under `key`.
     fn scope(&mut self, key: String, municipality: &str) -> Option<RecipientScope> {
         if municipality == "*" {
             return Some(RecipientScope::All);
         }
         match onrust_model::MunicipalityCode::new(municipality.to_owned()) {
-            Ok(code) => Some(RecipientScope::One(code)),
+            Ok(code) => match self.places.unknown(&code) {
+                Some(problem) => {
+                    self.push(key, problem);
+                    None
+                }
+                None => Some(RecipientScope::One(code)),
+            },
             Err(e) => {
                 self.push(key, format!("{e}; use a CBS code such as \"GM0344\" or \"*\""));
                 None
@@ -1055,6 +1165,15 @@ impl Collector {
         let mut positions = Vec::new();
         for (i, entry) in entries.into_iter().enumerate() {
             if let Some(rule) = self.value::<onrust_alert::RuleConfig>(&format!("rules[{i}]"), entry) {
+                // A rule for a municipality onrust does not watch would never fire.
+                for (j, given) in rule.municipalities.iter().enumerate() {
+                    let problem = onrust_model::MunicipalityCode::new(given.as_str())
+                        .ok()
+                        .and_then(|code| self.places.unknown(&code));
+                    if let Some(problem) = problem {
+                        self.push(format!("rules[{i}].municipalities[{j}]"), problem);
+                    }
+                }
                 configs.push(rule);
                 positions.push(i);
             }
@@ -1098,7 +1217,7 @@ impl Config {
 
     /// Validates `text` as if read from `path`.
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigErrors> {
-        let mut c = Collector { file: path.to_owned(), problems: Vec::new() };
+        let mut c = Collector { file: path.to_owned(), problems: Vec::new(), places: Places::default() };
         let mut table: toml::Table = match text.parse() {
             Ok(table) => table,
             Err(e) => {
@@ -1110,12 +1229,26 @@ impl Config {
             None => PathBuf::from("data"),
             Some(value) => c.value::<PathBuf>("data_dir", value).unwrap_or_else(|| PathBuf::from("data")),
         };
+        // First what says which municipalities there are, so every entry
+        // that names one is checked against them as it is read.
+        let classify: ClassifyConfig = c.section(&mut table, "classify");
+        let mut region: RegionConfig = c.section(&mut table, "region");
+        // CBS codes as onrust writes them ("0344" is GM0344); what is not a code stays for validate to name.
+        let normalise = |codes: &mut Vec<String>| {
+            for code in codes.iter_mut() {
+                if let Ok(m) = onrust_model::MunicipalityCode::new(code.clone()) {
+                    *code = m.as_str().to_owned();
+                }
+            }
+        };
+        normalise(&mut region.municipalities);
+        let config_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        c.places = Places::load(&config_dir, &classify, &region);
         let tokens = c.tokens(&mut table);
         let mut http: HttpConfig = c.section(&mut table, "http");
         http.tokens = tokens;
         let bus: BusConfig = c.section(&mut table, "bus");
         let ingest: IngestConfig = c.section(&mut table, "ingest");
-        let classify: ClassifyConfig = c.section(&mut table, "classify");
         let archive: ArchiveConfig = c.section(&mut table, "archive");
         let privacy: PrivacyConfig = c.section(&mut table, "privacy");
         let mut sources = Vec::new();
@@ -1149,16 +1282,6 @@ impl Config {
             }
         }
         let rules = c.rules(&mut table);
-        let mut region: RegionConfig = c.section(&mut table, "region");
-        // CBS codes as onrust writes them ("0344" is GM0344); what is not a code stays for validate to name.
-        let normalise = |codes: &mut Vec<String>| {
-            for code in codes.iter_mut() {
-                if let Ok(m) = onrust_model::MunicipalityCode::new(code.clone()) {
-                    *code = m.as_str().to_owned();
-                }
-            }
-        };
-        normalise(&mut region.municipalities);
         for source in &mut sources {
             normalise(&mut source.municipalities);
         }
@@ -1243,6 +1366,14 @@ impl Config {
         if let Some(problem) = self.http.token_problem() {
             c.push("http.token_file", problem);
         }
+        if let Some(path) = &self.http.token_file
+            && let Err(problem) = read_monitor_token(path)
+        {
+            c.push("http.token_file", problem);
+        }
+        if let Some(problem) = checks::data_dir(&self.data_dir) {
+            c.push("data_dir", problem);
+        }
         if !(Duration::from_millis(10)..=Duration::from_secs(60)).contains(&self.http.search_budget.0) {
             c.push("http.search_budget", "must be between 10ms and 1m");
         }
@@ -1251,6 +1382,9 @@ impl Config {
         }
         if !(self.http.session_idle.0..=Duration::from_secs(7 * 24 * 3600)).contains(&self.http.session_lifetime.0) {
             c.push("http.session_lifetime", "must be at least http.session_idle and at most 7d");
+        }
+        if let Some(problem) = self.http.public_url_problem() {
+            c.push("http.public_url", problem);
         }
         if !(1..=64).contains(&self.http.search_concurrency) {
             c.push("http.search_concurrency", "must be between 1 and 64");
@@ -1264,11 +1398,19 @@ impl Config {
         if self.archive.writer_memory_bytes < 15_000_000 {
             c.push("archive.writer_memory_bytes", "must be at least 15000000 (the index writer's minimum)");
         }
+        if !(1..=16).contains(&self.ingest.max_requests_per_host) {
+            c.push("ingest.max_requests_per_host", "must be between 1 and 16");
+        }
         if self.ingest.max_decoded_bytes == 0 || self.ingest.max_compressed_bytes == 0 {
             c.push("ingest.max_*_bytes", "must be above 0");
         }
-        if let Err(e) = url::Url::parse(&self.ingest.contact_url) {
-            c.push("ingest.contact_url", format!("not a URL: {e}"));
+        match url::Url::parse(&self.ingest.contact_url) {
+            Err(e) => c.push("ingest.contact_url", format!("not a URL: {e}")),
+            // It goes out in the User-Agent of every request.
+            Ok(url) if !url.username().is_empty() || url.password().is_some() => {
+                c.push("ingest.contact_url", "carries a user name or password, which every feed server would see")
+            }
+            Ok(_) => {}
         }
         let mut seen = HashSet::new();
         for (i, source) in self.sources.iter().enumerate() {
@@ -1287,11 +1429,28 @@ impl Config {
             if source.interval.0 > Duration::from_secs(7 * 24 * 3600) {
                 c.push(key("interval"), "must be at most 7d");
             }
+            // A poll must be able to end before the next is due (Bluesky streams, it does not poll).
+            if source.kind != SourceKindConfig::Bluesky
+                && source.interval.0 >= Duration::from_secs(10)
+                && source.interval.0 < self.ingest.total_timeout.0
+            {
+                c.push(
+                    key("interval"),
+                    format!(
+                        "{} is shorter than ingest.total_timeout ({}): a poll may take that long",
+                        humantime::format_duration(source.interval.0),
+                        humantime::format_duration(self.ingest.total_timeout.0)
+                    ),
+                );
+            }
             for code in &source.municipalities {
-                if onrust_model::MunicipalityCode::new(code.clone()).is_err() {
-                    c.push(key("municipalities"), format!("{code:?} is not a CBS code such as \"GM0344\""));
-                } else if !self.region.municipalities.is_empty() && !self.region.municipalities.contains(code) {
-                    c.push(key("municipalities"), format!("{code} is not in region.municipalities"));
+                match onrust_model::MunicipalityCode::new(code.clone()) {
+                    Err(_) => c.push(key("municipalities"), format!("{code:?} is not a CBS code such as \"GM0344\"")),
+                    Ok(code) => {
+                        if let Some(problem) = c.places.unknown(&code) {
+                            c.push(key("municipalities"), problem);
+                        }
+                    }
                 }
             }
         }
@@ -1301,6 +1460,8 @@ impl Config {
                 c.push("region.municipalities", format!("{code:?} is not a CBS code such as \"GM0344\""));
             } else if !region_seen.insert(code) {
                 c.push("region.municipalities", format!("{code} is listed twice"));
+            } else if let Some(problem) = c.places.not_in_gazetteer(code) {
+                c.push("region.municipalities", problem);
             }
         }
         if let Some(smtp) = &self.smtp {
@@ -1402,6 +1563,10 @@ impl Config {
     /// The console's accounts (`onrust user add`): names, roles, argon2id hashes.
     pub fn users_path(&self) -> PathBuf {
         onrust_web::console::users::UserFile::path_in(&self.data_dir)
+    }
+    /// The feed subscriptions (`onrust feed add`): recipients, places, token hashes.
+    pub fn feeds_path(&self) -> PathBuf {
+        onrust_web::subscriptions::SubscriptionFile::path_in(&self.data_dir)
     }
     pub fn deadletter_path(&self) -> PathBuf {
         self.data_dir.join("deadletter.jsonl")
@@ -1679,6 +1844,75 @@ mod tests {
         assert!(parse("").unwrap().http.tokens.is_empty());
     }
 
+    /// Issue 16: a municipality nobody watches is refused wherever an entry
+    /// names one (recipients, webhooks, tokens, rules, sources, the region
+    /// itself), each problem under its own entry, all at once.
+    #[test]
+    fn unknown_municipalities_are_refused_everywhere_each_named_by_its_entry() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = dir.path().join("hook.key");
+        std::fs::write(&key, "sleutel\n").expect("key");
+        let entries = |region: &str| {
+            format!(
+                "{region}\
+                 [[recipients]]\nmunicipality = \"GM9999\"\nrole = \"officer\"\nemail = \"oov@nergens.example\"\n\
+                 [[recipients]]\nmunicipality = \"GM0344\"\nrole = \"officer\"\nemail = \"oov@utrecht.example\"\n\
+                 [[webhooks]]\nurl = \"https://crisis.example/\"\nsecret_file = {key:?}\nmunicipality = \"GM0034\"\n\
+                 [[http.tokens]]\nname = \"oov\"\nrole = \"officer\"\nsha256 = \"{HASH_A}\"\nmunicipalities = [\"GM0344\", \"GM9998\"]\n\
+                 [[rules]]\nname = \"lokaal\"\nkind = \"critical\"\nmunicipalities = [\"GM0344\", \"9997\"]\n\
+                 [[sources]]\nid = \"lokaal\"\nkind = \"feed\"\nurl = \"https://example.org/feed\"\nmunicipalities = [\"GM9996\"]\n"
+            )
+        };
+        // Without a [region]: the gazetteer's municipalities.
+        let text = parse(&entries("")).unwrap_err().to_string();
+        for needle in [
+            "recipients[0].municipality: GM9999 is no municipality: the gazetteer",
+            "http.tokens[0].municipalities: GM9998 is no municipality",
+            "rules[0].municipalities[1]: GM9997 is no municipality",
+            "sources[0].municipalities: GM9996 is no municipality",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+        }
+        assert!(!text.contains("GM0344 is") && !text.contains("GM0034 is"), "known ones pass:\n{text}");
+        assert_eq!(text.lines().count(), 5, "four problems, all at once:\n{text}");
+        // With a [region]: its municipalities, which the gazetteer must know.
+        let region = "[region]\nmunicipalities = [\"GM0344\", \"GM9995\"]\n";
+        let text = parse(&entries(region)).unwrap_err().to_string();
+        for needle in [
+            "region.municipalities: GM9995 is no municipality: the gazetteer",
+            "recipients[0].municipality: GM9999 is not in region.municipalities",
+            "webhooks[0].municipality: GM0034 is not in region.municipalities",
+            "http.tokens[0].municipalities: GM9998 is not in region.municipalities",
+            "rules[0].municipalities[1]: GM9997 is not in region.municipalities",
+            "sources[0].municipalities: GM9996 is not in region.municipalities",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+        }
+        assert_eq!(text.lines().count(), 7, "six problems, all at once:\n{text}");
+        let fine = "[region]\nmunicipalities = [\"GM0344\"]\n\
+                    [[recipients]]\nmunicipality = \"0344\"\nrole = \"officer\"\nemail = \"oov@utrecht.example\"\n";
+        assert!(parse(fine).is_ok(), "a code as people write it is the same municipality");
+    }
+
+    #[test]
+    fn the_public_url_is_an_https_address_to_put_paths_after() {
+        let config =
+            parse("[http]\npublic_url = \"https://onrust.regio.example/\"\n").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.http.public_base().as_deref(), Some("https://onrust.regio.example"));
+        assert_eq!(parse("").unwrap_or_else(|e| panic!("{e}")).http.public_base(), None);
+        assert!(parse("[http]\npublic_url = \"http://127.0.0.1:8080\"\n").is_ok(), "http towards loopback");
+        for (bad, needle) in [
+            ("http://onrust.regio.example", "http only towards a loopback host"),
+            ("onrust.regio.example", "is not a URL"),
+            ("https://onrust.regio.example/?a=1", "query"),
+            ("https://user:pw@onrust.regio.example/", "no user name or password"),
+            ("ftp://onrust.regio.example/", "not https"),
+        ] {
+            let text = parse(&format!("[http]\npublic_url = {bad:?}\n")).unwrap_err().to_string();
+            assert!(text.contains("http.public_url: ") && text.contains(needle), "{bad}: {text}");
+        }
+    }
+
     #[test]
     fn a_token_can_be_limited_to_municipalities() {
         let config = parse(&format!(
@@ -1896,6 +2130,86 @@ mod tests {
         assert_eq!(http.listen.port(), 8082, "a refused address is not taken");
         http.token_file = Some(PathBuf::from("/run/secrets/http-token"));
         assert!(http.listen_on("0.0.0.0:8081".parse().expect("addr")).is_ok());
+    }
+
+    /// What `run` would fail on, or be harmed by, is refused here, each
+    /// problem naming its entry; a password in a URL is never echoed.
+    #[test]
+    fn check_config_refuses_what_fails_or_harms_at_run_time() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let empty = dir.path().join("empty-token");
+        std::fs::write(&empty, "").expect("write");
+        let source = |id: &str, kind: &str, url: &str| {
+            format!("[[sources]]\nid = \"{id}\"\nkind = \"{kind}\"\nurl = \"{url}\"\n")
+        };
+        let sources = [
+            source("lokaal", "feed", "http://127.0.0.1:8080/feed.xml"),
+            source("intranet", "feed", "https://192.168.10.4/rss"),
+            source("metadata", "feed", "http://169.254.169.254/latest/meta-data/"),
+            source("gcp", "authority", "http://metadata.google.internal/computeMetadata/v1/"),
+            source("zonder-host", "feed", "http:///x"),
+            source("login", "feed", "https://jan:Geheim-Wachtwoord-42@example.org/feed"),
+            source("stream", "bluesky", "wss://localhost:6008/subscribe"),
+            source("goed", "feed", "https://example.org/feed"),
+        ]
+        .concat();
+        let errors =
+            parse(&format!("data_dir = \"/proc/self\"\n[http]\ntoken_file = \"{}\"\n{sources}", empty.display()))
+                .unwrap_err();
+        let text = errors.to_string();
+        for needle in [
+            "data_dir: /proc/self",
+            "under /proc, a kernel file system",
+            "http.token_file:",
+            "empty-token is empty",
+            "sources[0].url: 127.0.0.1 is a loopback address: the egress guard refuses it at run time",
+            "sources[1].url: 192.168.10.4 is a private address",
+            "sources[2].url: 169.254.169.254 is a link-local address",
+            "sources[3].url: metadata.google.internal is a private-use name",
+            "sources[4].url: has no host",
+            "sources[5].url: carries a user name or password",
+            "sources[6].url: localhost is a loopback name",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+        }
+        assert!(!text.contains("sources[7]"), "a public source passes:\n{text}");
+        assert!(!text.contains("Geheim-Wachtwoord-42") && !text.contains("jan:"), "no credentials echoed:\n{text}");
+        assert_eq!(errors.0.len(), 9, "{text}");
+
+        // A URL that does not parse is echoed without its credentials too.
+        let text =
+            parse(&source("kapot", "feed", "https://jan:Geheim-Wachtwoord-42@exa mple.org/")).unwrap_err().to_string();
+        assert!(text.contains("sources[0].url") && !text.contains("Geheim-Wachtwoord-42"), "{text}");
+        let missing = parse("[http]\ntoken_file = \"/nonexistent/onrust-token\"\n").unwrap_err().to_string();
+        assert!(missing.contains("http.token_file: cannot read /nonexistent/onrust-token"), "{missing}");
+
+        // The allow-list that tests and intranet feeds use keeps working.
+        let allowed = parse(&format!(
+            "[ingest]\nallow_hosts = [\"127.0.0.1\", \"localhost\"]\n{}{}",
+            source("lokaal", "feed", "http://127.0.0.1:8080/feed.xml"),
+            source("stream", "bluesky", "ws://localhost:6008/subscribe")
+        ));
+        assert!(allowed.is_ok(), "{allowed:?}");
+    }
+
+    /// Fair politeness (S2): a fetch may take `total_timeout` of network
+    /// time, so a source's interval is at least that, and the open requests
+    /// per host are bounded.
+    #[test]
+    fn a_poll_fits_in_its_interval_and_requests_per_host_are_bounded() {
+        let config = parse("[ingest]\nmax_requests_per_host = 2\n").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.ingest.max_requests_per_host, 2);
+        assert_eq!(parse("").unwrap_or_else(|e| panic!("{e}")).ingest.max_requests_per_host, 4);
+        let text = parse(
+            "[ingest]\ntotal_timeout = \"1m\"\nmax_requests_per_host = 0\n\
+             [[sources]]\nid = \"snel\"\nkind = \"feed\"\nurl = \"https://example.org/a\"\ninterval = \"30s\"\n\
+             [[sources]]\nid = \"rustig\"\nkind = \"feed\"\nurl = \"https://example.org/b\"\ninterval = \"1m\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(text.contains("ingest.max_requests_per_host: must be between 1 and 16"), "{text}");
+        assert!(text.contains("sources[0].interval: 30s is shorter than ingest.total_timeout (1m)"), "{text}");
+        assert!(!text.contains("sources[1]"), "{text}");
     }
 
     #[test]

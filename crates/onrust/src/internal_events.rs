@@ -34,6 +34,7 @@ pub const ALERTS_FIRING: &str = "onrust_alerts_firing";
 pub const MUNICIPALITY_ALERTS_FIRING: &str = "onrust_municipality_alerts_firing";
 pub const ANNOUNCED_ACTIONS: &str = "onrust_announced_actions";
 pub const ALERT_LATE_ARRIVALS_TOTAL: &str = "onrust_alert_late_arrivals_total";
+pub const ALERT_FAILURE_NOTICES_TOTAL: &str = "onrust_alert_delivery_failure_notices_total";
 pub const SOURCE_INTERVAL: &str = "onrust_source_interval_seconds";
 pub const COVERAGE: &str = "onrust_coverage";
 pub const ARCHIVE_BYTES: &str = "onrust_archive_bytes";
@@ -92,6 +93,11 @@ pub fn describe_metrics() {
         ALERT_LATE_ARRIVALS_TOTAL,
         Unit::Count,
         "Messages the alert stage received 30 minutes or more after their publication, per source; critical and announcement rules judge them by arrival."
+    );
+    describe_counter!(
+        ALERT_FAILURE_NOTICES_TOTAL,
+        Unit::Count,
+        "Notifications that failed for good, per channel that failed, by whether a supervisor was told through another channel (told, nobody, notice_failed)."
     );
     describe_gauge!(SOURCE_INTERVAL, Unit::Seconds, "The configured poll interval of a source.");
     describe_gauge!(
@@ -464,6 +470,58 @@ impl AlertNobodyToTell<'_> {
             reason = ?n.reason,
             "nobody to tell: no [[recipients]] or [[webhooks]] entry for this role and municipality, nor one with municipality \"*\""
         );
+    }
+}
+
+/// A notification failed for good, and the supervisors were told of it
+/// through another channel (`told`), or could not be: no other supervisor
+/// mailbox or webhook is configured (`nobody`), or what failed was itself
+/// such a notice (`notice_failed`: told to nobody, so it cannot loop).
+pub struct DeliveryFailureTold<'a> {
+    /// The channel that failed.
+    pub channel: onrust_alert::notify::Channel,
+    pub outcome: &'static str,
+    /// Notices queued.
+    pub notices: usize,
+    /// The failed notification's fingerprint, for the log (never a label).
+    pub fingerprint: &'a str,
+}
+
+/// The outcomes of [`DeliveryFailureTold`].
+const FAILURE_NOTICE_OUTCOMES: [&str; 3] = ["told", "nobody", "notice_failed"];
+
+impl DeliveryFailureTold<'_> {
+    /// Every channel × outcome series at 0 from the start (a quiet screen shows 0).
+    pub fn register() {
+        for channel in [onrust_alert::notify::Channel::Email, onrust_alert::notify::Channel::Webhook] {
+            for outcome in FAILURE_NOTICE_OUTCOMES {
+                counter!(ALERT_FAILURE_NOTICES_TOTAL, "channel" => channel.as_str(), "outcome" => outcome).increment(0);
+            }
+        }
+    }
+
+    pub fn emit(&self) {
+        let channel = self.channel.as_str();
+        match self.outcome {
+            "told" => tracing::warn!(
+                fingerprint = self.fingerprint,
+                channel,
+                notices = self.notices,
+                "a notification failed for good; the supervisors are told through another channel"
+            ),
+            "nobody" => tracing::error!(
+                fingerprint = self.fingerprint,
+                channel,
+                "a notification failed for good and no other supervisor mailbox or webhook is configured to tell; \
+                 onrust alerts log shows it, onrust alerts resend sends it again"
+            ),
+            _ => tracing::error!(
+                fingerprint = self.fingerprint,
+                channel,
+                "a notice about a failed notification failed too; it is told to nobody else (no loop)"
+            ),
+        }
+        counter!(ALERT_FAILURE_NOTICES_TOTAL, "channel" => channel, "outcome" => self.outcome).increment(1);
     }
 }
 

@@ -47,6 +47,8 @@ enum Command {
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
     },
+    /// Is the daemon on this machine ready? Exit 0 if so, 1 with the reason if not (container healthchecks).
+    Health(commands::health::HealthArgs),
     /// Validate the configuration and explain what it will do.
     CheckConfig {
         #[command(flatten)]
@@ -59,6 +61,8 @@ enum Command {
     },
     /// Score the classifier against labelled JSON lines (precision, recall, F1, targets).
     Eval(commands::eval::EvalArgs),
+    /// Train the escalation model's learned layer from labelled JSON lines (deterministic).
+    Train(commands::train::TrainArgs),
     /// Search the archive (works while the daemon runs); every search is audited.
     Search(commands::search::SearchArgs),
     /// Push recorded messages (JSON lines) through classify and archive.
@@ -90,6 +94,21 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Feed subscriptions: a secret address per recipient for the Atom feed and the calendar.
+    Feed {
+        #[command(subcommand)]
+        command: FeedCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum FeedCommand {
+    /// Give a recipient their own secret feed and calendar address; it is shown once.
+    Add(commands::feed::AddArgs),
+    /// The subscriptions: id, recipient, role, place, since when, revoked or not (never a secret).
+    List(commands::feed::ListArgs),
+    /// Revoke a subscription by its id, or every one of a recipient: its address answers 404.
+    Revoke(commands::feed::RevokeArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -150,9 +169,11 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Run { config, roles, listen } => commands::roles::run(&config.config, &roles, listen).await,
+            Command::Health(args) => commands::health::run(args).await,
             Command::CheckConfig { config } => commands::check_config::run(&config.config),
             Command::Classify { config } => commands::classify::run(&config.config),
             Command::Eval(args) => commands::eval::run(args),
+            Command::Train(args) => commands::train::run(args),
             Command::Search(args) => commands::search::run(args),
             Command::Replay(args) => commands::replay::run(args).await,
             Command::Backtest(args) => commands::backtest::run(args),
@@ -160,6 +181,9 @@ fn main() -> ExitCode {
             Command::Token { command: TokenCommand::New(args) } => commands::token::new(&args),
             Command::User { command: UserCommand::Add(args) } => commands::user::add(&args),
             Command::User { command: UserCommand::Disable(args) } => commands::user::disable(&args),
+            Command::Feed { command: FeedCommand::Add(args) } => commands::feed::add(&args),
+            Command::Feed { command: FeedCommand::List(args) } => commands::feed::list(&args),
+            Command::Feed { command: FeedCommand::Revoke(args) } => commands::feed::revoke(&args),
             Command::Alerts { command } => commands::alerts::run(command).await,
             Command::Archive { command: ArchiveCommand::Status { config } } => {
                 commands::archive::status(&config.config)

@@ -11,19 +11,16 @@
 use std::fmt::Write as _;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use onrust_model::MunicipalityCode;
 
 use crate::alert::{Alert, AlertStatus, RuleKind};
+use crate::notify::FeedPlace;
 use crate::notify::email::{self, is_http_link};
 
-/// Which feed: one municipality, or the region (alerts without one).
+/// Which feed: one municipality's, the region-wide alerts, those without a
+/// known place, or every alert in the region.
 #[derive(Debug, Clone)]
 pub struct FeedScope<'a> {
-    /// `None` is the regional feed.
-    pub municipality: Option<(&'a MunicipalityCode, &'a str)>,
-    /// Without a municipality: the alerts without a known place ("plaats
-    /// onbekend") instead of the region-wide ones.
-    pub unplaced: bool,
+    pub place: FeedPlace<'a>,
     pub region_name: &'a str,
     /// The feed's own URL, for `<link rel="self">`, when it is served.
     pub self_url: Option<&'a str>,
@@ -32,19 +29,24 @@ pub struct FeedScope<'a> {
 /// Renders the feed of the alerts in `scope`, newest first. `now` is the
 /// feed's `updated` when there are no alerts.
 pub fn render_atom(scope: &FeedScope<'_>, alerts: &[Alert], now: DateTime<Utc>) -> String {
-    let code = scope.municipality.map(|(c, _)| c);
-    let unplaced = code.is_none() && scope.unplaced;
-    let mut mine: Vec<&Alert> =
-        alerts.iter().filter(|a| a.municipality.as_ref() == code && a.unplaced == unplaced).collect();
+    let mut mine: Vec<&Alert> = alerts.iter().filter(|a| scope.place.admits(a)).collect();
     mine.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then_with(|| a.fingerprint.cmp(&b.fingerprint)));
     let updated = mine.first().map_or(now, |a| a.updated_at);
-    let (id, title) = match scope.municipality {
-        Some((c, name)) => (format!("urn:onrust:alerts:{c}"), format!("onrust: signalen voor gemeente {name} ({c})")),
-        None if unplaced => (
+    let (id, title) = match scope.place {
+        FeedPlace::Municipality(c, name) => {
+            (format!("urn:onrust:alerts:{c}"), format!("onrust: signalen voor gemeente {name} ({c})"))
+        }
+        FeedPlace::Unplaced => (
             format!("urn:onrust:alerts:{}", crate::alert::UNPLACED_LABEL),
             format!("onrust: signalen zonder bekende plaats, regio {}", scope.region_name),
         ),
-        None => ("urn:onrust:alerts:regio".to_owned(), format!("onrust: signalen voor regio {}", scope.region_name)),
+        FeedPlace::Region => {
+            ("urn:onrust:alerts:regio".to_owned(), format!("onrust: signalen voor regio {}", scope.region_name))
+        }
+        FeedPlace::All => (
+            "urn:onrust:alerts:alle".to_owned(),
+            format!("onrust: alle signalen in regio {}, per gemeente en regiobreed", scope.region_name),
+        ),
     };
 
     let mut out = String::new();
@@ -112,6 +114,11 @@ fn entry(out: &mut String, a: &Alert, scope: &FeedScope<'_>) {
         let _ = write!(text, " ({p})");
     }
     text.push_str(".\n");
+    // The places the messages name below the municipality, "Kanaleneiland (wijk, Utrecht)".
+    let places: Vec<&str> = a.places_named().into_iter().filter(|p| Some(*p) != a.event_place.as_deref()).collect();
+    if !places.is_empty() {
+        let _ = writeln!(text, "Plek: {}.", places.join("; "));
+    }
     for r in &a.reasons {
         let _ = writeln!(text, "- {r}");
     }
@@ -158,6 +165,8 @@ mod tests {
     use quick_xml::Reader;
     use quick_xml::events::Event;
 
+    use onrust_model::MunicipalityCode;
+
     use super::*;
     use crate::notify::fixtures;
 
@@ -181,8 +190,7 @@ mod tests {
 
     fn scope<'a>(code: &'a MunicipalityCode) -> FeedScope<'a> {
         FeedScope {
-            municipality: Some((code, "Utrecht")),
-            unplaced: false,
+            place: FeedPlace::Municipality(code, "Utrecht"),
             region_name: "Midden-Nederland",
             self_url: Some("https://onrust.example/feeds/GM0344.atom"),
         }
@@ -217,6 +225,21 @@ mod tests {
     }
 
     #[test]
+    fn entries_name_the_places_of_their_evidence_with_their_labels() {
+        let code = MunicipalityCode::new("GM0344").unwrap();
+        let mut a = fixtures::alert();
+        a.event_place = None;
+        a.evidence[0].place = Some("Kanaleneiland (wijk, Utrecht)".to_owned());
+        a.evidence[1].place = Some("Kanaleneiland (wijk, Utrecht)".to_owned());
+        let xml = render_atom(&scope(&code), std::slice::from_ref(&a), Utc::now());
+        elements(&xml);
+        assert_eq!(xml.matches("Plek: Kanaleneiland (wijk, Utrecht).").count(), 1, "each place once:\n{xml}");
+        a.evidence.iter_mut().for_each(|e| e.place = None);
+        let xml = render_atom(&scope(&code), &[a], Utc::now());
+        assert!(!xml.contains("Plek:"), "no place line without places:\n{xml}");
+    }
+
+    #[test]
     fn feed_escapes_everything() {
         let code = MunicipalityCode::new("GM0344").unwrap();
         let mut a = fixtures::alert();
@@ -239,12 +262,24 @@ mod tests {
         let mut regional = fixtures::alert();
         regional.municipality = None;
         regional.municipality_name = None;
-        let scope = FeedScope { municipality: None, unplaced: false, region_name: "Midden-Nederland", self_url: None };
+        let scope = FeedScope { place: FeedPlace::Region, region_name: "Midden-Nederland", self_url: None };
         let now = Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap();
-        let xml = render_atom(&scope, &[regional, fixtures::alert()], now);
+        let mut unplaced = regional.clone();
+        unplaced.unplaced = true;
+        unplaced.fingerprint = "c".repeat(64);
+        let alerts = [regional, fixtures::alert(), unplaced];
+        let xml = render_atom(&scope, &alerts, now);
         elements(&xml);
         assert_eq!(xml.matches("<entry>").count(), 1);
         assert!(xml.contains("— regio Midden-Nederland</title>"));
+        // The supervisors' feed of every alert: the municipal, region-wide and unplaced ones.
+        let all = render_atom(&FeedScope { place: FeedPlace::All, ..scope.clone() }, &alerts, now);
+        elements(&all);
+        assert_eq!(all.matches("<entry>").count(), 3, "{all}");
+        assert!(all.contains("<id>urn:onrust:alerts:alle</id>") && all.contains("alle signalen in regio"), "{all}");
+        let unplaced = render_atom(&FeedScope { place: FeedPlace::Unplaced, ..scope.clone() }, &alerts, now);
+        assert_eq!(unplaced.matches("<entry>").count(), 1);
+        assert!(unplaced.contains("plaats onbekend"), "{unplaced}");
         let empty = render_atom(&scope, &[], now);
         elements(&empty);
         assert!(empty.contains("<updated>2027-01-01T00:00:00Z</updated>"));

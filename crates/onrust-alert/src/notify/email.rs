@@ -20,7 +20,8 @@ use lettre::Message;
 use lettre::message::{Mailbox, MultiPart};
 
 use crate::alert::{Alert, AlertStatus, DecisionKind, Evidence, RuleKind, Severity};
-use crate::notify::RecipientRole;
+use crate::notify::log::Failure;
+use crate::notify::{Channel, RecipientRole};
 
 /// At most this many excerpts are shown per alert.
 pub const MAX_EVIDENCE: usize = 5;
@@ -49,6 +50,19 @@ pub struct MailContext {
     /// "de chef van dienst OOV, 030 123 45 67"; without it the mail names the
     /// supervisor who confirmed the alert.
     pub contact: Option<String>,
+    /// Where officers and supervisors open the console (`[http] public_url`,
+    /// without a trailing slash): their mail links to the alert's page there.
+    /// Without it the mail has no link, since the daemon's own listen address
+    /// is rarely one a mail reader can reach.
+    pub console_url: Option<String>,
+}
+
+impl MailContext {
+    /// The alert's page in the console, when its address is known.
+    fn console_link(&self, a: &Alert) -> Option<String> {
+        let base = self.console_url.as_deref()?.trim_end_matches('/');
+        Some(format!("{base}/meldingen/{}", a.fingerprint))
+    }
 }
 
 /// One alert to render with the previous notification of the same
@@ -57,6 +71,16 @@ pub struct MailContext {
 pub struct MailItem<'a> {
     pub alert: &'a Alert,
     pub previous: Option<&'a Alert>,
+    /// How the mail names the alert: unique among the current alerts
+    /// ([`crate::unique_short_id`]), at least 8 characters.
+    pub short_id: &'a str,
+}
+
+impl<'a> MailItem<'a> {
+    /// The alert named by its first 8 characters, without a previous mail.
+    pub fn of(alert: &'a Alert) -> Self {
+        Self { alert, previous: None, short_id: alert.short_id() }
+    }
 }
 
 /// A rendered mail: subject, plain text and the HTML twin.
@@ -84,7 +108,7 @@ pub fn render_alert(item: MailItem<'_>, ctx: &MailContext) -> Result<RenderedEma
     match ctx.role {
         RecipientRole::Mayor => briefing_section(&mut doc, item, ctx),
         RecipientRole::Officer | RecipientRole::Supervisor => {
-            todo_section(&mut doc, std::slice::from_ref(&item));
+            todo_section(&mut doc, std::slice::from_ref(&item), ctx);
             doc.subheading("Het signaal");
             alert_section(&mut doc, item, ctx);
         }
@@ -114,7 +138,7 @@ pub fn render_group(items: &[MailItem<'_>], ctx: &MailContext) -> Result<Rendere
     let mut doc = Doc::default();
     doc.heading(&format!("{} voor {}", capitalised(&count(items.len() as u64, "signaal", "signalen")), place));
     if ctx.role != RecipientRole::Mayor {
-        todo_section(&mut doc, items);
+        todo_section(&mut doc, items, ctx);
     }
     numbered_sections(&mut doc, items, ctx);
     footer(&mut doc, items);
@@ -140,9 +164,12 @@ pub fn render_review(items: &[MailItem<'_>], ctx: &MailContext) -> Result<Render
     ));
     doc.subheading("Wat te doen");
     for it in items {
-        let id = it.alert.short_id();
+        let id = it.short_id;
         doc.bullet(&format!("Naar de burgemeester: onrust alerts confirm {id} --reason \"waarom\""));
         doc.bullet(&format!("Niet naar de burgemeester: onrust alerts dismiss {id} --reason \"waarom\""));
+        if let Some(link) = ctx.console_link(it.alert) {
+            doc.bullet(&format!("Of beslis in de console: {link}"));
+        }
     }
     doc.bullet("Een reden is verplicht. Wie wat besloot, wanneer en waarom, komt bij het signaal en in het auditlog.");
     numbered_or_single(&mut doc, items, ctx);
@@ -165,10 +192,78 @@ pub fn render_escalation(items: &[MailItem<'_>], ctx: &MailContext) -> Result<Re
         "Geen ambtenaar heeft dit signaal als gezien gemeld sinds het op {} begon. Jij krijgt het nu als supervisor.",
         dutch_datetime(first.alert.starts_at)
     ));
-    todo_section(&mut doc, items);
+    todo_section(&mut doc, items, ctx);
     numbered_or_single(&mut doc, items, ctx);
     footer(&mut doc, items);
     finish(subject, doc)
+}
+
+/// Renders the notice to a supervisor that a notification did not arrive
+/// (`failure`): to whom, over what, the relay's or receiver's answer, what to
+/// do (tell the recipient another way; fix it and send it again), and the
+/// alerts it carried. The answer is text from outside: body only, one line.
+pub fn render_undelivered(
+    failure: &Failure,
+    items: &[MailItem<'_>],
+    ctx: &MailContext,
+) -> Result<RenderedEmail, EmailError> {
+    for it in items {
+        validate(it.alert)?;
+    }
+    let what = match items.first() {
+        Some(first) => format!("{} — {}", first.alert.rule, common_place(items, ctx)),
+        None => format!("melding — regio {}", ctx.region_name),
+    };
+    let subject = format!("[onrust] Niet bezorgd: {what}");
+    let mut doc = Doc::default();
+    let whom = role_dutch(failure.role);
+    doc.heading(&format!("Niet bezorgd: een melding voor {whom}"));
+    doc.para(&format!(
+        "Een melding van onrust is niet aangekomen: {whom} heeft haar niet gekregen. Je krijgt dit bericht \
+         als supervisor."
+    ));
+    doc.field("Aan", &format!("{whom}, {}", one_line(&failure.recipient)));
+    doc.field("Via", channel_dutch(failure.channel));
+    doc.field("Wanneer", &dutch_datetime(failure.at));
+    let answer = one_line(&failure.message);
+    let answer = match failure.code {
+        Some(code) if !answer.starts_with(&code.to_string()) => format!("{code} {answer}"),
+        _ => answer,
+    };
+    // The answer is the relay's or receiver's own words: quoted, as an excerpt is.
+    let answer = if answer.trim().is_empty() { "geen antwoord".to_owned() } else { format!("“{}”", answer.trim()) };
+    doc.field("Antwoord", &answer);
+    // One id names what to send again: the alert when the notification carried
+    // one alert, else the notification itself.
+    let id = match items {
+        [one] if one.alert.fingerprint == failure.fingerprint => one.short_id,
+        _ => failure.fingerprint.as_str(),
+    };
+    doc.subheading("Wat te doen");
+    doc.bullet(&format!("Licht {whom} op een andere manier in, bijvoorbeeld per telefoon."));
+    doc.bullet(&format!(
+        "Herstel het adres, de mailserver of het ontvangende systeem en verstuur de melding opnieuw: \
+         onrust alerts resend {id} --reason \"wat je hebt hersteld\""
+    ));
+    numbered_or_single(&mut doc, items, ctx);
+    footer(&mut doc, items);
+    finish(subject, doc)
+}
+
+/// "de ambtenaar van dienst", "de supervisor", "de burgemeester".
+fn role_dutch(role: RecipientRole) -> &'static str {
+    match role {
+        RecipientRole::Officer => "de ambtenaar van dienst",
+        RecipientRole::Supervisor => "de supervisor",
+        RecipientRole::Mayor => "de burgemeester",
+    }
+}
+
+fn channel_dutch(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Email => "e-mail",
+        Channel::Webhook => "een koppeling met een ander systeem (webhook)",
+    }
 }
 
 /// Renders the joint summary ahead of an action announced for `event_time`:
@@ -244,8 +339,18 @@ pub fn render_digest(date: NaiveDate, items: &[MailItem<'_>], ctx: &MailContext)
         doc.para(&format!("{} vandaag:", capitalised(&count(items.len() as u64, "signaal", "signalen"))));
         for it in items {
             let a = it.alert;
-            let mut line =
-                format!("{}: {} in {}; {}", severity_title(a.severity), what(a), place_long(a, ctx), observed_text(a));
+            // The places below the municipality ("Kanaleneiland (wijk, Utrecht)"); its own name is said already.
+            let places: Vec<&str> =
+                a.places_named().into_iter().filter(|p| Some(*p) != a.municipality_name.as_deref()).collect();
+            let places =
+                if places.is_empty() { String::new() } else { format!(", plek {}", one_line(&places.join("; "))) };
+            let mut line = format!(
+                "{}: {} in {}{places}; {}",
+                severity_title(a.severity),
+                what(a),
+                place_long(a, ctx),
+                observed_text(a)
+            );
             if let Some(t) = a.event_time {
                 line.push_str(&format!("; aangekondigd voor {}", dutch_datetime(t)));
             }
@@ -338,12 +443,13 @@ pub fn validate(a: &Alert) -> Result<(), EmailError> {
 // ---- the body ----
 
 /// What to do next, for an officer or a supervisor: acknowledge with the
-/// short id, and when the supervisor hears of it otherwise.
-fn todo_section(doc: &mut Doc, items: &[MailItem<'_>]) {
+/// short id, and when the supervisor hears of it otherwise; the alert's page
+/// in the console when its address is configured.
+fn todo_section(doc: &mut Doc, items: &[MailItem<'_>], ctx: &MailContext) {
     doc.subheading("Wat te doen");
     for it in items {
         let a = it.alert;
-        let id = a.short_id();
+        let id = it.short_id;
         if a.status == AlertStatus::Resolved {
             doc.bullet(&format!("Signaal {id} is gedeëscaleerd: er is niets meer te doen."));
             continue;
@@ -372,6 +478,9 @@ fn todo_section(doc: &mut Doc, items: &[MailItem<'_>]) {
                 }
             }
         }
+        if let Some(link) = ctx.console_link(a) {
+            doc.bullet(&format!("Bekijk signaal {id} in de console: {link}"));
+        }
     }
 }
 
@@ -380,15 +489,16 @@ fn alert_section(doc: &mut Doc, item: MailItem<'_>, ctx: &MailContext) {
     if a.status == AlertStatus::Resolved {
         doc.para("Gedeëscaleerd: dit signaal is niet langer actief.");
     }
-    doc.field("Kenmerk", &format!("{} (volledig: {})", a.short_id(), a.fingerprint));
+    doc.field("Kenmerk", &format!("{} (volledig: {})", item.short_id, a.fingerprint));
     doc.field("Wat", &format!("{} (regel {}, versie {})", what(a), a.rule, a.rule_version));
     doc.field("Ernst", severity_word(a.severity));
     if let Some(theme) = &a.theme {
         doc.field("Thema", theme);
     }
     doc.field("Waar", &place_long(a, ctx));
-    if let Some(place) = &a.event_place {
-        doc.field("Plek", &one_line(place));
+    let places = a.places_named();
+    if !places.is_empty() {
+        doc.field("Plek", &one_line(&places.join("; ")));
     }
     doc.field("Wanneer", &when_text(a));
     match a.kind {
@@ -437,8 +547,9 @@ fn briefing_section(doc: &mut Doc, item: MailItem<'_>, ctx: &MailContext) {
     }
     doc.field("Situatie", &situation);
     let mut place_time = when_text(a);
-    if let Some(place) = &a.event_place {
-        place_time = format!("{}, {place_time}", one_line(place));
+    let places = a.places_named();
+    if !places.is_empty() {
+        place_time = format!("{}, {place_time}", one_line(&places.join("; ")));
     }
     doc.field("Plaats en tijd", &place_time);
     doc.field("Betrouwbaarheid", confidence_word(a.confidence));
@@ -467,8 +578,9 @@ fn briefing_section(doc: &mut Doc, item: MailItem<'_>, ctx: &MailContext) {
     doc.field("Contact", &contact);
     doc.subheading("Wat er wordt gezegd (zonder auteurs)");
     for e in a.evidence.iter().take(MAYOR_EVIDENCE) {
+        let place = e.place.as_deref().map(|p| format!(", {}", one_line(p))).unwrap_or_default();
         doc.bullet(&format!(
-            "{}, {}: “{}”",
+            "{}, {}{place}: “{}”",
             one_line(&e.source),
             dutch_datetime(e.published_at),
             clip_excerpt(&one_line(&e.excerpt))
@@ -537,6 +649,9 @@ fn evidence_entry(doc: &mut Doc, n: usize, e: &Evidence, new: bool) {
         }
     }
     head.push_str(&format!(" — niveau {}, score {}", e.level, decimal(f64::from(e.score), 2)));
+    if let Some(place) = &e.place {
+        head.push_str(&format!(" — {}", one_line(place)));
+    }
     if let Some(t) = e.title.as_deref().filter(|t| !t.trim().is_empty()) {
         head.push_str(&format!(" — {}", one_line(t)));
     }
@@ -973,11 +1088,11 @@ mod tests {
     use crate::notify::fixtures;
 
     fn ctx(role: RecipientRole) -> MailContext {
-        MailContext { role, region_name: "Midden-Nederland".to_owned(), contact: None }
+        MailContext { role, region_name: "Midden-Nederland".to_owned(), contact: None, console_url: None }
     }
 
     fn item(a: &Alert) -> MailItem<'_> {
-        MailItem { alert: a, previous: None }
+        MailItem::of(a)
     }
 
     const GOLDEN: &str = "Kritiek: aangekondigde actie — Utrecht
@@ -1030,6 +1145,37 @@ Dit bericht is automatisch opgesteld door onrust uit openbare bronnen. Het besch
         let m = render_alert(item(&a), &ctx(RecipientRole::Officer)).unwrap();
         assert_eq!(m.subject, "[onrust] Kritiek: oproep-tot-geweld — Utrecht");
         assert_eq!(m.text, GOLDEN);
+    }
+
+    /// Issue 16: the id the mail prints is the one the stage chose to tell
+    /// this alert from the others current (longer than 8 when two share 8),
+    /// everywhere the mail names it; the console link is there only when its
+    /// address is configured, for officers and supervisors, never a mayor.
+    #[test]
+    fn the_mail_names_the_alert_by_its_short_id_and_links_to_the_console_when_it_can() {
+        let a = fixtures::alert();
+        let longer = &a.fingerprint[..10];
+        let item = MailItem { short_id: longer, ..item(&a) };
+        let officer = render_alert(item, &ctx(RecipientRole::Officer)).unwrap();
+        assert!(officer.text.contains(&format!("onrust alerts ack {longer} --reason")), "{}", officer.text);
+        assert!(officer.text.contains(&format!("Kenmerk: {longer} (volledig: ")), "{}", officer.text);
+        assert!(!officer.text.contains("console"), "no address, no link:\n{}", officer.text);
+        let linked =
+            MailContext { console_url: Some("https://onrust.regio.example/".into()), ..ctx(RecipientRole::Officer) };
+        let officer = render_alert(item, &linked).unwrap();
+        let link = format!("https://onrust.regio.example/meldingen/{}", a.fingerprint);
+        assert!(
+            officer.text.contains(&format!("- Bekijk signaal {longer} in de console: {link}\n")),
+            "{}",
+            officer.text
+        );
+        assert!(officer.html.contains(&link), "the HTML twin too");
+        let review =
+            render_review(&[item], &MailContext { role: RecipientRole::Supervisor, ..linked.clone() }).unwrap();
+        assert!(review.text.contains(&format!("onrust alerts confirm {longer} --reason")), "{}", review.text);
+        assert!(review.text.contains(&format!("Of beslis in de console: {link}")), "{}", review.text);
+        let mayor = render_alert(item, &MailContext { role: RecipientRole::Mayor, ..linked }).unwrap();
+        assert!(!mayor.text.contains("console") && !mayor.text.contains(longer), "{}", mayor.text);
     }
 
     #[test]
@@ -1184,14 +1330,16 @@ Dit bericht is automatisch opgesteld door onrust uit openbare bronnen. Het besch
         prev_warn.severity = Severity::Warning;
         now.evidence.push(fixtures::evidence("m3", 55));
         let m =
-            render_alert(MailItem { alert: &now, previous: Some(&prev_warn) }, &ctx(RecipientRole::Officer)).unwrap();
+            render_alert(MailItem { previous: Some(&prev_warn), ..MailItem::of(&now) }, &ctx(RecipientRole::Officer))
+                .unwrap();
         assert!(m.text.contains("- Aantal berichten: 4 → 9."));
         assert!(m.text.contains("- Ernst verhoogd: waarschuwing → kritiek."));
         assert!(m.text.contains("- 1 nieuw voorbeeld (gemarkeerd met [nieuw])."), "{}", m.text);
         assert!(m.text.contains("3. [nieuw] rtvutrecht"));
         assert!(!m.text.contains("1. [nieuw]"));
         let same =
-            render_alert(MailItem { alert: &prev, previous: Some(&prev) }, &ctx(RecipientRole::Officer)).unwrap();
+            render_alert(MailItem { previous: Some(&prev), ..MailItem::of(&prev) }, &ctx(RecipientRole::Officer))
+                .unwrap();
         assert!(same.text.contains("Geen wijziging in aantal, ernst of voorbeelden"));
     }
 

@@ -13,31 +13,34 @@
 //! UTC (`…Z`), `UID:<fingerprint>@onrust`.
 
 use chrono::{DateTime, Utc};
-use onrust_model::MunicipalityCode;
 
 use crate::alert::{Alert, AlertStatus, RuleKind};
+use crate::notify::FeedPlace;
 use crate::notify::email::is_http_link;
 
-/// Which calendar: one municipality, or the region (alerts without one).
+/// Which calendar: one municipality's, the region-wide one, the one of
+/// actions without a known place, or every announced action in the region.
 #[derive(Debug, Clone)]
 pub struct CalendarScope<'a> {
-    /// `None` is the regional calendar.
-    pub municipality: Option<(&'a MunicipalityCode, &'a str)>,
+    pub place: FeedPlace<'a>,
     pub region_name: &'a str,
 }
 
 /// Renders the announced actions (announcement alerts with an event time)
 /// in `scope`, in order of their time.
 pub fn render_ics(scope: &CalendarScope<'_>, alerts: &[Alert]) -> String {
-    let code = scope.municipality.map(|(c, _)| c);
     let mut events: Vec<&Alert> = alerts
         .iter()
-        .filter(|a| a.kind == RuleKind::Announcement && a.event_time.is_some() && a.municipality.as_ref() == code)
+        .filter(|a| a.kind == RuleKind::Announcement && a.event_time.is_some() && scope.place.admits(a))
         .collect();
     events.sort_by(|a, b| a.event_time.cmp(&b.event_time).then_with(|| a.fingerprint.cmp(&b.fingerprint)));
-    let name = match scope.municipality {
-        Some((c, n)) => format!("onrust: aangekondigde acties {n} ({c})"),
-        None => format!("onrust: aangekondigde acties regio {}", scope.region_name),
+    let name = match scope.place {
+        FeedPlace::Municipality(c, n) => format!("onrust: aangekondigde acties {n} ({c})"),
+        FeedPlace::Region => format!("onrust: aangekondigde acties regio {}", scope.region_name),
+        FeedPlace::Unplaced => {
+            format!("onrust: aangekondigde acties zonder bekende plaats, regio {}", scope.region_name)
+        }
+        FeedPlace::All => format!("onrust: alle aangekondigde acties in regio {}", scope.region_name),
     };
 
     let mut out = String::new();
@@ -68,6 +71,12 @@ fn event(out: &mut String, a: &Alert, scope: &CalendarScope<'_>) {
     for r in &a.reasons {
         description.push('\n');
         description.push_str(r);
+    }
+    // The places the messages name besides the event's own (its LOCATION).
+    let places: Vec<&str> = a.places_named().into_iter().filter(|p| Some(*p) != a.event_place.as_deref()).collect();
+    if !places.is_empty() {
+        description.push_str("\nGenoemde plekken: ");
+        description.push_str(&places.join("; "));
     }
     for e in a.evidence.iter().filter_map(|e| e.url.as_deref()).filter(|u| is_http_link(u)) {
         description.push_str("\nBron: ");
@@ -151,6 +160,8 @@ fn line(out: &mut String, content: &str) {
 
 #[cfg(test)]
 mod tests {
+    use onrust_model::MunicipalityCode;
+
     use super::*;
     use crate::notify::fixtures;
 
@@ -159,7 +170,7 @@ mod tests {
     }
 
     fn scope(code: &MunicipalityCode) -> CalendarScope<'_> {
-        CalendarScope { municipality: Some((code, "Utrecht")), region_name: "Midden-Nederland" }
+        CalendarScope { place: FeedPlace::Municipality(code, "Utrecht"), region_name: "Midden-Nederland" }
     }
 
     #[test]
@@ -221,6 +232,28 @@ mod tests {
         assert!(desc.contains("\\nBron: https://www.rtvutrecht.nl/nieuws/m1"));
         assert_eq!(lines.iter().rev().find(|l| !l.is_empty()), Some(&"END:VCALENDAR"));
         assert!(ics.ends_with("END:VCALENDAR\r\n"));
+        // The supervisors' calendar of every announced action in the region.
+        let all = CalendarScope { place: FeedPlace::All, region_name: "Midden-Nederland" };
+        let mut elsewhere = fixtures::alert();
+        elsewhere.municipality = MunicipalityCode::new("GM0307").ok();
+        elsewhere.fingerprint = "d".repeat(64);
+        let every = unfold(&render_ics(&all, &[a, elsewhere]));
+        assert_eq!(every.matches("BEGIN:VEVENT").count(), 2, "{every}");
+        assert!(every.contains("X-WR-CALNAME:onrust: alle aangekondigde acties in regio Midden-Nederland"), "{every}");
+    }
+
+    #[test]
+    fn events_name_the_places_their_messages_name_besides_their_location() {
+        let code = MunicipalityCode::new("GM0344").unwrap();
+        let mut a = fixtures::alert();
+        a.event_place = Some("Janskerkhof (plein, Utrecht)".to_owned());
+        a.evidence[0].place = Some("Janskerkhof (plein, Utrecht)".to_owned());
+        a.evidence[1].place = Some("Kanaleneiland (wijk, Utrecht)".to_owned());
+        let un = unfold(&render_ics(&scope(&code), &[a]));
+        assert!(un.contains("\r\nLOCATION:Janskerkhof (plein\\, Utrecht)\r\n"), "{un}");
+        let desc = un.split("\r\n").find(|l| l.starts_with("DESCRIPTION:")).unwrap_or_default();
+        assert!(desc.contains("\\nGenoemde plekken: Kanaleneiland (wijk\\, Utrecht)"), "{desc}");
+        assert!(!desc.contains("Janskerkhof"), "the location is not repeated: {desc}");
     }
 
     #[test]

@@ -9,7 +9,10 @@
 //!   therefore finds it again: not zero mails.
 //! - `notifications.jsonl`: one [`LogEntry`] per attempt (sent, retry,
 //!   failed). A notification with a final entry (sent or failed) is done; on
-//!   restart it is not sent again: not two mails.
+//!   restart it is not sent again: not two mails. A permanent failure is not
+//!   the end when a person says so: [`Outbox::resend`] writes a `requeued`
+//!   entry (who, why) and the notification is pending again, also after a
+//!   restart. What failed stays in the outbox for that (compaction keeps it).
 //!
 //! The identity of a notification is its [`NotificationKey`]: the alert
 //! fingerprint and the notification sequence (the n-th mail about that
@@ -35,6 +38,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
 use crate::alert::Alert;
@@ -52,6 +56,24 @@ pub const LOCK_FILE: &str = "outbox.lock";
 pub struct Item {
     pub alert: Alert,
     pub previous: Option<Alert>,
+    /// How this notification names the alert: its short id, unique among the
+    /// alerts current when it was queued ([`crate::unique_short_id`]), so the
+    /// `onrust alerts ack <id>` it prints names one alert. Absent in what was
+    /// queued before it was kept: then the first 8 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub short_id: Option<String>,
+}
+
+impl Item {
+    /// An alert as a notification carries it, named by its first 8 characters.
+    pub fn new(alert: Alert, previous: Option<Alert>) -> Self {
+        Self { alert, previous, short_id: None }
+    }
+
+    /// The short id this notification names the alert by.
+    pub fn short_id(&self) -> &str {
+        self.short_id.as_deref().unwrap_or_else(|| self.alert.short_id())
+    }
 }
 
 /// What a notification carries.
@@ -69,6 +91,10 @@ pub enum Content {
     Review { items: Vec<Item> },
     /// No officer acknowledged these alerts in time: the supervisor is told.
     Escalation { items: Vec<Item> },
+    /// A notification failed for good (`failure`): a supervisor is told
+    /// through another channel, with the alerts it carried. A notice like
+    /// this one that fails is told to nobody: no loop.
+    Undelivered { failure: Failure, items: Vec<Item> },
 }
 
 impl Content {
@@ -78,7 +104,8 @@ impl Content {
             | Content::Digest { items, .. }
             | Content::Summary { items, .. }
             | Content::Review { items }
-            | Content::Escalation { items } => items,
+            | Content::Escalation { items }
+            | Content::Undelivered { items, .. } => items,
         }
     }
 
@@ -88,7 +115,43 @@ impl Content {
             | Content::Digest { items, .. }
             | Content::Summary { items, .. }
             | Content::Review { items }
-            | Content::Escalation { items } => items,
+            | Content::Escalation { items }
+            | Content::Undelivered { items, .. } => items,
+        }
+    }
+}
+
+/// What did not arrive, for the notice about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Failure {
+    /// The failed notification's fingerprint and sequence, as in the notification log.
+    pub fingerprint: String,
+    pub sequence: u64,
+    pub channel: Channel,
+    /// Whom it was for.
+    pub role: RecipientRole,
+    /// The mailbox, or a webhook's origin only (S9).
+    pub recipient: String,
+    /// The relay's reply code or the receiver's HTTP status, when there was one.
+    pub code: Option<u16>,
+    /// The relay's or receiver's answer, on one line.
+    pub message: String,
+    pub at: DateTime<Utc>,
+}
+
+impl Failure {
+    /// The failure of `n` with this answer, at `at`; the answer is cut to
+    /// 300 characters on one line (it is text from outside).
+    pub fn of(n: &Notification, code: Option<u16>, message: &str, at: DateTime<Utc>) -> Self {
+        Self {
+            fingerprint: n.fingerprint.clone(),
+            sequence: n.sequence,
+            channel: n.channel,
+            role: n.role,
+            recipient: recipient_shown(n),
+            code,
+            message: clip(message, 300),
+            at,
         }
     }
 }
@@ -117,6 +180,35 @@ impl Notification {
             address: self.address.clone(),
         }
     }
+
+    /// Whether this is a notice about another notification that failed: such
+    /// a notice that fails itself is told to nobody, so failures cannot loop.
+    pub fn is_failure_notice(&self) -> bool {
+        matches!(self.content, Content::Undelivered { .. })
+    }
+
+    /// The notice to a supervisor at `(channel, address)` that this
+    /// notification did not arrive (`failure`), carrying its alerts. Its key
+    /// is derived from this notification's key, so the same failure makes
+    /// the same notice again (the outbox keeps one) and two recipients'
+    /// failures make two notices.
+    pub fn failure_notice(&self, failure: Failure, channel: Channel, address: &str) -> Notification {
+        let mut h = Sha256::new();
+        for part in ["undelivered", &self.fingerprint, &self.sequence.to_string(), self.channel.as_str(), &self.address]
+        {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        Notification {
+            fingerprint: hex::encode(&h.finalize()[..12]),
+            sequence: 1,
+            rule: self.rule.clone(),
+            channel,
+            role: RecipientRole::Supervisor,
+            address: address.to_owned(),
+            content: Content::Undelivered { failure, items: self.content.items().to_vec() },
+        }
+    }
 }
 
 /// What makes a notification unique.
@@ -128,7 +220,7 @@ pub struct NotificationKey {
     pub address: String,
 }
 
-/// The result of one attempt.
+/// The result of one attempt, or a person's decision to send again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
@@ -138,6 +230,9 @@ pub enum Outcome {
     Retry,
     /// A permanent failure (SMTP 5xx, HTTP 4xx); done, for a person to look at.
     Failed,
+    /// Not an attempt: after a permanent failure a person queued it again
+    /// (`onrust alerts resend`); the entry says who and why.
+    Requeued,
 }
 
 /// One line of the notification log: one attempt.
@@ -155,6 +250,12 @@ pub struct LogEntry {
     /// SMTP reply code or HTTP status, when there was one.
     pub code: Option<u16>,
     pub message: Option<String>,
+    /// For `requeued`: who sent it again (a token or account name) ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// ... and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl LogEntry {
@@ -262,6 +363,87 @@ struct Pending {
     in_flight: bool,
 }
 
+/// A notification that failed for good, kept (with the outbox line it came
+/// from) so a person can send it again.
+#[derive(Debug, Clone)]
+struct Failed {
+    notification: Notification,
+    /// Attempts made, over restarts.
+    attempts: u32,
+    at: DateTime<Utc>,
+    code: Option<u16>,
+    message: Option<String>,
+}
+
+/// A notification that failed for good, as a person sees it (`onrust alerts
+/// resend`, the alerts API): to whom it was, what it carried, why it failed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Undelivered {
+    pub fingerprint: String,
+    pub sequence: u64,
+    pub rule: String,
+    pub channel: Channel,
+    pub role: RecipientRole,
+    /// The mailbox, or for a webhook its origin only (S9).
+    pub recipient: String,
+    /// The alerts it carried.
+    pub alerts: Vec<CarriedAlert>,
+    pub failed_at: DateTime<Utc>,
+    pub code: Option<u16>,
+    pub message: Option<String>,
+}
+
+/// An alert a notification carried: enough to name it and to decide who may
+/// act on it (its place).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CarriedAlert {
+    pub fingerprint: String,
+    pub municipality: Option<onrust_model::MunicipalityCode>,
+    pub unplaced: bool,
+}
+
+impl Failed {
+    fn undelivered(&self) -> Undelivered {
+        let n = &self.notification;
+        Undelivered {
+            fingerprint: n.fingerprint.clone(),
+            sequence: n.sequence,
+            rule: n.rule.clone(),
+            channel: n.channel,
+            role: n.role,
+            recipient: recipient_shown(n),
+            alerts: n
+                .content
+                .items()
+                .iter()
+                .map(|i| CarriedAlert {
+                    fingerprint: i.alert.fingerprint.clone(),
+                    municipality: i.alert.municipality.clone(),
+                    unplaced: i.alert.unplaced,
+                })
+                .collect(),
+            failed_at: self.at,
+            code: self.code,
+            message: self.message.clone(),
+        }
+    }
+}
+
+/// Whom a notification is for, as a person may read it: a mailbox, or a
+/// webhook's origin (its path may hold the receiver's token, S9).
+pub fn recipient_shown(n: &Notification) -> String {
+    match n.channel {
+        Channel::Email => n.address.clone(),
+        Channel::Webhook => crate::notify::webhook::origin(&n.address),
+    }
+}
+
+/// Whether a notification is about the alert `fingerprint`: its own key, or
+/// one of the alerts it carries (a group, a digest, a failure notice).
+fn concerns(n: &Notification, fingerprint: &str) -> bool {
+    n.fingerprint == fingerprint || n.content.items().iter().any(|i| i.alert.fingerprint == fingerprint)
+}
+
 /// One notification taken from the outbox to be sent without holding it
 /// (see [`Outbox::take_due`]); hand it back to [`Outbox::record`] with the result.
 #[derive(Debug, Clone)]
@@ -286,6 +468,8 @@ pub struct Outbox {
     known: HashSet<NotificationKey>,
     /// Not yet sent or permanently failed.
     pending: BTreeMap<NotificationKey, Pending>,
+    /// Failed for good and not sent again since.
+    failed: BTreeMap<NotificationKey, Failed>,
 }
 
 impl std::fmt::Debug for Outbox {
@@ -317,11 +501,25 @@ impl Outbox {
 
         let mut attempts: BTreeMap<NotificationKey, u32> = BTreeMap::new();
         let mut done: HashSet<NotificationKey> = HashSet::new();
+        // The last permanent failure of each key that was not sent again since.
+        let mut failures: BTreeMap<NotificationKey, &LogEntry> = BTreeMap::new();
         for e in &entries {
             let n = attempts.entry(e.key()).or_default();
             *n = (*n).max(e.attempt);
-            if matches!(e.outcome, Outcome::Sent | Outcome::Failed) {
-                done.insert(e.key());
+            match e.outcome {
+                Outcome::Sent => {
+                    done.insert(e.key());
+                    failures.remove(&e.key());
+                }
+                Outcome::Failed => {
+                    done.insert(e.key());
+                    failures.insert(e.key(), e);
+                }
+                Outcome::Requeued => {
+                    done.remove(&e.key());
+                    failures.remove(&e.key());
+                }
+                Outcome::Retry => {}
             }
         }
         // A key with any attempt on record is known even after compaction
@@ -329,11 +527,24 @@ impl Outbox {
         let mut known: HashSet<NotificationKey> = attempts.keys().cloned().collect();
         let mut enqueued = HashSet::new();
         let mut pending = BTreeMap::new();
+        let mut failed = BTreeMap::new();
         for line in queued {
             let key = line.notification.key();
             known.insert(key.clone());
-            if enqueued.insert(key.clone()) && !done.contains(&key) {
-                let made = attempts.get(&key).copied().unwrap_or(0);
+            if !enqueued.insert(key.clone()) {
+                continue;
+            }
+            let made = attempts.get(&key).copied().unwrap_or(0);
+            if let Some(failure) = failures.get(&key) {
+                let kept = Failed {
+                    notification: line.notification,
+                    attempts: made,
+                    at: failure.time,
+                    code: failure.code,
+                    message: failure.message.clone(),
+                };
+                failed.insert(key, kept);
+            } else if !done.contains(&key) {
                 pending.insert(
                     key,
                     Pending {
@@ -346,7 +557,7 @@ impl Outbox {
                 );
             }
         }
-        Ok(Self { dir: dir.to_path_buf(), _lock: lock, outbox, log, policy, known, pending })
+        Ok(Self { dir: dir.to_path_buf(), _lock: lock, outbox, log, policy, known, pending, failed })
     }
 
     /// Persists a notification before anything tries to send it. Returns
@@ -443,7 +654,7 @@ impl Outbox {
             match self.record(attempt, &result)? {
                 Outcome::Sent => report.sent += 1,
                 Outcome::Failed => report.failed += 1,
-                Outcome::Retry => {}
+                Outcome::Retry | Outcome::Requeued => {}
             }
         }
         report.still_pending = self.pending.len();
@@ -504,6 +715,9 @@ impl Outbox {
                     message: &message,
                 }
                 .emit();
+                let message = Some(clip(&message, 500)).filter(|m| !m.is_empty());
+                let kept = Failed { notification, attempts: number, at: Utc::now(), code, message };
+                self.failed.insert(key, kept);
             }
             Outcome::Retry => {
                 if let Some(p) = self.pending.get_mut(&key) {
@@ -512,8 +726,65 @@ impl Outbox {
                     p.next_at = Some(Instant::now() + self.policy.backoff(p.failures));
                 }
             }
+            // Never the result of an attempt.
+            Outcome::Requeued => {}
         }
         Ok(outcome)
+    }
+
+    /// The notifications that failed for good and were not sent again,
+    /// oldest failure first (what [`Outbox::resend`] can queue again).
+    pub fn undelivered(&self) -> Vec<Undelivered> {
+        let mut out: Vec<Undelivered> = self.failed.values().map(Failed::undelivered).collect();
+        out.sort_by(|a, b| a.failed_at.cmp(&b.failed_at).then_with(|| a.fingerprint.cmp(&b.fingerprint)));
+        out
+    }
+
+    /// Queues again every notification about the alert `fingerprint` that
+    /// failed for good: a person fixed the address, the relay or the
+    /// receiver. Each gets a `requeued` entry in the notification log with
+    /// `by` and `reason` before it is pending again, so a restart keeps it
+    /// pending. Sent ones are not sent again (R8: never twice), and those
+    /// still retrying need no help. Returns what was queued, for the record.
+    pub fn resend(&mut self, fingerprint: &str, by: &str, reason: &str) -> Result<Vec<Undelivered>, LogError> {
+        let keys: Vec<NotificationKey> = self
+            .failed
+            .iter()
+            .filter(|(_, f)| concerns(&f.notification, fingerprint))
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut requeued = Vec::new();
+        for key in keys {
+            let Some(failed) = self.failed.get(&key) else { continue };
+            let entry = LogEntry {
+                time: Utc::now(),
+                fingerprint: key.fingerprint.clone(),
+                sequence: key.sequence,
+                rule: failed.notification.rule.clone(),
+                channel: key.channel,
+                role: failed.notification.role,
+                address: key.address.clone(),
+                attempt: failed.attempts,
+                outcome: Outcome::Requeued,
+                code: None,
+                message: None,
+                by: Some(clip(by, 100)),
+                reason: Some(clip(reason, 1000)),
+            };
+            append_line(&mut self.log, &self.dir.join(LOG_FILE), &serde_json::to_string(&entry)?)?;
+            let Some(failed) = self.failed.remove(&key) else { continue };
+            requeued.push(failed.undelivered());
+            crate::internal_events::Requeued { fingerprint: &key.fingerprint, channel: key.channel, by }.emit();
+            let pending = Pending {
+                notification: failed.notification,
+                attempts: failed.attempts,
+                failures: 0,
+                next_at: None,
+                in_flight: false,
+            };
+            self.pending.insert(key, pending);
+        }
+        Ok(requeued)
     }
 
     /// Withdraws the messages `message_ids` from the evidence of every
@@ -523,9 +794,10 @@ impl Outbox {
     /// was sent is in the recipients' mailboxes and cannot be recalled.
     pub fn withdraw_evidence(&mut self, message_ids: &[String]) -> Result<usize, LogError> {
         let mut changed = 0;
-        for pending in self.pending.values_mut() {
-            let alerts = pending
-                .notification
+        // What failed may be sent again: it quotes no deleted message either.
+        let waiting = self.pending.values_mut().map(|p| &mut p.notification);
+        for notification in waiting.chain(self.failed.values_mut().map(|f| &mut f.notification)) {
+            let alerts = notification
                 .content
                 .items_mut()
                 .iter_mut()
@@ -544,15 +816,17 @@ impl Outbox {
         Ok(changed)
     }
 
-    /// Rewrites the outbox with only what is still pending (atomically: a
-    /// new file, fsynced, renamed over the old one), so it does not grow
-    /// forever. The notification log is untouched: it is the record of who
-    /// was told what, and its retention is the alerts data class's (L6).
+    /// Rewrites the outbox with only what is still pending or failed for
+    /// good (a person may send that again), atomically: a new file, fsynced,
+    /// renamed over the old one, so it does not grow forever. The
+    /// notification log is untouched: it is the record of who was told what,
+    /// and its retention is the alerts data class's (L6).
     pub fn compact(&mut self) -> Result<(), LogError> {
         let path = self.dir.join(OUTBOX_FILE);
         let mut body = String::new();
-        for p in self.pending.values() {
-            let line = OutboxLine { enqueued_at: Utc::now(), notification: p.notification.clone() };
+        let kept = self.pending.values().map(|p| &p.notification).chain(self.failed.values().map(|f| &f.notification));
+        for notification in kept {
+            let line = OutboxLine { enqueued_at: Utc::now(), notification: notification.clone() };
             body.push_str(&serde_json::to_string(&line)?);
             body.push('\n');
         }
@@ -587,6 +861,8 @@ impl Outbox {
             outcome,
             code,
             message: Some(clip(message, 500)).filter(|m| !m.is_empty()),
+            by: None,
+            reason: None,
         };
         append_line(&mut self.log, &self.dir.join(LOG_FILE), &serde_json::to_string(&entry)?)
     }
@@ -663,7 +939,7 @@ mod tests {
             channel: Channel::Email,
             role: RecipientRole::Officer,
             address: address.to_owned(),
-            content: Content::Alerts { items: vec![Item { alert, previous: None }] },
+            content: Content::Alerts { items: vec![Item::new(alert, None)] },
         }
     }
 
@@ -778,6 +1054,75 @@ mod tests {
         again.deliver_pending(&ch).await.unwrap();
         assert_eq!(ch.calls(), 1);
         assert_eq!(read_log(dir.path()).unwrap()[0].outcome, Outcome::Failed);
+    }
+
+    /// Issue 16: a permanent failure waits for a person, who sends it again
+    /// (`onrust alerts resend`) with who and why on record; the requeue
+    /// survives a restart and compaction, and what was sent is never sent again.
+    #[tokio::test]
+    async fn a_permanent_failure_is_resent_once_by_a_person_with_who_and_why_also_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ob = Outbox::open(dir.path(), fast()).unwrap();
+        ob.enqueue(notification(1, "oov@utrecht.example"), Utc::now()).unwrap();
+        ob.enqueue(notification(1, "chef@utrecht.example"), Utc::now()).unwrap();
+        let mut hook = notification(1, "https://crisis.example/hooks/geheim-token");
+        hook.channel = Channel::Webhook;
+        ob.enqueue(hook, Utc::now()).unwrap();
+        let no_user = || Err(DeliveryError::Permanent { code: Some(550), message: "5.1.1 no such user".into() });
+        let refused = || Err(DeliveryError::Permanent { code: Some(410), message: "gone".into() });
+        // In key order: chef@ before oov@, mail before webhook.
+        let ch = Scripted::new(vec![Ok(Delivered { code: Some(250), message: "ok".into() }), no_user(), refused()]);
+        assert_eq!(ob.deliver_pending(&ch).await.unwrap().failed, 2);
+        let fingerprint = fixtures::alert().fingerprint;
+        let undelivered = ob.undelivered();
+        let shown: Vec<(&str, Option<u16>)> = undelivered.iter().map(|u| (u.recipient.as_str(), u.code)).collect();
+        assert_eq!(shown, [("oov@utrecht.example", Some(550)), ("https://crisis.example/…", Some(410))]);
+        assert!(undelivered.iter().all(|u| u.alerts[0].fingerprint == fingerprint), "{undelivered:?}");
+        assert!(!format!("{undelivered:?}").contains("geheim-token"), "a webhook by its origin only (S9)");
+        // Compacted and reopened, what failed can still be sent again.
+        ob.compact().unwrap();
+        drop(ob);
+        let mut ob = Outbox::open(dir.path(), fast()).unwrap();
+        assert_eq!(ob.undelivered().len(), 2);
+        assert!(ob.pending().is_empty(), "a failure waits for a person");
+        assert!(ob.resend("0000000000", "chef-van-dienst", "x").unwrap().is_empty(), "another alert: nothing");
+        let resent = ob.resend(&fingerprint, "chef-van-dienst", "adres hersteld").unwrap();
+        assert_eq!(resent.len(), 2, "every failed one about the alert, not the sent one");
+        assert!(ob.undelivered().is_empty());
+        let requeued: Vec<LogEntry> =
+            ob.entries().unwrap().into_iter().filter(|e| e.outcome == Outcome::Requeued).collect();
+        assert_eq!(requeued.len(), 2);
+        assert_eq!(requeued[0].by.as_deref(), Some("chef-van-dienst"));
+        assert_eq!(requeued[0].reason.as_deref(), Some("adres hersteld"));
+        assert_eq!(requeued[0].attempt, 1, "attempts so far; a requeue is not one");
+        // A restart before the next attempt: still pending, attempts counting on.
+        drop(ob);
+        let mut ob = Outbox::open(dir.path(), fast()).unwrap();
+        assert_eq!(ob.pending().len(), 2);
+        let ch = Scripted::new(vec![]);
+        assert_eq!(ob.deliver_pending(&ch).await.unwrap().sent, 2);
+        let last: Vec<(Outcome, u32)> =
+            ob.entries().unwrap().iter().rev().take(2).map(|e| (e.outcome, e.attempt)).collect();
+        assert_eq!(last, [(Outcome::Sent, 2), (Outcome::Sent, 2)]);
+        assert!(ob.resend(&fingerprint, "chef-van-dienst", "nog eens").unwrap().is_empty(), "sent: never twice (R8)");
+        drop(ob);
+        let ob = Outbox::open(dir.path(), fast()).unwrap();
+        assert!(ob.pending().is_empty() && ob.undelivered().is_empty());
+        assert_eq!(ch.calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_deleted_message_leaves_what_failed_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ob = Outbox::open(dir.path(), fast()).unwrap();
+        ob.enqueue(notification(1, "oov@utrecht.example"), Utc::now()).unwrap();
+        let ch = Scripted::new(vec![Err(DeliveryError::Permanent { code: Some(550), message: "no".into() })]);
+        ob.deliver_pending(&ch).await.unwrap();
+        assert_eq!(ob.withdraw_evidence(&["m1".to_owned()]).unwrap(), 1, "a failed one may be sent again");
+        drop(ob);
+        let on_disk = std::fs::read_to_string(dir.path().join(OUTBOX_FILE)).unwrap();
+        assert!(!on_disk.contains("nieuws/m1") && on_disk.contains("nieuws/m2"), "{on_disk}");
+        assert_eq!(Outbox::open(dir.path(), fast()).unwrap().undelivered().len(), 1, "still there to resend");
     }
 
     #[tokio::test]

@@ -108,6 +108,32 @@ impl RecipientRole {
     }
 }
 
+/// Which alerts a feed or calendar shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedPlace<'a> {
+    /// One municipality's alerts (its code and name).
+    Municipality(&'a onrust_model::MunicipalityCode, &'a str),
+    /// The region-wide ones (no municipality, but a place).
+    Region,
+    /// Those without a known place ("plaats onbekend").
+    Unplaced,
+    /// Every alert in the region: each municipality's, the region-wide and
+    /// the unplaced ones (the supervisors' overview).
+    All,
+}
+
+impl FeedPlace<'_> {
+    /// Whether the alert belongs in this feed.
+    pub fn admits(&self, alert: &crate::Alert) -> bool {
+        match self {
+            Self::Municipality(code, _) => alert.municipality.as_ref() == Some(*code),
+            Self::Region => alert.municipality.is_none() && !alert.unplaced,
+            Self::Unplaced => alert.municipality.is_none() && alert.unplaced,
+            Self::All => true,
+        }
+    }
+}
+
 /// Every configured channel behind one [`log::Deliver`], so one outbox
 /// serves them all; a notification for a channel that is not configured is a
 /// permanent failure, logged like any other.
@@ -224,6 +250,7 @@ pub(crate) mod fixtures {
             score: 0.93,
             signals: vec!["call_to_violence".to_owned()],
             received_at: None,
+            place: None,
         }
     }
 

@@ -93,6 +93,8 @@ pub struct SmtpNotifier {
     region_name: String,
     /// Whom a mayor calls (`[alerts] contact`).
     contact: Option<String>,
+    /// Where the console is reached (`[http] public_url`), for the link to an alert.
+    console_url: Option<String>,
 }
 
 impl std::fmt::Debug for SmtpNotifier {
@@ -127,7 +129,13 @@ impl SmtpNotifier {
             (Some(_), None) => return Err(SmtpError::MissingPassword),
             (None, _) => {}
         }
-        Ok(Self { transport: builder.build(), from: cfg.from.clone(), region_name: region_name.into(), contact: None })
+        Ok(Self {
+            transport: builder.build(),
+            from: cfg.from.clone(),
+            region_name: region_name.into(),
+            contact: None,
+            console_url: None,
+        })
     }
 
     /// Names whom a mayor calls about an alert (`[alerts] contact`).
@@ -136,17 +144,34 @@ impl SmtpNotifier {
         self
     }
 
+    /// Links officers' and supervisors' mail to the alert in the console at
+    /// this address (`[http] public_url`).
+    pub fn with_console_url(mut self, console_url: Option<String>) -> Self {
+        self.console_url = console_url;
+        self
+    }
+
     /// Renders a notification into the MIME message that would be sent.
     pub fn message(&self, n: &Notification) -> Result<Message, EmailError> {
-        let ctx = MailContext { role: n.role, region_name: self.region_name.clone(), contact: self.contact.clone() };
-        let items: Vec<MailItem<'_>> =
-            n.content.items().iter().map(|i| MailItem { alert: &i.alert, previous: i.previous.as_ref() }).collect();
+        let ctx = MailContext {
+            role: n.role,
+            region_name: self.region_name.clone(),
+            contact: self.contact.clone(),
+            console_url: self.console_url.clone(),
+        };
+        let items: Vec<MailItem<'_>> = n
+            .content
+            .items()
+            .iter()
+            .map(|i| MailItem { alert: &i.alert, previous: i.previous.as_ref(), short_id: i.short_id() })
+            .collect();
         let rendered = match &n.content {
             Content::Alerts { .. } => email::render_group(&items, &ctx)?,
             Content::Digest { date, .. } => email::render_digest(*date, &items, &ctx)?,
             Content::Summary { event_time, .. } => email::render_summary(*event_time, &items, &ctx)?,
             Content::Review { .. } => email::render_review(&items, &ctx)?,
             Content::Escalation { .. } => email::render_escalation(&items, &ctx)?,
+            Content::Undelivered { failure, .. } => email::render_undelivered(failure, &items, &ctx)?,
         };
         email::build_message(&self.from, &n.address, &message_id(n), &rendered)
     }

@@ -112,6 +112,17 @@ pub fn verify(key: &[u8], body: &[u8], header: &str) -> bool {
     mac.verify_slice(&sig).is_ok()
 }
 
+/// `https://host/…` for a webhook URL: where it goes, without its path or
+/// query, which may hold the receiver's own token (S9). Whatever a person
+/// reads about a webhook (the notification log, a failure notice, the API)
+/// names it so.
+pub fn origin(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => format!("{}://{}/…", u.scheme(), u.host_str().unwrap_or("?")),
+        Err(_) => "(webhook)".to_owned(),
+    }
+}
+
 /// Accepts https, and http only towards a loopback host; no user or password
 /// in the URL.
 pub fn check_url(raw: &str) -> Result<url::Url, WebhookError> {
@@ -164,6 +175,12 @@ impl Deliver for WebhookNotifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_webhook_is_shown_by_its_origin_only() {
+        assert_eq!(origin("https://crisis.example/hooks/s3cr3t-token?x=1"), "https://crisis.example/…");
+        assert_eq!(origin("not a url"), "(webhook)");
+    }
 
     #[test]
     fn signature_is_hmac_sha256_of_the_body() {

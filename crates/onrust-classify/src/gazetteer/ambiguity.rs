@@ -22,8 +22,12 @@
 //!    Marco Pololaan in Emmeloord" is Emmeloord's, though the curated one is
 //!    Utrecht's; "de wijk Vollenhove in Zeist" is Zeist's, not the woonplaats
 //!    in Steenwijkerland. A municipality's own name never gives way.
-//! 3. A message that names no place at all takes its source's single
-//!    municipality, marked as inferred.
+//! 3. A municipality's inhabitants ("Utrechters", "Almeerders") name it
+//!    only when the message names no place: they are dropped beside one
+//!    ("Utrechters, kom naar Amersfoort" is Amersfoort's), and never vouch
+//!    for another name.
+//! 4. A message that names no place at all (inhabitants count as named)
+//!    takes its source's single municipality, marked as inferred.
 
 use onrust_model::{MunicipalityCode, PlaceTier};
 
@@ -158,6 +162,11 @@ impl Gazetteer {
                 reason,
                 alternate: candidate.entry.is_some_and(Entry::weak),
             });
+        }
+        // Inhabitants name their municipality only when no place does:
+        // "Utrechters, kom zaterdag naar Amersfoort" is about Amersfoort.
+        if out.iter().any(|r| r.tier != PlaceTier::Demonym) {
+            out.retain(|r| r.tier != PlaceTier::Demonym);
         }
         if out.is_empty()
             && let Some(municipality) = source

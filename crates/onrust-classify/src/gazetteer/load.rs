@@ -17,7 +17,7 @@ use crate::error::Problems;
 use crate::normalize::words;
 use crate::themes::Fnv;
 
-/// The file beside the CSV with aliases, ambiguity lists and the place files.
+/// The file beside the CSV with aliases, demonyms, ambiguity lists and the place files.
 pub const EXTRAS_FILE: &str = "gazetteer.toml";
 
 const EXPECTED_HEADER: [&str; 4] = ["Woonplaatscode", "Woonplaats", "Gemeentecode", "Gemeente"];
@@ -45,6 +45,9 @@ struct Extras {
     ignore: Vec<String>,
     #[serde(default)]
     aliases: Vec<Alias>,
+    /// What a municipality's inhabitants are called ("Utrechters").
+    #[serde(default)]
+    demonyms: Vec<Alias>,
     #[serde(default)]
     places: Vec<PlaceFile>,
     #[serde(default)]
@@ -206,7 +209,22 @@ impl Gazetteer {
                     hash.write(source.as_bytes());
                     match toml::from_str::<Extras>(&source) {
                         Ok(extras) => {
-                            apply_aliases(&extras_path, &extras.aliases, &mut b, problems);
+                            apply_aliases(&extras_path, "aliases", &extras.aliases, Tier::Alias, &mut b, problems);
+                            let demonyms = apply_aliases(
+                                &extras_path,
+                                "demonyms",
+                                &extras.demonyms,
+                                Tier::Demonym,
+                                &mut b,
+                                problems,
+                            );
+                            if demonyms > 0 {
+                                summaries.push(TierSummary {
+                                    file: EXTRAS_FILE.to_owned(),
+                                    vintage: "hand-made".to_owned(),
+                                    counts: vec![(PlaceTier::Demonym, demonyms)],
+                                });
+                            }
                             for file in &extras.places {
                                 let path = csv_path.with_file_name(&file.file);
                                 if let Some(summary) = load_places(&path, file, &mut b, &mut hash, problems) {
@@ -336,9 +354,19 @@ fn load_csv(path: &Path, source: &str, b: &mut Builder, problems: &mut Problems)
     }
 }
 
-fn apply_aliases(path: &Path, aliases: &[Alias], b: &mut Builder, problems: &mut Problems) {
+/// Adds the names of a list of `gazetteer.toml` (`aliases`, `demonyms`) as
+/// places of `tier`; how many were added.
+fn apply_aliases(
+    path: &Path,
+    list: &str,
+    aliases: &[Alias],
+    tier: Tier,
+    b: &mut Builder,
+    problems: &mut Problems,
+) -> usize {
+    let mut added = 0;
     for alias in aliases {
-        let location = format!("aliases {:?}", alias.name);
+        let location = format!("{list} {:?}", alias.name);
         let code = match MunicipalityCode::new(alias.municipality.trim()) {
             Ok(code) => code,
             Err(e) => {
@@ -354,8 +382,10 @@ fn apply_aliases(path: &Path, aliases: &[Alias], b: &mut Builder, problems: &mut
             problems.push(path, location, "the name has no words");
             continue;
         }
-        b.insert(&alias.name, Tier::Alias, m, 0);
+        b.insert(&alias.name, tier, m, 0);
+        added += 1;
     }
+    added
 }
 
 /// Reads a file, hashing it; `None` (with the problem noted) when it cannot be read.

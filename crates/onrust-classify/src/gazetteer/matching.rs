@@ -22,11 +22,18 @@ const ARTICLES: &[&str] = &["de", "het", "t"];
 /// How the words around a mention read.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Surface {
-    /// Capitalised as a name is: the last word capitalised, not a hashtag, and
-    /// a one-word name neither starting a sentence nor after a surname particle.
+    /// Written with a capital as a name is: the last word capitalised and not a hashtag.
     pub capitalised: bool,
+    /// A one-word name that starts a sentence, where every word has a capital.
+    pub sentence_start: bool,
+    /// A one-word name after a surname particle that belongs to a surname:
+    /// "Henk van Houten", "Van Houten zei", not "de burgemeester van Houten".
+    pub surname: bool,
     /// After a locative ("in", "op de", …).
     pub located: bool,
+    /// A one-word name that starts a sentence followed by a dash or colon, as
+    /// a dateline or a headline's place is: "HOUTEN - De politie …", "Houten: …".
+    pub headed: bool,
 }
 
 /// Whether the writing admits a place of a name.
@@ -41,19 +48,30 @@ pub(crate) enum Admission {
 }
 
 impl Surface {
+    /// What the writing admits of `entry`. A name that is also an ordinary
+    /// word (flag `w`, or listed in `capitalised_only`: "Lunetten", "Zuilen",
+    /// "Houten", "Huizen") counts only with a capital: never in lowercase,
+    /// not even after "in" or "op" ("in zuilen", "een houten bank"), and not
+    /// as part of a surname. Starting a sentence it needs support (a place in
+    /// the same municipality, or the source), unless it heads the text as a
+    /// dateline does ("HOUTEN - …"). Any other name counts in lowercase too
+    /// ("rellen in overvecht"), as people write on social media.
     pub fn admits(self, entry: &Entry) -> Admission {
-        if entry.has(flag::CAPITALISED_ONLY) && !self.capitalised {
-            return Admission::No;
+        let word_too = entry.has(flag::ORDINARY | flag::CAPITALISED_ONLY);
+        if word_too {
+            if !self.capitalised || self.surname {
+                return Admission::No;
+            }
+            if self.sentence_start && !self.headed {
+                return Admission::WithSupport;
+            }
         }
         if entry.has(flag::ALTERNATE | flag::PARTIAL) {
             return Admission::WithSupport;
         }
-        if entry.has(flag::ORDINARY) {
-            return match (self.capitalised, self.located) {
-                (false, _) => Admission::No,
-                (true, true) => Admission::Alone,
-                (true, false) => Admission::WithSupport,
-            };
+        // An ordinary word written as a name: "in Lunetten" says it is the place, "een Lunetten" does not.
+        if entry.has(flag::ORDINARY) && !self.located && !self.headed {
+            return Admission::WithSupport;
         }
         Admission::Alone
     }
@@ -85,20 +103,38 @@ fn is_particle(token: &Token) -> bool {
     PARTICLES.contains(&token.norm.as_str())
 }
 
-fn surface_of(tokens: &[Token], first: usize, last: usize) -> Surface {
-    let before = |n: usize| first.checked_sub(n).and_then(|i| tokens.get(i)).map(|t| t.norm.as_str());
-    let after_article = before(1).is_some_and(|w| ARTICLES.contains(&w));
-    let located = before(1).is_some_and(|w| LOCATIVES.contains(&w))
-        || (after_article && before(2).is_some_and(|w| LOCATIVES.contains(&w)));
-    // "op de Neude" is an article, "Henk de Vries" a surname.
-    let surname = first.checked_sub(1).and_then(|i| tokens.get(i)).is_some_and(is_particle) && !located;
-    let capitalised = match (tokens.get(first), tokens.get(last)) {
-        (Some(head), Some(tail)) => {
-            tail.capitalised && !tail.hashtag && !(first == last && (head.sentence_start || surname))
-        }
-        _ => false,
+fn surface_of(text: &str, tokens: &[Token], first: usize, last: usize) -> Surface {
+    let before = |n: usize| first.checked_sub(n).and_then(|i| tokens.get(i));
+    let word_before = |n: usize| before(n).map(|t| t.norm.as_str());
+    let after_article = word_before(1).is_some_and(|w| ARTICLES.contains(&w));
+    let located = word_before(1).is_some_and(|w| LOCATIVES.contains(&w))
+        || (after_article && word_before(2).is_some_and(|w| LOCATIVES.contains(&w)));
+    let one_word = first == last;
+    // "op de Neude" is an article. A lowercase "van" after a lowercase word is
+    // the one of "het gemeentehuis van Houten"; after a first name, or with a
+    // capital of its own, it starts a surname ("Henk van Houten", "Van Houten"),
+    // as every other particle does ("Henk de Vries", "van de Sluis").
+    let surname = one_word
+        && !located
+        && before(1).is_some_and(|particle| {
+            let genitive = particle.norm == "van"
+                && !particle.capitalised
+                && !particle.sentence_start
+                && before(2).is_some_and(|w| !w.capitalised);
+            is_particle(particle) && !genitive
+        });
+    let (capitalised, sentence_start) = match (tokens.get(first), tokens.get(last)) {
+        (Some(head), Some(tail)) => (tail.capitalised && !tail.hashtag, one_word && head.sentence_start),
+        _ => (false, false),
     };
-    Surface { capitalised, located }
+    // A dash or colon with a space after it: "Blauw-gele kaarsen" is a compound.
+    let headed = sentence_start
+        && tokens.get(last).and_then(|t| text.get(t.end..)).is_some_and(|rest| {
+            let mut chars = rest.trim_start_matches([' ', '\t']).chars();
+            chars.next().is_some_and(|c| matches!(c, '-' | '\u{2013}' | '\u{2014}' | ':'))
+                && chars.next().is_none_or(char::is_whitespace)
+        });
+    Surface { capitalised, sentence_start, surname, located, headed }
 }
 
 impl Gazetteer {
@@ -128,7 +164,7 @@ impl Gazetteer {
                 if !municipalities.is_empty() {
                     let (start, end) = (tokens[i].start, tokens[i + len - 1].end);
                     let found = Found::Postcode { code, municipalities, alone };
-                    mentions.push(Mention { start, end, found, surface: surface_of(tokens, i, i + len - 1) });
+                    mentions.push(Mention { start, end, found, surface: surface_of(text, tokens, i, i + len - 1) });
                     i += len;
                     continue;
                 }
@@ -151,7 +187,7 @@ impl Gazetteer {
             }
             let matched = ends.iter().rev().find_map(|&(last, node)| {
                 let candidates = self.index.ending_at(node);
-                let surface = surface_of(tokens, i, last);
+                let surface = surface_of(text, tokens, i, last);
                 let admitted = candidates
                     .iter()
                     .any(|&e| self.entries.get(e as usize).is_some_and(|e| surface.admits(e) != Admission::No));
@@ -168,7 +204,7 @@ impl Gazetteer {
             if !province && !surname {
                 let without_article =
                     if article { self.ending_at_words(tokens.get(i + 1..=last).unwrap_or_default()) } else { &[] };
-                let bare = if article { surface_of(tokens, i + 1, last) } else { surface };
+                let bare = if article { surface_of(text, tokens, i + 1, last) } else { surface };
                 let (start, end) = (tokens[i].start, tokens[last].end);
                 mentions.push(Mention { start, end, found: Found::Name(candidates, without_article, bare), surface });
             }

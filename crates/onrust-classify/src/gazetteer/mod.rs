@@ -123,12 +123,14 @@ fn explain(written: Option<&str>, r: &Resolved, place: &onrust_model::Place) -> 
     let municipality = &place.municipality_name;
     let others =
         |n: usize| if n == 1 { "ook in 1 andere gemeente".to_owned() } else { format!("ook in {n} andere gemeenten") };
+    // Support can decide for a name no other municipality has (an alternate one): then only the support is said.
+    let others_then = |n: usize| if n == 0 { String::new() } else { format!("{}; ", others(n)) };
     let why = match &r.reason {
         Reason::Only => "de enige plek met die naam".to_owned(),
         Reason::Strongest { others: n } => format!("{}, daar als kleinere plek", others(*n)),
         Reason::WellKnown { others: n } => format!("de bekende; {}", others(*n)),
-        Reason::Named { others: n, by } => format!("{}; {municipality} wordt genoemd ({by})", others(*n)),
-        Reason::Source { others: n } => format!("{}; de bron gaat alleen over {municipality}", others(*n)),
+        Reason::Named { others: n, by } => format!("{}{municipality} wordt genoemd ({by})", others_then(*n)),
+        Reason::Source { others: n } => format!("{}de bron gaat alleen over {municipality}", others_then(*n)),
         Reason::Inferred => format!("geen plaats in de tekst; de bron gaat alleen over {municipality}"),
     };
     let alternate = if r.alternate { " (andere naam, of deel van een naam)" } else { "" };

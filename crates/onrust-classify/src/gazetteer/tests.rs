@@ -259,3 +259,83 @@ fn the_shipped_gazetteer_has_every_tier() {
         assert!(tiers.contains(&tier), "no {tier} in {files:#?}");
     }
 }
+
+/// Rule of `Surface::admits`: a name that is also an ordinary word counts only
+/// with a capital. In lowercase it is the word, even after "in" or "op" and
+/// even where another place would vouch for it; a name that is no ordinary
+/// word counts in lowercase too.
+#[test]
+fn a_lowercase_ordinary_word_is_no_place_even_with_support() {
+    // Pillars and "here", though a street in Groningen and a wijk of Maastricht carry those names.
+    let found = hits("Het dak rust op zuilen, in Groningen", None);
+    assert!(found.iter().all(|h| h.place.name != "Zuilen"), "{found:#?}");
+    let found = hits("carnaval hier boven de rivieren stelt niks voor vergeleken met Maastricht", None);
+    assert!(found.iter().all(|h| h.place.name != "Hier"), "{found:#?}");
+    let found = hits("rellen in zuilen vannacht", Some("GM0344"));
+    assert!(found.iter().all(|h| h.place.tier == PlaceTier::Source), "only the source says where: {found:#?}");
+    // Written as a name it is the wijk; a name that is no word counts in lowercase.
+    assert_eq!(codes("Vannacht rellen in Zuilen", None), ["GM0344"]);
+    assert_eq!(codes("rellen in overvecht vannacht", None), ["GM0344"]);
+    assert_eq!(codes("kanaleneiland gaat vanavond los", None), ["GM0344"]);
+}
+
+/// "houten" is an adjective; Houten the municipality is written with a capital,
+/// and at the start of a sentence needs a place beside it, the source or a dateline.
+#[test]
+fn houten_the_adjective_is_no_place_and_houten_the_municipality_is() {
+    for text in [
+        "een houten bank in het park",
+        "Wie heeft er nog een oude houten tafel over?",
+        "Ze lagen in houten kisten",
+        "Houten zet extra politie in",
+        "Henk van Houten zegt dat het rustig blijft",
+        "Blauw-gele kaarsen zijn welkom",
+    ] {
+        assert!(hits(text, None).is_empty(), "{text}: {:#?}", hits(text, None));
+    }
+    for text in [
+        "Stille tocht in Houten",
+        "Het gemeentehuis van Houten gaat dicht",
+        "HOUTEN - De politie grijpt vannacht in",
+        "Houten: stille tocht zaterdag",
+        "Houten zet extra politie in na de onrust in Schalkwijk",
+    ] {
+        assert_eq!(codes(text, None), ["GM0321"], "{text}");
+    }
+    // The source lends its municipality to "Houten" at the start of a sentence, as a place of the text.
+    let found = hits("Houten zet extra politie in", Some("GM0321"));
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!((found[0].place.tier, found[0].place.municipality.as_str()), (PlaceTier::Municipality, "GM0321"));
+    // An alternate name only Houten has: the support is all the explanation says.
+    let found = hits("Rellen in Hauten", Some("GM0321"));
+    assert_eq!(
+        found.iter().map(|h| h.why.as_str()).collect::<Vec<_>>(),
+        ["Hauten (kern, Houten) (andere naam, of deel van een naam): de bron gaat alleen over Houten"]
+    );
+    // The same for the other word-like municipalities: "van" after a noun is no surname.
+    assert_eq!(codes("De burgemeester van Huizen zegt dat het rustig blijft", None), ["GM0406"]);
+}
+
+/// Inhabitants name their municipality, more weakly than a place does.
+#[test]
+fn inhabitants_name_their_municipality_more_weakly_than_a_place() {
+    for (text, code) in [
+        ("Utrechters, kom allemaal!", "GM0344"),
+        ("Amersfoorters laten zich niet wegjagen", "GM0307"),
+        ("de almeerders zijn er klaar mee", "GM0034"),
+        ("Hilversummers, zaterdag gaan we los", "GM0402"),
+    ] {
+        assert_eq!(codes(text, None), [code], "{text}");
+    }
+    let hit = only("Utrechters, kom allemaal!");
+    assert_eq!(hit.place.tier, PlaceTier::Demonym);
+    assert_eq!(hit.place.label(), "Utrechters (inwoners, Utrecht)");
+    // A place in the text wins: the action is in Amersfoort, or on the Kanaleneiland.
+    assert_eq!(codes("Utrechters, kom zaterdag naar Amersfoort", None), ["GM0307"]);
+    let found = hits("Utrechters, kom naar het Kanaleneiland", None);
+    assert_eq!(found.iter().map(|h| h.place.name.as_str()).collect::<Vec<_>>(), ["Kanaleneiland"]);
+    // They beat the source, and vouch for no other name.
+    assert_eq!(codes("Almeerders opgelet", Some("GM0344")), ["GM0034"]);
+    let found = hits("Almeerders, kom naar de Parkwijk", None);
+    assert!(found.iter().all(|h| h.place.name != "Parkwijk"), "{found:#?}");
+}

@@ -26,6 +26,9 @@ pub(crate) enum Tier {
     Square,
     Street,
     Postcode,
+    /// The inhabitants of a municipality, from `gazetteer.toml` ("Utrechters"):
+    /// the weakest, named only when no place is.
+    Demonym,
 }
 
 impl Tier {
@@ -40,7 +43,11 @@ impl Tier {
             PlaceTier::Station => Tier::Station,
             PlaceTier::Stadium => Tier::Stadium,
             PlaceTier::Landmark => Tier::Landmark,
-            PlaceTier::Municipality | PlaceTier::Town | PlaceTier::Postcode | PlaceTier::Source => return None,
+            PlaceTier::Municipality
+            | PlaceTier::Town
+            | PlaceTier::Postcode
+            | PlaceTier::Source
+            | PlaceTier::Demonym => return None,
         })
     }
 
@@ -60,13 +67,15 @@ impl Tier {
             Tier::Square => PlaceTier::Square,
             Tier::Street => PlaceTier::Street,
             Tier::Postcode => PlaceTier::Postcode,
+            Tier::Demonym => PlaceTier::Demonym,
         }
     }
 
     /// Whether a place of this tier, once certain, lends its municipality to
     /// the ambiguous names beside it. A municipality, woonplaats, wijk,
     /// village, station or postcode says where a message is; a street or
-    /// buurt that is unique somewhere is too weak to vouch for another.
+    /// buurt that is unique somewhere is too weak to vouch for another, and
+    /// so are a municipality's inhabitants.
     pub fn supports(self) -> bool {
         self <= Tier::Station || self == Tier::Postcode
     }
@@ -102,11 +111,13 @@ pub(crate) mod flag {
     /// A part of a longer official name ("Neude" of "Domplein, Neude, Janskerkhof"): weak like an alternate.
     pub const PART: u8 = 2;
     /// Every word of the name is an ordinary word ("Lunetten", "Het Zand"):
-    /// matched only capitalised, and on its own only after "in", "op", "bij", …
+    /// matched only capitalised (never in lowercase, not even after "in"),
+    /// and on its own only after "in", "op", "bij", … (see `Surface::admits`).
     pub const ORDINARY: u8 = 4;
-    /// Listed in `capitalised_only` of `gazetteer.toml` (the older, curated rule for
-    /// municipalities and woonplaatsen): matched only capitalised, not starting a
-    /// sentence, not after a surname particle.
+    /// Listed in `capitalised_only` of `gazetteer.toml` (the curated rule for
+    /// municipalities and woonplaatsen that are ordinary words: "Houten",
+    /// "Huizen"): matched only capitalised and not in a surname; starting a
+    /// sentence only with support or as a dateline (see `Surface::admits`).
     pub const CAPITALISED_ONLY: u8 = 8;
     /// From a curated file: the well-known place of that name wins its tier
     /// ("Oudegracht" is Utrecht's, though Alkmaar has one too).

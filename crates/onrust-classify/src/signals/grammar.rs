@@ -208,7 +208,12 @@ pub(crate) struct Reading<'a> {
 pub(crate) fn read(r: &Reading<'_>) -> Vec<Hit> {
     let mut hits = Vec::new();
     for clause in 0..r.clause_count {
-        hits.extend(threat_in(r, clause));
+        let threats = threat_in(r, clause);
+        let threatened = threats.iter().any(|h| h.kind == HitKind::Threat);
+        hits.extend(threats);
+        if !threatened && let Some(hit) = normative_in(r, clause) {
+            hits.push(hit);
+        }
         if let Some(hit) = doxxing_in(r, clause) {
             hits.push(hit);
         }
@@ -336,6 +341,85 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
         });
     }
     hits
+}
+
+/// Modals of obligation, permission and desert that make a normative threat
+/// with a death or destruction complement ("die moeten dood", "verdient de kogel").
+const NORMATIVE_MODALS: [&str; 10] =
+    ["moet", "moeten", "mag", "mogen", "verdient", "verdienen", "hoort", "horen", "zou", "zouden"];
+
+/// Complements that, after such a modal, wish death or destruction on the subject.
+const NORMATIVE_HARM: [&str; 9] =
+    ["dood", "kapot", "kogel", "opgehangen", "afgemaakt", "neergeschoten", "doodgeschoten", "vergast", "opgeknoopt"];
+
+/// Subject pronouns that point at people ("die moeten allemaal kapot", "ze verdienen de kogel").
+const NORMATIVE_SUBJECTS: [&str; 11] = ["die", "ze", "zij", "jullie", "hullie", "hun", "deze", "jij", "je", "hij", "u"];
+
+/// Endings of nouns that name people, for a pointed-at subject ("die
+/// zakkenvullers", "zulke handhavers"); things ("die printer") do not end so.
+const PERSON_ENDINGS: [&str; 8] = ["ers", "aars", "isten", "leden", "lui", "mensen", "genoten", "ici"];
+
+/// How far the complement may stand from its modal ("moeten allemaal gewoon dood").
+const NORMATIVE_REACH: usize = 4;
+
+/// A normative threat: a person as subject (a target word, a pronoun that
+/// points at people, a capitalised name or a pointed-at noun that names
+/// people) + a modal of obligation or desert + death or destruction within
+/// a few words ("Die raadsleden moeten dood", "ze verdienen de kogel", "de
+/// hele raad mag wat mij betreft dood"). "De tomatenplanten moeten dood door
+/// de vorst" has no person and is no threat. The subject is never looked up
+/// as a group (rule L11): a group word neither makes nor breaks it.
+fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
+    if r.held.get(clause).copied().unwrap_or(false) {
+        return None;
+    }
+    let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
+    let (at, modal) = clause_words
+        .iter()
+        .position(|(_, t)| NORMATIVE_MODALS.contains(&t.norm.as_str()))
+        .map(|at| (at, clause_words[at].0))?;
+    let harm = clause_words
+        .iter()
+        .skip(at + 1)
+        .take(NORMATIVE_REACH)
+        .find(|(_, t)| NORMATIVE_HARM.contains(&t.norm.as_str()))
+        .map(|(i, _)| *i)?;
+    // A negation between ("moet niet dood") or a question leaves it alone.
+    let negated = clause_words
+        .iter()
+        .any(|(i, t)| *i > modal && *i < harm && matches!(t.norm.as_str(), "niet" | "nooit" | "geen"));
+    if negated {
+        return None;
+    }
+    let target = r
+        .occurrences
+        .iter()
+        .find(|o| o.clause == clause && o.group == G_TARGET && !o.negated)
+        .map(|o| o.m.evidence.clone());
+    let person = target.or_else(|| {
+        // The subject right before the modal, or right after it ("moeten ze allemaal dood").
+        let pronoun = [at.checked_sub(1), Some(at + 1)]
+            .into_iter()
+            .flatten()
+            .filter_map(|k| clause_words.get(k))
+            .find(|(_, t)| NORMATIVE_SUBJECTS.contains(&t.norm.as_str()));
+        let function_word =
+            |w: &str| matches!(w, "de" | "het" | "een" | "mijn" | "onze" | "ons" | "jouw" | "dit" | "die" | "dat");
+        let named = clause_words.iter().take(at).enumerate().find(|(k, (_, t))| {
+            let name = t.capitalised
+                && t.norm.chars().all(char::is_alphabetic)
+                && !function_word(&t.norm)
+                && (!t.sentence_start || *k + 1 == at);
+            name || PERSON_ENDINGS.iter().any(|e| t.norm.len() > e.len() + 2 && t.norm.ends_with(e))
+        });
+        pronoun.or(named.map(|(_, w)| w)).map(|(i, _)| written(r, *i, *i).to_owned())
+    })?;
+    Some(Hit {
+        clause,
+        kind: HitKind::Threat,
+        strength: 1.0,
+        evidence: format!("{person} + {} … {}", written(r, modal, modal), written(r, harm, harm)),
+    })
 }
 
 /// Whether the predicate at `first` is a bare infinitive used as a call

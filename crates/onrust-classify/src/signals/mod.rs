@@ -34,12 +34,16 @@ use crate::normalize::Token;
 use crate::themes::{Lexicon, TermMatch};
 use crate::time::TimeMention;
 
+mod features;
 mod grammar;
 
+pub(crate) use features::RULE_SIGNALS;
 use grammar::HitKind;
 
+use crate::learned::{ESCALATION, Learned, MOBILISATION, NeverWords, sigmoid};
+
 /// The signal groups the model reads; each is a file in `config/signals/`.
-const GROUPS: [&str; 17] = [
+pub(crate) const GROUPS: [&str; 17] = [
     "violence",
     "violence_report",
     "target",
@@ -140,6 +144,8 @@ pub(crate) struct Escalation {
     /// Lemmas of the harm and violence terms: their participles make a
     /// passive threat ("moet neergeschoten worden").
     harm_lemmas: rustc_hash::FxHashSet<u32>,
+    /// The learned layer over the rules' features (`escalation-learned.toml`).
+    learned: Learned,
     pub version: u32,
     pub content_hash: u64,
 }
@@ -169,13 +175,15 @@ pub(crate) struct Context<'a> {
 
 impl Escalation {
     /// Finds the signal groups (folder `source` of `lexicon`) and loads the
-    /// model file; problems are collected, not returned early.
+    /// model file and, with `with_learned`, the learned layer's weights
+    /// beside it; problems are collected, not returned early.
     pub fn load(
         lexicon: &Lexicon,
         morphology: &Morphology,
         source: usize,
         signals_dir: &Path,
         model: &Path,
+        with_learned: bool,
         problems: &mut Problems,
     ) -> Option<Self> {
         let mut group = [0; GROUPS.len()];
@@ -238,9 +246,19 @@ impl Escalation {
         let mut hash = crate::themes::Fnv::new();
         hash.write(source_text.as_bytes());
         let harm_lemmas = lexicon.lemmas_of(&[group[G_HARM], group[G_VIOLENCE]], morphology);
+        // Rule L11: the words of the theme lexicons and of the target lexicon
+        // name what a message is about or whom it names; they never raise a level.
+        let target = group[G_TARGET];
+        let (words, prefixes) = lexicon.words_of(|t| t == target || lexicon.themes[t].source != source);
+        let learned_path = model.with_file_name(crate::learned::LEARNED_FILE);
+        let never = NeverWords { words, prefixes };
+        let learned =
+            if with_learned { Learned::load(&learned_path, never, problems)? } else { Learned::rules_only(never) };
+        hash.write(&learned.content_hash.to_le_bytes());
         Some(Self {
             group,
             harm_lemmas,
+            learned,
             bias: file.bias,
             weights: file.weights,
             levels: file.levels,
@@ -268,6 +286,133 @@ impl Escalation {
     /// is a candidate too, so reading by clause never loses what the whole
     /// message says.
     pub fn assess(&self, cx: &Context<'_>) -> Assessed {
+        let (rule, occurrences, hits, questioned, held) = self.assess_by_rules(cx);
+        let reading =
+            features::RuleReading { rule: &rule, occurrences: &occurrences, hits: &hits, question: questioned, held };
+        let found = features::extract(cx, &reading);
+        self.learned_level(cx, rule, &found)
+    }
+
+    /// The features of a message as the learned layer reads them, and the
+    /// rules' level (for `onrust train`).
+    pub fn features(&self, cx: &Context<'_>) -> (Level, Vec<(String, f32)>) {
+        let (rule, occurrences, hits, questioned, held) = self.assess_by_rules(cx);
+        let reading =
+            features::RuleReading { rule: &rule, occurrences: &occurrences, hits: &hits, question: questioned, held };
+        (rule.level, features::extract(cx, &reading).owned())
+    }
+
+    /// The version of the learned layer's weights file (0: rules only).
+    pub fn learned_version(&self) -> u32 {
+        self.learned.version
+    }
+
+    /// Whether the learned layer may never let this word raise a level (rule L11).
+    pub fn never_learned(&self, word: &str) -> bool {
+        self.learned.never.contains(word)
+    }
+
+    /// The learned layer's level: level 3 when the escalation head says so,
+    /// else 2 when the mobilisation head does, and never below the rules'
+    /// level. Every contribution is listed when the layer reaches level 2 or
+    /// changes the rules' level.
+    fn learned_level(&self, cx: &Context<'_>, mut rule: Assessed, found: &features::Features<'_>) -> Assessed {
+        let learned = &self.learned;
+        let mut z = [f64::from(learned.heads[ESCALATION].bias), f64::from(learned.heads[MOBILISATION].bias)];
+        let mut key = String::with_capacity(64);
+        let each = |key: &str, value: f32, z: &mut [f64; 2]| {
+            if let Some(w) = learned.weights(key) {
+                z[ESCALATION] += f64::from(w[ESCALATION] * value);
+                z[MOBILISATION] += f64::from(w[MOBILISATION] * value);
+            }
+        };
+        for (prefix, name, value) in &found.named {
+            key.clear();
+            key.push_str(prefix);
+            key.push(':');
+            key.push_str(name);
+            each(&key, *value, &mut z);
+        }
+        for word in &found.words {
+            key.clear();
+            key.push_str("word:");
+            key.push_str(word);
+            each(&key, 1.0, &mut z);
+        }
+        let p = [sigmoid(z[ESCALATION]), sigmoid(z[MOBILISATION])];
+        let says = |head: usize| {
+            let h = &learned.heads[head];
+            p[head] >= f64::from(if rule.level == Level::None { h.threshold_at_level_0 } else { h.threshold })
+        };
+        // The layer raises and never lowers: it finds what the rules' words
+        // missed. It leaves alone what the rules read as a joke (irony
+        // marks); it makes mobilisation only of a message the rules find about
+        // unrest, and escalation of one they find nothing in only from a
+        // higher threshold ("Morgen zware storm!! 🔥" is weather).
+        let joke = found.named.iter().any(|(prefix, name, _)| {
+            matches!((*prefix, *name), ("rule", "irony") | ("context", "irony_marks") | ("group", "irony"))
+        });
+        let level = if joke {
+            rule.level
+        } else if says(ESCALATION) {
+            Level::Escalation
+        } else if says(MOBILISATION) && rule.level >= Level::Discussion {
+            Level::Mobilisation.max(rule.level)
+        } else {
+            rule.level
+        };
+        if level == rule.level && level < Level::Mobilisation {
+            return rule;
+        }
+        // The list: both heads' probabilities, then every feature with its weight and value.
+        for (head, name) in [(ESCALATION, "escalation"), (MOBILISATION, "mobilisation")] {
+            rule.explanation.push(Signal {
+                signal: format!("learned:{name}"),
+                evidence: format!("p = {:.3}, threshold {}", p[head], learned.heads[head].threshold),
+                weight: round3(z[head] as f32),
+            });
+            rule.explanation.push(Signal {
+                signal: format!("learned:{name}:bias"),
+                evidence: "1 × bias".into(),
+                weight: round3(learned.heads[head].bias),
+            });
+            for (feature, value) in found.owned() {
+                if let Some(w) = learned.weights(&feature).map(|w| w[head]).filter(|w| *w != 0.0) {
+                    rule.explanation.push(Signal {
+                        signal: format!("learned:{name}:{feature}"),
+                        evidence: format!("{value} × {w}"),
+                        weight: round3(w * value),
+                    });
+                }
+            }
+        }
+        if level != rule.level {
+            rule.score = round3(match level {
+                Level::Escalation => p[ESCALATION] as f32,
+                Level::Mobilisation => p[MOBILISATION] as f32,
+                _ => rule.score.min(self.levels.mobilisation),
+            });
+        }
+        if level >= Level::Mobilisation && rule.event_time.is_none() {
+            let future: Vec<&TimeMention> = cx.times.iter().filter(|t| !t.past).collect();
+            if let Some((at, evidence)) = event_time(&future) {
+                rule.explanation.push(Signal { signal: "event_time".into(), evidence, weight: 0.0 });
+                rule.event_time = Some(at);
+            }
+        }
+        if level < Level::Mobilisation {
+            rule.event_time = None;
+            rule.explanation.retain(|s| s.signal != "event_time");
+        }
+        rule.disorder |= level == Level::Escalation;
+        rule.level = level;
+        rule
+    }
+
+    /// The rules' reading: the assessment, the signal words, the grammar's
+    /// findings, whether a clause asks, and whether a frame holds one.
+    #[allow(clippy::type_complexity)]
+    fn assess_by_rules<'m>(&self, cx: &Context<'m>) -> (Assessed, Vec<Occurrence<'m>>, Vec<grammar::Hit>, bool, bool) {
         let clauses = sentence_ids(cx.tokens);
         let clause_count = clauses.last().map_or(1, |c| c + 1);
         let questions = question_sentences(cx.text, cx.tokens, &clauses);
@@ -305,8 +450,10 @@ impl Escalation {
                 .any(|o| o.clause == clause && matches!(o.group, G_VIOLENCE | G_HARM | G_THREAT | G_DOXXING | G_WEAPON))
                 || hits.iter().any(|h| h.clause == clause)
         };
+        let questioned = !questions.is_empty();
+        let any_held = held.iter().any(|h| *h);
         if clause_count <= 1 || !(0..clause_count).any(escalating) {
-            return message.assessed;
+            return (message.assessed, occurrences, hits, questioned, any_held);
         }
         let scopes: Vec<Scope> = (0..clause_count).map(|c| Scope::of_clause(cx, &clauses, c)).collect();
         let reports = self.clause_reports(cx, &occurrences, &scopes);
@@ -342,9 +489,9 @@ impl Escalation {
                 let clause = b.clause_text(cx.text);
                 b.assessed.explanation.insert(0, Signal { signal: "clause".into(), evidence: clause, weight: 0.0 });
                 b.assessed.disorder |= message.assessed.disorder;
-                b.assessed
+                (b.assessed, occurrences, hits, questioned, any_held)
             }
-            _ => message.assessed,
+            _ => (message.assessed, occurrences, hits, questioned, any_held),
         }
     }
 
@@ -1014,7 +1161,7 @@ fn says_future(evidence: &str) -> bool {
 }
 
 /// Someone is addressed (`je`, `jullie`, `you`) next to a menacing emoji (🔥, 🔪, 🔫, 💣, 😈, …).
-fn menaced(cx: &Context<'_>) -> bool {
+pub(crate) fn menaced(cx: &Context<'_>) -> bool {
     const MENACE: [char; 13] = ['🔥', '🔪', '🔫', '💣', '🧨', '😈', '🪓', '💀', '☠', '⚰', '🩸', '👊', '🪢'];
     !cx.text.is_ascii()
         && cx.text.contains(MENACE)
@@ -1025,7 +1172,7 @@ fn menaced(cx: &Context<'_>) -> bool {
 }
 
 /// `/s` at the end of a post, and laughing emoji.
-fn has_irony_marks(text: &str) -> bool {
+pub(crate) fn has_irony_marks(text: &str) -> bool {
     text.lines().any(|line| line.trim_end().ends_with("/s"))
         || text.contains(" /s ")
         || text.contains(['😂', '🤣', '🙃'])

@@ -325,3 +325,117 @@ fn time_adversarial_input_does_not_panic() {
         let _ = find_times(text, extreme);
     }
 }
+
+/// Property-based tests (proptest): any text gives well-formed mentions, and
+/// a weekday with a clock time resolves to that clock on that weekday.
+mod properties {
+    use chrono::{Datelike, TimeDelta, Timelike, Weekday};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Pieces time expressions and their near misses are made of.
+    fn piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(vec![
+                "morgen",
+                "vanavond",
+                "vannacht",
+                "zaterdag",
+                "Zondág",
+                "woensdagavond",
+                "om",
+                "uur",
+                "u",
+                "tot",
+                "van",
+                "middernacht",
+                "koningsdag",
+                "oudjaarsavond",
+                "gisteren",
+                "aanstaande",
+                "december",
+                "juni",
+                "Samstag",
+                "demain",
+                "🔥",
+                "é",
+                "-",
+                ":",
+                ".",
+                "/",
+                " ",
+                "\n",
+            ])
+            .prop_map(str::to_owned),
+            "[0-9]{1,5}",
+            "[a-zA-Z]{1,7}",
+        ]
+    }
+
+    const WEEKDAYS: [(&str, Weekday); 7] = [
+        ("maandag", Weekday::Mon),
+        ("dinsdag", Weekday::Tue),
+        ("woensdag", Weekday::Wed),
+        ("donderdag", Weekday::Thu),
+        ("vrijdag", Weekday::Fri),
+        ("zaterdag", Weekday::Sat),
+        ("zondag", Weekday::Sun),
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        /// Mentions lie in the text, in order, without overlap, on character
+        /// boundaries, with their own words as evidence; the same input gives
+        /// the same answer; nothing panics.
+        #[test]
+        fn any_text_gives_well_formed_mentions(
+            pieces in prop::collection::vec(piece(), 0..30),
+            separators in prop::collection::vec(prop::sample::select(vec!["", " ", ", "]), 30),
+            seconds in 0i64..4_000_000_000,
+            offset_hours in -12i32..=14,
+        ) {
+            let text: String = pieces.iter().zip(&separators).map(|(p, s)| format!("{p}{s}")).collect();
+            let offset = FixedOffset::east_opt(offset_hours * 3600).unwrap_or_else(|| FixedOffset::east_opt(0).unwrap());
+            let published = DateTime::from_timestamp(seconds, 0).unwrap_or_default().with_timezone(&offset);
+            let found = find_times(&text, published);
+            let mut previous_end = 0;
+            for m in &found {
+                prop_assert!(m.start < m.end && m.end <= text.len(), "{m:?} in {text:?}");
+                prop_assert!(text.is_char_boundary(m.start) && text.is_char_boundary(m.end));
+                prop_assert_eq!(&m.evidence, &text[m.start..m.end]);
+                prop_assert!(m.start >= previous_end, "in text order, no overlap: {found:?}");
+                previous_end = m.end;
+            }
+            prop_assert_eq!(find_times(&text, published), found);
+        }
+
+        /// "zaterdag om 14:05 uur" is that clock time on the next such day
+        /// (today when it is still ahead), announced, not past.
+        #[test]
+        fn a_weekday_and_a_clock_time_resolve_to_them(
+            day in 0usize..7,
+            hour in 0u32..24,
+            minute in 0u32..60,
+            // June and July: no change of summer time inside the week ahead.
+            published_day in 0u64..50,
+            published_minute in 0i64..(24 * 60),
+        ) {
+            let (name, weekday) = WEEKDAYS[day];
+            let text = format!("{name} om {hour}:{minute:02} uur");
+            let published = ts("2026-06-01T00:00:00+02:00")
+                + TimeDelta::days(published_day as i64)
+                + TimeDelta::minutes(published_minute);
+            let found = find_times(&text, published);
+            prop_assert_eq!(found.len(), 1, "{} at {}: {:?}", text, published, found);
+            let m = &found[0];
+            prop_assert_eq!(&m.evidence, &text);
+            prop_assert!(m.has_clock_time && m.has_day && !m.past, "{m:?}");
+            prop_assert_eq!((m.at.hour(), m.at.minute()), (hour, minute), "{} at {}: {}", text, published, m.at);
+            prop_assert_eq!(m.at.weekday(), weekday, "{} at {}: {}", text, published, m.at);
+            let ahead = m.at.signed_duration_since(published);
+            prop_assert!(ahead >= TimeDelta::zero() && ahead <= TimeDelta::days(7), "{} at {}: {}", text, published, m.at);
+        }
+    }
+}

@@ -21,6 +21,8 @@
 //! - every text goes through [`crate::text::clean`]: HTML to text,
 //!   normalised, mentions masked (after normalising, so a stripped control
 //!   character cannot hide a mention), capped;
+//! - an item's link goes through [`crate::links::item_url`]: one that names
+//!   an account is rewritten to a handle-free form or dropped;
 //! - keys longer than [`MAX_KEY_BYTES`] become a SHA-256 of the id or link
 //!   (`idh:`, `linkh:`), links longer than [`MAX_URL_BYTES`] are dropped, and
 //!   at most `max_items` items are taken from one document;
@@ -89,7 +91,8 @@ pub struct FeedItem {
     /// Stable key: `id:<guid>`, `link:<canonical link>` or `hash:<sha256 of title and date>`;
     /// a key longer than [`MAX_KEY_BYTES`] is `idh:`/`linkh:` and the SHA-256 of the guid or link.
     pub dedup_key: String,
-    /// The item's link, http or https only, at most [`MAX_URL_BYTES`] long.
+    /// The item's link, http or https only, without an account in it
+    /// ([`crate::links::item_url`]), at most [`MAX_URL_BYTES`] long.
     pub url: Option<String>,
     /// Plain, normalised title, at most `max_title_chars`.
     pub title: Option<String>,
@@ -310,7 +313,8 @@ fn convert_entry(entry: feed_rs::model::Entry, opts: &ParseOptions) -> FeedItem 
         .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
         .or(entry.links.first())
         .map(|l| l.href.trim().to_owned());
-    let url = link.as_deref().and_then(http_url).map(|u| u.to_string()).filter(|u| u.len() <= MAX_URL_BYTES);
+    // L2, L3: a profile or post link that names its author is rewritten or dropped here.
+    let url = link.as_deref().and_then(crate::links::item_url).filter(|u| u.len() <= MAX_URL_BYTES);
     let author = entry.authors.first().map(|p| p.name.trim().to_owned()).filter(|a| !a.is_empty());
 
     let id = entry.id.trim();
@@ -503,6 +507,24 @@ mod tests {
         let feed = parse(doc).unwrap();
         assert_eq!(feed.items[0].title.as_deref(), Some("@[user] zegt"));
         assert_eq!(feed.items[0].text, "oproep van @[user] en @[user]");
+    }
+
+    /// L2, L3: an item's link and the links in its text name no account.
+    #[test]
+    fn links_that_name_an_account_lose_the_name() {
+        let doc = "<rss version=\"2.0\"><channel><title>t</title>\
+            <item><guid>a</guid><title>Zie x.com/canary_name_5</title><link>https://mastodon.social/@canary_name_5/123</link>\
+            <description>&lt;p&gt;Oproep op https://twitter.com/canary_name_5 en \
+            &lt;a href=\"https://t.me/canary_name_5\"&gt;t.me/canary_name_5&lt;/a&gt;&lt;/p&gt;</description></item>\
+            <item><guid>b</guid><title>b</title><link>https://www.instagram.com/canary_name_5/</link></item>\
+            </channel></rss>";
+        let feed = parse(doc).unwrap();
+        let a = &feed.items[0];
+        assert_eq!(a.url.as_deref(), Some("https://mastodon.social/api/v1/statuses/123"));
+        assert_eq!(a.text, "Oproep op https://twitter.com/[user] en t.me/[user]");
+        assert_eq!(a.title.as_deref(), Some("Zie x.com/[user]"));
+        assert_eq!(feed.items[1].url, None, "a profile link has no handle-free form");
+        assert!(!format!("{feed:?}").contains("canary_name_5"));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use onrust_model::{MessageId, RawMessage, SCHEMA_VERSION, SourceId};
 use url::Url;
 
-use crate::cursor::{DEFAULT_MAX_SEEN, SourceCursor};
+use crate::cursor::{DEFAULT_MAX_SEEN, SourceCursor, stored_key};
 use crate::feed::{ParseOptions, ParsedFeed, parse_feed};
 use crate::fetch::{Conditional, Fetched};
 use crate::internal_events::ItemsSkipped;
@@ -68,7 +68,7 @@ impl Poller for FeedPoller {
 
         let mut duplicates = 0;
         let mut empty = 0;
-        let seen: HashSet<&str> = cursor.seen.iter().map(String::as_str).collect();
+        let seen = cursor.seen_set();
         let mut in_document: HashSet<&str> = HashSet::with_capacity(feed.items.len());
         // Every key in this document, so the cursor keeps them while the feed still lists them.
         let mut document_keys: Vec<String> = Vec::with_capacity(feed.items.len());
@@ -79,7 +79,7 @@ impl Poller for FeedPoller {
                 continue;
             }
             document_keys.push(item.dedup_key.clone());
-            if seen.contains(item.dedup_key.as_str()) {
+            if seen.contains(stored_key(&item.dedup_key).as_ref()) {
                 continue;
             }
             if item.title.is_none() && item.text.is_empty() {

@@ -11,11 +11,16 @@
 //!   streaming, so the compressed cap applies to the wire bytes and the
 //!   decoded cap to the output as it is produced: a gzip bomb stops at the cap
 //!   without allocating beyond it;
-//! - a total deadline covers redirects and the body, and a minimum transfer
-//!   rate (measured over windows) stops slow-drip servers early;
-//! - [`HostGate`] keeps to one request at a time per host with a minimum
-//!   interval. Response header size is bounded by hyper's defaults (at most
-//!   100 headers, ~400 KiB buffer).
+//! - a total deadline covers the network time of every redirect hop and the
+//!   body (waiting for the host's turn is politeness, not the server's fault,
+//!   and is not counted), and a minimum transfer rate (measured over
+//!   windows) stops slow-drip servers early;
+//! - a redirect back to a URL already visited is a loop, reported with the
+//!   hops that make it, not followed until the hop limit or the deadline;
+//! - [`HostGate`] spaces request starts to one host and keeps a few open at
+//!   most; it is not held while a server is slow, so one slow source does not
+//!   starve the others on its host. Response header size is bounded by
+//!   hyper's defaults (at most 100 headers, ~400 KiB buffer).
 
 mod gate;
 pub mod guard;
@@ -43,7 +48,8 @@ use guard::{Blocked, EgressGuard, GuardedResolver, UrlRefusal};
 pub struct FetchLimits {
     /// Time allowed to establish a TCP (and TLS) connection.
     pub connect_timeout: Duration,
-    /// Time allowed for the whole fetch: all redirect hops and the body.
+    /// Network time allowed for the whole fetch: all redirect hops and the
+    /// body, not the waits for the host's turn.
     pub total_timeout: Duration,
     /// Minimum average transfer rate over each `rate_window`; slower is aborted.
     pub min_rate_bytes_per_sec: u64,
@@ -71,6 +77,10 @@ impl Default for FetchLimits {
     }
 }
 
+/// Requests to one host open at once by default: enough that one slow
+/// source leaves lanes for its neighbours, few enough to stay polite.
+pub const DEFAULT_MAX_REQUESTS_PER_HOST: usize = 4;
+
 /// How to build a [`Fetcher`].
 #[derive(Debug, Clone)]
 pub struct FetcherOptions {
@@ -80,8 +90,10 @@ pub struct FetcherOptions {
     pub user_agent: String,
     /// Hosts exempt from the private-address guard (exact names or IP literals); empty by default.
     pub allow_hosts: Vec<String>,
-    /// Minimum time between the end of one request and the start of the next to the same host.
+    /// Minimum time between the starts of two requests to the same host.
     pub min_host_interval: Duration,
+    /// Requests to the same host open at once, at most.
+    pub max_requests_per_host: usize,
 }
 
 impl Default for FetcherOptions {
@@ -91,6 +103,7 @@ impl Default for FetcherOptions {
             user_agent: concat!("onrust/", env!("CARGO_PKG_VERSION")).to_owned(),
             allow_hosts: Vec::new(),
             min_host_interval: Duration::from_secs(1),
+            max_requests_per_host: DEFAULT_MAX_REQUESTS_PER_HOST,
         }
     }
 }
@@ -182,6 +195,12 @@ pub enum FetchError {
     /// More redirects than allowed.
     #[error("more than {0} redirects")]
     TooManyRedirects(u8),
+    /// A redirect back to a URL this fetch already visited.
+    #[error("redirect loop: {chain}")]
+    RedirectLoop {
+        /// The hops, first to the repeated one, as `a → b → a`.
+        chain: String,
+    },
     /// A redirect from https to http.
     #[error("refused redirect from https to http ({0})")]
     InsecureRedirect(Url),
@@ -214,7 +233,7 @@ impl FetchError {
             Self::TooLarge { .. } => "too_large",
             Self::TooSlow { .. } => "too_slow",
             Self::Timeout(_) => "timeout",
-            Self::TooManyRedirects(_) | Self::BadRedirect(_) => "redirect_error",
+            Self::TooManyRedirects(_) | Self::RedirectLoop { .. } | Self::BadRedirect(_) => "redirect_error",
             Self::Connect(_) => "connect_error",
             Self::Decode(_) => "decode_error",
             Self::Io(_) => "error",
@@ -258,7 +277,8 @@ impl Fetcher {
             .https_only(false)
             .build()
             .map_err(|e| FetchError::Connect(format!("cannot build http client: {e}")))?;
-        Ok(Self { client, guard, limits: options.limits, gate: HostGate::new(options.min_host_interval) })
+        let gate = HostGate::new(options.min_host_interval, options.max_requests_per_host);
+        Ok(Self { client, guard, limits: options.limits, gate })
     }
 
     /// The egress guard this fetcher enforces, for clients that connect
@@ -274,49 +294,40 @@ impl Fetcher {
 
     /// Fetches `url`, following at most `max_redirects` redirects by hand and re-checking each hop.
     ///
-    /// The total timeout starts once this fetch holds its host's permit: time spent
-    /// waiting behind another request to the same host (politeness) is not the
-    /// server's fault and must not fail this source.
+    /// `total_timeout` bounds the network time of all hops and the body. Time
+    /// spent waiting for the host's turn (politeness) is not the server's
+    /// fault and must not fail this source, so it is not counted, before the
+    /// first hop or any later one.
     pub async fn get(&self, url: &Url, conditional: &Conditional) -> Result<Fetched, FetchError> {
         self.guard.check_url(url)?;
-        let first_permit = self.gate.acquire(url.host_str().unwrap_or_default()).await;
-        let deadline = Instant::now() + self.limits.total_timeout;
-        match tokio::time::timeout_at(deadline, self.get_inner(url, conditional, deadline, first_permit)).await {
-            Ok(result) => result,
-            Err(_) => Err(FetchError::Timeout(self.limits.total_timeout)),
-        }
-    }
-
-    async fn get_inner(
-        &self,
-        url: &Url,
-        conditional: &Conditional,
-        deadline: Instant,
-        first_permit: HostPermit,
-    ) -> Result<Fetched, FetchError> {
         let mut current = url.clone();
+        // Every URL visited, to tell a loop from a chain.
+        let mut visited: Vec<Url> = vec![without_fragment(url)];
         let mut permanent_redirect: Option<Url> = None;
-        let mut hops: u8 = 0;
-        let mut first_permit = Some(first_permit);
+        let mut network_time_left = self.limits.total_timeout;
         loop {
-            let permit = match first_permit.take() {
-                Some(permit) => permit,
-                None => {
-                    self.guard.check_url(&current)?;
-                    self.gate.acquire(current.host_str().unwrap_or_default()).await
-                }
-            };
+            let permit = self.gate.acquire(current.host_str().unwrap_or_default()).await;
+            let hop_started = Instant::now();
+            let deadline = hop_started + network_time_left;
             // Validators belong to the configured URL: a redirect target (maybe another
             // host) must neither see them nor answer 304 on the original's behalf.
             let no_validators = Conditional::default();
-            let validators = if hops == 0 { conditional } else { &no_validators };
-            let response = self.send(&current, validators).await?;
+            let validators = if visited.len() == 1 { conditional } else { &no_validators };
+            let response = match tokio::time::timeout_at(deadline, self.send(&current, validators)).await {
+                Ok(response) => response?,
+                Err(_) => return Err(FetchError::Timeout(self.limits.total_timeout)),
+            };
             let status = response.status();
 
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
                 drop(permit);
                 let next = redirect_target(&current, response.headers())?;
-                if hops >= self.limits.max_redirects {
+                let next_key = without_fragment(&next);
+                if let Some(first) = visited.iter().position(|seen| *seen == next_key) {
+                    return Err(FetchError::RedirectLoop { chain: describe_chain(&visited[first..], &next_key) });
+                }
+                let hops = visited.len() - 1;
+                if hops >= usize::from(self.limits.max_redirects) {
                     return Err(FetchError::TooManyRedirects(self.limits.max_redirects));
                 }
                 if current.scheme() == "https" && next.scheme() == "http" {
@@ -326,7 +337,12 @@ impl Fetcher {
                 if permanent && hops == 0 {
                     permanent_redirect = Some(next.clone());
                 }
-                hops += 1;
+                self.guard.check_url(&next)?;
+                network_time_left = network_time_left.saturating_sub(hop_started.elapsed());
+                if network_time_left.is_zero() {
+                    return Err(FetchError::Timeout(self.limits.total_timeout));
+                }
+                visited.push(next_key);
                 current = next;
                 continue;
             }
@@ -485,6 +501,31 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = err.source();
     }
     text
+}
+
+/// `url` without its fragment, which never reaches the server: two URLs
+/// that differ only there are one place.
+fn without_fragment(url: &Url) -> Url {
+    let mut url = url.clone();
+    url.set_fragment(None);
+    url
+}
+
+/// The hops of a loop as `a → b → a`: each without user name or password,
+/// and cut to a readable length, since a server chose them.
+fn describe_chain(hops: &[Url], back_to: &Url) -> String {
+    const MAX_HOP_CHARS: usize = 160;
+    let shown = |url: &Url| {
+        let mut url = url.clone();
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        let text = url.to_string();
+        match text.char_indices().nth(MAX_HOP_CHARS) {
+            Some((cut, _)) => format!("{}…", &text[..cut]),
+            None => text,
+        }
+    };
+    hops.iter().chain(std::iter::once(back_to)).map(shown).collect::<Vec<_>>().join(" → ")
 }
 
 fn redirect_target(current: &Url, headers: &HeaderMap) -> Result<Url, FetchError> {

@@ -215,11 +215,25 @@ async fn redirect_to_a_non_allowed_loopback_address_is_blocked() {
 }
 
 #[tokio::test]
-async fn redirect_loops_stop_after_the_limit() {
-    let server = serve_fn(|_| response("302 Found", &[("Location", "/again")], b"")).await;
-    let err = local_fetcher().get(&server.url("/"), &Conditional::default()).await.unwrap_err();
+async fn redirect_chains_stop_after_the_limit() {
+    // Each hop somewhere new: a chain, not a loop.
+    let server = serve_fn(|head| {
+        let hop: u32 = head.split_whitespace().nth(1).and_then(|p| p.trim_start_matches('/').parse().ok()).unwrap_or(0);
+        response("302 Found", &[("Location", &format!("/{}", hop + 1))], b"")
+    })
+    .await;
+    let err = local_fetcher().get(&server.url("/0"), &Conditional::default()).await.unwrap_err();
     assert!(matches!(err, FetchError::TooManyRedirects(3)), "{err}");
     assert_eq!(server.request_count(), 4);
+}
+
+#[tokio::test]
+async fn a_redirect_back_to_a_visited_url_is_a_loop() {
+    let server = serve_fn(|_| response("302 Found", &[("Location", "/again#top")], b"")).await;
+    let err = local_fetcher().get(&server.url("/"), &Conditional::default()).await.unwrap_err();
+    let expected = format!("redirect loop: {} → {}", server.url("/again"), server.url("/again"));
+    assert_eq!(err.to_string(), expected, "a fragment does not make another place");
+    assert_eq!(server.request_count(), 2);
 }
 
 #[tokio::test]

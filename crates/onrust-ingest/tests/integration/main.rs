@@ -9,8 +9,11 @@
 mod bluesky;
 mod fetch;
 mod fixtures;
+mod fuzz;
 mod kinds;
 mod mastodon;
+mod politeness;
+mod properties;
 mod source;
 mod support;
 mod telegram;

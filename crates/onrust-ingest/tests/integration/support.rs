@@ -101,6 +101,7 @@ pub fn fetcher_with(limits: FetchLimits, allow: &[&str]) -> Fetcher {
         user_agent: "onrust-test".into(),
         allow_hosts: allow.iter().map(|s| s.to_string()).collect(),
         min_host_interval: Duration::ZERO,
+        max_requests_per_host: onrust_ingest::fetch::DEFAULT_MAX_REQUESTS_PER_HOST,
     })
     .unwrap()
 }

@@ -18,7 +18,7 @@ use onrust_archive::BucketInfo;
 use super::SignedIn;
 use super::html::{self as view, counted, form_values, respond, time, value};
 use crate::WebState;
-use crate::audit::{self, AuditError, AuditRecord};
+use onrust_audit::{self as audit, AuditError, AuditRecord};
 
 /// Records read from the end of the log before filtering.
 pub(crate) const READ: usize = 5000;

@@ -17,8 +17,8 @@ use super::html::{self as view, csrf_field, form_values, redirect, respond, valu
 use super::session::{Brake, LOGIN_COOKIE, SESSION_COOKIE, cookie_value, random_token, same_token};
 use crate::WebState;
 use crate::api;
-use crate::audit::AuditEntry;
 use crate::auth::check_token_name;
+use onrust_audit::AuditEntry;
 
 /// The console's stylesheet, compiled in.
 const STYLESHEET: &str = include_str!("console.css");

@@ -165,7 +165,7 @@ impl Record {
 
     /// Appends the record for `signed_in`; the error page to answer when it cannot be written.
     pub async fn write(self, state: &crate::WebState, signed_in: &SignedIn) -> Result<(), axum::response::Response> {
-        let entry = crate::audit::AuditEntry {
+        let entry = onrust_audit::AuditEntry {
             who: signed_in.principal.name.clone(),
             action: self.action.to_owned(),
             query: self.query,

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use chrono::{FixedOffset, TimeZone, Utc};
 use metrics_exporter_prometheus::PrometheusBuilder;
 use onrust_archive::{ArchiveError, ArchiveOptions, ArchiveReader, ArchiveWriter, SearchRequest, SearchResults};
+use onrust_audit as audit;
 use onrust_model::{
     Assessment, Level, MessageId, MunicipalityCode, Pseudonym, RawMessage, SCHEMA_VERSION, ScoredMessage, SourceId,
     SourceKind,
@@ -146,6 +147,7 @@ impl Fixture {
             search: Some(SearchService::new(backend, limits)),
             alerts: Some(Arc::new(FakeAlerts::with(vec![fake_alert()]))),
             console: Arc::new(console::test_console(crate::console::LoginPolicy::default())),
+            feeds: Arc::new(subscriptions::Subscriptions::none()),
         }
     }
 
@@ -222,9 +224,9 @@ async fn call_route(addr: SocketAddr, route: &Route, headers: &[(&str, &str)]) -
     let path = route.path.replace("{fingerprint}", FINGERPRINT).replace("{id}", "s0").replace("{code}", "GM0344");
     let body = match route.path {
         "/api/v1/alerts/{fingerprint}/ack" => r#"{"comment": "gezien, collega's ter plaatse"}"#,
-        "/api/v1/alerts/{fingerprint}/confirm" | "/api/v1/alerts/{fingerprint}/dismiss" => {
-            r#"{"reason": "bron en tekst nagelezen"}"#
-        }
+        "/api/v1/alerts/{fingerprint}/confirm"
+        | "/api/v1/alerts/{fingerprint}/dismiss"
+        | "/api/v1/alerts/{fingerprint}/resend" => r#"{"reason": "bron en tekst nagelezen"}"#,
         "/api/v1/silences" if route.method == "POST" => concat!(
             r#"{"matchers": [{"label": "rule", "value": "mobilisatie"}], "#,
             r#""reason": "test", "ends_at": "2099-01-01T00:00:00Z"}"#
@@ -243,17 +245,51 @@ async fn route_as(addr: SocketAddr, route: &Route, token: Option<&str>) -> Reply
 const FINGERPRINT: &str = "3f9a0c1e3f9a0c1e";
 
 /// The alert stage as the API sees it: its alerts (by default one in
-/// Utrecht), one silence `s0` for Utrecht, every change accepted; the
-/// silences asked for are kept to look at.
-#[derive(Default)]
+/// Utrecht), one silence `s0` for Utrecht, the officer's mail about the
+/// alert that failed for good, every change accepted; the silences asked
+/// for are kept to look at.
 struct FakeAlerts {
     alerts: Vec<onrust_alert::Alert>,
     silenced: std::sync::Mutex<Vec<onrust_alert::SilenceRequest>>,
+    undelivered: Vec<onrust_alert::notify::log::Undelivered>,
+    /// (fingerprint, who, reason) of every resend.
+    resent: std::sync::Mutex<Vec<(String, String, String)>>,
+}
+
+impl Default for FakeAlerts {
+    fn default() -> Self {
+        Self::with(vec![fake_alert()])
+    }
 }
 
 impl FakeAlerts {
     fn with(alerts: Vec<onrust_alert::Alert>) -> Self {
-        Self { alerts, silenced: std::sync::Mutex::default() }
+        Self {
+            alerts,
+            silenced: std::sync::Mutex::default(),
+            undelivered: vec![fake_undelivered(FINGERPRINT, Some("GM0344"))],
+            resent: std::sync::Mutex::default(),
+        }
+    }
+}
+
+/// The officer's mail about the alert `fingerprint` in `place`, refused by the relay.
+fn fake_undelivered(fingerprint: &str, place: Option<&str>) -> onrust_alert::notify::log::Undelivered {
+    onrust_alert::notify::log::Undelivered {
+        fingerprint: fingerprint.to_owned(),
+        sequence: 1,
+        rule: "oproep-tot-geweld".to_owned(),
+        channel: onrust_alert::notify::Channel::Email,
+        role: onrust_alert::notify::RecipientRole::Officer,
+        recipient: "oov@utrecht.example".to_owned(),
+        alerts: vec![onrust_alert::notify::log::CarriedAlert {
+            fingerprint: fingerprint.to_owned(),
+            municipality: place.and_then(|p| MunicipalityCode::new(p).ok()),
+            unplaced: false,
+        }],
+        failed_at: Utc.with_ymd_and_hms(2026, 12, 30, 20, 46, 0).unwrap(),
+        code: Some(550),
+        message: Some("5.1.1 no such user".to_owned()),
     }
 }
 
@@ -358,6 +394,25 @@ impl alerts::AlertBackend for FakeAlerts {
         silenced.push(request);
         Ok(format!("s{}", silenced.len()))
     }
+    fn undelivered(&self) -> alerts::BackendFuture<'_, Vec<onrust_alert::notify::log::Undelivered>> {
+        Box::pin(async move { Ok(self.undelivered.clone()) })
+    }
+    fn resend<'a>(
+        &'a self,
+        fingerprint: &'a str,
+        who: &'a str,
+        reason: &'a str,
+    ) -> alerts::BackendFuture<'a, Vec<onrust_alert::notify::log::Undelivered>> {
+        Box::pin(async move {
+            self.resent.lock().unwrap().push((fingerprint.to_owned(), who.to_owned(), reason.to_owned()));
+            Ok(self
+                .undelivered
+                .iter()
+                .filter(|u| u.alerts.iter().any(|a| a.fingerprint == fingerprint))
+                .cloned()
+                .collect())
+        })
+    }
 }
 
 fn ids(reply: &Reply) -> Vec<String> {
@@ -376,6 +431,7 @@ async fn start_operational(token: Option<&str>, ready: bool) -> SocketAddr {
         search: None,
         alerts: None,
         console: Arc::new(crate::console::Console::closed()),
+        feeds: Arc::new(subscriptions::Subscriptions::none()),
     };
     start(state).await
 }
@@ -456,11 +512,15 @@ fn expected_matrix() -> Vec<(&'static str, Vec<Role>)> {
         ("/api/v1/alerts/{fingerprint}/confirm", vec![Supervisor]),
         ("/api/v1/alerts/{fingerprint}/dismiss", vec![Supervisor]),
         ("/api/v1/alerts/{fingerprint}/ack", vec![Officer, Supervisor]),
+        ("/api/v1/alerts/{fingerprint}/resend", vec![Supervisor, Admin]),
         ("/api/v1/silences", vec![Officer, Supervisor]),
         ("/api/v1/silences", vec![Supervisor]),
         ("/api/v1/silences/{id}/expire", vec![Supervisor]),
         ("/api/v1/municipalities/{code}/alerts.atom", vec![Officer, Supervisor]),
         ("/api/v1/municipalities/{code}/actions.ics", vec![Officer, Supervisor]),
+        // Not by a token's role: by the subscription the secret in the path names.
+        ("/feeds/{token}/alerts.atom", vec![Officer, Supervisor]),
+        ("/feeds/{token}/actions.ics", vec![Officer, Supervisor]),
         ("/login", Role::ALL.to_vec()),
         ("/login", Role::ALL.to_vec()),
         ("/static/console.css", Role::ALL.to_vec()),
@@ -927,8 +987,239 @@ async fn a_municipal_token_sees_and_changes_only_its_municipality() {
     let regio = send(addr, "GET", "/api/v1/municipalities/regio/alerts.atom", &officer, "").await;
     assert!(regio.body.contains("b2b2b2b2") && regio.body.contains("Midden-Nederland"), "{regio:?}");
     assert_eq!(send(addr, "GET", "/api/v1/municipalities/utrecht/alerts.atom", &officer, "").await.status, 400);
+    let all = send(addr, "GET", "/api/v1/municipalities/alle/alerts.atom", &officer, "").await;
+    assert_eq!(all.status, 404, "every alert is for whoever sees the whole region: {all:?}");
 
     let records = fixture.records();
-    assert_eq!(records.len(), 19, "every attempt is on record");
-    assert_eq!(records.iter().filter(|r| r.entry.refused.is_some()).count(), 9);
+    assert_eq!(records.len(), 20, "every attempt is on record");
+    assert_eq!(records.iter().filter(|r| r.entry.refused.is_some()).count(), 10);
+}
+
+// --- sending again what failed for good (issue 16) ---
+
+/// A supervisor sends the officer's failed mail again by the short id of
+/// the notice, with a reason; an officer may not; a token for another
+/// municipality does not even learn that it failed. Who and why are on record.
+#[tokio::test]
+async fn a_failed_notification_is_sent_again_by_its_short_id_with_who_and_why() {
+    let fixture = Fixture::new();
+    let mut state = fixture.state(true);
+    let fake = Arc::new(FakeAlerts::with(vec![fake_alert()]));
+    state.alerts = Some(Arc::clone(&fake) as Arc<dyn alerts::AlertBackend>);
+    let scoped = Credential {
+        name: "sup-almere".into(),
+        role: Role::Supervisor,
+        hash: TokenHash::of("onrust_sup-almere"),
+        scope: auth::Scope::Municipalities(vec![MunicipalityCode::new("GM0034").unwrap()]),
+    };
+    let mut credentials: Vec<Credential> = Role::CONFIGURABLE
+        .into_iter()
+        .map(|role| Credential {
+            name: format!("{role}-1"),
+            role,
+            hash: TokenHash::of(token_of(role)),
+            scope: auth::Scope::Region,
+        })
+        .collect();
+    credentials.push(scoped);
+    state.access = Arc::new(AccessControl::new(None, credentials).unwrap());
+    let addr = start(state).await;
+    let auth = |token: &str| format!("Bearer {token}");
+    let (supervisor, officer, almere) =
+        (auth(token_of(Role::Supervisor)), auth(token_of(Role::Officer)), auth("onrust_sup-almere"));
+    let resend = |id: &str| format!("/api/v1/alerts/{id}/resend");
+    let reason = r#"{"reason": "adres van de ambtenaar hersteld"}"#;
+
+    let short = &FINGERPRINT[..8];
+    let done = send(addr, "POST", &resend(short), &[("Authorization", &supervisor)], reason).await;
+    assert_eq!(done.status, 200, "{done:?}");
+    let json = done.json();
+    assert_eq!(json["fingerprint"], FINGERPRINT, "the short id names the alert");
+    assert_eq!(json["resent"][0]["recipient"], "oov@utrecht.example");
+    assert_eq!(json["resent"][0]["code"], 550);
+    assert_eq!(
+        *fake.resent.lock().unwrap(),
+        [(FINGERPRINT.to_owned(), "supervisor-1".to_owned(), "adres van de ambtenaar hersteld".to_owned())]
+    );
+    let officer_tries = send(addr, "POST", &resend(short), &[("Authorization", &officer)], reason).await;
+    assert_eq!(officer_tries.status, 403, "{officer_tries:?}");
+    let elsewhere = send(addr, "POST", &resend(short), &[("Authorization", &almere)], reason).await;
+    assert_eq!(elsewhere.status, 404, "another municipality's failure is none of its business: {elsewhere:?}");
+    let unknown = send(addr, "POST", &resend("0000000000"), &[("Authorization", &supervisor)], reason).await;
+    assert_eq!(unknown.status, 404, "{unknown:?}");
+    assert!(unknown.error().contains("onrust alerts log"), "{unknown:?}");
+    let short_id = send(addr, "POST", &resend("3f9a0c1"), &[("Authorization", &supervisor)], reason).await;
+    assert_eq!(short_id.status, 400, "at least 8 characters: {short_id:?}");
+    let unreasoned = send(addr, "POST", &resend(short), &[("Authorization", &supervisor)], "{}").await;
+    assert_eq!(unreasoned.status, 400, "a reason is required: {unreasoned:?}");
+    assert_eq!(fake.resent.lock().unwrap().len(), 1, "only the one allowed request sent anything");
+
+    let records = fixture.records();
+    let resends: Vec<&audit::AuditRecord> = records.iter().filter(|r| r.entry.action == "alerts_resend").collect();
+    assert_eq!(resends.len(), 6, "every attempt is on record");
+    assert_eq!(resends[0].entry.who, "supervisor-1");
+    assert_eq!(resends[0].entry.filters["reason"], "adres van de ambtenaar hersteld");
+    assert_eq!(resends[0].entry.filters["fingerprint"], FINGERPRINT);
+    assert_eq!(resends[0].entry.hits, Some(1));
+    assert_eq!(resends.iter().filter(|r| r.entry.refused.is_some()).count(), 5);
+}
+
+/// Two failed alerts that share the first 8 characters: the short id is
+/// refused as ambiguous, a longer one is not.
+#[tokio::test]
+async fn an_ambiguous_short_id_is_refused_naming_the_candidates() {
+    let fixture = Fixture::new();
+    let mut state = fixture.state(true);
+    let mut fake = FakeAlerts::with(vec![fake_alert()]);
+    fake.undelivered.push(fake_undelivered("3f9a0c1e99999999", Some("GM0344")));
+    state.alerts = Some(Arc::new(fake));
+    let addr = start(state).await;
+    let supervisor = format!("Bearer {}", token_of(Role::Supervisor));
+    let reason = r#"{"reason": "relay hersteld"}"#;
+    let both = send(addr, "POST", "/api/v1/alerts/3f9a0c1e/resend", &[("Authorization", &supervisor)], reason).await;
+    assert_eq!(both.status, 409, "{both:?}");
+    assert!(both.error().contains("2 alerts that failed") && both.error().contains("3f9a0c1e99999999"), "{both:?}");
+    let one = send(addr, "POST", "/api/v1/alerts/3f9a0c1e9/resend", &[("Authorization", &supervisor)], reason).await;
+    assert_eq!(one.status, 200, "{one:?}");
+    assert_eq!(one.json()["fingerprint"], "3f9a0c1e99999999");
+}
+
+// --- feed subscriptions (issue 16) ---
+
+/// A subscription of `recipient` with the token `onrust_feed_` + 64 × `fill`.
+fn subscription(
+    id: &str,
+    recipient: &str,
+    role: Role,
+    place: &str,
+    fill: char,
+) -> (subscriptions::Subscription, String) {
+    let token = format!("{}{}", subscriptions::FEED_TOKEN_PREFIX, fill.to_string().repeat(64));
+    let subscription = subscriptions::Subscription {
+        id: id.to_owned(),
+        recipient: recipient.to_owned(),
+        role,
+        place: subscriptions::FeedPlace::parse(place).unwrap(),
+        sha256: TokenHash::of(&token).to_hex(),
+        created_at: Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap(),
+        revoked_at: None,
+    };
+    (subscription, token)
+}
+
+/// A calendar client follows its secret address without any header; the
+/// address shows its subscription's place only; a revoked or unknown one
+/// is a 404, and so is a bearer token in its place; every use is on record
+/// under `feed:<recipient>`, never with the token.
+#[tokio::test]
+async fn a_subscribed_feed_answers_its_own_token_only_and_each_use_is_audited() {
+    let fixture = Fixture::new();
+    let mut state = fixture.state(true);
+    let almere_alert = onrust_alert::Alert {
+        fingerprint: "a1a1a1a1".into(),
+        municipality: MunicipalityCode::new("GM0034").ok(),
+        municipality_name: Some("Almere".into()),
+        ..fake_alert()
+    };
+    let announced = onrust_alert::Alert {
+        fingerprint: "c3c3c3c3".into(),
+        kind: onrust_alert::RuleKind::Announcement,
+        event_time: Some(Utc.with_ymd_and_hms(2026, 12, 31, 21, 0, 0).unwrap()),
+        ..fake_alert()
+    };
+    state.alerts = Some(Arc::new(FakeAlerts::with(vec![fake_alert(), almere_alert, announced])));
+    let (officer, officer_token) = subscription("0a0a0a0a", "oov-utrecht", Role::Officer, "GM0344", 'a');
+    let (chef, chef_token) = subscription("0b0b0b0b", "chef-van-dienst", Role::Supervisor, "alle", 'b');
+    let (mut gone, gone_token) = subscription("0c0c0c0c", "oud-lid", Role::Officer, "GM0344", 'c');
+    gone.revoked_at = Some(Utc.with_ymd_and_hms(2026, 12, 2, 9, 0, 0).unwrap());
+    state.feeds = Arc::new(subscriptions::Subscriptions::fixed(vec![officer, chef, gone]));
+    let addr = start(state).await;
+    let feed = |token: &str, doc: &str| format!("/feeds/{token}/{doc}");
+
+    let atom = call(addr, &feed(&officer_token, "alerts.atom"), &[]).await;
+    assert_eq!(atom.status, 200, "{atom:?}");
+    assert!(atom.header("content-type").starts_with("application/atom+xml"), "{atom:?}");
+    assert!(atom.body.contains(FINGERPRINT) && !atom.body.contains("a1a1a1a1"), "Utrecht's only: {}", atom.body);
+    let ics = call(addr, &feed(&officer_token, "actions.ics"), &[]).await;
+    assert_eq!(ics.status, 200, "{ics:?}");
+    assert!(ics.header("content-type").starts_with("text/calendar") && ics.body.contains("UID:c3c3c3c3@onrust"));
+    let all = call(addr, &feed(&chef_token, "alerts.atom"), &[]).await;
+    assert_eq!(all.status, 200, "{all:?}");
+    assert!(all.body.contains(FINGERPRINT) && all.body.contains("a1a1a1a1"), "every alert: {}", all.body);
+
+    let officer_bearer = format!("Bearer {}", token_of(Role::Officer));
+    for (path, headers) in [
+        (feed(&gone_token, "alerts.atom"), vec![]),
+        (feed(&gone_token, "actions.ics"), vec![]),
+        (feed(&format!("{}{}", subscriptions::FEED_TOKEN_PREFIX, "d".repeat(64)), "alerts.atom"), vec![]),
+        (feed(token_of(Role::Officer), "alerts.atom"), vec![]),
+        (feed("x", "alerts.atom"), vec![("Authorization", officer_bearer.as_str())]),
+        (feed(&TokenHash::of(&officer_token).to_hex(), "alerts.atom"), vec![]),
+    ] {
+        let reply = call(addr, &path, &headers).await;
+        assert_eq!(reply.status, 404, "{path}: {reply:?}");
+        assert!(reply.header("content-security-policy").starts_with("default-src 'none'"), "{path}");
+    }
+    // A subscription's address is no API token either.
+    let as_bearer = get_as(addr, "/api/v1/alerts", Some(&officer_token)).await;
+    assert_eq!(as_bearer.status, 401, "{as_bearer:?}");
+
+    let records = fixture.records();
+    let uses: Vec<(String, String, String)> = records
+        .iter()
+        .map(|r| {
+            (
+                r.entry.who.clone(),
+                r.entry.action.clone(),
+                r.entry.filters["subscription"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        uses,
+        [
+            ("feed:oov-utrecht", "alerts_feed", "0a0a0a0a"),
+            ("feed:oov-utrecht", "actions_calendar", "0a0a0a0a"),
+            ("feed:chef-van-dienst", "alerts_feed", "0b0b0b0b"),
+        ]
+        .map(|(w, a, s)| (w.to_owned(), a.to_owned(), s.to_owned())),
+        "each use, and nothing for an address that does not exist"
+    );
+    assert_eq!(records[0].entry.filters["municipality"], "GM0344");
+    assert_eq!(records[0].entry.hits, Some(2), "Utrecht's two alerts");
+    let log = std::fs::read_to_string(fixture.audit_path()).unwrap();
+    for token in [&officer_token, &chef_token, &gone_token] {
+        assert!(!log.contains(token.as_str()) && !log.contains(&token[12..]), "no secret in the audit log");
+    }
+}
+
+/// The supervisors' overview through the API: every alert, for a token that
+/// sees the whole region.
+#[tokio::test]
+async fn the_feed_of_every_alert_is_for_whoever_sees_the_whole_region() {
+    let fixture = Fixture::new();
+    let mut state = fixture.state(true);
+    let almere_alert = onrust_alert::Alert {
+        fingerprint: "a1a1a1a1".into(),
+        municipality: MunicipalityCode::new("GM0034").ok(),
+        municipality_name: Some("Almere".into()),
+        ..fake_alert()
+    };
+    let unplaced = onrust_alert::Alert {
+        fingerprint: "d4d4d4d4".into(),
+        municipality: None,
+        municipality_name: None,
+        unplaced: true,
+        ..fake_alert()
+    };
+    state.alerts = Some(Arc::new(FakeAlerts::with(vec![fake_alert(), almere_alert, unplaced])));
+    let addr = start(state).await;
+    let all = get_as(addr, "/api/v1/municipalities/alle/alerts.atom", Some(token_of(Role::Supervisor))).await;
+    assert_eq!(all.status, 200, "{all:?}");
+    for fingerprint in [FINGERPRINT, "a1a1a1a1", "d4d4d4d4"] {
+        assert!(all.body.contains(fingerprint), "{fingerprint} missing: {}", all.body);
+    }
+    let calendar = get_as(addr, "/api/v1/municipalities/alle/actions.ics", Some(token_of(Role::Supervisor))).await;
+    assert_eq!(calendar.status, 200, "{calendar:?}");
+    assert!(calendar.body.contains("alle aangekondigde acties"), "{}", calendar.body);
 }

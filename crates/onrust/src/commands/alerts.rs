@@ -1,7 +1,7 @@
 //! `onrust alerts …`: the alerts API from the command line, and the notification log.
 //!
-//! `list`, `show`, `confirm`, `dismiss`, `ack`, `silence`, `silences` and
-//! `unsilence` talk to the running daemon's
+//! `list`, `show`, `confirm`, `dismiss`, `ack`, `silence`, `silences`,
+//! `unsilence` and `resend` talk to the running daemon's
 //! API on `http.listen` with a bearer token (`--token-file` or `ONRUST_TOKEN`),
 //! so the daemon stays the only owner of the alert state and every action is
 //! audited under the token's name, exactly as through HTTP (rule L7,
@@ -10,9 +10,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[derive(Debug, clap::Args)]
 pub struct ApiArgs {
@@ -71,6 +71,18 @@ pub enum AlertsCommand {
         #[command(flatten)]
         api: ApiArgs,
     },
+    /// Send again what failed for good about an alert, once the address, relay or receiver is fixed
+    /// (supervisors, admins; recorded with your name, the time and the reason).
+    Resend {
+        /// The alert's id as in the mail or the failure notice: its fingerprint, or a unique prefix of at
+        /// least 8 characters. The alert may be over: what failed is looked up, not the active alerts.
+        id: String,
+        /// What was fixed, for the record.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
     /// Hold back matching alerts for a while (supervisors).
     Silence {
         /// `label=value` (rule, municipality, theme, event, severity, kind, fingerprint); repeatable.
@@ -124,12 +136,16 @@ pub async fn run(command: AlertsCommand) -> anyhow::Result<ExitCode> {
             if alerts.is_empty() {
                 println!("no active alerts");
             }
+            // Each id as short as it can be and still name one alert, as in the mail.
+            let fingerprints: Vec<String> =
+                alerts.iter().filter_map(|a| a["fingerprint"].as_str().map(str::to_owned)).collect();
             for a in alerts {
                 let s = |k: &str| a[k].as_str().unwrap_or("-").to_owned();
                 let unplaced = a["unplaced"].as_bool() == Some(true);
                 let place = a["municipality_name"].as_str().or(a["municipality"].as_str());
                 let place = place.unwrap_or(if unplaced { "plaats onbekend" } else { "regio" });
-                let id = s("fingerprint").chars().take(onrust_alert::SHORT_ID_CHARS).collect::<String>();
+                let fingerprint = s("fingerprint");
+                let id = onrust_alert::unique_short_id(&fingerprint, fingerprints.iter().map(String::as_str));
                 println!(
                     "{id}  {:<8} {:<8} {:<24} {:<20} {}",
                     s("status"),
@@ -213,6 +229,31 @@ pub async fn run(command: AlertsCommand) -> anyhow::Result<ExitCode> {
             let answer = call(&api, "POST", &path, Some(body)).await?;
             print_json(&answer, api.json)?;
         }
+        AlertsCommand::Resend { id, reason, api } => {
+            let id = id.trim().to_ascii_lowercase();
+            check_id(&id)?;
+            let body = serde_json::json!({ "reason": reason }).to_string();
+            let answer = call(&api, "POST", &format!("/api/v1/alerts/{id}/resend"), Some(body)).await?;
+            if api.json {
+                println!("{answer}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let value: serde_json::Value = serde_json::from_str(&answer).context("the api answered no json")?;
+            let resent = value["resent"].as_array().cloned().unwrap_or_default();
+            let fingerprint = value["fingerprint"].as_str().unwrap_or("-");
+            println!("{} queued again for alert {fingerprint}:", resent.len());
+            for n in resent {
+                let s = |k: &str| n[k].as_str().unwrap_or("-").to_owned();
+                println!(
+                    "  #{} {:<8} {:<10} {} (failed: {})",
+                    n["sequence"],
+                    s("channel"),
+                    s("role"),
+                    s("recipient"),
+                    s("message")
+                );
+            }
+        }
         AlertsCommand::Silence { matchers, reason, duration, api } => {
             let length = humantime::parse_duration(&duration)
                 .with_context(|| format!("--for {duration:?} is not a duration such as \"2h\""))?;
@@ -242,7 +283,7 @@ pub async fn run(command: AlertsCommand) -> anyhow::Result<ExitCode> {
             for mut e in entries {
                 // A webhook's path may hold the receiver's own token (S9): scheme and host only.
                 if e.channel == onrust_alert::notify::Channel::Webhook {
-                    e.address = webhook_origin(&e.address);
+                    e.address = onrust_alert::notify::webhook::origin(&e.address);
                 }
                 if json {
                     println!("{}", serde_json::to_string(&e)?);
@@ -253,8 +294,13 @@ pub async fn run(command: AlertsCommand) -> anyhow::Result<ExitCode> {
                         serde_json::Value::Null => "-".to_owned(),
                         other => other.to_string(),
                     };
+                    // A requeue says who sent it again and why.
+                    let message = match (&e.by, &e.reason) {
+                        (Some(by), Some(reason)) => format!("by {by}: {reason}"),
+                        _ => s("message"),
+                    };
                     println!(
-                        "{}  {} #{} {:<8} {:<10} {:<32} {} {}",
+                        "{}  {} #{} {:<8} {:<10} {:<32} {} {message}",
                         s("time"),
                         s("fingerprint"),
                         s("sequence"),
@@ -262,21 +308,12 @@ pub async fn run(command: AlertsCommand) -> anyhow::Result<ExitCode> {
                         s("role"),
                         s("address"),
                         s("attempt"),
-                        s("message")
                     );
                 }
             }
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `https://host/…` for a webhook URL: where it goes, without its path or query.
-fn webhook_origin(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(u) => format!("{}://{}/…", u.scheme(), u.host_str().unwrap_or("?")),
-        Err(_) => "(webhook)".to_owned(),
-    }
 }
 
 fn print_json(body: &str, raw: bool) -> anyhow::Result<()> {
@@ -294,12 +331,7 @@ fn print_json(body: &str, raw: bool) -> anyhow::Result<()> {
 /// mail), looked up among the alerts the daemon lists for this token.
 async fn resolve(api: &ApiArgs, id: &str) -> anyhow::Result<String> {
     let id = id.trim().to_ascii_lowercase();
-    if id.len() < onrust_alert::SHORT_ID_CHARS || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        anyhow::bail!(
-            "{id:?} is not an alert id: give at least {} hexadecimal digits of its fingerprint, as in the mail",
-            onrust_alert::SHORT_ID_CHARS
-        );
-    }
+    check_id(&id)?;
     if id.len() == 64 {
         return Ok(id);
     }
@@ -314,8 +346,19 @@ async fn resolve(api: &ApiArgs, id: &str) -> anyhow::Result<String> {
     unique_prefix(&id, &fingerprints)
 }
 
+/// An alert id as a person types it: at least 8 hexadecimal digits.
+fn check_id(id: &str) -> anyhow::Result<()> {
+    if id.len() < onrust_alert::SHORT_ID_CHARS || id.len() > 128 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        anyhow::bail!(
+            "{id:?} is not an alert id: give at least {} hexadecimal digits of its fingerprint, as in the mail",
+            onrust_alert::SHORT_ID_CHARS
+        );
+    }
+    Ok(())
+}
+
 /// The one fingerprint that starts with `prefix`, or why there is none.
-fn unique_prefix(prefix: &str, fingerprints: &[String]) -> anyhow::Result<String> {
+pub(crate) fn unique_prefix(prefix: &str, fingerprints: &[String]) -> anyhow::Result<String> {
     let matching: Vec<&String> = fingerprints.iter().filter(|f| f.starts_with(prefix)).collect();
     match matching.as_slice() {
         [one] => Ok((*one).clone()),
@@ -329,52 +372,43 @@ fn unique_prefix(prefix: &str, fingerprints: &[String]) -> anyhow::Result<String
 }
 
 fn token(file: Option<&Path>) -> anyhow::Result<String> {
-    let token = match file {
-        Some(path) => std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?,
-        None => std::env::var("ONRUST_TOKEN").context("give --token-file or set ONRUST_TOKEN")?,
-    };
-    let token = token.trim().to_owned();
-    if token.is_empty() || token.contains(['\r', '\n']) {
-        anyhow::bail!("the token must be one line");
+    match file {
+        Some(path) => super::local_http::read_token_file(path),
+        None => {
+            let token = std::env::var("ONRUST_TOKEN").context("give --token-file or set ONRUST_TOKEN")?;
+            let token = token.trim();
+            if token.is_empty() || token.contains(['\r', '\n']) {
+                anyhow::bail!("the token must be one line");
+            }
+            Ok(token.to_owned())
+        }
     }
-    Ok(token)
 }
 
-/// One request to the daemon's own listener (plain http on `http.listen`).
+/// One request to the daemon's own listener (plain http on `http.listen`);
+/// the body of a 200 answer, else the API's error.
 async fn call(api: &ApiArgs, method: &str, path: &str, body: Option<String>) -> anyhow::Result<String> {
     let config = super::load_config(&api.config)?;
     let token = token(api.token_file.as_deref())?;
-    let mut addr = config.http.listen;
-    if addr.ip().is_unspecified() {
-        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-    }
-    let mut stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .with_context(|| format!("cannot reach the daemon at {addr}; is onrust running?"))?;
+    let addr = super::local_http::reachable(config.http.listen);
     let body = body.unwrap_or_default();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.context("sending the request")?;
-    let mut response = Vec::new();
-    tokio::time::timeout(std::time::Duration::from_secs(30), stream.read_to_end(&mut response))
-        .await
-        .context("the daemon did not answer in 30s")?
-        .context("reading the answer")?;
-    let response = String::from_utf8_lossy(&response);
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    let status: u16 = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    // axum answers small JSON bodies with a Content-Length, never chunked.
-    if status != 200 {
-        let reason = serde_json::from_str::<serde_json::Value>(body)
+    let answer = super::local_http::request(
+        addr,
+        method,
+        path,
+        Some(token.as_str()),
+        Some(body.as_str()),
+        Duration::from_secs(30),
+    )
+    .await?;
+    if answer.status != 200 {
+        let reason = serde_json::from_str::<serde_json::Value>(&answer.body)
             .ok()
             .and_then(|v| v["error"].as_str().map(str::to_owned))
-            .unwrap_or_else(|| body.trim().to_owned());
-        anyhow::bail!("the api answered {status}: {reason}");
+            .unwrap_or_else(|| answer.body.trim().to_owned());
+        anyhow::bail!("the api answered {}: {reason}", answer.status);
     }
-    Ok(body.to_owned())
+    Ok(answer.body)
 }
 
 #[cfg(test)]
@@ -389,11 +423,5 @@ mod tests {
         assert!(ambiguous.starts_with("2 alerts have an id starting with 3f9a0c1e"), "{ambiguous}");
         assert_eq!(unique_prefix("3f9a0c1e1", &fingerprints).expect("longer"), "3f9a0c1e11bb");
         assert!(unique_prefix("12345678", &fingerprints).is_err());
-    }
-
-    #[test]
-    fn a_webhook_is_shown_by_its_origin_only() {
-        assert_eq!(webhook_origin("https://crisis.example/hooks/s3cr3t-token?x=1"), "https://crisis.example/…");
-        assert_eq!(webhook_origin("not a url"), "(webhook)");
     }
 }

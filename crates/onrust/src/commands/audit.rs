@@ -9,7 +9,7 @@ pub fn verify(config_path: &Path) -> anyhow::Result<ExitCode> {
         println!("audit log {} is empty: no searches yet", path.display());
         return Ok(ExitCode::SUCCESS);
     }
-    let records = onrust_web::audit::verify(&path)?;
+    let records = onrust_audit::verify(&path)?;
     println!("audit log {} verified: {records} records, chain intact", path.display());
     Ok(ExitCode::SUCCESS)
 }

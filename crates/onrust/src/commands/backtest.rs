@@ -70,9 +70,9 @@ use onrust_alert::{
     RuleConfig, RuleKind, Severity, Transition, TransitionKind,
 };
 use onrust_archive::{ArchiveReader, ScanRequest};
+use onrust_audit::{self as audit, AuditEntry};
 use onrust_classify::{Classifier, Input};
 use onrust_model::{Level, MunicipalityCode, ScoredMessage};
-use onrust_web::audit::{self, AuditEntry};
 use serde::{Deserialize, Serialize};
 
 use crate::pipeline::alert::{ArchiveBaselines, Round, municipality_names, region_codes};
@@ -860,10 +860,11 @@ min_levle = 3
         assert_eq!(first.status_at_end, AlertStatus::Resolved);
         assert_eq!((second.fired_at, second.resolved_at), (Some(t(14, 0)), None));
         assert_eq!(second.status_at_end, AlertStatus::Firing, "still firing at the end of the period");
-        // review = false: the mayor is told too, after the group wait, marked unreviewed.
+        // review = false: the mayor is told too, marked unreviewed; at once, as
+        // a critical rule waits for no group unless it says so.
         let roles: BTreeSet<Role> = first.notifications.iter().map(|n| n.role).collect();
         assert_eq!(roles, BTreeSet::from([Role::Officer, Role::Mayor]));
-        assert_eq!(first.first_notified_at, Some(t(10, 0) + TimeDelta::seconds(30)));
+        assert_eq!(first.first_notified_at, Some(t(10, 0)));
         assert_eq!(second.notifications.len(), 2, "officer and mayor, once each: {:?}", second.notifications);
         // Only alerts about the municipality asked for.
         let other = MunicipalityCode::new("GM0034").expect("code");

@@ -1,3 +1,5 @@
+mod reach;
+
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -90,6 +92,12 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
         println!("    {:<24} {:<9} {pace} {}{reads}{covers}{state}", source.id, source.kind.name(), source.url);
     }
     explain_alerts(&config);
+    let names = crate::pipeline::alert::municipality_names(&config.config_dir().join(&config.classify.gazetteer))?;
+    // Valid, but worth knowing: who would never hear of what (not errors:
+    // a configuration without recipients keeps its alerts).
+    for warning in reach::warnings(&config, &names) {
+        println!("  WARNING:      {warning}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -191,5 +199,11 @@ fn explain_alerts(config: &crate::config::Config) {
     }
     if config.smtp.is_some() && !config.recipients.iter().any(|r| r.channel == Channel::Email) {
         println!("  NOTE:         no [[recipients]]: alerts are kept, nothing is mailed");
+    }
+    match config.http.public_base() {
+        Some(base) => {
+            println!("  console:      {base} (mail links to an alert there; onrust feed add prints addresses)")
+        }
+        None => println!("  NOTE:         no http.public_url: mail carries no link to the alert in the console"),
     }
 }

@@ -1,10 +1,11 @@
 //! `onrust classify` and the line handling it shares with `onrust eval`: the
 //! classifier contract of docs/ARCHITECTURE.md. One JSON line in, one JSON line out, in
-//! order, streaming in constant memory. A bad line gets an error line (and a
+//! order, streaming in constant memory (lines are read by [`super::lines`],
+//! capped at its `MAX_LINE_BYTES`). A bad line gets an error line (and a
 //! message on stderr naming the line), never a stop; the exit status says
 //! whether any line failed.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -14,8 +15,8 @@ use onrust_classify::{Classifier, Input};
 use onrust_model::Assessment;
 use serde::{Deserialize, Serialize};
 
-/// Longest input line read; longer lines are refused and skipped.
-const MAX_LINE_BYTES: usize = 2 * 1024 * 1024;
+use super::lines::Lines;
+
 /// Longest text classified, in characters (the pipeline caps texts at the
 /// same length); longer is refused rather than silently cut.
 pub const MAX_TEXT_CHARS: usize = 20_000;
@@ -46,54 +47,6 @@ struct Output<'a> {
     id: &'a serde_json::Value,
     #[serde(flatten)]
     assessment: &'a Assessment,
-}
-
-/// Reads the next line of at most [`MAX_LINE_BYTES`], without its line end
-/// (`\n` or `\r\n`); `Ok(None)` at the end. A line that is too long or not
-/// UTF-8 is an `Ok(Some(Err))` for that line only; a failing reader is an `Err`.
-pub fn next_line(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<Option<Result<String, String>>> {
-    buf.clear();
-    let mut too_long = false;
-    let mut read_any = false;
-    loop {
-        let available = match reader.fill_buf() {
-            Ok(available) => available,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if available.is_empty() {
-            if !read_any {
-                return Ok(None);
-            }
-            break;
-        }
-        read_any = true;
-        let (used, newline) = match available.iter().position(|&b| b == b'\n') {
-            Some(at) => (at, true),
-            None => (available.len(), false),
-        };
-        if !too_long && buf.len() + used > MAX_LINE_BYTES {
-            too_long = true;
-            buf.clear();
-        } else if !too_long {
-            buf.extend_from_slice(&available[..used]);
-        }
-        reader.consume(used + usize::from(newline));
-        if newline {
-            break;
-        }
-    }
-    if too_long {
-        return Ok(Some(Err(format!("line is longer than {MAX_LINE_BYTES} bytes"))));
-    }
-    if buf.last() == Some(&b'\r') {
-        buf.pop();
-    }
-    Ok(Some(
-        std::str::from_utf8(buf)
-            .map(str::to_owned)
-            .map_err(|e| format!("line is not valid UTF-8 (at byte {})", e.valid_up_to())),
-    ))
 }
 
 /// Parses and checks one input line.
@@ -133,14 +86,13 @@ pub fn assess(classifier: &Classifier, line: &Line) -> Assessment {
 pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
     let config = super::load_config(config_path)?;
     let classifier = super::load_classifier(&config)?;
-    let mut stdin = std::io::stdin().lock();
+    let mut lines = Lines::new(std::io::stdin().lock());
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let mut refused = 0usize;
-    let mut buf = Vec::new();
     let mut number = 0usize;
-    while let Some(line) = next_line(&mut stdin, &mut buf)? {
-        number += 1;
-        let out = line.and_then(|line| {
+    while let Some((at, line)) = lines.next_line()? {
+        number = at;
+        let out = line.map_err(|e| e.to_string()).and_then(|line| {
             if line.trim().is_empty() {
                 return Err("empty line".to_owned());
             }
@@ -166,31 +118,6 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn lines(input: &[u8]) -> Vec<Result<String, String>> {
-        let mut reader = std::io::BufReader::with_capacity(16, input);
-        let mut buf = Vec::new();
-        std::iter::from_fn(|| next_line(&mut reader, &mut buf).expect("in-memory reads do not fail")).collect()
-    }
-
-    #[test]
-    fn lines_are_split_and_bad_utf8_is_one_error() {
-        let got = lines(b"a\r\n\xff\xfe\nccc");
-        assert_eq!(got.len(), 3);
-        assert_eq!(got[0], Ok("a".to_owned()), "CRLF line ends are removed");
-        assert!(got[1].as_ref().is_err_and(|e| e.contains("UTF-8")));
-        assert_eq!(got[2], Ok("ccc".to_owned()));
-    }
-
-    #[test]
-    fn an_overlong_line_is_refused_and_the_next_one_read() {
-        let mut input = vec![b'x'; MAX_LINE_BYTES + 10];
-        input.extend_from_slice(b"\nnext\n");
-        let got = lines(&input);
-        assert_eq!(got.len(), 2);
-        assert!(got[0].as_ref().is_err_and(|e| e.contains("longer than")));
-        assert_eq!(got[1], Ok("next".to_owned()));
-    }
 
     #[test]
     fn bad_lines_name_the_problem() {

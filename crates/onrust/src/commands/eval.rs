@@ -12,7 +12,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use onrust_classify::eval::{Evaluation, agrees as evaluation_agrees, diagnose};
 
-use super::classify::{assess, next_line, parse_line};
+use super::classify::{assess, parse_line};
+use super::lines::Lines;
 
 /// Arguments of `onrust eval`.
 #[derive(Debug, clap::Args)]
@@ -35,12 +36,12 @@ pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let config = super::load_config(&args.config)?;
     let classifier = super::load_classifier(&config)?;
     let file = std::fs::File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
-    let mut reader = std::io::BufReader::new(file);
+    let mut lines = Lines::new(std::io::BufReader::new(file));
     let mut evaluation = Evaluation::default();
     let (mut number, mut refused) = (0usize, 0usize);
-    let mut buf = Vec::new();
-    while let Some(line) = next_line(&mut reader, &mut buf)? {
-        number += 1;
+    while let Some((at, line)) = lines.next_line()? {
+        number = at;
+        let line = line.map_err(|e| e.to_string());
         if line.as_ref().is_ok_and(|l| l.trim().is_empty()) {
             continue;
         }

@@ -7,11 +7,16 @@ pub mod backtest;
 pub mod check_config;
 pub mod classify;
 pub mod eval;
+pub mod feed;
+pub mod health;
+pub mod lines;
+pub mod local_http;
 pub mod replay;
 pub mod roles;
 pub mod run;
 pub mod search;
 pub mod token;
+pub mod train;
 pub mod user;
 
 use std::path::Path;
@@ -28,8 +33,21 @@ pub fn load_config(path: &Path) -> anyhow::Result<Config> {
 
 /// Builds the classifier from the lexicons the configuration names.
 pub fn load_classifier(config: &Config) -> anyhow::Result<Classifier> {
+    Classifier::load(&classifier_config(config))
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("loading the classifier's lexicons")
+}
+
+/// The classifier's rules without the learned layer (for `onrust train`).
+pub fn load_rules(config: &Config) -> anyhow::Result<Classifier> {
+    Classifier::load_rules_only(&classifier_config(config))
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("loading the classifier's lexicons")
+}
+
+fn classifier_config(config: &Config) -> ClassifierConfig {
     let dir = config.config_dir();
-    let classifier_config = ClassifierConfig {
+    ClassifierConfig {
         languages: config.classify.languages.clone(),
         themes_dir: dir.join(&config.classify.themes_dir),
         gazetteer_path: dir.join(&config.classify.gazetteer),
@@ -37,10 +55,7 @@ pub fn load_classifier(config: &Config) -> anyhow::Result<Classifier> {
         signals_dir: dir.join(&config.classify.signals_dir),
         escalation_path: dir.join(&config.classify.escalation),
         source_municipalities: source_municipalities(config),
-    };
-    Classifier::load(&classifier_config)
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .context("loading the classifier's lexicons")
+    }
 }
 
 /// The sources that cover exactly one municipality, with it: the classifier
@@ -88,6 +103,7 @@ pub fn alert_settings(config: &Config) -> anyhow::Result<crate::pipeline::alert:
         region_name: config.alerts.region_name.clone(),
         region: crate::pipeline::alert::region_codes(&config.region.municipalities),
         contact: config.alerts.contact.clone(),
+        console_url: config.http.public_base(),
         sources: config.sources.iter().filter(|s| s.enabled).map(|s| s.id.clone()).collect(),
         evaluate_interval: config.alerts.evaluate_interval.0,
         digest_hour: config.alerts.digest_hour,

@@ -5,7 +5,6 @@
 //! moment it enters the bus to the moment the commit that makes it
 //! searchable returns.
 
-use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,7 +19,11 @@ use onrust_model::{MessageId, RawMessage, SCHEMA_VERSION, SourceId, SourceKind};
 use serde::Deserialize;
 use tokio::task::JoinSet;
 
+use super::lines::Lines;
 use crate::pipeline;
+
+/// Numbered input lines; a line that cannot be read is an `Err` naming why.
+type NumberedLines = Box<dyn Iterator<Item = (usize, Result<String, String>)>>;
 
 /// Arguments of `onrust replay`.
 #[derive(Debug, clap::Args)]
@@ -63,11 +66,11 @@ struct Outcome {
 
 pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let config = super::load_config(&args.config)?;
-    let lines: Box<dyn Iterator<Item = Result<String, String>>> = match (&args.file, args.generate) {
-        (_, Some(n)) => Box::new((0..n).map(|i| Ok(generate(i)))),
+    let lines: NumberedLines = match (&args.file, args.generate) {
+        (_, Some(n)) => Box::new((0..n).map(|i| (i + 1, Ok(generate(i))))),
         (Some(path), None) => {
             let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-            Box::new(std::io::BufReader::new(file).lines().map(|l| l.map_err(|e| e.to_string())))
+            Box::new(numbered(Lines::new(std::io::BufReader::new(file))))
         }
         (None, None) => anyhow::bail!("give a FILE or --generate N"),
     };
@@ -123,7 +126,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
 #[cfg(feature = "kafka")]
 async fn onto_kafka(
     config: &crate::config::Config,
-    lines: Box<dyn Iterator<Item = Result<String, String>>>,
+    lines: NumberedLines,
     keys: &PseudonymKeys,
 ) -> anyhow::Result<ExitCode> {
     use onrust_bus::{Bus, Topic};
@@ -163,28 +166,44 @@ async fn onto_kafka(
 #[cfg(not(feature = "kafka"))]
 async fn onto_kafka(
     _config: &crate::config::Config,
-    _lines: Box<dyn Iterator<Item = Result<String, String>>>,
+    _lines: NumberedLines,
     _keys: &PseudonymKeys,
 ) -> anyhow::Result<ExitCode> {
     anyhow::bail!("bus.kind = \"kafka\", but this onrust was built without Kafka: build it with --features kafka")
 }
 
+/// The lines of a file as [`NumberedLines`]: an over-long or broken line is
+/// an `Err` for that line; a read error is one last `Err` and the end.
+fn numbered<R: std::io::BufRead>(mut lines: Lines<R>) -> impl Iterator<Item = (usize, Result<String, String>)> {
+    let mut failed = false;
+    std::iter::from_fn(move || {
+        if failed {
+            return None;
+        }
+        match lines.next_line() {
+            Ok(next) => next.map(|(number, line)| (number, line.map_err(|e| e.to_string()))),
+            Err(e) => {
+                failed = true;
+                Some((lines.line_number() + 1, Err(format!("cannot read the file from here on: {e}"))))
+            }
+        }
+    })
+}
+
 /// The messages of `lines`, in order; a line that is not one is reported on
 /// stderr with its number and counted in `refused`, and the rest go on.
 fn raw_messages<'a>(
-    lines: Box<dyn Iterator<Item = Result<String, String>>>,
+    lines: NumberedLines,
     keys: &'a PseudonymKeys,
     refused: &'a AtomicUsize,
 ) -> anyhow::Result<impl Iterator<Item = RawMessage> + 'a> {
     let default_source = SourceId::new("replay")?;
-    Ok(lines.enumerate().filter_map(move |(index, line)| {
-        match line.and_then(|line| to_raw(&line, &default_source, keys)) {
-            Ok(message) => message,
-            Err(e) => {
-                refused.fetch_add(1, Ordering::Relaxed);
-                eprintln!("line {}: {e}", index + 1);
-                None
-            }
+    Ok(lines.filter_map(move |(number, line)| match line.and_then(|line| to_raw(&line, &default_source, keys)) {
+        Ok(message) => message,
+        Err(e) => {
+            refused.fetch_add(1, Ordering::Relaxed);
+            eprintln!("line {number}: {e}");
+            None
         }
     }))
 }
@@ -204,7 +223,8 @@ fn to_raw(line: &str, default_source: &SourceId, keys: &PseudonymKeys) -> Result
         Some(author) => Some(keys.pseudonymize("replay", &author, fetched_at).map_err(|e| e.to_string())?),
         None => None,
     };
-    let url = line.url.filter(|u| u.starts_with("https://") || u.starts_with("http://"));
+    // Replay is ingest too: a link that names an account is rewritten or dropped (L2).
+    let url = line.url.as_deref().and_then(onrust_ingest::links::item_url);
     Ok(Some(RawMessage {
         schema: SCHEMA_VERSION,
         id,
@@ -266,4 +286,45 @@ fn generate(i: usize) -> String {
         "author": format!("generated-author-{}", i % 997),
     })
     .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn replayed(input: Vec<u8>) -> (Vec<RawMessage>, usize) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let keys = PseudonymKeys::new(dir.path().join("keys"), Duration::from_secs(28 * 86400)).expect("keys");
+        let lines: NumberedLines = Box::new(numbered(Lines::new(std::io::BufReader::new(std::io::Cursor::new(input)))));
+        let refused = AtomicUsize::new(0);
+        let messages = raw_messages(lines, &keys, &refused).expect("source id").collect();
+        (messages, refused.into_inner())
+    }
+
+    fn line(id: &str) -> String {
+        format!("{{\"id\": \"{id}\", \"text\": \"Demonstratie in Utrecht\"}}\n")
+    }
+
+    /// An over-long line is one refused line, like `classify`'s; the lines
+    /// around it are replayed, and nothing of it is buffered (the reader is
+    /// `lines::Lines`, whose tests show the endless case).
+    #[test]
+    fn an_overlong_line_is_refused_and_the_rest_replayed() {
+        let mut input = line("m1").into_bytes();
+        input.extend(vec![b' '; super::super::lines::MAX_LINE_BYTES + 1]);
+        input.extend_from_slice(b"\n");
+        input.extend(line("m3").into_bytes());
+        let (messages, refused) = replayed(input);
+        let ids: Vec<&str> = messages.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["m1", "m3"]);
+        assert_eq!(refused, 1);
+    }
+
+    #[test]
+    fn a_byte_order_mark_does_not_spoil_line_one() {
+        let mut input = b"\xEF\xBB\xBF".to_vec();
+        input.extend(line("m1").into_bytes());
+        let (messages, refused) = replayed(input);
+        assert_eq!((messages.len(), refused), (1, 0));
+    }
 }

@@ -186,6 +186,7 @@ mod on_kafka {
             search,
             alerts: alert_backend,
             console: Arc::new(super::super::run::console(&config, has(Role::Ingest))?),
+            feeds: Arc::new(super::super::run::feeds(&config)?),
         };
         let web = tokio::spawn(onrust_web::serve(listener, state, shutdown::requested(web_stop_rx)));
         ready.store(true, Ordering::SeqCst);

@@ -44,6 +44,7 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let access = Arc::new(access_control(&config)?);
     let search = search_service(&config)?;
     let console = Arc::new(console(&config, true)?);
+    let feeds = Arc::new(feeds(&config)?);
     crate::internal_events::describe_all();
     let listener = onrust_web::bind(config.http.listen).await?;
     let (stop_tx, stop_rx) = shutdown::on_signal().context("installing signal handlers")?;
@@ -77,6 +78,7 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
             search: Some(search),
             alerts: Some(alert_backend),
             console,
+            feeds,
         },
         shutdown::requested(web_stop_rx),
     ));
@@ -211,6 +213,7 @@ pub(super) fn start_sources(
         user_agent,
         allow_hosts: config.ingest.allow_hosts.clone(),
         min_host_interval: config.ingest.min_host_interval.0,
+        max_requests_per_host: config.ingest.max_requests_per_host,
     })?;
     let keys = Arc::new(PseudonymKeys::new(config.key_dir(), config.privacy.pseudonym_period.0)?);
     tokio::spawn(purge_old_keys(Arc::clone(&keys), stop.clone()));
@@ -330,6 +333,11 @@ fn unix_now() -> f64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
 
+/// The feed subscriptions (`onrust feed add`), read again whenever they change.
+pub(super) fn feeds(config: &Config) -> anyhow::Result<onrust_web::subscriptions::Subscriptions> {
+    Ok(onrust_web::subscriptions::Subscriptions::load(&config.feeds_path())?)
+}
+
 /// The monitor token (`http.token_file`) and the API tokens (`[[http.tokens]]`).
 pub(super) fn access_control(config: &Config) -> anyhow::Result<AccessControl> {
     let monitor = read_token(config)?;
@@ -353,10 +361,7 @@ pub(super) fn access_control(config: &Config) -> anyhow::Result<AccessControl> {
 fn read_token(config: &Config) -> anyhow::Result<Option<TokenHash>> {
     let Some(path) = &config.http.token_file else { return Ok(None) };
     let token =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read http.token_file {}", path.display()))?;
-    if token.trim().len() < 16 {
-        anyhow::bail!("http.token_file {}: the token must be at least 16 characters", path.display());
-    }
+        crate::config::read_monitor_token(path).map_err(|problem| anyhow::anyhow!("http.token_file: {problem}"))?;
     Ok(Some(TokenHash::of(&token)))
 }
 

@@ -16,9 +16,9 @@ use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
 use onrust_archive::Hit;
 use onrust_archive::{ArchiveError, ArchiveReader, SearchRequest, Sort};
+use onrust_audit::{self as audit, AuditEntry};
 use onrust_classify::{Classifier, Input};
 use onrust_model::{Level, MunicipalityCode, Place};
-use onrust_web::audit::{self, AuditEntry};
 
 /// Arguments of `onrust search`.
 #[derive(Debug, clap::Args)]

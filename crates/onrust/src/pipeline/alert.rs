@@ -9,6 +9,10 @@
 //! the outbox, which persists it before any attempt (R8). A delivery task
 //! sends what is due and sleeps until the next is.
 //!
+//! A notification that fails for good is told to the supervisors through
+//! another channel ([`undelivered`]), and can be sent again by a person
+//! through the alerts API (`onrust alerts resend`).
+//!
 //! The order is what makes a restart safe (R1): notifications are enqueued,
 //! then the [`AlertState`] is written (temporary file, fsync, rename), and
 //! only then are the observed messages acknowledged. A crash before the state
@@ -22,6 +26,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
+use onrust_alert::notify::log::Undelivered;
 use onrust_alert::notify::log::{Content, Item, Outbox, RetryPolicy};
 use onrust_alert::notify::smtp::{SmtpConfig, SmtpNotifier};
 use onrust_alert::notify::webhook::WebhookNotifier;
@@ -33,7 +38,7 @@ use onrust_alert::{
 use onrust_archive::{ArchiveReader, CountRequest};
 use onrust_bus::{Ack, Publisher, Record, Subscriber, Topic};
 use onrust_model::{Deletion, Level, MunicipalityCode, ScoredMessage};
-use onrust_web::alerts::{AlertBackend, AlertBackendError, Names};
+use onrust_web::alerts::{AlertBackend, AlertBackendError, BackendFuture, Names};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -42,8 +47,10 @@ use super::BusReceipts;
 use crate::config::{RecipientConfig, RecipientScope, WebhookConfig};
 use crate::internal_events::{
     AlertAcknowledged, AlertCycle, AlertEvidenceWithdrawn, AlertNobodyToTell, AlertNotificationQueued,
-    AlertUnexplained, AlertsNotMailed, AlertsSnapshot, LateArrival, StageProcessed,
+    AlertUnexplained, AlertsNotMailed, AlertsSnapshot, DeliveryFailureTold, LateArrival, StageProcessed,
 };
+
+mod undelivered;
 
 const BATCH: usize = 1024;
 pub const STATE_FILE: &str = "state.json";
@@ -93,6 +100,9 @@ pub struct Settings {
     pub region: Vec<MunicipalityCode>,
     /// Whom a mayor calls (`[alerts] contact`).
     pub contact: Option<String>,
+    /// Where officers and supervisors open the console (`[http] public_url`):
+    /// their mail links to the alert there.
+    pub console_url: Option<String>,
     /// The configured sources' ids, so the late-arrival counter of each starts at 0.
     pub sources: Vec<String>,
     pub evaluate_interval: Duration,
@@ -343,17 +353,25 @@ pub fn addresses<'a>(
 
 /// The alert state shared by the stage and the alerts API: every change the
 /// API makes is saved (under the same lock the stage saves under) before it
-/// is answered, and told at the stage's next round.
+/// is answered, and told at the stage's next round. It holds the outbox too,
+/// so a person can send a failed notification again through the API.
 #[derive(Clone)]
 pub struct AlertHandle {
     core: Arc<Mutex<Core>>,
     dir: PathBuf,
     names: Names,
     clock: Clock,
+    outbox: Arc<tokio::sync::Mutex<Outbox>>,
+    /// Wakes the delivery task when something is due at once.
+    wake: Arc<Notify>,
+    /// The municipalities a silence may name: the region's, or without a
+    /// `[region]` every one the gazetteer knows.
+    places: Vec<MunicipalityCode>,
 }
 
 impl AlertHandle {
-    /// Restores the persisted state (or starts empty) and names the municipalities.
+    /// Restores the persisted state (or starts empty), opens the outbox (one
+    /// owner at a time, R7) and names the municipalities.
     pub fn open(settings: &Settings) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&settings.dir)
             .with_context(|| format!("cannot create the alerts folder {}", settings.dir.display()))?;
@@ -361,7 +379,35 @@ impl AlertHandle {
         core.engine.set_municipality_names(settings.names.clone());
         core.engine.set_region(settings.region.iter().cloned(), [settings.region_name.clone()]);
         let names = Names { region: settings.region_name.clone(), municipalities: settings.names.clone() };
-        Ok(Self { core: Arc::new(Mutex::new(core)), dir: settings.dir.clone(), names, clock: settings.clock.clone() })
+        let outbox = Outbox::open(&settings.dir, settings.retry).context("opening the alert outbox")?;
+        let places = if settings.region.is_empty() {
+            settings.names.iter().map(|(code, _)| code.clone()).collect()
+        } else {
+            settings.region.clone()
+        };
+        Ok(Self {
+            core: Arc::new(Mutex::new(core)),
+            dir: settings.dir.clone(),
+            names,
+            clock: settings.clock.clone(),
+            outbox: Arc::new(tokio::sync::Mutex::new(outbox)),
+            wake: Arc::new(Notify::new()),
+            places,
+        })
+    }
+
+    /// A silence's `municipality` value as the alerts carry it: a CBS code of
+    /// the region (written as onrust writes it), `onbekend` for the alerts
+    /// without a known place, or empty for the region-wide ones. Anything
+    /// else would silence nothing, quietly: refused.
+    fn silence_place(&self, value: &str) -> Result<String, AlertBackendError> {
+        if value.is_empty() || value == onrust_alert::UNPLACED_LABEL {
+            return Ok(value.to_owned());
+        }
+        match MunicipalityCode::new(value.to_owned()) {
+            Ok(code) if self.places.contains(&code) => Ok(code.as_str().to_owned()),
+            _ => Err(onrust_alert::MechanicsError::UnknownMunicipality(value.to_owned()).into()),
+        }
     }
 
     fn change<T>(
@@ -399,7 +445,10 @@ impl AlertBackend for AlertHandle {
         AlertAcknowledged { rule: &alert.rule, severity: alert.severity.as_str() }.emit();
         Ok(alert)
     }
-    fn silence(&self, request: SilenceRequest) -> Result<String, AlertBackendError> {
+    fn silence(&self, mut request: SilenceRequest) -> Result<String, AlertBackendError> {
+        for matcher in request.matchers.iter_mut().filter(|m| m.label == "municipality") {
+            matcher.value = self.silence_place(&matcher.value)?;
+        }
         self.change(|m, now| m.add_silence(request, now))
     }
     fn dismiss(&self, fingerprint: &str, who: &str, reason: &str) -> Result<Alert, AlertBackendError> {
@@ -414,6 +463,28 @@ impl AlertBackend for AlertHandle {
     }
     fn names(&self) -> Names {
         self.names.clone()
+    }
+    fn undelivered(&self) -> BackendFuture<'_, Vec<Undelivered>> {
+        Box::pin(async move { Ok(self.outbox.lock().await.undelivered()) })
+    }
+    fn resend<'a>(
+        &'a self,
+        fingerprint: &'a str,
+        who: &'a str,
+        reason: &'a str,
+    ) -> BackendFuture<'a, Vec<Undelivered>> {
+        Box::pin(async move {
+            let resent = self
+                .outbox
+                .lock()
+                .await
+                .resend(fingerprint, who, reason)
+                .map_err(|e| AlertBackendError::Unavailable(format!("the notification log: {e}")))?;
+            if !resent.is_empty() {
+                self.wake.notify_one();
+            }
+            Ok(resent)
+        })
     }
 }
 
@@ -448,14 +519,13 @@ async fn publish_changes(out: Option<&Arc<dyn Publisher>>, transitions: &[Transi
 /// acknowledges and stops the delivery task (what is not sent stays queued).
 pub async fn run(ends: Ends, settings: Settings, handle: AlertHandle) -> anyhow::Result<()> {
     let Ends { mut input, dead, alerts: alerts_out } = ends;
-    let core = handle.core;
-    let outbox = Outbox::open(&settings.dir, settings.retry).context("opening the alert outbox")?;
-    let outbox = Arc::new(tokio::sync::Mutex::new(outbox));
+    let AlertHandle { core, outbox, wake, .. } = handle;
     let email = match &settings.smtp {
         Some(cfg) => Some(
             SmtpNotifier::new(cfg, settings.region_name.clone())
                 .context("smtp")?
-                .with_contact(settings.contact.clone()),
+                .with_contact(settings.contact.clone())
+                .with_console_url(settings.console_url.clone()),
         ),
         None => None,
     };
@@ -475,13 +545,18 @@ pub async fn run(ends: Ends, settings: Settings, handle: AlertHandle) -> anyhow:
         Some(dir) => Some(Arc::new(ArchiveBaselines::open(dir)?)),
         None => None,
     };
-    let wake = Arc::new(Notify::new());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let notices = undelivered::FailureNotices {
+        recipients: settings.recipients.clone(),
+        email: email.is_some(),
+        clock: settings.clock.clone(),
+    };
     let delivery =
-        tokio::spawn(deliver(Arc::clone(&outbox), Notifiers { email, webhooks }, Arc::clone(&wake), stop_rx));
+        tokio::spawn(deliver(Arc::clone(&outbox), Notifiers { email, webhooks }, notices, Arc::clone(&wake), stop_rx));
 
     report_gauges(&core, settings.clock.now());
     LateArrival::register(&settings.sources);
+    DeliveryFailureTold::register();
     let stage = Stage {
         core: Arc::clone(&core),
         outbox,
@@ -694,6 +769,7 @@ impl Stage<'_> {
         if mails {
             let mut outbox = outbox.lock().await;
             let mut core = core.lock().map_err(|_| anyhow::anyhow!("alert state lock poisoned"))?;
+            let current: Vec<String> = core.mechanics.alerts().map(|a| a.fingerprint.clone()).collect();
             for n in notifications {
                 let role = recipient_role(n.recipients_role);
                 let to = addresses(&settings.recipients, role, n.municipality.as_ref(), settings.smtp.is_some());
@@ -712,15 +788,8 @@ impl Stage<'_> {
                 };
                 let rule = n.alerts.first().map(|a| a.rule.clone()).unwrap_or_default();
                 let digest = n.reason == NotifyReason::Digest;
-                // A mail says what changed since the role was last told about the same alert.
-                let items: Vec<Item> = n
-                    .alerts
-                    .iter()
-                    .map(|a| Item {
-                        alert: a.clone(),
-                        previous: if digest { None } else { core.told.get(&told_key(role, &a.fingerprint)).cloned() },
-                    })
-                    .collect();
+                let told = if digest { None } else { Some((role, &core.told)) };
+                let items = items(&n.alerts, told, &current);
                 if !digest {
                     for a in &n.alerts {
                         core.told.insert(told_key(role, &a.fingerprint), a.clone());
@@ -805,6 +874,24 @@ impl Stage<'_> {
     }
 }
 
+/// The items of a notification: each alert with what the role was last
+/// told about it (`told`; none for a digest), so the mail can say what
+/// changed, and named by an id no other current alert shares (`current`:
+/// the fingerprints the alerts API lists), so the `onrust alerts ack <id>`
+/// the mail prints names one alert.
+fn items(alerts: &[Alert], told: Option<(RecipientRole, &BTreeMap<String, Alert>)>, current: &[String]) -> Vec<Item> {
+    alerts
+        .iter()
+        .map(|a| Item {
+            alert: a.clone(),
+            previous: told.and_then(|(role, told)| told.get(&told_key(role, &a.fingerprint)).cloned()),
+            short_id: Some(
+                onrust_alert::unique_short_id(&a.fingerprint, current.iter().map(String::as_str)).to_owned(),
+            ),
+        })
+        .collect()
+}
+
 /// Sets the alert gauges (firing per rule and municipality, announced actions ahead) from the state.
 fn report_gauges(core: &Mutex<Core>, now: DateTime<Utc>) {
     if let Ok(core) = core.lock() {
@@ -817,14 +904,17 @@ fn report_gauges(core: &Mutex<Core>, now: DateTime<Utc>) {
 /// queued. The outbox is locked only to take what is due and to record each
 /// outcome, never while a relay or a webhook answers: a slow relay must not
 /// stall the stage, which enqueues (and so acknowledges intake) under the
-/// same lock, nor the alerts API.
+/// same lock, nor the alerts API. A permanent failure is told to the
+/// supervisors through another channel ([`undelivered`]), queued before the
+/// failure is recorded and sent in the next pass.
 async fn deliver(
     outbox: Arc<tokio::sync::Mutex<Outbox>>,
     notifiers: Notifiers,
+    notices: undelivered::FailureNotices,
     wake: Arc<Notify>,
     stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    use onrust_alert::notify::log::Deliver;
+    use onrust_alert::notify::log::{Deliver, DeliveryError, Outcome};
     loop {
         if *stop.borrow() {
             return;
@@ -833,10 +923,14 @@ async fn deliver(
         let (mut sent, mut failed) = (0usize, 0usize);
         for attempt in due {
             let result = notifiers.deliver(&attempt.notification).await;
-            match outbox.lock().await.record(attempt, &result) {
-                Ok(onrust_alert::notify::log::Outcome::Sent) => sent += 1,
-                Ok(onrust_alert::notify::log::Outcome::Failed) => failed += 1,
-                Ok(onrust_alert::notify::log::Outcome::Retry) => {}
+            let mut guard = outbox.lock().await;
+            if let Err(DeliveryError::Permanent { code, message }) = &result {
+                notices.tell(&mut guard, &attempt.notification, *code, message);
+            }
+            match guard.record(attempt, &result) {
+                Ok(Outcome::Sent) => sent += 1,
+                Ok(Outcome::Failed) => failed += 1,
+                Ok(Outcome::Retry | Outcome::Requeued) => {}
                 Err(e) => tracing::error!(error = %e, "alert notification log write failed; retrying later"),
             }
         }
@@ -973,6 +1067,7 @@ mod tests {
             region_name: "Midden-Nederland".into(),
             region: vec![MunicipalityCode::new("GM0344").expect("code")],
             contact: None,
+            console_url: None,
             sources: vec!["forum".into()],
             evaluate_interval,
             digest_hour: 7,
@@ -1454,6 +1549,83 @@ mod tests {
         }
         drop(scored_out);
         stage.abort();
+    }
+
+    /// Issue 16: the id a mail prints names one alert among those current.
+    /// Two share their first 9 characters: each is named by 10, which the
+    /// CLI's lookup (`onrust alerts ack <id>`) resolves to it, where 8 would
+    /// be refused as ambiguous; an alert alone keeps its 8.
+    #[test]
+    fn a_mail_names_each_alert_by_an_id_no_other_current_alert_shares() {
+        let rules = onrust_alert::validate(&[critical(None)]).expect("rules");
+        let mut engine = Engine::new(rules);
+        let now = Utc::now();
+        let transitions = engine.observe(&scored("m1", Level::Escalation, "Gooi vuurwerk naar de politie"), now);
+        let alert = transitions.first().map(|t| t.alert.clone()).expect("an alert");
+        let named =
+            |fingerprint: String| Alert { fingerprint, municipality_name: Some("Utrecht".into()), ..alert.clone() };
+        let (first, second, alone) = (
+            named(format!("3f9a0c1e7{}", "a".repeat(55))),
+            named(format!("3f9a0c1e7{}", "b".repeat(55))),
+            named(format!("01234567{}", "c".repeat(56))),
+        );
+        let current = [&first, &second, &alone].map(|a| a.fingerprint.clone()).to_vec();
+        let made = items(&[first.clone(), alone.clone()], None, &current);
+        assert_eq!(made.iter().map(Item::short_id).collect::<Vec<_>>(), ["3f9a0c1e7a", "01234567"]);
+        let ctx = onrust_alert::notify::email::MailContext {
+            role: RecipientRole::Officer,
+            region_name: "Midden-Nederland".into(),
+            contact: None,
+            console_url: None,
+        };
+        let mail = onrust_alert::notify::email::render_alert(
+            onrust_alert::notify::email::MailItem {
+                alert: &made[0].alert,
+                previous: None,
+                short_id: made[0].short_id(),
+            },
+            &ctx,
+        )
+        .expect("mail");
+        assert!(mail.text.contains("onrust alerts ack 3f9a0c1e7a --reason"), "{}", mail.text);
+        let resolved = crate::commands::alerts::unique_prefix("3f9a0c1e7a", &current).expect("one alert");
+        assert_eq!(resolved, first.fingerprint);
+        assert!(crate::commands::alerts::unique_prefix("3f9a0c1e", &current).is_err(), "8 would name two");
+        // What the role was told before comes along, for "what changed".
+        let mut told = BTreeMap::new();
+        told.insert(told_key(RecipientRole::Officer, &first.fingerprint), first.clone());
+        let again = items(std::slice::from_ref(&first), Some((RecipientRole::Officer, &told)), &current);
+        assert_eq!(again[0].previous.as_ref().map(|p| p.fingerprint.as_str()), Some(first.fingerprint.as_str()));
+        assert!(items(&[first], Some((RecipientRole::Mayor, &told)), &current)[0].previous.is_none());
+    }
+
+    /// Issue 16: a silence for a municipality the region does not have
+    /// would silence nothing, quietly: refused, naming it. One written as
+    /// people write it is the municipality, and so are the unplaced and the
+    /// region-wide alerts' labels.
+    #[test]
+    fn a_silence_names_a_municipality_of_the_region_or_none() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let rules = onrust_alert::validate(&[critical(None)]).expect("rules");
+        let handle = AlertHandle::open(&test_settings(dir.path(), rules, Clock::system(), Duration::from_secs(60)))
+            .expect("handle");
+        let silence = |value: &str| SilenceRequest {
+            matchers: vec![onrust_alert::Matcher { label: "municipality".into(), value: value.into(), negate: false }],
+            reason: "bekende manifestatie".into(),
+            owner: "chef-van-dienst".into(),
+            ends_at: Utc::now() + chrono::TimeDelta::hours(2),
+        };
+        for unknown in ["GM9999", "GM0307", "Utrecht"] {
+            let err = handle.silence(silence(unknown)).expect_err(unknown).to_string();
+            assert!(err.contains(&format!("{unknown:?} is no municipality of the region")), "{err}");
+        }
+        for known in ["0344", "onbekend", ""] {
+            handle.silence(silence(known)).unwrap_or_else(|e| panic!("{known}: {e}"));
+        }
+        let values: Vec<String> =
+            handle.silences().expect("silences").into_iter().map(|s| s.matchers[0].value.clone()).collect();
+        assert!(values.contains(&"GM0344".to_owned()), "written as the alerts carry it: {values:?}");
+        assert_eq!(values.len(), 3);
     }
 
     #[test]

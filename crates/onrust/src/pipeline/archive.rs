@@ -25,9 +25,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use onrust_archive::ArchiveWriter;
+use onrust_audit::{self as audit, AuditEntry};
 use onrust_bus::{Ack, Origin, Publisher, Subscriber, Topic};
 use onrust_model::{Deletion, MessageId, ScoredMessage};
-use onrust_web::audit::{self, AuditEntry};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 

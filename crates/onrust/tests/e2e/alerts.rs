@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{FeedServer, Install, Reply, SmtpSink, rcpt_tos};
+use crate::support::{FeedServer, Install, Reply, SmtpSink, rcpt_tos, shipped_region, shipped_rule};
 
 const OFFICER: &str = "oov@utrecht.example";
 const MAYOR: &str = "burgemeester@utrecht.example";
@@ -261,24 +261,6 @@ fn a_mail_queued_when_the_relay_was_down_is_sent_once_after_a_restart() {
     assert_eq!(outcomes.iter().filter(|o| *o == "sent").count(), 1, "{outcomes:?}");
     assert_eq!(outcomes.last().map(String::as_str), Some("sent"), "{outcomes:?}");
     assert_eq!(daemon.terminate().0, Some(0));
-}
-
-/// The `[[rules]]` table named `name` in the shipped config/onrust.toml, as it is written there.
-fn shipped_rule(name: &str) -> String {
-    let config =
-        std::fs::read_to_string(crate::support::repo_root().join("config/onrust.toml")).expect("config/onrust.toml");
-    let start = config.find(&format!("[[rules]]\nname = \"{name}\"\n")).expect("the shipped rule");
-    let end = config[start + 9..].find("\n[[rules]]").map_or(config.len(), |i| i + start + 9);
-    format!("{}\n", config[start..end].trim_end())
-}
-
-/// The shipped `[region]` table.
-fn shipped_region() -> String {
-    let config =
-        std::fs::read_to_string(crate::support::repo_root().join("config/onrust.toml")).expect("config/onrust.toml");
-    let start = config.find("\n[region]\n").expect("a [region]") + 1;
-    let end = config[start..].find("\n]\n").expect("end of the region") + start + 3;
-    config[start..end].to_owned()
 }
 
 const SUPERVISOR: &str = "chef@regio.example";

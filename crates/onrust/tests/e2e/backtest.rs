@@ -122,9 +122,9 @@ fn backtest_reports_the_alerts_the_daemon_would_have_sent_with_lead_times() {
     assert_eq!(critical["municipality"], "GM0344");
     assert_eq!(critical["municipality_name"], "Utrecht");
     assert_eq!(critical["theme"], "jaarwisseling");
-    // Fired on arrival; the supervisor is asked to review it for the mayor at
-    // once, the officer told after the rule's group_wait of 30 s, at the next
-    // evaluation round (every 15 s); the resolution is told too.
+    // Fired on arrival; the supervisor is asked to review it for the mayor and
+    // the officer told at once (a critical rule waits for no group by
+    // default); the resolution is told too.
     assert_eq!(critical["fired_at"], "2026-11-03T20:00:00Z");
     assert_eq!(critical["first_notified_at"], "2026-11-03T20:00:00Z");
     let told: Vec<(&str, &str, &str)> = critical["notifications"]
@@ -137,7 +137,7 @@ fn backtest_reports_the_alerts_the_daemon_would_have_sent_with_lead_times() {
         told,
         [
             ("2026-11-03T20:00:00Z", "supervisor", "review_requested"),
-            ("2026-11-03T20:00:30Z", "officer", "new"),
+            ("2026-11-03T20:00:00Z", "officer", "new"),
             ("2026-11-03T21:00:00Z", "officer", "resolved"),
         ],
         "never the mayor: nobody confirms in a backtest"

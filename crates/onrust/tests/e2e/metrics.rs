@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{FeedServer, Install, Reply, SmtpSink, free_port, rcpt_tos, repo_root};
+use crate::support::{FeedServer, Install, Reply, SmtpSink, free_port, rcpt_tos, repo_root, shipped_region};
 
 /// The datasource uid the provisioning defines and every panel must use.
 const DATASOURCE_UID: &str = "onrust-prometheus";
@@ -76,14 +76,6 @@ fn region_feed() -> Reply {
         ),
     ];
     feed(&items.concat())
-}
-
-/// The 38 municipalities of the shipped `[region]`.
-fn shipped_region() -> String {
-    let config = std::fs::read_to_string(repo_root().join("config/onrust.toml")).expect("config/onrust.toml");
-    let start = config.find("\n[region]\n").expect("a [region] in config/onrust.toml") + 1;
-    let end = config[start..].find("\n]\n").expect("end of region.municipalities") + start + 3;
-    config[start..end].to_owned()
 }
 
 /// Adds `municipalities = [...]` to the source whose url is `url`.

@@ -241,6 +241,22 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
+/// The `[[rules]]` table named `name` in the shipped config/onrust.toml, as it is written there.
+pub fn shipped_rule(name: &str) -> String {
+    let config = std::fs::read_to_string(repo_root().join("config/onrust.toml")).expect("config/onrust.toml");
+    let start = config.find(&format!("[[rules]]\nname = \"{name}\"\n")).expect("the shipped rule");
+    let end = config[start + 9..].find("\n[[rules]]").map_or(config.len(), |i| i + start + 9);
+    format!("{}\n", config[start..end].trim_end())
+}
+
+/// The shipped `[region]` table (the 38 municipalities of Midden-Nederland).
+pub fn shipped_region() -> String {
+    let config = std::fs::read_to_string(repo_root().join("config/onrust.toml")).expect("config/onrust.toml");
+    let start = config.find("\n[region]\n").expect("a [region]") + 1;
+    let end = config[start..].find("\n]\n").expect("end of the region") + start + 3;
+    config[start..end].to_owned()
+}
+
 /// A temporary onrust installation: config file, data dir and listener port.
 pub struct Install {
     pub dir: tempfile::TempDir,
@@ -293,6 +309,17 @@ impl Install {
 
     /// Starts `onrust run` and waits until /readyz answers 200.
     pub fn start(&self) -> Daemon {
+        self.start_presenting(None)
+    }
+
+    /// Starts `onrust run` with `http.token_file` set to `token_file`: waits
+    /// until /readyz answers 200 to that monitor token.
+    pub fn start_with_token(&self, token_file: &std::path::Path) -> Daemon {
+        let token = std::fs::read_to_string(token_file).expect("token file");
+        self.start_presenting(Some(token.trim()))
+    }
+
+    fn start_presenting(&self, token: Option<&str>) -> Daemon {
         let stderr_path = self.dir.path().join(format!("stderr-{}.log", Instant::now().elapsed().as_nanos()));
         let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
         let child = Command::new(onrust_bin())
@@ -304,7 +331,7 @@ impl Install {
             .spawn()
             .expect("spawn onrust run");
         let daemon = Daemon { child, port: self.port, stderr_path };
-        daemon.wait_ready(Duration::from_secs(30));
+        daemon.wait_ready(Duration::from_secs(30), token);
         daemon
     }
 
@@ -322,13 +349,18 @@ impl Install {
         let child =
             command.env("ONRUST_LOG", "info").stdout(Stdio::null()).stderr(stderr).spawn().expect("spawn onrust run");
         let daemon = Daemon { child, port, stderr_path };
-        daemon.wait_ready(Duration::from_secs(60));
+        daemon.wait_ready(Duration::from_secs(60), None);
         daemon
     }
 
     /// `onrust <args> --config <this config>`.
     pub fn cli(&self, args: &[&str]) -> Output {
-        Command::new(onrust_bin()).args(args).arg("--config").arg(&self.config).output().expect("run onrust")
+        self.cli_with(&self.config, args)
+    }
+
+    /// `onrust <args> --config <config>`: another configuration beside this one.
+    pub fn cli_with(&self, config: &std::path::Path, args: &[&str]) -> Output {
+        Command::new(onrust_bin()).args(args).arg("--config").arg(config).output().expect("run onrust")
     }
 
     /// The number of archived messages matching `query`.
@@ -435,10 +467,10 @@ impl Daemon {
         Some((status, body))
     }
 
-    fn wait_ready(&self, timeout: Duration) {
+    fn wait_ready(&self, timeout: Duration, token: Option<&str>) {
         let start = Instant::now();
         while start.elapsed() < timeout {
-            if let Some((200, _)) = self.get("/readyz") {
+            if let Some((200, _)) = self.get_as("/readyz", token) {
                 return;
             }
             thread::sleep(Duration::from_millis(50));

@@ -5,6 +5,10 @@
 //! reordering or editing a line breaks the chain at that line, which
 //! [`verify`] reports. Appends take an exclusive file lock, so the daemon and
 //! a CLI search can write to the same log at once without forking the chain.
+//!
+//! It is a crate of its own because its writers are spread over the
+//! workspace: the HTTP API and console (`onrust-web`), the CLI's search and
+//! backtest and the archive stage's retention (`onrust`).
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};

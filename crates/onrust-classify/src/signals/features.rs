@@ -1,0 +1,121 @@
+//! The transparent features the learned layer reads: what the rules found
+//! (each signal's contribution, every signal group's count,
+//! the threat grammar's findings, question, irony and frame context) and
+//! the lemmas of the message's words.
+//!
+//! Every feature has a name a person can read (`rule:threat`,
+//! `group:harm`, `grammar:threat`, `word:kapot`), and its value is a small
+//! number, so a weight times a value is the contribution the explanation
+//! lists. Words that name a group never become features: the trainer
+//! leaves them out and loading refuses a positive weight on one (rule L11).
+
+use super::grammar::{Hit, HitKind};
+use super::{Assessed, Context, GROUPS, Occurrence};
+
+/// The rules' signals whose contributions are features (the names the explanation uses).
+pub(crate) const RULE_SIGNALS: [&str; 18] = [
+    "unrest_report",
+    "mobilisation",
+    "gathering",
+    "call",
+    "future_time",
+    "emphasis",
+    "call_to_violence",
+    "target",
+    "weapon",
+    "threat",
+    "doxxing",
+    "intent_to_harm",
+    "doxxing_grammar",
+    "reporting",
+    "negation",
+    "question",
+    "irony",
+    "peaceful",
+];
+
+/// How many occurrences of a group count at most (repetition is no extra evidence).
+const GROUP_CAP: f32 = 2.0;
+
+/// The features of one message. Names borrow from static tables or from
+/// the message's own words, so reading them allocates one list.
+#[derive(Debug, Default)]
+pub(crate) struct Features<'a> {
+    /// Fixed-name features: `(prefix, name, value)`.
+    pub named: Vec<(&'static str, &'static str, f32)>,
+    /// Lemmas of the message's words, each once, sorted.
+    pub words: Vec<&'a str>,
+}
+
+impl Features<'_> {
+    /// Every feature as `(name, value)`, in a fixed order (for training and the explanation).
+    pub fn owned(&self) -> Vec<(String, f32)> {
+        let mut out: Vec<(String, f32)> =
+            self.named.iter().map(|(prefix, name, value)| (format!("{prefix}:{name}"), *value)).collect();
+        out.extend(self.words.iter().map(|w| (format!("word:{w}"), 1.0)));
+        out
+    }
+}
+
+/// What the rules saw in a message, for the features.
+pub(crate) struct RuleReading<'r, 'm> {
+    pub rule: &'r Assessed,
+    pub occurrences: &'r [Occurrence<'m>],
+    pub hits: &'r [Hit],
+    pub question: bool,
+    pub held: bool,
+}
+
+/// Reads the features of a message.
+pub(crate) fn extract<'a>(cx: &Context<'a>, reading: &RuleReading<'_, '_>) -> Features<'a> {
+    // The rules' level is no feature: a theme alone makes a message level 1
+    // (it is about something), and a level that a theme word set must not
+    // pull the layer further up (rule L11).
+    let mut named = Vec::with_capacity(32);
+    for signal in &reading.rule.explanation {
+        if let Some(name) = RULE_SIGNALS.iter().find(|n| **n == signal.signal) {
+            named.push(("rule", *name, signal.weight));
+        }
+    }
+    let mut counts = [0.0f32; GROUPS.len()];
+    for o in reading.occurrences.iter().filter(|o| !o.negated && !o.questioned) {
+        if let Some(slot) = counts.get_mut(o.group) {
+            *slot = (*slot + 1.0).min(GROUP_CAP);
+        }
+    }
+    for (name, count) in GROUPS.iter().zip(counts) {
+        if count > 0.0 {
+            named.push(("group", *name, count));
+        }
+    }
+    for (kind, name) in [(HitKind::Threat, "threat"), (HitKind::Call, "call"), (HitKind::Doxxing, "doxxing")] {
+        let strength = reading.hits.iter().filter(|h| h.kind == kind).map(|h| h.strength).fold(0.0f32, f32::max);
+        if strength > 0.0 {
+            named.push(("grammar", name, strength.min(1.0)));
+        }
+    }
+    if reading.question {
+        named.push(("context", "question", 1.0));
+    }
+    if reading.held {
+        named.push(("context", "frame", 1.0));
+    }
+    if super::has_irony_marks(cx.text) {
+        named.push(("context", "irony_marks", 1.0));
+    }
+    if super::menaced(cx) {
+        named.push(("context", "menacing_emoji", 1.0));
+    }
+    let mut words: Vec<&'a str> = Vec::with_capacity(cx.tokens.len());
+    for token in cx.tokens {
+        let norm = token.norm.as_str();
+        if norm.chars().count() < 2 || !norm.chars().all(char::is_alphabetic) {
+            continue;
+        }
+        let lemma = cx.morphology.analyses(norm).first().map_or(norm, |a| cx.morphology.lemma(a.lemma));
+        words.push(lemma);
+    }
+    words.sort_unstable();
+    words.dedup();
+    Features { named, words }
+}
