@@ -520,7 +520,7 @@ async fn the_municipality_page_has_levels_alerts_agenda_themes_explained_message
     );
     assert!(body.contains("oproep tot geweld: „vuurwerk” (gewicht +1,60)"), "the signals in Dutch: {body}");
     assert!(!body.contains("beslissende zin"), "the clause is not listed as a signal");
-    assert!(body.contains("geen bron volgt deze gemeente"), "{body}");
+    assert!(body.contains("<p>Geen bron volgt deze gemeente.</p>"), "a sentence: {body}");
     assert!(!body.contains("<script") && !body.contains(CANARY));
 }
 
