@@ -1,13 +1,14 @@
 //! The console in a real browser (headless Chromium through chromedriver):
 //! accounts made with `onrust user add`, sign-in with the keyboard only, the
 //! overview, an alert opened and confirmed for the mayor with a reason (and
-//! the mayor's mail arriving on a real SMTP server), a silence set and lifted
-//! from the pages (and seen by the alert stage), a search with filters, a
-//! municipality's page, the audit log for the fg with those records, a feed
-//! item with `<script>` that shows as text and never runs, and axe-core
-//! (vendored in tests/fixtures/axe) with no WCAG 2.1 A or AA violation on any
-//! page. With `ONRUST_CONSOLE_SCREENSHOTS=<folder>` each page is saved there
-//! as a PNG (docs/console/ holds the ones in the documentation).
+//! the mayor's mail arriving on a real SMTP server), silences set from the
+//! alert's page and from the silences page and lifted (and seen by the alert
+//! stage), a search with filters, a municipality's page, the audit log for
+//! the fg with those records and the retention per bucket, a feed item with
+//! `<script>` that shows as text and never runs, and axe-core (vendored in
+//! tests/fixtures/axe) with no WCAG 2.1 A or AA violation on any page. With
+//! `ONRUST_CONSOLE_SCREENSHOTS=<folder>` each page is saved there as a PNG
+//! (docs/console/ holds the ones in the documentation).
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -222,22 +223,40 @@ fn the_console_in_a_real_browser() {
     assert!(briefing.contains("Vredenburgplein"), "{briefing}");
     console.check_page("melding-bevestigd");
 
-    // Silence Amersfoort's alerts of this rule from the page; the alert stage has it.
-    console.go("/stiltes");
+    // Silence this alert's place and rule from the alert page itself: the form
+    // comes filled in with Utrecht and the rule.
+    browser.type_into("#stilte-reden", "Burgemeester ingelicht, verder via de politie.");
+    browser.navigating(|b| b.click("form.silence button"));
+    assert!(browser.url().ends_with("/stiltes"), "{}", browser.url());
+    let rows = || browser.run("return document.querySelector('main table tbody')?.innerText ?? '';");
+    let silences = rows().as_str().unwrap_or_default().to_owned();
+    assert!(silences.contains("Utrecht (GM0344)") && silences.contains("verder via de politie"), "{silences}");
+    assert!(silences.contains("oproep-tot-geweld"), "{silences}");
+
+    // And Amersfoort's alerts of this rule from the silences page; the alert stage has both.
     browser.click("#stilte-gemeente option[value='GM0307']");
     browser.type_into("#stilte-regel", "oproep-tot-geweld");
     browser.type_into("#stilte-reden", "Aangemelde demonstratie, politie ter plaatse.");
     browser.navigating(|b| b.click("form.silence button"));
     assert!(browser.url().ends_with("/stiltes"), "{}", browser.url());
-    let silences = browser.text();
+    let silences = rows().as_str().unwrap_or_default().to_owned();
     assert!(silences.contains("Amersfoort (GM0307)") && silences.contains("politie ter plaatse"), "{silences}");
+    assert!(silences.contains("Utrecht (GM0344)"), "{silences}");
     console.check_page("stiltes");
     let (_, listed) = daemon.get_as("/api/v1/silences", Some(&token)).expect("silences api");
     let listed: serde_json::Value = serde_json::from_str(&listed).expect("json");
-    let silence = listed["silences"].as_array().and_then(|a| a.first()).cloned().unwrap_or_default();
-    assert_eq!(silence["owner"], "sv-regio", "{listed}");
-    assert_eq!(silence["reason"], "Aangemelde demonstratie, politie ter plaatse.", "{listed}");
-    browser.navigating(|b| b.click("form[action$='/opheffen'] button"));
+    let listed = listed["silences"].as_array().cloned().unwrap_or_default();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert!(listed.iter().all(|s| s["owner"] == "sv-regio"), "{listed:?}");
+    let mut reasons: Vec<&str> = listed.iter().filter_map(|s| s["reason"].as_str()).collect();
+    reasons.sort_unstable();
+    assert_eq!(
+        reasons,
+        ["Aangemelde demonstratie, politie ter plaatse.", "Burgemeester ingelicht, verder via de politie."]
+    );
+    for _ in 0..2 {
+        browser.navigating(|b| b.click("form[action$='/opheffen'] button"));
+    }
     assert!(browser.text().contains("Er geldt nu geen stilte"), "{}", browser.text());
     let (_, listed) = daemon.get_as("/api/v1/silences", Some(&token)).expect("silences api");
     assert!(listed.contains("\"silences\":[]"), "lifted: {listed}");
