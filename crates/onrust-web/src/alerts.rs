@@ -366,7 +366,7 @@ fn silence_municipality(matchers: &[Matcher]) -> Option<&str> {
 
 /// Whether a scope may add or end a silence with these matchers: region-wide
 /// always; a municipal token only for a silence limited to one of its municipalities.
-fn may_silence(scope: &Scope, matchers: &[Matcher]) -> bool {
+pub(crate) fn may_silence(scope: &Scope, matchers: &[Matcher]) -> bool {
     match scope.municipalities() {
         None => true,
         Some(codes) => silence_municipality(matchers).is_some_and(|m| codes.iter().any(|c| c.as_str() == m)),
@@ -427,7 +427,7 @@ struct Silences {
 
 /// Whether a silence concerns a scope: region-wide silences concern everyone,
 /// one limited to a municipality only those who see it.
-fn silence_visible(scope: &Scope, silence: &Silence) -> bool {
+pub(crate) fn silence_visible(scope: &Scope, silence: &Silence) -> bool {
     silence_municipality(&silence.matchers).is_none() || may_silence(scope, &silence.matchers)
 }
 

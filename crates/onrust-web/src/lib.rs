@@ -155,8 +155,12 @@ fn table() -> Vec<(Route, MethodRouter<WebState>)> {
         (form("/meldingen/{fingerprint}/gezien", Acknowledge, Some("alerts_ack")), post(console::acknowledge)),
         (form("/meldingen/{fingerprint}/doorsturen", Confirm, Some("alerts_confirm")), post(console::confirm)),
         (form("/meldingen/{fingerprint}/afwijzen", Confirm, Some("alerts_dismiss")), post(console::dismiss)),
+        (page("/stiltes", ReadAlerts, Some("silences_list")), get(console::silences)),
+        (form("/stiltes", Silence, Some("silence")), post(console::silence)),
+        (form("/stiltes/{id}/opheffen", Silence, Some("silence_expire")), post(console::expire_silence)),
         (page("/gemeente/{code}", ReadAlerts, Some("municipality_view")), get(console::municipality)),
         (page("/zoeken", Search, Some("search")), get(console::search)),
+        (page("/zoeken/export", Search, Some("search_export")), get(console::export)),
         (page("/audit", ReadAudit, None), get(console::audit)),
     ]
 }
@@ -199,12 +203,15 @@ pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, WebError>
 }
 
 /// Serves until `shutdown` resolves, then finishes the requests in flight.
+/// Each request knows the address it came from (the TCP peer, never a
+/// header), for the sign-in brake per address.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: WebState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), WebError> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await.map_err(WebError::Serve)
+    let service = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await.map_err(WebError::Serve)
 }
 
 async fn healthz() -> &'static str {

@@ -16,7 +16,9 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use onrust_archive::{ArchiveError, ArchiveReader, MAX_LIMIT, MAX_OFFSET, SearchRequest, SearchResults, Sort};
+use onrust_archive::{
+    ArchiveError, ArchiveReader, BucketInfo, MAX_LIMIT, MAX_OFFSET, SearchRequest, SearchResults, Sort,
+};
 use onrust_model::{Level, MunicipalityCode};
 use serde::Serialize;
 use tokio::sync::Semaphore;
@@ -46,11 +48,17 @@ pub const PARAMS: [&str; 12] = [
 /// What runs a search: the archive in the daemon, a stand-in in tests.
 pub trait SearchBackend: Send + Sync + 'static {
     fn search(&self, request: &SearchRequest) -> Result<SearchResults, ArchiveError>;
+    /// The archive's buckets, oldest first, for the audit page's retention.
+    fn buckets(&self) -> Result<Vec<BucketInfo>, ArchiveError>;
 }
 
 impl SearchBackend for ArchiveReader {
     fn search(&self, request: &SearchRequest) -> Result<SearchResults, ArchiveError> {
         ArchiveReader::search(self, request)
+    }
+
+    fn buckets(&self) -> Result<Vec<BucketInfo>, ArchiveError> {
+        ArchiveReader::buckets(self)
     }
 }
 
@@ -84,6 +92,18 @@ impl SearchService {
     pub fn new(backend: Arc<dyn SearchBackend>, limits: SearchLimits) -> Self {
         let permits = Arc::new(Semaphore::new(limits.concurrency.max(1)));
         Self { backend, permits, limits }
+    }
+}
+
+impl SearchService {
+    /// The archive's buckets (sizes them on disk: a blocking thread).
+    pub(crate) async fn buckets(&self) -> Result<Vec<BucketInfo>, String> {
+        let backend = Arc::clone(&self.backend);
+        match tokio::task::spawn_blocking(move || backend.buckets()).await {
+            Ok(Ok(buckets)) => Ok(buckets),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(e) => Err(e.to_string()),
+        }
     }
 }
 

@@ -298,8 +298,13 @@ fn detail(console: &Console, signed_in: &SignedIn, alert: &Alert) -> maud::Marku
         h2 { "Verloop" }
         ul {
             li { "Begonnen op " (local_time(alert.starts_at)) "." }
-            @if let Some(by) = &alert.acknowledged_by {
-                li { "Gezien door " (by) @if let Some(c) = &alert.ack_comment { ": “" (c) "”" } "." }
+            @if alert.decisions.is_empty() {
+                @if let Some(by) = &alert.acknowledged_by {
+                    li { "Gezien door " (by) @if let Some(c) = &alert.ack_comment { ": “" (c) "”" } "." }
+                }
+            }
+            @for d in &alert.decisions {
+                li { (local_time(d.at)) ": " (d.kind.dutch()) " door " (d.by) @if !d.reason.is_empty() { ": “" (d.reason) "”" } "." }
             }
             @if let Some(by) = &alert.reviewed_by { li { "Beoordeeld voor de burgemeester door " (by) "." } }
             @if let Some(end) = alert.ends_at { li { "Opgelost op " (local_time(end)) "." } }
@@ -317,6 +322,11 @@ fn detail(console: &Console, signed_in: &SignedIn, alert: &Alert) -> maud::Marku
             }
         } @else if !may_change {
             p class="notice" { "Een regionale melding wordt afgehandeld door wie de hele regio volgt." }
+        }
+        @if may_change && allows(role, Permission::Silence) {
+            h2 id="nieuw" { "Stil zetten" }
+            p { "Meldingen van deze regel over deze plaats stil zetten tot het gekozen moment. Bestaande stiltes staan op " a href="/stiltes" { "Stiltes" } "." }
+            (super::silences::silence_form(console, signed_in, &super::silences::form_for(alert), &[]))
         }
     };
     view::page(&rule_title(alert), Some(signed_in), &console.region_name, body)

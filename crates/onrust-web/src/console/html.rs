@@ -12,9 +12,10 @@ use super::SignedIn;
 use crate::auth::{Permission, Role, allows};
 
 /// The pages in the navigation: path, label, the permission that shows it.
-const NAVIGATION: [(&str, &str, Permission); 4] = [
+const NAVIGATION: [(&str, &str, Permission); 5] = [
     ("/", "Overzicht", Permission::ReadAlerts),
     ("/meldingen", "Meldingen", Permission::ReadAlerts),
+    ("/stiltes", "Stiltes", Permission::ReadAlerts),
     ("/zoeken", "Zoeken", Permission::Search),
     ("/audit", "Auditlog", Permission::ReadAudit),
 ];
@@ -62,9 +63,38 @@ pub(crate) fn status_name(status: onrust_alert::AlertStatus) -> &'static str {
     }
 }
 
+/// `1 bericht`, `2 berichten`, `0 berichten` (docs/schrijfwijzer.md: the singular after 1 only).
+pub(crate) fn counted(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
+}
+
 /// `30-12-2026 21:45` in Dutch time.
 pub(crate) fn local_time(at: DateTime<Utc>) -> String {
     at.with_timezone(&Amsterdam).format("%d-%m-%Y %H:%M").to_string()
+}
+
+const WEEKDAYS: [&str; 7] = ["maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"];
+const MONTHS: [&str; 12] = [
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+];
+
+/// `donderdag 31 december 2026`.
+pub(crate) fn long_date(date: chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    let weekday = WEEKDAYS[date.weekday().num_days_from_monday() as usize];
+    format!("{weekday} {} {} {}", date.day(), MONTHS[date.month0() as usize], date.year())
 }
 
 /// The `datetime` attribute of a `<time>` element.
@@ -189,6 +219,12 @@ mod tests {
         assert_eq!(local_time(winter), "30-12-2026 21:45");
         let summer: DateTime<Utc> = "2026-07-01T20:45:00Z".parse().unwrap();
         assert_eq!(local_time(summer), "01-07-2026 22:45");
+    }
+
+    #[test]
+    fn long_dates_are_dutch() {
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap();
+        assert_eq!(long_date(date), "donderdag 31 december 2026");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! a `SameSite=Strict` cookie limited to `/login` and in the form's hidden
 //! `csrf` field; `POST /login` accepts only when both are there and equal.
 //! Every attempt, failed or not, and every sign-out is in the audit log.
+//! Guessing is braked per name and per address ([`super::session`]).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -68,8 +69,19 @@ fn form(state: &WebState, status: StatusCode, problem: Option<&str>, name: &str)
     response
 }
 
+/// The address a request came from: the TCP peer the listener recorded.
+fn peer(extensions: &axum::http::Extensions) -> Option<std::net::IpAddr> {
+    extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|info| info.0.ip())
+}
+
 /// `POST /login` with `name`, `password` and `csrf`: a session and a redirect to the role's start page.
-pub(crate) async fn sign_in(State(state): State<WebState>, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) async fn sign_in(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    extensions: axum::http::Extensions,
+    body: Bytes,
+) -> Response {
+    let address = peer(&extensions);
     let values = form_values(&body);
     let name: String = value(&values, "name").unwrap_or_default().trim().chars().take(MAX_NAME_CHARS).collect();
     let password = value(&values, "password").unwrap_or_default().to_owned();
@@ -101,26 +113,38 @@ pub(crate) async fn sign_in(State(state): State<WebState>, headers: HeaderMap, b
         }
         return form(&state, StatusCode::TOO_MANY_REQUESTS, Some(&locked_message(left)), &name);
     }
+    if let Some(Err(left)) = address.map(|a| sessions.check_address_lock(a)) {
+        let reason = "address locked after repeated failures from it";
+        if api::record(state.audit_path.clone(), refuse(reason)).await.is_err() {
+            return unavailable();
+        }
+        return form(&state, StatusCode::TOO_MANY_REQUESTS, Some(&address_locked_message(left)), &name);
+    }
     let console = std::sync::Arc::clone(&state.console);
     let account_name = name.clone();
     let account =
         tokio::task::spawn_blocking(move || console.users.authenticate(&account_name, &password)).await.ok().flatten();
     let Some(account) = account else {
-        let brake = sessions.failed(&name);
-        let reason = match brake {
-            Brake::Locked(_) => "wrong name or password; now locked",
-            Brake::Wait(_) => "wrong name or password",
+        let by_name = sessions.failed(&name);
+        let by_address = address.map_or(Brake::Wait(std::time::Duration::ZERO), |a| sessions.address_failed(a));
+        let reason = match (by_name, by_address) {
+            (Brake::Locked(_), _) => "wrong name or password; now locked",
+            (_, Brake::Locked(_)) => "wrong name or password; the address is now locked",
+            _ => "wrong name or password",
         };
         if api::record(state.audit_path.clone(), refuse(reason)).await.is_err() {
             return unavailable();
         }
-        return match brake {
-            Brake::Wait(wait) => {
-                tokio::time::sleep(wait).await;
+        return match (by_name, by_address) {
+            (Brake::Locked(left), _) => form(&state, StatusCode::TOO_MANY_REQUESTS, Some(&locked_message(left)), &name),
+            (_, Brake::Locked(left)) => {
+                form(&state, StatusCode::TOO_MANY_REQUESTS, Some(&address_locked_message(left)), &name)
+            }
+            (Brake::Wait(a), Brake::Wait(b)) => {
+                tokio::time::sleep(a.max(b)).await;
                 let message = "De gebruikersnaam of het wachtwoord klopt niet.";
                 form(&state, StatusCode::UNAUTHORIZED, Some(message), &name)
             }
-            Brake::Locked(left) => form(&state, StatusCode::TOO_MANY_REQUESTS, Some(&locked_message(left)), &name),
         };
     };
     sessions.succeeded(&name);
@@ -141,8 +165,22 @@ pub(crate) async fn sign_in(State(state): State<WebState>, headers: HeaderMap, b
 }
 
 fn locked_message(left: std::time::Duration) -> String {
-    let minutes = left.as_secs().div_ceil(60).max(1);
-    format!("Te veel mislukte pogingen: deze naam is geblokkeerd. Probeer het over {minutes} minuten opnieuw.")
+    format!("Te veel mislukte pogingen: deze naam is geblokkeerd. Probeer het over {} opnieuw.", minutes(left))
+}
+
+/// `1 minuut`, `15 minuten` (rounded up).
+fn minutes(left: std::time::Duration) -> String {
+    match left.as_secs().div_ceil(60).max(1) {
+        1 => "1 minuut".to_owned(),
+        n => format!("{n} minuten"),
+    }
+}
+
+fn address_locked_message(left: std::time::Duration) -> String {
+    format!(
+        "Te veel mislukte pogingen vanaf dit adres: aanmelden is hier geblokkeerd. Probeer het over {} opnieuw.",
+        minutes(left)
+    )
 }
 
 fn unavailable() -> Response {

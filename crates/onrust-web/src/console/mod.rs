@@ -26,29 +26,71 @@
 
 mod alert_pages;
 mod audit_page;
+mod calendar;
+pub mod coverage;
+mod export;
 pub(crate) mod html;
+mod level_chart;
 pub(crate) mod login;
 mod municipality;
 mod overview;
 mod search_page;
 pub mod session;
+mod signals;
+mod silences;
 pub mod users;
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 use onrust_model::MunicipalityCode;
 
+pub use coverage::{CoverageView, SourceCoverage};
+pub use export::EXPORT_CAP;
 pub use session::{LoginPolicy, SessionPolicy, Sessions, SignedIn};
 pub use users::Users;
 
 pub(crate) use alert_pages::{acknowledge, alert, alerts, confirm, dismiss};
 pub(crate) use audit_page::audit;
+pub(crate) use export::export;
 pub(crate) use login::{login_form, sign_in, sign_out, stylesheet};
 pub(crate) use municipality::municipality;
 pub(crate) use overview::overview;
 pub(crate) use search_page::search;
+pub(crate) use silences::{expire_silence, silence, silences};
 
-/// What the console needs besides the API's state: accounts, sessions, and
-/// the region's municipalities with their names.
-#[derive(Debug)]
+/// What time it is for the pages: the system clock in the daemon, a fixed
+/// moment in tests and in the render benchmark (whose archive ends when it
+/// was built).
+#[derive(Clone)]
+pub struct Clock(Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>);
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Self {
+        Self(Arc::new(Utc::now))
+    }
+
+    /// Always `at`.
+    pub fn fixed(at: DateTime<Utc>) -> Self {
+        Self(Arc::new(move || at))
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Clock")
+    }
+}
+
+/// What the console needs besides the API's state: accounts, sessions, the
+/// region's municipalities with their names, the clock, what the daemon
+/// knows of its sources, and the archive's retention.
 pub struct Console {
     pub users: Users,
     pub sessions: Sessions,
@@ -58,6 +100,23 @@ pub struct Console {
     pub region: Vec<MunicipalityCode>,
     /// Every municipality's name, to show beside its code.
     pub names: Vec<(MunicipalityCode, String)>,
+    pub clock: Clock,
+    /// Each source's delivery, for coverage; `None` in a process that runs no sources.
+    pub coverage: Option<Arc<dyn CoverageView>>,
+    /// How long the archive keeps a message after fetching it (`archive.retention`),
+    /// for the audit page's retention per bucket; `None` when unknown here.
+    pub retention: Option<Duration>,
+}
+
+impl std::fmt::Debug for Console {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Console")
+            .field("region_name", &self.region_name)
+            .field("region", &self.region)
+            .field("coverage", &self.coverage.is_some())
+            .field("retention", &self.retention)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Console {
@@ -69,7 +128,18 @@ impl Console {
             region_name: String::new(),
             region: Vec::new(),
             names: Vec::new(),
+            clock: Clock::system(),
+            coverage: None,
+            retention: None,
         }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    fn coverage_view(&self) -> Option<&dyn CoverageView> {
+        self.coverage.as_deref()
     }
 
     /// `Utrecht`, or the code itself when the name is not known.

@@ -1,6 +1,8 @@
 //! `/`: a tile per municipality the account sees (its own first): the
 //! escalation index over the last 6 hours, active alerts by severity, the
-//! next announced action.
+//! next announced actions (from announcement alerts and from the archive's
+//! messages that name a time ahead), and coverage: how many of the sources
+//! that follow the municipality deliver (silence is never calm, R10).
 //!
 //! The index is the dashboards' (`onrust:escalation_index:6h`, docs/metrics.md):
 //! messages at level 1 + 3 × level 2 + 9 × level 3, here over every theme of
@@ -12,23 +14,28 @@ use std::collections::HashMap;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::{TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
+use chrono_tz::Europe::Amsterdam;
 use maud::{Markup, html};
-use onrust_alert::{Alert, AlertStatus, RuleKind, Severity};
+use onrust_alert::{Alert, AlertStatus, Severity};
 use onrust_archive::SearchRequest;
 use onrust_model::{Level, MunicipalityCode};
 
-use super::html::{self as view, municipality_link, respond, time};
-use super::{Console, Record, SignedIn};
+use super::calendar::{self, Action};
+use super::html::{self as view, machine_time, municipality_link, respond};
+use super::{Console, Record, SignedIn, coverage};
 use crate::WebState;
 use crate::auth::Scope;
 
 /// The window of the escalation index.
 const WINDOW_HOURS: i64 = 6;
 
+/// Announced actions shown per tile.
+const NEXT_ACTIONS: usize = 3;
+
 /// The index per municipality code; `None` when the archive could not be asked.
-async fn escalation_index(state: &WebState) -> Option<HashMap<String, u64>> {
-    let since = Utc::now() - TimeDelta::hours(WINDOW_HOURS);
+async fn escalation_index(state: &WebState, now: DateTime<Utc>) -> Option<HashMap<String, u64>> {
+    let since = now - TimeDelta::hours(WINDOW_HOURS);
     let mut at_least: Vec<HashMap<String, u64>> = Vec::new();
     for level in [Level::Discussion, Level::Mobilisation, Level::Escalation] {
         let request = SearchRequest {
@@ -74,8 +81,15 @@ pub(crate) async fn overview(
         alerts.retain(|a| scope.may_read(a.municipality.as_ref()) && a.status != AlertStatus::Resolved);
         alerts
     });
-    let index = escalation_index(&state).await;
     let console = &state.console;
+    let now = console.now();
+    let index = escalation_index(&state, now).await;
+    let request = calendar::request(now, scope.municipalities().filter(|c| c.len() == 1).map(|c| c[0].clone()));
+    let announced = crate::search::execute(&state, request).await.ok();
+    let actions: Vec<Action> = {
+        let open: Vec<&Alert> = alerts.iter().flatten().collect();
+        calendar::actions(&open, announced.as_ref().map_or(&[][..], |r| r.hits.as_slice()), now)
+    };
     let mut codes = tiles_for(console, scope);
     let own = scope.municipalities().is_some();
     if !own {
@@ -110,8 +124,10 @@ pub(crate) async fn overview(
                         dd { @match index.as_ref() { Some(i) => (i.get(code.as_str()).copied().unwrap_or(0)), None => "–" } }
                         dt { "Actieve meldingen" }
                         dd { (counts_line(&mine)) }
-                        dt { "Volgende actie" }
-                        dd { (next_action(&mine)) }
+                        dt { "Aangekondigd" }
+                        dd { (next_actions(&actions, code, now)) }
+                        dt { "Dekking" }
+                        dd { (coverage::tile_line(console.coverage_view(), code)) }
                     }
                 }
             }
@@ -137,21 +153,31 @@ fn counts_line(alerts: &[&Alert]) -> String {
     if parts.is_empty() { "geen".to_owned() } else { parts.join(", ") }
 }
 
-/// The earliest announced action still to come.
-fn next_action(alerts: &[&Alert]) -> Markup {
-    let now = Utc::now();
-    let next = alerts
+/// The next announced actions about `code`, soonest first.
+fn next_actions(actions: &[Action], code: &MunicipalityCode, now: DateTime<Utc>) -> Markup {
+    let next: Vec<&Action> = actions
         .iter()
-        .filter(|a| a.kind == RuleKind::Announcement)
-        .filter_map(|a| a.event_time.filter(|t| *t > now).map(|t| (t, *a)))
-        .min_by_key(|(t, _)| *t);
+        .filter(|a| a.at > now && a.municipalities.iter().any(|m| m == code.as_str()))
+        .take(NEXT_ACTIONS)
+        .collect();
     html! {
-        @match next {
-            Some((at, alert)) => {
-                a href={ "/meldingen/" (alert.fingerprint) } { (time(at)) }
-                @if let Some(place) = &alert.event_place { ", " (place) }
+        @if next.is_empty() {
+            "geen"
+        } @else {
+            ul class="next" {
+                @for a in next {
+                    li {
+                        time datetime=(machine_time(a.at)) { (a.at.with_timezone(&Amsterdam).format("%d-%m %H:%M")) }
+                        " "
+                        @match &a.link {
+                            Some(link) if a.from_alert => a href=(link) { (a.what) },
+                            Some(link) => a href=(link) rel="noreferrer noopener" { (a.what) },
+                            None => (a.what),
+                        }
+                        @if let Some(place) = &a.place { ", " (place) }
+                    }
+                }
             }
-            None => "geen aangekondigd",
         }
     }
 }

@@ -5,7 +5,8 @@
 //!
 //! Who searches what: analysts and region-wide officers and supervisors the
 //! whole archive; an officer or supervisor for some municipalities only
-//! messages about one of them ([`crate::search::scope_search`]).
+//! messages about one of them ([`crate::search::scope_search`]). The
+//! results can be taken along as CSV ([`super::export`]).
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -28,7 +29,7 @@ const MAX_PAGE: usize = onrust_archive::MAX_OFFSET / PAGE_SIZE + 1;
 
 /// The form as given, to fill it in again.
 #[derive(Debug, Default, Clone, PartialEq)]
-struct Form {
+pub(crate) struct Form {
     q: String,
     gemeente: String,
     thema: String,
@@ -41,7 +42,7 @@ struct Form {
 
 /// Reads the page's parameters into the form and the archive's request; the
 /// messages name every problem, in Dutch.
-fn parse(raw: Option<&str>) -> (Form, Result<SearchRequest, Vec<String>>) {
+pub(crate) fn parse(raw: Option<&str>) -> (Form, Result<SearchRequest, Vec<String>>) {
     let mut form = Form { pagina: 1, ..Form::default() };
     let mut problems = Vec::new();
     for (name, given) in form_values(raw.unwrap_or_default().as_bytes()) {
@@ -95,6 +96,11 @@ fn parse(raw: Option<&str>) -> (Form, Result<SearchRequest, Vec<String>>) {
             Some(at) => request.since = Some(at),
             None => problems.push(format!("{field} moet een datum zijn (jjjj-mm-dd).")),
         }
+    }
+    if let (Some(since), Some(until)) = (request.since, request.until)
+        && since >= until
+    {
+        problems.push("Van moet op of vóór Tot en met liggen.".into());
     }
     request.sort = match form.volgorde.as_str() {
         "" | "relevantie" => Sort::Relevance,
@@ -226,6 +232,10 @@ fn search_form(console: &Console, signed_in: &SignedIn, form: &Form) -> Markup {
                 li { code { "stikstof OR trekkers" } " – een van beide" }
                 li { code { "rel*" } " – woorden die zo beginnen" }
                 li { code { "demonstratie -politie" } " – zonder het tweede woord" }
+                li { code { "stikstof" } " – ook in samenstellingen, zoals stikstofbeleid" }
+                li { code { "published_at:[2026-11-01 TO *]" } " – gepubliceerd vanaf 1 november 2026 (UTC); " code { "*" } " is een open einde" }
+                li { code { "event_time:[2026-12-31T20:00:00Z TO 2027-01-01T06:00:00Z]" } " – acties aangekondigd voor die nacht" }
+                li { code { "title:rellen" } " – alleen in de titel; ook " code { "themes:" } ", " code { "level:" } ", " code { "source:" } }
             }
         }
     }
@@ -233,6 +243,15 @@ fn search_form(console: &Console, signed_in: &SignedIn, form: &Form) -> Markup {
 
 /// The link to the same search with one parameter changed (and back to page 1).
 fn with(form: &Form, name: &str, value: &str) -> String {
+    with_path(form, "/zoeken", name, value)
+}
+
+/// The same search's CSV export.
+fn export_link(form: &Form) -> String {
+    with_path(form, "/zoeken/export", "", "")
+}
+
+fn with_path(form: &Form, path: &str, name: &str, value: &str) -> String {
     let mut next = form.clone();
     next.pagina = 1;
     match name {
@@ -259,7 +278,7 @@ fn with(form: &Form, name: &str, value: &str) -> String {
     if next.pagina > 1 {
         query.append_pair("pagina", &next.pagina.to_string());
     }
-    format!("/zoeken?{}", query.finish())
+    format!("{path}?{}", query.finish())
 }
 
 fn results_view(console: &Console, form: &Form, results: &SearchResults) -> Markup {
@@ -268,7 +287,17 @@ fn results_view(console: &Console, form: &Form, results: &SearchResults) -> Mark
     html! {
         p role="status" {
             @if results.total == 0 { "Geen berichten gevonden." }
-            @else { (results.total) " berichten gevonden; " (first) " tot en met " (last) " getoond." }
+            @else { (view::counted(results.total as u64, "bericht", "berichten")) " gevonden; " (first) " tot en met " (last) " getoond." }
+        }
+        @if results.total > 0 {
+            p class="export" {
+                a href=(export_link(form)) download { "Exporteren als CSV" }
+                @if results.total > super::EXPORT_CAP {
+                    " (de eerste " (super::EXPORT_CAP) " van " (results.total) " in deze volgorde; verfijn de zoekvraag voor de rest)"
+                } @else {
+                    " (alle " (results.total) ")"
+                }
+            }
         }
         div class="layout" {
             aside class="facets" aria-label="Verfijnen" {
@@ -369,7 +398,7 @@ pub(crate) fn hit_view(console: &Console, hit: &Hit) -> Markup {
 
 /// `text` with the byte ranges in `highlights` in `<mark>`; a range that does
 /// not fall on character boundaries is left unmarked.
-fn marked(text: &str, highlights: &[[usize; 2]]) -> Markup {
+pub(crate) fn marked(text: &str, highlights: &[[usize; 2]]) -> Markup {
     let mut pieces: Vec<(&str, bool)> = Vec::new();
     let mut at = 0;
     for &[start, end] in highlights {
@@ -412,6 +441,15 @@ mod tests {
         let problems = request.unwrap_err();
         assert_eq!(problems.len(), 5, "{problems:?}");
         assert!(problems.iter().any(|p| p.contains("auteur")));
+        let (_, request) = parse(Some("van=2026-11-30&tot=2026-11-01"));
+        assert_eq!(request.unwrap_err(), ["Van moet op of vóór Tot en met liggen."]);
+        let (_, request) = parse(Some("van=2026-11-30&tot=2026-11-30"));
+        let request = request.unwrap();
+        assert_eq!(
+            (request.since, request.until),
+            (Some("2026-11-29T23:00:00Z".parse().unwrap()), Some("2026-11-30T23:00:00Z".parse().unwrap())),
+            "one whole Dutch day"
+        );
     }
 
     #[test]
@@ -427,5 +465,6 @@ mod tests {
         let form = Form { q: "a&b".into(), pagina: 4, ..Form::default() };
         assert_eq!(with(&form, "gemeente", "GM0344"), "/zoeken?q=a%26b&gemeente=GM0344");
         assert_eq!(with(&form, "pagina", "5"), "/zoeken?q=a%26b&pagina=5");
+        assert_eq!(export_link(&form), "/zoeken/export?q=a%26b");
     }
 }

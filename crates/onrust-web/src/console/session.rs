@@ -14,8 +14,21 @@
 //! failures on, each answer waits longer, and after
 //! [`LoginPolicy::lock_after`] the name is locked for
 //! [`LoginPolicy::lock_for`], even for the right password.
+//!
+//! They are also counted per address the attempts come from, against
+//! someone who tries one password on many names (which the brake per name
+//! never sees): from [`LoginPolicy::address_slow_after`] failures within
+//! [`LoginPolicy::address_window`] each answer to that address waits longer,
+//! and at [`LoginPolicy::address_lock_after`] the address may not sign in for
+//! [`LoginPolicy::lock_for`]. The address is the TCP peer's (never a header
+//! a client sets), an IPv6 address counted by its /64, which one machine
+//! usually has whole. Behind a reverse proxy every request comes from the
+//! proxy's address, so the brake per address then slows and locks everyone
+//! at once; its thresholds are high for that reason (a whole office behind
+//! one address does not fail a hundred times in a quarter of an hour).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -50,7 +63,14 @@ pub struct LoginPolicy {
     pub max_delay: Duration,
     /// Failures in a row that lock the name.
     pub lock_after: u32,
+    /// How long a locked name or address stays locked.
     pub lock_for: Duration,
+    /// Failures from one address within [`LoginPolicy::address_window`]
+    /// before its answers slow down.
+    pub address_slow_after: u32,
+    /// Failures from one address within the window that lock it.
+    pub address_lock_after: u32,
+    pub address_window: Duration,
 }
 
 impl Default for LoginPolicy {
@@ -61,6 +81,9 @@ impl Default for LoginPolicy {
             max_delay: Duration::from_secs(5),
             lock_after: 10,
             lock_for: Duration::from_secs(15 * 60),
+            address_slow_after: 20,
+            address_lock_after: 100,
+            address_window: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -104,6 +127,28 @@ struct Failures {
     locked_until: Option<Instant>,
 }
 
+/// An address's failures within the window, oldest first (at most the lock threshold).
+#[derive(Debug, Default)]
+struct AddressFailures {
+    recent: VecDeque<Instant>,
+    locked_until: Option<Instant>,
+}
+
+/// The key an address's failures are counted under: IPv4 as is (also when
+/// mapped into IPv6), IPv6 by its /64.
+fn address_key(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
 /// Most names whose failures are remembered; past it the oldest are forgotten
 /// (a flood of made-up names cannot exhaust memory).
 const MAX_TRACKED_NAMES: usize = 10_000;
@@ -115,6 +160,7 @@ pub struct Sessions {
     login: LoginPolicy,
     sessions: Mutex<HashMap<[u8; 32], Session>>,
     failures: Mutex<HashMap<String, Failures>>,
+    addresses: Mutex<HashMap<IpAddr, AddressFailures>>,
 }
 
 /// 32 random bytes as hex.
@@ -135,7 +181,7 @@ pub(crate) fn same_token(a: &str, b: &str) -> bool {
 
 impl Sessions {
     pub fn new(policy: SessionPolicy, login: LoginPolicy) -> Self {
-        Self { policy, login, sessions: Mutex::default(), failures: Mutex::default() }
+        Self { policy, login, sessions: Mutex::default(), failures: Mutex::default(), addresses: Mutex::default() }
     }
 
     pub fn policy(&self) -> SessionPolicy {
@@ -204,6 +250,46 @@ impl Sessions {
             return Brake::Locked(self.login.lock_for);
         }
         let past = entry.count.saturating_sub(self.login.slow_after);
+        Brake::Wait(self.login.step.saturating_mul(past).min(self.login.max_delay))
+    }
+
+    /// Whether `address` may try now; `Err` with how long it stays locked.
+    pub fn check_address_lock(&self, address: IpAddr) -> Result<(), Duration> {
+        let Ok(addresses) = self.addresses.lock() else { return Err(self.login.lock_for) };
+        let now = Instant::now();
+        match addresses.get(&address_key(address)).and_then(|f| f.locked_until) {
+            Some(until) if until > now => Err(until - now),
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts a failure from `address`; how long to wait before answering, or that it is now locked.
+    /// A successful sign-in does not clear it: failures leave the count when they are older than the window.
+    pub fn address_failed(&self, address: IpAddr) -> Brake {
+        let Ok(mut addresses) = self.addresses.lock() else { return Brake::Locked(self.login.lock_for) };
+        let now = Instant::now();
+        let window = self.login.address_window;
+        if addresses.len() >= MAX_TRACKED_NAMES && !addresses.contains_key(&address_key(address)) {
+            addresses.retain(|_, f| {
+                f.locked_until.is_some_and(|until| until > now)
+                    || f.recent.back().is_some_and(|last| now.duration_since(*last) < window)
+            });
+        }
+        let entry = addresses.entry(address_key(address)).or_default();
+        if entry.locked_until.is_some_and(|until| until <= now) {
+            *entry = AddressFailures::default();
+        }
+        while entry.recent.front().is_some_and(|first| now.duration_since(*first) >= window) {
+            entry.recent.pop_front();
+        }
+        entry.recent.push_back(now);
+        let count = u32::try_from(entry.recent.len()).unwrap_or(u32::MAX);
+        if count >= self.login.address_lock_after {
+            entry.locked_until = Some(now + self.login.lock_for);
+            entry.recent.clear();
+            return Brake::Locked(self.login.lock_for);
+        }
+        let past = count.saturating_sub(self.login.address_slow_after);
         Brake::Wait(self.login.step.saturating_mul(past).min(self.login.max_delay))
     }
 
@@ -313,6 +399,48 @@ mod tests {
         assert!(store.check_lock("someone-else").is_ok(), "per name");
         store.succeeded("someone-else");
         assert!(store.check_lock("oov-utrecht").is_err());
+    }
+
+    #[test]
+    fn failures_from_one_address_slow_down_then_lock_it_whatever_the_names() {
+        let policy = LoginPolicy {
+            address_slow_after: 2,
+            address_lock_after: 4,
+            address_window: Duration::from_secs(60),
+            ..LoginPolicy::default()
+        };
+        let store = Sessions::new(SessionPolicy::default(), policy);
+        let spray: IpAddr = "203.0.113.7".parse().unwrap();
+        let brakes: Vec<Brake> = (0..4).map(|_| store.address_failed(spray)).collect();
+        assert_eq!(
+            brakes,
+            [
+                Brake::Wait(Duration::ZERO),
+                Brake::Wait(Duration::ZERO),
+                Brake::Wait(Duration::from_secs(1)),
+                Brake::Locked(policy.lock_for)
+            ]
+        );
+        assert!(store.check_address_lock(spray).is_err());
+        let mapped: IpAddr = "::ffff:203.0.113.7".parse().unwrap();
+        assert!(store.check_address_lock(mapped).is_err(), "the same address mapped into IPv6");
+        assert!(store.check_address_lock("203.0.113.8".parse().unwrap()).is_ok(), "per address");
+        assert!(store.check_lock("any-name").is_ok(), "no name is locked by it");
+
+        let v6: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        for _ in 0..4 {
+            store.address_failed(v6);
+        }
+        assert!(store.check_address_lock("2001:db8:1:2:ffff::9".parse().unwrap()).is_err(), "one /64");
+        assert!(store.check_address_lock("2001:db8:1:3::1".parse().unwrap()).is_ok());
+
+        let short = LoginPolicy { address_window: Duration::from_millis(50), ..policy };
+        let store = Sessions::new(SessionPolicy::default(), short);
+        for _ in 0..3 {
+            store.address_failed(spray);
+        }
+        std::thread::sleep(Duration::from_millis(80));
+        assert_eq!(store.address_failed(spray), Brake::Wait(Duration::ZERO), "old failures leave the window");
     }
 
     #[test]

@@ -1,20 +1,57 @@
 //! The console over TCP: signing in and out, sessions, CSRF, the brake on
-//! guessing, the page × role matrix, escaping, scope, and the audit records.
+//! guessing (per name and per address), the page × role matrix, escaping,
+//! scope, silences, the municipality page, the overview's tiles, the CSV
+//! export, the fg's page, and the audit records.
 
 use std::sync::OnceLock;
 
 use super::*;
 use crate::console::users::{Account, hash_password};
-use crate::console::{Console, LoginPolicy, SessionPolicy, Sessions, Users};
+use crate::console::{Clock, Console, CoverageView, LoginPolicy, SessionPolicy, Sessions, SourceCoverage, Users};
 
-/// The console's accounts: one per role the console serves, and an officer for Utrecht only.
-const ACCOUNTS: [(&str, Role, Option<&str>); 5] = [
+/// The console's accounts: one per role the console serves, an officer for
+/// Utrecht only and a supervisor for Amersfoort only.
+const ACCOUNTS: [(&str, Role, Option<&str>); 6] = [
     ("oov-regio", Role::Officer, None),
     ("oov-utrecht", Role::Officer, Some("GM0344")),
     ("analist-regio", Role::Analyst, None),
     ("sv-regio", Role::Supervisor, None),
+    ("sv-amersfoort", Role::Supervisor, Some("GM0307")),
     ("fg-regio", Role::Fg, None),
 ];
+
+/// The console's "now": the afternoon the fixture's messages were published
+/// (11:00 UTC), so they are within the overview's six hours and the week.
+fn test_now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 12, 1, 15, 0, 0).unwrap()
+}
+
+/// Two sources follow Utrecht, one of which is failing; none follows Amersfoort.
+struct FakeCoverage;
+
+impl CoverageView for FakeCoverage {
+    fn sources(&self, municipality: &MunicipalityCode) -> Vec<SourceCoverage> {
+        if municipality.as_str() != "GM0344" {
+            return Vec::new();
+        }
+        vec![
+            SourceCoverage {
+                source: "rtvutrecht".into(),
+                delivering: true,
+                up: true,
+                last_success: Some(test_now() - chrono::TimeDelta::minutes(2)),
+                last_gap: None,
+            },
+            SourceCoverage {
+                source: "telegram-utrecht".into(),
+                delivering: false,
+                up: false,
+                last_success: Some(test_now() - chrono::TimeDelta::hours(5)),
+                last_gap: None,
+            },
+        ]
+    }
+}
 
 fn password_of(name: &str) -> String {
     format!("wachtwoord-{name}")
@@ -48,6 +85,9 @@ pub(super) fn test_console(login: LoginPolicy) -> Console {
         region_name: "Midden-Nederland".into(),
         region: vec![code("GM0344"), code("GM0307")],
         names: vec![(code("GM0344"), "Utrecht".into()), (code("GM0307"), "Amersfoort".into())],
+        clock: Clock::fixed(test_now()),
+        coverage: Some(Arc::new(FakeCoverage)),
+        retention: Some(Duration::from_secs(90 * 86_400)),
     }
 }
 
@@ -198,13 +238,16 @@ async fn page_role_matrix() {
         if route.permission == Permission::Public {
             continue;
         }
-        let target = route.path.replace("{fingerprint}", FINGERPRINT).replace("{code}", "GM0344");
+        let target = route.path.replace("{fingerprint}", FINGERPRINT).replace("{code}", "GM0344").replace("{id}", "s0");
         for role in Role::ALL {
             let reply = match account_of(role) {
                 Some(name) => {
                     // A fresh session each time: signing out ends it.
                     let (cookie, csrf) = session(&state, name);
-                    let body = if route.method == "POST" { format!("csrf={csrf}&reden=gezien") } else { String::new() };
+                    let body = match route.method {
+                        "POST" => format!("csrf={csrf}&reden=gezien&gemeente=GM0344&tot=2024-12-02T12%3A00"),
+                        _ => String::new(),
+                    };
                     send(addr, route.method, &target, &[("Cookie", &cookie)], &body).await
                 }
                 None => route_as(addr, route, Some(token_of(role))).await,
@@ -334,4 +377,322 @@ async fn the_fg_reads_the_audit_page_with_the_chain_status() {
     assert!(page.body.contains("De hashketen is in orde"), "{}", page.body);
     assert!(page.body.contains("analist-regio") && page.body.contains("&lt;script&gt;alert(2)&lt;/script&gt;"));
     assert!(!page.body.contains("<script"));
+}
+
+/// A form posted with a session: the cookie header, the session's token and `fields`.
+async fn post_form(addr: SocketAddr, path: &str, (cookie, csrf): &(String, String), fields: &str) -> Reply {
+    let body = format!("csrf={csrf}&{fields}");
+    send(addr, "POST", path, &[("Cookie", cookie), ("Content-Type", "application/x-www-form-urlencoded")], &body).await
+}
+
+fn records_of(fixture: &Fixture, action: &str) -> Vec<audit::AuditRecord> {
+    fixture.records().into_iter().filter(|r| r.entry.action == action).collect()
+}
+
+/// Silences from the pages with the API's rules: everyone with alerts sees
+/// them, a supervisor adds one with an end (Dutch time) and a reason, or
+/// lifts one; a supervisor for one municipality only its own; CSRF; every
+/// view and change on record.
+#[tokio::test]
+async fn silences_are_listed_added_and_lifted_from_the_pages_under_the_api_s_rules() {
+    let fixture = Fixture::new();
+    let state = fixture.state(false);
+    let fake = Arc::new(FakeAlerts::with(vec![fake_alert()]));
+    let state = WebState { alerts: Some(Arc::clone(&fake) as Arc<dyn alerts::AlertBackend>), ..state };
+    let addr = start(state.clone()).await;
+
+    let officer = session(&state, "oov-regio");
+    let list = call(addr, "/stiltes", &[("Cookie", &officer.0)]).await;
+    assert_eq!(list.status, 200, "{list:?}");
+    assert!(list.body.contains("bekende manifestatie") && list.body.contains("Utrecht (GM0344)"), "{}", list.body);
+    assert!(!list.body.contains("Stil zetten") && !list.body.contains("Opheffen"), "an officer does not silence");
+    let refused = post_form(addr, "/stiltes", &officer, "gemeente=GM0344&tot=2024-12-02T12%3A00&reden=x").await;
+    assert_eq!(refused.status, 403, "{refused:?}");
+
+    let supervisor = session(&state, "sv-regio");
+    let page = call(addr, "/stiltes", &[("Cookie", &supervisor.0)]).await;
+    assert!(page.body.contains("Stil zetten") && page.body.contains("value=\"2024-12-01T20:00\""), "{}", page.body);
+    let fields = "gemeente=GM0344&regel=oproep-tot-geweld&thema=&tot=2024-12-02T12%3A00&reden=Bekende+demonstratie";
+    let without_token = send(addr, "POST", "/stiltes", &[("Cookie", &supervisor.0)], fields).await;
+    assert_eq!(without_token.status, 403, "CSRF: {without_token:?}");
+    let added = post_form(addr, "/stiltes", &supervisor, fields).await;
+    assert_eq!((added.status, added.header("location")), (303, "/stiltes"), "{added:?}");
+    {
+        let silenced = fake.silenced.lock().unwrap();
+        assert_eq!(silenced.len(), 1, "one silence, the one with the token");
+        let request = &silenced[0];
+        let matchers: Vec<(&str, &str)> =
+            request.matchers.iter().map(|m| (m.label.as_str(), m.value.as_str())).collect();
+        assert_eq!(matchers, [("municipality", "GM0344"), ("rule", "oproep-tot-geweld")]);
+        assert_eq!(request.ends_at, Utc.with_ymd_and_hms(2024, 12, 2, 11, 0, 0).unwrap(), "12:00 Dutch time");
+        assert_eq!((request.owner.as_str(), request.reason.as_str()), ("sv-regio", "Bekende demonstratie"));
+    }
+    let no_reason = post_form(addr, "/stiltes", &supervisor, "gemeente=GM0344&tot=2024-12-02T12%3A00&reden=").await;
+    assert_eq!(no_reason.status, 400, "{no_reason:?}");
+    assert!(
+        no_reason.body.contains("Geef een reden") && no_reason.body.contains("role=\"alert\""),
+        "{}",
+        no_reason.body
+    );
+    let past = post_form(addr, "/stiltes", &supervisor, "gemeente=GM0344&tot=2024-12-01T10%3A00&reden=x").await;
+    assert!(past.status == 400 && past.body.contains("in de toekomst"), "{past:?}");
+
+    let amersfoort = session(&state, "sv-amersfoort");
+    let other = post_form(addr, "/stiltes", &amersfoort, "gemeente=GM0344&tot=2024-12-02T12%3A00&reden=x").await;
+    assert!(other.status == 400 && other.body.contains("eigen gemeente"), "{other:?}");
+    let hidden = call(addr, "/stiltes", &[("Cookie", &amersfoort.0)]).await;
+    assert!(!hidden.body.contains("bekende manifestatie"), "Utrecht's silence is not Amersfoort's business");
+    assert_eq!(post_form(addr, "/stiltes/s0/opheffen", &amersfoort, "").await.status, 404);
+
+    let lifted = post_form(addr, "/stiltes/s0/opheffen", &supervisor, "").await;
+    assert_eq!((lifted.status, lifted.header("location")), (303, "/stiltes"), "{lifted:?}");
+    assert_eq!(post_form(addr, "/stiltes/onbekend/opheffen", &supervisor, "").await.status, 404);
+    assert_eq!(fake.silenced.lock().unwrap().len(), 1, "nothing else was silenced");
+
+    let silence: Vec<(String, Option<String>)> =
+        records_of(&fixture, "silence").into_iter().map(|r| (r.entry.who, r.entry.refused)).collect();
+    assert_eq!(silence.len(), 5, "{silence:?}");
+    assert!(silence[0].0 == "oov-regio" && silence[0].1.as_deref().is_some_and(|r| r.contains("may not")));
+    assert_eq!(silence[1], ("sv-regio".to_owned(), None));
+    assert!(silence[2..].iter().all(|(_, refused)| refused.is_some()), "{silence:?}");
+    let done = records_of(&fixture, "silence").remove(1);
+    assert_eq!(done.entry.filters["matchers"][1]["value"], "oproep-tot-geweld");
+    assert_eq!(done.entry.filters["reason"], "Bekende demonstratie");
+    let expired: Vec<Option<String>> =
+        records_of(&fixture, "silence_expire").into_iter().map(|r| r.entry.refused).collect();
+    assert_eq!(expired.len(), 3);
+    assert!(expired[0].is_some() && expired[1].is_none() && expired[2].is_some(), "{expired:?}");
+    assert_eq!(records_of(&fixture, "silences_list").len(), 6, "every list view, the form pages too");
+}
+
+/// A supervisor can silence straight from an alert: the form is filled in with its place and rule.
+#[tokio::test]
+async fn an_alert_page_offers_a_silence_for_its_place_and_rule() {
+    let fixture = Fixture::new();
+    let state = fixture.state(false);
+    let addr = start(state.clone()).await;
+    let (cookie, _) = session(&state, "sv-regio");
+    let page = call(addr, &format!("/meldingen/{FINGERPRINT}"), &[("Cookie", &cookie)]).await;
+    assert_eq!(page.status, 200, "{page:?}");
+    assert!(page.body.contains("<option value=\"GM0344\" selected>"), "{}", page.body);
+    assert!(page.body.contains("name=\"regel\" type=\"text\" value=\"oproep-tot-geweld\""), "{}", page.body);
+    let (cookie, _) = session(&state, "oov-regio");
+    let officer = call(addr, &format!("/meldingen/{FINGERPRINT}"), &[("Cookie", &cookie)]).await;
+    assert!(!officer.body.contains("action=\"/stiltes\""), "no silence form for an officer");
+}
+
+/// The municipality page: the chart with its title, description and table,
+/// the alerts, the calendar, the week's themes, explained messages with the
+/// signals' words marked (and everything escaped), coverage per source.
+#[tokio::test]
+async fn the_municipality_page_has_levels_alerts_agenda_themes_explained_messages_and_coverage() {
+    let fixture = Fixture::new();
+    let state = fixture.state(false);
+    let addr = start(state.clone()).await;
+    let (cookie, _) = session(&state, "sv-regio");
+    let utrecht = call(addr, "/gemeente/GM0344", &[("Cookie", &cookie)]).await;
+    assert_eq!(utrecht.status, 200, "{utrecht:?}");
+    let body = &utrecht.body;
+    assert!(
+        body.contains("role=\"img\" aria-labelledby=\"niveaus-grafiek-titel niveaus-grafiek-beschrijving\""),
+        "{body}"
+    );
+    assert!(
+        body.contains("1 bericht op niveau 1 en hoger in 7 dagen: 0 op niveau 1, 1 op niveau 2, 0 op niveau 3"),
+        "{body}"
+    );
+    assert!(body.contains("<th scope=\"row\">zo 1 dec</th><td>0</td><td>1</td><td>0</td><td>1</td>"), "{body}");
+    assert!(body.contains(&format!("/meldingen/{FINGERPRINT}")), "the active alert");
+    assert!(
+        body.contains("<h3>dinsdag 3 december 2024</h3>") && body.contains(">19:00</time>"),
+        "the calendar: {body}"
+    );
+    assert!(body.contains("Boeren blokkeren de A12"), "{body}");
+    assert!(body.contains("&amp;thema=stikstof\">stikstof</a> 1"), "the week's themes: {body}");
+    assert!(body.contains("1 van 2 bronnen levert") && body.contains("telegram-utrecht"), "coverage: {body}");
+    assert!(body.contains("nee: ophalen mislukt"), "{body}");
+
+    let amersfoort = call(addr, "/gemeente/GM0307", &[("Cookie", &cookie)]).await;
+    let body = &amersfoort.body;
+    assert!(
+        body.contains("<mark>vuurwerk</mark> tegen de <mark>ME</mark>, &lt;script&gt;"),
+        "marked and escaped: {body}"
+    );
+    assert!(body.contains("oproep tot geweld: „vuurwerk” (gewicht +1,60)"), "the signals in Dutch: {body}");
+    assert!(!body.contains("beslissende zin"), "the clause is not listed as a signal");
+    assert!(body.contains("<p>Geen bron volgt deze gemeente.</p>"), "a sentence: {body}");
+    assert!(!body.contains("<script") && !body.contains(CANARY));
+}
+
+/// The overview's tiles: escalation index over 6 hours, alerts by severity,
+/// the next announced actions, coverage.
+#[tokio::test]
+async fn the_overview_tiles_have_index_alerts_next_actions_and_coverage() {
+    let fixture = Fixture::new();
+    let state = fixture.state(false);
+    let addr = start(state.clone()).await;
+    let (cookie, _) = session(&state, "sv-regio");
+    let page = call(addr, "/", &[("Cookie", &cookie)]).await;
+    assert_eq!(page.status, 200, "{page:?}");
+    let tile = |code: &str| {
+        let start = page.body.find(&format!("/gemeente/{code}\"")).unwrap_or_else(|| panic!("{}", page.body));
+        let end = page.body[start..].find("<li class=\"tile").map_or(page.body.len(), |e| start + e);
+        page.body[start..end].to_owned()
+    };
+    let utrecht = tile("GM0344");
+    assert!(utrecht.contains("<dd>3</dd>"), "index: one message at level 2: {utrecht}");
+    assert!(utrecht.contains("1 kritiek"), "{utrecht}");
+    assert!(utrecht.contains("03-12 19:00") && utrecht.contains("Boeren blokkeren de A12"), "{utrecht}");
+    assert!(utrecht.contains("1 van 2 bronnen levert"), "{utrecht}");
+    let amersfoort = tile("GM0307");
+    assert!(amersfoort.contains("<dd>9</dd>") && amersfoort.contains("geen bron volgt"), "{amersfoort}");
+    assert!(page.body.find("GM0307").unwrap() < page.body.find("GM0344").unwrap(), "busiest first for the region");
+}
+
+/// The CSV export: the search's hits with names beside codes, no author,
+/// formulas defused, capped, and on record before it goes out.
+#[tokio::test]
+async fn a_search_exports_as_csv_capped_defused_and_audited() {
+    let mut extra: Vec<ScoredMessage> = (0..1003)
+        .map(|i| {
+            message(&format!("x{i}"), "Stikstof", &format!("stikstof bericht {i}"), "GM0344", None, Level::Discussion)
+        })
+        .collect();
+    extra.push(message("evil", "=HYPERLINK(\"http://x\")", "@SUM(A1) -1 +2", "GM0307", None, Level::Discussion));
+    let fixture = Fixture::with(extra);
+    let state = fixture.state(false);
+    let addr = start(state.clone()).await;
+    let (cookie, _) = session(&state, "analist-regio");
+
+    let reply = call(addr, "/zoeken/export?q=HYPERLINK+OR+vuurwerk&volgorde=nieuwste", &[("Cookie", &cookie)]).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.header("content-type"), "text/csv; charset=utf-8");
+    assert!(
+        reply.header("content-disposition").starts_with("attachment; filename=\"onrust-zoeken-20241201-1600.csv\"")
+    );
+    let lines: Vec<&str> = reply.body.trim_start_matches('\u{feff}').split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines[0].starts_with("\"kenmerk\";\"gepubliceerd\";"), "{}", lines[0]);
+    assert!(!lines[0].contains("auteur") && !reply.body.contains(CANARY), "no author (L1)");
+    let evil = lines.iter().find(|l| l.starts_with("\"evil\"")).unwrap();
+    assert!(evil.contains("\"'=HYPERLINK(\"\"http://x\"\")\"") && evil.contains("\"'@SUM(A1) -1 +2\""), "{evil}");
+    assert!(evil.contains("\"Amersfoort (GM0307)\"") && evil.contains("\"2024-12-01 12:00\""), "{evil}");
+    let w2 = lines.iter().find(|l| l.starts_with("\"w2\"")).unwrap();
+    assert!(w2.contains("<script>alert(1)</script>"), "the text as it is: a spreadsheet does not run HTML");
+
+    let capped = call(addr, "/zoeken/export?q=stikstof", &[("Cookie", &cookie)]).await;
+    let rows = capped.body.split("\r\n").filter(|l| !l.is_empty()).count() - 1;
+    assert_eq!(rows, crate::console::EXPORT_CAP, "capped");
+    let page = call(addr, "/zoeken?q=stikstof", &[("Cookie", &cookie)]).await;
+    assert!(page.body.contains("Exporteren als CSV") && page.body.contains("de eerste 1000 van 1003"), "{}", page.body);
+
+    let exports = records_of(&fixture, "search_export");
+    assert_eq!(exports.len(), 2);
+    assert_eq!((exports[0].entry.query.as_deref(), exports[0].entry.hits), (Some("HYPERLINK OR vuurwerk"), Some(2)));
+    assert_eq!((exports[1].entry.hits, exports[1].entry.filters["_found"].as_u64()), (Some(1000), Some(1003)));
+
+    let (officer, _) = session(&state, "oov-utrecht");
+    let other = call(addr, "/zoeken/export?q=rellen&gemeente=GM0307", &[("Cookie", &officer)]).await;
+    assert_eq!(other.status, 400, "{other:?}");
+    assert!(records_of(&fixture, "search_export").last().is_some_and(|r| r.entry.refused.is_some()));
+    let (fg, _) = session(&state, "fg-regio");
+    assert_eq!(call(addr, "/zoeken/export?q=x", &[("Cookie", &fg)]).await.status, 403);
+}
+
+/// The query language's dates and compounds through the search page; its
+/// van/tot filters as whole Dutch days.
+#[tokio::test]
+async fn the_search_page_takes_date_ranges_compounds_and_dutch_days() {
+    let extra = vec![message("sb", "Nieuws", "het stikstofbeleid en de trekkers", "GM0344", None, Level::Discussion)];
+    let fixture = Fixture::with(extra);
+    let state = fixture.state(false);
+    let addr = start(state.clone()).await;
+    let (cookie, _) = session(&state, "analist-regio");
+    let found = |body: &str| body.matches("<li><h3>").count();
+    let compound = call(addr, "/zoeken?q=stikstof+AND+trekkers", &[("Cookie", &cookie)]).await;
+    assert!(
+        compound.body.contains("1 bericht gevonden") && compound.body.contains("<mark>stikstof</mark>beleid"),
+        "{}",
+        compound.body
+    );
+    let range =
+        call(addr, "/zoeken?q=published_at%3A%5B2024-12-01T00%3A00%3A00Z+TO+*%5D", &[("Cookie", &cookie)]).await;
+    assert_eq!(range.status, 200, "{range:?}");
+    assert_eq!(found(&range.body), 4, "{}", range.body);
+    let none = call(addr, "/zoeken?q=published_at%3A%5B2024-12-02+TO+*%5D", &[("Cookie", &cookie)]).await;
+    assert!(none.body.contains("Geen berichten gevonden"), "{}", none.body);
+    let day = call(addr, "/zoeken?van=2024-12-01&tot=2024-12-01", &[("Cookie", &cookie)]).await;
+    assert_eq!(found(&day.body), 4, "{}", day.body);
+    let after = call(addr, "/zoeken?van=2024-12-02", &[("Cookie", &cookie)]).await;
+    assert!(after.body.contains("Geen berichten gevonden"), "{}", after.body);
+    let backwards = call(addr, "/zoeken?van=2024-12-02&tot=2024-12-01", &[("Cookie", &cookie)]).await;
+    assert!(backwards.status == 400 && backwards.body.contains("Van moet op of vóór"), "{backwards:?}");
+    let bad = call(addr, "/zoeken?q=published_at%3A%5Bgisteren+TO+*%5D", &[("Cookie", &cookie)]).await;
+    assert!(bad.status == 400 && bad.body.contains("published_at takes a time"), "{bad:?}");
+}
+
+/// The fg's page: retention per bucket, the chain, and filters by kind and word.
+#[tokio::test]
+async fn the_fg_page_has_retention_per_bucket_and_filters_by_kind_and_word() {
+    let fixture = Fixture::new();
+    let state = fixture.state(false);
+    let addr = start(state.clone()).await;
+    let supervisor = session(&state, "sv-regio");
+    post_form(addr, &format!("/meldingen/{FINGERPRINT}/doorsturen"), &supervisor, "reden=Burgemeester+inlichten").await;
+    let (analyst, _) = session(&state, "analist-regio");
+    call(addr, "/zoeken?q=rellen", &[("Cookie", &analyst)]).await;
+    let (fg, _) = session(&state, "fg-regio");
+    let page = call(addr, "/audit", &[("Cookie", &fg)]).await;
+    assert_eq!(page.status, 200, "{page:?}");
+    assert!(
+        page.body.contains("De hashketen is in orde") && page.body.contains("90 dagen na het ophalen"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("<th scope=\"row\">week-2024-11-25</th>"), "{}", page.body);
+    assert!(page.body.contains("02-03-2025 01:00</time>"), "90 days after the bucket's end: {}", page.body);
+    let alerts = call(addr, "/audit?soort=meldingen&bevat=burgemeester", &[("Cookie", &fg)]).await;
+    assert!(
+        alerts.body.contains("alerts_confirm") && alerts.body.contains("Burgemeester inlichten"),
+        "{}",
+        alerts.body
+    );
+    assert!(!alerts.body.contains("<td>search</td>"), "{}", alerts.body);
+    let searches = call(addr, "/audit?soort=zoeken&wie=analist", &[("Cookie", &fg)]).await;
+    assert!(
+        searches.body.contains("<td>search</td>") && !searches.body.contains("<td>alerts_confirm</td>"),
+        "{}",
+        searches.body
+    );
+    assert!(searches.body.contains("1 record getoond"), "{}", searches.body);
+    let bad = call(addr, "/audit?van=gisteren", &[("Cookie", &fg)]).await;
+    assert_eq!(bad.status, 400);
+}
+
+/// Guessing from one address is braked whatever the names: a password
+/// sprayed over many names locks the address, not the names.
+#[tokio::test]
+async fn guessing_from_one_address_locks_the_address_for_every_name() {
+    let fixture = Fixture::new();
+    let mut state = fixture.state(false);
+    let login = LoginPolicy {
+        address_slow_after: 1,
+        address_lock_after: 3,
+        step: Duration::from_millis(100),
+        ..LoginPolicy::default()
+    };
+    state.console = Arc::new(test_console(login));
+    let addr = start(state).await;
+    assert_eq!(sign_in(addr, "niemand-1", "Welkom2024!").await.status, 401);
+    let slowed = Instant::now();
+    assert_eq!(sign_in(addr, "niemand-2", "Welkom2024!").await.status, 401);
+    assert!(slowed.elapsed() >= Duration::from_millis(100), "slowed down across names");
+    let locked = sign_in(addr, "niemand-3", "Welkom2024!").await;
+    assert_eq!(locked.status, 429, "{locked:?}");
+    let right = sign_in(addr, "fg-regio", &password_of("fg-regio")).await;
+    assert_eq!(right.status, 429, "the right password, from this address, waits too");
+    assert!(right.body.contains("vanaf dit adres"), "{}", right.body);
+    let refused: Vec<String> = records_of(&fixture, "sign_in").into_iter().filter_map(|r| r.entry.refused).collect();
+    assert_eq!(refused.last().map(String::as_str), Some("address locked after repeated failures from it"));
+    assert!(refused.iter().any(|r| r == "wrong name or password; the address is now locked"), "{refused:?}");
 }

@@ -83,30 +83,45 @@ struct Fixture {
     reader: Arc<ArchiveReader>,
 }
 
+/// When the announced action of `w1` takes place: 3 December 2024, 19:00 in Utrecht.
+fn w1_event() -> chrono::DateTime<FixedOffset> {
+    FixedOffset::east_opt(3600).unwrap().with_ymd_and_hms(2024, 12, 3, 19, 0, 0).unwrap()
+}
+
 impl Fixture {
     fn new() -> Self {
+        Self::with(Vec::new())
+    }
+
+    /// The three messages every test knows, and `extra`.
+    fn with(extra: Vec<ScoredMessage>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let archive = dir.path().join("archive");
         let mut writer = ArchiveWriter::open(&archive, &ArchiveOptions::default()).unwrap();
-        for m in [
-            message(
-                "w1",
-                "Boeren blokkeren de A12",
-                "trekkers op de snelweg bij Utrecht",
-                "GM0344",
-                Some("stikstof"),
-                Level::Mobilisation,
-            ),
-            message(
-                "w2",
-                "Rellen in Amersfoort",
-                "vuurwerk tegen de ME, <script>alert(1)</script>",
-                "GM0307",
-                Some("jaarwisseling"),
-                Level::Escalation,
-            ),
-            message("w3", "Het weer", "morgen zonnig in Utrecht", "GM0344", None, Level::None),
-        ] {
+        let mut w1 = message(
+            "w1",
+            "Boeren blokkeren de A12",
+            "trekkers op de snelweg bij Utrecht",
+            "GM0344",
+            Some("stikstof"),
+            Level::Mobilisation,
+        );
+        w1.assessment.event_time = Some(w1_event());
+        let mut w2 = message(
+            "w2",
+            "Rellen in Amersfoort",
+            "vuurwerk tegen de ME, <script>alert(1)</script>",
+            "GM0307",
+            Some("jaarwisseling"),
+            Level::Escalation,
+        );
+        w2.assessment.explanation = vec![
+            onrust_model::Signal { signal: "clause".into(), evidence: "vuurwerk tegen de ME".into(), weight: 0.0 },
+            onrust_model::Signal { signal: "call_to_violence".into(), evidence: "vuurwerk".into(), weight: 1.6 },
+            onrust_model::Signal { signal: "target".into(), evidence: "ME".into(), weight: 0.9 },
+        ];
+        let w3 = message("w3", "Het weer", "morgen zonnig in Utrecht", "GM0344", None, Level::None);
+        for m in [w1, w2, w3].into_iter().chain(extra) {
             writer.upsert(&m).unwrap();
         }
         writer.commit().unwrap();
@@ -130,7 +145,7 @@ impl Fixture {
             access: access(monitor),
             audit_path: self.audit_path(),
             search: Some(SearchService::new(backend, limits)),
-            alerts: Some(Arc::new(FakeAlerts::default())),
+            alerts: Some(Arc::new(FakeAlerts::with(vec![fake_alert()]))),
             console: Arc::new(console::test_console(crate::console::LoginPolicy::default())),
             feeds: Arc::new(subscriptions::Subscriptions::none()),
         }
@@ -231,10 +246,11 @@ const FINGERPRINT: &str = "3f9a0c1e3f9a0c1e";
 
 /// The alert stage as the API sees it: its alerts (by default one in
 /// Utrecht), one silence `s0` for Utrecht, the officer's mail about the
-/// alert that failed for good, every change accepted.
+/// alert that failed for good, every change accepted; the silences asked
+/// for are kept to look at.
 struct FakeAlerts {
     alerts: Vec<onrust_alert::Alert>,
-    silences: std::sync::Mutex<usize>,
+    silenced: std::sync::Mutex<Vec<onrust_alert::SilenceRequest>>,
     undelivered: Vec<onrust_alert::notify::log::Undelivered>,
     /// (fingerprint, who, reason) of every resend.
     resent: std::sync::Mutex<Vec<(String, String, String)>>,
@@ -250,7 +266,7 @@ impl FakeAlerts {
     fn with(alerts: Vec<onrust_alert::Alert>) -> Self {
         Self {
             alerts,
-            silences: std::sync::Mutex::new(0),
+            silenced: std::sync::Mutex::default(),
             undelivered: vec![fake_undelivered(FINGERPRINT, Some("GM0344"))],
             resent: std::sync::Mutex::default(),
         }
@@ -373,10 +389,10 @@ impl alerts::AlertBackend for FakeAlerts {
         a.ack_comment = Some(comment.to_owned());
         Ok(a)
     }
-    fn silence(&self, _request: onrust_alert::SilenceRequest) -> Result<String, alerts::AlertBackendError> {
-        let mut n = self.silences.lock().unwrap();
-        *n += 1;
-        Ok(format!("s{n}"))
+    fn silence(&self, request: onrust_alert::SilenceRequest) -> Result<String, alerts::AlertBackendError> {
+        let mut silenced = self.silenced.lock().unwrap();
+        silenced.push(request);
+        Ok(format!("s{}", silenced.len()))
     }
     fn undelivered(&self) -> alerts::BackendFuture<'_, Vec<onrust_alert::notify::log::Undelivered>> {
         Box::pin(async move { Ok(self.undelivered.clone()) })
@@ -515,8 +531,12 @@ fn expected_matrix() -> Vec<(&'static str, Vec<Role>)> {
         ("/meldingen/{fingerprint}/gezien", vec![Officer, Supervisor]),
         ("/meldingen/{fingerprint}/doorsturen", vec![Supervisor]),
         ("/meldingen/{fingerprint}/afwijzen", vec![Supervisor]),
+        ("/stiltes", vec![Officer, Supervisor]),
+        ("/stiltes", vec![Supervisor]),
+        ("/stiltes/{id}/opheffen", vec![Supervisor]),
         ("/gemeente/{code}", vec![Officer, Supervisor]),
         ("/zoeken", vec![Officer, Analyst, Supervisor]),
+        ("/zoeken/export", vec![Officer, Analyst, Supervisor]),
         ("/audit", vec![Fg]),
     ]
 }
@@ -728,6 +748,10 @@ struct Stub(fn() -> Result<SearchResults, ArchiveError>);
 impl SearchBackend for Stub {
     fn search(&self, _request: &SearchRequest) -> Result<SearchResults, ArchiveError> {
         (self.0)()
+    }
+
+    fn buckets(&self) -> Result<Vec<onrust_archive::BucketInfo>, ArchiveError> {
+        Ok(Vec::new())
     }
 }
 

@@ -185,7 +185,7 @@ mod on_kafka {
             audit_path: config.audit_path(),
             search,
             alerts: alert_backend,
-            console: Arc::new(super::super::run::console(&config)?),
+            console: Arc::new(super::super::run::console(&config, has(Role::Ingest))?),
             feeds: Arc::new(super::super::run::feeds(&config)?),
         };
         let web = tokio::spawn(onrust_web::serve(listener, state, shutdown::requested(web_stop_rx)));

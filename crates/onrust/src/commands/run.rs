@@ -43,7 +43,7 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let writer = super::open_archive_writer(&config)?;
     let access = Arc::new(access_control(&config)?);
     let search = search_service(&config)?;
-    let console = Arc::new(console(&config)?);
+    let console = Arc::new(console(&config, true)?);
     let feeds = Arc::new(feeds(&config)?);
     crate::internal_events::describe_all();
     let listener = onrust_web::bind(config.http.listen).await?;
@@ -265,10 +265,12 @@ pub(super) fn search_service(config: &Config) -> anyhow::Result<SearchService> {
 }
 
 /// The console: the accounts file, sessions as `[http]` says, the region's
-/// municipalities and every municipality's name. An account may not share
-/// its name with a token, so the audit log's `who` names one holder.
-pub(super) fn console(config: &Config) -> anyhow::Result<onrust_web::console::Console> {
-    use onrust_web::console::{Console, LoginPolicy, SessionPolicy, Sessions, Users};
+/// municipalities and every municipality's name, the archive's retention,
+/// and, in a process that runs the sources (`with_sources`), their coverage.
+/// An account may not share its name with a token, so the audit log's `who`
+/// names one holder.
+pub(super) fn console(config: &Config, with_sources: bool) -> anyhow::Result<onrust_web::console::Console> {
+    use onrust_web::console::{Clock, Console, CoverageView, LoginPolicy, SessionPolicy, Sessions, Users};
     let users = Users::load(&config.users_path())?;
     for name in users.names() {
         if config.http.tokens.iter().any(|t| t.name == name) {
@@ -278,10 +280,10 @@ pub(super) fn console(config: &Config) -> anyhow::Result<onrust_web::console::Co
         }
     }
     let names = crate::pipeline::alert::municipality_names(&config.config_dir().join(&config.classify.gazetteer))?;
-    let region = region_codes(config, &names)
-        .iter()
-        .filter_map(|c| onrust_model::MunicipalityCode::new(c.clone()).ok())
-        .collect();
+    let region_codes = region_codes(config, &names);
+    let coverage =
+        with_sources.then(|| Arc::new(SourcesCoverage(coverage_plan(config, &region_codes))) as Arc<dyn CoverageView>);
+    let region = region_codes.iter().filter_map(|c| onrust_model::MunicipalityCode::new(c.clone()).ok()).collect();
     let policy = SessionPolicy {
         idle: config.http.session_idle.0,
         lifetime: config.http.session_lifetime.0,
@@ -293,7 +295,42 @@ pub(super) fn console(config: &Config) -> anyhow::Result<onrust_web::console::Co
         region_name: config.alerts.region_name.clone(),
         region,
         names,
+        clock: Clock::system(),
+        coverage,
+        retention: Some(config.archive.retention.0),
     })
+}
+
+/// Coverage per source for the console: the plan and the sources' health now.
+struct SourcesCoverage(CoveragePlan);
+
+impl onrust_web::console::CoverageView for SourcesCoverage {
+    fn sources(&self, municipality: &onrust_model::MunicipalityCode) -> Vec<onrust_web::console::SourceCoverage> {
+        let Some((_, covering)) = self.0.municipalities.iter().find(|(m, _)| m == municipality.as_str()) else {
+            return Vec::new();
+        };
+        let health = onrust_ingest::source_health();
+        let now = unix_now();
+        let at = |secs: Option<f64>| secs.and_then(|s| chrono::DateTime::from_timestamp_millis((s * 1000.0) as i64));
+        covering
+            .iter()
+            .map(|id| {
+                let h = health.get(id);
+                onrust_web::console::SourceCoverage {
+                    source: id.clone(),
+                    delivering: delivering(&self.0, &health, id, now),
+                    up: h.is_some_and(|h| h.up),
+                    last_success: at(h.and_then(|h| h.last_success)),
+                    last_gap: at(h.and_then(|h| h.last_gap)),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Seconds since the Unix epoch, as the sources' health counts time.
+fn unix_now() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// The feed subscriptions (`onrust feed add`), read again whenever they change.
@@ -410,22 +447,29 @@ fn coverage(
     health: &std::collections::BTreeMap<String, onrust_ingest::SourceHealth>,
     now: f64,
 ) -> Vec<(String, f64)> {
-    // Delivering: up, succeeded recently, and no sign of missed messages
-    // recently (a gap in a channel's ids, a stream resumed past its backlog).
-    let delivering = |id: &String| {
-        let max_age = plan.max_age.get(id).copied().unwrap_or(0.0);
-        health.get(id).is_some_and(|h| {
-            h.up && h.last_success.is_some_and(|t| now - t <= max_age) && h.last_gap.is_none_or(|t| now - t > max_age)
-        })
-    };
     plan.municipalities
         .iter()
         .map(|(m, covering)| {
-            let up = covering.iter().filter(|id| delivering(id)).count();
+            let up = covering.iter().filter(|id| delivering(plan, health, id, now)).count();
             let share = if covering.is_empty() { 0.0 } else { up as f64 / covering.len() as f64 };
             (m.clone(), share)
         })
         .collect()
+}
+
+/// Whether a source is delivering: up, succeeded recently, and no sign of
+/// missed messages recently (a gap in a channel's ids, a stream resumed past
+/// its backlog).
+fn delivering(
+    plan: &CoveragePlan,
+    health: &std::collections::BTreeMap<String, onrust_ingest::SourceHealth>,
+    id: &str,
+    now: f64,
+) -> bool {
+    let max_age = plan.max_age.get(id).copied().unwrap_or(0.0);
+    health.get(id).is_some_and(|h| {
+        h.up && h.last_success.is_some_and(|t| now - t <= max_age) && h.last_gap.is_none_or(|t| now - t > max_age)
+    })
 }
 
 pub(super) async fn report_coverage(plan: CoveragePlan) {
@@ -433,7 +477,7 @@ pub(super) async fn report_coverage(plan: CoveragePlan) {
     let mut covered: std::collections::BTreeMap<String, bool> = std::collections::BTreeMap::new();
     loop {
         tick.tick().await;
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+        let now = unix_now();
         let (mut lost, mut restored) = (Vec::new(), Vec::new());
         for (municipality, share) in coverage(&plan, &onrust_ingest::source_health(), now) {
             let is_covered = share > 0.0;

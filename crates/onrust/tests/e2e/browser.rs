@@ -174,6 +174,16 @@ impl Browser {
         let encoded = self.call("GET", "/screenshot", None);
         base64_decode(encoded.as_str().unwrap_or_default())
     }
+
+    /// A PNG of the whole page: the window made as tall as the page (at most
+    /// 6,000 pixels) for the picture, then back to its size.
+    pub fn full_page_screenshot(&self) -> Vec<u8> {
+        let height = self.run("return document.documentElement.scrollHeight;").as_u64().unwrap_or(1000);
+        self.call("POST", "/window/rect", Some(&json!({ "width": 1280, "height": height.clamp(1000, 6000) + 140 })));
+        let png = self.screenshot();
+        self.call("POST", "/window/rect", Some(&json!({ "width": 1280, "height": 1000 })));
+        png
+    }
 }
 
 impl Drop for Browser {

@@ -1,18 +1,25 @@
 //! The console in a real browser (headless Chromium through chromedriver):
 //! accounts made with `onrust user add`, sign-in with the keyboard only, the
-//! overview, an alert opened and confirmed for the mayor with a reason, a
-//! search with filters, a municipality's page, the audit log for the fg, a
-//! feed item with `<script>` that shows as text and never runs, and axe-core
-//! (vendored in tests/fixtures/axe) with no WCAG 2.1 A or AA violation on any
-//! page. With `ONRUST_CONSOLE_SCREENSHOTS=<folder>` each page is saved there
-//! as a PNG (docs/console/ holds the ones in the documentation).
+//! overview, an alert opened and confirmed for the mayor with a reason (and
+//! the mayor's mail arriving on a real SMTP server), silences set from the
+//! alert's page and from the silences page and lifted (and seen by the alert
+//! stage), a search with filters, a municipality's page, the audit log for
+//! the fg with those records and the retention per bucket, a feed item with
+//! `<script>` that shows as text and never runs, and axe-core (vendored in
+//! tests/fixtures/axe) with no WCAG 2.1 A or AA violation on any page. With
+//! `ONRUST_CONSOLE_SCREENSHOTS=<folder>` each page is saved there as a PNG
+//! (docs/console/ holds the ones in the documentation).
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::browser::{Browser, ENTER, TAB};
-use crate::support::{FeedServer, Install, Reply, onrust_bin, repo_root};
+use crate::support::{FeedServer, Install, Reply, SmtpSink, onrust_bin, rcpt_tos, repo_root};
+
+/// The mayor of Utrecht, who is mailed only after a supervisor confirms (L10).
+const MAYOR: &str = "burgemeester@utrecht.example";
+const OFFICER: &str = "oov@utrecht.example";
 
 /// What the feed item's script would do if it ran.
 const XSS: &str = "<script>document.title='gehackt';window.onrustXss=1</script>";
@@ -85,7 +92,7 @@ impl Console {
         assert_eq!(self.browser.run("return document.documentElement.lang;"), "nl", "{name}");
         if let Some(dir) = &self.screenshots {
             std::fs::create_dir_all(dir).expect("screenshot folder");
-            std::fs::write(dir.join(format!("{name}.png")), self.browser.screenshot()).expect("screenshot");
+            std::fs::write(dir.join(format!("{name}.png")), self.browser.full_page_screenshot()).expect("screenshot");
         }
     }
 
@@ -118,13 +125,20 @@ impl Console {
 
 #[test]
 fn the_console_in_a_real_browser() {
+    let sink = SmtpSink::start(&[]);
     let server = FeedServer::start();
     server.route("/forum.xml", Reply::Feed { body: feed(), content_type: "application/rss+xml", etag: None });
     let install = Install::new(&[("forum", server.url("/forum.xml"))]);
     let config = std::fs::read_to_string(&install.config).expect("config");
-    let extra = "[alerts]\nevaluate_interval = \"1s\"\nregion_name = \"Midden-Nederland\"\n\
-                 [region]\nmunicipalities = [\"GM0344\", \"GM0307\", \"GM0345\"]\n\
-                 [[rules]]\nname = \"oproep-tot-geweld\"\nkind = \"critical\"\nmin_level = 3\ngroup_wait = \"0s\"\n";
+    let extra = format!(
+        "[alerts]\nevaluate_interval = \"1s\"\nregion_name = \"Midden-Nederland\"\n\
+         [region]\nmunicipalities = [\"GM0344\", \"GM0307\", \"GM0345\"]\n\
+         [smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nfrom = \"onrust@regio.example\"\ntimeout = \"5s\"\n\
+         [[recipients]]\nmunicipality = \"GM0344\"\nrole = \"officer\"\nemail = \"{OFFICER}\"\n\
+         [[recipients]]\nmunicipality = \"GM0344\"\nrole = \"mayor\"\nemail = \"{MAYOR}\"\n\
+         [[rules]]\nname = \"oproep-tot-geweld\"\nkind = \"critical\"\nmin_level = 3\ngroup_wait = \"0s\"\n",
+        sink.port
+    );
     std::fs::write(&install.config, format!("{config}{extra}")).expect("config");
     let supervisor = add_user(&install, "sv-regio", "supervisor", &[]);
     let officer = add_user(&install, "oov-amersfoort", "officer", &["GM0307"]);
@@ -189,10 +203,63 @@ fn the_console_in_a_real_browser() {
     assert_eq!(browser.run("return typeof window.onrustXss;"), "undefined");
     console.check_page("melding");
 
-    // Confirm it for the mayor, with a reason.
+    // The mayor has had nothing yet (L10); the officer has been told.
+    assert!(
+        sink.wait_for(Duration::from_secs(30), |m| rcpt_tos(m) == [OFFICER]).is_some(),
+        "the officer is mailed at once: {}",
+        daemon.stderr()
+    );
+    assert!(sink.mails().iter().all(|m| !rcpt_tos(m).iter().any(|r| r == MAYOR)), "the mayor waits for a supervisor");
+
+    // Confirm it for the mayor, with a reason, and the mayor's mail arrives.
     browser.type_into("#reden-doorsturen", "Ernstige oproep, burgemeester informeren.");
     browser.navigating(|b| b.click("form[action$='/doorsturen'] button"));
     assert!(browser.text().contains("Beoordeeld voor de burgemeester door sv-regio"), "{}", browser.text());
+    assert!(browser.text().contains("bevestigd voor de burgemeester door sv-regio"), "the decision is in the history");
+    let mayor = sink.wait_for(Duration::from_secs(30), |m| rcpt_tos(m) == [MAYOR]);
+    let mayor = mayor.unwrap_or_else(|| panic!("no mail for the mayor after the confirmation:\n{}", daemon.stderr()));
+    let briefing = mayor.text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(briefing.contains("door sv-regio") && briefing.contains("burgemeester informeren"), "{briefing}");
+    assert!(briefing.contains("Vredenburgplein"), "{briefing}");
+    console.check_page("melding-bevestigd");
+
+    // Silence this alert's place and rule from the alert page itself: the form
+    // comes filled in with Utrecht and the rule.
+    browser.type_into("#stilte-reden", "Burgemeester ingelicht, verder via de politie.");
+    browser.navigating(|b| b.click("form.silence button"));
+    assert!(browser.url().ends_with("/stiltes"), "{}", browser.url());
+    let rows = || browser.run("return document.querySelector('main table tbody')?.innerText ?? '';");
+    let silences = rows().as_str().unwrap_or_default().to_owned();
+    assert!(silences.contains("Utrecht (GM0344)") && silences.contains("verder via de politie"), "{silences}");
+    assert!(silences.contains("oproep-tot-geweld"), "{silences}");
+
+    // And Amersfoort's alerts of this rule from the silences page; the alert stage has both.
+    browser.click("#stilte-gemeente option[value='GM0307']");
+    browser.type_into("#stilte-regel", "oproep-tot-geweld");
+    browser.type_into("#stilte-reden", "Aangemelde demonstratie, politie ter plaatse.");
+    browser.navigating(|b| b.click("form.silence button"));
+    assert!(browser.url().ends_with("/stiltes"), "{}", browser.url());
+    let silences = rows().as_str().unwrap_or_default().to_owned();
+    assert!(silences.contains("Amersfoort (GM0307)") && silences.contains("politie ter plaatse"), "{silences}");
+    assert!(silences.contains("Utrecht (GM0344)"), "{silences}");
+    console.check_page("stiltes");
+    let (_, listed) = daemon.get_as("/api/v1/silences", Some(&token)).expect("silences api");
+    let listed: serde_json::Value = serde_json::from_str(&listed).expect("json");
+    let listed = listed["silences"].as_array().cloned().unwrap_or_default();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert!(listed.iter().all(|s| s["owner"] == "sv-regio"), "{listed:?}");
+    let mut reasons: Vec<&str> = listed.iter().filter_map(|s| s["reason"].as_str()).collect();
+    reasons.sort_unstable();
+    assert_eq!(
+        reasons,
+        ["Aangemelde demonstratie, politie ter plaatse.", "Burgemeester ingelicht, verder via de politie."]
+    );
+    for _ in 0..2 {
+        browser.navigating(|b| b.click("form[action$='/opheffen'] button"));
+    }
+    assert!(browser.text().contains("Er geldt nu geen stilte"), "{}", browser.text());
+    let (_, listed) = daemon.get_as("/api/v1/silences", Some(&token)).expect("silences api");
+    assert!(listed.contains("\"silences\":[]"), "lifted: {listed}");
 
     // A search with filters, through the form.
     console.go("/zoeken");
@@ -211,6 +278,10 @@ fn the_console_in_a_real_browser() {
     console.go("/gemeente/GM0344");
     let municipality = browser.text();
     assert!(municipality.contains("Utrecht (GM0344)") && municipality.contains(XSS), "{municipality}");
+    assert!(municipality.contains("Berichten per niveau") && municipality.contains("Agenda van aangekondigde acties"));
+    assert!(municipality.contains("Dekking per bron") && municipality.contains("forum"), "{municipality}");
+    assert_eq!(browser.run("return document.querySelectorAll('svg[role=img] title').length > 0;"), true);
+    assert_eq!(browser.run("return document.querySelectorAll('.hits mark').length > 0;"), true, "signals marked");
     assert_eq!(browser.run("return typeof window.onrustXss;"), "undefined");
     console.check_page("gemeente");
 
@@ -232,6 +303,14 @@ fn the_console_in_a_real_browser() {
     for expected in ["sign_in", "sign_out", "alerts_confirm", "Ernstige oproep", "search", "oov-amersfoort"] {
         assert!(audit.contains(expected), "{expected} in the audit page: {audit}");
     }
+    assert!(audit.contains("Bewaartermijn per bucket") && audit.contains("week-"), "{audit}");
     console.check_page("audit");
+    console.go("/audit?soort=stiltes");
+    let rows = browser.run("return document.querySelector('table.audit tbody').innerText;");
+    let silences = rows.as_str().unwrap_or_default().to_owned();
+    for expected in ["silence_expire", "politie ter plaatse", "sv-regio"] {
+        assert!(silences.contains(expected), "{expected} in the silences' records: {silences}");
+    }
+    assert!(!silences.contains("sign_in"), "only silences: {silences}");
     drop(daemon);
 }
