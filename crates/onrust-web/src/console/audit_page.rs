@@ -203,7 +203,7 @@ pub(crate) async fn audit(
             caption class="skip" { "Auditrecords" }
             thead { tr {
                 th scope="col" { "Nr." } th scope="col" { "Tijd" } th scope="col" { "Wie" } th scope="col" { "Actie" }
-                th scope="col" { "Zoekvraag" } th scope="col" { "Filters" } th scope="col" { "Treffers" } th scope="col" { "Geweigerd" }
+                th scope="col" { "Zoekvraag" } th scope="col" { "Filters" } th scope="col" { "Treffers" } th scope="col" { "Geweigerd (reden uit het log)" }
             } }
             tbody {
                 @for r in &shown {
@@ -215,7 +215,9 @@ pub(crate) async fn audit(
                         td { @if let Some(q) = &r.entry.query { code { (q) } } }
                         td { @if r.entry.filters.as_object().is_some_and(|o| !o.is_empty()) { code { (r.entry.filters.to_string()) } } }
                         td { @if let Some(h) = r.entry.hits { (h) } }
-                        td { @if let Some(why) = &r.entry.refused { (why) } }
+                        // The log records the reason as the code wrote it, in English:
+                        // marked as such for screen readers (WCAG 3.1.2).
+                        td { @if let Some(why) = &r.entry.refused { "ja: " span lang="en" { (why) } } }
                     }
                 }
             }

@@ -371,9 +371,13 @@ async fn the_fg_reads_the_audit_page_with_the_chain_status() {
     let addr = start(state.clone()).await;
     let (analyst, _) = session(&state, "analist-regio");
     call(addr, "/zoeken?q=%3Cscript%3Ealert(2)%3C%2Fscript%3E", &[("Cookie", &analyst)]).await;
+    // A refused search: its reason is shown as the log has it, marked as English.
+    let refused = call(addr, "/zoeken?q=author%3Aiemand", &[("Cookie", &analyst)]).await;
+    assert_eq!(refused.status, 400, "{refused:?}");
     let (fg, _) = session(&state, "fg-regio");
     let page = call(addr, "/audit?actie=search", &[("Cookie", &fg)]).await;
     assert_eq!(page.status, 200, "{page:?}");
+    assert!(page.body.contains("<td>ja: <span lang=\"en\">"), "the refused search: {}", page.body);
     assert!(page.body.contains("De hashketen is in orde"), "{}", page.body);
     assert!(page.body.contains("analist-regio") && page.body.contains("&lt;script&gt;alert(2)&lt;/script&gt;"));
     assert!(!page.body.contains("<script"));
