@@ -229,11 +229,10 @@ fn named_entity(name: &str) -> Option<&'static str> {
 }
 
 /// Is `c` a character we never keep: C0/C1 controls (except `\n`, `\t`) and
-/// the bidi embedding, override, isolate and mark characters.
+/// the bidi embedding, override, isolate and mark characters (one list for
+/// all of onrust, `onrust_model::is_hidden_char`).
 fn is_stripped(c: char) -> bool {
-    matches!(c,
-        '\u{0}'..='\u{8}' | '\u{b}'..='\u{1f}' | '\u{7f}'..='\u{9f}'
-        | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{61c}')
+    onrust_model::is_hidden_char(c)
 }
 
 /// Normalises text for the bus: strips C0/C1 controls except `\n` and `\t`

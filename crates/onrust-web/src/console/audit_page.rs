@@ -1,5 +1,6 @@
 //! `/audit`: the audit log for the data protection officer: the newest
 //! records with filters on who and what, and whether the hash chain holds.
+//! Each view is itself recorded (`audit_read`).
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -51,6 +52,14 @@ pub(crate) async fn audit(
         .filter(|r| action.is_empty() || r.entry.action == action)
         .take(SHOWN)
         .collect();
+    // Reading the log is a use of it too (L7): recorded before the page is shown.
+    let record = super::Record {
+        hits: Some(shown.len() as u64),
+        ..super::Record::new("audit_read", serde_json::json!({ "wie": who, "actie": action }))
+    };
+    if let Err(page) = record.write(&state, &signed_in).await {
+        return page;
+    }
     let body = html! {
         @match &chain {
             Ok(n) => p class="ok" role="status" { "De hashketen is in orde: " (n) " records gecontroleerd." },

@@ -373,7 +373,11 @@ pub(crate) fn unique_prefix(prefix: &str, fingerprints: &[String]) -> anyhow::Re
 
 fn token(file: Option<&Path>) -> anyhow::Result<String> {
     let token = match file {
-        Some(path) => std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?,
+        Some(path) => {
+            // A token others can read is anyone's token (S13).
+            onrust_durable::check_secret_file(path).context("--token-file")?;
+            std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?
+        }
         None => std::env::var("ONRUST_TOKEN").context("give --token-file or set ONRUST_TOKEN")?,
     };
     let token = token.trim().to_owned();

@@ -2,7 +2,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{Install, onrust_bin, repo_root};
+use crate::support::{Install, onrust_bin, repo_root, write_secret};
 
 fn replay_file(install: &Install, lines: &[serde_json::Value]) -> std::path::PathBuf {
     let path = install.dir.path().join("replay.jsonl");
@@ -245,7 +245,7 @@ fn the_committed_learned_weights_are_a_fresh_training_run() {
 fn the_docker_configurations_pass_check_config() {
     let dir = tempfile::tempdir().expect("tempdir");
     let token = dir.path().join("http-token");
-    std::fs::write(&token, "0123456789abcdef0123456789abcdef").expect("token");
+    write_secret(&token, "0123456789abcdef0123456789abcdef");
     let config_dir = repo_root().join("config");
     for name in ["onrust.docker.toml", "onrust.kafka.toml"] {
         let text = std::fs::read_to_string(repo_root().join("docker").join(name)).expect("docker config");

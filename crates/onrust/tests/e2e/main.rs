@@ -15,6 +15,7 @@ mod browser;
 mod cli;
 mod console;
 mod delivery;
+mod hardening;
 mod kafka;
 mod links;
 mod metrics;
