@@ -1136,7 +1136,7 @@ mod query_properties {
             })
             .unwrap();
         // The pieces are chosen so that many queries get past the check and reach the index.
-        assert!(searched.get() >= 100, "only {} of 512 queries reached the index", searched.get());
+        assert!(searched.get() >= 50, "only {} of 512 queries reached the index", searched.get());
     }
 
     proptest! {

@@ -1908,6 +1908,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let key = dir.path().join("hook.key");
         std::fs::write(&key, "sleutel\n").expect("key");
+        private(&key);
         let entries = |region: &str| {
             format!(
                 "{region}\

@@ -1267,6 +1267,8 @@ async fn a_subscribed_feed_answers_its_own_token_only_and_each_use_is_audited() 
             ("feed:oov-utrecht", "alerts_feed", "0a0a0a0a"),
             ("feed:oov-utrecht", "actions_calendar", "0a0a0a0a"),
             ("feed:chef-van-dienst", "alerts_feed", "0b0b0b0b"),
+            // The address tried as a bearer token: a 401 on a content route, on record without it (L7).
+            (UNAUTHENTICATED, "alerts_list", ""),
         ]
         .map(|(w, a, s)| (w.to_owned(), a.to_owned(), s.to_owned())),
         "each use, and nothing for an address that does not exist"
