@@ -39,6 +39,12 @@ const HEAD_NAMES: [&str; 2] = ["escalation", "mobilisation"];
 /// Largest weight a file may hold.
 const MAX_WEIGHT: f64 = 20.0;
 
+/// True for a finite weight within ±`MAX_WEIGHT` (false for NaN and infinities).
+fn within_weight_bounds(weight: f32) -> bool {
+    let weight = f64::from(weight);
+    weight.is_finite() && weight.abs() <= MAX_WEIGHT
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct HeadFile {
@@ -120,11 +126,11 @@ impl Learned {
             if !threshold_ok {
                 problems.push(path, format!("{name}.threshold"), "must lie strictly between 0 and 1");
             }
-            if !(f64::from(file_head.bias).abs() <= MAX_WEIGHT) {
+            if !within_weight_bounds(file_head.bias) {
                 problems.push(path, format!("{name}.bias"), "must be a finite number between -20 and 20");
             }
             for (feature, weight) in &file_head.weights {
-                if !(f64::from(*weight).abs() <= MAX_WEIGHT) {
+                if !within_weight_bounds(*weight) {
                     problems.push(path, format!("{name}.weights.{feature:?}"), "must be between -20 and 20");
                 }
                 if !known_feature(feature) {

@@ -177,9 +177,19 @@ pub enum SecretFileError {
     Exposed { path: PathBuf, mode: u32 },
 }
 
+/// Where Docker, Compose and Kubernetes mount a container's secrets.
+pub const CONTAINER_SECRETS_DIR: &str = "/run/secrets";
+
 /// Checks that the secret file at `path` exists, is a file and is not open
 /// to group or others (rule S13). A symbolic link is judged by the file it
 /// points to (secrets are often mounted that way).
+///
+/// One exception: a file directly in [`CONTAINER_SECRETS_DIR`] may be
+/// readable (never writable) by others. Compose mounts a secret there as the
+/// file is on the host, so one secret read by two containers' users (the
+/// monitor token: onrust and Prometheus) must be readable by others; the
+/// container is the boundary there, and `docker/make-secrets` keeps the
+/// host's copies in a 0700 folder.
 pub fn check_secret_file(path: &Path) -> Result<(), SecretFileError> {
     let metadata =
         std::fs::metadata(path).map_err(|source| SecretFileError::Unreadable { path: path.to_owned(), source })?;
@@ -187,10 +197,23 @@ pub fn check_secret_file(path: &Path) -> Result<(), SecretFileError> {
         return Err(SecretFileError::NotAFile { path: path.to_owned() });
     }
     let mode = mode_of(&metadata);
-    if mode & 0o077 != 0 {
+    if exposed(path, mode) {
         return Err(SecretFileError::Exposed { path: path.to_owned(), mode });
     }
     Ok(())
+}
+
+/// Whether `mode` lets group or others at the secret file at `path`.
+fn exposed(path: &Path, mode: u32) -> bool {
+    let allowed = if mounted_by_a_container_runtime(path) { 0o055 } else { 0 };
+    mode & 0o077 & !allowed != 0
+}
+
+/// `/run/secrets/<name>`, written without `..` or `.` (which could lead out of it).
+fn mounted_by_a_container_runtime(path: &Path) -> bool {
+    use std::path::Component;
+    path.parent() == Some(Path::new(CONTAINER_SECRETS_DIR))
+        && path.components().all(|c| matches!(c, Component::RootDir | Component::Normal(_)))
 }
 
 #[cfg(all(test, unix))]
@@ -273,5 +296,26 @@ mod tests {
         assert!(missing.starts_with("cannot read"), "{missing}");
         let folder = check_secret_file(dir.path()).expect_err("a folder").to_string();
         assert!(folder.ends_with("is not a file"), "{folder}");
+    }
+
+    /// A container's mounted secret may be readable by the other containers'
+    /// users, never writable; nothing outside `/run/secrets/` gets that.
+    #[test]
+    fn only_a_container_secret_mount_may_be_readable_by_others() {
+        let mounted = Path::new("/run/secrets/http-token");
+        assert!(!exposed(mounted, 0o644) && !exposed(mounted, 0o444) && !exposed(mounted, 0o600));
+        assert!(exposed(mounted, 0o666) && exposed(mounted, 0o646) && exposed(mounted, 0o664), "writable by others");
+        for elsewhere in [
+            "/etc/onrust/http-token",
+            "/run/secrets/../../etc/http-token",
+            "/run/secrets/sub/http-token",
+            "/run/secretsx/http-token",
+            "run/secrets/http-token",
+            "/run/secrets",
+        ] {
+            let path = Path::new(elsewhere);
+            assert!(exposed(path, 0o644) && exposed(path, 0o640), "{elsewhere}");
+            assert!(!exposed(path, 0o600), "{elsewhere}");
+        }
     }
 }

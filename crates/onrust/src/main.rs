@@ -49,6 +49,8 @@ enum Command {
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
     },
+    /// Is the daemon on this machine ready? Exit 0 if so, 1 with the reason if not (container healthchecks).
+    Health(commands::health::HealthArgs),
     /// Validate the configuration and explain what it will do.
     CheckConfig {
         #[command(flatten)]
@@ -170,6 +172,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Run { config, roles, listen } => commands::roles::run(&config.config, &roles, listen).await,
+            Command::Health(args) => commands::health::run(args).await,
             Command::CheckConfig { config } => commands::check_config::run(&config.config),
             Command::Classify { config } => commands::classify::run(&config.config),
             Command::Eval(args) => commands::eval::run(args),

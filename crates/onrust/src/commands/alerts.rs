@@ -10,9 +10,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[derive(Debug, clap::Args)]
 pub struct ApiArgs {
@@ -372,56 +372,47 @@ pub(crate) fn unique_prefix(prefix: &str, fingerprints: &[String]) -> anyhow::Re
 }
 
 fn token(file: Option<&Path>) -> anyhow::Result<String> {
-    let token = match file {
+    match file {
         Some(path) => {
             // A token others can read is anyone's token (S13).
             onrust_durable::check_secret_file(path).context("--token-file")?;
-            std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?
+            super::local_http::read_token_file(path)
         }
-        None => std::env::var("ONRUST_TOKEN").context("give --token-file or set ONRUST_TOKEN")?,
-    };
-    let token = token.trim().to_owned();
-    if token.is_empty() || token.contains(['\r', '\n']) {
-        anyhow::bail!("the token must be one line");
+        None => {
+            let token = std::env::var("ONRUST_TOKEN").context("give --token-file or set ONRUST_TOKEN")?;
+            let token = token.trim();
+            if token.is_empty() || token.contains(['\r', '\n']) {
+                anyhow::bail!("the token must be one line");
+            }
+            Ok(token.to_owned())
+        }
     }
-    Ok(token)
 }
 
-/// One request to the daemon's own listener (plain http on `http.listen`).
+/// One request to the daemon's own listener (plain http on `http.listen`);
+/// the body of a 200 answer, else the API's error.
 async fn call(api: &ApiArgs, method: &str, path: &str, body: Option<String>) -> anyhow::Result<String> {
     let config = super::load_config(&api.config)?;
     let token = token(api.token_file.as_deref())?;
-    let mut addr = config.http.listen;
-    if addr.ip().is_unspecified() {
-        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-    }
-    let mut stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .with_context(|| format!("cannot reach the daemon at {addr}; is onrust running?"))?;
+    let addr = super::local_http::reachable(config.http.listen);
     let body = body.unwrap_or_default();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).await.context("sending the request")?;
-    let mut response = Vec::new();
-    tokio::time::timeout(std::time::Duration::from_secs(30), stream.read_to_end(&mut response))
-        .await
-        .context("the daemon did not answer in 30s")?
-        .context("reading the answer")?;
-    let response = String::from_utf8_lossy(&response);
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    let status: u16 = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    // axum answers small JSON bodies with a Content-Length, never chunked.
-    if status != 200 {
-        let reason = serde_json::from_str::<serde_json::Value>(body)
+    let answer = super::local_http::request(
+        addr,
+        method,
+        path,
+        Some(token.as_str()),
+        Some(body.as_str()),
+        Duration::from_secs(30),
+    )
+    .await?;
+    if answer.status != 200 {
+        let reason = serde_json::from_str::<serde_json::Value>(&answer.body)
             .ok()
             .and_then(|v| v["error"].as_str().map(str::to_owned))
-            .unwrap_or_else(|| body.trim().to_owned());
-        anyhow::bail!("the api answered {status}: {reason}");
+            .unwrap_or_else(|| answer.body.trim().to_owned());
+        anyhow::bail!("the api answered {}: {reason}", answer.status);
     }
-    Ok(body.to_owned())
+    Ok(answer.body)
 }
 
 #[cfg(test)]

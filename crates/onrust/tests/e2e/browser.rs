@@ -60,7 +60,13 @@ impl Browser {
         let answer = request(port, "POST", "/session", Some(&capabilities)).expect("new session");
         let session =
             answer["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {answer}")).to_owned();
-        Self { driver, port, session, _profile: profile }
+        let browser = Self { driver, port, session, _profile: profile };
+        // A headless window on a busy machine can miss the focus it is given at
+        // start, and then keys land on no element. Focus emulation makes the
+        // page behave as the focused one whatever the window manager did.
+        let focus = json!({ "cmd": "Emulation.setFocusEmulationEnabled", "params": { "enabled": true } });
+        browser.call("POST", "/goog/cdp/execute", Some(&focus));
+        browser
     }
 
     fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
@@ -108,6 +114,18 @@ impl Browser {
         let loaded = "return typeof window.onrustOldPage === 'undefined' && document.readyState === 'complete';";
         while self.run(loaded) != true {
             assert!(started.elapsed() < Duration::from_secs(10), "the page did not change");
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until the page has loaded and holds the keyboard focus, so that a
+    /// test pressing keys fails here, saying so, rather than at a later check.
+    pub fn wait_for_keyboard(&self) {
+        let started = Instant::now();
+        let ready = "return document.readyState === 'complete' && document.hasFocus();";
+        while self.run(ready) != true {
+            let state = "return [document.readyState, document.hasFocus(), location.href].join(' ');";
+            assert!(started.elapsed() < Duration::from_secs(15), "no keyboard focus: {}", self.run(state));
             thread::sleep(Duration::from_millis(50));
         }
     }

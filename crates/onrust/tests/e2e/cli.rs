@@ -2,7 +2,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{Install, onrust_bin, repo_root, write_secret};
+use crate::support::{Install, onrust_bin, repo_root};
 
 fn replay_file(install: &Install, lines: &[serde_json::Value]) -> std::path::PathBuf {
     let path = install.dir.path().join("replay.jsonl");
@@ -237,31 +237,6 @@ fn the_committed_learned_weights_are_a_fresh_training_run() {
     let edited = dir.path().join("edited.toml");
     std::fs::write(&edited, first.replacen("threshold = ", "threshold = 0.1\n# ", 1)).expect("write");
     assert_eq!(check(&edited), Some(1));
-}
-
-/// The Docker configurations (embedded and Kafka) are valid for this build:
-/// each is checked with its container paths pointed at this checkout.
-#[test]
-fn the_docker_configurations_pass_check_config() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let token = dir.path().join("http-token");
-    write_secret(&token, "0123456789abcdef0123456789abcdef");
-    let config_dir = repo_root().join("config");
-    for name in ["onrust.docker.toml", "onrust.kafka.toml"] {
-        let text = std::fs::read_to_string(repo_root().join("docker").join(name)).expect("docker config");
-        let text = text
-            .replace("/etc/onrust/", &format!("{}/", config_dir.display()))
-            .replace("/run/secrets/http-token", &token.display().to_string())
-            .replace("/var/lib/onrust/data", &dir.path().join("data").display().to_string());
-        let path = dir.path().join(name);
-        std::fs::write(&path, text).expect("write");
-        let out = Command::new(onrust_bin()).args(["check-config", "--config"]).arg(&path).output().expect("run");
-        let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        assert!(out.status.success(), "docker/{name}:\n{said}");
-        if name == "onrust.kafka.toml" {
-            assert!(said.contains("Kafka"), "the bus is kafka:\n{said}");
-        }
-    }
 }
 
 /// The peak resident memory of a running process, from /proc (Linux), in bytes.

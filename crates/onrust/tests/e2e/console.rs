@@ -97,6 +97,7 @@ impl Console {
     /// name field, type, Tab to the password, type, Enter.
     fn sign_in_by_keyboard(&self, name: &str, password: &str) {
         self.go("/login");
+        self.browser.wait_for_keyboard();
         self.browser.keys(&[TAB]);
         assert_eq!(self.focused(), "A:Naar de inhoud", "the skip link comes first");
         self.browser.keys(&[TAB]);

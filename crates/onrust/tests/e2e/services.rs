@@ -44,18 +44,26 @@ pub fn promtool() -> PathBuf {
 /// `ONRUST_TEST_PYTHON`, else the system one (Debian's package installs for
 /// /usr/bin/python3, which a venv `python3` on PATH may shadow), else `python3`.
 pub fn python_with_aiosmtpd() -> String {
+    python_with("aiosmtpd").unwrap_or_else(|| missing("python3 with aiosmtpd", "apt-get install python3-aiosmtpd"))
+}
+
+/// The first Python that can import `module`.
+fn python_with(module: &str) -> Option<String> {
     let candidates =
         [std::env::var("ONRUST_TEST_PYTHON").ok(), Some("/usr/bin/python3".into()), Some("python3".into())];
-    for candidate in candidates.into_iter().flatten() {
-        let ok = Command::new(&candidate)
-            .args(["-c", "import aiosmtpd"])
+    candidates.into_iter().flatten().find(|candidate| {
+        Command::new(candidate)
+            .args(["-c", &format!("import {module}")])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
-            .is_ok_and(|s| s.success());
-        if ok {
-            return candidate;
-        }
-    }
-    missing("python3 with aiosmtpd", "apt-get install python3-aiosmtpd")
+            .is_ok_and(|s| s.success())
+    })
+}
+
+/// The Python that has PyYAML, which reads docker/compose.yaml as Compose
+/// does (anchors, merge keys): `ONRUST_TEST_PYTHON`, else the system one,
+/// else `python3`.
+pub fn python_with_yaml() -> String {
+    python_with("yaml").unwrap_or_else(|| missing("python3 with PyYAML", "apt-get install python3-yaml"))
 }

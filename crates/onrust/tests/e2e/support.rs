@@ -317,6 +317,17 @@ impl Install {
 
     /// Starts `onrust run` and waits until /readyz answers 200.
     pub fn start(&self) -> Daemon {
+        self.start_presenting(None)
+    }
+
+    /// Starts `onrust run` with `http.token_file` set to `token_file`: waits
+    /// until /readyz answers 200 to that monitor token.
+    pub fn start_with_token(&self, token_file: &std::path::Path) -> Daemon {
+        let token = std::fs::read_to_string(token_file).expect("token file");
+        self.start_presenting(Some(token.trim()))
+    }
+
+    fn start_presenting(&self, token: Option<&str>) -> Daemon {
         let stderr_path = self.dir.path().join(format!("stderr-{}.log", Instant::now().elapsed().as_nanos()));
         let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
         let child = Command::new(onrust_bin())
@@ -328,7 +339,7 @@ impl Install {
             .spawn()
             .expect("spawn onrust run");
         let daemon = Daemon { child, port: self.port, stderr_path };
-        daemon.wait_ready(Duration::from_secs(30));
+        daemon.wait_ready(Duration::from_secs(30), token);
         daemon
     }
 
@@ -378,13 +389,18 @@ impl Install {
         let child =
             command.env("ONRUST_LOG", "info").stdout(Stdio::null()).stderr(stderr).spawn().expect("spawn onrust run");
         let daemon = Daemon { child, port, stderr_path };
-        daemon.wait_ready(Duration::from_secs(60));
+        daemon.wait_ready(Duration::from_secs(60), None);
         daemon
     }
 
     /// `onrust <args> --config <this config>`.
     pub fn cli(&self, args: &[&str]) -> Output {
-        Command::new(onrust_bin()).args(args).arg("--config").arg(&self.config).output().expect("run onrust")
+        self.cli_with(&self.config, args)
+    }
+
+    /// `onrust <args> --config <config>`: another configuration beside this one.
+    pub fn cli_with(&self, config: &std::path::Path, args: &[&str]) -> Output {
+        Command::new(onrust_bin()).args(args).arg("--config").arg(config).output().expect("run onrust")
     }
 
     /// The number of archived messages matching `query`.
@@ -491,10 +507,10 @@ impl Daemon {
         Some((status, body))
     }
 
-    fn wait_ready(&self, timeout: Duration) {
+    fn wait_ready(&self, timeout: Duration, token: Option<&str>) {
         let start = Instant::now();
         while start.elapsed() < timeout {
-            if let Some((200, _)) = self.get("/readyz") {
+            if let Some((200, _)) = self.get_as("/readyz", token) {
                 return;
             }
             thread::sleep(Duration::from_millis(50));
