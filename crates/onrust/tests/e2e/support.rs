@@ -364,7 +364,7 @@ impl Install {
     /// [`Install::spawn_in_shell`], then waits until /readyz answers 200.
     pub fn start_in_shell(&self, shell: &str) -> Daemon {
         let daemon = self.spawn_in_shell(shell);
-        daemon.wait_ready(Duration::from_secs(30));
+        daemon.wait_ready(Duration::from_secs(30), None);
         daemon
     }
 
