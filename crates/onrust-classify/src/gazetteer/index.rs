@@ -26,22 +26,21 @@ pub(crate) struct NameIndex {
 }
 
 impl NameIndex {
-    /// Builds the trie from (normalised words, entry id) pairs.
-    pub fn build<'a>(names: impl Iterator<Item = (&'a [String], u32)>) -> NameIndex {
-        let mut index = NameIndex { ends: vec![(0, 0)], ..NameIndex::default() };
+    /// Builds the trie from (name as word numbers, entry id) pairs; `words`
+    /// numbers every word the names use (it becomes the index's own table).
+    pub fn build<'a>(words: FxHashMap<Box<str>, u32>, names: impl Iterator<Item = (&'a [u32], u32)>) -> NameIndex {
+        let mut index = NameIndex { ends: vec![(0, 0)], words, ..NameIndex::default() };
         let mut at_node: Vec<Vec<u32>> = vec![Vec::new()];
-        for (words, entry) in names {
+        for (name, entry) in names {
             let mut node = ROOT;
-            for word in words {
-                let next_word = index.words.len() as u32;
-                let word = *index.words.entry(word.as_str().into()).or_insert(next_word);
+            for &word in name {
                 let next_node = at_node.len() as u32;
                 node = *index.edges.entry((node, word)).or_insert(next_node);
                 if node == next_node {
                     at_node.push(Vec::new());
                 }
             }
-            index.longest = index.longest.max(words.len());
+            index.longest = index.longest.max(name.len());
             if let Some(list) = at_node.get_mut(node as usize) {
                 list.push(entry);
             }
@@ -102,14 +101,27 @@ impl NameIndex {
 mod tests {
     use super::*;
 
-    fn words(text: &str) -> Vec<String> {
-        text.split(' ').map(str::to_owned).collect()
+    /// Numbers the words of `names` as the gazetteer's loader does.
+    fn numbered(names: &[&str]) -> (FxHashMap<Box<str>, u32>, Vec<Vec<u32>>) {
+        let mut words: FxHashMap<Box<str>, u32> = FxHashMap::default();
+        let keys = names
+            .iter()
+            .map(|name| {
+                name.split(' ')
+                    .map(|w| {
+                        let next = words.len() as u32;
+                        *words.entry(w.into()).or_insert(next)
+                    })
+                    .collect()
+            })
+            .collect();
+        (words, keys)
     }
 
     #[test]
     fn longer_names_share_their_prefix() {
-        let names = [words("wijk bij duurstede"), words("wijk"), words("utrecht"), words("wijk")];
-        let index = NameIndex::build(names.iter().enumerate().map(|(i, n)| (n.as_slice(), i as u32)));
+        let (words, names) = numbered(&["wijk bij duurstede", "wijk", "utrecht", "wijk"]);
+        let index = NameIndex::build(words, names.iter().enumerate().map(|(i, n)| (n.as_slice(), i as u32)));
         let wijk = index.word("wijk").and_then(|w| index.child(ROOT, w)).expect("wijk is a name");
         assert_eq!(index.ending_at(wijk), [1, 3], "one name, two places");
         let bij = index.word("bij").and_then(|w| index.child(wijk, w)).expect("wijk bij …");

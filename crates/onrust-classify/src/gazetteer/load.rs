@@ -83,9 +83,15 @@ struct Builder {
     names: Vec<Box<str>>,
     index: FxHashMap<String, u16>,
     entries: Vec<Entry>,
-    keys: Vec<Vec<String>>,
-    /// (normalised name, municipality) → entry, to keep one place per name and municipality.
-    seen: FxHashMap<(Vec<String>, u16), usize>,
+    /// Every distinct normalised word of any name, numbered. A name is kept as
+    /// its word numbers: with 80,000 names (42,000 of them streets) the words
+    /// themselves, once per name and once more in `seen`, were a third of
+    /// `onrust classify`'s peak memory.
+    vocabulary: FxHashMap<Box<str>, u32>,
+    /// Per entry, its name as word numbers.
+    keys: Vec<Box<[u32]>>,
+    /// (name as word numbers, municipality) → entry, to keep one place per name and municipality.
+    seen: FxHashMap<(Box<[u32]>, u16), usize>,
 }
 
 impl Builder {
@@ -100,14 +106,32 @@ impl Builder {
         Some(i)
     }
 
+    /// A name as word numbers, numbering the words not seen before.
+    fn key(&mut self, name: &str) -> Box<[u32]> {
+        let vocabulary = &mut self.vocabulary;
+        words(name)
+            .into_iter()
+            .map(|word| {
+                let next = u32::try_from(vocabulary.len()).unwrap_or(u32::MAX);
+                *vocabulary.entry(word.into_boxed_str()).or_insert(next)
+            })
+            .collect()
+    }
+
+    /// A name as word numbers, if every word of it is known.
+    fn known_key(&self, name: &str) -> Option<Box<[u32]>> {
+        words(name).iter().map(|word| self.vocabulary.get(word.as_str()).copied()).collect()
+    }
+
     /// Adds a place; of two places with one name in one municipality the stronger stays.
     fn insert(&mut self, name: &str, tier: Tier, municipality: u16, flags: u8) {
-        let key = words(name);
+        let key = self.key(name);
         if key.is_empty() {
             return;
         }
         let entry = Entry { name: name.trim().into(), municipality, tier, flags };
-        match self.seen.get(&(key.clone(), municipality)) {
+        let key = (key, municipality);
+        match self.seen.get(&key) {
             Some(&at) => {
                 if let Some(old) = self.entries.get_mut(at)
                     && entry.strength() < old.strength()
@@ -116,9 +140,9 @@ impl Builder {
                 }
             }
             None => {
-                self.seen.insert((key.clone(), municipality), self.entries.len());
+                self.keys.push(key.0.clone());
+                self.seen.insert(key, self.entries.len());
                 self.entries.push(entry);
-                self.keys.push(key);
             }
         }
     }
@@ -200,8 +224,8 @@ impl Gazetteer {
             Err(e) => problems.push(csv_path, "", format!("cannot read the gazetteer: {e}")),
         }
         let mut postcodes = Postcodes::default();
-        let mut capitalised_only: FxHashSet<Vec<String>> = FxHashSet::default();
-        let mut ignore: FxHashSet<Vec<String>> = FxHashSet::default();
+        let mut capitalised_only: FxHashSet<Box<[u32]>> = FxHashSet::default();
+        let mut ignore: FxHashSet<Box<[u32]>> = FxHashSet::default();
         let extras_path = csv_path.with_file_name(EXTRAS_FILE);
         if extras_path.is_file() {
             match fs::read_to_string(&extras_path) {
@@ -263,7 +287,9 @@ impl Gazetteer {
         let kept: Vec<u32> = (0..b.entries.len() as u32)
             .filter(|&i| b.keys.get(i as usize).is_some_and(|k| !ignore.contains(k)))
             .collect();
-        let index = NameIndex::build(kept.iter().filter_map(|&i| Some((b.keys.get(i as usize)?.as_slice(), i))));
+        b.seen = FxHashMap::default();
+        let index =
+            NameIndex::build(b.vocabulary, kept.iter().filter_map(|&i| Some((b.keys.get(i as usize)?.as_ref(), i))));
         Gazetteer {
             codes: b.codes,
             municipality_names: b.names,
@@ -277,15 +303,13 @@ impl Gazetteer {
 }
 
 /// The names of a `capitalised_only` or `ignore` list, each of which must be known.
-fn check_listed(path: &Path, list: &str, names: &[String], b: &Builder, problems: &mut Problems) -> Vec<Vec<String>> {
+fn check_listed(path: &Path, list: &str, names: &[String], b: &Builder, problems: &mut Problems) -> Vec<Box<[u32]>> {
     let mut out = Vec::new();
-    let known: FxHashSet<&[String]> = b.keys.iter().map(Vec::as_slice).collect();
+    let known: FxHashSet<&[u32]> = b.keys.iter().map(AsRef::as_ref).collect();
     for name in names {
-        let key = words(name);
-        if known.contains(key.as_slice()) {
-            out.push(key);
-        } else {
-            problems.push(path, format!("{list} {name:?}"), "not a name in the gazetteer");
+        match b.known_key(name) {
+            Some(key) if !key.is_empty() && known.contains(key.as_ref()) => out.push(key),
+            _ => problems.push(path, format!("{list} {name:?}"), "not a name in the gazetteer"),
         }
     }
     out
