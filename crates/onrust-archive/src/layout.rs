@@ -168,7 +168,7 @@ pub(crate) fn open_index(path: &Path, root: &Path) -> Result<Index, ArchiveError
 
 /// Creates a bucket's index.
 pub(crate) fn create_index(path: &Path, root: &Path) -> Result<Index, ArchiveError> {
-    std::fs::create_dir_all(path)?;
+    onrust_durable::create_private_dir_all(path)?;
     let directory = MmapDirectory::open(path).map_err(ArchiveError::OpenDirectory)?;
     let (schema, _) = schema::build_schema();
     let index =

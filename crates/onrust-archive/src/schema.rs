@@ -395,9 +395,10 @@ pub(crate) fn to_document(f: &Fields, msg: &ScoredMessage) -> TantivyDocument {
     }
     // A publication time after the fetch is a feed's error; clamping it keeps
     // every document of a bucket published before the bucket ends, which lets
-    // a time filter skip whole buckets.
-    let (published, estimated) = match m.published_at {
-        Some(p) => (p.to_utc().min(m.fetched_at), false),
+    // a time filter skip whole buckets. One far in the future (a year-2200
+    // date) is no publication time: the fetch time stands in, estimated.
+    let (published, estimated) = match m.publication_time() {
+        Some(p) => (p.to_utc(), false),
         None => (m.fetched_at, true),
     };
     doc.add_date(f.published_at, to_tantivy_date(published));

@@ -206,6 +206,29 @@ fn filters_narrow_the_results() {
     assert_eq!(page.hits.iter().map(|h| h.id.as_str()).collect::<Vec<_>>(), ["f1"]);
 }
 
+/// A feed's date far in the future (year 2200) is no publication time: the
+/// fetch time stands in and says it is estimated; a clock an hour off is
+/// clamped to the fetch and still counts as given.
+#[test]
+fn a_publication_time_far_in_the_future_is_the_fetch_time_estimated() {
+    let dir = TempDir::new().unwrap();
+    let mut w = open_writer(&dir);
+    let fetched = Utc.with_ymd_and_hms(2024, 12, 20, 11, 30, 0).unwrap();
+    let future = FixedOffset::east_opt(3600).unwrap().with_ymd_and_hms(2200, 1, 1, 0, 0, 0).unwrap();
+    let skewed = (fetched + chrono::Duration::hours(1)).fixed_offset();
+    w.upsert(&with(msg("far", "Verre toekomst", "jaartal tweeduizendtweehonderd"), |m| {
+        m.message.published_at = Some(future);
+    }))
+    .unwrap();
+    w.upsert(&with(msg("skew", "Klok voor", "klok een uur voor"), |m| m.message.published_at = Some(skewed))).unwrap();
+    w.commit().unwrap();
+    let r = ArchiveReader::open(dir.path()).unwrap();
+    let far = r.search(&q("tweeduizendtweehonderd")).unwrap().hits.remove(0);
+    assert_eq!((far.published_at, far.published_at_estimated), (fetched, true));
+    let skew = r.search(&q("klok")).unwrap().hits.remove(0);
+    assert_eq!((skew.published_at, skew.published_at_estimated), (fetched, false));
+}
+
 #[test]
 fn hits_carry_the_fields_and_never_the_author() {
     let dir = TempDir::new().unwrap();
@@ -1031,4 +1054,109 @@ fn an_archive_of_format_1_is_migrated_in_place_and_loses_nothing() {
     crate::migrate(dir.path(), &ArchiveOptions::default(), |_, _| {}).unwrap();
     assert_eq!(bucket_names(&dir), ["week-2024-12-16"], "the swap was finished");
     assert_eq!(ArchiveReader::open(dir.path()).unwrap().doc_count(), 2);
+}
+
+/// The query parser under arbitrary input (rules S7, L1): the check refuses
+/// or passes it on, and whatever it passes on is searched without a panic,
+/// within the character limit, and never by author.
+mod query_properties {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    use super::*;
+
+    /// Queries made of the language's own pieces, so that most of them get past the first check.
+    fn query_strategy() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just("boeren"),
+            Just("rellen"),
+            Just("auto's"),
+            Just("20:00"),
+            Just("\""),
+            Just("("),
+            Just(")"),
+            Just("["),
+            Just("]"),
+            Just("{"),
+            Just("}"),
+            Just(" TO "),
+            Just(" AND "),
+            Just(" OR "),
+            Just(" NOT "),
+            Just("+"),
+            Just("-"),
+            Just("~"),
+            Just("~1"),
+            Just("~3"),
+            Just("*"),
+            Just("?"),
+            Just(":"),
+            Just("\\"),
+            Just("^2"),
+            Just("title:"),
+            Just("text:"),
+            Just("themes:"),
+            Just("municipalities:"),
+            Just("level:"),
+            Just("published_at:"),
+            Just("IN "),
+            Just("2024-01-01T00:00:00Z"),
+            Just("é"),
+            Just("ß"),
+            Just("İ"),
+            Just(" "),
+        ];
+        prop_oneof![proptest::collection::vec(piece, 0..24).prop_map(|pieces| pieces.concat()), "\\PC{0,60}",]
+    }
+
+    #[test]
+    fn any_query_is_refused_or_searched_and_never_panics() {
+        let dir = TempDir::new().unwrap();
+        let mut w = open_writer(&dir);
+        w.upsert(&msg("p1", "Boeren protest", "trekkers op de snelweg, 20:00 bij auto's")).unwrap();
+        w.upsert(&with(msg("p2", "Rellen", "vuurwerk"), |m| m.assessment.level = Level::Escalation)).unwrap();
+        w.commit().unwrap();
+        let reader = ArchiveReader::open(dir.path()).unwrap();
+        let mut runner = TestRunner::new(Config { cases: 512, ..Config::default() });
+        let searched = std::cell::Cell::new(0u32);
+        runner
+            .run(&query_strategy(), |query| {
+                if let Ok(Some(passed)) = crate::query::validate_query(&query) {
+                    searched.set(searched.get() + 1);
+                    prop_assert!(passed.chars().count() <= crate::MAX_QUERY_CHARS + passed.matches('\\').count());
+                    let lower = passed.to_lowercase();
+                    prop_assert!(!lower.replace(['\\', ' '], "").contains("author:"), "{}", passed);
+                }
+                let searched = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reader.search(&q(&query))));
+                match searched {
+                    Ok(Ok(_) | Err(ArchiveError::BadQuery(_) | ArchiveError::TooSlow { .. })) => Ok(()),
+                    Ok(Err(other)) => Err(TestCaseError::fail(format!("{query:?}: {other}"))),
+                    Err(_) => Err(TestCaseError::fail(format!("{query:?} panicked"))),
+                }
+            })
+            .unwrap();
+        // The pieces are chosen so that many queries get past the check and reach the index.
+        assert!(searched.get() >= 50, "only {} of 512 queries reached the index", searched.get());
+    }
+
+    proptest! {
+        /// `author:` is refused however it is written: any case, spaces or
+        /// escapes before the colon, anything around it.
+        #[test]
+        fn author_is_refused_in_any_spelling(
+            before in "\\PC{0,20}",
+            case in proptest::collection::vec(any::<bool>(), 6),
+            gap in "[ \\\\]{0,3}",
+            after in "\\PC{0,20}",
+        ) {
+            let author: String = "author"
+                .chars()
+                .zip(case)
+                .map(|(c, upper)| if upper { c.to_ascii_uppercase() } else { c })
+                .collect();
+            let query = format!("{before} {author}{gap}:{after}");
+            let refused = crate::query::validate_query(&query);
+            prop_assert!(refused.is_err(), "{:?} was accepted", query);
+        }
+    }
 }

@@ -186,7 +186,7 @@ impl ArchiveWriter {
         }
         let layout = Layout::new(dir);
         layout.check_not_old()?;
-        std::fs::create_dir_all(&layout.buckets)?;
+        onrust_durable::create_private_dir_all(&layout.buckets)?;
         let lock = layout.lock()?;
         layout.check_format(true)?;
         layout.finish_deletions()?;

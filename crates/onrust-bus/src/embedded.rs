@@ -221,10 +221,10 @@ impl Publisher for FilePublisher {
 fn append_line(path: &std::path::Path, payload: &[u8]) -> std::io::Result<()> {
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
     if let Some(parent) = parent {
-        std::fs::create_dir_all(parent)?;
+        onrust_durable::create_private_dir_all(parent)?;
     }
     let created = !path.exists();
-    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    let mut file = onrust_durable::open_private_append(path)?;
     let mut line = Vec::with_capacity(payload.len() + 1);
     line.extend(payload.iter().map(|&b| if b == b'\n' { b' ' } else { b }));
     line.push(b'\n');

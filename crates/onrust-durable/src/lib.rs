@@ -21,33 +21,33 @@
 //! A crash before step 3 leaves a stray temporary file, which the next write
 //! overwrites. Appending writers (the audit log, the notification log) use
 //! [`sync_dir`] after creating a file for the same reason as step 4.
+//!
+//! Every file written here is 0600, and [`private`] holds the helpers that
+//! create the data dir's other files and folders owner-only (0600 in 0700)
+//! whatever the umask, tighten an older data dir, and refuse a secret file
+//! that others can read.
+
+pub mod private;
 
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-/// Replaces `path` with `bytes` atomically and durably (see the crate docs).
-/// The folder must exist. An error names no path; callers add the one they
-/// wrote, as their error types already do.
+pub use private::{
+    PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, SecretFileError, Tightened, check_secret_file, create_private,
+    create_private_dir_all, create_private_new, open_private_append, tighten_tree,
+};
+
+/// Replaces `path` with `bytes` atomically and durably (see the crate docs),
+/// as a file only its owner may read (mode 0600 on Unix). The folder must
+/// exist. An error names no path; callers add the one they wrote, as their
+/// error types already do.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    write_replacing(path, bytes, false)
-}
-
-/// [`write_atomic`] for a file only its owner may read (mode 0600 on Unix):
-/// hashes of secrets, accounts. The temporary file is restricted before the
-/// first byte is written, so there is no moment at which the content is
-/// readable by others, whatever a stray temporary file allowed.
-pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    write_replacing(path, bytes, true)
-}
-
-fn write_replacing(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
     let tmp = temporary_path(path)?;
-    let written = File::create(&tmp).and_then(|mut file| {
-        if private {
-            restrict(&file)?;
-        }
+    // Restricted before the first byte is written (a stray temporary file
+    // from a crash included), so the content is never readable by others.
+    let written = create_private(&tmp).and_then(|mut file| {
         file.write_all(bytes)?;
         file.sync_all()
     });
@@ -62,15 +62,10 @@ fn write_replacing(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
     sync_dir(parent_of(path))
 }
 
-#[cfg(unix)]
-fn restrict(file: &File) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))
-}
-
-#[cfg(not(unix))]
-fn restrict(_file: &File) -> io::Result<()> {
-    Ok(())
+/// [`write_atomic`], named for what it keeps: hashes of secrets, accounts.
+/// Every atomic write is owner-only now; this name says so where it matters most.
+pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic(path, bytes)
 }
 
 /// Makes the entries of `dir` durable: new, renamed or removed files.
@@ -132,6 +127,18 @@ mod tests {
         std::fs::create_dir(dir.path().join(".cursor.json.tmp")).expect("block the temporary name");
         assert!(write_atomic(&path, b"new").is_err());
         assert_eq!(std::fs::read(&path).expect("read"), b"old");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn what_is_written_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("state.json");
+        std::fs::write(&path, b"old").expect("an older, open file");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        write_atomic(&path, b"new").expect("write");
+        assert_eq!(std::fs::metadata(&path).expect("metadata").permissions().mode() & 0o777, 0o600);
     }
 
     #[test]

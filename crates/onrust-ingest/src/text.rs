@@ -229,11 +229,10 @@ fn named_entity(name: &str) -> Option<&'static str> {
 }
 
 /// Is `c` a character we never keep: C0/C1 controls (except `\n`, `\t`) and
-/// the bidi embedding, override, isolate and mark characters.
+/// the bidi embedding, override, isolate and mark characters (one list for
+/// all of onrust, `onrust_model::is_hidden_char`).
 fn is_stripped(c: char) -> bool {
-    matches!(c,
-        '\u{0}'..='\u{8}' | '\u{b}'..='\u{1f}' | '\u{7f}'..='\u{9f}'
-        | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{61c}')
+    onrust_model::is_hidden_char(c)
 }
 
 /// Normalises text for the bus: strips C0/C1 controls except `\n` and `\t`
@@ -345,13 +344,17 @@ pub fn mask_mentions(s: &str) -> String {
         if c == '@' && preceded_ok {
             let end = handle_end(&chars, i + 1);
             if end > i + 1 {
+                // Optional @instance.domain, and whatever else is glued on
+                // with an `@` (`@jan@x`): once `@jan` is `@[user]`, the `]`
+                // would make a glued `@x` a mention of its own, so masking
+                // it now keeps cleaning twice the same as once.
                 let mut next = end;
-                // Optional @instance.domain
-                if chars.get(end) == Some(&'@') {
-                    let domain_end = domain_end(&chars, end + 1);
-                    if domain_end > end + 1 {
-                        next = domain_end;
+                while chars.get(next) == Some(&'@') {
+                    let glued = domain_end(&chars, next + 1).max(handle_end(&chars, next + 1));
+                    if glued == next + 1 {
+                        break;
                     }
+                    next = glued;
                 }
                 out.push_str("@[user]");
                 i = next;
@@ -535,7 +538,11 @@ mod tests {
         assert_eq!(mask_mentions("hoi @jan_1 en @piet@mastodon.social!"), "hoi @[user] en @[user]!");
         assert_eq!(mask_mentions("(@a.b.) mail info@gemeente.nl"), "(@[user].) mail info@gemeente.nl");
         assert_eq!(mask_mentions("@ alleen en @"), "@ alleen en @");
-        assert_eq!(mask_mentions("@user@host"), "@[user]@host");
+        // An instance without a dot is glued on too: left, it became a mention of its own on a second pass.
+        assert_eq!(mask_mentions("@user@host"), "@[user]");
+        assert_eq!(mask_mentions("@a@b@c.nl@d en info@x"), "@[user] en info@x");
+        let once = clean("@A@a", false, 9);
+        assert_eq!((once.as_str(), clean(&once, false, 9).as_str()), ("@[user]", "@[user]"), "cleaning twice is once");
         assert_eq!(mask_mentions("@@jan en @@@piet"), "@@[user] en @@@[user]");
     }
 

@@ -16,8 +16,13 @@ pub mod compound;
 mod ids;
 mod message;
 mod place;
+mod text;
 
 pub use ack::Ack;
 pub use ids::{IdError, MessageId, MunicipalityCode, Pseudonym, SourceId};
-pub use message::{Assessment, Deletion, Level, RawMessage, SCHEMA_VERSION, ScoredMessage, Signal, SourceKind};
+pub use message::{
+    Assessment, Deletion, Level, PUBLISHED_AFTER_FETCH_TOLERANCE, RawMessage, SCHEMA_VERSION, ScoredMessage, Signal,
+    SourceKind,
+};
 pub use place::{Place, PlaceTier, Span, TextField, most_specific};
+pub use text::is_hidden_char;

@@ -1,4 +1,4 @@
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{MessageId, MunicipalityCode, Place, Pseudonym, SourceId};
@@ -71,6 +71,30 @@ pub struct RawMessage {
     pub author: Option<Pseudonym>,
     /// A language the source declared (feed `language`, post `langs`).
     pub lang_hint: Option<String>,
+}
+
+/// How far after its fetch a source's publication time may lie and still be
+/// taken as the publication time: a feed whose clock or time zone is off by
+/// some hours. Beyond it (a year-2200 date) it is no publication time at all.
+pub const PUBLISHED_AFTER_FETCH_TOLERANCE: TimeDelta = TimeDelta::hours(24);
+
+impl RawMessage {
+    /// The publication time the archive keeps and shows: the source's, but
+    /// never after the fetch (a time up to [`PUBLISHED_AFTER_FETCH_TOLERANCE`]
+    /// later is taken as the fetch time, a clock that is off); `None` when the
+    /// source gave none or one further in the future, which is then unknown,
+    /// and the fetch time that stands in for it is marked as estimated.
+    pub fn publication_time(&self) -> Option<DateTime<FixedOffset>> {
+        let published = self.published_at?;
+        let fetched = self.fetched_at.with_timezone(published.offset());
+        if published <= fetched {
+            Some(published)
+        } else if published.to_utc() - self.fetched_at <= PUBLISHED_AFTER_FETCH_TOLERANCE {
+            Some(fetched)
+        } else {
+            None
+        }
+    }
 }
 
 /// A message its author deleted at the source (a Bluesky delete event), the
@@ -179,6 +203,35 @@ impl ScoredMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_publication_time_is_never_after_the_fetch_and_one_far_after_it_is_unknown() {
+        use chrono::TimeZone;
+        let fetched = Utc.with_ymd_and_hms(2026, 12, 6, 12, 0, 0).unwrap();
+        let cet = FixedOffset::east_opt(3600).unwrap();
+        let message = |published: Option<DateTime<FixedOffset>>| RawMessage {
+            schema: SCHEMA_VERSION,
+            id: crate::MessageId::new("m").unwrap(),
+            source: crate::SourceId::new("s").unwrap(),
+            source_kind: SourceKind::Feed,
+            url: None,
+            title: None,
+            text: String::new(),
+            published_at: published,
+            fetched_at: fetched,
+            author: None,
+            lang_hint: None,
+        };
+        let before = (fetched - TimeDelta::hours(3)).with_timezone(&cet);
+        assert_eq!(message(Some(before)).publication_time(), Some(before));
+        let skewed = (fetched + TimeDelta::hours(2)).with_timezone(&cet);
+        assert_eq!(message(Some(skewed)).publication_time(), Some(fetched.with_timezone(&cet)), "clamped");
+        let edge = (fetched + PUBLISHED_AFTER_FETCH_TOLERANCE).with_timezone(&cet);
+        assert_eq!(message(Some(edge)).publication_time(), Some(fetched.with_timezone(&cet)));
+        let year_2200 = cet.with_ymd_and_hms(2200, 1, 1, 0, 0, 0).single();
+        assert_eq!(message(year_2200).publication_time(), None, "no publication time at all");
+        assert_eq!(message(None).publication_time(), None);
+    }
 
     /// Assessments written before places were resolved have no `places`; they still read.
     #[test]

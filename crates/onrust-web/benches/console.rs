@@ -331,7 +331,7 @@ async fn main() -> Res<()> {
     };
     let listener = onrust_web::bind("127.0.0.1:0".parse()?).await?;
     let addr = listener.local_addr()?;
-    tokio::spawn(onrust_web::serve(listener, state, std::future::pending()));
+    tokio::spawn(onrust_web::serve(listener, state, onrust_web::ConnectionLimits::default(), std::future::pending()));
 
     let busiest = codes.first().map_or("GM0344", MunicipalityCode::as_str).to_owned();
     let quietest = codes.last().map_or("GM0344", MunicipalityCode::as_str).to_owned();

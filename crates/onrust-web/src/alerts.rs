@@ -14,7 +14,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -26,7 +26,7 @@ use onrust_model::MunicipalityCode;
 use serde::{Deserialize, Serialize};
 
 use crate::WebState;
-use crate::api::{ApiError, record, shorten};
+use crate::api::{self, ApiError, record, shorten};
 use crate::auth::{Principal, Scope};
 use crate::subscriptions::{FeedPlace, Subscription};
 use onrust_audit::AuditEntry;
@@ -109,10 +109,32 @@ struct ReviewBody {
     reason: String,
 }
 
-/// A reason of 1 to [`MAX_COMMENT_CHARS`] characters, or `None`: the one
-/// rule for every reason, from the API and from the console's forms.
+/// A reason of 1 to [`MAX_COMMENT_CHARS`] characters without control or
+/// bidi characters, or `None`: the one rule for every comment and reason,
+/// from the API and from the console's forms. A form's line breaks (`\r\n`)
+/// are kept as `\n`; a lone `\r`, an escape sequence or a right-to-left
+/// override could make the reason read otherwise in a terminal, a mail or
+/// the audit page than what was written.
 pub(crate) fn reason_text(reason: String) -> Option<String> {
-    (!reason.trim().is_empty() && reason.chars().count() <= MAX_COMMENT_CHARS).then_some(reason)
+    let reason = if reason.contains('\r') { reason.replace("\r\n", "\n") } else { reason };
+    reason_problem(&reason).is_none().then_some(reason)
+}
+
+/// What is wrong with a reason, for the message that refuses it.
+pub(crate) fn reason_problem(reason: &str) -> Option<String> {
+    if reason.trim().is_empty() || reason.chars().count() > MAX_COMMENT_CHARS {
+        return Some(format!("1 to {MAX_COMMENT_CHARS} characters"));
+    }
+    reason
+        .chars()
+        .any(onrust_model::is_hidden_char)
+        .then(|| "no control or bidi characters (line breaks and tabs are fine)".to_owned())
+}
+
+/// The 400 for a body whose reason does not keep the rule, saying which part.
+fn reason_refused(shape: &str, reason: Option<&str>) -> String {
+    let rule = reason.and_then(reason_problem).unwrap_or_else(|| format!("1 to {MAX_COMMENT_CHARS} characters"));
+    format!("the body must be {shape} with {rule}")
 }
 
 #[derive(Deserialize)]
@@ -211,8 +233,7 @@ pub(crate) async fn list(State(state): State<WebState>, request: Request) -> Res
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
-    if let Some(query) = request.uri().query().filter(|q| !q.is_empty()) {
-        let message = format!("this endpoint takes no parameters, not {:?}", shorten(query, 40));
+    if let Err(message) = api::no_params(request.uri().query()) {
         let response = ApiError::bad_request(message.clone()).into_response();
         return audited(&state, &who, "alerts_list", serde_json::json!({}), Err((message, response))).await;
     }
@@ -298,10 +319,11 @@ async fn review(
     if let Err(r) = check_fingerprint(&fingerprint) {
         return audited(&state, &who, action, filters, Err(("bad fingerprint".into(), r.into_response()))).await;
     }
-    let reason = match serde_json::from_slice::<ReviewBody>(&body).ok().and_then(|b| reason_text(b.reason)) {
+    let given = serde_json::from_slice::<ReviewBody>(&body).ok().map(|b| b.reason);
+    let reason = match given.clone().and_then(reason_text) {
         Some(reason) => reason,
         None => {
-            let m = format!("the body must be {{\"reason\": \"...\"}} with 1 to {MAX_COMMENT_CHARS} characters");
+            let m = reason_refused("{\"reason\": \"...\"}", given.as_deref());
             let r = ApiError::bad_request(m.clone()).into_response();
             return audited(&state, &who, action, filters, Err((m, r))).await;
         }
@@ -336,10 +358,11 @@ pub(crate) async fn ack(
     if let Err(r) = check_fingerprint(&fingerprint) {
         return audited(&state, &who, "alerts_ack", filters, Err(("bad fingerprint".into(), r.into_response()))).await;
     }
-    let comment = match serde_json::from_slice::<AckBody>(&body).ok().and_then(|b| reason_text(b.comment)) {
+    let given = serde_json::from_slice::<AckBody>(&body).ok().map(|b| b.comment);
+    let comment = match given.clone().and_then(reason_text) {
         Some(comment) => comment,
         None => {
-            let m = format!("the body must be {{\"reason\": \"...\"}} with 1 to {MAX_COMMENT_CHARS} characters");
+            let m = reason_refused("{\"reason\": \"...\"}", given.as_deref());
             let r = ApiError::bad_request(m.clone()).into_response();
             return audited(&state, &who, "alerts_ack", filters, Err((m, r))).await;
         }
@@ -377,6 +400,7 @@ pub(crate) fn may_silence(scope: &Scope, matchers: &[Matcher]) -> bool {
 pub(crate) async fn silence(
     State(state): State<WebState>,
     axum::Extension(who): axum::Extension<Principal>,
+    RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
     let parsed = serde_json::from_slice::<SilenceBody>(&body);
@@ -384,6 +408,17 @@ pub(crate) async fn silence(
         Ok(b) => serde_json::json!({ "matchers": b.matchers, "reason": shorten(&b.reason, 200), "ends_at": b.ends_at }),
         Err(_) => serde_json::json!({}),
     };
+    if let Err(m) = api::no_params(query.as_deref()) {
+        let r = ApiError::bad_request(m.clone()).into_response();
+        return audited(&state, &who, "silence", filters, Err((m, r))).await;
+    }
+    if let Ok(b) = &parsed
+        && b.reason.chars().any(onrust_model::is_hidden_char)
+    {
+        let m = "the reason may hold no control or bidi characters (line breaks and tabs are fine)".to_owned();
+        let r = ApiError::bad_request(m.clone()).into_response();
+        return audited(&state, &who, "silence", filters, Err((m, r))).await;
+    }
     let body = match parsed {
         Ok(b) if b.reason.chars().count() <= MAX_COMMENT_CHARS => b,
         _ => {
@@ -437,6 +472,11 @@ pub(crate) async fn silences(State(state): State<WebState>, request: Request) ->
         Ok(p) => p,
         Err(r) => return r.into_response(),
     };
+    if let Err(m) = api::no_params(request.uri().query()) {
+        let (_, given) = api::given_params(request.uri().query());
+        let response = ApiError::bad_request(m.clone()).into_response();
+        return audited(&state, &who, "silences_list", given, Err((m, response))).await;
+    }
     let backend = match backend(&state) {
         Ok(b) => b,
         Err(r) => return r.into_response(),
@@ -462,6 +502,10 @@ pub(crate) async fn expire_silence(
         Err(r) => return r.into_response(),
     };
     let filters = serde_json::json!({ "silence": shorten(&id, 64) });
+    if let Err(m) = api::no_params(request.uri().query()) {
+        let response = ApiError::bad_request(m.clone()).into_response();
+        return audited(&state, &who, "silence_expire", filters, Err((m, response))).await;
+    }
     let backend = match backend(&state) {
         Ok(b) => b,
         Err(r) => return r.into_response(),

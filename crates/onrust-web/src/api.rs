@@ -72,6 +72,60 @@ pub(crate) async fn record(path: PathBuf, entry: AuditEntry) -> Result<AuditReco
     }
 }
 
+/// A query string's parameters, decoded as forms are (`+` is a space, `%XX`
+/// a byte), in order. A name or value whose bytes are not UTF-8 is refused
+/// with its name, not patched up with U+FFFD: the audit record and the
+/// search must see what was sent.
+pub(crate) fn params(raw: Option<&str>) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for pair in raw.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let Ok(name) = decode_component(name) else {
+            return Err(format!("a parameter name is not valid UTF-8: {}", shorten(name, 40)));
+        };
+        let Ok(value) = decode_component(value) else {
+            return Err(format!("parameter {} is not valid UTF-8", shorten(&name, 40)));
+        };
+        out.push((name, value));
+    }
+    Ok(out)
+}
+
+/// Refuses any parameter: for endpoints that take none.
+pub(crate) fn no_params(raw: Option<&str>) -> Result<(), String> {
+    match raw.filter(|q| !q.is_empty()) {
+        None => Ok(()),
+        Some(query) => Err(format!("this endpoint takes no parameters, not {:?}", shorten(query, 40))),
+    }
+}
+
+/// One form-encoded component; `Err` when its bytes are not UTF-8. A `%`
+/// not followed by two hex digits stays as it is, as browsers send it.
+fn decode_component(text: &str) -> Result<String, std::string::FromUtf8Error> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => match (bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+                (Some(high), Some(low)) => {
+                    out.push(high * 16 + low);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out)
+}
+
+fn hex(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
+}
+
 /// At most this many parameters besides `q` go into an audit record.
 const MAX_RECORDED_PARAMS: usize = 16;
 /// Longest parameter name and value recorded, in characters.
@@ -86,9 +140,13 @@ pub(crate) fn given_params(raw: Option<&str>) -> (Option<String>, serde_json::Va
     let mut query = None;
     let mut filters = serde_json::Map::new();
     let mut left_out = 0usize;
-    for (name, value) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+    for pair in raw.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+        // As sent: a part that is not UTF-8 is recorded still encoded, never patched up.
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let name = decode_component(name).unwrap_or_else(|_| name.to_owned());
+        let value = decode_component(value).unwrap_or_else(|_| value.to_owned());
         if name == "q" && query.is_none() {
-            query = Some(value.into_owned());
+            query = Some(value);
             continue;
         }
         let name = shorten(&name, MAX_RECORDED_NAME);
@@ -132,5 +190,28 @@ mod tests {
         assert_eq!(map["_left_out"], 24);
         assert_eq!(map["p0"].as_str().unwrap().chars().count(), MAX_RECORDED_VALUE + 1);
         assert_eq!(given_params(None), (None, serde_json::json!({})));
+    }
+
+    #[test]
+    fn parameters_decode_as_forms_do_and_invalid_utf8_is_refused_by_name() {
+        let decoded = params(Some("q=boeren+%22A12%22&municipality=GM0344&x=100%&y=%zz&&empty=&bare")).unwrap();
+        assert_eq!(
+            decoded,
+            [
+                ("q", "boeren \"A12\""),
+                ("municipality", "GM0344"),
+                ("x", "100%"),
+                ("y", "%zz"),
+                ("empty", ""),
+                ("bare", "")
+            ]
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+        );
+        assert_eq!(params(Some("q=%C3%A9%E2%82%AC")).unwrap()[0].1, "é€");
+        assert_eq!(params(Some("q=%FF%FE")).unwrap_err(), "parameter q is not valid UTF-8");
+        assert_eq!(params(Some("q=%C3")).unwrap_err(), "parameter q is not valid UTF-8", "a cut character");
+        assert!(params(Some("%FF=1")).unwrap_err().starts_with("a parameter name is not valid UTF-8"));
+        // The audit record keeps what was sent, still encoded, rather than U+FFFD.
+        assert_eq!(given_params(Some("q=%FFrellen")).0.as_deref(), Some("%FFrellen"));
     }
 }

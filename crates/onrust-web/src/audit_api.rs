@@ -1,5 +1,6 @@
 //! `GET /api/v1/audit` and `GET /api/v1/audit/verify`: the audit log for the
-//! data protection officer (role `fg`; rules L7, L8).
+//! data protection officer (role `fg`; rules L7, L8). Reading the log is a
+//! use of it too, and is recorded in it like any other.
 
 use axum::Json;
 use axum::extract::{Request, State};
@@ -7,8 +8,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::WebState;
-use crate::api::{ApiError, shorten};
-use onrust_audit::{self as audit, AuditError, AuditRecord};
+use crate::api::{self, ApiError, shorten};
+use crate::auth::Principal;
+use onrust_audit::{self as audit, AuditEntry, AuditError, AuditRecord};
 
 /// Most records one request returns.
 pub const MAX_AUDIT_LIMIT: usize = 1000;
@@ -21,24 +23,40 @@ struct Records {
     records: Vec<AuditRecord>,
 }
 
-/// What `audit::verify` found.
+/// What `onrust_audit::verify_report` found.
 #[derive(Serialize)]
 struct Verified {
     ok: bool,
     records: Option<u64>,
     line: Option<u64>,
     error: Option<String>,
+    /// The newest record the checkpoint seals (`seq`, `hash`), when the chain holds.
+    checkpoint: Option<audit::Checkpoint>,
+    /// A last line that is not a whole record (moved aside at the next append).
+    torn_line: Option<u64>,
 }
 
 /// `GET /api/v1/audit?limit=N`: the last N records (1..=1000, default 100).
-pub(crate) async fn records(State(state): State<WebState>, request: Request) -> Response {
+/// Reading the log is itself recorded (`audit_read`), before the answer.
+pub(crate) async fn records(
+    State(state): State<WebState>,
+    axum::Extension(who): axum::Extension<Principal>,
+    request: Request,
+) -> Response {
+    let (_, filters) = api::given_params(request.uri().query());
     let limit = match parse_limit(request.uri().query()) {
         Ok(limit) => limit,
-        Err(message) => return ApiError::bad_request(message).into_response(),
+        Err(message) => {
+            let refused = ApiError::bad_request(message.clone());
+            return answer(&state, &who, "audit_read", filters, None, Some(message), refused.into_response()).await;
+        }
     };
     let path = state.audit_path.clone();
     match tokio::task::spawn_blocking(move || audit::tail(&path, limit)).await {
-        Ok(Ok(records)) => Json(Records { records }).into_response(),
+        Ok(Ok(records)) => {
+            let shown = Some(records.len() as u64);
+            answer(&state, &who, "audit_read", filters, shown, None, Json(Records { records }).into_response()).await
+        }
         Ok(Err(e)) => {
             tracing::error!(error = %e, "cannot read the audit log");
             ApiError::unavailable("the audit log cannot be read right now; the operators see why in the log", Some(30))
@@ -51,39 +69,87 @@ pub(crate) async fn records(State(state): State<WebState>, request: Request) -> 
     }
 }
 
-/// `GET /api/v1/audit/verify`: checks the whole hash chain.
-pub(crate) async fn verify(State(state): State<WebState>, request: Request) -> Response {
-    if let Some(query) = request.uri().query().filter(|q| !q.is_empty()) {
-        return ApiError::bad_request(format!("this endpoint takes no parameters, not {:?}", shorten(query, 40)))
-            .into_response();
+/// `GET /api/v1/audit/verify`: checks the whole hash chain and its sealed
+/// tail; recorded as `audit_verify`.
+pub(crate) async fn verify(
+    State(state): State<WebState>,
+    axum::Extension(who): axum::Extension<Principal>,
+    request: Request,
+) -> Response {
+    let (_, filters) = api::given_params(request.uri().query());
+    if let Err(message) = api::no_params(request.uri().query()) {
+        let refused = ApiError::bad_request(message.clone());
+        return answer(&state, &who, "audit_verify", filters, None, Some(message), refused.into_response()).await;
     }
     let path = state.audit_path.clone();
-    let verified =
-        match tokio::task::spawn_blocking(move || if path.exists() { audit::verify(&path) } else { Ok(0) }).await {
-            Ok(Ok(records)) => Verified { ok: true, records: Some(records), line: None, error: None },
-            Ok(Err(AuditError::Broken { line, reason, .. })) => {
-                tracing::error!(line, reason = %reason, "the audit log does not verify");
-                Verified { ok: false, records: None, line: Some(line), error: Some(reason) }
+    let verified = tokio::task::spawn_blocking(move || {
+        if path.exists() || audit::checkpoint_path(&path).exists() {
+            audit::verify_report(&path).map(Some)
+        } else {
+            Ok(None)
+        }
+    })
+    .await;
+    let verified = match verified {
+        Ok(Ok(None)) => {
+            Verified { ok: true, records: Some(0), line: None, error: None, checkpoint: None, torn_line: None }
+        }
+        Ok(Ok(Some(report))) => Verified {
+            ok: true,
+            records: Some(report.records),
+            line: None,
+            error: None,
+            checkpoint: report.checkpoint,
+            torn_line: report.torn_line,
+        },
+        Ok(Err(AuditError::Broken { line, reason, .. })) => {
+            tracing::error!(line, reason = %reason, "the audit log does not verify");
+            Verified {
+                ok: false,
+                records: None,
+                line: Some(line),
+                error: Some(reason),
+                checkpoint: None,
+                torn_line: None,
             }
-            Ok(Err(e @ AuditError::Io { .. })) => {
-                tracing::error!(error = %e, "cannot read the audit log");
-                return ApiError::unavailable(
-                    "the audit log cannot be read right now; the operators see why in the log",
-                    Some(30),
-                )
-                .into_response();
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "the audit verify task failed");
-                return ApiError::unavailable("the audit log cannot be read right now", Some(30)).into_response();
-            }
-        };
-    Json(verified).into_response()
+        }
+        Ok(Err(e @ AuditError::Io { .. })) => {
+            tracing::error!(error = %e, "cannot read the audit log");
+            return ApiError::unavailable(
+                "the audit log cannot be read right now; the operators see why in the log",
+                Some(30),
+            )
+            .into_response();
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the audit verify task failed");
+            return ApiError::unavailable("the audit log cannot be read right now", Some(30)).into_response();
+        }
+    };
+    let checked = verified.records;
+    answer(&state, &who, "audit_verify", filters, checked, None, Json(verified).into_response()).await
+}
+
+/// Records the read, then answers; without a record, a 503 (L7).
+async fn answer(
+    state: &WebState,
+    who: &Principal,
+    action: &str,
+    filters: serde_json::Value,
+    hits: Option<u64>,
+    refused: Option<String>,
+    response: Response,
+) -> Response {
+    let entry = AuditEntry { who: who.name.clone(), action: action.to_owned(), query: None, filters, hits, refused };
+    match api::record(state.audit_path.clone(), entry).await {
+        Ok(_) => response,
+        Err(error) => error.into_response(),
+    }
 }
 
 fn parse_limit(raw: Option<&str>) -> Result<usize, String> {
     let mut limit = None;
-    for (name, value) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+    for (name, value) in api::params(raw)? {
         if name != "limit" {
             return Err(format!("unknown parameter {:?}; the only parameter is limit", shorten(&name, 40)));
         }

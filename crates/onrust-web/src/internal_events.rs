@@ -7,13 +7,18 @@
 
 use std::time::Duration;
 
-use metrics::{Unit, counter, describe_counter, describe_histogram, histogram};
+use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 
 use crate::auth::{Permission, Principal};
 
 pub(crate) const AUTH_REFUSED_TOTAL: &str = "onrust_http_auth_refused_total";
 pub(crate) const API_SEARCHES_TOTAL: &str = "onrust_api_searches_total";
 pub(crate) const API_SEARCH_DURATION: &str = "onrust_api_search_duration_seconds";
+pub(crate) const HTTP_CONNECTIONS: &str = "onrust_http_connections";
+pub(crate) const HTTP_CONNECTIONS_CLOSED_TOTAL: &str = "onrust_http_connections_closed_total";
+
+/// Why onrust closes or refuses a connection: the bounded `outcome` label.
+pub(crate) const CLOSE_OUTCOMES: [&str; 3] = ["limit", "header_timeout", "idle_timeout"];
 
 /// Registers descriptions of the web metrics with the installed recorder.
 pub fn describe_metrics() {
@@ -32,6 +37,59 @@ pub fn describe_metrics() {
         Unit::Seconds,
         "Time to answer a successful API search, audit record included."
     );
+    describe_gauge!(HTTP_CONNECTIONS, Unit::Count, "HTTP connections open now (at most http.max_connections).");
+    describe_counter!(
+        HTTP_CONNECTIONS_CLOSED_TOTAL,
+        Unit::Count,
+        "HTTP connections onrust refused or closed, by outcome (limit, header_timeout, idle_timeout)."
+    );
+    for outcome in CLOSE_OUTCOMES {
+        counter!(HTTP_CONNECTIONS_CLOSED_TOTAL, "outcome" => outcome).increment(0);
+    }
+}
+
+/// The number of open HTTP connections changed.
+pub(crate) struct ConnectionsOpen;
+
+impl ConnectionsOpen {
+    pub fn set(open: usize) {
+        gauge!(HTTP_CONNECTIONS).set(open as f64);
+    }
+}
+
+/// The listener refused or closed a connection: beyond `max_connections`,
+/// or its head or its silence took too long.
+pub(crate) struct ConnectionClosed {
+    /// One of [`CLOSE_OUTCOMES`].
+    pub outcome: &'static str,
+}
+
+impl ConnectionClosed {
+    pub fn emit(self) {
+        // No client address: who connects is not ours to log (L1); the count tells the story.
+        tracing::debug!(outcome = self.outcome, "http connection closed by onrust");
+        counter!(HTTP_CONNECTIONS_CLOSED_TOTAL, "outcome" => self.outcome).increment(1);
+    }
+}
+
+/// The listener reached `max_connections`, or has a free slot again: logged
+/// once per change, not once per refused connection.
+pub(crate) struct ConnectionLimitReached {
+    pub reached: bool,
+    pub max: usize,
+}
+
+impl ConnectionLimitReached {
+    pub fn emit(self) {
+        if self.reached {
+            tracing::warn!(
+                max_connections = self.max,
+                "http connection limit reached: new connections get 503 until one ends"
+            );
+        } else {
+            tracing::info!(max_connections = self.max, "http connections below the limit again");
+        }
+    }
 }
 
 /// A request was refused before its handler ran.

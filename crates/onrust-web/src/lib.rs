@@ -21,6 +21,9 @@
 //! - **Every search is audited before it is answered** (L7): refused ones,
 //!   malformed ones and forbidden attempts too. If the audit log cannot be
 //!   written, the answer is a 503 without results.
+//! - **Bounded connections** ([`server`]): at most `http.max_connections`
+//!   at once, a head timeout and an idle timeout, so clients that hold
+//!   connections open cannot take the descriptors the stages need.
 //! - **Every response** (errors included) carries a strict
 //!   Content-Security-Policy and `nosniff` (S5); API answers are JSON, which
 //!   whoever renders them escapes.
@@ -32,6 +35,7 @@ pub mod auth;
 pub mod console;
 mod internal_events;
 pub mod search;
+pub mod server;
 pub mod subscriptions;
 
 use std::net::SocketAddr;
@@ -50,6 +54,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 pub use auth::{AccessControl, Credential, Permission, Principal, Role, TokenHash};
 pub use internal_events::describe_metrics;
 pub use search::{SearchBackend, SearchLimits, SearchService};
+pub use server::{ConnectionLimits, serve};
 
 use crate::api::ApiError;
 use crate::internal_events::AuthRefused;
@@ -81,8 +86,6 @@ pub struct WebState {
 pub enum WebError {
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
-    #[error("http server failed: {0}")]
-    Serve(std::io::Error),
 }
 
 /// Who a route is for: programs with a bearer token, or people in a browser with a session.
@@ -127,8 +130,8 @@ fn table() -> Vec<(Route, MethodRouter<WebState>)> {
         (route("/readyz", Metrics, None), get(readyz)),
         (route("/metrics", Metrics, None), get(metrics)),
         (route("/api/v1/search", Search, Some("search")), get(search::search)),
-        (route("/api/v1/audit", ReadAudit, None), get(audit_api::records)),
-        (route("/api/v1/audit/verify", ReadAudit, None), get(audit_api::verify)),
+        (route("/api/v1/audit", ReadAudit, Some("audit_read")), get(audit_api::records)),
+        (route("/api/v1/audit/verify", ReadAudit, Some("audit_verify")), get(audit_api::verify)),
         (route("/api/v1/alerts", ReadAlerts, Some("alerts_list")), get(alerts::list)),
         (route("/api/v1/alerts/{fingerprint}", ReadAlerts, Some("alerts_show")), get(alerts::show)),
         (change("/api/v1/alerts/{fingerprint}/confirm", Confirm, Some("alerts_confirm")), post(alerts::confirm)),
@@ -161,7 +164,7 @@ fn table() -> Vec<(Route, MethodRouter<WebState>)> {
         (page("/gemeente/{code}", ReadAlerts, Some("municipality_view")), get(console::municipality)),
         (page("/zoeken", Search, Some("search")), get(console::search)),
         (page("/zoeken/export", Search, Some("search_export")), get(console::export)),
-        (page("/audit", ReadAudit, None), get(console::audit)),
+        (page("/audit", ReadAudit, Some("audit_read")), get(console::audit)),
     ]
 }
 
@@ -200,18 +203,6 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 /// before it reports itself ready.
 pub async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, WebError> {
     tokio::net::TcpListener::bind(addr).await.map_err(|source| WebError::Bind { addr, source })
-}
-
-/// Serves until `shutdown` resolves, then finishes the requests in flight.
-/// Each request knows the address it came from (the TCP peer, never a
-/// header), for the sign-in brake per address.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: WebState,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<(), WebError> {
-    let service = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service).with_graceful_shutdown(shutdown).await.map_err(WebError::Serve)
 }
 
 async fn healthz() -> &'static str {
@@ -366,20 +357,11 @@ async fn authorize_token(state: WebState, route: Route, mut request: Request, ne
         // Loopback listener without a monitor token (docs/ARCHITECTURE.md, "Configuration keys").
         return next.run(request).await;
     }
-    let refuse = |outcome: &'static str| {
-        AuthRefused { outcome, path: route.path, forbidden: None }.emit();
-        let challenge = if outcome == "missing_token" { "Bearer" } else { "Bearer error=\"invalid_token\"" };
-        ApiError {
-            challenge: Some(challenge),
-            ..ApiError::new(StatusCode::UNAUTHORIZED, "a valid bearer token is required")
-        }
-        .into_response()
-    };
     let principal = match bearer(request.headers()) {
-        None => return refuse("missing_token"),
-        Some(None) => return refuse("invalid_token"),
+        None => return unauthenticated(&state, route, request.uri().query(), "missing_token").await,
+        Some(None) => return unauthenticated(&state, route, request.uri().query(), "invalid_token").await,
         Some(Some(token)) => match state.access.identify(token) {
-            None => return refuse("invalid_token"),
+            None => return unauthenticated(&state, route, request.uri().query(), "invalid_token").await,
             Some(principal) => principal,
         },
     };
@@ -408,6 +390,41 @@ async fn authorize_token(state: WebState, route: Route, mut request: Request, ne
     }
     request.extensions_mut().insert(principal);
     next.run(request).await
+}
+
+/// Who an audit record names when the request had no valid token: not a
+/// name a token or an account can have (those have no `:`).
+pub const UNAUTHENTICATED: &str = "http:unauthenticated";
+
+/// The 401 for a request without a valid bearer token. On a route that
+/// shows content it is recorded first (L7), naming the attempt, never the
+/// token that was presented.
+async fn unauthenticated(state: &WebState, route: Route, query: Option<&str>, outcome: &'static str) -> Response {
+    AuthRefused { outcome, path: route.path, forbidden: None }.emit();
+    let (challenge, why) = if outcome == "missing_token" {
+        ("Bearer", "no bearer token")
+    } else {
+        ("Bearer error=\"invalid_token\"", "a bearer token that is not valid")
+    };
+    if let Some(action) = route.audit_action {
+        let (query, filters) = api::given_params(query);
+        let entry = AuditEntry {
+            who: UNAUTHENTICATED.to_owned(),
+            action: action.to_owned(),
+            query,
+            filters,
+            hits: None,
+            refused: Some(why.to_owned()),
+        };
+        if let Err(error) = api::record(state.audit_path.clone(), entry).await {
+            return error.into_response();
+        }
+    }
+    ApiError {
+        challenge: Some(challenge),
+        ..ApiError::new(StatusCode::UNAUTHORIZED, "a valid bearer token is required")
+    }
+    .into_response()
 }
 
 /// The Content-Security-Policy of every response: no script of any kind,

@@ -247,7 +247,7 @@ fn archive_refusal(error: ArchiveError) -> Refusal {
 pub(crate) fn parse_request(raw: Option<&str>) -> Result<SearchRequest, String> {
     let mut request = SearchRequest::default();
     let mut seen: Vec<&'static str> = Vec::new();
-    for (name, value) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+    for (name, value) in api::params(raw)? {
         let Some(&param) = PARAMS.iter().find(|&&p| p == name) else {
             return Err(format!(
                 "unknown parameter {:?}; the parameters are {}",
@@ -259,7 +259,7 @@ pub(crate) fn parse_request(raw: Option<&str>) -> Result<SearchRequest, String> 
             return Err(format!("parameter {param} is given more than once"));
         }
         seen.push(param);
-        let value = value.as_ref();
+        let value = value.as_str();
         if param != "q" && value.is_empty() {
             return Err(format!("parameter {param} is empty"));
         }
@@ -400,6 +400,8 @@ mod tests {
             ("q=a&q=b", "parameter q is given more than once"),
             ("author=x", "unknown parameter \"author\""),
             ("Q=x", "unknown parameter \"Q\""),
+            ("q=%FF%FErellen", "parameter q is not valid UTF-8"),
+            ("theme=%C3", "parameter theme is not valid UTF-8"),
         ] {
             let message = err(raw);
             assert!(message.contains(needle), "{raw}: {message}");
@@ -410,5 +412,109 @@ mod tests {
     fn unknown_parameter_names_are_shortened() {
         let message = err(&format!("{}=1", "x".repeat(5000)));
         assert!(message.len() < 300, "{message}");
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn request_strategy() -> impl Strategy<Value = SearchRequest> {
+            let times = proptest::option::of(0i64..4_102_444_800)
+                .prop_map(|secs| secs.and_then(|s| DateTime::<Utc>::from_timestamp(s, 0)));
+            (
+                (any::<String>(), proptest::option::of("GM[0-9]{4}"), proptest::option::of("[a-z0-9_]{1,64}")),
+                (proptest::option::of(0u8..=3), times.clone(), times),
+                (proptest::option::of("[a-z_]{1,32}"), proptest::option::of("[a-z]{2,3}"), any::<bool>()),
+                (1usize..=MAX_LIMIT, 0usize..=MAX_OFFSET, 0u8..3),
+            )
+                .prop_map(
+                    |(
+                        (query, municipality, theme),
+                        (level, since, until),
+                        (kind, lang, facets),
+                        (limit, offset, sort),
+                    )| {
+                        SearchRequest {
+                            query,
+                            municipality: municipality.map(|m| MunicipalityCode::new(m).unwrap()),
+                            theme,
+                            min_level: level.map(|l| Level::try_from(l).unwrap()),
+                            since,
+                            until,
+                            source_kind: kind,
+                            lang,
+                            facets,
+                            limit,
+                            offset,
+                            sort: [Sort::Relevance, Sort::Newest, Sort::Oldest][usize::from(sort)],
+                        }
+                    },
+                )
+        }
+
+        /// The query string a client would send for `request`.
+        fn encode(request: &SearchRequest) -> String {
+            let mut out = url::form_urlencoded::Serializer::new(String::new());
+            out.append_pair("q", &request.query);
+            if let Some(m) = &request.municipality {
+                out.append_pair("municipality", m.as_str());
+            }
+            if let Some(t) = &request.theme {
+                out.append_pair("theme", t);
+            }
+            if let Some(l) = request.min_level {
+                out.append_pair("min_level", &l.as_u8().to_string());
+            }
+            if let Some(t) = request.since {
+                out.append_pair("since", &t.to_rfc3339());
+            }
+            if let Some(t) = request.until {
+                out.append_pair("until", &t.to_rfc3339());
+            }
+            if let Some(k) = &request.source_kind {
+                out.append_pair("source_kind", k);
+            }
+            if let Some(l) = &request.lang {
+                out.append_pair("lang", l);
+            }
+            out.append_pair("facets", if request.facets { "true" } else { "false" });
+            out.append_pair("limit", &request.limit.to_string());
+            out.append_pair("offset", &request.offset.to_string());
+            let sort = match request.sort {
+                Sort::Relevance => "relevance",
+                Sort::Newest => "newest",
+                Sort::Oldest => "oldest",
+            };
+            out.append_pair("sort", sort);
+            out.finish()
+        }
+
+        proptest! {
+            /// Every request a client can express reads back as itself.
+            #[test]
+            fn every_request_round_trips_through_its_query_string(request in request_strategy()) {
+                prop_assert_eq!(parse_request(Some(&encode(&request))), Ok(request));
+            }
+
+            /// Whatever arrives is a request or a refusal with a message; never a panic.
+            #[test]
+            fn any_query_string_is_read_or_refused_without_a_panic(raw in "[a-z_=&%+0-9A-F:.\\-\\PC]{0,200}") {
+                if let Err(message) = parse_request(Some(&raw)) {
+                    prop_assert!(!message.is_empty());
+                }
+            }
+
+            /// `q` as any bytes, percent-encoded: read exactly when they are UTF-8, refused by name otherwise.
+            #[test]
+            fn q_is_read_exactly_when_its_bytes_are_utf8(bytes in proptest::collection::vec(any::<u8>(), 0..40)) {
+                let encoded: String = bytes.iter().map(|b| format!("%{b:02X}")).collect();
+                match (String::from_utf8(bytes), parse_request(Some(&format!("q={encoded}")))) {
+                    (Ok(text), Ok(request)) => prop_assert_eq!(request.query, text),
+                    (Err(_), Err(message)) => prop_assert_eq!(message, "parameter q is not valid UTF-8"),
+                    (text, parsed) => prop_assert!(false, "{:?} gave {:?}", text, parsed),
+                }
+            }
+        }
     }
 }

@@ -326,7 +326,45 @@ pub struct HttpConfig {
     /// mail has no link and `feed add` prints the path only.
     #[serde(default)]
     pub public_url: Option<String>,
+    /// A request's head (request line and headers) must arrive within this
+    /// time of the server starting to wait for it: after the connection is
+    /// accepted, or after the previous answer on a kept-alive connection.
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout: HumanDuration,
+    /// A connection on which nothing is read or written for this long while
+    /// no request is being handled is closed: kept alive between requests, a
+    /// request body that stalls, a client that stopped reading its answer.
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout: HumanDuration,
+    /// Connections served at once; one more is answered 503 and closed. The
+    /// process's file-descriptor limit must cover these and the stages
+    /// (checked at start).
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
 }
+
+impl HttpConfig {
+    /// The listener's limits as `[http]` sets them.
+    pub fn connection_limits(&self) -> onrust_web::ConnectionLimits {
+        onrust_web::ConnectionLimits {
+            header_timeout: self.header_timeout.0,
+            idle_timeout: self.idle_timeout.0,
+            max_connections: self.max_connections,
+        }
+    }
+}
+
+fn default_header_timeout() -> HumanDuration {
+    HumanDuration(onrust_web::ConnectionLimits::default().header_timeout)
+}
+fn default_idle_timeout() -> HumanDuration {
+    HumanDuration(onrust_web::ConnectionLimits::default().idle_timeout)
+}
+fn default_max_connections() -> usize {
+    onrust_web::ConnectionLimits::default().max_connections
+}
+/// Most connections `http.max_connections` may allow.
+pub const MAX_HTTP_CONNECTIONS: usize = 100_000;
 
 fn default_session_idle() -> HumanDuration {
     HumanDuration(Duration::from_secs(30 * 60))
@@ -356,6 +394,9 @@ impl Default for HttpConfig {
             session_idle: default_session_idle(),
             session_lifetime: default_session_lifetime(),
             public_url: None,
+            header_timeout: default_header_timeout(),
+            idle_timeout: default_idle_timeout(),
+            max_connections: default_max_connections(),
         }
     }
 }
@@ -1123,8 +1164,11 @@ impl Collector {
                 self.push(key("url"), e.to_string());
                 ok = false;
             }
-            if let Err(e) = onrust_alert::notify::Secret::from_file(&w.secret_file) {
-                self.push(key("secret_file"), e.to_string());
+            let readable = onrust_alert::notify::Secret::from_file(&w.secret_file)
+                .map_err(|e| e.to_string())
+                .and_then(|_| onrust_durable::check_secret_file(&w.secret_file).map_err(|e| e.to_string()));
+            if let Err(problem) = readable {
+                self.push(key("secret_file"), problem);
                 ok = false;
             }
             if w.timeout.0.is_zero() || w.timeout.0 > Duration::from_secs(120) {
@@ -1322,9 +1366,9 @@ impl Config {
                     }
                 }
                 if let Some(path) = &self.bus.sasl_password_file
-                    && let Err(e) = std::fs::metadata(path)
+                    && let Err(e) = onrust_durable::check_secret_file(path)
                 {
-                    c.push("bus.sasl_password_file", format!("cannot read {}: {e}", path.display()));
+                    c.push("bus.sasl_password_file", e.to_string());
                 }
             }
             BusKind::Embedded => {
@@ -1388,6 +1432,15 @@ impl Config {
         }
         if !(1..=64).contains(&self.http.search_concurrency) {
             c.push("http.search_concurrency", "must be between 1 and 64");
+        }
+        if !(Duration::from_millis(100)..=Duration::from_secs(600)).contains(&self.http.header_timeout.0) {
+            c.push("http.header_timeout", "must be between 100ms and 10m");
+        }
+        if !(Duration::from_millis(100)..=Duration::from_secs(3600)).contains(&self.http.idle_timeout.0) {
+            c.push("http.idle_timeout", "must be between 100ms and 1h");
+        }
+        if !(1..=MAX_HTTP_CONNECTIONS).contains(&self.http.max_connections) {
+            c.push("http.max_connections", format!("must be between 1 and {MAX_HTTP_CONNECTIONS}"));
         }
         if !(1..=16).contains(&self.archive.writer_threads) {
             c.push("archive.writer_threads", "must be between 1 and 16");
@@ -1528,9 +1581,9 @@ impl Config {
             _ => {}
         }
         if let Some(file) = &smtp.password_file
-            && !file.is_file()
+            && let Err(e) = onrust_durable::check_secret_file(file)
         {
-            c.push("smtp.password_file", format!("{} is not a file", file.display()));
+            c.push("smtp.password_file", e.to_string());
         }
         if let Some(file) = &smtp.ca_file
             && !file.is_file()
@@ -1582,6 +1635,9 @@ pub(crate) fn is_loopback_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
+
+#[cfg(test)]
+mod properties;
 
 #[cfg(test)]
 mod tests {
@@ -1852,6 +1908,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let key = dir.path().join("hook.key");
         std::fs::write(&key, "sleutel\n").expect("key");
+        private(&key);
         let entries = |region: &str| {
             format!(
                 "{region}\
@@ -2049,6 +2106,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let key = dir.path().join("hook.key");
         std::fs::write(&key, "geheim-sleutel\n").expect("key");
+        private(&key);
         let key = key.display();
         let config = parse(&format!(
             "[[webhooks]]\nurl = \"https://crisis.example/onrust\"\nsecret_file = \"{key}\"\n\
@@ -2139,6 +2197,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let empty = dir.path().join("empty-token");
         std::fs::write(&empty, "").expect("write");
+        private(&empty);
         let source = |id: &str, kind: &str, url: &str| {
             format!("[[sources]]\nid = \"{id}\"\nkind = \"{kind}\"\nurl = \"{url}\"\n")
         };
@@ -2210,6 +2269,51 @@ mod tests {
         assert!(text.contains("ingest.max_requests_per_host: must be between 1 and 16"), "{text}");
         assert!(text.contains("sources[0].interval: 30s is shorter than ingest.total_timeout (1m)"), "{text}");
         assert!(!text.contains("sources[1]"), "{text}");
+    }
+
+    /// The owner-only mode a secret file must have.
+    fn private(path: &Path) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
+    }
+
+    /// S13: a token file, an SMTP password file or a webhook key that other
+    /// users may read is refused by check-config and run (both load this),
+    /// naming the file, its mode and the fix.
+    #[test]
+    fn secret_files_others_can_read_are_refused_with_mode_and_fix() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let secret = |name: &str, mode: u32| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, "een-geheim-van-twintig-tekens\n").expect("write");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+            path
+        };
+        let token = secret("monitor.token", 0o644);
+        let password = secret("smtp.password", 0o644);
+        let key = secret("hook.key", 0o666);
+        let text = format!(
+            "[http]\ntoken_file = {token:?}\n\
+             [smtp]\nhost = \"127.0.0.1\"\ntls = \"none\"\nport = 2525\nfrom = \"onrust@example.org\"\n\
+             username = \"onrust\"\npassword_file = {password:?}\n\
+             [[webhooks]]\nurl = \"https://crisis.example/onrust\"\nsecret_file = {key:?}\n"
+        );
+        let errors = parse(&text).unwrap_err().to_string();
+        for (field, path, mode) in [
+            ("http.token_file", &token, "0644"),
+            ("smtp.password_file", &password, "0644"),
+            ("webhooks[0].secret_file", &key, "0666"),
+        ] {
+            let expected = format!("{field}: {} has mode {mode}", path.display());
+            assert!(errors.contains(&expected), "missing {expected:?} in:\n{errors}");
+            assert!(errors.contains(&format!("chmod 600 {}", path.display())), "{errors}");
+        }
+        assert!(!errors.contains("een-geheim"), "never the secret itself:\n{errors}");
+        for path in [&token, &password, &key] {
+            private(path);
+        }
+        parse(&text).unwrap_or_else(|e| panic!("owner-only secrets are fine: {e}"));
     }
 
     #[test]

@@ -329,6 +329,82 @@ impl KeysPurged {
     }
 }
 
+/// At start, the audit log was repaired or found cut short (rule L7).
+pub struct AuditRecovered<'a> {
+    pub path: &'a std::path::Path,
+    pub recovered: &'a onrust_audit::Recovered,
+}
+
+impl AuditRecovered<'_> {
+    pub fn emit(&self) {
+        if let Some(moved) = &self.recovered.tail_moved {
+            tracing::warn!(
+                audit_log = %self.path.display(),
+                line = moved.line,
+                moved_to = %moved.file.display(),
+                "the audit log's last line was not a whole record (a write that did not finish); \
+                 moved it aside and recorded that"
+            );
+        }
+        if let Some(truncation) = &self.recovered.truncation {
+            tracing::error!(
+                audit_log = %self.path.display(),
+                sealed = truncation.checkpoint.as_ref().map(|c| c.seq),
+                found = truncation.found_seq,
+                "the audit log ends before the record its checkpoint sealed: records were removed; \
+                 recorded as a gap, which `onrust audit verify` reports"
+            );
+        }
+        if self.recovered.sealed_now {
+            tracing::info!(audit_log = %self.path.display(), "the audit log had no checkpoint; sealed it as it stands");
+        }
+    }
+}
+
+/// At start, files or folders in the data dir that group or others could
+/// read were made owner-only.
+pub struct DataDirTightened<'a> {
+    pub data_dir: &'a std::path::Path,
+    pub tightened: onrust_durable::Tightened,
+}
+
+impl DataDirTightened<'_> {
+    pub fn emit(&self) {
+        if self.tightened.changed > 0 {
+            tracing::warn!(
+                data_dir = %self.data_dir.display(),
+                changed = self.tightened.changed,
+                of = self.tightened.seen,
+                "other users on this machine could read files in the data dir; they are now its owner's only \
+                 (files 0600, folders 0700)"
+            );
+        }
+    }
+}
+
+/// At start: the file-descriptor limit covers what this configuration
+/// needs, maybe after raising it to the hard limit.
+pub struct DescriptorsChecked {
+    pub limit: crate::descriptors::Ensured,
+    pub needed: u64,
+}
+
+impl DescriptorsChecked {
+    pub fn emit(&self) {
+        let (before, now) = (self.limit.before.soft, self.limit.now.soft);
+        if before == now {
+            tracing::info!(limit = now, needed = self.needed, "the file-descriptor limit covers the configuration");
+        } else {
+            tracing::info!(
+                from = before,
+                to = now,
+                needed = self.needed,
+                "raised the file-descriptor limit to the hard limit to cover the configuration"
+            );
+        }
+    }
+}
+
 /// One round of the alert stage: evaluated (or only ticked after an alert
 /// fired on arrival), notifications made and queued, messages acknowledged.
 pub struct AlertCycle {

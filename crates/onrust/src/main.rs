@@ -4,6 +4,8 @@
 
 mod commands;
 mod config;
+mod descriptors;
+mod identity;
 mod internal_events;
 mod pipeline;
 mod shutdown;
@@ -158,6 +160,7 @@ enum AuditCommand {
 }
 
 fn main() -> ExitCode {
+    owner_only_files();
     let cli = Cli::parse();
     init_logging();
     hide_panic_payloads();
@@ -239,6 +242,15 @@ fn init_logging() {
         .with_ansi(ansi)
         .with_target(false)
         .init();
+}
+
+/// Whatever this process creates is its owner's only: a file is 0600 and a
+/// folder 0700 at most. onrust's own files are created with these modes
+/// explicitly (`onrust_durable::private`); the umask covers what libraries
+/// create, the archive's index files above all.
+fn owner_only_files() {
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
 }
 
 /// A panic's message can quote the input that caused it (a message text, an

@@ -481,7 +481,8 @@ impl std::fmt::Debug for Outbox {
 impl Outbox {
     /// Opens (or creates) the outbox in `dir` and restores what is pending.
     pub fn open(dir: &Path, policy: RetryPolicy) -> Result<Self, LogError> {
-        std::fs::create_dir_all(dir).map_err(|source| LogError::Io { path: dir.to_path_buf(), source })?;
+        onrust_durable::create_private_dir_all(dir)
+            .map_err(|source| LogError::Io { path: dir.to_path_buf(), source })?;
         let outbox_path = dir.join(OUTBOX_FILE);
         let log_path = dir.join(LOG_FILE);
         // Lock before reading: a second process must not cut "torn" lines
@@ -878,7 +879,7 @@ fn clip(s: &str, max: usize) -> String {
 }
 
 fn open_append(path: &Path) -> Result<File, LogError> {
-    OpenOptions::new().create(true).append(true).open(path).map_err(|source| LogError::Io { path: path.into(), source })
+    onrust_durable::open_private_append(path).map_err(|source| LogError::Io { path: path.into(), source })
 }
 
 fn sync_dir(dir: &Path) -> Result<(), LogError> {

@@ -274,7 +274,7 @@ fn corrupt_path(path: &Path) -> PathBuf {
 fn append(path: &Path, entries: &[u64]) -> Result<(), SentError> {
     let io = |source| SentError::Io { path: path.to_path_buf(), source };
     let created = !path.exists();
-    let mut file = fs::OpenOptions::new().create(true).append(true).open(path).map_err(io)?;
+    let mut file = onrust_durable::open_private_append(path).map_err(io)?;
     file.write_all(&lines(entries)).and_then(|()| file.sync_data()).map_err(io)?;
     if created && let Some(dir) = path.parent() {
         onrust_durable::sync_dir(dir).map_err(io)?;

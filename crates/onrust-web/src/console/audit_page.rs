@@ -1,7 +1,8 @@
 //! `/audit`: the audit log for the data protection officer (the fg): whether
 //! the hash chain holds, the archive's retention per bucket, and the newest
 //! records, filtered by who, what kind of use (searches, alerts, silences,
-//! sign-ins, deletions), action, a word in the record, and dates.
+//! sign-ins, deletions), action, a word in the record, and dates. Each view
+//! is itself recorded (`audit_read`).
 //!
 //! The filters run over the newest [`READ`] records (read from the end of
 //! the log, so a long log costs no more than its tail); the page says how
@@ -158,6 +159,20 @@ pub(crate) async fn audit(
     } else {
         Vec::new()
     };
+    // Reading the log is a use of it too (L7): recorded before the page is shown.
+    let record = super::Record {
+        hits: Some(shown.len() as u64),
+        ..super::Record::new(
+            "audit_read",
+            serde_json::json!({
+                "wie": filters.who, "soort": filters.kind, "actie": filters.action,
+                "bevat": filters.contains, "van": filters.from, "tot": filters.to,
+            }),
+        )
+    };
+    if let Err(page) = record.write(&state, &signed_in).await {
+        return page;
+    }
     let console = &state.console;
     let body = html! {
         @match &chain {

@@ -152,7 +152,7 @@ impl UserFile {
     pub fn save(&self) -> Result<(), UserError> {
         let io = |source| UserError::Io { path: self.path.clone(), source };
         if let Some(parent) = self.path.parent() {
-            std::fs::create_dir_all(parent).map_err(io)?;
+            onrust_durable::create_private_dir_all(parent).map_err(io)?;
         }
         let mut bytes = serde_json::to_vec_pretty(&Stored { users: self.users.clone() })
             .map_err(|e| io(std::io::Error::other(e)))?;

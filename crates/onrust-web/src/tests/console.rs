@@ -381,6 +381,13 @@ async fn the_fg_reads_the_audit_page_with_the_chain_status() {
     assert!(page.body.contains("De hashketen is in orde"), "{}", page.body);
     assert!(page.body.contains("analist-regio") && page.body.contains("&lt;script&gt;alert(2)&lt;/script&gt;"));
     assert!(!page.body.contains("<script"));
+    // Reading the log is on record too (L7).
+    let read = fixture.records().pop().unwrap();
+    assert_eq!(
+        (read.entry.who.as_str(), read.entry.action.as_str(), read.entry.hits),
+        ("fg-regio", "audit_read", Some(1))
+    );
+    assert_eq!(read.entry.filters, serde_json::json!({"wie": "", "actie": "search"}));
 }
 
 /// A form posted with a session: the cookie header, the session's token and `fields`.

@@ -163,7 +163,7 @@ impl Fixture {
 async fn start(state: WebState) -> SocketAddr {
     let listener = bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(serve(listener, state, std::future::pending()));
+    tokio::spawn(serve(listener, state, ConnectionLimits::default(), std::future::pending()));
     addr
 }
 
@@ -436,6 +436,7 @@ async fn start_operational(token: Option<&str>, ready: bool) -> SocketAddr {
     start(state).await
 }
 
+mod connections;
 mod console;
 
 #[tokio::test]
@@ -551,7 +552,7 @@ async fn route_role_matrix() {
     let addr = start(fixture.state(true)).await;
     let spoofed =
         [("X-Forwarded-For", "127.0.0.1"), ("X-Real-IP", "127.0.0.1"), ("X-Forwarded-User", "analist-utrecht")];
-    let (mut audited, mut refusals) = (0, 0);
+    let (mut audited, mut refusals, mut unauthenticated) = (0, 0, 0);
     for (route, (path, allowed)) in routes().iter().zip(&matrix).filter(|(r, _)| r.kind == RouteKind::Api) {
         for role in Role::ALL {
             let reply = route_as(addr, route, Some(token_of(role))).await;
@@ -574,11 +575,26 @@ async fn route_role_matrix() {
         assert_eq!(reply.status, 401, "{path}: a spoofed proxy header gains nothing");
         let basic = call_route(addr, route, &[("Authorization", "Basic YWRtaW46YWRtaW4=")]).await;
         assert_eq!(basic.status, 401, "{path}: only bearer tokens count");
+        if route.audit_action.is_some() {
+            // Three tokens, the spoofed headers and basic auth: five 401s, each on record.
+            audited += 5;
+            refusals += 5;
+            unauthenticated += 5;
+        }
     }
-    // Every authenticated request to a content route (search, alerts), forbidden ones included, is on record.
+    // Every request to a content route (search, alerts, the audit log itself), forbidden and
+    // unauthenticated ones included, is on record.
     assert_eq!(fixture.verified(), audited);
-    let refused: Vec<String> = fixture.records().into_iter().filter_map(|r| r.entry.refused).collect();
-    assert_eq!(refused.len(), refusals, "one record per forbidden attempt");
+    let records = fixture.records();
+    let refused = records.iter().filter(|r| r.entry.refused.is_some()).count();
+    assert_eq!(refused, refusals, "one record per forbidden or unauthenticated attempt");
+    let anonymous: Vec<_> = records.iter().filter(|r| r.entry.who == UNAUTHENTICATED).collect();
+    assert_eq!(anonymous.len(), unauthenticated, "a 401 names no holder");
+    for record in anonymous {
+        let why = record.entry.refused.as_deref().unwrap_or_default();
+        assert!(why == "no bearer token" || why == "a bearer token that is not valid", "{why}");
+        assert!(!record.entry.filters.to_string().contains("wrong"), "the presented token is never recorded");
+    }
 
     // On a loopback listener without a monitor token the operational routes
     // are open, and /api still needs a token.
@@ -637,6 +653,7 @@ async fn bad_requests_are_400_each_audited_once() {
     let deep = "%28".repeat(10_000);
     let cases: Vec<(String, &str)> = vec![
         (format!("q={deep}"), "at most 1000 are allowed"),
+        ("q=rellen%FF%FE".into(), "parameter q is not valid UTF-8"),
         ("limit=0".into(), "limit must be a whole number from 1 to 100"),
         ("limit=1000000000".into(), "limit must be"),
         ("offset=20000".into(), "offset must be"),
@@ -675,10 +692,13 @@ async fn bad_requests_are_400_each_audited_once() {
     assert!(author.entry.refused.as_deref().unwrap_or_default().contains("author"), "{author:?}");
     let deep_record = &records[0].entry;
     assert!(deep_record.query.as_deref().unwrap().ends_with("[cut: 10000 characters in all]"), "recorded, cut");
+    // Invalid UTF-8 is recorded as it was sent, still encoded, not as U+FFFD.
+    assert_eq!(records[1].entry.query.as_deref(), Some("rellen%FF%FE"));
+    assert!(!std::fs::read_to_string(fixture.audit_path()).unwrap().contains('\u{fffd}'));
 }
 
 #[tokio::test]
-async fn unauthenticated_requests_are_401_and_not_searches() {
+async fn unauthenticated_requests_are_401_not_searches_and_on_record() {
     let fixture = Fixture::new();
     let addr = start(fixture.state(false)).await;
     for token in [None, Some("wrong"), Some(MONITOR)] {
@@ -687,7 +707,19 @@ async fn unauthenticated_requests_are_401_and_not_searches() {
         assert_eq!(reply.error(), "a valid bearer token is required");
         assert!(!reply.body.contains("w1"));
     }
-    assert_eq!(fixture.verified(), 0, "no token, no search, no record");
+    // No search ran, but each attempt is on record (L7), naming no holder and no token.
+    let entries: Vec<audit::AuditEntry> = fixture.records().into_iter().map(|r| r.entry).collect();
+    let attempt = |why: &str| audit::AuditEntry {
+        who: UNAUTHENTICATED.to_owned(),
+        action: "search".to_owned(),
+        query: Some("trekkers".to_owned()),
+        filters: serde_json::json!({}),
+        hits: None,
+        refused: Some(why.to_owned()),
+    };
+    let invalid = attempt("a bearer token that is not valid");
+    assert_eq!(entries, [attempt("no bearer token"), invalid.clone(), invalid]);
+    assert!(!std::fs::read_to_string(fixture.audit_path()).unwrap().contains(MONITOR), "never the token");
 }
 
 #[tokio::test]
@@ -715,12 +747,15 @@ async fn who_comes_from_the_token_only() {
 }
 
 #[tokio::test]
-async fn the_fg_reads_and_verifies_the_audit_log() {
+async fn the_fg_reads_and_verifies_the_audit_log_and_each_read_is_on_record() {
     let fixture = Fixture::new();
     let addr = start(fixture.state(false)).await;
     let fg = Some(token_of(Role::Fg));
     let empty = get_as(addr, "/api/v1/audit/verify", fg).await;
-    assert_eq!(empty.json(), serde_json::json!({"ok": true, "records": 0, "line": null, "error": null}));
+    assert_eq!(
+        empty.json(),
+        serde_json::json!({"ok": true, "records": 0, "line": null, "error": null, "checkpoint": null, "torn_line": null})
+    );
     for q in ["trekkers", "rellen", "author:x"] {
         get_as(addr, &format!("/api/v1/search?q={q}"), Some(ANALYST)).await;
     }
@@ -728,18 +763,37 @@ async fn the_fg_reads_and_verifies_the_audit_log() {
     assert_eq!(reply.status, 200);
     let records = reply.json()["records"].as_array().unwrap().clone();
     let seqs: Vec<u64> = records.iter().map(|r| r["seq"].as_u64().unwrap()).collect();
-    assert_eq!(seqs, [1, 2]);
+    assert_eq!(seqs, [2, 3], "the verify before is on record as seq 0");
     assert_eq!(records[1]["query"], "author:x");
-    assert_eq!(get_as(addr, "/api/v1/audit", fg).await.json()["records"].as_array().unwrap().len(), 3);
+    assert_eq!(get_as(addr, "/api/v1/audit", fg).await.json()["records"].as_array().unwrap().len(), 5);
     assert_eq!(get_as(addr, "/api/v1/audit?limit=1001", fg).await.status, 400);
     assert_eq!(get_as(addr, "/api/v1/audit?who=x", fg).await.status, 400);
     assert_eq!(get_as(addr, "/api/v1/audit/verify?x=1", fg).await.status, 400);
-    assert_eq!(get_as(addr, "/api/v1/audit/verify", fg).await.json()["records"], 3);
+    let verified = get_as(addr, "/api/v1/audit/verify", fg).await.json();
+    assert_eq!(verified["records"], 9);
+    assert_eq!(verified["checkpoint"]["seq"], 8, "sealed up to the newest record");
+
+    let reads: Vec<(String, String, Option<u64>, bool)> = fixture
+        .records()
+        .into_iter()
+        .filter(|r| r.entry.who == "fg-1")
+        .map(|r| (r.entry.action, r.entry.filters.to_string(), r.entry.hits, r.entry.refused.is_some()))
+        .collect();
+    let expected = [
+        ("audit_verify", "{}", Some(0), false),
+        ("audit_read", r#"{"limit":"2"}"#, Some(2), false),
+        ("audit_read", "{}", Some(5), false),
+        ("audit_read", r#"{"limit":"1001"}"#, None, true),
+        ("audit_read", r#"{"who":"x"}"#, None, true),
+        ("audit_verify", r#"{"x":"1"}"#, None, true),
+        ("audit_verify", "{}", Some(9), false),
+    ];
+    assert_eq!(reads, expected.map(|(a, f, h, r)| (a.to_owned(), f.to_owned(), h, r)));
 
     let text = std::fs::read_to_string(fixture.audit_path()).unwrap();
     std::fs::write(fixture.audit_path(), text.replacen("rellen", "feest", 1)).unwrap();
     let broken = get_as(addr, "/api/v1/audit/verify", fg).await.json();
-    assert_eq!((broken["ok"].clone(), broken["line"].clone()), (serde_json::json!(false), serde_json::json!(2)));
+    assert_eq!((broken["ok"].clone(), broken["line"].clone()), (serde_json::json!(false), serde_json::json!(3)));
 }
 
 /// A backend that takes its time, fails, or panics.
@@ -894,6 +948,62 @@ async fn alert_actions_are_audited_with_who_and_what() {
     assert!(records[2].entry.refused.is_some() && records[3].entry.refused.is_some());
     assert!(records[5].entry.refused.is_some());
     assert_eq!(fixture.verified(), 7);
+}
+
+#[tokio::test]
+async fn the_silences_refuse_parameters_they_do_not_take_as_the_alerts_do() {
+    let fixture = Fixture::new();
+    let addr = start(fixture.state(true)).await;
+    let officer = format!("Bearer {}", token_of(Role::Officer));
+    let supervisor = format!("Bearer {}", token_of(Role::Supervisor));
+    let body = r#"{"matchers": [{"label": "rule", "value": "mobilisatie"}], "reason": "test", "ends_at": "2099-01-01T00:00:00Z"}"#;
+    for (method, path, auth, body) in [
+        ("GET", "/api/v1/alerts?status=open", &officer, ""),
+        ("GET", "/api/v1/silences?owner=supervisor-1", &officer, ""),
+        ("POST", "/api/v1/silences?dry_run=1", &supervisor, body),
+        ("POST", "/api/v1/silences/s0/expire?now=1", &supervisor, ""),
+    ] {
+        let reply = send(addr, method, path, &[("Authorization", auth)], body).await;
+        assert_eq!(reply.status, 400, "{method} {path}: {reply:?}");
+        assert!(reply.error().starts_with("this endpoint takes no parameters"), "{path}: {}", reply.error());
+    }
+    let refused: Vec<String> = fixture.records().into_iter().map(|r| r.entry.action).collect();
+    assert_eq!(refused, ["alerts_list", "silences_list", "silence", "silence_expire"], "each refusal on record");
+    let plain = send(addr, "GET", "/api/v1/silences", &[("Authorization", &officer)], "").await;
+    assert_eq!(plain.status, 200, "{plain:?}");
+}
+
+#[tokio::test]
+async fn comments_and_reasons_with_control_or_bidi_characters_are_refused() {
+    let fixture = Fixture::new();
+    let addr = start(fixture.state(true)).await;
+    let officer = format!("Bearer {}", token_of(Role::Officer));
+    let supervisor = format!("Bearer {}", token_of(Role::Supervisor));
+    let path = format!("/api/v1/alerts/{FINGERPRINT}");
+    // Escape sequences, a right-to-left override, a lone carriage return, NUL (JSON escapes).
+    for hidden in [r"gezien\u001b[2J", r"gezien\u202ekooltjes", r"politie\rbrandweer", r"nul\u0000"] {
+        for (suffix, field, auth) in
+            [("ack", "comment", &officer), ("confirm", "reason", &supervisor), ("dismiss", "reason", &supervisor)]
+        {
+            let body = format!(r#"{{"{field}": "{hidden}"}}"#);
+            let reply = send(addr, "POST", &format!("{path}/{suffix}"), &[("Authorization", auth)], &body).await;
+            assert_eq!(reply.status, 400, "{suffix} {hidden}: {reply:?}");
+            assert!(reply.error().contains("no control or bidi characters"), "{suffix}: {}", reply.error());
+        }
+        let silence = format!(
+            r#"{{"matchers": [{{"label": "rule", "value": "x"}}], "reason": "{hidden}", "ends_at": "2099-01-01T00:00:00Z"}}"#
+        );
+        let reply = send(addr, "POST", "/api/v1/silences", &[("Authorization", &supervisor)], &silence).await;
+        assert_eq!(reply.status, 400, "silence {hidden}: {reply:?}");
+    }
+    // Line breaks and tabs, as a form sends them, are a comment's own.
+    let body = r#"{"comment": "regel een\r\nregel twee\tmet tab"}"#;
+    let reply = send(addr, "POST", &format!("{path}/ack"), &[("Authorization", &officer)], body).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.json()["ack_comment"], "regel een\nregel twee\tmet tab", "kept, CRLF as LF");
+    let records = fixture.records();
+    assert_eq!(records.len(), 17, "every refusal and the acknowledgement on record");
+    assert!(records[..16].iter().all(|r| r.entry.refused.is_some()));
 }
 
 /// An officer's token limited to Utrecht: Utrecht's and the regional alerts,
@@ -1181,6 +1291,8 @@ async fn a_subscribed_feed_answers_its_own_token_only_and_each_use_is_audited() 
             ("feed:oov-utrecht", "alerts_feed", "0a0a0a0a"),
             ("feed:oov-utrecht", "actions_calendar", "0a0a0a0a"),
             ("feed:chef-van-dienst", "alerts_feed", "0b0b0b0b"),
+            // The address tried as a bearer token: a 401 on a content route, on record without it (L7).
+            (UNAUTHENTICATED, "alerts_list", ""),
         ]
         .map(|(w, a, s)| (w.to_owned(), a.to_owned(), s.to_owned())),
         "each use, and nothing for an address that does not exist"

@@ -373,7 +373,11 @@ pub(crate) fn unique_prefix(prefix: &str, fingerprints: &[String]) -> anyhow::Re
 
 fn token(file: Option<&Path>) -> anyhow::Result<String> {
     match file {
-        Some(path) => super::local_http::read_token_file(path),
+        Some(path) => {
+            // A token others can read is anyone's token (S13).
+            onrust_durable::check_secret_file(path).context("--token-file")?;
+            super::local_http::read_token_file(path)
+        }
         None => {
             let token = std::env::var("ONRUST_TOKEN").context("give --token-file or set ONRUST_TOKEN")?;
             let token = token.trim();

@@ -140,7 +140,7 @@ pub fn run(args: BacktestArgs) -> anyhow::Result<ExitCode> {
     audit::append(
         &config.audit_path(),
         AuditEntry {
-            who: super::cli_user(),
+            who: crate::identity::cli_user()?,
             action: "backtest".into(),
             query: None,
             filters: serde_json::json!({

@@ -16,6 +16,18 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
         config.http.listen,
         if config.http.token_file.is_some() { "monitor token required" } else { "loopback, no token" }
     );
+    let budget = crate::descriptors::Budget::of(&config);
+    let limit = crate::descriptors::Limit::current();
+    println!(
+        "  connections:  at most {}, head within {}, closed after {} silent; needs {} file descriptors \
+         ({} for the stages), the limit here is {}",
+        config.http.max_connections,
+        humantime::format_duration(config.http.header_timeout.0),
+        humantime::format_duration(config.http.idle_timeout.0),
+        budget.total(),
+        budget.stages,
+        limit,
+    );
     println!(
         "  search api:   {} at once, {} budget each, every search audited in {}",
         config.http.search_concurrency,

@@ -72,10 +72,24 @@ fn source_municipalities(config: &Config) -> std::collections::BTreeMap<String, 
         .collect()
 }
 
-/// Who runs a CLI command, for the audit log.
-pub fn cli_user() -> String {
-    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".to_owned());
-    format!("cli:{user}")
+/// Before `onrust run` starts anything: the data dir exists and is its
+/// owner's only (an older data dir is tightened, and the log says so), the
+/// audit log is whole (a torn last line moved aside, a removed tail recorded;
+/// `onrust_audit::recover`), and the process may open the descriptors the
+/// configuration needs ([`crate::descriptors`]).
+pub fn prepare_to_run(config: &Config) -> anyhow::Result<()> {
+    let dir = &config.data_dir;
+    onrust_durable::create_private_dir_all(dir).with_context(|| format!("cannot create data dir {}", dir.display()))?;
+    let tightened = onrust_durable::tighten_tree(dir)
+        .with_context(|| format!("cannot make data dir {} its owner's only", dir.display()))?;
+    crate::internal_events::DataDirTightened { data_dir: dir, tightened }.emit();
+    let audit = config.audit_path();
+    let recovered = onrust_audit::recover(&audit).context("the audit log")?;
+    crate::internal_events::AuditRecovered { path: &audit, recovered: &recovered }.emit();
+    let budget = crate::descriptors::Budget::of(config);
+    let limit = crate::descriptors::ensure(budget)?;
+    crate::internal_events::DescriptorsChecked { limit, needed: budget.total() }.emit();
+    Ok(())
 }
 
 /// The archive's writer settings as the configuration says.

@@ -116,8 +116,7 @@ mod on_kafka {
         let has = |r: Role| roles.contains(&r);
         let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
         let metrics = super::super::run::install_metrics()?;
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
+        super::super::prepare_to_run(&config)?;
         crate::internal_events::describe_all();
         let gazetteer =
             crate::pipeline::alert::municipality_names(&config.config_dir().join(&config.classify.gazetteer))?;
@@ -188,7 +187,8 @@ mod on_kafka {
             console: Arc::new(super::super::run::console(&config, has(Role::Ingest))?),
             feeds: Arc::new(super::super::run::feeds(&config)?),
         };
-        let web = tokio::spawn(onrust_web::serve(listener, state, shutdown::requested(web_stop_rx)));
+        let limits = config.http.connection_limits();
+        let web = tokio::spawn(onrust_web::serve(listener, state, limits, shutdown::requested(web_stop_rx)));
         ready.store(true, Ordering::SeqCst);
         Readiness { ready: true }.emit();
         tracing::info!(roles = ?names, brokers = %config.bus.brokers.as_deref().unwrap_or_default(), "onrust is running on kafka");

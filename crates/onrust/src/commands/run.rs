@@ -37,8 +37,7 @@ pub(super) const DRAIN_BOUND: Duration = Duration::from_secs(30);
 
 pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let metrics = install_metrics()?;
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("cannot create data dir {}", config.data_dir.display()))?;
+    super::prepare_to_run(&config)?;
     let classifier = Arc::new(super::load_classifier(&config)?);
     let writer = super::open_archive_writer(&config)?;
     let access = Arc::new(access_control(&config)?);
@@ -80,6 +79,7 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
             console,
             feeds,
         },
+        config.http.connection_limits(),
         shutdown::requested(web_stop_rx),
     ));
     let depth_reporter = tokio::spawn(report_queue_depths(Arc::clone(&bus)));
@@ -99,17 +99,12 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
 /// Stops the HTTP listener after the stages, and says how the process ends.
 pub(super) async fn stop_listener(
     stop: tokio::sync::watch::Sender<bool>,
-    web: tokio::task::JoinHandle<Result<(), onrust_web::WebError>>,
-    mut failed: bool,
+    web: tokio::task::JoinHandle<()>,
+    failed: bool,
 ) -> ExitCode {
     stop.send_replace(true);
-    match web.await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "http listener failed");
-            failed = true;
-        }
-        Err(e) => tracing::error!(error = %e, "http listener panicked"),
+    if let Err(e) = web.await {
+        tracing::error!(error = %e, "http listener panicked");
     }
     if failed {
         return ExitCode::FAILURE;

@@ -90,11 +90,12 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         "facets": args.facets, "count": args.count,
     });
     let audit_path = config.audit_path();
+    let who = crate::identity::cli_user()?;
     let record = |hits: Option<u64>, refused: Option<String>| {
         audit::append(
             &audit_path,
             AuditEntry {
-                who: super::cli_user(),
+                who: who.clone(),
                 action: "search".into(),
                 query: Some(args.query.clone()),
                 filters: filters.clone(),

@@ -1,8 +1,8 @@
 //! What `check-config` must refuse because `run` would fail on it, or be
 //! harmed by it, although the types accept it: a source URL the egress guard
 //! will block (S1), one without a host, one with a password in it (which
-//! must then never be echoed, S9), a token file that is missing or empty, a
-//! data folder in a kernel file system.
+//! must then never be echoed, S9), a token file that is missing, empty or
+//! readable by others (S13), a data folder in a kernel file system.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -14,6 +14,10 @@ const MIN_TOKEN_CHARS: usize = 16;
 /// Reads the monitor token from `http.token_file`, as `run` does; the error
 /// names the file and what is wrong, never the token.
 pub fn read_monitor_token(path: &Path) -> Result<String, String> {
+    // A token others on this machine can read is anyone's token (S13).
+    if let Err(exposed @ onrust_durable::SecretFileError::Exposed { .. }) = onrust_durable::check_secret_file(path) {
+        return Err(exposed.to_string());
+    }
     let token = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let token = token.trim();
     if token.is_empty() {
@@ -199,19 +203,26 @@ mod tests {
     }
 
     #[test]
-    fn the_monitor_token_must_be_there_and_long_enough() {
+    fn the_monitor_token_must_be_there_long_enough_and_its_owners_only() {
+        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().expect("tempdir");
+        let secret = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).expect("write");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+            path
+        };
         let missing = dir.path().join("missing");
         assert!(read_monitor_token(&missing).is_err_and(|e| e.contains("cannot read") && e.contains("missing")));
-        let empty = dir.path().join("empty");
-        std::fs::write(&empty, "\n").expect("write");
+        let empty = secret("empty", "\n");
         assert!(read_monitor_token(&empty).is_err_and(|e| e.contains("is empty")));
-        let short = dir.path().join("short");
-        std::fs::write(&short, "kort-geheim\n").expect("write");
+        let short = secret("short", "kort-geheim\n");
         let err = read_monitor_token(&short).expect_err("too short");
         assert!(err.contains("at least 16") && !err.contains("kort-geheim"), "{err}");
-        let good = dir.path().join("good");
-        std::fs::write(&good, "0123456789abcdef0123\n").expect("write");
+        let good = secret("good", "0123456789abcdef0123\n");
         assert_eq!(read_monitor_token(&good).as_deref(), Ok("0123456789abcdef0123"));
+        std::fs::set_permissions(&good, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+        let err = read_monitor_token(&good).expect_err("group may read it");
+        assert!(err.contains("mode 0640") && err.contains("chmod 600") && !err.contains("0123456789"), "{err}");
     }
 }

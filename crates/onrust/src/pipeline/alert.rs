@@ -373,7 +373,7 @@ impl AlertHandle {
     /// Restores the persisted state (or starts empty), opens the outbox (one
     /// owner at a time, R7) and names the municipalities.
     pub fn open(settings: &Settings) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&settings.dir)
+        onrust_durable::create_private_dir_all(&settings.dir)
             .with_context(|| format!("cannot create the alerts folder {}", settings.dir.display()))?;
         let mut core = load_state(&settings.dir, &settings.rules, settings.clock.now())?;
         core.engine.set_municipality_names(settings.names.clone());

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{FeedServer, Install, Reply, SmtpSink, rcpt_tos};
+use crate::support::{FeedServer, Install, Reply, SmtpSink, rcpt_tos, write_secret};
 use chrono::{TimeDelta, Utc};
 use onrust_archive::{ArchiveOptions, ArchiveWriter};
 use onrust_model::{
@@ -76,7 +76,7 @@ fn repeated_announcements_make_one_entry_one_mail_a_signed_webhook_a_summary_and
     server.route("/hook", Reply::Status { status: 204, headers: vec![], body: vec![] });
     let install = Install::new(&[("forum-utrecht", server.url("/acties.xml"))]);
     let key_file = install.dir.path().join("webhook.key");
-    std::fs::write(&key_file, "sleutel-voor-de-crisiskamer\n").expect("key");
+    write_secret(&key_file, "sleutel-voor-de-crisiskamer\n");
     let config = std::fs::read_to_string(&install.config).expect("config");
     std::fs::write(
         &install.config,
@@ -315,7 +315,7 @@ fn a_burst_against_the_archive_baseline_fires_where_the_week_is_unusual_only() {
     // The supervisor's other actions from the CLI: silence, list, end; a
     // burst does not go to a mayor, so there is nothing to dismiss.
     let token_file = install.dir.path().join("supervisor.token");
-    std::fs::write(&token_file, &supervisor).expect("token file");
+    write_secret(&token_file, &supervisor);
     let cli = |args: &[&str]| {
         let mut all = args.to_vec();
         all.extend(["--token-file", token_file.to_str().expect("utf-8 path")]);

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{FeedServer, Install, Reply, SmtpSink, rcpt_tos, shipped_region, shipped_rule};
+use crate::support::{FeedServer, Install, Reply, SmtpSink, rcpt_tos, shipped_region, shipped_rule, write_secret};
 
 const OFFICER: &str = "oov@utrecht.example";
 const MAYOR: &str = "burgemeester@utrecht.example";
@@ -183,7 +183,7 @@ fn officer_is_mailed_within_seconds_and_the_mayor_only_after_a_supervisor_confir
     assert!(acked.contains("ME ingelicht"), "{acked}");
     // The same through the CLI: list as the officer, the notification log of who was told what.
     let token_file = install.dir.path().join("officer.token");
-    std::fs::write(&token_file, &officer_token).expect("token file");
+    write_secret(&token_file, &officer_token);
     let token_arg = token_file.to_str().expect("utf-8 path");
     let listed = install.cli(&["alerts", "list", "--token-file", token_arg]);
     assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));

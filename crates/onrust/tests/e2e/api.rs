@@ -39,12 +39,13 @@ fn an_analyst_searches_the_running_daemon_over_http_and_every_search_is_audited(
     assert!(titles.contains(&"Bericht 0 van api"), "{hits}");
     assert!(hits["took_ms"].is_u64());
 
-    // No token, a wrong one, a spoofed proxy header: 401, and not a search.
+    // No token, a wrong one, a spoofed proxy header: 401, and not a search, but each on record.
     assert_eq!(daemon.get_as("/api/v1/search?q=volgnummer", None).map(|r| r.0), Some(401));
     assert_eq!(daemon.get_as("/api/v1/search?q=volgnummer", Some("onrust_wrong")).map(|r| r.0), Some(401));
     let port = install.port;
     let spoofed = http_get_with(port, "/api/v1/search?q=volgnummer", &[("X-Forwarded-For", "127.0.0.1")]);
     assert_eq!(spoofed.map(|r| r.0), Some(401));
+    let unauthenticated = 3;
     // The wrong role: 403, and on record. A bad query: 400, and on record.
     assert_eq!(daemon.get_as("/api/v1/search?q=volgnummer", Some(&fg)).map(|r| r.0), Some(403));
     searches += 1;
@@ -57,16 +58,20 @@ fn an_analyst_searches_the_running_daemon_over_http_and_every_search_is_audited(
     let (status, body) = daemon.get_as("/api/v1/audit?limit=1000", Some(&fg)).expect("answer");
     assert_eq!(status, 200, "{body}");
     let records = json(&body)["records"].as_array().expect("records").clone();
-    assert_eq!(records.len(), searches, "one record per authenticated search: {body}");
+    assert_eq!(records.len(), searches + unauthenticated, "one record per search and per 401: {body}");
+    let anonymous = records.iter().filter(|r| r["who"] == "http:unauthenticated" && r["hits"].is_null()).count();
+    assert_eq!(anonymous, unauthenticated, "{body}");
     assert!(records.iter().filter(|r| r["who"] == "analist-utrecht").all(|r| r["action"] == "search"));
     assert!(records.iter().any(|r| r["who"] == "analist-utrecht" && r["query"] == "volgnummer" && r["hits"] == 3));
     assert!(records.iter().any(|r| r["query"] == "author:x" && r["refused"].is_string()));
     assert!(records.iter().any(|r| r["who"] == "fg-regio" && r["refused"].is_string()), "the forbidden attempt");
     let (_, body) = daemon.get_as("/api/v1/audit/verify", Some(&fg)).expect("answer");
     assert_eq!(json(&body)["ok"], true, "{body}");
+    // The fg's read and verification are on record too.
+    let recorded = searches + unauthenticated + 2;
     let out = install.cli(&["audit", "verify"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("{searches} records")));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("{recorded} records")));
 
     assert_eq!(daemon.terminate().0, Some(0));
     let logs = std::fs::read_to_string(install.data_dir().join("audit/audit.jsonl")).expect("audit log");

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{FeedServer, Install, Reply, SmtpSink, rcpt_tos};
+use crate::support::{FeedServer, Install, Reply, SmtpSink, rcpt_tos, write_secret};
 
 const OFFICER: &str = "oov@utrecht.example";
 const SUPERVISOR: &str = "chef@regio.example";
@@ -56,7 +56,7 @@ fn a_failed_delivery_is_told_through_another_channel_and_sent_again_by_a_supervi
     server.route("/hook/supervisor", ok());
     let install = Install::new(&[("forum-utrecht", server.url("/forum.xml"))]);
     let key = install.dir.path().join("hook.key");
-    std::fs::write(&key, "sleutel-voor-de-koppeling\n").expect("key");
+    write_secret(&key, "sleutel-voor-de-koppeling\n");
     let config = std::fs::read_to_string(&install.config).expect("config");
     std::fs::write(
         &install.config,
@@ -135,8 +135,8 @@ fn a_failed_delivery_is_told_through_another_channel_and_sent_again_by_a_supervi
         .to_owned();
     assert!(id.len() >= 8, "{id}");
     let tokens = install.dir.path();
-    std::fs::write(tokens.join("chef.token"), &supervisor_token).expect("token");
-    std::fs::write(tokens.join("oov.token"), &officer_token).expect("token");
+    write_secret(&tokens.join("chef.token"), &supervisor_token);
+    write_secret(&tokens.join("oov.token"), &officer_token);
     let resend = |token: &str| {
         let file = tokens.join(token);
         let file = file.to_str().expect("utf-8 path").to_owned();

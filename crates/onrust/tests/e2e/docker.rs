@@ -153,6 +153,13 @@ fn every_secret_compose_mounts_is_made_by_make_secrets() {
 fn the_docker_configurations_pass_check_config_with_a_working_alert_path() {
     let compose = compose();
     let secrets = made_secrets();
+    // Read here from a host folder, a secret must be its owner's only (S13);
+    // under /run/secrets/ in the container it may be readable by others, as
+    // Compose mounts it (onrust_durable::check_secret_file).
+    for file in ["http-token", "smtp-password"] {
+        let path = secrets.path().join(file);
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let config_dir = repo_root().join("config");
     for name in ["onrust.docker.toml", "onrust.kafka.toml"] {

@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use crate::support::Install;
+use crate::support::{Install, write_secret};
 
 fn said(out: &Output) -> (String, String) {
     (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
@@ -35,7 +35,7 @@ fn health_is_0_while_the_daemon_is_ready_and_1_with_the_reason_when_it_is_gone()
 fn health_presents_the_monitor_token_and_says_when_it_is_refused() {
     let install = Install::new(&[]);
     let token = install.dir.path().join("monitor-token");
-    std::fs::write(&token, "monitor-token-of-this-test-0123456789\n").expect("token");
+    write_secret(&token, "monitor-token-of-this-test-0123456789\n");
     let config = std::fs::read_to_string(&install.config).expect("config");
     let with_token = config.replace("[http]\n", &format!("[http]\ntoken_file = {:?}\n", token));
     std::fs::write(&install.config, &with_token).expect("config");
@@ -48,7 +48,7 @@ fn health_presents_the_monitor_token_and_says_when_it_is_refused() {
 
     // Another token: refused, and the message says which file to look at, never the token.
     let wrong = install.dir.path().join("wrong-token");
-    std::fs::write(&wrong, "not-the-monitor-token-0123456789").expect("token");
+    write_secret(&wrong, "not-the-monitor-token-0123456789");
     let other = install.dir.path().join("other.toml");
     std::fs::write(&other, config.replace("[http]\n", &format!("[http]\ntoken_file = {:?}\n", wrong))).expect("config");
     let out = install.cli_with(&other, &["health"]);

@@ -16,6 +16,7 @@ mod cli;
 mod console;
 mod delivery;
 mod docker;
+mod hardening;
 mod health;
 mod kafka;
 mod links;

@@ -236,6 +236,14 @@ pub fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
     out
 }
 
+/// Writes a secret (a token, a key) readable by its owner only, as onrust
+/// requires of every secret file (S13).
+pub fn write_secret(path: &std::path::Path, contents: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, contents).expect("write secret");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
+}
+
 /// A free loopback port (bound and released; good enough for tests).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
@@ -333,6 +341,38 @@ impl Install {
         let daemon = Daemon { child, port: self.port, stderr_path };
         daemon.wait_ready(Duration::from_secs(30), token);
         daemon
+    }
+
+    /// `onrust run` after `shell` in a POSIX shell (`ulimit -n 400`, `umask 000`),
+    /// which then becomes onrust (`exec`); does not wait for readiness.
+    pub fn spawn_in_shell(&self, shell: &str) -> Daemon {
+        let stderr_path = self.dir.path().join(format!("stderr-shell-{}.log", free_port()));
+        let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(format!("{shell} && exec \"$0\" run --config \"$1\""))
+            .arg(onrust_bin())
+            .arg(&self.config)
+            .env("ONRUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("spawn sh -c onrust run");
+        Daemon { child, port: self.port, stderr_path }
+    }
+
+    /// [`Install::spawn_in_shell`], then waits until /readyz answers 200.
+    pub fn start_in_shell(&self, shell: &str) -> Daemon {
+        let daemon = self.spawn_in_shell(shell);
+        daemon.wait_ready(Duration::from_secs(30), None);
+        daemon
+    }
+
+    /// Adds `lines` to the `[http]` section of the config.
+    pub fn http_settings(&self, lines: &str) {
+        let config = std::fs::read_to_string(&self.config).expect("read config");
+        std::fs::write(&self.config, config.replacen("[http]\n", &format!("[http]\n{lines}\n"), 1))
+            .expect("write config");
     }
 
     /// `onrust run --role R… --listen 127.0.0.1:<free port>` (Kafka roles); waits until ready.
@@ -494,6 +534,11 @@ impl Daemon {
         self.signal("TERM");
         let status = self.child.wait().expect("wait");
         (status.code(), start.elapsed())
+    }
+
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// Waits for the daemon to exit on its own; its exit code, or `None` after `timeout`.

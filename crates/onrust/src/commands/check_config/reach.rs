@@ -153,6 +153,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let key = dir.path().join("hook.key");
         std::fs::write(&key, "sleutel").expect("key");
+        // A signing key is its owner's only (S13).
+        std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
         let hook = format!(
             "[[webhooks]]\nurl = \"https://crisis.example/hook\"\nsecret_file = {key:?}\nmunicipality = \"*\"\n"
         );
