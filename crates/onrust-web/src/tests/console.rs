@@ -385,9 +385,13 @@ async fn the_fg_reads_the_audit_page_with_the_chain_status() {
     let read = fixture.records().pop().unwrap();
     assert_eq!(
         (read.entry.who.as_str(), read.entry.action.as_str(), read.entry.hits),
-        ("fg-regio", "audit_read", Some(1))
+        ("fg-regio", "audit_read", Some(2)),
+        "the two searches shown"
     );
-    assert_eq!(read.entry.filters, serde_json::json!({"wie": "", "actie": "search"}));
+    assert_eq!(
+        read.entry.filters,
+        serde_json::json!({"wie": "", "soort": "", "actie": "search", "bevat": "", "van": "", "tot": ""})
+    );
 }
 
 /// A form posted with a session: the cookie header, the session's token and `fields`.
