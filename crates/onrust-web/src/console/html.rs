@@ -74,27 +74,9 @@ pub(crate) fn local_time(at: DateTime<Utc>) -> String {
     at.with_timezone(&Amsterdam).format("%d-%m-%Y %H:%M").to_string()
 }
 
-const WEEKDAYS: [&str; 7] = ["maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"];
-const MONTHS: [&str; 12] = [
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
-];
-
-/// `donderdag 31 december 2026`.
+/// `donderdag 31 december 2026`: the date as the alert mails write it.
 pub(crate) fn long_date(date: chrono::NaiveDate) -> String {
-    use chrono::Datelike;
-    let weekday = WEEKDAYS[date.weekday().num_days_from_monday() as usize];
-    format!("{weekday} {} {} {}", date.day(), MONTHS[date.month0() as usize], date.year())
+    onrust_alert::notify::email::dutch_date(date)
 }
 
 /// The `datetime` attribute of a `<time>` element.
