@@ -52,7 +52,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use checkpoint::{Checkpoint, checkpoint_path};
-pub use read::{Verified, tail, verify, verify_report};
+pub use read::{Verified, VerifiedPrefix, tail, verify, verify_from, verify_report};
 pub use write::{Recovered, TailMoved, Truncation, append, recover};
 
 /// Longest query recorded, in characters; a longer one is cut and marked, so

@@ -7,6 +7,7 @@ use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use crate::checkpoint::{self, Checkpoint, Found};
 use crate::lines::{self, CHUNK};
@@ -102,6 +103,27 @@ pub fn verify(path: &Path) -> Result<u64, AuditError> {
 /// matching its hash; no record of an earlier truncation; the record the
 /// checkpoint sealed still there and the same.
 pub fn verify_report(path: &Path) -> Result<Verified, AuditError> {
+    verify_from(path, None).map(|(verified, _)| verified)
+}
+
+/// Where a verification got to: the whole records it read from the start
+/// of the log, by their length and SHA-256, and the chain's state after them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedPrefix {
+    bytes: u64,
+    digest: [u8; 32],
+    records: u64,
+    last_hash: String,
+    lines: u64,
+}
+
+/// [`verify_report`], going on from `known` when the log still starts with
+/// exactly the bytes it covers: those are hashed, not parsed and re-hashed
+/// record by record, which is what costs on a long log. Anything else (a
+/// shorter log, other bytes, a checkpoint sealing an older record than the
+/// prefix ends with) is verified from the start. Also returns the prefix
+/// this verification covers, for the next one.
+pub fn verify_from(path: &Path, known: Option<&VerifiedPrefix>) -> Result<(Verified, VerifiedPrefix), AuditError> {
     let io = |source| AuditError::Io { path: path.to_owned(), source };
     let broken = |line: u64, reason: String| AuditError::Broken { path: path.to_owned(), line, reason };
     let checkpoint = match checkpoint::read(path).map_err(io)? {
@@ -119,17 +141,58 @@ pub fn verify_report(path: &Path) -> Result<Verified, AuditError> {
         }
     };
     // A log that is gone while its checkpoint is not lost every record: read as empty, found below.
-    let file: Box<dyn Read> = match File::open(path) {
-        Ok(file) => Box::new(file),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && checkpoint.is_some() => Box::new(std::io::empty()),
+    let (file, length): (Box<dyn Read>, u64) = match File::open(path) {
+        Ok(file) => {
+            let length = file.metadata().map_err(io)?.len();
+            (Box::new(file), length)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && checkpoint.is_some() => (Box::new(std::io::empty()), 0),
         Err(e) => return Err(io(e)),
     };
     let mut reader = BufReader::new(file);
+    let mut digest = Sha256::new();
     let mut prev = GENESIS.to_owned();
     let mut count = 0u64;
     let mut line_no = 0u64;
-    let mut torn_line = None;
+    let mut verified_bytes = 0u64;
     let mut sealed_seen = false;
+    // A checkpoint may seal the prefix's last record or a later one; an older one means a rewrite, checked in full.
+    let resumable = known.filter(|k| {
+        k.bytes <= length && checkpoint.as_ref().is_none_or(|sealed| sealed.seq.saturating_add(1) >= k.records)
+    });
+    if let Some(known) = resumable {
+        let mut prefix = Sha256::new();
+        let mut left = known.bytes;
+        let mut buffer = vec![0u8; 64 * 1024];
+        while left > 0 {
+            let want = usize::try_from(left.min(buffer.len() as u64)).unwrap_or(buffer.len());
+            let chunk = buffer.get_mut(..want).unwrap_or_default();
+            reader.read_exact(chunk).map_err(io)?;
+            prefix.update(&*chunk);
+            left -= want as u64;
+        }
+        if <[u8; 32]>::from(prefix.clone().finalize()) == known.digest {
+            digest = prefix;
+            prev = known.last_hash.clone();
+            count = known.records;
+            line_no = known.lines;
+            verified_bytes = known.bytes;
+            if let Some(sealed) = &checkpoint
+                && sealed.seq.saturating_add(1) == known.records
+            {
+                if sealed.hash != known.last_hash {
+                    return Err(broken(
+                        known.lines,
+                        format!("record {} is not the one the checkpoint sealed: the log was rewritten", sealed.seq),
+                    ));
+                }
+                sealed_seen = true;
+            }
+        } else {
+            return verify_from(path, None);
+        }
+    }
+    let mut torn_line = None;
     let mut line = Vec::new();
     let mut next = Vec::new();
     let mut have = read_line(&mut reader, &mut line).map_err(io)?;
@@ -172,6 +235,11 @@ pub fn verify_report(path: &Path) -> Result<Verified, AuditError> {
         }
         prev = record.hash;
         count += 1;
+        // Only whole, terminated records join the prefix a later check may skip.
+        if terminated {
+            digest.update(&line);
+            verified_bytes += line.len() as u64;
+        }
         std::mem::swap(&mut line, &mut next);
         have = more;
     }
@@ -189,7 +257,14 @@ pub fn verify_report(path: &Path) -> Result<Verified, AuditError> {
             ),
         ));
     }
-    Ok(Verified { records: count, last_hash: prev, checkpoint, torn_line })
+    let prefix = VerifiedPrefix {
+        bytes: verified_bytes,
+        digest: digest.finalize().into(),
+        records: count,
+        last_hash: prev.clone(),
+        lines: line_no - u64::from(torn_line.is_some()),
+    };
+    Ok((Verified { records: count, last_hash: prev, checkpoint, torn_line }, prefix))
 }
 
 /// Reads one line with its newline into `line`; false at the end.

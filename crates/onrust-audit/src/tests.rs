@@ -99,6 +99,55 @@ fn tampering_breaks_the_chain_at_that_line() {
     assert_eq!(broken_line(verify_report(&path)).0, 2, "a removed line is found");
 }
 
+/// What a check that goes on from a verified prefix finds.
+fn from(path: &Path, known: &VerifiedPrefix) -> Result<Verified, AuditError> {
+    verify_from(path, Some(known)).map(|(verified, _)| verified)
+}
+
+#[test]
+fn going_on_from_a_verified_prefix_finds_what_a_full_check_finds() {
+    let (_dir, path) = log_of(5);
+    let (first, prefix) = verify_from(&path, None).unwrap();
+    assert_eq!(first, verify_report(&path).unwrap());
+    for i in 5..9 {
+        append(&path, entry(&format!("q{i}"))).unwrap();
+    }
+    let (again, next) = verify_from(&path, Some(&prefix)).unwrap();
+    assert_eq!(again, verify_report(&path).unwrap(), "the same report as from the start");
+    assert_eq!(again.records, 9);
+    // Nothing appended since: the prefix is the whole log and still holds.
+    assert_eq!(from(&path, &next).unwrap(), again);
+}
+
+#[test]
+fn a_record_changed_inside_a_verified_prefix_is_still_found() {
+    let (_dir, path) = log_of(5);
+    let (_, prefix) = verify_from(&path, None).unwrap();
+    append(&path, entry("q5")).unwrap();
+    // The same length, other content: only the prefix's digest can tell.
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replacen("\"q1\"", "\"qX\"", 1)).unwrap();
+    assert_eq!(broken_line(from(&path, &prefix)).0, 2);
+}
+
+#[test]
+fn records_removed_after_a_verified_prefix_are_still_found() {
+    let (_dir, path) = log_of(5);
+    let (_, prefix) = verify_from(&path, None).unwrap();
+    for i in 5..10 {
+        append(&path, entry(&format!("q{i}"))).unwrap();
+    }
+    let kept = lines_of(&path)[..7].join("\n") + "\n";
+    std::fs::write(&path, kept).unwrap();
+    let (line, reason) = broken_line(from(&path, &prefix));
+    assert_eq!(line, 8, "the first missing line");
+    assert!(reason.contains("the last 3 records were removed"), "{reason}");
+    // Cut back into the prefix itself: found as well.
+    let kept = lines_of(&path)[..3].join("\n") + "\n";
+    std::fs::write(&path, kept).unwrap();
+    assert!(matches!(from(&path, &prefix), Err(AuditError::Broken { .. })));
+}
+
 #[test]
 fn removing_the_newest_records_is_found_by_verify() {
     let (_dir, path) = log_of(100);

@@ -6,7 +6,11 @@
 //!
 //! The filters run over the newest [`READ`] records (read from the end of
 //! the log, so a long log costs no more than its tail); the page says how
-//! far back that reaches. The whole chain is verified on every visit.
+//! far back that reaches. The whole chain is verified on every visit (what
+//! an earlier visit verified, by its digest).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -115,6 +119,29 @@ impl Filters {
     }
 }
 
+/// What the last view of each log verified. A view checks the whole chain
+/// again, but the part an earlier view verified is compared by its SHA-256
+/// instead of record by record (`audit::verify_from`), which kept the page
+/// within its time on a long log. Per log file, for the whole process.
+static VERIFIED: std::sync::LazyLock<std::sync::Mutex<HashMap<PathBuf, audit::VerifiedPrefix>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// The chain checked, going on from what the previous view verified (on a
+/// blocking thread: the lock is never held across an `.await`).
+fn verify_again(path: &Path) -> Result<u64, AuditError> {
+    let mut verified = VERIFIED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    match audit::verify_from(path, verified.get(path)) {
+        Ok((report, prefix)) => {
+            verified.insert(path.to_owned(), prefix);
+            Ok(report.records)
+        }
+        Err(e) => {
+            verified.remove(path);
+            Err(e)
+        }
+    }
+}
+
 /// Whether a record's query, filters or reason mention `word` (any case).
 fn mentions(r: &AuditRecord, word: &str) -> bool {
     let word = word.to_lowercase();
@@ -133,7 +160,7 @@ pub(crate) async fn audit(
     let Read { filters, problems, from, to } = Filters::read(raw.as_deref());
     let path = state.audit_path.clone();
     let read = tokio::task::spawn_blocking(move || {
-        let chain = if path.exists() { audit::verify(&path) } else { Ok(0) };
+        let chain = if path.exists() { verify_again(&path) } else { Ok(0) };
         audit::tail(&path, READ).map(|records| (records, chain))
     })
     .await;

@@ -394,6 +394,28 @@ async fn the_fg_reads_the_audit_page_with_the_chain_status() {
     );
 }
 
+/// The page verifies the chain on every view; what an earlier view verified
+/// is compared by its digest, so a record changed after that view is found.
+#[tokio::test]
+async fn a_record_changed_after_a_view_of_the_audit_page_is_found_on_the_next() {
+    let fixture = Fixture::new();
+    let state = fixture.state(false);
+    let addr = start(state.clone()).await;
+    let (analyst, _) = session(&state, "analist-regio");
+    call(addr, "/zoeken?q=rellen", &[("Cookie", &analyst)]).await;
+    let (fg, _) = session(&state, "fg-regio");
+    let first = call(addr, "/audit", &[("Cookie", &fg)]).await;
+    assert!(first.body.contains("De hashketen is in orde"), "{}", first.body);
+    let second = call(addr, "/audit", &[("Cookie", &fg)]).await;
+    assert!(second.body.contains("De hashketen is in orde"), "going on from the first view: {}", second.body);
+    // The analyst's search, made to say something else (same length).
+    let text = std::fs::read_to_string(fixture.audit_path()).unwrap();
+    assert!(text.contains("\"rellen\""));
+    std::fs::write(fixture.audit_path(), text.replacen("\"rellen\"", "\"feest!\"", 1)).unwrap();
+    let third = call(addr, "/audit", &[("Cookie", &fg)]).await;
+    assert!(third.body.contains("De hashketen is verbroken op regel"), "{}", third.body);
+}
+
 /// A form posted with a session: the cookie header, the session's token and `fields`.
 async fn post_form(addr: SocketAddr, path: &str, (cookie, csrf): &(String, String), fields: &str) -> Reply {
     let body = format!("csrf={csrf}&{fields}");
