@@ -400,7 +400,8 @@ impl Classifier {
             && self.lexicon.themes.iter().any(|t| t.source == THEMES && t.id == SEASON_THEME)
         {
             themes.retain(|t| t != FALLBACK_THEME);
-            explanation.retain(|s| s.signal != format!("theme:{FALLBACK_THEME}"));
+            // Compared in place: a `format!` here made a string per signal of every such message.
+            explanation.retain(|s| s.signal.strip_prefix("theme:") != Some(FALLBACK_THEME));
             themes.push(SEASON_THEME.to_owned());
             explanation.push(Signal { signal: format!("season:{SEASON_THEME}"), evidence, weight: 0.0 });
         }
