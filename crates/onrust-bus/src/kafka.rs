@@ -28,6 +28,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use rdkafka::TopicPartitionList;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
@@ -191,19 +192,26 @@ const LAG_EVERY: Duration = Duration::from_secs(5);
 
 /// Records still to be read by this consumer over its assigned partitions:
 /// the high watermark minus its position (the offset after the last record
-/// handed out; before any, the low watermark). Blocking: it asks the broker.
+/// handed out). A partition it has handed out nothing from yet (just
+/// assigned, say after a rebalance, with nothing new in it) has no position:
+/// there the group's committed offset counts, and only without one the
+/// partition's start. Blocking: it asks the broker.
 fn consumer_lag(consumer: &StreamConsumer) -> Option<i64> {
     let assignment = consumer.assignment().ok()?;
     let position = consumer.position().ok()?;
+    let committed = consumer.committed_offsets(assignment.clone(), Duration::from_secs(2)).ok();
+    let offset_in = |list: &TopicPartitionList, topic: &str, partition: i32| {
+        list.elements_for_topic(topic)
+            .iter()
+            .find(|e| e.partition() == partition)
+            .and_then(|e| e.offset().to_raw())
+            .filter(|o| *o >= 0)
+    };
     let mut lag = 0i64;
     for tp in assignment.elements() {
         let (low, high) = consumer.fetch_watermarks(tp.topic(), tp.partition(), Duration::from_secs(2)).ok()?;
-        let at = position
-            .elements_for_topic(tp.topic())
-            .iter()
-            .find(|e| e.partition() == tp.partition())
-            .and_then(|e| e.offset().to_raw())
-            .filter(|o| *o >= 0)
+        let at = offset_in(&position, tp.topic(), tp.partition())
+            .or_else(|| committed.as_ref().and_then(|c| offset_in(c, tp.topic(), tp.partition())))
             .unwrap_or(low);
         lag += (high - at).max(0);
     }
@@ -721,6 +729,38 @@ mod tests {
         let consumer = Arc::clone(&sub.consumer);
         let lag = tokio::task::spawn_blocking(move || consumer_lag(&consumer)).await.expect("join");
         assert_eq!(lag, Some(4), "five written, one read");
+    }
+
+    /// A consumer that takes over partitions the group has read to the end
+    /// (after a rebalance or a restart) has no lag, although it has handed
+    /// out nothing yet: the committed offsets count, not the partitions' start.
+    #[tokio::test]
+    async fn a_new_member_of_a_group_that_read_everything_has_no_lag() {
+        let cluster = cluster();
+        let bus = KafkaBus::connect(options(cluster.bootstrap_servers())).await.expect("connect");
+        let mut first = bus.subscriber(Topic::Scored, "archive").expect("subscriber");
+        publish_all(&bus, Topic::Scored, 3).await;
+        for _ in 0..3 {
+            let record = tokio::time::timeout(Duration::from_secs(20), first.recv()).await.expect("in time");
+            record.expect("open").ack.ack();
+        }
+        // Acknowledged offsets are committed in the background.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        drop(first);
+        let mut second = bus.subscriber(Topic::Scored, "archive").expect("subscriber");
+        // Polling drives the group's rebalance; nothing is left to hand out.
+        let started = std::time::Instant::now();
+        loop {
+            let nothing_new = tokio::time::timeout(Duration::from_secs(1), second.recv()).await;
+            assert!(nothing_new.is_err(), "nothing is left to read");
+            if second.consumer.assignment().is_ok_and(|a| a.count() > 0) {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "the partitions never reached the new member");
+        }
+        let consumer = Arc::clone(&second.consumer);
+        let lag = tokio::task::spawn_blocking(move || consumer_lag(&consumer)).await.expect("join");
+        assert_eq!(lag, Some(0), "three written, three read by the group");
     }
 
     /// A sink that stored its own positions resumes there even when the
