@@ -27,7 +27,7 @@ fn mode(path: &Path) -> u32 {
 
 /// Finding 1: 600 clients that send half a request line and then nothing,
 /// against a daemon that may open 400 descriptors. The listener serves 50
-/// of them until the head timeout and answers the rest 503; the archive
+/// at a time until the head timeout and answers the rest 503; the archive
 /// keeps archiving, health answers again, and the process stays up.
 #[test]
 fn clients_holding_connections_stop_neither_the_stages_nor_the_process() {
@@ -72,7 +72,13 @@ fn clients_holding_connections_stop_neither_the_stages_nor_the_process() {
     let metrics = daemon.get("/metrics").map(|(_, body)| body).unwrap_or_default();
     let refused = sample(&metrics, "onrust_http_connections_closed_total{outcome=\"limit\"}").unwrap_or(0.0);
     let timed_out = sample(&metrics, "onrust_http_connections_closed_total{outcome=\"header_timeout\"}").unwrap_or(0.0);
-    assert!(refused >= 500.0 && timed_out >= 40.0, "refused {refused}, timed out {timed_out}:\n{metrics}");
+    // How the 600 divide depends on the machine's speed: while they connect,
+    // early ones already time out and free their slots. Every one is closed
+    // one way or the other, some by the limit and some by the head timeout.
+    assert!(
+        refused + timed_out >= 600.0 && refused >= 1.0 && timed_out >= 40.0,
+        "refused {refused}, timed out {timed_out}:\n{metrics}"
+    );
     let stderr = daemon.stderr();
     assert!(stderr.contains("http connection limit reached"), "{stderr}");
     assert!(!stderr.contains("stage failed"), "{stderr}");
