@@ -157,6 +157,8 @@ enum AuditCommand {
         #[command(flatten)]
         config: ConfigArg,
     },
+    /// The audit log over a period, in Dutch, for the data protection officer (Markdown, or --csv).
+    Report(commands::audit_report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -183,6 +185,7 @@ fn main() -> ExitCode {
             Command::Replay(args) => commands::replay::run(args).await,
             Command::Backtest(args) => commands::backtest::run(args),
             Command::Audit { command: AuditCommand::Verify { config } } => commands::audit::verify(&config.config),
+            Command::Audit { command: AuditCommand::Report(args) } => commands::audit_report::run(&args),
             Command::Token { command: TokenCommand::New(args) } => commands::token::new(&args),
             Command::User { command: UserCommand::Add(args) } => commands::user::add(&args),
             Command::User { command: UserCommand::Disable(args) } => commands::user::disable(&args),

@@ -156,7 +156,7 @@ fn push_row(out: &mut String, cells: impl IntoIterator<Item = String>) {
 }
 
 /// One quoted cell, defused when a spreadsheet would read it as a formula.
-pub(crate) fn cell(value: &str) -> String {
+pub fn cell(value: &str) -> String {
     let first = value.chars().next();
     let first_visible = value.trim_start().chars().next();
     let formula = |c: Option<char>| matches!(c, Some('=' | '+' | '-' | '@'));

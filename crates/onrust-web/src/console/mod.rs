@@ -47,7 +47,7 @@ use chrono::{DateTime, Utc};
 use onrust_model::MunicipalityCode;
 
 pub use coverage::{CoverageView, SourceCoverage};
-pub use export::EXPORT_CAP;
+pub use export::{EXPORT_CAP, cell as csv_cell};
 pub use session::{LoginPolicy, SessionPolicy, Sessions, SignedIn};
 pub use users::Users;
 

@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod archive;
 pub mod audit;
+pub mod audit_report;
 pub mod backtest;
 pub mod check_config;
 pub mod classify;
@@ -139,4 +140,17 @@ pub fn archive_settings(config: &Config) -> crate::pipeline::archive::Settings {
         policy: CommitPolicy { interval: config.archive.commit_interval.0, max_docs: config.archive.commit_max_docs },
         retention: Some(Retention { max_age: config.archive.retention.0, audit_path: config.audit_path() }),
     }
+}
+
+/// Writes a whole document to standard output. Written, not printed: a
+/// closed pipe (`| head`) is an error to report, not a panic.
+pub fn write_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).context("cannot write to standard output")
+}
+
+/// A value fit for one Markdown table cell.
+pub fn markdown_cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
 }

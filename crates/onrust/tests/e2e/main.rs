@@ -16,6 +16,7 @@ mod cli;
 mod console;
 mod delivery;
 mod docker;
+mod fg_report;
 mod hardening;
 mod health;
 mod kafka;

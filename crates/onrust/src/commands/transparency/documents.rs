@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::facts::{Facts, Figures};
+use crate::commands::markdown_cell as cell;
 
 const TO_FILL: &str = "**In te vullen**";
 
@@ -156,11 +157,6 @@ fn header(title: &str, command: &str, facts: &Facts) -> String {
          {TO_FILL}._\n\n",
         facts.config_file
     )
-}
-
-/// A value fit for one Markdown table cell.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
 }
 
 fn area(facts: &Facts) -> String {

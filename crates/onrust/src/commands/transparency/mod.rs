@@ -16,10 +16,7 @@
 mod documents;
 mod facts;
 
-use std::io::Write;
 use std::path::PathBuf;
-
-use anyhow::Context;
 use std::process::ExitCode;
 
 /// Which document to render.
@@ -53,8 +50,6 @@ pub fn run(args: &DocsArgs) -> anyhow::Result<ExitCode> {
         Document::Dpia => documents::dpia(&facts),
         Document::Fria => documents::fria(&facts),
     };
-    // Written, not printed: a closed pipe (`| head`) is an error to report, not a panic.
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).context("cannot write the document")?;
+    super::write_stdout(&text)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,242 @@
+//! `onrust audit report`: the audit log over a period, in Dutch, for the
+//! data protection officer (the fg): searches per account and role, what
+//! was refused, what was done with alerts, what retention deleted and who
+//! read the log itself. Markdown by default, or one CSV row per record.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Europe::Amsterdam;
+use onrust_audit::AuditRecord;
+
+use super::markdown_cell as cell;
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// The configuration file.
+    #[arg(long, env = "ONRUST_CONFIG", default_value = "config/onrust.toml")]
+    pub config: PathBuf,
+    /// The first day (YYYY-MM-DD, Europe/Amsterdam).
+    #[arg(long)]
+    pub since: String,
+    /// The last day, included (YYYY-MM-DD, Europe/Amsterdam).
+    #[arg(long)]
+    pub until: String,
+    /// One CSV row per record instead of the report.
+    #[arg(long)]
+    pub csv: bool,
+}
+
+/// Searching and exporting.
+const SEARCHES: [&str; 2] = ["search", "search_export"];
+/// Reading the log itself.
+const AUDIT_READS: [&str; 2] = ["audit_read", "audit_verify"];
+
+pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
+    let (from, to) = period(&args.since, &args.until)?;
+    let config = super::load_config(&args.config)?;
+    let path = config.audit_path();
+    let records = if path.exists() {
+        onrust_audit::tail(&path, usize::MAX).with_context(|| format!("reading {}", path.display()))?
+    } else {
+        Vec::new()
+    };
+    let chain = if path.exists() { Some(onrust_audit::verify(&path)) } else { None };
+    let roles = roles(&config);
+    let role_of = |who: &str| -> String {
+        roles.get(who).cloned().unwrap_or_else(|| match who.split_once(':') {
+            Some(("cli", _)) => "opdrachtregel".to_owned(),
+            Some(("feed", _)) => "feedadres".to_owned(),
+            Some(("onrust", _)) => "onrust zelf".to_owned(),
+            Some(("http", _)) => "zonder geldige sleutel".to_owned(),
+            _ => "onbekend".to_owned(),
+        })
+    };
+    let in_period: Vec<&AuditRecord> = records.iter().filter(|r| r.at >= from && r.at < to).collect();
+    let text = if args.csv {
+        csv(&in_period, &role_of)
+    } else {
+        markdown(&Report { since: &args.since, until: &args.until, path: &path, chain, records: &in_period }, &role_of)
+    };
+    super::write_stdout(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `[since 00:00, the day after until 00:00)` in Europe/Amsterdam, as UTC.
+fn period(since: &str, until: &str) -> anyhow::Result<(DateTime<Utc>, DateTime<Utc>)> {
+    let day = |text: &str, flag: &str| {
+        NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+            .with_context(|| format!("--{flag} {text:?} is not a date such as 2026-12-01"))
+    };
+    let (first, last) = (day(since, "since")?, day(until, "until")?);
+    anyhow::ensure!(last >= first, "--until {until} lies before --since {since}");
+    let start_of = |d: NaiveDate| {
+        Amsterdam
+            .from_local_datetime(&d.and_time(NaiveTime::MIN))
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+            .with_context(|| format!("{d} has no midnight in Europe/Amsterdam"))
+    };
+    let after = last.checked_add_days(Days::new(1)).context("--until is too far in the future")?;
+    Ok((start_of(first)?, start_of(after)?))
+}
+
+/// Account and token names with their roles, from the configuration and the accounts file.
+fn roles(config: &crate::config::Config) -> BTreeMap<String, String> {
+    let mut roles: BTreeMap<String, String> =
+        config.http.tokens.iter().map(|t| (t.name.clone(), t.role.to_string())).collect();
+    // A broken accounts file is `check-config`'s to report; the report then names no roles for accounts.
+    if let Ok(file) = onrust_web::console::users::UserFile::open(&config.users_path()) {
+        for account in file.accounts() {
+            roles.insert(account.name.clone(), account.role.to_string());
+        }
+    }
+    roles
+}
+
+struct Report<'a> {
+    since: &'a str,
+    until: &'a str,
+    path: &'a Path,
+    chain: Option<Result<u64, onrust_audit::AuditError>>,
+    records: &'a [&'a AuditRecord],
+}
+
+fn markdown(report: &Report<'_>, role_of: &dyn Fn(&str) -> String) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(out, "# Auditrapport\n");
+    let _ = writeln!(
+        out,
+        "Periode: {} tot en met {} (Europe/Amsterdam). Auditlog: `{}`. {} in deze periode.\n",
+        report.since,
+        report.until,
+        report.path.display(),
+        if report.records.len() == 1 { "1 record".to_owned() } else { format!("{} records", report.records.len()) }
+    );
+    let _ = writeln!(
+        out,
+        "{}\n",
+        match &report.chain {
+            None => "Er is nog geen auditlog.".to_owned(),
+            Some(Ok(n)) => format!("De hashketen is in orde: {n} records gecontroleerd."),
+            Some(Err(e)) => format!("**De hashketen is niet in orde**: {e}"),
+        }
+    );
+    let time = |r: &AuditRecord| r.at.with_timezone(&Amsterdam).format("%d-%m-%Y %H:%M").to_string();
+
+    out.push_str("## Zoekopdrachten per account\n\n");
+    let mut searches: BTreeMap<&str, [u64; 3]> = BTreeMap::new();
+    for r in report.records.iter().filter(|r| SEARCHES.contains(&r.entry.action.as_str())) {
+        let row = searches.entry(r.entry.who.as_str()).or_default();
+        row[usize::from(r.entry.action == "search_export")] += 1;
+        row[2] += u64::from(r.entry.refused.is_some());
+    }
+    if searches.is_empty() {
+        out.push_str("Geen zoekopdrachten in deze periode.\n\n");
+    } else {
+        out.push_str("| Account | Rol | Zoekopdrachten | Exports | Geweigerd |\n|---|---|---:|---:|---:|\n");
+        for (who, [search, export, refused]) in &searches {
+            let _ = writeln!(out, "| {} | {} | {search} | {export} | {refused} |", cell(who), role_of(who));
+        }
+        out.push('\n');
+    }
+
+    out.push_str("## Geweigerd\n\n");
+    let refused: Vec<&&AuditRecord> = report.records.iter().filter(|r| r.entry.refused.is_some()).collect();
+    if refused.is_empty() {
+        out.push_str("Niets geweigerd in deze periode.\n\n");
+    } else {
+        out.push_str(
+            "| Tijd | Account | Rol | Actie | Zoekvraag | Reden (uit het log, Engels) |\n|---|---|---|---|---|---|\n",
+        );
+        for r in refused {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                time(r),
+                cell(&r.entry.who),
+                role_of(&r.entry.who),
+                cell(&r.entry.action),
+                cell(r.entry.query.as_deref().unwrap_or("")),
+                cell(r.entry.refused.as_deref().unwrap_or(""))
+            );
+        }
+        out.push('\n');
+    }
+
+    out.push_str("## Handelingen op meldingen\n\n");
+    let mut actions: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    for r in
+        report.records.iter().filter(|r| r.entry.action.starts_with("alerts_") || r.entry.action.starts_with("silence"))
+    {
+        *actions.entry((r.entry.who.as_str(), r.entry.action.as_str())).or_default() += 1;
+    }
+    if actions.is_empty() {
+        out.push_str("Geen handelingen op meldingen in deze periode.\n\n");
+    } else {
+        out.push_str("| Account | Rol | Actie | Aantal |\n|---|---|---|---:|\n");
+        for ((who, action), n) in &actions {
+            let _ = writeln!(out, "| {} | {} | {} | {n} |", cell(who), role_of(who), cell(action));
+        }
+        out.push('\n');
+    }
+
+    out.push_str("## Bewaartermijn: gewiste buckets\n\n");
+    let deletions: Vec<&&AuditRecord> =
+        report.records.iter().filter(|r| r.entry.action == "retention_delete").collect();
+    if deletions.is_empty() {
+        out.push_str("Geen buckets gewist in deze periode.\n\n");
+    } else {
+        out.push_str("| Tijd | Bucket | Berichten |\n|---|---|---:|\n");
+        for r in deletions {
+            let bucket = r.entry.filters.get("bucket").and_then(|b| b.as_str()).unwrap_or("?");
+            let _ = writeln!(out, "| {} | {} | {} |", time(r), cell(bucket), r.entry.hits.unwrap_or(0));
+        }
+        out.push('\n');
+    }
+
+    out.push_str("## Inzage in het auditlog\n\n");
+    let mut reads: BTreeMap<&str, u64> = BTreeMap::new();
+    for r in report.records.iter().filter(|r| AUDIT_READS.contains(&r.entry.action.as_str())) {
+        *reads.entry(r.entry.who.as_str()).or_default() += 1;
+    }
+    if reads.is_empty() {
+        out.push_str("Niemand las het auditlog in deze periode.\n\n");
+    } else {
+        out.push_str("| Account | Rol | Keer gelezen of gecontroleerd |\n|---|---|---:|\n");
+        for (who, n) in &reads {
+            let _ = writeln!(out, "| {} | {} | {n} |", cell(who), role_of(who));
+        }
+        out.push('\n');
+    }
+
+    out.push_str(
+        "## Niet in dit rapport\n\nWissen op verzoek, wijzigingen van mandaten en het stilleggen van onrust: \
+         onrust kan dat nog niet (regels L5 en L13 zijn nog niet gebouwd), dus het auditlog kent ze niet.\n",
+    );
+    out
+}
+
+/// One row per record: time, account, role, action, query, hits, reason refused.
+fn csv(records: &[&AuditRecord], role_of: &dyn Fn(&str) -> String) -> String {
+    let mut out = String::from("\"tijd\";\"account\";\"rol\";\"actie\";\"zoekvraag\";\"treffers\";\"geweigerd\"\r\n");
+    for r in records {
+        let cells = [
+            r.at.with_timezone(&Amsterdam).format("%Y-%m-%d %H:%M:%S").to_string(),
+            r.entry.who.clone(),
+            role_of(&r.entry.who),
+            r.entry.action.clone(),
+            r.entry.query.clone().unwrap_or_default(),
+            r.entry.hits.map(|h| h.to_string()).unwrap_or_default(),
+            r.entry.refused.clone().unwrap_or_default(),
+        ];
+        let row: Vec<String> = cells.iter().map(|c| onrust_web::console::csv_cell(c)).collect();
+        out.push_str(&row.join(";"));
+        out.push_str("\r\n");
+    }
+    out
+}
