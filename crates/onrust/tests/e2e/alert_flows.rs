@@ -5,9 +5,9 @@
 //! archive's own baseline (fires where the week is unusual, not where the
 //! same count is normal), and the review and silence actions from the CLI.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::support::{FeedServer, Install, Reply, SmtpSink, rcpt_tos, write_secret};
+use crate::support::{FeedServer, Install, Reply, SmtpSink, rcpt_tos, wait_until, write_secret};
 use chrono::{TimeDelta, Utc};
 use onrust_archive::{ArchiveOptions, ArchiveWriter};
 use onrust_model::{
@@ -44,17 +44,6 @@ const ANNOUNCEMENTS: [(&str, &str); 3] = [
     ),
     ("a3", "Delen! Morgen om 20:00 iedereen naar het Domplein in Utrecht, demonstratie tegen het azc. Kom allemaal!"),
 ];
-
-fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let started = Instant::now();
-    while started.elapsed() < timeout {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    done()
-}
 
 fn subjects(sink: &SmtpSink, to: &str) -> Vec<String> {
     sink.mails()

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{FeedServer, Install, Reply, SmtpSink, rcpt_tos, write_secret};
+use crate::support::{FeedServer, Install, Reply, SmtpSink, rcpt_tos, wait_until, write_secret};
 
 const OFFICER: &str = "oov@utrecht.example";
 const SUPERVISOR: &str = "chef@regio.example";
@@ -22,17 +22,6 @@ fn call_in_utrecht(published: &str) -> Vec<u8> {
          </channel></rss>"
     )
     .into_bytes()
-}
-
-fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let started = Instant::now();
-    while started.elapsed() < timeout {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    done()
 }
 
 fn text(o: &std::process::Output) -> String {

@@ -245,6 +245,18 @@ pub fn write_secret(path: &std::path::Path, contents: &str) {
 }
 
 /// A free loopback port (bound and released; good enough for tests).
+/// Polls `done` every 50 ms until it holds or `timeout` passes; whether it held (asked once more at the end).
+pub fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < timeout {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    done()
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
