@@ -2,6 +2,7 @@
 //! data protection officer (the fg): searches per account and role, what
 //! was refused, what was done with alerts, what retention deleted and who
 //! read the log itself. Markdown by default, or one CSV row per record.
+//! Each report is itself recorded (`audit_report`, rule L7).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -33,7 +34,7 @@ pub struct ReportArgs {
 /// Searching and exporting.
 const SEARCHES: [&str; 2] = ["search", "search_export"];
 /// Reading the log itself.
-const AUDIT_READS: [&str; 2] = ["audit_read", "audit_verify"];
+const AUDIT_READS: [&str; 3] = ["audit_read", "audit_verify", "audit_report"];
 
 pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let (from, to) = period(&args.since, &args.until)?;
@@ -56,6 +57,18 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
         })
     };
     let in_period: Vec<&AuditRecord> = records.iter().filter(|r| r.at >= from && r.at < to).collect();
+    // Reading the log is a use of it (rule L7), recorded before anything is
+    // shown; a record that cannot be written shows nothing. Read first, so
+    // the report covers the log as it was asked for.
+    let entry = onrust_audit::AuditEntry {
+        who: crate::identity::cli_user()?,
+        action: "audit_report".into(),
+        query: None,
+        filters: serde_json::json!({ "since": args.since, "until": args.until, "csv": args.csv }),
+        hits: Some(in_period.len() as u64),
+        refused: None,
+    };
+    onrust_audit::append(&path, entry).context("the report is not shown: it could not be recorded in the audit log")?;
     let text = if args.csv {
         csv(&in_period, &role_of)
     } else {

@@ -40,6 +40,13 @@ fn the_fg_report_counts_searches_per_account_and_role_and_lists_what_was_refused
     let reads = report.lines().find(|l| l.starts_with("| fg-regio |")).unwrap_or_else(|| panic!("{report}"));
     assert!(reads.contains("| fg |") && reads.ends_with("| 1 |"), "{reads}");
 
+    // The report itself is on record, as `cli:<account>` (rule L7); the next report counts it.
+    let out = install.cli(&["audit", "report", "--since", &since, "--until", &until]);
+    let again = stdout(&out);
+    let reads = again.split("## Inzage in het auditlog").nth(1).unwrap_or_else(|| panic!("{again}"));
+    let reader = reads.lines().find(|l| l.starts_with("| cli:")).unwrap_or_else(|| panic!("{again}"));
+    assert!(reader.contains("| opdrachtregel |") && reader.ends_with("| 1 |"), "the first report: {reader}");
+
     // A period before any of it: nothing, and says so.
     let out = install.cli(&["audit", "report", "--since", "2020-01-01", "--until", "2020-01-31"]);
     let empty = stdout(&out);
