@@ -36,6 +36,7 @@ pub mod console;
 mod internal_events;
 pub mod search;
 pub mod server;
+mod stored;
 pub mod subscriptions;
 
 use std::net::SocketAddr;

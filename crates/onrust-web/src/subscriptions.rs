@@ -185,24 +185,13 @@ impl SubscriptionFile {
     /// Reads the file; a missing file is no subscriptions. Every entry is
     /// checked, and every problem is reported at once.
     pub fn open(path: &Path) -> Result<Self, SubscriptionError> {
-        let feeds = match std::fs::read(path) {
-            Ok(bytes) => {
-                serde_json::from_slice::<Stored>(&bytes)
-                    .map_err(|source| SubscriptionError::Parse { path: path.to_owned(), source })?
-                    .feeds
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(source) => return Err(SubscriptionError::Io { path: path.to_owned(), source }),
-        };
-        let mut problems = Vec::new();
-        for (i, feed) in feeds.iter().enumerate() {
-            if let Err(e) = check(feed) {
-                problems.push(format!("feeds[{i}] ({:?}): {e}", feed.id));
-            }
-            if feeds[..i].iter().any(|earlier| earlier.id == feed.id) {
-                problems.push(format!("feeds[{i}]: the id {:?} is used twice", feed.id));
-            }
-        }
+        let feeds = crate::stored::read::<Stored>(path)
+            .map_err(|e| match e {
+                crate::stored::ReadError::Io(source) => SubscriptionError::Io { path: path.to_owned(), source },
+                crate::stored::ReadError::Parse(source) => SubscriptionError::Parse { path: path.to_owned(), source },
+            })?
+            .feeds;
+        let problems = crate::stored::entry_problems("feeds", "id", &feeds, |f| &f.id, check);
         if !problems.is_empty() {
             return Err(SubscriptionError::Invalid(format!(
                 "feed subscriptions file {}: {}",
@@ -268,14 +257,8 @@ impl SubscriptionFile {
 
     /// Writes the file atomically and durably, readable by its owner only.
     pub fn save(&self) -> Result<(), SubscriptionError> {
-        let io = |source| SubscriptionError::Io { path: self.path.clone(), source };
-        if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(io)?;
-        }
-        let mut bytes = serde_json::to_vec_pretty(&Stored { feeds: self.feeds.clone() })
-            .map_err(|e| io(std::io::Error::other(e)))?;
-        bytes.push(b'\n');
-        onrust_durable::write_private(&self.path, &bytes).map_err(io)
+        crate::stored::write(&self.path, &Stored { feeds: self.feeds.clone() })
+            .map_err(|source| SubscriptionError::Io { path: self.path.clone(), source })
     }
 }
 

@@ -98,24 +98,13 @@ impl UserFile {
     /// Reads the file; a missing file is no accounts. Every account is
     /// checked, and every problem is reported at once.
     pub fn open(path: &Path) -> Result<Self, UserError> {
-        let users = match std::fs::read(path) {
-            Ok(bytes) => {
-                serde_json::from_slice::<Stored>(&bytes)
-                    .map_err(|source| UserError::Parse { path: path.to_owned(), source })?
-                    .users
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(source) => return Err(UserError::Io { path: path.to_owned(), source }),
-        };
-        let mut problems = Vec::new();
-        for (i, account) in users.iter().enumerate() {
-            if let Err(e) = check_account(account) {
-                problems.push(format!("users[{i}] ({:?}): {e}", account.name));
-            }
-            if users[..i].iter().any(|earlier| earlier.name == account.name) {
-                problems.push(format!("users[{i}]: the name {:?} is used twice", account.name));
-            }
-        }
+        let users = crate::stored::read::<Stored>(path)
+            .map_err(|e| match e {
+                crate::stored::ReadError::Io(source) => UserError::Io { path: path.to_owned(), source },
+                crate::stored::ReadError::Parse(source) => UserError::Parse { path: path.to_owned(), source },
+            })?
+            .users;
+        let problems = crate::stored::entry_problems("users", "name", &users, |a| &a.name, check_account);
         if !problems.is_empty() {
             return Err(UserError::Invalid(format!("accounts file {}: {}", path.display(), problems.join("; "))));
         }
@@ -150,27 +139,9 @@ impl UserFile {
 
     /// Writes the file atomically and durably, readable by its owner only.
     pub fn save(&self) -> Result<(), UserError> {
-        let io = |source| UserError::Io { path: self.path.clone(), source };
-        if let Some(parent) = self.path.parent() {
-            onrust_durable::create_private_dir_all(parent).map_err(io)?;
-        }
-        let mut bytes = serde_json::to_vec_pretty(&Stored { users: self.users.clone() })
-            .map_err(|e| io(std::io::Error::other(e)))?;
-        bytes.push(b'\n');
-        onrust_durable::write_atomic(&self.path, &bytes).map_err(io)?;
-        restrict_permissions(&self.path).map_err(io)
+        crate::stored::write(&self.path, &Stored { users: self.users.clone() })
+            .map_err(|source| UserError::Io { path: self.path.clone(), source })
     }
-}
-
-#[cfg(unix)]
-fn restrict_permissions(path: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-}
-
-#[cfg(not(unix))]
-fn restrict_permissions(_path: &Path) -> std::io::Result<()> {
-    Ok(())
 }
 
 /// What an account must be: a well-formed name, a role the console serves,
