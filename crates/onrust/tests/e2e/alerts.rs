@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{FeedServer, Install, Reply, SmtpSink, rcpt_tos, shipped_region, shipped_rule, write_secret};
+use crate::support::{FeedServer, Install, Reply, SmtpSink, rcpt_tos, write_secret};
 
 const OFFICER: &str = "oov@utrecht.example";
 const MAYOR: &str = "burgemeester@utrecht.example";
@@ -298,22 +298,13 @@ fn a_late_call_in_utrecht_and_an_unplaced_call_each_reach_their_recipient_in_tim
     );
     server.route("/laat.xml", Reply::Feed { body: feed.into_bytes(), content_type: "application/rss+xml", etag: None });
     let install = Install::new(&[("forum-regio", server.url("/laat.xml"))]);
-    let config = std::fs::read_to_string(&install.config).expect("config");
-    std::fs::write(
-        &install.config,
-        format!(
-            "{config}{region}[alerts]\nregion_name = \"Midden-Nederland\"\n\
-             [smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\nfrom = \"onrust@regio.example\"\n\
-             [[recipients]]\nmunicipality = \"GM0344\"\nrole = \"officer\"\nemail = \"{OFFICER}\"\n\
-             [[recipients]]\nmunicipality = \"*\"\nrole = \"supervisor\"\nemail = \"{SUPERVISOR}\"\n{rule}",
-            region = shipped_region(),
-            port = sink.port,
-            rule = shipped_rule("oproep-tot-geweld"),
+    install.shipped_alert_chain(
+        sink.port,
+        &format!(
+            "[[recipients]]\nmunicipality = \"GM0344\"\nrole = \"officer\"\nemail = \"{OFFICER}\"\n\
+             [[recipients]]\nmunicipality = \"*\"\nrole = \"supervisor\"\nemail = \"{SUPERVISOR}\"\n"
         ),
-    )
-    .expect("config");
-    let check = install.cli(&["check-config"]);
-    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    );
 
     let daemon = install.start();
     let officer = sink.wait_for(Duration::from_secs(60), |m| rcpt_tos(m).iter().any(|r| r == OFFICER));

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{FeedServer, Install, Reply, SmtpSink, rcpt_tos, shipped_region, shipped_rule};
+use crate::support::{FeedServer, Install, Reply, SmtpSink, rcpt_tos};
 
 const OFFICER: &str = "oov@utrecht.example";
 const LABEL: &str = "Kanaleneiland (wijk, Utrecht)";
@@ -27,21 +27,10 @@ fn a_call_naming_only_kanaleneiland_reaches_the_utrecht_officer_with_the_wijk_na
     server.route("/wijk.xml", Reply::Feed { body: feed.into_bytes(), content_type: "application/rss+xml", etag: None });
     // A source for the whole region: the place comes from the text, not from the source.
     let install = Install::new(&[("forum-regio", server.url("/wijk.xml"))]);
-    let config = std::fs::read_to_string(&install.config).expect("config");
-    std::fs::write(
-        &install.config,
-        format!(
-            "{config}{region}[alerts]\nregion_name = \"Midden-Nederland\"\n\
-             [smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\nfrom = \"onrust@regio.example\"\n\
-             [[recipients]]\nmunicipality = \"GM0344\"\nrole = \"officer\"\nemail = \"{OFFICER}\"\n{rule}",
-            region = shipped_region(),
-            port = sink.port,
-            rule = shipped_rule("oproep-tot-geweld"),
-        ),
-    )
-    .expect("config");
-    let check = install.cli(&["check-config"]);
-    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    install.shipped_alert_chain(
+        sink.port,
+        &format!("[[recipients]]\nmunicipality = \"GM0344\"\nrole = \"officer\"\nemail = \"{OFFICER}\"\n"),
+    );
 
     let daemon = install.start();
     // The deadline of the shipped critical rule's e2e test: 30 s from the fetch.

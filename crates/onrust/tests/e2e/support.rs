@@ -380,6 +380,26 @@ impl Install {
         daemon
     }
 
+    /// Appends the shipped alert chain: the region, its name, mail through the
+    /// relay on `smtp_port`, the `[[recipients]]` given as TOML and the shipped
+    /// critical rule; `check-config` must accept the result.
+    pub fn shipped_alert_chain(&self, smtp_port: u16, recipients: &str) {
+        let config = std::fs::read_to_string(&self.config).expect("config");
+        std::fs::write(
+            &self.config,
+            format!(
+                "{config}{region}[alerts]\nregion_name = \"Midden-Nederland\"\n\
+                 [smtp]\nhost = \"127.0.0.1\"\nport = {smtp_port}\ntls = \"none\"\nfrom = \"onrust@regio.example\"\n\
+                 {recipients}{rule}",
+                region = shipped_region(),
+                rule = shipped_rule("oproep-tot-geweld"),
+            ),
+        )
+        .expect("config");
+        let check = self.cli(&["check-config"]);
+        assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    }
+
     /// Adds `lines` to the `[http]` section of the config.
     pub fn http_settings(&self, lines: &str) {
         let config = std::fs::read_to_string(&self.config).expect("read config");
