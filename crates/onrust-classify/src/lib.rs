@@ -186,6 +186,14 @@ impl std::fmt::Debug for Classifier {
     }
 }
 
+/// What [`Classifier::themed`] reads of a message.
+struct Themed {
+    matches: Vec<themes::TermMatch>,
+    hits: Vec<themes::ThemeHit>,
+    theme_weight: f32,
+    times: Vec<time::TimeMention>,
+}
+
 impl Classifier {
     /// Reads and checks the themes and the gazetteer; every problem found is
     /// in the error.
@@ -317,18 +325,7 @@ impl Classifier {
         let (text, _) = joined(input);
         let tokens = normalize::tokenize(&text);
         let read = self.rewriter.rewrite(&text, &tokens);
-        let matches = self.lexicon.find_terms(&text, &read, &self.morphology);
-        let mut hits = self.lexicon.themes_in(&matches, THEMES);
-        if hits.len() > 1 {
-            hits.retain(|h| self.lexicon.themes[h.theme].id != FALLBACK_THEME);
-        }
-        let theme_weight: f32 = hits.iter().map(|h| h.weight).sum();
-        let times = match input.published_at {
-            Some(at) if theme_weight > 0.0 || self.escalation.touches_unrest(&text, &matches) => {
-                time::find_times(&text, at)
-            }
-            _ => Vec::new(),
-        };
+        let Themed { matches, theme_weight, times, .. } = self.themed(&text, &read, input.published_at);
         let cx = Context {
             text: &text,
             tokens: &read,
@@ -352,6 +349,25 @@ impl Classifier {
         self.escalation.never_learned(word)
     }
 
+    /// The lexicons' matches, the themes and the announced times, read the
+    /// same way for classifying and for training (`learning_features`).
+    fn themed(&self, text: &str, read: &[normalize::Token], published_at: Option<DateTime<FixedOffset>>) -> Themed {
+        let matches = self.lexicon.find_terms(text, read, &self.morphology);
+        let mut hits = self.lexicon.themes_in(&matches, THEMES);
+        // `demonstratie` is the theme of protests that fit none of the others.
+        if hits.len() > 1 {
+            hits.retain(|h| self.lexicon.themes[h.theme].id != FALLBACK_THEME);
+        }
+        let theme_weight: f32 = hits.iter().map(|h| h.weight).sum();
+        let times = match published_at {
+            Some(at) if theme_weight > 0.0 || self.escalation.touches_unrest(text, &matches) => {
+                time::find_times(text, at)
+            }
+            _ => Vec::new(),
+        };
+        Themed { matches, hits, theme_weight, times }
+    }
+
     /// Scores one message. Pure: the same input and configuration always
     /// give the same assessment.
     pub fn classify(&self, input: &Input<'_>) -> Assessment {
@@ -360,22 +376,8 @@ impl Classifier {
         let lang = self.lang.identify(&text, &tokens, input.lang_hint);
         // Lexicons and signals read social-media spelling as words; places read the words as written.
         let read = self.rewriter.rewrite(&text, &tokens);
-        let matches = self.lexicon.find_terms(&text, &read, &self.morphology);
-        let hits = self.lexicon.themes_in(&matches, THEMES);
+        let Themed { matches, hits, theme_weight, times } = self.themed(&text, &read, input.published_at);
         let places = self.gazetteer.match_places(&text, &tokens, input.source_municipality);
-
-        // `demonstratie` is the theme of protests that fit none of the others.
-        let mut hits = hits;
-        if hits.len() > 1 {
-            hits.retain(|h| self.lexicon.themes[h.theme].id != FALLBACK_THEME);
-        }
-        let theme_weight: f32 = hits.iter().map(|h| h.weight).sum();
-        let times = match input.published_at {
-            Some(at) if theme_weight > 0.0 || self.escalation.touches_unrest(&text, &matches) => {
-                time::find_times(&text, at)
-            }
-            _ => Vec::new(),
-        };
         let assessed = self.escalation.assess(&Context {
             text: &text,
             tokens: &read,
