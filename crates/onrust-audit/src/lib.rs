@@ -29,6 +29,12 @@
 //! an `audit_truncated` record naming what the checkpoint expected, so the
 //! gap stays in the chain, and [`verify`] reports it for good.
 //!
+//! # Retention
+//!
+//! Records older than the audit log's retention leave its head ([`expire`]);
+//! the cut is recorded in the chain first, so a log that starts after
+//! record 0 still verifies, and one whose head was removed otherwise does not.
+//!
 //! # A torn last line
 //!
 //! A line is written with its newline in one go. A crash in the middle
@@ -41,6 +47,7 @@
 //! line, and [`verify_report`] names it.
 
 mod checkpoint;
+mod expire;
 mod lines;
 mod read;
 mod write;
@@ -52,6 +59,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use checkpoint::{Checkpoint, checkpoint_path};
+pub use expire::{AUDIT_LOG_CLASS, Expired, RETENTION_DELETE, RETENTION_WHO, expire};
 pub use read::{Verified, VerifiedPrefix, tail, verify, verify_from, verify_report};
 pub use write::{Recovered, TailMoved, Truncation, append, recover};
 

@@ -10,6 +10,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::checkpoint::{self, Checkpoint, Found};
+use crate::expire::Expired;
 use crate::lines::{self, CHUNK};
 use crate::{AuditError, AuditRecord, GENESIS, SELF_WHO, TRUNCATED, record_hash};
 
@@ -115,6 +116,17 @@ pub struct VerifiedPrefix {
     records: u64,
     last_hash: String,
     lines: u64,
+    /// The sequence number the next record must have (a log cut by
+    /// retention starts after 0; a verified prefix has its cut explained).
+    next_seq: u64,
+}
+
+/// Where a log cut by retention starts: the last sequence number removed
+/// and its hash, which a `retention_delete` record must name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Cut {
+    through_seq: u64,
+    anchor: String,
 }
 
 /// [`verify_report`], going on from `known` when the log still starts with
@@ -153,12 +165,14 @@ pub fn verify_from(path: &Path, known: Option<&VerifiedPrefix>) -> Result<(Verif
     let mut digest = Sha256::new();
     let mut prev = GENESIS.to_owned();
     let mut count = 0u64;
+    let mut next_seq = 0u64;
+    let mut unexplained_cut: Option<Cut> = None;
     let mut line_no = 0u64;
     let mut verified_bytes = 0u64;
     let mut sealed_seen = false;
     // A checkpoint may seal the prefix's last record or a later one; an older one means a rewrite, checked in full.
     let resumable = known.filter(|k| {
-        k.bytes <= length && checkpoint.as_ref().is_none_or(|sealed| sealed.seq.saturating_add(1) >= k.records)
+        k.bytes <= length && checkpoint.as_ref().is_none_or(|sealed| sealed.seq.saturating_add(1) >= k.next_seq)
     });
     if let Some(known) = resumable {
         let mut prefix = Sha256::new();
@@ -175,10 +189,11 @@ pub fn verify_from(path: &Path, known: Option<&VerifiedPrefix>) -> Result<(Verif
             digest = prefix;
             prev = known.last_hash.clone();
             count = known.records;
+            next_seq = known.next_seq;
             line_no = known.lines;
             verified_bytes = known.bytes;
             if let Some(sealed) = &checkpoint
-                && sealed.seq.saturating_add(1) == known.records
+                && sealed.seq.saturating_add(1) == known.next_seq
             {
                 if sealed.hash != known.last_hash {
                     return Err(broken(
@@ -207,8 +222,14 @@ pub fn verify_from(path: &Path, known: Option<&VerifiedPrefix>) -> Result<(Verif
             break;
         }
         let record = parsed.map_err(|e| broken(line_no, format!("unreadable record: {e}")))?;
-        if record.seq != count {
-            return Err(broken(line_no, format!("sequence {} where {count} was expected", record.seq)));
+        if count == 0 && record.seq > 0 {
+            // A head cut by retention: the record that explains it must follow.
+            unexplained_cut = Some(Cut { through_seq: record.seq - 1, anchor: record.prev.clone() });
+            next_seq = record.seq;
+            prev = record.prev.clone();
+        }
+        if record.seq != next_seq {
+            return Err(broken(line_no, format!("sequence {} where {next_seq} was expected", record.seq)));
         }
         if record.prev != prev {
             return Err(broken(line_no, "does not chain to the previous record".to_owned()));
@@ -218,6 +239,20 @@ pub fn verify_from(path: &Path, known: Option<&VerifiedPrefix>) -> Result<(Verif
         }
         if record.entry.who == SELF_WHO && record.entry.action == TRUNCATED {
             return Err(broken(line_no, truncation_reason(&record)));
+        }
+        if let Some(cut) = Expired::of(&record) {
+            if cut.gaps > 0 {
+                return Err(broken(
+                    line_no,
+                    format!(
+                        "retention deleted {} record(s) of records removed from the log earlier; the gap stays",
+                        cut.gaps
+                    ),
+                ));
+            }
+            if unexplained_cut.as_ref().is_some_and(|c| c.through_seq == cut.through_seq && c.anchor == cut.anchor) {
+                unexplained_cut = None;
+            }
         }
         if let Some(sealed) = &checkpoint
             && sealed.seq == record.seq
@@ -235,6 +270,7 @@ pub fn verify_from(path: &Path, known: Option<&VerifiedPrefix>) -> Result<(Verif
         }
         prev = record.hash;
         count += 1;
+        next_seq = record.seq + 1;
         // Only whole, terminated records join the prefix a later check may skip.
         if terminated {
             digest.update(&line);
@@ -243,11 +279,22 @@ pub fn verify_from(path: &Path, known: Option<&VerifiedPrefix>) -> Result<(Verif
         std::mem::swap(&mut line, &mut next);
         have = more;
     }
+    if let Some(cut) = &unexplained_cut {
+        return Err(broken(
+            1,
+            format!(
+                "the log starts at record {}, but no retention record says records up to {} were deleted: \
+                 records were removed from its start",
+                cut.through_seq + 1,
+                cut.through_seq
+            ),
+        ));
+    }
     if let Some(sealed) = &checkpoint
         && !sealed_seen
     {
         let first_missing = line_no - u64::from(torn_line.is_some()) + 1;
-        let removed = sealed.seq + 1 - count;
+        let removed = (sealed.seq + 1).saturating_sub(next_seq);
         return Err(broken(
             first_missing,
             format!(
@@ -263,6 +310,7 @@ pub fn verify_from(path: &Path, known: Option<&VerifiedPrefix>) -> Result<(Verif
         records: count,
         last_hash: prev.clone(),
         lines: line_no - u64::from(torn_line.is_some()),
+        next_seq,
     };
     Ok((Verified { records: count, last_hash: prev, checkpoint, torn_line }, prefix))
 }

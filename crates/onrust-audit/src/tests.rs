@@ -368,3 +368,102 @@ mod properties {
         }
     }
 }
+
+/// The moment after everything written so far, for a cut between two appends.
+fn a_moment_later() -> chrono::DateTime<chrono::Utc> {
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let now = chrono::Utc::now();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    now
+}
+
+#[test]
+fn retention_cuts_the_head_records_the_cut_and_the_rest_still_verifies() {
+    let (_dir, path) = log_of(3);
+    let before = a_moment_later();
+    append(&path, entry("q3")).unwrap();
+    append(&path, entry("q4")).unwrap();
+
+    let cut = expire(&path, before).unwrap().expect("three records are older");
+    assert_eq!((cut.records, cut.first_seq, cut.through_seq, cut.gaps), (3, 0, 2, 0));
+    let lines = lines_of(&path);
+    assert_eq!(lines.len(), 3, "two kept and the record of the cut");
+    let first: AuditRecord = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!((first.seq, first.prev.as_str()), (3, cut.anchor.as_str()));
+    let last: AuditRecord = serde_json::from_str(&lines[2]).unwrap();
+    assert_eq!((last.entry.action.as_str(), last.entry.who.as_str()), (RETENTION_DELETE, RETENTION_WHO));
+    assert_eq!(last.entry.hits, Some(3));
+    let report = verify_report(&path).unwrap();
+    assert_eq!(report.records, 3);
+    assert_eq!(report.checkpoint.map(|c| c.seq), Some(5), "the cut's record is sealed");
+
+    assert_eq!(expire(&path, before).unwrap(), None, "nothing older is left: nothing written");
+    assert_eq!(lines_of(&path).len(), 3);
+    append(&path, entry("q6")).unwrap();
+    assert_eq!(verify(&path).unwrap(), 4, "the chain goes on after a cut");
+
+    // A second cut removes the first cut's record too; the new one explains the new head.
+    let second = expire(&path, a_moment_later()).unwrap().expect("all four are older");
+    assert_eq!((second.records, second.first_seq, second.through_seq), (4, 3, 6));
+    assert_eq!(verify(&path).unwrap(), 1);
+}
+
+#[test]
+fn head_records_removed_without_a_record_of_a_cut_are_found() {
+    let (_dir, path) = log_of(5);
+    let kept = lines_of(&path)[2..].join("\n") + "\n";
+    std::fs::write(&path, kept).unwrap();
+    let (line, reason) = broken_line(verify_report(&path));
+    assert_eq!(line, 1);
+    assert!(reason.contains("starts at record 2") && reason.contains("removed from its start"), "{reason}");
+
+    // After a real cut, removing one more record from the head is found as well.
+    let (_dir, path) = log_of(3);
+    expire(&path, a_moment_later()).unwrap().expect("a cut");
+    append(&path, entry("after")).unwrap();
+    let kept = lines_of(&path)[1..].join("\n") + "\n";
+    std::fs::write(&path, kept).unwrap();
+    let (line, reason) = broken_line(verify_report(&path));
+    assert_eq!(line, 1);
+    assert!(reason.contains("starts at record 4"), "{reason}");
+}
+
+#[test]
+fn a_truncation_cut_away_by_retention_still_fails_verification() {
+    let (_dir, path) = log_of(3);
+    let kept = lines_of(&path)[..2].join("\n") + "\n";
+    std::fs::write(&path, kept).unwrap();
+    append(&path, entry("after the loss")).unwrap();
+    assert!(verify(&path).is_err(), "the truncation is on record");
+    let cut = expire(&path, a_moment_later()).unwrap().expect("a cut");
+    assert_eq!(cut.gaps, 1);
+    let (_, reason) = broken_line(verify_report(&path));
+    assert!(reason.contains("the gap stays"), "{reason}");
+}
+
+#[test]
+fn appends_during_cuts_land_in_the_log_that_stays() {
+    let (_dir, path) = log_of(1);
+    let writer = {
+        let path = path.clone();
+        std::thread::spawn(move || {
+            for i in 0..200 {
+                append(&path, entry(&format!("w{i}"))).unwrap();
+            }
+        })
+    };
+    let mut cut_away = 0;
+    let mut cuts = 0;
+    while !writer.is_finished() {
+        if let Some(cut) = expire(&path, chrono::Utc::now()).unwrap() {
+            cut_away += cut.records;
+            cuts += 1;
+        }
+        // Hourly in the daemon; here as often as the writer can bear, not a spin that starves it.
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    writer.join().unwrap();
+    let left = verify(&path).unwrap();
+    assert!(cuts > 0, "the test cut while appending");
+    assert_eq!(cut_away + left, 1 + 200 + cuts, "every record is in the log or counted by a cut: none was lost");
+}

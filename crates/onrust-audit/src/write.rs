@@ -75,35 +75,44 @@ pub fn recover(path: &Path) -> Result<Recovered, AuditError> {
 }
 
 /// The log, open and locked for appending.
-struct Log {
-    path: PathBuf,
-    file: File,
+pub(crate) struct Log {
+    pub(crate) path: PathBuf,
+    pub(crate) file: File,
     /// The newest record: the next one chains to it.
-    last: Option<AuditRecord>,
+    pub(crate) last: Option<AuditRecord>,
 }
 
 impl Log {
-    fn open(path: &Path) -> Result<Self, AuditError> {
+    pub(crate) fn open(path: &Path) -> Result<Self, AuditError> {
         let io = |source| AuditError::Io { path: path.to_owned(), source };
         let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         onrust_durable::create_private_dir_all(parent).map_err(io)?;
-        let created = !path.exists();
-        let file = onrust_durable::open_private_append(path).map_err(io)?;
-        file.lock().map_err(io)?;
-        if created {
-            // The new file's name must survive a power cut like its records.
-            onrust_durable::sync_dir(parent).map_err(io)?;
+        // Retention ([`crate::expire`]) replaces the file under its lock. A
+        // writer that opened the old file and waited for the lock would
+        // append to a file no name points at any more, so after locking it
+        // checks that the path still names what it locked, and opens again if not.
+        for _ in 0..REOPEN_ATTEMPTS {
+            let created = !path.exists();
+            let file = onrust_durable::open_private_append(path).map_err(io)?;
+            file.lock().map_err(io)?;
+            if created {
+                // The new file's name must survive a power cut like its records.
+                onrust_durable::sync_dir(parent).map_err(io)?;
+            }
+            if still_named(&file, path).map_err(io)? {
+                return Ok(Self { path: path.to_owned(), file, last: None });
+            }
         }
-        Ok(Self { path: path.to_owned(), file, last: None })
+        Err(io(std::io::Error::other("the log was replaced again and again while waiting for its lock")))
     }
 
-    fn io(&self, source: std::io::Error) -> AuditError {
+    pub(crate) fn io(&self, source: std::io::Error) -> AuditError {
         AuditError::Io { path: self.path.clone(), source }
     }
 
     /// Moves a torn last line aside, reads the newest record, and records a
     /// truncation the checkpoint shows; each repair is itself a record.
-    fn repair(&mut self) -> Result<Recovered, AuditError> {
+    pub(crate) fn repair(&mut self) -> Result<Recovered, AuditError> {
         let mut recovered = Recovered::default();
         let mut last = lines::last_line(&mut self.file).map_err(|e| self.io(e))?;
         if let Some(torn) = last.as_ref().filter(|line| is_torn(line)) {
@@ -186,7 +195,7 @@ impl Log {
     }
 
     /// Writes one record after the newest, fsyncs it, then seals it in the checkpoint.
-    fn push(&mut self, entry: AuditEntry) -> Result<AuditRecord, AuditError> {
+    pub(crate) fn push(&mut self, entry: AuditEntry) -> Result<AuditRecord, AuditError> {
         let (seq, prev) = match &self.last {
             None => (0, GENESIS.to_owned()),
             Some(last) => (last.seq + 1, last.hash.clone()),
@@ -201,6 +210,20 @@ impl Log {
             .map_err(|e| self.io(e))?;
         self.last = Some(record.clone());
         Ok(record)
+    }
+}
+
+/// How often [`Log::open`] opens again when the file it locked was replaced meanwhile.
+const REOPEN_ATTEMPTS: u32 = 100;
+
+/// Whether `path` still names the file `file` is open on (same device and inode).
+fn still_named(file: &File, path: &Path) -> std::io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let open = file.metadata()?;
+    match std::fs::metadata(path) {
+        Ok(named) => Ok(named.dev() == open.dev() && named.ino() == open.ino()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
