@@ -352,6 +352,23 @@ impl Mechanics {
         &self.s.reviews
     }
 
+    /// How many review records (who decided what about which alert, and
+    /// why) date from before `before`: what [`Mechanics::expire_reviews`]
+    /// would remove.
+    pub fn reviews_before(&self, before: DateTime<Utc>) -> usize {
+        self.s.reviews.iter().filter(|r| r.at < before).count()
+    }
+
+    /// Removes the review records from before `before` (retention of the
+    /// alert state, L6); returns how many went. Everything else the state
+    /// holds about an alert (its acknowledgement, what each role was told)
+    /// already goes with the alert when it resolves.
+    pub fn expire_reviews(&mut self, before: DateTime<Utc>) -> usize {
+        let was = self.s.reviews.len();
+        self.s.reviews.retain(|r| r.at >= before);
+        was - self.s.reviews.len()
+    }
+
     /// Alerts waiting for a supervisor's decision.
     pub fn awaiting_review(&self) -> impl Iterator<Item = &Alert> {
         self.s.alerts.values().filter(|t| matches!(t.review, Review::Waiting { .. })).map(|t| &t.alert)

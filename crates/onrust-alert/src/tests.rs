@@ -612,6 +612,31 @@ fn a_dismissed_alert_never_reaches_the_mayor_and_review_false_is_marked_unreview
 }
 
 #[test]
+fn review_records_older_than_the_period_leave_the_state_and_newer_ones_stay() {
+    let rs = rules(CRIT);
+    let mut e = Engine::new(rs.clone());
+    let mut mech = Mechanics::new(&rs);
+    let t0 = t(11, 20, 12, 0);
+    let trs = e.observe(&msg("c1", Some(UTRECHT), "asiel", 3, 0.9, t0), t0);
+    let first = trs[0].alert.fingerprint.clone();
+    step(&mut e, &mut mech, trs, t0);
+    mech.confirm(&first, "supervisor-de-vries", "bron nagelezen", t0 + TimeDelta::minutes(2)).unwrap();
+    let t1 = t0 + TimeDelta::days(40);
+    let trs = e.observe(&msg("c2", Some(AMERSFOORT), "asiel", 3, 0.9, t1), t1);
+    let second = trs.iter().map(|tr| tr.alert.fingerprint.clone()).find(|fp| *fp != first).unwrap();
+    step(&mut e, &mut mech, trs, t1);
+    mech.dismiss(&second, "supervisor-jansen", "al bekend", t1 + TimeDelta::minutes(2)).unwrap();
+    assert_eq!(mech.reviews().len(), 2);
+
+    let cut_off = t0 + TimeDelta::days(30);
+    assert_eq!(mech.reviews_before(cut_off), 1);
+    assert_eq!(mech.expire_reviews(cut_off), 1);
+    let left: Vec<&str> = mech.reviews().iter().map(|r| r.by.as_str()).collect();
+    assert_eq!(left, ["supervisor-jansen"]);
+    assert_eq!(mech.expire_reviews(cut_off), 0, "nothing more to remove");
+}
+
+#[test]
 fn an_alert_that_does_not_explain_itself_is_not_sent() {
     // Level-0 messages are never evidence: a rule counting them has nothing to show, and stays quiet.
     let rs = rules(

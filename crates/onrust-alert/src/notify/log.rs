@@ -41,6 +41,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
+mod retention;
+
+pub use retention::OutboxExpiry;
+
 use crate::alert::Alert;
 use crate::notify::email::{self, EmailError};
 use crate::notify::{Channel, RecipientRole};
