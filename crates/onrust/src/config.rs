@@ -17,7 +17,9 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 mod checks;
+mod retention;
 pub use checks::read_monitor_token;
+pub use retention::RetentionConfig;
 
 /// A duration written as a string: `"30s"`, `"5m"`, `"1h"`, `"28d"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +47,8 @@ pub struct Config {
     pub classify: ClassifyConfig,
     pub archive: ArchiveConfig,
     pub privacy: PrivacyConfig,
+    /// `[retention]`: how long the other data classes are kept (L6).
+    pub retention: RetentionConfig,
     pub sources: Vec<SourceConfig>,
     /// `[smtp]`: the relay alert mail goes through; none means nothing is mailed.
     pub smtp: Option<SmtpSection>,
@@ -1295,6 +1299,7 @@ impl Config {
         let ingest: IngestConfig = c.section(&mut table, "ingest");
         let archive: ArchiveConfig = c.section(&mut table, "archive");
         let privacy: PrivacyConfig = c.section(&mut table, "privacy");
+        let retention: RetentionConfig = c.section(&mut table, "retention");
         let mut sources = Vec::new();
         // Each parsed source's place in the file, so a later problem names the right entry.
         let mut positions = Vec::new();
@@ -1342,6 +1347,7 @@ impl Config {
             classify,
             archive,
             privacy,
+            retention,
             sources,
             smtp,
             recipients,
@@ -1389,7 +1395,7 @@ impl Config {
             ("archive.retention", self.archive.retention.0, secs(24 * 3600), secs(10 * 366 * 24 * 3600)),
             ("privacy.pseudonym_period", self.privacy.pseudonym_period.0, secs(3600), secs(10 * 366 * 24 * 3600)),
         ];
-        for (key, value, min, max) in bounds {
+        for (key, value, min, max) in bounds.into_iter().chain(self.retention.bounds()) {
             if value < min || value > max {
                 c.push(
                     key,

@@ -39,6 +39,7 @@ pub const SOURCE_INTERVAL: &str = "onrust_source_interval_seconds";
 pub const COVERAGE: &str = "onrust_coverage";
 pub const ARCHIVE_BYTES: &str = "onrust_archive_bytes";
 pub const ARCHIVE_LARGEST_BUCKET_BYTES: &str = "onrust_archive_largest_bucket_bytes";
+pub const RETENTION_REMOVED_TOTAL: &str = "onrust_retention_removed_total";
 
 /// How far ahead `onrust_announced_actions` looks.
 pub const ANNOUNCED_AHEAD: chrono::TimeDelta = chrono::TimeDelta::days(7);
@@ -56,6 +57,11 @@ pub fn describe_all() {
 /// Registers descriptions of the binary's own metrics.
 pub fn describe_metrics() {
     describe_counter!(STAGE_MESSAGES_TOTAL, Unit::Count, "Messages handled per pipeline stage, by outcome.");
+    describe_counter!(
+        RETENTION_REMOVED_TOTAL,
+        Unit::Count,
+        "Items removed by retention, per data class other than the archive (records, entries, notifications)."
+    );
     describe_histogram!(
         STAGE_LATENCY,
         Unit::Seconds,
@@ -183,6 +189,21 @@ impl StageProcessed {
     pub fn emit(&self) {
         tracing::trace!(stage = self.stage, outcome = self.outcome, count = self.count, "stage processed");
         counter!(STAGE_MESSAGES_TOTAL, "stage" => self.stage, "outcome" => self.outcome).increment(self.count);
+    }
+}
+
+/// Retention removed what had outlived its data class's period (its record
+/// is already in the audit log). The archive counts its buckets itself.
+pub struct RetentionApplied {
+    /// `alert_state`, `notification_log`, `outbox` or `audit_log`.
+    pub class: &'static str,
+    pub removed: u64,
+}
+
+impl RetentionApplied {
+    pub fn emit(&self) {
+        tracing::info!(class = self.class, removed = self.removed, "retention removed what outlived its period");
+        counter!(RETENTION_REMOVED_TOTAL, "class" => self.class).increment(self.removed);
     }
 }
 

@@ -128,6 +128,12 @@ pub fn alert_settings(config: &Config) -> anyhow::Result<crate::pipeline::alert:
         archive_dir: Some(config.archive_dir()),
         names,
         retry: onrust_alert::notify::log::RetryPolicy::default(),
+        retention: Some(crate::pipeline::alert::AlertRetention {
+            alert_state: config.retention.alert_state.0,
+            notification_log: config.retention.notification_log.0,
+            outbox: config.retention.outbox.0,
+            audit_path: config.audit_path(),
+        }),
         ack_within: config.archive.commit_interval.0,
         clock: crate::pipeline::alert::Clock::system(),
     })
@@ -138,7 +144,11 @@ pub fn archive_settings(config: &Config) -> crate::pipeline::archive::Settings {
     use crate::pipeline::archive::{CommitPolicy, Retention, Settings};
     Settings {
         policy: CommitPolicy { interval: config.archive.commit_interval.0, max_docs: config.archive.commit_max_docs },
-        retention: Some(Retention { max_age: config.archive.retention.0, audit_path: config.audit_path() }),
+        retention: Some(Retention {
+            max_age: config.archive.retention.0,
+            audit_path: config.audit_path(),
+            audit_log: Some(config.retention.audit_log.0),
+        }),
     }
 }
 

@@ -50,7 +50,10 @@ use crate::internal_events::{
     AlertUnexplained, AlertsNotMailed, AlertsSnapshot, DeliveryFailureTold, LateArrival, StageProcessed,
 };
 
+mod retention;
 mod undelivered;
+
+pub use retention::AlertRetention;
 
 const BATCH: usize = 1024;
 pub const STATE_FILE: &str = "state.json";
@@ -117,6 +120,9 @@ pub struct Settings {
     /// Municipality names by CBS code, for the mail.
     pub names: Vec<(MunicipalityCode, String)>,
     pub retry: RetryPolicy,
+    /// How long the state's review records, the outbox and the notification
+    /// log are kept (L6); `None`: for ever (tests, the backtest).
+    pub retention: Option<AlertRetention>,
     /// Observed messages are acknowledged (after a state save) within this
     /// time, so source cursors wait no longer on alerting than on the archive
     /// (the daemon passes `archive.commit_interval`), not for the next evaluation.
@@ -567,6 +573,7 @@ pub async fn run(ends: Ends, settings: Settings, handle: AlertHandle) -> anyhow:
         alerts_out: alerts_out.clone(),
         events: Mutex::new(BusReceipts::default()),
         withdrawals: Mutex::new(Vec::new()),
+        retention: Mutex::new(retention::Schedule::default()),
     };
     let mut acks: Vec<Ack> = Vec::new();
     let mut next_eval = Instant::now() + settings.evaluate_interval;
@@ -721,6 +728,8 @@ struct Stage<'a> {
     events: Mutex<BusReceipts>,
     /// Messages deleted at their source since the last round, to withdraw from the outbox.
     withdrawals: Mutex<Vec<String>>,
+    /// When retention last ran (it runs in an evaluating round).
+    retention: Mutex<retention::Schedule>,
 }
 
 impl Stage<'_> {
@@ -763,6 +772,12 @@ impl Stage<'_> {
                 .await
                 .withdraw_evidence(&withdrawn)
                 .context("withdrawing deleted messages from the outbox")?;
+        }
+        if let Some(periods) = &settings.retention
+            && evaluate
+            && self.retention.lock().map_err(|_| anyhow::anyhow!("alert retention lock poisoned"))?.due()
+        {
+            retention::apply(periods, core, outbox, now).await?;
         }
         let made = notifications.len();
         let mut queued = 0usize;
@@ -1076,12 +1091,13 @@ mod tests {
             archive_dir: None,
             names: vec![(MunicipalityCode::new("GM0344").expect("code"), "Utrecht".into())],
             retry: RetryPolicy::default(),
+            retention: None,
             ack_within: Duration::from_millis(50),
             clock,
         }
     }
 
-    fn scored(id: &str, level: Level, text: &str) -> ScoredMessage {
+    pub(super) fn scored(id: &str, level: Level, text: &str) -> ScoredMessage {
         use onrust_model::{MessageId, RawMessage, SCHEMA_VERSION, SourceId, SourceKind};
         let source = SourceId::new("forum").expect("id");
         ScoredMessage {
@@ -1312,7 +1328,7 @@ mod tests {
 
     /// A critical rule without the mayor's review, so a supervisor hears of
     /// its alerts only by escalation.
-    fn critical(escalate_after: Option<&str>) -> onrust_alert::RuleConfig {
+    pub(super) fn critical(escalate_after: Option<&str>) -> onrust_alert::RuleConfig {
         onrust_alert::RuleConfig {
             name: "oproep-tot-geweld".into(),
             kind: Some(onrust_alert::RuleKind::Critical),

@@ -25,13 +25,13 @@ use std::time::Duration;
 
 use anyhow::Context;
 use onrust_archive::ArchiveWriter;
-use onrust_audit::{self as audit, AuditEntry};
+use onrust_audit as audit;
 use onrust_bus::{Ack, Origin, Publisher, Subscriber, Topic};
 use onrust_model::{Deletion, MessageId, ScoredMessage};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use crate::internal_events::{ArchiveBatchCommitted, ArchiveResumed};
+use crate::internal_events::{ArchiveBatchCommitted, ArchiveResumed, RetentionApplied};
 
 const BATCH: usize = 1024;
 
@@ -45,11 +45,14 @@ pub struct CommitPolicy {
     pub max_docs: usize,
 }
 
-/// How long archived messages are kept, and where deletions are recorded.
+/// How long archived messages are kept, and where deletions are recorded;
+/// and how long the audit log keeps its records (`None`: for ever), since
+/// this stage runs the audit log's retention too (see `pipeline::retention`).
 #[derive(Debug, Clone)]
 pub struct Retention {
     pub max_age: Duration,
     pub audit_path: PathBuf,
+    pub audit_log: Option<Duration>,
 }
 
 /// Everything the stage needs besides its bus ends and the writer.
@@ -151,6 +154,11 @@ pub async fn run(
                 deadline = None;
                 continue;
             }
+            // A quiet archive still runs retention hourly: without this, it ran only after commits.
+            () = tokio::time::sleep(RETENTION_EVERY), if deadline.is_none() => {
+                retention(&writer, settings.retention.as_ref(), &mut last_retention).await?;
+                continue;
+            }
         };
         if batch.is_empty() {
             commit(&writer, &mut pending, first_pending_at, tracker.as_ref()).await?;
@@ -249,9 +257,16 @@ async fn retention(
     let writer = Arc::clone(writer);
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         let mut writer = writer.lock().map_err(|_| anyhow::anyhow!("archive writer lock poisoned"))?;
+        let now = chrono::Utc::now();
         writer
-            .apply_retention(chrono::Utc::now(), retention.max_age, |d| record_deletion(&retention.audit_path, d))
+            .apply_retention(now, retention.max_age, |d| record_deletion(&retention.audit_path, d))
             .context("archive retention failed")?;
+        drop(writer);
+        if let Some(before) = retention.audit_log.and_then(|period| super::retention::cut_off(now, period))
+            && let Some(cut) = audit::expire(&retention.audit_path, before).context("audit log retention failed")?
+        {
+            RetentionApplied { class: audit::AUDIT_LOG_CLASS, removed: cut.records }.emit();
+        }
         Ok(())
     })
     .await
@@ -263,19 +278,8 @@ pub fn record_deletion(
     audit_path: &std::path::Path,
     deletion: &onrust_archive::Deletion,
 ) -> Result<(), audit::AuditError> {
-    let record = serde_json::to_value(deletion).unwrap_or_default();
-    audit::append(
-        audit_path,
-        AuditEntry {
-            who: "onrust:retention".into(),
-            action: "retention_delete".into(),
-            query: None,
-            filters: record,
-            hits: Some(deletion.documents),
-            refused: None,
-        },
-    )
-    .map(|_| ())
+    let details = serde_json::to_value(deletion).unwrap_or_default();
+    super::retention::record(audit_path, super::retention::ARCHIVE, details, deletion.documents)
 }
 
 #[cfg(test)]
@@ -489,7 +493,8 @@ mod tests {
         writer.upsert(&serde_json::from_slice(&scored(2)).expect("message")).expect("upsert");
         writer.commit().expect("commit");
         assert_eq!(writer.buckets().len(), 2);
-        let retention = Retention { max_age: Duration::from_secs(30 * 86_400), audit_path: audit_path.clone() };
+        let retention =
+            Retention { max_age: Duration::from_secs(30 * 86_400), audit_path: audit_path.clone(), audit_log: None };
         let settings = Settings { retention: Some(retention), ..settings() };
         let empty = Log {
             records: Arc::new(Vec::new()),

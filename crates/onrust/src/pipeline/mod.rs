@@ -7,6 +7,7 @@ pub mod alert;
 pub mod archive;
 pub mod classify;
 pub mod ingest;
+pub mod retention;
 
 use anyhow::Context;
 use futures_util::FutureExt;
