@@ -20,8 +20,8 @@ use chrono_tz::Europe::Amsterdam;
 use maud::{Markup, html};
 use onrust_archive::BucketInfo;
 
-use super::SignedIn;
 use super::html::{self as view, counted, form_values, respond, time, value};
+use super::{DataClass, SignedIn};
 use crate::WebState;
 use onrust_audit::{self as audit, AuditError, AuditRecord};
 
@@ -266,6 +266,8 @@ pub(crate) async fn audit(
         }
         h2 id="bewaartermijn" { "Bewaartermijn per bucket" }
         (retention(buckets.as_ref(), console.retention, console.now()))
+        h2 id="soorten" { "Bewaartermijn per soort gegevens" }
+        (data_classes(&console.data_classes))
     };
     let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
     respond(status, view::page("Auditlog", Some(&signed_in), &console.region_name, body))
@@ -322,6 +324,30 @@ fn days(span: chrono::TimeDelta) -> String {
         1 => "1 dag".to_owned(),
         0 => format!("{} uur", span.num_hours()),
         n => format!("{n} dagen"),
+    }
+}
+
+/// Every data class and how long it is kept (rule L6).
+fn data_classes(classes: &[DataClass]) -> Markup {
+    html! {
+        @if classes.is_empty() {
+            p class="notice" { "De bewaartermijnen zijn in dit proces niet bekend." }
+        } @else {
+            p { "Wat ouder is dan zijn bewaartermijn, verwijdert onrust elk uur. Elke verwijdering staat eerst als " code { "retention_delete" } " in het auditlog, met de soort gegevens en hoeveel er weggaat." }
+            table class="classes" {
+                caption class="skip" { "Bewaartermijn per soort gegevens" }
+                thead { tr { th scope="col" { "Soort gegevens" } th scope="col" { "Wat erin staat" } th scope="col" { "Bewaard" } } }
+                tbody {
+                    @for class in classes {
+                        tr {
+                            th scope="row" { (class.name) }
+                            td { (class.holds) }
+                            td { (days(chrono::TimeDelta::from_std(class.keep).unwrap_or(chrono::TimeDelta::MAX))) }
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -390,5 +416,28 @@ mod tests {
         assert!(page.contains("04-04-2027 02:00"), "Dutch summer time: {page}");
         let unknown = retention(None, None, now).into_string();
         assert!(unknown.contains("niet bekend") && unknown.contains("leest het archief niet"));
+    }
+
+    #[test]
+    fn every_data_class_is_listed_with_its_period() {
+        let classes = [
+            DataClass {
+                name: "notificatielog".into(),
+                holds: "wie welke melding kreeg".into(),
+                keep: std::time::Duration::from_secs(365 * 86_400),
+            },
+            DataClass {
+                name: "auditlog".into(),
+                holds: "wie wat gebruikte".into(),
+                keep: std::time::Duration::from_secs(730 * 86_400),
+            },
+        ];
+        let page = data_classes(&classes).into_string();
+        assert!(
+            page.contains("<th scope=\"row\">notificatielog</th><td>wie welke melding kreeg</td><td>365 dagen</td>"),
+            "{page}"
+        );
+        assert!(page.contains("<th scope=\"row\">auditlog</th>") && page.contains("730 dagen"), "{page}");
+        assert!(data_classes(&[]).into_string().contains("niet bekend"));
     }
 }

@@ -106,6 +106,18 @@ pub struct Console {
     /// How long the archive keeps a message after fetching it (`archive.retention`),
     /// for the audit page's retention per bucket; `None` when unknown here.
     pub retention: Option<Duration>,
+    /// Every data class with its retention, as the FG's page lists them.
+    pub data_classes: Vec<DataClass>,
+}
+
+/// A data class and how long it is kept (rule L6), named for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataClass {
+    /// Its Dutch name ("notificatielog").
+    pub name: String,
+    /// What it holds, in Dutch.
+    pub holds: String,
+    pub keep: Duration,
 }
 
 impl std::fmt::Debug for Console {
@@ -131,6 +143,7 @@ impl Console {
             clock: Clock::system(),
             coverage: None,
             retention: None,
+            data_classes: Vec::new(),
         }
     }
 

@@ -88,6 +88,11 @@ pub(super) fn test_console(login: LoginPolicy) -> Console {
         clock: Clock::fixed(test_now()),
         coverage: Some(Arc::new(FakeCoverage)),
         retention: Some(Duration::from_secs(90 * 86_400)),
+        data_classes: vec![crate::console::DataClass {
+            name: "notificatielog".into(),
+            holds: "wie wanneer welke melding kreeg".into(),
+            keep: Duration::from_secs(365 * 86_400),
+        }],
     }
 }
 

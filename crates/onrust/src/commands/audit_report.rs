@@ -14,6 +14,7 @@ use chrono_tz::Europe::Amsterdam;
 use onrust_audit::AuditRecord;
 
 use super::markdown_cell as cell;
+use crate::pipeline::retention;
 
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
@@ -72,7 +73,11 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let text = if args.csv {
         csv(&in_period, &role_of)
     } else {
-        markdown(&Report { since: &args.since, until: &args.until, path: &path, chain, records: &in_period }, &role_of)
+        // A log cut by retention starts after record 0: the report cannot speak of the time before.
+        let kept_since = records.first().filter(|first| first.seq > 0 && first.at > from).map(|first| first.at);
+        let report =
+            Report { since: &args.since, until: &args.until, path: &path, chain, records: &in_period, kept_since };
+        markdown(&report, &role_of)
     };
     super::write_stdout(&text)?;
     Ok(ExitCode::SUCCESS)
@@ -116,6 +121,8 @@ struct Report<'a> {
     path: &'a Path,
     chain: Option<Result<u64, onrust_audit::AuditError>>,
     records: &'a [&'a AuditRecord],
+    /// The oldest record the log still has, when retention removed older ones inside the period.
+    kept_since: Option<DateTime<Utc>>,
 }
 
 fn markdown(report: &Report<'_>, role_of: &dyn Fn(&str) -> String) -> String {
@@ -139,6 +146,14 @@ fn markdown(report: &Report<'_>, role_of: &dyn Fn(&str) -> String) -> String {
             Some(Err(e)) => format!("**De hashketen is niet in orde**: {e}"),
         }
     );
+    if let Some(since) = report.kept_since {
+        let _ = writeln!(
+            out,
+            "Het auditlog begint op {}: oudere records zijn verwijderd omdat hun bewaartermijn voorbij was. \
+             Over de tijd daarvoor zegt dit rapport niets.\n",
+            since.with_timezone(&Amsterdam).format("%d-%m-%Y %H:%M")
+        );
+    }
     let time = |r: &AuditRecord| r.at.with_timezone(&Amsterdam).format("%d-%m-%Y %H:%M").to_string();
 
     out.push_str("## Zoekopdrachten per account\n\n");
@@ -198,16 +213,23 @@ fn markdown(report: &Report<'_>, role_of: &dyn Fn(&str) -> String) -> String {
         out.push('\n');
     }
 
-    out.push_str("## Bewaartermijn: gewiste buckets\n\n");
+    out.push_str("## Bewaartermijn: wat is verwijderd\n\n");
     let deletions: Vec<&&AuditRecord> =
-        report.records.iter().filter(|r| r.entry.action == "retention_delete").collect();
+        report.records.iter().filter(|r| r.entry.action == onrust_audit::RETENTION_DELETE).collect();
     if deletions.is_empty() {
-        out.push_str("Geen buckets gewist in deze periode.\n\n");
+        out.push_str("Niets verwijderd wegens de bewaartermijn in deze periode.\n\n");
     } else {
-        out.push_str("| Tijd | Bucket | Berichten |\n|---|---|---:|\n");
+        out.push_str("| Tijd | Soort gegevens | Wat | Aantal |\n|---|---|---|---:|\n");
         for r in deletions {
-            let bucket = r.entry.filters.get("bucket").and_then(|b| b.as_str()).unwrap_or("?");
-            let _ = writeln!(out, "| {} | {} | {} |", time(r), cell(bucket), r.entry.hits.unwrap_or(0));
+            let filters = &r.entry.filters;
+            // Archive records from before classes were named are the archive's.
+            let class = filters.get("class").and_then(|c| c.as_str()).unwrap_or(retention::ARCHIVE);
+            let what = match filters.get("bucket").and_then(|b| b.as_str()) {
+                Some(bucket) => format!("bucket {bucket}"),
+                None => "ouder dan de bewaartermijn".to_owned(),
+            };
+            let (name, _) = retention::described(class);
+            let _ = writeln!(out, "| {} | {} | {} | {} |", time(r), name, cell(&what), r.entry.hits.unwrap_or(0));
         }
         out.push('\n');
     }

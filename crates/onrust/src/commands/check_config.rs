@@ -75,9 +75,15 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
         humantime::format_duration(config.archive.commit_interval.0),
         config.archive.commit_max_docs,
         config.archive.bucket,
-        humantime::format_duration(config.archive.retention.0),
+        in_days(config.archive.retention.0),
     );
     println!("  pseudonyms:   new key every {}", humantime::format_duration(config.privacy.pseudonym_period.0));
+    let kept: Vec<String> = crate::pipeline::retention::periods(&config)
+        .into_iter()
+        .filter(|(class, _)| *class != crate::pipeline::retention::ARCHIVE)
+        .map(|(class, keep)| format!("{class} {}", in_days(keep)))
+        .collect();
+    println!("  retention:    {} (then deleted hourly, each deletion recorded first)", kept.join(", "));
     if !config.ingest.allow_hosts.is_empty() {
         println!("  WARNING:      the private-address guard is lifted for {}", config.ingest.allow_hosts.join(", "));
     }
@@ -217,5 +223,14 @@ fn explain_alerts(config: &crate::config::Config) {
             println!("  console:      {base} (mail links to an alert there; onrust feed add prints addresses)")
         }
         None => println!("  NOTE:         no http.public_url: mail carries no link to the alert in the console"),
+    }
+}
+
+/// A period as a person sets it: whole days as days ("90 days"), anything else as humantime writes it.
+fn in_days(period: std::time::Duration) -> String {
+    const DAY: u64 = 24 * 3600;
+    match period.as_secs() {
+        secs if secs % DAY == 0 && period.subsec_nanos() == 0 => format!("{} days", secs / DAY),
+        _ => humantime::format_duration(period).to_string(),
     }
 }

@@ -293,6 +293,13 @@ pub(super) fn console(config: &Config, with_sources: bool) -> anyhow::Result<onr
         clock: Clock::system(),
         coverage,
         retention: Some(config.archive.retention.0),
+        data_classes: crate::pipeline::retention::periods(config)
+            .into_iter()
+            .map(|(class, keep)| {
+                let (name, holds) = crate::pipeline::retention::described(class);
+                onrust_web::console::DataClass { name: name.to_owned(), holds: holds.to_owned(), keep }
+            })
+            .collect(),
     })
 }
 

@@ -18,6 +18,34 @@ pub const ALERT_STATE: &str = "alert_state";
 pub const NOTIFICATION_LOG: &str = "notification_log";
 pub const OUTBOX: &str = "outbox";
 
+/// The audit log's own class ([`onrust_audit::expire`] records it).
+pub const AUDIT_LOG: &str = audit::AUDIT_LOG_CLASS;
+
+/// A data class as the FG's pages, reports and the transparency documents
+/// name it in Dutch, with what it holds; one place, so they agree.
+pub fn described(class: &str) -> (&'static str, &'static str) {
+    match class {
+        ARCHIVE => ("archief van berichten", "titels, teksten, tijden en links van berichten, met een pseudoniem"),
+        ALERT_STATE => ("status van meldingen", "wie een melding doorstuurde of afwees, wanneer en waarom"),
+        NOTIFICATION_LOG => ("notificatielog", "wie wanneer welke melding kreeg, op welk adres, en of dat lukte"),
+        OUTBOX => ("uitgaande berichten", "meldingen die nog weg moeten of definitief mislukten, met hun fragmenten"),
+        AUDIT_LOG => ("auditlog", "wie wanneer welke inhoud gebruikte: zoekvragen, handelingen en inzage"),
+        _ => ("onbekende soort gegevens", ""),
+    }
+}
+
+/// Every data class with a retention and its period, the archive first.
+pub fn periods(config: &crate::config::Config) -> Vec<(&'static str, std::time::Duration)> {
+    let r = &config.retention;
+    vec![
+        (ARCHIVE, config.archive.retention.0),
+        (ALERT_STATE, r.alert_state.0),
+        (NOTIFICATION_LOG, r.notification_log.0),
+        (OUTBOX, r.outbox.0),
+        (AUDIT_LOG, r.audit_log.0),
+    ]
+}
+
 /// Records that `removed` items of `class` go now; `details` (an object)
 /// says which, and gets the class added.
 pub fn record(

@@ -32,7 +32,8 @@ fn each_document_names_every_source_theme_rule_and_retention_period() {
     ]);
     let config = std::fs::read_to_string(&install.config)
         .expect("config")
-        .replace("[archive]\n", "[archive]\nretention = \"45days\"\nbucket = \"day\"\n");
+        .replace("[archive]\n", "[archive]\nretention = \"45days\"\nbucket = \"day\"\n")
+        + "[retention]\nalert_state = \"200days\"\nnotification_log = \"300days\"\noutbox = \"20days\"\naudit_log = \"400days\"\n";
     std::fs::write(
         &install.config,
         format!(
@@ -60,6 +61,14 @@ fn each_document_names_every_source_theme_rule_and_retention_period() {
             assert!(text.contains(theme.as_str()), "{document} names the theme {theme}:\n{text}");
         }
         assert!(text.contains("45 dagen") && text.contains("per dag"), "{document}: the retention:\n{text}");
+        for period in [
+            "Status van meldingen (wie een melding doorstuurde of afwees, wanneer en waarom): 200 dagen",
+            "Notificatielog (wie wanneer welke melding kreeg, op welk adres, en of dat lukte): 300 dagen",
+            "Uitgaande berichten (meldingen die nog weg moeten of definitief mislukten, met hun fragmenten): 20 dagen",
+            "Auditlog (wie wanneer welke inhoud gebruikte: zoekvragen, handelingen en inzage): 400 dagen",
+        ] {
+            assert!(text.contains(period), "{document}: the retention of each data class: {period}\n{text}");
+        }
         assert!(text.contains("Utrecht (GM0344)") || document == "fria", "{document}: the region:\n{text}");
         assert!(text.contains("**In te vullen**"), "{document}: what the configuration cannot know is marked");
         // Nothing measured beside this configuration: the document says so and invents nothing.

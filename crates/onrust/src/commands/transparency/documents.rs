@@ -260,11 +260,22 @@ fn retention(out: &mut String, facts: &Facts) {
         out,
         "- Archief van berichten: per {} in één index; een index wordt {} na het ophalen van zijn berichten \
          als geheel gewist, en dat wissen staat in het auditlog.\n\
-         - Sleutels voor pseudoniemen: een nieuwe sleutel elke {}; sleutels van vóór de vorige periode worden gewist.\n\
-         - Status van meldingen, het notificatielog, de uitgaande berichten en het auditlog: nog geen eigen \
-         bewaartermijn; ze blijven bewaard tot een beheerder ze verwijdert.",
+         - Sleutels voor pseudoniemen: een nieuwe sleutel elke {}; sleutels van vóór de vorige periode worden gewist.",
         r.bucket, r.archive, r.pseudonym_period
     );
+    for (name, holds, keep) in &r.classes {
+        let _ = writeln!(
+            out,
+            "- {} ({holds}): {keep}; wat ouder is, wordt elk uur verwijderd, en dat staat eerst in het auditlog.",
+            capitalised(name)
+        );
+    }
+}
+
+/// `name` with its first letter a capital, to begin a list item.
+fn capitalised(name: &str) -> String {
+    let mut chars = name.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 fn roles(out: &mut String, facts: &Facts) {

@@ -80,6 +80,8 @@ pub struct Retention {
     pub bucket: &'static str,
     /// `privacy.pseudonym_period` in words.
     pub pseudonym_period: String,
+    /// The other data classes (`[retention]`): name, what it holds, the period in words.
+    pub classes: Vec<(&'static str, &'static str, String)>,
 }
 
 /// `classifier-figures.toml`.
@@ -166,6 +168,14 @@ impl Facts {
                     onrust_archive::Period::Month => "maand",
                 },
                 pseudonym_period: duration_nl(config.privacy.pseudonym_period.0.as_secs()),
+                classes: crate::pipeline::retention::periods(config)
+                    .into_iter()
+                    .filter(|(class, _)| *class != crate::pipeline::retention::ARCHIVE)
+                    .map(|(class, keep)| {
+                        let (name, holds) = crate::pipeline::retention::described(class);
+                        (name, holds, duration_nl(keep.as_secs()))
+                    })
+                    .collect(),
             },
             roles: Role::ALL.iter().map(|&role| (role_name(role), role_may(role))).collect(),
             figures: read_figures(&figures_path)?,
