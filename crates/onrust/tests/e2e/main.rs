@@ -25,6 +25,7 @@ mod metrics;
 mod pipeline;
 mod places;
 mod repository;
+mod retention;
 mod sources;
 mod subscriptions;
 mod transparency;
