@@ -311,6 +311,7 @@ async fn main() -> Res<()> {
         clock: Clock::fixed(now),
         coverage: Some(Arc::new(BenchCoverage(now))),
         retention: Some(Duration::from_secs(90 * 86_400)),
+        data_classes: Vec::new(),
     };
     let sessions = |name: &str, role: Role| -> Res<String> {
         let id = console.sessions.start(name, role, Scope::Region).ok_or("no randomness")?;
