@@ -935,7 +935,7 @@ mod tests {
     use super::*;
     use crate::notify::fixtures;
 
-    fn notification(seq: u64, address: &str) -> Notification {
+    pub(super) fn notification(seq: u64, address: &str) -> Notification {
         let alert = fixtures::alert();
         Notification {
             fingerprint: alert.fingerprint.clone(),

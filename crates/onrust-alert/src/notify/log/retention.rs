@@ -95,22 +95,9 @@ mod tests {
 
     use chrono::TimeDelta;
 
-    use super::super::{Channel, Content, Deliver, Delivered, DeliveryError, Item, Notification, RetryPolicy};
+    use super::super::tests::notification;
+    use super::super::{Deliver, Delivered, DeliveryError, Notification, RetryPolicy};
     use super::*;
-    use crate::notify::{RecipientRole, fixtures};
-
-    fn notification(seq: u64, address: &str) -> Notification {
-        let alert = fixtures::alert();
-        Notification {
-            fingerprint: alert.fingerprint.clone(),
-            sequence: seq,
-            rule: alert.rule.clone(),
-            channel: Channel::Email,
-            role: RecipientRole::Officer,
-            address: address.to_owned(),
-            content: Content::Alerts { items: vec![Item::new(alert, None)] },
-        }
-    }
 
     /// Refuses one address for good, accepts the rest.
     struct RefusesOne(&'static str);
