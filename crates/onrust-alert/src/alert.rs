@@ -139,6 +139,10 @@ pub struct Alert {
     /// (acknowledged, confirmed or dismissed for the mayor).
     #[serde(default)]
     pub decisions: Vec<Decision>,
+    /// The mandate (`[[mandates]]` id) the rule ran under when it made this
+    /// alert (rule L5); `None` in state written before mandates existed.
+    #[serde(default)]
+    pub mandate: Option<String>,
 }
 
 /// The municipality label of an alert without a known place: in its

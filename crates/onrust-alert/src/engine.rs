@@ -253,6 +253,9 @@ pub struct Engine {
     /// The region's names, lowercased ("midden-nederland"): a message that names
     /// one is about the whole region.
     region_names: Vec<String>,
+    /// Rules (by name) whose mandate is not in force (rule L5): they count,
+    /// fire and hold nothing, and their alerts resolve.
+    paused: FxHashSet<String>,
 }
 
 /// Region municipalities a message must name to be about the whole region
@@ -322,7 +325,20 @@ impl Engine {
             single_from,
             region: FxHashSet::default(),
             region_names: Vec::new(),
+            paused: FxHashSet::default(),
         }
+    }
+
+    /// Pauses these rules (by name), and only these: their mandate is not in
+    /// force (rule L5). A paused rule makes no alert and its alerts resolve
+    /// at the next [`Engine::evaluate`]; unpausing lets it run again.
+    pub fn set_paused_rules(&mut self, names: impl IntoIterator<Item = String>) {
+        self.paused = names.into_iter().collect();
+    }
+
+    /// Whether the rule of this name is paused.
+    pub fn is_paused(&self, name: &str) -> bool {
+        self.paused.contains(name)
     }
 
     /// The region: its municipalities, and the names a message may call it
@@ -594,6 +610,9 @@ impl Engine {
         }
         let mut acts = Vec::new();
         for (ri, rule) in self.rules.iter().enumerate() {
+            if self.paused.contains(&rule.name) {
+                continue;
+            }
             if a.level < rule.min_level || !rule.admits_source_kind(msg.message.source_kind) {
                 continue;
             }
@@ -796,6 +815,9 @@ impl Engine {
         self.prune(now);
         let mut drafts = Vec::new();
         for ri in 0..self.rules.len() {
+            if self.paused.contains(&self.rules[ri].name) {
+                continue;
+            }
             match self.rules[ri].kind {
                 RuleKind::Threshold => self.eval_threshold(ri, now, &mut drafts),
                 RuleKind::Burst => self.eval_burst(ri, now, baselines, &mut drafts),
@@ -853,7 +875,8 @@ impl Engine {
         let fps: Vec<String> = self.s.active.keys().cloned().collect();
         for fp in fps {
             let Some(inst) = self.s.active.get_mut(&fp) else { continue };
-            let rule = self.rules.iter().find(|r| r.name == inst.alert.rule);
+            let paused = &self.paused;
+            let rule = self.rules.iter().find(|r| r.name == inst.alert.rule && !paused.contains(&r.name));
             let (holds, gone_since) = match rule {
                 None => (false, inst.last_true),
                 Some(r) => match r.kind {
@@ -1145,6 +1168,7 @@ fn blank_alert(
         unplaced: false,
         escalates_at: None,
         decisions: Vec::new(),
+        mandate: (!rule.mandate.is_empty()).then(|| rule.mandate.clone()),
     }
 }
 

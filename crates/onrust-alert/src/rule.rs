@@ -86,6 +86,10 @@ pub struct RuleConfig {
     /// Escalate to the supervisor when the officers have not acknowledged a firing alert
     /// within this time, e.g. `"30m"`; default: no escalation.
     pub escalate_after: Option<String>,
+    /// The mandate (`[[mandates]]` id) the rule runs under (rule L5); the
+    /// daemon's configuration requires it, and every alert carries it.
+    #[serde(default)]
+    pub mandate: Option<String>,
 }
 
 /// What a threshold or burst rule counts over.
@@ -119,6 +123,11 @@ pub struct RuleProblem {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Rule {
     pub name: String,
+    /// The mandate the rule runs under (empty where none is configured, as in
+    /// tests of this crate). Not in the version: moving a rule to another
+    /// mandate does not change what it decides.
+    #[serde(skip)]
+    pub mandate: String,
     /// Short hash of the canonical config (this struct without `version`).
     #[serde(skip)]
     pub version: String,
@@ -375,6 +384,7 @@ pub fn validate(configs: &[RuleConfig]) -> Result<Vec<Rule>, Vec<RuleProblem>> {
         });
         let mut rule = Rule {
             name: c.name.clone(),
+            mandate: c.mandate.clone().unwrap_or_default(),
             version: String::new(),
             kind,
             severity,

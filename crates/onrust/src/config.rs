@@ -17,8 +17,11 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 mod checks;
+mod mandate_checks;
+pub mod mandates;
 mod retention;
 pub use checks::read_monitor_token;
+pub use mandates::{Mandate, MandateRecord, Standing};
 pub use retention::RetentionConfig;
 
 /// A duration written as a string: `"30s"`, `"5m"`, `"1h"`, `"28d"`.
@@ -62,6 +65,10 @@ pub struct Config {
     pub alerts: AlertsConfig,
     /// `[region]`: the municipalities this installation watches.
     pub region: RegionConfig,
+    /// `[[mandates]]`: what makes the monitoring lawful (rule L5); every source and rule names one.
+    pub mandates: Vec<Mandate>,
+    /// The first day this data directory ran under a trial mandate (its `mandates.json`), if it has.
+    pub trial_started: Option<chrono::NaiveDate>,
 }
 
 /// `[region]`: the municipalities this installation watches. Coverage, the
@@ -819,6 +826,9 @@ pub struct SourceConfig {
     /// `bluesky` only: the post languages (`langs` tags, ISO 639-1) let in; default `["nl"]`.
     #[serde(default)]
     pub languages: Vec<String>,
+    /// The `[[mandates]]` id this source runs under (rule L5); required.
+    #[serde(default)]
+    pub mandate: Option<String>,
 }
 
 impl SourceConfig {
@@ -1200,7 +1210,12 @@ impl Collector {
 
     /// Reads `[[rules]]` entry by entry, then validates them together; every
     /// problem is reported under `rules[i].key` with `i` the entry's place in the file.
-    fn rules(&mut self, table: &mut toml::Table) -> Vec<onrust_alert::Rule> {
+    fn rules(
+        &mut self,
+        table: &mut toml::Table,
+        bound: &mandate_checks::Bound<'_>,
+        recipients: &[RecipientConfig],
+    ) -> Vec<onrust_alert::Rule> {
         let entries = match table.remove("rules") {
             None => return Vec::new(),
             Some(toml::Value::Array(entries)) => entries,
@@ -1221,6 +1236,9 @@ impl Collector {
                     if let Some(problem) = problem {
                         self.push(format!("rules[{i}].municipalities[{j}]"), problem);
                     }
+                }
+                for (field, problem) in bound.rule_problems(&rule, recipients) {
+                    self.push(format!("rules[{i}].{field}"), problem);
                 }
                 configs.push(rule);
                 positions.push(i);
@@ -1292,6 +1310,7 @@ impl Config {
         normalise(&mut region.municipalities);
         let config_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         c.places = Places::load(&config_dir, &classify, &region);
+        let (mandates, trial_started) = c.mandates(&mut table, &config_dir, &classify, &data_dir);
         let tokens = c.tokens(&mut table);
         let mut http: HttpConfig = c.section(&mut table, "http");
         http.tokens = tokens;
@@ -1330,9 +1349,16 @@ impl Config {
                 ),
             }
         }
-        let rules = c.rules(&mut table);
+        let today = mandates::amsterdam_date(chrono::Utc::now());
+        let bound = mandate_checks::Bound { mandates: &mandates, trial_started, today };
+        let rules = c.rules(&mut table, &bound, &recipients);
         for source in &mut sources {
             normalise(&mut source.municipalities);
+        }
+        for (source, at) in sources.iter().zip(&positions) {
+            for (field, problem) in bound.source_problems(source) {
+                c.push(format!("sources[{at}].{field}"), problem);
+            }
         }
         for key in table.keys() {
             c.push(key.clone(), "unknown key");
@@ -1355,6 +1381,8 @@ impl Config {
             rules,
             alerts,
             region,
+            mandates,
+            trial_started,
         };
         config.validate(&mut c, &positions);
         if c.problems.is_empty() { Ok(config) } else { Err(ConfigErrors(c.problems)) }
@@ -1655,7 +1683,7 @@ mod tests {
             std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
         )
         .join("../../config/test.toml");
-        Config::parse(&path, text)
+        Config::parse(&path, &mandates::with_test_mandate(text))
     }
 
     #[test]
@@ -1705,15 +1733,18 @@ mod tests {
         let config = parse(
             r#"
             [[sources]]
+            mandate = "test"
             id = "mastodon-nl"
             kind = "mastodon"
             url = "https://mastodon.nl"
             tags = ["utrecht", "boerenprotest", "stikstof", "amersfoort", "almere"]
             [[sources]]
+            mandate = "test"
             id = "bluesky"
             kind = "bluesky"
             url = "wss://jetstream2.us-east.bsky.network/subscribe"
             [[sources]]
+            mandate = "test"
             id = "tg-regio"
             kind = "telegram"
             url = "https://t.me/s/rtvutrecht"
@@ -1728,31 +1759,37 @@ mod tests {
         let errors = parse(
             r##"
             [[sources]]
+            mandate = "test"
             id = "m1"
             kind = "mastodon"
             url = "https://mastodon.nl/api/v1/timelines/tag/utrecht"
             tags = ["#utrecht", "utrecht", "Utrecht", ""]
             languages = ["nl"]
             [[sources]]
+            mandate = "test"
             id = "m2"
             kind = "mastodon"
             url = "https://mastodon.social"
             [[sources]]
+            mandate = "test"
             id = "b1"
             kind = "bluesky"
             url = "https://jetstream2.us-east.bsky.network/subscribe"
             languages = ["dutch"]
             [[sources]]
+            mandate = "test"
             id = "t1"
             kind = "telegram"
             url = "https://t.me/rtvutrecht"
             interval = "2h"
             [[sources]]
+            mandate = "test"
             id = "f1"
             kind = "feed"
             url = "wss://example.org/feed"
             tags = ["x"]
             [[sources]]
+            mandate = "test"
             id = "b2"
             kind = "bluesky"
             url = "ws://jetstream2.us-east.bsky.network/subscribe"
@@ -1786,6 +1823,7 @@ mod tests {
             [region]
             municipalities = ["GM0344", "GM0307"]
             [[sources]]
+            mandate = "test"
             id = "utrecht"
             kind = "feed"
             url = "https://example.org/feed"
@@ -1802,6 +1840,7 @@ mod tests {
             [region]
             municipalities = ["GM0344", "Utrecht", "GM0344"]
             [[sources]]
+            mandate = "test"
             id = "almere"
             kind = "feed"
             url = "https://example.org/feed"
@@ -1831,11 +1870,13 @@ mod tests {
             [ingest]
             allow_host = []
             [[sources]]
+            mandate = "test"
             id = "Bad Id"
             kind = "feed"
             url = "file:///etc/passwd"
             interval = "1s"
             [[sources]]
+            mandate = "test"
             id = "x"
             kind = "feed"
             url = "https://example.org/feed"
@@ -1862,8 +1903,8 @@ mod tests {
     #[test]
     fn a_source_after_an_unreadable_one_is_named_by_its_own_place() {
         let errors = parse(
-            "[[sources]]\nid = \"a\"\nkind = \"feed\"\nurl = \"https://example.org/a\"\ninterval = \"soon\"\n\
-             [[sources]]\nid = \"b\"\nkind = \"feed\"\nurl = \"ftp://example.org/b\"\ninterval = \"5m\"\n",
+            "[[sources]]\nmandate = \"test\"\nid = \"a\"\nkind = \"feed\"\nurl = \"https://example.org/a\"\ninterval = \"soon\"\n\
+             [[sources]]\nmandate = \"test\"\nid = \"b\"\nkind = \"feed\"\nurl = \"ftp://example.org/b\"\ninterval = \"5m\"\n",
         )
         .unwrap_err()
         .to_string();
@@ -1922,8 +1963,8 @@ mod tests {
                  [[recipients]]\nmunicipality = \"GM0344\"\nrole = \"officer\"\nemail = \"oov@utrecht.example\"\n\
                  [[webhooks]]\nurl = \"https://crisis.example/\"\nsecret_file = {key:?}\nmunicipality = \"GM0034\"\n\
                  [[http.tokens]]\nname = \"oov\"\nrole = \"officer\"\nsha256 = \"{HASH_A}\"\nmunicipalities = [\"GM0344\", \"GM9998\"]\n\
-                 [[rules]]\nname = \"lokaal\"\nkind = \"critical\"\nmunicipalities = [\"GM0344\", \"9997\"]\n\
-                 [[sources]]\nid = \"lokaal\"\nkind = \"feed\"\nurl = \"https://example.org/feed\"\nmunicipalities = [\"GM9996\"]\n"
+                 [[rules]]\nmandate = \"test\"\nname = \"lokaal\"\nkind = \"critical\"\nmunicipalities = [\"GM0344\", \"9997\"]\n\
+                 [[sources]]\nmandate = \"test\"\nid = \"lokaal\"\nkind = \"feed\"\nurl = \"https://example.org/feed\"\nmunicipalities = [\"GM9996\"]\n"
             )
         };
         // Without a [region]: the gazetteer's municipalities.
@@ -2058,7 +2099,7 @@ mod tests {
              [alerts]\nevaluate_interval = \"2s\"\n\
              [[recipients]]\nmunicipality = \"GM0344\"\nrole = \"officer\"\nemail = \"oov@utrecht.example\"\n\
              [[recipients]]\nmunicipality = \"*\"\nrole = \"mayor\"\nemail = \"burgemeester@regio.example\"\n\
-             [[rules]]\nname = \"oproep-tot-geweld\"\nkind = \"critical\"\nmin_level = 3\n",
+             [[rules]]\nmandate = \"test\"\nname = \"oproep-tot-geweld\"\nkind = \"critical\"\nmin_level = 3\n",
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let smtp = config.smtp.as_ref().expect("smtp").to_notifier();
@@ -2084,8 +2125,8 @@ mod tests {
              [[recipients]]\nmunicipality = \"Utrecht\"\nrole = \"officer\"\nemail = \"oov@utrecht.example\"\n\
              [[recipients]]\nmunicipality = \"GM0344\"\nrole = \"boss\"\nemail = \"a@b.example\"\n\
              [[recipients]]\nmunicipality = \"GM0344\"\nrole = \"mayor\"\nemail = \"a@b.example\\nBcc: x@y.example\"\n\
-             [[rules]]\nname = \"x\"\nkind = \"critical\"\nwindwo = \"1h\"\n\
-             [[rules]]\nname = \"Bad Name\"\nkind = \"threshold\"\n",
+             [[rules]]\nmandate = \"test\"\nname = \"x\"\nkind = \"critical\"\nwindwo = \"1h\"\n\
+             [[rules]]\nmandate = \"test\"\nname = \"Bad Name\"\nkind = \"threshold\"\n",
         )
         .unwrap_err();
         let text = errors.to_string();
@@ -2205,7 +2246,7 @@ mod tests {
         std::fs::write(&empty, "").expect("write");
         private(&empty);
         let source = |id: &str, kind: &str, url: &str| {
-            format!("[[sources]]\nid = \"{id}\"\nkind = \"{kind}\"\nurl = \"{url}\"\n")
+            format!("[[sources]]\nmandate = \"test\"\nid = \"{id}\"\nkind = \"{kind}\"\nurl = \"{url}\"\n")
         };
         let sources = [
             source("lokaal", "feed", "http://127.0.0.1:8080/feed.xml"),
@@ -2267,8 +2308,8 @@ mod tests {
         assert_eq!(parse("").unwrap_or_else(|e| panic!("{e}")).ingest.max_requests_per_host, 4);
         let text = parse(
             "[ingest]\ntotal_timeout = \"1m\"\nmax_requests_per_host = 0\n\
-             [[sources]]\nid = \"snel\"\nkind = \"feed\"\nurl = \"https://example.org/a\"\ninterval = \"30s\"\n\
-             [[sources]]\nid = \"rustig\"\nkind = \"feed\"\nurl = \"https://example.org/b\"\ninterval = \"1m\"\n",
+             [[sources]]\nmandate = \"test\"\nid = \"snel\"\nkind = \"feed\"\nurl = \"https://example.org/a\"\ninterval = \"30s\"\n\
+             [[sources]]\nmandate = \"test\"\nid = \"rustig\"\nkind = \"feed\"\nurl = \"https://example.org/b\"\ninterval = \"1m\"\n",
         )
         .unwrap_err()
         .to_string();
@@ -2330,7 +2371,7 @@ mod tests {
 
     #[test]
     fn durations_and_defaults() {
-        let config = parse("[[sources]]\nid = \"nos\"\nkind = \"feed\"\nurl = \"https://feeds.nos.nl/nosnieuwsalgemeen\"\ninterval = \"5m\"\n")
+        let config = parse("[[sources]]\nmandate = \"test\"\nid = \"nos\"\nkind = \"feed\"\nurl = \"https://feeds.nos.nl/nosnieuwsalgemeen\"\ninterval = \"5m\"\n")
             .unwrap();
         assert_eq!(config.sources[0].interval.0, Duration::from_secs(300));
         assert_eq!(config.http.listen, default_listen());
