@@ -179,6 +179,7 @@ fn alert() -> Alert {
         unplaced: false,
         escalates_at: None,
         decisions: Vec::new(),
+        mandate: None,
     }
 }
 

@@ -174,6 +174,7 @@ fn alert(i: usize, code: &MunicipalityCode, now: DateTime<Utc>, evidence: Vec<on
         unplaced: false,
         escalates_at: None,
         decisions: Vec::new(),
+        mandate: None,
     }
 }
 

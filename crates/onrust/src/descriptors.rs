@@ -142,9 +142,9 @@ mod tests {
     fn the_budget_counts_connections_sources_and_kafka() {
         let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config/test.toml");
         let text = "[http]\nmax_connections = 100\n\
-                    [[sources]]\nid = \"a\"\nkind = \"feed\"\nurl = \"https://example.org/a\"\n\
-                    [[sources]]\nid = \"b\"\nkind = \"feed\"\nurl = \"https://example.org/b\"\nenabled = false\n";
-        let config = Config::parse(&path, text).expect("valid");
+                    [[sources]]\nmandate = \"test\"\nid = \"a\"\nkind = \"feed\"\nurl = \"https://example.org/a\"\n\
+                    [[sources]]\nmandate = \"test\"\nid = \"b\"\nkind = \"feed\"\nurl = \"https://example.org/b\"\nenabled = false\n";
+        let config = Config::parse(&path, &crate::config::mandates::with_test_mandate(text)).expect("valid");
         let budget = Budget::of(&config);
         assert_eq!(budget, Budget { http: 100, stages: STAGE_BASE + PER_SOURCE });
         assert_eq!(budget.total(), 100 + STAGE_BASE + PER_SOURCE);

@@ -289,6 +289,7 @@ pub(crate) mod fixtures {
             unplaced: false,
             escalates_at: None,
             decisions: Vec::new(),
+            mandate: None,
         }
     }
 }

@@ -8,7 +8,7 @@ use super::*;
 
 fn parse(text: &str) -> Result<Config, ConfigErrors> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config/test.toml");
-    Config::parse(&path, text)
+    Config::parse(&path, &mandates::with_test_mandate(text))
 }
 
 /// Text made of the configuration's own pieces, so that most of it is TOML
@@ -107,7 +107,7 @@ proptest! {
         let mut text = String::new();
         for (id, (path, interval, enabled)) in &sources {
             text.push_str(&format!(
-                "[[sources]]\nid = {id:?}\nkind = \"feed\"\nurl = \"https://example.org/{path}\"\ninterval = \"{interval}s\"\nenabled = {enabled}\n"
+                "[[sources]]\nmandate = \"test\"\nid = {id:?}\nkind = \"feed\"\nurl = \"https://example.org/{path}\"\ninterval = \"{interval}s\"\nenabled = {enabled}\n"
             ));
         }
         let config = parse(&text).map_err(|e| TestCaseError::fail(e.to_string()))?;

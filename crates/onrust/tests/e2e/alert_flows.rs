@@ -76,7 +76,7 @@ fn repeated_announcements_make_one_entry_one_mail_a_signed_webhook_a_summary_and
              [[recipients]]\nmunicipality = \"GM0344\"\nrole = \"officer\"\nemail = \"{OFFICER}\"\n\
              [[recipients]]\nmunicipality = \"GM0344\"\nrole = \"mayor\"\nemail = \"{MAYOR}\"\n\
              [[webhooks]]\nurl = \"{hook}\"\nsecret_file = {key:?}\nmunicipality = \"GM0344\"\n\
-             [[rules]]\nname = \"aangekondigde-actie\"\nkind = \"announcement\"\nreview = false\n\
+             [[rules]]\nmandate = \"test\"\nname = \"aangekondigde-actie\"\nkind = \"announcement\"\nreview = false\n\
              group_wait = \"2s\"\ngroup_interval = \"1s\"\n",
             port = sink.port,
             hook = server.url("/hook"),
@@ -267,7 +267,7 @@ fn a_burst_against_the_archive_baseline_fires_where_the_week_is_unusual_only() {
         &install.config,
         format!(
             "{config}[alerts]\nevaluate_interval = \"1s\"\n\
-             [[rules]]\nname = \"ongewone-drukte\"\nkind = \"burst\"\nmin_level = 1\nwindow = \"1h\"\n\
+             [[rules]]\nmandate = \"test\"\nname = \"ongewone-drukte\"\nkind = \"burst\"\nmin_level = 1\nwindow = \"1h\"\n\
              baseline_weeks = 4\ncount = 3\ngroup_wait = \"0s\"\n"
         ),
     )

@@ -32,7 +32,7 @@ fn check_config_reports_every_problem_and_accepts_the_shipped_file() {
 
     let install = Install::new(&[("ok", "https://example.org/feed.xml".to_owned())]);
     let text = std::fs::read_to_string(&install.config).expect("config")
-        + "[[sources]]\nid = \"Bad\"\nkind = \"feed\"\nurl = \"file:///etc/passwd\"\n[bogus]\nx = 1\n";
+        + "[[sources]]\nmandate = \"test\"\nid = \"Bad\"\nkind = \"feed\"\nurl = \"file:///etc/passwd\"\n[bogus]\nx = 1\n";
     std::fs::write(&install.config, text).expect("write");
     let out = install.cli(&["check-config"]);
     assert_eq!(out.status.code(), Some(1));

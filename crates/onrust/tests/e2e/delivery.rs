@@ -56,7 +56,7 @@ fn a_failed_delivery_is_told_through_another_channel_and_sent_again_by_a_supervi
              [[recipients]]\nmunicipality = \"*\"\nrole = \"supervisor\"\nemail = \"{SUPERVISOR}\"\n\
              [[webhooks]]\nurl = \"{officer_hook}\"\nsecret_file = {key:?}\nmunicipality = \"GM0344\"\nrole = \"officer\"\n\
              [[webhooks]]\nurl = \"{supervisor_hook}\"\nsecret_file = {key:?}\nmunicipality = \"*\"\nrole = \"supervisor\"\n\
-             [[rules]]\nname = \"oproep-tot-geweld\"\nkind = \"critical\"\nmin_level = 3\nreview = false\n",
+             [[rules]]\nmandate = \"test\"\nname = \"oproep-tot-geweld\"\nkind = \"critical\"\nmin_level = 3\nreview = false\n",
             port = sink.port,
             officer_hook = server.url("/hook/ambtenaar-geheim-pad"),
             supervisor_hook = server.url("/hook/supervisor"),
@@ -182,7 +182,7 @@ fn a_rule_with_only_a_name_a_kind_and_a_level_mails_the_officer_within_two_minut
         format!(
             "{config}[smtp]\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\nfrom = \"onrust@regio.example\"\n\
              [[recipients]]\nmunicipality = \"GM0344\"\nrole = \"officer\"\nemail = \"{OFFICER}\"\n\
-             [[rules]]\nname = \"kale-regel\"\nkind = \"critical\"\nmin_level = 3\n",
+             [[rules]]\nmandate = \"test\"\nname = \"kale-regel\"\nkind = \"critical\"\nmin_level = 3\n",
             port = sink.port,
         ),
     )

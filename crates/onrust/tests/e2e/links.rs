@@ -44,7 +44,7 @@ fn a_handle_in_an_items_link_or_text_reaches_no_archive_evidence_or_feed() {
     let install = Install::new(&[("forum-utrecht", server.url("/forum.xml"))]);
     let config = std::fs::read_to_string(&install.config).expect("config");
     let rules = "[alerts]\nevaluate_interval = \"1s\"\n\
-                 [[rules]]\nname = \"oproep-tot-geweld\"\nkind = \"critical\"\nmin_level = 3\ngroup_wait = \"0s\"\n";
+                 [[rules]]\nmandate = \"test\"\nname = \"oproep-tot-geweld\"\nkind = \"critical\"\nmin_level = 3\ngroup_wait = \"0s\"\n";
     std::fs::write(&install.config, format!("{config}{rules}")).expect("config");
     let token = install.add_token("oov-utrecht", "officer");
     let daemon = install.start();

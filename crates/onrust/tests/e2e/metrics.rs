@@ -219,8 +219,8 @@ fn prometheus_scrapes_onrust_and_every_dashboard_and_rule_expression_returns_ser
     config = covers(&config, &kapot, "[\"GM0034\"]");
     config.push_str(
         "[region]\nmunicipalities = [\"GM0344\", \"GM0307\", \"GM0034\"]\n[alerts]\nevaluate_interval = \"1s\"\n\
-         [[rules]]\nname = \"oproep-tot-geweld\"\nkind = \"critical\"\nmin_level = 3\nwindow = \"1h\"\ngroup_wait = \"0s\"\n\
-         [[rules]]\nname = \"aangekondigde-actie\"\nkind = \"announcement\"\nmin_level = 2\n",
+         [[rules]]\nmandate = \"test\"\nname = \"oproep-tot-geweld\"\nkind = \"critical\"\nmin_level = 3\nwindow = \"1h\"\ngroup_wait = \"0s\"\n\
+         [[rules]]\nmandate = \"test\"\nname = \"aangekondigde-actie\"\nkind = \"announcement\"\nmin_level = 2\n",
     );
     config.push_str(&format!(
         "[smtp]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nfrom = \"onrust@regio.example\"\ntimeout = \"5s\"\n\

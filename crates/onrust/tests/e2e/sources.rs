@@ -28,9 +28,9 @@ fn reddit_youtube_and_authority_sources_carry_their_kind_and_no_author() {
     let install = Install::new(&[]);
     let config = std::fs::read_to_string(&install.config).expect("config");
     let sources = format!(
-        "[[sources]]\nid = \"reddit-rust\"\nkind = \"reddit\"\nurl = \"{}\"\ninterval = \"10s\"\n\
-         [[sources]]\nid = \"youtube-pbs\"\nkind = \"youtube\"\nurl = \"{}\"\ninterval = \"10s\"\n\
-         [[sources]]\nid = \"politie-utrecht\"\nkind = \"authority\"\nurl = \"{}\"\ninterval = \"10s\"\n",
+        "[[sources]]\nmandate = \"test\"\nid = \"reddit-rust\"\nkind = \"reddit\"\nurl = \"{}\"\ninterval = \"10s\"\n\
+         [[sources]]\nmandate = \"test\"\nid = \"youtube-pbs\"\nkind = \"youtube\"\nurl = \"{}\"\ninterval = \"10s\"\n\
+         [[sources]]\nmandate = \"test\"\nid = \"politie-utrecht\"\nkind = \"authority\"\nurl = \"{}\"\ninterval = \"10s\"\n",
         server.url("/r/rust/.rss"),
         server.url("/feeds/videos.xml"),
         server.url("/politie.xml"),
@@ -111,7 +111,7 @@ fn mastodon_hashtag_timelines_skip_opt_outs_and_keep_no_handle() {
     let install = Install::new(&[]);
     let config = std::fs::read_to_string(&install.config).expect("config");
     let source = format!(
-        "[[sources]]\nid = \"mastodon-nl\"\nkind = \"mastodon\"\nurl = \"{}\"\ntags = [\"utrecht\"]\ninterval = \"10s\"\n",
+        "[[sources]]\nmandate = \"test\"\nid = \"mastodon-nl\"\nkind = \"mastodon\"\nurl = \"{}\"\ntags = [\"utrecht\"]\ninterval = \"10s\"\n",
         server.url("")
     );
     std::fs::write(&install.config, format!("{config}{source}")).expect("config");
@@ -174,8 +174,8 @@ fn telegram_previews_take_the_channel_s_own_posts_and_report_a_missing_preview()
     let install = Install::new(&[]);
     let config = std::fs::read_to_string(&install.config).expect("config");
     let sources = format!(
-        "[[sources]]\nid = \"tg-regio\"\nkind = \"telegram\"\nurl = \"{}\"\ninterval = \"10s\"\n\
-         [[sources]]\nid = \"tg-besloten\"\nkind = \"telegram\"\nurl = \"{}\"\ninterval = \"10s\"\n",
+        "[[sources]]\nmandate = \"test\"\nid = \"tg-regio\"\nkind = \"telegram\"\nurl = \"{}\"\ninterval = \"10s\"\n\
+         [[sources]]\nmandate = \"test\"\nid = \"tg-besloten\"\nkind = \"telegram\"\nurl = \"{}\"\ninterval = \"10s\"\n",
         server.url("/s/rtv_regio_nieuws"),
         server.url("/s/besloten"),
     );
@@ -293,8 +293,8 @@ fn bluesky_posts_are_filtered_before_the_bus_and_a_deleted_post_leaves_archive_a
     let officer = install.add_token("oov-utrecht", "officer");
     let config = std::fs::read_to_string(&install.config).expect("config");
     let extra = format!(
-        "[[sources]]\nid = \"bluesky\"\nkind = \"bluesky\"\nurl = \"{}\"\nlanguages = [\"nl\"]\n\
-         [[rules]]\nname = \"oproep-tot-geweld\"\nkind = \"critical\"\nmin_level = 3\ngroup_wait = \"0s\"\n",
+        "[[sources]]\nmandate = \"test\"\nid = \"bluesky\"\nkind = \"bluesky\"\nurl = \"{}\"\nlanguages = [\"nl\"]\n\
+         [[rules]]\nmandate = \"test\"\nname = \"oproep-tot-geweld\"\nkind = \"critical\"\nmin_level = 3\ngroup_wait = \"0s\"\n",
         jetstream.url()
     );
     std::fs::write(&install.config, format!("{config}{extra}")).expect("config");

@@ -61,8 +61,8 @@ fn a_recipient_follows_a_secret_feed_address_until_it_is_revoked() {
         format!(
             "{config}[alerts]\nevaluate_interval = \"1s\"\nregion_name = \"Midden-Nederland\"\n\
              [region]\nmunicipalities = [\"GM0344\", \"GM0307\"]\n\
-             [[rules]]\nname = \"oproep-tot-geweld\"\nkind = \"critical\"\nmin_level = 3\n\
-             [[rules]]\nname = \"aangekondigde-actie\"\nkind = \"announcement\"\ngroup_wait = \"0s\"\n"
+             [[rules]]\nmandate = \"test\"\nname = \"oproep-tot-geweld\"\nkind = \"critical\"\nmin_level = 3\n\
+             [[rules]]\nmandate = \"test\"\nname = \"aangekondigde-actie\"\nkind = \"announcement\"\ngroup_wait = \"0s\"\n"
         ),
     )
     .expect("config");

@@ -266,7 +266,21 @@ pub fn shipped_rule(name: &str) -> String {
     let config = std::fs::read_to_string(repo_root().join("config/onrust.toml")).expect("config/onrust.toml");
     let start = config.find(&format!("[[rules]]\nname = \"{name}\"\n")).expect("the shipped rule");
     let end = config[start + 9..].find("\n[[rules]]").map_or(config.len(), |i| i + start + 9);
-    format!("{}\n", config[start..end].trim_end())
+    // Under the test installation's mandate, not the shipped trial (whose rules reach nobody).
+    let rule = config[start..end].trim_end().replace("mandate = \"trial\"", "mandate = \"test\"");
+    format!("{rule}\n")
+}
+
+/// The id of the mandate every [`Install`] has, in force from 2020 to 2099.
+pub const TEST_MANDATE: &str = "test";
+
+/// A `[[mandates]]` table with this id and these dates (`YYYY-MM-DD`), and
+/// extra lines (scope) as given.
+pub fn mandate_block(id: &str, start: &str, end: &str, extra: &str) -> String {
+    format!(
+        "[[mandates]]\nid = {id:?}\npurpose = \"Openbare orde: test\"\nlegal_basis = \"Gemeentewet art. 172\"\n\
+         decided_by = \"de burgemeester van Utrecht\"\ndpia = \"DPIA-TEST-1\"\nstart = {start}\nend = {end}\n{extra}"
+    )
 }
 
 /// The shipped `[region]` table (the 38 municipalities of Midden-Nederland).
@@ -292,15 +306,18 @@ impl Install {
         let root = repo_root();
         let mut toml = format!(
             "data_dir = {data:?}\n[http]\nlisten = \"127.0.0.1:{port}\"\n[ingest]\nallow_hosts = [\"127.0.0.1\"]\nmin_host_interval = \"10ms\"\ntotal_timeout = \"10s\"\nconnect_timeout = \"2s\"\nmin_rate_bytes_per_sec = 200\n\
-             [classify]\nthemes_dir = {themes:?}\ngazetteer = {gaz:?}\nsignals_dir = {signals:?}\nescalation = {escalation:?}\n[archive]\ncommit_interval = \"300ms\"\nwriter_memory_bytes = 20000000\n",
+             [classify]\nthemes_dir = {themes:?}\ngazetteer = {gaz:?}\nsignals_dir = {signals:?}\nescalation = {escalation:?}\n[archive]\ncommit_interval = \"300ms\"\nwriter_memory_bytes = 20000000\n{mandate}",
             data = dir.path().join("data"),
             themes = root.join("config/themes"),
             gaz = root.join("config/gazetteer/woonplaatsen-gemeenten-2024.csv"),
             signals = root.join("config/signals"),
             escalation = root.join("config/escalation.toml"),
+            mandate = mandate_block(TEST_MANDATE, "2020-01-01", "2099-12-31", ""),
         );
         for (id, url) in sources {
-            toml.push_str(&format!("[[sources]]\nid = {id:?}\nkind = \"feed\"\nurl = {url:?}\ninterval = \"10s\"\n"));
+            toml.push_str(&format!(
+                "[[sources]]\nmandate = \"test\"\nid = {id:?}\nkind = \"feed\"\nurl = {url:?}\ninterval = \"10s\"\n"
+            ));
         }
         let config = dir.path().join("onrust.toml");
         std::fs::write(&config, toml).expect("write config");

@@ -37,7 +37,7 @@ fn each_document_names_every_source_theme_rule_and_retention_period() {
     std::fs::write(
         &install.config,
         format!(
-            "{config}[[sources]]\nid = \"forum-amersfoort\"\nkind = \"feed\"\nurl = \"http://127.0.0.1:9/forum.xml\"\n\
+            "{config}[[sources]]\nmandate = \"test\"\nid = \"forum-amersfoort\"\nkind = \"feed\"\nurl = \"http://127.0.0.1:9/forum.xml\"\n\
              enabled = false\n{region}{critical}{announcement}",
             region = shipped_region(),
             critical = shipped_rule("oproep-tot-geweld"),

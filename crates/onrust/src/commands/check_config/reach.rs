@@ -96,9 +96,9 @@ mod tests {
         let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config/test.toml");
         let text = format!(
             "[region]\nmunicipalities = [\"GM0344\", \"GM0307\", \"GM0034\"]\n\
-             [[rules]]\nname = \"oproep-tot-geweld\"\nkind = \"critical\"\nmin_level = 3\nescalate_after = \"30m\"\n{extra}"
+             [[rules]]\nmandate = \"test\"\nname = \"oproep-tot-geweld\"\nkind = \"critical\"\nmin_level = 3\nescalate_after = \"30m\"\n{extra}"
         );
-        Config::parse(&path, &text).unwrap_or_else(|e| panic!("{e}"))
+        Config::parse(&path, &crate::config::mandates::with_test_mandate(&text)).unwrap_or_else(|e| panic!("{e}"))
     }
 
     fn names() -> Vec<(MunicipalityCode, String)> {

@@ -156,6 +156,7 @@ mod tests {
             unplaced: false,
             escalates_at: None,
             decisions: Vec::new(),
+            mandate: None,
         }
     }
 
