@@ -989,3 +989,24 @@ fn evidence_names_the_most_specific_place_in_its_alert_s_municipality() {
     assert!(e.forget_message("plek"));
     assert!(e.active_alerts().flat_map(|a| a.evidence.iter()).all(|ev| ev.place.is_none()));
 }
+
+/// Rule L5: an alert carries the mandate its rule ran under; a rule whose
+/// mandate is not in force makes no alert, its alert resolves, and it runs
+/// again once unpaused.
+#[test]
+fn a_paused_rule_makes_no_alert_and_an_alert_carries_its_mandate() {
+    let mut e = Engine::new(rules("[[rules]]\nname = \"kritiek\"\nkind = \"critical\"\nmandate = \"jaarwisseling\"\n"));
+    let now = t(12, 31, 22, 0);
+    let trs = e.observe(&msg("eerste", Some(UTRECHT), "jaarwisseling", 3, 0.9, now), now);
+    assert_eq!(kinds(&trs), [TransitionKind::Firing]);
+    assert_eq!(trs[0].alert.mandate.as_deref(), Some("jaarwisseling"));
+    e.set_paused_rules(["kritiek".to_owned()]);
+    assert!(e.is_paused("kritiek"));
+    let later = now + TimeDelta::minutes(1);
+    assert!(e.observe(&msg("tweede", Some(AMERSFOORT), "jaarwisseling", 3, 0.9, later), later).is_empty());
+    let trs = e.evaluate(later, &NoBaseline);
+    assert_eq!(kinds(&trs), [TransitionKind::Resolved], "the paused rule's alert resolves");
+    e.set_paused_rules(Vec::new());
+    let trs = e.observe(&msg("derde", Some(AMERSFOORT), "jaarwisseling", 3, 0.9, later), later);
+    assert_eq!(kinds(&trs), [TransitionKind::Firing]);
+}

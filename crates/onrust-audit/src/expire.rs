@@ -101,6 +101,7 @@ pub fn expire(path: &Path, before: DateTime<Utc>) -> Result<Option<Expired>, Aud
         filters,
         hits: Some(head.records),
         refused: None,
+        mandates: Vec::new(),
     })?;
     keep_from(&mut log, head.kept_from)?;
     Ok(Some(expired))

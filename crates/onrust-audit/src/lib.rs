@@ -93,6 +93,12 @@ pub struct AuditEntry {
     pub hits: Option<u64>,
     /// Why it was refused, if it was.
     pub refused: Option<String>,
+    /// The mandates (`[[mandates]]` ids) the action ran under (rule L5):
+    /// for a search those in force whose scope covers it, for an alert
+    /// action the alert's. Left out when empty, so records written before
+    /// mandates existed read, and hash, exactly as before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mandates: Vec<String>,
 }
 
 /// A record as stored: the entry, its place in the chain, and the hashes.

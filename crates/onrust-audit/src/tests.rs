@@ -10,6 +10,7 @@ fn entry(query: &str) -> AuditEntry {
         filters: serde_json::json!({"municipality": "GM0344"}),
         hits: Some(3),
         refused: None,
+        mandates: Vec::new(),
     }
 }
 
@@ -319,6 +320,7 @@ mod properties {
                 filters: serde_json::to_value(filters).unwrap(),
                 hits,
                 refused,
+                mandates: Vec::new(),
             })
     }
 
@@ -466,4 +468,23 @@ fn appends_during_cuts_land_in_the_log_that_stays() {
     let left = verify(&path).unwrap();
     assert!(cuts > 0, "the test cut while appending");
     assert_eq!(cut_away + left, 1 + 200 + cuts, "every record is in the log or counted by a cut: none was lost");
+}
+
+/// A record without `mandates` (written before mandates existed) reads and
+/// hashes as before; one with them carries them and keeps the chain valid.
+#[test]
+fn mandates_are_recorded_and_old_records_without_them_still_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    append(&path, entry("oud")).unwrap();
+    let first = std::fs::read_to_string(&path).unwrap();
+    assert!(!first.contains("mandates"), "an empty list is left out: {first}");
+    let with = AuditEntry { mandates: vec!["jaarwisseling".into()], ..entry("nieuw") };
+    let record = append(&path, with).unwrap();
+    assert_eq!(record.entry.mandates, ["jaarwisseling"]);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.lines().nth(1).unwrap().contains("\"mandates\":[\"jaarwisseling\"]"), "{text}");
+    verify(&path).unwrap();
+    let read: Vec<AuditRecord> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(read[0].entry.mandates.is_empty());
 }

@@ -234,5 +234,13 @@ fn is_torn(line: &LastLine) -> bool {
 }
 
 fn self_entry(action: &str, filters: serde_json::Value) -> AuditEntry {
-    AuditEntry { who: SELF_WHO.to_owned(), action: action.to_owned(), query: None, filters, hits: None, refused: None }
+    AuditEntry {
+        who: SELF_WHO.to_owned(),
+        action: action.to_owned(),
+        query: None,
+        filters,
+        hits: None,
+        refused: None,
+        mandates: Vec::new(),
+    }
 }

@@ -285,6 +285,7 @@ async fn main() -> Res<()> {
             filters: serde_json::json!({ "gemeente": "GM0344" }),
             hits: Some(i as u64 % 500),
             refused: None,
+            mandates: Vec::new(),
         };
         onrust_audit::append(&audit_path, entry)?;
     }

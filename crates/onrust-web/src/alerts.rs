@@ -177,7 +177,17 @@ async fn audited(
         Ok((hits, response)) => (hits, None, response),
         Err((why, response)) => (None, Some(why), response),
     };
-    let entry = AuditEntry { who: who.name.clone(), action: action.to_owned(), query: None, filters, hits, refused };
+    // The mandate the alert was made under (rule L5), when the action is about one alert.
+    let mandates: Vec<String> = filters
+        .get("fingerprint")
+        .and_then(serde_json::Value::as_str)
+        .filter(|fp| check_fingerprint(fp).is_ok())
+        .and_then(|fp| state.alerts.as_ref()?.show(fp).ok().flatten())
+        .and_then(|alert| alert.mandate)
+        .into_iter()
+        .collect();
+    let entry =
+        AuditEntry { who: who.name.clone(), action: action.to_owned(), query: None, filters, hits, refused, mandates };
     match record(state.audit_path.clone(), entry).await {
         Ok(_) => response,
         Err(e) => e.into_response(),

@@ -140,7 +140,15 @@ async fn answer(
     refused: Option<String>,
     response: Response,
 ) -> Response {
-    let entry = AuditEntry { who: who.name.clone(), action: action.to_owned(), query: None, filters, hits, refused };
+    let entry = AuditEntry {
+        who: who.name.clone(),
+        action: action.to_owned(),
+        query: None,
+        filters,
+        hits,
+        refused,
+        mandates: Vec::new(),
+    };
     match api::record(state.audit_path.clone(), entry).await {
         Ok(_) => response,
         Err(error) => error.into_response(),

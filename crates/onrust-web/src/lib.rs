@@ -54,7 +54,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 pub use auth::{AccessControl, Credential, Permission, Principal, Role, TokenHash};
 pub use internal_events::describe_metrics;
-pub use search::{SearchBackend, SearchLimits, SearchService};
+pub use search::{SearchBackend, SearchLimits, SearchMandates, SearchService};
 pub use server::{ConnectionLimits, serve};
 
 use crate::api::ApiError;
@@ -300,6 +300,7 @@ async fn authorize_session(state: WebState, route: Route, request: Request, next
                 filters,
                 hits: None,
                 refused: Some(refused),
+                mandates: Vec::new(),
             };
             if let Err(error) = api::record(state.audit_path.clone(), entry).await {
                 return error.into_response();
@@ -382,6 +383,7 @@ async fn authorize_token(state: WebState, route: Route, mut request: Request, ne
                 filters,
                 hits: None,
                 refused: Some(message.clone()),
+                mandates: Vec::new(),
             };
             if let Err(error) = api::record(state.audit_path.clone(), entry).await {
                 return error.into_response();
@@ -416,6 +418,7 @@ async fn unauthenticated(state: &WebState, route: Route, query: Option<&str>, ou
             filters,
             hits: None,
             refused: Some(why.to_owned()),
+            mandates: Vec::new(),
         };
         if let Err(error) = api::record(state.audit_path.clone(), entry).await {
             return error.into_response();

@@ -62,6 +62,14 @@ impl SearchBackend for ArchiveReader {
     }
 }
 
+/// Which mandates cover a search (rule L5): the daemon answers from its
+/// configuration and the date. A search no mandate in force covers is
+/// refused, and the refusal audited like any other.
+pub trait SearchMandates: Send + Sync + 'static {
+    /// The ids of the mandates in force now whose scope covers `request`.
+    fn covering(&self, request: &SearchRequest) -> Vec<String>;
+}
+
 /// How much searching the API does at once, and for how long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SearchLimits {
@@ -86,12 +94,38 @@ pub struct SearchService {
     backend: Arc<dyn SearchBackend>,
     permits: Arc<Semaphore>,
     limits: SearchLimits,
+    /// Which mandates cover a search; `None`: not bound to mandates (tests of this crate).
+    mandates: Option<Arc<dyn SearchMandates>>,
 }
 
 impl SearchService {
     pub fn new(backend: Arc<dyn SearchBackend>, limits: SearchLimits) -> Self {
         let permits = Arc::new(Semaphore::new(limits.concurrency.max(1)));
-        Self { backend, permits, limits }
+        Self { backend, permits, limits, mandates: None }
+    }
+
+    /// Binds every API search to the mandates that cover it (rule L5).
+    pub fn with_mandates(mut self, mandates: Arc<dyn SearchMandates>) -> Self {
+        self.mandates = Some(mandates);
+        self
+    }
+
+    /// The mandates covering `request`: `Ok` with their ids (empty when
+    /// searches are not bound to mandates), or the refusal when none does.
+    fn mandates_for(&self, request: &SearchRequest) -> Result<Vec<String>, Refusal> {
+        let Some(mandates) = &self.mandates else { return Ok(Vec::new()) };
+        let covering = mandates.covering(request);
+        if covering.is_empty() {
+            return Err(Refusal {
+                outcome: "no_mandate",
+                error: ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "no mandate in force covers this search (rule L5): its municipality, theme or source kind \
+                     is outside every mandate, or none is in force today",
+                ),
+            });
+        }
+        Ok(covering)
     }
 }
 
@@ -141,8 +175,15 @@ pub(crate) async fn search(State(state): State<WebState>, request: Request) -> R
         return ApiError::new(StatusCode::UNAUTHORIZED, "a valid bearer token is required").into_response();
     };
     let raw = request.uri().query().map(str::to_owned);
+    let mut mandates = Vec::new();
     let outcome = match parse_request(raw.as_deref()).and_then(|mut r| scope_search(&who.scope, &mut r).map(|()| r)) {
-        Ok(parsed) => execute(&state, parsed).await,
+        Ok(parsed) => match state.search.as_ref().map(|s| s.mandates_for(&parsed)).unwrap_or(Ok(Vec::new())) {
+            Ok(covering) => {
+                mandates = covering;
+                execute(&state, parsed).await
+            }
+            Err(refusal) => Err(refusal),
+        },
         Err(message) => Err(Refusal::bad_request(message)),
     };
     let (query, filters) = api::given_params(raw.as_deref());
@@ -150,7 +191,7 @@ pub(crate) async fn search(State(state): State<WebState>, request: Request) -> R
         Ok(results) => (Some(results.total as u64), None),
         Err(refusal) => (None, Some(refusal.error.message.clone())),
     };
-    let entry = AuditEntry { who: who.name.clone(), action: "search".into(), query, filters, hits, refused };
+    let entry = AuditEntry { who: who.name.clone(), action: "search".into(), query, filters, hits, refused, mandates };
     if let Err(error) = api::record(state.audit_path.clone(), entry).await {
         ApiSearched { who: &who.name, outcome: "audit_failed", hits: None, duration: started.elapsed() }.emit();
         return error.into_response();

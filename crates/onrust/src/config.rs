@@ -21,7 +21,7 @@ mod mandate_checks;
 pub mod mandates;
 mod retention;
 pub use checks::read_monitor_token;
-pub use mandates::{Mandate, MandateRecord, Standing};
+pub use mandates::Mandate;
 pub use retention::RetentionConfig;
 
 /// A duration written as a string: `"30s"`, `"5m"`, `"1h"`, `"28d"`.

@@ -26,6 +26,7 @@ pub const CLASSIFIED_MESSAGES_TOTAL: &str = "onrust_classified_messages_total";
 pub const CLASSIFIED_THEME_MESSAGES_TOTAL: &str = "onrust_classified_theme_messages_total";
 pub const CLASSIFIED_TOTAL: &str = "onrust_classified_total";
 pub const READY: &str = "onrust_ready";
+pub const MANDATE_DAYS_LEFT: &str = "onrust_mandate_days_left";
 pub const KEY_PURGES_TOTAL: &str = "onrust_pseudonym_key_purges_total";
 pub const ALERT_CYCLE: &str = "onrust_alert_cycle_seconds";
 pub const ALERT_NOTIFICATIONS_TOTAL: &str = "onrust_alert_notifications_total";
@@ -76,6 +77,11 @@ pub fn describe_metrics() {
         "Classified messages per municipality (region code, other or none), theme (or none) and level; a message about two places counts in both."
     );
     describe_gauge!(READY, "1 while the daemon is ready.");
+    describe_gauge!(
+        MANDATE_DAYS_LEFT,
+        Unit::Count,
+        "Days from today to the last day of each mandate (0 on its last day, negative once ended), Europe/Amsterdam dates."
+    );
     describe_counter!(KEY_PURGES_TOTAL, Unit::Count, "Hourly deletions of old pseudonym keys, by outcome.");
     describe_histogram!(ALERT_CYCLE, Unit::Seconds, "Time one round of the alert stage takes.");
     describe_counter!(
@@ -757,6 +763,18 @@ impl CoverageChanged<'_> {
         if !self.restored.is_empty() {
             tracing::info!(municipalities = %self.restored.join(","), "coverage restored");
         }
+    }
+}
+
+/// How many days a mandate has left (rule L5).
+pub struct MandateDaysLeft<'a> {
+    pub mandate: &'a str,
+    pub days: i64,
+}
+
+impl MandateDaysLeft<'_> {
+    pub fn emit(&self) {
+        gauge!(MANDATE_DAYS_LEFT, "mandate" => self.mandate.to_owned()).set(self.days as f64);
     }
 }
 

@@ -371,6 +371,7 @@ mod tests {
                 filters: serde_json::json!({ "fingerprint": "3f9a0c1e" }),
                 hits: None,
                 refused: None,
+                mandates: Vec::new(),
             },
             prev: String::new(),
             hash: String::new(),

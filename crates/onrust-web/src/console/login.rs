@@ -99,6 +99,7 @@ pub(crate) async fn sign_in(
         filters: serde_json::json!({}),
         hits: None,
         refused: Some(reason.into()),
+        mandates: Vec::new(),
     };
     if !csrf_ok {
         if api::record(state.audit_path.clone(), refuse("csrf token missing or wrong")).await.is_err() {
@@ -155,6 +156,7 @@ pub(crate) async fn sign_in(
         filters: serde_json::json!({ "role": account.role.as_str() }),
         hits: None,
         refused: None,
+        mandates: Vec::new(),
     };
     if api::record(state.audit_path.clone(), entry).await.is_err() {
         return unavailable();
@@ -204,6 +206,7 @@ pub(crate) async fn sign_out(
         filters: serde_json::json!({}),
         hits: None,
         refused: None,
+        mandates: Vec::new(),
     };
     if api::record(state.audit_path.clone(), entry).await.is_err() {
         return unavailable();

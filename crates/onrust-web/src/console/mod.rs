@@ -185,6 +185,7 @@ impl Record {
             filters: self.filters,
             hits: self.hits,
             refused: self.refused,
+            mandates: Vec::new(),
         };
         crate::api::record(state.audit_path.clone(), entry).await.map(|_| ()).map_err(|_| {
             html::error_page(

@@ -717,6 +717,7 @@ async fn unauthenticated_requests_are_401_not_searches_and_on_record() {
         filters: serde_json::json!({}),
         hits: None,
         refused: Some(why.to_owned()),
+        mandates: Vec::new(),
     };
     let invalid = attempt("a bearer token that is not valid");
     assert_eq!(entries, [attempt("no bearer token"), invalid.clone(), invalid]);

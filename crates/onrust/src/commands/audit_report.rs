@@ -68,6 +68,7 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<ExitCode> {
         filters: serde_json::json!({ "since": args.since, "until": args.until, "csv": args.csv }),
         hits: Some(in_period.len() as u64),
         refused: None,
+        mandates: Vec::new(),
     };
     onrust_audit::append(&path, entry).context("the report is not shown: it could not be recorded in the audit log")?;
     let text = if args.csv {

@@ -151,6 +151,7 @@ pub fn run(args: BacktestArgs) -> anyhow::Result<ExitCode> {
             }),
             hits: Some(scan.total() as u64),
             refused: None,
+            mandates: Vec::new(),
         },
     )
     .context("cannot write the audit log; refusing to read the archive without a record")?;

@@ -91,6 +91,7 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
         0 => println!("  region:       not set: every municipality in the gazetteer"),
         n => println!("  region:       {n} municipalities"),
     }
+    explain_mandates(&config);
     println!("  sources:      {}", config.sources.len());
     for source in &config.sources {
         let state = if source.enabled { "" } else { " (disabled)" };
@@ -107,7 +108,13 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
             SourceKindConfig::Bluesky => "streaming   ".to_owned(),
             _ => format!("every {:<6}", humantime::format_duration(source.interval.0).to_string()),
         };
-        println!("    {:<24} {:<9} {pace} {}{reads}{covers}{state}", source.id, source.kind.name(), source.url);
+        let mandate = source.mandate.as_deref().unwrap_or("-");
+        println!(
+            "    {:<24} {:<9} {pace} {}{reads}{covers}{state} (mandate {mandate})",
+            source.id,
+            source.kind.name(),
+            source.url
+        );
     }
     explain_alerts(&config);
     let names = crate::pipeline::alert::municipality_names(&config.config_dir().join(&config.classify.gazetteer))?;
@@ -117,6 +124,38 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
         println!("  WARNING:      {warning}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Each mandate (rule L5): what it is for, on what basis, its scope, its dates and the days left.
+fn explain_mandates(config: &crate::config::Config) {
+    use crate::config::mandates::{Standing, amsterdam_date};
+    let today = amsterdam_date(chrono::Utc::now());
+    println!("  mandates:     {}", config.mandates.len());
+    for mandate in &config.mandates {
+        let (start, end) = mandate.window(config.trial_started, today);
+        let when = match mandate.standing(config.trial_started, today) {
+            Standing::InForce { days_left } => format!("in force {start} to {end}, {days_left} days left"),
+            Standing::NotYet { starts } => {
+                format!("not in force yet: from {starts} to {end}; its sources and rules wait")
+            }
+            Standing::Ended { ended } => format!("ended on {ended}"),
+        };
+        let kind = if mandate.is_trial() {
+            let first = match config.trial_started {
+                Some(day) => format!("since {day}"),
+                None => "from the first run of this data directory".to_owned(),
+            };
+            format!(
+                "TRIAL ({first}): public news and authorities only, no one is told; it ends on {end}, then record a mandate"
+            )
+        } else {
+            format!("decided by {}, legal basis {}, DPIA {}", mandate.decided_by, mandate.legal_basis, mandate.dpia)
+        };
+        println!("    {:<24} {when}", mandate.id);
+        println!("      {kind}");
+        println!("      purpose: {}", mandate.purpose);
+        println!("      scope: {}", mandate.scope_line());
+    }
 }
 
 /// The gazetteer's files: places per tier and where they come from.
@@ -171,11 +210,12 @@ fn explain_alerts(config: &crate::config::Config) {
             (false, false) => "officers; mayor in the digest, unreviewed",
         };
         println!(
-            "    {:<24} {:<12} {:<8} {what}; {themes}; {review} (version {})",
+            "    {:<24} {:<12} {:<8} {what}; {themes}; {review} (version {}, mandate {})",
             rule.name,
             rule.kind.as_str(),
             rule.severity.as_str(),
-            rule.version
+            rule.version,
+            rule.mandate
         );
     }
     let count = |role: RecipientRole| {

@@ -118,6 +118,7 @@ mod on_kafka {
         let metrics = super::super::run::install_metrics()?;
         super::super::prepare_to_run(&config)?;
         crate::internal_events::describe_all();
+        let mandates = pipeline::mandates::start(&config)?;
         let gazetteer =
             crate::pipeline::alert::municipality_names(&config.config_dir().join(&config.classify.gazetteer))?;
         let region = super::super::run::region(&config, &gazetteer);
@@ -155,6 +156,12 @@ mod on_kafka {
                 settings.archive_dir = None;
             }
             let handle = pipeline::alert::AlertHandle::open(&settings)?;
+            handle.pause_rules(pipeline::mandates::paused_rules(&config.rules, &mandates.in_force()))?;
+            reporters.push(tokio::spawn(pipeline::mandates::keep_time(
+                Arc::clone(&mandates),
+                Some((handle.clone(), config.rules.clone())),
+                stop_rx.clone(),
+            )));
             alert_backend = Some(Arc::new(handle.clone()));
             let ends = pipeline::alert::Ends {
                 input: pipeline::scored_and_deletions(&bus, "alert")?,
@@ -169,13 +176,13 @@ mod on_kafka {
             reporters.push(tokio::spawn(super::super::run::report_coverage(plan)));
             let intake =
                 pipeline::Intake { raw: bus.publisher(Topic::Raw)?, deletions: bus.publisher(Topic::Deletions)? };
-            super::super::run::start_sources(&config, &mut tasks, intake, lexicons.take(), &stop_rx)?;
+            super::super::run::start_sources(&config, &mut tasks, intake, lexicons.take(), &stop_rx, &mandates)?;
         }
         // Every process serves health, readiness and its own metrics (consumer
         // lag, its stages); the `web` role adds search over the local archive,
         // the `alert` role the alerts API over its state.
         let access = Arc::new(super::super::run::access_control(&config)?);
-        let search = if has(Role::Web) { Some(super::super::run::search_service(&config)?) } else { None };
+        let search = if has(Role::Web) { Some(super::super::run::search_service(&config, &mandates)?) } else { None };
         let listener = onrust_web::bind(config.http.listen).await?;
         let state = onrust_web::WebState {
             metrics,

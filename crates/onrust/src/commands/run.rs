@@ -40,8 +40,9 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     super::prepare_to_run(&config)?;
     let classifier = Arc::new(super::load_classifier(&config)?);
     let writer = super::open_archive_writer(&config)?;
+    let mandates = pipeline::mandates::start(&config)?;
     let access = Arc::new(access_control(&config)?);
-    let search = search_service(&config)?;
+    let search = search_service(&config, &mandates)?;
     let console = Arc::new(console(&config, true)?);
     let feeds = Arc::new(feeds(&config)?);
     crate::internal_events::describe_all();
@@ -58,12 +59,18 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let region = region(&config, &alerts.names);
     crate::internal_events::register_counter_series(&classifier.theme_ids());
     let alert_handle = pipeline::alert::AlertHandle::open(&alerts)?;
+    alert_handle.pause_rules(pipeline::mandates::paused_rules(&config.rules, &mandates.in_force()))?;
+    tokio::spawn(pipeline::mandates::keep_time(
+        Arc::clone(&mandates),
+        Some((alert_handle.clone(), config.rules.clone())),
+        stop_rx.clone(),
+    ));
     let alert_backend: Arc<dyn onrust_web::alerts::AlertBackend> = Arc::new(alert_handle.clone());
     let lexicons = Some(Arc::clone(&classifier));
     let intake =
         pipeline::start_processing(&bus, &mut tasks, classifier, writer, settings, Some((alerts, alert_handle)))?;
     bus.seal();
-    start_sources(&config, &mut tasks, intake, lexicons, &stop_rx)?;
+    start_sources(&config, &mut tasks, intake, lexicons, &stop_rx, &mandates)?;
 
     let ready = Arc::new(AtomicBool::new(false));
     let (web_stop_tx, web_stop_rx) = tokio::sync::watch::channel(false);
@@ -193,6 +200,7 @@ pub(super) fn start_sources(
     intake: pipeline::Intake,
     classifier: Option<Arc<onrust_classify::Classifier>>,
     stop: &tokio::sync::watch::Receiver<bool>,
+    mandates: &Arc<pipeline::mandates::MandateClock>,
 ) -> anyhow::Result<()> {
     let limits = FetchLimits {
         connect_timeout: config.ingest.connect_timeout.0,
@@ -227,18 +235,33 @@ pub(super) fn start_sources(
     };
     for source in config.sources.iter().filter(|s| s.enabled) {
         SourceConfigured { source: &source.id, kind: source.kind.name(), interval: source.interval.0 }.emit();
-        let ends = pipeline::ingest::SourceEnds {
-            context: context.clone(),
-            messages: to_forwarder.clone(),
-            deletions: to_deletions.clone(),
-            stop: stop.clone(),
-            relevance: relevance.clone(),
+        let (context, messages, deletions, relevance) =
+            (context.clone(), to_forwarder.clone(), to_deletions.clone(), relevance.clone());
+        let (source, hold) = (source.clone(), (to_forwarder.clone(), to_deletions.clone()));
+        let mandate = source.mandate.clone().unwrap_or_default();
+        // The configuration was validated: a source the kind cannot build is refused now, not at its mandate's start.
+        drop(pipeline::ingest::source_task(
+            &source,
+            pipeline::ingest::SourceEnds {
+                context: context.clone(),
+                messages: messages.clone(),
+                deletions: deletions.clone(),
+                stop: tokio::sync::watch::channel(true).1,
+                relevance: relevance.clone(),
+            },
+        )?);
+        let build = move |source_stop| {
+            let ends = pipeline::ingest::SourceEnds {
+                context: context.clone(),
+                messages: messages.clone(),
+                deletions: deletions.clone(),
+                stop: source_stop,
+                relevance: relevance.clone(),
+            };
+            pipeline::ingest::source_task(&source, ends)
         };
-        let task = pipeline::ingest::source_task(source, ends)?;
-        tasks.spawn(async move {
-            task.await;
-            ("ingest", Ok(()))
-        });
+        let gate = pipeline::mandates::while_in_force(mandate, mandates.subscribe(), stop.clone(), build, hold);
+        tasks.spawn(async move { ("ingest", gate.await) });
     }
     drop(to_forwarder);
     drop(to_deletions);
@@ -250,13 +273,17 @@ pub(super) fn start_sources(
 /// `http.search_budget` itself (a 400 asking to narrow it down); the API's
 /// own wall-clock bound is a little later and catches what the archive's
 /// clock checks cannot (a 503).
-pub(super) fn search_service(config: &Config) -> anyhow::Result<SearchService> {
+pub(super) fn search_service(
+    config: &Config,
+    mandates: &Arc<pipeline::mandates::MandateClock>,
+) -> anyhow::Result<SearchService> {
     let budget = config.http.search_budget.0;
     // The writer created the archive if it was missing; the API reads it without a lock.
     let reader = ArchiveReader::open(&config.archive_dir())?.with_budget(budget);
     let outer = budget + (budget / 4).max(Duration::from_millis(250));
     let limits = SearchLimits { concurrency: config.http.search_concurrency, queue_wait: budget, budget: outer };
-    Ok(SearchService::new(Arc::new(reader), limits))
+    let coverage = Arc::new(pipeline::mandates::SearchCoverage(Arc::clone(mandates)));
+    Ok(SearchService::new(Arc::new(reader), limits).with_mandates(coverage))
 }
 
 /// The console: the accounts file, sessions as `[http]` says, the region's

@@ -91,6 +91,21 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
     });
     let audit_path = config.audit_path();
     let who = crate::identity::cli_user()?;
+    // The mandates in force whose scope covers this search (rule L5); none: refused, and recorded.
+    let covering = crate::config::mandates::covering_search(
+        &config.mandates,
+        config.trial_started,
+        crate::config::mandates::amsterdam_date(Utc::now()),
+        args.municipality
+            .as_deref()
+            .map(|m| {
+                onrust_model::MunicipalityCode::new(m.to_owned())
+                    .map_or_else(|_| m.to_owned(), |c| c.as_str().to_owned())
+            })
+            .as_deref(),
+        args.theme.as_deref(),
+        args.source_kind.as_deref(),
+    );
     let record = |hits: Option<u64>, refused: Option<String>| {
         audit::append(
             &audit_path,
@@ -101,10 +116,18 @@ pub fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
                 filters: filters.clone(),
                 hits,
                 refused,
+                mandates: covering.clone(),
             },
         )
         .context("cannot write the audit log; refusing to search without a record")
     };
+    if covering.is_empty() {
+        let why = "no mandate in force covers this search (rule L5): its municipality, theme or source kind is \
+                   outside every mandate, or none is in force today; see onrust check-config";
+        record(None, Some(why.to_owned()))?;
+        eprintln!("error: {why}");
+        return Ok(ExitCode::from(2));
+    }
     let request = match build_request(&args) {
         Ok(request) => request,
         Err(e) => {

@@ -215,6 +215,29 @@ impl Mandate {
     }
 }
 
+/// The mandates in force on `today` whose scope covers a search for these
+/// filters (rule L5). A mandate limited to some municipalities (themes)
+/// covers a search only when it asks for one of them; a source kind asked
+/// for must be one the mandate covers.
+pub fn covering_search(
+    mandates: &[Mandate],
+    trial_started: Option<NaiveDate>,
+    today: NaiveDate,
+    municipality: Option<&str>,
+    theme: Option<&str>,
+    source_kind: Option<&str>,
+) -> Vec<String> {
+    in_force(mandates, trial_started, today)
+        .into_iter()
+        .filter(|m| m.municipalities.is_empty() || municipality.is_some_and(|c| m.covers_municipality(c)))
+        .filter(|m| m.themes.is_empty() || theme.is_some_and(|t| m.covers_theme(t)))
+        .filter(|m| {
+            m.source_kinds.is_empty() || source_kind.is_none_or(|k| m.source_kinds.iter().any(|s| s.name() == k))
+        })
+        .map(|m| m.id.clone())
+        .collect()
+}
+
 /// Today's date in Europe/Amsterdam: the day mandates are counted in.
 pub fn amsterdam_date(now: DateTime<Utc>) -> NaiveDate {
     now.with_timezone(&chrono_tz::Europe::Amsterdam).date_naive()

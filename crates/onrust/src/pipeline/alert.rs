@@ -376,6 +376,14 @@ pub struct AlertHandle {
 }
 
 impl AlertHandle {
+    /// Pauses exactly these rules (by name): their mandate is not in force
+    /// (rule L5). Their alerts resolve at the next evaluation.
+    pub fn pause_rules(&self, names: Vec<String>) -> anyhow::Result<()> {
+        let mut core = self.core.lock().map_err(|_| anyhow::anyhow!("alert state lock poisoned"))?;
+        core.engine.set_paused_rules(names);
+        Ok(())
+    }
+
     /// Restores the persisted state (or starts empty), opens the outbox (one
     /// owner at a time, R7) and names the municipalities.
     pub fn open(settings: &Settings) -> anyhow::Result<Self> {

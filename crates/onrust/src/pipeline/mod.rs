@@ -7,6 +7,7 @@ pub mod alert;
 pub mod archive;
 pub mod classify;
 pub mod ingest;
+pub mod mandates;
 pub mod retention;
 
 use anyhow::Context;

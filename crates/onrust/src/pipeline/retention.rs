@@ -72,6 +72,7 @@ pub fn record(
             filters: serde_json::Value::Object(filters),
             hits: Some(removed),
             refused: None,
+            mandates: Vec::new(),
         },
     )
     .map(|_| ())

@@ -238,3 +238,26 @@ fn an_ended_trial_tells_the_admin_to_record_a_mandate() {
     assert_eq!(problems[0].0, "sources[0].mandate");
     assert!(problems[0].1.contains("trial mandate \"trial\" ended on 2020-01-30: record a mandate"), "{problems:#?}");
 }
+
+#[test]
+fn a_search_is_covered_by_the_mandates_in_force_whose_scope_holds_it() {
+    let utrecht = Mandate {
+        id: "utrecht".into(),
+        municipalities: vec!["GM0344".into()],
+        source_kinds: vec![SourceKindConfig::Feed],
+        ..mandate(MandatePeriod::Dated { start: date("2026-01-01"), end: date("2026-12-31") })
+    };
+    let all = Mandate {
+        id: "regio".into(),
+        ..mandate(MandatePeriod::Dated { start: date("2026-06-01"), end: date("2026-06-30") })
+    };
+    let both = [utrecht, all];
+    let today = date("2026-06-15");
+    let cover = |m: Option<&str>, k: Option<&str>| covering_search(&both, None, today, m, None, k);
+    assert_eq!(cover(Some("GM0344"), None), ["utrecht", "regio"]);
+    assert_eq!(cover(None, None), ["regio"], "a limited mandate covers only its own municipalities");
+    assert_eq!(cover(Some("GM0344"), Some("mastodon")), ["regio"]);
+    // After the regional mandate ended, nothing covers a regional search.
+    assert!(covering_search(&both, None, date("2026-07-01"), None, None, None).is_empty());
+    assert!(covering_search(&both, None, date("2027-01-01"), Some("GM0344"), None, None).is_empty());
+}
