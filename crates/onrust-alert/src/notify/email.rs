@@ -491,6 +491,10 @@ fn alert_section(doc: &mut Doc, item: MailItem<'_>, ctx: &MailContext) {
     }
     doc.field("Kenmerk", &format!("{} (volledig: {})", item.short_id, a.fingerprint));
     doc.field("Wat", &format!("{} (regel {}, versie {})", what(a), a.rule, a.rule_version));
+    // The mandate the rule ran under (rule L5): the recipient can see on what basis onrust watched.
+    if let Some(mandate) = &a.mandate {
+        doc.field("Mandaat", mandate);
+    }
     doc.field("Ernst", severity_word(a.severity));
     if let Some(theme) = &a.theme {
         doc.field("Thema", theme);
@@ -1106,6 +1110,7 @@ Het signaal
 -----------
 Kenmerk: 3f9a0c1e (volledig: 3f9a0c1e3f9a0c1e3f9a0c1e3f9a0c1e3f9a0c1e3f9a0c1e3f9a0c1e3f9a0c1e)
 Wat: aangekondigde actie (regel oproep-tot-geweld, versie r1a2b3c)
+Mandaat: jaarwisseling-2026
 Ernst: kritiek
 Thema: jaarwisseling
 Waar: gemeente Utrecht (GM0344)

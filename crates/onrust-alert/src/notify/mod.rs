@@ -289,7 +289,7 @@ pub(crate) mod fixtures {
             unplaced: false,
             escalates_at: None,
             decisions: Vec::new(),
-            mandate: None,
+            mandate: Some("jaarwisseling-2026".to_owned()),
         }
     }
 }

@@ -261,6 +261,7 @@ fn detail(console: &Console, signed_in: &SignedIn, alert: &Alert) -> maud::Marku
             dt { "Gemeente" } dd { (place(console, alert)) }
             dt { "Thema" } dd { (alert.theme.as_deref().unwrap_or("–")) }
             dt { "Regel" } dd { (alert.rule) " (versie " (alert.rule_version) ")" }
+            dt { "Mandaat" } dd { (alert.mandate.as_deref().unwrap_or("niet vastgelegd")) }
             dt { "Begonnen" } dd { (time(alert.starts_at)) }
             dt { "Bijgewerkt" } dd { (time(alert.updated_at)) }
             @if let Some(at) = alert.event_time {

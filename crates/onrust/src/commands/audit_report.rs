@@ -16,6 +16,8 @@ use onrust_audit::AuditRecord;
 use super::markdown_cell as cell;
 use crate::pipeline::retention;
 
+mod mandate_changes;
+
 #[derive(Debug, clap::Args)]
 pub struct ReportArgs {
     /// The configuration file.
@@ -250,16 +252,20 @@ fn markdown(report: &Report<'_>, role_of: &dyn Fn(&str) -> String) -> String {
         out.push('\n');
     }
 
+    mandate_changes::section(&mut out, report.records);
+
     out.push_str(
-        "## Niet in dit rapport\n\nWissen op verzoek, wijzigingen van mandaten en het stilleggen van onrust: \
-         onrust kan dat nog niet (regels L5 en L13 zijn nog niet gebouwd), dus het auditlog kent ze niet.\n",
+        "## Niet in dit rapport\n\nWissen op verzoek en het stilleggen van onrust: \
+         onrust kan dat nog niet (regel L13 is nog niet gebouwd), dus het auditlog kent ze niet.\n",
     );
     out
 }
 
 /// One row per record: time, account, role, action, query, hits, reason refused.
 fn csv(records: &[&AuditRecord], role_of: &dyn Fn(&str) -> String) -> String {
-    let mut out = String::from("\"tijd\";\"account\";\"rol\";\"actie\";\"zoekvraag\";\"treffers\";\"geweigerd\"\r\n");
+    let mut out = String::from(
+        "\"tijd\";\"account\";\"rol\";\"actie\";\"zoekvraag\";\"treffers\";\"geweigerd\";\"mandaten\"\r\n",
+    );
     for r in records {
         let cells = [
             r.at.with_timezone(&Amsterdam).format("%Y-%m-%d %H:%M:%S").to_string(),
@@ -269,6 +275,7 @@ fn csv(records: &[&AuditRecord], role_of: &dyn Fn(&str) -> String) -> String {
             r.entry.query.clone().unwrap_or_default(),
             r.entry.hits.map(|h| h.to_string()).unwrap_or_default(),
             r.entry.refused.clone().unwrap_or_default(),
+            r.entry.mandates.join(", "),
         ];
         let row: Vec<String> = cells.iter().map(|c| onrust_web::console::csv_cell(c)).collect();
         out.push_str(&row.join(";"));

@@ -21,6 +21,7 @@ mod hardening;
 mod health;
 mod kafka;
 mod links;
+mod mandates;
 mod metrics;
 mod pipeline;
 mod places;

@@ -291,6 +291,27 @@ pub fn shipped_region() -> String {
     config[start..end].to_owned()
 }
 
+/// `onrust run` on the shipped config/onrust.toml, as the README's first
+/// command runs it, in `dir` (so its `data_dir = "data"` is `dir/data`) and
+/// listening on `port`; waits until /readyz answers 200.
+pub fn run_shipped_in(dir: &std::path::Path, port: u16) -> Daemon {
+    let stderr_path = dir.join(format!("stderr-shipped-{port}.log"));
+    let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
+    let child = Command::new(onrust_bin())
+        .args(["run", "--config"])
+        .arg(repo_root().join("config/onrust.toml"))
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(dir)
+        .env("ONRUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .expect("spawn onrust run");
+    let daemon = Daemon { child, port, stderr_path };
+    daemon.wait_ready(Duration::from_secs(60), None);
+    daemon
+}
+
 /// A temporary onrust installation: config file, data dir and listener port.
 pub struct Install {
     pub dir: tempfile::TempDir,

@@ -3,7 +3,7 @@
 
 use std::process::Output;
 
-use crate::support::{Install, repo_root, shipped_region, shipped_rule};
+use crate::support::{Install, mandate_block, repo_root, shipped_region, shipped_rule};
 
 const DOCUMENTS: [&str; 3] = ["algoritmeregister", "dpia", "fria"];
 
@@ -38,7 +38,13 @@ fn each_document_names_every_source_theme_rule_and_retention_period() {
         &install.config,
         format!(
             "{config}[[sources]]\nmandate = \"test\"\nid = \"forum-amersfoort\"\nkind = \"feed\"\nurl = \"http://127.0.0.1:9/forum.xml\"\n\
-             enabled = false\n{region}{critical}{announcement}",
+             enabled = false\n{region}{critical}{announcement}{mandate}",
+            mandate = mandate_block(
+                "jaarwisseling-utrecht",
+                "2026-12-01",
+                "2099-01-31",
+                "municipalities = [\"GM0344\"]\nthemes = [\"jaarwisseling\"]\nsource_kinds = [\"feed\", \"mastodon\"]\n"
+            ),
             region = shipped_region(),
             critical = shipped_rule("oproep-tot-geweld"),
             announcement = shipped_rule("aangekondigde-actie"),
@@ -68,6 +74,24 @@ fn each_document_names_every_source_theme_rule_and_retention_period() {
             "Auditlog (wie wanneer welke inhoud gebruikte: zoekvragen, handelingen en inzage): 400 dagen",
         ] {
             assert!(text.contains(period), "{document}: the retention of each data class: {period}\n{text}");
+        }
+        // Every mandate (rule L5): purpose, legal basis, who decided, DPIA, dates and scope.
+        for said in [
+            "Mandaat `test`",
+            "Mandaat `jaarwisseling-utrecht`",
+            "Openbare orde: test",
+            "Gemeentewet art. 172",
+            "de burgemeester van Utrecht",
+            "DPIA-TEST-1",
+            "01-01-2020 tot en met 31-12-2099",
+            "01-12-2026 tot en met 31-01-2099",
+            "| Gemeenten | GM0344 |",
+            "| Thema's | jaarwisseling |",
+            "| Soorten bronnen | feed, mastodon |",
+            "| Bronnen | nieuws-utrecht, gemeenteblad-zeist, forum-amersfoort |",
+            "| Regels | oproep-tot-geweld, aangekondigde-actie |",
+        ] {
+            assert!(text.contains(said), "{document} says {said:?}:\n{text}");
         }
         assert!(text.contains("Utrecht (GM0344)") || document == "fria", "{document}: the region:\n{text}");
         assert!(text.contains("**In te vullen**"), "{document}: what the configuration cannot know is marked");

@@ -39,7 +39,7 @@ pub fn algoritmeregister(facts: &Facts) -> String {
     out.push('\n');
     figures(&mut out, facts);
     out.push_str("\n### Wettelijke basis\n\n");
-    mandate(&mut out);
+    super::mandates::section(&mut out, &facts.mandates);
     out.push_str("\n### Impacttoetsen\n\n");
     out.push_str(
         "- Gegevensbeschermingseffectbeoordeling (DPIA): gemaakt met `onrust docs dpia`; \
@@ -83,7 +83,7 @@ pub fn dpia(facts: &Facts) -> String {
     out.push_str("\n### 4. Doeleinden\n\n");
     out.push_str(PURPOSE);
     out.push('\n');
-    mandate(&mut out);
+    super::mandates::section(&mut out, &facts.mandates);
     out.push_str("\n### 5. Betrokken partijen en rollen\n\n");
     roles(&mut out, facts);
     out.push('\n');
@@ -107,7 +107,7 @@ pub fn dpia(facts: &Facts) -> String {
     out.push_str("\n### 10. Bewaartermijnen\n\n");
     retention(&mut out, facts);
     out.push_str("\n## Deel B. Rechtmatigheid\n\n### 11. Grondslag\n\n");
-    mandate(&mut out);
+    super::mandates::section(&mut out, &facts.mandates);
     out.push_str("\n### 12. Bijzondere persoonsgegevens\n\n");
     out.push_str(SPECIAL_DATA);
     out.push_str("\n### 13. Doelbinding\n\n");
@@ -130,7 +130,7 @@ pub fn fria(facts: &Facts) -> String {
     out.push_str("## Deel 1. Waarom: doel en publieke waarden\n\n");
     out.push_str(PURPOSE);
     out.push('\n');
-    mandate(&mut out);
+    super::mandates::section(&mut out, &facts.mandates);
     out.push_str("\n## Deel 2. Wat: gegevens en algoritme\n\n");
     sources(&mut out, facts);
     out.push('\n');
@@ -345,16 +345,6 @@ fn decimal(value: f64) -> String {
 /// 0.062 → "6,2%".
 fn percent(value: f64) -> String {
     format!("{:.1}%", value * 100.0).replace('.', ",")
-}
-
-fn mandate(out: &mut String) {
-    let _ = writeln!(
-        out,
-        "{TO_FILL}: het besluit dat dit toezicht draagt, met doel, concrete aanleiding, wettelijke grondslag \
-         (bijvoorbeeld Gemeentewet art. 172), het bestuursorgaan dat besloot, de DPIA waarop het steunt en \
-         begin- en einddatum. De configuratie legt zo'n mandaat nog niet vast: onrust controleert het dus \
-         nog niet zelf."
-    );
 }
 
 const SUMMARY: &str = "onrust leest openbare online bronnen en schat per bericht in of het oproept tot geweld, \

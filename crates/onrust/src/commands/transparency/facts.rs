@@ -36,6 +36,8 @@ pub struct Facts {
     pub figures: Option<Figures>,
     /// Where the figures were looked for.
     pub figures_file: String,
+    /// The mandates the monitoring runs under (rule L5).
+    pub mandates: Vec<super::mandates::MandateFact>,
 }
 
 #[derive(Debug)]
@@ -180,6 +182,7 @@ impl Facts {
             roles: Role::ALL.iter().map(|&role| (role_name(role), role_may(role))).collect(),
             figures: read_figures(&figures_path)?,
             figures_file: figures_path.display().to_string(),
+            mandates: super::mandates::gather(config),
         })
     }
 }

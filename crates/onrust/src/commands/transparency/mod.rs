@@ -15,6 +15,7 @@
 
 mod documents;
 mod facts;
+mod mandates;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
