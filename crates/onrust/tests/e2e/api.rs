@@ -58,7 +58,14 @@ fn an_analyst_searches_the_running_daemon_over_http_and_every_search_is_audited(
     let (status, body) = daemon.get_as("/api/v1/audit?limit=1000", Some(&fg)).expect("answer");
     assert_eq!(status, 200, "{body}");
     let records = json(&body)["records"].as_array().expect("records").clone();
-    assert_eq!(records.len(), searches + unauthenticated, "one record per search and per 401: {body}");
+    // And one of the installation's mandate, added at the daemon's first start (rule L5).
+    let mandate_changes = records.iter().filter(|r| r["action"] == "mandate_change").count();
+    assert_eq!(mandate_changes, 1, "{body}");
+    assert_eq!(
+        records.len(),
+        searches + unauthenticated + mandate_changes,
+        "one record per search and per 401: {body}"
+    );
     let anonymous = records.iter().filter(|r| r["who"] == "http:unauthenticated" && r["hits"].is_null()).count();
     assert_eq!(anonymous, unauthenticated, "{body}");
     assert!(records.iter().filter(|r| r["who"] == "analist-utrecht").all(|r| r["action"] == "search"));
@@ -68,7 +75,7 @@ fn an_analyst_searches_the_running_daemon_over_http_and_every_search_is_audited(
     let (_, body) = daemon.get_as("/api/v1/audit/verify", Some(&fg)).expect("answer");
     assert_eq!(json(&body)["ok"], true, "{body}");
     // The fg's read and verification are on record too.
-    let recorded = searches + unauthenticated + 2;
+    let recorded = searches + unauthenticated + mandate_changes + 2;
     let out = install.cli(&["audit", "verify"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("{recorded} records")));

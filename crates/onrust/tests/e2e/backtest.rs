@@ -13,8 +13,8 @@ use onrust_model::{
 /// A pseudonym that must never appear in any output (L1).
 const CANARY: &str = "c0ffee00backtestcanary00c0ffee00";
 
-const RULES: &str = "\n[[rules]]\nname = \"oproep-tot-geweld\"\nkind = \"critical\"\nmin_level = 3\n\
-     [[rules]]\nname = \"aankondiging\"\nkind = \"announcement\"\nmin_level = 2\n";
+const RULES: &str = "\n[[rules]]\nmandate = \"test\"\nname = \"oproep-tot-geweld\"\nkind = \"critical\"\nmin_level = 3\n\
+     [[rules]]\nmandate = \"test\"\nname = \"aankondiging\"\nkind = \"announcement\"\nmin_level = 2\n";
 
 fn utc(d: u32, h: u32, m: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, d, h, m, 0).single().expect("time")
@@ -219,8 +219,8 @@ fn a_candidate_rules_file_is_validated_and_tried_instead_of_the_configuration() 
     let bad = install.dir.path().join("bad.toml");
     std::fs::write(
         &bad,
-        "[[rules]]\nname = \"goed\"\nkind = \"critical\"\n\
-         [[rules]]\nname = \"te-vaag\"\nkind = \"threshold\"\nwindow = \"eeuwig\"\n",
+        "[[rules]]\nmandate = \"test\"\nname = \"goed\"\nkind = \"critical\"\n\
+         [[rules]]\nmandate = \"test\"\nname = \"te-vaag\"\nkind = \"threshold\"\nwindow = \"eeuwig\"\n",
     )
     .expect("write");
     let out = install.cli(&[
@@ -239,8 +239,11 @@ fn a_candidate_rules_file_is_validated_and_tried_instead_of_the_configuration() 
 
     // A stricter candidate: critical only from score 0.95 — the 0.92 call would not have been sent.
     let strict = install.dir.path().join("strict.toml");
-    std::fs::write(&strict, "[[rules]]\nname = \"streng\"\nkind = \"critical\"\nmin_level = 3\nmin_score = 0.95\n")
-        .expect("write");
+    std::fs::write(
+        &strict,
+        "[[rules]]\nmandate = \"test\"\nname = \"streng\"\nkind = \"critical\"\nmin_level = 3\nmin_score = 0.95\n",
+    )
+    .expect("write");
     let out = install.cli(&[
         "backtest",
         "--since",
@@ -296,8 +299,7 @@ fn without_an_audit_record_the_backtest_refuses() {
 #[test]
 fn a_burst_is_judged_against_the_archives_earlier_weeks() {
     let install = Install::new(&[]);
-    let rules =
-        "\n[[rules]]\nname = \"ongewone-drukte\"\nkind = \"burst\"\nmin_level = 2\nwindow = \"1h\"\ncount = 5\n";
+    let rules = "\n[[rules]]\nmandate = \"test\"\nname = \"ongewone-drukte\"\nkind = \"burst\"\nmin_level = 2\nwindow = \"1h\"\ncount = 5\n";
     let config = std::fs::read_to_string(&install.config).expect("config");
     std::fs::write(&install.config, format!("{config}{rules}")).expect("config");
     let options = ArchiveOptions { writer_memory_bytes: 20_000_000, ..ArchiveOptions::default() };

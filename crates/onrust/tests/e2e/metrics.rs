@@ -610,6 +610,7 @@ fn ten_thousand_authors_stay_under_two_thousand_series_and_out_of_every_label() 
                     "level",
                     "municipality",
                     "rule",
+                    "mandate",
                     "severity",
                     "channel",
                     "outcome",
