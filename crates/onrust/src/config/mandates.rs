@@ -364,7 +364,7 @@ pub fn validate_entry(
             }
         }
     }
-    ok.then(|| Mandate {
+    ok.then_some(Mandate {
         id: entry.id,
         purpose: entry.purpose,
         legal_basis: entry.legal_basis,
@@ -481,7 +481,7 @@ impl MandateRecord {
 }
 
 /// The mandates in force on `today`, by id: what the daemon runs under.
-pub fn in_force<'a>(mandates: &'a [Mandate], trial_started: Option<NaiveDate>, today: NaiveDate) -> Vec<&'a Mandate> {
+pub fn in_force(mandates: &[Mandate], trial_started: Option<NaiveDate>, today: NaiveDate) -> Vec<&Mandate> {
     mandates.iter().filter(|m| matches!(m.standing(trial_started, today), Standing::InForce { .. })).collect()
 }
 
