@@ -166,6 +166,16 @@ struct SearchResponse {
     took_ms: u64,
 }
 
+/// The mandates covering `request` in this instance (empty when searches are
+/// not bound to mandates), or the refusal when none does (rule L5).
+pub(crate) fn mandates_covering(state: &WebState, request: &SearchRequest) -> Result<Vec<String>, Refusal> {
+    state.search.as_ref().map_or(Ok(Vec::new()), |s| s.mandates_for(request))
+}
+
+/// What the console says when no mandate covers a search (rule L5).
+pub(crate) const NO_MANDATE_NL: &str = "Geen mandaat dat vandaag geldt, dekt deze zoekopdracht: de gemeente, het \
+    thema of de soort bron valt erbuiten, of er geldt geen mandaat. Vraag de beheerder welk mandaat geldt.";
+
 /// The handler. The authorisation layer has put the caller's [`Principal`]
 /// in the request; without one (a wiring mistake) nothing is searched.
 pub(crate) async fn search(State(state): State<WebState>, request: Request) -> Response {
@@ -177,7 +187,7 @@ pub(crate) async fn search(State(state): State<WebState>, request: Request) -> R
     let raw = request.uri().query().map(str::to_owned);
     let mut mandates = Vec::new();
     let outcome = match parse_request(raw.as_deref()).and_then(|mut r| scope_search(&who.scope, &mut r).map(|()| r)) {
-        Ok(parsed) => match state.search.as_ref().map(|s| s.mandates_for(&parsed)).unwrap_or(Ok(Vec::new())) {
+        Ok(parsed) => match mandates_covering(&state, &parsed) {
             Ok(covering) => {
                 mandates = covering;
                 execute(&state, parsed).await

@@ -63,6 +63,10 @@ pub(crate) async fn export(
         let message = "U zoekt alleen in uw eigen gemeente(n).".to_owned();
         return refuse(&state, &signed_in, query, filters, message).await;
     }
+    let mandates = match crate::search::mandates_covering(&state, &request) {
+        Ok(covering) => covering,
+        Err(_) => return refuse(&state, &signed_in, query, filters, crate::search::NO_MANDATE_NL.to_owned()).await,
+    };
     request.facets = false;
     request.limit = MAX_LIMIT;
     request.offset = 0;
@@ -92,7 +96,7 @@ pub(crate) async fn export(
     hits.truncate(EXPORT_CAP);
     filters["_found"] = serde_json::Value::from(total);
     filters["_cap"] = serde_json::Value::from(EXPORT_CAP);
-    let record = Record { query, hits: Some(hits.len() as u64), ..Record::new("search_export", filters) };
+    let record = Record { query, hits: Some(hits.len() as u64), mandates, ..Record::new("search_export", filters) };
     if let Err(r) = record.write(&state, &signed_in).await {
         return r;
     }

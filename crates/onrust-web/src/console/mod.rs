@@ -169,6 +169,8 @@ pub(crate) struct Record {
     pub filters: serde_json::Value,
     pub hits: Option<u64>,
     pub refused: Option<String>,
+    /// The mandates the action ran under (rule L5): for a search, those covering it.
+    pub mandates: Vec<String>,
 }
 
 impl Record {
@@ -185,7 +187,7 @@ impl Record {
             filters: self.filters,
             hits: self.hits,
             refused: self.refused,
-            mandates: Vec::new(),
+            mandates: self.mandates,
         };
         crate::api::record(state.audit_path.clone(), entry).await.map(|_| ()).map_err(|_| {
             html::error_page(

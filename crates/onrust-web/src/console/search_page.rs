@@ -133,17 +133,24 @@ pub(crate) async fn search(
     let (query, filters) = crate::api::given_params(raw.as_deref());
     let (form, parsed) = parse(raw.as_deref());
     let searched = raw.as_deref().is_some_and(|r| !r.is_empty());
+    let mut mandates = Vec::new();
     let outcome = match parsed {
         Err(problems) => Some(Err(problems.join(" "))),
         Ok(mut request) if searched => match scope_search(&signed_in.principal.scope, &mut request) {
             Err(_) => Some(Err("U zoekt alleen in uw eigen gemeente(n).".to_owned())),
-            Ok(()) => Some(execute(&state, request).await.map_err(|refusal| {
-                if refusal.error.status == StatusCode::BAD_REQUEST {
-                    format!("De zoekvraag kan niet worden uitgevoerd: {}", refusal.error.message)
-                } else {
-                    "Zoeken is nu niet mogelijk. Probeer het zo opnieuw.".to_owned()
+            Ok(()) => match crate::search::mandates_covering(&state, &request) {
+                Err(_) => Some(Err(crate::search::NO_MANDATE_NL.to_owned())),
+                Ok(covering) => {
+                    mandates = covering;
+                    Some(execute(&state, request).await.map_err(|refusal| {
+                        if refusal.error.status == StatusCode::BAD_REQUEST {
+                            format!("De zoekvraag kan niet worden uitgevoerd: {}", refusal.error.message)
+                        } else {
+                            "Zoeken is nu niet mogelijk. Probeer het zo opnieuw.".to_owned()
+                        }
+                    }))
                 }
-            })),
+            },
         },
         Ok(_) => None,
     };
@@ -152,7 +159,7 @@ pub(crate) async fn search(
             Ok(results) => (Some(results.total as u64), None),
             Err(message) => (None, Some(message.clone())),
         };
-        let record = Record { query, hits, refused, ..Record::new("search", filters) };
+        let record = Record { query, hits, refused, mandates, ..Record::new("search", filters) };
         if let Err(r) = record.write(&state, &signed_in).await {
             return r;
         }

@@ -738,3 +738,57 @@ async fn guessing_from_one_address_locks_the_address_for_every_name() {
     assert_eq!(refused.last().map(String::as_str), Some("address locked after repeated failures from it"));
     assert!(refused.iter().any(|r| r == "wrong name or password; the address is now locked"), "{refused:?}");
 }
+
+/// Rule L5 as the daemon answers it: a mandate covering Utrecht only.
+struct UtrechtOnly;
+
+impl crate::search::SearchMandates for UtrechtOnly {
+    fn covering(&self, request: &SearchRequest) -> Vec<String> {
+        let utrecht = request.municipality.as_ref().is_some_and(|m| m.as_str() == "GM0344");
+        if utrecht { vec!["utrecht".to_owned()] } else { Vec::new() }
+    }
+}
+
+/// A search, through the API, the console's page or its export, carries the
+/// mandates that cover it; one that none covers is refused and still recorded.
+#[tokio::test]
+async fn a_search_carries_its_mandates_and_one_no_mandate_covers_is_refused_and_recorded() {
+    let fixture = Fixture::new();
+    let mut state = fixture.state(false);
+    state.search = state.search.map(|s| s.with_mandates(Arc::new(UtrechtOnly)));
+    let addr = start(state.clone()).await;
+    let analyst = account_of(Role::Analyst).expect("an analyst account");
+    let (cookie, _) = session(&state, analyst);
+
+    let covered = get_as(addr, "/api/v1/search?q=*&municipality=GM0344", Some(ANALYST)).await;
+    assert_eq!(covered.status, 200, "{covered:?}");
+    let refused = get_as(addr, "/api/v1/search?q=*&municipality=GM0307", Some(ANALYST)).await;
+    assert_eq!(refused.status, 403, "{refused:?}");
+    assert!(refused.error().contains("no mandate in force covers this search"), "{refused:?}");
+    let page = call(addr, "/zoeken?q=rellen&gemeente=GM0307", &[("Cookie", &cookie)]).await;
+    assert_eq!(page.status, 400);
+    assert!(page.body.contains("Geen mandaat dat vandaag geldt") && !page.body.contains("Rellen in Amersfoort"));
+    let page = call(addr, "/zoeken?q=&gemeente=GM0344", &[("Cookie", &cookie)]).await;
+    assert_eq!(page.status, 200, "{page:?}");
+    let export = call(addr, "/zoeken/export?q=&gemeente=GM0307", &[("Cookie", &cookie)]).await;
+    assert_ne!(export.status, 200, "{export:?}");
+
+    let searches: Vec<_> = fixture
+        .records()
+        .into_iter()
+        .filter(|r| r.entry.action.starts_with("search"))
+        .map(|r| (r.entry.action, r.entry.mandates, r.entry.refused.is_some()))
+        .collect();
+    let utrecht = vec!["utrecht".to_owned()];
+    assert_eq!(
+        searches,
+        [
+            ("search".to_owned(), utrecht.clone(), false),
+            ("search".to_owned(), Vec::new(), true),
+            ("search".to_owned(), Vec::new(), true),
+            ("search".to_owned(), utrecht, false),
+            ("search_export".to_owned(), Vec::new(), true),
+        ]
+    );
+    assert_eq!(fixture.verified() as usize, fixture.records().len(), "the chain holds");
+}
