@@ -242,8 +242,12 @@ def pijplijn():
                               ("sum by (rule, severity) (increase(onrust_alert_acknowledgements_total[$__rate_interval]))", "bevestigd {{rule}} ({{severity}})", "B")],
               defaults={"decimals": 0}),
         panel(17, "stat", "Meldingen: afleverpogingen per kanaal",
-              "Pogingen om een bericht af te leveren in de gekozen periode, per kanaal en uitkomst (sent, retry, failed).",
-              (16, 46, 8, 8), [("sum by (channel, outcome) (increase(onrust_alert_deliveries_total[$__range]))", "{{channel}} {{outcome}}", "A", True)],
+              "Pogingen om een bericht af te leveren in de gekozen periode, per kanaal en uitkomst (sent, retry, failed); "
+              "en per kanaal dat faalde of de supervisors langs een ander kanaal zijn ingelicht (told), niemand anders was "
+              "in te lichten (nobody) of ook dat bericht faalde (notice_failed).",
+              (16, 46, 8, 8), [("sum by (channel, outcome) (increase(onrust_alert_deliveries_total[$__range]))", "{{channel}} {{outcome}}", "A", True),
+                               ("sum by (channel, outcome) (increase(onrust_alert_delivery_failure_notices_total[$__range]))",
+                                "{{channel}} mislukt, supervisors: {{outcome}}", "B", True)],
               options=stat_options(), defaults={"decimals": 0, "thresholds": thresholds("green")}),
         panel(18, "timeseries", "Meldingen: duur van een ronde (95e percentiel)",
               "Hoe lang een ronde van de meldingsfase duurt (regels evalueren, berichten maken, status opslaan).",
@@ -257,6 +261,11 @@ def pijplijn():
               "Hoe lang één ophaling per bron duurt, inclusief het wachten op de beleefdheidspauze per host.",
               (0, 62, 24, 8), [("histogram_quantile(0.95, sum by (source, le) (rate(onrust_source_fetch_duration_seconds_bucket[$__rate_interval])))", "{{source}}")],
               defaults={"unit": "s"}),
+        panel(21, "stat", "Mandaten: dagen over",
+              "Dagen tot en met de laatste dag van elk mandaat (regel L5). Onder 14 waarschuwt onrust dagelijks in zijn log; "
+              "na de laatste dag stoppen de bronnen en regels van het mandaat. Leg op tijd een nieuw mandaat vast.",
+              (0, 70, 24, 6), [("onrust_mandate_days_left", "{{mandate}}", "A", True)],
+              options=stat_options(), defaults={"decimals": 0, "thresholds": thresholds("red", 0, "orange", 14, "green")}),
     ]
     return dashboard("onrust-pijplijn", "Pijplijn: gezondheid", panels, [],
                      "Bronnen, verwerking, archief en meldingen van onrust.")
