@@ -557,6 +557,9 @@ fn briefing_section(doc: &mut Doc, item: MailItem<'_>, ctx: &MailContext) {
     }
     doc.field("Plaats en tijd", &place_time);
     doc.field("Betrouwbaarheid", confidence_word(a.confidence));
+    if let Some(mandate) = &a.mandate {
+        doc.field("Mandaat", mandate);
+    }
     let mut done: Vec<String> = a
         .decisions
         .iter()
@@ -1323,6 +1326,8 @@ Dit bericht is automatisch opgesteld door onrust uit openbare bronnen. Het besch
         assert!(r.text.contains("bevestigd voor de burgemeester door j.devries"), "{}", r.text);
         assert!(r.text.contains("Contact: j.devries (supervisor), die dit signaal bevestigde"), "{}", r.text);
         assert!(!r.subject.contains("ongecontroleerd"));
+        // The mayor also reads the mandate onrust watched under (rule L5).
+        assert!(r.text.contains("Mandaat: jaarwisseling-2026"), "{}", r.text);
     }
 
     #[test]

@@ -209,7 +209,11 @@ pub(crate) async fn alert(
             return record.write(&state, &signed_in).await.err().unwrap_or_else(|| missing.page(&signed_in));
         }
     };
-    if let Err(r) = (Record { hits: Some(1), ..Record::new("alerts_show", filters) }).write(&state, &signed_in).await {
+    // The mandate the alert was made under (rule L5).
+    let mandates: Vec<String> = found.mandate.iter().cloned().collect();
+    if let Err(r) =
+        (Record { hits: Some(1), mandates, ..Record::new("alerts_show", filters) }).write(&state, &signed_in).await
+    {
         return r;
     }
     respond(StatusCode::OK, detail(&state.console, &signed_in, &found))
@@ -437,8 +441,9 @@ async fn change(
         Change::Dismiss => backend.dismiss(&fingerprint, who, &reason),
     };
     match done {
-        Ok(_) => {
-            if let Err(r) = Record::new(action, filters).write(&state, &signed_in).await {
+        Ok(changed) => {
+            let mandates: Vec<String> = changed.mandate.iter().cloned().collect();
+            if let Err(r) = (Record { mandates, ..Record::new(action, filters) }).write(&state, &signed_in).await {
                 return r;
             }
             view::redirect(&format!("/meldingen/{fingerprint}"), &[])

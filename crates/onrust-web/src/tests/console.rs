@@ -299,6 +299,7 @@ async fn a_page_form_without_the_session_token_changes_nothing() {
     assert_eq!(confirmed[1].entry.who, "sv-regio");
     assert_eq!(confirmed[1].entry.filters["reason"], "klopt, ernstig");
     assert_eq!(confirmed[1].entry.refused, None);
+    assert_eq!(confirmed[1].entry.mandates, ["jaarwisseling-2026"], "the alert's mandate (rule L5)");
 }
 
 #[tokio::test]
@@ -518,6 +519,10 @@ async fn an_alert_page_offers_a_silence_for_its_place_and_rule() {
     assert_eq!(page.status, 200, "{page:?}");
     assert!(page.body.contains("<option value=\"GM0344\" selected>"), "{}", page.body);
     assert!(page.body.contains("name=\"regel\" type=\"text\" value=\"oproep-tot-geweld\""), "{}", page.body);
+    // The mandate the rule ran under (rule L5), and the view's record carries it.
+    assert!(page.body.contains("<dt>Mandaat</dt><dd>jaarwisseling-2026</dd>"), "{}", page.body);
+    let shown = fixture.records().into_iter().rfind(|r| r.entry.action == "alerts_show").expect("the view's record");
+    assert_eq!(shown.entry.mandates, ["jaarwisseling-2026"]);
     let (cookie, _) = session(&state, "oov-regio");
     let officer = call(addr, &format!("/meldingen/{FINGERPRINT}"), &[("Cookie", &cookie)]).await;
     assert!(!officer.body.contains("action=\"/stiltes\""), "no silence form for an officer");

@@ -337,7 +337,7 @@ fn fake_alert() -> onrust_alert::Alert {
         unplaced: false,
         escalates_at: None,
         decisions: Vec::new(),
-        mandate: None,
+        mandate: Some("jaarwisseling-2026".into()),
     }
 }
 
