@@ -136,6 +136,21 @@ pub fn run(args: BacktestArgs) -> anyhow::Result<ExitCode> {
     let reader = ArchiveReader::open(&config.archive_dir())?;
     let min_level = setup.rules.iter().map(|r| r.min_level).min().unwrap_or(Level::Escalation);
     let scan = reader.scan(&ScanRequest { since: setup.since, until: setup.until, min_level: Some(min_level) })?;
+    // A backtest reads archived messages, so it runs under the mandates in
+    // force that cover it, like a search (rule L5); none: refused, on record.
+    let covering = crate::config::mandates::covering_search(
+        &config.mandates,
+        config.trial_started,
+        crate::config::mandates::amsterdam_date(chrono::Utc::now()),
+        setup.municipality.as_ref().map(MunicipalityCode::as_str),
+        None,
+        None,
+    );
+    let refused = covering.is_empty().then(|| {
+        "no mandate in force covers this backtest (rule L5): its municipality is outside every mandate, or none is \
+         in force today; see onrust check-config"
+            .to_owned()
+    });
     // Only columns have been read so far; the record comes before any stored message.
     audit::append(
         &config.audit_path(),
@@ -149,12 +164,16 @@ pub fn run(args: BacktestArgs) -> anyhow::Result<ExitCode> {
                 "rules_file": args.rules.as_ref().map(|p| p.display().to_string()),
                 "municipality": args.municipality,
             }),
-            hits: Some(scan.total() as u64),
-            refused: None,
-            mandates: Vec::new(),
+            hits: refused.is_none().then_some(scan.total() as u64),
+            refused: refused.clone(),
+            mandates: covering,
         },
     )
     .context("cannot write the audit log; refusing to read the archive without a record")?;
+    if let Some(why) = refused {
+        eprintln!("error: {why}");
+        return Ok(ExitCode::from(2));
+    }
     let classifier = super::load_classifier(config)?;
     let names = municipality_names(&config.config_dir().join(&config.classify.gazetteer))?;
     let baselines = ArchiveBaselines::open(&config.archive_dir())?;

@@ -211,6 +211,11 @@ fn backtest_reports_the_alerts_the_daemon_would_have_sent_with_lead_times() {
     // Every run that read the archive is in the audit log (L7).
     let audit = std::fs::read_to_string(install.data_dir().join("audit/audit.jsonl")).expect("audit log");
     assert_eq!(audit.lines().filter(|l| l.contains("\"action\":\"backtest\"")).count(), 4, "{audit}");
+    // Each under the mandate that covers it (rule L5).
+    assert!(
+        audit.lines().filter(|l| l.contains("\"action\":\"backtest\"")).all(|l| l.contains("\"mandates\":[\"test\"]")),
+        "{audit}"
+    );
 }
 
 #[test]
