@@ -148,6 +148,8 @@ mod on_kafka {
             tasks.spawn(async move { ("archive", pipeline::archive::run(input, dead, writer, settings).await) });
         }
         let mut alert_backend: Option<Arc<dyn onrust_web::alerts::AlertBackend>> = None;
+        // The alert role's rules, paused while their mandate is not in force.
+        let mut paused_with = None;
         if has(Role::Alert) {
             let mut settings = super::super::alert_settings(&config)?;
             if !config.archive_dir().is_dir() {
@@ -157,11 +159,7 @@ mod on_kafka {
             }
             let handle = pipeline::alert::AlertHandle::open(&settings)?;
             handle.pause_rules(pipeline::mandates::paused_rules(&config.rules, &mandates.in_force()))?;
-            reporters.push(tokio::spawn(pipeline::mandates::keep_time(
-                Arc::clone(&mandates),
-                Some((handle.clone(), config.rules.clone())),
-                stop_rx.clone(),
-            )));
+            paused_with = Some((handle.clone(), config.rules.clone()));
             alert_backend = Some(Arc::new(handle.clone()));
             let ends = pipeline::alert::Ends {
                 input: pipeline::scored_and_deletions(&bus, "alert")?,
@@ -178,6 +176,8 @@ mod on_kafka {
                 pipeline::Intake { raw: bus.publisher(Topic::Raw)?, deletions: bus.publisher(Topic::Deletions)? };
             super::super::run::start_sources(&config, &mut tasks, intake, lexicons.take(), &stop_rx, &mandates)?;
         }
+        // Every process keeps its mandates' time: the ingest role's sources and the alert role's rules follow it.
+        reporters.push(tokio::spawn(pipeline::mandates::keep_time(Arc::clone(&mandates), paused_with, stop_rx.clone())));
         // Every process serves health, readiness and its own metrics (consumer
         // lag, its stages); the `web` role adds search over the local archive,
         // the `alert` role the alerts API over its state.
