@@ -177,7 +177,11 @@ mod on_kafka {
             super::super::run::start_sources(&config, &mut tasks, intake, lexicons.take(), &stop_rx, &mandates)?;
         }
         // Every process keeps its mandates' time: the ingest role's sources and the alert role's rules follow it.
-        reporters.push(tokio::spawn(pipeline::mandates::keep_time(Arc::clone(&mandates), paused_with, stop_rx.clone())));
+        reporters.push(tokio::spawn(pipeline::mandates::keep_time(
+            Arc::clone(&mandates),
+            paused_with,
+            stop_rx.clone(),
+        )));
         // Every process serves health, readiness and its own metrics (consumer
         // lag, its stages); the `web` role adds search over the local archive,
         // the `alert` role the alerts API over its state.
