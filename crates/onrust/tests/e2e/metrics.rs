@@ -28,7 +28,8 @@ const SUBSTITUTIONS: [(&str, &str); 4] =
 /// Alerting rules whose condition is a broken daemon or pipeline, which a
 /// live test of a healthy one cannot produce: their expressions must parse
 /// and return nothing here; `promtool test rules` shows them firing.
-const NOT_LIVE: [&str; 3] = ["OnrustDown", "OnrustPipelineStalled", "OnrustAlertDeliveryFailed"];
+const NOT_LIVE: [&str; 5] =
+    ["OnrustDown", "OnrustPipelineStalled", "OnrustAlertDeliveryFailed", "OnrustMandateEnding", "OnrustMandateEnded"];
 
 fn feed(items: &str) -> Reply {
     let body = format!(
