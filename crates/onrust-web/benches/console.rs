@@ -331,6 +331,7 @@ async fn main() -> Res<()> {
         alerts: Some(Arc::new(BenchAlerts { alerts: alerts.clone(), silences })),
         console: Arc::new(console),
         feeds: Arc::new(onrust_web::subscriptions::Subscriptions::none()),
+        halt: Arc::new(onrust_web::halt::HaltSwitch::at(audit_path.with_file_name("halt.json"))),
     };
     let listener = onrust_web::bind("127.0.0.1:0".parse()?).await?;
     let addr = listener.local_addr()?;

@@ -97,6 +97,9 @@ pub enum Permission {
     Silence,
     /// `POST /api/v1/alerts/{fingerprint}/resend`: queue again the notifications that failed for good.
     Resend,
+    /// `POST /api/v1/halt`, `POST /api/v1/resume`, `GET /api/v1/halt` and the console's
+    /// `/stilleggen`: stop all ingestion and alerting, and start them again (rule L13).
+    Halt,
     /// Any signed-in account: `POST /uitloggen`. Shows no content.
     SignedIn,
     /// Nobody needs to be signed in: the sign-in form and the stylesheet. Shows no content.
@@ -105,7 +108,7 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission, for tables and tests.
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 11] = [
         Permission::Metrics,
         Permission::Search,
         Permission::ReadAudit,
@@ -114,6 +117,7 @@ impl Permission {
         Permission::Confirm,
         Permission::Silence,
         Permission::Resend,
+        Permission::Halt,
         Permission::SignedIn,
         Permission::Public,
     ];
@@ -128,6 +132,7 @@ impl Permission {
             Permission::Confirm => "confirm",
             Permission::Silence => "silence",
             Permission::Resend => "resend",
+            Permission::Halt => "halt",
             Permission::SignedIn => "signed_in",
             Permission::Public => "public",
         }
@@ -141,9 +146,9 @@ impl Permission {
 /// |---|---|
 /// | officer | read and acknowledge alerts; search the archive within its municipalities |
 /// | analyst | search the archive |
-/// | supervisor | read, acknowledge and confirm alerts (for the mayor), add silences, send failed notifications again; search like an officer |
+/// | supervisor | read, acknowledge and confirm alerts (for the mayor), add silences, send failed notifications again, halt and resume; search like an officer |
 /// | fg | read and verify the audit log; no content |
-/// | admin | operational endpoints, and sending failed notifications again once the relay is fixed; no content |
+/// | admin | operational endpoints, sending failed notifications again once the relay is fixed, halt and resume; no content |
 /// | monitor | operational endpoints |
 pub const fn permissions(role: Role) -> &'static [Permission] {
     match role {
@@ -155,11 +160,14 @@ pub const fn permissions(role: Role) -> &'static [Permission] {
             Permission::Confirm,
             Permission::Silence,
             Permission::Resend,
+            Permission::Halt,
             Permission::Search,
         ],
         Role::Fg => &[Permission::ReadAudit],
-        // Sending again shows no content: what failed, to whom, why.
-        Role::Admin => &[Permission::Metrics, Permission::Resend],
+        // Sending again shows no content: what failed, to whom, why. Halting
+        // shows none either, and whoever runs the installation must be able to
+        // stop it (rule L13).
+        Role::Admin => &[Permission::Metrics, Permission::Resend, Permission::Halt],
         Role::Monitor => &[Permission::Metrics],
     }
 }
@@ -411,9 +419,11 @@ mod tests {
                 (Supervisor, Confirm),
                 (Supervisor, Silence),
                 (Supervisor, Resend),
+                (Supervisor, Halt),
                 (Fg, ReadAudit),
                 (Admin, Metrics),
                 (Admin, Resend),
+                (Admin, Halt),
                 (Monitor, Metrics)
             ]
         );
@@ -423,6 +433,9 @@ mod tests {
         }
         assert!(!allows(Officer, Confirm) && !allows(Officer, Silence), "an officer does not review or silence");
         assert!(!allows(Fg, Search), "the fg reads the audit log only");
+        for role in [Officer, Analyst, Fg, Monitor] {
+            assert!(!allows(role, Halt), "{role} cannot halt onrust (L13)");
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub(crate) const API_SEARCHES_TOTAL: &str = "onrust_api_searches_total";
 pub(crate) const API_SEARCH_DURATION: &str = "onrust_api_search_duration_seconds";
 pub(crate) const HTTP_CONNECTIONS: &str = "onrust_http_connections";
 pub(crate) const HTTP_CONNECTIONS_CLOSED_TOTAL: &str = "onrust_http_connections_closed_total";
+pub(crate) const HALTED: &str = "onrust_halted";
 
 /// Why onrust closes or refuses a connection: the bounded `outcome` label.
 pub(crate) const CLOSE_OUTCOMES: [&str; 3] = ["limit", "header_timeout", "idle_timeout"];
@@ -46,6 +47,11 @@ pub fn describe_metrics() {
     for outcome in CLOSE_OUTCOMES {
         counter!(HTTP_CONNECTIONS_CLOSED_TOTAL, "outcome" => outcome).increment(0);
     }
+    describe_gauge!(
+        HALTED,
+        Unit::Count,
+        "1 while onrust is halted (onrust halt, rule L13): no source fetches and no notification is sent; 0 otherwise."
+    );
 }
 
 /// The number of open HTTP connections changed.
@@ -141,5 +147,50 @@ impl ApiSearched<'_> {
         if self.outcome == "ok" {
             histogram!(API_SEARCH_DURATION).record(self.duration.as_secs_f64());
         }
+    }
+}
+
+/// The halt switch was read at start, or changed (here or by another process
+/// sharing the data dir). Who and why go to the log; the gauge says only halted or not.
+pub(crate) struct HaltStateChanged<'a> {
+    pub record: Option<&'a crate::halt::HaltRecord>,
+    pub at_start: bool,
+}
+
+impl HaltStateChanged<'_> {
+    pub fn emit(self) {
+        let halted = self.record.is_some_and(|r| r.halted);
+        gauge!(HALTED).set(if halted { 1.0 } else { 0.0 });
+        match (self.record, self.at_start) {
+            (Some(r), true) if r.halted => tracing::warn!(
+                since = %r.since,
+                by = r.by.as_str(),
+                reason = r.reason.as_str(),
+                "onrust is halted: no source fetches and no notification is sent until `onrust resume`"
+            ),
+            (_, true) => {}
+            (Some(r), false) if r.halted => tracing::warn!(
+                by = r.by.as_str(),
+                reason = r.reason.as_str(),
+                "onrust halted: sources stop fetching and notifications are held"
+            ),
+            (Some(r), false) => tracing::info!(
+                by = r.by.as_str(),
+                reason = r.reason.as_str(),
+                "onrust resumed: sources fetch again from their cursors and held notifications go out"
+            ),
+            (None, false) => tracing::info!("the halt file is gone: onrust runs"),
+        }
+    }
+}
+
+/// The halt file could not be read while running; the last state stays in force.
+pub(crate) struct HaltFileProblem<'a> {
+    pub error: &'a crate::halt::HaltFileError,
+}
+
+impl HaltFileProblem<'_> {
+    pub fn emit(self) {
+        tracing::error!(error = %self.error, "the halt file cannot be read; the last state read stays in force");
     }
 }

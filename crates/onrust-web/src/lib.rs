@@ -33,6 +33,8 @@ mod api;
 pub mod audit_api;
 pub mod auth;
 pub mod console;
+pub mod halt;
+mod halt_api;
 mod internal_events;
 pub mod search;
 pub mod server;
@@ -80,6 +82,8 @@ pub struct WebState {
     pub console: Arc<console::Console>,
     /// The feed subscriptions: a secret address per recipient (`/feeds/{token}/…`).
     pub feeds: Arc<subscriptions::Subscriptions>,
+    /// The halt switch (rule L13): read by `/readyz` and the console's banner, changed through the API.
+    pub halt: Arc<halt::HaltSwitch>,
 }
 
 /// Why the listener could not start.
@@ -119,7 +123,9 @@ pub struct Route {
 /// The route table: every route and its handler. Only these exist; anything
 /// else is a 404 with the same headers. Reads are `GET` (and `HEAD`), changes `POST`.
 fn table() -> Vec<(Route, MethodRouter<WebState>)> {
-    use Permission::{Acknowledge, Confirm, Metrics, Public, ReadAlerts, ReadAudit, Resend, Search, SignedIn, Silence};
+    use Permission::{
+        Acknowledge, Confirm, Halt, Metrics, Public, ReadAlerts, ReadAudit, Resend, Search, SignedIn, Silence,
+    };
     use RouteKind::{Api, Feed, Page};
     let route = |path, permission, audit_action| Route { method: "GET", path, kind: Api, permission, audit_action };
     let change = |path, permission, audit_action| Route { method: "POST", path, kind: Api, permission, audit_action };
@@ -166,6 +172,12 @@ fn table() -> Vec<(Route, MethodRouter<WebState>)> {
         (page("/zoeken", Search, Some("search")), get(console::search)),
         (page("/zoeken/export", Search, Some("search_export")), get(console::export)),
         (page("/audit", ReadAudit, Some("audit_read")), get(console::audit)),
+        (route("/api/v1/halt", Halt, None), get(halt_api::state)),
+        (change("/api/v1/halt", Halt, Some("halt")), post(halt_api::halt)),
+        (change("/api/v1/resume", Halt, Some("resume")), post(halt_api::resume)),
+        (page("/stilleggen", Halt, None), get(console::halt_page)),
+        (form("/stilleggen", Halt, Some("halt")), post(console::halt_form)),
+        (form("/hervatten", Halt, Some("resume")), post(console::resume_form)),
     ]
 }
 
@@ -180,7 +192,11 @@ pub fn router(state: WebState) -> Router {
     let mut merged: Vec<(&'static str, MethodRouter<WebState>)> = Vec::new();
     for (route, handler) in table() {
         let guard = middleware::from_fn_with_state((state.clone(), route), authorize);
-        let handler = handler.route_layer(guard);
+        let mut handler = handler.route_layer(guard);
+        if route.kind == RouteKind::Page && route.permission != Permission::Public {
+            // Every signed-in page, whoever adds it, says so while onrust is halted.
+            handler = handler.layer(middleware::from_fn_with_state(state.clone(), console::halt_banner));
+        }
         match merged.iter_mut().find(|(path, _)| *path == route.path) {
             Some((_, existing)) => *existing = std::mem::take(existing).merge(handler),
             None => merged.push((route.path, handler)),
@@ -210,9 +226,27 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
+/// 200 when every stage runs, 503 while starting or stopping. A halted
+/// onrust (rule L13) is ready, 200, and says it is halted: it was stopped on
+/// purpose and must stay reachable, so that someone can resume it through
+/// the API or the console; a load balancer or orchestrator that took it
+/// out of service or restarted it on a 503 would take that away, and a
+/// restart would not lift the halt anyway. Alerting on a halt is
+/// `onrust_halted`'s job.
 async fn readyz(State(state): State<WebState>) -> Response {
     if state.ready.load(Ordering::SeqCst) {
-        (StatusCode::OK, "ready\n").into_response()
+        match state.halt.halt() {
+            Some(halt) => (
+                StatusCode::OK,
+                format!(
+                    "ready, halted since {} by {}: no source fetches and no notification is sent until `onrust resume`\n",
+                    halt.since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    halt.by
+                ),
+            )
+                .into_response(),
+            None => (StatusCode::OK, "ready\n").into_response(),
+        }
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response()
     }

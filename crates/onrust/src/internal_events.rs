@@ -338,6 +338,37 @@ impl Readiness {
     }
 }
 
+/// A source was stopped for a halt, or starts again after the resume (rule L13).
+pub struct SourceHalted<'a> {
+    pub source: &'a str,
+    pub halted: bool,
+}
+
+impl SourceHalted<'_> {
+    pub fn emit(&self) {
+        if self.halted {
+            tracing::info!(
+                source = self.source,
+                "source stopped: onrust is halted; it starts from its cursor on `onrust resume`"
+            );
+        } else {
+            tracing::info!(source = self.source, "source starts again from its cursor: onrust resumed");
+        }
+    }
+}
+
+/// A source could not be made again after a resume; the others run on.
+pub struct SourceRestartFailed<'a> {
+    pub source: &'a str,
+    pub error: &'a anyhow::Error,
+}
+
+impl SourceRestartFailed<'_> {
+    pub fn emit(&self) {
+        tracing::error!(source = self.source, error = %format!("{:#}", self.error), "source could not start again after the resume");
+    }
+}
+
 /// Old pseudonym keys were deleted (or could not be).
 pub struct KeysPurged {
     pub removed: usize,

@@ -86,6 +86,10 @@ enum Command {
         #[command(subcommand)]
         command: commands::alerts::AlertsCommand,
     },
+    /// Stop all ingestion and alerting through the running daemon, with a reason (supervisors, admins; audited).
+    Halt(commands::halt::HaltArgs),
+    /// Start ingestion and alerting again after `onrust halt`, with a reason (supervisors, admins; audited).
+    Resume(commands::halt::ResumeArgs),
     /// Bearer tokens for the HTTP API.
     Token {
         #[command(subcommand)]
@@ -194,6 +198,8 @@ fn main() -> ExitCode {
             Command::Feed { command: FeedCommand::List(args) } => commands::feed::list(&args),
             Command::Feed { command: FeedCommand::Revoke(args) } => commands::feed::revoke(&args),
             Command::Alerts { command } => commands::alerts::run(command).await,
+            Command::Halt(args) => commands::halt::halt(args).await,
+            Command::Resume(args) => commands::halt::resume(args).await,
             Command::Archive { command: ArchiveCommand::Status { config } } => {
                 commands::archive::status(&config.config)
             }

@@ -691,6 +691,15 @@ impl Outbox {
         taken
     }
 
+    /// Hands back a taken attempt that was not made (onrust was halted in
+    /// between, rule L13): it stays pending as it was, due at once, with no
+    /// line in the notification log, since nothing was tried.
+    pub fn give_back(&mut self, attempt: Attempt) {
+        if let Some(p) = self.pending.get_mut(&attempt.key) {
+            p.in_flight = false;
+        }
+    }
+
     /// Records the result of a taken attempt in the notification log and
     /// the outbox's memory: sent and permanently failed are done, a temporary
     /// failure waits out its backoff. Returns the outcome.

@@ -12,12 +12,13 @@ use super::SignedIn;
 use crate::auth::{Permission, Role, allows};
 
 /// The pages in the navigation: path, label, the permission that shows it.
-const NAVIGATION: [(&str, &str, Permission); 5] = [
+const NAVIGATION: [(&str, &str, Permission); 6] = [
     ("/", "Overzicht", Permission::ReadAlerts),
     ("/meldingen", "Meldingen", Permission::ReadAlerts),
     ("/stiltes", "Stiltes", Permission::ReadAlerts),
     ("/zoeken", "Zoeken", Permission::Search),
     ("/audit", "Auditlog", Permission::ReadAudit),
+    ("/stilleggen", "Stilleggen", Permission::Halt),
 ];
 
 /// The page a role starts on after signing in.

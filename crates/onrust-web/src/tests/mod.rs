@@ -148,6 +148,7 @@ impl Fixture {
             alerts: Some(Arc::new(FakeAlerts::with(vec![fake_alert()]))),
             console: Arc::new(console::test_console(crate::console::LoginPolicy::default())),
             feeds: Arc::new(subscriptions::Subscriptions::none()),
+            halt: Arc::new(crate::halt::HaltSwitch::open(self.dir.path()).unwrap()),
         }
     }
 
@@ -227,6 +228,7 @@ async fn call_route(addr: SocketAddr, route: &Route, headers: &[(&str, &str)]) -
         "/api/v1/alerts/{fingerprint}/confirm"
         | "/api/v1/alerts/{fingerprint}/dismiss"
         | "/api/v1/alerts/{fingerprint}/resend" => r#"{"reason": "bron en tekst nagelezen"}"#,
+        "/api/v1/halt" | "/api/v1/resume" if route.method == "POST" => r#"{"reason": "DPIA wordt herzien"}"#,
         "/api/v1/silences" if route.method == "POST" => concat!(
             r#"{"matchers": [{"label": "rule", "value": "mobilisatie"}], "#,
             r#""reason": "test", "ends_at": "2099-01-01T00:00:00Z"}"#
@@ -433,6 +435,7 @@ async fn start_operational(token: Option<&str>, ready: bool) -> SocketAddr {
         alerts: None,
         console: Arc::new(crate::console::Console::closed()),
         feeds: Arc::new(subscriptions::Subscriptions::none()),
+        halt: Arc::new(crate::halt::HaltSwitch::at(PathBuf::from("/nonexistent/halt.json"))),
     };
     start(state).await
 }
@@ -540,6 +543,12 @@ fn expected_matrix() -> Vec<(&'static str, Vec<Role>)> {
         ("/zoeken", vec![Officer, Analyst, Supervisor]),
         ("/zoeken/export", vec![Officer, Analyst, Supervisor]),
         ("/audit", vec![Fg]),
+        ("/api/v1/halt", vec![Supervisor, Admin]),
+        ("/api/v1/halt", vec![Supervisor, Admin]),
+        ("/api/v1/resume", vec![Supervisor, Admin]),
+        ("/stilleggen", vec![Supervisor, Admin]),
+        ("/stilleggen", vec![Supervisor, Admin]),
+        ("/hervatten", vec![Supervisor, Admin]),
     ]
 }
 

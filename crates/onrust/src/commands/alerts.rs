@@ -391,7 +391,7 @@ fn token(file: Option<&Path>) -> anyhow::Result<String> {
 
 /// One request to the daemon's own listener (plain http on `http.listen`);
 /// the body of a 200 answer, else the API's error.
-async fn call(api: &ApiArgs, method: &str, path: &str, body: Option<String>) -> anyhow::Result<String> {
+pub(super) async fn call(api: &ApiArgs, method: &str, path: &str, body: Option<String>) -> anyhow::Result<String> {
     let config = super::load_config(&api.config)?;
     let token = token(api.token_file.as_deref())?;
     let addr = super::local_http::reachable(config.http.listen);

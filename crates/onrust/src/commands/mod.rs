@@ -9,6 +9,7 @@ pub mod check_config;
 pub mod classify;
 pub mod eval;
 pub mod feed;
+pub mod halt;
 pub mod health;
 pub mod lines;
 pub mod local_http;
@@ -136,6 +137,8 @@ pub fn alert_settings(config: &Config) -> anyhow::Result<crate::pipeline::alert:
         }),
         ack_within: config.archive.commit_interval.0,
         clock: crate::pipeline::alert::Clock::system(),
+        // Never halted unless the caller hands in the switch's watch.
+        halted: tokio::sync::watch::channel(false).1,
     })
 }
 

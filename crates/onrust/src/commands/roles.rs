@@ -125,6 +125,9 @@ mod on_kafka {
         let bus = KafkaBus::connect(config.bus.kafka_options()).await.context("kafka")?;
         let (stop_tx, stop_rx) = shutdown::on_signal().context("installing signal handlers")?;
         let mut tasks: JoinSet<TaskResult> = JoinSet::new();
+        // Every process follows the halt file of its data dir (rule L13): the
+        // ingest and alert roles obey it, every role's API can change it.
+        let halt = super::super::run::open_halt_switch(&config, &stop_rx)?;
         let mut reporters: Vec<tokio::task::JoinHandle<()>> = Vec::new();
         let ready = Arc::new(AtomicBool::new(false));
         let (web_stop_tx, web_stop_rx) = tokio::sync::watch::channel(false);
@@ -152,6 +155,7 @@ mod on_kafka {
         let mut paused_with = None;
         if has(Role::Alert) {
             let mut settings = super::super::alert_settings(&config)?;
+            settings.halted = halt.halted();
             if !config.archive_dir().is_dir() {
                 // Baselines need the archive; without it on this machine bursts cannot be judged.
                 tracing::warn!(archive = %config.archive_dir().display(), "no archive here: burst rules have no baseline");
@@ -174,7 +178,15 @@ mod on_kafka {
             reporters.push(tokio::spawn(super::super::run::report_coverage(plan)));
             let intake =
                 pipeline::Intake { raw: bus.publisher(Topic::Raw)?, deletions: bus.publisher(Topic::Deletions)? };
-            super::super::run::start_sources(&config, &mut tasks, intake, lexicons.take(), &stop_rx, &mandates)?;
+            super::super::run::start_sources(
+                &config,
+                &mut tasks,
+                intake,
+                lexicons.take(),
+                &stop_rx,
+                &mandates,
+                halt.halted(),
+            )?;
         }
         // Every process keeps its mandates' time: the ingest role's sources and the alert role's rules follow it.
         reporters.push(tokio::spawn(pipeline::mandates::keep_time(
@@ -197,6 +209,7 @@ mod on_kafka {
             alerts: alert_backend,
             console: Arc::new(super::super::run::console(&config, has(Role::Ingest))?),
             feeds: Arc::new(super::super::run::feeds(&config)?),
+            halt,
         };
         let limits = config.http.connection_limits();
         let web = tokio::spawn(onrust_web::serve(listener, state, limits, shutdown::requested(web_stop_rx)));

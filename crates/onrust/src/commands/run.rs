@@ -55,7 +55,9 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     }));
     let mut tasks: JoinSet<TaskResult> = JoinSet::new();
     let settings = super::archive_settings(&config);
-    let alerts = super::alert_settings(&config)?;
+    let halt = open_halt_switch(&config, &stop_rx)?;
+    let mut alerts = super::alert_settings(&config)?;
+    alerts.halted = halt.halted();
     let region = region(&config, &alerts.names);
     crate::internal_events::register_counter_series(&classifier.theme_ids());
     let alert_handle = pipeline::alert::AlertHandle::open(&alerts)?;
@@ -70,7 +72,7 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let intake =
         pipeline::start_processing(&bus, &mut tasks, classifier, writer, settings, Some((alerts, alert_handle)))?;
     bus.seal();
-    start_sources(&config, &mut tasks, intake, lexicons, &stop_rx, &mandates)?;
+    start_sources(&config, &mut tasks, intake, lexicons, &stop_rx, &mandates, halt.halted())?;
 
     let ready = Arc::new(AtomicBool::new(false));
     let (web_stop_tx, web_stop_rx) = tokio::sync::watch::channel(false);
@@ -85,6 +87,7 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
             alerts: Some(alert_backend),
             console,
             feeds,
+            halt,
         },
         config.http.connection_limits(),
         shutdown::requested(web_stop_rx),
@@ -101,6 +104,18 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     coverage_reporter.abort();
     size_reporter.abort();
     Ok(stop_listener(web_stop_tx, web, failed).await)
+}
+
+/// The halt switch of the data dir (rule L13), followed each second so a
+/// halt through another process that shares the data dir counts here too.
+/// A halt file that cannot be read stops the start, naming the file.
+pub(super) fn open_halt_switch(
+    config: &Config,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<Arc<onrust_web::halt::HaltSwitch>> {
+    let halt = Arc::new(onrust_web::halt::HaltSwitch::open(&config.data_dir)?);
+    tokio::spawn(Arc::clone(&halt).follow_file(stop.clone()));
+    Ok(halt)
 }
 
 /// Stops the HTTP listener after the stages, and says how the process ends.
@@ -194,6 +209,9 @@ pub(super) fn install_metrics() -> anyhow::Result<metrics_exporter_prometheus::P
 /// Starts every enabled source and the forwarder onto the bus. A Bluesky
 /// source filters on the classifier's lexicons: `classifier` is the one the
 /// process already loaded, if any; it is loaded here only when needed.
+/// While `halted` is true the sources are stopped, and they start again on
+/// the resume (rule L13, [`pipeline::halting`]).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn start_sources(
     config: &Config,
     tasks: &mut JoinSet<TaskResult>,
@@ -201,6 +219,7 @@ pub(super) fn start_sources(
     classifier: Option<Arc<onrust_classify::Classifier>>,
     stop: &tokio::sync::watch::Receiver<bool>,
     mandates: &Arc<pipeline::mandates::MandateClock>,
+    halted: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let limits = FetchLimits {
         connect_timeout: config.ingest.connect_timeout.0,
@@ -250,7 +269,8 @@ pub(super) fn start_sources(
                 relevance: relevance.clone(),
             },
         )?);
-        let build = move |source_stop| {
+        let id = source.id.clone();
+        let build: pipeline::halting::Build = Arc::new(move |source_stop| {
             let ends = pipeline::ingest::SourceEnds {
                 context: context.clone(),
                 messages: messages.clone(),
@@ -259,7 +279,9 @@ pub(super) fn start_sources(
                 relevance: relevance.clone(),
             };
             pipeline::ingest::source_task(&source, ends)
-        };
+        });
+        // Inside its mandate's time, the source runs only while onrust is not halted (L13).
+        let build = pipeline::halting::obeying(halted.clone(), id, build);
         let gate = pipeline::mandates::while_in_force(mandate, mandates.subscribe(), stop.clone(), build, hold);
         tasks.spawn(async move { ("ingest", gate.await) });
     }

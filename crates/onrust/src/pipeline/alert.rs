@@ -128,6 +128,9 @@ pub struct Settings {
     /// (the daemon passes `archive.commit_interval`), not for the next evaluation.
     pub ack_within: Duration,
     pub clock: Clock,
+    /// The halt switch (rule L13): while true, the delivery task sends
+    /// nothing; the stage still takes in and enqueues.
+    pub halted: tokio::sync::watch::Receiver<bool>,
 }
 
 /// The persisted state file: the engine's and the mechanics' state, plus how
@@ -565,8 +568,14 @@ pub async fn run(ends: Ends, settings: Settings, handle: AlertHandle) -> anyhow:
         email: email.is_some(),
         clock: settings.clock.clone(),
     };
-    let delivery =
-        tokio::spawn(deliver(Arc::clone(&outbox), Notifiers { email, webhooks }, notices, Arc::clone(&wake), stop_rx));
+    let delivery = tokio::spawn(deliver(
+        Arc::clone(&outbox),
+        Notifiers { email, webhooks },
+        notices,
+        Arc::clone(&wake),
+        stop_rx,
+        settings.halted.clone(),
+    ));
 
     report_gauges(&core, settings.clock.now());
     LateArrival::register(&settings.sources);
@@ -930,21 +939,39 @@ fn report_gauges(core: &Mutex<Core>, now: DateTime<Utc>) {
 /// same lock, nor the alerts API. A permanent failure is told to the
 /// supervisors through another channel ([`undelivered`]), queued before the
 /// failure is recorded and sent in the next pass.
+///
+/// While onrust is halted (`halted`, rule L13) nothing is sent: the task
+/// waits for the resume, and attempts taken when the halt came are handed
+/// back unmade. The stage goes on enqueueing, so every notification is in
+/// the outbox (R8) and goes out after the resume; one attempt already on
+/// the wire when the halt comes is finished.
 async fn deliver(
     outbox: Arc<tokio::sync::Mutex<Outbox>>,
     notifiers: Notifiers,
     notices: undelivered::FailureNotices,
     wake: Arc<Notify>,
     stop: tokio::sync::watch::Receiver<bool>,
+    mut halted: tokio::sync::watch::Receiver<bool>,
 ) {
     use onrust_alert::notify::log::{Deliver, DeliveryError, Outcome};
     loop {
         if *stop.borrow() {
             return;
         }
+        if *halted.borrow_and_update() {
+            let mut stopping = stop.clone();
+            if !onrust_web::halt::until_running(&mut halted, &mut stopping).await {
+                return;
+            }
+            continue;
+        }
         let due = outbox.lock().await.take_due();
         let (mut sent, mut failed) = (0usize, 0usize);
         for attempt in due {
+            if *halted.borrow() {
+                outbox.lock().await.give_back(attempt);
+                continue;
+            }
             let result = notifiers.deliver(&attempt.notification).await;
             let mut guard = outbox.lock().await;
             if let Err(DeliveryError::Permanent { code, message }) = &result {
@@ -966,6 +993,7 @@ async fn deliver(
         tokio::select! {
             () = tokio::time::sleep_until(at) => {}
             () = wake.notified() => {}
+            () = onrust_web::halt::until_halted(&mut halted) => {}
         }
     }
 }
@@ -1101,6 +1129,7 @@ mod tests {
             retry: RetryPolicy::default(),
             retention: None,
             ack_within: Duration::from_millis(50),
+            halted: tokio::sync::watch::channel(false).1,
             clock,
         }
     }

@@ -6,6 +6,7 @@
 pub mod alert;
 pub mod archive;
 pub mod classify;
+pub mod halting;
 pub mod ingest;
 pub mod mandates;
 pub mod retention;

@@ -333,6 +333,7 @@ fn role_may(role: Role) -> String {
             Permission::Confirm => Some("meldingen voor de burgemeester bevestigen of afwijzen"),
             Permission::Silence => Some("meldingen tijdelijk stilzetten"),
             Permission::Resend => Some("mislukte berichten opnieuw versturen"),
+            Permission::Halt => Some("al het ophalen en alle meldingen stilleggen en weer hervatten"),
             Permission::SignedIn | Permission::Public => None,
         })
         .collect();
