@@ -1,7 +1,7 @@
 //! `onrust audit report`: the audit log over a period, in Dutch, for the
 //! data protection officer (the fg): searches per account and role, what
-//! was refused, what was done with alerts, what retention deleted and who
-//! read the log itself. Markdown by default, or one CSV row per record.
+//! was refused, what was done with alerts, what retention deleted, when
+//! onrust was halted and resumed (by whom, why) and who read the log itself. Markdown by default, or one CSV row per record.
 //! Each report is itself recorded (`audit_report`, rule L7).
 
 use std::collections::BTreeMap;
@@ -237,6 +237,8 @@ fn markdown(report: &Report<'_>, role_of: &dyn Fn(&str) -> String) -> String {
         out.push('\n');
     }
 
+    halts(&mut out, report.records, role_of, &time);
+
     out.push_str("## Inzage in het auditlog\n\n");
     let mut reads: BTreeMap<&str, u64> = BTreeMap::new();
     for r in report.records.iter().filter(|r| AUDIT_READS.contains(&r.entry.action.as_str())) {
@@ -255,16 +257,66 @@ fn markdown(report: &Report<'_>, role_of: &dyn Fn(&str) -> String) -> String {
     mandate_changes::section(&mut out, report.records);
 
     out.push_str(
-        "## Niet in dit rapport\n\nWissen op verzoek en het stilleggen van onrust: \
-         onrust kan dat nog niet (regel L13 is nog niet gebouwd), dus het auditlog kent ze niet.\n",
+        "## Niet in dit rapport\n\nWissen op verzoek: onrust kan dat nog niet, dus het auditlog kent het niet.\n",
     );
     out
 }
 
-/// One row per record: time, account, role, action, query, hits, reason refused.
+/// Every halt and resume (rule L13) that was made or asked for: when, who,
+/// what it did, and the reason they gave.
+fn halts(
+    out: &mut String,
+    records: &[&AuditRecord],
+    role_of: &dyn Fn(&str) -> String,
+    time: &dyn Fn(&AuditRecord) -> String,
+) {
+    use std::fmt::Write;
+    out.push_str("## Stilleggen en hervatten\n\n");
+    let changes: Vec<&&AuditRecord> =
+        records.iter().filter(|r| r.entry.action == "halt" || r.entry.action == "resume").collect();
+    if changes.is_empty() {
+        out.push_str("onrust is in deze periode niet stilgelegd of hervat.\n\n");
+        return;
+    }
+    out.push_str("| Tijd | Account | Rol | Wat | Reden |\n|---|---|---|---|---|\n");
+    for r in changes {
+        let halt = r.entry.action == "halt";
+        let what = match (halt, &r.entry.refused, r.entry.filters.get("changed").and_then(serde_json::Value::as_bool)) {
+            (_, Some(_), _) => {
+                if halt {
+                    "stilleggen geweigerd"
+                } else {
+                    "hervatten geweigerd"
+                }
+            }
+            (true, None, Some(false)) => "stilgelegd (stond al stil)",
+            (false, None, Some(false)) => "hervat (draaide al)",
+            (true, None, _) => "stilgelegd",
+            (false, None, _) => "hervat",
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {what} | {} |",
+            time(r),
+            cell(&r.entry.who),
+            role_of(&r.entry.who),
+            cell(reason(r))
+        );
+    }
+    out.push('\n');
+}
+
+/// The reason a record gives, if any (a halt, a resume, a review, a resend).
+fn reason(r: &AuditRecord) -> &str {
+    r.entry.filters.get("reason").and_then(serde_json::Value::as_str).unwrap_or("")
+}
+
+/// One row per record: time, account, role, action, query, hits, reason
+/// refused, the reason given (a halt, a resume, a review, a resend) and
+/// the mandates it ran under.
 fn csv(records: &[&AuditRecord], role_of: &dyn Fn(&str) -> String) -> String {
     let mut out = String::from(
-        "\"tijd\";\"account\";\"rol\";\"actie\";\"zoekvraag\";\"treffers\";\"geweigerd\";\"mandaten\"\r\n",
+        "\"tijd\";\"account\";\"rol\";\"actie\";\"zoekvraag\";\"treffers\";\"geweigerd\";\"reden\";\"mandaten\"\r\n",
     );
     for r in records {
         let cells = [
@@ -275,6 +327,7 @@ fn csv(records: &[&AuditRecord], role_of: &dyn Fn(&str) -> String) -> String {
             r.entry.query.clone().unwrap_or_default(),
             r.entry.hits.map(|h| h.to_string()).unwrap_or_default(),
             r.entry.refused.clone().unwrap_or_default(),
+            reason(r).to_owned(),
             r.entry.mandates.join(", "),
         ];
         let row: Vec<String> = cells.iter().map(|c| onrust_web::console::csv_cell(c)).collect();

@@ -17,6 +17,7 @@ mod console;
 mod delivery;
 mod docker;
 mod fg_report;
+mod halt;
 mod hardening;
 mod health;
 mod kafka;
