@@ -285,6 +285,28 @@ fn the_console_in_a_real_browser() {
     assert_eq!(browser.run("return typeof window.onrustXss;"), "undefined");
     console.check_page("gemeente");
 
+    // Halt from the console (rule L13): every page says so, with when, who
+    // and why, and readiness stays 200 so the console stays reachable; resume.
+    console.go("/stilleggen");
+    assert!(browser.text().contains("onrust draait"), "{}", browser.text());
+    console.check_page("stilleggen");
+    browser.type_into("#reden", "Mandaat verlopen, DPIA wordt herzien.");
+    browser.navigating(|b| b.click("form[action='/stilleggen'] button"));
+    let halted = browser.text();
+    assert!(halted.contains("onrust staat stil.") && halted.contains("door sv-regio"), "{halted}");
+    assert!(halted.contains("Mandaat verlopen, DPIA wordt herzien."), "{halted}");
+    console.check_page("stilgelegd");
+    console.go("/meldingen");
+    assert!(browser.text().contains("onrust staat stil."), "the banner is on every page: {}", browser.text());
+    let (status, ready) = daemon.get("/readyz").expect("readyz");
+    assert!(status == 200 && ready.contains("halted since"), "{status} {ready}");
+    console.go("/stilleggen");
+    browser.type_into("#reden", "DPIA goedgekeurd.");
+    browser.navigating(|b| b.click("form[action='/hervatten'] button"));
+    assert!(!browser.text().contains("onrust staat stil."), "{}", browser.text());
+    assert!(browser.text().contains("Laatst hervat op") && browser.text().contains("DPIA goedgekeurd."));
+    assert_eq!(daemon.get("/readyz").expect("readyz"), (200, "ready\n".to_owned()));
+
     // Sign out by keyboard as well: the button is in the header.
     browser.navigating(|b| b.click("form.signout button"));
     assert!(browser.url().ends_with("/login"));
@@ -300,7 +322,16 @@ fn the_console_in_a_real_browser() {
     assert!(browser.url().ends_with("/audit"), "{}", browser.url());
     let audit = browser.text();
     assert!(audit.contains("De hashketen is in orde"), "{audit}");
-    for expected in ["sign_in", "sign_out", "alerts_confirm", "Ernstige oproep", "search", "oov-amersfoort"] {
+    for expected in [
+        "sign_in",
+        "sign_out",
+        "alerts_confirm",
+        "Ernstige oproep",
+        "search",
+        "oov-amersfoort",
+        "Mandaat verlopen",
+        "DPIA goedgekeurd",
+    ] {
         assert!(audit.contains(expected), "{expected} in the audit page: {audit}");
     }
     assert!(audit.contains("Bewaartermijn per bucket") && audit.contains("week-"), "{audit}");
