@@ -442,6 +442,7 @@ async fn start_operational(token: Option<&str>, ready: bool) -> SocketAddr {
 
 mod connections;
 mod console;
+mod halt;
 
 #[tokio::test]
 async fn health_ready_and_metrics_answer_on_loopback() {
