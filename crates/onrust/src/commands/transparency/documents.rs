@@ -409,10 +409,11 @@ const MEASURES: &str = "Gebouwd, elk met een test die faalt als de regel breekt 
     persoon als onderwerp (L1), pseudoniemen met wisselende sleutels (L2), zo weinig mogelijk gegevens (L3), \
     alleen openbare bronnen en opt-outs gerespecteerd (L4), bewaartermijn met fysiek wissen voor het archief \
     (L6), elk gebruik in het auditlog (L7), rollen die standaard niets mogen (L8), meldingen die zeggen \
-    waarom (L9), een mens beslist wat een burgemeester bereikt (L10), woordenlijsten zonder meningen (L11) en \
-    deze documenten uit de configuratie (L12).\n\n\
-    Nog niet gebouwd: toezicht gebonden aan een vastgelegd mandaat (L5), een schakelaar die alles stopt \
-    (L13), wissen op verzoek en bewaartermijnen voor meldingen, notificatielog en auditlog.\n";
+    waarom (L9), een mens beslist wat een burgemeester bereikt (L10), woordenlijsten zonder meningen (L11), \
+    deze documenten uit de configuratie (L12) en een schakelaar waarmee een supervisor of beheerder binnen 5 \
+    seconden al het ophalen en alle meldingen stillegt, met reden in het auditlog (L13).\n\n\
+    Nog niet gebouwd: toezicht gebonden aan een vastgelegd mandaat (L5), wissen op verzoek en bewaartermijnen \
+    voor meldingen, notificatielog en auditlog.\n";
 
 const RIGHTS: &str = "| Grondrecht | Hoe onrust het raakt | Wat onrust doet |\n|---|---|---|\n\
     | Vrijheid van meningsuiting (art. 7 Grondwet, art. 10 EVRM, art. 11 Handvest) | Overheden lezen mee met \
