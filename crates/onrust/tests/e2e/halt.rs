@@ -113,8 +113,9 @@ fn a_halt_stops_fetching_and_mail_survives_a_restart_and_resume_catches_up() {
     assert_eq!(metric(&daemon, "onrust_halted"), Some(0.0), "nothing changed");
 
     // Halt through the CLI.
-    let halt = install.cli(&["halt", "--reason", "DPIA wordt herzien", "--token-file", token]);
+    // From when the call is made: the 5 s bound counts from there.
     let halted_at = Instant::now();
+    let halt = install.cli(&["halt", "--reason", "DPIA wordt herzien", "--token-file", token]);
     assert!(halt.status.success(), "{}", String::from_utf8_lossy(&halt.stderr));
     let said = String::from_utf8_lossy(&halt.stdout);
     assert!(said.contains("onrust is halted since") && said.contains("sv-regio"), "{said}");
@@ -167,8 +168,8 @@ fn a_halt_stops_fetching_and_mail_survives_a_restart_and_resume_catches_up() {
     assert!(daemon.stderr().contains("onrust is halted"), "the log says so at start:\n{}", daemon.stderr());
 
     // Resume through the CLI: what was published meanwhile is read, the held mail goes.
-    let resume = install.cli(&["resume", "--reason", "DPIA goedgekeurd", "--token-file", token]);
     let resumed_at = Instant::now();
+    let resume = install.cli(&["resume", "--reason", "DPIA goedgekeurd", "--token-file", token]);
     assert!(resume.status.success(), "{}", String::from_utf8_lossy(&resume.stderr));
     assert!(
         String::from_utf8_lossy(&resume.stdout).contains("runs again"),
