@@ -179,7 +179,8 @@ impl HaltStateChanged<'_> {
                 reason = r.reason.as_str(),
                 "onrust resumed: sources fetch again from their cursors and held notifications go out"
             ),
-            (None, false) => tracing::info!("the halt file is gone: onrust runs"),
+            // Only someone with access to the data dir can do this; it bypasses the audit log.
+            (None, false) => tracing::warn!("the halt file was removed: onrust runs, without a recorded resume"),
         }
     }
 }

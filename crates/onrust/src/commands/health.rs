@@ -41,7 +41,11 @@ pub async fn run(args: HealthArgs) -> anyhow::Result<ExitCode> {
         }
     };
     if answer.status == 200 {
-        println!("ready: onrust at {addr}");
+        // Halted is ready (the API must stay reachable), but worth saying (rule L13).
+        match answer.body.trim().strip_prefix("ready, ") {
+            Some(halted) => println!("ready: onrust at {addr}, {halted}"),
+            None => println!("ready: onrust at {addr}"),
+        }
         return Ok(ExitCode::SUCCESS);
     }
     eprintln!("not ready: {}", why_not(addr, answer.status, token.is_some()));

@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{FeedServer, Install, Reply, SmtpSink, free_port, rcpt_tos, wait_until, write_secret};
+use crate::support::{Broker, FeedServer, Install, Reply, SmtpSink, free_port, rcpt_tos, wait_until, write_secret};
 
 const OFFICER: &str = "oov@utrecht.example";
 /// How often the feed is polled (`Install`'s sources, the least the configuration allows):
@@ -154,6 +154,9 @@ fn a_halt_stops_fetching_and_mail_survives_a_restart_and_resume_catches_up() {
     let (status, ready) = daemon.get("/readyz").expect("readyz");
     assert!(status == 200 && ready.contains("halted since"), "{status} {ready}");
     assert_eq!(metric(&daemon, "onrust_halted"), Some(1.0));
+    let health = install.cli(&["health"]);
+    let said = String::from_utf8_lossy(&health.stdout);
+    assert!(health.status.success() && said.contains("halted since"), "healthy, and says halted: {said}");
     let status = install.cli(&["halt", "--status", "--token-file", token]);
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
     assert!(
@@ -217,4 +220,67 @@ fn a_halt_stops_fetching_and_mail_survives_a_restart_and_resume_catches_up() {
     let csv = String::from_utf8_lossy(&csv.stdout);
     assert!(csv.lines().any(|l| l.contains("\"halt\"") && l.contains("\"DPIA wordt herzien\"")), "{csv}");
     assert_eq!(daemon.terminate().0, Some(0));
+}
+
+/// On Kafka every role is a process of its own; the processes on one machine
+/// share the data dir, and each follows its `halt.json` every second. A
+/// halt through the API of one (here the archive's) stops the sources of
+/// another (the ingest process) within 5 s, and a resume through the ingest
+/// process's own API starts them again from their cursors.
+#[test]
+fn on_kafka_a_halt_through_one_process_stops_the_ingest_process_that_shares_the_data_dir() {
+    let broker = Broker::start();
+    let server = FeedServer::start();
+    server.route("/forum.xml", feed(&[("k-1", "Zaterdag een optocht in Utrecht, kenmerk kafkavoor")]));
+    let install = Install::new(&[("forum-regio", server.url("/forum.xml"))]);
+    let config = std::fs::read_to_string(&install.config).expect("config");
+    // One record per producer batch, as in kafka.rs (a tansu quirk when resuming mid-batch).
+    let config = config.replacen(
+        "[http]",
+        &format!(
+            "[bus]\nkind = \"kafka\"\nbrokers = \"{}\"\npartitions = 2\n\
+             [bus.consumer]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"500\"\n\
+             [bus.producer]\n\"batch.num.messages\" = \"1\"\n[http]",
+            broker.brokers()
+        ),
+        1,
+    );
+    std::fs::write(&install.config, config).expect("config");
+    let supervisor = install.add_token("sv-regio", "supervisor");
+
+    let store = install.start_roles(&["classify", "archive", "web"]);
+    let ingest = install.start_roles(&["ingest"]);
+    assert_eq!(install.wait_count("kafkavoor", 1, Duration::from_secs(120)), 1, "{}", ingest.stderr());
+
+    let halted_at = Instant::now();
+    let (status, body) =
+        store.post_as("/api/v1/halt", &supervisor, r#"{"reason": "storing bij de broker"}"#).expect("answer");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        wait_until(TAKES_EFFECT, || metric(&ingest, "onrust_halted") == Some(1.0)),
+        "the ingest process follows the halt file: {}",
+        ingest.stderr()
+    );
+    server.route(
+        "/forum.xml",
+        feed(&[
+            ("k-1", "Zaterdag een optocht in Utrecht, kenmerk kafkavoor"),
+            ("k-2", "Zondag een optocht in Utrecht, kenmerk kafkatijdens"),
+        ]),
+    );
+    std::thread::sleep(TAKES_EFFECT + POLL + Duration::from_secs(3));
+    assert_eq!(fetches_after(&server, halted_at + TAKES_EFFECT), 0, "no fetch later than 5 s after the halt");
+    assert_eq!(install.count("kafkatijdens"), 0);
+    assert!(ingest.stderr().contains("sources stopped"), "{}", ingest.stderr());
+
+    let (status, body) =
+        ingest.post_as("/api/v1/resume", &supervisor, r#"{"reason": "broker hersteld"}"#).expect("answer");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(install.wait_count("kafkatijdens", 1, Duration::from_secs(120)), 1, "read after the resume");
+    assert_eq!(install.count("kafkavoor"), 1, "once");
+    assert!(wait_until(TAKES_EFFECT, || metric(&store, "onrust_halted") == Some(0.0)), "the other process follows");
+    for daemon in [ingest, store] {
+        let log = daemon.stderr();
+        assert_eq!(daemon.terminate().0, Some(0), "a clean stop:\n{log}");
+    }
 }
