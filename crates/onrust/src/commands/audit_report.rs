@@ -1,7 +1,8 @@
 //! `onrust audit report`: the audit log over a period, in Dutch, for the
 //! data protection officer (the fg): searches per account and role, what
 //! was refused, what was done with alerts, what retention deleted, when
-//! onrust was halted and resumed (by whom, why) and who read the log itself. Markdown by default, or one CSV row per record.
+//! onrust was halted and resumed (by whom, why) and who read the log
+//! itself. Markdown by default, or one CSV row per record.
 //! Each report is itself recorded (`audit_report`, rule L7).
 
 use std::collections::BTreeMap;
