@@ -31,7 +31,7 @@ pub(crate) const READ: usize = 5000;
 const SHOWN: usize = 200;
 
 /// Kinds of use the fg asks about, and the actions each covers.
-const KINDS: [(&str, &str, &[&str]); 6] = [
+const KINDS: [(&str, &str, &[&str]); 7] = [
     ("zoeken", "Zoeken en exporteren", &["search", "search_export"]),
     (
         "meldingen",
@@ -52,6 +52,7 @@ const KINDS: [(&str, &str, &[&str]); 6] = [
     ("aanmelden", "Aan- en afmelden", &["sign_in", "sign_out"]),
     ("verwijderen", "Verwijderen en bewaartermijn", &["retention_delete", "erasure", "source_deletion"]),
     ("terugblik", "Terugblik (backtest)", &["backtest"]),
+    ("stilleggen", "Stilleggen en hervatten", &["halt", "resume"]),
 ];
 
 /// The filters as given.

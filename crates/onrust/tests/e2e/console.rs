@@ -343,5 +343,12 @@ fn the_console_in_a_real_browser() {
         assert!(silences.contains(expected), "{expected} in the silences' records: {silences}");
     }
     assert!(!silences.contains("sign_in"), "only silences: {silences}");
+    console.go("/audit?soort=stilleggen");
+    let rows = browser.run("return document.querySelector('table.audit tbody').innerText;");
+    let halts = rows.as_str().unwrap_or_default().to_owned();
+    for expected in ["halt", "resume", "Mandaat verlopen", "DPIA goedgekeurd", "sv-regio"] {
+        assert!(halts.contains(expected), "{expected} in the halts' records: {halts}");
+    }
+    assert!(!halts.contains("silence"), "only halts and resumes: {halts}");
     drop(daemon);
 }
