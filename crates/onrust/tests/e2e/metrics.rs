@@ -25,11 +25,18 @@ const DATASOURCE_UID: &str = "onrust-prometheus";
 const SUBSTITUTIONS: [(&str, &str); 4] =
     [("$municipality", "GM0344"), ("$__rate_interval", "1m"), ("$__range", "1h"), ("$__interval", "15s")];
 
-/// Alerting rules whose condition is a broken daemon or pipeline, which a
-/// live test of a healthy one cannot produce: their expressions must parse
-/// and return nothing here; `promtool test rules` shows them firing.
-const NOT_LIVE: [&str; 5] =
-    ["OnrustDown", "OnrustPipelineStalled", "OnrustAlertDeliveryFailed", "OnrustMandateEnding", "OnrustMandateEnded"];
+/// Alerting rules whose condition is a broken daemon or pipeline (or a
+/// halted one, or a mandate near or past its end), which a live test of a
+/// healthy one cannot produce: their expressions must parse and return
+/// nothing here; `promtool test rules` shows them firing.
+const NOT_LIVE: [&str; 6] = [
+    "OnrustDown",
+    "OnrustPipelineStalled",
+    "OnrustAlertDeliveryFailed",
+    "OnrustMandateEnding",
+    "OnrustMandateEnded",
+    "OnrustHalted",
+];
 
 fn feed(items: &str) -> Reply {
     let body = format!(
