@@ -40,7 +40,7 @@ pub(crate) fn banner(halt: &HaltRecord) -> Markup {
             p {
                 strong { "onrust staat stil." }
                 " Stilgelegd op " time datetime=(view::machine_time(halt.since)) { (when(halt.since)) }
-                " door " (halt.by) ", met als reden: “" (halt.reason) "”."
+                " door " (halt.by) ". Reden: “" (halt.reason) "”"
             }
             p {
                 "Er wordt niets opgehaald en er gaan geen meldingen uit, tot een supervisor of beheerder onrust hervat. "
@@ -107,7 +107,7 @@ fn page(state: &WebState, signed_in: &SignedIn, status: StatusCode, problem: Opt
         } @else {
             p { "onrust draait. Stilleggen stopt binnen enkele seconden het ophalen bij alle bronnen en het versturen van alle meldingen. Zoeken en deze pagina's blijven werken. Het blijft stil, ook na een herstart, tot iemand het hervat." }
             @if let Some(last) = &last {
-                p { "Laatst hervat op " (when(last.since)) " door " (last.by) ", met als reden: “" (last.reason) "”." }
+                p { "Laatst hervat op " (when(last.since)) " door " (last.by) ". Reden: “" (last.reason) "”" }
             }
         }
         form method="post" action=(if halted { "/hervatten" } else { "/stilleggen" }) {
