@@ -271,7 +271,7 @@ fn on_kafka_a_halt_through_one_process_stops_the_ingest_process_that_shares_the_
     std::thread::sleep(TAKES_EFFECT + POLL + Duration::from_secs(3));
     assert_eq!(fetches_after(&server, halted_at + TAKES_EFFECT), 0, "no fetch later than 5 s after the halt");
     assert_eq!(install.count("kafkatijdens"), 0);
-    assert!(ingest.stderr().contains("sources stopped"), "{}", ingest.stderr());
+    assert!(ingest.stderr().contains("source stopped: onrust is halted"), "{}", ingest.stderr());
 
     let (status, body) =
         ingest.post_as("/api/v1/resume", &supervisor, r#"{"reason": "broker hersteld"}"#).expect("answer");
