@@ -214,7 +214,7 @@ def pijplijn():
               "1 als onrust gereed is; geen gegevens betekent dat Prometheus onrust niet bereikt.",
               (12, 30, 3, 8), [("onrust_ready", "gereed", "A", True)],
               options=stat_options(), defaults={"thresholds": thresholds("red", 1, "green")}),
-        panel(21, "stat", "Stilgelegd",
+        panel(22, "stat", "Stilgelegd",
               "1 als onrust is stilgelegd (onrust halt, regel L13): er wordt niets opgehaald en er gaan geen meldingen uit, tot iemand het hervat. Een stilgelegde daemon blijft gereed.",
               (15, 30, 3, 8), [("onrust_halted", "stilgelegd", "A", True)],
               options=stat_options(), defaults={"thresholds": thresholds("green", 1, "red"), "decimals": 0}),
