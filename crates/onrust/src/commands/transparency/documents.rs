@@ -407,13 +407,14 @@ const ERASURE: &str = "Een bericht op verzoek wissen kan onrust nog niet; een be
 
 const MEASURES: &str = "Gebouwd, elk met een test die faalt als de regel breekt (zie `docs/RULES.md`): geen \
     persoon als onderwerp (L1), pseudoniemen met wisselende sleutels (L2), zo weinig mogelijk gegevens (L3), \
-    alleen openbare bronnen en opt-outs gerespecteerd (L4), bewaartermijn met fysiek wissen voor het archief \
-    (L6), elk gebruik in het auditlog (L7), rollen die standaard niets mogen (L8), meldingen die zeggen \
-    waarom (L9), een mens beslist wat een burgemeester bereikt (L10), woordenlijsten zonder meningen (L11), \
-    deze documenten uit de configuratie (L12) en een schakelaar waarmee een supervisor of beheerder binnen 5 \
-    seconden al het ophalen en alle meldingen stillegt, met reden in het auditlog (L13).\n\n\
-    Nog niet gebouwd: toezicht gebonden aan een vastgelegd mandaat (L5), wissen op verzoek en bewaartermijnen \
-    voor meldingen, notificatielog en auditlog.\n";
+    alleen openbare bronnen en opt-outs gerespecteerd (L4), toezicht alleen onder een vastgelegd mandaat met \
+    doel, grondslag, besluit, DPIA en einddatum (L5), een bewaartermijn met fysiek wissen voor elke soort \
+    gegevens (L6), elk gebruik in het auditlog (L7), rollen die standaard niets mogen (L8), meldingen die \
+    zeggen waarom (L9), een mens beslist wat een burgemeester bereikt (L10), woordenlijsten zonder meningen \
+    (L11), deze documenten uit de configuratie (L12) en een schakelaar waarmee een supervisor of beheerder \
+    binnen 5 seconden al het ophalen en alle meldingen stillegt, met reden in het auditlog (L13).\n\n\
+    Nog niet gebouwd: een bewaartermijn voor de berichten die niet verwerkt konden worden (dead letters); \
+    die blijven staan tot een beheerder ze verwijdert.\n";
 
 const RIGHTS: &str = "| Grondrecht | Hoe onrust het raakt | Wat onrust doet |\n|---|---|---|\n\
     | Vrijheid van meningsuiting (art. 7 Grondwet, art. 10 EVRM, art. 11 Handvest) | Overheden lezen mee met \
