@@ -57,6 +57,7 @@ mod compound;
 mod error;
 mod internal_events;
 mod layout;
+mod lookup;
 mod migrate;
 mod query;
 mod reader;
@@ -75,6 +76,7 @@ pub use bucket::{BucketId, Period};
 pub use error::ArchiveError;
 pub use internal_events::describe_metrics;
 pub use layout::FORMAT_VERSION;
+pub use lookup::{HeldMessage, Wanted};
 pub use migrate::{Migration, migrate};
 pub use query::{MAX_FUZZY, MAX_LIMIT, MAX_NESTING, MAX_OFFSET, MAX_PHRASE_SLOP, MAX_QUERY_CHARS, SearchRequest, Sort};
 pub use reader::{

@@ -314,7 +314,7 @@ impl ArchiveReader {
         &self.fields
     }
 
-    #[cfg(test)]
+    /// Every bucket's searcher as of the last reload.
     pub(crate) fn searchers(&self) -> Vec<Searcher> {
         self.read_buckets().iter().map(|b| b.reader.searcher()).collect()
     }

@@ -1160,3 +1160,29 @@ mod query_properties {
         }
     }
 }
+
+/// An erasure on request finds its messages by id, or every one with a link,
+/// across buckets, each once and without their text.
+#[test]
+fn held_messages_are_found_by_id_or_by_link_in_every_bucket() {
+    use crate::{HeldMessage, Wanted};
+    let dir = TempDir::new().unwrap();
+    let mut w = open_writer(&dir);
+    let shared = "https://example.org/gedeeld";
+    w.upsert(&msg("a1", "Een", "eerste bericht")).unwrap();
+    w.upsert(&with(msg("a2", "Twee", "tweede bericht"), |m| m.message.url = Some(shared.into()))).unwrap();
+    // The same link a week later, in another bucket.
+    w.upsert(&with(msg("a3", "Drie", "derde bericht"), |m| {
+        m.message.url = Some(shared.into());
+        m.message.fetched_at = Utc.with_ymd_and_hms(2024, 12, 28, 9, 0, 0).unwrap();
+    }))
+    .unwrap();
+    w.commit().unwrap();
+    assert_eq!(w.buckets().len(), 2);
+    let r = ArchiveReader::open(dir.path()).unwrap();
+    let held = |id: &str| HeldMessage { id: id.into(), source: "rtvutrecht".into(), source_kind: "feed".into() };
+    assert_eq!(r.held(&Wanted::Id("a1".into())).unwrap(), [held("a1")]);
+    assert_eq!(r.held(&Wanted::Url(shared.into())).unwrap(), [held("a2"), held("a3")]);
+    assert!(r.held(&Wanted::Id("onbekend".into())).unwrap().is_empty());
+    assert!(r.held(&Wanted::Url("https://example.org/elders".into())).unwrap().is_empty());
+}
