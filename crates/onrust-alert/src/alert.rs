@@ -305,8 +305,10 @@ pub struct Evidence {
 /// Most characters an [`Evidence::excerpt`] holds.
 pub const EXCERPT_MAX_CHARS: usize = 280;
 
-/// What an excerpt reads once its message was deleted at its source.
-pub const WITHDRAWN_EXCERPT: &str = "[bericht verwijderd door de auteur]";
+/// What an excerpt reads once its message was deleted at its source or
+/// erased on request (`onrust erase`): both leave the same way, so the words
+/// say only that it went.
+pub const WITHDRAWN_EXCERPT: &str = "[bericht verwijderd]";
 
 impl Evidence {
     /// Withdraws what this evidence quotes when it is message `id` (deleted at
@@ -316,9 +318,7 @@ impl Evidence {
     /// alert still explains itself (L9) and a queued mail stays valid.
     /// Whether anything changed.
     pub fn withdraw(&mut self, id: &str) -> bool {
-        let withdrawn =
-            self.excerpt == WITHDRAWN_EXCERPT && self.url.is_none() && self.title.is_none() && self.place.is_none();
-        if self.message_id != id || withdrawn {
+        if !self.quotes(id) {
             return false;
         }
         self.excerpt = WITHDRAWN_EXCERPT.to_owned();
@@ -326,6 +326,16 @@ impl Evidence {
         self.title = None;
         self.place = None;
         true
+    }
+}
+
+impl Evidence {
+    /// Whether this evidence still quotes message `id`: what
+    /// [`Evidence::withdraw`] would change, and what an erasure counts.
+    pub fn quotes(&self, id: &str) -> bool {
+        let withdrawn =
+            self.excerpt == WITHDRAWN_EXCERPT && self.url.is_none() && self.title.is_none() && self.place.is_none();
+        self.message_id == id && !withdrawn
     }
 }
 

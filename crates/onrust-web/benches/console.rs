@@ -332,6 +332,7 @@ async fn main() -> Res<()> {
         console: Arc::new(console),
         feeds: Arc::new(onrust_web::subscriptions::Subscriptions::none()),
         halt: Arc::new(onrust_web::halt::HaltSwitch::at(audit_path.with_file_name("halt.json"))),
+        erase: None,
     };
     let listener = onrust_web::bind("127.0.0.1:0".parse()?).await?;
     let addr = listener.local_addr()?;

@@ -100,6 +100,9 @@ pub enum Permission {
     /// `POST /api/v1/halt`, `POST /api/v1/resume`, `GET /api/v1/halt` and the console's
     /// `/stilleggen`: stop all ingestion and alerting, and start them again (rule L13).
     Halt,
+    /// `POST /api/v1/erase`: erase a message on request, everywhere, for good.
+    /// Shows no content: the answer is ids and counts.
+    Erase,
     /// Any signed-in account: `POST /uitloggen`. Shows no content.
     SignedIn,
     /// Nobody needs to be signed in: the sign-in form and the stylesheet. Shows no content.
@@ -108,7 +111,7 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission, for tables and tests.
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 12] = [
         Permission::Metrics,
         Permission::Search,
         Permission::ReadAudit,
@@ -118,6 +121,7 @@ impl Permission {
         Permission::Silence,
         Permission::Resend,
         Permission::Halt,
+        Permission::Erase,
         Permission::SignedIn,
         Permission::Public,
     ];
@@ -133,6 +137,7 @@ impl Permission {
             Permission::Silence => "silence",
             Permission::Resend => "resend",
             Permission::Halt => "halt",
+            Permission::Erase => "erase",
             Permission::SignedIn => "signed_in",
             Permission::Public => "public",
         }
@@ -147,8 +152,8 @@ impl Permission {
 /// | officer | read and acknowledge alerts; search the archive within its municipalities |
 /// | analyst | search the archive |
 /// | supervisor | read, acknowledge and confirm alerts (for the mayor), add silences, send failed notifications again, halt and resume; search like an officer |
-/// | fg | read and verify the audit log; no content |
-/// | admin | operational endpoints, sending failed notifications again once the relay is fixed, halt and resume; no content |
+/// | fg | read and verify the audit log, erase a message on request; no content |
+/// | admin | operational endpoints, sending failed notifications again once the relay is fixed, halt and resume, erasing a message on request; no content |
 /// | monitor | operational endpoints |
 pub const fn permissions(role: Role) -> &'static [Permission] {
     match role {
@@ -163,11 +168,15 @@ pub const fn permissions(role: Role) -> &'static [Permission] {
             Permission::Halt,
             Permission::Search,
         ],
-        Role::Fg => &[Permission::ReadAudit],
+        // Erasure on request: the fg handles a data subject's request (AVG
+        // art. 17) and the admin carries it out on the running installation.
+        // Neither sees content by it: the answer is message ids and counts,
+        // and who erased what and why is in the audit log the fg reads.
+        Role::Fg => &[Permission::ReadAudit, Permission::Erase],
         // Sending again shows no content: what failed, to whom, why. Halting
         // shows none either, and whoever runs the installation must be able to
         // stop it (rule L13).
-        Role::Admin => &[Permission::Metrics, Permission::Resend, Permission::Halt],
+        Role::Admin => &[Permission::Metrics, Permission::Resend, Permission::Halt, Permission::Erase],
         Role::Monitor => &[Permission::Metrics],
     }
 }
@@ -421,9 +430,11 @@ mod tests {
                 (Supervisor, Resend),
                 (Supervisor, Halt),
                 (Fg, ReadAudit),
+                (Fg, Erase),
                 (Admin, Metrics),
                 (Admin, Resend),
                 (Admin, Halt),
+                (Admin, Erase),
                 (Monitor, Metrics)
             ]
         );
@@ -432,7 +443,10 @@ mod tests {
             assert!(!allows(role, ReadAlerts) && !allows(role, Confirm), "{role} has no part in alerts");
         }
         assert!(!allows(Officer, Confirm) && !allows(Officer, Silence), "an officer does not review or silence");
-        assert!(!allows(Fg, Search), "the fg reads the audit log only");
+        assert!(!allows(Fg, Search), "the fg reads the audit log and erases on request, and searches nothing");
+        for role in [Officer, Analyst, Supervisor, Monitor] {
+            assert!(!allows(role, Erase), "{role} does not handle a data subject's request");
+        }
         for role in [Officer, Analyst, Fg, Monitor] {
             assert!(!allows(role, Halt), "{role} cannot halt onrust (L13)");
         }

@@ -35,6 +35,7 @@ pub mod auth;
 pub mod console;
 pub mod halt;
 mod halt_api;
+pub mod erase;
 mod internal_events;
 pub mod search;
 pub mod server;
@@ -84,6 +85,8 @@ pub struct WebState {
     pub feeds: Arc<subscriptions::Subscriptions>,
     /// The halt switch (rule L13): read by `/readyz` and the console's banner, changed through the API.
     pub halt: Arc<halt::HaltSwitch>,
+    /// Erasure on request, when this instance runs the archive and alert stages.
+    pub erase: Option<Arc<dyn erase::EraseBackend>>,
 }
 
 /// Why the listener could not start.
@@ -124,7 +127,7 @@ pub struct Route {
 /// else is a 404 with the same headers. Reads are `GET` (and `HEAD`), changes `POST`.
 fn table() -> Vec<(Route, MethodRouter<WebState>)> {
     use Permission::{
-        Acknowledge, Confirm, Halt, Metrics, Public, ReadAlerts, ReadAudit, Resend, Search, SignedIn, Silence,
+        Acknowledge, Confirm, Erase, Halt, Metrics, Public, ReadAlerts, ReadAudit, Resend, Search, SignedIn, Silence,
     };
     use RouteKind::{Api, Feed, Page};
     let route = |path, permission, audit_action| Route { method: "GET", path, kind: Api, permission, audit_action };
@@ -153,6 +156,7 @@ fn table() -> Vec<(Route, MethodRouter<WebState>)> {
             route("/api/v1/municipalities/{code}/actions.ics", ReadAlerts, Some("actions_calendar")),
             get(alerts::calendar),
         ),
+        (change("/api/v1/erase", Erase, Some("erase")), post(erase::erase)),
         (feed("/feeds/{token}/alerts.atom", ReadAlerts, Some("alerts_feed")), get(alerts::subscribed_atom)),
         (feed("/feeds/{token}/actions.ics", ReadAlerts, Some("actions_calendar")), get(alerts::subscribed_calendar)),
         (page("/login", Public, None), get(console::login_form)),

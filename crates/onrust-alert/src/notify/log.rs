@@ -801,11 +801,31 @@ impl Outbox {
         Ok(requeued)
     }
 
+    /// How many notifications not yet sent (pending, or failed for good and
+    /// so sendable again) still quote one of `message_ids`: what
+    /// [`Outbox::withdraw_evidence`] would change, for an erasure's record.
+    pub fn quoting(&self, message_ids: &[String]) -> usize {
+        let waiting = self.pending.values().map(|p| &p.notification);
+        waiting
+            .chain(self.failed.values().map(|f| &f.notification))
+            .filter(|notification| {
+                notification
+                    .content
+                    .items()
+                    .iter()
+                    .flat_map(|item| std::iter::once(&item.alert).chain(item.previous.as_ref()))
+                    .flat_map(|alert| alert.evidence.iter())
+                    .any(|e| message_ids.iter().any(|id| e.quotes(id)))
+            })
+            .count()
+    }
+
     /// Withdraws the messages `message_ids` from the evidence of every
-    /// notification not yet sent (deleted at their source; an excerpt is
-    /// replaced, so the notification stays valid), and rewrites the outbox
-    /// once when any held one. Returns how many notifications changed. What
-    /// was sent is in the recipients' mailboxes and cannot be recalled.
+    /// notification not yet sent (deleted at their source or erased on
+    /// request; an excerpt is replaced, so the notification stays valid), and
+    /// rewrites the outbox once when any held one. Returns how many
+    /// notifications changed. What was sent is in the recipients' mailboxes
+    /// and cannot be recalled.
     pub fn withdraw_evidence(&mut self, message_ids: &[String]) -> Result<usize, LogError> {
         let mut changed = 0;
         // What failed may be sent again: it quotes no deleted message either.
@@ -1008,7 +1028,9 @@ mod tests {
         };
         let before = quoted(&ob);
         assert_eq!(before.iter().map(|q| q.0.as_str()).collect::<Vec<_>>(), ["m1", "m2", "m1", "m2"]);
+        assert_eq!(ob.quoting(&["m1".to_owned(), "m9".to_owned()]), 1, "what an erasure would change, counted first");
         assert_eq!(ob.withdraw_evidence(&["m1".to_owned()]).unwrap(), 1, "only the one not sent yet");
+        assert_eq!(ob.quoting(&["m1".to_owned()]), 0, "nothing left to withdraw");
         let withdrawn: Vec<(String, String)> = before
             .iter()
             .map(|(id, text)| (id.clone(), if id == "m1" { crate::WITHDRAWN_EXCERPT.to_owned() } else { text.clone() }))

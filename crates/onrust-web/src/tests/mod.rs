@@ -149,6 +149,7 @@ impl Fixture {
             console: Arc::new(console::test_console(crate::console::LoginPolicy::default())),
             feeds: Arc::new(subscriptions::Subscriptions::none()),
             halt: Arc::new(crate::halt::HaltSwitch::open(self.dir.path()).unwrap()),
+            erase: Some(Arc::new(FakeEraser::default())),
         }
     }
 
@@ -229,6 +230,7 @@ async fn call_route(addr: SocketAddr, route: &Route, headers: &[(&str, &str)]) -
         | "/api/v1/alerts/{fingerprint}/dismiss"
         | "/api/v1/alerts/{fingerprint}/resend" => r#"{"reason": "bron en tekst nagelezen"}"#,
         "/api/v1/halt" | "/api/v1/resume" if route.method == "POST" => r#"{"reason": "DPIA wordt herzien"}"#,
+        "/api/v1/erase" => r#"{"id": "rtvutrecht:0a1b2c3d", "reason": "verzoek van betrokkene via de fg"}"#,
         "/api/v1/silences" if route.method == "POST" => concat!(
             r#"{"matchers": [{"label": "rule", "value": "mobilisatie"}], "#,
             r#""reason": "test", "ends_at": "2099-01-01T00:00:00Z"}"#
@@ -245,6 +247,37 @@ async fn route_as(addr: SocketAddr, route: &Route, token: Option<&str>) -> Reply
 }
 
 const FINGERPRINT: &str = "3f9a0c1e3f9a0c1e";
+
+/// The daemon's erasure as the API sees it: every target holds one archived
+/// message quoted by one alert and one queued notification; what was erased
+/// is kept to look at.
+#[derive(Default)]
+struct FakeEraser {
+    erased: std::sync::Mutex<Vec<crate::erase::EraseTarget>>,
+}
+
+impl crate::erase::EraseBackend for FakeEraser {
+    fn survey<'a>(
+        &'a self,
+        target: &'a crate::erase::EraseTarget,
+    ) -> crate::erase::EraseFuture<'a, crate::erase::Survey> {
+        use crate::erase::{EraseError, EraseTarget, ErasureCounts, Survey};
+        Box::pin(async move {
+            if matches!(target, EraseTarget::Url(u) if !u.starts_with("http")) {
+                return Err(EraseError::BadTarget("the url is not an http or https link".into()));
+            }
+            let counts = ErasureCounts { archive_documents: 1, evidence_entries: 1, queued_notifications: 1 };
+            Ok(Survey { target: target.clone(), message_ids: vec!["rtvutrecht:0a1b2c3d".into()], counts })
+        })
+    }
+
+    fn erase<'a>(&'a self, survey: &'a crate::erase::Survey) -> crate::erase::EraseFuture<'a, ()> {
+        Box::pin(async move {
+            self.erased.lock().unwrap().push(survey.target.clone());
+            Ok(())
+        })
+    }
+}
 
 /// The alert stage as the API sees it: its alerts (by default one in
 /// Utrecht), one silence `s0` for Utrecht, the officer's mail about the
@@ -436,6 +469,7 @@ async fn start_operational(token: Option<&str>, ready: bool) -> SocketAddr {
         console: Arc::new(crate::console::Console::closed()),
         feeds: Arc::new(subscriptions::Subscriptions::none()),
         halt: Arc::new(crate::halt::HaltSwitch::at(PathBuf::from("/nonexistent/halt.json"))),
+        erase: None,
     };
     start(state).await
 }
@@ -524,6 +558,7 @@ fn expected_matrix() -> Vec<(&'static str, Vec<Role>)> {
         ("/api/v1/silences/{id}/expire", vec![Supervisor]),
         ("/api/v1/municipalities/{code}/alerts.atom", vec![Officer, Supervisor]),
         ("/api/v1/municipalities/{code}/actions.ics", vec![Officer, Supervisor]),
+        ("/api/v1/erase", vec![Fg, Admin]),
         // Not by a token's role: by the subscription the secret in the path names.
         ("/feeds/{token}/alerts.atom", vec![Officer, Supervisor]),
         ("/feeds/{token}/actions.ics", vec![Officer, Supervisor]),
@@ -1346,4 +1381,58 @@ async fn the_feed_of_every_alert_is_for_whoever_sees_the_whole_region() {
     let calendar = get_as(addr, "/api/v1/municipalities/alle/actions.ics", Some(token_of(Role::Supervisor))).await;
     assert_eq!(calendar.status, 200, "{calendar:?}");
     assert!(calendar.body.contains("alle aangekondigde acties"), "{}", calendar.body);
+}
+
+// --- erasure on request (issue 19, rules L3, L7) ---
+
+/// An erasure is on record with who, why, what was asked and the counts
+/// before anything is erased; a bad request is a 400 on record; without a
+/// record nothing is erased.
+#[tokio::test]
+async fn an_erasure_is_on_record_before_it_is_done_and_not_done_without_one() {
+    let fixture = Fixture::new();
+    let eraser = Arc::new(FakeEraser::default());
+    let state = WebState { erase: Some(Arc::clone(&eraser) as Arc<dyn crate::erase::EraseBackend>), ..fixture.state(true) };
+    let addr = start(state.clone()).await;
+    let fg = format!("Bearer {}", token_of(Role::Fg));
+    let headers = [("Authorization", fg.as_str())];
+    let body = r#"{"url": "https://example.org/nieuws/1", "reason": "verzoek van betrokkene, zaak 12"}"#;
+    let reply = send(addr, "POST", "/api/v1/erase", &headers, body).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let answer = reply.json();
+    assert_eq!(answer["target"]["url"], "https://example.org/nieuws/1");
+    assert_eq!((answer["archive_documents"].as_u64(), answer["queued_notifications"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(answer["tombstoned"], true);
+    let records = fixture.records();
+    let last = records.last().unwrap();
+    assert_eq!((last.entry.action.as_str(), last.entry.who.as_str(), last.entry.hits), ("erase", "fg-1", Some(1)));
+    assert_eq!(last.entry.filters["reason"], "verzoek van betrokkene, zaak 12");
+    assert_eq!(last.entry.filters["url"], "https://example.org/nieuws/1");
+    assert_eq!(last.entry.filters["evidence_entries"], 1);
+    assert_eq!(eraser.erased.lock().unwrap().len(), 1);
+
+    for (body, says) in [
+        (r#"{"url": "https://example.org/1"}"#, "the reason is missing"),
+        (r#"{"url": "ftp://example.org/1", "reason": "r"}"#, "not an http or https link"),
+        (r#"{"id": "a:1", "url": "https://example.org/1", "reason": "r"}"#, "not both"),
+    ] {
+        let reply = send(addr, "POST", "/api/v1/erase", &headers, body).await;
+        assert_eq!(reply.status, 400, "{body}: {reply:?}");
+        assert!(reply.error().contains(says), "{body}: {reply:?}");
+        let last = fixture.records().pop().unwrap();
+        assert_eq!(last.entry.action, "erase");
+        assert!(last.entry.refused.as_deref().unwrap_or_default().contains(says), "{body}: on record");
+    }
+    assert_eq!(eraser.erased.lock().unwrap().len(), 1, "nothing erased on a bad request");
+
+    // The audit folder cannot be written: a file is in the way.
+    let blocked = Fixture::new();
+    std::fs::write(blocked.dir.path().join("audit"), "not a folder").unwrap();
+    let state = WebState { audit_path: blocked.audit_path(), ..state };
+    let addr = start(state).await;
+    let body = r#"{"id": "rtvutrecht:0a1b2c3d", "reason": "verzoek"}"#;
+    let reply = send(addr, "POST", "/api/v1/erase", &headers, body).await;
+    assert_eq!(reply.status, 503, "{reply:?}");
+    assert!(reply.error().contains("audit log cannot be written"), "{reply:?}");
+    assert_eq!(eraser.erased.lock().unwrap().len(), 1, "without a record nothing is erased");
 }

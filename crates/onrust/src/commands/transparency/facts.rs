@@ -334,6 +334,7 @@ fn role_may(role: Role) -> String {
             Permission::Silence => Some("meldingen tijdelijk stilzetten"),
             Permission::Resend => Some("mislukte berichten opnieuw versturen"),
             Permission::Halt => Some("al het ophalen en alle meldingen stilleggen en weer hervatten"),
+            Permission::Erase => Some("een bericht op verzoek wissen"),
             Permission::SignedIn | Permission::Public => None,
         })
         .collect();
