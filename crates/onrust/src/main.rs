@@ -5,6 +5,7 @@
 mod commands;
 mod config;
 mod descriptors;
+mod erasure;
 mod identity;
 mod internal_events;
 mod pipeline;
@@ -90,6 +91,9 @@ enum Command {
     Halt(commands::halt::HaltArgs),
     /// Start ingestion and alerting again after `onrust halt`, with a reason (supervisors, admins; audited).
     Resume(commands::halt::ResumeArgs),
+    /// Erase a message on request, by id or every one with a link, through the running daemon's API
+    /// (fg, admin): from the archive, alert evidence and queued notifications, and never taken in again.
+    Erase(commands::erase::EraseArgs),
     /// Bearer tokens for the HTTP API.
     Token {
         #[command(subcommand)]
@@ -200,6 +204,7 @@ fn main() -> ExitCode {
             Command::Alerts { command } => commands::alerts::run(command).await,
             Command::Halt(args) => commands::halt::halt(args).await,
             Command::Resume(args) => commands::halt::resume(args).await,
+            Command::Erase(args) => commands::erase::run(args).await,
             Command::Archive { command: ArchiveCommand::Status { config } } => {
                 commands::archive::status(&config.config)
             }

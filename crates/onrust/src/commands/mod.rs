@@ -6,6 +6,7 @@ pub mod audit;
 pub mod audit_report;
 pub mod backtest;
 pub mod check_config;
+pub mod erase;
 pub mod classify;
 pub mod eval;
 pub mod feed;

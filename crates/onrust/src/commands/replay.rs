@@ -75,8 +75,9 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         (None, None) => anyhow::bail!("give a FILE or --generate N"),
     };
     let keys = PseudonymKeys::new(config.key_dir(), config.privacy.pseudonym_period.0)?;
+    let erased = crate::erasure::tombstones::Tombstones::open(&config.data_dir)?;
     if config.bus.kind == crate::config::BusKind::Kafka {
-        return onto_kafka(&config, lines, &keys).await;
+        return onto_kafka(&config, lines, &keys, &erased).await;
     }
     let classifier = Arc::new(super::load_classifier(&config)?);
     let writer = super::open_archive_writer(&config)?;
@@ -96,7 +97,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
     let refused = AtomicUsize::new(0);
     let started = Instant::now();
     let mut sent = 0usize;
-    for message in raw_messages(lines, &keys, &refused)? {
+    for message in raw_messages(lines, &keys, &refused, &erased)? {
         let record = Record::json(message.source.as_str(), &message)?;
         let entered = Instant::now();
         let outcome = Arc::clone(&outcome);
@@ -128,6 +129,7 @@ async fn onto_kafka(
     config: &crate::config::Config,
     lines: NumberedLines,
     keys: &PseudonymKeys,
+    erased: &crate::erasure::tombstones::Tombstones,
 ) -> anyhow::Result<ExitCode> {
     use onrust_bus::{Bus, Topic};
     let bus = onrust_bus::kafka::KafkaBus::connect(config.bus.kafka_options()).await.context("kafka")?;
@@ -136,7 +138,7 @@ async fn onto_kafka(
     let refused = AtomicUsize::new(0);
     let started = Instant::now();
     let mut sent = 0usize;
-    for message in raw_messages(lines, keys, &refused)? {
+    for message in raw_messages(lines, keys, &refused, erased)? {
         let counter = Arc::clone(&written);
         let ack = Ack::new(move |ok| {
             if ok {
@@ -168,6 +170,7 @@ async fn onto_kafka(
     _config: &crate::config::Config,
     _lines: NumberedLines,
     _keys: &PseudonymKeys,
+    _erased: &crate::erasure::tombstones::Tombstones,
 ) -> anyhow::Result<ExitCode> {
     anyhow::bail!("bus.kind = \"kafka\", but this onrust was built without Kafka: build it with --features kafka")
 }
@@ -196,9 +199,15 @@ fn raw_messages<'a>(
     lines: NumberedLines,
     keys: &'a PseudonymKeys,
     refused: &'a AtomicUsize,
+    erased: &'a crate::erasure::tombstones::Tombstones,
 ) -> anyhow::Result<impl Iterator<Item = RawMessage> + 'a> {
     let default_source = SourceId::new("replay")?;
     Ok(lines.filter_map(move |(number, line)| match line.and_then(|line| to_raw(&line, &default_source, keys)) {
+        // Erased on request (L3): a replay does not bring it back.
+        Ok(Some(message)) if erased.covers(&message) => {
+            eprintln!("line {number}: erased on request, not replayed");
+            None
+        }
         Ok(message) => message,
         Err(e) => {
             refused.fetch_add(1, Ordering::Relaxed);

@@ -178,6 +178,8 @@ mod on_kafka {
             reporters.push(tokio::spawn(super::super::run::report_coverage(plan)));
             let intake =
                 pipeline::Intake { raw: bus.publisher(Topic::Raw)?, deletions: bus.publisher(Topic::Deletions)? };
+            // Erasures are made by the single-process daemon; here the tombstones are read at start.
+            let erased = Arc::new(crate::erasure::tombstones::Tombstones::open(&config.data_dir)?);
             super::super::run::start_sources(
                 &config,
                 &mut tasks,
@@ -186,6 +188,7 @@ mod on_kafka {
                 &stop_rx,
                 &mandates,
                 halt.halted(),
+                erased,
             )?;
         }
         // Every process keeps its mandates' time: the ingest role's sources and the alert role's rules follow it.
@@ -210,6 +213,8 @@ mod on_kafka {
             console: Arc::new(super::super::run::console(&config, has(Role::Ingest))?),
             feeds: Arc::new(super::super::run::feeds(&config)?),
             halt,
+            // On Kafka the archive, the alert stage and the sources may be three processes: not yet.
+            erase: None,
         };
         let limits = config.http.connection_limits();
         let web = tokio::spawn(onrust_web::serve(listener, state, limits, shutdown::requested(web_stop_rx)));

@@ -68,11 +68,14 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
         stop_rx.clone(),
     ));
     let alert_backend: Arc<dyn onrust_web::alerts::AlertBackend> = Arc::new(alert_handle.clone());
+    let tombstones = Arc::new(crate::erasure::tombstones::Tombstones::open(&config.data_dir)?);
+    let eraser_alerts = alert_handle.clone();
     let lexicons = Some(Arc::clone(&classifier));
     let intake =
         pipeline::start_processing(&bus, &mut tasks, classifier, writer, settings, Some((alerts, alert_handle)))?;
     bus.seal();
-    start_sources(&config, &mut tasks, intake, lexicons, &stop_rx, &mandates, halt.halted())?;
+    let eraser = eraser(&config, eraser_alerts, &tombstones, &intake)?;
+    start_sources(&config, &mut tasks, intake, lexicons, &stop_rx, &mandates, halt.halted(), tombstones)?;
 
     let ready = Arc::new(AtomicBool::new(false));
     let (web_stop_tx, web_stop_rx) = tokio::sync::watch::channel(false);
@@ -88,6 +91,7 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
             console,
             feeds,
             halt,
+            erase: Some(eraser),
         },
         config.http.connection_limits(),
         shutdown::requested(web_stop_rx),
@@ -116,6 +120,24 @@ pub(super) fn open_halt_switch(
     let halt = Arc::new(onrust_web::halt::HaltSwitch::open(&config.data_dir)?);
     tokio::spawn(Arc::clone(&halt).follow_file(stop.clone()));
     Ok(halt)
+}
+
+/// Erasure on request over this process's archive, alert stage and
+/// forwarder (`crate::erasure`). Its own archive reader: a lookup by link
+/// reads every document and should not take a search slot.
+fn eraser(
+    config: &Config,
+    alerts: pipeline::alert::AlertHandle,
+    tombstones: &Arc<crate::erasure::tombstones::Tombstones>,
+    intake: &pipeline::Intake,
+) -> anyhow::Result<Arc<dyn onrust_web::erase::EraseBackend>> {
+    Ok(Arc::new(crate::erasure::Eraser {
+        archive: Arc::new(ArchiveReader::open(&config.archive_dir())?),
+        alerts,
+        tombstones: Arc::clone(tombstones),
+        deletions: Arc::downgrade(&intake.deletions),
+        kinds: config.sources.iter().map(|s| (s.id.clone(), s.kind.message_kind())).collect(),
+    }))
 }
 
 /// Stops the HTTP listener after the stages, and says how the process ends.
@@ -220,6 +242,7 @@ pub(super) fn start_sources(
     stop: &tokio::sync::watch::Receiver<bool>,
     mandates: &Arc<pipeline::mandates::MandateClock>,
     halted: tokio::sync::watch::Receiver<bool>,
+    erased: Arc<crate::erasure::tombstones::Tombstones>,
 ) -> anyhow::Result<()> {
     let limits = FetchLimits {
         connect_timeout: config.ingest.connect_timeout.0,
@@ -287,7 +310,7 @@ pub(super) fn start_sources(
     }
     drop(to_forwarder);
     drop(to_deletions);
-    tasks.spawn(async move { ("ingest", pipeline::ingest::forward(from_sources, deletions, intake).await) });
+    tasks.spawn(async move { ("ingest", pipeline::ingest::forward(from_sources, deletions, intake, erased).await) });
     Ok(())
 }
 

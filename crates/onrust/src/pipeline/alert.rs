@@ -50,6 +50,7 @@ use crate::internal_events::{
     AlertUnexplained, AlertsNotMailed, AlertsSnapshot, DeliveryFailureTold, LateArrival, StageProcessed,
 };
 
+pub mod erasure;
 mod retention;
 mod undelivered;
 

@@ -102,16 +102,23 @@ pub fn source_task(source: &SourceConfig, ends: SourceEnds) -> anyhow::Result<So
     })
 }
 
-/// Publishes what sources hand over until every source has hung up.
+/// Publishes what sources hand over until every source has hung up. A
+/// message erased on request (`erased`, by id or by link) never reaches the
+/// bus: it is acknowledged, so its source moves past it, and dropped (L3).
 pub async fn forward(
     mut messages: mpsc::Receiver<(RawMessage, Ack)>,
     mut deletions: mpsc::Receiver<(Deletion, Ack)>,
     intake: super::Intake,
+    erased: Arc<crate::erasure::tombstones::Tombstones>,
 ) -> anyhow::Result<()> {
     let (mut messages_open, mut deletions_open) = (true, true);
     while messages_open || deletions_open {
         tokio::select! {
             next = messages.recv(), if messages_open => match next {
+                Some((message, ack)) if erased.covers(&message) => {
+                    ack.ack();
+                    StageProcessed { stage: "ingest", outcome: "erased", count: 1 }.emit();
+                }
                 Some((message, ack)) => {
                     let record = Record::json(message.source.as_str(), &message)?;
                     intake.raw.publish(record, ack).await.context("publishing raw message")?;
