@@ -1,8 +1,8 @@
 //! `onrust audit report`: the audit log over a period, in Dutch, for the
 //! data protection officer (the fg): searches per account and role, what
 //! was refused, what was done with alerts, what retention deleted, when
-//! onrust was halted and resumed (by whom, why) and who read the log
-//! itself. Markdown by default, or one CSV row per record.
+//! onrust was halted and resumed (by whom, why), what was erased on request
+//! and who read the log itself. Markdown by default, or one CSV row per record.
 //! Each report is itself recorded (`audit_report`, rule L7).
 
 use std::collections::BTreeMap;
@@ -239,6 +239,7 @@ fn markdown(report: &Report<'_>, role_of: &dyn Fn(&str) -> String) -> String {
     }
 
     halts(&mut out, report.records, role_of, &time);
+    erasures(&mut out, report.records, role_of, &time);
 
     out.push_str("## Inzage in het auditlog\n\n");
     let mut reads: BTreeMap<&str, u64> = BTreeMap::new();
@@ -257,9 +258,6 @@ fn markdown(report: &Report<'_>, role_of: &dyn Fn(&str) -> String) -> String {
 
     mandate_changes::section(&mut out, report.records);
 
-    out.push_str(
-        "## Niet in dit rapport\n\nWissen op verzoek: onrust kan dat nog niet, dus het auditlog kent het niet.\n",
-    );
     out
 }
 
@@ -307,17 +305,85 @@ fn halts(
     out.push('\n');
 }
 
+/// The erasures on request (`onrust erase`) that were carried out: when,
+/// who, what was asked, why and what was removed. Refused attempts are in
+/// the "Geweigerd" table.
+fn erasures(
+    out: &mut String,
+    records: &[&AuditRecord],
+    role_of: &dyn Fn(&str) -> String,
+    time: &dyn Fn(&AuditRecord) -> String,
+) {
+    use std::fmt::Write;
+    out.push_str("## Gewist op verzoek\n\n");
+    let done: Vec<&&AuditRecord> =
+        records.iter().filter(|r| r.entry.action == "erase" && r.entry.refused.is_none()).collect();
+    if done.is_empty() {
+        out.push_str("Niets gewist op verzoek in deze periode.\n\n");
+        return;
+    }
+    out.push_str(
+        "Per verzoek: wat werd gevraagd, waarom, en hoeveel er uit het archief, uit het bewijs bij meldingen en \
+         uit nog niet verstuurde berichten verdween.\n\n\
+         | Tijd | Account | Rol | Gevraagd | Reden | Archief | Bewijs | Wachtrij |\n|---|---|---|---|---|---:|---:|---:|\n",
+    );
+    for r in done {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            time(r),
+            cell(&r.entry.who),
+            role_of(&r.entry.who),
+            cell(&erasure_asked(r)),
+            cell(reason(r)),
+            erasure_count(r, "archive_documents"),
+            erasure_count(r, "evidence_entries"),
+            erasure_count(r, "queued_notifications"),
+        );
+    }
+    out.push('\n');
+}
+
+/// What an erasure asked for: `bericht …` or `link …`.
+fn erasure_asked(r: &AuditRecord) -> String {
+    let filters = &r.entry.filters;
+    match (filters.get("id").and_then(|v| v.as_str()), filters.get("url").and_then(|v| v.as_str())) {
+        (Some(id), _) => format!("bericht {id}"),
+        (None, Some(url)) => format!("link {url}"),
+        (None, None) => String::new(),
+    }
+}
+
+fn erasure_count(r: &AuditRecord, key: &str) -> u64 {
+    r.entry.filters.get(key).and_then(|v| v.as_u64()).unwrap_or(0)
+}
+
+/// The CSV's last column: for an erasure, what was asked and what it
+/// removed (its reason is in `reden`); empty otherwise.
+fn details(r: &AuditRecord) -> String {
+    if r.entry.action != "erase" || r.entry.refused.is_some() {
+        return String::new();
+    }
+    format!(
+        "{}; archief {}; bewijs {}; wachtrij {}",
+        erasure_asked(r),
+        erasure_count(r, "archive_documents"),
+        erasure_count(r, "evidence_entries"),
+        erasure_count(r, "queued_notifications"),
+    )
+}
+
 /// The reason a record gives, if any (a halt, a resume, a review, a resend).
 fn reason(r: &AuditRecord) -> &str {
     r.entry.filters.get("reason").and_then(serde_json::Value::as_str).unwrap_or("")
 }
 
 /// One row per record: time, account, role, action, query, hits, reason
-/// refused, the reason given (a halt, a resume, a review, a resend) and
-/// the mandates it ran under.
+/// refused, the reason given (a halt, a resume, a review, a resend, an
+/// erasure), the mandates it ran under and, for an erasure, what it removed.
 fn csv(records: &[&AuditRecord], role_of: &dyn Fn(&str) -> String) -> String {
     let mut out = String::from(
-        "\"tijd\";\"account\";\"rol\";\"actie\";\"zoekvraag\";\"treffers\";\"geweigerd\";\"reden\";\"mandaten\"\r\n",
+        "\"tijd\";\"account\";\"rol\";\"actie\";\"zoekvraag\";\"treffers\";\"geweigerd\";\"reden\";\"mandaten\";\"toelichting\"\r\n",
     );
     for r in records {
         let cells = [
@@ -330,6 +396,7 @@ fn csv(records: &[&AuditRecord], role_of: &dyn Fn(&str) -> String) -> String {
             r.entry.refused.clone().unwrap_or_default(),
             reason(r).to_owned(),
             r.entry.mandates.join(", "),
+            details(r),
         ];
         let row: Vec<String> = cells.iter().map(|c| onrust_web::console::csv_cell(c)).collect();
         out.push_str(&row.join(";"));

@@ -306,8 +306,18 @@ mod tests {
         let keys = PseudonymKeys::new(dir.path().join("keys"), Duration::from_secs(28 * 86400)).expect("keys");
         let lines: NumberedLines = Box::new(numbered(Lines::new(std::io::BufReader::new(std::io::Cursor::new(input)))));
         let refused = AtomicUsize::new(0);
-        let messages = raw_messages(lines, &keys, &refused).expect("source id").collect();
+        let erased = crate::erasure::tombstones::Tombstones::open(dir.path()).expect("tombstones");
+        erased.add(&["gewist-1".to_owned()], None).expect("tombstone");
+        let messages = raw_messages(lines, &keys, &refused, &erased).expect("source id").collect();
         (messages, refused.into_inner())
+    }
+
+    /// L3: a message erased on request is not replayed, and the rest is.
+    #[test]
+    fn an_erased_message_is_not_replayed() {
+        let (messages, refused) = replayed(format!("{}{}", line("gewist-1"), line("blijft-2")).into_bytes());
+        let ids: Vec<&str> = messages.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!((ids, refused), (vec!["blijft-2"], 0));
     }
 
     fn line(id: &str) -> String {

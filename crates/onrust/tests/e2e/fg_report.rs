@@ -58,13 +58,13 @@ fn the_fg_report_counts_searches_per_account_and_role_and_lists_what_was_refused
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("\"tijd\";\"account\";\"rol\";\"actie\";\"zoekvraag\";\"treffers\";\"geweigerd\";\"reden\";\"mandaten\"")
+        Some("\"tijd\";\"account\";\"rol\";\"actie\";\"zoekvraag\";\"treffers\";\"geweigerd\";\"reden\";\"mandaten\";\"toelichting\"")
     );
     let searches: Vec<&str> =
         lines.clone().filter(|l| l.contains("\"analist-utrecht\";\"analyst\";\"search\"")).collect();
     assert_eq!(searches.len(), 3, "{csv}");
     // Each search names the mandate it ran under (rule L5).
-    assert!(searches.iter().all(|l| l.ends_with(";\"test\"")), "{csv}");
+    assert!(searches.iter().all(|l| l.ends_with(";\"test\";\"\"")), "{csv}");
 
     // Bad dates are named.
     let out = install.cli(&["audit", "report", "--since", "gisteren", "--until", &until]);

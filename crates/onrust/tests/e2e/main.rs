@@ -16,6 +16,7 @@ mod cli;
 mod console;
 mod delivery;
 mod docker;
+mod erase;
 mod fg_report;
 mod halt;
 mod hardening;
