@@ -339,6 +339,64 @@ impl Evidence {
     }
 }
 
+/// How the reason that quotes the evidence's words begins (see the engine's `signal_line`).
+const SIGNAL_WORDS_PREFIX: &str = "Signalen in de voorbeelden: ";
+
+impl Alert {
+    /// Withdraws message `id` (deleted at its source or erased on request)
+    /// from this alert: its evidence entry as [`Evidence::withdraw`] does, and
+    /// the words the signals quote in the reasons, which may be that
+    /// message's own (the signal names, weights and counts stay, so the
+    /// alert still explains itself, L9). Whether anything changed.
+    pub fn withdraw_message(&mut self, id: &str) -> bool {
+        if !withdraw_evidence(&mut self.evidence, id) {
+            return false;
+        }
+        for reason in &mut self.reasons {
+            if let Some(signals) = reason.strip_prefix(SIGNAL_WORDS_PREFIX) {
+                *reason = format!("{SIGNAL_WORDS_PREFIX}{}", without_quoted_words(signals));
+            }
+        }
+        true
+    }
+}
+
+/// `call_to_violence 3,42 (2×, "gooi, steek"), x 1,00 (1×).` without the
+/// quoted words: `call_to_violence 3,42 (2×), x 1,00 (1×).` A quote ends at
+/// the `")` that the end (`.`) or the next signal follows (`, name 1,00 (`
+/// or `, name (`), so words with quotes or brackets of their own are taken
+/// out whole.
+fn without_quoted_words(signals: &str) -> String {
+    const OPEN: &str = "×, \"";
+    let mut out = String::with_capacity(signals.len());
+    let mut rest = signals;
+    while let Some(at) = rest.find(OPEN) {
+        out.push_str(&rest[..at + '×'.len_utf8()]);
+        let quoted = &rest[at + OPEN.len()..];
+        let end = quoted.match_indices("\")").map(|(i, _)| i).find(|&i| {
+            let tail = &quoted[i + 2..];
+            tail == "." || tail.strip_prefix(", ").is_some_and(starts_with_a_signal)
+        });
+        match end {
+            // Keep the `)`.
+            Some(i) => rest = &quoted[i + 1..],
+            None => {
+                out.push_str(").");
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whether `text` begins as a signal of the reason does: a name of
+/// lowercase letters, digits, `_` and `:`, a space, then its weight or its count.
+fn starts_with_a_signal(text: &str) -> bool {
+    let name_len = text.bytes().take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_:".contains(b)).count();
+    name_len > 0 && text[name_len..].strip_prefix(' ').is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit() || c == '('))
+}
+
 /// [`Evidence::withdraw`] over a list; whether any item changed.
 pub fn withdraw_evidence<'a>(evidence: impl IntoIterator<Item = &'a mut Evidence>, id: &str) -> bool {
     evidence.into_iter().fold(false, |changed, e| e.withdraw(id) | changed)
@@ -404,6 +462,18 @@ pub fn representative(candidates: &[Evidence], n: usize) -> Vec<Evidence> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// L3: a withdrawn message's words leave the reasons with it; the signal
+    /// names, weights and counts stay, and a quote with quotes or brackets of
+    /// its own is taken out whole.
+    #[test]
+    fn withdrawing_a_message_takes_the_quoted_words_out_of_the_reasons() {
+        let line = "call_to_violence 3,42 (2×, \"gooi, steek (\"x\"), in brand\"), learned:escalation 4,87 (2×, \
+                    \"p = 0.992\"), threat 1,00 (1×).";
+        assert_eq!(without_quoted_words(line), "call_to_violence 3,42 (2×), learned:escalation 4,87 (2×), threat 1,00 (1×).");
+        assert_eq!(without_quoted_words("x 1,00 (1×, \"onaf"), "x 1,00 (1×).", "a cut quote goes whole");
+        assert_eq!(without_quoted_words("geen citaat (2×)."), "geen citaat (2×).");
+    }
 
     fn ev(id: &str, source: &str, level: u8, score: f32) -> Evidence {
         Evidence {

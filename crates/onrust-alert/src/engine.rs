@@ -461,7 +461,7 @@ impl Engine {
             }
         }
         for instance in self.s.active.values_mut() {
-            found |= crate::alert::withdraw_evidence(&mut instance.alert.evidence, id);
+            found |= instance.alert.withdraw_message(id);
         }
         found | self.s.calendar.forget_message(id)
     }

@@ -379,7 +379,7 @@ impl Mechanics {
     pub fn forget_message(&mut self, id: &str) -> bool {
         let mut found = false;
         for tracked in self.s.alerts.values_mut() {
-            found |= crate::alert::withdraw_evidence(&mut tracked.alert.evidence, id);
+            found |= tracked.alert.withdraw_message(id);
         }
         found
     }

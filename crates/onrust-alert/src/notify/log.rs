@@ -839,7 +839,7 @@ impl Outbox {
             let mut touched = false;
             for alert in alerts {
                 for id in message_ids {
-                    touched |= crate::alert::withdraw_evidence(&mut alert.evidence, id);
+                    touched |= alert.withdraw_message(id);
                 }
             }
             changed += usize::from(touched);

@@ -221,7 +221,7 @@ impl Core {
         let found = self.engine.forget_message(id) | self.mechanics.forget_message(id);
         let mut told = false;
         for alert in self.told.values_mut() {
-            told |= onrust_alert::withdraw_evidence(&mut alert.evidence, id);
+            told |= alert.withdraw_message(id);
         }
         AlertEvidenceWithdrawn { found: found || told }.emit();
     }

@@ -197,8 +197,9 @@ fn an_erased_link_leaves_archive_evidence_and_outbox_and_never_comes_back() {
     assert!(!withdrawn.is_empty(), "the entries stay, withdrawn (L9): {after}");
     assert!(withdrawn.iter().all(|(_, excerpt, url)| excerpt == "[bericht verwijderd]" && url.is_none()), "{after}");
     assert_eq!(observed(&after), counts_before, "the counts stay");
+    assert!(!after.to_string().contains("bekogelen"), "nor do the reasons quote their words: {after}");
     let outbox = std::fs::read_to_string(&outbox_path).expect("outbox");
-    assert!(!outbox.contains("bekogelen") && !outbox.contains(LINK), "the queued mail no longer carries them");
+    assert!(!outbox.contains("bekogelen") && !outbox.contains(LINK), "the queued mail no longer carries them: {outbox}");
     assert!(outbox.contains("[bericht verwijderd]"), "it is still queued, withdrawn: {outbox}");
 
     // L7: one record, with who, why, what was asked and the counts, and no message text.
