@@ -393,8 +393,12 @@ fn without_quoted_words(signals: &str) -> String {
 /// Whether `text` begins as a signal of the reason does: a name of
 /// lowercase letters, digits, `_` and `:`, a space, then its weight or its count.
 fn starts_with_a_signal(text: &str) -> bool {
-    let name_len = text.bytes().take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_:".contains(b)).count();
-    name_len > 0 && text[name_len..].strip_prefix(' ').is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit() || c == '('))
+    let name_len =
+        text.bytes().take_while(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_:".contains(b)).count();
+    name_len > 0
+        && text[name_len..]
+            .strip_prefix(' ')
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit() || c == '('))
 }
 
 /// [`Evidence::withdraw`] over a list; whether any item changed.
@@ -470,7 +474,10 @@ mod tests {
     fn withdrawing_a_message_takes_the_quoted_words_out_of_the_reasons() {
         let line = "call_to_violence 3,42 (2×, \"gooi, steek (\"x\"), in brand\"), learned:escalation 4,87 (2×, \
                     \"p = 0.992\"), threat 1,00 (1×).";
-        assert_eq!(without_quoted_words(line), "call_to_violence 3,42 (2×), learned:escalation 4,87 (2×), threat 1,00 (1×).");
+        assert_eq!(
+            without_quoted_words(line),
+            "call_to_violence 3,42 (2×), learned:escalation 4,87 (2×), threat 1,00 (1×)."
+        );
         assert_eq!(without_quoted_words("x 1,00 (1×, \"onaf"), "x 1,00 (1×).", "a cut quote goes whole");
         assert_eq!(without_quoted_words("geen citaat (2×)."), "geen citaat (2×).");
     }

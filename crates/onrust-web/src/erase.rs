@@ -74,8 +74,7 @@ pub enum EraseError {
 }
 
 /// What the backend answers asynchronously with.
-pub type EraseFuture<'a, T> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, EraseError>> + Send + 'a>>;
+pub type EraseFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T, EraseError>> + Send + 'a>>;
 
 /// What the API asks of the daemon.
 pub trait EraseBackend: Send + Sync {

@@ -1392,7 +1392,8 @@ async fn the_feed_of_every_alert_is_for_whoever_sees_the_whole_region() {
 async fn an_erasure_is_on_record_before_it_is_done_and_not_done_without_one() {
     let fixture = Fixture::new();
     let eraser = Arc::new(FakeEraser::default());
-    let state = WebState { erase: Some(Arc::clone(&eraser) as Arc<dyn crate::erase::EraseBackend>), ..fixture.state(true) };
+    let state =
+        WebState { erase: Some(Arc::clone(&eraser) as Arc<dyn crate::erase::EraseBackend>), ..fixture.state(true) };
     let addr = start(state.clone()).await;
     let fg = format!("Bearer {}", token_of(Role::Fg));
     let headers = [("Authorization", fg.as_str())];

@@ -96,7 +96,8 @@ impl Tombstones {
             if new_ids.is_empty() && new_url.is_none() {
                 return Ok(());
             }
-            let mut lines: Vec<Line> = known.ids.iter().map(|id| Line { id: Some(id.clone()), url_sha256: None }).collect();
+            let mut lines: Vec<Line> =
+                known.ids.iter().map(|id| Line { id: Some(id.clone()), url_sha256: None }).collect();
             lines.extend(known.urls.iter().map(|d| Line { id: None, url_sha256: Some(d.clone()) }));
             lines.extend(new_ids.iter().map(|id| Line { id: Some(id.clone()), url_sha256: None }));
             lines.extend(new_url.iter().map(|d| Line { id: None, url_sha256: Some(d.clone()) }));

@@ -199,7 +199,10 @@ fn an_erased_link_leaves_archive_evidence_and_outbox_and_never_comes_back() {
     assert_eq!(observed(&after), counts_before, "the counts stay");
     assert!(!after.to_string().contains("bekogelen"), "nor do the reasons quote their words: {after}");
     let outbox = std::fs::read_to_string(&outbox_path).expect("outbox");
-    assert!(!outbox.contains("bekogelen") && !outbox.contains(LINK), "the queued mail no longer carries them: {outbox}");
+    assert!(
+        !outbox.contains("bekogelen") && !outbox.contains(LINK),
+        "the queued mail no longer carries them: {outbox}"
+    );
     assert!(outbox.contains("[bericht verwijderd]"), "it is still queued, withdrawn: {outbox}");
 
     // L7: one record, with who, why, what was asked and the counts, and no message text.
@@ -261,7 +264,11 @@ fn an_erased_link_leaves_archive_evidence_and_outbox_and_never_comes_back() {
     // Without the daemon nothing is erased, and the command says why.
     let out = install.cli(&["erase", "--id", unknown, "--reason", REASON, "--token-file", &fg_file]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("is it running?"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is it running?"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // The fg's report lists the erasure: when, who, why and the counts.
     let today = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Amsterdam).format("%Y-%m-%d").to_string();
