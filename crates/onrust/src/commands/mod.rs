@@ -153,6 +153,8 @@ pub fn archive_settings(config: &Config) -> crate::pipeline::archive::Settings {
             audit_path: config.audit_path(),
             audit_log: Some(config.retention.audit_log.0),
         }),
+        // The daemon gives it the tombstones its erasures write (`onrust::erasure`).
+        erased: None,
     }
 }
 

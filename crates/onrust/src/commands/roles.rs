@@ -144,7 +144,8 @@ mod on_kafka {
         }
         if has(Role::Archive) {
             let writer = super::super::open_archive_writer(&config)?;
-            let settings = super::super::archive_settings(&config);
+            let mut settings = super::super::archive_settings(&config);
+            settings.erased = Some(Arc::new(crate::erasure::tombstones::Tombstones::open(&config.data_dir)?));
             reporters.push(tokio::spawn(super::super::run::report_archive_size(config.archive_dir())));
             let input = pipeline::scored_and_deletions(&bus, "archive")?;
             let dead = bus.publisher(Topic::DeadLetter)?;

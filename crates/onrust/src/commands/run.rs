@@ -54,7 +54,7 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
         deadletter_path: Some(config.deadletter_path()),
     }));
     let mut tasks: JoinSet<TaskResult> = JoinSet::new();
-    let settings = super::archive_settings(&config);
+    let mut settings = super::archive_settings(&config);
     let halt = open_halt_switch(&config, &stop_rx)?;
     let mut alerts = super::alert_settings(&config)?;
     alerts.halted = halt.halted();
@@ -69,6 +69,7 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     ));
     let alert_backend: Arc<dyn onrust_web::alerts::AlertBackend> = Arc::new(alert_handle.clone());
     let tombstones = Arc::new(crate::erasure::tombstones::Tombstones::open(&config.data_dir)?);
+    settings.erased = Some(Arc::clone(&tombstones));
     let eraser_alerts = alert_handle.clone();
     let lexicons = Some(Arc::clone(&classifier));
     let intake =

@@ -60,6 +60,9 @@ pub struct Retention {
 pub struct Settings {
     pub policy: CommitPolicy,
     pub retention: Option<Retention>,
+    /// What was erased on request: a message they cover that was already
+    /// past the forwarder when the erasure was made is not archived (L3).
+    pub erased: Option<Arc<crate::erasure::tombstones::Tombstones>>,
 }
 
 /// The consumed positions stored in a commit payload: per topic and
@@ -116,6 +119,8 @@ enum Work {
     Upsert(Box<ScoredMessage>),
     /// Deleted at its source (`onrust.deletions.v1`).
     Remove(MessageId),
+    /// Erased on request while it was on its way: acknowledged, not archived.
+    Skip,
 }
 
 /// Runs until its input closes (scored messages, merged with deletions where
@@ -172,8 +177,13 @@ pub async fn run(
             let decoded = if delivery.origin.topic == Topic::Deletions.name() {
                 super::decode(&delivery.payload, "deletion", |d: &Deletion| d.schema).map(|d| Work::Remove(d.id))
             } else {
-                super::decode(&delivery.payload, "scored message", |m: &ScoredMessage| m.schema)
-                    .map(|m| Work::Upsert(Box::new(m)))
+                super::decode(&delivery.payload, "scored message", |m: &ScoredMessage| m.schema).map(|m| {
+                    if settings.erased.as_ref().is_some_and(|erased| erased.covers(&m.message)) {
+                        Work::Skip
+                    } else {
+                        Work::Upsert(Box::new(m))
+                    }
+                })
             };
             match decoded {
                 Ok(item) => work.push((item, delivery)),
@@ -193,6 +203,7 @@ pub async fn run(
                 match item {
                     Work::Upsert(message) => writer.upsert(&message).map(|_| ()),
                     Work::Remove(id) => writer.remove(&id).map(|_| ()),
+                    Work::Skip => Ok(()),
                 }
                 .context("archive write failed; stopping so that nothing unsaved is acknowledged")?;
                 acks.push(delivery.ack);
@@ -385,7 +396,11 @@ mod tests {
     }
 
     fn settings() -> Settings {
-        Settings { policy: CommitPolicy { interval: Duration::from_millis(20), max_docs: 100 }, retention: None }
+        Settings {
+            policy: CommitPolicy { interval: Duration::from_millis(20), max_docs: 100 },
+            retention: None,
+            erased: None,
+        }
     }
 
     #[tokio::test]
@@ -463,6 +478,34 @@ mod tests {
         let reader = ArchiveReader::open(&archive).expect("reader");
         assert_eq!(reader.doc_count(), 9, "everything but the poison record");
         assert_eq!(committed.load(Ordering::SeqCst), 10, "and the stream moved on past it");
+    }
+
+    /// L3: a message erased on request while it was on its way (past the
+    /// forwarder) is acknowledged and not archived; the rest is archived.
+    #[tokio::test]
+    async fn a_message_erased_on_its_way_is_acknowledged_and_not_archived() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let archive = dir.path().join("archive");
+        let opts = ArchiveOptions { writer_memory_bytes: 20_000_000, ..ArchiveOptions::default() };
+        let erased = Arc::new(crate::erasure::tombstones::Tombstones::open(dir.path()).expect("tombstones"));
+        let gone: ScoredMessage = serde_json::from_slice(&scored(3)).expect("message");
+        erased.add(&[gone.message.id.as_str().to_owned()], None).expect("tombstone");
+        let committed = Arc::new(AtomicI64::new(0));
+        let log = Log {
+            records: Arc::new((0..5).map(scored).collect()),
+            next: 0,
+            committed: Arc::clone(&committed),
+            stop_at: i64::MAX,
+            queue: VecDeque::new(),
+        };
+        let writer = ArchiveWriter::open(&archive, &opts).expect("writer");
+        run(Box::new(log), Arc::new(Nowhere), writer, Settings { erased: Some(erased), ..settings() })
+            .await
+            .expect("run");
+        let reader = ArchiveReader::open(&archive).expect("reader");
+        assert_eq!(reader.doc_count(), 4, "all but the erased one");
+        assert_eq!(reader.search(&SearchRequest::new("\"bericht nummer 3\"")).expect("search").total, 0);
+        assert_eq!(committed.load(Ordering::SeqCst), 5, "and it was acknowledged, so the stream moves on");
     }
 
     #[tokio::test]

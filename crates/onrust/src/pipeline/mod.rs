@@ -220,7 +220,7 @@ mod tests {
         let bus = EmbeddedBus::new(EmbeddedOptions { capacity: 64, deadletter_path: Some(deadletters.clone()) });
         let mut tasks = tokio::task::JoinSet::new();
         let policy = archive::CommitPolicy { interval: Duration::from_millis(50), max_docs: 10_000 };
-        let settings = archive::Settings { policy, retention: None };
+        let settings = archive::Settings { policy, retention: None, erased: None };
         let Intake { raw: input, deletions } =
             start_processing(&bus, &mut tasks, classifier(), writer, settings, None).expect("wiring");
         drop(deletions);
@@ -278,7 +278,7 @@ mod tests {
         let bus = EmbeddedBus::new(EmbeddedOptions { capacity: 64, deadletter_path });
         let mut tasks = tokio::task::JoinSet::new();
         let policy = archive::CommitPolicy { interval: Duration::from_millis(20), max_docs: 10_000 };
-        let settings = archive::Settings { policy, retention: None };
+        let settings = archive::Settings { policy, retention: None, erased: None };
         let intake = start_processing(&bus, &mut tasks, classifier(), writer, settings, None).expect("wiring");
         bus.seal();
         let settled = |n: &Arc<AtomicUsize>| {
