@@ -165,6 +165,7 @@ mod on_kafka {
             let handle = pipeline::alert::AlertHandle::open(&settings)?;
             handle.pause_rules(pipeline::mandates::paused_rules(&config.rules, &mandates.in_force()))?;
             paused_with = Some((handle.clone(), config.rules.clone()));
+            handle.refuse_erased(Arc::new(crate::erasure::tombstones::Tombstones::open(&config.data_dir)?))?;
             alert_backend = Some(Arc::new(handle.clone()));
             let ends = pipeline::alert::Ends {
                 input: pipeline::scored_and_deletions(&bus, "alert")?,

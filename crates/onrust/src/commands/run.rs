@@ -70,6 +70,7 @@ pub async fn run(config: Config) -> anyhow::Result<ExitCode> {
     let alert_backend: Arc<dyn onrust_web::alerts::AlertBackend> = Arc::new(alert_handle.clone());
     let tombstones = Arc::new(crate::erasure::tombstones::Tombstones::open(&config.data_dir)?);
     settings.erased = Some(Arc::clone(&tombstones));
+    alert_handle.refuse_erased(Arc::clone(&tombstones))?;
     let eraser_alerts = alert_handle.clone();
     let lexicons = Some(Arc::clone(&classifier));
     let intake =

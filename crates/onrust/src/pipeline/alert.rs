@@ -205,6 +205,8 @@ struct Core {
     last_digest: Option<NaiveDate>,
     told: BTreeMap<String, Alert>,
     withdrawn: Withdrawn,
+    /// What was erased on request (`erasure`): not observed when it arrives.
+    erased: Option<Arc<crate::erasure::tombstones::Tombstones>>,
 }
 
 impl Core {
@@ -250,6 +252,7 @@ fn load_state(dir: &Path, rules: &[Rule], now: DateTime<Utc>) -> anyhow::Result<
                 last_digest: file.last_digest,
                 told: file.told,
                 withdrawn: file.withdrawn,
+                erased: None,
             })
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -262,6 +265,7 @@ fn load_state(dir: &Path, rules: &[Rule], now: DateTime<Utc>) -> anyhow::Result<
                 last_digest: Some(today),
                 told: BTreeMap::new(),
                 withdrawn: Withdrawn::default(),
+                erased: None,
             })
         }
         Err(e) => Err(e).with_context(|| format!("cannot read alert state {}", path.display())),
@@ -652,8 +656,8 @@ pub async fn run(ends: Ends, settings: Settings, handle: AlertHandle) -> anyhow:
                     }
                     let transitions: Vec<Transition> = {
                         let mut core = core.lock().map_err(|_| anyhow::anyhow!("alert state lock poisoned"))?;
-                        if core.is_withdrawn(message.message.id.as_str()) {
-                            // Deleted at its source before it got here: not observed at all.
+                        if core.is_withdrawn(message.message.id.as_str()) || core.is_erased(&message.message) {
+                            // Deleted at its source, or erased on request, before it got here: not observed at all.
                             acks.push(delivery.ack);
                             continue;
                         }
@@ -1411,6 +1415,24 @@ mod tests {
         let state = std::fs::read_to_string(h.dir.path().join("alerts").join(STATE_FILE)).expect("state");
         let file: StateFile = serde_json::from_str(&state).expect("state file");
         assert!(file.withdrawn.contains(weg.as_str()));
+    }
+
+    /// L3: a message erased on request that reaches the stage afterwards
+    /// (it was past the forwarder) is not observed, by its id or its link.
+    #[tokio::test(start_paused = true)]
+    async fn a_message_erased_on_its_way_is_not_observed() {
+        let h = Harness::start(&[critical(None)]);
+        let erased = Arc::new(crate::erasure::tombstones::Tombstones::open(h.dir.path()).expect("tombstones"));
+        let by_id = onrust_model::MessageId::derive(&onrust_model::SourceId::new("forum").expect("source"), "gewist");
+        erased.add(&[by_id.as_str().to_owned()], Some("https://forum.example/ook-gewist")).expect("tombstone");
+        h.handle.refuse_erased(erased).expect("tombstones");
+        h.send("gewist", Level::Escalation).await;
+        h.send("ook-gewist", Level::Escalation).await;
+        minutes(1).await;
+        assert!(h.handle.list().expect("alerts").is_empty(), "neither is observed");
+        h.send("blijft", Level::Escalation).await;
+        minutes(1).await;
+        assert_eq!(h.evidence(), [("blijft".to_owned(), true)], "the rest is");
     }
 
     /// A silence holds the officer's notification back until it ends; then

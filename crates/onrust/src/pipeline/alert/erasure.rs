@@ -4,7 +4,12 @@
 //! the audit record before anything changes; the change itself comes as a
 //! deletion on `onrust.deletions.v1`, the path a deletion at the source takes.
 
-use super::AlertHandle;
+use std::sync::Arc;
+
+use onrust_model::RawMessage;
+
+use super::{AlertHandle, Core};
+use crate::erasure::tombstones::Tombstones;
 
 /// What the alert stage holds of some messages.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -15,7 +20,21 @@ pub struct Quoted {
     pub queued_notifications: u64,
 }
 
+impl Core {
+    /// Whether `message` was erased on request (by its id or its link): one
+    /// that was past the forwarder when the erasure was made (L3).
+    pub(super) fn is_erased(&self, message: &RawMessage) -> bool {
+        self.erased.as_ref().is_some_and(|erased| erased.covers(message))
+    }
+}
+
 impl AlertHandle {
+    /// From now on the stage does not observe a message `tombstones` cover.
+    pub fn refuse_erased(&self, tombstones: Arc<Tombstones>) -> anyhow::Result<()> {
+        self.core.lock().map_err(|_| anyhow::anyhow!("alert state lock poisoned"))?.erased = Some(tombstones);
+        Ok(())
+    }
+
     /// How much of the alert state and the outbox quotes `message_ids`; changes nothing.
     pub async fn quoting(&self, message_ids: &[String]) -> anyhow::Result<Quoted> {
         let evidence_entries = {
