@@ -143,22 +143,19 @@ pub(crate) async fn erase(
     let checked = api::no_params(query.as_deref()).and_then(|()| check(&body));
     let (target, reason) = match checked {
         Ok(checked) => checked,
-        // Nothing of a refused body is recorded: it may be anything.
-        Err(m) => return refused(&state, &who, serde_json::json!({}), m, StatusCode::BAD_REQUEST).await,
+        Err(m) => return refused(&state, &who, m, StatusCode::BAD_REQUEST).await,
     };
     let Some(backend) = state.erase.clone() else {
         let m = "this instance does not erase: it runs no archive and alert stages".to_owned();
-        return refused(&state, &who, asked(&target, &reason), m, StatusCode::SERVICE_UNAVAILABLE).await;
+        return refused(&state, &who, m, StatusCode::SERVICE_UNAVAILABLE).await;
     };
     let survey = match backend.survey(&target).await {
         Ok(survey) => survey,
-        Err(EraseError::BadTarget(m)) => {
-            return refused(&state, &who, asked(&target, &reason), m, StatusCode::BAD_REQUEST).await;
-        }
+        Err(EraseError::BadTarget(m)) => return refused(&state, &who, m, StatusCode::BAD_REQUEST).await,
         Err(EraseError::Unavailable(m)) => {
             tracing::error!(error = %m, "erase: cannot look up what to erase");
             let m = "cannot look up what to erase now; nothing was erased".to_owned();
-            return refused(&state, &who, asked(&target, &reason), m, StatusCode::SERVICE_UNAVAILABLE).await;
+            return refused(&state, &who, m, StatusCode::SERVICE_UNAVAILABLE).await;
         }
     };
     // L7: on record before anything is erased; without a record, nothing is.
@@ -207,18 +204,14 @@ fn asked(target: &EraseTarget, reason: &str) -> serde_json::Value {
 }
 
 /// Records a refused erasure, then answers with `status` and the reason.
-async fn refused(
-    state: &WebState,
-    who: &Principal,
-    filters: serde_json::Value,
-    why: String,
-    status: StatusCode,
-) -> Response {
+/// Nothing of the request's body is recorded: a refused one may be anything,
+/// and a link not yet normalised may name an account (L2).
+async fn refused(state: &WebState, who: &Principal, why: String, status: StatusCode) -> Response {
     let entry = AuditEntry {
         who: who.name.clone(),
         action: "erase".to_owned(),
         query: None,
-        filters,
+        filters: serde_json::json!({}),
         hits: None,
         refused: Some(why.clone()),
     };

@@ -1423,6 +1423,7 @@ async fn an_erasure_is_on_record_before_it_is_done_and_not_done_without_one() {
         let last = fixture.records().pop().unwrap();
         assert_eq!(last.entry.action, "erase");
         assert!(last.entry.refused.as_deref().unwrap_or_default().contains(says), "{body}: on record");
+        assert_eq!(last.entry.filters, serde_json::json!({}), "{body}: nothing of a refused body is recorded");
     }
     assert_eq!(eraser.erased.lock().unwrap().len(), 1, "nothing erased on a bad request");
 
