@@ -172,6 +172,8 @@ pub(crate) async fn erase(
         filters,
         hits: Some(survey.counts.archive_documents),
         refused: None,
+        // An erasure answers a data subject's right, not a monitoring purpose: no mandate.
+        mandates: Vec::new(),
     };
     if let Err(e) = record(state.audit_path.clone(), entry).await {
         return e.into_response();
@@ -214,6 +216,7 @@ async fn refused(state: &WebState, who: &Principal, why: String, status: StatusC
         filters: serde_json::json!({}),
         hits: None,
         refused: Some(why.clone()),
+        mandates: Vec::new(),
     };
     match record(state.audit_path.clone(), entry).await {
         Ok(_) => ApiError::new(status, why).into_response(),
