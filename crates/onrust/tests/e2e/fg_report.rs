@@ -58,7 +58,9 @@ fn the_fg_report_counts_searches_per_account_and_role_and_lists_what_was_refused
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("\"tijd\";\"account\";\"rol\";\"actie\";\"zoekvraag\";\"treffers\";\"geweigerd\";\"reden\";\"mandaten\";\"toelichting\"")
+        Some(
+            "\"tijd\";\"account\";\"rol\";\"actie\";\"zoekvraag\";\"treffers\";\"geweigerd\";\"reden\";\"mandaten\";\"toelichting\""
+        )
     );
     let searches: Vec<&str> =
         lines.clone().filter(|l| l.contains("\"analist-utrecht\";\"analyst\";\"search\"")).collect();
