@@ -50,7 +50,7 @@ const KINDS: [(&str, &str, &[&str]); 7] = [
     ),
     ("stiltes", "Stiltes", &["silence", "silence_expire", "silences_list"]),
     ("aanmelden", "Aan- en afmelden", &["sign_in", "sign_out"]),
-    ("verwijderen", "Verwijderen en bewaartermijn", &["retention_delete", "erasure", "source_deletion"]),
+    ("verwijderen", "Verwijderen en bewaartermijn", &["retention_delete", "erase"]),
     ("terugblik", "Terugblik (backtest)", &["backtest"]),
     ("stilleggen", "Stilleggen en hervatten", &["halt", "resume"]),
 ];

@@ -402,8 +402,10 @@ const NO_PERSON: &str = "onrust gebruikt berichten alleen om per gemeente, thema
     persoon zoeken, tellen, rangschikken of volgen kan niet: de zoekfunctie weigert een zoekopdracht op een \
     auteur, en geen scherm, melding of metriek noemt er een (regel L1).\n";
 
-const ERASURE: &str = "Een bericht op verzoek wissen kan onrust nog niet; een bericht dat op Bluesky wordt \
-    verwijderd, verdwijnt wel uit het archief en uit de meldingen.";
+const ERASURE: &str = "Een bericht op verzoek wissen kan met `onrust erase` (de FG of een beheerder, met een \
+    reden): het bericht verdwijnt uit het archief, uit de meldingen en uit wat nog verstuurd moet worden, en \
+    komt niet meer binnen; het wissen staat in het auditlog. Een bericht dat bij de bron (Bluesky) wordt \
+    verwijderd, verdwijnt op dezelfde manier.";
 
 const MEASURES: &str = "Gebouwd, elk met een test die faalt als de regel breekt (zie `docs/RULES.md`): geen \
     persoon als onderwerp (L1), pseudoniemen met wisselende sleutels (L2), zo weinig mogelijk gegevens (L3), \
