@@ -87,23 +87,15 @@ impl Log {
         let io = |source| AuditError::Io { path: path.to_owned(), source };
         let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         onrust_durable::create_private_dir_all(parent).map_err(io)?;
-        // Retention ([`crate::expire`]) replaces the file under its lock. A
-        // writer that opened the old file and waited for the lock would
-        // append to a file no name points at any more, so after locking it
-        // checks that the path still names what it locked, and opens again if not.
-        for _ in 0..REOPEN_ATTEMPTS {
-            let created = !path.exists();
-            let file = onrust_durable::open_private_append(path).map_err(io)?;
-            file.lock().map_err(io)?;
-            if created {
-                // The new file's name must survive a power cut like its records.
-                onrust_durable::sync_dir(parent).map_err(io)?;
-            }
-            if still_named(&file, path).map_err(io)? {
-                return Ok(Self { path: path.to_owned(), file, last: None });
-            }
+        // Retention ([`crate::expire`]) replaces the file under its lock; a
+        // writer that waited meanwhile must append to the new one.
+        let created = !path.exists();
+        let file = onrust_durable::open_locked_append(path).map_err(io)?;
+        if created {
+            // The new file's name must survive a power cut like its records.
+            onrust_durable::sync_dir(parent).map_err(io)?;
         }
-        Err(io(std::io::Error::other("the log was replaced again and again while waiting for its lock")))
+        Ok(Self { path: path.to_owned(), file, last: None })
     }
 
     pub(crate) fn io(&self, source: std::io::Error) -> AuditError {
@@ -210,20 +202,6 @@ impl Log {
             .map_err(|e| self.io(e))?;
         self.last = Some(record.clone());
         Ok(record)
-    }
-}
-
-/// How often [`Log::open`] opens again when the file it locked was replaced meanwhile.
-const REOPEN_ATTEMPTS: u32 = 100;
-
-/// Whether `path` still names the file `file` is open on (same device and inode).
-fn still_named(file: &File, path: &Path) -> std::io::Result<bool> {
-    use std::os::unix::fs::MetadataExt;
-    let open = file.metadata()?;
-    match std::fs::metadata(path) {
-        Ok(named) => Ok(named.dev() == open.dev() && named.ino() == open.ino()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(e),
     }
 }
 

@@ -8,7 +8,6 @@
 //! consumers drain what is left and see the end: shutdown flows downstream.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -202,7 +201,8 @@ impl Publisher for FilePublisher {
     fn publish(&self, record: Record, after: Ack) -> BoxFuture<'_, Result<(), BusError>> {
         let path = self.path.clone();
         Box::pin(async move {
-            let written = tokio::task::spawn_blocking(move || append_line(&path, &record.payload)).await;
+            let written =
+                tokio::task::spawn_blocking(move || crate::dead_letters::append(&path, &record.payload)).await;
             let result = match written {
                 Ok(result) => result,
                 Err(join) => Err(std::io::Error::other(join.to_string())),
@@ -216,25 +216,6 @@ impl Publisher for FilePublisher {
             }
         })
     }
-}
-
-fn append_line(path: &std::path::Path, payload: &[u8]) -> std::io::Result<()> {
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
-    if let Some(parent) = parent {
-        onrust_durable::create_private_dir_all(parent)?;
-    }
-    let created = !path.exists();
-    let mut file = onrust_durable::open_private_append(path)?;
-    let mut line = Vec::with_capacity(payload.len() + 1);
-    line.extend(payload.iter().map(|&b| if b == b'\n' { b' ' } else { b }));
-    line.push(b'\n');
-    file.write_all(&line)?;
-    file.sync_data()?;
-    if created && let Some(parent) = parent {
-        // A new file's directory entry is durable only once the directory is synced.
-        std::fs::File::open(parent)?.sync_all()?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

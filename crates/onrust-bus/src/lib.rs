@@ -15,6 +15,7 @@
 //! delivery's ack as `after`, so acknowledgement travels back up the flow to
 //! the source, which stores its cursor only then.
 
+pub mod dead_letters;
 mod embedded;
 mod error;
 mod internal_events;
@@ -108,6 +109,10 @@ pub struct DeadLetter {
     pub key: String,
     /// The payload, lossily decoded and capped at [`DeadLetter::MAX_PAYLOAD_BYTES`].
     pub payload: String,
+    /// When it was refused: what the dead letters' retention goes by. Absent
+    /// in letters written before it was kept (retention dates them when it first sees them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl DeadLetter {
@@ -122,6 +127,7 @@ impl DeadLetter {
             origin: delivery.origin.clone(),
             key: delivery.key.clone(),
             payload: String::from_utf8_lossy(&delivery.payload[..cut]).into_owned(),
+            at: Some(chrono::Utc::now()),
         }
     }
 }

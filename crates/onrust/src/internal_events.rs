@@ -201,7 +201,7 @@ impl StageProcessed {
 /// Retention removed what had outlived its data class's period (its record
 /// is already in the audit log). The archive counts its buckets itself.
 pub struct RetentionApplied {
-    /// `alert_state`, `notification_log`, `outbox` or `audit_log`.
+    /// `alert_state`, `notification_log`, `outbox`, `audit_log` or `dead_letters`.
     pub class: &'static str,
     pub removed: u64,
 }

@@ -152,6 +152,9 @@ pub fn archive_settings(config: &Config) -> crate::pipeline::archive::Settings {
             max_age: config.archive.retention.0,
             audit_path: config.audit_path(),
             audit_log: Some(config.retention.audit_log.0),
+            // On Kafka the dead letters are a topic: the topic's retention applies there.
+            dead_letters: (config.bus.kind == crate::config::BusKind::Embedded)
+                .then(|| (config.deadletter_path(), config.retention.dead_letters.0)),
         }),
         // The daemon gives it the tombstones its erasures write (`onrust::erasure`).
         erased: None,

@@ -31,6 +31,10 @@ pub struct RetentionConfig {
     /// The audit log: who used what content, and when.
     #[serde(default = "default_audit_log")]
     pub audit_log: HumanDuration,
+    /// The dead letters (embedded bus): whole messages that could not be
+    /// processed, kept for someone to look into.
+    #[serde(default = "default_dead_letters")]
+    pub dead_letters: HumanDuration,
 }
 
 fn days(n: u64) -> HumanDuration {
@@ -48,6 +52,9 @@ fn default_outbox() -> HumanDuration {
 fn default_audit_log() -> HumanDuration {
     days(2 * 365)
 }
+fn default_dead_letters() -> HumanDuration {
+    days(30)
+}
 
 impl Default for RetentionConfig {
     fn default() -> Self {
@@ -56,6 +63,7 @@ impl Default for RetentionConfig {
             notification_log: default_notification_log(),
             outbox: default_outbox(),
             audit_log: default_audit_log(),
+            dead_letters: default_dead_letters(),
         }
     }
 }
@@ -66,7 +74,7 @@ impl RetentionConfig {
     /// restarted outbox knows it was sent: a replayed firing younger than
     /// that must not go out twice. The audit log keeps at least 90 days so
     /// that the data protection officer's quarterly report has its records.
-    pub fn bounds(&self) -> [(&'static str, Duration, Duration, Duration); 4] {
+    pub fn bounds(&self) -> [(&'static str, Duration, Duration, Duration); 5] {
         let ceiling = Duration::from_secs(10 * 366 * DAY);
         let floor = |n: u64| Duration::from_secs(n * DAY);
         [
@@ -74,6 +82,7 @@ impl RetentionConfig {
             ("retention.notification_log", self.notification_log.0, floor(7), ceiling),
             ("retention.outbox", self.outbox.0, floor(1), ceiling),
             ("retention.audit_log", self.audit_log.0, floor(90), ceiling),
+            ("retention.dead_letters", self.dead_letters.0, floor(1), ceiling),
         ]
     }
 }

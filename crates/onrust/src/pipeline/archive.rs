@@ -53,6 +53,8 @@ pub struct Retention {
     pub max_age: Duration,
     pub audit_path: PathBuf,
     pub audit_log: Option<Duration>,
+    /// The embedded bus's dead letters and how long they are kept.
+    pub dead_letters: Option<(PathBuf, Duration)>,
 }
 
 /// Everything the stage needs besides its bus ends and the writer.
@@ -277,6 +279,20 @@ async fn retention(
             && let Some(cut) = audit::expire(&retention.audit_path, before).context("audit log retention failed")?
         {
             RetentionApplied { class: audit::AUDIT_LOG_CLASS, removed: cut.records }.emit();
+        }
+        if let Some((path, period)) = &retention.dead_letters
+            && let Some(before) = super::retention::cut_off(now, *period)
+        {
+            let record = |letters: usize| {
+                let details = serde_json::json!({ "before": before, "letters": letters });
+                super::retention::record(&retention.audit_path, super::retention::DEAD_LETTERS, details, letters as u64)
+                    .map_err(|e| e.to_string())
+            };
+            let done =
+                onrust_bus::dead_letters::expire(path, before, now, record).context("dead letter retention failed")?;
+            if done.removed > 0 {
+                RetentionApplied { class: super::retention::DEAD_LETTERS, removed: done.removed as u64 }.emit();
+            }
         }
         Ok(())
     })
@@ -536,8 +552,12 @@ mod tests {
         writer.upsert(&serde_json::from_slice(&scored(2)).expect("message")).expect("upsert");
         writer.commit().expect("commit");
         assert_eq!(writer.buckets().len(), 2);
-        let retention =
-            Retention { max_age: Duration::from_secs(30 * 86_400), audit_path: audit_path.clone(), audit_log: None };
+        let retention = Retention {
+            max_age: Duration::from_secs(30 * 86_400),
+            audit_path: audit_path.clone(),
+            audit_log: None,
+            dead_letters: None,
+        };
         let settings = Settings { retention: Some(retention), ..settings() };
         let empty = Log {
             records: Arc::new(Vec::new()),

@@ -3,9 +3,9 @@
 //! the class and what goes, written *before* anything is removed. If the
 //! record cannot be written, nothing is removed, and the next run tries again.
 //!
-//! Who runs which class: the archive stage its buckets and the audit log
-//! (it is the one stage that runs exactly once per installation, at start
-//! and hourly), the alert stage its state, outbox and notification log
+//! Who runs which class: the archive stage its buckets, the audit log and
+//! the embedded bus's dead letters (it is the one stage that runs exactly
+//! once per installation, at start and hourly), the alert stage its state, outbox and notification log
 //! (it owns them). The audit log's cut records itself
 //! ([`onrust_audit::expire`]), because the record is part of the cut.
 
@@ -17,6 +17,7 @@ pub const ARCHIVE: &str = "archive";
 pub const ALERT_STATE: &str = "alert_state";
 pub const NOTIFICATION_LOG: &str = "notification_log";
 pub const OUTBOX: &str = "outbox";
+pub const DEAD_LETTERS: &str = "dead_letters";
 
 /// The audit log's own class ([`onrust_audit::expire`] records it).
 pub const AUDIT_LOG: &str = audit::AUDIT_LOG_CLASS;
@@ -30,6 +31,9 @@ pub fn described(class: &str) -> (&'static str, &'static str) {
         NOTIFICATION_LOG => ("notificatielog", "wie wanneer welke melding kreeg, op welk adres, en of dat lukte"),
         OUTBOX => ("uitgaande berichten", "meldingen die nog weg moeten of definitief mislukten, met hun fragmenten"),
         AUDIT_LOG => ("auditlog", "wie wanneer welke inhoud gebruikte: zoekvragen, handelingen en inzage"),
+        DEAD_LETTERS => {
+            ("niet verwerkte berichten", "hele berichten die onrust niet kon verwerken, om uit te zoeken waarom")
+        }
         _ => ("onbekende soort gegevens", ""),
     }
 }
@@ -43,6 +47,7 @@ pub fn periods(config: &crate::config::Config) -> Vec<(&'static str, std::time::
         (NOTIFICATION_LOG, r.notification_log.0),
         (OUTBOX, r.outbox.0),
         (AUDIT_LOG, r.audit_log.0),
+        (DEAD_LETTERS, r.dead_letters.0),
     ]
 }
 

@@ -1,5 +1,6 @@
 //! Retention per data class (rule L6) in the running daemon: what outlived
-//! its period leaves the audit log and the notification log at start, each
+//! its period leaves the audit log, the notification log and the dead
+//! letters at start, each
 //! removal is on record first, and the audit log still verifies afterwards.
 
 use std::path::Path;
@@ -101,6 +102,18 @@ fn the_daemon_removes_what_outlived_each_class_and_records_it_first() {
     )
     .expect("notification log");
 
+    // Dead letters: one refused a year ago, one from before letters were dated.
+    let old_letter = serde_json::json!({
+        "schema": 1, "reason": "not a raw message", "origin": {"topic": "onrust.raw.v1", "partition": 0, "offset": 7},
+        "key": "een", "payload": "{\"text\": \"een heel oud bericht\"", "at": "2025-12-01T10:00:00Z"
+    });
+    let undated = serde_json::json!({
+        "schema": 1, "reason": "not a raw message", "origin": {"topic": "onrust.raw.v1", "partition": 0, "offset": 8},
+        "key": "een", "payload": "{\"text\": \"zonder datum\""
+    });
+    let letters = install.data_dir().join("deadletter.jsonl");
+    std::fs::write(&letters, format!("{old_letter}\n{undated}\n")).expect("dead letters");
+
     let daemon = install.start();
     let recorded = |class: &str| {
         std::fs::read_to_string(&audit)
@@ -110,9 +123,12 @@ fn the_daemon_removes_what_outlived_each_class_and_records_it_first() {
             .find(|r| r.entry.action == "retention_delete" && r.entry.filters["class"] == class)
     };
     assert!(
-        wait_until(Duration::from_secs(60), || recorded("audit_log").is_some()
-            && recorded("notification_log").is_some()),
-        "both removals on record: {}",
+        wait_until(Duration::from_secs(60), || {
+            recorded("audit_log").is_some()
+                && recorded("notification_log").is_some()
+                && recorded("dead_letters").is_some()
+        }),
+        "every removal on record: {}",
         std::fs::read_to_string(&audit).unwrap_or_default()
     );
 
@@ -135,12 +151,20 @@ fn the_daemon_removes_what_outlived_each_class_and_records_it_first() {
     let left = std::fs::read_to_string(&log).expect("notification log");
     assert!(!left.contains("oud@utrecht.example") && left.contains("nieuw@utrecht.example"), "{left}");
 
+    assert_eq!(recorded("dead_letters").expect("the dead letters' record").entry.hits, Some(1));
+    let left = std::fs::read_to_string(&letters).expect("dead letters");
+    assert!(!left.contains("een heel oud bericht"), "the old letter went: {left}");
+    let dated: serde_json::Value =
+        serde_json::from_str(left.lines().next().expect("the undated letter")).expect("json");
+    assert!(dated["payload"].as_str().is_some_and(|p| p.contains("zonder datum")) && dated["at"].is_string(), "{left}");
+
     let (_, metrics) = daemon.get("/metrics").expect("metrics");
     for line in [
-        "onrust_retention_removed_total{class=\"audit_log\"} 3",
-        "onrust_retention_removed_total{class=\"notification_log\"} 1",
+        format!("onrust_retention_removed_total{{class=\"audit_log\"}} {old}"),
+        "onrust_retention_removed_total{class=\"notification_log\"} 1".to_owned(),
+        "onrust_retention_removed_total{class=\"dead_letters\"} 1".to_owned(),
     ] {
-        assert!(metrics.contains(line), "{line}");
+        assert!(metrics.contains(&line), "{line}");
     }
 
     // The FG's report says what went and that it cannot speak of the time before the cut.
@@ -151,5 +175,6 @@ fn the_daemon_removes_what_outlived_each_class_and_records_it_first() {
     assert!(report.contains("Het auditlog begint op") && report.contains("bewaartermijn voorbij"), "{report}");
     assert!(report.contains(&format!("| auditlog | ouder dan de bewaartermijn | {old} |")), "{report}");
     assert!(report.contains("| notificatielog | ouder dan de bewaartermijn | 1 |"), "{report}");
+    assert!(report.contains("| niet verwerkte berichten | ouder dan de bewaartermijn | 1 |"), "{report}");
     drop(daemon);
 }

@@ -33,7 +33,7 @@ fn each_document_names_every_source_theme_rule_and_retention_period() {
     let config = std::fs::read_to_string(&install.config)
         .expect("config")
         .replace("[archive]\n", "[archive]\nretention = \"45days\"\nbucket = \"day\"\n")
-        + "[retention]\nalert_state = \"200days\"\nnotification_log = \"300days\"\noutbox = \"20days\"\naudit_log = \"400days\"\n";
+        + "[retention]\nalert_state = \"200days\"\nnotification_log = \"300days\"\noutbox = \"20days\"\naudit_log = \"400days\"\ndead_letters = \"10days\"\n";
     std::fs::write(
         &install.config,
         format!(
@@ -72,6 +72,7 @@ fn each_document_names_every_source_theme_rule_and_retention_period() {
             "Notificatielog (wie wanneer welke melding kreeg, op welk adres, en of dat lukte): 300 dagen",
             "Uitgaande berichten (meldingen die nog weg moeten of definitief mislukten, met hun fragmenten): 20 dagen",
             "Auditlog (wie wanneer welke inhoud gebruikte: zoekvragen, handelingen en inzage): 400 dagen",
+            "Niet verwerkte berichten (hele berichten die onrust niet kon verwerken, om uit te zoeken waarom): 10 dagen",
         ] {
             assert!(text.contains(period), "{document}: the retention of each data class: {period}\n{text}");
         }

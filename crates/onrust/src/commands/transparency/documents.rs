@@ -414,9 +414,7 @@ const MEASURES: &str = "Gebouwd, elk met een test die faalt als de regel breekt 
     gegevens (L6), elk gebruik in het auditlog (L7), rollen die standaard niets mogen (L8), meldingen die \
     zeggen waarom (L9), een mens beslist wat een burgemeester bereikt (L10), woordenlijsten zonder meningen \
     (L11), deze documenten uit de configuratie (L12) en een schakelaar waarmee een supervisor of beheerder \
-    binnen 5 seconden al het ophalen en alle meldingen stillegt, met reden in het auditlog (L13).\n\n\
-    Nog niet gebouwd: een bewaartermijn voor de berichten die niet verwerkt konden worden (dead letters); \
-    die blijven staan tot een beheerder ze verwijdert.\n";
+    binnen 5 seconden al het ophalen en alle meldingen stillegt, met reden in het auditlog (L13).\n";
 
 const RIGHTS: &str = "| Grondrecht | Hoe onrust het raakt | Wat onrust doet |\n|---|---|---|\n\
     | Vrijheid van meningsuiting (art. 7 Grondwet, art. 10 EVRM, art. 11 Handvest) | Overheden lezen mee met \
