@@ -108,6 +108,58 @@ pub fn expire(
     Ok(expiry)
 }
 
+/// How many dead letters quote one of `values` (a message id or link) as
+/// a JSON string in their payload: what [`remove_quoting`] would remove.
+pub fn count_quoting(path: &Path, values: &[String]) -> Result<usize, DeadLetterError> {
+    let io = |source| DeadLetterError::Io { path: path.to_owned(), source };
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(bytes.split(|&b| b == b'\n').filter(|line| quotes(line, values)).count()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(io(e)),
+    }
+}
+
+/// Removes the dead letters that quote one of `values` (erasure on request:
+/// a dead letter holds the whole message), under the file's lock; returns
+/// how many went. Nothing to remove: nothing is written.
+pub fn remove_quoting(path: &Path, values: &[String]) -> Result<usize, DeadLetterError> {
+    let io = |source| DeadLetterError::Io { path: path.to_owned(), source };
+    if !path.exists() {
+        return Ok(0);
+    }
+    let mut file = onrust_durable::open_locked_append(path).map_err(io)?;
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    let mut kept = Vec::new();
+    let mut removed = 0;
+    for line in BufReader::new(&file).split(b'\n') {
+        let line = line.map_err(io)?;
+        if quotes(&line, values) {
+            removed += 1;
+        } else if !line.is_empty() {
+            kept.extend_from_slice(&line);
+            kept.push(b'\n');
+        }
+    }
+    if removed > 0 {
+        onrust_durable::write_atomic(path, &kept).map_err(io)?;
+    }
+    drop(file);
+    Ok(removed)
+}
+
+/// Whether a letter's line quotes one of `values`: in the payload (a JSON
+/// text kept as a string) a value stands as `\"value\"`, escaped twice.
+/// Matched on the line's bytes, so a letter whose payload was cut (or is not
+/// JSON) is still found when the value is in it.
+fn quotes(line: &[u8], values: &[String]) -> bool {
+    values.iter().any(|value| {
+        let once = serde_json::to_string(value).unwrap_or_default();
+        let twice = serde_json::to_string(&once).unwrap_or_default();
+        let needle = twice.as_bytes().get(1..twice.len().saturating_sub(1)).unwrap_or_default();
+        !needle.is_empty() && line.windows(needle.len()).any(|w| w == needle)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,6 +223,40 @@ mod tests {
         let done = expire(&path, later, later, |_| Ok(())).expect("later");
         assert_eq!(done.removed, 2);
         assert_eq!(reasons(&path), ["{\"schema\": 1, \"reas"]);
+    }
+
+    #[test]
+    fn letters_quoting_an_erased_message_or_link_are_counted_and_removed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("deadletter.jsonl");
+        let payload = |id: &str, url: &str| {
+            serde_json::json!({ "schema": 1, "id": id, "url": url, "text": "een heel bericht" }).to_string()
+        };
+        let line = |payload: &str| {
+            serde_json::json!({
+                "schema": 1, "reason": "r", "origin": {"topic": "onrust.raw.v1", "partition": 0, "offset": 1},
+                "key": "forum", "payload": payload
+            })
+            .to_string()
+        };
+        let lines = [
+            line(&payload("forum:aa", "https://forum.example/t/1")),
+            line(&payload("forum:bb", "https://forum.example/t/10")),
+            // Cut at the cap: not JSON any more, the id still in it.
+            line("{\"schema\": 1, \"id\": \"forum:cc\", \"text\": \"afgebro"),
+        ];
+        std::fs::write(&path, lines.join("\n") + "\n").expect("letters");
+        let link = ["https://forum.example/t/1".to_owned()];
+        assert_eq!(count_quoting(&path, &link).expect("count"), 1, "t/10 is another link");
+        let ids = ["forum:cc".to_owned(), "forum:zz".to_owned()];
+        assert_eq!(count_quoting(&path, &ids).expect("count"), 1);
+        assert_eq!(remove_quoting(&path, &link).expect("remove"), 1);
+        assert_eq!(remove_quoting(&path, &ids).expect("remove"), 1);
+        let left = std::fs::read_to_string(&path).expect("letters");
+        assert_eq!(left.lines().count(), 1);
+        assert!(left.contains("forum:bb"), "{left}");
+        assert_eq!(remove_quoting(&path, &ids).expect("again"), 0);
+        assert_eq!(count_quoting(&dir.path().join("none.jsonl"), &ids).expect("no file"), 0);
     }
 
     #[test]

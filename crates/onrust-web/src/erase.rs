@@ -50,6 +50,10 @@ pub struct ErasureCounts {
     pub evidence_entries: u64,
     /// Notifications not yet sent (or failed and sendable again) that quote one of them.
     pub queued_notifications: u64,
+    /// Dead letters (messages that could not be processed) that quote one of
+    /// them or the link. Absent in records from before it was counted.
+    #[serde(default)]
+    pub dead_letters: u64,
 }
 
 /// What the backend found for a request, before anything changes.

@@ -266,7 +266,8 @@ impl crate::erase::EraseBackend for FakeEraser {
             if matches!(target, EraseTarget::Url(u) if !u.starts_with("http")) {
                 return Err(EraseError::BadTarget("the url is not an http or https link".into()));
             }
-            let counts = ErasureCounts { archive_documents: 1, evidence_entries: 1, queued_notifications: 1 };
+            let counts =
+                ErasureCounts { archive_documents: 1, evidence_entries: 1, queued_notifications: 1, dead_letters: 0 };
             Ok(Survey { target: target.clone(), message_ids: vec!["rtvutrecht:0a1b2c3d".into()], counts })
         })
     }

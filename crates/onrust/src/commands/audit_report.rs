@@ -323,14 +323,15 @@ fn erasures(
         return;
     }
     out.push_str(
-        "Per verzoek: wat werd gevraagd, waarom, en hoeveel er uit het archief, uit het bewijs bij meldingen en \
-         uit nog niet verstuurde berichten verdween.\n\n\
-         | Tijd | Account | Rol | Gevraagd | Reden | Archief | Bewijs | Wachtrij |\n|---|---|---|---|---|---:|---:|---:|\n",
+        "Per verzoek: wat werd gevraagd, waarom, en hoeveel er uit het archief, uit het bewijs bij meldingen, \
+         uit nog niet verstuurde berichten en uit de niet verwerkte berichten verdween.\n\n\
+         | Tijd | Account | Rol | Gevraagd | Reden | Archief | Bewijs | Wachtrij | Niet verwerkt |\n\
+         |---|---|---|---|---|---:|---:|---:|---:|\n",
     );
     for r in done {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             time(r),
             cell(&r.entry.who),
             role_of(&r.entry.who),
@@ -339,6 +340,7 @@ fn erasures(
             erasure_count(r, "archive_documents"),
             erasure_count(r, "evidence_entries"),
             erasure_count(r, "queued_notifications"),
+            erasure_count(r, "dead_letters"),
         );
     }
     out.push('\n');
@@ -365,11 +367,12 @@ fn details(r: &AuditRecord) -> String {
         return String::new();
     }
     format!(
-        "{}; archief {}; bewijs {}; wachtrij {}",
+        "{}; archief {}; bewijs {}; wachtrij {}; niet verwerkt {}",
         erasure_asked(r),
         erasure_count(r, "archive_documents"),
         erasure_count(r, "evidence_entries"),
         erasure_count(r, "queued_notifications"),
+        erasure_count(r, "dead_letters"),
     )
 }
 

@@ -43,13 +43,15 @@ pub async fn run(args: EraseArgs) -> anyhow::Result<ExitCode> {
     let count = |key: &str| value[key].as_u64().unwrap_or(0);
     let messages = value["messages"].as_array().map_or(0, Vec::len);
     println!(
-        "erased {messages} message(s): {} archived document(s), {} evidence entr(y/ies), {} queued notification(s); \
-         tombstoned, so it is not taken in again",
+        "erased {messages} message(s): {} archived document(s), {} evidence entr(y/ies), {} queued notification(s), \
+         {} dead letter(s); tombstoned, so it is not taken in again",
         count("archive_documents"),
         count("evidence_entries"),
         count("queued_notifications"),
+        count("dead_letters"),
     );
-    if count("archive_documents") == 0 && count("evidence_entries") == 0 && count("queued_notifications") == 0 {
+    let counted = ["archive_documents", "evidence_entries", "queued_notifications", "dead_letters"];
+    if counted.iter().all(|key| count(key) == 0) {
         println!("nothing held it now; the tombstone keeps it out should it come");
     }
     Ok(ExitCode::SUCCESS)

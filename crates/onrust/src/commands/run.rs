@@ -139,6 +139,7 @@ fn eraser(
         tombstones: Arc::clone(tombstones),
         deletions: Arc::downgrade(&intake.deletions),
         kinds: config.sources.iter().map(|s| (s.id.clone(), s.kind.message_kind())).collect(),
+        dead_letters: Some(config.deadletter_path()),
     }))
 }
 

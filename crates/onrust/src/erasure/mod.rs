@@ -9,6 +9,9 @@
 //! have acknowledged those deletions, so a search right after the answer no
 //! longer finds the message.
 //!
+//! The embedded bus's dead letters hold whole messages too: those that
+//! quote an erased id or link are removed with them.
+//!
 //! Before that, the erasure is made permanent in the [`tombstones`]: the ids
 //! (and for an erasure by link, the link's digest) are written durably, and
 //! the forwarder ([`crate::pipeline::ingest::forward`]) drops any message
@@ -43,6 +46,9 @@ pub struct Eraser {
     pub deletions: Weak<dyn Publisher>,
     /// The configured sources' kinds, for the deletions' records.
     pub kinds: Vec<(String, SourceKind)>,
+    /// The embedded bus's dead letters, which hold whole messages; `None` on
+    /// Kafka, where they are a topic (its retention applies).
+    pub dead_letters: Option<std::path::PathBuf>,
 }
 
 impl Eraser {
@@ -80,10 +86,16 @@ impl Eraser {
         ids.sort();
         ids.dedup();
         let quoted = self.alerts.quoting(&ids).await.map_err(unavailable)?;
+        let dead_letters = match &self.dead_letters {
+            Some(path) => onrust_bus::dead_letters::count_quoting(path, &quoted_values(&target, &ids))
+                .map_err(|e| EraseError::Unavailable(e.to_string()))? as u64,
+            None => 0,
+        };
         let counts = ErasureCounts {
             archive_documents: held.len() as u64,
             evidence_entries: quoted.evidence_entries,
             queued_notifications: quoted.queued_notifications,
+            dead_letters,
         };
         Ok(Survey { target, message_ids: ids, counts })
     }
@@ -118,6 +130,13 @@ impl Eraser {
             receipts.extend(receipt);
         }
         drop(deletions);
+        if let Some(path) = self.dead_letters.clone() {
+            let values = quoted_values(&survey.target, &survey.message_ids);
+            tokio::task::spawn_blocking(move || onrust_bus::dead_letters::remove_quoting(&path, &values))
+                .await
+                .map_err(|e| EraseError::Unavailable(format!("the dead letters' cleanup failed: {e}")))?
+                .map_err(|e| EraseError::Unavailable(e.to_string()))?;
+        }
         receipts
             .wait(CONFIRMED_WITHIN, "the archive and the alert stage did not confirm the erasure in time")
             .await
@@ -127,6 +146,7 @@ impl Eraser {
             archive_documents = survey.counts.archive_documents,
             evidence_entries = survey.counts.evidence_entries,
             queued_notifications = survey.counts.queued_notifications,
+            dead_letters = survey.counts.dead_letters,
             "erased on request"
         );
         Ok(())
@@ -146,6 +166,15 @@ impl Eraser {
             self.kinds.iter().find(|(s, _)| s == source.as_str()).map_or(SourceKind::Replay, |(_, kind)| *kind);
         Ok(Deletion { schema: SCHEMA_VERSION, id, source, source_kind, deleted_at: chrono::Utc::now() })
     }
+}
+
+/// What a dead letter of an erased message would quote: its ids, and the link asked for.
+fn quoted_values(target: &EraseTarget, ids: &[String]) -> Vec<String> {
+    let mut values = ids.to_vec();
+    if let EraseTarget::Url(url) = target {
+        values.push(url.clone());
+    }
+    values
 }
 
 impl EraseBackend for Eraser {

@@ -174,6 +174,19 @@ fn an_erased_link_leaves_archive_evidence_and_outbox_and_never_comes_back() {
     assert_eq!(refused.len(), 2, "each refusal on record: {refused:?}");
     assert!(refused.iter().all(|r| r["refused"].as_str().is_some_and(|w| w.contains("may not"))), "{refused:?}");
 
+    // A dead letter holds a whole message: one that quotes the link goes with it, another stays.
+    let letter = |payload: serde_json::Value| {
+        serde_json::json!({
+            "schema": 1, "reason": "not a raw message", "key": "forum-regio", "payload": payload.to_string(),
+            "origin": {"topic": "onrust.raw.v1", "partition": 0, "offset": 3}, "at": chrono::Utc::now().to_rfc3339()
+        })
+        .to_string()
+    };
+    let letters = install.data_dir().join("deadletter.jsonl");
+    let quoting_link = letter(serde_json::json!({ "url": LINK, "text": "stenen bekogelen, kapot" }));
+    let unrelated = letter(serde_json::json!({ "url": "https://forum.example/t/99", "text": "iets anders" }));
+    std::fs::write(&letters, format!("{quoting_link}\n{unrelated}\n")).expect("dead letters");
+
     let started = Instant::now();
     let out = install.cli(&["erase", "--url", LINK, "--reason", REASON, "--token-file", &fg_file, "--json"]);
     assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stderr), daemon.stderr());
@@ -182,6 +195,9 @@ fn an_erased_link_leaves_archive_evidence_and_outbox_and_never_comes_back() {
     assert_eq!(answer["evidence_entries"].as_u64(), Some(quoted_before as u64), "{answer}");
     assert!(answer["queued_notifications"].as_u64().unwrap_or(0) >= 1, "{answer}");
     assert_eq!(answer["target"]["url"], LINK);
+    assert_eq!(answer["dead_letters"], 1, "{answer}");
+    let left = std::fs::read_to_string(&letters).expect("dead letters");
+    assert!(!left.contains(LINK) && left.contains("iets anders"), "only the letter quoting it went: {left}");
     let mut messages: Vec<String> =
         answer["messages"].as_array().expect("ids").iter().filter_map(|m| m.as_str().map(str::to_owned)).collect();
     messages.sort();
@@ -216,6 +232,7 @@ fn an_erased_link_leaves_archive_evidence_and_outbox_and_never_comes_back() {
     assert_eq!(record["filters"]["archive_documents"], 2);
     assert_eq!(record["filters"]["evidence_entries"].as_u64(), Some(quoted_before as u64));
     assert_eq!(record["filters"]["queued_notifications"], answer["queued_notifications"]);
+    assert_eq!(record["filters"]["dead_letters"], 1);
     let text = record.to_string();
     assert!(!text.contains("bekogelen") && !text.contains("Vredenburgplein"), "no message text: {text}");
 
