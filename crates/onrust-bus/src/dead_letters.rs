@@ -63,18 +63,12 @@ pub fn expire(
     record: impl FnOnce(usize) -> Result<(), String>,
 ) -> Result<DeadLetterExpiry, DeadLetterError> {
     let io = |source| DeadLetterError::Io { path: path.to_owned(), source };
-    if !path.exists() {
+    let Some((file, lines)) = locked_lines(path).map_err(io)? else {
         return Ok(DeadLetterExpiry::default());
-    }
-    let mut file = onrust_durable::open_locked_append(path).map_err(io)?;
-    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    };
     let mut kept = Vec::new();
     let mut expiry = DeadLetterExpiry::default();
-    for line in BufReader::new(&file).split(b'\n') {
-        let line = line.map_err(io)?;
-        if line.is_empty() {
-            continue;
-        }
+    for line in lines {
         match serde_json::from_slice::<serde_json::Value>(&line) {
             Ok(serde_json::Value::Object(mut letter)) => {
                 let at = letter.get("at").and_then(|at| at.as_str()).and_then(|at| at.parse::<DateTime<Utc>>().ok());
@@ -124,18 +118,15 @@ pub fn count_quoting(path: &Path, values: &[String]) -> Result<usize, DeadLetter
 /// how many went. Nothing to remove: nothing is written.
 pub fn remove_quoting(path: &Path, values: &[String]) -> Result<usize, DeadLetterError> {
     let io = |source| DeadLetterError::Io { path: path.to_owned(), source };
-    if !path.exists() {
+    let Some((file, lines)) = locked_lines(path).map_err(io)? else {
         return Ok(0);
-    }
-    let mut file = onrust_durable::open_locked_append(path).map_err(io)?;
-    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    };
     let mut kept = Vec::new();
     let mut removed = 0;
-    for line in BufReader::new(&file).split(b'\n') {
-        let line = line.map_err(io)?;
+    for line in lines {
         if quotes(&line, values) {
             removed += 1;
-        } else if !line.is_empty() {
+        } else {
             kept.extend_from_slice(&line);
             kept.push(b'\n');
         }
@@ -145,6 +136,19 @@ pub fn remove_quoting(path: &Path, values: &[String]) -> Result<usize, DeadLette
     }
     drop(file);
     Ok(removed)
+}
+
+/// The file, locked (held until the returned file is dropped, so a rewrite
+/// replaces what was read), and its non-empty lines; `None` without a file.
+fn locked_lines(path: &Path) -> std::io::Result<Option<(std::fs::File, Vec<Vec<u8>>)>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let mut file = onrust_durable::open_locked_append(path)?;
+    file.seek(SeekFrom::Start(0))?;
+    let lines = BufReader::new(&file).split(b'\n').filter(|line| line.as_ref().map_or(true, |l| !l.is_empty()));
+    let lines = lines.collect::<std::io::Result<Vec<_>>>()?;
+    Ok(Some((file, lines)))
 }
 
 /// Whether a letter's line quotes one of `values`: in the payload (a JSON

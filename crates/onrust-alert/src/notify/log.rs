@@ -338,6 +338,9 @@ pub enum LogError {
     Locked(PathBuf),
     #[error("notification {fingerprint} #{sequence} refused: {source}")]
     Invalid { fingerprint: String, sequence: u64, source: EmailError },
+    /// Retention: what would go could not be recorded, so nothing went.
+    #[error("nothing was removed: {0}")]
+    NotRecorded(String),
 }
 
 /// What one round of delivery did.

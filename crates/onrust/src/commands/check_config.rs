@@ -78,9 +78,8 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
         in_days(config.archive.retention.0),
     );
     println!("  pseudonyms:   new key every {}", humantime::format_duration(config.privacy.pseudonym_period.0));
-    let kept: Vec<String> = crate::pipeline::retention::periods(&config)
+    let kept: Vec<String> = crate::pipeline::retention::periods_beside_archive(&config)
         .into_iter()
-        .filter(|(class, _)| *class != crate::pipeline::retention::ARCHIVE)
         .map(|(class, keep)| format!("{class} {}", in_days(keep)))
         .collect();
     println!("  retention:    {} (then deleted hourly, each deletion recorded first)", kept.join(", "));

@@ -51,6 +51,12 @@ pub fn periods(config: &crate::config::Config) -> Vec<(&'static str, std::time::
     ]
 }
 
+/// The classes beside the archive (`[retention]`) with their periods: what
+/// `check-config` and the transparency documents list after the archive's own line.
+pub fn periods_beside_archive(config: &crate::config::Config) -> Vec<(&'static str, std::time::Duration)> {
+    periods(config).into_iter().filter(|(class, _)| *class != ARCHIVE).collect()
+}
+
 /// Records that `removed` items of `class` go now; `details` (an object)
 /// says which, and gets the class added.
 pub fn record(

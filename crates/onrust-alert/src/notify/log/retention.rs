@@ -13,9 +13,8 @@
 //!   notification still pending or failed: the log is how the outbox knows
 //!   how many attempts it made and that it failed.
 //!
-//! Both are planned first ([`Outbox::outbox_expiry`],
-//! [`Outbox::log_expiry`]) so the caller can record the plan before
-//! [`Outbox::expire_outbox`] / [`Outbox::expire_log`] carry it out.
+//! [`Outbox::expire_outbox`] and [`Outbox::expire_log`] read once, tell the
+//! caller's `record` what goes, and remove it only when that succeeded.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -32,33 +31,37 @@ pub struct OutboxExpiry {
 }
 
 impl Outbox {
-    /// What [`Outbox::expire_outbox`] would remove with this cut-off.
-    pub fn outbox_expiry(&self, before: DateTime<Utc>) -> Result<OutboxExpiry, LogError> {
+    /// Drops the notifications that failed for good before `before` and
+    /// rewrites the outbox with what is still pending or failed since.
+    /// `record` is told what goes first; if it fails, nothing goes. Nothing
+    /// to remove: nothing is written and `record` is not called.
+    pub fn expire_outbox(
+        &mut self,
+        before: DateTime<Utc>,
+        record: impl FnOnce(OutboxExpiry) -> Result<(), String>,
+    ) -> Result<OutboxExpiry, LogError> {
         let failed = self.failed.values().filter(|f| f.at < before).count();
         let lines = read_lines::<serde_json::Value>(&self.dir.join(OUTBOX_FILE))?.len();
         let kept = self.pending.len() + self.failed.len() - failed;
-        Ok(OutboxExpiry { failed, lines: lines.saturating_sub(kept) })
-    }
-
-    /// Drops the notifications that failed for good before `before` and
-    /// rewrites the outbox with what is still pending or failed since.
-    pub fn expire_outbox(&mut self, before: DateTime<Utc>) -> Result<OutboxExpiry, LogError> {
-        let expiry = self.outbox_expiry(before)?;
+        let expiry = OutboxExpiry { failed, lines: lines.saturating_sub(kept) };
+        if expiry.lines == 0 {
+            return Ok(expiry);
+        }
+        record(expiry).map_err(LogError::NotRecorded)?;
         self.failed.retain(|_, f| f.at >= before);
         self.compact()?;
         Ok(expiry)
     }
 
-    /// How many notification log entries [`Outbox::expire_log`] would remove.
-    pub fn log_expiry(&self, before: DateTime<Utc>) -> Result<usize, LogError> {
-        let entries: Vec<LogEntry> = read_lines(&self.dir.join(LOG_FILE))?;
-        Ok(entries.iter().filter(|e| self.log_entry_expires(e, before)).count())
-    }
-
     /// Rewrites the notification log without the entries older than
     /// `before`, keeping those of notifications still pending or failed;
-    /// atomically, like the outbox's compaction. Returns how many went.
-    pub fn expire_log(&mut self, before: DateTime<Utc>) -> Result<usize, LogError> {
+    /// atomically, like the outbox's compaction. `record` is told how many
+    /// go first; if it fails, nothing goes. Returns how many went.
+    pub fn expire_log(
+        &mut self,
+        before: DateTime<Utc>,
+        record: impl FnOnce(usize) -> Result<(), String>,
+    ) -> Result<usize, LogError> {
         let path = self.dir.join(LOG_FILE);
         let entries: Vec<LogEntry> = read_lines(&path)?;
         let mut body = String::new();
@@ -74,6 +77,7 @@ impl Outbox {
         if removed == 0 {
             return Ok(0);
         }
+        record(removed).map_err(LogError::NotRecorded)?;
         onrust_durable::write_atomic(&path, body.as_bytes())
             .map_err(|source| LogError::Io { path: path.clone(), source })?;
         self.log = super::open_append(&path)?;
@@ -133,23 +137,43 @@ mod tests {
 
         // A cut-off before everything: only what was sent leaves the outbox; the log keeps all.
         let early = now - TimeDelta::days(1);
-        assert_eq!(ob.outbox_expiry(early).unwrap(), OutboxExpiry { failed: 0, lines: 1 });
-        assert_eq!(ob.log_expiry(early).unwrap(), 0);
-        assert_eq!(ob.expire_outbox(early).unwrap(), OutboxExpiry { failed: 0, lines: 1 });
+        let mut told = None;
+        let done = ob.expire_outbox(early, |plan| {
+            told = Some(plan);
+            Ok(())
+        });
+        assert_eq!(done.unwrap(), OutboxExpiry { failed: 0, lines: 1 });
+        assert_eq!(told, Some(OutboxExpiry { failed: 0, lines: 1 }), "recorded as it went");
+        assert_eq!(ob.expire_log(early, |_| Err("nothing to record".into())).unwrap(), 0);
         assert_eq!(lines(dir.path(), OUTBOX_FILE), 2, "the failed one and the pending one");
         assert_eq!(ob.undelivered().len(), 1, "a failure younger than the period can still be sent again");
 
         // A cut-off after everything: the failure goes, the pending one stays; in the
         // log the sent and failed entries go, as nothing pending needs them.
         let late = Utc::now() + TimeDelta::seconds(1);
-        assert_eq!(ob.outbox_expiry(late).unwrap(), OutboxExpiry { failed: 1, lines: 1 });
-        assert_eq!(ob.expire_outbox(late).unwrap().failed, 1);
+        let refused = ob.expire_outbox(late, |_| Err("the audit log is full".into()));
+        assert!(matches!(refused, Err(LogError::NotRecorded(_))), "{refused:?}");
+        assert_eq!((ob.undelivered().len(), lines(dir.path(), OUTBOX_FILE)), (1, 2), "not recorded: nothing went");
+        let mut told = None;
+        let done = ob.expire_outbox(late, |plan| {
+            told = Some(plan);
+            Ok(())
+        });
+        assert_eq!(done.unwrap(), OutboxExpiry { failed: 1, lines: 1 });
+        assert_eq!(told, Some(OutboxExpiry { failed: 1, lines: 1 }));
         assert!(ob.undelivered().is_empty());
         assert_eq!(ob.pending().len(), 1, "what is not delivered yet is never removed");
-        assert_eq!(ob.log_expiry(late).unwrap(), 2);
-        assert_eq!(ob.expire_log(late).unwrap(), 2);
+        let refused = ob.expire_log(late, |_| Err("the audit log is full".into()));
+        assert!(matches!(refused, Err(LogError::NotRecorded(_))), "{refused:?}");
+        assert_eq!(lines(dir.path(), LOG_FILE), 2, "not recorded: nothing went");
+        let mut told = None;
+        let removed = ob.expire_log(late, |n| {
+            told = Some(n);
+            Ok(())
+        });
+        assert_eq!((removed.unwrap(), told), (2, Some(2)));
         assert_eq!(lines(dir.path(), LOG_FILE), 0);
-        assert_eq!(ob.expire_log(late).unwrap(), 0, "nothing more to remove");
+        assert_eq!(ob.expire_log(late, |_| Err("nothing to record".into())).unwrap(), 0, "nothing more to remove");
 
         // The log is appended to again after its rewrite, and a restart finds it whole.
         ob.deliver_pending(&RefusesOne("nobody")).await.unwrap();
@@ -174,8 +198,7 @@ mod tests {
         ob.deliver_due(&Busy).await.unwrap();
         assert_eq!(lines(dir.path(), LOG_FILE), 1);
         let late = Utc::now() + TimeDelta::days(1);
-        assert_eq!(ob.log_expiry(late).unwrap(), 0);
-        assert_eq!(ob.expire_log(late).unwrap(), 0);
+        assert_eq!(ob.expire_log(late, |_| Err("nothing to record".into())).unwrap(), 0);
         assert_eq!(lines(dir.path(), LOG_FILE), 1, "its attempts still count");
     }
 }

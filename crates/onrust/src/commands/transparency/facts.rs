@@ -170,9 +170,8 @@ impl Facts {
                     onrust_archive::Period::Month => "maand",
                 },
                 pseudonym_period: duration_nl(config.privacy.pseudonym_period.0.as_secs()),
-                classes: crate::pipeline::retention::periods(config)
+                classes: crate::pipeline::retention::periods_beside_archive(config)
                     .into_iter()
-                    .filter(|(class, _)| *class != crate::pipeline::retention::ARCHIVE)
                     .map(|(class, keep)| {
                         let (name, holds) = crate::pipeline::retention::described(class);
                         (name, holds, duration_nl(keep.as_secs()))

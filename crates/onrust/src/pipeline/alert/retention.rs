@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use onrust_alert::notify::log::Outbox;
+use onrust_alert::notify::log::{Outbox, OutboxExpiry};
 use tokio::time::Instant;
 
 use super::Core;
@@ -68,22 +68,24 @@ pub(super) async fn apply(
     }
     let mut outbox = outbox.lock().await;
     if let Some(before) = cut_off(now, settings.outbox) {
-        let plan = outbox.outbox_expiry(before).context("cannot read the outbox for its retention")?;
-        if plan.lines > 0 {
+        let record = |plan: OutboxExpiry| {
             let details = serde_json::json!({ "before": before, "failed": plan.failed, "lines": plan.lines });
             retention::record(audit, OUTBOX, details, plan.lines as u64)
-                .context("cannot record the outbox's retention")?;
-            let done = outbox.expire_outbox(before).context("outbox retention failed")?;
+                .map_err(|e| format!("cannot record the outbox's retention: {e}"))
+        };
+        let done = outbox.expire_outbox(before, record).context("outbox retention failed")?;
+        if done.lines > 0 {
             RetentionApplied { class: OUTBOX, removed: done.lines as u64 }.emit();
         }
     }
     if let Some(before) = cut_off(now, settings.notification_log) {
-        let entries = outbox.log_expiry(before).context("cannot read the notification log for its retention")?;
-        if entries > 0 {
+        let record = |entries: usize| {
             let details = serde_json::json!({ "before": before, "entries": entries });
             retention::record(audit, NOTIFICATION_LOG, details, entries as u64)
-                .context("cannot record the notification log's retention")?;
-            let removed = outbox.expire_log(before).context("notification log retention failed")?;
+                .map_err(|e| format!("cannot record the notification log's retention: {e}"))
+        };
+        let removed = outbox.expire_log(before, record).context("notification log retention failed")?;
+        if removed > 0 {
             RetentionApplied { class: NOTIFICATION_LOG, removed: removed as u64 }.emit();
         }
     }
