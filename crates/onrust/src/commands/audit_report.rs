@@ -329,18 +329,15 @@ fn erasures(
          |---|---|---|---|---|---:|---:|---:|---:|\n",
     );
     for r in done {
+        let [archive, evidence, queued, dead] = erasure_counts(r);
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {archive} | {evidence} | {queued} | {dead} |",
             time(r),
             cell(&r.entry.who),
             role_of(&r.entry.who),
             cell(&erasure_asked(r)),
             cell(reason(r)),
-            erasure_count(r, "archive_documents"),
-            erasure_count(r, "evidence_entries"),
-            erasure_count(r, "queued_notifications"),
-            erasure_count(r, "dead_letters"),
         );
     }
     out.push('\n');
@@ -356,8 +353,11 @@ fn erasure_asked(r: &AuditRecord) -> String {
     }
 }
 
-fn erasure_count(r: &AuditRecord, key: &str) -> u64 {
-    r.entry.filters.get(key).and_then(|v| v.as_u64()).unwrap_or(0)
+/// What an erasure removed: archived documents, evidence entries, queued
+/// notifications and dead letters (0 where a record does not say).
+fn erasure_counts(r: &AuditRecord) -> [u64; 4] {
+    ["archive_documents", "evidence_entries", "queued_notifications", "dead_letters"]
+        .map(|key| r.entry.filters.get(key).and_then(|v| v.as_u64()).unwrap_or(0))
 }
 
 /// The CSV's last column: for an erasure, what was asked and what it
@@ -366,14 +366,8 @@ fn details(r: &AuditRecord) -> String {
     if r.entry.action != "erase" || r.entry.refused.is_some() {
         return String::new();
     }
-    format!(
-        "{}; archief {}; bewijs {}; wachtrij {}; niet verwerkt {}",
-        erasure_asked(r),
-        erasure_count(r, "archive_documents"),
-        erasure_count(r, "evidence_entries"),
-        erasure_count(r, "queued_notifications"),
-        erasure_count(r, "dead_letters"),
-    )
+    let [archive, evidence, queued, dead] = erasure_counts(r);
+    format!("{}; archief {archive}; bewijs {evidence}; wachtrij {queued}; niet verwerkt {dead}", erasure_asked(r))
 }
 
 /// The reason a record gives, if any (a halt, a resume, a review, a resend).

@@ -233,19 +233,7 @@ fn on_kafka_a_halt_through_one_process_stops_the_ingest_process_that_shares_the_
     let server = FeedServer::start();
     server.route("/forum.xml", feed(&[("k-1", "Zaterdag een optocht in Utrecht, kenmerk kafkavoor")]));
     let install = Install::new(&[("forum-regio", server.url("/forum.xml"))]);
-    let config = std::fs::read_to_string(&install.config).expect("config");
-    // One record per producer batch, as in kafka.rs (a tansu quirk when resuming mid-batch).
-    let config = config.replacen(
-        "[http]",
-        &format!(
-            "[bus]\nkind = \"kafka\"\nbrokers = \"{}\"\npartitions = 2\n\
-             [bus.consumer]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"500\"\n\
-             [bus.producer]\n\"batch.num.messages\" = \"1\"\n[http]",
-            broker.brokers()
-        ),
-        1,
-    );
-    std::fs::write(&install.config, config).expect("config");
+    install.use_kafka(&broker.brokers(), 2);
     let supervisor = install.add_token("sv-regio", "supervisor");
 
     let store = install.start_roles(&["classify", "archive", "web"]);

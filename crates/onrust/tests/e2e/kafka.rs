@@ -81,23 +81,7 @@ fn every_role_its_own_process_survives_sigkill_and_archives_every_message_once()
     }
     let refs: Vec<(&str, String)> = sources.iter().map(|(id, url)| (id.as_str(), url.clone())).collect();
     let install = Install::new(&refs);
-    let config = std::fs::read_to_string(&install.config).expect("config");
-    let config = config.replacen(
-        "[http]",
-        &format!(
-            "[bus]\nkind = \"kafka\"\nbrokers = \"{}\"\npartitions = 4\n\
-             [bus.consumer]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"500\"\n\
-             [bus.producer]\n\"batch.num.messages\" = \"1\"\n[http]",
-            broker.brokers()
-        ),
-        1,
-    );
-    // One record per producer batch: tansu 0.6 answers a fetch at an offset
-    // inside a record batch with nothing (Kafka returns the batch and the
-    // client skips ahead), so a consumer resuming mid-batch after a SIGKILL
-    // would stall there. Resuming mid-batch is covered against librdkafka's
-    // mock broker (onrust-bus, kafka::tests).
-    std::fs::write(&install.config, config).expect("config");
+    install.use_kafka(&broker.brokers(), 4);
 
     let archive = install.start_roles(&["archive"]);
     let alert = install.start_roles(&["alert"]);

@@ -439,6 +439,26 @@ impl Install {
     }
 
     /// Adds `lines` to the `[http]` section of the config.
+    /// Puts the bus on the Kafka broker at `brokers` with `partitions` per
+    /// topic, one record per producer batch: tansu 0.6 answers a fetch at an
+    /// offset inside a record batch with nothing (Kafka returns the batch and
+    /// the client skips ahead), so a consumer resuming mid-batch after a
+    /// SIGKILL would stall there. Resuming mid-batch is covered against
+    /// librdkafka's mock broker (onrust-bus, kafka::tests).
+    pub fn use_kafka(&self, brokers: &str, partitions: u32) {
+        let config = std::fs::read_to_string(&self.config).expect("config");
+        let config = config.replacen(
+            "[http]",
+            &format!(
+                "[bus]\nkind = \"kafka\"\nbrokers = \"{brokers}\"\npartitions = {partitions}\n\
+                 [bus.consumer]\n\"session.timeout.ms\" = \"6000\"\n\"heartbeat.interval.ms\" = \"500\"\n\
+                 [bus.producer]\n\"batch.num.messages\" = \"1\"\n[http]"
+            ),
+            1,
+        );
+        std::fs::write(&self.config, config).expect("config");
+    }
+
     pub fn http_settings(&self, lines: &str) {
         let config = std::fs::read_to_string(&self.config).expect("read config");
         std::fs::write(&self.config, config.replacen("[http]\n", &format!("[http]\n{lines}\n"), 1))
