@@ -382,7 +382,9 @@ fn check_value(value: &str) -> Result<(), Refusal> {
     if value.len() > 1 && value.starts_with('*') {
         return Err(refuse("leading_wildcard", "a word may not start with a wildcard (*foo); put letters first"));
     }
-    if let Some(tilde) = value.find('~') {
+    // Every `~`, not only the first: the parser reads `~1~3` as distance 3,
+    // which the index refuses with an error instead of a bad query.
+    for (tilde, _) in value.match_indices('~') {
         let digits: String = value[tilde + 1..].chars().take_while(char::is_ascii_digit).collect();
         let distance = digits.parse::<u32>().unwrap_or(u32::MAX);
         if digits.is_empty() || distance > MAX_FUZZY {
@@ -455,6 +457,8 @@ mod tests {
         assert_eq!(reason("*foo"), "leading_wildcard");
         assert_eq!(reason("text:*foo"), "leading_wildcard");
         assert_eq!(reason("foo~2"), "fuzzy");
+        assert_eq!(reason("~1~3"), "fuzzy", "every tilde, not only the first");
+        assert_eq!(reason("politie~1~2"), "fuzzy");
         assert_eq!(reason("\"a b\"~50"), "slop");
     }
 
