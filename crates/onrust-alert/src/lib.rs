@@ -19,6 +19,8 @@
 //! * [`mechanics`]: when a notification is due and for which role — grouping,
 //!   silences, inhibition, acknowledgement, escalation and the review gate
 //!   before anything reaches a mayor (L10);
+//! * [`round`]: one evaluation round, the same in the daemon's alert stage
+//!   and in `onrust backtest`;
 //! * [`alert`]: the [`Alert`] every notifier receives;
 //! * [`notify`]: the Dutch email (plain text and an escaped HTML twin), SMTP
 //!   delivery through an outbox that sends at least once and never twice, the
@@ -70,6 +72,7 @@ pub mod engine;
 mod internal_events;
 pub mod mechanics;
 pub mod notify;
+pub mod round;
 pub mod rule;
 
 #[cfg(test)]
@@ -89,6 +92,7 @@ pub use mechanics::{
     Matcher, Mechanics, MechanicsError, MechanicsState, Notification, NotifyReason, ReviewDecision, ReviewRecord, Role,
     Silence, SilenceRequest,
 };
+pub use round::{Round, RoundOutcome};
 pub use rule::{Label, Rule, RuleConfig, RuleProblem, Scope, validate};
 
 /// Version of [`AlertEvent`] on the bus.

@@ -66,7 +66,7 @@ use anyhow::Context;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Europe::Amsterdam;
 use onrust_alert::{
-    Alert, AlertStatus, BaselineSource, Engine, Evidence, Mechanics, Notification, NotifyReason, Role, Rule,
+    Alert, AlertStatus, BaselineSource, Engine, Evidence, Mechanics, Notification, NotifyReason, Role, Round, Rule,
     RuleConfig, RuleKind, Severity, Transition, TransitionKind,
 };
 use onrust_archive::{ArchiveReader, ScanRequest};
@@ -75,7 +75,7 @@ use onrust_classify::{Classifier, Input};
 use onrust_model::{Level, MunicipalityCode, ScoredMessage};
 use serde::{Deserialize, Serialize};
 
-use crate::pipeline::alert::{ArchiveBaselines, Round, municipality_names, region_codes};
+use crate::pipeline::alert::{ArchiveBaselines, municipality_names, region_codes};
 
 /// The longest period one backtest replays.
 const MAX_PERIOD_DAYS: i64 = 366;
@@ -532,9 +532,9 @@ impl Simulation {
     fn cycle(&mut self, now: DateTime<Utc>, baselines: &dyn BaselineSource) {
         self.cycles += 1;
         let round = Round { baselines, summary_lead: self.summary_lead, digest_hour: self.digest_hour };
-        let (out, transitions) = round.decide(&mut self.engine, &mut self.mechanics, &mut self.last_digest, now);
-        self.record(&transitions, now);
-        self.tell(&out);
+        let decided = round.decide(&mut self.engine, &mut self.mechanics, &mut self.last_digest, now);
+        self.record(&decided.transitions, now);
+        self.tell(&decided.notifications);
     }
 
     fn record(&mut self, transitions: &[Transition], now: DateTime<Utc>) {

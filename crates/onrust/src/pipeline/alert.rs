@@ -25,15 +25,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
-use chrono::{DateTime, NaiveDate, Timelike, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use onrust_alert::notify::log::Undelivered;
 use onrust_alert::notify::log::{Content, Item, Outbox, RetryPolicy};
 use onrust_alert::notify::smtp::{SmtpConfig, SmtpNotifier};
 use onrust_alert::notify::webhook::WebhookNotifier;
 use onrust_alert::notify::{Channel, Notifiers, RecipientRole};
 use onrust_alert::{
-    Alert, AlertEvent, AlertState, BaselineSource, CountCell, Engine, Mechanics, Notification, NotifyReason, Role,
-    Rule, Silence, SilenceRequest, Transition,
+    Alert, AlertEvent, AlertState, BaselineSource, CountCell, Engine, Mechanics, NotifyReason, Role, Round,
+    RoundOutcome, Rule, Silence, SilenceRequest, Transition,
 };
 use onrust_archive::{ArchiveReader, CountRequest};
 use onrust_bus::{Ack, Publisher, Record, Subscriber, Topic};
@@ -701,41 +701,6 @@ pub async fn run(ends: Ends, settings: Settings, handle: AlertHandle) -> anyhow:
     result
 }
 
-/// One evaluation round's decisions, the same in the daemon and in
-/// `onrust backtest`: evaluate the rules, let the mechanics decide what is
-/// due, add the joint summaries ahead of announced actions and, once a day
-/// from the digest hour, the mayors' digest.
-pub struct Round<'a> {
-    pub baselines: &'a dyn BaselineSource,
-    pub summary_lead: chrono::TimeDelta,
-    /// Hour of the day (Europe/Amsterdam) from which the digest goes out.
-    pub digest_hour: u32,
-}
-
-impl Round<'_> {
-    /// The notifications due now, and the transitions the evaluation made.
-    pub fn decide(
-        &self,
-        engine: &mut Engine,
-        mechanics: &mut Mechanics,
-        last_digest: &mut Option<NaiveDate>,
-        now: DateTime<Utc>,
-    ) -> (Vec<Notification>, Vec<Transition>) {
-        let transitions = engine.evaluate(now, self.baselines);
-        mechanics.apply(&transitions, now);
-        let mut out = mechanics.tick(now);
-        // Officers and the mayor together, once, ahead of each announced action.
-        out.extend(mechanics.summaries_ahead(engine.calendar(), now, self.summary_lead));
-        // The mayors' daily digest, once a day from the digest hour (Europe/Amsterdam).
-        let local = now.with_timezone(&chrono_tz::Europe::Amsterdam);
-        if local.hour() >= self.digest_hour && last_digest.is_none_or(|d| d < local.date_naive()) {
-            out.extend(mechanics.digest(now));
-            *last_digest = Some(local.date_naive());
-        }
-        (out, transitions)
-    }
-}
-
 /// What one round of the stage works on.
 struct Stage<'a> {
     core: Arc<Mutex<Core>>,
@@ -764,11 +729,11 @@ impl Stage<'_> {
         let started = std::time::Instant::now();
         let now = settings.clock.now();
         let decided = Arc::clone(core);
-        let decided = tokio::task::spawn_blocking(move || -> anyhow::Result<(Vec<Notification>, Vec<Transition>)> {
+        let decided = tokio::task::spawn_blocking(move || -> anyhow::Result<RoundOutcome> {
             let mut guard = decided.lock().map_err(|_| anyhow::anyhow!("alert state lock poisoned"))?;
             let core = &mut *guard;
             if !evaluate {
-                return Ok((core.mechanics.tick(now), Vec::new()));
+                return Ok(RoundOutcome { notifications: core.mechanics.tick(now), transitions: Vec::new() });
             }
             let baselines: &dyn BaselineSource = match &baselines {
                 Some(b) => b.as_ref(),
@@ -779,7 +744,7 @@ impl Stage<'_> {
         })
         .await
         .context("alert thread failed")??;
-        let (notifications, transitions) = decided;
+        let RoundOutcome { notifications, transitions } = decided;
         let taken = publish_changes(self.alerts_out.as_ref(), &transitions).await?;
         let mut pending =
             std::mem::take(&mut *self.events.lock().map_err(|_| anyhow::anyhow!("alert events lock poisoned"))?);
