@@ -2,8 +2,9 @@
 //!
 //! The point of onrust is that the on-duty officer knows within seconds and
 //! the mayor before the demonstration, with the evidence and the reasons in
-//! the message itself. This crate is that decision — a pure library — and the
-//! notifiers that carry it out:
+//! the message itself. This crate is that decision — a pure library — and how
+//! it reads; carrying it out (SMTP, webhooks, the outbox and the notification
+//! log) is `onrust-notify`'s:
 //!
 //! * [`rule`]: the `[[rules]]` of `onrust.toml`, strict, validated in one pass
 //!   that lists every problem, each rule versioned by a hash of its config;
@@ -22,9 +23,10 @@
 //! * [`round`]: one evaluation round, the same in the daemon's alert stage
 //!   and in `onrust backtest`;
 //! * [`alert`]: the [`Alert`] every notifier receives;
-//! * [`notify`]: the Dutch email (plain text and an escaped HTML twin), SMTP
-//!   delivery through an outbox that sends at least once and never twice, the
-//!   notification log of every attempt, the signed webhook, Atom and ICS.
+//! * [`recipient`]: the recipient roles and the channels;
+//! * [`render`]: the Dutch email (plain text and an escaped HTML twin), Atom
+//!   and ICS, as text;
+//! * [`undelivered`]: what did not arrive, as the notice and the console show it.
 //!
 //! # Why pure
 //!
@@ -69,11 +71,14 @@ pub mod alert;
 pub mod baseline;
 pub mod calendar;
 pub mod engine;
-mod internal_events;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
 pub mod mechanics;
-pub mod notify;
+pub mod recipient;
+pub mod render;
 pub mod round;
 pub mod rule;
+pub mod undelivered;
 
 #[cfg(test)]
 mod tests;
@@ -87,13 +92,14 @@ pub use alert::{
 pub use baseline::{BaselineSource, CountCell, NoBaseline, Season};
 pub use calendar::{Calendar, CalendarEntry};
 pub use engine::{Engine, EngineError, EngineState, Transition, TransitionKind};
-pub use internal_events::{describe_metrics, register_delivery_series};
 pub use mechanics::{
     Matcher, Mechanics, MechanicsError, MechanicsState, Notification, NotifyReason, ReviewDecision, ReviewRecord, Role,
     Silence, SilenceRequest,
 };
+pub use recipient::{Channel, RecipientRole};
 pub use round::{Round, RoundOutcome};
 pub use rule::{Label, Rule, RuleConfig, RuleProblem, Scope, validate};
+pub use undelivered::{CarriedAlert, Failure, Undelivered};
 
 /// Version of [`AlertEvent`] on the bus.
 pub const ALERT_EVENT_SCHEMA: u32 = 1;

@@ -9,9 +9,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use onrust_alert::notify::email::{self, MailContext, MailItem, RenderedEmail};
-use onrust_alert::notify::log::Failure;
-use onrust_alert::notify::{Channel, RecipientRole};
+use onrust_alert::Failure;
+use onrust_alert::render::email::{self, MailContext, MailItem, RenderedEmail};
+use onrust_alert::{Channel, RecipientRole};
 use onrust_alert::{Engine, Mechanics, Notification, NotifyReason, Role, RuleConfig, RuleKind, validate};
 use onrust_model::{
     Assessment, Level, MessageId, MunicipalityCode, Place, PlaceTier, RawMessage, SCHEMA_VERSION, ScoredMessage,

@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use metrics_exporter_prometheus::PrometheusBuilder;
-use onrust_alert::notify::log::Undelivered;
+use onrust_alert::Undelivered;
 use onrust_alert::{Alert, AlertStatus, Matcher, RuleKind, Severity, Silence, SilenceRequest};
 use onrust_archive::{ArchiveReader, SearchRequest};
 use onrust_model::MunicipalityCode;

@@ -76,8 +76,8 @@ impl FeedPlace {
     }
 
     /// The alert renderers' view of it, with the municipality's name.
-    pub fn for_feed<'a>(&'a self, name: &'a str) -> onrust_alert::notify::FeedPlace<'a> {
-        use onrust_alert::notify::FeedPlace as P;
+    pub fn for_feed<'a>(&'a self, name: &'a str) -> onrust_alert::render::FeedPlace<'a> {
+        use onrust_alert::render::FeedPlace as P;
         match self {
             Self::Municipality(code) => P::Municipality(code, name),
             Self::Region => P::Region,

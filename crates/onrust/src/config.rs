@@ -94,7 +94,7 @@ pub struct SmtpSection {
     pub port: u16,
     /// `starttls` (default), `tls`, or `none`, which is allowed only towards a loopback relay.
     #[serde(default)]
-    pub tls: onrust_alert::notify::smtp::TlsMode,
+    pub tls: onrust_notify::smtp::TlsMode,
     /// The sender address, one plain mailbox.
     pub from: String,
     /// Login name at the relay; needs `password_file`.
@@ -117,8 +117,8 @@ fn default_smtp_timeout() -> HumanDuration {
 
 impl SmtpSection {
     /// The notifier's view of this section.
-    pub fn to_notifier(&self) -> onrust_alert::notify::smtp::SmtpConfig {
-        onrust_alert::notify::smtp::SmtpConfig {
+    pub fn to_notifier(&self) -> onrust_notify::smtp::SmtpConfig {
+        onrust_notify::smtp::SmtpConfig {
             host: self.host.clone(),
             port: self.port,
             tls: self.tls,
@@ -146,7 +146,7 @@ pub struct RecipientEntry {
     /// CBS code (`GM0344`), or `"*"` for the whole region (and regional alerts).
     pub municipality: String,
     /// `officer`, `supervisor` or `mayor`.
-    pub role: onrust_alert::notify::RecipientRole,
+    pub role: onrust_alert::RecipientRole,
     /// One plain mailbox.
     pub email: String,
 }
@@ -155,8 +155,8 @@ pub struct RecipientEntry {
 #[derive(Debug, Clone)]
 pub struct RecipientConfig {
     pub scope: RecipientScope,
-    pub role: onrust_alert::notify::RecipientRole,
-    pub channel: onrust_alert::notify::Channel,
+    pub role: onrust_alert::RecipientRole,
+    pub channel: onrust_alert::Channel,
     /// The mailbox, or the webhook's URL.
     pub address: String,
 }
@@ -176,7 +176,7 @@ pub struct WebhookEntry {
     /// Whose notifications it receives: `officer` (default; real time), `supervisor` or `mayor`
     /// (after review, as the mayor's mail).
     #[serde(default = "default_webhook_role")]
-    pub role: onrust_alert::notify::RecipientRole,
+    pub role: onrust_alert::RecipientRole,
     /// How long one delivery may take before it counts as failed (and is retried).
     #[serde(default = "default_webhook_timeout")]
     pub timeout: HumanDuration,
@@ -185,8 +185,8 @@ pub struct WebhookEntry {
 fn default_webhook_municipality() -> String {
     "*".to_owned()
 }
-fn default_webhook_role() -> onrust_alert::notify::RecipientRole {
-    onrust_alert::notify::RecipientRole::Officer
+fn default_webhook_role() -> onrust_alert::RecipientRole {
+    onrust_alert::RecipientRole::Officer
 }
 fn default_webhook_timeout() -> HumanDuration {
     HumanDuration(Duration::from_secs(10))
@@ -1128,7 +1128,7 @@ impl Collector {
             let Some(r) = self.value::<RecipientEntry>(&format!("recipients[{i}]"), entry) else { continue };
             let key = |field: &str| format!("recipients[{i}].{field}");
             let scope = self.scope(key("municipality"), &r.municipality);
-            let email_ok = match onrust_alert::notify::email::check_address("To", &r.email) {
+            let email_ok = match onrust_notify::mail::check_address("To", &r.email) {
                 Ok(()) if r.email.contains('<') || r.email.contains(',') => {
                     self.push(key("email"), "must be one plain address such as \"oov@utrecht.example\"");
                     false
@@ -1147,12 +1147,7 @@ impl Collector {
                 self.push(key("email"), "the same recipient, role and municipality as an earlier entry");
                 continue;
             }
-            out.push(RecipientConfig {
-                scope,
-                role: r.role,
-                channel: onrust_alert::notify::Channel::Email,
-                address: r.email,
-            });
+            out.push(RecipientConfig { scope, role: r.role, channel: onrust_alert::Channel::Email, address: r.email });
         }
         out
     }
@@ -1174,11 +1169,11 @@ impl Collector {
             let Some(w) = self.value::<WebhookEntry>(&format!("webhooks[{i}]"), entry) else { continue };
             let key = |field: &str| format!("webhooks[{i}].{field}");
             let mut ok = true;
-            if let Err(e) = onrust_alert::notify::webhook::check_url(&w.url) {
+            if let Err(e) = onrust_notify::webhook::check_url(&w.url) {
                 self.push(key("url"), e.to_string());
                 ok = false;
             }
-            let readable = onrust_alert::notify::Secret::from_file(&w.secret_file)
+            let readable = onrust_notify::Secret::from_file(&w.secret_file)
                 .map_err(|e| e.to_string())
                 .and_then(|_| onrust_durable::check_secret_file(&w.secret_file).map_err(|e| e.to_string()));
             if let Err(problem) = readable {
@@ -1200,7 +1195,7 @@ impl Collector {
             let recipient = RecipientConfig {
                 scope,
                 role: w.role,
-                channel: onrust_alert::notify::Channel::Webhook,
+                channel: onrust_alert::Channel::Webhook,
                 address: w.url.clone(),
             };
             out.push((recipient, WebhookConfig { url: w.url, secret_file: w.secret_file, timeout: w.timeout.0 }));
@@ -1593,7 +1588,7 @@ impl Config {
     }
 
     fn validate_smtp(&self, c: &mut Collector, smtp: &SmtpSection) {
-        use onrust_alert::notify::smtp::TlsMode;
+        use onrust_notify::smtp::TlsMode;
         if smtp.host.trim().is_empty() || smtp.host.contains(['\r', '\n', '\0', ' ', '/']) {
             c.push("smtp.host", "must be a host name or an IP address");
         }
@@ -1606,7 +1601,7 @@ impl Config {
         if smtp.port == 0 {
             c.push("smtp.port", "must be between 1 and 65535");
         }
-        if let Err(e) = onrust_alert::notify::email::check_address("From", &smtp.from) {
+        if let Err(e) = onrust_notify::mail::check_address("From", &smtp.from) {
             c.push("smtp.from", e.to_string());
         }
         match (&smtp.username, &smtp.password_file) {
@@ -2103,10 +2098,7 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let smtp = config.smtp.as_ref().expect("smtp").to_notifier();
-        assert_eq!(
-            (smtp.host.as_str(), smtp.port, smtp.tls),
-            ("127.0.0.1", 2525, onrust_alert::notify::smtp::TlsMode::None)
-        );
+        assert_eq!((smtp.host.as_str(), smtp.port, smtp.tls), ("127.0.0.1", 2525, onrust_notify::smtp::TlsMode::None));
         assert_eq!(config.alerts.evaluate_interval.0, Duration::from_secs(2));
         assert_eq!(config.recipients.len(), 2);
         assert_eq!(config.recipients[1].scope, RecipientScope::All);
@@ -2164,7 +2156,7 @@ mod tests {
         let hooks: Vec<_> =
             config.recipients.iter().map(|r| (r.channel, r.role, &r.scope, r.address.as_str())).collect();
         let utrecht = RecipientScope::One(onrust_model::MunicipalityCode::new("GM0344").expect("code"));
-        use onrust_alert::notify::{Channel, RecipientRole};
+        use onrust_alert::{Channel, RecipientRole};
         assert_eq!(
             hooks,
             [

@@ -50,7 +50,7 @@ pub fn describe_all() {
     onrust_bus::describe_metrics();
     onrust_ingest::describe_metrics();
     onrust_archive::describe_metrics();
-    onrust_alert::describe_metrics();
+    onrust_notify::describe_metrics();
     onrust_web::describe_metrics();
     describe_metrics();
 }
@@ -613,7 +613,7 @@ impl AlertNobodyToTell<'_> {
 /// such a notice (`notice_failed`: told to nobody, so it cannot loop).
 pub struct DeliveryFailureTold<'a> {
     /// The channel that failed.
-    pub channel: onrust_alert::notify::Channel,
+    pub channel: onrust_alert::Channel,
     pub outcome: &'static str,
     /// Notices queued.
     pub notices: usize,
@@ -627,7 +627,7 @@ const FAILURE_NOTICE_OUTCOMES: [&str; 3] = ["told", "nobody", "notice_failed"];
 impl DeliveryFailureTold<'_> {
     /// Every channel × outcome series at 0 from the start (a quiet screen shows 0).
     pub fn register() {
-        for channel in [onrust_alert::notify::Channel::Email, onrust_alert::notify::Channel::Webhook] {
+        for channel in [onrust_alert::Channel::Email, onrust_alert::Channel::Webhook] {
             for outcome in FAILURE_NOTICE_OUTCOMES {
                 counter!(ALERT_FAILURE_NOTICES_TOTAL, "channel" => channel.as_str(), "outcome" => outcome).increment(0);
             }
@@ -724,7 +724,7 @@ impl<'a, I: Iterator<Item = &'a onrust_alert::Alert>> AlertsSnapshot<'a, I> {
             *by_place.entry((municipality_label(alert.municipality.as_ref()), alert.severity.as_str())).or_default() +=
                 1;
         }
-        onrust_alert::register_delivery_series();
+        onrust_notify::register_delivery_series();
         for ((rule, severity), n) in by_rule {
             // Counters of every configured rule exist from the start, at 0.
             counter!(ALERT_ACKNOWLEDGEMENTS_TOTAL, "rule" => rule.clone(), "severity" => severity).increment(0);

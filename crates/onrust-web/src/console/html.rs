@@ -77,7 +77,7 @@ pub(crate) fn local_time(at: DateTime<Utc>) -> String {
 
 /// `donderdag 31 december 2026`: the date as the alert mails write it.
 pub(crate) fn long_date(date: chrono::NaiveDate) -> String {
-    onrust_alert::notify::email::dutch_date(date)
+    onrust_alert::render::email::dutch_date(date)
 }
 
 /// The `datetime` attribute of a `<time>` element.

@@ -287,7 +287,7 @@ impl crate::erase::EraseBackend for FakeEraser {
 struct FakeAlerts {
     alerts: Vec<onrust_alert::Alert>,
     silenced: std::sync::Mutex<Vec<onrust_alert::SilenceRequest>>,
-    undelivered: Vec<onrust_alert::notify::log::Undelivered>,
+    undelivered: Vec<onrust_alert::Undelivered>,
     /// (fingerprint, who, reason) of every resend.
     resent: std::sync::Mutex<Vec<(String, String, String)>>,
 }
@@ -310,15 +310,15 @@ impl FakeAlerts {
 }
 
 /// The officer's mail about the alert `fingerprint` in `place`, refused by the relay.
-fn fake_undelivered(fingerprint: &str, place: Option<&str>) -> onrust_alert::notify::log::Undelivered {
-    onrust_alert::notify::log::Undelivered {
+fn fake_undelivered(fingerprint: &str, place: Option<&str>) -> onrust_alert::Undelivered {
+    onrust_alert::Undelivered {
         fingerprint: fingerprint.to_owned(),
         sequence: 1,
         rule: "oproep-tot-geweld".to_owned(),
-        channel: onrust_alert::notify::Channel::Email,
-        role: onrust_alert::notify::RecipientRole::Officer,
+        channel: onrust_alert::Channel::Email,
+        role: onrust_alert::RecipientRole::Officer,
         recipient: "oov@utrecht.example".to_owned(),
-        alerts: vec![onrust_alert::notify::log::CarriedAlert {
+        alerts: vec![onrust_alert::CarriedAlert {
             fingerprint: fingerprint.to_owned(),
             municipality: place.and_then(|p| MunicipalityCode::new(p).ok()),
             unplaced: false,
@@ -431,7 +431,7 @@ impl alerts::AlertBackend for FakeAlerts {
         silenced.push(request);
         Ok(format!("s{}", silenced.len()))
     }
-    fn undelivered(&self) -> alerts::BackendFuture<'_, Vec<onrust_alert::notify::log::Undelivered>> {
+    fn undelivered(&self) -> alerts::BackendFuture<'_, Vec<onrust_alert::Undelivered>> {
         Box::pin(async move { Ok(self.undelivered.clone()) })
     }
     fn resend<'a>(
@@ -439,7 +439,7 @@ impl alerts::AlertBackend for FakeAlerts {
         fingerprint: &'a str,
         who: &'a str,
         reason: &'a str,
-    ) -> alerts::BackendFuture<'a, Vec<onrust_alert::notify::log::Undelivered>> {
+    ) -> alerts::BackendFuture<'a, Vec<onrust_alert::Undelivered>> {
         Box::pin(async move {
             self.resent.lock().unwrap().push((fingerprint.to_owned(), who.to_owned(), reason.to_owned()));
             Ok(self

@@ -270,8 +270,8 @@ pub async fn run(command: AlertsCommand) -> anyhow::Result<ExitCode> {
         AlertsCommand::Log { config, fingerprint, json } => {
             let config = super::load_config(&config)?;
             let dir = config.alerts_dir();
-            let entries = if dir.join(onrust_alert::notify::log::LOG_FILE).exists() {
-                onrust_alert::notify::log::read_log(&dir)?
+            let entries = if dir.join(onrust_notify::log::LOG_FILE).exists() {
+                onrust_notify::log::read_log(&dir)?
             } else {
                 Vec::new()
             };
@@ -282,8 +282,8 @@ pub async fn run(command: AlertsCommand) -> anyhow::Result<ExitCode> {
             }
             for mut e in entries {
                 // A webhook's path may hold the receiver's own token (S9): scheme and host only.
-                if e.channel == onrust_alert::notify::Channel::Webhook {
-                    e.address = onrust_alert::notify::webhook::origin(&e.address);
+                if e.channel == onrust_alert::Channel::Webhook {
+                    e.address = onrust_notify::webhook::origin(&e.address);
                 }
                 if json {
                     println!("{}", serde_json::to_string(&e)?);

@@ -170,7 +170,7 @@ fn explain_gazetteer(classifier: &onrust_classify::Classifier) {
 
 /// Rules, recipients (counted per role, never listed by address) and the relay (never the password).
 fn explain_alerts(config: &crate::config::Config) {
-    use onrust_alert::notify::{Channel, RecipientRole};
+    use onrust_alert::{Channel, RecipientRole};
     println!(
         "  alerts:       {} rules, evaluated every {}; state in {}",
         config.rules.len(),

@@ -129,7 +129,7 @@ pub fn alert_settings(config: &Config) -> anyhow::Result<crate::pipeline::alert:
         dir: config.alerts_dir(),
         archive_dir: Some(config.archive_dir()),
         names,
-        retry: onrust_alert::notify::log::RetryPolicy::default(),
+        retry: onrust_notify::log::RetryPolicy::default(),
         retention: Some(crate::pipeline::alert::AlertRetention {
             alert_state: config.retention.alert_state.0,
             notification_log: config.retention.notification_log.0,

@@ -106,8 +106,8 @@ impl Bound<'_> {
                         mandate.id,
                         r.role.as_str(),
                         match r.channel {
-                            onrust_alert::notify::Channel::Email => "mailbox",
-                            onrust_alert::notify::Channel::Webhook => "webhook",
+                            onrust_alert::Channel::Email => "mailbox",
+                            onrust_alert::Channel::Webhook => "webhook",
                         }
                     ),
                 ));
@@ -120,7 +120,7 @@ impl Bound<'_> {
 /// A mailbox under the reserved `.example` domain (RFC 2606), as in the
 /// docker demo's mail sink: it can never reach a person, so a trial may use it.
 fn is_reserved_mailbox(recipient: &RecipientConfig) -> bool {
-    recipient.channel == onrust_alert::notify::Channel::Email
+    recipient.channel == onrust_alert::Channel::Email
         && recipient.address.rsplit_once('@').is_some_and(|(_, domain)| {
             let domain = domain.trim_end_matches('.').to_ascii_lowercase();
             domain == "example" || domain.ends_with(".example")

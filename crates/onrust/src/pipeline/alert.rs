@@ -26,18 +26,19 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, NaiveDate, Utc};
-use onrust_alert::notify::log::Undelivered;
-use onrust_alert::notify::log::{Content, Item, Outbox, RetryPolicy};
-use onrust_alert::notify::smtp::{SmtpConfig, SmtpNotifier};
-use onrust_alert::notify::webhook::WebhookNotifier;
-use onrust_alert::notify::{Channel, Notifiers, RecipientRole};
+use onrust_alert::Undelivered;
 use onrust_alert::{
-    Alert, AlertEvent, AlertState, BaselineSource, CountCell, Engine, Mechanics, NotifyReason, Role, Round,
-    RoundOutcome, Rule, Silence, SilenceRequest, Transition,
+    Alert, AlertEvent, AlertState, BaselineSource, CountCell, Engine, Mechanics, NotifyReason, Round, RoundOutcome,
+    Rule, Silence, SilenceRequest, Transition,
 };
+use onrust_alert::{Channel, RecipientRole};
 use onrust_archive::{ArchiveReader, CountRequest};
 use onrust_bus::{Ack, Publisher, Record, Subscriber, Topic};
 use onrust_model::{Deletion, Level, MunicipalityCode, ScoredMessage};
+use onrust_notify::Notifiers;
+use onrust_notify::log::{Content, Item, Outbox, RetryPolicy};
+use onrust_notify::smtp::{SmtpConfig, SmtpNotifier};
+use onrust_notify::webhook::WebhookNotifier;
 use onrust_web::alerts::{AlertBackend, AlertBackendError, BackendFuture, Names};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
@@ -330,14 +331,6 @@ impl BaselineSource for ArchiveBaselines {
                 None
             }
         }
-    }
-}
-
-fn recipient_role(role: Role) -> RecipientRole {
-    match role {
-        Role::Officer => RecipientRole::Officer,
-        Role::Supervisor => RecipientRole::Supervisor,
-        Role::Mayor => RecipientRole::Mayor,
     }
 }
 
@@ -773,7 +766,7 @@ impl Stage<'_> {
             let mut core = core.lock().map_err(|_| anyhow::anyhow!("alert state lock poisoned"))?;
             let current: Vec<String> = core.mechanics.alerts().map(|a| a.fingerprint.clone()).collect();
             for n in notifications {
-                let role = recipient_role(n.recipients_role);
+                let role = RecipientRole::from(n.recipients_role);
                 let to = addresses(&settings.recipients, role, n.municipality.as_ref(), settings.smtp.is_some());
                 if to.is_empty() {
                     AlertNobodyToTell { notification: &n }.emit();
@@ -809,7 +802,7 @@ impl Stage<'_> {
                     _ => Content::Alerts { items },
                 };
                 for (channel, address) in to {
-                    let log_notification = onrust_alert::notify::log::Notification {
+                    let log_notification = onrust_notify::log::Notification {
                         fingerprint: fingerprint.clone(),
                         sequence,
                         rule: rule.clone(),
@@ -833,7 +826,7 @@ impl Stage<'_> {
                         }
                         Ok(false) => {}
                         // An alert that cannot explain itself is never sent (L9); the rest go on.
-                        Err(onrust_alert::notify::log::LogError::Invalid { fingerprint, source, .. }) => {
+                        Err(onrust_notify::log::LogError::Invalid { fingerprint, source, .. }) => {
                             AlertUnexplained { fingerprint: &fingerprint, error: &source.to_string() }.emit();
                         }
                         Err(e) => {
@@ -923,7 +916,7 @@ async fn deliver(
     stop: tokio::sync::watch::Receiver<bool>,
     mut halted: tokio::sync::watch::Receiver<bool>,
 ) {
-    use onrust_alert::notify::log::{Deliver, DeliveryError, Outcome};
+    use onrust_notify::log::{Deliver, DeliveryError, Outcome};
     loop {
         if *stop.borrow() {
             return;
@@ -1613,14 +1606,14 @@ mod tests {
         let current = [&first, &second, &alone].map(|a| a.fingerprint.clone()).to_vec();
         let made = items(&[first.clone(), alone.clone()], None, &current);
         assert_eq!(made.iter().map(Item::short_id).collect::<Vec<_>>(), ["3f9a0c1e7a", "01234567"]);
-        let ctx = onrust_alert::notify::email::MailContext {
+        let ctx = onrust_alert::render::email::MailContext {
             role: RecipientRole::Officer,
             region_name: "Midden-Nederland".into(),
             contact: None,
             console_url: None,
         };
-        let mail = onrust_alert::notify::email::render_alert(
-            onrust_alert::notify::email::MailItem {
+        let mail = onrust_alert::render::email::render_alert(
+            onrust_alert::render::email::MailItem {
                 alert: &made[0].alert,
                 previous: None,
                 short_id: made[0].short_id(),

@@ -122,7 +122,7 @@ fn repeated_announcements_make_one_entry_one_mail_a_signed_webhook_a_summary_and
     assert_eq!(first.method, "POST");
     let signature = first.headers.get("x-onrust-signature").expect("a signature header");
     assert!(
-        onrust_alert::notify::webhook::verify(b"sleutel-voor-de-crisiskamer", &first.body, signature),
+        onrust_notify::webhook::verify(b"sleutel-voor-de-crisiskamer", &first.body, signature),
         "the signature is HMAC-SHA256 over the body with the configured key"
     );
     let body: serde_json::Value = serde_json::from_slice(&first.body).expect("json body");

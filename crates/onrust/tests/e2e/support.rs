@@ -677,7 +677,7 @@ pub fn http_get_with(port: u16, path: &str, headers: &[(&str, &str)]) -> Option<
 
 // ---- the SMTP sink ----
 
-/// A running aiosmtpd sink (crates/onrust-alert/tests/smtp_sink.py); killed when dropped.
+/// A running aiosmtpd sink (crates/onrust-notify/tests/smtp_sink.py); killed when dropped.
 pub struct SmtpSink {
     child: Child,
     pub port: u16,
@@ -708,7 +708,7 @@ impl SmtpSink {
     /// Starts the sink on a given port (a relay that comes back after being down).
     pub fn start_on(port: u16, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let script = repo_root().join("crates/onrust-alert/tests/smtp_sink.py");
+        let script = repo_root().join("crates/onrust-notify/tests/smtp_sink.py");
         let mut child = Command::new(crate::services::python_with_aiosmtpd())
             .arg(script)
             .args(["127.0.0.1", &port.to_string()])

@@ -9,7 +9,7 @@
 //! (`pipeline::alert::addresses`): a municipality's recipients and those
 //! with `municipality = "*"`; region-wide and unplaced alerts only the latter.
 
-use onrust_alert::notify::{Channel, RecipientRole};
+use onrust_alert::{Channel, RecipientRole};
 use onrust_alert::{RuleKind, Scope};
 use onrust_model::MunicipalityCode;
 

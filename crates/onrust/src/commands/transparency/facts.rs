@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Context;
 use onrust_alert::RuleKind;
 use onrust_alert::engine::duration_nl;
-use onrust_alert::notify::{Channel, RecipientRole};
+use onrust_alert::{Channel, RecipientRole};
 use onrust_web::{Permission, Role};
 use serde::Deserialize;
 

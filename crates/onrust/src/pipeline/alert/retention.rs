@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use onrust_alert::notify::log::{Outbox, OutboxExpiry};
+use onrust_notify::log::{Outbox, OutboxExpiry};
 use tokio::time::Instant;
 
 use super::Core;
@@ -94,9 +94,9 @@ pub(super) async fn apply(
 
 #[cfg(test)]
 mod tests {
-    use onrust_alert::notify::log::{Content, Deliver, Delivered, DeliveryError, Item, Notification, RetryPolicy};
-    use onrust_alert::notify::{Channel, RecipientRole};
+    use onrust_alert::{Channel, RecipientRole};
     use onrust_model::Level;
+    use onrust_notify::log::{Content, Deliver, Delivered, DeliveryError, Item, Notification, RetryPolicy};
 
     use super::*;
 

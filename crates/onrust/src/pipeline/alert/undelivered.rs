@@ -14,9 +14,9 @@
 //! `onrust_alert_deliveries_total{outcome="failed"}` and watched by the
 //! shipped Prometheus rule, as before: that is how the admin hears of it.
 
-use onrust_alert::notify::RecipientRole;
-use onrust_alert::notify::log::{Failure, LogError, Notification, Outbox};
+use onrust_alert::RecipientRole;
 use onrust_model::MunicipalityCode;
+use onrust_notify::log::{LogError, Notification, Outbox};
 
 use super::{Clock, addresses};
 use crate::config::RecipientConfig;
@@ -39,7 +39,7 @@ impl FailureNotices {
         if failed.is_failure_notice() {
             return Vec::new();
         }
-        let failure = Failure::of(failed, code, message, self.clock.now());
+        let failure = failed.failure(code, message, self.clock.now());
         addresses(&self.recipients, RecipientRole::Supervisor, place(failed), self.email)
             .into_iter()
             .filter(|(channel, address)| !(*channel == failed.channel && *address == failed.address))
@@ -97,8 +97,8 @@ fn place(n: &Notification) -> Option<&MunicipalityCode> {
 
 #[cfg(test)]
 mod tests {
-    use onrust_alert::notify::Channel;
-    use onrust_alert::notify::log::{Content, Item};
+    use onrust_alert::Channel;
+    use onrust_notify::log::{Content, Item};
 
     use super::*;
     use crate::config::RecipientScope;
@@ -211,7 +211,7 @@ mod tests {
         );
         let notice = &notices[0];
         assert!(notice.is_failure_notice() && notice.role == RecipientRole::Supervisor);
-        let onrust_alert::notify::log::Content::Undelivered { failure, items } = &notice.content else {
+        let onrust_notify::log::Content::Undelivered { failure, items } = &notice.content else {
             panic!("not a failure notice: {notice:?}")
         };
         assert_eq!(
@@ -258,7 +258,7 @@ mod tests {
             assert!(t.notices(&notice, Some(554), "relay refuses everything").is_empty(), "{notice:?}");
         }
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut outbox = Outbox::open(dir.path(), onrust_alert::notify::log::RetryPolicy::default()).expect("outbox");
+        let mut outbox = Outbox::open(dir.path(), onrust_notify::log::RetryPolicy::default()).expect("outbox");
         t.tell(&mut outbox, &mail, Some(550), "no such user");
         assert_eq!(outbox.pending().len(), 2, "both supervisor channels");
         let notices: Vec<Notification> = outbox.pending().into_iter().cloned().collect();

@@ -45,9 +45,8 @@ mod retention;
 
 pub use retention::OutboxExpiry;
 
-use crate::alert::Alert;
-use crate::notify::email::{self, EmailError};
-use crate::notify::{Channel, RecipientRole};
+use onrust_alert::render::email::{self, EmailError};
+use onrust_alert::{Alert, CarriedAlert, Channel, Failure, RecipientRole, Undelivered};
 
 pub const OUTBOX_FILE: &str = "outbox.jsonl";
 pub const LOG_FILE: &str = "notifications.jsonl";
@@ -61,7 +60,7 @@ pub struct Item {
     pub alert: Alert,
     pub previous: Option<Alert>,
     /// How this notification names the alert: its short id, unique among the
-    /// alerts current when it was queued ([`crate::unique_short_id`]), so the
+    /// alerts current when it was queued ([`onrust_alert::unique_short_id`]), so the
     /// `onrust alerts ack <id>` it prints names one alert. Absent in what was
     /// queued before it was kept: then the first 8 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -125,41 +124,6 @@ impl Content {
     }
 }
 
-/// What did not arrive, for the notice about it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Failure {
-    /// The failed notification's fingerprint and sequence, as in the notification log.
-    pub fingerprint: String,
-    pub sequence: u64,
-    pub channel: Channel,
-    /// Whom it was for.
-    pub role: RecipientRole,
-    /// The mailbox, or a webhook's origin only (S9).
-    pub recipient: String,
-    /// The relay's reply code or the receiver's HTTP status, when there was one.
-    pub code: Option<u16>,
-    /// The relay's or receiver's answer, on one line.
-    pub message: String,
-    pub at: DateTime<Utc>,
-}
-
-impl Failure {
-    /// The failure of `n` with this answer, at `at`; the answer is cut to
-    /// 300 characters on one line (it is text from outside).
-    pub fn of(n: &Notification, code: Option<u16>, message: &str, at: DateTime<Utc>) -> Self {
-        Self {
-            fingerprint: n.fingerprint.clone(),
-            sequence: n.sequence,
-            channel: n.channel,
-            role: n.role,
-            recipient: recipient_shown(n),
-            code,
-            message: clip(message, 300),
-            at,
-        }
-    }
-}
-
 /// One message to one recipient over one channel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Notification {
@@ -176,6 +140,21 @@ pub struct Notification {
 }
 
 impl Notification {
+    /// The failure of this notification with this answer, at `at`; the
+    /// answer is cut to 300 characters on one line (it is text from outside).
+    pub fn failure(&self, code: Option<u16>, message: &str, at: DateTime<Utc>) -> Failure {
+        Failure {
+            fingerprint: self.fingerprint.clone(),
+            sequence: self.sequence,
+            channel: self.channel,
+            role: self.role,
+            recipient: recipient_shown(self),
+            code,
+            message: clip(message, 300),
+            at,
+        }
+    }
+
     pub fn key(&self) -> NotificationKey {
         NotificationKey {
             fingerprint: self.fingerprint.clone(),
@@ -382,33 +361,6 @@ struct Failed {
     message: Option<String>,
 }
 
-/// A notification that failed for good, as a person sees it (`onrust alerts
-/// resend`, the alerts API): to whom it was, what it carried, why it failed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Undelivered {
-    pub fingerprint: String,
-    pub sequence: u64,
-    pub rule: String,
-    pub channel: Channel,
-    pub role: RecipientRole,
-    /// The mailbox, or for a webhook its origin only (S9).
-    pub recipient: String,
-    /// The alerts it carried.
-    pub alerts: Vec<CarriedAlert>,
-    pub failed_at: DateTime<Utc>,
-    pub code: Option<u16>,
-    pub message: Option<String>,
-}
-
-/// An alert a notification carried: enough to name it and to decide who may
-/// act on it (its place).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CarriedAlert {
-    pub fingerprint: String,
-    pub municipality: Option<onrust_model::MunicipalityCode>,
-    pub unplaced: bool,
-}
-
 impl Failed {
     fn undelivered(&self) -> Undelivered {
         let n = &self.notification;
@@ -441,7 +393,7 @@ impl Failed {
 pub fn recipient_shown(n: &Notification) -> String {
     match n.channel {
         Channel::Email => n.address.clone(),
-        Channel::Webhook => crate::notify::webhook::origin(&n.address),
+        Channel::Webhook => crate::webhook::origin(&n.address),
     }
 }
 
@@ -582,8 +534,8 @@ impl Outbox {
             })?;
         }
         let address_problem = match notification.channel {
-            Channel::Email => email::check_address("To", &notification.address).err().map(|e| e.to_string()),
-            Channel::Webhook => crate::notify::webhook::check_url(&notification.address).err().map(|e| e.to_string()),
+            Channel::Email => crate::mail::check_address("To", &notification.address).err().map(|e| e.to_string()),
+            Channel::Webhook => crate::webhook::check_url(&notification.address).err().map(|e| e.to_string()),
         };
         if let Some(reason) = address_problem {
             return Err(LogError::Address { channel: notification.channel, reason });
@@ -965,7 +917,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::notify::fixtures;
+    use onrust_alert::fixtures;
 
     pub(super) fn notification(seq: u64, address: &str) -> Notification {
         let alert = fixtures::alert();
@@ -1036,7 +988,9 @@ mod tests {
         assert_eq!(ob.quoting(&["m1".to_owned()]), 0, "nothing left to withdraw");
         let withdrawn: Vec<(String, String)> = before
             .iter()
-            .map(|(id, text)| (id.clone(), if id == "m1" { crate::WITHDRAWN_EXCERPT.to_owned() } else { text.clone() }))
+            .map(|(id, text)| {
+                (id.clone(), if id == "m1" { onrust_alert::WITHDRAWN_EXCERPT.to_owned() } else { text.clone() })
+            })
             .collect();
         assert_eq!(quoted(&ob), withdrawn);
         assert_eq!(ob.withdraw_evidence(&["m1".to_owned(), "m9".to_owned()]).unwrap(), 0);

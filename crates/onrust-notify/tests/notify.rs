@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use onrust_alert::alert::{Alert, AlertStatus, Evidence, RuleKind, Severity};
-use onrust_alert::notify::log::{Content, Item, Notification, Outbox, Outcome, RetryPolicy, read_log};
-use onrust_alert::notify::smtp::{SmtpConfig, SmtpNotifier, TlsMode};
-use onrust_alert::notify::{Channel, RecipientRole};
+use onrust_alert::{Channel, RecipientRole};
 use onrust_model::MunicipalityCode;
+use onrust_notify::log::{Content, Item, Notification, Outbox, Outcome, RetryPolicy, read_log};
+use onrust_notify::smtp::{SmtpConfig, SmtpNotifier, TlsMode};
 
 // ---- the SMTP sink ----
 
@@ -400,7 +400,7 @@ fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
 
 #[tokio::test]
 async fn webhook_posts_signed_json_and_retries_5xx() {
-    use onrust_alert::notify::webhook::WebhookNotifier;
+    use onrust_notify::webhook::WebhookNotifier;
 
     let (port, mut requests) = http_endpoint(vec![503]).await;
     let keydir = tempfile::tempdir().unwrap();
@@ -444,8 +444,8 @@ async fn webhook_posts_signed_json_and_retries_5xx() {
 
 #[tokio::test]
 async fn webhook_4xx_is_permanent() {
-    use onrust_alert::notify::Secret;
-    use onrust_alert::notify::webhook::WebhookNotifier;
+    use onrust_notify::Secret;
+    use onrust_notify::webhook::WebhookNotifier;
 
     let (port, _requests) = http_endpoint(vec![400]).await;
     let hook = WebhookNotifier::with_key(Secret::new("k"), Duration::from_secs(5)).unwrap();

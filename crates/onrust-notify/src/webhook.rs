@@ -18,8 +18,10 @@ use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
 
-use crate::notify::log::{Content, Deliver, Delivered, DeliveryError, Notification};
-use crate::notify::{Channel, RecipientRole, Secret, SecretError, is_loopback_host};
+use onrust_alert::{Channel, RecipientRole};
+
+use crate::log::{Content, Deliver, Delivered, DeliveryError, Notification};
+use crate::{Secret, SecretError, is_loopback_host};
 
 pub const SIGNATURE_HEADER: &str = "X-Onrust-Signature";
 pub const DELIVERY_HEADER: &str = "X-Onrust-Delivery";
@@ -147,7 +149,7 @@ impl Deliver for WebhookNotifier {
         }
         let url = check_url(&n.address).map_err(|e| permanent(e.to_string()))?;
         let (body, signature) = self.body_and_signature(n).map_err(|e| permanent(e.to_string()))?;
-        let delivery = crate::notify::smtp::message_id(n);
+        let delivery = crate::smtp::message_id(n);
         let response = self
             .client
             .post(url)

@@ -1,16 +1,17 @@
-//! What the alert crate reports: each event logs and counts in one `emit()`.
+//! What the notify crate reports: each event logs and counts in one `emit()`.
 //!
 //! Labels are bounded sets (`channel`, `outcome`); never an address, a
 //! fingerprint or anything about a person (docs/ARCHITECTURE.md, "Observability").
 
 use metrics::{Unit, counter, describe_counter};
 
-use crate::notify::log::Outcome;
-use crate::notify::{Channel, RecipientRole};
+use onrust_alert::{Channel, RecipientRole};
+
+use crate::log::Outcome;
 
 pub(crate) const DELIVERIES_TOTAL: &str = "onrust_alert_deliveries_total";
 
-/// Registers descriptions of the alert crate's metrics with the installed recorder.
+/// Registers descriptions of the notify crate's metrics with the installed recorder.
 pub fn describe_metrics() {
     describe_counter!(
         DELIVERIES_TOTAL,

@@ -15,8 +15,8 @@
 use chrono::{DateTime, Utc};
 
 use crate::alert::{Alert, AlertStatus, RuleKind};
-use crate::notify::FeedPlace;
-use crate::notify::email::is_http_link;
+use crate::render::FeedPlace;
+use crate::render::email::is_http_link;
 
 /// Which calendar: one municipality's, the region-wide one, the one of
 /// actions without a known place, or every announced action in the region.
@@ -67,7 +67,7 @@ fn event(out: &mut String, a: &Alert, scope: &CalendarScope<'_>) {
     };
     let theme = a.theme.as_deref().map(|t| format!(" ({t})")).unwrap_or_default();
     let mut description =
-        format!("Regel {}. {}.", a.rule, crate::notify::email::count(a.observed, "aankondiging", "aankondigingen"));
+        format!("Regel {}. {}.", a.rule, crate::render::email::count(a.observed, "aankondiging", "aankondigingen"));
     for r in &a.reasons {
         description.push('\n');
         description.push_str(r);
@@ -163,7 +163,7 @@ mod tests {
     use onrust_model::MunicipalityCode;
 
     use super::*;
-    use crate::notify::fixtures;
+    use crate::fixtures;
 
     fn unfold(ics: &str) -> String {
         ics.replace("\r\n ", "")

@@ -23,9 +23,11 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::notify::email::{self, EmailError, MailContext, MailItem};
-use crate::notify::log::{Content, Deliver, Delivered, DeliveryError, Notification};
-use crate::notify::{Channel, Secret, SecretError, is_loopback_host};
+use onrust_alert::Channel;
+use onrust_alert::render::email::{self, EmailError, MailContext, MailItem};
+
+use crate::log::{Content, Deliver, Delivered, DeliveryError, Notification};
+use crate::{Secret, SecretError, is_loopback_host};
 
 /// `[smtp]` in the configuration (docs/ARCHITECTURE.md, "Configuration keys").
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -173,7 +175,7 @@ impl SmtpNotifier {
             Content::Escalation { .. } => email::render_escalation(&items, &ctx)?,
             Content::Undelivered { failure, .. } => email::render_undelivered(failure, &items, &ctx)?,
         };
-        email::build_message(&self.from, &n.address, &message_id(n), &rendered)
+        crate::mail::build_message(&self.from, &n.address, &message_id(n), &rendered)
     }
 }
 

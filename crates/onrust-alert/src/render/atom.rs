@@ -13,8 +13,8 @@ use std::fmt::Write as _;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::alert::{Alert, AlertStatus, RuleKind};
-use crate::notify::FeedPlace;
-use crate::notify::email::{self, is_http_link};
+use crate::render::FeedPlace;
+use crate::render::email::{self, is_http_link};
 
 /// Which feed: one municipality's, the region-wide alerts, those without a
 /// known place, or every alert in the region.
@@ -168,7 +168,7 @@ mod tests {
     use onrust_model::MunicipalityCode;
 
     use super::*;
-    use crate::notify::fixtures;
+    use crate::fixtures;
 
     /// Parses the document and returns the element names in order; panics on
     /// any well-formedness error (quick-xml checks end names).

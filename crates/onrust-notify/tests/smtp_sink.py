@@ -1,4 +1,4 @@
-"""A real SMTP server for the onrust-alert tests (Debian's python3-aiosmtpd).
+"""A real SMTP server for the onrust-notify and end-to-end tests (Debian's python3-aiosmtpd).
 
 Usage: smtp_sink.py HOST PORT OUTDIR [--fail-first N] [--fail-code CODE]
        [--tls-cert CERT --tls-key KEY] [--auth-reject]
