@@ -107,6 +107,17 @@ fn new_years_eve(
     published_at.filter(|p| is_eve(local(*p))).map(|p| format!("published {}", local(p)))
 }
 
+/// Every municipality of the gazetteer's CBS CSV (`gazetteer_csv`), with its
+/// name as CBS writes it, ordered by code, without loading the classifier:
+/// the same reader and the same checks as [`Classifier::load`] (which offers
+/// the same list as [`Classifier::municipality_names`]), so the names a mail
+/// or a page shows are those the classifier places messages in.
+pub fn municipality_names(gazetteer_csv: &Path) -> Result<Vec<(MunicipalityCode, String)>, ClassifyConfigError> {
+    let mut problems = Problems::default();
+    let gazetteer = Gazetteer::load_municipalities(gazetteer_csv, &mut problems);
+    if problems.is_empty() { Ok(gazetteer.municipalities()) } else { Err(ClassifyConfigError { problems: problems.0 }) }
+}
+
 /// Where the classifier's data is and which languages to expect.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -289,6 +300,12 @@ impl Classifier {
     /// A municipality's name as CBS writes it ("Utrecht" for GM0344).
     pub fn municipality_name(&self, code: &MunicipalityCode) -> Option<&str> {
         self.gazetteer.name_of(code)
+    }
+
+    /// Every municipality the gazetteer knows, with its name as CBS writes
+    /// it ("Utrecht" for GM0344), ordered by code.
+    pub fn municipality_names(&self) -> Vec<(MunicipalityCode, String)> {
+        self.gazetteer.municipalities()
     }
 
     /// The gazetteer's files: what each holds per tier, and its vintage.

@@ -989,7 +989,7 @@ struct Places {
 impl Places {
     fn load(config_dir: &Path, classify: &ClassifyConfig, region: &RegionConfig) -> Self {
         let file = config_dir.join(&classify.gazetteer);
-        let gazetteer = crate::pipeline::alert::municipality_names(&file)
+        let gazetteer = onrust_classify::municipality_names(&file)
             .ok()
             .map(|names| (file, names.into_iter().map(|(code, _)| code.as_str().to_owned()).collect()));
         Self { region: region.municipalities.clone(), gazetteer }

@@ -205,6 +205,19 @@ pub(crate) fn split_csv(line: &str) -> Result<Vec<String>, &'static str> {
 }
 
 impl Gazetteer {
+    /// The municipalities of the CBS CSV alone, read by the same reader as
+    /// [`Gazetteer::load`] (quoted fields, the header checked), without the
+    /// places, aliases and postcodes: for whoever needs the names but not
+    /// the classifier.
+    pub fn load_municipalities(csv_path: &Path, problems: &mut Problems) -> Self {
+        let mut b = Builder::default();
+        match fs::read_to_string(csv_path) {
+            Ok(source) => load_csv(csv_path, &source, &mut b, problems),
+            Err(e) => problems.push(csv_path, "", format!("cannot read the gazetteer: {e}")),
+        }
+        Gazetteer { codes: b.codes, municipality_names: b.names, ..Gazetteer::default() }
+    }
+
     pub fn load(csv_path: &Path, problems: &mut Problems) -> Self {
         let mut hash = Fnv::new();
         let mut b = Builder::default();

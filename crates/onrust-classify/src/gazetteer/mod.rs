@@ -77,6 +77,14 @@ impl Gazetteer {
         &self.summaries
     }
 
+    /// Every municipality with its name as CBS writes it, ordered by code.
+    pub fn municipalities(&self) -> Vec<(MunicipalityCode, String)> {
+        let mut out: Vec<(MunicipalityCode, String)> =
+            self.codes.iter().cloned().zip(self.municipality_names.iter().map(|n| n.to_string())).collect();
+        out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
     /// The municipality's name as CBS writes it.
     pub fn name_of(&self, code: &MunicipalityCode) -> Option<&str> {
         self.municipality_index(code).map(|m| self.municipality_name(m))

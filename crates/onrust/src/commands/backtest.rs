@@ -75,7 +75,7 @@ use onrust_classify::{Classifier, Input};
 use onrust_model::{Level, MunicipalityCode, ScoredMessage};
 use serde::{Deserialize, Serialize};
 
-use crate::pipeline::alert::{ArchiveBaselines, municipality_names, region_codes};
+use crate::pipeline::alert::{ArchiveBaselines, region_codes};
 
 /// The longest period one backtest replays.
 const MAX_PERIOD_DAYS: i64 = 366;
@@ -175,7 +175,7 @@ pub fn run(args: BacktestArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     let classifier = super::load_classifier(config)?;
-    let names = municipality_names(&config.config_dir().join(&config.classify.gazetteer))?;
+    let names = classifier.municipality_names();
     let baselines = ArchiveBaselines::open(&config.archive_dir())?;
     let interval = TimeDelta::from_std(config.alerts.evaluate_interval.0).context("evaluate_interval")?;
     let summary_lead = TimeDelta::from_std(config.alerts.summary_lead.0).context("summary_lead")?;

@@ -116,7 +116,7 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
         );
     }
     explain_alerts(&config);
-    let names = crate::pipeline::alert::municipality_names(&config.config_dir().join(&config.classify.gazetteer))?;
+    let names = crate::commands::municipality_names(&config)?;
     // Valid, but worth knowing: who would never hear of what (not errors:
     // a configuration without recipients keeps its alerts).
     for warning in reach::warnings(&config, &names) {

@@ -48,7 +48,7 @@ pub struct RevokeArgs {
 pub fn add(args: &AddArgs) -> anyhow::Result<ExitCode> {
     let config = super::load_config(&args.config)?;
     let place = FeedPlace::parse(&args.place).map_err(|e| anyhow::anyhow!("--municipality: {e}"))?;
-    let names = crate::pipeline::alert::municipality_names(&config.config_dir().join(&config.classify.gazetteer))?;
+    let names = crate::commands::municipality_names(&config)?;
     let name = match &place {
         FeedPlace::Municipality(code) => {
             let watched = if config.region.municipalities.is_empty() {

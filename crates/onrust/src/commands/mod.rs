@@ -42,6 +42,15 @@ pub fn load_classifier(config: &Config) -> anyhow::Result<Classifier> {
         .context("loading the classifier's lexicons")
 }
 
+/// Municipality names by CBS code, as the gazetteer the configuration names
+/// has them (its CSV alone, read by the classifier's own reader), for the
+/// commands that name places but do not classify.
+pub fn municipality_names(config: &Config) -> anyhow::Result<Vec<(onrust_model::MunicipalityCode, String)>> {
+    let csv = config.config_dir().join(&config.classify.gazetteer);
+    onrust_classify::municipality_names(&csv)
+        .with_context(|| format!("cannot read the municipality names of the gazetteer {}", csv.display()))
+}
+
 /// The classifier's rules without the learned layer (for `onrust train`).
 pub fn load_rules(config: &Config) -> anyhow::Result<Classifier> {
     Classifier::load_rules_only(&classifier_config(config))
@@ -112,7 +121,7 @@ pub fn open_archive_writer(config: &Config) -> anyhow::Result<onrust_archive::Ar
 
 /// The alert stage's settings: rules, recipients, relay, names, where its state lives.
 pub fn alert_settings(config: &Config) -> anyhow::Result<crate::pipeline::alert::Settings> {
-    let names = crate::pipeline::alert::municipality_names(&config.config_dir().join(&config.classify.gazetteer))?;
+    let names = municipality_names(config)?;
     Ok(crate::pipeline::alert::Settings {
         rules: config.rules.clone(),
         recipients: config.recipients.clone(),

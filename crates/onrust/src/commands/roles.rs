@@ -119,8 +119,7 @@ mod on_kafka {
         super::super::prepare_to_run(&config)?;
         crate::internal_events::describe_all();
         let mandates = pipeline::mandates::start(&config)?;
-        let gazetteer =
-            crate::pipeline::alert::municipality_names(&config.config_dir().join(&config.classify.gazetteer))?;
+        let gazetteer = crate::commands::municipality_names(&config)?;
         let region = super::super::run::region(&config, &gazetteer);
         let bus = KafkaBus::connect(config.bus.kafka_options()).await.context("kafka")?;
         let (stop_tx, stop_rx) = shutdown::on_signal().context("installing signal handlers")?;

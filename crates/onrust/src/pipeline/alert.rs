@@ -967,28 +967,6 @@ pub fn region_codes(municipalities: &[String]) -> Vec<MunicipalityCode> {
     municipalities.iter().filter_map(|m| MunicipalityCode::new(m.as_str()).ok()).collect()
 }
 
-/// Municipality names by CBS code from the gazetteer's CSV (`Gemeentecode`, `Gemeente`).
-pub fn municipality_names(csv: &Path) -> anyhow::Result<Vec<(MunicipalityCode, String)>> {
-    let text = std::fs::read_to_string(csv).with_context(|| format!("cannot read {}", csv.display()))?;
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
-    let col = |name: &str| header.iter().position(|h| h.trim() == name);
-    let (Some(code_col), Some(name_col)) = (col("Gemeentecode"), col("Gemeente")) else {
-        anyhow::bail!("{} has no Gemeentecode and Gemeente columns", csv.display());
-    };
-    let mut names = BTreeMap::new();
-    for line in lines {
-        let fields: Vec<&str> = line.split(',').collect();
-        let (Some(code), Some(name)) = (fields.get(code_col), fields.get(name_col)) else { continue };
-        let code = code.trim().trim_matches('"');
-        let code = if code.starts_with("GM") { code.to_owned() } else { format!("GM{code}") };
-        if let Ok(code) = MunicipalityCode::new(code) {
-            names.entry(code).or_insert_with(|| name.trim().trim_matches('"').to_owned());
-        }
-    }
-    Ok(names.into_iter().collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1029,16 +1007,6 @@ mod tests {
         );
         assert_eq!(mail(&addresses(&recipients, RecipientRole::Mayor, Some(&utrecht), true)), ["bm@utrecht.example"]);
         assert!(addresses(&recipients, RecipientRole::Supervisor, Some(&utrecht), true).is_empty());
-    }
-
-    #[test]
-    fn municipality_names_come_from_the_gazetteer() {
-        let csv = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../config/gazetteer/woonplaatsen-gemeenten-2024.csv");
-        let names = municipality_names(&csv).expect("names");
-        let utrecht = MunicipalityCode::new("GM0344").expect("code");
-        assert!(names.iter().any(|(c, n)| c == &utrecht && n == "Utrecht"), "{:?}", &names[..3]);
-        assert!(names.len() > 300, "{}", names.len());
     }
 
     /// A period before the archive's oldest bucket is not covered (None, never
