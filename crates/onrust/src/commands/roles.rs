@@ -166,7 +166,7 @@ mod on_kafka {
             paused_with = Some((handle.clone(), config.rules.clone()));
             handle.refuse_erased(Arc::new(crate::erasure::tombstones::Tombstones::open(&config.data_dir)?))?;
             alert_backend = Some(Arc::new(handle.clone()));
-            let ends = pipeline::alert::Ends {
+            let ends = pipeline::alert::AlertTopics {
                 input: pipeline::scored_and_deletions(&bus, "alert")?,
                 dead: bus.publisher(Topic::DeadLetter)?,
                 alerts: Some(bus.publisher(Topic::Alerts)?),

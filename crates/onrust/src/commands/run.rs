@@ -349,7 +349,7 @@ pub(super) fn console(config: &Config, with_sources: bool) -> anyhow::Result<onr
             );
         }
     }
-    let names = crate::commands::municipality_names(&config)?;
+    let names = crate::commands::municipality_names(config)?;
     let region_codes = region_codes(config, &names);
     let coverage =
         with_sources.then(|| Arc::new(SourcesCoverage(coverage_plan(config, &region_codes))) as Arc<dyn CoverageView>);

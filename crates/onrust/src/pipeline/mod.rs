@@ -148,7 +148,7 @@ pub fn start_processing(
         // Alert changes go on `onrust.alerts.v1` when something consumes it
         // (always on Kafka); in one process the notifiers are the stage's own.
         let alerts_out = bus.publisher(Topic::Alerts).ok();
-        let ends = alert::Ends { input: alert_in, dead: alert_dead, alerts: alerts_out };
+        let ends = alert::AlertTopics { input: alert_in, dead: alert_dead, alerts: alerts_out };
         tasks.spawn(async move { ("alert", alert::run(ends, alerts, handle).await) });
     }
     let scored_out = bus.publisher(Topic::Scored)?;

@@ -142,7 +142,7 @@ pub struct HatecheckFigures {
 
 impl Facts {
     pub fn gather(config: &Config, classifier: &onrust_classify::Classifier) -> anyhow::Result<Facts> {
-        let names = crate::commands::municipality_names(&config)?;
+        let names = crate::commands::municipality_names(config)?;
         let municipalities = config
             .region
             .municipalities

@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use onrust_model::RawMessage;
 
-use super::{AlertHandle, Core};
+use super::AlertHandle;
+use super::state::Core;
 use crate::erasure::tombstones::Tombstones;
 
 /// What the alert stage holds of some messages.

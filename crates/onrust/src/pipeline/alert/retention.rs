@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use onrust_notify::log::{Outbox, OutboxExpiry};
 use tokio::time::Instant;
 
-use super::Core;
+use super::state::Core;
 use crate::internal_events::RetentionApplied;
 use crate::pipeline::retention::{self, ALERT_STATE, NOTIFICATION_LOG, OUTBOX, cut_off};
 
@@ -148,7 +148,7 @@ mod tests {
         outbox.deliver_pending(&RefusesOne("weg@utrecht.example")).await.expect("deliver");
         outbox.enqueue(notification(3, "straks@utrecht.example"), Utc::now()).expect("enqueue");
         let outbox = tokio::sync::Mutex::new(outbox);
-        let core = Arc::new(Mutex::new(super::super::load_state(&alerts, &[], Utc::now()).expect("state")));
+        let core = Arc::new(Mutex::new(super::super::state::load_state(&alerts, &[], Utc::now()).expect("state")));
         let (outbox_file, log_file) = (alerts.join("outbox.jsonl"), alerts.join("notifications.jsonl"));
         assert_eq!((lines(&outbox_file), lines(&log_file)), (3, 2));
         let day = Duration::from_secs(24 * 3600);
