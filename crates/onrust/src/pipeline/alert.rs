@@ -14,10 +14,24 @@
 //! through the alerts API (`onrust alerts resend`).
 //!
 //! The order is what makes a restart safe (R1): notifications are enqueued,
-//! then the [`AlertState`] is written (temporary file, fsync, rename), and
-//! only then are the observed messages acknowledged. A crash before the state
-//! is written replays the messages into the old state; the same transitions
-//! give the same notification keys, which the outbox already knows.
+//! then the [`onrust_alert::AlertState`] is written (temporary file, fsync,
+//! rename), and only then are the observed messages acknowledged. A crash
+//! before the state is written replays the messages into the old state; the
+//! same transitions give the same notification keys, which the outbox
+//! already knows.
+//!
+//! What decides is `onrust-alert` (the engine, the mechanics, one
+//! [`onrust_alert::Round`] per evaluation) and what delivers is
+//! `onrust-notify`; this module is the wiring around them, one concern per file:
+//!
+//! - here: the settings, the topics, [`run`] (intake, the timers, shutdown);
+//! - [`stage`]: one round: decide, publish, enqueue per recipient, save, acknowledge;
+//! - [`recipients`]: the addresses of a notification and what it carries for them;
+//! - [`state`]: the state file and what the stage keeps besides the engine's state;
+//! - [`handle`]: the same state for the alerts API and the CLI;
+//! - [`delivery`]: the task that sends what is due without holding the outbox;
+//! - [`undelivered`]: telling the supervisors of a notification that failed for good;
+//! - [`baselines`], [`clock`], [`retention`], [`erasure`].
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -25,8 +39,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
-use onrust_alert::Channel;
-use onrust_alert::{AlertEvent, Rule, Transition};
+use onrust_alert::{AlertEvent, Channel, Rule, Transition};
 use onrust_bus::{Ack, Publisher, Record, Subscriber, Topic};
 use onrust_model::{Deletion, MunicipalityCode, ScoredMessage};
 use onrust_notify::Notifiers;
@@ -61,7 +74,7 @@ pub use retention::AlertRetention;
 
 const BATCH: usize = 1024;
 
-/// Everything the stage needs besides its bus ends.
+/// Everything the stage needs besides its topics ([`AlertTopics`]).
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub rules: Vec<Rule>,

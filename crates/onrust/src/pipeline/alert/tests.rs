@@ -695,3 +695,15 @@ fn state_round_trips_through_the_file() {
     assert_eq!(core.last_digest, NaiveDate::from_ymd_opt(2026, 12, 30));
     assert!(!dir.path().join("state.json.tmp").exists());
 }
+
+/// The withdrawn ids are kept as `[id, at]` pairs in the state file, as
+/// before they had a name in the code: a file written by an older onrust
+/// reads, and is written back the same.
+#[test]
+fn withdrawn_ids_keep_their_pairs_in_the_state_file() {
+    let old = r#"[["forum:abc","2026-12-30T20:00:00Z"],["forum:def","2026-12-30T21:00:00Z"]]"#;
+    let withdrawn: super::state::Withdrawn = serde_json::from_str(old).expect("the old pairs");
+    assert!(withdrawn.contains("forum:abc") && withdrawn.contains("forum:def"));
+    assert!(!withdrawn.contains("forum:xyz"));
+    assert_eq!(serde_json::to_string(&withdrawn).expect("json"), old);
+}
