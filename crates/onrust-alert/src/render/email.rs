@@ -30,10 +30,13 @@ pub enum EmailError {
     Incomplete { fingerprint: String, field: &'static str },
     #[error("header {header} contains a CR, LF or NUL character; refused")]
     HeaderInjection { header: &'static str },
+    /// An address that is no plain mailbox: found where the mail is built
+    /// for delivery and where config checks its addresses (`onrust-notify::mail`).
     #[error("invalid {header} address: {reason}")]
     Address { header: &'static str, reason: String },
     #[error("nothing to send: no alerts")]
     Empty,
+    /// The MIME message could not be built (`onrust-notify::mail`).
     #[error("cannot build message: {0}")]
     Build(String),
 }
