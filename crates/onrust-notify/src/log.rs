@@ -45,8 +45,9 @@ mod retention;
 
 pub use retention::OutboxExpiry;
 
+use chrono_tz::Europe::Amsterdam;
 use onrust_alert::render::email::{self, EmailError};
-use onrust_alert::{Alert, CarriedAlert, Channel, Failure, RecipientRole, Undelivered};
+use onrust_alert::{Alert, CarriedAlert, Channel, Failure, NotifyReason, RecipientRole, Undelivered};
 
 pub const OUTBOX_FILE: &str = "outbox.jsonl";
 pub const LOG_FILE: &str = "notifications.jsonl";
@@ -101,6 +102,21 @@ pub enum Content {
 }
 
 impl Content {
+    /// What a notification the mechanics made carries, by why it was made:
+    /// the digest of its day (Europe/Amsterdam), the summary ahead of the
+    /// earliest announced time among its alerts, a review request, an
+    /// escalation, or the alerts themselves.
+    pub fn of(n: &onrust_alert::Notification, items: Vec<Item>) -> Self {
+        let announced = n.alerts.iter().filter_map(|a| a.event_time).min();
+        match (n.reason, announced) {
+            (NotifyReason::Digest, _) => Content::Digest { date: n.at.with_timezone(&Amsterdam).date_naive(), items },
+            (NotifyReason::Summary, Some(event_time)) => Content::Summary { event_time, items },
+            (NotifyReason::ReviewRequested, _) => Content::Review { items },
+            (NotifyReason::Escalated, _) => Content::Escalation { items },
+            _ => Content::Alerts { items },
+        }
+    }
+
     pub fn items(&self) -> &[Item] {
         match self {
             Content::Alerts { items }
@@ -918,6 +934,48 @@ mod tests {
 
     use super::*;
     use onrust_alert::fixtures;
+
+    /// What a notification carries follows why the mechanics made it; the
+    /// digest's day is Amsterdam's, and a summary is for the earliest
+    /// announced time (without one it is an ordinary alert mail).
+    #[test]
+    fn content_follows_the_reason_and_the_digest_day_is_amsterdams() {
+        use chrono::TimeZone;
+        use onrust_alert::{NotifyReason, Role};
+        let at = Utc.with_ymd_and_hms(2026, 12, 31, 23, 30, 0).single().expect("time");
+        let (early, late) = (at + chrono::TimeDelta::hours(1), at + chrono::TimeDelta::hours(5));
+        let alert = |event_time| Alert { event_time, ..fixtures::alert() };
+        let made = |reason, alerts: Vec<Alert>| onrust_alert::Notification {
+            id: "n1".into(),
+            recipients_role: Role::Officer,
+            municipality: None,
+            reason,
+            alerts,
+            group: String::new(),
+            at,
+            unreviewed: false,
+        };
+        let items = vec![Item::new(fixtures::alert(), None)];
+        let digest = Content::of(&made(NotifyReason::Digest, vec![]), items.clone());
+        assert_eq!(
+            digest,
+            Content::Digest { date: NaiveDate::from_ymd_opt(2027, 1, 1).expect("date"), items: items.clone() }
+        );
+        let summary =
+            Content::of(&made(NotifyReason::Summary, vec![alert(Some(late)), alert(Some(early))]), items.clone());
+        assert_eq!(summary, Content::Summary { event_time: early, items: items.clone() });
+        let unannounced = Content::of(&made(NotifyReason::Summary, vec![alert(None)]), items.clone());
+        assert_eq!(unannounced, Content::Alerts { items: items.clone() });
+        assert_eq!(
+            Content::of(&made(NotifyReason::ReviewRequested, vec![]), items.clone()),
+            Content::Review { items: items.clone() }
+        );
+        assert_eq!(
+            Content::of(&made(NotifyReason::Escalated, vec![]), items.clone()),
+            Content::Escalation { items: items.clone() }
+        );
+        assert_eq!(Content::of(&made(NotifyReason::New, vec![]), items.clone()), Content::Alerts { items });
+    }
 
     pub(super) fn notification(seq: u64, address: &str) -> Notification {
         let alert = fixtures::alert();

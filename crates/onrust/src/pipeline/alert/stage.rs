@@ -116,17 +116,7 @@ impl Stage<'_> {
                         core.told.insert(told_key(role, &a.fingerprint), a.clone());
                     }
                 }
-                let announced = n.alerts.iter().filter_map(|a| a.event_time).min();
-                let content = match (n.reason, announced) {
-                    (NotifyReason::Digest, _) => {
-                        let date = n.at.with_timezone(&chrono_tz::Europe::Amsterdam).date_naive();
-                        Content::Digest { date, items }
-                    }
-                    (NotifyReason::Summary, Some(event_time)) => Content::Summary { event_time, items },
-                    (NotifyReason::ReviewRequested, _) => Content::Review { items },
-                    (NotifyReason::Escalated, _) => Content::Escalation { items },
-                    _ => Content::Alerts { items },
-                };
+                let content = Content::of(&n, items);
                 for (channel, address) in to {
                     let log_notification = Notification {
                         fingerprint: fingerprint.clone(),
