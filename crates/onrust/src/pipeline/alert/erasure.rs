@@ -9,7 +9,7 @@ use std::sync::Arc;
 use onrust_model::RawMessage;
 
 use super::AlertHandle;
-use super::state::Core;
+use super::state::StageState;
 use crate::erasure::tombstones::Tombstones;
 
 /// What the alert stage holds of some messages.
@@ -21,7 +21,7 @@ pub struct Quoted {
     pub queued_notifications: u64,
 }
 
-impl Core {
+impl StageState {
     /// Whether `message` was erased on request (by its id or its link): one
     /// that was past the forwarder when the erasure was made (L3).
     pub(super) fn is_erased(&self, message: &RawMessage) -> bool {

@@ -12,7 +12,7 @@ use onrust_notify::log::Outbox;
 use onrust_web::alerts::{AlertBackend, AlertBackendError, BackendFuture, Names};
 use tokio::sync::Notify;
 
-use super::state::{Core, load_state, save_state};
+use super::state::{StageState, load_state, save_state};
 use super::{Clock, Settings};
 use crate::internal_events::AlertAcknowledged;
 
@@ -22,7 +22,7 @@ use crate::internal_events::AlertAcknowledged;
 /// so a person can send a failed notification again through the API.
 #[derive(Clone)]
 pub struct AlertHandle {
-    pub(super) core: Arc<Mutex<Core>>,
+    pub(super) core: Arc<Mutex<StageState>>,
     pub(super) dir: PathBuf,
     pub(super) names: Names,
     pub(super) clock: Clock,

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use onrust_notify::log::{Outbox, OutboxExpiry};
 use tokio::time::Instant;
 
-use super::state::Core;
+use super::state::StageState;
 use crate::internal_events::RetentionApplied;
 use crate::pipeline::retention::{self, ALERT_STATE, NOTIFICATION_LOG, OUTBOX, cut_off};
 
@@ -50,7 +50,7 @@ impl Schedule {
 /// recording it. The state's change is saved with the round that follows.
 pub(super) async fn apply(
     settings: &AlertRetention,
-    core: &Arc<Mutex<Core>>,
+    core: &Arc<Mutex<StageState>>,
     outbox: &tokio::sync::Mutex<Outbox>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {

@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 
 use super::baselines::ArchiveBaselines;
 use super::recipients::{addresses, items};
-use super::state::{Core, save_state, told_key};
+use super::state::{StageState, save_state, told_key};
 use super::{Settings, publish_changes, retention};
 use crate::internal_events::{
     AlertCycle, AlertNobodyToTell, AlertNotificationQueued, AlertUnexplained, AlertsSnapshot,
@@ -22,7 +22,7 @@ use crate::pipeline::BusReceipts;
 
 /// What one round of the stage works on.
 pub(super) struct Stage<'a> {
-    pub(super) core: Arc<Mutex<Core>>,
+    pub(super) core: Arc<Mutex<StageState>>,
     pub(super) outbox: Arc<tokio::sync::Mutex<Outbox>>,
     pub(super) wake: Arc<Notify>,
     pub(super) settings: &'a Settings,
@@ -189,7 +189,7 @@ impl Stage<'_> {
 }
 
 /// Sets the alert gauges (firing per rule and municipality, announced actions ahead) from the state.
-pub(super) fn report_gauges(core: &Mutex<Core>, now: DateTime<Utc>) {
+pub(super) fn report_gauges(core: &Mutex<StageState>, now: DateTime<Utc>) {
     if let Ok(core) = core.lock() {
         let (rules, alerts) = (core.engine.rules(), core.mechanics.alerts());
         AlertsSnapshot { rules, alerts, calendar: core.engine.calendar(), now }.emit();

@@ -101,7 +101,9 @@ impl From<Withdrawn> for VecDeque<DeletedMessage> {
     }
 }
 
-pub(super) struct Core {
+/// What the stage holds in memory between rounds, under one lock: the
+/// engine and the mechanics, and what the state file keeps besides them.
+pub(super) struct StageState {
     pub(super) engine: Engine,
     pub(super) mechanics: Mechanics,
     pub(super) sequences: BTreeMap<String, u64>,
@@ -112,7 +114,7 @@ pub(super) struct Core {
     pub(super) erased: Option<Arc<crate::erasure::tombstones::Tombstones>>,
 }
 
-impl Core {
+impl StageState {
     /// Whether the message `id` was deleted at its source before it got here.
     pub(super) fn is_withdrawn(&self, id: &str) -> bool {
         self.withdrawn.contains(id)
@@ -138,7 +140,7 @@ pub(super) fn told_key(role: RecipientRole, fingerprint: &str) -> String {
 }
 
 /// Reads the persisted state, or starts empty when there is none.
-pub(super) fn load_state(dir: &Path, rules: &[Rule], now: DateTime<Utc>) -> anyhow::Result<Core> {
+pub(super) fn load_state(dir: &Path, rules: &[Rule], now: DateTime<Utc>) -> anyhow::Result<StageState> {
     let path = dir.join(STATE_FILE);
     match std::fs::read(&path) {
         Ok(bytes) => {
@@ -148,7 +150,7 @@ pub(super) fn load_state(dir: &Path, rules: &[Rule], now: DateTime<Utc>) -> anyh
                 .state
                 .restore(rules.to_vec())
                 .with_context(|| format!("alert state {} cannot be restored", path.display()))?;
-            Ok(Core {
+            Ok(StageState {
                 engine,
                 mechanics,
                 sequences: file.sequences,
@@ -161,7 +163,7 @@ pub(super) fn load_state(dir: &Path, rules: &[Rule], now: DateTime<Utc>) -> anyh
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             // The first digest goes out the morning after the first start, not at once.
             let today = now.with_timezone(&chrono_tz::Europe::Amsterdam).date_naive();
-            Ok(Core {
+            Ok(StageState {
                 engine: Engine::new(rules.to_vec()),
                 mechanics: Mechanics::new(rules),
                 sequences: BTreeMap::new(),
@@ -176,7 +178,7 @@ pub(super) fn load_state(dir: &Path, rules: &[Rule], now: DateTime<Utc>) -> anyh
 }
 
 /// Writes the state atomically and durably (`onrust_durable::write_atomic`).
-pub(super) fn save_state(dir: &Path, core: &Core) -> anyhow::Result<()> {
+pub(super) fn save_state(dir: &Path, core: &StageState) -> anyhow::Result<()> {
     let file = StateFile {
         state: AlertState::capture(&core.engine, &core.mechanics),
         sequences: core.sequences.clone(),
