@@ -26,6 +26,6 @@ pub use python::python_with;
 pub use scored::{ScoredMessageBuilder, scored_message};
 pub use smtp::{Mail, SmtpSink};
 pub use wait::{
-    POLL_EVERY, found_within, found_within_async, holds_within, holds_within_async, wait_for, wait_for_async,
-    wait_until, wait_until_async,
+    POLL_EVERY, found_within, found_within_async, found_within_every, holds_within, holds_within_async,
+    holds_within_every, wait_for, wait_for_async, wait_until, wait_until_async,
 };

@@ -214,7 +214,8 @@ impl ScoredMessageBuilder {
             valid(MessageId::new(self.id.as_str()), "message id")
         };
         raw.url = self.url.unwrap_or_else(|| Some(format!("https://example.org/{}", self.id)));
-        raw.published_at = self.published_at.unwrap_or_else(|| Some(raw.fetched_at.with_timezone(&dutch_winter_time())));
+        raw.published_at =
+            self.published_at.unwrap_or_else(|| Some(raw.fetched_at.with_timezone(&dutch_winter_time())));
         scored
     }
 }
@@ -288,7 +289,10 @@ mod tests {
         assert_eq!((raw.source.as_str(), raw.source_kind, raw.url.as_deref()), ("forum", SourceKind::Telegram, None));
         assert_eq!((raw.title.as_deref(), raw.text.as_str()), (Some("Oproep"), "Iedereen naar het plein"));
         assert_eq!(raw.published_at.map(|p| p.to_utc()), Some(fetched), "published when fetched");
-        assert_eq!((raw.author.as_ref().map(Pseudonym::as_str), raw.lang_hint.as_deref()), (Some("c0ffee"), Some("nl")));
+        assert_eq!(
+            (raw.author.as_ref().map(Pseudonym::as_str), raw.lang_hint.as_deref()),
+            (Some("c0ffee"), Some("nl"))
+        );
         let a = &scored.assessment;
         assert_eq!((a.lang.as_deref(), a.level, a.score), (None, Level::Mobilisation, 0.6));
         assert_eq!(a.themes, ["stikstof", "boerenprotest"]);
@@ -300,7 +304,10 @@ mod tests {
 
         let published = FixedOffset::east_opt(7200).expect("offset").with_ymd_and_hms(2026, 6, 1, 8, 0, 0).unwrap();
         let given = scored_message("p").url("https://nieuws.example/p").published_at(published).build();
-        assert_eq!((given.message.published_at, given.message.url.as_deref()), (Some(published), Some("https://nieuws.example/p")));
+        assert_eq!(
+            (given.message.published_at, given.message.url.as_deref()),
+            (Some(published), Some("https://nieuws.example/p"))
+        );
         assert_eq!(scored_message("u").unpublished().build().message.published_at, None);
     }
 

@@ -19,14 +19,25 @@ pub fn holds_within(timeout: Duration, mut holds: impl FnMut() -> bool) -> bool 
     found_within(timeout, || holds().then_some(())).is_some()
 }
 
+/// [`holds_within`], asking every `every` (see [`found_within_every`]).
+pub fn holds_within_every(timeout: Duration, every: Duration, mut holds: impl FnMut() -> bool) -> bool {
+    found_within_every(timeout, every, || holds().then_some(())).is_some()
+}
+
 /// The first value `find` returns within `timeout`, or `None`.
-pub fn found_within<T>(timeout: Duration, mut find: impl FnMut() -> Option<T>) -> Option<T> {
+pub fn found_within<T>(timeout: Duration, find: impl FnMut() -> Option<T>) -> Option<T> {
+    found_within_every(timeout, POLL_EVERY, find)
+}
+
+/// [`found_within`], asking every `every`: for a condition that is costly
+/// to ask or leaves a trace (a CLI run that writes an audit record).
+pub fn found_within_every<T>(timeout: Duration, every: Duration, mut find: impl FnMut() -> Option<T>) -> Option<T> {
     let started = Instant::now();
     while started.elapsed() < timeout {
         if let Some(found) = find() {
             return Some(found);
         }
-        std::thread::sleep(POLL_EVERY);
+        std::thread::sleep(every);
     }
     find()
 }
@@ -95,13 +106,23 @@ mod tests {
     #[test]
     fn a_condition_that_never_holds_fails_naming_what_was_awaited() {
         let started = Instant::now();
-        let failure = std::panic::catch_unwind(|| wait_until("the mail to the mayor", Duration::from_millis(120), || false))
-            .expect_err("it never holds");
+        let failure =
+            std::panic::catch_unwind(|| wait_until("the mail to the mayor", Duration::from_millis(120), || false))
+                .expect_err("it never holds");
         assert!(started.elapsed() >= Duration::from_millis(120), "it waited out its deadline");
         let message = failure.downcast_ref::<String>().cloned().unwrap_or_default();
         assert_eq!(message, "timed out after 120ms waiting for the mail to the mayor");
         assert!(!holds_within(Duration::from_millis(60), || false));
         assert_eq!(found_within(Duration::from_millis(60), || None::<u8>), None);
+        let asked = Cell::new(0);
+        let started = Instant::now();
+        let found = found_within_every(Duration::from_secs(5), Duration::from_millis(100), || {
+            asked.set(asked.get() + 1);
+            (asked.get() == 3).then_some("third")
+        });
+        assert_eq!(found, Some("third"));
+        assert!(holds_within_every(Duration::from_secs(5), Duration::from_millis(100), || asked.get() == 3));
+        assert!(started.elapsed() >= Duration::from_millis(200), "two pauses of 100 ms");
     }
 
     #[test]
@@ -128,6 +149,9 @@ mod tests {
         assert_eq!(wait_for_async("a value", Duration::from_secs(1), || Some("x")).await, "x");
         let never = tokio::spawn(async { wait_until_async("nothing", Duration::from_secs(1), || false).await });
         let failure = never.await.expect_err("it panics").into_panic();
-        assert_eq!(failure.downcast_ref::<String>().map(String::as_str), Some("timed out after 1s waiting for nothing"));
+        assert_eq!(
+            failure.downcast_ref::<String>().map(String::as_str),
+            Some("timed out after 1s waiting for nothing")
+        );
     }
 }
