@@ -57,10 +57,8 @@ use chrono::{DateTime, FixedOffset, TimeDelta, Utc};
 use onrust_archive::{
     ArchiveOptions, ArchiveReader, ArchiveWriter, CountRequest, Period, SearchRequest, Sort, bench_support,
 };
-use onrust_model::{
-    Assessment, Level, MessageId, MunicipalityCode, Pseudonym, RawMessage, SCHEMA_VERSION, ScoredMessage, SourceId,
-    SourceKind,
-};
+use onrust_model::{Level, MunicipalityCode, ScoredMessage, SourceKind};
+use onrust_testkit::scored_message;
 use tantivy::indexer::IndexWriterOptions;
 use tantivy::{Index, IndexWriter, TantivyDocument, Term};
 
@@ -1129,40 +1127,44 @@ fn message(v: &Vocab, i: usize, n: usize, end: DateTime<Utc>) -> ScoredMessage {
             .with_timezone(&cet)
     });
     let explanation = explanation_of(&body, &themes, level);
-    let author = (kind != SourceKind::Feed || rng.chance(0.3))
-        .then(|| Pseudonym::from_digest_hex(v.authors[v.author_zipf.sample(&mut rng)].clone()));
+    let author =
+        (kind != SourceKind::Feed || rng.chance(0.3)).then(|| v.authors[v.author_zipf.sample(&mut rng)].as_str());
     let digest = splitmix(SEED.rotate_left(17) ^ i as u64);
     let id = format!("{source}:{digest:016x}");
-    ScoredMessage {
-        schema: SCHEMA_VERSION,
-        message: RawMessage {
-            schema: SCHEMA_VERSION,
-            id: MessageId::new(id).unwrap_or_else(|e| panic!("{e}")),
-            source: SourceId::new(source).unwrap_or_else(|e| panic!("{e}")),
-            source_kind: kind,
-            url: Some(format!("https://{path}/{digest:x}")),
-            title: Some(title),
-            text: body,
-            published_at: published,
-            fetched_at: fetched,
-            author,
-            lang_hint: (kind == SourceKind::Feed).then(|| "nl".to_owned()),
-        },
-        assessment: Assessment {
-            lang: Some(lang),
-            level,
-            score,
-            themes,
-            municipalities: municipalities
-                .iter()
-                .map(|&m| MunicipalityCode::new(MUNICIPALITIES[m].0).unwrap_or_else(|e| panic!("{e}")))
-                .collect(),
-            places: Vec::new(),
-            event_time,
-            explanation,
-            classifier_version: "bench".into(),
-        },
+    let mut message = scored_message(&id)
+        .source(source)
+        .source_kind(kind)
+        .url(&format!("https://{path}/{digest:x}"))
+        .title(&title)
+        .text(&body)
+        .fetched_at(fetched)
+        .lang(Some(lang.as_str()))
+        .level(level)
+        .score(score)
+        .classifier_version("bench");
+    message = match published {
+        Some(published) => message.published_at(published),
+        None => message.unpublished(),
+    };
+    if let Some(author) = author {
+        message = message.author(author);
     }
+    if kind == SourceKind::Feed {
+        message = message.lang_hint("nl");
+    }
+    for theme in &themes {
+        message = message.theme(theme);
+    }
+    for &m in &municipalities {
+        message = message.municipality(MUNICIPALITIES[m].0);
+    }
+    if let Some(event_time) = event_time {
+        message = message.event_time(event_time);
+    }
+    for signal in explanation {
+        message = message.signal(&signal.signal, &signal.evidence, signal.weight);
+    }
+    message.build()
 }
 
 /// An explanation like the classifier's for a message at level 1 or above:

@@ -1,10 +1,8 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
-use onrust_model::{
-    Assessment, Level, MessageId, MunicipalityCode, Pseudonym, RawMessage, SCHEMA_VERSION, ScoredMessage, SourceId,
-    SourceKind,
-};
+use onrust_model::{Level, MessageId, MunicipalityCode, Pseudonym, ScoredMessage, SourceKind};
+use onrust_testkit::scored_message;
 use tempfile::TempDir;
 
 use crate::{ArchiveError, ArchiveOptions, ArchiveReader, ArchiveWriter, SearchRequest, Sort};
@@ -16,33 +14,19 @@ fn at(day: u32, hour: u32) -> DateTime<FixedOffset> {
 }
 
 fn msg(id: &str, title: &str, text: &str) -> ScoredMessage {
-    ScoredMessage {
-        schema: SCHEMA_VERSION,
-        message: RawMessage {
-            schema: SCHEMA_VERSION,
-            id: MessageId::new(id).unwrap(),
-            source: SourceId::new("rtvutrecht").unwrap(),
-            source_kind: SourceKind::Feed,
-            url: Some(format!("https://example.org/{id}")),
-            title: Some(title.to_owned()),
-            text: text.to_owned(),
-            published_at: Some(at(1, 12)),
-            fetched_at: Utc.with_ymd_and_hms(2024, 12, 20, 11, 30, 0).unwrap(),
-            author: Some(Pseudonym::from_digest_hex(CANARY.to_owned())),
-            lang_hint: Some("nl".into()),
-        },
-        assessment: Assessment {
-            lang: Some("nl".into()),
-            level: Level::Discussion,
-            score: 0.4,
-            themes: vec!["stikstof".into()],
-            municipalities: vec![MunicipalityCode::new("GM0344").unwrap()],
-            places: Vec::new(),
-            event_time: None,
-            explanation: vec![],
-            classifier_version: "test".into(),
-        },
-    }
+    scored_message(id)
+        .source("rtvutrecht")
+        .title(title)
+        .text(text)
+        .published_at(at(1, 12))
+        .fetched_at(Utc.with_ymd_and_hms(2024, 12, 20, 11, 30, 0).unwrap())
+        .author(CANARY)
+        .lang_hint("nl")
+        .level(Level::Discussion)
+        .score(0.4)
+        .theme("stikstof")
+        .municipality("GM0344")
+        .build()
 }
 
 fn with(mut m: ScoredMessage, f: impl FnOnce(&mut ScoredMessage)) -> ScoredMessage {

@@ -481,6 +481,7 @@ impl Subscriber for KafkaSubscriber {
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    use onrust_testkit::holds_within_async;
     use rdkafka::mocking::MockCluster;
 
     use super::*;
@@ -513,13 +514,8 @@ mod tests {
     }
 
     async fn wait_for(n: &AtomicUsize, want: usize) {
-        for _ in 0..200 {
-            if n.load(Ordering::SeqCst) >= want {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("waited for {want}, have {}", n.load(Ordering::SeqCst));
+        let reached = holds_within_async(Duration::from_secs(5), || n.load(Ordering::SeqCst) >= want).await;
+        assert!(reached, "waited for {want}, have {}", n.load(Ordering::SeqCst));
     }
 
     async fn next(sub: &mut Box<dyn Subscriber>) -> Delivery {

@@ -11,6 +11,7 @@ use onrust_ingest::cursor::SourceCursor;
 use onrust_ingest::fetch::{FetchLimits, Fetcher};
 use onrust_ingest::source::{SourceContext, SourceSettings};
 use onrust_model::{Ack, Deletion, MessageId, RawMessage, SourceId, SourceKind};
+use onrust_testkit::wait_until_async;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, mpsc, watch};
@@ -18,7 +19,7 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 
-use crate::support::{fetcher_with, local_fetcher};
+use crate::support::{EVENTUALLY, fetcher_with, local_fetcher};
 
 const FIXTURE: &str =
     include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/jetstream/expected_v1.jsonl"));
@@ -544,7 +545,7 @@ async fn the_cursor_follows_the_acks_and_a_restart_rewinds() {
     for ack in held {
         ack.ack();
     }
-    crate::support::eventually("the cursor at the last event", || h.stored_time() == Some(last)).await;
+    wait_until_async("the cursor at the last event", EVENTUALLY, || h.stored_time() == Some(last)).await;
     let first_run = running.stop().await;
     first_run.assert_unique();
     assert_eq!(h.stored_time(), Some(last));
@@ -584,7 +585,7 @@ async fn a_dropped_connection_resumes_without_loss_or_duplicates() {
     let mut running = h.start(h.source(server.url(), FIXTURE_LANGS));
     running.ack_until(|seen| seen.has_all(&posts, &deletes)).await;
     let served = Arc::clone(&server.served);
-    crate::support::eventually("the second connection served", || served.load(Ordering::SeqCst) >= 2).await;
+    wait_until_async("the second connection served", EVENTUALLY, || served.load(Ordering::SeqCst) >= 2).await;
     running.nothing_for(Duration::from_millis(400)).await;
     let seen = running.stop().await;
     // None lost, none twice: the rewound overlap is absorbed by id.
@@ -651,7 +652,7 @@ async fn a_cursor_older_than_the_backlog_is_reported_and_the_source_still_delive
     let mut running = h.start(h.source(server.url(), FIXTURE_LANGS));
     running.ack_until(|seen| seen.has_all(&posts, &deletes)).await;
     let id = h.id.clone();
-    crate::support::eventually("the coverage gap", || gaps(&id) == 1).await;
+    wait_until_async("the coverage gap", EVENTUALLY, || gaps(&id) == 1).await;
     running.stop().await;
     assert_eq!(server.cursor_param(0), Some(stored - 5_000_000));
     assert_eq!(gaps(&h.id), 1, "reported once");
@@ -692,7 +693,7 @@ async fn a_loopback_jetstream_is_refused_without_the_allow_list() {
     let h = Harness::with_fetcher("bsky_blocked", fetcher_with(FetchLimits::default(), &[]));
     let server = Jetstream::start(|_, _| Serve::lines(fixture())).await;
     let running = h.start(h.source(server.url(), &["nl"]));
-    crate::support::eventually("the source reported down", || {
+    wait_until_async("the source reported down", EVENTUALLY, || {
         onrust_ingest::source_health().get("bsky_blocked").is_some_and(|health| !health.up)
     })
     .await;
@@ -704,7 +705,7 @@ async fn a_loopback_jetstream_is_refused_without_the_allow_list() {
     let mut url = server.url();
     url.set_scheme("http").unwrap();
     let running = h.start(h.source(url, &["nl"]));
-    crate::support::eventually("the source reported down", || {
+    wait_until_async("the source reported down", EVENTUALLY, || {
         onrust_ingest::source_health().get("bsky_scheme").is_some_and(|health| !health.up)
     })
     .await;
@@ -777,7 +778,7 @@ async fn wss_verifies_the_certificate() {
     let h = Harness::new("bsky_tls");
     let url = url::Url::parse(&format!("wss://{addr}/subscribe")).unwrap();
     let running = h.start(h.source(url, FIXTURE_LANGS));
-    crate::support::eventually("the source reported down", || {
+    wait_until_async("the source reported down", EVENTUALLY, || {
         onrust_ingest::source_health().get("bsky_tls").is_some_and(|health| !health.up)
     })
     .await;
@@ -909,7 +910,7 @@ async fn an_oversized_event_is_skipped_and_reported_and_the_stream_goes_on() {
     source.max_message_bytes = 4096;
     let mut running = h.start(source);
     running.ack_until(|seen| seen.messages.len() == 4).await;
-    crate::support::eventually("the reconnect after the drop", || server.uris().len() >= 5).await;
+    wait_until_async("the reconnect after the drop", EVENTUALLY, || server.uris().len() >= 5).await;
     running.nothing_for(Duration::from_millis(500)).await;
     let seen = running.stop().await;
     seen.assert_unique();

@@ -19,11 +19,12 @@ use onrust_ingest::cursor::SourceCursor;
 use onrust_ingest::mastodon::{self, MastodonPoller, MastodonSource};
 use onrust_ingest::source::{PollError, Polled, Poller, SourceContext, SourceSettings};
 use onrust_model::{Ack, MessageId, RawMessage, SourceId, SourceKind};
+use onrust_testkit::wait_until_async;
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 use url::Url;
 
-use crate::support::{TestServer, local_fetcher, response, serve_fn};
+use crate::support::{EVENTUALLY, TestServer, local_fetcher, response, serve_fn};
 
 const CANARIES: [&str; 2] = ["canary_handle_77", "canary_remote_88"];
 
@@ -714,24 +715,17 @@ async fn run_stores_the_position_only_after_the_batch_is_acked() {
     for (_, ack) in batch {
         ack.ack();
     }
-    for _ in 0..100 {
-        if stored().is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until_async("the cursor after the ack", EVENTUALLY, || stored().is_some()).await;
     let cursor = stored().expect("the cursor after the ack");
     assert_eq!(cursor.positions.get("tag:utrecht"), Some(&id(103)));
     assert_eq!(cursor.seen, [key(&id(101)), key(&id(102)), key(&id(103))]);
     assert_eq!(cursor.url.as_deref(), Some(format!("{instance} tags:utrecht").as_str()));
 
     // The next polls ask from the lookback before the position and follow the full page.
-    for _ in 0..100 {
-        if requests(&server).iter().any(|r| r.min_id == Some(id(140))) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until_async("a poll from the full page's last id", EVENTUALLY, || {
+        requests(&server).iter().any(|r| r.min_id == Some(id(140)))
+    })
+    .await;
     assert_eq!(min_ids(&server)[..3], [None, Some(overlap(&id(103))), Some(id(140))]);
     stop.send(true).unwrap();
     tokio::time::timeout(Duration::from_secs(5), task).await.unwrap().unwrap();

@@ -4,10 +4,11 @@ use std::time::Duration;
 use onrust_ingest::feed::FeedSource;
 use onrust_ingest::source::{SourceContext, SourceSettings};
 use onrust_model::{Ack, RawMessage, SourceId, SourceKind};
+use onrust_testkit::wait_until_async;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::support::{TestServer, local_fetcher, request_header, response, serve_fn};
+use crate::support::{EVENTUALLY, TestServer, local_fetcher, request_header, response, serve_fn};
 
 #[derive(Clone)]
 struct Feed {
@@ -123,13 +124,13 @@ async fn cursor_is_stored_only_after_the_batch_is_acked() {
 
     ack1.ack();
     ack2.ack();
-    crate::support::eventually("the cursor", || harness.seen().is_some()).await;
+    wait_until_async("the cursor", EVENTUALLY, || harness.seen().is_some()).await;
     let stored = |key: &str| onrust_ingest::cursor::stored_key(key).into_owned();
     assert_eq!(harness.seen().unwrap(), vec![stored("id:a"), stored("id:b")], "the guids, as digests (L2)");
     assert_eq!(harness.ctx.cursors.load(&harness.id).unwrap().unwrap().etag.as_deref(), Some("\"v1\""));
 
     // Re-polls get 304 and send nothing.
-    crate::support::eventually("a conditional re-poll", || server.request_count() >= 3).await;
+    wait_until_async("a conditional re-poll", EVENTUALLY, || server.request_count() >= 3).await;
     assert!(request_header(&server.last_request(), "if-none-match").is_some());
     running.nothing_for(Duration::from_millis(300)).await;
     running.stop().await;
@@ -149,7 +150,7 @@ async fn cursor_is_stored_only_after_the_batch_is_acked() {
     let (again, ack) = running.recv().await;
     assert_eq!(again.id, third.id);
     ack.ack();
-    crate::support::eventually("the cursor with c", || harness.seen().is_some_and(|s| s.len() == 3)).await;
+    wait_until_async("the cursor with c", EVENTUALLY, || harness.seen().is_some_and(|s| s.len() == 3)).await;
     running.stop().await;
 }
 
@@ -164,7 +165,7 @@ async fn failed_batch_is_sent_again() {
     let (again, ack) = running.recv().await;
     assert_eq!(first.id, again.id);
     ack.ack();
-    crate::support::eventually("the cursor", || harness.seen().is_some()).await;
+    wait_until_async("the cursor", EVENTUALLY, || harness.seen().is_some()).await;
     running.stop().await;
 }
 
@@ -174,7 +175,7 @@ async fn gone_disables_the_source_across_restarts() {
     let server = feed_server(state).await;
     let harness = Harness::new();
     let running = harness.start(&server);
-    crate::support::eventually("the disabled cursor", || {
+    wait_until_async("the disabled cursor", EVENTUALLY, || {
         harness.ctx.cursors.load(&harness.id).unwrap().is_some_and(|c| c.disabled_reason.is_some())
     })
     .await;

@@ -172,13 +172,6 @@ pub fn context_in(dir: &std::path::Path, fetcher: Fetcher) -> onrust_ingest::sou
     )
 }
 
-/// Waits (up to 5 s) until `check` holds.
-pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..100 {
-        if check() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
+/// How long the tests wait for what a running source does next (a stored
+/// cursor, a re-poll), with `onrust_testkit::wait_until_async`.
+pub const EVENTUALLY: Duration = Duration::from_secs(5);

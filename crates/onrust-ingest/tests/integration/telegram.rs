@@ -8,9 +8,10 @@ use onrust_ingest::cursor::SourceCursor;
 use onrust_ingest::source::{PollError, Polled, Poller, SourceContext, SourceSettings};
 use onrust_ingest::telegram::{TelegramPageError, TelegramSource, TelegramUrlError, channel_of, id_gap, parse_page};
 use onrust_model::{Ack, MessageId, RawMessage, SourceId, SourceKind};
+use onrust_testkit::wait_until_async;
 use tokio::sync::{mpsc, watch};
 
-use crate::support::{TestServer, local_fetcher, response, serve_fn};
+use crate::support::{EVENTUALLY, TestServer, local_fetcher, response, serve_fn};
 
 const CHANNEL: &str = "rtv_regio_nieuws";
 const CANARY: &str = "canary_handle_77";
@@ -483,21 +484,11 @@ async fn the_source_stores_last_id_only_after_the_batch_is_acked() {
     assert_eq!(server.request_count(), 1, "no poll while a batch is outstanding");
 
     last.ack();
-    for _ in 0..100 {
-        if stored().is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until_async("the cursor after the last ack", EVENTUALLY, || stored().is_some()).await;
     assert_eq!(stored().as_deref(), Some("1211"));
 
     // The next polls read the page again and send nothing.
-    for _ in 0..100 {
-        if server.request_count() >= 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until_async("the third poll", EVENTUALLY, || server.request_count() >= 3).await;
     assert!(server.request_count() >= 3);
     assert!(tokio::time::timeout(Duration::from_millis(200), rx.recv()).await.is_err(), "nothing new");
     stop.send(true).unwrap();

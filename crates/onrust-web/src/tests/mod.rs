@@ -9,10 +9,8 @@ use chrono::{FixedOffset, TimeZone, Utc};
 use metrics_exporter_prometheus::PrometheusBuilder;
 use onrust_archive::{ArchiveError, ArchiveOptions, ArchiveReader, ArchiveWriter, SearchRequest, SearchResults};
 use onrust_audit as audit;
-use onrust_model::{
-    Assessment, Level, MessageId, MunicipalityCode, Pseudonym, RawMessage, SCHEMA_VERSION, ScoredMessage, SourceId,
-    SourceKind,
-};
+use onrust_model::{Level, MunicipalityCode, ScoredMessage};
+use onrust_testkit::scored_message;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::*;
@@ -48,33 +46,22 @@ fn access(monitor: bool) -> Arc<AccessControl> {
 
 fn message(id: &str, title: &str, text: &str, code: &str, theme: Option<&str>, level: Level) -> ScoredMessage {
     let published = FixedOffset::east_opt(3600).unwrap().with_ymd_and_hms(2024, 12, 1, 12, 0, 0).unwrap();
-    ScoredMessage {
-        schema: SCHEMA_VERSION,
-        message: RawMessage {
-            schema: SCHEMA_VERSION,
-            id: MessageId::new(id).unwrap(),
-            source: SourceId::new("rtvutrecht").unwrap(),
-            source_kind: SourceKind::Feed,
-            url: Some(format!("https://example.org/{id}")),
-            title: Some(title.to_owned()),
-            text: text.to_owned(),
-            published_at: Some(published),
-            fetched_at: Utc.with_ymd_and_hms(2024, 12, 1, 11, 30, 0).unwrap(),
-            author: Some(Pseudonym::from_digest_hex(CANARY.to_owned())),
-            lang_hint: Some("nl".into()),
-        },
-        assessment: Assessment {
-            lang: Some("nl".into()),
-            level,
-            score: 0.5,
-            themes: theme.into_iter().map(str::to_owned).collect(),
-            municipalities: vec![MunicipalityCode::new(code).unwrap()],
-            places: Vec::new(),
-            event_time: None,
-            explanation: vec![],
-            classifier_version: "test".into(),
-        },
+    let message = scored_message(id)
+        .source("rtvutrecht")
+        .title(title)
+        .text(text)
+        .published_at(published)
+        .fetched_at(Utc.with_ymd_and_hms(2024, 12, 1, 11, 30, 0).unwrap())
+        .author(CANARY)
+        .lang_hint("nl")
+        .level(level)
+        .score(0.5)
+        .municipality(code);
+    match theme {
+        Some(theme) => message.theme(theme),
+        None => message,
     }
+    .build()
 }
 
 /// A small archive and an audit log in a temporary folder.

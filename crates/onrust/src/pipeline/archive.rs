@@ -316,7 +316,8 @@ mod tests {
 
     use onrust_archive::{ArchiveOptions, ArchiveReader, SearchRequest};
     use onrust_bus::{BoxFuture, BusError, Delivery, Record};
-    use onrust_model::{Assessment, Level, MessageId, RawMessage, SCHEMA_VERSION, SourceId, SourceKind};
+    use onrust_model::SourceKind;
+    use onrust_testkit::scored_message;
 
     use super::*;
 
@@ -380,34 +381,15 @@ mod tests {
     }
 
     fn scored(i: usize) -> Vec<u8> {
-        let source = SourceId::new("log").expect("id");
-        let message = ScoredMessage {
-            schema: SCHEMA_VERSION,
-            message: RawMessage {
-                schema: SCHEMA_VERSION,
-                id: MessageId::derive(&source, &i.to_string()),
-                source,
-                source_kind: SourceKind::Replay,
-                url: None,
-                title: None,
-                text: format!("bericht nummer {i}"),
-                published_at: None,
-                fetched_at: chrono::Utc::now(),
-                author: None,
-                lang_hint: None,
-            },
-            assessment: Assessment {
-                lang: Some("nl".into()),
-                level: Level::None,
-                score: 0.0,
-                themes: vec![],
-                municipalities: vec![],
-                places: Vec::new(),
-                event_time: None,
-                explanation: vec![],
-                classifier_version: "test".into(),
-            },
-        };
+        let message = scored_message(&i.to_string())
+            .source("log")
+            .id_derived()
+            .source_kind(SourceKind::Replay)
+            .no_url()
+            .text(&format!("bericht nummer {i}"))
+            .fetched_at(chrono::Utc::now())
+            .unpublished()
+            .build();
         serde_json::to_vec(&message).expect("json")
     }
 

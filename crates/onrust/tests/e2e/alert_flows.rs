@@ -7,12 +7,11 @@
 
 use std::time::Duration;
 
-use crate::support::{FeedServer, Install, Reply, SmtpSink, rcpt_tos, wait_until, write_secret};
+use crate::support::{FeedServer, Install, Reply, SmtpSink, holds_within, write_secret};
 use chrono::{TimeDelta, Utc};
 use onrust_archive::{ArchiveOptions, ArchiveWriter};
-use onrust_model::{
-    Assessment, Level, MessageId, MunicipalityCode, RawMessage, SCHEMA_VERSION, ScoredMessage, SourceId, SourceKind,
-};
+use onrust_model::{Level, ScoredMessage};
+use onrust_testkit::scored_message;
 
 const OFFICER: &str = "oov@utrecht.example";
 const MAYOR: &str = "burgemeester@utrecht.example";
@@ -48,7 +47,7 @@ const ANNOUNCEMENTS: [(&str, &str); 3] = [
 fn subjects(sink: &SmtpSink, to: &str) -> Vec<String> {
     sink.mails()
         .iter()
-        .filter(|m| rcpt_tos(m).iter().any(|r| r == to))
+        .filter(|m| m.rcpt_tos().iter().any(|r| r == to))
         .filter_map(|m| m.meta["subject"].as_str().map(str::to_owned))
         .collect()
 }
@@ -93,12 +92,12 @@ fn repeated_announcements_make_one_entry_one_mail_a_signed_webhook_a_summary_and
     // One announcement mail for three announcements of one action, and the summary ahead of it.
     let announced = |s: &String| s.contains("aangekondigde-actie") && !s.contains("vooraf:");
     assert!(
-        wait_until(Duration::from_secs(30), || subjects(&sink, OFFICER).iter().any(announced)),
+        holds_within(Duration::from_secs(30), || subjects(&sink, OFFICER).iter().any(announced)),
         "no announcement mail for the officer; log:\n{}",
         daemon.stderr()
     );
     assert!(
-        wait_until(Duration::from_secs(15), || {
+        holds_within(Duration::from_secs(15), || {
             subjects(&sink, OFFICER).iter().any(|s| s.contains("vooraf:"))
                 && subjects(&sink, MAYOR).iter().any(|s| s.contains("vooraf:"))
         }),
@@ -110,7 +109,7 @@ fn repeated_announcements_make_one_entry_one_mail_a_signed_webhook_a_summary_and
     let officer = subjects(&sink, OFFICER);
     assert_eq!(officer.iter().filter(|s| announced(s)).count(), 1, "one announcement mail: {officer:?}");
     assert_eq!(subjects(&sink, MAYOR).iter().filter(|s| announced(s)).count(), 1, "review = false: the mayor too");
-    let mail = sink.mails().into_iter().find(|m| rcpt_tos(m) == [OFFICER]).expect("the officer's mail");
+    let mail = sink.mails().into_iter().find(|m| m.rcpt_tos() == [OFFICER]).expect("the officer's mail");
     assert!(mail.text.contains("Domplein"), "where:\n{}", mail.text);
     assert!(mail.text.contains("eerste melding"), "the first mail says it is the first:\n{}", mail.text);
     assert!(!mail.raw.contains("canary_announcer_9c1"), "no author in mail (L2)");
@@ -154,7 +153,7 @@ fn repeated_announcements_make_one_entry_one_mail_a_signed_webhook_a_summary_and
     server
         .route("/acties.xml", Reply::Feed { body: feed(&more), content_type: "application/rss+xml", etag: etag("v2") });
     let update = sink.wait_for(Duration::from_secs(30), |m| {
-        rcpt_tos(m) == [OFFICER]
+        m.rcpt_tos() == [OFFICER]
             && m.text.contains("[nieuw]")
             && !m.meta["subject"].as_str().unwrap_or_default().contains("vooraf:")
     });
@@ -176,7 +175,7 @@ fn repeated_announcements_make_one_entry_one_mail_a_signed_webhook_a_summary_and
     let digests_before = subjects(&sink, MAYOR).iter().filter(|s| s.contains("dagoverzicht")).count();
     let daemon = install.start();
     assert!(
-        wait_until(Duration::from_secs(20), || {
+        holds_within(Duration::from_secs(20), || {
             subjects(&sink, MAYOR).iter().filter(|s| s.contains("dagoverzicht")).count() > digests_before
         }),
         "no digest for the mayor: {:?}; log:\n{}",
@@ -188,34 +187,18 @@ fn repeated_announcements_make_one_entry_one_mail_a_signed_webhook_a_summary_and
 
 /// A message as the archive would have it, fetched (and published) at `at`.
 fn archived(id: &str, code: &str, at: chrono::DateTime<Utc>) -> ScoredMessage {
-    let source = SourceId::new("forum-regio").expect("id");
-    ScoredMessage {
-        schema: SCHEMA_VERSION,
-        message: RawMessage {
-            schema: SCHEMA_VERSION,
-            id: MessageId::derive(&source, id),
-            source,
-            source_kind: SourceKind::Feed,
-            url: None,
-            title: None,
-            text: format!("Boeren met trekkers naar het provinciehuis tegen het stikstofbeleid ({id})"),
-            published_at: Some(at.fixed_offset()),
-            fetched_at: at,
-            author: None,
-            lang_hint: None,
-        },
-        assessment: Assessment {
-            lang: Some("nl".into()),
-            level: Level::Mobilisation,
-            score: 0.4,
-            themes: vec!["stikstof".into()],
-            municipalities: vec![MunicipalityCode::new(code).expect("code")],
-            places: Vec::new(),
-            event_time: None,
-            explanation: vec![],
-            classifier_version: "test".into(),
-        },
-    }
+    scored_message(id)
+        .source("forum-regio")
+        .id_derived()
+        .no_url()
+        .text(&format!("Boeren met trekkers naar het provinciehuis tegen het stikstofbeleid ({id})"))
+        .fetched_at(at)
+        .published_at(at)
+        .level(Level::Mobilisation)
+        .score(0.4)
+        .theme("stikstof")
+        .municipality(code)
+        .build()
 }
 
 /// Five weeks of archive behind the daemon: Utrecht quiet at this hour (one
@@ -286,7 +269,7 @@ fn a_burst_against_the_archive_baseline_fires_where_the_week_is_unusual_only() {
         alerts().into_iter().filter(|a| a["rule"] == "ongewone-drukte" && a["municipality"] == code).collect()
     };
     assert!(
-        wait_until(Duration::from_secs(30), || !bursts_in("GM0344").is_empty()),
+        holds_within(Duration::from_secs(30), || !bursts_in("GM0344").is_empty()),
         "no burst for Utrecht: {:?}; log:\n{}",
         alerts(),
         daemon.stderr()

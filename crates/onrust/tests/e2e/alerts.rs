@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{FeedServer, Install, Reply, SmtpSink, rcpt_tos, write_secret};
+use crate::support::{FeedServer, Install, Reply, SmtpSink, holds_within, write_secret};
 
 const OFFICER: &str = "oov@utrecht.example";
 const MAYOR: &str = "burgemeester@utrecht.example";
@@ -106,7 +106,7 @@ fn officer_is_mailed_within_seconds_and_the_mayor_only_after_a_supervisor_confir
     assert!(explained.contains("oproep-tot-geweld"), "{explained}");
 
     let daemon = install.start();
-    let mail = sink.wait_for(Duration::from_secs(30), |m| rcpt_tos(m).iter().any(|r| r == OFFICER));
+    let mail = sink.wait_for(Duration::from_secs(30), |m| m.rcpt_tos().iter().any(|r| r == OFFICER));
     let mailed_at = Instant::now();
     let mail = mail.unwrap_or_else(|| panic!("no mail for the officer; daemon log:\n{}", daemon.stderr()));
     let fetched_at = server.seen("/oudjaar.xml").first().map(|s| s.at).expect("the feed was fetched");
@@ -115,7 +115,7 @@ fn officer_is_mailed_within_seconds_and_the_mayor_only_after_a_supervisor_confir
     assert!(latency < Duration::from_secs(5), "the officer is mailed within seconds, took {latency:?}");
 
     // The right recipient, a subject from the template, the evidence, nobody named (S6, L1, L2, L9).
-    assert_eq!(rcpt_tos(&mail), [OFFICER]);
+    assert_eq!(mail.rcpt_tos(), [OFFICER]);
     let subject = mail.meta["subject"].as_str().expect("subject");
     assert_eq!(mail.meta["subject_count"], 1);
     assert!(subject.starts_with("[onrust] Kritiek: oproep-tot-geweld"), "{subject}");
@@ -127,12 +127,11 @@ fn officer_is_mailed_within_seconds_and_the_mayor_only_after_a_supervisor_confir
     assert!(!mail.raw.to_ascii_lowercase().contains("bcc:"), "no Bcc header");
     // The "sent" line follows the relay's answer: wait for it.
     let log_path = install.data_dir().join("alerts/notifications.jsonl");
-    let started = Instant::now();
     let mut log = String::new();
-    while !log.contains("\"sent\"") && started.elapsed() < Duration::from_secs(5) {
-        std::thread::sleep(Duration::from_millis(20));
+    holds_within(Duration::from_secs(5), || {
         log = std::fs::read_to_string(&log_path).unwrap_or_default();
-    }
+        log.contains("\"sent\"")
+    });
     let fingerprints: Vec<String> = log
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
@@ -149,8 +148,8 @@ fn officer_is_mailed_within_seconds_and_the_mayor_only_after_a_supervisor_confir
     // The mayor gets nothing before a supervisor confirms (L10).
     std::thread::sleep(Duration::from_secs(3));
     let mails = sink.mails();
-    assert!(mails.iter().all(|m| !rcpt_tos(m).iter().any(|r| r == MAYOR)), "the mayor was mailed unreviewed");
-    assert!(mails.iter().all(|m| rcpt_tos(m) == [OFFICER]), "{:?}", mails.iter().map(|m| &m.meta).collect::<Vec<_>>());
+    assert!(mails.iter().all(|m| !m.rcpt_tos().iter().any(|r| r == MAYOR)), "the mayor was mailed unreviewed");
+    assert!(mails.iter().all(|m| m.rcpt_tos() == [OFFICER]), "{:?}", mails.iter().map(|m| &m.meta).collect::<Vec<_>>());
     assert_eq!(mails.len(), 1, "one mail for one group, not one per message");
 
     // The officer sees the alert in the API, but may not confirm it; the supervisor does.
@@ -170,9 +169,9 @@ fn officer_is_mailed_within_seconds_and_the_mayor_only_after_a_supervisor_confir
     assert_eq!(confirm(&fingerprints[0], &officer_token).map(|r| r.0), Some(403), "an officer does not review");
     let confirmed = fingerprints.iter().filter(|fp| confirm(fp, &supervisor_token).is_some_and(|r| r.0 == 200)).count();
     assert!(confirmed >= 1, "the supervisor confirms");
-    let mayor = sink.wait_for(Duration::from_secs(20), |m| rcpt_tos(m).iter().any(|r| r == MAYOR));
+    let mayor = sink.wait_for(Duration::from_secs(20), |m| m.rcpt_tos().iter().any(|r| r == MAYOR));
     let mayor = mayor.unwrap_or_else(|| panic!("no mail for the mayor after confirmation; log:\n{}", daemon.stderr()));
-    assert_eq!(rcpt_tos(&mayor), [MAYOR]);
+    assert_eq!(mayor.rcpt_tos(), [MAYOR]);
     let subject = mayor.meta["subject"].as_str().expect("subject");
     assert!(subject.starts_with("[onrust] Kritiek: oproep-tot-geweld"), "{subject}");
     assert!(!subject.contains("ongecontroleerd"), "a reviewed alert: {subject}");
@@ -237,16 +236,18 @@ fn a_mail_queued_when_the_relay_was_down_is_sent_once_after_a_restart() {
     let log_path = install.data_dir().join("alerts/notifications.jsonl");
 
     let daemon = install.start();
-    let started = Instant::now();
-    while !std::fs::read_to_string(&log_path).unwrap_or_default().contains("\"retry\"") {
-        assert!(started.elapsed() < Duration::from_secs(30), "no failed attempt logged; log:\n{}", daemon.stderr());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    assert!(
+        holds_within(Duration::from_secs(30), || {
+            std::fs::read_to_string(&log_path).unwrap_or_default().contains("\"retry\"")
+        }),
+        "no failed attempt logged; log:\n{}",
+        daemon.stderr()
+    );
     assert_eq!(daemon.terminate().0, Some(0), "a queued mail does not stop a clean shutdown");
 
     let sink = SmtpSink::start_on(port, &[]);
     let daemon = install.start();
-    let mail = sink.wait_for(Duration::from_secs(30), |m| rcpt_tos(m).iter().any(|r| r == OFFICER));
+    let mail = sink.wait_for(Duration::from_secs(30), |m| m.rcpt_tos().iter().any(|r| r == OFFICER));
     assert!(mail.is_some(), "the queued mail is sent after the restart; log:\n{}", daemon.stderr());
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(sink.mails().len(), 1, "one mail, not two");
@@ -307,7 +308,7 @@ fn a_late_call_in_utrecht_and_an_unplaced_call_each_reach_their_recipient_in_tim
     );
 
     let daemon = install.start();
-    let officer = sink.wait_for(Duration::from_secs(60), |m| rcpt_tos(m).iter().any(|r| r == OFFICER));
+    let officer = sink.wait_for(Duration::from_secs(60), |m| m.rcpt_tos().iter().any(|r| r == OFFICER));
     let officer_at = Instant::now();
     let officer = officer.unwrap_or_else(|| panic!("no mail for the Utrecht officer; log:\n{}", daemon.stderr()));
     let fetched_at = server.seen("/laat.xml").first().map(|s| s.at).expect("fetched");
@@ -320,7 +321,7 @@ fn a_late_call_in_utrecht_and_an_unplaced_call_each_reach_their_recipient_in_tim
     assert!(officer.text.contains("onrust alerts ack "), "says what to do:\n{}", officer.text);
 
     let unplaced = sink.wait_for(Duration::from_secs(30), |m| {
-        rcpt_tos(m).iter().any(|r| r == SUPERVISOR)
+        m.rcpt_tos().iter().any(|r| r == SUPERVISOR)
             && m.meta["subject"].as_str().is_some_and(|s| s.contains("plaats onbekend"))
     });
     let unplaced =
@@ -328,7 +329,7 @@ fn a_late_call_in_utrecht_and_an_unplaced_call_each_reach_their_recipient_in_tim
     assert!(unplaced.text.contains("molotovs"), "{}", unplaced.text);
     // The Utrecht officer gets Utrecht's alert only; nothing holds either back.
     std::thread::sleep(Duration::from_secs(2));
-    for m in sink.mails().iter().filter(|m| rcpt_tos(m).iter().any(|r| r == OFFICER)) {
+    for m in sink.mails().iter().filter(|m| m.rcpt_tos().iter().any(|r| r == OFFICER)) {
         assert!(!m.text.contains("molotovs"), "the unplaced call is not Utrecht's:\n{}", m.text);
     }
     for m in sink.mails() {

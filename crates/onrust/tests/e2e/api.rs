@@ -1,6 +1,7 @@
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::{FeedServer, Install, Reply, http_get_with, rss};
+use onrust_testkit::found_within_every;
 
 fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not json ({e}): {body}"))
@@ -23,18 +24,15 @@ fn an_analyst_searches_the_running_daemon_over_http_and_every_search_is_audited(
 
     // Poll through the API until the feed is archived; every call is a search.
     let mut searches = 0;
-    let started = Instant::now();
-    let hits = loop {
-        let (status, body) = daemon.get_as("/api/v1/search?q=volgnummer&limit=10", Some(&analyst)).expect("answer");
+    let mut body = String::new();
+    let hits = found_within_every(Duration::from_secs(30), Duration::from_millis(200), || {
+        let status;
+        (status, body) = daemon.get_as("/api/v1/search?q=volgnummer&limit=10", Some(&analyst)).expect("answer");
         searches += 1;
         assert_eq!(status, 200, "{body}");
-        let results = json(&body);
-        if results["total"] == 3 {
-            break results;
-        }
-        assert!(started.elapsed() < Duration::from_secs(30), "not archived in time: {body}\n{}", daemon.stderr());
-        std::thread::sleep(Duration::from_millis(200));
-    };
+        Some(json(&body)).filter(|results| results["total"] == 3)
+    });
+    let hits = hits.unwrap_or_else(|| panic!("not archived in time: {body}\n{}", daemon.stderr()));
     let titles: Vec<&str> = hits["hits"].as_array().expect("hits").iter().filter_map(|h| h["title"].as_str()).collect();
     assert!(titles.contains(&"Bericht 0 van api"), "{hits}");
     assert!(hits["took_ms"].is_u64());

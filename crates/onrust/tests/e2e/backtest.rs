@@ -5,10 +5,8 @@
 use crate::support::Install;
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use onrust_archive::{ArchiveOptions, ArchiveWriter};
-use onrust_model::{
-    Assessment, Level, MessageId, MunicipalityCode, Pseudonym, RawMessage, SCHEMA_VERSION, ScoredMessage, SourceId,
-    SourceKind,
-};
+use onrust_model::{Level, ScoredMessage, SourceKind};
+use onrust_testkit::scored_message;
 
 /// A pseudonym that must never appear in any output (L1).
 const CANARY: &str = "c0ffee00backtestcanary00c0ffee00";
@@ -21,40 +19,28 @@ fn utc(d: u32, h: u32, m: u32) -> DateTime<Utc> {
 }
 
 fn message(id: &str, text: &str, fetched: DateTime<Utc>, level: Level, event: Option<DateTime<Utc>>) -> ScoredMessage {
-    let source = SourceId::new("telegram-test").expect("source");
-    let utrecht = MunicipalityCode::new("GM0344").expect("code");
     let offset = FixedOffset::east_opt(3600).expect("offset");
-    ScoredMessage {
-        schema: SCHEMA_VERSION,
-        message: RawMessage {
-            schema: SCHEMA_VERSION,
-            id: MessageId::new(id).expect("id"),
-            source,
-            source_kind: SourceKind::Telegram,
-            url: Some(format!("https://example.org/{id}")),
-            title: None,
-            text: text.to_owned(),
-            published_at: Some((fetched - chrono::TimeDelta::minutes(2)).with_timezone(&offset)),
-            fetched_at: fetched,
-            author: Some(Pseudonym::from_digest_hex(CANARY.to_owned())),
-            lang_hint: Some("nl".into()),
-        },
-        assessment: Assessment {
-            lang: Some("nl".into()),
-            level,
-            score: match level {
-                Level::Escalation => 0.92,
-                Level::Mobilisation => 0.7,
-                _ => 0.1,
-            },
-            themes: vec![if event.is_some() { "demonstratie" } else { "jaarwisseling" }.into()],
-            municipalities: vec![utrecht],
-            places: Vec::new(),
-            event_time: event.map(|e| e.with_timezone(&offset)),
-            explanation: vec![],
-            classifier_version: "test".into(),
-        },
+    let message = scored_message(id)
+        .source("telegram-test")
+        .source_kind(SourceKind::Telegram)
+        .text(text)
+        .fetched_at(fetched)
+        .published_at((fetched - chrono::TimeDelta::minutes(2)).with_timezone(&offset))
+        .author(CANARY)
+        .lang_hint("nl")
+        .level(level)
+        .score(match level {
+            Level::Escalation => 0.92,
+            Level::Mobilisation => 0.7,
+            _ => 0.1,
+        })
+        .theme(if event.is_some() { "demonstratie" } else { "jaarwisseling" })
+        .municipality("GM0344");
+    match event {
+        Some(event) => message.event_time(event.with_timezone(&offset)),
+        None => message,
     }
+    .build()
 }
 
 /// An install whose archive holds: a call to violence on Tuesday 3 November

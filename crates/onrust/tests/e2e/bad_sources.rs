@@ -1,7 +1,7 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use crate::support::{FeedServer, Install, Reply, fixture_feeds, rss};
+use crate::support::{FeedServer, Install, Reply, fixture_feeds, holds_within, rss};
 
 fn gzip_bomb() -> Vec<u8> {
     // 64 MiB of zeros compress to about 64 KiB.
@@ -123,9 +123,8 @@ fn each_bad_source_fails_alone_with_a_clear_error() {
         ("slow", &["slower than"]),
         ("to-loopback", &["loopback"]),
     ];
-    let deadline = Instant::now() + Duration::from_secs(30);
     let mut missing = Vec::new();
-    while Instant::now() < deadline {
+    holds_within(Duration::from_secs(30), || {
         let log = daemon.stderr().to_lowercase();
         missing = expect
             .iter()
@@ -138,11 +137,8 @@ fn each_bad_source_fails_alone_with_a_clear_error() {
             })
             .map(|(id, _)| *id)
             .collect();
-        if missing.is_empty() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
+        missing.is_empty()
+    });
     assert!(missing.is_empty(), "no clear error for {missing:?}; stderr:\n{}", daemon.stderr());
     let log = daemon.stderr();
     assert!(
@@ -159,12 +155,11 @@ fn each_bad_source_fails_alone_with_a_clear_error() {
     let up = |metrics: &str| {
         metrics.lines().any(|l| l.starts_with("onrust_source_up") && l.contains("source=\"good\"") && l.ends_with(" 1"))
     };
-    let mut metrics = daemon.get("/metrics").expect("metrics").1;
-    let waited = Instant::now();
-    while !up(&metrics) && waited.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(100));
+    let mut metrics = String::new();
+    holds_within(Duration::from_secs(10), || {
         metrics = daemon.get("/metrics").expect("metrics").1;
-    }
+        up(&metrics)
+    });
     assert!(
         metrics
             .lines()

@@ -3,11 +3,11 @@
 //! `chromedriver`, no other dependency. `ONRUST_CHROMEDRIVER` and
 //! `ONRUST_CHROMIUM` name other binaries than the ones on `PATH`.
 
+use onrust_testkit::{holds_within, wait_until};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -38,11 +38,9 @@ impl Browser {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("the console's browser tests need {driver_bin} (chromium-driver): {e}"));
-        let started = Instant::now();
-        while request(port, "GET", "/status", None).is_none_or(|v| v["value"]["ready"] != true) {
-            assert!(started.elapsed() < Duration::from_secs(20), "chromedriver did not start");
-            thread::sleep(Duration::from_millis(100));
-        }
+        wait_until("chromedriver to start", Duration::from_secs(20), || {
+            request(port, "GET", "/status", None).is_some_and(|v| v["value"]["ready"] == true)
+        });
         let profile = tempfile::tempdir().expect("profile dir");
         let mut options = json!({
             "args": [
@@ -110,24 +108,20 @@ impl Browser {
     pub fn navigating(&self, action: impl FnOnce(&Self)) {
         self.run("window.onrustOldPage = true;");
         action(self);
-        let started = Instant::now();
         let loaded = "return typeof window.onrustOldPage === 'undefined' && document.readyState === 'complete';";
-        while self.run(loaded) != true {
-            assert!(started.elapsed() < Duration::from_secs(10), "the page did not change");
-            thread::sleep(Duration::from_millis(50));
-        }
+        wait_until("the page to change", Duration::from_secs(10), || self.run(loaded) == true);
     }
 
     /// Waits until the page has loaded and holds the keyboard focus, so that a
     /// test pressing keys fails here, saying so, rather than at a later check.
     pub fn wait_for_keyboard(&self) {
-        let started = Instant::now();
         let ready = "return document.readyState === 'complete' && document.hasFocus();";
-        while self.run(ready) != true {
-            let state = "return [document.readyState, document.hasFocus(), location.href].join(' ');";
-            assert!(started.elapsed() < Duration::from_secs(15), "no keyboard focus: {}", self.run(state));
-            thread::sleep(Duration::from_millis(50));
-        }
+        let state = "return [document.readyState, document.hasFocus(), location.href].join(' ');";
+        assert!(
+            holds_within(Duration::from_secs(15), || self.run(ready) == true),
+            "no keyboard focus: {}",
+            self.run(state)
+        );
     }
 
     pub fn type_into(&self, css: &str, text: &str) {

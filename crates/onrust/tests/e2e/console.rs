@@ -12,10 +12,11 @@
 
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::browser::{Browser, ENTER, TAB};
-use crate::support::{FeedServer, Install, Reply, SmtpSink, onrust_bin, rcpt_tos, repo_root};
+use crate::support::{FeedServer, Install, Reply, SmtpSink, onrust_bin, repo_root};
+use onrust_testkit::found_within_every;
 
 /// The mayor of Utrecht, who is mailed only after a supervisor confirms (L10).
 const MAYOR: &str = "burgemeester@utrecht.example";
@@ -149,9 +150,9 @@ fn the_console_in_a_real_browser() {
     let daemon = install.start();
 
     // Wait for the alert the critical rule raises on the feed.
-    let started = Instant::now();
-    let fingerprint = loop {
-        let (_, body) = daemon.get_as("/api/v1/alerts", Some(&token)).expect("alerts");
+    let mut body = String::new();
+    let fingerprint = found_within_every(Duration::from_secs(30), Duration::from_millis(300), || {
+        body = daemon.get_as("/api/v1/alerts", Some(&token)).expect("alerts").1;
         let alerts: serde_json::Value = serde_json::from_str(&body).expect("json");
         // The alert whose evidence is the message with the script in it.
         let with_script = alerts["alerts"].as_array().into_iter().flatten().find(|a| {
@@ -161,12 +162,9 @@ fn the_console_in_a_real_browser() {
                 .flatten()
                 .any(|e| e["excerpt"].as_str().is_some_and(|t| t.contains("onrustXss")))
         });
-        if let Some(f) = with_script.and_then(|a| a["fingerprint"].as_str()) {
-            break f.to_owned();
-        }
-        assert!(started.elapsed() < Duration::from_secs(30), "no alert: {body}\n{}", daemon.stderr());
-        std::thread::sleep(Duration::from_millis(300));
-    };
+        with_script.and_then(|a| a["fingerprint"].as_str()).map(str::to_owned)
+    });
+    let fingerprint = fingerprint.unwrap_or_else(|| panic!("no alert: {body}\n{}", daemon.stderr()));
 
     let console = Console {
         browser: Browser::start(),
@@ -205,18 +203,18 @@ fn the_console_in_a_real_browser() {
 
     // The mayor has had nothing yet (L10); the officer has been told.
     assert!(
-        sink.wait_for(Duration::from_secs(30), |m| rcpt_tos(m) == [OFFICER]).is_some(),
+        sink.wait_for(Duration::from_secs(30), |m| m.rcpt_tos() == [OFFICER]).is_some(),
         "the officer is mailed at once: {}",
         daemon.stderr()
     );
-    assert!(sink.mails().iter().all(|m| !rcpt_tos(m).iter().any(|r| r == MAYOR)), "the mayor waits for a supervisor");
+    assert!(sink.mails().iter().all(|m| !m.rcpt_tos().iter().any(|r| r == MAYOR)), "the mayor waits for a supervisor");
 
     // Confirm it for the mayor, with a reason, and the mayor's mail arrives.
     browser.type_into("#reden-doorsturen", "Ernstige oproep, burgemeester informeren.");
     browser.navigating(|b| b.click("form[action$='/doorsturen'] button"));
     assert!(browser.text().contains("Beoordeeld voor de burgemeester door sv-regio"), "{}", browser.text());
     assert!(browser.text().contains("bevestigd voor de burgemeester door sv-regio"), "the decision is in the history");
-    let mayor = sink.wait_for(Duration::from_secs(30), |m| rcpt_tos(m) == [MAYOR]);
+    let mayor = sink.wait_for(Duration::from_secs(30), |m| m.rcpt_tos() == [MAYOR]);
     let mayor = mayor.unwrap_or_else(|| panic!("no mail for the mayor after the confirmation:\n{}", daemon.stderr()));
     let briefing = mayor.text.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(briefing.contains("door sv-regio") && briefing.contains("burgemeester informeren"), "{briefing}");

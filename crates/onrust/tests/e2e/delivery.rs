@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{FeedServer, Install, Reply, SmtpSink, rcpt_tos, wait_until, write_secret};
+use crate::support::{FeedServer, Install, Reply, SmtpSink, holds_within, write_secret};
 
 const OFFICER: &str = "oov@utrecht.example";
 const SUPERVISOR: &str = "chef@regio.example";
@@ -75,14 +75,14 @@ fn a_failed_delivery_is_told_through_another_channel_and_sent_again_by_a_supervi
             .collect()
     };
     assert!(
-        wait_until(Duration::from_secs(30), || notices().len() == 2 && server.seen("/hook/supervisor").len() == 2),
+        holds_within(Duration::from_secs(30), || notices().len() == 2 && server.seen("/hook/supervisor").len() == 2),
         "two notices by mail and two by webhook; mails {:?}, supervisor hook {}; log:\n{}",
         sink.mails().iter().map(|m| m.meta["subject"].clone()).collect::<Vec<_>>(),
         server.seen("/hook/supervisor").len(),
         daemon.stderr()
     );
     let notices = notices();
-    assert!(notices.iter().all(|m| rcpt_tos(m) == [SUPERVISOR]));
+    assert!(notices.iter().all(|m| m.rcpt_tos() == [SUPERVISOR]));
     let by_mail = notices.iter().find(|m| m.text.contains("Via: e-mail")).expect("the notice about the mail");
     assert!(by_mail.meta["subject"].as_str().unwrap_or_default().contains("oproep-tot-geweld — Utrecht"));
     assert!(by_mail.text.contains(&format!("Aan: de ambtenaar van dienst, {OFFICER}")), "{}", by_mail.text);
@@ -136,10 +136,10 @@ fn a_failed_delivery_is_told_through_another_channel_and_sent_again_by_a_supervi
     let resent = resend("chef.token");
     assert!(resent.status.success(), "{}", text(&resent));
     assert!(text(&resent).starts_with("2 queued again for alert "), "{}", text(&resent));
-    let officer = sink.wait_for(Duration::from_secs(30), |m| rcpt_tos(m) == [OFFICER]);
+    let officer = sink.wait_for(Duration::from_secs(30), |m| m.rcpt_tos() == [OFFICER]);
     assert!(officer.is_some(), "the officer's mail is sent again; log:\n{}", daemon.stderr());
     assert!(
-        wait_until(Duration::from_secs(30), || server.seen("/hook/ambtenaar-geheim-pad").len() >= 2),
+        holds_within(Duration::from_secs(30), || server.seen("/hook/ambtenaar-geheim-pad").len() >= 2),
         "the officer's webhook is called again"
     );
     let again = resend("chef.token");
@@ -188,7 +188,7 @@ fn a_rule_with_only_a_name_a_kind_and_a_level_mails_the_officer_within_two_minut
     )
     .expect("config");
     let daemon = install.start();
-    let mail = sink.wait_for(Duration::from_secs(120), |m| rcpt_tos(m) == [OFFICER]);
+    let mail = sink.wait_for(Duration::from_secs(120), |m| m.rcpt_tos() == [OFFICER]);
     let mailed_at = Instant::now();
     let mail = mail.unwrap_or_else(|| panic!("no mail for the officer in 2 minutes; log:\n{}", daemon.stderr()));
     let fetched_at = server.seen("/forum.xml").first().map(|s| s.at).expect("fetched");

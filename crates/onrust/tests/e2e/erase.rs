@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{Daemon, FeedServer, Install, Reply, wait_until, write_secret};
+use crate::support::{Daemon, FeedServer, Install, Reply, holds_within, write_secret};
 
 const OFFICER: &str = "oov@utrecht.example";
 const SUPERVISOR: &str = "chef@regio.example";
@@ -147,13 +147,13 @@ fn an_erased_link_leaves_archive_evidence_and_outbox_and_never_comes_back() {
     };
     assert_eq!(erased_ids.len(), 2, "two messages with the link");
     assert!(
-        wait_until(Duration::from_secs(30), || quoting(&alerts_of(&daemon, &officer), &erased_ids) >= 2),
+        holds_within(Duration::from_secs(30), || quoting(&alerts_of(&daemon, &officer), &erased_ids) >= 2),
         "both calls are evidence of an alert: {}\n{}",
         alerts_of(&daemon, &officer),
         daemon.stderr()
     );
     assert!(
-        wait_until(Duration::from_secs(30), || std::fs::read_to_string(&log_path)
+        holds_within(Duration::from_secs(30), || std::fs::read_to_string(&log_path)
             .unwrap_or_default()
             .contains("\"retry\"")),
         "the officer's mail waits for the relay; log:\n{}",

@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{Broker, FeedServer, Install, Reply, SmtpSink, free_port, rcpt_tos, wait_until, write_secret};
+use crate::support::{Broker, FeedServer, Install, Reply, SmtpSink, free_port, holds_within, write_secret};
 
 const OFFICER: &str = "oov@utrecht.example";
 /// How often the feed is polled (`Install`'s sources, the least the configuration allows):
@@ -91,7 +91,7 @@ fn a_halt_stops_fetching_and_mail_survives_a_restart_and_resume_catches_up() {
     let daemon = install.start();
     assert_eq!(install.wait_count("vuurwerk", 1, Duration::from_secs(30)), 1, "the call is archived");
     assert!(
-        wait_until(Duration::from_secs(30), || {
+        holds_within(Duration::from_secs(30), || {
             daemon
                 .get_as("/api/v1/alerts", Some(&officer))
                 .is_some_and(|(s, b)| s == 200 && b.contains("oproep-tot-geweld"))
@@ -185,7 +185,7 @@ fn a_halt_stops_fetching_and_mail_survives_a_restart_and_resume_catches_up() {
         "both items published during the halt"
     );
     assert!(fetches_after(&server, resumed_at) > 0);
-    let mail = sink.wait_for(Duration::from_secs(60), |m| rcpt_tos(m).iter().any(|r| r == OFFICER));
+    let mail = sink.wait_for(Duration::from_secs(60), |m| m.rcpt_tos().iter().any(|r| r == OFFICER));
     let mail = mail.unwrap_or_else(|| panic!("the held mail did not go after the resume; log:\n{}", daemon.stderr()));
     assert!(mail.meta["subject"].as_str().is_some_and(|s| s.contains("oproep-tot-geweld")), "{:?}", mail.meta);
     std::thread::sleep(Duration::from_secs(2));
@@ -245,7 +245,7 @@ fn on_kafka_a_halt_through_one_process_stops_the_ingest_process_that_shares_the_
         store.post_as("/api/v1/halt", &supervisor, r#"{"reason": "storing bij de broker"}"#).expect("answer");
     assert_eq!(status, 200, "{body}");
     assert!(
-        wait_until(TAKES_EFFECT, || metric(&ingest, "onrust_halted") == Some(1.0)),
+        holds_within(TAKES_EFFECT, || metric(&ingest, "onrust_halted") == Some(1.0)),
         "the ingest process follows the halt file: {}",
         ingest.stderr()
     );
@@ -266,7 +266,7 @@ fn on_kafka_a_halt_through_one_process_stops_the_ingest_process_that_shares_the_
     assert_eq!(status, 200, "{body}");
     assert_eq!(install.wait_count("kafkatijdens", 1, Duration::from_secs(120)), 1, "read after the resume");
     assert_eq!(install.count("kafkavoor"), 1, "once");
-    assert!(wait_until(TAKES_EFFECT, || metric(&store, "onrust_halted") == Some(0.0)), "the other process follows");
+    assert!(holds_within(TAKES_EFFECT, || metric(&store, "onrust_halted") == Some(0.0)), "the other process follows");
     for daemon in [ingest, store] {
         let log = daemon.stderr();
         assert_eq!(daemon.terminate().0, Some(0), "a clean stop:\n{log}");

@@ -7,10 +7,10 @@ use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::support::{FeedServer, Install, Reply, files_under, onrust_bin, rss};
+use onrust_testkit::found_within_every;
 
 fn feed(body: Vec<u8>) -> Reply {
     Reply::Feed { body, content_type: "application/rss+xml", etag: None }
@@ -48,13 +48,10 @@ fn clients_holding_connections_stop_neither_the_stages_nor_the_process() {
     // News arrives while they hold on: the next poll (every 10 s) must reach the archive.
     server.route("/regio.xml", feed(rss("na", 5)));
     let started = Instant::now();
-    let healthy = loop {
-        if let Some((200, _)) = daemon.get("/healthz") {
-            break started.elapsed();
-        }
-        assert!(started.elapsed() < Duration::from_secs(10), "/healthz never answered; stderr:\n{}", daemon.stderr());
-        thread::sleep(Duration::from_millis(100));
-    };
+    let healthy = found_within_every(Duration::from_secs(10), Duration::from_millis(100), || {
+        matches!(daemon.get("/healthz"), Some((200, _))).then(|| started.elapsed())
+    });
+    let healthy = healthy.unwrap_or_else(|| panic!("/healthz never answered; stderr:\n{}", daemon.stderr()));
     assert!(healthy < Duration::from_secs(5), "health answered only after {healthy:?}");
     // Every held connection was closed by the daemon: beyond the limit at once, the rest at the head timeout.
     for stream in &mut held {

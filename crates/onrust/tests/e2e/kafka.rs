@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use crate::support::{Broker, Daemon, FeedServer, Install, Reply, rss};
+use onrust_testkit::holds_within_every;
 
 const FEEDS: usize = 10;
 const PER_FEED: usize = 1000;
@@ -92,11 +93,11 @@ fn every_role_its_own_process_survives_sigkill_and_archives_every_message_once()
     produce_poison(&broker.brokers());
 
     // Mid-stream: some messages archived, not all.
-    let start = Instant::now();
-    while documents(&install) < 1000 {
-        assert!(start.elapsed() < Duration::from_secs(120), "nothing archived; archive log:\n{}", archive.stderr());
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    assert!(
+        holds_within_every(Duration::from_secs(120), Duration::from_millis(100), || documents(&install) >= 1000),
+        "nothing archived; archive log:\n{}",
+        archive.stderr()
+    );
     let before = documents(&install);
     let classified_by_b_before = processed(&classify_b, "classify");
     classify_a.kill();
@@ -105,28 +106,26 @@ fn every_role_its_own_process_survives_sigkill_and_archives_every_message_once()
     let classify_a = install.start_roles(&["classify"]);
 
     let total = (FEEDS * PER_FEED) as u64;
-    let start = Instant::now();
-    while documents(&install) < total {
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "{} of {total} archived (had {before} at the kill); lag classify {:?} {:?}, archive {:?}; warnings:\n{}",
-            documents(&install),
-            lag(&classify_a, "classify"),
-            lag(&classify_b, "classify"),
-            lag(&archive, "archive"),
-            [&archive, &classify_a, &classify_b, &ingest, &alert]
-                .iter()
-                .flat_map(|d| d
-                    .stderr()
-                    .lines()
-                    .filter(|l| l.contains("WARN") || l.contains("ERROR"))
-                    .map(str::to_owned)
-                    .collect::<Vec<_>>())
-                .collect::<Vec<_>>()
-                .join("\n")
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    let all_archived =
+        holds_within_every(Duration::from_secs(120), Duration::from_millis(250), || documents(&install) >= total);
+    assert!(
+        all_archived,
+        "{} of {total} archived (had {before} at the kill); lag classify {:?} {:?}, archive {:?}; warnings:\n{}",
+        documents(&install),
+        lag(&classify_a, "classify"),
+        lag(&classify_b, "classify"),
+        lag(&archive, "archive"),
+        [&archive, &classify_a, &classify_b, &ingest, &alert]
+            .iter()
+            .flat_map(|d| d
+                .stderr()
+                .lines()
+                .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+                .map(str::to_owned)
+                .collect::<Vec<_>>())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(documents(&install), total, "every message once: none lost, none twice");
     assert!(before < total, "the kill came mid-stream ({before} of {total} archived)");

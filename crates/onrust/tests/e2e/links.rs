@@ -4,9 +4,10 @@
 //! Atom feed or the cursor files. Before the link sanitiser every one of
 //! them carried it.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::{FeedServer, Install, Reply, files_under};
+use onrust_testkit::holds_within_every;
 
 /// The handle, in the item's link, its text and its guid.
 const HANDLE: &str = "canary_linkname_8";
@@ -58,15 +59,13 @@ fn a_handle_in_an_items_link_or_text_reaches_no_archive_evidence_or_feed() {
     assert!(!hits[0].to_string().contains(HANDLE), "{}", hits[0]);
 
     // The alert, its evidence, the Atom feed.
-    let started = Instant::now();
-    let alerts = loop {
-        let (status, body) = daemon.get_as("/api/v1/alerts", Some(&token)).expect("alerts api");
-        assert_eq!(status, 200, "{body}");
-        if body.contains("api/v1/statuses/113500000000000123") || started.elapsed() > Duration::from_secs(30) {
-            break body;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let mut alerts = String::new();
+    holds_within_every(Duration::from_secs(30), Duration::from_millis(200), || {
+        let status;
+        (status, alerts) = daemon.get_as("/api/v1/alerts", Some(&token)).expect("alerts api");
+        assert_eq!(status, 200, "{alerts}");
+        alerts.contains("api/v1/statuses/113500000000000123")
+    });
     assert!(alerts.contains("api/v1/statuses/113500000000000123"), "the evidence links the post: {alerts}");
     assert!(!alerts.contains(HANDLE), "{alerts}");
     let listed: serde_json::Value = serde_json::from_str(&alerts).expect("json");

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use crate::support::{
-    FeedServer, Install, Reply, SmtpSink, free_port, mandate_block, rcpt_tos, repo_root, run_shipped_in, wait_until,
+    FeedServer, Install, Reply, SmtpSink, free_port, holds_within, mandate_block, repo_root, run_shipped_in,
 };
 
 const OFFICER: &str = "oov@utrecht.example";
@@ -111,7 +111,7 @@ fn only_a_mandate_in_force_runs_and_its_alerts_searches_and_audit_records_carry_
     let officer = install.add_token("oov-utrecht", "officer");
     let daemon = install.start();
 
-    let mail = sink.wait_for(Duration::from_secs(30), |m| rcpt_tos(m).iter().any(|r| r == OFFICER));
+    let mail = sink.wait_for(Duration::from_secs(30), |m| m.rcpt_tos().iter().any(|r| r == OFFICER));
     let mail = mail.unwrap_or_else(|| panic!("no mail for the officer; daemon log:\n{}", daemon.stderr()));
     assert!(mail.text.contains("Mandaat: test"), "the mail names the mandate:\n{}", mail.text);
     assert!(!server.seen("/nu.xml").is_empty(), "the source of the mandate in force is fetched");
@@ -195,7 +195,7 @@ fn the_shipped_trial_mandate_starts_on_a_fresh_data_directory_and_the_report_lis
     let daemon = run_shipped_in(dir.path(), port);
     let log = || std::fs::read_to_string(&daemon.stderr_path).unwrap_or_default();
     assert!(
-        wait_until(Duration::from_secs(10), || log().contains("TRIAL")),
+        holds_within(Duration::from_secs(10), || log().contains("TRIAL")),
         "the start log says it is a trial:\n{}",
         log()
     );

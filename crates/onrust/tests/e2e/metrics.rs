@@ -9,14 +9,15 @@
 //! 10,000 authors must keep `/metrics` under 2,000 series, with no author,
 //! pseudonym, URL or text in any label (rules L1, L2).
 
+use onrust_testkit::{found_within_every, holds_within, holds_within_every, wait_until};
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::support::{FeedServer, Install, Reply, SmtpSink, free_port, rcpt_tos, repo_root, shipped_region};
+use crate::support::{FeedServer, Install, Reply, SmtpSink, free_port, repo_root, shipped_region};
 
 /// The datasource uid the provisioning defines and every panel must use.
 const DATASOURCE_UID: &str = "onrust-prometheus";
@@ -122,11 +123,9 @@ impl Prometheus {
             .spawn()
             .expect("start prometheus");
         let prometheus = Self { child, port, _dir: dir };
-        let start = Instant::now();
-        while get(port, "/-/ready").is_none_or(|(status, _)| status != 200) {
-            assert!(start.elapsed() < Duration::from_secs(30), "prometheus did not become ready");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_until("prometheus to become ready", Duration::from_secs(30), || {
+            get(port, "/-/ready").is_some_and(|(status, _)| status == 200)
+        });
         prometheus
     }
 
@@ -240,7 +239,7 @@ fn prometheus_scrapes_onrust_and_every_dashboard_and_rule_expression_returns_ser
     let daemon = install.start();
     assert_eq!(install.wait_count("*", 4, Duration::from_secs(60)), 4, "stderr:\n{}", daemon.stderr());
     // The officer is mailed about the call to violence, and acknowledges it.
-    let mail = sink.wait_for(Duration::from_secs(30), |m| rcpt_tos(m).iter().any(|r| r == "oov@utrecht.example"));
+    let mail = sink.wait_for(Duration::from_secs(30), |m| m.rcpt_tos().iter().any(|r| r == "oov@utrecht.example"));
     assert!(mail.is_some(), "no mail for the officer:\n{}", daemon.stderr());
     let (status, body) = daemon.get_as("/api/v1/alerts", Some(&officer)).expect("alerts api");
     assert_eq!(status, 200, "{body}");
@@ -285,9 +284,8 @@ fn prometheus_scrapes_onrust_and_every_dashboard_and_rule_expression_returns_ser
     assert_eq!(rules.len(), in_file, "every rule in the file is loaded: {rules:?}");
 
     // Retry until every expression has series (scrapes and rule evaluations take a few seconds).
-    let deadline = Instant::now() + Duration::from_secs(90);
-    let mut empty: Vec<String>;
-    loop {
+    let mut empty: Vec<String> = Vec::new();
+    holds_within_every(Duration::from_secs(90), Duration::from_secs(1), || {
         empty = Vec::new();
         for expr in &dashboard_exprs {
             let query = substitute(expr);
@@ -305,11 +303,8 @@ fn prometheus_scrapes_onrust_and_every_dashboard_and_rule_expression_returns_ser
                 empty.push(format!("rule {name} ({} series): {query}", series.len()));
             }
         }
-        if empty.is_empty() || Instant::now() > deadline {
-            break;
-        }
-        std::thread::sleep(Duration::from_secs(1));
-    }
+        empty.is_empty()
+    });
     assert!(
         empty.is_empty(),
         "expressions without the expected series:\n{}\ndaemon:\n{}",
@@ -661,15 +656,12 @@ fn a_source_going_down_takes_coverage_down_with_a_warning() {
         .expect("write config");
     let daemon = install.start();
     let wait_for = |series: &str, want: f64| {
-        let start = Instant::now();
-        loop {
-            let body = daemon.get("/metrics").map(|(_, b)| b).unwrap_or_default();
-            if sample(&body, series) == Some(want) {
-                return;
-            }
-            assert!(start.elapsed() < Duration::from_secs(60), "{series} never became {want}:\n{body}");
-            std::thread::sleep(Duration::from_millis(250));
-        }
+        let mut body = String::new();
+        let became = holds_within(Duration::from_secs(60), || {
+            body = daemon.get("/metrics").map(|(_, b)| b).unwrap_or_default();
+            sample(&body, series) == Some(want)
+        });
+        assert!(became, "{series} never became {want}:\n{body}");
     };
     wait_for("onrust_coverage{municipality=\"GM0344\"}", 1.0);
     // Amersfoort has no source at all: never covered.
@@ -677,11 +669,11 @@ fn a_source_going_down_takes_coverage_down_with_a_warning() {
     server.route("/lokaal.xml", Reply::Status { status: 503, headers: vec![], body: b"onderhoud".to_vec() });
     wait_for("onrust_source_up{source=\"lokaal\"}", 0.0);
     wait_for("onrust_coverage{municipality=\"GM0344\"}", 0.0);
-    let start = Instant::now();
-    while !daemon.stderr().contains("silence there is not calm") {
-        assert!(start.elapsed() < Duration::from_secs(10), "no coverage warning:\n{}", daemon.stderr());
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    assert!(
+        holds_within(Duration::from_secs(10), || daemon.stderr().contains("silence there is not calm")),
+        "no coverage warning:\n{}",
+        daemon.stderr()
+    );
     let warning = daemon.stderr().lines().find(|l| l.contains("silence there is not calm")).map(str::to_owned);
     assert!(
         warning.as_deref().is_some_and(|w| w.contains("WARN") && w.contains("GM0344") && !w.contains("GM0307")),
@@ -710,18 +702,14 @@ fn the_escalation_index_counts_the_first_message_in_a_quiet_municipality() {
     let series = "onrust_classified_total{level=\"3\",municipality=\"GM0344\",theme=\"none\"}";
     let index = "sum(onrust:escalation_index:6h{municipality=\"GM0344\"})";
     // Prometheus has scraped the zero a few times before anything happens.
-    let start = Instant::now();
-    loop {
+    let scraped = holds_within_every(Duration::from_secs(30), Duration::from_millis(250), || {
         let zeros = prometheus
             .query(&format!("count_over_time({series}[1m])"))
             .ok()
             .and_then(|r| r.first().and_then(|s| s["value"][1].as_str().and_then(|v| v.parse::<f64>().ok())));
-        if zeros.is_some_and(|n| n >= 3.0) {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "the zero series is not scraped; log:\n{}", daemon.stderr());
-        std::thread::sleep(Duration::from_millis(250));
-    }
+        zeros.is_some_and(|n| n >= 3.0)
+    });
+    assert!(scraped, "the zero series is not scraped; log:\n{}", daemon.stderr());
     let before = prometheus.query("onrust:escalation_index:6h{municipality=\"GM0344\",theme=\"jaarwisseling\"}");
     assert!(before.expect("query").iter().all(|s| s["value"][1].as_str() == Some("0")), "quiet before the message");
     server.route(
@@ -734,28 +722,21 @@ fn the_escalation_index_counts_the_first_message_in_a_quiet_municipality() {
              containers in brand. Oorlog maken met de politie.",
         )),
     );
-    let start = Instant::now();
-    loop {
+    let index = found_within_every(Duration::from_secs(60), Duration::from_millis(500), || {
         let value = prometheus
             .query(index)
             .ok()
             .and_then(|r| r.first().and_then(|s| s["value"][1].as_str().and_then(|v| v.parse::<f64>().ok())));
-        if let Some(index) = value.filter(|i| *i > 0.0) {
-            // One level-3 message weighs 9. Prometheus extrapolates the increase to the window's end
-            // (by up to a scrape interval over the seconds of history there are), so a little more.
-            assert!((8.5..=13.5).contains(&index), "the first message counts 9, not {index}");
-            eprintln!("escalation index after the first message: {index}");
-            break;
-        }
-        if start.elapsed() > Duration::from_secs(60) {
-            let metrics = daemon.get("/metrics").map(|(_, b)| b).unwrap_or_default();
-            let counted: Vec<&str> =
-                metrics.lines().filter(|l| l.starts_with("onrust_classified_total") && !l.ends_with(" 0")).collect();
-            panic!(
-                "the first call to violence never reached the escalation index: {counted:?}; log:\n{}",
-                daemon.stderr()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
+        value.filter(|i| *i > 0.0)
+    });
+    let Some(index) = index else {
+        let metrics = daemon.get("/metrics").map(|(_, b)| b).unwrap_or_default();
+        let counted: Vec<&str> =
+            metrics.lines().filter(|l| l.starts_with("onrust_classified_total") && !l.ends_with(" 0")).collect();
+        panic!("the first call to violence never reached the escalation index: {counted:?}; log:\n{}", daemon.stderr());
+    };
+    // One level-3 message weighs 9. Prometheus extrapolates the increase to the window's end
+    // (by up to a scrape interval over the seconds of history there are), so a little more.
+    assert!((8.5..=13.5).contains(&index), "the first message counts 9, not {index}");
+    eprintln!("escalation index after the first message: {index}");
 }

@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use crate::support::{FeedServer, Install, Reply, fixture_feeds, rss};
+use onrust_testkit::holds_within;
 
 fn regio_feed() -> Vec<u8> {
     std::fs::read(crate::support::repo_root().join("tests/fixtures/regio-utrecht.xml")).expect("fixture")
@@ -86,10 +87,7 @@ fn feeds_become_searchable_and_a_restart_loses_and_duplicates_nothing() {
     // Restart: the stored ETag goes back exactly, 304, nothing new, nothing lost.
     let before = server.seen("/regio.xml").len();
     let daemon = install.start();
-    let start = std::time::Instant::now();
-    while server.seen("/regio.xml").len() == before && start.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    holds_within(Duration::from_secs(10), || server.seen("/regio.xml").len() != before);
     let seen = server.seen("/regio.xml");
     assert_eq!(seen.last().and_then(|s| s.headers.get("if-none-match")).map(String::as_str), Some("\"v1\""));
     std::thread::sleep(Duration::from_secs(2));
@@ -121,12 +119,8 @@ fn sigkill_mid_stream_then_restart_loses_and_duplicates_nothing() {
     let install = Install::new(&sources);
 
     let daemon = install.start();
-    let started = std::time::Instant::now();
-    let mut at_kill = 0;
-    while at_kill == 0 && started.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(50));
-        at_kill = install.count("*");
-    }
+    // Kill as soon as something is archived, mid-stream.
+    holds_within(Duration::from_secs(60), || install.count("*") > 0);
     daemon.kill();
     let after_kill = install.count("*");
     assert!(after_kill > 0, "something was archived before the kill");

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{FeedServer, Install, Reply, SmtpSink, rcpt_tos};
+use crate::support::{FeedServer, Install, Reply, SmtpSink};
 
 const OFFICER: &str = "oov@utrecht.example";
 const LABEL: &str = "Kanaleneiland (wijk, Utrecht)";
@@ -34,7 +34,7 @@ fn a_call_naming_only_kanaleneiland_reaches_the_utrecht_officer_with_the_wijk_na
 
     let daemon = install.start();
     // The deadline of the shipped critical rule's e2e test: 30 s from the fetch.
-    let officer = sink.wait_for(Duration::from_secs(60), |m| rcpt_tos(m).iter().any(|r| r == OFFICER));
+    let officer = sink.wait_for(Duration::from_secs(60), |m| m.rcpt_tos().iter().any(|r| r == OFFICER));
     let officer_at = Instant::now();
     let officer = officer.unwrap_or_else(|| panic!("no mail for the Utrecht officer; log:\n{}", daemon.stderr()));
     let fetched_at = server.seen("/wijk.xml").first().map(|s| s.at).expect("fetched");

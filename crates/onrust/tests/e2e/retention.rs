@@ -11,7 +11,7 @@ use onrust_audit::{AuditEntry, AuditRecord};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::support::{FeedServer, Install, Reply, rss, wait_until};
+use crate::support::{FeedServer, Install, Reply, holds_within, rss};
 
 /// Rewrites the log's records as if written at `at`, each chained as the
 /// log chains them (SHA-256 of the previous hash, a newline and the record's
@@ -123,7 +123,7 @@ fn the_daemon_removes_what_outlived_each_class_and_records_it_first() {
             .find(|r| r.entry.action == "retention_delete" && r.entry.filters["class"] == class)
     };
     assert!(
-        wait_until(Duration::from_secs(60), || {
+        holds_within(Duration::from_secs(60), || {
             recorded("audit_log").is_some()
                 && recorded("notification_log").is_some()
                 && recorded("dead_letters").is_some()

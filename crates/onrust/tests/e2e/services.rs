@@ -1,10 +1,13 @@
 //! Every program outside the repository that the end-to-end tests start, in
 //! one place. Each finder returns the program to run, or fails the test with
 //! what is missing and how to get it: a test that needs a service never
-//! skips silently. `scripts/bootstrap` installs all of them.
+//! skips silently. `scripts/bootstrap` installs all of them. The SMTP sink
+//! (python3 with aiosmtpd) is the workspace's shared one,
+//! `onrust_testkit::SmtpSink`, which says the same when it cannot start.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+
+use onrust_testkit::python_with;
 
 /// A program on `PATH`, or where an installer puts it.
 fn find(name: &str, also: &[PathBuf]) -> Option<PathBuf> {
@@ -38,27 +41,6 @@ pub fn prometheus() -> PathBuf {
 /// promtool, which checks the shipped Prometheus configuration and rules.
 pub fn promtool() -> PathBuf {
     find("promtool", &[]).unwrap_or_else(|| missing("promtool", "apt-get install prometheus"))
-}
-
-/// The Python that has aiosmtpd, the real SMTP server of the mail tests:
-/// `ONRUST_TEST_PYTHON`, else the system one (Debian's package installs for
-/// /usr/bin/python3, which a venv `python3` on PATH may shadow), else `python3`.
-pub fn python_with_aiosmtpd() -> String {
-    python_with("aiosmtpd").unwrap_or_else(|| missing("python3 with aiosmtpd", "apt-get install python3-aiosmtpd"))
-}
-
-/// The first Python that can import `module`.
-fn python_with(module: &str) -> Option<String> {
-    let candidates =
-        [std::env::var("ONRUST_TEST_PYTHON").ok(), Some("/usr/bin/python3".into()), Some("python3".into())];
-    candidates.into_iter().flatten().find(|candidate| {
-        Command::new(candidate)
-            .args(["-c", &format!("import {module}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    })
 }
 
 /// The Python that has PyYAML, which reads docker/compose.yaml as Compose

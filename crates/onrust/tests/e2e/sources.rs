@@ -3,6 +3,7 @@
 //! by the same safe fetcher and parser, and their messages carry their kind,
 //! never their author.
 
+use onrust_testkit::wait_for;
 use std::time::Duration;
 
 use crate::support::{FeedServer, Install, Reply, fixture_feeds};
@@ -66,17 +67,6 @@ fn sample(daemon: &crate::support::Daemon, name: &str, labels: &[&str]) -> Optio
     body.lines()
         .filter(|l| l.starts_with(name) && labels.iter().all(|label| l.contains(label)))
         .find_map(|l| l.rsplit(' ').next()?.parse().ok())
-}
-
-fn wait_for<T>(what: &str, timeout: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
-    let started = std::time::Instant::now();
-    loop {
-        if let Some(found) = probe() {
-            return found;
-        }
-        assert!(started.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 /// No raw handle of the fixtures anywhere downstream: search results, the

@@ -4,7 +4,8 @@
 //! name, never logs the secret, and stops at once when it is revoked. The
 //! supervisors' address shows every alert in the region.
 
-use std::time::{Duration, Instant};
+use onrust_testkit::{holds_within, holds_within_every};
+use std::time::Duration;
 
 use crate::support::{FeedServer, Install, Reply, http_get};
 
@@ -123,20 +124,13 @@ fn a_recipient_follows_a_secret_feed_address_until_it_is_revoked() {
 
     let daemon = install.start();
     let atom = format!("/feeds/{officer}/alerts.atom");
-    let started = Instant::now();
-    let mut feed = http_get(install.port, &atom);
-    while !feed
-        .as_ref()
-        .is_some_and(|(_, body)| body.contains("aangekondigde-actie") && body.contains("oproep-tot-geweld"))
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "no alerts in the feed: {feed:?}; log:\n{}",
-            daemon.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(200));
+    let mut feed = None;
+    let both = holds_within_every(Duration::from_secs(30), Duration::from_millis(200), || {
         feed = http_get(install.port, &atom);
-    }
+        feed.as_ref()
+            .is_some_and(|(_, body)| body.contains("aangekondigde-actie") && body.contains("oproep-tot-geweld"))
+    });
+    assert!(both, "no alerts in the feed: {feed:?}; log:\n{}", daemon.stderr());
     assert_eq!(feed.map(|f| f.0), Some(200));
     let (status, ics) = http_get(install.port, &format!("/feeds/{officer}/actions.ics")).expect("calendar");
     assert_eq!(status, 200, "{ics}");
@@ -152,11 +146,10 @@ fn a_recipient_follows_a_secret_feed_address_until_it_is_revoked() {
 
     let revoked = install.cli(&["feed", "revoke", &id]);
     assert!(revoked.status.success(), "{}", text(&revoked));
-    let started = Instant::now();
-    while http_get(install.port, &atom).map(|f| f.0) != Some(404) {
-        assert!(started.elapsed() < Duration::from_secs(5), "still served after revocation");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    assert!(
+        holds_within(Duration::from_secs(5), || http_get(install.port, &atom).map(|f| f.0) == Some(404)),
+        "still served after revocation"
+    );
     assert_eq!(
         http_get(install.port, &format!("/feeds/{chef}/alerts.atom")).map(|f| f.0),
         Some(200),

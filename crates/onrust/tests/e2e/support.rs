@@ -13,6 +13,11 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+// The SMTP sink, free ports and waiting with a deadline are the workspace's
+// shared test support (crates/onrust-testkit).
+pub use onrust_testkit::{Mail, SmtpSink, free_port, holds_within};
+use onrust_testkit::{found_within, found_within_every, wait_until};
+
 /// The onrust binary that cargo built for this test run.
 pub fn onrust_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_onrust"))
@@ -242,23 +247,6 @@ pub fn write_secret(path: &std::path::Path, contents: &str) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::write(path, contents).expect("write secret");
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod 600");
-}
-
-/// A free loopback port (bound and released; good enough for tests).
-/// Polls `done` every 50 ms until it holds or `timeout` passes; whether it held (asked once more at the end).
-pub fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let started = Instant::now();
-    while started.elapsed() < timeout {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    done()
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
 /// The `[[rules]]` table named `name` in the shipped config/onrust.toml, as it is written there.
@@ -510,15 +498,10 @@ impl Install {
     }
 
     /// Polls until `count(query) == n` or the timeout passes; returns the last count.
+    /// Every 200 ms: each count is a CLI run, and each run is an audit record.
     pub fn wait_count(&self, query: &str, n: usize, timeout: Duration) -> usize {
-        let start = Instant::now();
-        loop {
-            let c = self.count(query);
-            if c == n || start.elapsed() > timeout {
-                return c;
-            }
-            thread::sleep(Duration::from_millis(200));
-        }
+        found_within_every(timeout, Duration::from_millis(200), || Some(n).filter(|n| self.count(query) == *n))
+            .unwrap_or_else(|| self.count(query))
     }
 }
 
@@ -540,11 +523,9 @@ impl Broker {
             .spawn()
             .expect("spawn tansu");
         let broker = Self { child, port };
-        let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(start.elapsed() < Duration::from_secs(30), "tansu did not listen on {port}");
-            thread::sleep(Duration::from_millis(50));
-        }
+        wait_until(&format!("tansu to listen on {port}"), Duration::from_secs(30), || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
         broker
     }
 
@@ -598,14 +579,8 @@ impl Daemon {
     }
 
     fn wait_ready(&self, timeout: Duration, token: Option<&str>) {
-        let start = Instant::now();
-        while start.elapsed() < timeout {
-            if let Some((200, _)) = self.get_as("/readyz", token) {
-                return;
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-        panic!("onrust did not become ready; stderr:\n{}", self.stderr());
+        let ready = holds_within(timeout, || matches!(self.get_as("/readyz", token), Some((200, _))));
+        assert!(ready, "onrust did not become ready; stderr:\n{}", self.stderr());
     }
 
     pub fn stderr(&self) -> String {
@@ -633,14 +608,7 @@ impl Daemon {
 
     /// Waits for the daemon to exit on its own; its exit code, or `None` after `timeout`.
     pub fn wait_exit(mut self, timeout: Duration) -> Option<i32> {
-        let start = Instant::now();
-        while start.elapsed() < timeout {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status.code();
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-        None
+        found_within(timeout, || self.child.try_wait().ok().flatten()).and_then(|status| status.code())
     }
 
     /// SIGKILL: no chance to drain or commit.
@@ -673,99 +641,4 @@ pub fn http_get_with(port: u16, path: &str, headers: &[(&str, &str)]) -> Option<
     let status = response.split_whitespace().nth(1)?.parse().ok()?;
     let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
     Some((status, body))
-}
-
-// ---- the SMTP sink ----
-
-/// A running aiosmtpd sink (crates/onrust-notify/tests/smtp_sink.py); killed when dropped.
-pub struct SmtpSink {
-    child: Child,
-    pub port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// One mail the sink accepted: its envelope and headers (JSON), plain text and raw message.
-#[derive(Debug, Clone)]
-pub struct Mail {
-    pub meta: serde_json::Value,
-    pub text: String,
-    pub raw: String,
-}
-
-impl SmtpSink {
-    /// Starts the sink on a free loopback port; `extra` are its options (`--fail-first 2`).
-    pub fn start(extra: &[&str]) -> Self {
-        Self::start_on(free_port(), extra)
-    }
-
-    /// Starts the sink on a given port (a relay that comes back after being down).
-    pub fn start_on(port: u16, extra: &[&str]) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let script = repo_root().join("crates/onrust-notify/tests/smtp_sink.py");
-        let mut child = Command::new(crate::services::python_with_aiosmtpd())
-            .arg(script)
-            .args(["127.0.0.1", &port.to_string()])
-            .arg(dir.path())
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn smtp sink");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("sink output");
-        if line.trim() != "ready" {
-            let mut err = String::new();
-            let _ = child.stderr.take().expect("stderr").read_to_string(&mut err);
-            panic!("smtp sink did not start: {err}");
-        }
-        Self { child, port, dir }
-    }
-
-    /// The mails stored so far, in order.
-    pub fn mails(&self) -> Vec<Mail> {
-        let mut metas: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
-            .expect("sink dir")
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
-        metas.sort();
-        metas
-            .iter()
-            .map(|m| Mail {
-                meta: serde_json::from_slice(&std::fs::read(m).expect("meta")).expect("meta json"),
-                text: std::fs::read_to_string(m.with_extension("txt")).expect("text part"),
-                raw: String::from_utf8_lossy(&std::fs::read(m.with_extension("eml")).expect("raw")).into_owned(),
-            })
-            .collect()
-    }
-
-    /// Polls every 10 ms until a mail matches `pred` or the timeout passes.
-    pub fn wait_for(&self, timeout: Duration, pred: impl Fn(&Mail) -> bool) -> Option<Mail> {
-        let start = Instant::now();
-        loop {
-            if let Some(m) = self.mails().into_iter().find(|m| pred(m)) {
-                return Some(m);
-            }
-            if start.elapsed() > timeout {
-                return None;
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-/// The envelope recipients of a mail.
-pub fn rcpt_tos(mail: &Mail) -> Vec<String> {
-    mail.meta["rcpt_tos"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
-        .unwrap_or_default()
 }
