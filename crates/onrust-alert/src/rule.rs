@@ -111,13 +111,9 @@ pub enum Label {
     Event,
 }
 
-/// One problem in the rules, under the key it concerns (`rules[2].window`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{key}: {message}")]
-pub struct RuleProblem {
-    pub key: String,
-    pub message: String,
-}
+/// One problem in the rules, under the key it concerns (`rules[2].window`):
+/// the shared problem type, without a file (the caller knows it).
+pub use onrust_model::Problem as RuleProblem;
 
 /// A validated rule, with every default filled in. Durations are whole seconds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -230,7 +226,7 @@ struct Check<'a> {
 
 impl Check<'_> {
     fn problem(&mut self, field: &str, message: impl Into<String>) {
-        self.problems.push(RuleProblem { key: format!("rules[{}].{field}", self.index), message: message.into() });
+        self.problems.push(RuleProblem::new(format!("rules[{}].{field}", self.index), message));
     }
 
     fn duration(&mut self, field: &str, value: &Option<String>, default: u64) -> u64 {

@@ -1,28 +1,12 @@
 //! Configuration errors: all problems at once, each naming where it is.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// One thing wrong with the classifier configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigProblem {
-    /// The file (or `languages` / `deny_terms` for the configuration itself).
-    pub file: PathBuf,
-    /// Where in the file: a key, a term, `line N`; empty when the whole file is meant.
-    pub location: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl fmt::Display for ConfigProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.location.is_empty() {
-            write!(f, "{}: {}", self.file.display(), self.message)
-        } else {
-            write!(f, "{}: {}: {}", self.file.display(), self.location, self.message)
-        }
-    }
-}
+/// One thing wrong with the classifier configuration: the file (or
+/// `languages` / `deny_terms` for the configuration itself), where in it (a
+/// key, a term, `line N`; empty for the whole file) and what is wrong.
+pub use onrust_model::Problem as ConfigProblem;
 
 /// Everything that stopped [`crate::Classifier::load`], collected in one pass
 /// so a person can fix a lexicon in one go.
@@ -33,8 +17,7 @@ pub struct ClassifyConfigError {
 
 impl fmt::Display for ClassifyConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.problems.len();
-        write!(f, "{n} problem{} in the classifier configuration:", if n == 1 { "" } else { "s" })?;
+        write!(f, "{} in the classifier configuration:", onrust_model::problem_count(self.problems.len()))?;
         for p in &self.problems {
             write!(f, "\n  {p}")?;
         }
@@ -50,7 +33,7 @@ pub(crate) struct Problems(pub Vec<ConfigProblem>);
 
 impl Problems {
     pub fn push(&mut self, file: &Path, location: impl Into<String>, message: impl Into<String>) {
-        self.0.push(ConfigProblem { file: file.to_path_buf(), location: location.into(), message: message.into() });
+        self.0.push(ConfigProblem::in_file(file, location, message));
     }
 
     pub fn is_empty(&self) -> bool {

@@ -16,6 +16,7 @@ pub mod compound;
 mod ids;
 mod message;
 mod place;
+mod problem;
 mod text;
 
 pub use ack::Ack;
@@ -25,4 +26,5 @@ pub use message::{
     SourceKind,
 };
 pub use place::{Place, PlaceTier, Span, TextField, most_specific};
+pub use problem::{Problem, problem_count};
 pub use text::is_hidden_char;

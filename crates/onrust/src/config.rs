@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use onrust_model::Problem;
 use onrust_web::{Role, TokenHash};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -935,28 +936,14 @@ fn validate_source_kind(
     }
 }
 
-/// One problem in the configuration.
+/// Every problem found, in file order, each with the file and a key (`-`
+/// for the file as a whole).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigProblem {
-    pub file: PathBuf,
-    pub key: String,
-    pub message: String,
-}
-
-impl fmt::Display for ConfigProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}: {}", self.file.display(), self.key, self.message)
-    }
-}
-
-/// Every problem found, in file order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigErrors(pub Vec<ConfigProblem>);
+pub struct ConfigErrors(pub Vec<Problem>);
 
 impl fmt::Display for ConfigErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self.0.len();
-        writeln!(f, "{n} problem{} in the configuration:", if n == 1 { "" } else { "s" })?;
+        writeln!(f, "{} in the configuration:", onrust_model::problem_count(self.0.len()))?;
         for problem in &self.0 {
             writeln!(f, "  - {problem}")?;
         }
@@ -968,7 +955,7 @@ impl std::error::Error for ConfigErrors {}
 
 struct Collector {
     file: PathBuf,
-    problems: Vec<ConfigProblem>,
+    problems: Vec<Problem>,
     /// The municipalities an entry may name.
     places: Places,
 }
@@ -1018,7 +1005,7 @@ impl Places {
 
 impl Collector {
     fn push(&mut self, key: impl Into<String>, message: impl Into<String>) {
-        self.problems.push(ConfigProblem { file: self.file.clone(), key: key.into(), message: message.into() });
+        self.problems.push(Problem::in_file(self.file.clone(), key, message));
     }
 
     /// Deserialises one section, recording its error instead of stopping.
@@ -1266,13 +1253,8 @@ fn renumber_rule_key(key: &str, positions: &[usize]) -> String {
 impl Config {
     /// Reads and validates `path`; every problem is reported at once.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigErrors(vec![ConfigProblem {
-                file: path.to_owned(),
-                key: "-".into(),
-                message: format!("cannot read: {e}"),
-            }])
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigErrors(vec![Problem::in_file(path, "-", format!("cannot read: {e}"))]))?;
         Self::parse(path, &text)
     }
 
