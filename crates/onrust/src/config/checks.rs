@@ -155,6 +155,12 @@ fn resolve_existing(path: &Path) -> PathBuf {
     }
 }
 
+/// True for `localhost` and loopback IP literals; no name is resolved.
+pub(crate) fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,8 @@
 //! never panics; what it reads is what was written; a value out of range is
 //! refused under its own key.
 
+use std::time::Duration;
+
 use proptest::prelude::*;
 
 use super::*;

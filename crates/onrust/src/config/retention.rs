@@ -86,3 +86,12 @@ impl RetentionConfig {
         ]
     }
 }
+
+impl RetentionConfig {
+    /// Every period between its floor and its ceiling.
+    pub(super) fn validate(&self, c: &mut super::Collector) {
+        for (key, value, min, max) in self.bounds() {
+            c.duration_within(key, value, min, max);
+        }
+    }
+}
