@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 
 pub mod bluesky;
+pub mod config;
 pub mod cursor;
 pub mod feed;
 pub mod fetch;

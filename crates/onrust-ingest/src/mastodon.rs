@@ -80,6 +80,8 @@
 //! cards and counts are never read (L3). Errors name the instance, the query
 //! and a position in the body, never a value from it.
 
+pub mod config;
+
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::Duration;
 

@@ -125,6 +125,7 @@ use crate::internal_events::{
 use crate::source::{SourceContext, SourceSettings, backoff, load_cursor, store_cursor, wait_for_shutdown};
 use crate::text::clean;
 
+pub mod config;
 mod sent;
 
 use sent::SentIds;

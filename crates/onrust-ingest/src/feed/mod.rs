@@ -30,6 +30,7 @@
 //! - error messages never quote the document (a JSON type error would quote a
 //!   handle): only a category and a position.
 
+pub mod config;
 pub mod date;
 mod poller;
 

@@ -43,6 +43,7 @@
 //! 30 minutes; 5 to 10 minutes leaves room for bursts, which is when
 //! coverage matters most. Quiet channels do with 15 to 30 minutes.
 
+pub mod config;
 pub mod page;
 
 use std::collections::HashSet;

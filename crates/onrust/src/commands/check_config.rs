@@ -3,7 +3,7 @@ mod reach;
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::config::SourceKindConfig;
+use onrust_ingest::config::SourceParams;
 
 /// `onrust check-config`: validates everything `run` would load and says what it will do.
 pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
@@ -98,21 +98,21 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
             0 => String::new(),
             n => format!(" (covers {n} municipalities)"),
         };
-        let reads = match source.kind {
-            SourceKindConfig::Mastodon => format!(" #{}", source.tags.join(" #")),
-            SourceKindConfig::Bluesky => format!(" in {}", source.bluesky_languages().join(", ")),
+        let reads = match &source.params {
+            SourceParams::Mastodon(mastodon) => format!(" #{}", mastodon.tags.join(" #")),
+            SourceParams::Bluesky(bluesky) => format!(" in {}", bluesky.languages().join(", ")),
             _ => String::new(),
         };
-        let pace = match source.kind {
-            SourceKindConfig::Bluesky => "streaming   ".to_owned(),
-            _ => format!("every {:<6}", humantime::format_duration(source.interval.0).to_string()),
+        let pace = match source.params.streams() {
+            true => "streaming   ".to_owned(),
+            false => format!("every {:<6}", humantime::format_duration(source.interval.0).to_string()),
         };
         let mandate = source.mandate.as_deref().unwrap_or("-");
         println!(
             "    {:<24} {:<9} {pace} {}{reads}{covers}{state} (mandate {mandate})",
             source.id,
-            source.kind.name(),
-            source.url
+            source.kind().name(),
+            source.url()
         );
     }
     explain_alerts(&config);

@@ -138,7 +138,7 @@ fn eraser(
         alerts,
         tombstones: Arc::clone(tombstones),
         deletions: Arc::downgrade(&intake.deletions),
-        kinds: config.sources.iter().map(|s| (s.id.clone(), s.kind.message_kind())).collect(),
+        kinds: config.sources.iter().map(|s| (s.id.clone(), s.kind().message_kind())).collect(),
         dead_letters: Some(config.deadletter_path()),
     }))
 }
@@ -268,7 +268,7 @@ pub(super) fn start_sources(
     let context = SourceContext::new(Arc::new(fetcher), keys, Arc::new(CursorStore::new(config.cursor_dir())?));
     let (to_forwarder, from_sources) = mpsc::channel(pipeline::ingest::HANDOVER);
     let (to_deletions, deletions) = mpsc::channel(pipeline::ingest::HANDOVER);
-    let streams = config.sources.iter().any(|s| s.enabled && s.kind == crate::config::SourceKindConfig::Bluesky);
+    let streams = config.sources.iter().any(|s| s.enabled && s.params.streams());
     let relevance: Option<Arc<dyn onrust_ingest::bluesky::Relevance>> = if streams {
         let classifier = match classifier {
             Some(loaded) => loaded,
@@ -279,7 +279,7 @@ pub(super) fn start_sources(
         None
     };
     for source in config.sources.iter().filter(|s| s.enabled) {
-        SourceConfigured { source: &source.id, kind: source.kind.name(), interval: source.interval.0 }.emit();
+        SourceConfigured { source: &source.id, kind: source.kind().name(), interval: source.interval.0 }.emit();
         let (context, messages, deletions, relevance) =
             (context.clone(), to_forwarder.clone(), to_deletions.clone(), relevance.clone());
         let (source, hold) = (source.clone(), (to_forwarder.clone(), to_deletions.clone()));

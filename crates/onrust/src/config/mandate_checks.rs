@@ -47,13 +47,13 @@ impl Bound<'_> {
             Err(problem) => return vec![("mandate", problem)],
         };
         let mut out = Vec::new();
-        if !mandate.covers_kind(source.kind) {
+        if !mandate.covers_kind(source.kind()) {
             let kinds: Vec<&str> = mandate.source_kinds.iter().map(|k| k.name()).collect();
             out.push((
                 "kind",
                 format!(
                     "{} is outside mandate {:?}, which covers {}",
-                    source.kind.name(),
+                    source.kind().name(),
                     mandate.id,
                     kinds.join(", ")
                 ),

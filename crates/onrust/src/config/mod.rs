@@ -36,7 +36,7 @@ pub use bus::{BusConfig, BusKind};
 pub use checks::read_monitor_token;
 pub use classify::ClassifyConfig;
 pub use duration::HumanDuration;
-pub use http::{HttpConfig, MAX_HTTP_CONNECTIONS};
+pub use http::HttpConfig;
 pub use ingest::IngestConfig;
 pub use mandates::Mandate;
 pub use places::RegionConfig;

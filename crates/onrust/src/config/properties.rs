@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 
+use super::http::MAX_HTTP_CONNECTIONS;
 use super::*;
 
 fn parse(text: &str) -> Result<Config, ConfigErrors> {
@@ -116,7 +117,7 @@ proptest! {
         let read: Vec<(String, String, u64, bool)> = config
             .sources
             .iter()
-            .map(|s| (s.id.clone(), s.url.clone(), s.interval.0.as_secs(), s.enabled))
+            .map(|s| (s.id.clone(), s.url().to_owned(), s.interval.0.as_secs(), s.enabled))
             .collect();
         let written: Vec<(String, String, u64, bool)> = sources
             .iter()

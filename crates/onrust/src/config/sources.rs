@@ -1,73 +1,24 @@
-//! `[[sources]]`: what is read, how often, under which mandate, for which
-//! municipalities.
+//! `[[sources]]`: what every source has (id, interval, mandate,
+//! municipalities) beside its kind's own keys, which the kind owns in
+//! `onrust_ingest::config` (typed, `deny_unknown_fields`, checked there).
 
 use std::collections::HashSet;
 use std::time::Duration;
 
+pub use onrust_ingest::config::SourceKindConfig;
+use onrust_ingest::config::{SourceChecks, SourceParams};
 use serde::Deserialize;
 
-use super::{Collector, HumanDuration, IngestConfig, checks, mandate_checks, places};
-
-/// The kinds of source. `feed`, `reddit`, `youtube` and `authority` are feeds
-/// read by the same safe fetcher and parser; the kind is what their messages
-/// carry (`source_kind`), so rules and searches can tell them apart.
-/// `mastodon` and `telegram` are polled over the same fetcher; `bluesky` is a
-/// Jetstream WebSocket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SourceKindConfig {
-    /// RSS, Atom or JSON Feed.
-    Feed,
-    /// A subreddit's `.rss` (the `.json` endpoints answer 403 without login).
-    Reddit,
-    /// A channel's `feeds/videos.xml?channel_id=…`: title and description.
-    Youtube,
-    /// The authorities' own publications: politie.nl news, official municipal
-    /// publications (emergency ordinances), as `source_kind = "authority"`.
-    Authority,
-    /// Hashtag timelines of one Mastodon instance (`url` is the instance, `tags` the hashtags).
-    Mastodon,
-    /// Bluesky posts from a Jetstream instance (`url` is its `wss://…/subscribe`).
-    Bluesky,
-    /// A public Telegram channel's web preview (`url` is `https://t.me/s/<channel>`).
-    Telegram,
-}
-
-impl SourceKindConfig {
-    /// The kind the messages of such a source carry.
-    pub fn message_kind(self) -> onrust_model::SourceKind {
-        match self {
-            Self::Feed => onrust_model::SourceKind::Feed,
-            Self::Reddit => onrust_model::SourceKind::Reddit,
-            Self::Youtube => onrust_model::SourceKind::Youtube,
-            Self::Authority => onrust_model::SourceKind::Authority,
-            Self::Mastodon => onrust_model::SourceKind::Mastodon,
-            Self::Bluesky => onrust_model::SourceKind::Bluesky,
-            Self::Telegram => onrust_model::SourceKind::Telegram,
-        }
-    }
-
-    /// The configuration's name of the kind.
-    pub fn name(self) -> &'static str {
-        self.message_kind().as_str()
-    }
-}
+use super::{Collector, HumanDuration, IngestConfig, mandate_checks, places};
 
 /// One `[[sources]]` entry.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct SourceConfig {
     /// Stable id, `[a-z0-9_-]`; part of every message id from this source.
     pub id: String,
-    /// `feed` (RSS, Atom, JSON Feed), `reddit`, `youtube`, `authority`,
-    /// `mastodon`, `bluesky` or `telegram`.
-    pub kind: SourceKindConfig,
-    /// Where to read: the feed (http, https); the Mastodon instance
-    /// (`https://mastodon.nl`); the Jetstream endpoint (`wss://…/subscribe`);
-    /// the channel preview (`https://t.me/s/<channel>`).
-    pub url: String,
     /// How often to poll; the feed's own ttl, max-age or Retry-After can only
-    /// make it longer. Not used by `bluesky`, which streams.
+    /// make it longer. `bluesky` streams: for it this is only how long a
+    /// silence may last before the source counts as not delivering (R10).
     #[serde(default = "default_interval")]
     pub interval: HumanDuration,
     /// Set to false to keep the entry but not poll it.
@@ -77,119 +28,35 @@ pub struct SourceConfig {
     /// metric (rule R10); empty: the whole region (a regional source).
     #[serde(default)]
     pub municipalities: Vec<String>,
-    /// `mastodon` only: the hashtags to follow, without `#`; queried four at a time.
-    #[serde(default)]
-    pub tags: Vec<String>,
-    /// `bluesky` only: the post languages (`langs` tags, ISO 639-1) let in; default `["nl"]`.
-    #[serde(default)]
-    pub languages: Vec<String>,
     /// The `[[mandates]]` id this source runs under (rule L5); required.
     #[serde(default)]
     pub mandate: Option<String>,
+    /// `kind = "…"` and the keys that kind takes (`url`; `tags` for
+    /// mastodon; `languages` for bluesky).
+    #[serde(flatten)]
+    pub params: SourceParams,
 }
+
+/// The keys every entry may have, whatever its kind (the fields above).
+const COMMON_KEYS: [&str; 6] = ["id", "kind", "interval", "enabled", "municipalities", "mandate"];
 
 impl SourceConfig {
-    /// The languages a `bluesky` source lets in.
-    pub fn bluesky_languages(&self) -> Vec<String> {
-        if self.languages.is_empty() { vec!["nl".to_owned()] } else { self.languages.clone() }
+    /// The source's kind.
+    pub fn kind(&self) -> SourceKindConfig {
+        self.params.kind()
+    }
+
+    /// Where it reads, as written.
+    pub fn url(&self) -> &str {
+        self.params.url()
     }
 }
-
-/// Most hashtags one Mastodon source follows (each four is one request per poll).
-pub const MAX_MASTODON_TAGS: usize = 40;
-
-/// Telegram previews show only the latest few dozen posts: a slower poll misses some on a busy channel.
-pub const MAX_TELEGRAM_INTERVAL: Duration = Duration::from_secs(30 * 60);
 
 fn default_interval() -> HumanDuration {
     HumanDuration(Duration::from_secs(300))
 }
 fn default_true() -> bool {
     true
-}
-
-/// The checks that depend on a source's kind: the URL's form, and the keys only some kinds take.
-fn validate_source_kind(
-    source: &SourceConfig,
-    allow_hosts: &[String],
-    key: &dyn Fn(&str) -> String,
-    c: &mut Collector,
-) {
-    use SourceKindConfig as K;
-    let url = match url::Url::parse(&source.url) {
-        Ok(url) => url,
-        Err(e) => return c.push(key("url"), format!("{:?} is not a URL: {e}", checks::redacted(&source.url))),
-    };
-    let schemes: &[&str] = if source.kind == K::Bluesky { &["wss", "ws"] } else { &["https", "http"] };
-    if !schemes.contains(&url.scheme()) {
-        let allowed = schemes.join(" or ");
-        c.push(
-            key("url"),
-            format!("scheme {:?} is not allowed for kind {}; use {allowed}", url.scheme(), source.kind.name()),
-        );
-    } else {
-        for problem in checks::source_url(&source.url, &url, allow_hosts) {
-            c.push(key("url"), problem);
-        }
-    }
-    if source.kind != K::Mastodon && !source.tags.is_empty() {
-        c.push(key("tags"), format!("only a mastodon source follows tags, not kind {}", source.kind.name()));
-    }
-    if source.kind != K::Bluesky && !source.languages.is_empty() {
-        c.push(
-            key("languages"),
-            format!("only a bluesky source filters on languages, not kind {}", source.kind.name()),
-        );
-    }
-    match source.kind {
-        K::Mastodon => {
-            if !matches!(url.path(), "" | "/") || url.query().is_some() {
-                c.push(key("url"), "a mastodon source's url is the instance itself, such as \"https://mastodon.nl\"");
-            }
-            if source.tags.is_empty() {
-                c.push(key("tags"), "a mastodon source needs at least one hashtag to follow");
-            }
-            if source.tags.len() > MAX_MASTODON_TAGS {
-                c.push(
-                    key("tags"),
-                    format!("at most {MAX_MASTODON_TAGS} tags per source; split them over more sources"),
-                );
-            }
-            let mut seen = HashSet::new();
-            for tag in &source.tags {
-                let valid = !tag.is_empty()
-                    && tag.chars().count() <= 100
-                    && tag.chars().all(|ch| ch.is_alphanumeric() || ch == '_');
-                if !valid {
-                    c.push(key("tags"), format!("{tag:?} is not a hashtag: letters, digits and _ only, without #"));
-                } else if !seen.insert(tag.to_lowercase()) {
-                    c.push(key("tags"), format!("{tag:?} is listed twice"));
-                }
-            }
-        }
-        K::Telegram => {
-            if let Err(e) = onrust_ingest::telegram::channel_of(&url) {
-                c.push(key("url"), format!("{e}, such as \"https://t.me/s/channel\""));
-            }
-            if source.interval.0 > MAX_TELEGRAM_INTERVAL {
-                c.push(key("interval"), "at most 30m for telegram: the preview shows only the latest few dozen posts");
-            }
-        }
-        K::Bluesky => {
-            // Its delete events remove archived messages: nobody on the way may inject them.
-            let guard = onrust_ingest::fetch::guard::EgressGuard::new(allow_hosts);
-            let local = url.host_str().is_some_and(|host| guard.is_allowed_host(host));
-            if url.scheme() == "ws" && !local {
-                c.push(key("url"), "ws:// is unencrypted; use wss:// (ws only towards a host in ingest.allow_hosts)");
-            }
-            for lang in &source.languages {
-                if lang.len() != 2 || !lang.chars().all(|ch| ch.is_ascii_lowercase()) {
-                    c.push(key("languages"), format!("{lang:?} is not an ISO 639-1 code such as \"nl\""));
-                }
-            }
-        }
-        K::Feed | K::Reddit | K::Youtube | K::Authority => {}
-    }
 }
 
 /// The sources as read, each with its place in the file, so a later problem
@@ -211,17 +78,40 @@ impl Sources {
 }
 
 impl Collector {
-    /// Reads `[[sources]]` entry by entry.
+    /// Reads `[[sources]]` entry by entry. A key the entry's kind does not
+    /// take is reported under its own name, with the kinds that take it,
+    /// and the rest of the entry is still read and checked.
     pub(super) fn sources(&mut self, table: &mut toml::Table) -> Sources {
         let mut sources = Sources { entries: Vec::new(), positions: Vec::new() };
-        for (i, entry) in self.entries(table, "sources").into_iter().enumerate() {
-            if let Some(mut source) = self.value::<SourceConfig>(&format!("sources[{i}]"), entry) {
+        for (i, mut entry) in self.entries(table, "sources").into_iter().enumerate() {
+            let at = format!("sources[{i}]");
+            self.refuse_keys_of_other_kinds(&at, &mut entry);
+            if let Some(mut source) = self.value::<SourceConfig>(&at, entry) {
                 places::normalise(&mut source.municipalities);
                 sources.entries.push(source);
                 sources.positions.push(i);
             }
         }
         sources
+    }
+
+    /// Takes out of `entry` (and reports) every key its kind does not take;
+    /// without a known kind, serde names what is wrong with the kind.
+    fn refuse_keys_of_other_kinds(&mut self, at: &str, entry: &mut toml::Value) {
+        let toml::Value::Table(keys) = entry else { return };
+        let Some(kind) = keys.get("kind").and_then(toml::Value::as_str).and_then(SourceKindConfig::from_name) else {
+            return;
+        };
+        let taken = SourceParams::keys(kind);
+        let refused: Vec<String> = keys
+            .keys()
+            .filter(|key| !COMMON_KEYS.contains(&key.as_str()) && !taken.contains(&key.as_str()))
+            .cloned()
+            .collect();
+        for key in refused {
+            keys.remove(&key);
+            self.push_within(at, SourceParams::unknown_key(kind, &key));
+        }
     }
 }
 
@@ -231,22 +121,26 @@ pub(super) fn validate(sources: &[SourceConfig], source_positions: &[usize], ing
     let mut seen = HashSet::new();
     for (i, source) in sources.iter().enumerate() {
         let at = source_positions.get(i).copied().unwrap_or(i);
-        let key = |field: &str| format!("sources[{at}].{field}");
+        let entry = format!("sources[{at}]");
+        let key = |field: &str| format!("{entry}.{field}");
         if let Err(e) = onrust_model::SourceId::new(source.id.clone()) {
             c.push(key("id"), e.to_string());
         }
         if !seen.insert(source.id.clone()) {
             c.push(key("id"), format!("{:?} is used by an earlier source; ids must be unique", source.id));
         }
-        validate_source_kind(source, &ingest.allow_hosts, &key, c);
+        let checks = SourceChecks { allow_hosts: &ingest.allow_hosts, interval: source.interval.0 };
+        for problem in source.params.validate(&checks) {
+            c.push_within(&entry, problem);
+        }
         if source.interval.0 < Duration::from_secs(10) {
             c.push(key("interval"), "must be at least 10s; be polite to feed operators");
         }
         if source.interval.0 > Duration::from_secs(7 * 24 * 3600) {
             c.push(key("interval"), "must be at most 7d");
         }
-        // A poll must be able to end before the next is due (Bluesky streams, it does not poll).
-        if source.kind != SourceKindConfig::Bluesky
+        // A poll must be able to end before the next is due (a stream does not poll).
+        if !source.params.streams()
             && source.interval.0 >= Duration::from_secs(10)
             && source.interval.0 < ingest.total_timeout.0
         {

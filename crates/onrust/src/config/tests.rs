@@ -1,6 +1,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use onrust_ingest::config::SourceParams;
 use onrust_web::Role;
 
 use super::http::default_listen;
@@ -31,9 +32,9 @@ fn the_shipped_config_is_valid() {
     // Every municipality's own publications are read, so coverage is per municipality.
     for code in &config.region.municipalities {
         let gemeenteblad = config.sources.iter().find(|s| {
-            s.kind == SourceKindConfig::Authority
+            s.kind() == SourceKindConfig::Authority
                 && s.municipalities == [code.clone()]
-                && s.url.contains("Gemeenteblad")
+                && s.url().contains("Gemeenteblad")
         });
         assert!(gemeenteblad.is_some(), "no Gemeenteblad source for {code}");
     }
@@ -79,9 +80,11 @@ fn each_source_kind_is_checked_for_what_it_needs() {
         "#,
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(config.sources[0].tags.len(), 5);
-    assert_eq!(config.sources[1].bluesky_languages(), ["nl"], "Dutch by default");
-    assert_eq!(config.sources[2].kind.message_kind(), onrust_model::SourceKind::Telegram);
+    let SourceParams::Mastodon(mastodon) = &config.sources[0].params else { panic!("{:?}", config.sources[0]) };
+    assert_eq!(mastodon.tags.len(), 5);
+    let SourceParams::Bluesky(bluesky) = &config.sources[1].params else { panic!("{:?}", config.sources[1]) };
+    assert_eq!(bluesky.languages(), ["nl"], "Dutch by default");
+    assert_eq!(config.sources[2].kind().message_kind(), onrust_model::SourceKind::Telegram);
 
     let errors = parse(
         r##"
@@ -129,14 +132,14 @@ fn each_source_kind_is_checked_for_what_it_needs() {
         "sources[0].tags: \"#utrecht\" is not a hashtag",
         "sources[0].tags: \"Utrecht\" is listed twice",
         "sources[0].tags: \"\" is not a hashtag",
-        "sources[0].languages: only a bluesky source filters on languages, not kind mastodon",
+        "sources[0].languages: a mastodon source takes no languages; only bluesky does",
         "sources[1].tags: a mastodon source needs at least one hashtag",
         "sources[2].url: scheme \"https\" is not allowed for kind bluesky; use wss or ws",
         "sources[2].languages: \"dutch\" is not an ISO 639-1 code",
         "sources[3].url: telegram url path \"/rtvutrecht\" is not /s/<channel>",
         "sources[3].interval: at most 30m for telegram",
         "sources[4].url: scheme \"wss\" is not allowed for kind feed; use https or http",
-        "sources[4].tags: only a mastodon source follows tags, not kind feed",
+        "sources[4].tags: a feed source takes no tags; only mastodon does",
         "sources[5].url: ws:// is unencrypted; use wss://",
     ] {
         assert!(errors.contains(needle), "missing {needle:?} in:\n{errors}");
@@ -225,6 +228,55 @@ fn every_problem_is_reported_at_once_with_file_and_key() {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
     assert_eq!(errors.0.len(), 7, "{text}");
+}
+
+/// Each kind owns its keys: a key that belongs to another kind, or to none,
+/// is refused under its own name in its own entry, and the rest of that
+/// entry is still checked.
+#[test]
+fn a_key_that_is_not_the_kinds_is_refused_by_name_and_the_entry_still_checked() {
+    let errors = parse(
+        r#"
+        [[sources]]
+        mandate = "test"
+        id = "nos"
+        kind = "feed"
+        url = "https://feeds.nos.nl/nosnieuwsalgemeen"
+        languages = ["nl"]
+        [[sources]]
+        mandate = "test"
+        id = "Tg"
+        kind = "telegram"
+        url = "https://t.me/s/rtvutrecht"
+        tags = ["utrecht"]
+        feed_url = "https://example.org/"
+        [[sources]]
+        mandate = "test"
+        id = "m"
+        kind = "rss"
+        url = "https://example.org/feed"
+        "#,
+    )
+    .unwrap_err();
+    let text = errors.to_string();
+    for needle in [
+        "sources[0].languages: a feed source takes no languages; only bluesky does",
+        "sources[1].tags: a telegram source takes no tags; only mastodon does",
+        "sources[1].feed_url: unknown key",
+        "sources[1].id: ",
+        "sources[2]: unknown variant `rss`, expected one of `feed`, `reddit`, `youtube`, `authority`, `mastodon`, `bluesky`, `telegram`",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    assert_eq!(errors.0.len(), 5, "{text}");
+    // Without the foreign keys the same sources are read.
+    let config =
+        parse("[[sources]]\nmandate = \"test\"\nid = \"nos\"\nkind = \"feed\"\nurl = \"https://feeds.nos.nl/x\"\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        config.sources[0].params,
+        SourceParams::Feed(onrust_ingest::config::FeedConfig { url: "https://feeds.nos.nl/x".into() })
+    );
 }
 
 #[test]

@@ -14,15 +14,12 @@ use std::sync::Arc;
 use anyhow::Context;
 use onrust_bus::{Ack, Record};
 use onrust_classify::{Classifier, Input};
-use onrust_ingest::bluesky::{JetstreamSource, Relevance};
-use onrust_ingest::feed::FeedSource;
-use onrust_ingest::mastodon::{self, MastodonSource};
-use onrust_ingest::source::{SourceContext, SourceSettings};
-use onrust_ingest::telegram::TelegramSource;
+use onrust_ingest::bluesky::Relevance;
+use onrust_ingest::source::SourceContext;
 use onrust_model::{Deletion, Level, RawMessage, SourceId};
 use tokio::sync::{mpsc, watch};
 
-use crate::config::{SourceConfig, SourceKindConfig};
+use crate::config::SourceConfig;
 
 use crate::internal_events::StageProcessed;
 
@@ -71,35 +68,14 @@ impl Relevance for LexiconRelevance {
 /// A source's task, ready to spawn.
 pub type SourceTask = Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// The task that runs one configured source, whatever its kind; the
-/// configuration was validated, so an error here names what still fails.
+/// The task that runs one configured source, whatever its kind: the kind
+/// builds it (`onrust_ingest::config`); the configuration was validated, so
+/// an error here names what still fails.
 pub fn source_task(source: &SourceConfig, ends: SourceEnds) -> anyhow::Result<SourceTask> {
     let id = SourceId::new(source.id.clone())?;
-    let url = url::Url::parse(&source.url).with_context(|| format!("source {}: bad url", source.id))?;
     let SourceEnds { context, messages, deletions, stop, relevance } = ends;
-    let kind = source.kind.message_kind();
-    let settings = |identity: &str| SourceSettings::new(id.clone(), kind, identity, source.interval.0);
-    Ok(match source.kind {
-        SourceKindConfig::Feed | SourceKindConfig::Reddit | SourceKindConfig::Youtube | SourceKindConfig::Authority => {
-            let feed = FeedSource::feed(settings(url.as_str()), url);
-            Box::pin(feed.run(context, messages, stop))
-        }
-        SourceKindConfig::Mastodon => {
-            let identity = mastodon::identity(&url, &source.tags);
-            let instance = MastodonSource::mastodon(settings(&identity), url, source.tags.clone());
-            Box::pin(instance.run(context, messages, stop))
-        }
-        SourceKindConfig::Telegram => {
-            let channel = TelegramSource::telegram(settings(url.as_str()), url)
-                .with_context(|| format!("source {}", source.id))?;
-            Box::pin(channel.run(context, messages, stop))
-        }
-        SourceKindConfig::Bluesky => {
-            let relevance = relevance.context("a bluesky source needs the lexicons to filter on")?;
-            let stream = JetstreamSource::new(settings(url.as_str()), url, source.bluesky_languages(), relevance);
-            Box::pin(stream.run(context, messages, deletions, stop))
-        }
-    })
+    let worker = source.params.build(id, source.interval.0, relevance)?;
+    Ok(Box::pin(worker.run(context, messages, deletions, stop)))
 }
 
 /// Publishes what sources hand over until every source has hung up. A

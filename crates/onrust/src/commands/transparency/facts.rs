@@ -7,6 +7,7 @@ use anyhow::Context;
 use onrust_alert::RuleKind;
 use onrust_alert::engine::duration_nl;
 use onrust_alert::{Channel, RecipientRole};
+use onrust_ingest::config::SourceParams;
 use onrust_web::{Permission, Role};
 use serde::Deserialize;
 
@@ -212,7 +213,7 @@ pub fn read_figures(path: &Path) -> anyhow::Result<Option<Figures>> {
 }
 
 fn source_fact(source: &crate::config::SourceConfig) -> SourceFact {
-    let (kind, sees) = match source.kind {
+    let (kind, sees) = match source.kind() {
         SourceKindConfig::Feed => {
             ("feed", "de openbare berichten van een RSS-, Atom- of JSON-feed: titel, tekst, link en tijd")
         }
@@ -242,16 +243,24 @@ fn source_fact(source: &crate::config::SourceConfig) -> SourceFact {
              geen groepen en geen namen van doorgestuurde afzenders",
         ),
     };
-    let limited_to = match source.kind {
-        SourceKindConfig::Mastodon => format!("hashtags #{}", source.tags.join(", #")),
-        SourceKindConfig::Bluesky => format!("talen {}", source.bluesky_languages().join(", ")),
+    let limited_to = match &source.params {
+        SourceParams::Mastodon(mastodon) => format!("hashtags #{}", mastodon.tags.join(", #")),
+        SourceParams::Bluesky(bluesky) => format!("talen {}", bluesky.languages().join(", ")),
         _ => String::new(),
     };
-    let pace = match source.kind {
-        SourceKindConfig::Bluesky => "doorlopend".to_owned(),
-        _ => format!("elke {}", duration_nl(source.interval.0.as_secs())),
+    let pace = match source.params.streams() {
+        true => "doorlopend".to_owned(),
+        false => format!("elke {}", duration_nl(source.interval.0.as_secs())),
     };
-    SourceFact { id: source.id.clone(), kind, url: source.url.clone(), pace, sees, limited_to, enabled: source.enabled }
+    SourceFact {
+        id: source.id.clone(),
+        kind,
+        url: source.url().to_owned(),
+        pace,
+        sees,
+        limited_to,
+        enabled: source.enabled,
+    }
 }
 
 fn rule_fact(rule: &onrust_alert::Rule) -> RuleFact {
