@@ -46,8 +46,9 @@ pub fn load_classifier(config: &Config) -> anyhow::Result<Classifier> {
 /// has them (its CSV alone, read by the classifier's own reader), for the
 /// commands that name places but do not classify.
 pub fn municipality_names(config: &Config) -> anyhow::Result<Vec<(onrust_model::MunicipalityCode, String)>> {
-    let csv = config.config_dir().join(&config.classify.gazetteer);
-    onrust_classify::municipality_names(&csv)
+    // Resolved against the config file's folder when the file was read.
+    let csv = &config.classify.gazetteer;
+    onrust_classify::municipality_names(csv)
         .with_context(|| format!("cannot read the municipality names of the gazetteer {}", csv.display()))
 }
 
@@ -59,14 +60,14 @@ pub fn load_rules(config: &Config) -> anyhow::Result<Classifier> {
 }
 
 fn classifier_config(config: &Config) -> ClassifierConfig {
-    let dir = config.config_dir();
+    // The paths were resolved against the config file's folder when it was read.
     ClassifierConfig {
         languages: config.classify.languages.clone(),
-        themes_dir: dir.join(&config.classify.themes_dir),
-        gazetteer_path: dir.join(&config.classify.gazetteer),
+        themes_dir: config.classify.themes_dir.clone(),
+        gazetteer_path: config.classify.gazetteer.clone(),
         deny_terms: config.classify.deny_terms.clone(),
-        signals_dir: dir.join(&config.classify.signals_dir),
-        escalation_path: dir.join(&config.classify.escalation),
+        signals_dir: config.classify.signals_dir.clone(),
+        escalation_path: config.classify.escalation.clone(),
         source_municipalities: source_municipalities(config),
     }
 }

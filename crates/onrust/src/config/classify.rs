@@ -1,10 +1,11 @@
 //! `[classify]`: the lexicons, the gazetteer, the escalation model and the languages.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Deserialize;
 
 use super::Collector;
+use super::paths::PathBase;
 
 /// `[classify]`: lexicons and languages.
 #[derive(Debug, Clone, Deserialize)]
@@ -13,19 +14,19 @@ pub struct ClassifyConfig {
     /// Languages the detector may answer (ISO 639-1).
     #[serde(default = "default_languages")]
     pub languages: Vec<String>,
-    /// Folder of theme lexicons, relative to the config file.
+    /// Folder of theme lexicons, relative to the config file's folder.
     #[serde(default = "default_themes_dir")]
     pub themes_dir: PathBuf,
-    /// The woonplaats → municipality table, relative to the config file.
+    /// The woonplaats → municipality table, relative to the config file's folder.
     #[serde(default = "default_gazetteer")]
     pub gazetteer: PathBuf,
     /// Extra terms no lexicon may contain (rule L11), on top of the built-in list.
     #[serde(default)]
     pub deny_terms: Vec<String>,
-    /// Folder of escalation signal lexicons, relative to the config file.
+    /// Folder of escalation signal lexicons, relative to the config file's folder.
     #[serde(default = "default_signals_dir")]
     pub signals_dir: PathBuf,
-    /// The escalation model (weights, level thresholds), relative to the config file.
+    /// The escalation model (weights, level thresholds), relative to the config file's folder.
     #[serde(default = "default_escalation")]
     pub escalation: PathBuf,
 }
@@ -60,18 +61,25 @@ impl Default for ClassifyConfig {
 }
 
 impl ClassifyConfig {
+    /// Makes every path absolute against the config file's folder.
+    pub(super) fn resolve_paths(&mut self, base: &PathBase) {
+        for path in [&mut self.themes_dir, &mut self.gazetteer, &mut self.signals_dir, &mut self.escalation] {
+            *path = base.resolve(path);
+        }
+    }
+
     /// The lexicon folders and files exist (what is in them the classifier checks when it loads).
-    pub(super) fn validate(&self, dir: &Path, c: &mut Collector) {
+    pub(super) fn validate(&self, c: &mut Collector) {
         let folders = [("classify.themes_dir", &self.themes_dir), ("classify.signals_dir", &self.signals_dir)];
         for (key, path) in folders {
-            if !dir.join(path).is_dir() {
-                c.push(key, format!("{} is not a folder", dir.join(path).display()));
+            if !path.is_dir() {
+                c.push(key, format!("{} is not a folder", path.display()));
             }
         }
         let files = [("classify.escalation", &self.escalation), ("classify.gazetteer", &self.gazetteer)];
         for (key, path) in files {
-            if !dir.join(path).is_file() {
-                c.push(key, format!("{} is not a file", dir.join(path).display()));
+            if !path.is_file() {
+                c.push(key, format!("{} is not a file", path.display()));
             }
         }
     }

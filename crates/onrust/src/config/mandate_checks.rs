@@ -133,7 +133,6 @@ impl Collector {
     pub(super) fn mandates(
         &mut self,
         table: &mut toml::Table,
-        config_dir: &std::path::Path,
         classify: &super::ClassifyConfig,
         data_dir: &std::path::Path,
     ) -> (Vec<Mandate>, Option<NaiveDate>) {
@@ -152,7 +151,7 @@ impl Collector {
                 return (Vec::new(), trial_started);
             }
         };
-        let themes = super::mandates::theme_ids_in(&config_dir.join(&classify.themes_dir));
+        let themes = super::mandates::theme_ids_in(&classify.themes_dir);
         let mut out: Vec<Mandate> = Vec::new();
         for (i, entry) in entries.into_iter().enumerate() {
             let Some(entry) = self.value::<super::mandates::MandateEntry>(&format!("mandates[{i}]"), entry) else {

@@ -5,8 +5,8 @@
 //! unknown key in `[http]` does not hide a bad URL in `[[sources]]`. Each
 //! section is its own file with its type, defaults and checks; this file
 //! composes them in the order the checks need (what names municipalities
-//! after what says which there are). Paths to lexicons are relative to the
-//! config file; `data_dir` is relative to the working directory.
+//! after what says which there are). Every relative path is relative to
+//! the config file's folder (`paths`), resolved as the file is read.
 
 use std::path::{Path, PathBuf};
 
@@ -22,6 +22,7 @@ mod http;
 mod ingest;
 mod mandate_checks;
 pub mod mandates;
+mod paths;
 mod places;
 mod privacy;
 mod problems;
@@ -55,7 +56,8 @@ use problems::Collector;
 pub struct Config {
     /// The file this was read from.
     pub path: PathBuf,
-    /// All state: archive, cursors, keys, audit log, dead letters.
+    /// All state: archive, cursors, keys, audit log, dead letters; absolute
+    /// (resolved against the config file's folder when it was read).
     pub data_dir: PathBuf,
     pub http: HttpConfig,
     pub bus: BusConfig,
@@ -106,24 +108,32 @@ impl Config {
             None => PathBuf::from("data"),
             Some(value) => c.value::<PathBuf>("data_dir", value).unwrap_or_else(|| PathBuf::from("data")),
         };
+        let data_dir = c.paths.resolve(&data_dir);
         // First what says which municipalities there are, so every entry
         // that names one is checked against them as it is read.
-        let classify: ClassifyConfig = c.section(&mut table, "classify");
+        let mut classify: ClassifyConfig = c.section(&mut table, "classify");
+        classify.resolve_paths(&c.paths);
         let mut region: RegionConfig = c.section(&mut table, "region");
         places::normalise(&mut region.municipalities);
-        let config_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        c.places = Places::load(&config_dir, &classify, &region);
-        let (mandates, trial_started) = c.mandates(&mut table, &config_dir, &classify, &data_dir);
+        c.places = Places::load(&classify, &region);
+        let (mandates, trial_started) = c.mandates(&mut table, &classify, &data_dir);
         let tokens = c.tokens(&mut table);
         let mut http: HttpConfig = c.section(&mut table, "http");
         http.tokens = tokens;
-        let bus: BusConfig = c.section(&mut table, "bus");
+        c.paths.resolve_in_place(&mut http.token_file);
+        let mut bus: BusConfig = c.section(&mut table, "bus");
+        c.paths.resolve_in_place(&mut bus.ca_file);
+        c.paths.resolve_in_place(&mut bus.sasl_password_file);
         let ingest: IngestConfig = c.section(&mut table, "ingest");
         let archive: ArchiveConfig = c.section(&mut table, "archive");
         let privacy: PrivacyConfig = c.section(&mut table, "privacy");
         let retention: RetentionConfig = c.section(&mut table, "retention");
         let sources = c.sources(&mut table);
-        let smtp: Option<SmtpSection> = table.remove("smtp").and_then(|v| c.value("smtp", v));
+        let mut smtp: Option<SmtpSection> = table.remove("smtp").and_then(|v| c.value("smtp", v));
+        if let Some(smtp) = &mut smtp {
+            c.paths.resolve_in_place(&mut smtp.password_file);
+            c.paths.resolve_in_place(&mut smtp.ca_file);
+        }
         let alerts: AlertsConfig = c.section(&mut table, "alerts");
         let (recipients, webhooks) = c.recipients_and_webhooks(&mut table);
         let today = mandates::amsterdam_date(chrono::Utc::now());
@@ -175,12 +185,14 @@ impl Config {
             smtp.validate(c);
         }
         self.alerts.validate(c);
-        self.classify.validate(&self.config_dir(), c);
+        self.classify.validate(c);
     }
 
-    /// The folder the config file is in; lexicon paths are relative to it.
+    /// The folder the config file is in, as an absolute path: every
+    /// relative path in it is relative to this folder (and was resolved
+    /// when it was read), as is `classifier-figures.toml` beside it.
     pub fn config_dir(&self) -> PathBuf {
-        self.path.parent().map(Path::to_path_buf).unwrap_or_default()
+        paths::PathBase::of(&self.path).dir().to_path_buf()
     }
 
     pub fn archive_dir(&self) -> PathBuf {

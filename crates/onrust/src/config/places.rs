@@ -1,7 +1,7 @@
 //! `[region]` and the municipalities an entry may name.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Deserialize;
 
@@ -59,8 +59,8 @@ pub(super) struct Places {
 }
 
 impl Places {
-    pub(super) fn load(config_dir: &Path, classify: &ClassifyConfig, region: &RegionConfig) -> Self {
-        let file = config_dir.join(&classify.gazetteer);
+    pub(super) fn load(classify: &ClassifyConfig, region: &RegionConfig) -> Self {
+        let file = classify.gazetteer.clone();
         let gazetteer = onrust_classify::municipality_names(&file)
             .ok()
             .map(|names| (file, names.into_iter().map(|(code, _)| code.as_str().to_owned()).collect()));

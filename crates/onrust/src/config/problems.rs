@@ -8,6 +8,7 @@ use std::time::Duration;
 use onrust_model::Problem;
 use serde::de::DeserializeOwned;
 
+use super::paths::PathBase;
 use super::places::Places;
 
 /// Every problem found, in file order, each with the file and a key (`-`
@@ -33,11 +34,13 @@ pub(super) struct Collector {
     problems: Vec<Problem>,
     /// The municipalities an entry may name.
     pub places: Places,
+    /// What relative paths are relative to.
+    pub paths: PathBase,
 }
 
 impl Collector {
     pub fn new(file: &Path) -> Self {
-        Self { file: file.to_owned(), problems: Vec::new(), places: Places::default() }
+        Self { file: file.to_owned(), problems: Vec::new(), places: Places::default(), paths: PathBase::of(file) }
     }
 
     pub fn push(&mut self, key: impl Into<String>, message: impl Into<String>) {

@@ -144,7 +144,8 @@ impl Collector {
         let entries = self.entries(table, "webhooks");
         let mut out: Vec<(RecipientConfig, WebhookConfig)> = Vec::new();
         for (i, entry) in entries.into_iter().enumerate() {
-            let Some(w) = self.value::<WebhookEntry>(&format!("webhooks[{i}]"), entry) else { continue };
+            let Some(mut w) = self.value::<WebhookEntry>(&format!("webhooks[{i}]"), entry) else { continue };
+            w.secret_file = self.paths.resolve(&w.secret_file);
             let key = |field: &str| format!("webhooks[{i}].{field}");
             let mut ok = true;
             if let Err(e) = onrust_notify::webhook::check_url(&w.url) {

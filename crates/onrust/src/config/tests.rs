@@ -753,3 +753,58 @@ fn durations_and_defaults() {
     assert_eq!(config.http.listen, default_listen());
     assert_eq!(config.archive.commit_interval.0, Duration::from_secs(1));
 }
+
+/// One base for relative paths: every path in the file is relative to the
+/// file's own folder, never to the working directory (the tests run in the
+/// crate's folder, where none of these files exist).
+#[test]
+fn every_relative_path_is_relative_to_the_config_files_folder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let etc = dir.path().join("etc");
+    std::fs::create_dir_all(etc.join("secrets")).expect("mkdir");
+    for name in ["monitor.token", "smtp.password", "hook.key", "kafka.password", "ca.pem"] {
+        let path = etc.join("secrets").join(name);
+        std::fs::write(&path, "een-geheim-van-twintig-tekens\n").expect("write");
+        private(&path);
+    }
+    // The shipped lexicons, reached through a folder beside the file.
+    let shipped = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config");
+    std::os::unix::fs::symlink(&shipped, etc.join("lexicons")).expect("symlink");
+    let text = "data_dir = \"state\"\n\
+                [http]\ntoken_file = \"secrets/monitor.token\"\n\
+                [bus]\nkind = \"kafka\"\nbrokers = \"kafka-1:9092\"\nsecurity_protocol = \"sasl_ssl\"\n\
+                sasl_mechanism = \"SCRAM-SHA-512\"\nsasl_username = \"onrust\"\n\
+                sasl_password_file = \"secrets/kafka.password\"\nca_file = \"secrets/ca.pem\"\n\
+                [classify]\nthemes_dir = \"lexicons/themes\"\nsignals_dir = \"lexicons/signals\"\n\
+                escalation = \"lexicons/escalation.toml\"\n\
+                gazetteer = \"lexicons/gazetteer/woonplaatsen-gemeenten-2024.csv\"\n\
+                [smtp]\nhost = \"127.0.0.1\"\ntls = \"none\"\nfrom = \"onrust@example.org\"\nusername = \"onrust\"\n\
+                password_file = \"secrets/smtp.password\"\nca_file = \"secrets/ca.pem\"\n\
+                [[webhooks]]\nurl = \"https://crisis.example/onrust\"\nsecret_file = \"secrets/hook.key\"\n";
+    let config = Config::parse(&etc.join("onrust.toml"), &mandates::with_test_mandate(text))
+        .unwrap_or_else(|e| panic!("the files beside the config file are found: {e}"));
+    let at = |relative: &str| Some(etc.join(relative));
+    assert_eq!(Some(config.data_dir.clone()), at("state"));
+    assert_eq!(config.http.token_file, at("secrets/monitor.token"));
+    assert_eq!(
+        (config.bus.sasl_password_file.clone(), config.bus.ca_file.clone()),
+        (at("secrets/kafka.password"), at("secrets/ca.pem"))
+    );
+    let smtp = config.smtp.as_ref().expect("smtp");
+    assert_eq!((smtp.password_file.clone(), smtp.ca_file.clone()), (at("secrets/smtp.password"), at("secrets/ca.pem")));
+    assert_eq!(Some(config.webhooks[0].secret_file.clone()), at("secrets/hook.key"));
+    assert_eq!(Some(config.classify.themes_dir.clone()), at("lexicons/themes"));
+    assert_eq!(Some(config.classify.gazetteer.clone()), at("lexicons/gazetteer/woonplaatsen-gemeenten-2024.csv"));
+    assert_eq!(config.config_dir(), etc);
+    assert_eq!(config.archive_dir(), etc.join("state/archive"), "the data folder's files follow");
+
+    // A file that is only beside the working directory is not found.
+    let elsewhere =
+        Config::parse(&etc.join("onrust.toml"), &mandates::with_test_mandate("[http]\ntoken_file = \"Cargo.toml\"\n"))
+            .unwrap_err()
+            .to_string();
+    assert!(
+        elsewhere.contains(&format!("http.token_file: cannot read {}", etc.join("Cargo.toml").display())),
+        "{elsewhere}"
+    );
+}

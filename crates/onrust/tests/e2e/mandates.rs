@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use crate::support::{
-    FeedServer, Install, Reply, SmtpSink, free_port, holds_within, mandate_block, repo_root, run_shipped_in,
+    FeedServer, Install, Reply, SmtpSink, free_port, holds_within, mandate_block, run_shipped_in,
 };
 
 const OFFICER: &str = "oov@utrecht.example";
@@ -192,6 +192,7 @@ fn only_a_mandate_in_force_runs_and_its_alerts_searches_and_audit_records_carry_
 fn the_shipped_trial_mandate_starts_on_a_fresh_data_directory_and_the_report_lists_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
+    // The shipped config's data_dir is relative to its own folder (dir/config), not to the working directory.
     let daemon = run_shipped_in(dir.path(), port);
     let log = || std::fs::read_to_string(&daemon.stderr_path).unwrap_or_default();
     assert!(
@@ -215,7 +216,7 @@ fn the_shipped_trial_mandate_starts_on_a_fresh_data_directory_and_the_report_lis
         std::process::Command::new(crate::support::onrust_bin())
             .args(args)
             .arg("--config")
-            .arg(repo_root().join("config/onrust.toml"))
+            .arg(dir.path().join("config/onrust.toml"))
             .current_dir(dir.path())
             .output()
             .expect("run")

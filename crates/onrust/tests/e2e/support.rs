@@ -279,15 +279,17 @@ pub fn shipped_region() -> String {
     config[start..end].to_owned()
 }
 
-/// `onrust run` on the shipped config/onrust.toml, as the README's first
-/// command runs it, in `dir` (so its `data_dir = "data"` is `dir/data`) and
-/// listening on `port`; waits until /readyz answers 200.
+/// `onrust run` on a copy of the shipped config/ folder in `dir/config`, as
+/// the README's first command runs it from the repository (so its
+/// `data_dir = "../data"`, relative to the config file's folder, is
+/// `dir/data`), listening on `port`; waits until /readyz answers 200.
 pub fn run_shipped_in(dir: &std::path::Path, port: u16) -> Daemon {
+    copy_dir(&repo_root().join("config"), &dir.join("config"));
     let stderr_path = dir.join(format!("stderr-shipped-{port}.log"));
     let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
     let child = Command::new(onrust_bin())
         .args(["run", "--config"])
-        .arg(repo_root().join("config/onrust.toml"))
+        .arg(dir.join("config/onrust.toml"))
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .current_dir(dir)
         .env("ONRUST_LOG", "info")
@@ -298,6 +300,20 @@ pub fn run_shipped_in(dir: &std::path::Path, port: u16) -> Daemon {
     let daemon = Daemon { child, port, stderr_path };
     daemon.wait_ready(Duration::from_secs(60), None);
     daemon
+}
+
+/// Copies the folder `from` (files and folders) to `to`.
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("create the copy's folder");
+    for entry in std::fs::read_dir(from).expect("read the folder") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
 }
 
 /// A temporary onrust installation: config file, data dir and listener port.
