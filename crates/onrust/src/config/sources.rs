@@ -11,7 +11,10 @@ use serde::Deserialize;
 
 use super::{Collector, HumanDuration, IngestConfig, mandate_checks, places};
 
-/// One `[[sources]]` entry.
+/// One `[[sources]]` entry. No `deny_unknown_fields` here: serde does not
+/// support it beside `flatten`. Every key that is not one of these goes to
+/// the kind's own struct, which refuses what it does not take; the reader
+/// (`Collector::sources`) names such a key first.
 #[derive(Debug, Clone, Deserialize)]
 pub struct SourceConfig {
     /// Stable id, `[a-z0-9_-]`; part of every message id from this source.
@@ -37,7 +40,8 @@ pub struct SourceConfig {
     pub params: SourceParams,
 }
 
-/// The keys every entry may have, whatever its kind (the fields above).
+/// The keys every entry may have, whatever its kind: the fields above (a
+/// field added there and not here would be refused as an unknown key).
 const COMMON_KEYS: [&str; 6] = ["id", "kind", "interval", "enabled", "municipalities", "mandate"];
 
 impl SourceConfig {

@@ -22,7 +22,14 @@ fn the_shipped_config_is_valid() {
         std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").into()),
     )
     .join("../../config/onrust.toml");
-    let config = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    // Its data_dir is the repository's data/, where a developer's daemon may
+    // keep a trial record: the test reads the file as shipped, with its own.
+    let data = tempfile::tempdir().expect("tempdir");
+    let text = std::fs::read_to_string(&path).expect("the shipped config");
+    assert!(text.contains("\ndata_dir = \"../data\""), "the repository's data/, relative to config/");
+    let text = text.replacen("\ndata_dir = \"../data\"", &format!("\ndata_dir = {:?}", data.path()), 1);
+    let config = Config::parse(&path, &text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.data_dir, data.path());
     assert!(config.sources.len() >= 5, "real regional sources ship with onrust");
     assert_eq!(config.bus.kind, BusKind::Embedded);
     assert!(config.ingest.allow_hosts.is_empty(), "no guard exemptions by default");

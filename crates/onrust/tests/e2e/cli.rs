@@ -2,7 +2,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{Install, onrust_bin, repo_root};
+use crate::support::{Install, onrust_bin, repo_root, shipped_config};
 
 fn replay_file(install: &Install, lines: &[serde_json::Value]) -> std::path::PathBuf {
     let path = install.dir.path().join("replay.jsonl");
@@ -21,11 +21,7 @@ fn messages() -> Vec<serde_json::Value> {
 
 #[test]
 fn check_config_reports_every_problem_and_accepts_the_shipped_file() {
-    let ok = Command::new(onrust_bin())
-        .args(["check-config", "--config"])
-        .arg(repo_root().join("config/onrust.toml"))
-        .output()
-        .expect("run");
+    let ok = Command::new(onrust_bin()).args(["check-config", "--config"]).arg(shipped_config()).output().expect("run");
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     let out = String::from_utf8_lossy(&ok.stdout);
     assert!(out.contains("is valid") && out.contains("rtvutrecht"), "{out}");
@@ -48,7 +44,7 @@ fn check_config_reports_every_problem_and_accepts_the_shipped_file() {
 fn classify_follows_the_contract_line_by_line() {
     let mut child = Command::new(onrust_bin())
         .args(["classify", "--config"])
-        .arg(repo_root().join("config/onrust.toml"))
+        .arg(shipped_config())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -158,7 +154,7 @@ fn eval_scores_the_dev_set_and_it_meets_every_target() {
     let dev = repo_root().join("tests/fixtures/classifier/dev.jsonl");
     let out = Command::new(onrust_bin())
         .args(["eval", "--json", "--config"])
-        .arg(repo_root().join("config/onrust.toml"))
+        .arg(shipped_config())
         .arg(&dev)
         .output()
         .expect("run");
@@ -185,12 +181,8 @@ fn eval_scores_the_dev_set_and_it_meets_every_target() {
     let file = dir.path().join("mixed.jsonl");
     let first = std::fs::read_to_string(&dev).expect("dev").lines().next().expect("a line").to_owned();
     std::fs::write(&file, format!("{first}\n{{broken\n{first}\n")).expect("write");
-    let out = Command::new(onrust_bin())
-        .args(["eval", "--config"])
-        .arg(repo_root().join("config/onrust.toml"))
-        .arg(&file)
-        .output()
-        .expect("run");
+    let out =
+        Command::new(onrust_bin()).args(["eval", "--config"]).arg(shipped_config()).arg(&file).output().expect("run");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 2:"));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("2 messages"), "{}", String::from_utf8_lossy(&out.stdout));
@@ -204,7 +196,7 @@ fn the_committed_learned_weights_are_a_fresh_training_run() {
     let train = |out: &std::path::Path| {
         let done = Command::new(onrust_bin())
             .args(["train", "--config"])
-            .arg(repo_root().join("config/onrust.toml"))
+            .arg(shipped_config())
             .arg("--spec")
             .arg(repo_root().join("config/escalation-train.toml"))
             .arg("--out")
@@ -223,7 +215,7 @@ fn the_committed_learned_weights_are_a_fresh_training_run() {
     let check = |out: &std::path::Path| {
         Command::new(onrust_bin())
             .args(["train", "--check", "--config"])
-            .arg(repo_root().join("config/onrust.toml"))
+            .arg(shipped_config())
             .arg("--spec")
             .arg(repo_root().join("config/escalation-train.toml"))
             .arg("--out")
@@ -306,7 +298,7 @@ fn replay_and_classify_cap_lines_and_skip_a_byte_order_mark() {
 
     let mut child = Command::new(onrust_bin())
         .args(["classify", "--config"])
-        .arg(repo_root().join("config/onrust.toml"))
+        .arg(shipped_config())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

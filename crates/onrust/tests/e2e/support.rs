@@ -302,6 +302,21 @@ pub fn run_shipped_in(dir: &std::path::Path, port: u16) -> Daemon {
     daemon
 }
 
+/// The shipped config/onrust.toml, in a copy of config/ made once per test
+/// run under the target's temporary folder: its `data_dir = "../data"` is
+/// relative to the file's folder, and must be the tests' own, never the
+/// repository's `data/` (where a developer's own daemon keeps its state).
+pub fn shipped_config() -> PathBuf {
+    static COPY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    COPY.get_or_init(|| {
+        let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("shipped-config");
+        let _ = std::fs::remove_dir_all(&root);
+        copy_dir(&repo_root().join("config"), &root.join("config"));
+        root.join("config/onrust.toml")
+    })
+    .clone()
+}
+
 /// Copies the folder `from` (files and folders) to `to`.
 pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).expect("create the copy's folder");
