@@ -127,12 +127,7 @@ impl Collector {
                 self.push(key("email"), "the same recipient, role and municipality as an earlier entry");
                 continue;
             }
-            out.push(RecipientConfig {
-                scope,
-                role: r.role,
-                channel: onrust_alert::Channel::Email,
-                address: r.email,
-            });
+            out.push(RecipientConfig { scope, role: r.role, channel: onrust_alert::Channel::Email, address: r.email });
         }
         out
     }

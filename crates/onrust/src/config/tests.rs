@@ -488,10 +488,7 @@ fn alert_sections_are_read_and_mapped_onto_the_notifier() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let smtp = config.smtp.as_ref().expect("smtp").to_notifier();
-    assert_eq!(
-        (smtp.host.as_str(), smtp.port, smtp.tls),
-        ("127.0.0.1", 2525, onrust_notify::smtp::TlsMode::None)
-    );
+    assert_eq!((smtp.host.as_str(), smtp.port, smtp.tls), ("127.0.0.1", 2525, onrust_notify::smtp::TlsMode::None));
     assert_eq!(config.alerts.evaluate_interval.0, Duration::from_secs(2));
     assert_eq!(config.recipients.len(), 2);
     assert_eq!(config.recipients[1].scope, RecipientScope::All);

@@ -7,9 +7,7 @@
 
 use std::time::Duration;
 
-use crate::support::{
-    FeedServer, Install, Reply, SmtpSink, free_port, holds_within, mandate_block, run_shipped_in,
-};
+use crate::support::{FeedServer, Install, Reply, SmtpSink, free_port, holds_within, mandate_block, run_shipped_in};
 
 const OFFICER: &str = "oov@utrecht.example";
 
