@@ -21,7 +21,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use onrust_model::Pseudonym;
-use rand::RngCore;
+use rand::TryRngCore;
 use sha2::Sha256;
 
 const KEY_BYTES: usize = 32;
@@ -36,6 +36,12 @@ pub enum KeyError {
         path: PathBuf,
         /// The underlying error.
         source: std::io::Error,
+    },
+    /// The operating system gave no random bytes for a new key.
+    #[error("no random bytes from the operating system for a new pseudonym key: {source}")]
+    Entropy {
+        /// The underlying error.
+        source: rand::rand_core::OsError,
     },
     /// A key file does not hold exactly 32 bytes.
     #[error("pseudonym key {path} is corrupt: expected {KEY_BYTES} bytes, found {found_bytes}")]
@@ -132,7 +138,7 @@ impl PseudonymKeys {
 
     fn create_key(&self, path: &Path) -> Result<[u8; KEY_BYTES], KeyError> {
         let mut key = [0u8; KEY_BYTES];
-        rand::rngs::OsRng.fill_bytes(&mut key);
+        rand::rngs::OsRng.try_fill_bytes(&mut key).map_err(|source| KeyError::Entropy { source })?;
         let tmp = self.dir.join(format!(".pseudonym-tmp-{}-{:016x}", std::process::id(), rand::random::<u64>()));
         let io = |path: &Path| {
             let path = path.to_path_buf();

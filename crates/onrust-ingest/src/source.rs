@@ -430,7 +430,7 @@ pub(crate) async fn store_cursor(id: &SourceId, store: &Arc<CursorStore>, cursor
 pub(crate) fn backoff(min: Duration, max: Duration, failures: u32) -> Duration {
     let floor = min.min(max);
     let ceiling = min.saturating_mul(2u32.saturating_pow(failures.min(20))).min(max).max(floor);
-    if ceiling > floor { rand::thread_rng().gen_range(floor..=ceiling) } else { ceiling }
+    if ceiling > floor { rand::rng().random_range(floor..=ceiling) } else { ceiling }
 }
 
 /// Runs `parse` on the blocking pool: a kind's parsing of a large body must

@@ -69,12 +69,12 @@ const SPLICES: &[&[u8]] = &[
 
 /// One mutation of `doc`, chosen by `rng`.
 fn mutate(doc: &mut Vec<u8>, rng: &mut StdRng) {
-    let at = |rng: &mut StdRng, doc: &Vec<u8>| if doc.is_empty() { 0 } else { rng.gen_range(0..=doc.len()) };
-    match rng.gen_range(0..7) {
+    let at = |rng: &mut StdRng, doc: &Vec<u8>| if doc.is_empty() { 0 } else { rng.random_range(0..=doc.len()) };
+    match rng.random_range(0..7) {
         0 => {
             let i = at(rng, doc).min(doc.len().saturating_sub(1));
             if let Some(byte) = doc.get_mut(i) {
-                *byte ^= 1 << rng.gen_range(0..8);
+                *byte ^= 1 << rng.random_range(0..8);
             }
         }
         1 => {
@@ -90,16 +90,16 @@ fn mutate(doc: &mut Vec<u8>, rng: &mut StdRng) {
             let (a, b) = (at(rng, doc), at(rng, doc));
             let piece = doc[a.min(b)..a.max(b)].to_vec();
             let i = at(rng, doc);
-            doc.splice(i..i, piece.iter().copied().cycle().take(piece.len() * rng.gen_range(1..4)));
+            doc.splice(i..i, piece.iter().copied().cycle().take(piece.len() * rng.random_range(1..4)));
         }
         4 | 5 => {
-            let splice = SPLICES[rng.gen_range(0..SPLICES.len())];
+            let splice = SPLICES[rng.random_range(0..SPLICES.len())];
             let i = at(rng, doc);
             doc.splice(i..i, splice.iter().copied());
         }
         _ => {
             let i = at(rng, doc);
-            let junk: Vec<u8> = (0..rng.gen_range(1..16)).map(|_| rng.r#gen()).collect();
+            let junk: Vec<u8> = (0..rng.random_range(1..16)).map(|_| rng.random()).collect();
             doc.splice(i..i, junk);
         }
     }
@@ -136,7 +136,7 @@ fn mutated_feeds_never_panic_and_give_bounded_output() {
             let seed = (index as u64) << 32 | round;
             let mut rng = StdRng::seed_from_u64(seed);
             let mut doc = original.clone();
-            for _ in 0..rng.gen_range(1..6) {
+            for _ in 0..rng.random_range(1..6) {
                 mutate(&mut doc, &mut rng);
             }
             let what = format!("{name}, seed {seed}");
