@@ -158,3 +158,29 @@ fn mutated_feeds_never_panic_and_give_bounded_output() {
     eprintln!("fuzz: {} documents, {parsed} parsed, {refused} refused", parsed + refused);
     assert!(parsed > 0 && refused > 0, "the mutations reach both outcomes");
 }
+
+/// Two declaration shapes that make quick-xml 0.42's decoding reader (under
+/// feed-rs 3.0) panic in `set_encoding`: a declaration naming another
+/// encoding that ends after the reader's 64-byte prefix, and a second
+/// declaration inside the document (found by the harness above, seed
+/// 12884901946, when feed-rs 3.0 was tried). Whichever parser sits below,
+/// both must come back as a feed or as an error, never as a panic.
+#[test]
+fn declarations_that_change_the_encoding_late_never_panic() {
+    let opts = ParseOptions::default();
+    let source = SourceId::new("fuzz").unwrap();
+    let entry = "<entry><id>urn:a</id><title>Stikstofprotest</title><updated>2026-12-01T10:00:00Z</updated></entry>";
+    let long_declaration = format!(
+        "<?xml version=\"1.0\"     encoding=\"windows-1252\"     standalone=\"yes\"   ?>\n\
+         <feed xmlns=\"http://www.w3.org/2005/Atom\"><id>urn:f</id><title>t</title>{entry}</feed>"
+    );
+    let second_declaration = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\"><id>urn:f</id>\
+         <logo>htt<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>ps://example.org/logo.png</logo><title>t</title>{entry}</feed>"
+    );
+    assert!(long_declaration.find("?>").is_some_and(|end| end > 64), "the declaration ends past the prefix");
+    for (what, doc) in [("long declaration", long_declaration), ("second declaration", second_declaration)] {
+        let outcome = std::panic::catch_unwind(|| parse_feed(doc.as_bytes(), &source, Utc::now(), &opts));
+        assert!(outcome.is_ok(), "{what}: the parser panicked");
+    }
+}
