@@ -67,6 +67,8 @@ mod stats;
 mod writer;
 
 #[cfg(test)]
+mod stem_stability;
+#[cfg(test)]
 mod tests;
 
 use chrono::{DateTime, Utc};
