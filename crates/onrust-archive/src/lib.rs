@@ -67,6 +67,8 @@ mod stats;
 mod writer;
 
 #[cfg(test)]
+mod old_archive;
+#[cfg(test)]
 mod stem_stability;
 #[cfg(test)]
 mod tests;
