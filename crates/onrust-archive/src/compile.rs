@@ -75,9 +75,9 @@ impl Compiler {
     fn node(&self, ast: &UserInputAst, g: Analysis) -> Result<Option<Box<dyn Query>>, Refusal> {
         match ast {
             UserInputAst::Leaf(leaf) => self.leaf(leaf, g),
-            UserInputAst::Boost(inner, boost) => {
-                Ok(self.node(inner, g)?.map(|q| Box::new(BoostQuery::new(q, *boost as f32)) as Box<dyn Query>))
-            }
+            UserInputAst::Boost(inner, boost) => Ok(self
+                .node(inner, g)?
+                .map(|q| Box::new(BoostQuery::new(q, boost.into_inner() as f32)) as Box<dyn Query>)),
             UserInputAst::Clause(children) => {
                 let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
                 for (occur, child) in children {
@@ -126,6 +126,10 @@ impl Compiler {
                     }
                     None => self.parsed(leaf.clone()).map(Some),
                 }
+            }
+            // A regular expression runs over every term of the index; an analyst's search has no need of one.
+            UserInputLeaf::Regex { .. } => {
+                Err(Refusal::new("syntax", "regular expressions (/.../) are not supported; search for words"))
             }
             UserInputLeaf::Exists { field } => match word_fields(Some(field)) {
                 Some(_) => Err(Refusal::new("syntax", "title:* and text:* are not supported; search for words")),

@@ -64,6 +64,7 @@ mod reader;
 pub mod scan;
 pub mod schema;
 mod stats;
+mod stemmer;
 mod writer;
 
 #[cfg(test)]

@@ -438,7 +438,7 @@ impl ArchiveReader {
         let top = TopDocs::with_limit(wanted);
         let (hits, total, facets) = match req.sort {
             Sort::Relevance => {
-                let collector = Budgeted { inner: (top, Count, facets), budget: budget.clone() };
+                let collector = Budgeted { inner: (top.order_by_score(), Count, facets), budget: budget.clone() };
                 let (docs, total, facets) =
                     searcher.search_with_statistics_provider(query, &collector, stats).map_err(tantivy_err)?;
                 (docs.into_iter().map(|(s, a)| (Key::Score(s), a)).collect(), total, facets)
@@ -448,7 +448,13 @@ impl ArchiveReader {
                 let by_date = top.order_by_fast_field::<tantivy::DateTime>(schema::PUBLISHED_AT, order);
                 let collector = Budgeted { inner: (by_date, Count, facets), budget: budget.clone() };
                 let (docs, total, facets) = searcher.search(query, &collector).map_err(tantivy_err)?;
-                (docs.into_iter().map(|(t, a)| (Key::Time(t.into_timestamp_secs()), a)).collect(), total, facets)
+                (
+                    docs.into_iter()
+                        .map(|(t, a)| (Key::Time(t.map_or(i64::MIN, |t| t.into_timestamp_secs())), a))
+                        .collect(),
+                    total,
+                    facets,
+                )
             }
         };
         Ok(BucketHits { searcher: searcher.clone(), hits, total, facets })

@@ -15,12 +15,13 @@ use tantivy::schema::{
     TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
-    Token, TokenFilter, TokenStream, Tokenizer,
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, StopWordFilter, TextAnalyzer, Token,
+    TokenFilter, TokenStream, Tokenizer,
 };
 use tantivy::{Index, TantivyDocument};
 
 use crate::ArchiveError;
+use crate::stemmer::Snowball;
 
 /// How a message's words are indexed, by its language: Dutch and English
 /// get their stemmer and stop words, every other language a plain,
@@ -209,7 +210,7 @@ pub(crate) fn build_schema() -> (Schema, Fields) {
         fetched_at: b.add_date_field(FETCHED_AT, date(false)),
         event_time: b.add_date_field(EVENT_TIME, date(true)),
         explanation: b.add_text_field(EXPLANATION, STORED),
-        author: b.add_text_field(AUTHOR, TextOptions::default().set_fast(None)),
+        author: b.add_text_field(AUTHOR, TextOptions::default().set_fast(tantivy::tokenizer::RAW_TOKENIZER_NAME)),
     };
     (b.build(), fields)
 }
@@ -230,7 +231,7 @@ pub(crate) fn analyzer(analysis: Analysis) -> TextAnalyzer {
         Analysis::Dutch => base()
             .filter(crate::compound::CompoundParts)
             .filter(stop_words(DUTCH_STOP_WORDS))
-            .filter(Stemmer::new(Language::Dutch))
+            .filter(Snowball::dutch())
             .filter(Undouble)
             .build(),
         Analysis::English | Analysis::Plain => query_analyzer(analysis),
@@ -245,12 +246,8 @@ pub(crate) fn query_analyzer(analysis: Analysis) -> TextAnalyzer {
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter);
     match analysis {
-        Analysis::Dutch => {
-            base.filter(stop_words(DUTCH_STOP_WORDS)).filter(Stemmer::new(Language::Dutch)).filter(Undouble).build()
-        }
-        Analysis::English => {
-            base.filter(stop_words(ENGLISH_STOP_WORDS)).filter(Stemmer::new(Language::English)).build()
-        }
+        Analysis::Dutch => base.filter(stop_words(DUTCH_STOP_WORDS)).filter(Snowball::dutch()).filter(Undouble).build(),
+        Analysis::English => base.filter(stop_words(ENGLISH_STOP_WORDS)).filter(Snowball::english()).build(),
         Analysis::Plain => base.build(),
     }
 }
