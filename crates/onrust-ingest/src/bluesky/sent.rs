@@ -28,6 +28,11 @@ use std::path::{Path, PathBuf};
 use onrust_model::{MessageId, SourceId};
 use sha2::{Digest, Sha256};
 
+use super::JetstreamSource;
+use super::state::State;
+use crate::internal_events::CursorProblem;
+use crate::source::SourceContext;
+
 /// Characters of one entry, without its newline.
 const ENTRY_CHARS: usize = 16;
 
@@ -285,6 +290,44 @@ fn append(path: &Path, entries: &[u64]) -> Result<(), SentError> {
 fn rewrite(path: &Path, entries: &[u64]) -> Result<(), SentError> {
     onrust_durable::write_atomic(path, &lines(entries))
         .map_err(|source| SentError::Io { path: path.to_path_buf(), source })
+}
+
+impl JetstreamSource {
+    /// Loads the record of sent ids off the runtime; a problem is reported and the record starts empty.
+    pub(super) async fn load_sent(&self, ctx: &SourceContext) -> SentIds {
+        let id = &self.settings.id;
+        let path = SentIds::path_for(&ctx.cursors.path(id), id);
+        let (fallback, capacity) = (path.clone(), self.max_sent);
+        match tokio::task::spawn_blocking(move || SentIds::load(path, capacity)).await {
+            Ok((sent, None)) => sent,
+            Ok((sent, Some(problem))) => {
+                CursorProblem { source: id, error: &problem.error, action: problem.action }.emit();
+                sent
+            }
+            Err(_) => {
+                let action = "starting with no sent ids; the file is rewritten";
+                CursorProblem { source: id, error: &"loading the sent ids did not complete", action }.emit();
+                SentIds::empty(fallback, capacity)
+            }
+        }
+    }
+
+    /// Appends the ids of the posts about to be sent to the record (or
+    /// rewrites it), off the runtime. A failure is reported; the ids stay
+    /// in memory and the next write rewrites the file.
+    pub(super) async fn save_sent(&self, state: &mut State) -> Result<(), String> {
+        let Some(write) = state.sent.take_write() else { return Ok(()) };
+        let action = "sent ids not stored; the batch is not sent and will be read again";
+        let source = &self.settings.id;
+        let error = match tokio::task::spawn_blocking(move || write.run()).await {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(error)) => error.to_string(),
+            Err(_) => "writing the sent ids did not complete".to_owned(),
+        };
+        CursorProblem { source, error: &error, action }.emit();
+        state.sent.write_failed();
+        Err(format!("the record of sent posts could not be written: {error}"))
+    }
 }
 
 #[cfg(test)]
