@@ -124,12 +124,12 @@ pub enum CursorError {
         source: std::io::Error,
     },
     /// The file exists but is not a valid cursor.
-    #[error("cursor file {path} is corrupt: {message}")]
+    #[error("cursor file {path} is corrupt: {source}")]
     Corrupt {
         /// The file.
         path: PathBuf,
-        /// The parser's message.
-        message: String,
+        /// What the parser found wrong.
+        source: serde_json::Error,
     },
 }
 
@@ -164,7 +164,7 @@ impl CursorStore {
             Err(source) => return Err(CursorError::Io { path, source }),
         };
         let mut cursor: SourceCursor =
-            serde_json::from_slice(&bytes).map_err(|e| CursorError::Corrupt { path, message: e.to_string() })?;
+            serde_json::from_slice(&bytes).map_err(|e| CursorError::Corrupt { path, source: e })?;
         cursor.migrate();
         Ok(Some(cursor))
     }

@@ -21,7 +21,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use url::{Host, Url};
 
-use crate::fetch::guard::{EgressGuard, ResolveError};
+use crate::fetch::guard::{Blocked, EgressGuard, ResolveError};
 
 use super::{JetstreamSource, POST_COLLECTION};
 
@@ -64,19 +64,19 @@ impl JetstreamSource {
         };
         let (host, server_name) = match url.host() {
             Some(Host::Domain(name)) => {
-                let server_name = rustls::pki_types::ServerName::try_from(name.to_owned())
-                    .map_err(|_| ConnectError::Connect("the host is not a valid dns name".into()))?;
+                let server_name =
+                    rustls::pki_types::ServerName::try_from(name.to_owned()).map_err(ConnectError::DnsName)?;
                 (name.to_owned(), server_name)
             }
             Some(Host::Ipv4(ip)) => (ip.to_string(), rustls::pki_types::ServerName::IpAddress(IpAddr::V4(ip).into())),
             Some(Host::Ipv6(ip)) => (ip.to_string(), rustls::pki_types::ServerName::IpAddress(IpAddr::V6(ip).into())),
-            None => return Err(ConnectError::Connect("the url has no host".into())),
+            None => return Err(ConnectError::NoHost),
         };
         let port = url.port_or_known_default().unwrap_or(if tls { 443 } else { 80 });
         let handshake = async {
             let addrs = guard.resolve(&host, port).await.map_err(|error| match error {
-                ResolveError::Blocked(blocked) => ConnectError::Blocked(blocked.to_string()),
-                lookup @ ResolveError::Lookup(_) => ConnectError::Connect(lookup.to_string()),
+                ResolveError::Blocked(blocked) => ConnectError::Blocked(blocked),
+                lookup @ ResolveError::Lookup(_) => ConnectError::Lookup(lookup),
             })?;
             let mut last_error = None;
             let mut tcp = None;
@@ -89,24 +89,16 @@ impl JetstreamSource {
                     Err(error) => last_error = Some(error),
                 }
             }
-            let tcp = tcp.ok_or_else(|| {
-                ConnectError::Connect(last_error.map_or_else(|| "no address".to_owned(), |error| error.to_string()))
-            })?;
+            let tcp = tcp.ok_or(ConnectError::Tcp(last_error))?;
             let _ = tcp.set_nodelay(true);
             let stream: Box<dyn Io> = if tls {
                 let connector = tokio_rustls::TlsConnector::from(tls_config()?);
-                let stream = connector
-                    .connect(server_name, tcp)
-                    .await
-                    .map_err(|error| ConnectError::Connect(format!("tls handshake failed: {error}")))?;
+                let stream = connector.connect(server_name, tcp).await.map_err(ConnectError::TlsHandshake)?;
                 Box::new(stream)
             } else {
                 Box::new(tcp)
             };
-            let mut request = url
-                .as_str()
-                .into_client_request()
-                .map_err(|error| ConnectError::Connect(format!("invalid websocket request: {error}")))?;
+            let mut request = url.as_str().into_client_request().map_err(ConnectError::Request)?;
             request.headers_mut().insert(
                 tungstenite::http::header::USER_AGENT,
                 tungstenite::http::HeaderValue::from_static(concat!("onrust/", env!("CARGO_PKG_VERSION"))),
@@ -118,7 +110,7 @@ impl JetstreamSource {
                 .await
                 .map_err(|error| match error {
                     tungstenite::Error::Http(response) => ConnectError::Status(response.status().as_u16()),
-                    other => ConnectError::Connect(format!("websocket handshake failed: {other}")),
+                    other => ConnectError::Handshake(other),
                 })?;
             Ok(ws)
         };
@@ -133,7 +125,7 @@ pub(super) fn tls_config() -> Result<Arc<rustls::ClientConfig>, ConnectError> {
     let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
     let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
-        .map_err(|error| ConnectError::Connect(format!("tls configuration: {error}")))?
+        .map_err(ConnectError::TlsConfig)?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(Arc::new(config))
@@ -147,15 +139,32 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 pub(super) type Ws = WebSocketStream<Box<dyn Io>>;
 
 /// Why a connection could not be made. Never names a person: only the
-/// configured host's addresses and the server's status.
+/// configured host's addresses and the server's status. Each variant keeps
+/// the error it wraps as its source, and quotes it, so a log line says what
+/// failed and a caller can still walk the chain.
 #[derive(Debug, thiserror::Error)]
 pub(super) enum ConnectError {
     #[error("scheme {0:?} is not allowed, only ws and wss")]
     Scheme(String),
     #[error("blocked: {0}")]
-    Blocked(String),
+    Blocked(#[source] Blocked),
+    #[error("could not connect: the url has no host")]
+    NoHost,
+    #[error("could not connect: the host is not a valid dns name")]
+    DnsName(#[source] rustls::pki_types::InvalidDnsNameError),
     #[error("could not connect: {0}")]
-    Connect(String),
+    Lookup(#[source] ResolveError),
+    /// Every resolved address refused the TCP connection; the last error is kept.
+    #[error("could not connect: {}", .0.as_ref().map_or_else(|| "no address".to_owned(), ToString::to_string))]
+    Tcp(#[source] Option<std::io::Error>),
+    #[error("could not connect: tls configuration: {0}")]
+    TlsConfig(#[source] rustls::Error),
+    #[error("could not connect: tls handshake failed: {0}")]
+    TlsHandshake(#[source] std::io::Error),
+    #[error("could not connect: invalid websocket request: {0}")]
+    Request(#[source] tungstenite::Error),
+    #[error("could not connect: websocket handshake failed: {0}")]
+    Handshake(#[source] tungstenite::Error),
     #[error("connecting took longer than {0:?}")]
     Timeout(Duration),
     #[error("the server refused the websocket upgrade with http status {0}")]
@@ -167,7 +176,14 @@ impl ConnectError {
     pub(super) fn outcome(&self) -> &'static str {
         match self {
             Self::Scheme(_) | Self::Blocked(_) => "blocked",
-            Self::Connect(_) => "connect_error",
+            Self::NoHost
+            | Self::DnsName(_)
+            | Self::Lookup(_)
+            | Self::Tcp(_)
+            | Self::TlsConfig(_)
+            | Self::TlsHandshake(_)
+            | Self::Request(_)
+            | Self::Handshake(_) => "connect_error",
             Self::Timeout(_) => "timeout",
             Self::Status(_) => "http_error",
         }

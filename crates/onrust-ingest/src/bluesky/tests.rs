@@ -1,18 +1,21 @@
 //! Tests of the bluesky source's parts that need no connection (the
 //! streaming ones are in `tests/integration/bluesky.rs`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::DateTime;
-use onrust_model::MessageId;
+use onrust_model::{MessageId, SourceId, SourceKind};
 use url::Url;
 
-use super::connect::{subscribe_url, tls_config};
+use super::connect::{ConnectError, subscribe_url, tls_config};
 use super::event::{ParsedEvent, parse_event};
 use super::recent::RecentKeys;
 use super::resume::{OversizedSkip, Skip, backlog_gap, resume_point, skip_past};
 use super::select::{lang_hint, language_matches, primary_subtags};
-use crate::source::backoff;
+use super::{AcceptAll, JetstreamSource};
+use crate::fetch::guard::EgressGuard;
+use crate::source::{SourceSettings, backoff};
 
 const FIXTURE: &str =
     include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/jetstream/expected_v1.jsonl"));
@@ -172,4 +175,29 @@ fn backoff_stays_between_the_bounds() {
         let ceiling = (min * 2u32.pow(failures.min(20))).min(max);
         assert!(delay >= min && delay <= ceiling, "{failures}: {delay:?}");
     }
+}
+
+#[tokio::test]
+async fn a_failed_connection_keeps_its_cause() {
+    // A port that was free a moment ago: nothing listens on it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = Url::parse(&format!("ws://127.0.0.1:{port}/subscribe")).unwrap();
+    let settings =
+        SourceSettings::new(SourceId::new("jetstream").unwrap(), SourceKind::Bluesky, url.as_str(), Duration::ZERO);
+    let source = JetstreamSource::new(settings, url.clone(), Vec::new(), Arc::new(AcceptAll));
+    let guard = EgressGuard::new(&["127.0.0.1".to_owned()]);
+    let error = source.connect(&guard, &url).await.err().expect("nothing listens");
+    assert!(matches!(error, ConnectError::Tcp(Some(_))), "{error}");
+    assert_eq!(error.outcome(), "connect_error");
+    let cause = std::error::Error::source(&error).and_then(|cause| cause.downcast_ref::<std::io::Error>());
+    assert_eq!(cause.map(std::io::Error::kind), Some(std::io::ErrorKind::ConnectionRefused), "{error:?}");
+    // The message still says what failed, as it did when the cause was flattened into it.
+    assert_eq!(error.to_string(), format!("could not connect: {}", cause.unwrap()));
+
+    // Refused by the egress guard (S1): the refusal is the source.
+    let error = source.connect(&EgressGuard::new(&[]), &url).await.err().expect("loopback is refused");
+    assert_eq!(error.outcome(), "blocked");
+    let cause = std::error::Error::source(&error).expect("the refusal is kept");
+    assert!(cause.is::<crate::fetch::guard::Blocked>(), "{cause:?}");
+    assert_eq!(error.to_string(), format!("blocked: {cause}"));
 }

@@ -136,7 +136,7 @@ pub enum FeedError {
     Malformed(String),
     /// The XML guard refused it.
     #[error("feed refused: {0}")]
-    XmlGuard(XmlGuardError),
+    XmlGuard(#[source] XmlGuardError),
 }
 
 /// Parses a feed body. `source` and `fetched_at` are context only (`fetched_at`

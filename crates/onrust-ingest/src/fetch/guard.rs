@@ -97,7 +97,7 @@ impl EgressGuard {
 pub enum ResolveError {
     /// The name could not be resolved.
     #[error("could not resolve the host: {0}")]
-    Lookup(std::io::Error),
+    Lookup(#[source] std::io::Error),
     /// An address is disallowed.
     #[error(transparent)]
     Blocked(Blocked),

@@ -156,7 +156,7 @@ pub enum Fetched {
 pub enum FetchError {
     /// The egress guard refused the destination.
     #[error("blocked: {0}")]
-    Blocked(Blocked),
+    Blocked(#[source] Blocked),
     /// The URL's scheme is not http or https.
     #[error("scheme {scheme:?} is not allowed, only http and https")]
     Scheme {
@@ -205,17 +205,42 @@ pub enum FetchError {
     #[error("refused redirect from https to http ({0})")]
     InsecureRedirect(Url),
     /// A redirect without a usable `Location`.
-    #[error("redirect without a valid location: {0}")]
-    BadRedirect(String),
+    #[error("redirect without a valid location: {detail}")]
+    BadRedirect {
+        /// What is wrong with it.
+        detail: String,
+        /// Why the location does not parse as a URL, if it is there.
+        #[source]
+        source: Option<url::ParseError>,
+    },
     /// Could not connect (DNS, TCP, TLS).
-    #[error("could not connect: {0}")]
-    Connect(String),
+    #[error("could not connect: {detail}")]
+    Connect {
+        /// The client's error and its causes on one line: reqwest's own
+        /// message rarely says which of them failed.
+        detail: String,
+        /// The client's error.
+        #[source]
+        source: reqwest::Error,
+    },
     /// The body could not be decoded.
-    #[error("could not decode the body: {0}")]
-    Decode(String),
+    #[error("could not decode the body: {detail}")]
+    Decode {
+        /// What could not be decoded.
+        detail: String,
+        /// The decoder's error, if one failed.
+        #[source]
+        source: Option<io::Error>,
+    },
     /// Another transport error.
-    #[error("transfer failed: {0}")]
-    Io(String),
+    #[error("transfer failed: {detail}")]
+    Io {
+        /// The error and its causes on one line.
+        detail: String,
+        /// The transport's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 fn fmt_retry(retry_after: Option<Duration>) -> String {
@@ -233,10 +258,10 @@ impl FetchError {
             Self::TooLarge { .. } => "too_large",
             Self::TooSlow { .. } => "too_slow",
             Self::Timeout(_) => "timeout",
-            Self::TooManyRedirects(_) | Self::RedirectLoop { .. } | Self::BadRedirect(_) => "redirect_error",
-            Self::Connect(_) => "connect_error",
-            Self::Decode(_) => "decode_error",
-            Self::Io(_) => "error",
+            Self::TooManyRedirects(_) | Self::RedirectLoop { .. } | Self::BadRedirect { .. } => "redirect_error",
+            Self::Connect { .. } => "connect_error",
+            Self::Decode { .. } => "decode_error",
+            Self::Io { .. } => "error",
         }
     }
 }
@@ -276,7 +301,7 @@ impl Fetcher {
             .user_agent(options.user_agent)
             .https_only(false)
             .build()
-            .map_err(|e| FetchError::Connect(format!("cannot build http client: {e}")))?;
+            .map_err(|e| FetchError::Connect { detail: format!("cannot build http client: {e}"), source: e })?;
         let gate = HostGate::new(options.min_host_interval, options.max_requests_per_host);
         Ok(Self { client, guard, limits: options.limits, gate })
     }
@@ -418,7 +443,12 @@ impl Fetcher {
             None | Some("" | "identity") => Box::new(raw),
             Some("gzip" | "x-gzip") => Box::new(GzipDecoder::new(raw)),
             Some("br") => Box::new(BrotliDecoder::new(raw)),
-            Some(other) => return Err(FetchError::Decode(format!("unsupported content-encoding {other:?}"))),
+            Some(other) => {
+                return Err(FetchError::Decode {
+                    detail: format!("unsupported content-encoding {other:?}"),
+                    source: None,
+                });
+            }
         };
 
         let mut out: Vec<u8> = Vec::new();
@@ -462,12 +492,16 @@ fn map_body_error(e: io::Error, limits: &FetchLimits, encoded: bool) -> FetchErr
         return FetchError::TooLarge { limit_bytes: limits.max_compressed_bytes };
     }
     if let Some(inner) = e.get_ref().and_then(|inner| inner.downcast_ref::<reqwest::Error>()) {
-        return FetchError::Io(format!("body: {}", error_chain(inner)));
+        let detail = format!("body: {}", error_chain(inner));
+        // The reqwest error itself is the source, not the io::Error around
+        // it: that one would hand on only the reqwest error's own source.
+        let source = e.into_inner().unwrap_or_else(|| Box::new(io::Error::other(detail.clone())));
+        return FetchError::Io { detail, source };
     }
     if encoded && matches!(e.kind(), io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof | io::ErrorKind::Other) {
-        return FetchError::Decode(e.to_string());
+        return FetchError::Decode { detail: e.to_string(), source: Some(e) };
     }
-    FetchError::Io(e.to_string())
+    FetchError::Io { detail: e.to_string(), source: Box::new(e) }
 }
 
 fn map_reqwest_error(e: reqwest::Error) -> FetchError {
@@ -480,12 +514,12 @@ fn map_reqwest_error(e: reqwest::Error) -> FetchError {
         source = err.source();
     }
     if e.is_timeout() {
-        return FetchError::Connect(format!("timed out: {}", error_chain(&e)));
+        return FetchError::Connect { detail: format!("timed out: {}", error_chain(&e)), source: e };
     }
     if e.is_connect() {
-        return FetchError::Connect(error_chain(&e));
+        return FetchError::Connect { detail: error_chain(&e), source: e };
     }
-    FetchError::Io(error_chain(&e))
+    FetchError::Io { detail: error_chain(&e), source: Box::new(e) }
 }
 
 /// The error and its sources, joined, so the message says what actually failed.
@@ -529,9 +563,11 @@ fn describe_chain(hops: &[Url], back_to: &Url) -> String {
 }
 
 fn redirect_target(current: &Url, headers: &HeaderMap) -> Result<Url, FetchError> {
-    let location =
-        header_str(headers, header::LOCATION).ok_or_else(|| FetchError::BadRedirect("no location header".into()))?;
-    current.join(&location).map_err(|e| FetchError::BadRedirect(format!("{location:?}: {e}")))
+    let location = header_str(headers, header::LOCATION)
+        .ok_or_else(|| FetchError::BadRedirect { detail: "no location header".into(), source: None })?;
+    current
+        .join(&location)
+        .map_err(|e| FetchError::BadRedirect { detail: format!("{location:?}: {e}"), source: Some(e) })
 }
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
