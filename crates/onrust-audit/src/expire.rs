@@ -134,9 +134,13 @@ fn expired_head(log: &mut Log, before: DateTime<Utc>) -> Result<Option<Head>, Au
             break;
         }
         number += 1;
-        let record: AuditRecord = serde_json::from_slice(line.strip_suffix(b"\n").unwrap_or(&line)).map_err(|e| {
-            AuditError::Broken { path: log.path.clone(), line: number, reason: format!("unreadable record: {e}") }
-        })?;
+        let record: AuditRecord =
+            serde_json::from_slice(line.strip_suffix(b"\n").unwrap_or(&line)).map_err(|e| AuditError::Broken {
+                path: log.path.clone(),
+                line: number,
+                reason: format!("unreadable record: {e}"),
+                cause: Some(e),
+            })?;
         if record.at >= before {
             break;
         }

@@ -118,8 +118,16 @@ pub struct AuditRecord {
 pub enum AuditError {
     #[error("audit log {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    /// The chain is broken or a record unreadable; `reason` says how (and
+    /// quotes the parser's error, which `cause` keeps, when there is one).
     #[error("audit log {path} line {line}: {reason}")]
-    Broken { path: PathBuf, line: u64, reason: String },
+    Broken {
+        path: PathBuf,
+        line: u64,
+        reason: String,
+        #[source]
+        cause: Option<serde_json::Error>,
+    },
 }
 
 pub(crate) fn record_hash(seq: u64, at: &DateTime<Utc>, entry: &AuditEntry, prev: &str) -> String {

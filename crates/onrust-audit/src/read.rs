@@ -71,6 +71,7 @@ pub fn tail(path: &Path, n: usize) -> Result<Vec<AuditRecord>, AuditError> {
                     path: path.to_owned(),
                     line,
                     reason: format!("unreadable record: {e}"),
+                    cause: Some(e),
                 });
             }
         }
@@ -137,7 +138,7 @@ struct Cut {
 /// this verification covers, for the next one.
 pub fn verify_from(path: &Path, known: Option<&VerifiedPrefix>) -> Result<(Verified, VerifiedPrefix), AuditError> {
     let io = |source| AuditError::Io { path: path.to_owned(), source };
-    let broken = |line: u64, reason: String| AuditError::Broken { path: path.to_owned(), line, reason };
+    let broken = |line: u64, reason: String| AuditError::Broken { path: path.to_owned(), line, reason, cause: None };
     let checkpoint = match checkpoint::read(path).map_err(io)? {
         Found::None => None,
         Found::Sealed(checkpoint) => Some(checkpoint),
@@ -221,7 +222,12 @@ pub fn verify_from(path: &Path, known: Option<&VerifiedPrefix>) -> Result<(Verif
             torn_line = Some(line_no);
             break;
         }
-        let record = parsed.map_err(|e| broken(line_no, format!("unreadable record: {e}")))?;
+        let record = parsed.map_err(|e| AuditError::Broken {
+            path: path.to_owned(),
+            line: line_no,
+            reason: format!("unreadable record: {e}"),
+            cause: Some(e),
+        })?;
         if count == 0 && record.seq > 0 {
             // A head cut by retention: the record that explains it must follow.
             unexplained_cut = Some(Cut { through_seq: record.seq - 1, anchor: record.prev.clone() });

@@ -280,6 +280,32 @@ fn errors_name_the_line_as_an_editor_counts_it() {
     }
 }
 
+#[test]
+fn an_unreadable_record_keeps_the_parsers_error_as_its_source() {
+    let (_dir, path) = log_of(3);
+    let mut lines = lines_of(&path);
+    lines[1] = "{not a record".into();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    // Each way in (verify, tail, expire) reads the record and keeps why it could not.
+    let before = chrono::Utc::now() + chrono::Duration::days(1);
+    let refusals = [verify_report(&path).map(|_| ()), tail(&path, 10).map(|_| ()), expire(&path, before).map(|_| ())];
+    for refused in refusals {
+        let error = refused.expect_err("the log is broken");
+        let message = error.to_string();
+        assert!(message.contains("line 2: unreadable record: key must be a string"), "{message}");
+        let source = std::error::Error::source(&error).expect("the parser's error is kept");
+        assert!(source.is::<serde_json::Error>(), "{source:?}");
+        assert!(message.ends_with(&source.to_string()), "{message} / {source}");
+    }
+    // A broken chain has no underlying error to keep.
+    let mut lines = lines_of(&path);
+    lines[1] = lines[2].clone();
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let error = verify_report(&path).expect_err("the chain is broken");
+    assert!(matches!(error, AuditError::Broken { cause: None, .. }), "{error}");
+    assert!(std::error::Error::source(&error).is_none());
+}
+
 #[cfg(unix)]
 #[test]
 fn the_log_its_checkpoint_and_a_moved_tail_are_the_owners_only() {

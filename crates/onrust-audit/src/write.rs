@@ -119,6 +119,7 @@ impl Log {
                     path: self.path.clone(),
                     line: number,
                     reason: format!("the newest record is unreadable, refusing to extend the chain: {e}"),
+                    cause: Some(e),
                 }
             })?),
         };
