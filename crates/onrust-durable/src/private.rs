@@ -158,8 +158,18 @@ fn mode_of(_metadata: &std::fs::Metadata) -> u32 {
     0
 }
 
+/// Names the path in an i/o error, keeping its kind (callers match on it)
+/// and the error itself as the source.
 fn with_path(error: io::Error, path: &Path) -> io::Error {
-    io::Error::new(error.kind(), format!("{}: {error}", path.display()))
+    io::Error::new(error.kind(), PathError { path: path.to_owned(), source: error })
+}
+
+/// An i/o error on one path: `<path>: <error>`.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", path.display())]
+struct PathError {
+    path: PathBuf,
+    source: io::Error,
 }
 
 /// Why a file holding a secret (a token, a password, a signing key) is not used.
@@ -222,6 +232,17 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;
+
+    #[test]
+    fn an_error_on_a_path_names_it_and_keeps_its_kind_and_cause() {
+        let cause = io::Error::new(io::ErrorKind::PermissionDenied, "denied");
+        let error = with_path(cause, Path::new("/data/keys"));
+        assert_eq!(error.kind(), io::ErrorKind::PermissionDenied, "callers match on the kind");
+        assert_eq!(error.to_string(), "/data/keys: denied");
+        let inner = error.get_ref().and_then(|inner| inner.source()).expect("the cause is kept");
+        assert_eq!(inner.to_string(), "denied");
+        assert!(inner.is::<io::Error>());
+    }
 
     fn mode(path: &Path) -> u32 {
         std::fs::symlink_metadata(path).expect("metadata").permissions().mode() & 0o777
