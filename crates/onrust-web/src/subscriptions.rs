@@ -158,7 +158,7 @@ pub enum SubscriptionError {
     #[error("{0}")]
     Invalid(String),
     #[error("no randomness for a feed token: {0}")]
-    Random(String),
+    Random(#[source] getrandom::Error),
 }
 
 /// A new subscription and its token, which exists only until it is shown.
@@ -264,7 +264,7 @@ impl SubscriptionFile {
 
 fn random<const N: usize>() -> Result<[u8; N], SubscriptionError> {
     let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).map_err(|e| SubscriptionError::Random(e.to_string()))?;
+    getrandom::fill(&mut bytes).map_err(SubscriptionError::Random)?;
     Ok(bytes)
 }
 

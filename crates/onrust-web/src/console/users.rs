@@ -78,8 +78,13 @@ pub enum UserError {
     },
     #[error("{0}")]
     Invalid(String),
+    #[error("cannot hash the password: no randomness for the salt: {0}")]
+    NoRandomness(#[source] getrandom::Error),
+    /// The typed error is kept, though not as a `source()`: password-hash
+    /// implements `std::error::Error` only with its `std` feature, which
+    /// nothing else here needs.
     #[error("cannot hash the password: {0}")]
-    Hash(String),
+    Hash(argon2::password_hash::Error),
 }
 
 /// The accounts file: read, change, write.
@@ -195,12 +200,9 @@ pub fn check_password(password: &str) -> Result<(), String> {
 /// Hashes a password with argon2id and a random salt, in PHC form.
 pub fn hash_password(password: &str) -> Result<String, UserError> {
     let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|e| UserError::Hash(format!("no randomness for the salt: {e}")))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| UserError::Hash(e.to_string()))?;
-    hasher()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| UserError::Hash(e.to_string()))
+    getrandom::fill(&mut salt).map_err(UserError::NoRandomness)?;
+    let salt = SaltString::encode_b64(&salt).map_err(UserError::Hash)?;
+    hasher().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(UserError::Hash)
 }
 
 /// Whether `password` matches `phc` (constant time inside argon2).
