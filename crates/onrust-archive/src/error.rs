@@ -71,6 +71,12 @@ pub enum ArchiveError {
     /// be: a bug, or files changed underneath the archive.
     #[error("archive index error: {0}")]
     Inconsistent(String),
+
+    /// A stored document does not convert to this build's schema during a
+    /// migration: a field changed its type in a way the migration does not
+    /// handle.
+    #[error("archive index error: a stored document does not convert: {0}")]
+    Unconvertible(#[source] tantivy::schema::DocParsingError),
 }
 
 fn format_refusal(dir: &std::path::Path, found: u32, expected: u32) -> String {

@@ -134,8 +134,7 @@ fn convert(
             let stored: TantivyDocument = store.get(doc_id).map_err(tantivy_err)?;
             // Fields by name: a field added in this format moves the ids of those after it.
             let named = stored.to_named_doc(&old_schema);
-            let renamed = TantivyDocument::convert_named_doc(expected, named)
-                .map_err(|e| ArchiveError::Inconsistent(format!("a stored document does not convert: {e}")))?;
+            let renamed = TantivyDocument::convert_named_doc(expected, named).map_err(ArchiveError::Unconvertible)?;
             let mut message = crate::scan::to_message(fields, &renamed)?;
             let ord = authors.as_ref().and_then(|column| column.term_ords(doc_id).next());
             author.clear();
