@@ -289,20 +289,16 @@ impl Escalation {
     /// is a candidate too, so reading by clause never loses what the whole
     /// message says.
     pub fn assess(&self, cx: &Context<'_>) -> Assessed {
-        let (rule, occurrences, hits, questioned, held) = self.assess_by_rules(cx);
-        let reading =
-            features::RuleReading { rule: &rule, occurrences: &occurrences, hits: &hits, question: questioned, held };
-        let found = features::extract(cx, &reading);
-        self.learned_level(cx, rule, &found)
+        let outcome = self.assess_by_rules(cx);
+        let found = features::extract(cx, &outcome.reading());
+        self.learned_level(cx, outcome.assessed, &found)
     }
 
     /// The features of a message as the learned layer reads them, and the
     /// rules' level (for `onrust train`).
     pub fn features(&self, cx: &Context<'_>) -> (Level, Vec<(String, f32)>) {
-        let (rule, occurrences, hits, questioned, held) = self.assess_by_rules(cx);
-        let reading =
-            features::RuleReading { rule: &rule, occurrences: &occurrences, hits: &hits, question: questioned, held };
-        (rule.level, features::extract(cx, &reading).owned())
+        let outcome = self.assess_by_rules(cx);
+        (outcome.assessed.level, features::extract(cx, &outcome.reading()).owned())
     }
 
     /// The version of the learned layer's weights file (0: rules only).
@@ -431,10 +427,8 @@ impl Escalation {
         rule
     }
 
-    /// The rules' reading: the assessment, the signal words, the grammar's
-    /// findings, whether a clause asks, and whether a frame holds one.
-    #[allow(clippy::type_complexity)]
-    fn assess_by_rules<'m>(&self, cx: &Context<'m>) -> (Assessed, Vec<Occurrence<'m>>, Vec<grammar::Hit>, bool, bool) {
+    /// The rules' reading of a message: see [`RuleOutcome`].
+    fn assess_by_rules<'m>(&self, cx: &Context<'m>) -> RuleOutcome<'m> {
         let clauses = sentence_ids(cx.tokens);
         let clause_count = clauses.last().map_or(1, |c| c + 1);
         let questions = question_sentences(cx.text, cx.tokens, &clauses);
@@ -475,7 +469,7 @@ impl Escalation {
         let questioned = !questions.is_empty();
         let any_held = held.iter().any(|h| *h);
         if clause_count <= 1 || !(0..clause_count).any(escalating) {
-            return (message.assessed, occurrences, hits, questioned, any_held);
+            return RuleOutcome { assessed: message.assessed, occurrences, hits, questioned, held: any_held };
         }
         let scopes: Vec<Scope> = (0..clause_count).map(|c| Scope::of_clause(cx, &clauses, c)).collect();
         let reports = self.clause_reports(cx, &occurrences, &scopes);
@@ -511,9 +505,9 @@ impl Escalation {
                 let clause = b.clause_text(cx.text);
                 b.assessed.explanation.insert(0, Signal { signal: "clause".into(), evidence: clause, weight: 0.0 });
                 b.assessed.disorder |= message.assessed.disorder;
-                (b.assessed, occurrences, hits, questioned, any_held)
+                RuleOutcome { assessed: b.assessed, occurrences, hits, questioned, held: any_held }
             }
-            _ => (message.assessed, occurrences, hits, questioned, any_held),
+            _ => RuleOutcome { assessed: message.assessed, occurrences, hits, questioned, held: any_held },
         }
     }
 
@@ -988,6 +982,35 @@ const G_FRAME: usize = 16;
 /// groups (violence, threats, reporting, negation, irony, …) stay in their
 /// clause.
 const SHARED: [usize; 6] = [G_TARGET, G_WEAPON, G_MOBILISATION, G_GATHERING, G_CALL, G_PEACEFUL];
+
+/// What the rules read in a message: the assessment (of the message as a
+/// whole or of the clause that decides), and what the learned layer's
+/// features are read from besides.
+struct RuleOutcome<'m> {
+    assessed: Assessed,
+    /// The signal words found.
+    occurrences: Vec<Occurrence<'m>>,
+    /// The grammar's findings.
+    hits: Vec<grammar::Hit>,
+    /// A clause asks a question.
+    questioned: bool,
+    /// A frame (an idiom, a game, building work, …) holds back a clause:
+    /// its harm words harm nobody.
+    held: bool,
+}
+
+impl RuleOutcome<'_> {
+    /// The outcome as the features read it.
+    fn reading(&self) -> features::RuleReading<'_, '_> {
+        features::RuleReading {
+            rule: &self.assessed,
+            occurrences: &self.occurrences,
+            hits: &self.hits,
+            question: self.questioned,
+            held: self.held,
+        }
+    }
+}
 
 /// One signal word of a message, with where it stands and what holds it.
 #[derive(Debug, Clone, Copy)]
