@@ -47,7 +47,7 @@ impl JetstreamSource {
         let items = pending.items.len();
         let acks = senders.acks.clone();
         let parent = Ack::new(move |ok| {
-            let _ = acks.send((seq, ok));
+            let _ = acks.send(BatchAck { seq, ok });
         });
         state.outstanding.push_back(Batch { seq, time_us: pending.time_us, items, keys: pending.keys, acked: false });
         for (item, ack) in pending.items.into_iter().zip(parent.split(items)) {
@@ -73,14 +73,14 @@ impl JetstreamSource {
         &self,
         ctx: &SourceContext,
         state: &mut State,
-        acks: &mut mpsc::UnboundedReceiver<(u64, bool)>,
+        acks: &mut mpsc::UnboundedReceiver<BatchAck>,
     ) {
         state.discard_pending();
         let deadline = Instant::now() + self.settings.shutdown_grace;
         while !state.outstanding.is_empty() {
             match tokio::time::timeout_at(deadline, acks.recv()).await {
-                Ok(Some((seq, ok))) => {
-                    if !state.on_ack(seq, ok) {
+                Ok(Some(ack)) => {
+                    if !state.on_ack(ack) {
                         break;
                     }
                 }
@@ -108,7 +108,7 @@ pub(super) enum FlushEnd {
 pub(super) struct Senders {
     pub(super) out: mpsc::Sender<(RawMessage, Ack)>,
     pub(super) deletions: mpsc::Sender<(Deletion, Ack)>,
-    pub(super) acks: mpsc::UnboundedSender<(u64, bool)>,
+    pub(super) acks: mpsc::UnboundedSender<BatchAck>,
 }
 
 pub(super) enum Item {
@@ -143,6 +143,15 @@ impl Pending {
     pub(super) fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
+}
+
+/// A batch's acknowledgement, as it comes back from the pipeline.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct BatchAck {
+    /// The batch's sequence number.
+    pub(super) seq: u64,
+    /// Every item went through; `false` when one was dropped.
+    pub(super) ok: bool,
 }
 
 /// A batch sent and not yet acknowledged (or acknowledged out of order).

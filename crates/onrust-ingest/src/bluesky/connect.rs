@@ -56,7 +56,7 @@ pub(crate) fn subscribe_url(base: &Url, cursor: Option<i64>, max_message_bytes: 
 impl JetstreamSource {
     /// Resolves and checks the host, connects to a checked address, and runs
     /// TLS (for `wss`) and the WebSocket handshake over that connection.
-    pub(super) async fn connect(&self, guard: &EgressGuard, url: &Url) -> Result<Ws, ConnectError> {
+    pub(super) async fn connect(&self, guard: &EgressGuard, url: &Url) -> Result<JetstreamSocket, ConnectError> {
         let tls = match url.scheme() {
             "ws" => false,
             "wss" => true,
@@ -91,7 +91,7 @@ impl JetstreamSource {
             }
             let tcp = tcp.ok_or(ConnectError::Tcp(last_error))?;
             let _ = tcp.set_nodelay(true);
-            let stream: Box<dyn Io> = if tls {
+            let stream: Box<dyn ByteStream> = if tls {
                 let connector = tokio_rustls::TlsConnector::from(tls_config()?);
                 let stream = connector.connect(server_name, tcp).await.map_err(ConnectError::TlsHandshake)?;
                 Box::new(stream)
@@ -132,11 +132,11 @@ pub(super) fn tls_config() -> Result<Arc<rustls::ClientConfig>, ConnectError> {
 }
 
 /// A byte stream the WebSocket runs over: plain TCP or TLS.
-pub(super) trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
+pub(super) trait ByteStream: AsyncRead + AsyncWrite + Send + Unpin {}
 
-impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> ByteStream for T {}
 
-pub(super) type Ws = WebSocketStream<Box<dyn Io>>;
+pub(super) type JetstreamSocket = WebSocketStream<Box<dyn ByteStream>>;
 
 /// Why a connection could not be made. Never names a person: only the
 /// configured host's addresses and the server's status. Each variant keeps

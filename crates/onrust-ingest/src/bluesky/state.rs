@@ -16,7 +16,7 @@ use crate::cursor::SourceCursor;
 use crate::internal_events::{BatchNotAcked, CursorProblem};
 use crate::source::{SourceContext, SourceSettings, load_cursor, store_cursor};
 
-use super::batch::{Batch, Pending};
+use super::batch::{Batch, BatchAck, Pending};
 use super::recent::RecentKeys;
 use super::resume::Skip;
 use super::select::Skipped;
@@ -118,12 +118,12 @@ impl State {
     }
 
     /// Records an acknowledgement; `false` when a current batch failed.
-    pub(super) fn on_ack(&mut self, seq: u64, ok: bool) -> bool {
-        let Some(batch) = self.outstanding.iter_mut().find(|batch| batch.seq == seq) else {
+    pub(super) fn on_ack(&mut self, ack: BatchAck) -> bool {
+        let Some(batch) = self.outstanding.iter_mut().find(|batch| batch.seq == ack.seq) else {
             // A batch abandoned after an earlier failure.
             return true;
         };
-        if !ok {
+        if !ack.ok {
             return false;
         }
         batch.acked = true;

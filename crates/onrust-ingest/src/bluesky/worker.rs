@@ -23,8 +23,8 @@ use crate::internal_events::{FetchFinished, PollFailed, PollSucceeded};
 use crate::source::{SourceContext, backoff, wait_for_shutdown};
 
 use super::JetstreamSource;
-use super::batch::{FlushEnd, Senders};
-use super::connect::{Ws, subscribe_url};
+use super::batch::{BatchAck, FlushEnd, Senders};
+use super::connect::{JetstreamSocket, subscribe_url};
 use super::select::primary_subtags;
 use super::state::State;
 
@@ -47,7 +47,7 @@ impl JetstreamSource {
         ctx: &SourceContext,
         state: &mut State,
         senders: &Senders,
-        acks: &mut mpsc::UnboundedReceiver<(u64, bool)>,
+        acks: &mut mpsc::UnboundedReceiver<BatchAck>,
         shutdown: &mut watch::Receiver<bool>,
     ) {
         let languages = primary_subtags(&self.languages);
@@ -119,9 +119,9 @@ impl JetstreamSource {
         ctx: &SourceContext,
         state: &mut State,
         senders: &Senders,
-        acks: &mut mpsc::UnboundedReceiver<(u64, bool)>,
+        acks: &mut mpsc::UnboundedReceiver<BatchAck>,
         shutdown: &mut watch::Receiver<bool>,
-        mut ws: Ws,
+        mut ws: JetstreamSocket,
         languages: &[String],
     ) -> SessionEnd {
         let connected_at = Instant::now();
@@ -141,7 +141,7 @@ impl JetstreamSource {
             let wake = tokio::select! {
                 biased;
                 () = wait_for_shutdown(shutdown) => Wake::Shutdown,
-                ack = acks.recv() => ack.map_or(Wake::Tick, |(seq, ok)| Wake::Ack(seq, ok)),
+                ack = acks.recv() => ack.map_or(Wake::Tick, Wake::Ack),
                 () = sleep_until_opt(flush_at), if reading && flush_at.is_some() => Wake::Flush,
                 _ = tick.tick() => Wake::Tick,
                 () = tokio::time::sleep_until(idle_deadline), if reading => Wake::Idle,
@@ -149,8 +149,8 @@ impl JetstreamSource {
             };
             match wake {
                 Wake::Shutdown => break SessionEnd::Stop,
-                Wake::Ack(seq, ok) => {
-                    if !state.on_ack(seq, ok) {
+                Wake::Ack(ack) => {
+                    if !state.on_ack(ack) {
                         break SessionEnd::NotAcked;
                     }
                 }
@@ -262,7 +262,7 @@ pub(super) enum SessionEnd {
 /// What woke the session loop.
 pub(super) enum Wake {
     Shutdown,
-    Ack(u64, bool),
+    Ack(BatchAck),
     Flush,
     Tick,
     Idle,
