@@ -99,12 +99,12 @@ fn format_refusal(dir: &std::path::Path, found: u32, expected: u32) -> String {
 impl ArchiveError {
     /// Maps an index library error, turning a held writer lock into [`ArchiveError::Locked`].
     pub(crate) fn from_tantivy(error: tantivy::TantivyError, dir: &std::path::Path) -> Self {
-        use tantivy::TantivyError as T;
+        use tantivy::TantivyError;
         use tantivy::directory::error::LockError;
         match error {
-            T::LockFailure(LockError::LockBusy, _) => Self::Locked { dir: dir.to_path_buf() },
+            TantivyError::LockFailure(LockError::LockBusy, _) => Self::Locked { dir: dir.to_path_buf() },
             // the library shares its i/o error; keep it as the source, same kind and text
-            T::IoError(io) => Self::Io(std::io::Error::new(io.kind(), io)),
+            TantivyError::IoError(io) => Self::Io(std::io::Error::new(io.kind(), io)),
             other => Self::Tantivy(other),
         }
     }
