@@ -244,10 +244,10 @@ fn parse_tokens(text: &str) -> Option<DateTime<FixedOffset>> {
             continue;
         }
         // 14-06-2026 or 14/06/2026
-        if let Some((d, m, y)) = numeric_date(token) {
-            day = Some(d);
-            month_num = Some(m);
-            year = Some(y);
+        if let Some(date) = numeric_date(token) {
+            day = Some(date.day);
+            month_num = Some(date.month);
+            year = Some(date.year);
             continue;
         }
         // A zone, possibly split as "GMT +0200" (take the numeric one).
@@ -276,16 +276,23 @@ fn parse_tokens(text: &str) -> Option<DateTime<FixedOffset>> {
     }
 }
 
-fn numeric_date(token: &str) -> Option<(u32, u32, i32)> {
+/// A date written day first, as `14-06-2026` or `14/06/2026` (not yet checked to exist).
+struct NumericDate {
+    day: u32,
+    month: u32,
+    year: i32,
+}
+
+fn numeric_date(token: &str) -> Option<NumericDate> {
     let sep = if token.contains('-') { '-' } else { '/' };
     let mut parts = token.split(sep);
-    let d: u32 = parts.next()?.parse().ok()?;
-    let m: u32 = parts.next()?.parse().ok()?;
-    let y_text = parts.next()?;
-    if parts.next().is_some() || y_text.len() != 4 {
+    let day: u32 = parts.next()?.parse().ok()?;
+    let month: u32 = parts.next()?.parse().ok()?;
+    let year_text = parts.next()?;
+    if parts.next().is_some() || year_text.len() != 4 {
         return None;
     }
-    Some((d, m, y_text.parse().ok()?))
+    Some(NumericDate { day, month, year: year_text.parse().ok()? })
 }
 
 #[cfg(test)]
