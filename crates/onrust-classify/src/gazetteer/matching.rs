@@ -159,7 +159,7 @@ impl Gazetteer {
         let mut ends: Vec<(usize, u32)> = Vec::with_capacity(self.index.longest);
         let mut i = 0;
         while i < tokens.len() {
-            if let Some((code, len, alone)) = postcode::read(text, tokens, i) {
+            if let Some(postcode::WrittenPostcode { code, tokens: len, alone }) = postcode::read(text, tokens, i) {
                 let municipalities = self.postcodes.municipalities(code);
                 if !municipalities.is_empty() {
                     let (start, end) = (tokens[i].start, tokens[i + len - 1].end);

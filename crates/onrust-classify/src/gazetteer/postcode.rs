@@ -101,10 +101,19 @@ impl Postcodes {
     }
 }
 
-/// A postcode written at `tokens[at]`: the postcode, how many tokens it
-/// spans, and whether it stands on its own (a PC6, or a PC4 after a cue
-/// word) rather than needing a name beside it that agrees.
-pub(crate) fn read(text: &str, tokens: &[Token], at: usize) -> Option<(Postcode, usize, bool)> {
+/// A postcode as written in a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WrittenPostcode {
+    pub(crate) code: Postcode,
+    /// How many tokens it spans ("3511 AB" is two).
+    pub(crate) tokens: usize,
+    /// It stands on its own (a PC6, or a PC4 after a cue word) rather than
+    /// needing a name beside it that agrees.
+    pub(crate) alone: bool,
+}
+
+/// The postcode written at `tokens[at]`, if one is.
+pub(crate) fn read(text: &str, tokens: &[Token], at: usize) -> Option<WrittenPostcode> {
     let token = tokens.get(at)?;
     let norm = token.norm.as_bytes();
     if norm.len() < 4 || !norm[..4].iter().all(u8::is_ascii_digit) {
@@ -116,7 +125,7 @@ pub(crate) fn read(text: &str, tokens: &[Token], at: usize) -> Option<(Postcode,
         if UNUSED_LETTERS.iter().any(|u| u.as_bytes() == letters) {
             return None;
         }
-        return Postcode::pc6(digits, letters).map(|code| (code, 1, true));
+        return Postcode::pc6(digits, letters).map(|code| WrittenPostcode { code, tokens: 1, alone: true });
     }
     if norm.len() != 4 {
         return None;
@@ -129,14 +138,22 @@ pub(crate) fn read(text: &str, tokens: &[Token], at: usize) -> Option<(Postcode,
         if UNUSED_LETTERS.contains(&next.norm.as_str()) {
             return None;
         }
-        return Postcode::pc6(digits, next.norm.as_bytes()).map(|code| (code, 2, true));
+        return Postcode::pc6(digits, next.norm.as_bytes()).map(|code| WrittenPostcode {
+            code,
+            tokens: 2,
+            alone: true,
+        });
     }
     let before = at.checked_sub(1).and_then(|p| tokens.get(p)).map(|p| p.norm.as_str());
     // "woont ergens in 3822": after a locative, a number that cannot be a recent year.
     let cue =
         before.is_some_and(|p| CUES.contains(&p)) || (before.is_some_and(|p| LOCATIVES.contains(&p)) && digits >= 2100);
     let before_name = tokens.get(at + 1).is_some_and(|n| n.capitalised && !n.hashtag && !n.sentence_start);
-    if cue || before_name { Postcode::pc4(digits).map(|code| (code, 1, cue)) } else { None }
+    if cue || before_name {
+        Postcode::pc4(digits).map(|code| WrittenPostcode { code, tokens: 1, alone: cue })
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -145,7 +162,7 @@ mod tests {
     use crate::normalize::tokenize;
 
     fn read_in(text: &str, at: usize) -> Option<(String, usize, bool)> {
-        read(text, &tokenize(text), at).map(|(code, len, alone)| (code.to_string(), len, alone))
+        read(text, &tokenize(text), at).map(|written| (written.code.to_string(), written.tokens, written.alone))
     }
 
     #[test]
