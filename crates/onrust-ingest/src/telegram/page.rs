@@ -185,7 +185,7 @@ impl<'a> Tokens<'a> {
                 Some(b) if b.is_ascii_alphabetic() => {
                     let name_end = after + name_len(bytes.get(after..)?);
                     let name = self.html.get(after..name_end)?;
-                    let (attrs, self_closing, end) = self.attributes(name_end)?;
+                    let TagRest { attrs, self_closing, end } = self.attributes(name_end)?;
                     self.pos = end;
                     if !self_closing && RAW_TEXT_ELEMENTS.iter().any(|r| r.eq_ignore_ascii_case(name)) {
                         self.skip_raw_text(name);
@@ -198,9 +198,8 @@ impl<'a> Tokens<'a> {
         }
     }
 
-    /// Reads attributes from `pos` up to the tag's `>`; returns them, whether
-    /// the tag ended in `/>`, and the offset after `>`. `None` at the end of input.
-    fn attributes(&self, mut pos: usize) -> Option<(Attrs<'a>, bool, usize)> {
+    /// Reads attributes from `pos` up to the tag's `>`. `None` at the end of input.
+    fn attributes(&self, mut pos: usize) -> Option<TagRest<'a>> {
         let bytes = self.html.as_bytes();
         let mut attrs = Attrs::default();
         let mut slash = false;
@@ -211,7 +210,7 @@ impl<'a> Tokens<'a> {
                 continue;
             }
             if b == b'>' {
-                return Some((attrs, slash, pos + 1));
+                return Some(TagRest { attrs, self_closing: slash, end: pos + 1 });
             }
             if b == b'/' {
                 slash = true;
@@ -317,6 +316,15 @@ enum Role {
     Reply,
     /// A widget part inside the own text, starting at this offset: cut out.
     Excluded(usize),
+}
+
+/// What follows a start tag's name.
+struct TagRest<'a> {
+    attrs: Attrs<'a>,
+    /// The tag ended in `/>`.
+    self_closing: bool,
+    /// The offset after its `>`.
+    end: usize,
 }
 
 struct Open<'a> {
