@@ -10,10 +10,8 @@ use std::hint::black_box;
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use onrust_alert::{BaselineSource, CountCell, Engine, RuleConfig, validate};
-use onrust_model::{
-    Assessment, Level, MessageId, MunicipalityCode, Pseudonym, RawMessage, SCHEMA_VERSION, ScoredMessage, Signal,
-    SourceId, SourceKind,
-};
+use onrust_model::{Level, MunicipalityCode, ScoredMessage, SourceKind};
+use onrust_testkit::scored_message;
 
 const MESSAGES: usize = 100_000;
 /// Simulated arrival rate: 20,000 messages per second.
@@ -41,39 +39,30 @@ fn messages() -> Vec<ScoredMessage> {
                 4..=14 => 1,
                 _ => 0,
             };
-            let m = if i % 5 == 0 { vec![] } else { vec![munis[(i * 7) % munis.len()].clone()] };
-            let themes = if level == 0 && i % 3 != 0 { vec![] } else { vec![THEMES[i % THEMES.len()].to_owned()] };
-            Some(ScoredMessage {
-                schema: SCHEMA_VERSION,
-                message: RawMessage {
-                    schema: SCHEMA_VERSION,
-                    id: MessageId::new(format!("bench:{i}")).ok()?,
-                    source: SourceId::new(format!("bron{}", i % 40)).ok()?,
-                    source_kind: kinds[i % kinds.len()],
-                    url: Some(format!("https://example.org/{i}")),
-                    title: None,
-                    text: text.to_owned(),
-                    published_at: Some(at.fixed_offset()),
-                    fetched_at: at,
-                    author: Some(Pseudonym::from_digest_hex(format!("{:064x}", i % 5000))),
-                    lang_hint: None,
-                },
-                assessment: Assessment {
-                    lang: Some("nl".into()),
-                    level: Level::try_from(level).ok()?,
-                    score: 0.2 + 0.25 * f32::from(level),
-                    themes,
-                    municipalities: m,
-                    places: Vec::new(),
-                    event_time: (level == 2 && i % 4 == 1).then(|| (at + TimeDelta::days(1)).fixed_offset()),
-                    explanation: vec![Signal {
-                        signal: "call_to_violence".into(),
-                        evidence: "laat de ME maar komen".into(),
-                        weight: 0.6,
-                    }],
-                    classifier_version: "bench".into(),
-                },
-            })
+            let municipality = (i % 5 != 0).then(|| munis[(i * 7) % munis.len()].as_str());
+            let theme = (level != 0 || i % 3 == 0).then(|| THEMES[i % THEMES.len()]);
+            let mut message = scored_message(&format!("bench:{i}"))
+                .source(&format!("bron{}", i % 40))
+                .source_kind(kinds[i % kinds.len()])
+                .url(&format!("https://example.org/{i}"))
+                .text(text)
+                .fetched_at(at)
+                .published_at(at.fixed_offset())
+                .author(&format!("{:064x}", i % 5000))
+                .level(Level::try_from(level).ok()?)
+                .score(0.2 + 0.25 * f32::from(level))
+                .signal("call_to_violence", "laat de ME maar komen", 0.6)
+                .classifier_version("bench");
+            if let Some(theme) = theme {
+                message = message.theme(theme);
+            }
+            if let Some(code) = municipality {
+                message = message.municipality(code);
+            }
+            if level == 2 && i % 4 == 1 {
+                message = message.event_time((at + TimeDelta::days(1)).fixed_offset());
+            }
+            Some(message.build())
         })
         .collect()
 }

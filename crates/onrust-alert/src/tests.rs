@@ -1,10 +1,8 @@
 //! Scenario tests: the engine and the mechanics driven by hand-advanced time.
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
-use onrust_model::{
-    Assessment, Level, MessageId, MunicipalityCode, Pseudonym, RawMessage, SCHEMA_VERSION, ScoredMessage, Signal,
-    SourceId, SourceKind,
-};
+use onrust_model::{Level, MunicipalityCode, ScoredMessage, SourceKind};
+use onrust_testkit::{ScoredMessageBuilder, scored_message};
 
 use crate::baseline::{BaselineSource, CountCell, NoBaseline};
 use crate::engine::{Engine, Transition, TransitionKind};
@@ -24,41 +22,33 @@ fn rules(toml_text: &str) -> Vec<Rule> {
     validate(&toml::from_str::<RulesFile>(toml_text).unwrap().rules).unwrap()
 }
 
+/// What every scenario message shares: from one of three Telegram sources,
+/// by one pseudonymous author (the canary), fetched and published at `at`.
+fn message(id: &str, theme: &str, level: u8, score: f32, at: DateTime<Utc>) -> ScoredMessageBuilder {
+    scored_message(id)
+        .source(&format!("bron{}", id.len() % 3))
+        .source_kind(SourceKind::Telegram)
+        .text(&format!("bericht {id} over {theme} door @[user]"))
+        .fetched_at(at)
+        .published_at(at.fixed_offset())
+        .author(CANARY)
+        .lang_hint("nl")
+        .level(Level::try_from(level).unwrap())
+        .score(score)
+        .theme(theme)
+}
+
 fn msg(id: &str, muni: Option<&str>, theme: &str, level: u8, score: f32, at: DateTime<Utc>) -> ScoredMessage {
-    ScoredMessage {
-        schema: SCHEMA_VERSION,
-        message: RawMessage {
-            schema: SCHEMA_VERSION,
-            id: MessageId::new(id).unwrap(),
-            source: SourceId::new(format!("bron{}", id.len() % 3)).unwrap(),
-            source_kind: SourceKind::Telegram,
-            url: Some(format!("https://example.org/{id}")),
-            title: None,
-            text: format!("bericht {id} over {theme} door @[user]"),
-            published_at: Some(at.fixed_offset()),
-            fetched_at: at,
-            author: Some(Pseudonym::from_digest_hex(CANARY.to_owned())),
-            lang_hint: Some("nl".into()),
-        },
-        assessment: Assessment {
-            lang: Some("nl".into()),
-            level: Level::try_from(level).unwrap(),
-            score,
-            themes: vec![theme.to_owned()],
-            municipalities: muni.map(|m| MunicipalityCode::new(m).unwrap()).into_iter().collect(),
-            places: Vec::new(),
-            event_time: None,
-            explanation: vec![
-                Signal { signal: format!("theme:{theme}"), evidence: theme.to_owned(), weight: 0.3 },
-                Signal {
-                    signal: "call_to_violence".into(),
-                    evidence: "oorlog maken met de politie".into(),
-                    weight: 0.6,
-                },
-            ],
-            classifier_version: "test".into(),
-        },
+    let message = message(id, theme, level, score, at).signal(&format!("theme:{theme}"), theme, 0.3).signal(
+        "call_to_violence",
+        "oorlog maken met de politie",
+        0.6,
+    );
+    match muni {
+        Some(code) => message.municipality(code),
+        None => message,
     }
+    .build()
 }
 
 fn kinds(trs: &[Transition]) -> Vec<TransitionKind> {
@@ -323,15 +313,16 @@ fn many_cells_are_corrected_together() {
 }
 
 fn announce(id: &str, source: &str, at: DateTime<Utc>, event: DateTime<Utc>, place: Option<&str>) -> ScoredMessage {
-    let mut m = msg(id, Some(UTRECHT), "stikstof", 2, 0.7, at);
-    m.message.source = SourceId::new(source).unwrap();
-    m.assessment.event_time = Some(event.fixed_offset());
-    m.assessment.explanation =
-        vec![Signal { signal: "mobilisation".into(), evidence: "trekkers naar".into(), weight: 0.5 }];
-    if let Some(p) = place {
-        m.assessment.explanation.push(Signal { signal: format!("place:{UTRECHT}"), evidence: p.into(), weight: 0.0 });
+    let message = message(id, "stikstof", 2, 0.7, at)
+        .source(source)
+        .municipality(UTRECHT)
+        .event_time(event.fixed_offset())
+        .signal("mobilisation", "trekkers naar", 0.5);
+    match place {
+        Some(p) => message.signal(&format!("place:{UTRECHT}"), p, 0.0),
+        None => message,
     }
-    m
+    .build()
 }
 
 #[test]

@@ -13,43 +13,31 @@ use onrust_alert::Failure;
 use onrust_alert::render::email::{self, MailContext, MailItem, RenderedEmail};
 use onrust_alert::{Channel, RecipientRole};
 use onrust_alert::{Engine, Mechanics, Notification, NotifyReason, Role, RuleConfig, RuleKind, validate};
-use onrust_model::{
-    Assessment, Level, MessageId, MunicipalityCode, Place, PlaceTier, RawMessage, SCHEMA_VERSION, ScoredMessage,
-    Signal, SourceId, SourceKind, Span, TextField,
-};
+use onrust_model::{Level, MunicipalityCode, Place, PlaceTier, ScoredMessage, Signal, SourceKind, Span, TextField};
+use onrust_testkit::scored_message;
 
 const UTRECHT: &str = "GM0344";
 const AMERSFOORT: &str = "GM0307";
 
 fn scored(id: &str, place: Option<&str>, level: u8, text: &str, published: DateTime<Utc>) -> ScoredMessage {
-    let source = SourceId::new("forum").unwrap();
-    ScoredMessage {
-        schema: SCHEMA_VERSION,
-        message: RawMessage {
-            schema: SCHEMA_VERSION,
-            id: MessageId::derive(&source, id),
-            source,
-            source_kind: SourceKind::Telegram,
-            url: Some(format!("https://forum.example/{id}")),
-            title: None,
-            text: text.to_owned(),
-            published_at: Some(published.fixed_offset()),
-            fetched_at: published,
-            author: None,
-            lang_hint: Some("nl".into()),
-        },
-        assessment: Assessment {
-            lang: Some("nl".into()),
-            level: Level::try_from(level).unwrap(),
-            score: 0.93,
-            themes: vec!["asiel".into()],
-            municipalities: place.map(|p| MunicipalityCode::new(p).unwrap()).into_iter().collect(),
-            places: Vec::new(),
-            event_time: None,
-            explanation: vec![Signal { signal: "call_to_violence".into(), evidence: "in de fik".into(), weight: 0.6 }],
-            classifier_version: "test".into(),
-        },
+    let message = scored_message(id)
+        .source("forum")
+        .id_derived()
+        .source_kind(SourceKind::Telegram)
+        .url(&format!("https://forum.example/{id}"))
+        .text(text)
+        .fetched_at(published)
+        .published_at(published.fixed_offset())
+        .lang_hint("nl")
+        .level(Level::try_from(level).unwrap())
+        .score(0.93)
+        .theme("asiel")
+        .signal("call_to_violence", "in de fik", 0.6);
+    match place {
+        Some(code) => message.municipality(code),
+        None => message,
     }
+    .build()
 }
 
 fn rule(name: &str, kind: RuleKind) -> RuleConfig {

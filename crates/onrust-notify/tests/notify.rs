@@ -1,14 +1,13 @@
-//! The notifiers against real servers: an aiosmtpd SMTP sink started by the
-//! test (tests/smtp_sink.py) and a local HTTP endpoint for the webhook.
+//! The notifiers against real servers: the testkit's aiosmtpd SMTP sink
+//! ([`onrust_testkit::SmtpSink`]), started by each test, and a local HTTP
+//! endpoint for the webhook.
 
 // Test helpers outside `#[test]` functions panic on purpose, as the ingest tests do.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader, Read};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use onrust_alert::alert::{Alert, AlertStatus, Evidence, RuleKind, Severity};
@@ -16,106 +15,17 @@ use onrust_alert::{Channel, RecipientRole};
 use onrust_model::MunicipalityCode;
 use onrust_notify::log::{Content, Item, Notification, Outbox, Outcome, RetryPolicy, read_log};
 use onrust_notify::smtp::{SmtpConfig, SmtpNotifier, TlsMode};
+use onrust_testkit::{SmtpSink, free_port};
 
 // ---- the SMTP sink ----
 
-/// A running aiosmtpd sink; killed when dropped.
-struct SmtpSink {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
+/// How long a test waits for the mails it expects to arrive at the sink.
+const MAILS_WITHIN: Duration = Duration::from_secs(5);
+
+/// The notifier's settings for a sink on loopback, without TLS.
+fn sink_config(sink: &SmtpSink) -> SmtpConfig {
+    smtp_config("127.0.0.1", sink.port, TlsMode::None)
 }
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The Python that has aiosmtpd: `ONRUST_TEST_PYTHON`, else the system one
-/// (Debian's package installs for /usr/bin/python3, which a pyenv or venv
-/// `python3` on PATH may shadow), else `python3`.
-fn python() -> String {
-    let candidates =
-        [std::env::var("ONRUST_TEST_PYTHON").ok(), Some("/usr/bin/python3".into()), Some("python3".into())];
-    for c in candidates.into_iter().flatten() {
-        let ok = Command::new(&c)
-            .args(["-c", "import aiosmtpd"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if ok {
-            return c;
-        }
-    }
-    panic!("no python3 with aiosmtpd; install it with: apt-get install -y python3-aiosmtpd");
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-impl SmtpSink {
-    fn start(extra: &[&str]) -> Self {
-        Self::start_on(free_port(), extra)
-    }
-
-    fn start_on(port: u16, extra: &[&str]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py");
-        let mut child = Command::new(python())
-            .arg(script)
-            .args(["127.0.0.1", &port.to_string()])
-            .arg(dir.path())
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        if line.trim() != "ready" {
-            let mut err = String::new();
-            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
-            panic!("smtp sink did not start: {err}");
-        }
-        Self { child, port, dir }
-    }
-
-    /// The stored mails (meta, plain text, raw), after waiting up to 5 s for
-    /// at least `n`.
-    fn mails(&self, n: usize) -> Vec<(serde_json::Value, String, String)> {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let mut metas: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .filter(|p| p.extension().is_some_and(|x| x == "json"))
-                .collect();
-            if metas.len() >= n || Instant::now() > deadline {
-                metas.sort();
-                return metas
-                    .iter()
-                    .map(|m| {
-                        let meta = serde_json::from_slice(&std::fs::read(m).unwrap()).unwrap();
-                        let text = std::fs::read_to_string(m.with_extension("txt")).unwrap();
-                        let raw =
-                            String::from_utf8_lossy(&std::fs::read(m.with_extension("eml")).unwrap()).into_owned();
-                        (meta, text, raw)
-                    })
-                    .collect();
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn config(&self) -> SmtpConfig {
-        smtp_config("127.0.0.1", self.port, TlsMode::None)
-    }
-}
-
 fn smtp_config(host: &str, port: u16, tls: TlsMode) -> SmtpConfig {
     SmtpConfig {
         host: host.to_owned(),
@@ -204,7 +114,7 @@ fn fast() -> RetryPolicy {
 #[tokio::test]
 async fn officer_mail_arrives_with_subject_evidence_and_no_bcc() {
     let sink = SmtpSink::start(&[]);
-    let notifier = SmtpNotifier::new(&sink.config(), "Midden-Nederland").unwrap();
+    let notifier = SmtpNotifier::new(&sink_config(&sink), "Midden-Nederland").unwrap();
     let state = tempfile::tempdir().unwrap();
     let mut outbox = Outbox::open(state.path(), fast()).unwrap();
     let mut a = alert();
@@ -214,9 +124,9 @@ async fn officer_mail_arrives_with_subject_evidence_and_no_bcc() {
     let report = outbox.deliver_pending(&notifier).await.unwrap();
     assert_eq!(report.sent, 1);
 
-    let mails = sink.mails(1);
+    let mails = sink.wait_for_mails(1, MAILS_WITHIN);
     assert_eq!(mails.len(), 1);
-    let (meta, text, raw) = &mails[0];
+    let (meta, text, html, raw) = (&mails[0].meta, &mails[0].text, &mails[0].html, &mails[0].raw);
     assert_eq!(meta["rcpt_tos"], serde_json::json!(["oov@utrecht.example"]));
     assert_eq!(meta["mail_from"], "onrust@gemeente.example");
     assert_eq!(meta["subject"], "[onrust] Kritiek: oproep-tot-geweld — Utrecht");
@@ -230,7 +140,6 @@ async fn officer_mail_arrives_with_subject_evidence_and_no_bcc() {
     assert!(text.contains("Feest  Bcc: x@example.org"), "the title stays text on its line");
     assert!(raw.contains("multipart/alternative"));
     assert!(raw.contains("text/html"));
-    let html = std::fs::read_to_string(sink.dir.path().join("001.html")).unwrap();
     assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; kom allemaal"), "{html}");
     assert!(!html.contains("<script>"));
     assert!(text.contains("<script>alert(1)</script> kom allemaal"), "plain text is the text as it is");
@@ -247,7 +156,7 @@ async fn officer_mail_arrives_with_subject_evidence_and_no_bcc() {
 #[tokio::test]
 async fn smtp_4xx_twice_then_250_is_one_mail_and_three_log_entries() {
     let sink = SmtpSink::start(&["--fail-first", "2", "--fail-code", "451"]);
-    let notifier = SmtpNotifier::new(&sink.config(), "Midden-Nederland").unwrap();
+    let notifier = SmtpNotifier::new(&sink_config(&sink), "Midden-Nederland").unwrap();
     let state = tempfile::tempdir().unwrap();
     let mut outbox = Outbox::open(state.path(), fast()).unwrap();
     outbox.enqueue(notification(alert(), 1, RecipientRole::Officer, "oov@utrecht.example"), Utc::now()).unwrap();
@@ -260,7 +169,7 @@ async fn smtp_4xx_twice_then_250_is_one_mail_and_three_log_entries() {
     outbox.deliver_pending(&notifier).await.unwrap();
 
     std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(sink.mails(1).len(), 1, "exactly one mail");
+    assert_eq!(sink.wait_for_mails(1, MAILS_WITHIN).len(), 1, "exactly one mail");
     let log = read_log(state.path()).unwrap();
     let seen: Vec<(u32, Outcome, Option<u16>)> = log.iter().map(|e| (e.attempt, e.outcome, e.code)).collect();
     assert_eq!(seen, [(1, Outcome::Retry, Some(451)), (2, Outcome::Retry, Some(451)), (3, Outcome::Sent, Some(250))]);
@@ -277,7 +186,7 @@ async fn restart_between_enqueue_and_send_sends_one_mail() {
         assert!(outbox.enqueue(n, Utc::now()).unwrap());
         // The process dies here: fired and persisted, nothing sent.
     }
-    let notifier = SmtpNotifier::new(&sink.config(), "Midden-Nederland").unwrap();
+    let notifier = SmtpNotifier::new(&sink_config(&sink), "Midden-Nederland").unwrap();
     let mut outbox = Outbox::open(state.path(), fast()).unwrap();
     // The engine replays the firing after the restart: already known.
     let replay = notification(alert(), 1, RecipientRole::Officer, "oov@utrecht.example");
@@ -289,13 +198,13 @@ async fn restart_between_enqueue_and_send_sends_one_mail() {
     assert!(outbox.pending().is_empty());
     outbox.deliver_pending(&notifier).await.unwrap();
     std::thread::sleep(Duration::from_millis(200));
-    assert_eq!(sink.mails(1).len(), 1, "one mail, not zero, not two");
+    assert_eq!(sink.wait_for_mails(1, MAILS_WITHIN).len(), 1, "one mail, not zero, not two");
 }
 
 #[tokio::test]
 async fn smtp_5xx_is_a_permanent_failure() {
     let sink = SmtpSink::start(&["--fail-first", "1", "--fail-code", "550"]);
-    let notifier = SmtpNotifier::new(&sink.config(), "Midden-Nederland").unwrap();
+    let notifier = SmtpNotifier::new(&sink_config(&sink), "Midden-Nederland").unwrap();
     let state = tempfile::tempdir().unwrap();
     let mut outbox = Outbox::open(state.path(), fast()).unwrap();
     outbox.enqueue(notification(alert(), 1, RecipientRole::Officer, "oov@utrecht.example"), Utc::now()).unwrap();
@@ -306,7 +215,7 @@ async fn smtp_5xx_is_a_permanent_failure() {
     assert_eq!(log.len(), 1);
     assert_eq!((log[0].outcome, log[0].code), (Outcome::Failed, Some(550)));
     std::thread::sleep(Duration::from_millis(100));
-    assert!(sink.mails(0).is_empty());
+    assert!(sink.mails().is_empty());
 }
 
 #[tokio::test]
@@ -324,14 +233,14 @@ async fn relay_down_keeps_the_mail_queued_until_it_is_back() {
 
     let sink = SmtpSink::start_on(port, &[]);
     assert_eq!(outbox.deliver_pending(&notifier).await.unwrap().sent, 1);
-    assert_eq!(sink.mails(1).len(), 1);
+    assert_eq!(sink.wait_for_mails(1, MAILS_WITHIN).len(), 1);
     assert_eq!(read_log(state.path()).unwrap().last().map(|e| e.attempt), Some(3));
 }
 
 #[tokio::test]
 async fn unreviewed_mayor_mail_is_marked() {
     let sink = SmtpSink::start(&[]);
-    let notifier = SmtpNotifier::new(&sink.config(), "Midden-Nederland").unwrap();
+    let notifier = SmtpNotifier::new(&sink_config(&sink), "Midden-Nederland").unwrap();
     let state = tempfile::tempdir().unwrap();
     let mut outbox = Outbox::open(state.path(), fast()).unwrap();
     outbox.enqueue(notification(alert(), 1, RecipientRole::Mayor, "burgemeester@utrecht.example"), Utc::now()).unwrap();
@@ -341,12 +250,12 @@ async fn unreviewed_mayor_mail_is_marked() {
         .enqueue(notification(reviewed, 2, RecipientRole::Mayor, "burgemeester@utrecht.example"), Utc::now())
         .unwrap();
     assert_eq!(outbox.deliver_pending(&notifier).await.unwrap().sent, 2);
-    let mails = sink.mails(2);
-    let subjects: Vec<&str> = mails.iter().map(|(m, _, _)| m["subject"].as_str().unwrap()).collect();
+    let mails = sink.wait_for_mails(2, MAILS_WITHIN);
+    let subjects: Vec<&str> = mails.iter().map(|m| m.subject()).collect();
     assert!(subjects.contains(&"[onrust] ongecontroleerd signaal, Kritiek: oproep-tot-geweld — Utrecht"));
     assert!(subjects.contains(&"[onrust] Kritiek: oproep-tot-geweld — Utrecht"));
-    assert!(mails.iter().any(|(_, t, _)| t.contains("bevestigd voor de burgemeester door j.devries")));
-    assert!(mails.iter().any(|(_, t, _)| t.contains("ONGECONTROLEERD SIGNAAL")));
+    assert!(mails.iter().any(|m| m.text.contains("bevestigd voor de burgemeester door j.devries")));
+    assert!(mails.iter().any(|m| m.text.contains("ONGECONTROLEERD SIGNAAL")));
 }
 
 // ---- webhook ----
@@ -529,14 +438,14 @@ async fn starttls_verifies_certificate_and_hostname() {
     assert!(messages[0].contains("certificate not valid for name"), "{messages:?}");
     assert!(messages[1].contains("UnknownIssuer"), "{messages:?}");
     std::thread::sleep(Duration::from_millis(100));
-    assert!(sink.mails(0).is_empty(), "nothing was sent over an unverified connection");
+    assert!(sink.mails().is_empty(), "nothing was sent over an unverified connection");
 
     // Right name, right CA: the queued mail goes out, once.
     let mut good = smtp_config("localhost", sink.port, TlsMode::Starttls);
     good.ca_file = Some(ca);
     let notifier = SmtpNotifier::new(&good, "Midden-Nederland").unwrap();
     assert_eq!(outbox.deliver_pending(&notifier).await.unwrap().sent, 1);
-    assert_eq!(sink.mails(1).len(), 1);
+    assert_eq!(sink.wait_for_mails(1, MAILS_WITHIN).len(), 1);
     assert_eq!(read_log(state.path()).unwrap().last().map(|e| (e.attempt, e.outcome)), Some((3, Outcome::Sent)));
 }
 
@@ -547,7 +456,7 @@ async fn canary_password_never_appears_in_any_output() {
     let secrets = tempfile::tempdir().unwrap();
     let pw = secrets.path().join("smtp");
     std::fs::write(&pw, format!("{CANARY}\n")).unwrap();
-    let mut cfg = sink.config();
+    let mut cfg = sink_config(&sink);
     cfg.username = Some("onrust".to_owned());
     cfg.password_file = Some(pw);
     let notifier = SmtpNotifier::new(&cfg, "Midden-Nederland").unwrap();

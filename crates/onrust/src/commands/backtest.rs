@@ -820,36 +820,19 @@ min_levle = 3
         assert!(parse_rules("[alerts]\n[[rules]]\nname = \"a\"\nkind = \"critical\"\n").is_err());
     }
 
+    /// A call to violence in Utrecht, replayed: no link, no publication time.
     fn critical(id: &str, fetched: DateTime<Utc>) -> ScoredMessage {
-        use onrust_model::{Assessment, MessageId, RawMessage, SCHEMA_VERSION, SourceId, SourceKind};
-        let source = SourceId::new("test").expect("source");
-        ScoredMessage {
-            schema: SCHEMA_VERSION,
-            message: RawMessage {
-                schema: SCHEMA_VERSION,
-                id: MessageId::new(id).expect("id"),
-                source,
-                source_kind: SourceKind::Replay,
-                url: None,
-                title: None,
-                text: "vuurwerk naar de politie".into(),
-                published_at: None,
-                fetched_at: fetched,
-                author: None,
-                lang_hint: None,
-            },
-            assessment: Assessment {
-                lang: Some("nl".into()),
-                level: Level::Escalation,
-                score: 0.9,
-                themes: vec!["jaarwisseling".into()],
-                municipalities: vec![MunicipalityCode::new("GM0344").expect("code")],
-                places: Vec::new(),
-                event_time: None,
-                explanation: vec![],
-                classifier_version: "test".into(),
-            },
-        }
+        onrust_testkit::scored_message(id)
+            .source_kind(onrust_model::SourceKind::Replay)
+            .no_url()
+            .unpublished()
+            .text("vuurwerk naar de politie")
+            .fetched_at(fetched)
+            .level(Level::Escalation)
+            .score(0.9)
+            .theme("jaarwisseling")
+            .municipality("GM0344")
+            .build()
     }
 
     /// The same alert firing again after it resolved is a second alert in the

@@ -11,6 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use onrust_alert::{Alert, BaselineSource, Engine, RecipientRole, SilenceRequest};
 use onrust_model::Level;
 use onrust_notify::log::Item;
+use onrust_testkit::{holds_within_async, scored_message};
 use onrust_web::alerts::AlertBackend;
 
 use crate::config::RecipientScope;
@@ -109,40 +110,26 @@ fn test_settings(dir: &Path, rules: Vec<Rule>, clock: Clock, evaluate_interval: 
     }
 }
 
+/// A call to violence in Utrecht on the forum, fetched and published now.
 pub(super) fn scored(id: &str, level: Level, text: &str) -> ScoredMessage {
-    use onrust_model::{MessageId, RawMessage, SCHEMA_VERSION, SourceId, SourceKind};
-    let source = SourceId::new("forum").expect("id");
-    ScoredMessage {
-        schema: SCHEMA_VERSION,
-        message: RawMessage {
-            schema: SCHEMA_VERSION,
-            id: MessageId::derive(&source, id),
-            source,
-            source_kind: SourceKind::Feed,
-            url: Some(format!("https://forum.example/{id}")),
-            title: None,
-            text: text.to_owned(),
-            published_at: Some(Utc::now().fixed_offset()),
-            fetched_at: Utc::now(),
-            author: None,
-            lang_hint: None,
-        },
-        assessment: onrust_model::Assessment {
-            lang: Some("nl".into()),
-            level,
-            score: 0.95,
-            themes: vec!["jaarwisseling".into()],
-            municipalities: vec![MunicipalityCode::new("GM0344").expect("code")],
-            places: Vec::new(),
-            event_time: None,
-            explanation: vec![onrust_model::Signal {
-                signal: "call_to_violence".into(),
-                weight: 2.0,
-                evidence: "gooi vuurwerk naar de politie".into(),
-            }],
-            classifier_version: "test".into(),
-        },
-    }
+    scored_at(id, level, text, Utc::now())
+}
+
+/// [`scored`], fetched and published at `at`.
+fn scored_at(id: &str, level: Level, text: &str, at: DateTime<Utc>) -> ScoredMessage {
+    scored_message(id)
+        .source("forum")
+        .id_derived()
+        .url(&format!("https://forum.example/{id}"))
+        .text(text)
+        .fetched_at(at)
+        .published_at(at)
+        .level(level)
+        .score(0.95)
+        .theme("jaarwisseling")
+        .municipality("GM0344")
+        .signal("call_to_violence", "gooi vuurwerk naar de politie", 2.0)
+        .build()
 }
 
 /// The stage puts every alert it fires on `onrust.alerts.v1`, keyed by
@@ -189,13 +176,7 @@ async fn fired_alerts_are_published_on_the_alerts_topic() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!saved(), "state saved before the bus took the alert event");
     delivery.ack.ack();
-    for _ in 0..100 {
-        if saved() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(saved(), "state saved once the event is taken");
+    assert!(holds_within_async(Duration::from_secs(2), saved).await, "state saved once the event is taken");
     assert_eq!(event.schema, onrust_alert::ALERT_EVENT_SCHEMA);
     assert_eq!(event.kind, onrust_alert::TransitionKind::Firing);
     assert_eq!(key, event.alert.fingerprint, "keyed by fingerprint (docs/ARCHITECTURE.md, Topics)");
@@ -310,9 +291,7 @@ impl Harness {
 
     /// A message about Utrecht at `level`, published now (by the stage's clock).
     async fn send(&self, id: &str, level: Level) {
-        let mut m = scored(id, level, "Oudjaarsavond gooien we vuurwerk naar de politie");
-        m.message.published_at = Some(self.clock.now().fixed_offset());
-        m.message.fetched_at = self.clock.now();
+        let m = scored_at(id, level, "Oudjaarsavond gooien we vuurwerk naar de politie", self.clock.now());
         self.scored.publish(Record::json("GM0344", &m).expect("json"), Ack::none()).await.expect("publish");
     }
 
@@ -560,11 +539,8 @@ async fn a_relay_that_answers_after_ten_seconds_holds_up_neither_intake_nor_ackn
 
     let first = scored("m1", Level::Escalation, "Oudjaarsavond gooien we vuurwerk naar de politie");
     scored_out.publish(Record::json("GM0344", &first).expect("json"), Ack::none()).await.expect("publish");
-    let waited = std::time::Instant::now();
-    while calls.lock().expect("calls").is_empty() {
-        assert!(waited.elapsed() < Duration::from_secs(10), "the relay was never called");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let called = holds_within_async(Duration::from_secs(10), || !calls.lock().expect("calls").is_empty()).await;
+    assert!(called, "the relay was never called");
     let relay_busy_since = std::time::Instant::now();
 
     // Intake: a call in another municipality is taken in, its alert queued and its message acknowledged.
@@ -595,11 +571,8 @@ async fn a_relay_that_answers_after_ten_seconds_holds_up_neither_intake_nor_ackn
     assert!(meanwhile < Duration::from_secs(8), "all this happened while the relay was still answering");
     assert_eq!(calls.lock().expect("calls").len(), 1, "still the first call in flight");
     // Once the relay answers, the second notification goes out too.
-    let waited = std::time::Instant::now();
-    while calls.lock().expect("calls").len() < 2 {
-        assert!(waited.elapsed() < Duration::from_secs(20), "the second notification never went out");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let both = holds_within_async(Duration::from_secs(20), || calls.lock().expect("calls").len() >= 2).await;
+    assert!(both, "the second notification never went out");
     drop(scored_out);
     stage.abort();
 }
