@@ -7,7 +7,7 @@
 //! <archive>/buckets/.deleting-…    a bucket being removed by retention
 //! ```
 
-use std::fs::File;
+use onrust_durable::ExclusiveLock;
 use std::path::{Path, PathBuf};
 
 use tantivy::directory::MmapDirectory;
@@ -102,13 +102,9 @@ impl Layout {
     }
 
     /// Takes the archive's writer lock, or says who has it.
-    pub fn lock(&self) -> Result<File, ArchiveError> {
-        let file = File::options().create(true).truncate(false).write(true).open(self.root.join("writer.lock"))?;
-        match file.try_lock() {
-            Ok(()) => Ok(file),
-            Err(std::fs::TryLockError::WouldBlock) => Err(ArchiveError::Locked { dir: self.root.clone() }),
-            Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
-        }
+    pub fn lock(&self) -> Result<ExclusiveLock, ArchiveError> {
+        ExclusiveLock::try_take(&self.root.join("writer.lock"))?
+            .ok_or_else(|| ArchiveError::Locked { dir: self.root.clone() })
     }
 
     /// The buckets on disk, oldest first. Anything that is not a bucket's

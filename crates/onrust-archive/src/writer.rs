@@ -2,7 +2,6 @@
 //! commits every bucket it touched, and applies retention.
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -150,7 +149,7 @@ pub struct ArchiveWriter {
     tombstone_order: std::collections::VecDeque<String>,
     /// Tombstones changed since the file was written.
     tombstones_dirty: bool,
-    _lock: File,
+    _lock: onrust_durable::ExclusiveLock,
 }
 
 impl std::fmt::Debug for ArchiveWriter {

@@ -27,6 +27,7 @@
 //! whatever the umask, tighten an older data dir, and refuse a secret file
 //! that others can read.
 
+mod exclusive;
 mod locked;
 pub mod private;
 
@@ -35,6 +36,7 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+pub use exclusive::ExclusiveLock;
 pub use locked::open_locked_append;
 pub use private::{
     PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, SecretFileError, Tightened, check_secret_file, create_private,

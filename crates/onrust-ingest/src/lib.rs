@@ -39,6 +39,7 @@ pub mod pseudonym;
 pub mod source;
 pub mod telegram;
 pub mod text;
+pub mod tls;
 pub mod xml_guard;
 
 pub use internal_events::{SourceHealth, describe_metrics, source_health};

@@ -435,7 +435,7 @@ pub struct Attempt {
 pub struct Outbox {
     dir: PathBuf,
     /// Keeps the directory's lock for as long as this outbox lives.
-    _lock: File,
+    _lock: onrust_durable::ExclusiveLock,
     outbox: File,
     log: File,
     policy: RetryPolicy,
@@ -463,12 +463,9 @@ impl Outbox {
         // Lock before reading: a second process must not cut "torn" lines
         // that are really the first one's appends in progress.
         let lock_path = dir.join(LOCK_FILE);
-        let lock = open_append(&lock_path)?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => return Err(LogError::Locked(dir.to_path_buf())),
-            Err(std::fs::TryLockError::Error(source)) => return Err(LogError::Io { path: lock_path, source }),
-        }
+        let lock = onrust_durable::ExclusiveLock::try_take(&lock_path)
+            .map_err(|source| LogError::Io { path: lock_path.clone(), source })?
+            .ok_or_else(|| LogError::Locked(dir.to_path_buf()))?;
         let outbox = open_append(&outbox_path)?;
         let queued: Vec<OutboxLine> = read_lines(&outbox_path)?;
         let entries: Vec<LogEntry> = read_lines(&log_path)?;

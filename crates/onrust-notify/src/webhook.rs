@@ -13,6 +13,7 @@
 
 use std::path::Path;
 use std::time::Duration;
+use tokio_rustls::rustls;
 
 use hmac::{Hmac, Mac};
 use serde::Serialize;
@@ -37,6 +38,18 @@ pub enum WebhookError {
     Url(String),
     #[error("cannot build the http client: {0}")]
     Client(String),
+}
+
+/// ring and the webpki roots, verification on, as the sources' clients
+/// (`onrust_ingest::tls`, which this crate does not depend on) and lettre's
+/// SMTP use: one crypto library in the binary, no process-wide provider.
+fn tls_config() -> Result<rustls::ClientConfig, rustls::Error> {
+    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }
 
 /// The JSON a webhook receives.
@@ -73,6 +86,7 @@ impl WebhookNotifier {
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout)
+            .tls_backend_preconfigured(tls_config().map_err(|e| WebhookError::Client(e.to_string()))?)
             .build()
             .map_err(|e| WebhookError::Client(e.to_string()))?;
         Ok(Self { client, key })

@@ -120,15 +120,9 @@ impl JetstreamSource {
     }
 }
 
-/// The TLS client configuration: ring, the webpki roots, verification on.
+/// The sources' TLS client configuration ([`crate::tls`]).
 pub(super) fn tls_config() -> Result<Arc<rustls::ClientConfig>, ConnectError> {
-    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(ConnectError::TlsConfig)?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(config))
+    crate::tls::client_config().map(Arc::new).map_err(ConnectError::TlsConfig)
 }
 
 /// A byte stream the WebSocket runs over: plain TCP or TLS.

@@ -223,6 +223,9 @@ pub enum FetchError {
         #[source]
         source: reqwest::Error,
     },
+    /// The TLS configuration could not be built (no safe protocol version).
+    #[error("cannot build the tls configuration: {0}")]
+    TlsConfig(#[source] tokio_rustls::rustls::Error),
     /// The body could not be decoded.
     #[error("could not decode the body: {detail}")]
     Decode {
@@ -261,7 +264,7 @@ impl FetchError {
             Self::TooManyRedirects(_) | Self::RedirectLoop { .. } | Self::BadRedirect { .. } => "redirect_error",
             Self::Connect { .. } => "connect_error",
             Self::Decode { .. } => "decode_error",
-            Self::Io { .. } => "error",
+            Self::Io { .. } | Self::TlsConfig(_) => "error",
         }
     }
 }
@@ -300,6 +303,7 @@ impl Fetcher {
             .connect_timeout(options.limits.connect_timeout)
             .user_agent(options.user_agent)
             .https_only(false)
+            .tls_backend_preconfigured(crate::tls::client_config().map_err(FetchError::TlsConfig)?)
             .build()
             .map_err(|e| FetchError::Connect { detail: format!("cannot build http client: {e}"), source: e })?;
         let gate = HostGate::new(options.min_host_interval, options.max_requests_per_host);
