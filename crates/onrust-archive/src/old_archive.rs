@@ -9,22 +9,11 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use onrust_testkit::copy_dir;
+
 use crate::{ArchiveReader, SearchRequest};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/archive-written-by-tantivy-0.24");
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("create the copy");
-    for entry in std::fs::read_dir(from).expect("read the fixture") {
-        let entry = entry.expect("fixture entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("file type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy a fixture file");
-        }
-    }
-}
 
 /// Ids of every hit of `query`, page by page.
 fn ids(reader: &ArchiveReader, query: &str) -> BTreeSet<String> {

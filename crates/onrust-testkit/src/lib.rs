@@ -15,12 +15,14 @@
 //! depends on it. Helpers panic on purpose: they run inside tests, where a
 //! panic with a clear message is the failure report.
 
+mod files;
 mod net;
 mod python;
 mod scored;
 mod smtp;
 mod wait;
 
+pub use files::copy_dir;
 pub use net::free_port;
 pub use python::python_with;
 pub use scored::{ScoredMessageBuilder, scored_message};

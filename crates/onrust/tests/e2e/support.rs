@@ -317,19 +317,7 @@ pub fn shipped_config() -> PathBuf {
     .clone()
 }
 
-/// Copies the folder `from` (files and folders) to `to`.
-pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).expect("create the copy's folder");
-    for entry in std::fs::read_dir(from).expect("read the folder") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("file type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
+pub use onrust_testkit::copy_dir;
 
 /// A temporary onrust installation: config file, data dir and listener port.
 pub struct Install {
