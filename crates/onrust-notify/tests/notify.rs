@@ -9,10 +9,10 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use chrono::{TimeZone, Utc};
-use onrust_alert::alert::{Alert, AlertStatus, Evidence, RuleKind, Severity};
+use chrono::Utc;
+use onrust_alert::alert::{Alert, RuleKind};
+use onrust_alert::fixtures::{self, evidence};
 use onrust_alert::{Channel, RecipientRole};
-use onrust_model::MunicipalityCode;
 use onrust_notify::log::{Content, Item, Notification, Outbox, Outcome, RetryPolicy, read_log};
 use onrust_notify::smtp::{SmtpConfig, SmtpNotifier, TlsMode};
 use onrust_testkit::{SmtpSink, free_port};
@@ -41,55 +41,19 @@ fn smtp_config(host: &str, port: u16, tls: TlsMode) -> SmtpConfig {
 
 // ---- fixtures ----
 
-fn evidence(id: &str, minute: u32) -> Evidence {
-    Evidence {
-        message_id: id.to_owned(),
-        source: "rtvutrecht".to_owned(),
-        url: Some(format!("https://www.rtvutrecht.nl/nieuws/{id}")),
-        title: Some("Oproep voor oudjaarsavond".to_owned()),
-        excerpt: "Oudjaarsavond gaan we oorlog maken met de politie op het Vredenburgplein".to_owned(),
-        published_at: Utc.with_ymd_and_hms(2026, 12, 30, 20, minute, 0).unwrap(),
-        level: 3,
-        score: 0.93,
-        signals: vec!["call_to_violence".to_owned()],
-        received_at: None,
-        place: None,
-    }
-}
-
+/// The shared test alert (`onrust_alert::fixtures`), as a critical alert
+/// on three messages that no one has reviewed yet.
 fn alert() -> Alert {
     Alert {
-        fingerprint: "3f9a0c1e".repeat(8),
-        rule: "oproep-tot-geweld".to_owned(),
-        rule_version: "r1a2b3c".to_owned(),
         kind: RuleKind::Critical,
-        severity: Severity::Critical,
-        municipality: MunicipalityCode::new("GM0344").ok(),
-        municipality_name: Some("Utrecht".to_owned()),
-        theme: Some("jaarwisseling".to_owned()),
-        status: AlertStatus::Firing,
-        starts_at: Utc.with_ymd_and_hms(2026, 12, 30, 20, 45, 0).unwrap(),
-        updated_at: Utc.with_ymd_and_hms(2026, 12, 30, 21, 0, 0).unwrap(),
-        ends_at: None,
-        event_time: Some(Utc.with_ymd_and_hms(2026, 12, 31, 21, 0, 0).unwrap()),
-        event_place: Some("Vredenburgplein".to_owned()),
-        observed: 4,
         expected: None,
         p_value: None,
         threshold: None,
-        window_secs: 3600,
         reasons: vec!["Een bericht roept op tot geweld tegen de politie tijdens de jaarwisseling.".to_owned()],
         evidence: vec![evidence("m1", 40), evidence("m2", 50), evidence("m3", 55)],
-        confidence: 0.86,
         reviewed_by: None,
-        acknowledged_by: None,
-        ack_comment: None,
-        lead_time_secs: None,
-        event: None,
-        unplaced: false,
-        escalates_at: None,
-        decisions: Vec::new(),
         mandate: None,
+        ..fixtures::alert()
     }
 }
 
