@@ -142,18 +142,55 @@ pub(crate) struct ThemeHit {
     pub evidence: Vec<String>,
 }
 
-/// A set of bytes.
-#[derive(Debug, Default, Clone, Copy)]
-struct ByteSet([u64; 4]);
+/// A set of two-byte sequences (8 KiB of bits): the first two bytes of
+/// the prefix patterns, the last two of the suffix patterns. Most words
+/// start and end with none of them and skip every prefix and suffix look-up;
+/// a set of single bytes let through most words (any letter starts some pattern).
+#[derive(Debug, Clone)]
+struct PairSet {
+    bits: Box<[u64]>,
+    /// A pattern shorter than two bytes: every word must be looked up.
+    any: bool,
+}
 
-impl ByteSet {
-    fn insert(&mut self, b: u8) {
-        self.0[usize::from(b >> 6)] |= 1 << (b & 63);
+impl Default for PairSet {
+    fn default() -> Self {
+        PairSet { bits: vec![0; 1 << 10].into_boxed_slice(), any: false }
+    }
+}
+
+impl PairSet {
+    fn index(pair: [u8; 2]) -> (usize, u64) {
+        let at = usize::from(u16::from_be_bytes(pair));
+        (at >> 6, 1 << (at & 63))
     }
 
-    fn contains(&self, b: u8) -> bool {
-        self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0
+    fn insert(&mut self, pattern: &[u8], pair: Option<[u8; 2]>) {
+        match pair {
+            Some(pair) => {
+                let (word, bit) = Self::index(pair);
+                self.bits[word] |= bit;
+            }
+            None => self.any |= !pattern.is_empty(),
+        }
     }
+
+    fn contains(&self, pair: Option<[u8; 2]>) -> bool {
+        self.any
+            || pair.is_some_and(|pair| {
+                let (word, bit) = Self::index(pair);
+                self.bits[word] & bit != 0
+            })
+    }
+}
+
+fn first_pair(bytes: &[u8]) -> Option<[u8; 2]> {
+    Some([*bytes.first()?, *bytes.get(1)?])
+}
+
+fn last_pair(bytes: &[u8]) -> Option<[u8; 2]> {
+    let [.., a, b] = bytes else { return None };
+    Some([*a, *b])
 }
 
 #[derive(Debug, Default)]
@@ -166,24 +203,38 @@ pub(crate) struct Lexicon {
     prefix_lens: Vec<usize>,
     suffixes: HashMap<String, Vec<usize>>,
     suffix_lens: Vec<usize>,
-    /// First bytes of prefix patterns and last bytes of suffix patterns: most
-    /// words start and end with neither, and skip every prefix and suffix lookup.
-    prefix_first: ByteSet,
-    suffix_last: ByteSet,
+    /// How prefix patterns start and suffix patterns end (see [`PairSet`]).
+    prefix_heads: PairSet,
+    suffix_tails: PairSet,
     hashtags: HashMap<String, Vec<usize>>,
     /// Single-word terms of the folders read by lemma, keyed on their lemma
     /// and kind ([`Lexicon::index_lemmas`]).
     lemma_terms: HashMap<(u32, Kind), Vec<usize>>,
-    /// The same, per inflected form: one look-up per word when matching.
-    inflections: HashMap<String, Vec<usize>>,
-    /// Forms of verbs that have separable compounds (`schiet`, `steek`).
-    separable_forms: HashSet<String>,
+    /// Whether [`Lexicon::index_lemmas`] ran: words match by their inflections too.
+    by_lemma: bool,
+    /// What each written form starts or is: one look-up per word when
+    /// matching instead of one per kind of term (see [`FormEntry`]).
+    forms: HashMap<String, FormEntry>,
     segment_words: HashSet<String>,
     segment_max: usize,
     /// FNV-1a of all files, folder by folder, in file name order.
     pub content_hash: u64,
     /// The folder being loaded (see [`ThemeMeta::source`]).
     loading: usize,
+}
+
+/// Everything the matcher needs of one written form.
+#[derive(Debug, Default)]
+struct FormEntry {
+    /// Single-word terms written so.
+    exact: Vec<usize>,
+    /// Single-word terms of which this is an inflection (after [`Lexicon::index_lemmas`]).
+    inflected: Vec<usize>,
+    /// Phrases that start with this word: the words after it, and the term;
+    /// longest first.
+    phrases: Vec<(Vec<String>, usize)>,
+    /// A form of a verb that has separable compounds (`schiet`, `steek`).
+    separable: bool,
 }
 
 enum Pattern {
@@ -267,14 +318,10 @@ impl Lexicon {
         self.prefix_lens = lens(&self.prefixes);
         self.suffix_lens = lens(&self.suffixes);
         for prefix in self.prefixes.keys() {
-            if let Some(&b) = prefix.as_bytes().first() {
-                self.prefix_first.insert(b);
-            }
+            self.prefix_heads.insert(prefix.as_bytes(), first_pair(prefix.as_bytes()));
         }
         for suffix in self.suffixes.keys() {
-            if let Some(&b) = suffix.as_bytes().last() {
-                self.suffix_last.insert(b);
-            }
+            self.suffix_tails.insert(suffix.as_bytes(), last_pair(suffix.as_bytes()));
         }
         for list in self.phrases.values_mut() {
             list.sort_by_key(|(rest, _)| std::cmp::Reverse(rest.len()));
@@ -283,6 +330,26 @@ impl Lexicon {
             self.words.keys().chain(self.prefixes.keys()).chain(self.suffixes.keys()).cloned().collect();
         self.segment_words.retain(|w| w.len() >= MIN_SEGMENT_BYTES);
         self.segment_max = self.segment_words.iter().map(String::len).max().unwrap_or(0);
+        self.index_forms(&HashMap::default(), &HashSet::default());
+    }
+
+    /// Builds [`Lexicon::forms`] from the words, the phrases and the
+    /// inflections and separable verb forms of [`Lexicon::index_lemmas`].
+    fn index_forms(&mut self, inflections: &HashMap<String, Vec<usize>>, separable: &HashSet<String>) {
+        let mut forms: HashMap<String, FormEntry> = HashMap::default();
+        for (word, terms) in &self.words {
+            forms.entry(word.clone()).or_default().exact.clone_from(terms);
+        }
+        for (form, terms) in inflections {
+            forms.entry(form.clone()).or_default().inflected.clone_from(terms);
+        }
+        for (first, phrases) in &self.phrases {
+            forms.entry(first.clone()).or_default().phrases.clone_from(phrases);
+        }
+        for form in separable {
+            forms.entry(form.clone()).or_default().separable = true;
+        }
+        self.forms = forms;
     }
 
     fn add_theme(&mut self, file: &Path, theme: ThemeFile, deny: &[Vec<String>], problems: &mut Problems) {
@@ -422,8 +489,8 @@ impl Lexicon {
             }
         }
         self.lemma_terms = index;
-        self.inflections = inflections;
-        self.separable_forms = separable_forms;
+        self.by_lemma = !inflections.is_empty();
+        self.index_forms(&inflections, &separable_forms);
     }
 
     /// The lemmas of the single-word terms of `groups`.
@@ -488,28 +555,30 @@ impl Lexicon {
     pub fn find_terms(&self, text: &str, tokens: &[Token], morphology: &Morphology) -> Vec<TermMatch> {
         let mut found: Vec<TermMatch> = Vec::new();
         let mut per_word: Vec<usize> = Vec::new();
-        let by_lemma = !self.inflections.is_empty();
         for (i, token) in tokens.iter().enumerate() {
             per_word.clear();
-            for form in token.forms() {
-                self.word_terms(form, &mut per_word);
+            let entries = [self.forms.get(token.norm.as_str()), token.alt.as_deref().and_then(|a| self.forms.get(a))];
+            for (form, entry) in token.forms().zip(entries) {
+                if let Some(entry) = entry {
+                    per_word.extend(&entry.exact);
+                }
+                self.affix_terms(form, &mut per_word);
                 if token.hashtag
                     && let Some(terms) = self.hashtags.get(form)
                 {
                     per_word.extend(terms);
                 }
-                if by_lemma && let Some(terms) = self.inflections.get(form) {
-                    per_word.extend(terms);
+                if let Some(entry) = entry {
+                    per_word.extend(&entry.inflected);
                 }
             }
             self.keep_best(&per_word, (i, i), (token.start, token.end), &mut found);
-            if by_lemma && self.separable_forms.contains(&token.norm) {
+            if self.by_lemma && entries[0].is_some_and(|e| e.separable) {
                 self.separable_terms(text, tokens, i, morphology, &mut found);
             }
             // Phrases starting here.
-            for form in token.forms() {
-                let Some(candidates) = self.phrases.get(form) else { continue };
-                for (rest, term) in candidates {
+            for entry in entries.into_iter().flatten() {
+                for (rest, term) in &entry.phrases {
                     let Some(tail) = tokens.get(i + 1..i + 1 + rest.len()) else { continue };
                     if rest.iter().zip(tail).all(|(w, t)| t.forms().any(|f| f == w)) {
                         let end = tail.last().map_or(token.end, |t| t.end);
@@ -608,29 +677,32 @@ impl Lexicon {
 
     /// Terms matching one word: exact, prefix and suffix.
     fn word_terms(&self, word: &str, out: &mut Vec<usize>) {
-        if let Some(terms) = self.words.get(word) {
-            out.extend(terms);
+        if let Some(entry) = self.forms.get(word) {
+            out.extend(&entry.exact);
         }
-        let (Some(&first), Some(&last)) = (word.as_bytes().first(), word.as_bytes().last()) else { return };
-        for &len in self.prefix_lens.iter().take_while(|_| self.prefix_first.contains(first)) {
-            if len > word.len() {
-                break;
-            }
-            if word.is_char_boundary(len)
-                && let Some(terms) = self.prefixes.get(&word[..len])
-            {
-                out.extend(terms);
+        self.affix_terms(word, out);
+    }
+
+    /// Prefix and suffix terms matching one word.
+    fn affix_terms(&self, word: &str, out: &mut Vec<usize>) {
+        let bytes = word.as_bytes();
+        if self.prefix_heads.contains(first_pair(bytes)) {
+            for &len in self.prefix_lens.iter().take_while(|len| **len <= word.len()) {
+                if word.is_char_boundary(len)
+                    && let Some(terms) = self.prefixes.get(&word[..len])
+                {
+                    out.extend(terms);
+                }
             }
         }
-        for &len in self.suffix_lens.iter().take_while(|_| self.suffix_last.contains(last)) {
-            if len > word.len() {
-                break;
-            }
-            let at = word.len() - len;
-            if word.is_char_boundary(at)
-                && let Some(terms) = self.suffixes.get(&word[at..])
-            {
-                out.extend(terms);
+        if self.suffix_tails.contains(last_pair(bytes)) {
+            for &len in self.suffix_lens.iter().take_while(|len| **len <= word.len()) {
+                let at = word.len() - len;
+                if word.is_char_boundary(at)
+                    && let Some(terms) = self.suffixes.get(&word[at..])
+                {
+                    out.extend(terms);
+                }
             }
         }
     }
@@ -742,5 +814,36 @@ impl Fnv {
 
     pub fn finish(self) -> u64 {
         self.0
+    }
+}
+
+#[cfg(test)]
+mod pair_set_tests {
+    use super::{PairSet, first_pair, last_pair};
+
+    #[test]
+    fn a_word_passes_only_when_a_pattern_starts_as_it_does() {
+        let mut heads = PairSet::default();
+        heads.insert(b"brand", first_pair(b"brand"));
+        assert!(heads.contains(first_pair(b"brandstichting")));
+        assert!(heads.contains(first_pair(b"br")));
+        assert!(!heads.contains(first_pair(b"bommen")), "same first byte, other second byte");
+        assert!(!heads.contains(first_pair(b"b")), "a one-byte word starts no two-byte pattern");
+    }
+
+    #[test]
+    fn suffixes_are_read_from_the_end() {
+        let mut tails = PairSet::default();
+        tails.insert(b"geweld", last_pair(b"geweld"));
+        assert!(tails.contains(last_pair(b"politiegeweld")));
+        assert!(!tails.contains(last_pair(b"gewelddadig")));
+    }
+
+    #[test]
+    fn a_pattern_shorter_than_two_bytes_lets_every_word_through() {
+        let mut heads = PairSet::default();
+        heads.insert(b"x", first_pair(b"x"));
+        assert!(heads.contains(first_pair(b"anything")));
+        assert!(heads.contains(None));
     }
 }

@@ -106,16 +106,51 @@ pub(crate) fn extract<'a>(cx: &Context<'a>, reading: &RuleReading<'_, '_>) -> Fe
     if super::menaced(cx) {
         named.push(("context", "menacing_emoji", 1.0));
     }
-    let mut words: Vec<&'a str> = Vec::with_capacity(cx.tokens.len());
+    // Sorted by their first eight bytes as a number, then as strings: the
+    // same order as sorting the strings, without a byte comparison for
+    // most pairs (sorting the words was a tenth of reading the features).
+    let mut keyed: Vec<(u64, &'a str)> = Vec::with_capacity(cx.tokens.len());
     for token in cx.tokens {
         let norm = token.norm.as_str();
         if norm.chars().count() < 2 || !norm.chars().all(char::is_alphabetic) {
             continue;
         }
         let lemma = cx.morphology.analyses(norm).first().map_or(norm, |a| cx.morphology.lemma(a.lemma));
-        words.push(lemma);
+        keyed.push((leading_bytes(lemma), lemma));
     }
-    words.sort_unstable();
-    words.dedup();
-    Features { named, words }
+    keyed.sort_unstable();
+    keyed.dedup_by(|a, b| a.1 == b.1);
+    Features { named, words: keyed.into_iter().map(|(_, word)| word).collect() }
+}
+
+/// The first eight bytes of a word as a big-endian number, zero-padded:
+/// ordering by it orders as the bytes do, as far as it reaches (a word
+/// holds no zero byte, so a shorter word sorts first as it should).
+fn leading_bytes(word: &str) -> u64 {
+    let mut head = [0u8; 8];
+    let n = word.len().min(8);
+    head[..n].copy_from_slice(&word.as_bytes()[..n]);
+    u64::from_be_bytes(head)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::leading_bytes;
+
+    proptest! {
+        #[test]
+        fn ordering_by_the_leading_bytes_first_orders_as_the_words_do(a in "[a-zëé]{0,12}", b in "[a-zëé]{0,12}") {
+            let keyed = (leading_bytes(&a), a.as_str()).cmp(&(leading_bytes(&b), b.as_str()));
+            prop_assert_eq!(keyed, a.cmp(&b));
+        }
+    }
+
+    #[test]
+    fn a_shorter_word_sorts_before_the_longer_one_it_starts() {
+        assert!(leading_bytes("ab") < leading_bytes("abc"));
+        assert!(leading_bytes("brand") < leading_bytes("brandstichting"));
+        assert_eq!(leading_bytes("brandsti"), leading_bytes("brandstichting"));
+    }
 }

@@ -36,14 +36,12 @@ use crate::time::TimeMention;
 
 mod features;
 mod grammar;
+mod learned_level;
 
 pub(crate) use features::RULE_SIGNALS;
 use grammar::HitKind;
 
-use crate::learned::{ESCALATION, Learned, MOBILISATION, NeverWords, sigmoid};
-
-/// How many of the learned layer's contributions an explanation lists one by one, per head.
-const LISTED_CONTRIBUTIONS: usize = 8;
+use crate::learned::{Learned, NeverWords};
 
 /// The signal groups the model reads; each is a file in `config/signals/`.
 pub(crate) const GROUPS: [&str; 17] = [
@@ -309,122 +307,6 @@ impl Escalation {
     /// Whether the learned layer may never let this word raise a level (rule L11).
     pub fn never_learned(&self, word: &str) -> bool {
         self.learned.never.contains(word)
-    }
-
-    /// The learned layer's level: level 3 when the escalation head says so,
-    /// else 2 when the mobilisation head does, and never below the rules'
-    /// level. The contributions are listed when the layer reaches level 2 or
-    /// changes the rules' level.
-    fn learned_level(&self, cx: &Context<'_>, mut rule: Assessed, found: &features::Features<'_>) -> Assessed {
-        let learned = &self.learned;
-        let mut z = [f64::from(learned.heads[ESCALATION].bias), f64::from(learned.heads[MOBILISATION].bias)];
-        let mut key = String::with_capacity(64);
-        let each = |key: &str, value: f32, z: &mut [f64; 2]| {
-            if let Some(w) = learned.weights(key) {
-                z[ESCALATION] += f64::from(w[ESCALATION] * value);
-                z[MOBILISATION] += f64::from(w[MOBILISATION] * value);
-            }
-        };
-        for (prefix, name, value) in &found.named {
-            key.clear();
-            key.push_str(prefix);
-            key.push(':');
-            key.push_str(name);
-            each(&key, *value, &mut z);
-        }
-        for word in &found.words {
-            key.clear();
-            key.push_str("word:");
-            key.push_str(word);
-            each(&key, 1.0, &mut z);
-        }
-        let p = [sigmoid(z[ESCALATION]), sigmoid(z[MOBILISATION])];
-        let says = |head: usize| {
-            let h = &learned.heads[head];
-            p[head] >= f64::from(if rule.level == Level::None { h.threshold_at_level_0 } else { h.threshold })
-        };
-        // The layer raises and never lowers: it finds what the rules' words
-        // missed. It leaves alone what the rules read as a joke (irony
-        // marks); it makes mobilisation only of a message the rules find about
-        // unrest, and escalation of one they find nothing in only from a
-        // higher threshold ("Morgen zware storm!! 🔥" is weather).
-        let joke = found.named.iter().any(|(prefix, name, _)| {
-            matches!((*prefix, *name), ("rule", "irony") | ("context", "irony_marks") | ("group", "irony"))
-        });
-        let level = if joke {
-            rule.level
-        } else if says(ESCALATION) {
-            Level::Escalation
-        } else if says(MOBILISATION) && rule.level >= Level::Discussion {
-            Level::Mobilisation.max(rule.level)
-        } else {
-            rule.level
-        };
-        if level == rule.level && level < Level::Mobilisation {
-            return rule;
-        }
-        // The list: both heads' probabilities, the bias, the largest
-        // contributions one by one and the rest as one sum. Listing every
-        // word of a long message cost more than classifying it (formatting
-        // some 80 numbers a message) and buried what decided.
-        let features = found.owned();
-        for (head, name) in [(ESCALATION, "escalation"), (MOBILISATION, "mobilisation")] {
-            rule.explanation.push(Signal {
-                signal: format!("learned:{name}"),
-                evidence: format!("p = {:.3}, threshold {}", p[head], learned.heads[head].threshold),
-                weight: round3(z[head] as f32),
-            });
-            rule.explanation.push(Signal {
-                signal: format!("learned:{name}:bias"),
-                evidence: "1 × bias".into(),
-                weight: round3(learned.heads[head].bias),
-            });
-            let mut contributions: Vec<(&str, f32, f32)> = features
-                .iter()
-                .filter_map(|(feature, value)| {
-                    let weight = learned.weights(feature).map(|w| w[head]).filter(|w| *w != 0.0)?;
-                    Some((feature.as_str(), *value, weight))
-                })
-                .collect();
-            contributions.sort_by(|a, b| (b.1 * b.2).abs().total_cmp(&(a.1 * a.2).abs()).then_with(|| a.0.cmp(b.0)));
-            let listed = contributions.len().min(LISTED_CONTRIBUTIONS);
-            for &(feature, value, weight) in &contributions[..listed] {
-                rule.explanation.push(Signal {
-                    signal: format!("learned:{name}:{feature}"),
-                    evidence: format!("{} × {}", four_decimals(value), four_decimals(weight)),
-                    weight: round3(weight * value),
-                });
-            }
-            if let [_, ..] = &contributions[listed..] {
-                let rest = &contributions[listed..];
-                rule.explanation.push(Signal {
-                    signal: format!("learned:{name}:others"),
-                    evidence: format!("{} smaller features × their weights", rest.len()),
-                    weight: round3(rest.iter().map(|(_, value, weight)| value * weight).sum()),
-                });
-            }
-        }
-        if level != rule.level {
-            rule.score = round3(match level {
-                Level::Escalation => p[ESCALATION] as f32,
-                Level::Mobilisation => p[MOBILISATION] as f32,
-                _ => rule.score.min(self.levels.mobilisation),
-            });
-        }
-        if level >= Level::Mobilisation && rule.event_time.is_none() {
-            let future: Vec<&TimeMention> = cx.times.iter().filter(|t| !t.past).collect();
-            if let Some((at, evidence)) = event_time(&future) {
-                rule.explanation.push(Signal { signal: "event_time".into(), evidence, weight: 0.0 });
-                rule.event_time = Some(at);
-            }
-        }
-        if level < Level::Mobilisation {
-            rule.event_time = None;
-            rule.explanation.retain(|s| s.signal != "event_time");
-        }
-        rule.disorder |= level == Level::Escalation;
-        rule.level = level;
-        rule
     }
 
     /// The rules' reading of a message: see [`RuleOutcome`].
@@ -938,26 +820,6 @@ fn round3(x: f32) -> f32 {
     (x * 1000.0).round() / 1000.0
 }
 
-/// `value` with at most four decimals and no trailing zeros ("1.8",
-/// "-0.0406", "1"), as the weights file writes them. Integer formatting:
-/// the shortest-float formatting of `{}` was a tenth of classifying a
-/// message the learned layer explains.
-fn four_decimals(value: f32) -> String {
-    let scaled = (f64::from(value) * 10_000.0).round();
-    if !scaled.is_finite() || scaled.abs() >= 1e15 {
-        return value.to_string();
-    }
-    let scaled = scaled as i64;
-    let sign = if scaled < 0 { "-" } else { "" };
-    let (whole, fraction) = (scaled.unsigned_abs() / 10_000, scaled.unsigned_abs() % 10_000);
-    if fraction == 0 {
-        return format!("{sign}{whole}");
-    }
-    let mut digits = format!("{fraction:04}");
-    digits.truncate(digits.trim_end_matches('0').len());
-    format!("{sign}{whole}.{digits}")
-}
-
 // Indexes into GROUPS.
 const G_VIOLENCE: usize = 0;
 const G_VIOLENCE_REPORT: usize = 1;
@@ -1238,9 +1100,11 @@ pub(crate) fn menaced(cx: &Context<'_>) -> bool {
 
 /// `/s` at the end of a post, and laughing emoji.
 pub(crate) fn has_irony_marks(text: &str) -> bool {
-    text.lines().any(|line| line.trim_end().ends_with("/s"))
-        || text.contains(" /s ")
-        || text.contains(['😂', '🤣', '🙃'])
+    // Read on every clause: the byte searches rule out most texts before any
+    // line or character is walked (the three emoji all start with byte 0xF0).
+    let bytes = text.as_bytes();
+    (bytes.contains(&b'/') && (text.lines().any(|line| line.trim_end().ends_with("/s")) || text.contains(" /s ")))
+        || (bytes.contains(&0xF0) && text.contains(['😂', '🤣', '🙃']))
 }
 
 /// Emphasis that marks a call: runs of `!`, fire and bomb emoji.
@@ -1257,27 +1121,4 @@ fn emphasis_count(text: &str) -> usize {
 /// The emphasis marks of a text, for the explanation.
 fn emphasis_evidence(text: &str) -> String {
     EMPHASIS.iter().filter(|mark| text.contains(*mark)).copied().collect::<Vec<_>>().join(" ")
-}
-
-#[cfg(test)]
-mod decimal_tests {
-    use super::four_decimals;
-
-    #[test]
-    fn four_decimals_writes_weights_as_the_weights_file_does() {
-        let cases = [
-            (1.8, "1.8"),
-            (-0.0406, "-0.0406"),
-            (1.0, "1"),
-            (0.0, "0"),
-            (0.8, "0.8"),
-            (-2.915, "-2.915"),
-            (12.5, "12.5"),
-        ];
-        for (value, written) in cases {
-            assert_eq!(four_decimals(value), written, "{value}");
-        }
-        assert_eq!(four_decimals(0.00004), "0", "below the fourth decimal rounds away");
-        assert_eq!(four_decimals(f32::NAN), "NaN");
-    }
 }
