@@ -91,8 +91,11 @@ impl NeverWords {
 #[derive(Debug)]
 pub(crate) struct Learned {
     pub heads: [Head; 2],
-    /// Feature name → weight per head.
+    /// Feature name → weight per head, for the named features (`rule:threat`).
     weights: HashMap<String, [f32; 2]>,
+    /// The same for the word features, keyed on the word without `word:`:
+    /// a message looks up every word, and building each key cost more than the look-up.
+    word_weights: HashMap<String, [f32; 2]>,
     /// The words no weight may push up (rule L11), for the tests.
     pub never: NeverWords,
     pub version: u32,
@@ -119,6 +122,7 @@ impl Learned {
         };
         never.words.extend(file.training.never_words.iter().cloned());
         let mut weights: HashMap<String, [f32; 2]> = HashMap::default();
+        let mut word_weights: HashMap<String, [f32; 2]> = HashMap::default();
         for (head, (name, file_head)) in HEAD_NAMES.iter().zip([&file.escalation, &file.mobilisation]).enumerate() {
             let at_level_0 = file_head.threshold_at_level_0.unwrap_or(file_head.threshold);
             let threshold_ok =
@@ -146,7 +150,10 @@ impl Learned {
                         "a word that names a topic or a group may not raise a level (rule L11)",
                     );
                 }
-                weights.entry(feature.clone()).or_insert([0.0; 2])[head] = *weight;
+                match feature.strip_prefix("word:") {
+                    Some(word) => word_weights.entry(word.to_owned()).or_insert([0.0; 2])[head] = *weight,
+                    None => weights.entry(feature.clone()).or_insert([0.0; 2])[head] = *weight,
+                }
             }
         }
         let mut hash = crate::themes::Fnv::new();
@@ -165,6 +172,7 @@ impl Learned {
                 },
             ],
             weights,
+            word_weights,
             never,
             version: file.version,
             content_hash: hash.finish(),
@@ -174,12 +182,27 @@ impl Learned {
     /// No weights: both heads always say no, so the rules decide alone.
     pub fn rules_only(never: NeverWords) -> Self {
         let never_says = Head { bias: -(MAX_WEIGHT as f32), threshold: 0.99, threshold_at_level_0: 1.0 };
-        Learned { heads: [never_says; 2], weights: HashMap::default(), never, version: 0, content_hash: 0 }
+        Learned {
+            heads: [never_says; 2],
+            weights: HashMap::default(),
+            word_weights: HashMap::default(),
+            never,
+            version: 0,
+            content_hash: 0,
+        }
     }
 
     /// The weights of a feature, if the model has it.
     pub fn weights(&self, feature: &str) -> Option<&[f32; 2]> {
-        self.weights.get(feature)
+        match feature.strip_prefix("word:") {
+            Some(word) => self.word_weights.get(word),
+            None => self.weights.get(feature),
+        }
+    }
+
+    /// The weights of the feature `word:{word}`, if the model has it.
+    pub fn word_weights(&self, word: &str) -> Option<&[f32; 2]> {
+        self.word_weights.get(word)
     }
 }
 

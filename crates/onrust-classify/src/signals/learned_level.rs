@@ -56,18 +56,24 @@ impl Escalation {
         let learned = &self.learned;
         let mut z = [f64::from(learned.heads[ESCALATION].bias), f64::from(learned.heads[MOBILISATION].bias)];
         let mut weighted: Vec<Weighted<'_>> = Vec::with_capacity(found.named.len() + found.words.len());
+        let mut add = |prefix: &'static str, name, value: f32, weights: Option<&[f32; 2]>| {
+            if let Some(&weights) = weights {
+                z[ESCALATION] += f64::from(weights[ESCALATION] * value);
+                z[MOBILISATION] += f64::from(weights[MOBILISATION] * value);
+                weighted.push(Weighted { prefix, name, value, weights });
+            }
+        };
         let mut key = String::with_capacity(64);
-        let named = found.named.iter().map(|&(prefix, name, value)| (prefix, name, value));
-        for (prefix, name, value) in named.chain(found.words.iter().map(|word| ("word", *word, 1.0))) {
+        for &(prefix, name, value) in &found.named {
             key.clear();
             key.push_str(prefix);
             key.push(':');
             key.push_str(name);
-            if let Some(weights) = learned.weights(&key) {
-                z[ESCALATION] += f64::from(weights[ESCALATION] * value);
-                z[MOBILISATION] += f64::from(weights[MOBILISATION] * value);
-                weighted.push(Weighted { prefix, name, value, weights: *weights });
-            }
+            add(prefix, name, value, learned.weights(&key));
+        }
+        // Words are most of the features: looked up without building a key.
+        for word in &found.words {
+            add("word", word, 1.0, learned.word_weights(word));
         }
         let p = [sigmoid(z[ESCALATION]), sigmoid(z[MOBILISATION])];
         let says = |head: usize| {

@@ -895,6 +895,10 @@ struct Found<'m> {
     active: Vec<(usize, &'m TermMatch)>,
     /// All occurrences per group, active or not.
     raw: [usize; GROUPS.len()],
+    /// Distinct active terms per group, and their summed weight: read many
+    /// times per scope, so counted once here.
+    distinct_counts: [usize; GROUPS.len()],
+    distinct_weights: [f32; GROUPS.len()],
     negated: usize,
     negated_evidence: Vec<&'m str>,
     questioned: usize,
@@ -906,9 +910,13 @@ impl<'m> Found<'m> {
     /// niet`) are dropped silently; other negated or questioned words are
     /// listed as such.
     fn collect(occurrences: &[Occurrence<'m>], keep: impl Fn(&Occurrence<'m>) -> bool) -> Self {
+        // What summing no weights gives, so a group without terms weighs exactly what `Iterator::sum` says.
+        let nothing: f32 = std::iter::empty::<f32>().sum();
         let mut found = Found {
             active: Vec::with_capacity(occurrences.len()),
             raw: [0; GROUPS.len()],
+            distinct_counts: [0; GROUPS.len()],
+            distinct_weights: [nothing; GROUPS.len()],
             negated: 0,
             negated_evidence: Vec::new(),
             questioned: 0,
@@ -929,6 +937,10 @@ impl<'m> Found<'m> {
                 found.questioned += 1;
                 found.questioned_evidence.push(&o.m.evidence);
                 continue;
+            }
+            if !found.active.iter().any(|(h, m)| *h == g && m.term == o.m.term) {
+                found.distinct_counts[g] += 1;
+                found.distinct_weights[g] += o.m.weight;
             }
             found.active.push((g, o.m));
         }
@@ -952,12 +964,12 @@ impl<'m> Found<'m> {
 
     /// Distinct terms of a group: saying "rellen" four times is one signal.
     fn count(&self, group: usize) -> usize {
-        self.distinct(group).count()
+        self.distinct_counts.get(group).copied().unwrap_or(0)
     }
 
     /// Summed weight of the distinct terms of a group.
     fn weight(&self, group: usize) -> f32 {
-        self.distinct(group).map(|m| m.weight).sum()
+        self.distinct_weights.get(group).copied().unwrap_or(0.0)
     }
 
     fn raw(&self, group: usize) -> usize {
