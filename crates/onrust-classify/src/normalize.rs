@@ -88,6 +88,47 @@ fn tokenize_chunk(text: &str, offset: usize, chunk: &str, sentence_start: &mut b
     if is_url_or_mention(chunk) {
         return;
     }
+    if chunk.is_ascii() {
+        tokenize_ascii_chunk(text, offset, chunk.as_bytes(), sentence_start, out);
+    } else {
+        tokenize_any_chunk(text, offset, chunk, sentence_start, out);
+    }
+}
+
+/// [`tokenize_any_chunk`] for a chunk of ASCII (most of them), byte by
+/// byte: the same words with the same flags, without decoding characters.
+fn tokenize_ascii_chunk(text: &str, offset: usize, chunk: &[u8], sentence_start: &mut bool, out: &mut Vec<Token>) {
+    let mut hashtag_pending = false;
+    let mut word_start: Option<usize> = None;
+    let mut first_word = true;
+    for (i, &b) in chunk.iter().chain(std::iter::once(&b' ')).enumerate() {
+        if b.is_ascii_alphanumeric() {
+            if word_start.is_none() {
+                word_start = Some(i);
+            }
+            continue;
+        }
+        if let Some(ws) = word_start.take() {
+            let (start, end) = (offset + ws, offset + i);
+            if let Some(token) =
+                text.get(start..end).and_then(|w| make_token(w, start, end, hashtag_pending, *sentence_start))
+            {
+                out.push(token);
+                *sentence_start = false;
+            }
+            hashtag_pending = false;
+            first_word = false;
+        }
+        if b == b'#' && first_word {
+            hashtag_pending = true;
+        }
+        if is_sentence_end(char::from(b)) {
+            *sentence_start = true;
+        }
+    }
+}
+
+fn tokenize_any_chunk(text: &str, offset: usize, chunk: &str, sentence_start: &mut bool, out: &mut Vec<Token>) {
     let mut hashtag_pending = false;
     let mut word_start: Option<usize> = None;
     let mut first_word = true;
@@ -230,6 +271,21 @@ mod tests {
             norms("zie https://x.nl/a?b=c en @[user] of @iemand, (www.foo.nl) klaar"),
             ["zie", "en", "of", "klaar"]
         );
+    }
+
+    proptest::proptest! {
+        /// The byte-wise reading of ASCII chunks gives what the character-wise one does.
+        #[test]
+        fn ascii_chunks_read_as_any_chunk_does(chunk in "[a-zA-Z0-9#.!?:;,'()@ -]{0,40}") {
+            let (mut fast, mut general) = (Vec::new(), Vec::new());
+            for start_of_sentence in [false, true] {
+                let (mut a, mut b) = (start_of_sentence, start_of_sentence);
+                tokenize_ascii_chunk(&chunk, 0, chunk.as_bytes(), &mut a, &mut fast);
+                tokenize_any_chunk(&chunk, 0, &chunk, &mut b, &mut general);
+                proptest::prop_assert_eq!(a, b);
+            }
+            proptest::prop_assert_eq!(fast, general);
+        }
     }
 
     #[test]
