@@ -42,13 +42,21 @@ pub struct DeadLetterExpiry {
     pub dated: usize,
 }
 
+/// Why the record of a removal could not be written (the caller's error,
+/// kept whole so its cause is still there when the failure is logged).
+pub type RecordError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Why the dead letters' retention did nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum DeadLetterError {
     #[error("dead letters {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
-    #[error("the removal of {letters} dead letter(s) could not be recorded, so none was removed: {reason}")]
-    NotRecorded { letters: usize, reason: String },
+    #[error("the removal of {letters} dead letter(s) could not be recorded, so none was removed")]
+    NotRecorded {
+        letters: usize,
+        #[source]
+        source: RecordError,
+    },
 }
 
 /// Removes the dead letters refused before `before` from the file at
@@ -60,7 +68,7 @@ pub fn expire(
     path: &Path,
     before: DateTime<Utc>,
     now: DateTime<Utc>,
-    record: impl FnOnce(usize) -> Result<(), String>,
+    record: impl FnOnce(usize) -> Result<(), RecordError>,
 ) -> Result<DeadLetterExpiry, DeadLetterError> {
     let io = |source| DeadLetterError::Io { path: path.to_owned(), source };
     let Some((file, lines)) = locked_lines(path).map_err(io)? else {
@@ -94,7 +102,7 @@ pub fn expire(
         return Ok(expiry);
     }
     if expiry.removed > 0 {
-        record(expiry.removed).map_err(|reason| DeadLetterError::NotRecorded { letters: expiry.removed, reason })?;
+        record(expiry.removed).map_err(|source| DeadLetterError::NotRecorded { letters: expiry.removed, source })?;
     }
     // Replaced while the old file is still locked: a writer waiting for it opens the new one.
     onrust_durable::write_atomic(path, &kept).map_err(io)?;
@@ -203,8 +211,13 @@ mod tests {
         let (before, now): (DateTime<Utc>, DateTime<Utc>) =
             ("2026-11-01T00:00:00Z".parse().expect("time"), "2026-12-07T00:00:00Z".parse().expect("time"));
 
-        let refused = expire(&path, before, now, |_| Err("the audit log is full".into())).expect_err("not recorded");
+        let full = || std::io::Error::new(std::io::ErrorKind::StorageFull, "the audit log is full");
+        let refused = expire(&path, before, now, |_| Err(full().into())).expect_err("not recorded");
         assert!(matches!(refused, DeadLetterError::NotRecorded { letters: 1, .. }), "{refused}");
+        // The record's own error stays the cause, whole, for the log to show.
+        let cause = std::error::Error::source(&refused).expect("the record's error is the source");
+        let cause = cause.downcast_ref::<std::io::Error>().expect("the record's own error type");
+        assert_eq!((cause.kind(), cause.to_string()), (std::io::ErrorKind::StorageFull, "the audit log is full".into()));
         assert_eq!(reasons(&path).len(), 4, "nothing removed without its record");
 
         let mut recorded = None;

@@ -334,9 +334,13 @@ pub enum LogError {
     #[error("notification {fingerprint} #{sequence} refused: {source}")]
     Invalid { fingerprint: String, sequence: u64, source: EmailError },
     /// Retention: what would go could not be recorded, so nothing went.
-    #[error("nothing was removed: {0}")]
-    NotRecorded(String),
+    #[error("the removal could not be recorded, so nothing was removed")]
+    NotRecorded(#[source] RecordError),
 }
+
+/// Why the record of a retention run could not be written (the caller's
+/// error, kept whole so its cause is still there when the failure is logged).
+pub type RecordError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What one round of delivery did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

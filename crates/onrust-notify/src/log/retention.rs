@@ -19,7 +19,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{LOG_FILE, LogEntry, LogError, OUTBOX_FILE, Outbox, read_lines};
+use super::{LOG_FILE, LogEntry, LogError, OUTBOX_FILE, Outbox, RecordError, read_lines};
 
 /// What a retention run removes from the outbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -38,7 +38,7 @@ impl Outbox {
     pub fn expire_outbox(
         &mut self,
         before: DateTime<Utc>,
-        record: impl FnOnce(OutboxExpiry) -> Result<(), String>,
+        record: impl FnOnce(OutboxExpiry) -> Result<(), RecordError>,
     ) -> Result<OutboxExpiry, LogError> {
         let failed = self.failed.values().filter(|f| f.at < before).count();
         let lines = read_lines::<serde_json::Value>(&self.dir.join(OUTBOX_FILE))?.len();
@@ -60,7 +60,7 @@ impl Outbox {
     pub fn expire_log(
         &mut self,
         before: DateTime<Utc>,
-        record: impl FnOnce(usize) -> Result<(), String>,
+        record: impl FnOnce(usize) -> Result<(), RecordError>,
     ) -> Result<usize, LogError> {
         let path = self.dir.join(LOG_FILE);
         let entries: Vec<LogEntry> = read_lines(&path)?;
@@ -124,6 +124,21 @@ mod tests {
         std::fs::read_to_string(dir.join(file)).unwrap().lines().count()
     }
 
+    fn audit_log_full() -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::StorageFull, "the audit log is full")
+    }
+
+    /// Refused for want of a record, with the record's own error kept whole
+    /// as the cause, for the log to show.
+    fn assert_not_recorded_because_the_audit_log_is_full<T: std::fmt::Debug>(refused: Result<T, LogError>) {
+        let Err(refused @ LogError::NotRecorded(_)) = &refused else {
+            panic!("not refused for its record: {refused:?}")
+        };
+        let source = std::error::Error::source(refused).expect("the record's error is the source");
+        let io = source.downcast_ref::<std::io::Error>().expect("the record's own error type");
+        assert_eq!((io.kind(), io.to_string()), (std::io::ErrorKind::StorageFull, "the audit log is full".into()));
+    }
+
     #[tokio::test]
     async fn sent_and_old_failures_leave_the_outbox_pending_ones_stay_and_the_log_keeps_what_it_needs() {
         let dir = tempfile::tempdir().unwrap();
@@ -151,8 +166,8 @@ mod tests {
         // A cut-off after everything: the failure goes, the pending one stays; in the
         // log the sent and failed entries go, as nothing pending needs them.
         let late = Utc::now() + TimeDelta::seconds(1);
-        let refused = ob.expire_outbox(late, |_| Err("the audit log is full".into()));
-        assert!(matches!(refused, Err(LogError::NotRecorded(_))), "{refused:?}");
+        let refused = ob.expire_outbox(late, |_| Err(audit_log_full().into()));
+        assert_not_recorded_because_the_audit_log_is_full(refused);
         assert_eq!((ob.undelivered().len(), lines(dir.path(), OUTBOX_FILE)), (1, 2), "not recorded: nothing went");
         let mut told = None;
         let done = ob.expire_outbox(late, |plan| {
@@ -163,8 +178,8 @@ mod tests {
         assert_eq!(told, Some(OutboxExpiry { failed: 1, lines: 1 }));
         assert!(ob.undelivered().is_empty());
         assert_eq!(ob.pending().len(), 1, "what is not delivered yet is never removed");
-        let refused = ob.expire_log(late, |_| Err("the audit log is full".into()));
-        assert!(matches!(refused, Err(LogError::NotRecorded(_))), "{refused:?}");
+        let refused = ob.expire_log(late, |_| Err(audit_log_full().into()));
+        assert_not_recorded_because_the_audit_log_is_full(refused);
         assert_eq!(lines(dir.path(), LOG_FILE), 2, "not recorded: nothing went");
         let mut told = None;
         let removed = ob.expire_log(late, |n| {

@@ -286,7 +286,7 @@ async fn retention(
             let record = |letters: usize| {
                 let details = serde_json::json!({ "before": before, "letters": letters });
                 super::retention::record(&retention.audit_path, super::retention::DEAD_LETTERS, details, letters as u64)
-                    .map_err(|e| e.to_string())
+                    .map_err(Into::into)
             };
             let done =
                 onrust_bus::dead_letters::expire(path, before, now, record).context("dead letter retention failed")?;

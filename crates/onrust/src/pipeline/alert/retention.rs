@@ -71,7 +71,7 @@ pub(super) async fn apply(
         let record = |plan: OutboxExpiry| {
             let details = serde_json::json!({ "before": before, "failed": plan.failed, "lines": plan.lines });
             retention::record(audit, OUTBOX, details, plan.lines as u64)
-                .map_err(|e| format!("cannot record the outbox's retention: {e}"))
+                .map_err(|e| anyhow::Error::new(e).context("cannot record the outbox's retention").into())
         };
         let done = outbox.expire_outbox(before, record).context("outbox retention failed")?;
         if done.lines > 0 {
@@ -82,7 +82,7 @@ pub(super) async fn apply(
         let record = |entries: usize| {
             let details = serde_json::json!({ "before": before, "entries": entries });
             retention::record(audit, NOTIFICATION_LOG, details, entries as u64)
-                .map_err(|e| format!("cannot record the notification log's retention: {e}"))
+                .map_err(|e| anyhow::Error::new(e).context("cannot record the notification log's retention").into())
         };
         let removed = outbox.expire_log(before, record).context("notification log retention failed")?;
         if removed > 0 {
