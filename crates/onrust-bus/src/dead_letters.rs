@@ -217,7 +217,10 @@ mod tests {
         // The record's own error stays the cause, whole, for the log to show.
         let cause = std::error::Error::source(&refused).expect("the record's error is the source");
         let cause = cause.downcast_ref::<std::io::Error>().expect("the record's own error type");
-        assert_eq!((cause.kind(), cause.to_string()), (std::io::ErrorKind::StorageFull, "the audit log is full".into()));
+        assert_eq!(
+            (cause.kind(), cause.to_string()),
+            (std::io::ErrorKind::StorageFull, "the audit log is full".into())
+        );
         assert_eq!(reasons(&path).len(), 4, "nothing removed without its record");
 
         let mut recorded = None;

@@ -94,22 +94,22 @@ impl AlertBackend for BenchAlerts {
         Ok(self.alerts.iter().find(|a| a.fingerprint == fingerprint).cloned())
     }
     fn confirm(&self, _: &str, _: &str, _: &str) -> Result<Alert, AlertBackendError> {
-        Err(AlertBackendError::Unavailable("bench".into()))
+        Err(AlertBackendError::unavailable("bench"))
     }
     fn dismiss(&self, _: &str, _: &str, _: &str) -> Result<Alert, AlertBackendError> {
-        Err(AlertBackendError::Unavailable("bench".into()))
+        Err(AlertBackendError::unavailable("bench"))
     }
     fn acknowledge(&self, _: &str, _: &str, _: &str) -> Result<Alert, AlertBackendError> {
-        Err(AlertBackendError::Unavailable("bench".into()))
+        Err(AlertBackendError::unavailable("bench"))
     }
     fn silence(&self, _: SilenceRequest) -> Result<String, AlertBackendError> {
-        Err(AlertBackendError::Unavailable("bench".into()))
+        Err(AlertBackendError::unavailable("bench"))
     }
     fn silences(&self) -> Result<Vec<Silence>, AlertBackendError> {
         Ok(self.silences.clone())
     }
     fn expire_silence(&self, _: &str) -> Result<Silence, AlertBackendError> {
-        Err(AlertBackendError::Unavailable("bench".into()))
+        Err(AlertBackendError::unavailable("bench"))
     }
     fn names(&self) -> Names {
         Names::default()
@@ -118,7 +118,7 @@ impl AlertBackend for BenchAlerts {
         Box::pin(async { Ok(Vec::new()) })
     }
     fn resend<'a>(&'a self, _: &'a str, _: &'a str, _: &'a str) -> BackendFuture<'a, Vec<Undelivered>> {
-        Box::pin(async { Err(AlertBackendError::Unavailable("bench".into())) })
+        Box::pin(async { Err(AlertBackendError::unavailable("bench")) })
     }
 }
 

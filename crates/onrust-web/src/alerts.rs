@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::WebState;
 use crate::api::{self, ApiError, record, shorten};
 use crate::auth::{Principal, Scope};
+use crate::cause::{self, BackendCause};
 use crate::subscriptions::{FeedPlace, Subscription};
 use onrust_audit::AuditEntry;
 
@@ -84,9 +85,17 @@ pub enum AlertBackendError {
     /// The request does not fit the alert's state (unknown, not awaiting review, bad matcher).
     #[error(transparent)]
     Refused(#[from] MechanicsError),
-    /// The state could not be read or saved.
-    #[error("alert state unavailable: {0}")]
-    Unavailable(String),
+    /// The state could not be read or saved; the source says why (for the
+    /// operators' log; the client is told only that it is unavailable).
+    #[error("alert state unavailable")]
+    Unavailable(#[source] BackendCause),
+}
+
+impl AlertBackendError {
+    /// The state could not be used because of `source`.
+    pub fn unavailable(source: impl Into<BackendCause>) -> Self {
+        Self::Unavailable(source.into())
+    }
 }
 
 #[derive(Serialize)]
@@ -205,7 +214,7 @@ fn refusal(e: AlertBackendError) -> (String, Response) {
             (m.clone(), ApiError::new(axum::http::StatusCode::CONFLICT, m).into_response())
         }
         AlertBackendError::Unavailable(_) => {
-            tracing::error!(error = %e, "alert api: the alert state is unavailable");
+            tracing::error!(error = %cause::chain(&e), "alert api: the alert state is unavailable");
             (
                 "alert state unavailable".to_owned(),
                 ApiError::unavailable("the alert state is unavailable", Some(30)).into_response(),
@@ -772,5 +781,22 @@ fn failed_alert(scope: &Scope, undelivered: &[Undelivered], prefix: &str) -> Res
             );
             Err(ApiError::new(StatusCode::CONFLICT, m))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The client is told the alert state is unavailable; the operators'
+    /// log also why, from the error the backend failed with, kept whole.
+    #[test]
+    fn an_unavailable_alert_state_keeps_why() {
+        let disk_full = std::io::Error::new(std::io::ErrorKind::StorageFull, "disk full");
+        let e = AlertBackendError::unavailable(disk_full);
+        assert_eq!(e.to_string(), "alert state unavailable");
+        let source = std::error::Error::source(&e).and_then(|s| s.downcast_ref::<std::io::Error>());
+        assert_eq!(source.map(std::io::Error::kind), Some(std::io::ErrorKind::StorageFull), "{e:?}");
+        assert_eq!(cause::chain(&e), "alert state unavailable: disk full");
     }
 }

@@ -26,6 +26,7 @@ use crate::WebState;
 use crate::alerts::reason_problem;
 use crate::api::{self, ApiError, record};
 use crate::auth::Principal;
+use crate::cause::{self, BackendCause};
 use onrust_audit::AuditEntry;
 
 /// Longest link an erasure may name, in bytes (ingest keeps none longer).
@@ -72,9 +73,22 @@ pub enum EraseError {
     /// The request names nothing onrust could ever hold (a link that is not http(s), …): a 400.
     #[error("{0}")]
     BadTarget(String),
-    /// The archive, the alert state, the tombstones or the bus could not be used: a 503.
-    #[error("{0}")]
-    Unavailable(String),
+    /// The archive, the alert state, the tombstones or the bus could not be
+    /// used: a 503. `what` says which step failed, the source why (for the
+    /// operators' log; the client is told only that nothing was erased).
+    #[error("{what}")]
+    Unavailable {
+        what: &'static str,
+        #[source]
+        source: BackendCause,
+    },
+}
+
+impl EraseError {
+    /// `what` failed because of `source`.
+    pub fn unavailable(what: &'static str, source: impl Into<BackendCause>) -> Self {
+        Self::Unavailable { what, source: source.into() }
+    }
 }
 
 /// What the backend answers asynchronously with.
@@ -156,8 +170,8 @@ pub(crate) async fn erase(
     let survey = match backend.survey(&target).await {
         Ok(survey) => survey,
         Err(EraseError::BadTarget(m)) => return refused(&state, &who, m, StatusCode::BAD_REQUEST).await,
-        Err(EraseError::Unavailable(m)) => {
-            tracing::error!(error = %m, "erase: cannot look up what to erase");
+        Err(e @ EraseError::Unavailable { .. }) => {
+            tracing::error!(error = %cause::chain(&e), "erase: cannot look up what to erase");
             let m = "cannot look up what to erase now; nothing was erased".to_owned();
             return refused(&state, &who, m, StatusCode::SERVICE_UNAVAILABLE).await;
         }
@@ -191,7 +205,7 @@ pub(crate) async fn erase(
         })
         .into_response(),
         Err(e) => {
-            tracing::error!(error = %e, "erase: the erasure on record did not finish");
+            tracing::error!(error = %cause::chain(&e), "erase: the erasure on record did not finish");
             ApiError::unavailable(
                 "the erasure is on record but did not finish; the operators see why in the log, then ask again",
                 Some(30),
@@ -231,6 +245,18 @@ async fn refused(state: &WebState, who: &Principal, why: String, status: StatusC
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What the operators' log says of a backend that failed: the step and
+    /// its cause, kept as the error it was (the client is told neither).
+    #[test]
+    fn an_unavailable_backend_keeps_why() {
+        let disk_full = std::io::Error::new(std::io::ErrorKind::StorageFull, "disk full");
+        let e = EraseError::unavailable("cannot write the tombstone", disk_full);
+        assert_eq!(e.to_string(), "cannot write the tombstone");
+        let source = std::error::Error::source(&e).and_then(|s| s.downcast_ref::<std::io::Error>());
+        assert_eq!(source.map(std::io::Error::kind), Some(std::io::ErrorKind::StorageFull), "{e:?}");
+        assert_eq!(cause::chain(&e), "cannot write the tombstone: disk full");
+    }
 
     #[test]
     fn a_request_names_one_target_and_a_reason_or_says_what_is_wrong() {

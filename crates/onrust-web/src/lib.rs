@@ -32,6 +32,7 @@ pub mod alerts;
 mod api;
 pub mod audit_api;
 pub mod auth;
+pub mod cause;
 pub mod console;
 pub mod erase;
 pub mod halt;

@@ -456,8 +456,8 @@ async fn change(
             let page = view::error_page(StatusCode::CONFLICT, Some(&signed_in), &message);
             refuse(&state, &signed_in, action, e.to_string(), page, filters).await
         }
-        Err(AlertBackendError::Unavailable(_)) => {
-            tracing::error!("console: the alert state is unavailable");
+        Err(e @ AlertBackendError::Unavailable(_)) => {
+            tracing::error!(error = %crate::cause::chain(&e), "console: the alert state is unavailable");
             refuse(&state, &signed_in, action, "alert state unavailable".into(), unavailable(&signed_in), filters).await
         }
     }

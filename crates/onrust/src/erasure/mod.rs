@@ -56,12 +56,13 @@ impl Eraser {
         let archive = Arc::clone(&self.archive);
         tokio::task::spawn_blocking(move || archive.held(&wanted))
             .await
-            .map_err(|e| EraseError::Unavailable(format!("the archive lookup failed: {e}")))?
-            .map_err(|e| EraseError::Unavailable(format!("cannot read the archive: {e}")))
+            .map_err(|e| EraseError::unavailable("the archive lookup failed", e))?
+            .map_err(|e| EraseError::unavailable("cannot read the archive", e))
     }
 
     async fn look(&self, target: &EraseTarget) -> Result<Survey, EraseError> {
-        let unavailable = |e: anyhow::Error| EraseError::Unavailable(format!("{e:#}"));
+        let unavailable =
+            |e: anyhow::Error| EraseError::unavailable("cannot look up what the alert stage holds of it", e);
         let (target, held, mut ids) = match target {
             EraseTarget::Id(id) => {
                 let held = self.held(Wanted::Id(id.clone())).await?;
@@ -88,7 +89,8 @@ impl Eraser {
         let quoted = self.alerts.quoting(&ids).await.map_err(unavailable)?;
         let dead_letters = match &self.dead_letters {
             Some(path) => onrust_bus::dead_letters::count_quoting(path, &quoted_values(&target, &ids))
-                .map_err(|e| EraseError::Unavailable(e.to_string()))? as u64,
+                .map_err(|e| EraseError::unavailable("cannot read the dead letters", e))?
+                as u64,
             None => 0,
         };
         let counts = ErasureCounts {
@@ -108,13 +110,13 @@ impl Eraser {
         let (stones, ids) = (Arc::clone(&self.tombstones), survey.message_ids.clone());
         tokio::task::spawn_blocking(move || stones.add(&ids, url.as_deref()))
             .await
-            .map_err(|e| EraseError::Unavailable(format!("the tombstone write failed: {e}")))?
-            .map_err(|e| EraseError::Unavailable(format!("{e:#}")))?;
+            .map_err(|e| EraseError::unavailable("the tombstone write failed", e))?
+            .map_err(|e| EraseError::unavailable("cannot write the tombstone", e))?;
         let Some(deletions) = self.deletions.upgrade() else {
-            return Err(EraseError::Unavailable(
+            return Err(EraseError::unavailable(
+                "cannot publish the deletions",
                 "the daemon is stopping; the tombstone is written, the archive and alerts are cleared at the next \
-                 start by asking again"
-                    .to_owned(),
+                 start by asking again",
             ));
         };
         let mut receipts = BusReceipts::default();
@@ -122,11 +124,11 @@ impl Eraser {
             let deletion = self.deletion(id)?;
             let (after, receipt) = BusReceipts::ack();
             let record = Record::json(deletion.source.as_str(), &deletion)
-                .map_err(|e| EraseError::Unavailable(format!("cannot encode a deletion: {e}")))?;
+                .map_err(|e| EraseError::unavailable("cannot encode a deletion", e))?;
             deletions
                 .publish(record, after)
                 .await
-                .map_err(|e| EraseError::Unavailable(format!("cannot publish a deletion: {e}")))?;
+                .map_err(|e| EraseError::unavailable("cannot publish a deletion", e))?;
             receipts.extend(receipt);
         }
         drop(deletions);
@@ -134,13 +136,13 @@ impl Eraser {
             let values = quoted_values(&survey.target, &survey.message_ids);
             tokio::task::spawn_blocking(move || onrust_bus::dead_letters::remove_quoting(&path, &values))
                 .await
-                .map_err(|e| EraseError::Unavailable(format!("the dead letters' cleanup failed: {e}")))?
-                .map_err(|e| EraseError::Unavailable(e.to_string()))?;
+                .map_err(|e| EraseError::unavailable("the dead letters' cleanup failed", e))?
+                .map_err(|e| EraseError::unavailable("cannot remove the dead letters quoting it", e))?;
         }
         receipts
             .wait(CONFIRMED_WITHIN, "the archive and the alert stage did not confirm the erasure in time")
             .await
-            .map_err(|e| EraseError::Unavailable(format!("{e:#}")))?;
+            .map_err(|e| EraseError::unavailable("the erasure is not confirmed", e))?;
         tracing::info!(
             messages = survey.message_ids.len(),
             archive_documents = survey.counts.archive_documents,
@@ -161,7 +163,7 @@ impl Eraser {
             .rsplit_once(':')
             .and_then(|(source, _)| SourceId::new(source).ok())
             .or_else(|| SourceId::new("erased").ok())
-            .ok_or_else(|| EraseError::Unavailable("no source id for a deletion".to_owned()))?;
+            .ok_or_else(|| EraseError::unavailable("cannot build a deletion", "no source id for it"))?;
         let source_kind =
             self.kinds.iter().find(|(s, _)| s == source.as_str()).map_or(SourceKind::Replay, |(_, kind)| *kind);
         Ok(Deletion { schema: SCHEMA_VERSION, id, source, source_kind, deleted_at: chrono::Utc::now() })

@@ -87,14 +87,14 @@ impl AlertHandle {
         &self,
         f: impl FnOnce(&mut Mechanics, DateTime<Utc>) -> Result<T, onrust_alert::MechanicsError>,
     ) -> Result<T, AlertBackendError> {
-        let mut core = self.core.lock().map_err(|_| AlertBackendError::Unavailable("lock poisoned".into()))?;
+        let mut core = self.core.lock().map_err(|_| AlertBackendError::unavailable("alert state lock poisoned"))?;
         let out = f(&mut core.mechanics, self.clock.now())?;
-        save_state(&self.dir, &core).map_err(|e| AlertBackendError::Unavailable(format!("{e:#}")))?;
+        save_state(&self.dir, &core).map_err(AlertBackendError::unavailable)?;
         Ok(out)
     }
 
     fn read<T>(&self, f: impl FnOnce(&Mechanics) -> T) -> Result<T, AlertBackendError> {
-        let core = self.core.lock().map_err(|_| AlertBackendError::Unavailable("lock poisoned".into()))?;
+        let core = self.core.lock().map_err(|_| AlertBackendError::unavailable("alert state lock poisoned"))?;
         Ok(f(&core.mechanics))
     }
 }
@@ -147,12 +147,10 @@ impl AlertBackend for AlertHandle {
         reason: &'a str,
     ) -> BackendFuture<'a, Vec<Undelivered>> {
         Box::pin(async move {
-            let resent = self
-                .outbox
-                .lock()
-                .await
-                .resend(fingerprint, who, reason)
-                .map_err(|e| AlertBackendError::Unavailable(format!("the notification log: {e}")))?;
+            let resent =
+                self.outbox.lock().await.resend(fingerprint, who, reason).map_err(|e| {
+                    AlertBackendError::unavailable(anyhow::Error::new(e).context("the notification log"))
+                })?;
             if !resent.is_empty() {
                 self.wake.notify_one();
             }

@@ -649,6 +649,40 @@ fn a_silence_names_a_municipality_of_the_region_or_none() {
     assert_eq!(values.len(), 3);
 }
 
+/// A change the state file cannot take is refused as unavailable, and the
+/// error keeps why (the file's own I/O error) for the log, not only its text.
+#[test]
+fn a_change_that_cannot_be_saved_keeps_why() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rules = onrust_alert::validate(&[critical(None)]).expect("rules");
+    let handle =
+        AlertHandle::open(&test_settings(dir.path(), rules, Clock::system(), Duration::from_secs(60))).expect("handle");
+    // A directory where the state file goes: the rename over it fails.
+    let state_file = dir.path().join("alerts").join(STATE_FILE);
+    let _ = std::fs::remove_file(&state_file);
+    std::fs::create_dir_all(&state_file).expect("a directory in the way");
+    let refused = handle
+        .silence(SilenceRequest {
+            matchers: vec![onrust_alert::Matcher { label: "municipality".into(), value: "0344".into(), negate: false }],
+            reason: "bekende manifestatie".into(),
+            owner: "chef-van-dienst".into(),
+            ends_at: Utc::now() + chrono::TimeDelta::hours(2),
+        })
+        .expect_err("not saved");
+    assert!(matches!(refused, onrust_web::alerts::AlertBackendError::Unavailable(_)), "{refused:?}");
+    let mut causes = Vec::new();
+    let mut next = std::error::Error::source(&refused);
+    while let Some(cause) = next {
+        causes.push(cause.to_string());
+        next = cause.source();
+    }
+    assert!(causes.first().is_some_and(|c| c.starts_with("cannot save ")), "{causes:?}");
+    let last = std::error::Error::source(&refused)
+        .and_then(|cause| cause.source())
+        .and_then(|io| io.downcast_ref::<std::io::Error>());
+    assert!(last.is_some(), "the file's I/O error is kept: {causes:?}");
+}
+
 #[test]
 fn state_round_trips_through_the_file() {
     let dir = tempfile::tempdir().expect("tempdir");
