@@ -1,5 +1,8 @@
-//! A realistic alert for the renderers' and the notifiers' tests (feature
-//! `fixtures`, for `onrust-notify`'s tests; never in a build of the daemon).
+//! A realistic alert for the renderers', the notifiers', the web side's and
+//! the daemon's tests (feature `fixtures`, a dev-dependency of
+//! `onrust-notify`, `onrust-web` and `onrust`; never in a build of the
+//! daemon). A test that needs a variation builds it from [`alert`] and
+//! changes the fields it is about.
 
 use chrono::{TimeZone, Utc};
 use onrust_model::MunicipalityCode;

@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeDelta, Utc};
 use metrics_exporter_prometheus::PrometheusBuilder;
 use onrust_alert::Undelivered;
-use onrust_alert::{Alert, AlertStatus, Matcher, RuleKind, Severity, Silence, SilenceRequest};
+use onrust_alert::{Alert, Matcher, RuleKind, Severity, Silence, SilenceRequest};
 use onrust_archive::{ArchiveReader, SearchRequest};
 use onrust_model::MunicipalityCode;
 use onrust_web::alerts::{AlertBackend, AlertBackendError, BackendFuture, Names};
@@ -141,40 +141,33 @@ impl CoverageView for BenchCoverage {
     }
 }
 
+/// Alert `i` of the console's front page: the shared test alert
+/// (`onrust_alert::fixtures`) moved to `code` and `now`, every fourth one
+/// announced, none reviewed yet.
 fn alert(i: usize, code: &MunicipalityCode, now: DateTime<Utc>, evidence: Vec<onrust_alert::Evidence>) -> Alert {
     let announced = i.is_multiple_of(4);
     Alert {
         fingerprint: format!("{:016x}", 0x3f9a_0c1e_0000_0000u64 + i as u64),
         rule: if announced { "aangekondigde-actie" } else { "mobilisatie-drempel" }.to_owned(),
-        rule_version: "r1".to_owned(),
         kind: if announced { RuleKind::Announcement } else { RuleKind::Threshold },
         severity: [Severity::Warning, Severity::Critical, Severity::Info][i % 3],
         municipality: Some(code.clone()),
         municipality_name: None,
         theme: Some("demonstratie".to_owned()),
-        status: AlertStatus::Firing,
         starts_at: now - TimeDelta::hours(2),
         updated_at: now - TimeDelta::minutes(30),
-        ends_at: None,
         event_time: announced.then(|| now + TimeDelta::hours(6 + i as i64)),
         event_place: announced.then(|| "Stationsplein".to_owned()),
         observed: 14,
         expected: Some(3.5),
         p_value: Some(0.001),
         threshold: Some(10),
-        window_secs: 3600,
         reasons: vec!["Veel berichten over een demonstratie in korte tijd.".to_owned()],
         evidence,
         confidence: 0.8,
         reviewed_by: None,
-        acknowledged_by: None,
-        ack_comment: None,
-        lead_time_secs: None,
-        event: None,
-        unplaced: false,
-        escalates_at: None,
-        decisions: Vec::new(),
         mandate: None,
+        ..onrust_alert::fixtures::alert()
     }
 }
 

@@ -327,40 +327,23 @@ fn fake_silence() -> onrust_alert::Silence {
     }
 }
 
+/// The shared test alert (`onrust_alert::fixtures`) as the API tests see
+/// it: a critical alert in Utrecht on one message, awaiting review, its
+/// evidence already gone.
 fn fake_alert() -> onrust_alert::Alert {
-    use onrust_alert::{AlertStatus, RuleKind, Severity};
     onrust_alert::Alert {
         fingerprint: FINGERPRINT.to_owned(),
-        rule: "oproep-tot-geweld".to_owned(),
-        rule_version: "r1".to_owned(),
-        kind: RuleKind::Critical,
-        severity: Severity::Critical,
-        municipality: MunicipalityCode::new("GM0344").ok(),
-        municipality_name: Some("Utrecht".to_owned()),
-        theme: Some("jaarwisseling".to_owned()),
-        status: AlertStatus::Firing,
-        starts_at: Utc.with_ymd_and_hms(2026, 12, 30, 20, 45, 0).unwrap(),
-        updated_at: Utc.with_ymd_and_hms(2026, 12, 30, 21, 0, 0).unwrap(),
-        ends_at: None,
+        kind: onrust_alert::RuleKind::Critical,
         event_time: None,
         event_place: None,
         observed: 1,
         expected: None,
         p_value: None,
         threshold: Some(1),
-        window_secs: 3600,
         reasons: vec!["Een bericht roept op tot geweld tegen de politie.".to_owned()],
         evidence: Vec::new(),
-        confidence: 0.9,
         reviewed_by: None,
-        acknowledged_by: None,
-        ack_comment: None,
-        lead_time_secs: None,
-        event: None,
-        unplaced: false,
-        escalates_at: None,
-        decisions: Vec::new(),
-        mandate: Some("jaarwisseling-2026".into()),
+        ..onrust_alert::fixtures::alert()
     }
 }
 

@@ -112,51 +112,12 @@ mod tests {
         MunicipalityCode::new("GM0344").expect("code")
     }
 
+    /// The shared test alert (`onrust_alert::fixtures`), placed in `code`.
     fn alert_in(code: Option<MunicipalityCode>) -> onrust_alert::Alert {
         onrust_alert::Alert {
-            fingerprint: "3f9a0c1e".repeat(8),
-            rule: "oproep-tot-geweld".into(),
-            rule_version: "r1".into(),
-            kind: onrust_alert::RuleKind::Critical,
-            severity: onrust_alert::Severity::Critical,
             municipality_name: code.as_ref().map(|_| "Utrecht".to_owned()),
             municipality: code,
-            theme: None,
-            status: onrust_alert::AlertStatus::Firing,
-            starts_at: chrono::DateTime::UNIX_EPOCH,
-            updated_at: chrono::DateTime::UNIX_EPOCH,
-            ends_at: None,
-            event_time: None,
-            event_place: None,
-            observed: 1,
-            expected: None,
-            p_value: None,
-            threshold: None,
-            window_secs: 3600,
-            reasons: vec!["Een bericht roept op tot geweld.".into()],
-            evidence: vec![onrust_alert::Evidence {
-                message_id: "m1".into(),
-                source: "forum".into(),
-                url: None,
-                title: None,
-                excerpt: "Steek het azc in de fik".into(),
-                published_at: chrono::DateTime::UNIX_EPOCH,
-                level: 3,
-                score: 0.9,
-                signals: vec!["call_to_violence".into()],
-                received_at: None,
-                place: None,
-            }],
-            confidence: 0.9,
-            reviewed_by: None,
-            acknowledged_by: None,
-            ack_comment: None,
-            lead_time_secs: None,
-            event: None,
-            unplaced: false,
-            escalates_at: None,
-            decisions: Vec::new(),
-            mandate: None,
+            ..onrust_alert::fixtures::alert()
         }
     }
 
