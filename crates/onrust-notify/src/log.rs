@@ -327,8 +327,8 @@ pub enum LogError {
     Parse { path: PathBuf, line: usize, source: serde_json::Error },
     #[error("cannot encode notification: {0}")]
     Encode(#[from] serde_json::Error),
-    #[error("{} notification refused: {reason}", .channel.as_str())]
-    Address { channel: Channel, reason: String },
+    #[error("{} notification refused: {source}", .channel.as_str())]
+    Address { channel: Channel, source: Box<dyn std::error::Error + Send + Sync> },
     #[error("notification log {0} is in use by another onrust process")]
     Locked(PathBuf),
     #[error("notification {fingerprint} #{sequence} refused: {source}")]
@@ -550,12 +550,12 @@ impl Outbox {
                 source,
             })?;
         }
-        let address_problem = match notification.channel {
-            Channel::Email => crate::mail::check_address("To", &notification.address).err().map(|e| e.to_string()),
-            Channel::Webhook => crate::webhook::check_url(&notification.address).err().map(|e| e.to_string()),
+        let address_problem: Option<Box<dyn std::error::Error + Send + Sync>> = match notification.channel {
+            Channel::Email => crate::mail::check_address("To", &notification.address).err().map(|e| e.into()),
+            Channel::Webhook => crate::webhook::check_url(&notification.address).err().map(|e| e.into()),
         };
-        if let Some(reason) = address_problem {
-            return Err(LogError::Address { channel: notification.channel, reason });
+        if let Some(source) = address_problem {
+            return Err(LogError::Address { channel: notification.channel, source });
         }
         let key = notification.key();
         if self.known.contains(&key) {
@@ -1251,6 +1251,9 @@ mod tests {
         for bad in ["a@b.example\r\nBcc: x@example.org", "a@b.example, c@d.example", "geen adres"] {
             let err = ob.enqueue(notification(1, bad), Utc::now()).unwrap_err();
             assert!(matches!(err, LogError::Address { channel: Channel::Email, .. }), "{bad:?}: {err}");
+            // The address check's own error stays the cause.
+            let check = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<EmailError>());
+            assert!(check.is_some(), "{bad:?}: {err:?}");
         }
         let mut hook = notification(1, "http://hooks.example.org/x");
         hook.channel = Channel::Webhook;

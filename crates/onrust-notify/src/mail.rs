@@ -14,26 +14,22 @@ pub fn build_message(from: &str, to: &str, message_id: &str, mail: &RenderedEmai
     check_header("To", to)?;
     check_header("Message-ID", message_id)?;
     check_header("Subject", &mail.subject)?;
-    let from: Mailbox = from
-        .parse()
-        .map_err(|e: lettre::address::AddressError| EmailError::Address { header: "From", reason: e.to_string() })?;
-    let to: Mailbox = to
-        .parse()
-        .map_err(|e: lettre::address::AddressError| EmailError::Address { header: "To", reason: e.to_string() })?;
+    let from: Mailbox = from.parse().map_err(|e: lettre::address::AddressError| EmailError::address("From", e))?;
+    let to: Mailbox = to.parse().map_err(|e: lettre::address::AddressError| EmailError::address("To", e))?;
     Message::builder()
         .from(from)
         .to(to)
         .subject(mail.subject.clone())
         .message_id(Some(message_id.to_owned()))
         .multipart(MultiPart::alternative_plain_html(mail.text.clone(), mail.html.clone()))
-        .map_err(|e| EmailError::Build(e.to_string()))
+        .map_err(|e| EmailError::Build(Box::new(e)))
 }
 
 /// Checks a recipient or sender address as config validation should (S6):
 /// no CR, LF or NUL, and one plain mailbox.
 pub fn check_address(header: &'static str, address: &str) -> Result<(), EmailError> {
     check_header(header, address)?;
-    address.parse::<Mailbox>().map(|_| ()).map_err(|e| EmailError::Address { header, reason: e.to_string() })
+    address.parse::<Mailbox>().map(|_| ()).map_err(|e| EmailError::address(header, e))
 }
 
 #[cfg(test)]
@@ -73,7 +69,7 @@ mod tests {
         let mut a = fixtures::alert();
         a.municipality_name = Some("Utrecht\r\nBcc: x@example.org".to_owned());
         let err = render_alert(item(&a), &ctx(RecipientRole::Officer)).unwrap_err();
-        assert_eq!(err, EmailError::HeaderInjection { header: "Subject" });
+        assert!(matches!(err, EmailError::HeaderInjection { header: "Subject" }), "{err:?}");
         assert_eq!(err.to_string(), "header Subject contains a CR, LF or NUL character; refused");
         let m = render_alert(item(&fixtures::alert()), &ctx(RecipientRole::Officer)).unwrap();
         for (from, to, id, header) in [
@@ -81,7 +77,8 @@ mod tests {
             ("onrust@gemeente.example", "a@b.example\nBcc: x@example.org", "<i@onrust>", "To"),
             ("onrust@gemeente.example", "a@b.example", "<i@onrust>\0", "Message-ID"),
         ] {
-            assert_eq!(build_message(from, to, id, &m).unwrap_err(), EmailError::HeaderInjection { header });
+            let err = build_message(from, to, id, &m).unwrap_err();
+            assert!(matches!(err, EmailError::HeaderInjection { header: h } if h == header), "{err:?}");
         }
         let mut bad_rule = fixtures::alert();
         bad_rule.rule = "regel\0".to_owned();
@@ -89,5 +86,19 @@ mod tests {
             render_alert(item(&bad_rule), &ctx(RecipientRole::Officer)),
             Err(EmailError::HeaderInjection { .. })
         ));
+    }
+
+    /// An address that is no mailbox is refused saying why, and the mail
+    /// library's own error stays the cause.
+    #[test]
+    fn a_bad_address_keeps_the_parsers_error() {
+        let err = check_address("To", "geen adres").unwrap_err();
+        assert!(err.to_string().starts_with("invalid To address: "), "{err}");
+        let source = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<lettre::address::AddressError>());
+        assert!(source.is_some(), "{err:?}");
+        let m = render_alert(item(&fixtures::alert()), &ctx(RecipientRole::Officer)).unwrap();
+        let err = build_message("onrust@gemeente.example", "a@@b", "<i@onrust>", &m).unwrap_err();
+        assert!(matches!(err, EmailError::Address { header: "To", .. }), "{err:?}");
+        assert!(std::error::Error::source(&err).is_some_and(|s| s.is::<lettre::address::AddressError>()), "{err:?}");
     }
 }

@@ -80,12 +80,14 @@ pub enum SmtpError {
     MissingPassword,
     #[error("smtp.password_file: {0}")]
     Password(#[from] SecretError),
-    #[error("smtp.ca_file {path}: {reason}")]
-    Ca { path: PathBuf, reason: String },
+    #[error("smtp.ca_file {path}: {source}")]
+    CaUnreadable { path: PathBuf, source: std::io::Error },
+    #[error("smtp.ca_file {path}: {source}")]
+    Ca { path: PathBuf, source: lettre::transport::smtp::Error },
     #[error("smtp.from: {0}")]
-    From(EmailError),
-    #[error("smtp tls setup for {host}: {reason}")]
-    Tls { host: String, reason: String },
+    From(#[source] EmailError),
+    #[error("smtp tls setup for {host}: {source}")]
+    Tls { host: String, source: lettre::transport::smtp::Error },
 }
 
 /// Sends email notifications through one relay.
@@ -110,9 +112,7 @@ impl SmtpNotifier {
     /// does not connect yet.
     pub fn new(cfg: &SmtpConfig, region_name: impl Into<String>) -> Result<Self, SmtpError> {
         email::check_header("From", &cfg.from).map_err(SmtpError::From)?;
-        cfg.from
-            .parse::<lettre::message::Mailbox>()
-            .map_err(|e| SmtpError::From(EmailError::Address { header: "From", reason: e.to_string() }))?;
+        cfg.from.parse::<lettre::message::Mailbox>().map_err(|e| SmtpError::From(EmailError::address("From", e)))?;
         let tls = match cfg.tls {
             TlsMode::None if !is_loopback_host(&cfg.host) => return Err(SmtpError::PlainToRemote(cfg.host.clone())),
             TlsMode::None => Tls::None,
@@ -203,12 +203,11 @@ fn is_relay_login_problem(code: u16) -> bool {
 fn tls_parameters(cfg: &SmtpConfig) -> Result<TlsParameters, SmtpError> {
     let mut b = TlsParameters::builder(cfg.host.clone());
     if let Some(path) = &cfg.ca_file {
-        let pem = std::fs::read(path).map_err(|e| SmtpError::Ca { path: path.clone(), reason: e.to_string() })?;
-        let cert =
-            Certificate::from_pem(&pem).map_err(|e| SmtpError::Ca { path: path.clone(), reason: e.to_string() })?;
+        let pem = std::fs::read(path).map_err(|source| SmtpError::CaUnreadable { path: path.clone(), source })?;
+        let cert = Certificate::from_pem(&pem).map_err(|source| SmtpError::Ca { path: path.clone(), source })?;
         b = b.add_root_certificate(cert);
     }
-    b.build_rustls().map_err(|e| SmtpError::Tls { host: cfg.host.clone(), reason: e.to_string() })
+    b.build_rustls().map_err(|source| SmtpError::Tls { host: cfg.host.clone(), source })
 }
 
 impl Deliver for SmtpNotifier {
@@ -300,5 +299,21 @@ mod tests {
         let mut c = cfg("localhost", TlsMode::None);
         c.from = "onrust@gemeente.example\r\nBcc: x@example.org".to_owned();
         assert!(matches!(SmtpNotifier::new(&c, "x"), Err(SmtpError::From(EmailError::HeaderInjection { .. }))));
+        c.from = "geen adres".to_owned();
+        let err = SmtpNotifier::new(&c, "x").unwrap_err();
+        let email = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<EmailError>());
+        assert!(matches!(email, Some(EmailError::Address { header: "From", .. })), "{err:?}");
+    }
+
+    /// A CA file that cannot be read says which, and keeps the I/O error.
+    #[test]
+    fn an_unreadable_ca_file_keeps_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = cfg("smtp.example.org", TlsMode::Starttls);
+        c.ca_file = Some(dir.path().join("missing.pem"));
+        let err = SmtpNotifier::new(&c, "x").unwrap_err();
+        assert!(err.to_string().starts_with("smtp.ca_file "), "{err}");
+        let io = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<std::io::Error>());
+        assert_eq!(io.map(std::io::Error::kind), Some(std::io::ErrorKind::NotFound), "{err:?}");
     }
 }

@@ -34,10 +34,15 @@ pub const WEBHOOK_SCHEMA: u32 = 1;
 pub enum WebhookError {
     #[error("webhook secret: {0}")]
     Secret(#[from] SecretError),
+    /// A URL that parses but that onrust does not send to.
     #[error("invalid webhook url: {0}")]
     Url(String),
+    #[error("invalid webhook url: {0}")]
+    Unparsable(#[source] url::ParseError),
+    #[error("cannot set up tls for the http client: {0}")]
+    Tls(#[source] rustls::Error),
     #[error("cannot build the http client: {0}")]
-    Client(String),
+    Client(#[source] reqwest::Error),
 }
 
 /// ring and the webpki roots, verification on, as the sources' clients
@@ -86,9 +91,9 @@ impl WebhookNotifier {
             .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout)
-            .tls_backend_preconfigured(tls_config().map_err(|e| WebhookError::Client(e.to_string()))?)
+            .tls_backend_preconfigured(tls_config().map_err(WebhookError::Tls)?)
             .build()
-            .map_err(|e| WebhookError::Client(e.to_string()))?;
+            .map_err(WebhookError::Client)?;
         Ok(Self { client, key })
     }
 
@@ -142,7 +147,7 @@ pub fn origin(url: &str) -> String {
 /// Accepts https, and http only towards a loopback host; no user or password
 /// in the URL.
 pub fn check_url(raw: &str) -> Result<url::Url, WebhookError> {
-    let url = url::Url::parse(raw).map_err(|e| WebhookError::Url(e.to_string()))?;
+    let url = url::Url::parse(raw).map_err(WebhookError::Unparsable)?;
     let host = url.host_str().ok_or_else(|| WebhookError::Url("no host".into()))?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err(WebhookError::Url("credentials in the url; use the signing key instead".into()));
@@ -217,7 +222,10 @@ mod tests {
         assert!(check_url("http://hooks.example.org/onrust").is_err());
         assert!(check_url("https://user:pw@hooks.example.org/").is_err());
         assert!(check_url("file:///etc/passwd").is_err());
-        assert!(check_url("not a url").is_err());
+        let unparsable = check_url("not a url").unwrap_err();
+        assert!(unparsable.to_string().starts_with("invalid webhook url: "), "{unparsable}");
+        let parser = std::error::Error::source(&unparsable).and_then(|s| s.downcast_ref::<url::ParseError>());
+        assert_eq!(parser, Some(&url::ParseError::RelativeUrlWithoutBase), "the parser's own error stays the cause");
     }
 
     #[test]
