@@ -133,8 +133,9 @@ pub enum BuildError {
     Invalid {
         /// The source.
         source_id: SourceId,
-        /// What is wrong.
-        problem: String,
+        /// What is wrong: the kind's own error.
+        #[source]
+        problem: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A stream that filters on relevance was built without one.
     #[error("source {0}: a bluesky source needs the lexicons to filter on")]

@@ -90,6 +90,8 @@ fn a_kind_builds_the_worker_that_reads_it() {
     assert_eq!(source.languages, ["nl"], "Dutch unless told otherwise");
 
     let channel = params(r#"{"kind": "telegram", "url": "https://t.me/x"}"#).unwrap();
-    let refused = channel.build(id, every, None).err().map(|e| e.to_string()).unwrap_or_default();
-    assert!(refused.contains("source bron: telegram url path"), "{refused}");
+    let refused = channel.build(id, every, None).err().expect("refused");
+    assert!(refused.to_string().contains("source bron: telegram url path"), "{refused}");
+    let why = std::error::Error::source(&refused).and_then(|s| s.downcast_ref::<crate::telegram::TelegramUrlError>());
+    assert!(why.is_some(), "the kind's own error stays the cause: {refused:?}");
 }

@@ -44,7 +44,6 @@ impl TelegramConfig {
     pub fn build(&self, id: SourceId, interval: Duration) -> Result<TelegramSource, BuildError> {
         let url = Url::parse(&self.url).map_err(|e| BuildError::url(&id, &self.url, e))?;
         let settings = SourceSettings::new(id.clone(), SourceKind::Telegram, url.as_str(), interval);
-        TelegramSource::telegram(settings, url)
-            .map_err(|e| BuildError::Invalid { source_id: id, problem: e.to_string() })
+        TelegramSource::telegram(settings, url).map_err(|e| BuildError::Invalid { source_id: id, problem: Box::new(e) })
     }
 }
