@@ -13,6 +13,7 @@
 
 mod ack;
 pub mod compound;
+mod error_chain;
 mod ids;
 mod message;
 mod place;
@@ -20,6 +21,7 @@ mod problem;
 mod text;
 
 pub use ack::Ack;
+pub use error_chain::error_chain;
 pub use ids::{IdError, MessageId, MunicipalityCode, Pseudonym, SourceId};
 pub use message::{
     Assessment, Deletion, Level, PUBLISHED_AFTER_FETCH_TOLERANCE, RawMessage, SCHEMA_VERSION, ScoredMessage, Signal,

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::WebState;
 use crate::api::{self, ApiError, record, shorten};
 use crate::auth::{Principal, Scope};
-use crate::cause::{self, BackendCause};
+use crate::cause::BackendCause;
 use crate::subscriptions::{FeedPlace, Subscription};
 use onrust_audit::AuditEntry;
 
@@ -214,7 +214,7 @@ fn refusal(e: AlertBackendError) -> (String, Response) {
             (m.clone(), ApiError::new(axum::http::StatusCode::CONFLICT, m).into_response())
         }
         AlertBackendError::Unavailable(_) => {
-            tracing::error!(error = %cause::chain(&e), "alert api: the alert state is unavailable");
+            tracing::error!(error = %onrust_model::error_chain(&e), "alert api: the alert state is unavailable");
             (
                 "alert state unavailable".to_owned(),
                 ApiError::unavailable("the alert state is unavailable", Some(30)).into_response(),
@@ -797,6 +797,6 @@ mod tests {
         assert_eq!(e.to_string(), "alert state unavailable");
         let source = std::error::Error::source(&e).and_then(|s| s.downcast_ref::<std::io::Error>());
         assert_eq!(source.map(std::io::Error::kind), Some(std::io::ErrorKind::StorageFull), "{e:?}");
-        assert_eq!(cause::chain(&e), "alert state unavailable: disk full");
+        assert_eq!(onrust_model::error_chain(&e), "alert state unavailable: disk full");
     }
 }

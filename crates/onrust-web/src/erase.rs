@@ -26,7 +26,7 @@ use crate::WebState;
 use crate::alerts::reason_problem;
 use crate::api::{self, ApiError, record};
 use crate::auth::Principal;
-use crate::cause::{self, BackendCause};
+use crate::cause::BackendCause;
 use onrust_audit::AuditEntry;
 
 /// Longest link an erasure may name, in bytes (ingest keeps none longer).
@@ -171,7 +171,7 @@ pub(crate) async fn erase(
         Ok(survey) => survey,
         Err(EraseError::BadTarget(m)) => return refused(&state, &who, m, StatusCode::BAD_REQUEST).await,
         Err(e @ EraseError::Unavailable { .. }) => {
-            tracing::error!(error = %cause::chain(&e), "erase: cannot look up what to erase");
+            tracing::error!(error = %onrust_model::error_chain(&e), "erase: cannot look up what to erase");
             let m = "cannot look up what to erase now; nothing was erased".to_owned();
             return refused(&state, &who, m, StatusCode::SERVICE_UNAVAILABLE).await;
         }
@@ -205,7 +205,7 @@ pub(crate) async fn erase(
         })
         .into_response(),
         Err(e) => {
-            tracing::error!(error = %cause::chain(&e), "erase: the erasure on record did not finish");
+            tracing::error!(error = %onrust_model::error_chain(&e), "erase: the erasure on record did not finish");
             ApiError::unavailable(
                 "the erasure is on record but did not finish; the operators see why in the log, then ask again",
                 Some(30),
@@ -255,7 +255,7 @@ mod tests {
         assert_eq!(e.to_string(), "cannot write the tombstone");
         let source = std::error::Error::source(&e).and_then(|s| s.downcast_ref::<std::io::Error>());
         assert_eq!(source.map(std::io::Error::kind), Some(std::io::ErrorKind::StorageFull), "{e:?}");
-        assert_eq!(cause::chain(&e), "cannot write the tombstone: disk full");
+        assert_eq!(onrust_model::error_chain(&e), "cannot write the tombstone: disk full");
     }
 
     #[test]

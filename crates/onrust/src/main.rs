@@ -227,23 +227,9 @@ fn main() -> ExitCode {
     }
 }
 
-/// The error and its causes on one line, `a: b: c`. A cause whose text the
-/// message before it already ends with is left out: many errors keep their
-/// source *and* quote it ("cannot record the deletion: disk full"), and
-/// `{:#}` would print it twice.
+/// The error and its causes on one line (see [`onrust_model::error_chain`]).
 fn error_chain(error: &anyhow::Error) -> String {
-    let mut out = String::new();
-    for cause in error.chain() {
-        let text = cause.to_string();
-        if out.ends_with(&text) {
-            continue;
-        }
-        if !out.is_empty() {
-            out.push_str(": ");
-        }
-        out.push_str(&text);
-    }
-    out
+    onrust_model::error_chain(error.as_ref())
 }
 
 fn init_logging() {

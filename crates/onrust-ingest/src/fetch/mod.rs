@@ -496,7 +496,7 @@ fn map_body_error(e: io::Error, limits: &FetchLimits, encoded: bool) -> FetchErr
         return FetchError::TooLarge { limit_bytes: limits.max_compressed_bytes };
     }
     if let Some(inner) = e.get_ref().and_then(|inner| inner.downcast_ref::<reqwest::Error>()) {
-        let detail = format!("body: {}", error_chain(inner));
+        let detail = format!("body: {}", onrust_model::error_chain(inner));
         // The reqwest error itself is the source, not the io::Error around
         // it: that one would hand on only the reqwest error's own source.
         let source = e.into_inner().unwrap_or_else(|| Box::new(io::Error::other(detail.clone())));
@@ -518,27 +518,12 @@ fn map_reqwest_error(e: reqwest::Error) -> FetchError {
         source = err.source();
     }
     if e.is_timeout() {
-        return FetchError::Connect { detail: format!("timed out: {}", error_chain(&e)), source: e };
+        return FetchError::Connect { detail: format!("timed out: {}", onrust_model::error_chain(&e)), source: e };
     }
     if e.is_connect() {
-        return FetchError::Connect { detail: error_chain(&e), source: e };
+        return FetchError::Connect { detail: onrust_model::error_chain(&e), source: e };
     }
-    FetchError::Io { detail: error_chain(&e), source: Box::new(e) }
-}
-
-/// The error and its sources, joined, so the message says what actually failed.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(err) = source {
-        let next = err.to_string();
-        if !text.contains(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        source = err.source();
-    }
-    text
+    FetchError::Io { detail: onrust_model::error_chain(&e), source: Box::new(e) }
 }
 
 /// `url` without its fragment, which never reaches the server: two URLs

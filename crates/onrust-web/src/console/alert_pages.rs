@@ -457,7 +457,7 @@ async fn change(
             refuse(&state, &signed_in, action, e.to_string(), page, filters).await
         }
         Err(e @ AlertBackendError::Unavailable(_)) => {
-            tracing::error!(error = %crate::cause::chain(&e), "console: the alert state is unavailable");
+            tracing::error!(error = %onrust_model::error_chain(&e), "console: the alert state is unavailable");
             refuse(&state, &signed_in, action, "alert state unavailable".into(), unavailable(&signed_in), filters).await
         }
     }

@@ -337,7 +337,7 @@ pub(crate) async fn silence(
                     (StatusCode::BAD_REQUEST, "Deze stilte kan niet worden gezet.".to_owned())
                 }
                 AlertBackendError::Unavailable(_) => {
-                    tracing::error!(error = %crate::cause::chain(&e), "console: the alert state is unavailable");
+                    tracing::error!(error = %onrust_model::error_chain(&e), "console: the alert state is unavailable");
                     (
                         StatusCode::SERVICE_UNAVAILABLE,
                         "De stiltes zijn nu niet beschikbaar. Probeer het zo opnieuw.".to_owned(),
