@@ -101,7 +101,7 @@ impl Escalation {
             return rule;
         }
         for (head, name) in HEADS {
-            explain_head(&mut rule.explanation, head, name, p[head], z[head], learned, &mut weighted);
+            explain_head(&mut rule.explanation, head, name, p[head], z[head], learned, &weighted);
         }
         if level != rule.level {
             rule.score = round3(match level {
@@ -137,7 +137,7 @@ fn explain_head(
     probability: f64,
     z: f64,
     learned: &crate::learned::Learned,
-    weighted: &mut Vec<Weighted<'_>>,
+    weighted: &[Weighted<'_>],
 ) {
     explanation.push(Signal {
         signal: format!("learned:{head_name}"),
@@ -149,11 +149,19 @@ fn explain_head(
         evidence: "1 × bias".into(),
         weight: round3(learned.heads[head].bias),
     });
-    // Largest contribution first; equal ones by name, so the list is the same on every run.
-    weighted
-        .sort_by(|a, b| b.contribution(head).abs().total_cmp(&a.contribution(head).abs()).then_with(|| a.cmp_name(b)));
-    let mut contributing = weighted.iter().filter(|w| w.weights[head] != 0.0);
-    for feature in contributing.by_ref().take(LISTED_CONTRIBUTIONS) {
+    // Largest contribution first; equal ones by name, so the list is the same
+    // on every run. Only the listed ones are put in order: the rest is a sum.
+    let order = |a: &&Weighted<'_>, b: &&Weighted<'_>| {
+        b.contribution(head).abs().total_cmp(&a.contribution(head).abs()).then_with(|| a.cmp_name(b))
+    };
+    let mut contributing: Vec<&Weighted<'_>> = weighted.iter().filter(|w| w.weights[head] != 0.0).collect();
+    let listed = contributing.len().min(LISTED_CONTRIBUTIONS);
+    if listed > 0 && listed < contributing.len() {
+        contributing.select_nth_unstable_by(listed - 1, order);
+    }
+    let (top, rest) = contributing.split_at_mut(listed);
+    top.sort_by(order);
+    for feature in top.iter() {
         let mut signal = String::with_capacity(10 + head_name.len() + feature.prefix.len() + feature.name.len());
         for part in ["learned:", head_name, ":", feature.prefix, ":", feature.name] {
             signal.push_str(part);
@@ -164,12 +172,13 @@ fn explain_head(
         push_four_decimals(&mut evidence, feature.weights[head]);
         explanation.push(Signal { signal, evidence, weight: round3(feature.contribution(head)) });
     }
-    let (rest, sum) = contributing.fold((0usize, 0.0f32), |(n, sum), w| (n + 1, sum + w.contribution(head)));
-    if rest > 0 {
+    if !rest.is_empty() {
+        // Summed in f64, so the order the selection left them in does not show.
+        let sum: f64 = rest.iter().map(|w| f64::from(w.contribution(head))).sum();
         explanation.push(Signal {
             signal: format!("learned:{head_name}:others"),
-            evidence: format!("{rest} smaller features × their weights"),
-            weight: round3(sum),
+            evidence: format!("{} smaller features × their weights", rest.len()),
+            weight: round3(sum as f32),
         });
     }
 }

@@ -799,6 +799,10 @@ const QUOTES: [char; 8] = ['"', '“', '”', '‘', '’', '\'', '«', '„'];
 /// Whether a text holds a quotation mark that is not an apostrophe inside a
 /// word (`z'n`) or of a contraction (`'s avonds`, `'t`, `'k`).
 fn has_quote(text: &str) -> bool {
+    // Read on every clause: most have no quotation mark at all, and need no list of their characters.
+    if !text.contains(QUOTES) {
+        return false;
+    }
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     chars.iter().enumerate().any(|(i, (at, c))| {
         if !QUOTES.contains(c) {
@@ -976,14 +980,19 @@ impl<'m> Found<'m> {
         self.raw[group]
     }
 
+    /// The words of a group as written, each once (case aside), joined.
     fn evidence(&self, group: usize) -> String {
-        let mut seen: Vec<&str> = Vec::new();
-        for m in self.active(group) {
-            if !seen.iter().any(|e| e.eq_ignore_ascii_case(&m.evidence)) {
-                seen.push(&m.evidence);
+        let mut out = String::new();
+        for (i, m) in self.active(group).enumerate() {
+            if self.active(group).take(i).any(|e| e.evidence.eq_ignore_ascii_case(&m.evidence)) {
+                continue;
             }
+            if !out.is_empty() {
+                out.push_str(", ");
+            }
+            out.push_str(&m.evidence);
         }
-        seen.join(", ")
+        out
     }
 
     fn negated_evidence(&self) -> String {
