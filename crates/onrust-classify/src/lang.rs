@@ -197,7 +197,7 @@ impl LanguageId {
         }
         let mut counts = [0usize; 8];
         for token in tokens.iter().filter(|t| !t.hashtag) {
-            if let Some(&language) = self.function_words.get(token.norm.as_str()) {
+            if let Some(&language) = self.function_words.get(token.norm.as_ref()) {
                 counts[language] += 1;
             }
         }

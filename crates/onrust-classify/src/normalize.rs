@@ -19,13 +19,17 @@
 //!   the words as written, and whether it was capitalised, started a
 //!   sentence or was a hashtag (the gazetteer's ambiguity rules need those).
 
+use std::borrow::Cow;
+
 use unicode_normalization::char::{decompose_canonical, is_combining_mark};
 
-/// One normalised word with its place in the original text.
+/// One normalised word with its place in the original text `'t`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Token {
-    /// The normalised form.
-    pub norm: String,
+pub(crate) struct Token<'t> {
+    /// The normalised form: the word as written when it is written so
+    /// (most words: lowercase ASCII), so reading a message allocates a
+    /// string only for the words normalisation changes.
+    pub norm: Cow<'t, str>,
     /// A second form when the word had vowel elongations (all runs collapsed
     /// to one character); tried when `norm` does not match.
     pub alt: Option<String>,
@@ -40,10 +44,10 @@ pub(crate) struct Token {
     pub sentence_start: bool,
 }
 
-impl Token {
+impl Token<'_> {
     /// The normalised form, then the alternative form if there is one.
     pub fn forms(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.norm.as_str()).chain(self.alt.as_deref())
+        std::iter::once(self.norm.as_ref()).chain(self.alt.as_deref())
     }
 }
 
@@ -65,7 +69,7 @@ pub(crate) fn is_url_or_mention(chunk: &str) -> bool {
 }
 
 /// Splits `text` into normalised word tokens (see the module documentation).
-pub(crate) fn tokenize(text: &str) -> Vec<Token> {
+pub(crate) fn tokenize(text: &str) -> Vec<Token<'_>> {
     let mut tokens = Vec::with_capacity(text.len() / 6 + 1);
     let mut sentence_start = true;
     let mut chunk_start: Option<usize> = None;
@@ -84,7 +88,7 @@ pub(crate) fn tokenize(text: &str) -> Vec<Token> {
     tokens
 }
 
-fn tokenize_chunk(text: &str, offset: usize, chunk: &str, sentence_start: &mut bool, out: &mut Vec<Token>) {
+fn tokenize_chunk<'t>(text: &'t str, offset: usize, chunk: &str, sentence_start: &mut bool, out: &mut Vec<Token<'t>>) {
     if is_url_or_mention(chunk) {
         return;
     }
@@ -97,7 +101,13 @@ fn tokenize_chunk(text: &str, offset: usize, chunk: &str, sentence_start: &mut b
 
 /// [`tokenize_any_chunk`] for a chunk of ASCII (most of them), byte by
 /// byte: the same words with the same flags, without decoding characters.
-fn tokenize_ascii_chunk(text: &str, offset: usize, chunk: &[u8], sentence_start: &mut bool, out: &mut Vec<Token>) {
+fn tokenize_ascii_chunk<'t>(
+    text: &'t str,
+    offset: usize,
+    chunk: &[u8],
+    sentence_start: &mut bool,
+    out: &mut Vec<Token<'t>>,
+) {
     let mut hashtag_pending = false;
     let mut word_start: Option<usize> = None;
     let mut first_word = true;
@@ -128,7 +138,13 @@ fn tokenize_ascii_chunk(text: &str, offset: usize, chunk: &[u8], sentence_start:
     }
 }
 
-fn tokenize_any_chunk(text: &str, offset: usize, chunk: &str, sentence_start: &mut bool, out: &mut Vec<Token>) {
+fn tokenize_any_chunk<'t>(
+    text: &'t str,
+    offset: usize,
+    chunk: &str,
+    sentence_start: &mut bool,
+    out: &mut Vec<Token<'t>>,
+) {
     let mut hashtag_pending = false;
     let mut word_start: Option<usize> = None;
     let mut first_word = true;
@@ -157,22 +173,19 @@ fn tokenize_any_chunk(text: &str, offset: usize, chunk: &str, sentence_start: &m
     }
 }
 
-fn make_token(word: &str, start: usize, end: usize, hashtag: bool, sentence_start: bool) -> Option<Token> {
+fn make_token(word: &str, start: usize, end: usize, hashtag: bool, sentence_start: bool) -> Option<Token<'_>> {
     let capitalised = word.chars().next().is_some_and(char::is_uppercase);
     // Fast path: plain ASCII without elongations (most words).
     let bytes = word.as_bytes();
     if word.is_ascii()
         && !bytes.windows(3).any(|w| w[0].eq_ignore_ascii_case(&w[1]) && w[1].eq_ignore_ascii_case(&w[2]))
     {
-        return Some(Token {
-            norm: word.to_ascii_lowercase(),
-            alt: None,
-            start,
-            end,
-            hashtag,
-            capitalised,
-            sentence_start,
-        });
+        let norm = if bytes.iter().any(u8::is_ascii_uppercase) {
+            Cow::Owned(word.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(word)
+        };
+        return Some(Token { norm, alt: None, start, end, hashtag, capitalised, sentence_start });
     }
     let lower: Vec<char> = word.chars().flat_map(char::to_lowercase).filter(|c| !is_combining_mark(*c)).collect();
     // Fold after collapsing, so that diacritics never create a false run.
@@ -206,7 +219,7 @@ fn make_token(word: &str, start: usize, end: usize, hashtag: bool, sentence_star
         return None;
     }
     let alt = if has_vowel_run { Some(fold(alt.into_iter())).filter(|a| *a != norm) } else { None };
-    Some(Token { norm, alt, start, end, hashtag, capitalised, sentence_start })
+    Some(Token { norm: Cow::Owned(norm), alt, start, end, hashtag, capitalised, sentence_start })
 }
 
 fn is_vowel(c: char) -> bool {
@@ -238,7 +251,7 @@ fn fold(chars: impl Iterator<Item = char>) -> String {
 
 /// The normalised words of a term, a name or a query, without positions.
 pub(crate) fn words(text: &str) -> Vec<String> {
-    tokenize(text).into_iter().map(|t| t.norm).collect()
+    tokenize(text).into_iter().map(|t| t.norm.into_owned()).collect()
 }
 
 #[cfg(test)]
@@ -286,6 +299,15 @@ mod tests {
             }
             proptest::prop_assert_eq!(fast, general);
         }
+    }
+
+    #[test]
+    fn words_written_as_their_normal_form_are_not_copied() {
+        let t = tokenize("rellen in Zeist, geweldddd");
+        assert!(matches!(t[0].norm, Cow::Borrowed("rellen")), "{:?}", t[0]);
+        assert!(matches!(t[1].norm, Cow::Borrowed("in")), "{:?}", t[1]);
+        assert!(matches!(&t[2].norm, Cow::Owned(n) if n == "zeist"), "{:?}", t[2]);
+        assert!(matches!(&t[3].norm, Cow::Owned(n) if n == "geweld"), "{:?}", t[3]);
     }
 
     #[test]

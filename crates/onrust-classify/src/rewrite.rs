@@ -159,7 +159,7 @@ impl Rewriter {
 
     /// The tokens the lexicons read (see the module documentation): `tokens`
     /// itself when there is nothing to rewrite.
-    pub fn rewrite<'t>(&self, text: &str, tokens: &'t [Token]) -> Cow<'t, [Token]> {
+    pub fn rewrite<'t, 'a>(&self, text: &'a str, tokens: &'t [Token<'a>]) -> Cow<'t, [Token<'a>]> {
         let has_emoji = !text.is_ascii() && text.chars().any(|c| self.emoji.contains_key(&c));
         let needs = |t: &Token| {
             self.is_abbreviation(&t.norm)
@@ -175,10 +175,12 @@ impl Rewriter {
             while let Some(e) = emoji.next_if(|e| e.start < token.start) {
                 out.push(e);
             }
-            if let Some(means) = self.abbreviations.get(&token.norm).filter(|_| self.is_abbreviation(&token.norm)) {
+            if let Some(means) =
+                self.abbreviations.get(token.norm.as_ref()).filter(|_| self.is_abbreviation(&token.norm))
+            {
                 for (i, word) in means.iter().enumerate() {
                     out.push(Token {
-                        norm: word.clone(),
+                        norm: Cow::Owned(word.clone()),
                         alt: None,
                         sentence_start: token.sentence_start && i == 0,
                         hashtag: false,
@@ -188,7 +190,7 @@ impl Rewriter {
                 continue;
             }
             if let Some(read) = self.leet_form(&token.norm) {
-                out.push(Token { alt: Some(token.norm.clone()), norm: read, ..token.clone() });
+                out.push(Token { alt: Some(token.norm.to_string()), norm: Cow::Owned(read), ..token.clone() });
                 continue;
             }
             out.push(token.clone());
@@ -198,7 +200,7 @@ impl Rewriter {
                 if parts.len() > 1 {
                     for (from, to) in parts {
                         out.push(Token {
-                            norm: written[from..to].to_lowercase(),
+                            norm: Cow::Owned(written[from..to].to_lowercase()),
                             alt: None,
                             start: token.start + from,
                             end: token.start + to,
@@ -243,7 +245,7 @@ impl Rewriter {
     }
 
     /// One token per word an emoji of the table stands for, in text order.
-    fn emoji_tokens(&self, text: &str) -> Vec<Token> {
+    fn emoji_tokens<'a>(&self, text: &'a str) -> Vec<Token<'a>> {
         let mut out = Vec::new();
         if text.is_ascii() {
             return out;
@@ -252,7 +254,7 @@ impl Rewriter {
             let Some(means) = self.emoji.get(&c) else { continue };
             for word in means {
                 out.push(Token {
-                    norm: word.clone(),
+                    norm: Cow::Owned(word.clone()),
                     alt: None,
                     start: at,
                     end: at + c.len_utf8(),
@@ -322,7 +324,7 @@ mod tests {
 
     fn read(text: &str) -> Vec<String> {
         let tokens = tokenize(text);
-        shipped().rewrite(text, &tokens).iter().map(|t| t.norm.clone()).collect()
+        shipped().rewrite(text, &tokens).iter().map(|t| t.norm.to_string()).collect()
     }
 
     #[test]
@@ -344,7 +346,7 @@ mod tests {
         let text = "kga die wouten ff opzoeken, 'k zweer";
         let tokens = tokenize(text);
         let rewritten = shipped().rewrite(text, &tokens);
-        let norms: Vec<&str> = rewritten.iter().map(|t| t.norm.as_str()).collect();
+        let norms: Vec<&str> = rewritten.iter().map(|t| t.norm.as_ref()).collect();
         assert_eq!(norms, ["ik", "ga", "die", "wouten", "even", "opzoeken", "ik", "zweer"]);
         assert_eq!(&text[rewritten[1].start..rewritten[1].end], "kga");
         assert!(rewritten[0].sentence_start && !rewritten[1].sentence_start);

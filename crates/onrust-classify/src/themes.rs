@@ -557,7 +557,7 @@ impl Lexicon {
         let mut per_word: Vec<usize> = Vec::new();
         for (i, token) in tokens.iter().enumerate() {
             per_word.clear();
-            let entries = [self.forms.get(token.norm.as_str()), token.alt.as_deref().and_then(|a| self.forms.get(a))];
+            let entries = [self.forms.get(token.norm.as_ref()), token.alt.as_deref().and_then(|a| self.forms.get(a))];
             for (form, entry) in token.forms().zip(entries) {
                 if let Some(entry) = entry {
                     per_word.extend(&entry.exact);

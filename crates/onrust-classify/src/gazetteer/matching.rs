@@ -100,12 +100,12 @@ pub(crate) struct Mention<'g> {
 }
 
 fn is_particle(token: &Token) -> bool {
-    PARTICLES.contains(&token.norm.as_str())
+    PARTICLES.contains(&token.norm.as_ref())
 }
 
 fn surface_of(text: &str, tokens: &[Token], first: usize, last: usize) -> Surface {
     let before = |n: usize| first.checked_sub(n).and_then(|i| tokens.get(i));
-    let word_before = |n: usize| before(n).map(|t| t.norm.as_str());
+    let word_before = |n: usize| before(n).map(|t| t.norm.as_ref());
     let after_article = word_before(1).is_some_and(|w| ARTICLES.contains(&w));
     let located = word_before(1).is_some_and(|w| LOCATIVES.contains(&w))
         || (after_article && word_before(2).is_some_and(|w| LOCATIVES.contains(&w)));
@@ -197,8 +197,8 @@ impl Gazetteer {
                 i += 1;
                 continue;
             };
-            let province = i.checked_sub(1).is_some_and(|p| matches!(tokens[p].norm.as_str(), "provincie" | "prov"));
-            let article = last > i && ARTICLES.contains(&tokens[i].norm.as_str()) && !tokens[i].capitalised;
+            let province = i.checked_sub(1).is_some_and(|p| matches!(tokens[p].norm.as_ref(), "provincie" | "prov"));
+            let article = last > i && ARTICLES.contains(&tokens[i].norm.as_ref()) && !tokens[i].capitalised;
             // "Henk de Meern" is a person.
             let surname = article && !surface.located && i.checked_sub(1).is_some_and(|p| tokens[p].capitalised);
             if !province && !surname {

@@ -135,7 +135,7 @@ pub(crate) fn read(text: &str, tokens: &[Token], at: usize) -> Option<WrittenPos
         && !next.sentence_start
         && text.get(next.start..next.end).is_some_and(|w| w.bytes().all(|b| b.is_ascii_uppercase()))
     {
-        if UNUSED_LETTERS.contains(&next.norm.as_str()) {
+        if UNUSED_LETTERS.contains(&next.norm.as_ref()) {
             return None;
         }
         return Postcode::pc6(digits, next.norm.as_bytes()).map(|code| WrittenPostcode {
@@ -144,7 +144,7 @@ pub(crate) fn read(text: &str, tokens: &[Token], at: usize) -> Option<WrittenPos
             alone: true,
         });
     }
-    let before = at.checked_sub(1).and_then(|p| tokens.get(p)).map(|p| p.norm.as_str());
+    let before = at.checked_sub(1).and_then(|p| tokens.get(p)).map(|p| p.norm.as_ref());
     // "woont ergens in 3822": after a locative, a number that cannot be a recent year.
     let cue =
         before.is_some_and(|p| CUES.contains(&p)) || (before.is_some_and(|p| LOCATIVES.contains(&p)) && digits >= 2100);

@@ -111,7 +111,7 @@ pub(crate) fn extract<'a>(cx: &Context<'a>, reading: &RuleReading<'_, '_>) -> Fe
     // most pairs (sorting the words was a tenth of reading the features).
     let mut keyed: Vec<(u64, &'a str)> = Vec::with_capacity(cx.tokens.len());
     for token in cx.tokens {
-        let norm = token.norm.as_str();
+        let norm = token.norm.as_ref();
         if norm.chars().count() < 2 || !norm.chars().all(char::is_alphabetic) {
             continue;
         }

@@ -190,7 +190,7 @@ pub(crate) struct Hit {
 /// What the grammar reads: the message's words, their clauses and the signal words found.
 pub(crate) struct Reading<'a> {
     pub text: &'a str,
-    pub tokens: &'a [Token],
+    pub tokens: &'a [Token<'a>],
     pub morphology: &'a Morphology,
     /// Clause number of each token.
     pub clauses: &'a [usize],
@@ -222,7 +222,7 @@ pub(crate) fn read(r: &Reading<'_>) -> Vec<Hit> {
 }
 
 /// The words of a clause with their index: clauses are contiguous runs of tokens.
-fn words<'a>(r: &'a Reading<'_>, clause: usize) -> impl Iterator<Item = (usize, &'a Token)> + 'a {
+fn words<'a>(r: &'a Reading<'_>, clause: usize) -> impl Iterator<Item = (usize, &'a Token<'a>)> + 'a {
     let (first, last) = r.ranges.get(clause).copied().unwrap_or((0, 0));
     r.tokens.get(first..last).unwrap_or_default().iter().enumerate().map(move |(i, t)| (first + i, t))
 }
@@ -251,7 +251,7 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
     }
     let passive = || {
         words(r, clause)
-            .any(|(_, t)| matches!(t.norm.as_str(), "worden" | "wordt" | "word" | "moet" | "moeten" | "verdient"))
+            .any(|(_, t)| matches!(t.norm.as_ref(), "worden" | "wordt" | "word" | "moet" | "moeten" | "verdient"))
     };
     if predicate.is_none() && passive() {
         for (i, t) in words(r, clause) {
@@ -277,7 +277,7 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
     }
     if intent.as_ref().is_none_or(|i| i.0 < 1.0) {
         let writer = words(r, clause).find(|(i, t)| {
-            matches!(t.norm.as_str(), "ik" | "we" | "wij" | "i")
+            matches!(t.norm.as_ref(), "ik" | "we" | "wij" | "i")
                 && (((first.abs_diff(*i) <= 2 || last.abs_diff(*i) <= 2) && finite_near(r, *i, first, last))
                     || *i + 1 == first
                     || (*i < first && first - *i <= WRITER_REACH && acting_verb_next_to(r, *i)))
@@ -313,14 +313,14 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
     if target.as_ref().is_none_or(|t| t.0 < PHRASE_TARGET) {
         let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
         for (at, (i, t)) in clause_words.iter().enumerate() {
-            if (first..=last).contains(i) && !OBJECT_PRONOUNS.contains(&t.norm.as_str()) {
+            if (first..=last).contains(i) && !OBJECT_PRONOUNS.contains(&t.norm.as_ref()) {
                 continue;
             }
-            if OBJECT_PRONOUNS.contains(&t.norm.as_str()) && !(*i == first && t.norm == "ze") {
+            if OBJECT_PRONOUNS.contains(&t.norm.as_ref()) && !(*i == first && t.norm == "ze") {
                 target = Some((PHRASE_TARGET, written(r, *i, *i).to_owned()));
                 break;
             }
-            if DETERMINERS.contains(&t.norm.as_str())
+            if DETERMINERS.contains(&t.norm.as_ref())
                 && let Some((next, noun)) = clause_words.get(at + 1)
                 && noun.norm.chars().all(char::is_alphabetic)
                 && is_noun(r, &noun.norm)
@@ -376,18 +376,18 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
     let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
     let (at, modal) = clause_words
         .iter()
-        .position(|(_, t)| NORMATIVE_MODALS.contains(&t.norm.as_str()))
+        .position(|(_, t)| NORMATIVE_MODALS.contains(&t.norm.as_ref()))
         .map(|at| (at, clause_words[at].0))?;
     let harm = clause_words
         .iter()
         .skip(at + 1)
         .take(NORMATIVE_REACH)
-        .find(|(_, t)| NORMATIVE_HARM.contains(&t.norm.as_str()))
+        .find(|(_, t)| NORMATIVE_HARM.contains(&t.norm.as_ref()))
         .map(|(i, _)| *i)?;
     // A negation between ("moet niet dood") or a question leaves it alone.
     let negated = clause_words
         .iter()
-        .any(|(i, t)| *i > modal && *i < harm && matches!(t.norm.as_str(), "niet" | "nooit" | "geen"));
+        .any(|(i, t)| *i > modal && *i < harm && matches!(t.norm.as_ref(), "niet" | "nooit" | "geen"));
     if negated {
         return None;
     }
@@ -402,7 +402,7 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
             .into_iter()
             .flatten()
             .filter_map(|k| clause_words.get(k))
-            .find(|(_, t)| NORMATIVE_SUBJECTS.contains(&t.norm.as_str()));
+            .find(|(_, t)| NORMATIVE_SUBJECTS.contains(&t.norm.as_ref()));
         let function_word =
             |w: &str| matches!(w, "de" | "het" | "een" | "mijn" | "onze" | "ons" | "jouw" | "dit" | "die" | "dat");
         let named = clause_words.iter().take(at).enumerate().find(|(k, (_, t))| {
@@ -444,7 +444,7 @@ fn bare_infinitive(r: &Reading<'_>, clause: usize, first: usize, last: usize) ->
         let (Some(here), next) = (r.tokens.get(v), r.tokens.get(v + 1)) else { return false };
         next.is_none_or(|n| {
             r.clauses.get(v + 1) != Some(&clause)
-                || matches!(n.norm.as_str(), "en" | "of" | "dan" | "and")
+                || matches!(n.norm.as_ref(), "en" | "of" | "dan" | "and")
                 || r.text.get(here.end..n.start).is_some_and(|between| between.contains([',', ';', '-', '–']))
         })
     });
@@ -456,7 +456,7 @@ fn bare_infinitive(r: &Reading<'_>, clause: usize, first: usize, last: usize) ->
         return false;
     }
     !words(r, clause).take_while(|(i, _)| *i < first).any(|(_, t)| {
-        FINITE.contains(&t.norm.as_str())
+        FINITE.contains(&t.norm.as_ref())
             || r.morphology.analyses(&t.norm).iter().any(|a| matches!(a.tag, Tag::Present | Tag::Past))
     })
 }
@@ -468,7 +468,7 @@ fn finite_near(r: &Reading<'_>, at: usize, first: usize, last: usize) -> bool {
     let hi = at.max(last);
     (lo..=hi).filter(|i| *i != at).filter_map(|i| r.tokens.get(i)).any(|t| {
         matches!(
-            t.norm.as_str(),
+            t.norm.as_ref(),
             "ga" | "gaan" | "zal" | "zullen" | "wil" | "willen" | "kom" | "komen" | "will" | "gonna"
         ) || r.morphology.analyses(&t.norm).iter().any(|a| matches!(a.tag, Tag::Stem | Tag::Present | Tag::Infinitive))
     })
@@ -489,10 +489,10 @@ fn acting_verb_next_to(r: &Reading<'_>, at: usize) -> bool {
 /// The token of an imperative that opens the clause, if any: the predicate's
 /// own verb (`Knal ze neer`) or a causative (`Zet die bus in de fik`).
 fn imperative(r: &Reading<'_>, clause: usize, predicate_first: usize) -> Option<usize> {
-    let mut opening = words(r, clause).skip_while(|(_, t)| OPENERS.contains(&t.norm.as_str())).take(1);
+    let mut opening = words(r, clause).skip_while(|(_, t)| OPENERS.contains(&t.norm.as_ref())).take(1);
     let (i, t) = opening.next()?;
     // English has no verb forms to read: its imperatives are listed.
-    if i == predicate_first && ENGLISH_IMPERATIVES.contains(&t.norm.as_str()) {
+    if i == predicate_first && ENGLISH_IMPERATIVES.contains(&t.norm.as_ref()) {
         return Some(i);
     }
     let stem = r.morphology.analyses(&t.norm).iter().find(|a| a.tag == Tag::Stem)?;
@@ -505,7 +505,7 @@ fn imperative(r: &Reading<'_>, clause: usize, predicate_first: usize) -> Option<
 fn doxxing_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
     // Most clauses hold nothing address-like: no number, no "woont", no doxxing phrase.
     let maybe = words(r, clause).any(|(_, t)| {
-        t.norm.as_bytes().first().is_some_and(u8::is_ascii_digit) || RESIDENCE_VERBS.contains(&t.norm.as_str())
+        t.norm.as_bytes().first().is_some_and(u8::is_ascii_digit) || RESIDENCE_VERBS.contains(&t.norm.as_ref())
     }) || r.occurrences.iter().any(|o| o.clause == clause && o.group == G_DOXXING);
     if !maybe {
         return None;
@@ -534,12 +534,12 @@ fn doxxing_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
             address = Some(written(r, *i, next.map_or(*i, |(j, _)| *j)).to_owned());
             break;
         }
-        if RESIDENCE_VERBS.contains(&t.norm.as_str()) {
+        if RESIDENCE_VERBS.contains(&t.norm.as_ref()) {
             let place = clause_words
                 .iter()
                 .skip(at + 1)
                 .take(3)
-                .position(|(_, w)| matches!(w.norm.as_str(), "in" | "op" | "aan" | "bij" | "at" | "near"));
+                .position(|(_, w)| matches!(w.norm.as_ref(), "in" | "op" | "aan" | "bij" | "at" | "near"));
             if let Some(offset) = place
                 && let Some((end, _)) = clause_words.get((at + 2 + offset).min(clause_words.len().saturating_sub(1)))
             {
@@ -559,7 +559,7 @@ fn doxxing_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
     // Somebody lives there: a word of residence in the message ("woont", "adres", 📍),
     // so a town hall's street address in an invitation is not doxxing.
     let residence =
-        r.tokens.iter().any(|t| RESIDENCE.contains(&t.norm.as_str()) || RESIDENCE_VERBS.contains(&t.norm.as_str()))
+        r.tokens.iter().any(|t| RESIDENCE.contains(&t.norm.as_ref()) || RESIDENCE_VERBS.contains(&t.norm.as_ref()))
             || r.occurrences.iter().any(|o| o.group == G_DOXXING && !o.negated);
     // A person: an official anywhere, a pronoun, a pointed-at person or a capitalised name in this clause.
     let official = r.occurrences.iter().find(|o| o.group == G_TARGET).map(|o| o.m.evidence.clone());
@@ -567,7 +567,7 @@ fn doxxing_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
         clause_words
             .iter()
             .find(|(_, t)| {
-                matches!(t.norm.as_str(), "hij" | "zij" | "ze" | "hem" | "haar" | "he" | "she" | "him" | "her")
+                matches!(t.norm.as_ref(), "hij" | "zij" | "ze" | "hem" | "haar" | "he" | "she" | "him" | "her")
                     || (t.capitalised
                         && !t.sentence_start
                         && !address.contains(r.text.get(t.start..t.end).unwrap_or("\u{0}")))
@@ -581,7 +581,7 @@ fn doxxing_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
         .tokens
         .iter()
         .find(|t| {
-            INVITATIONS.contains(&t.norm.as_str())
+            INVITATIONS.contains(&t.norm.as_ref())
                 || t.norm.contains("bezoek")
                 || r.text.get(t.start..t.end).is_some_and(|w| !w.chars().any(char::is_alphanumeric))
         })

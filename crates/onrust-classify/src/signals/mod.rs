@@ -165,7 +165,7 @@ pub(crate) struct Assessed {
 /// Facts about the message that are not signal words.
 pub(crate) struct Context<'a> {
     pub text: &'a str,
-    pub tokens: &'a [Token],
+    pub tokens: &'a [Token<'a>],
     /// Every lexicon match of the message, themes and signals.
     pub matches: &'a [TermMatch],
     /// Summed weight of the themes found.
@@ -480,7 +480,7 @@ impl Escalation {
                 // After an article a word is a noun: "de sloop van onze flats" calls for nothing.
                 let article = m.first == m.last
                     && m.first.checked_sub(1).and_then(|b| cx.tokens.get(b)).is_some_and(|t| {
-                        matches!(t.norm.as_str(), "de" | "het" | "een") && clauses.get(m.first - 1) == Some(&clause)
+                        matches!(t.norm.as_ref(), "de" | "het" | "een") && clauses.get(m.first - 1) == Some(&clause)
                     });
                 if g == G_VIOLENCE && article {
                     continue;
@@ -512,7 +512,7 @@ impl Escalation {
                 })
                 // "slopen niet", "toeteren mag, slopen niet": a negation right after the word.
                 || cx.tokens.get(m.last + 1).is_some_and(|t| {
-                    matches!(t.norm.as_str(), "niet" | "nooit" | "not") && clauses.get(m.last + 1) == Some(&clause)
+                    matches!(t.norm.as_ref(), "niet" | "nooit" | "not") && clauses.get(m.last + 1) == Some(&clause)
                 });
             let questioned = contextual && !negated && questions.contains(&clause);
             out.push(Occurrence { m, group: g, clause, negated, questioned });
@@ -1040,7 +1040,7 @@ fn question_sentences(text: &str, tokens: &[Token], sentences: &[usize]) -> Vec<
             // ("Samstag geht's los, wer ist dabei?").
             let first = sentences.iter().position(|&s| s == sentence).unwrap_or(i);
             let recruits = (first..=i).any(|at| {
-                let asks_who = tokens.get(at).is_some_and(|t| matches!(t.norm.as_str(), "wie" | "who" | "wer"));
+                let asks_who = tokens.get(at).is_some_and(|t| matches!(t.norm.as_ref(), "wie" | "who" | "wer"));
                 let opens =
                     at == first
                         || at.checked_sub(1).and_then(|b| tokens.get(b)).zip(tokens.get(at)).is_some_and(|(p, t)| {
@@ -1116,7 +1116,7 @@ pub(crate) fn menaced(cx: &Context<'_>) -> bool {
         && cx
             .tokens
             .iter()
-            .any(|t| matches!(t.norm.as_str(), "je" | "jij" | "jou" | "jouw" | "jullie" | "u" | "uw" | "you" | "your"))
+            .any(|t| matches!(t.norm.as_ref(), "je" | "jij" | "jou" | "jouw" | "jullie" | "u" | "uw" | "you" | "your"))
 }
 
 /// `/s` at the end of a post, and laughing emoji.
