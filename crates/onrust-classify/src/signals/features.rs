@@ -34,6 +34,17 @@ pub(crate) const RULE_SIGNALS: [&str; 18] = [
     "peaceful",
 ];
 
+/// Function words are never word features: they say how a sentence is
+/// built, which the rules and the threat grammar read, not what it is
+/// about, and a model trained on a few hundred threats learns "die" (as in
+/// "die wethouder") as a threat word. Articles, demonstratives,
+/// conjunctions, prepositions and the copula.
+const FUNCTION_WORDS: [&str; 36] = [
+    "de", "het", "een", "t", "die", "dat", "deze", "dit", "en", "of", "maar", "want", "dus", "als", "in", "op", "aan",
+    "van", "voor", "met", "bij", "naar", "uit", "over", "door", "om", "tot", "te", "er", "is", "zijn", "was", "the",
+    "a", "an", "and",
+];
+
 /// How many occurrences of a group count at most (repetition is no extra evidence).
 const GROUP_CAP: f32 = 2.0;
 
@@ -112,7 +123,7 @@ pub(crate) fn extract<'a>(cx: &Context<'a>, reading: &RuleReading<'_, '_>) -> Fe
     let mut keyed: Vec<(u64, &'a str)> = Vec::with_capacity(cx.tokens.len());
     for token in cx.tokens {
         let norm = token.norm.as_ref();
-        if norm.chars().count() < 2 || !norm.chars().all(char::is_alphabetic) {
+        if norm.chars().count() < 2 || !norm.chars().all(char::is_alphabetic) || FUNCTION_WORDS.contains(&norm) {
             continue;
         }
         let lemma = cx.morphology.analyses(norm).first().map_or(norm, |a| cx.morphology.lemma(a.lemma));

@@ -349,8 +349,21 @@ const NORMATIVE_MODALS: [&str; 10] =
     ["moet", "moeten", "mag", "mogen", "verdient", "verdienen", "hoort", "horen", "zou", "zouden"];
 
 /// Complements that, after such a modal, wish death or destruction on the subject.
-const NORMATIVE_HARM: [&str; 9] =
-    ["dood", "kapot", "kogel", "opgehangen", "afgemaakt", "neergeschoten", "doodgeschoten", "vergast", "opgeknoopt"];
+const NORMATIVE_HARM: [&str; 13] = [
+    "dood",
+    "kapot",
+    "kogel",
+    "opgehangen",
+    "afgemaakt",
+    "neergeschoten",
+    "doodgeschoten",
+    "vergast",
+    "opgeknoopt",
+    "galg",
+    "strop",
+    "brandstapel",
+    "executie",
+];
 
 /// Subject pronouns that point at people ("die moeten allemaal kapot", "ze verdienen de kogel").
 const NORMATIVE_SUBJECTS: [&str; 11] = ["die", "ze", "zij", "jullie", "hullie", "hun", "deze", "jij", "je", "hij", "u"];
@@ -366,7 +379,8 @@ const NORMATIVE_REACH: usize = 4;
 /// points at people, a capitalised name or a pointed-at noun that names
 /// people) + a modal of obligation or desert + death or destruction within
 /// a few words ("Die raadsleden moeten dood", "ze verdienen de kogel", "de
-/// hele raad mag wat mij betreft dood"). "De tomatenplanten moeten dood door
+/// hele raad mag wat mij betreft dood", "asielzoekers horen aan de galg",
+/// "die wethouders moeten allemaal afgeslacht worden"). "De tomatenplanten moeten dood door
 /// de vorst" has no person and is no threat. The subject is never looked up
 /// as a group (rule L11): a group word neither makes nor breaks it.
 fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
@@ -378,12 +392,17 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
         .iter()
         .position(|(_, t)| NORMATIVE_MODALS.contains(&t.norm.as_ref()))
         .map(|at| (at, clause_words[at].0))?;
-    let harm = clause_words
-        .iter()
-        .skip(at + 1)
-        .take(NORMATIVE_REACH)
-        .find(|(_, t)| NORMATIVE_HARM.contains(&t.norm.as_ref()))
-        .map(|(i, _)| *i)?;
+    // Death or destruction: a word of the list, or the participle or
+    // infinitive of a harm or violence verb ("moeten afgeslacht worden",
+    // "mogen van mij verbranden").
+    let harms = |t: &Token<'_>| {
+        NORMATIVE_HARM.contains(&t.norm.as_ref())
+            || r.morphology
+                .analyses(&t.norm)
+                .iter()
+                .any(|a| matches!(a.tag, Tag::Participle | Tag::Infinitive) && r.harm_lemmas.contains(&a.lemma))
+    };
+    let harm = clause_words.iter().skip(at + 1).take(NORMATIVE_REACH).find(|(_, t)| harms(t)).map(|(i, _)| *i)?;
     // A negation between ("moet niet dood") or a question leaves it alone.
     let negated = clause_words
         .iter()
@@ -410,7 +429,13 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
                 && t.norm.chars().all(char::is_alphabetic)
                 && !function_word(&t.norm)
                 && (!t.sentence_start || *k + 1 == at);
-            name || PERSON_ENDINGS.iter().any(|e| t.norm.len() > e.len() + 2 && t.norm.ends_with(e))
+            // A plural written with an apostrophe ("homo's", "hindoe's") names people as often as not;
+            // things so written ("auto's") that "must burn" are a call to violence anyway.
+            let apostrophe_plural = clause_words.get(*k + 1).is_some_and(|(_, s)| {
+                s.norm == "s" && r.text.get(t.end..s.start).is_some_and(|between| matches!(between, "'" | "’"))
+            });
+            name || apostrophe_plural
+                || PERSON_ENDINGS.iter().any(|e| t.norm.len() > e.len() + 2 && t.norm.ends_with(e))
         });
         pronoun.or(named.map(|(_, w)| w)).map(|(i, _)| written(r, *i, *i).to_owned())
     })?;
