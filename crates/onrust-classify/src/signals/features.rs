@@ -39,11 +39,47 @@ pub(crate) const RULE_SIGNALS: [&str; 18] = [
 /// about, and a model trained on a few hundred threats learns "die" (as in
 /// "die wethouder") as a threat word. Articles, demonstratives,
 /// conjunctions, prepositions and the copula.
-const FUNCTION_WORDS: [&str; 36] = [
-    "de", "het", "een", "t", "die", "dat", "deze", "dit", "en", "of", "maar", "want", "dus", "als", "in", "op", "aan",
-    "van", "voor", "met", "bij", "naar", "uit", "over", "door", "om", "tot", "te", "er", "is", "zijn", "was", "the",
-    "a", "an", "and",
-];
+fn is_function_word(word: &str) -> bool {
+    // A match, not a list to walk: it is asked for every word of every message.
+    matches!(
+        word,
+        "de" | "het"
+            | "een"
+            | "t"
+            | "die"
+            | "dat"
+            | "deze"
+            | "dit"
+            | "en"
+            | "of"
+            | "maar"
+            | "want"
+            | "dus"
+            | "als"
+            | "in"
+            | "op"
+            | "aan"
+            | "van"
+            | "voor"
+            | "met"
+            | "bij"
+            | "naar"
+            | "uit"
+            | "over"
+            | "door"
+            | "om"
+            | "tot"
+            | "te"
+            | "er"
+            | "is"
+            | "zijn"
+            | "was"
+            | "the"
+            | "a"
+            | "an"
+            | "and"
+    )
+}
 
 /// How many occurrences of a group count at most (repetition is no extra evidence).
 const GROUP_CAP: f32 = 2.0;
@@ -123,7 +159,7 @@ pub(crate) fn extract<'a>(cx: &Context<'a>, reading: &RuleReading<'_, '_>) -> Fe
     let mut keyed: Vec<(u64, &'a str)> = Vec::with_capacity(cx.tokens.len());
     for token in cx.tokens {
         let norm = token.norm.as_ref();
-        if norm.chars().count() < 2 || !norm.chars().all(char::is_alphabetic) || FUNCTION_WORDS.contains(&norm) {
+        if norm.chars().count() < 2 || !norm.chars().all(char::is_alphabetic) || is_function_word(norm) {
             continue;
         }
         let lemma = cx.morphology.analyses(norm).first().map_or(norm, |a| cx.morphology.lemma(a.lemma));
