@@ -197,8 +197,10 @@ fn last_pair(bytes: &[u8]) -> Option<[u8; 2]> {
 pub(crate) struct Lexicon {
     pub themes: Vec<ThemeMeta>,
     terms: Vec<TermMeta>,
-    words: HashMap<String, Vec<usize>>,
-    phrases: HashMap<String, Vec<(Vec<String>, usize)>>,
+    /// Every written form a term starts or is, with what the matcher needs
+    /// of it: one look-up per word when matching (see [`FormEntry`]). The
+    /// single words and the phrases of the lexicons live here and nowhere else.
+    forms: HashMap<String, FormEntry>,
     prefixes: HashMap<String, Vec<usize>>,
     prefix_lens: Vec<usize>,
     suffixes: HashMap<String, Vec<usize>>,
@@ -210,11 +212,6 @@ pub(crate) struct Lexicon {
     /// Single-word terms of the folders read by lemma, keyed on their lemma
     /// and kind ([`Lexicon::index_lemmas`]).
     lemma_terms: HashMap<(u32, Kind), Vec<usize>>,
-    /// Whether [`Lexicon::index_lemmas`] ran: words match by their inflections too.
-    by_lemma: bool,
-    /// What each written form starts or is: one look-up per word when
-    /// matching instead of one per kind of term (see [`FormEntry`]).
-    forms: HashMap<String, FormEntry>,
     segment_words: HashSet<String>,
     segment_max: usize,
     /// FNV-1a of all files, folder by folder, in file name order.
@@ -323,33 +320,23 @@ impl Lexicon {
         for suffix in self.suffixes.keys() {
             self.suffix_tails.insert(suffix.as_bytes(), last_pair(suffix.as_bytes()));
         }
-        for list in self.phrases.values_mut() {
-            list.sort_by_key(|(rest, _)| std::cmp::Reverse(rest.len()));
+        for entry in self.forms.values_mut() {
+            entry.phrases.sort_by_key(|(rest, _)| std::cmp::Reverse(rest.len()));
         }
         self.segment_words =
-            self.words.keys().chain(self.prefixes.keys()).chain(self.suffixes.keys()).cloned().collect();
+            self.words().map(|(w, _)| w).chain(self.prefixes.keys()).chain(self.suffixes.keys()).cloned().collect();
         self.segment_words.retain(|w| w.len() >= MIN_SEGMENT_BYTES);
         self.segment_max = self.segment_words.iter().map(String::len).max().unwrap_or(0);
-        self.index_forms(&HashMap::default(), &HashSet::default());
     }
 
-    /// Builds [`Lexicon::forms`] from the words, the phrases and the
-    /// inflections and separable verb forms of [`Lexicon::index_lemmas`].
-    fn index_forms(&mut self, inflections: &HashMap<String, Vec<usize>>, separable: &HashSet<String>) {
-        let mut forms: HashMap<String, FormEntry> = HashMap::default();
-        for (word, terms) in &self.words {
-            forms.entry(word.clone()).or_default().exact.clone_from(terms);
-        }
-        for (form, terms) in inflections {
-            forms.entry(form.clone()).or_default().inflected.clone_from(terms);
-        }
-        for (first, phrases) in &self.phrases {
-            forms.entry(first.clone()).or_default().phrases.clone_from(phrases);
-        }
-        for form in separable {
-            forms.entry(form.clone()).or_default().separable = true;
-        }
-        self.forms = forms;
+    /// The single-word terms, by the word.
+    fn words(&self) -> impl Iterator<Item = (&String, &[usize])> {
+        self.forms.iter().filter(|(_, e)| !e.exact.is_empty()).map(|(w, e)| (w, e.exact.as_slice()))
+    }
+
+    /// The phrases, by their first word: the words after it, and the term.
+    fn phrases(&self) -> impl Iterator<Item = (&String, &[(Vec<String>, usize)])> {
+        self.forms.iter().filter(|(_, e)| !e.phrases.is_empty()).map(|(w, e)| (w, e.phrases.as_slice()))
     }
 
     fn add_theme(&mut self, file: &Path, theme: ThemeFile, deny: &[Vec<String>], problems: &mut Problems) {
@@ -439,12 +426,12 @@ impl Lexicon {
             self.terms.push(TermMeta { theme: index, weight });
             match pattern {
                 Pattern::Word(w) if hashtag => self.hashtags.entry(w).or_default().push(term),
-                Pattern::Word(w) => self.words.entry(w).or_default().push(term),
+                Pattern::Word(w) => self.forms.entry(w).or_default().exact.push(term),
                 Pattern::Prefix(w) => self.prefixes.entry(w).or_default().push(term),
                 Pattern::Suffix(w) => self.suffixes.entry(w).or_default().push(term),
                 Pattern::Phrase(mut ws) => {
                     let first = ws.remove(0);
-                    self.phrases.entry(first).or_default().push((ws, term));
+                    self.forms.entry(first).or_default().phrases.push((ws, term));
                 }
             }
         }
@@ -463,7 +450,7 @@ impl Lexicon {
             let theme = &self.themes[self.terms[term].theme];
             theme.source == source && groups.contains(&theme.id.as_str())
         };
-        for (word, terms) in &self.words {
+        for (word, terms) in self.words() {
             let analyses = morphology.analyses(word);
             let verb = analyses.iter().any(|a| a.tag.kind() != Kind::Noun);
             for analysis in analyses.iter().filter(|a| !verb || a.tag.kind() != Kind::Noun) {
@@ -489,14 +476,22 @@ impl Lexicon {
             }
         }
         self.lemma_terms = index;
-        self.by_lemma = !inflections.is_empty();
-        self.index_forms(&inflections, &separable_forms);
+        for entry in self.forms.values_mut() {
+            entry.inflected.clear();
+            entry.separable = false;
+        }
+        for (form, terms) in inflections {
+            self.forms.entry(form).or_default().inflected = terms;
+        }
+        for form in separable_forms {
+            self.forms.entry(form).or_default().separable = true;
+        }
     }
 
     /// The lemmas of the single-word terms of `groups`.
     pub fn lemmas_of(&self, groups: &[usize], morphology: &Morphology) -> HashSet<u32> {
         let mut out = HashSet::default();
-        for (word, terms) in &self.words {
+        for (word, terms) in self.words() {
             if terms.iter().any(|t| groups.contains(&self.terms[*t].theme)) {
                 out.extend(morphology.analyses(word).iter().map(|a| a.lemma));
             }
@@ -510,12 +505,12 @@ impl Lexicon {
     pub fn words_of(&self, keep: impl Fn(usize) -> bool) -> (HashSet<String>, Vec<String>) {
         let chosen = |terms: &[usize]| terms.iter().any(|t| keep(self.terms[*t].theme));
         let mut words: HashSet<String> = HashSet::default();
-        for (word, terms) in &self.words {
+        for (word, terms) in self.words() {
             if chosen(terms) {
                 words.insert(word.clone());
             }
         }
-        for (first, list) in &self.phrases {
+        for (first, list) in self.phrases() {
             for (rest, term) in list {
                 if keep(self.terms[*term].theme) {
                     words.insert(first.clone());
@@ -531,17 +526,19 @@ impl Lexicon {
 
     /// Whether a word is a single-word term (or a prefix or suffix term) of any lexicon.
     pub fn knows_word(&self, word: &str) -> bool {
-        self.words.contains_key(word) || self.prefixes.contains_key(word) || self.suffixes.contains_key(word)
+        self.forms.get(word).is_some_and(|e| !e.exact.is_empty())
+            || self.prefixes.contains_key(word)
+            || self.suffixes.contains_key(word)
     }
 
     /// Every term, as normalised words joined by spaces (for benchmarks).
     pub fn patterns(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        out.extend(self.words.keys().cloned());
+        out.extend(self.words().map(|(w, _)| w.clone()));
         out.extend(self.prefixes.keys().cloned());
         out.extend(self.suffixes.keys().cloned());
         out.extend(self.hashtags.keys().cloned());
-        for (first, rests) in &self.phrases {
+        for (first, rests) in self.phrases() {
             for (rest, _) in rests {
                 out.push(format!("{first} {}", rest.join(" ")));
             }
@@ -573,7 +570,8 @@ impl Lexicon {
                 }
             }
             self.keep_best(&per_word, (i, i), (token.start, token.end), &mut found);
-            if self.by_lemma && entries[0].is_some_and(|e| e.separable) {
+            // Only index_lemmas marks separable forms.
+            if entries[0].is_some_and(|e| e.separable) {
                 self.separable_terms(text, tokens, i, morphology, &mut found);
             }
             // Phrases starting here.
