@@ -192,12 +192,10 @@ impl Learned {
         }
     }
 
-    /// The weights of a feature, if the model has it.
-    pub fn weights(&self, feature: &str) -> Option<&[f32; 2]> {
-        match feature.strip_prefix("word:") {
-            Some(word) => self.word_weights.get(word),
-            None => self.weights.get(feature),
-        }
+    /// The weights of a named feature (`rule:threat`, `group:harm`), if the model has it;
+    /// word features are looked up with [`Learned::word_weights`].
+    pub fn named_weights(&self, feature: &str) -> Option<&[f32; 2]> {
+        self.weights.get(feature)
     }
 
     /// The weights of the feature `word:{word}`, if the model has it.

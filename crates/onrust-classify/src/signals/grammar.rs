@@ -255,12 +255,7 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
     };
     if predicate.is_none() && passive() {
         for (i, t) in words(r, clause) {
-            let participle = r
-                .morphology
-                .analyses(&t.norm)
-                .iter()
-                .any(|a| a.tag == Tag::Participle && r.harm_lemmas.contains(&a.lemma));
-            if participle {
+            if harm_verb_form(r, &t.norm, &[Tag::Participle]) {
                 predicate = Some((1.0, i, i, written(r, i, i).to_owned()));
                 break;
             }
@@ -375,6 +370,12 @@ const PERSON_ENDINGS: [&str; 8] = ["ers", "aars", "isten", "leden", "lui", "mens
 /// How far the complement may stand from its modal ("moeten allemaal gewoon dood").
 const NORMATIVE_REACH: usize = 4;
 
+/// Whether `word` is a form of a harm or violence verb with one of `tags`
+/// ("afgemaakt" is the participle of afmaken).
+fn harm_verb_form(r: &Reading<'_>, word: &str, tags: &[Tag]) -> bool {
+    r.morphology.analyses(word).iter().any(|a| tags.contains(&a.tag) && r.harm_lemmas.contains(&a.lemma))
+}
+
 /// A normative threat: a person as subject (a target word, a pronoun that
 /// points at people, a capitalised name or a pointed-at noun that names
 /// people) + a modal of obligation or desert + death or destruction within
@@ -396,11 +397,7 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
     // infinitive of a harm or violence verb ("moeten afgeslacht worden",
     // "mogen van mij verbranden").
     let harms = |t: &Token<'_>| {
-        NORMATIVE_HARM.contains(&t.norm.as_ref())
-            || r.morphology
-                .analyses(&t.norm)
-                .iter()
-                .any(|a| matches!(a.tag, Tag::Participle | Tag::Infinitive) && r.harm_lemmas.contains(&a.lemma))
+        NORMATIVE_HARM.contains(&t.norm.as_ref()) || harm_verb_form(r, &t.norm, &[Tag::Participle, Tag::Infinitive])
     };
     let harm = clause_words.iter().skip(at + 1).take(NORMATIVE_REACH).find(|(_, t)| harms(t)).map(|(i, _)| *i)?;
     // A negation between ("moet niet dood") or a question leaves it alone.

@@ -69,7 +69,7 @@ impl Escalation {
             key.push_str(prefix);
             key.push(':');
             key.push_str(name);
-            add(prefix, name, value, learned.weights(&key));
+            add(prefix, name, value, learned.named_weights(&key));
         }
         // Words are most of the features: looked up without building a key.
         for word in &found.words {
