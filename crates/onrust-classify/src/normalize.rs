@@ -92,27 +92,30 @@ fn tokenize_chunk<'t>(text: &'t str, offset: usize, chunk: &str, sentence_start:
     if is_url_or_mention(chunk) {
         return;
     }
+    // Most chunks are ASCII: read byte by byte, without decoding characters
+    // (an ASCII byte's index is its character's).
     if chunk.is_ascii() {
-        tokenize_ascii_chunk(text, offset, chunk.as_bytes(), sentence_start, out);
+        split_words(text, offset, chunk.bytes().map(char::from).enumerate(), chunk.len(), sentence_start, out);
     } else {
-        tokenize_any_chunk(text, offset, chunk, sentence_start, out);
+        split_words(text, offset, chunk.char_indices(), chunk.len(), sentence_start, out);
     }
 }
 
-/// [`tokenize_any_chunk`] for a chunk of ASCII (most of them), byte by
-/// byte: the same words with the same flags, without decoding characters.
-fn tokenize_ascii_chunk<'t>(
+/// The words of a chunk of `len` bytes at `offset` in `text`, from its
+/// characters with their byte index.
+fn split_words<'t>(
     text: &'t str,
     offset: usize,
-    chunk: &[u8],
+    chars: impl Iterator<Item = (usize, char)>,
+    len: usize,
     sentence_start: &mut bool,
     out: &mut Vec<Token<'t>>,
 ) {
     let mut hashtag_pending = false;
     let mut word_start: Option<usize> = None;
     let mut first_word = true;
-    for (i, &b) in chunk.iter().chain(std::iter::once(&b' ')).enumerate() {
-        if b.is_ascii_alphanumeric() {
+    for (i, c) in chars.chain(std::iter::once((len, ' '))) {
+        if is_word_char(c) {
             if word_start.is_none() {
                 word_start = Some(i);
             }
@@ -123,41 +126,6 @@ fn tokenize_ascii_chunk<'t>(
             if let Some(token) =
                 text.get(start..end).and_then(|w| make_token(w, start, end, hashtag_pending, *sentence_start))
             {
-                out.push(token);
-                *sentence_start = false;
-            }
-            hashtag_pending = false;
-            first_word = false;
-        }
-        if b == b'#' && first_word {
-            hashtag_pending = true;
-        }
-        if is_sentence_end(char::from(b)) {
-            *sentence_start = true;
-        }
-    }
-}
-
-fn tokenize_any_chunk<'t>(
-    text: &'t str,
-    offset: usize,
-    chunk: &str,
-    sentence_start: &mut bool,
-    out: &mut Vec<Token<'t>>,
-) {
-    let mut hashtag_pending = false;
-    let mut word_start: Option<usize> = None;
-    let mut first_word = true;
-    for (i, c) in chunk.char_indices().chain(std::iter::once((chunk.len(), ' '))) {
-        if is_word_char(c) {
-            if word_start.is_none() {
-                word_start = Some(i);
-            }
-            continue;
-        }
-        if let Some(ws) = word_start.take() {
-            let (start, end) = (offset + ws, offset + i);
-            if let Some(token) = make_token(&text[start..end], start, end, hashtag_pending, *sentence_start) {
                 out.push(token);
                 *sentence_start = false;
             }
@@ -293,8 +261,9 @@ mod tests {
             let (mut fast, mut general) = (Vec::new(), Vec::new());
             for start_of_sentence in [false, true] {
                 let (mut a, mut b) = (start_of_sentence, start_of_sentence);
-                tokenize_ascii_chunk(&chunk, 0, chunk.as_bytes(), &mut a, &mut fast);
-                tokenize_any_chunk(&chunk, 0, &chunk, &mut b, &mut general);
+                let bytes = chunk.bytes().map(char::from).enumerate();
+                split_words(&chunk, 0, bytes, chunk.len(), &mut a, &mut fast);
+                split_words(&chunk, 0, chunk.char_indices(), chunk.len(), &mut b, &mut general);
                 proptest::prop_assert_eq!(a, b);
             }
             proptest::prop_assert_eq!(fast, general);
