@@ -28,6 +28,8 @@
 //! here: the Mastodon kind's API record, and the Telegram kind's
 //! `t.me/<channel>/<post>` for the channel the configuration names.
 
+use std::borrow::Cow;
+
 use url::Url;
 
 /// What the table says of one link.
@@ -303,32 +305,16 @@ fn keep_query(url: &mut Url, keys: &[&str]) {
 /// the rest of each link, and cuts their queries to the kept keys. A link is
 /// found by its platform's domain followed by `/`, with or without a scheme
 /// (`t.me/name` in a post is as much a link as `https://t.me/name`). Linear
-/// in the length of the text.
-pub fn mask_in_text(text: &str) -> String {
-    // ASCII lowercasing keeps every byte offset, so `lower` indexes `text`.
-    let lower = text.to_ascii_lowercase();
-    let mut starts: Vec<(usize, usize, &Platform)> = Vec::new();
-    for platform in PLATFORMS {
-        for domain in platform.domains {
-            let marker = format!("{domain}/");
-            for (at, _) in lower.match_indices(&marker) {
-                // The domain must start a host name (`chat.me/` is not `t.me/`);
-                // a `.` before it is a subdomain (`www.`, `old.`).
-                let starts_host =
-                    lower[..at].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '-' || c == '_'));
-                if starts_host {
-                    starts.push((at, at + marker.len(), platform));
-                }
-            }
-        }
-    }
+/// in the length of the text; a text without a platform link is returned
+/// as it is, without a copy.
+pub fn mask_in_text(text: &str) -> Cow<'_, str> {
+    let starts = link_starts(text);
     if starts.is_empty() {
-        return text.to_owned();
+        return Cow::Borrowed(text);
     }
-    starts.sort_unstable_by_key(|(at, _, _)| *at);
     let mut out = String::with_capacity(text.len() + 16);
     let mut done = 0;
-    for (at, path_start, platform) in starts {
+    for LinkStart { at, path_start, platform } in starts {
         if at < done {
             continue;
         }
@@ -338,7 +324,43 @@ pub fn mask_in_text(text: &str) -> String {
         done = path_end;
     }
     out.push_str(&text[done..]);
-    out
+    Cow::Owned(out)
+}
+
+/// Where a platform's `domain/` starts a host name in a text.
+struct LinkStart {
+    /// The domain's first byte.
+    at: usize,
+    /// The byte after its `/`.
+    path_start: usize,
+    platform: &'static Platform,
+}
+
+/// Every `domain/` of [`PLATFORMS`] in `text` that starts a host name, in
+/// order. Found from the slashes, which prose has few of, rather than by
+/// searching the text once per domain: most texts have no slash at all.
+fn link_starts(text: &str) -> Vec<LinkStart> {
+    let bytes = text.as_bytes();
+    let mut starts = Vec::new();
+    for slash in bytes.iter().enumerate().filter_map(|(i, &b)| (b == b'/').then_some(i)) {
+        for platform in PLATFORMS {
+            for domain in platform.domains {
+                let Some(at) = slash.checked_sub(domain.len()) else { continue };
+                // ASCII on both sides, so `at` is a character boundary.
+                if !bytes[at..slash].eq_ignore_ascii_case(domain.as_bytes()) {
+                    continue;
+                }
+                // The domain must start a host name (`chat.me/` is not `t.me/`);
+                // a `.` before it is a subdomain (`www.`, `old.`).
+                let starts_host =
+                    text[..at].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '-' || c == '_'));
+                if starts_host {
+                    starts.push(LinkStart { at, path_start: slash + 1, platform });
+                }
+            }
+        }
+    }
+    starts
 }
 
 /// How much of `rest` (what follows `domain/`) belongs to the link: up to
@@ -515,6 +537,37 @@ mod tests {
             let masked = mask_in_text(text);
             assert_eq!(masked, expected, "{text}");
             assert_eq!(mask_in_text(&masked), masked, "idempotent: {text}");
+        }
+    }
+
+    /// Every `domain/` that starts a host, found by searching the text once
+    /// per domain: the plain definition [`link_starts`] must agree with.
+    fn link_starts_by_search(text: &str) -> Vec<(usize, usize)> {
+        let lower = text.to_ascii_lowercase();
+        let mut starts = Vec::new();
+        for platform in PLATFORMS {
+            for domain in platform.domains {
+                let marker = format!("{domain}/");
+                for (at, _) in lower.match_indices(&marker) {
+                    let starts_host =
+                        lower[..at].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '-' || c == '_'));
+                    if starts_host {
+                        starts.push((at, at + marker.len()));
+                    }
+                }
+            }
+        }
+        starts.sort_unstable();
+        starts
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn link_starts_are_every_platform_domain_that_starts_a_host(
+            text in "(t\\.me/|T\\.ME/|x\\.com/|twitter\\.com/|youtu\\.be/|fb\\.com/|[a-zé.\\-_/ ]{0,4}){0,10}"
+        ) {
+            let found: Vec<(usize, usize)> = link_starts(&text).iter().map(|s| (s.at, s.path_start)).collect();
+            proptest::prop_assert_eq!(found, link_starts_by_search(&text));
         }
     }
 }
