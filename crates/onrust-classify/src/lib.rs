@@ -343,14 +343,7 @@ impl Classifier {
         let tokens = normalize::tokenize(&text);
         let read = self.rewriter.rewrite(&text, &tokens);
         let Themed { matches, theme_weight, times, .. } = self.themed(&text, &read, input.published_at);
-        let cx = Context {
-            text: &text,
-            tokens: &read,
-            morphology: &self.morphology,
-            matches: &matches,
-            theme_weight,
-            times: &times,
-        };
+        let cx = Context::new(&text, &read, &matches, theme_weight, &times, &self.morphology);
         self.escalation.features(&cx).1
     }
 
@@ -395,14 +388,8 @@ impl Classifier {
         let read = self.rewriter.rewrite(&text, &tokens);
         let Themed { matches, hits, theme_weight, times } = self.themed(&text, &read, input.published_at);
         let places = self.gazetteer.match_places(&text, &tokens, input.source_municipality);
-        let assessed = self.escalation.assess(&Context {
-            text: &text,
-            tokens: &read,
-            morphology: &self.morphology,
-            matches: &matches,
-            theme_weight,
-            times: &times,
-        });
+        let assessed =
+            self.escalation.assess(&Context::new(&text, &read, &matches, theme_weight, &times, &self.morphology));
         let mut explanation = Vec::with_capacity(hits.len() + places.len() + assessed.explanation.len());
         let mut themes = Vec::with_capacity(hits.len());
         for hit in &hits {

@@ -150,7 +150,7 @@ pub(crate) fn extract<'a>(cx: &Context<'a>, reading: &RuleReading<'_, '_>) -> Fe
     if super::has_irony_marks(cx.text) {
         named.push(("context", "irony_marks", 1.0));
     }
-    if super::menaced(cx) {
+    if cx.marks.menaced {
         named.push(("context", "menacing_emoji", 1.0));
     }
     // Sorted by their first eight bytes as a number, then as strings: the

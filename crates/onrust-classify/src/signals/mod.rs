@@ -172,6 +172,34 @@ pub(crate) struct Context<'a> {
     pub theme_weight: f32,
     pub times: &'a [TimeMention],
     pub morphology: &'a Morphology,
+    /// What the whole text shows, read once rather than once per clause.
+    pub marks: Marks,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(
+        text: &'a str,
+        tokens: &'a [Token<'a>],
+        matches: &'a [TermMatch],
+        theme_weight: f32,
+        times: &'a [TimeMention],
+        morphology: &'a Morphology,
+    ) -> Self {
+        let marks =
+            Marks { tractor: has_tractor(text), emphasis: emphasis_count(text), menaced: menaced(text, tokens) };
+        Context { text, tokens, matches, theme_weight, times, morphology, marks }
+    }
+}
+
+/// Signs in a message's whole text that every clause's reading asks about.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Marks {
+    /// A tractor emoji: the farmers' protests' sign.
+    pub tractor: bool,
+    /// How many kinds of emphasis ([`emphasis_count`]).
+    pub emphasis: usize,
+    /// A menacing emoji said to someone ([`menaced`]).
+    pub menaced: bool,
 }
 
 impl Escalation {
@@ -553,7 +581,7 @@ impl Escalation {
 
     /// Whether `found` is about unrest (level 1 material).
     fn unrest(&self, cx: &Context<'_>, found: &Found<'_>, grammar: f32) -> bool {
-        let targeted = found.raw(G_TARGET) > 0 || menaced(cx);
+        let targeted = found.raw(G_TARGET) > 0 || cx.marks.menaced;
         let doxxing = if targeted { found.weight(G_DOXXING) } else { 0.0 };
         let threat: f32 = found.active(G_THREAT).filter(|m| targeted || m.weight >= 1.0).map(|m| m.weight).sum();
         let violence = self.violence(cx, found);
@@ -563,7 +591,7 @@ impl Escalation {
             || found.weight(G_MOBILISATION) >= 1.0
             || (found.weight(G_MOBILISATION) >= 0.8 && (found.count(G_CALL) > 0 || cx.times.iter().any(|t| !t.past)))
             || threat + doxxing + grammar > 0.0
-            || has_tractor(cx.text)
+            || cx.marks.tractor
     }
 
     /// The weight of the calls to violence in `found`: unambiguous ones
@@ -621,15 +649,15 @@ impl Escalation {
         // its relative clause ("ik ga die ambtenaar die hier kwam meten …"),
         // unless it is quoted.
         let report = reporting.report && ((intended.is_none() && exposed.is_none()) || has_quote(scope_text));
-        let tractor = has_tractor(cx.text);
+        let tractor = cx.marks.tractor;
         let irony = found.count(G_IRONY) + usize::from(has_irony_marks(scope_text));
-        let emphasis = emphasis_count(cx.text);
+        let emphasis = cx.marks.emphasis;
 
         // An official's address is doxxing only next to an official, a
         // threat phrase below full weight only next to a target, or said to
         // someone next to a menacing emoji: "mijn oma woont op de 3e" and
         // "afrekenen met pin" are not; "mooie auto, zou zonde zijn 🔥" is.
-        let targeted = found.raw(G_TARGET) > 0 || menaced(cx);
+        let targeted = found.raw(G_TARGET) > 0 || cx.marks.menaced;
         let doxxing = if targeted { found.weight(G_DOXXING) } else { 0.0 };
         let threat: f32 = found.active(G_THREAT).filter(|m| targeted || m.weight >= 1.0).map(|m| m.weight).sum();
         let weapon = found.weight(G_WEAPON);
@@ -1109,12 +1137,11 @@ fn says_future(evidence: &str) -> bool {
 }
 
 /// Someone is addressed (`je`, `jullie`, `you`) next to a menacing emoji (🔥, 🔪, 🔫, 💣, 😈, …).
-pub(crate) fn menaced(cx: &Context<'_>) -> bool {
+fn menaced(text: &str, tokens: &[Token<'_>]) -> bool {
     const MENACE: [char; 13] = ['🔥', '🔪', '🔫', '💣', '🧨', '😈', '🪓', '💀', '☠', '⚰', '🩸', '👊', '🪢'];
-    !cx.text.is_ascii()
-        && cx.text.contains(MENACE)
-        && cx
-            .tokens
+    !text.is_ascii()
+        && text.contains(MENACE)
+        && tokens
             .iter()
             .any(|t| matches!(t.norm.as_ref(), "je" | "jij" | "jou" | "jouw" | "jullie" | "u" | "uw" | "you" | "your"))
 }
