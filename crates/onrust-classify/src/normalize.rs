@@ -70,6 +70,14 @@ pub(crate) fn is_url_or_mention(chunk: &str) -> bool {
 
 /// Splits `text` into normalised word tokens (see the module documentation).
 pub(crate) fn tokenize(text: &str) -> Vec<Token<'_>> {
+    if text.is_ascii() {
+        return tokenize_ascii(text);
+    }
+    tokenize_chars(text)
+}
+
+/// [`tokenize`] for any text, character by character.
+fn tokenize_chars(text: &str) -> Vec<Token<'_>> {
     let mut tokens = Vec::with_capacity(text.len() / 6 + 1);
     let mut sentence_start = true;
     let mut chunk_start: Option<usize> = None;
@@ -86,6 +94,69 @@ pub(crate) fn tokenize(text: &str) -> Vec<Token<'_>> {
         }
     }
     tokens
+}
+
+/// [`tokenize`] for an ASCII text (most messages), byte by byte: the same
+/// chunks, words and flags without decoding a character.
+fn tokenize_ascii(text: &str) -> Vec<Token<'_>> {
+    // `char::is_whitespace` on ASCII: the vertical tab too.
+    let is_space = |b: u8| b.is_ascii_whitespace() || b == 0x0b;
+    let bytes = text.as_bytes();
+    let mut tokens = Vec::with_capacity(bytes.len() / 6 + 1);
+    let mut sentence_start = true;
+    let mut at = 0;
+    while let Some(&b) = bytes.get(at) {
+        if is_space(b) {
+            if b == b'\n' || b == b'\r' {
+                sentence_start = true;
+            }
+            at += 1;
+            continue;
+        }
+        let end = bytes[at..].iter().position(|&c| is_space(c)).map_or(bytes.len(), |p| at + p);
+        let chunk = &text[at..end];
+        if !is_url_or_mention(chunk) {
+            split_ascii_words(text, at, chunk.as_bytes(), &mut sentence_start, &mut tokens);
+        }
+        at = end;
+    }
+    tokens
+}
+
+/// [`split_words`] for an ASCII chunk at `offset` in `text`.
+fn split_ascii_words<'t>(
+    text: &'t str,
+    offset: usize,
+    chunk: &[u8],
+    sentence_start: &mut bool,
+    out: &mut Vec<Token<'t>>,
+) {
+    let mut hashtag_pending = false;
+    let mut first_word = true;
+    let mut i = 0;
+    while let Some(&b) = chunk.get(i) {
+        if b.is_ascii_alphanumeric() {
+            let len = chunk[i..].iter().position(|c| !c.is_ascii_alphanumeric()).unwrap_or(chunk.len() - i);
+            let (start, end) = (offset + i, offset + i + len);
+            if let Some(token) =
+                text.get(start..end).and_then(|w| make_token(w, start, end, hashtag_pending, *sentence_start))
+            {
+                out.push(token);
+                *sentence_start = false;
+            }
+            hashtag_pending = false;
+            first_word = false;
+            i += len;
+            continue;
+        }
+        if b == b'#' && first_word {
+            hashtag_pending = true;
+        }
+        if is_sentence_end(char::from(b)) {
+            *sentence_start = true;
+        }
+        i += 1;
+    }
 }
 
 fn tokenize_chunk<'t>(text: &'t str, offset: usize, chunk: &str, sentence_start: &mut bool, out: &mut Vec<Token<'t>>) {
@@ -255,6 +326,12 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// An ASCII text read byte by byte gives what reading its characters does.
+        #[test]
+        fn ascii_texts_read_as_any_text_does(text in "([a-zA-Z0-9]{0,6}[ \\t\\n\\r\\u{0B}\\u{0C}#.!?:;,'()@/-]{0,2}(https?://|www\\.)?){0,16}") {
+            proptest::prop_assert_eq!(tokenize_ascii(&text), tokenize_chars(&text));
+        }
+
         /// The byte-wise reading of ASCII chunks gives what the character-wise one does.
         #[test]
         fn ascii_chunks_read_as_any_chunk_does(chunk in "[a-zA-Z0-9#.!?:;,'()@ -]{0,40}") {
