@@ -237,9 +237,10 @@ fn is_stripped(c: char) -> bool {
     onrust_model::is_hidden_char(c)
 }
 
-/// Printable ASCII with single spaces between words and none at either
-/// end: what [`normalize`] gives back unchanged, and most texts are. Checked
-/// with whole-slice searches (vectorised) instead of a loop per character.
+/// Printable ASCII with single spaces between words (and none at either
+/// end): what [`normalize`] gives back unchanged, and most texts are.
+/// Checked with whole-slice searches (vectorised) instead of a loop per
+/// character.
 fn is_normal_ascii(s: &str) -> bool {
     let bytes = s.as_bytes();
     bytes.iter().all(|&b| (0x20..0x7f).contains(&b))
@@ -284,8 +285,10 @@ fn scan(s: &str) -> Scan {
 /// keeps at most one blank line, trims, and caps the result at `max_chars`
 /// characters (on a character boundary).
 pub fn normalize(s: &str, max_chars: usize) -> String {
-    if is_normal_ascii(s) {
-        return cap_chars(s.to_owned(), max_chars);
+    // Spaces at either end go whatever else the text needs.
+    let trimmed = s.trim_matches(' ');
+    if is_normal_ascii(trimmed) {
+        return cap_chars(trimmed.to_owned(), max_chars);
     }
     // Fast paths: most feed text has no CR, no stripped characters and is already NFC.
     let found = scan(s);

@@ -90,22 +90,29 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let mut refused = 0usize;
     let mut number = 0usize;
+    // One buffer for every output line: a line is written whole or, when it
+    // cannot be, replaced by its error line.
+    let mut out: Vec<u8> = Vec::with_capacity(4096);
     while let Some((at, line)) = lines.next_line()? {
         number = at;
-        let out = line.map_err(|e| e.to_string()).and_then(|line| {
+        out.clear();
+        let written = line.map_err(|e| e.to_string()).and_then(|line| {
             if line.trim().is_empty() {
                 return Err("empty line".to_owned());
             }
             let input = parse_line(&line)?;
             let assessment = assess(&classifier, &input);
-            serde_json::to_string(&Output { id: &input.id, assessment: &assessment }).map_err(|e| e.to_string())
+            serde_json::to_writer(&mut out, &Output { id: &input.id, assessment: &assessment })
+                .map_err(|e| e.to_string())
         });
-        let out = out.unwrap_or_else(|e| {
+        if let Err(e) = written {
             refused += 1;
             eprintln!("line {number}: {e}");
-            serde_json::json!({ "line": number, "error": e }).to_string()
-        });
-        writeln!(stdout, "{out}")?;
+            out.clear();
+            out.extend_from_slice(serde_json::json!({ "line": number, "error": e }).to_string().as_bytes());
+        }
+        out.push(b'\n');
+        stdout.write_all(&out)?;
     }
     stdout.flush()?;
     if refused > 0 {
