@@ -55,9 +55,12 @@ pub fn parse_line(line: &str) -> Result<Line, String> {
     if input.text.trim().is_empty() {
         return Err("text is empty".to_owned());
     }
-    let chars = input.text.chars().count();
-    if chars > MAX_TEXT_CHARS {
-        return Err(format!("text is {chars} characters; at most {MAX_TEXT_CHARS} are classified"));
+    // A character is at least one byte: only a long text needs counting.
+    if input.text.len() > MAX_TEXT_CHARS {
+        let chars = input.text.chars().count();
+        if chars > MAX_TEXT_CHARS {
+            return Err(format!("text is {chars} characters; at most {MAX_TEXT_CHARS} are classified"));
+        }
     }
     let mut input = input;
     let Some(raw) = input.published_raw.as_deref() else {
