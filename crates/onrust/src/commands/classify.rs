@@ -13,9 +13,11 @@ use chrono::{DateTime, FixedOffset};
 use onrust_classify::eval::Expected;
 use onrust_classify::{Classifier, Input};
 use onrust_model::Assessment;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::lines::Lines;
+
+mod json;
 
 /// Longest text classified, in characters (the pipeline caps texts at the
 /// same length); longer is refused rather than silently cut.
@@ -40,13 +42,6 @@ pub struct Line {
     /// The labels, for `onrust eval`.
     #[serde(default)]
     pub expect: Option<Expected>,
-}
-
-#[derive(Debug, Serialize)]
-struct Output<'a> {
-    id: &'a serde_json::Value,
-    #[serde(flatten)]
-    assessment: &'a Assessment,
 }
 
 /// Parses and checks one input line.
@@ -105,8 +100,7 @@ pub fn run(config_path: &Path) -> anyhow::Result<ExitCode> {
             }
             let input = parse_line(&line)?;
             let assessment = assess(&classifier, &input);
-            serde_json::to_writer(&mut out, &Output { id: &input.id, assessment: &assessment })
-                .map_err(|e| e.to_string())
+            json::write_output(&mut out, &input.id, &assessment).map_err(|e| e.to_string())
         });
         if let Err(e) = written {
             refused += 1;
