@@ -105,6 +105,30 @@ const FINITE: [&str; 52] = [
 /// How strongly an object pronoun or a demonstrative noun phrase names a target.
 const PHRASE_TARGET: f32 = 0.8;
 
+/// A pointed-at plural or a plural pronoun (`alle X`, `die X`, `ze`): people
+/// more often than things, so it is a full-weight target; a verb of
+/// eradication ("uitroeien", at half weight) threatens only such a target.
+const PLURAL_TARGET: f32 = 1.0;
+
+/// Pronouns that point at several people.
+const PLURAL_PRONOUNS: [&str; 5] = ["ze", "hen", "jullie", "them", "zij"];
+
+/// Determiners that point at a plural (`alle X`, `die X`); `elke`, `dat` take a singular.
+const PLURAL_DETERMINERS: [&str; 5] = ["alle", "die", "deze", "those", "all"];
+
+/// Words by which the writer wishes something on somebody ("ik hoop dat ze
+/// creperen", "hopelijk verrekken ze"): an intent for the harm predicate of
+/// their clause.
+const WISHES: [&str; 4] = ["hoop", "hopelijk", "wens", "moge"];
+
+/// Harm verbs whose object is as often a pest, a disease or an evil as
+/// people ("racisme uitroeien", "het onkruid verdelgen"): in a normative
+/// threat they need a plural subject ("moeten uitgeroeid worden").
+const ERADICATION: [&str; 2] = ["uitroeien", "verdelgen"];
+
+/// How strongly `doe … pijn` ("ik doe ze pijn") is a harm predicate, as `pijn doen` in `harm`.
+const PAIN: f32 = 0.8;
+
 /// Object pronouns that can be the target of a harm predicate.
 const OBJECT_PRONOUNS: [&str; 13] =
     ["je", "jou", "jij", "hem", "haar", "hen", "ze", "jullie", "u", "you", "him", "her", "them"];
@@ -114,8 +138,10 @@ const DETERMINERS: [&str; 11] =
     ["die", "dat", "deze", "dit", "alle", "elke", "iedere", "those", "that", "all", "every"];
 
 /// Verbs whose imperative carries a harm phrase (`zet … in de fik`, `steek … in brand`, `maak … af`).
-const CAUSATIVES: [&str; 12] =
-    ["zetten", "steken", "gooien", "maken", "doen", "gaan", "laten", "blazen", "slaan", "rijden", "trekken", "leggen"];
+const CAUSATIVES: [&str; 13] = [
+    "zetten", "steken", "gooien", "maken", "doen", "gaan", "laten", "blazen", "slaan", "rijden", "trekken", "leggen",
+    "draaien",
+];
 
 /// English harm verbs that open an imperative ("Burn down the …", "run them over").
 const ENGLISH_IMPERATIVES: [&str; 14] = [
@@ -261,7 +287,16 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
             }
         }
     }
+    if predicate.is_none() {
+        predicate = pain_in(r, clause).map(|(first, last)| {
+            (PAIN, first, last, format!("{} … {}", written(r, first, first), written(r, last, last)))
+        });
+    }
     let Some((predicate_weight, first, last, predicate_evidence)) = predicate else { return Vec::new() };
+    // Somebody else's words ("wie zegt dat …"), or harm the writer does to himself ("ik martel mezelf").
+    if reported_before(r, clause, first) || words(r, clause).any(|(_, t)| SELF.contains(&t.norm.as_ref())) {
+        return Vec::new();
+    }
 
     // The intent: a lexicon intent, the writer as subject, the imperative, or a bare infinitive.
     let mut intent: Option<(f32, String)> = None;
@@ -280,6 +315,8 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
         if let Some((i, _)) = writer {
             intent = Some((1.0, written(r, i, i).to_owned()));
         } else if let Some(i) = imperative(r, clause, first) {
+            intent = Some((1.0, written(r, i, i).to_owned()));
+        } else if let Some((i, _)) = words(r, clause).find(|(i, t)| *i < first && WISHES.contains(&t.norm.as_ref())) {
             intent = Some((1.0, written(r, i, i).to_owned()));
         } else if intent.is_none() && bare_infinitive(r, clause, first, last) {
             intent = Some((INFINITIVE_INTENT, format!("{predicate_evidence} (infinitief)")));
@@ -307,12 +344,17 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
     }
     if target.as_ref().is_none_or(|t| t.0 < PHRASE_TARGET) {
         let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
+        // The predicate's own words are no target; what stands between a
+        // separable verb's parts is its object ("maak alle X af").
+        let apart = predicate_evidence.contains(" … ");
+        let own = |i: usize| i == first || i == last || (!apart && (first..=last).contains(&i));
         for (at, (i, t)) in clause_words.iter().enumerate() {
-            if (first..=last).contains(i) && !OBJECT_PRONOUNS.contains(&t.norm.as_ref()) {
+            if own(*i) && !OBJECT_PRONOUNS.contains(&t.norm.as_ref()) {
                 continue;
             }
             if OBJECT_PRONOUNS.contains(&t.norm.as_ref()) && !(*i == first && t.norm == "ze") {
-                target = Some((PHRASE_TARGET, written(r, *i, *i).to_owned()));
+                let weight = if PLURAL_PRONOUNS.contains(&t.norm.as_ref()) { PLURAL_TARGET } else { PHRASE_TARGET };
+                target = Some((weight, written(r, *i, *i).to_owned()));
                 break;
             }
             if DETERMINERS.contains(&t.norm.as_ref())
@@ -320,7 +362,14 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
                 && noun.norm.chars().all(char::is_alphabetic)
                 && is_noun(r, &noun.norm)
             {
-                target = Some((PHRASE_TARGET, written(r, *i, *next).to_owned()));
+                let plural = PLURAL_DETERMINERS.contains(&t.norm.as_ref())
+                    && (looks_plural(&noun.norm) || apostrophe_plural(r, &clause_words, at + 1));
+                let (weight, end) = match clause_words.get(at + 2) {
+                    Some((s, _)) if plural && apostrophe_plural(r, &clause_words, at + 1) => (PLURAL_TARGET, *s),
+                    _ if plural => (PLURAL_TARGET, *next),
+                    _ => (PHRASE_TARGET, *next),
+                };
+                target = Some((weight, written(r, *i, end).to_owned()));
                 break;
             }
         }
@@ -367,6 +416,37 @@ const NORMATIVE_SUBJECTS: [&str; 11] = ["die", "ze", "zij", "jullie", "hullie", 
 /// zakkenvullers", "zulke handhavers"); things ("die printer") do not end so.
 const PERSON_ENDINGS: [&str; 8] = ["ers", "aars", "isten", "leden", "lui", "mensen", "genoten", "ici"];
 
+/// Verbs of saying that, followed by `dat`, make what follows somebody
+/// else's words ("wie zegt dat X … moeten worden, hoort hier niet").
+const SPEECH: [&str; 31] = [
+    "zegt", "zeggen", "zei", "zeiden", "gezegd", "roept", "roepen", "riep", "riepen", "geroepen", "schrijft",
+    "schrijven", "schreef", "schreven", "geschreven", "dreigt", "dreigen", "dreigde", "dreigden", "gedreigd", "beweert",
+    "beweren", "beweerde", "beweerden", "twittert", "tweette", "schreeuwt", "schreeuwen", "scandeert", "scanderen",
+    "suggereert",
+];
+
+/// Pronouns by which the writer or the subject harms himself ("ik martel mezelf").
+const SELF: [&str; 5] = ["mezelf", "mijzelf", "zichzelf", "onszelf", "myself"];
+
+/// Whether a verb of saying with `dat` stands before token `at` in its
+/// clause, said by somebody other than the writer ("wie zegt dat …", "hij
+/// dreigde dat …"; not "ik zeg dat …", which is the writer's own).
+fn reported_before(r: &Reading<'_>, clause: usize, at: usize) -> bool {
+    let clause_words: Vec<(usize, &Token)> = words(r, clause).take_while(|(i, _)| *i < at).collect();
+    let writer = |k: Option<usize>| {
+        k.and_then(|k| clause_words.get(k)).is_some_and(|(_, t)| matches!(t.norm.as_ref(), "ik" | "we" | "wij" | "i"))
+    };
+    clause_words.iter().enumerate().any(|(k, (_, t))| {
+        SPEECH.contains(&t.norm.as_ref())
+            && clause_words.iter().skip(k + 1).take(3).any(|(_, d)| d.norm == "dat")
+            && !writer(k.checked_sub(1))
+            && !writer(Some(k + 1))
+    })
+}
+
+/// The plural modals: a normative eradication needs one ("moeten uitgeroeid worden").
+const PLURAL_MODALS: [&str; 5] = ["moeten", "mogen", "verdienen", "horen", "zouden"];
+
 /// How far the complement may stand from its modal ("moeten allemaal gewoon dood").
 const NORMATIVE_REACH: usize = 4;
 
@@ -399,7 +479,28 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
     let harms = |t: &Token<'_>| {
         NORMATIVE_HARM.contains(&t.norm.as_ref()) || harm_verb_form(r, &t.norm, &[Tag::Participle, Tag::Infinitive])
     };
-    let harm = clause_words.iter().skip(at + 1).take(NORMATIVE_REACH).find(|(_, t)| harms(t)).map(|(i, _)| *i)?;
+    let (harm, harm_word) =
+        clause_words.iter().skip(at + 1).take(NORMATIVE_REACH).find(|(_, t)| harms(t)).map(|(i, t)| (*i, *t))?;
+    // "Racisme moet uitgeroeid worden" is about an evil, "X moeten uitgeroeid worden" about people.
+    let eradication = !NORMATIVE_HARM.contains(&harm_word.norm.as_ref())
+        && r.morphology.analyses(&harm_word.norm).iter().all(|a| ERADICATION.contains(&r.morphology.lemma(a.lemma)));
+    if eradication {
+        // A plural subject right before the modal ("X moeten uitgeroeid
+        // worden"); with the writer after the modal the noun before it is
+        // the object ("armoede moeten we uitroeien"), which the intent reading judges.
+        let plural_modal = PLURAL_MODALS.contains(&clause_words[at].1.norm.as_ref());
+        let writer_after =
+            clause_words.get(at + 1).is_some_and(|(_, t)| matches!(t.norm.as_ref(), "we" | "wij" | "ik" | "je" | "jullie"));
+        let plural_subject = at.checked_sub(1).and_then(|b| clause_words.get(b)).is_some_and(|(_, t)| {
+            looks_plural(&t.norm) || NORMATIVE_SUBJECTS.contains(&t.norm.as_ref()) || (t.norm == "s" && at >= 2 && apostrophe_plural(r, &clause_words, at - 2))
+        });
+        if !plural_modal || writer_after || !plural_subject {
+            return None;
+        }
+    }
+    if reported_before(r, clause, modal) {
+        return None;
+    }
     // A negation between ("moet niet dood") or a question leaves it alone.
     let negated = clause_words
         .iter()
@@ -419,8 +520,28 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
             .flatten()
             .filter_map(|k| clause_words.get(k))
             .find(|(_, t)| NORMATIVE_SUBJECTS.contains(&t.norm.as_ref()));
-        let function_word =
-            |w: &str| matches!(w, "de" | "het" | "een" | "mijn" | "onze" | "ons" | "jouw" | "dit" | "die" | "dat");
+        // Function words, and the writer or everybody ("we moeten allemaal ooit sterven").
+        let function_word = |w: &str| {
+            matches!(
+                w,
+                "de" | "het" | "een"
+                    | "mijn"
+                    | "onze"
+                    | "ons"
+                    | "jouw"
+                    | "dit"
+                    | "die"
+                    | "dat"
+                    | "we"
+                    | "wij"
+                    | "ik"
+                    | "iedereen"
+                    | "niemand"
+                    | "men"
+                    | "er"
+                    | "alles"
+            )
+        };
         let named = clause_words.iter().take(at).enumerate().find(|(k, (_, t))| {
             let name = t.capitalised
                 && t.norm.chars().all(char::is_alphabetic)
@@ -428,10 +549,7 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
                 && (!t.sentence_start || *k + 1 == at);
             // A plural written with an apostrophe ("homo's", "hindoe's") names people as often as not;
             // things so written ("auto's") that "must burn" are a call to violence anyway.
-            let apostrophe_plural = clause_words.get(*k + 1).is_some_and(|(_, s)| {
-                s.norm == "s" && r.text.get(t.end..s.start).is_some_and(|between| matches!(between, "'" | "’"))
-            });
-            name || apostrophe_plural
+            name || apostrophe_plural(r, &clause_words, *k)
                 || PERSON_ENDINGS.iter().any(|e| t.norm.len() > e.len() + 2 && t.norm.ends_with(e))
         });
         pronoun.or(named.map(|(_, w)| w)).map(|(i, _)| written(r, *i, *i).to_owned())
@@ -633,4 +751,36 @@ fn is_noun(r: &Reading<'_>, word: &str) -> bool {
 fn house_number(word: &str) -> bool {
     let digits = word.bytes().take_while(u8::is_ascii_digit).count();
     (1..=4).contains(&digits) && word.len() - digits <= 1
+}
+
+/// Whether the word at `at` of a clause is a plural written with an apostrophe ("homo's").
+fn apostrophe_plural(r: &Reading<'_>, clause_words: &[(usize, &Token<'_>)], at: usize) -> bool {
+    let (Some((_, word)), Some((_, s))) = (clause_words.get(at), clause_words.get(at + 1)) else { return false };
+    s.norm == "s" && r.text.get(word.end..s.start).is_some_and(|between| matches!(between, "'" | "’"))
+}
+
+/// Whether a noun looks plural: `-en` ("joden", "vluchtelingen") or `-s`
+/// after anything but a long vowel or another `s` ("moslims",
+/// "transgenders"; not "kaas", "huis", "pers").
+fn looks_plural(noun: &str) -> bool {
+    let long_vowel_s = ["aas", "oos", "ees", "uis", "ies", "eis", "ijs", "ous", "ss", "us", "is"];
+    noun.len() > 3 && (noun.ends_with("en") || (noun.ends_with('s') && !long_vowel_s.iter().any(|e| noun.ends_with(e))))
+}
+
+/// `doe … pijn` in one clause ("ik doe ze allemaal pijn", "ik ga elke X
+/// pijn doen"): a form of `doen` now with `pijn` after it, no negation
+/// right before `pijn` ("ik doe je geen pijn"). The token range of both.
+fn pain_in(r: &Reading<'_>, clause: usize) -> Option<(usize, usize)> {
+    let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
+    let verb = clause_words.iter().position(|(_, t)| {
+        r.morphology.analyses(&t.norm).iter().any(|a| a.tag.kind() == Kind::Now && r.morphology.lemma(a.lemma) == "doen")
+    })?;
+    let pain = clause_words.iter().skip(verb + 1).position(|(_, t)| t.norm == "pijn")? + verb + 1;
+    let negated = pain.checked_sub(1).and_then(|b| clause_words.get(b)).is_some_and(|(_, t)| {
+        matches!(t.norm.as_ref(), "geen" | "niet" | "nooit" | "nergens")
+    });
+    if negated {
+        return None;
+    }
+    Some((clause_words[verb].0, clause_words[pain].0))
 }
