@@ -287,7 +287,9 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
             }
         }
     }
-    if predicate.is_none() {
+    // Pain is done to people only, whatever stands between `doe` and `pijn`.
+    let pain = predicate.is_none();
+    if pain {
         predicate = pain_in(r, clause).map(|(first, last)| {
             (PAIN, first, last, format!("{} … {}", written(r, first, first), written(r, last, last)))
         });
@@ -346,7 +348,7 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
         let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
         // The predicate's own words are no target; what stands between a
         // separable verb's parts is its object ("maak alle X af").
-        let apart = predicate_evidence.contains(" … ");
+        let apart = pain || predicate_evidence.contains(" … ");
         let own = |i: usize| i == first || i == last || (!apart && (first..=last).contains(&i));
         for (at, (i, t)) in clause_words.iter().enumerate() {
             if own(*i) && !OBJECT_PRONOUNS.contains(&t.norm.as_ref()) {
@@ -361,7 +363,14 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
                 && let Some((next, noun)) = clause_words.get(at + 1)
                 && noun.norm.chars().all(char::is_alphabetic)
                 && is_noun(r, &noun.norm)
+                && !not_a_noun(&noun.norm)
             {
+                // Between a separable verb's parts stands its object, and many
+                // take things as well as people ("blaas die ballonnen op",
+                // "maak alle opdrachten af"): there only a noun that names people counts.
+                if apart && !pain && (first..=last).contains(i) && !names_people(r, &clause_words, at + 1) {
+                    continue;
+                }
                 let plural = PLURAL_DETERMINERS.contains(&t.norm.as_ref())
                     && (looks_plural(&noun.norm) || apostrophe_plural(r, &clause_words, at + 1));
                 let (weight, end) = match clause_words.get(at + 2) {
@@ -549,8 +558,7 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
                 && (!t.sentence_start || *k + 1 == at);
             // A plural written with an apostrophe ("homo's", "hindoe's") names people as often as not;
             // things so written ("auto's") that "must burn" are a call to violence anyway.
-            name || apostrophe_plural(r, &clause_words, *k)
-                || PERSON_ENDINGS.iter().any(|e| t.norm.len() > e.len() + 2 && t.norm.ends_with(e))
+            name || apostrophe_plural(r, &clause_words, *k) || person_ending(&t.norm)
         });
         pronoun.or(named.map(|(_, w)| w)).map(|(i, _)| written(r, *i, *i).to_owned())
     })?;
@@ -783,4 +791,27 @@ fn pain_in(r: &Reading<'_>, clause: usize) -> Option<(usize, usize)> {
         return None;
     }
     Some((clause_words[verb].0, clause_words[pain].0))
+}
+
+/// Whether a noun ends as nouns that name people do (`-ers`, `-isten`, `-leden`, …).
+fn person_ending(noun: &str) -> bool {
+    PERSON_ENDINGS.iter().any(|e| noun.len() > e.len() + 2 && noun.ends_with(e))
+}
+
+/// Whether the word at `at` of a clause names people by its form, never by
+/// looking it up (rule L11): a capitalised word inside the sentence
+/// ("alle Turken"), a plural with an apostrophe ("homo's") or a person's
+/// ending ("asielzoekers", "feministen").
+fn names_people(r: &Reading<'_>, clause_words: &[(usize, &Token<'_>)], at: usize) -> bool {
+    clause_words.get(at).is_some_and(|(_, t)| {
+        (t.capitalised && !t.sentence_start) || apostrophe_plural(r, clause_words, at) || person_ending(&t.norm)
+    })
+}
+
+/// Words the tables do not know that still are no noun: what follows the
+/// conjunction `dat` ("ik hoop dat alle X …", "dat ze …") is no pointed-at noun phrase.
+fn not_a_noun(word: &str) -> bool {
+    DETERMINERS.contains(&word)
+        || OBJECT_PRONOUNS.contains(&word)
+        || matches!(word, "ik" | "we" | "wij" | "hij" | "zij" | "er" | "het" | "de" | "een" | "iemand" | "niemand")
 }
