@@ -126,6 +126,10 @@ const WISHES: [&str; 4] = ["hoop", "hopelijk", "wens", "moge"];
 /// threat they need a plural subject ("moeten uitgeroeid worden").
 const ERADICATION: [&str; 2] = ["uitroeien", "verdelgen"];
 
+/// Endings of words that name people as one contemptible whole ("jodenvolk",
+/// "asieltuig"); an eradication wished on them is a threat in the singular.
+const COLLECTIVES: [&str; 4] = ["volk", "tuig", "gespuis", "uitschot"];
+
 /// How strongly `doe … pijn` ("ik doe ze pijn") is a harm predicate, as `pijn doen` in `harm`.
 const PAIN: f32 = 0.8;
 
@@ -282,7 +286,15 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
     if predicate.is_none() && passive() {
         for (i, t) in words(r, clause) {
             if harm_verb_form(r, &t.norm, &[Tag::Participle]) {
-                predicate = Some((1.0, i, i, written(r, i, i).to_owned()));
+                // A participle calls for harm only under a modal or a wish
+                // ("moet opgeblazen worden"); "die hal wordt opgeblazen, ik ga
+                // kijken" reports what others will do.
+                let wanted = words(r, clause).any(|(_, w)| {
+                    NORMATIVE_MODALS.contains(&w.norm.as_ref()) || WISHES.contains(&w.norm.as_ref())
+                });
+                if wanted {
+                    predicate = Some((1.0, i, i, written(r, i, i).to_owned()));
+                }
                 break;
             }
         }
@@ -318,7 +330,7 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
             intent = Some((1.0, written(r, i, i).to_owned()));
         } else if let Some(i) = imperative(r, clause, first) {
             intent = Some((1.0, written(r, i, i).to_owned()));
-        } else if let Some((i, _)) = words(r, clause).find(|(i, t)| *i < first && WISHES.contains(&t.norm.as_ref())) {
+        } else if let Some(i) = wish(r, clause, first) {
             intent = Some((1.0, written(r, i, i).to_owned()));
         } else if intent.is_none() && bare_infinitive(r, clause, first, last) {
             intent = Some((INFINITIVE_INTENT, format!("{predicate_evidence} (infinitief)")));
@@ -402,7 +414,9 @@ const NORMATIVE_MODALS: [&str; 10] =
     ["moet", "moeten", "mag", "mogen", "verdient", "verdienen", "hoort", "horen", "zou", "zouden"];
 
 /// Complements that, after such a modal, wish death or destruction on the subject.
-const NORMATIVE_HARM: [&str; 13] = [
+const NORMATIVE_HARM: [&str; 15] = [
+    "nekschot",
+    "kopschot",
     "dood",
     "kapot",
     "kogel",
@@ -500,10 +514,15 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
         let plural_modal = PLURAL_MODALS.contains(&clause_words[at].1.norm.as_ref());
         let writer_after =
             clause_words.get(at + 1).is_some_and(|(_, t)| matches!(t.norm.as_ref(), "we" | "wij" | "ik" | "je" | "jullie"));
-        let plural_subject = at.checked_sub(1).and_then(|b| clause_words.get(b)).is_some_and(|(_, t)| {
-            looks_plural(&t.norm) || NORMATIVE_SUBJECTS.contains(&t.norm.as_ref()) || (t.norm == "s" && at >= 2 && apostrophe_plural(r, &clause_words, at - 2))
+        let before = at.checked_sub(1).and_then(|b| clause_words.get(b));
+        let plural_subject = before.is_some_and(|(_, t)| {
+            looks_plural(&t.norm)
+                || NORMATIVE_SUBJECTS.contains(&t.norm.as_ref())
+                || (t.norm == "s" && at >= 2 && apostrophe_plural(r, &clause_words, at - 2))
         });
-        if !plural_modal || writer_after || !plural_subject {
+        // A people as one ("dat tuig moet uitgeroeid worden") takes a singular modal.
+        let collective = before.is_some_and(|(_, t)| COLLECTIVES.iter().any(|c| t.norm.ends_with(c)));
+        if !(plural_modal && plural_subject || collective) || writer_after {
             return None;
         }
     }
@@ -552,7 +571,10 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
             )
         };
         let named = clause_words.iter().take(at).enumerate().find(|(k, (_, t))| {
-            let name = t.capitalised
+            // Capitalised inside the sentence, or its first word right
+            // before the modal, capitalised or not ("joden moeten dood" as
+            // people type it).
+            let name = (t.capitalised || (t.sentence_start && *k + 1 == at))
                 && t.norm.chars().all(char::is_alphabetic)
                 && !function_word(&t.norm)
                 && (!t.sentence_start || *k + 1 == at);
@@ -643,11 +665,39 @@ fn imperative(r: &Reading<'_>, clause: usize, predicate_first: usize) -> Option<
     if i == predicate_first && ENGLISH_IMPERATIVES.contains(&t.norm.as_ref()) {
         return Some(i);
     }
-    let stem = r.morphology.analyses(&t.norm).iter().find(|a| a.tag == Tag::Stem)?;
-    let lemma = r.morphology.lemma(stem.lemma);
-    let own = i == predicate_first;
-    let causative = CAUSATIVES.contains(&lemma);
-    (own || causative).then_some(i)
+    // The clause's opening, or the predicate's own verb right after a comma
+    // ("zwartjes hebben hier niks te zoeken, sla ze dood").
+    let after_comma = predicate_first > i
+        && r.tokens.get(predicate_first - 1).zip(r.tokens.get(predicate_first)).is_some_and(|(before, verb)| {
+            r.text.get(before.end..verb.start).is_some_and(|between| between.contains(','))
+        });
+    [(i, t), (predicate_first, r.tokens.get(predicate_first)?)]
+        .into_iter()
+        .filter(|(at, _)| *at == i || after_comma)
+        .find(|(at, word)| {
+            let own = *at == predicate_first;
+            let analyses = r.morphology.analyses(&word.norm);
+            let stem = analyses.iter().find(|a| a.tag == Tag::Stem);
+            let causative = stem.is_some_and(|a| CAUSATIVES.contains(&r.morphology.lemma(a.lemma)));
+            // An infinitive before a pointed-at plural is one too ("Vergassen die X", "ophangen die verraders").
+            let pointed = r.tokens.get(at + 1).is_some_and(|n| {
+                PLURAL_DETERMINERS.contains(&n.norm.as_ref()) || PLURAL_PRONOUNS.contains(&n.norm.as_ref())
+            });
+            let infinitive = own && pointed && analyses.iter().any(|a| a.tag == Tag::Infinitive);
+            (stem.is_some() && (own || causative)) || infinitive
+        })
+        .map(|(at, _)| at)
+}
+
+/// The token by which the writer wishes the predicate at `first` on
+/// somebody: `hoop`, `hopelijk`, `wens`, `moge`, or `hoe eerder … hoe beter`.
+fn wish(r: &Reading<'_>, clause: usize, first: usize) -> Option<usize> {
+    let clause_words: Vec<(usize, &Token)> = words(r, clause).take_while(|(i, _)| *i < first).collect();
+    clause_words.iter().enumerate().find_map(|(k, (i, t))| {
+        let sooner = t.norm == "hoe"
+            && clause_words.get(k + 1).is_some_and(|(_, n)| matches!(n.norm.as_ref(), "eerder" | "sneller" | "liever"));
+        (WISHES.contains(&t.norm.as_ref()) || sooner).then_some(*i)
+    })
 }
 
 fn doxxing_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
