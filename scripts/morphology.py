@@ -15,7 +15,9 @@ rules, and writes, for the words the signal lexicons need:
   at the start or the end of a compound, for the compound splitter.
 
 Which lemmas: every word of every term in config/signals/*.toml that the
-dictionary knows as a verb or a noun, and the verbs those are built on. Verb
+dictionary knows as a verb or a noun, the verbs the threat grammar knows by
+name (config/signals/morphology/grammar-verbs.txt), and the verbs those are
+built on. Verb
 forms come from Dutch conjugation rules, each form kept only when the
 expanded dictionary contains it; strong and irregular verbs take their
 principal parts from the table below (general grammar, checked against the
@@ -231,8 +233,13 @@ def with_folded(forms):
 
 
 def lexicon_words():
-    """Single words of every signal term (phrases give each of their words)."""
+    """Single words of every signal term (phrases give each of their words),
+    and the verbs the threat grammar knows by lemma (`morphology/grammar-verbs.txt`)."""
     out = set()
+    for line in (OUT / "grammar-verbs.txt").read_text(encoding="utf-8").splitlines():
+        word = line.strip()
+        if word and not word.startswith("#"):
+            out.add(word)
     for path in sorted(SIGNALS.glob("*.toml")):
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         for term in data.get("terms", []) + data.get("hashtags", []):

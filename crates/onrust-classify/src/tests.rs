@@ -791,6 +791,13 @@ fn threats_against_groups_are_escalation_as_people_write_them() {
         "Die journalisten moeten tegen de muur gezet worden.",
         "Ik ga elke Marokkaan die ik tegenkom doodslaan.",
         "Zwarten horen vergast te worden.",
+        // Dying wished on people, infinitives and imperatives after a comma, relative clauses, collectives.
+        "Die Polen moeten allemaal sterven.",
+        "Hoe eerder die vluchtelingen creperen, hoe beter.",
+        "Ophangen die asielzoekers, allemaal.",
+        "Die homo's horen hier niet, sla ze dood.",
+        "Agenten die ons tegenhouden moeten gewoon neergeschoten worden.",
+        "Dat moslimtuig moet uitgeroeid worden.",
     ] {
         assert_eq!(level_of(text), Level::Escalation, "{text}: {:#?}", classify(text));
     }
@@ -830,6 +837,11 @@ fn the_look_alikes_of_group_threats_stay_below_escalation() {
         "Vrouwen verdienen gelijk loon.",
         "Ik zal elke gehandicapte die ik zie helpen.",
         "We moeten allemaal ooit sterven.",
+        // The writer dying, and a report of what others blow up.
+        "Ik ga dood van de hitte vandaag.",
+        "Voor die pizza van de Italiaan ga ik echt even dood.",
+        "Ik hoop dat ze niet sterven in die storm.",
+        "De oude watertoren wordt morgen opgeblazen, ik ga met mijn zoon kijken.",
     ] {
         assert!(level_of(text) < Level::Escalation, "{text}: {:#?}", classify(text));
     }

@@ -299,6 +299,14 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
             }
         }
     }
+    // Dying, wished on somebody ("ik hoop dat ze creperen"): no lexicon word, so not negated here.
+    if predicate.is_none()
+        && let Some((i, _)) = words(r, clause).find(|(i, t)| {
+            dying_form(r, &t.norm, Kind::Now) && !words(r, clause).any(|(j, n)| j < *i && j + 3 >= *i && NEGATIONS.contains(&n.norm.as_ref()))
+        })
+    {
+        predicate = Some((DYING_WEIGHT, i, i, written(r, i, i).to_owned()));
+    }
     // Pain is done to people only, whatever stands between `doe` and `pijn`.
     let pain = predicate.is_none();
     if pain {
@@ -307,8 +315,16 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
         });
     }
     let Some((predicate_weight, first, last, predicate_evidence)) = predicate else { return Vec::new() };
+    // A wish is read with harm done to people, not with a word of unrest
+    // alone ("ik hoop dat ze niet in die storm …").
+    let unrest_word = here().filter(|o| o.m.first == first).all(|o| o.group == G_VIOLENCE)
+        && here().any(|o| o.m.first == first);
     // Somebody else's words ("wie zegt dat …"), or harm the writer does to himself ("ik martel mezelf").
     if reported_before(r, clause, first) || words(r, clause).any(|(_, t)| SELF.contains(&t.norm.as_ref())) {
+        return Vec::new();
+    }
+    // The writer dying is an idiom ("ik ga dood van de hitte", "voor die kebab ga ik even dood").
+    if writer_dies(r, clause, first, last) {
         return Vec::new();
     }
 
@@ -330,7 +346,7 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
             intent = Some((1.0, written(r, i, i).to_owned()));
         } else if let Some(i) = imperative(r, clause, first) {
             intent = Some((1.0, written(r, i, i).to_owned()));
-        } else if let Some(i) = wish(r, clause, first) {
+        } else if let Some(i) = wish(r, clause, first).filter(|_| !unrest_word) {
             intent = Some((1.0, written(r, i, i).to_owned()));
         } else if intent.is_none() && bare_infinitive(r, clause, first, last) {
             intent = Some((INFINITIVE_INTENT, format!("{predicate_evidence} (infinitief)")));
@@ -448,6 +464,43 @@ const SPEECH: [&str; 31] = [
     "suggereert",
 ];
 
+/// How strongly a verb of dying is a harm predicate: it needs a target and an intent of full weight.
+const DYING_WEIGHT: f32 = 0.8;
+
+/// Negations that leave a verb of dying alone ("ik hoop dat ze niet sterven").
+const NEGATIONS: [&str; 4] = ["niet", "geen", "nooit", "never"];
+
+/// Whether `word` is a form of a verb of dying of this kind (`sterven`,
+/// `creperen`; the tables know them from `morphology/grammar-verbs.txt`).
+fn dying_form(r: &Reading<'_>, word: &str, kind: Kind) -> bool {
+    r.morphology.analyses(word).iter().any(|a| a.tag.kind() == kind && DYING.contains(&r.morphology.lemma(a.lemma)))
+}
+
+/// Verbs of dying: with the writer as their subject they threaten nobody.
+const DYING: [&str; 6] = ["sterven", "doodgaan", "creperen", "verrekken", "doodbloeden", "sneuvelen"];
+
+/// Whether the predicate from `first` to `last` is dying ("dood", `sterven`)
+/// with the writer as its subject: the writer's pronoun within two words of
+/// it, or next to `ga`/`gaan` in its clause ("ga ik echt even dood").
+fn writer_dies(r: &Reading<'_>, clause: usize, first: usize, last: usize) -> bool {
+    let writer = |t: &Token<'_>| matches!(t.norm.as_ref(), "ik" | "we" | "wij" | "i");
+    // "dood" before a verb kills ("ik ga die X dood maken").
+    let verb_after = |i: usize| {
+        r.tokens.get(i + 1).is_some_and(|n| r.morphology.analyses(&n.norm).iter().any(|a| a.tag.kind() == Kind::Now))
+    };
+    let dying = [first, last].into_iter().filter_map(|i| Some((i, r.tokens.get(i)?))).any(|(i, t)| {
+        (t.norm == "dood" && !verb_after(i))
+            || r.morphology.analyses(&t.norm).iter().any(|a| DYING.contains(&r.morphology.lemma(a.lemma)))
+    });
+    let near = (first.saturating_sub(2)..=last + 2).filter_map(|i| r.tokens.get(i)).any(writer);
+    let clause_words: Vec<&Token<'_>> = words(r, clause).map(|(_, t)| t).collect();
+    let going = clause_words.windows(2).any(|pair| {
+        let going = |t: &Token<'_>| matches!(t.norm.as_ref(), "ga" | "gaan");
+        (writer(pair[0]) && going(pair[1])) || (going(pair[0]) && writer(pair[1]))
+    });
+    dying && (near || going)
+}
+
 /// Pronouns by which the writer or the subject harms himself ("ik martel mezelf").
 const SELF: [&str; 5] = ["mezelf", "mijzelf", "zichzelf", "onszelf", "myself"];
 
@@ -500,7 +553,9 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
     // infinitive of a harm or violence verb ("moeten afgeslacht worden",
     // "mogen van mij verbranden").
     let harms = |t: &Token<'_>| {
-        NORMATIVE_HARM.contains(&t.norm.as_ref()) || harm_verb_form(r, &t.norm, &[Tag::Participle, Tag::Infinitive])
+        NORMATIVE_HARM.contains(&t.norm.as_ref())
+            || harm_verb_form(r, &t.norm, &[Tag::Participle, Tag::Infinitive])
+            || r.morphology.analyses(&t.norm).iter().any(|a| a.tag == Tag::Infinitive && DYING.contains(&r.morphology.lemma(a.lemma)))
     };
     let (harm, harm_word) =
         clause_words.iter().skip(at + 1).take(NORMATIVE_REACH).find(|(_, t)| harms(t)).map(|(i, t)| (*i, *t))?;
@@ -574,10 +629,14 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
             // Capitalised inside the sentence, or its first word right
             // before the modal, capitalised or not ("joden moeten dood" as
             // people type it).
-            let name = (t.capitalised || (t.sentence_start && *k + 1 == at))
+            // Or its first word with a relative clause up to the modal
+            // ("boeren die de snelweg blokkeren moeten …").
+            let relative = t.sentence_start
+                && clause_words.get(*k + 1).is_some_and(|(_, n)| matches!(n.norm.as_ref(), "die" | "dat"));
+            let name = (t.capitalised || (t.sentence_start && *k + 1 == at) || relative)
                 && t.norm.chars().all(char::is_alphabetic)
                 && !function_word(&t.norm)
-                && (!t.sentence_start || *k + 1 == at);
+                && (!t.sentence_start || *k + 1 == at || relative);
             // A plural written with an apostrophe ("homo's", "hindoe's") names people as often as not;
             // things so written ("auto's") that "must burn" are a call to violence anyway.
             name || apostrophe_plural(r, &clause_words, *k) || person_ending(&t.norm)
