@@ -441,6 +441,10 @@ def main():
             for f in fs:
                 if f in forms or particle:
                     rows.add((f, inf, tag))
+    # A stem the dictionary also lists as a name starts no separable verb:
+    # "uit het Gooi … om 10 uur" is no "gooi … om".
+    bases = {base for _, _, base in separable}
+    rows = {(f, lemma, tag) for f, lemma, tag in rows if not (tag == "stem" and lemma in bases and f.capitalize() in forms)}
     # Nouns: the dictionary's own plural and diminutive suffixes.
     for word in sorted(lexicon_words()):
         if word in forms and not word.endswith("en") and any(f.startswith(("Z", "Y")) for f in forms[word][0]):
