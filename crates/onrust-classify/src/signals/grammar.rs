@@ -19,6 +19,12 @@
 //!   because of the threat, and no group word raises anything (rule
 //!   L11).
 //!
+//! Wishes (`ik hoop dat ze creperen`), an imperative after a comma, an
+//! infinitive before a pointed-at plural (`Ophangen die X`), `doe … pijn`
+//! and the verbs of dying (`morphology/grammar-verbs.txt`) are read here
+//! too; the writer dying (`ik ga dood van de hitte`), harm to oneself
+//! (`mezelf`) and somebody else's words (`wie zegt dat …`) are not threats.
+//!
 //! The strength is the product of the three weights; from
 //! [`THREAT_STRENGTH`] on it is a threat. A `frame` word in the clause or
 //! next to it (sport, a game, a film, cooking, building work, an idiom such
@@ -289,9 +295,8 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
                 // A participle calls for harm only under a modal or a wish
                 // ("moet opgeblazen worden"); "die hal wordt opgeblazen, ik ga
                 // kijken" reports what others will do.
-                let wanted = words(r, clause).any(|(_, w)| {
-                    NORMATIVE_MODALS.contains(&w.norm.as_ref()) || WISHES.contains(&w.norm.as_ref())
-                });
+                let wanted = words(r, clause)
+                    .any(|(_, w)| NORMATIVE_MODALS.contains(&w.norm.as_ref()) || WISHES.contains(&w.norm.as_ref()));
                 if wanted {
                     predicate = Some((1.0, i, i, written(r, i, i).to_owned()));
                 }
@@ -302,7 +307,8 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
     // Dying, wished on somebody ("ik hoop dat ze creperen"): no lexicon word, so not negated here.
     if predicate.is_none()
         && let Some((i, _)) = words(r, clause).find(|(i, t)| {
-            dying_form(r, &t.norm, Kind::Now) && !words(r, clause).any(|(j, n)| j < *i && j + 3 >= *i && NEGATIONS.contains(&n.norm.as_ref()))
+            dying_form(r, &t.norm, Kind::Now)
+                && !words(r, clause).any(|(j, n)| j < *i && j + 3 >= *i && NEGATIONS.contains(&n.norm.as_ref()))
         })
     {
         predicate = Some((DYING_WEIGHT, i, i, written(r, i, i).to_owned()));
@@ -317,8 +323,8 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
     let Some((predicate_weight, first, last, predicate_evidence)) = predicate else { return Vec::new() };
     // A wish is read with harm done to people, not with a word of unrest
     // alone ("ik hoop dat ze niet in die storm …").
-    let unrest_word = here().filter(|o| o.m.first == first).all(|o| o.group == G_VIOLENCE)
-        && here().any(|o| o.m.first == first);
+    let unrest_word =
+        here().filter(|o| o.m.first == first).all(|o| o.group == G_VIOLENCE) && here().any(|o| o.m.first == first);
     // Somebody else's words ("wie zegt dat …"), or harm the writer does to himself ("ik martel mezelf").
     if reported_before(r, clause, first) || words(r, clause).any(|(_, t)| SELF.contains(&t.norm.as_ref())) {
         return Vec::new();
@@ -458,9 +464,36 @@ const PERSON_ENDINGS: [&str; 8] = ["ers", "aars", "isten", "leden", "lui", "mens
 /// Verbs of saying that, followed by `dat`, make what follows somebody
 /// else's words ("wie zegt dat X … moeten worden, hoort hier niet").
 const SPEECH: [&str; 31] = [
-    "zegt", "zeggen", "zei", "zeiden", "gezegd", "roept", "roepen", "riep", "riepen", "geroepen", "schrijft",
-    "schrijven", "schreef", "schreven", "geschreven", "dreigt", "dreigen", "dreigde", "dreigden", "gedreigd", "beweert",
-    "beweren", "beweerde", "beweerden", "twittert", "tweette", "schreeuwt", "schreeuwen", "scandeert", "scanderen",
+    "zegt",
+    "zeggen",
+    "zei",
+    "zeiden",
+    "gezegd",
+    "roept",
+    "roepen",
+    "riep",
+    "riepen",
+    "geroepen",
+    "schrijft",
+    "schrijven",
+    "schreef",
+    "schreven",
+    "geschreven",
+    "dreigt",
+    "dreigen",
+    "dreigde",
+    "dreigden",
+    "gedreigd",
+    "beweert",
+    "beweren",
+    "beweerde",
+    "beweerden",
+    "twittert",
+    "tweette",
+    "schreeuwt",
+    "schreeuwen",
+    "scandeert",
+    "scanderen",
     "suggereert",
 ];
 
@@ -555,7 +588,10 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
     let harms = |t: &Token<'_>| {
         NORMATIVE_HARM.contains(&t.norm.as_ref())
             || harm_verb_form(r, &t.norm, &[Tag::Participle, Tag::Infinitive])
-            || r.morphology.analyses(&t.norm).iter().any(|a| a.tag == Tag::Infinitive && DYING.contains(&r.morphology.lemma(a.lemma)))
+            || r.morphology
+                .analyses(&t.norm)
+                .iter()
+                .any(|a| a.tag == Tag::Infinitive && DYING.contains(&r.morphology.lemma(a.lemma)))
     };
     let (harm, harm_word) =
         clause_words.iter().skip(at + 1).take(NORMATIVE_REACH).find(|(_, t)| harms(t)).map(|(i, t)| (*i, *t))?;
@@ -567,8 +603,9 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
         // worden"); with the writer after the modal the noun before it is
         // the object ("armoede moeten we uitroeien"), which the intent reading judges.
         let plural_modal = PLURAL_MODALS.contains(&clause_words[at].1.norm.as_ref());
-        let writer_after =
-            clause_words.get(at + 1).is_some_and(|(_, t)| matches!(t.norm.as_ref(), "we" | "wij" | "ik" | "je" | "jullie"));
+        let writer_after = clause_words
+            .get(at + 1)
+            .is_some_and(|(_, t)| matches!(t.norm.as_ref(), "we" | "wij" | "ik" | "je" | "jullie"));
         let before = at.checked_sub(1).and_then(|b| clause_words.get(b));
         let plural_subject = before.is_some_and(|(_, t)| {
             looks_plural(&t.norm)
@@ -607,7 +644,8 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
         let function_word = |w: &str| {
             matches!(
                 w,
-                "de" | "het" | "een"
+                "de" | "het"
+                    | "een"
                     | "mijn"
                     | "onze"
                     | "ons"
@@ -890,12 +928,16 @@ fn looks_plural(noun: &str) -> bool {
 fn pain_in(r: &Reading<'_>, clause: usize) -> Option<(usize, usize)> {
     let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
     let verb = clause_words.iter().position(|(_, t)| {
-        r.morphology.analyses(&t.norm).iter().any(|a| a.tag.kind() == Kind::Now && r.morphology.lemma(a.lemma) == "doen")
+        r.morphology
+            .analyses(&t.norm)
+            .iter()
+            .any(|a| a.tag.kind() == Kind::Now && r.morphology.lemma(a.lemma) == "doen")
     })?;
     let pain = clause_words.iter().skip(verb + 1).position(|(_, t)| t.norm == "pijn")? + verb + 1;
-    let negated = pain.checked_sub(1).and_then(|b| clause_words.get(b)).is_some_and(|(_, t)| {
-        matches!(t.norm.as_ref(), "geen" | "niet" | "nooit" | "nergens")
-    });
+    let negated = pain
+        .checked_sub(1)
+        .and_then(|b| clause_words.get(b))
+        .is_some_and(|(_, t)| matches!(t.norm.as_ref(), "geen" | "niet" | "nooit" | "nergens"));
     if negated {
         return None;
     }
