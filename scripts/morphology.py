@@ -15,7 +15,9 @@ rules, and writes, for the words the signal lexicons need:
   at the start or the end of a compound, for the compound splitter.
 
 Which lemmas: every word of every term in config/signals/*.toml that the
-dictionary knows as a verb or a noun, and the verbs those are built on. Verb
+dictionary knows as a verb or a noun, the verbs the threat grammar knows by
+name (config/signals/morphology/grammar-verbs.txt), and the verbs those are
+built on. Verb
 forms come from Dutch conjugation rules, each form kept only when the
 expanded dictionary contains it; strong and irregular verbs take their
 principal parts from the table below (general grammar, checked against the
@@ -29,6 +31,7 @@ used under the Revised BSD licence; see config/signals/morphology/README.md.
 import re
 import sys
 import tomllib
+import unicodedata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -207,9 +210,36 @@ def expand(dic_path, rules):
     return forms
 
 
+def fold(word):
+    """The word with its diaereses dropped, as the classifier's tokenizer reads
+    it (`geëxecuteerd` → `geexecuteerd`, see crates/onrust-classify/src/normalize.rs).
+    Only the diaeresis: it is spelling, while an acute accent in the dictionary
+    marks stress on a form that is listed without it as well."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFD", word).replace("\u0308", ""))
+
+
+def with_folded(forms):
+    """`forms` plus every form with a diacritic under its folded spelling too
+    (same flags), so that a participle such as `geëxecuteerd` is found as the
+    `geexecuteerd` the conjugation rules build and the tokenizer reads."""
+    out = {form: [set(flags), set(morph)] for form, (flags, morph) in forms.items()}
+    for form, (flags, morph) in sorted(forms.items()):
+        folded = fold(form)
+        if folded != form:
+            slot = out.setdefault(folded, [set(), set()])
+            slot[0].update(flags)
+            slot[1].update(morph)
+    return out
+
+
 def lexicon_words():
-    """Single words of every signal term (phrases give each of their words)."""
+    """Single words of every signal term (phrases give each of their words),
+    and the verbs the threat grammar knows by lemma (`morphology/grammar-verbs.txt`)."""
     out = set()
+    for line in (OUT / "grammar-verbs.txt").read_text(encoding="utf-8").splitlines():
+        word = line.strip()
+        if word and not word.startswith("#"):
+            out.add(word)
     for path in sorted(SIGNALS.glob("*.toml")):
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         for term in data.get("terms", []) + data.get("hashtags", []):
@@ -229,7 +259,9 @@ def devoice(stem):
 
 def stem_candidates(inf):
     """Possible stems of an infinitive, most likely first."""
-    if inf.endswith(("aan", "oen", "ien", "ijn")) and not inf.endswith("ijen"):
+    # gaan → ga, doen → doe, zien → zie; but roeien → roei, vrijen → vrij.
+    vowel_stem = inf.endswith("ien") and (inf.endswith("ijen") or (len(inf) > 3 and inf[-4] in VOWELS))
+    if inf.endswith(("aan", "oen", "ien", "ijn")) and not vowel_stem:
         return [inf[:-1]]
     if not inf.endswith("en"):
         return []
@@ -320,7 +352,7 @@ def verb_lemma_of(forms, word):
         return word
     if word.endswith("en") and (strong_paradigm(forms, word) or weak_paradigm(forms, word)):
         return word
-    if word.endswith("en"):
+    if word.endswith(("en", "aan")):  # separable verbs on gaan, slaan, staan too: doodgaan
         for particle in PARTICLES:
             if word.startswith(particle) and paradigm(forms, word)[1]:
                 return word
@@ -378,7 +410,8 @@ def main():
         if not path.is_file():
             sys.exit(f"{path}: not found (install the hunspell-nl package)")
     rules = parse_affixes(aff)
-    forms = expand(dic, rules)
+    dictionary = expand(dic, rules)
+    forms = with_folded(dictionary)
 
     rows = set()
     separable = set()
@@ -408,6 +441,10 @@ def main():
             for f in fs:
                 if f in forms or particle:
                     rows.add((f, inf, tag))
+    # A stem the dictionary also lists as a name starts no separable verb:
+    # "uit het Gooi … om 10 uur" is no "gooi … om".
+    bases = {base for _, _, base in separable}
+    rows = {(f, lemma, tag) for f, lemma, tag in rows if not (tag == "stem" and lemma in bases and f.capitalize() in forms)}
     # Nouns: the dictionary's own plural and diminutive suffixes.
     for word in sorted(lexicon_words()):
         if word in forms and not word.endswith("en") and any(f.startswith(("Z", "Y")) for f in forms[word][0]):
@@ -440,7 +477,7 @@ def main():
     (out_dir / "nl-forms.tsv").write_text("\n".join(header + lines) + "\n", encoding="utf-8")
 
     parts = set()
-    for form, (flags, _) in forms.items():
+    for form, (flags, _) in dictionary.items():
         if re.fullmatch(r"[a-z]{3,15}", form) and flags & {"Ca", "Cc"}:
             parts.add(form)
     part_header = [

@@ -769,6 +769,84 @@ fn normative_threats_are_escalation_and_their_look_alikes_are_not() {
     }
 }
 
+#[test]
+fn threats_against_groups_are_escalation_as_people_write_them() {
+    // Direct threats with verbs of killing, torture and eradication, their
+    // inflections (a participle with a diaeresis), separable verbs around
+    // their object, wishes, and normative threats in the conditional.
+    for text in [
+        "Vrouwen zouden geëxecuteerd moeten worden.",
+        "We moeten die transgenders uitroeien.",
+        "Ik zal elke gehandicapte die ik zie pijn doen.",
+        "Ik doe elke homo pijn die ik tegenkom.",
+        "Ik ga die feministen martelen.",
+        "We gaan alle joden vergassen.",
+        "Christenen moeten uitgeroeid worden.",
+        "Alle homo's zouden gemarteld moeten worden.",
+        "Ik hoop dat alle moslims creperen.",
+        "Hopelijk verrekken ze allemaal, die vluchtelingen.",
+        "Ik maak alle homo's af.",
+        "Ik draai die burgemeester de nek om.",
+        "Ik zal alle asielzoekers laten lijden.",
+        "Die journalisten moeten tegen de muur gezet worden.",
+        "Ik ga elke Marokkaan die ik tegenkom doodslaan.",
+        "Zwarten horen vergast te worden.",
+        // Dying wished on people, infinitives and imperatives after a comma, relative clauses, collectives.
+        "Die Polen moeten allemaal sterven.",
+        "Hoe eerder die vluchtelingen creperen, hoe beter.",
+        "Ophangen die asielzoekers, allemaal.",
+        "Die homo's horen hier niet, sla ze dood.",
+        "Agenten die ons tegenhouden moeten gewoon neergeschoten worden.",
+        "Dat moslimtuig moet uitgeroeid worden.",
+    ] {
+        assert_eq!(level_of(text), Level::Escalation, "{text}: {:#?}", classify(text));
+    }
+    let a = classify("Ik hoop dat alle moslims creperen.");
+    let grammar = a.explanation.iter().find(|s| s.signal == "intent_to_harm").expect("the grammar explains itself");
+    assert!(grammar.evidence.contains("hoop") && grammar.evidence.contains("alle moslims"), "{grammar:?}");
+}
+
+#[test]
+fn the_look_alikes_of_group_threats_stay_below_escalation() {
+    for text in [
+        // Eradication of evils, pests and weeds, in the singular.
+        "We moeten racisme uitroeien.",
+        "Racisme moet uitgeroeid worden.",
+        "Armoede moeten we samen uitroeien.",
+        "We moeten deze ziekte uitroeien.",
+        "We moeten het onkruid uitroeien.",
+        // Pain, torture and death of oneself, in idioms and wishes for the good.
+        "Mijn rug doet pijn na het sporten.",
+        "Ik wil niemand pijn doen.",
+        "Ik doe je geen pijn, beloofd.",
+        "Ik martel mezelf met die examens.",
+        "Deze quiz is echt een marteling.",
+        "Ik hoop dat mijn oma niet sterft.",
+        "Ik hoop dat de vluchtelingen niet verdrinken onderweg.",
+        "Ik hoop dat alle moslims een fijne ramadan hebben.",
+        // Things between a separable verb's parts.
+        "Blaas die ballonnen op voor het feest.",
+        "Ik maak die pizza wel af.",
+        "Ik draai de kraan om.",
+        // Somebody else's words, condemned.
+        "Wie zegt dat moslims uitgeroeid moeten worden, hoort niet in onze stad.",
+        "Iedereen die zegt dat homo's vergast moeten worden, moet zich schamen.",
+        // History, neutral and positive mentions.
+        "In de film worden alle soldaten geëxecuteerd.",
+        "Transgenders verdienen respect.",
+        "Vrouwen verdienen gelijk loon.",
+        "Ik zal elke gehandicapte die ik zie helpen.",
+        "We moeten allemaal ooit sterven.",
+        // The writer dying, and a report of what others blow up.
+        "Ik ga dood van de hitte vandaag.",
+        "Voor die pizza van de Italiaan ga ik echt even dood.",
+        "Ik hoop dat ze niet sterven in die storm.",
+        "De oude watertoren wordt morgen opgeblazen, ik ga met mijn zoon kijken.",
+    ] {
+        assert!(level_of(text) < Level::Escalation, "{text}: {:#?}", classify(text));
+    }
+}
+
 /// Words that name a group, for rule L11.
 const GROUP_WORDS: [&str; 8] =
     ["moslims", "joden", "asielzoekers", "vluchtelingen", "marokkanen", "polen", "homo", "boeren"];

@@ -19,6 +19,12 @@
 //!   because of the threat, and no group word raises anything (rule
 //!   L11).
 //!
+//! Wishes (`ik hoop dat ze creperen`), an imperative after a comma, an
+//! infinitive before a pointed-at plural (`Ophangen die X`), `doe … pijn`
+//! and the verbs of dying (`morphology/grammar-verbs.txt`) are read here
+//! too; the writer dying (`ik ga dood van de hitte`), harm to oneself
+//! (`mezelf`) and somebody else's words (`wie zegt dat …`) are not threats.
+//!
 //! The strength is the product of the three weights; from
 //! [`THREAT_STRENGTH`] on it is a threat. A `frame` word in the clause or
 //! next to it (sport, a game, a film, cooking, building work, an idiom such
@@ -105,6 +111,34 @@ const FINITE: [&str; 52] = [
 /// How strongly an object pronoun or a demonstrative noun phrase names a target.
 const PHRASE_TARGET: f32 = 0.8;
 
+/// A pointed-at plural or a plural pronoun (`alle X`, `die X`, `ze`): people
+/// more often than things, so it is a full-weight target; a verb of
+/// eradication ("uitroeien", at half weight) threatens only such a target.
+const PLURAL_TARGET: f32 = 1.0;
+
+/// Pronouns that point at several people.
+const PLURAL_PRONOUNS: [&str; 5] = ["ze", "hen", "jullie", "them", "zij"];
+
+/// Determiners that point at a plural (`alle X`, `die X`); `elke`, `dat` take a singular.
+const PLURAL_DETERMINERS: [&str; 5] = ["alle", "die", "deze", "those", "all"];
+
+/// Words by which the writer wishes something on somebody ("ik hoop dat ze
+/// creperen", "hopelijk verrekken ze"): an intent for the harm predicate of
+/// their clause.
+const WISHES: [&str; 4] = ["hoop", "hopelijk", "wens", "moge"];
+
+/// Harm verbs whose object is as often a pest, a disease or an evil as
+/// people ("racisme uitroeien", "het onkruid verdelgen"): in a normative
+/// threat they need a plural subject ("moeten uitgeroeid worden").
+const ERADICATION: [&str; 2] = ["uitroeien", "verdelgen"];
+
+/// Endings of words that name people as one contemptible whole ("jodenvolk",
+/// "asieltuig"); an eradication wished on them is a threat in the singular.
+const COLLECTIVES: [&str; 4] = ["volk", "tuig", "gespuis", "uitschot"];
+
+/// How strongly `doe … pijn` ("ik doe ze pijn") is a harm predicate, as `pijn doen` in `harm`.
+const PAIN: f32 = 0.8;
+
 /// Object pronouns that can be the target of a harm predicate.
 const OBJECT_PRONOUNS: [&str; 13] =
     ["je", "jou", "jij", "hem", "haar", "hen", "ze", "jullie", "u", "you", "him", "her", "them"];
@@ -114,8 +148,10 @@ const DETERMINERS: [&str; 11] =
     ["die", "dat", "deze", "dit", "alle", "elke", "iedere", "those", "that", "all", "every"];
 
 /// Verbs whose imperative carries a harm phrase (`zet … in de fik`, `steek … in brand`, `maak … af`).
-const CAUSATIVES: [&str; 12] =
-    ["zetten", "steken", "gooien", "maken", "doen", "gaan", "laten", "blazen", "slaan", "rijden", "trekken", "leggen"];
+const CAUSATIVES: [&str; 13] = [
+    "zetten", "steken", "gooien", "maken", "doen", "gaan", "laten", "blazen", "slaan", "rijden", "trekken", "leggen",
+    "draaien",
+];
 
 /// English harm verbs that open an imperative ("Burn down the …", "run them over").
 const ENGLISH_IMPERATIVES: [&str; 14] = [
@@ -256,12 +292,47 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
     if predicate.is_none() && passive() {
         for (i, t) in words(r, clause) {
             if harm_verb_form(r, &t.norm, &[Tag::Participle]) {
-                predicate = Some((1.0, i, i, written(r, i, i).to_owned()));
+                // A participle calls for harm only under a modal or a wish
+                // ("moet opgeblazen worden"); "die hal wordt opgeblazen, ik ga
+                // kijken" reports what others will do.
+                let wanted = words(r, clause)
+                    .any(|(_, w)| NORMATIVE_MODALS.contains(&w.norm.as_ref()) || WISHES.contains(&w.norm.as_ref()));
+                if wanted {
+                    predicate = Some((1.0, i, i, written(r, i, i).to_owned()));
+                }
                 break;
             }
         }
     }
+    // Dying, wished on somebody ("ik hoop dat ze creperen"): no lexicon word, so not negated here.
+    if predicate.is_none()
+        && let Some((i, _)) = words(r, clause).find(|(i, t)| {
+            dying_form(r, &t.norm, Kind::Now)
+                && !words(r, clause).any(|(j, n)| j < *i && j + 3 >= *i && NEGATIONS.contains(&n.norm.as_ref()))
+        })
+    {
+        predicate = Some((DYING_WEIGHT, i, i, written(r, i, i).to_owned()));
+    }
+    // Pain is done to people only, whatever stands between `doe` and `pijn`.
+    let pain = predicate.is_none();
+    if pain {
+        predicate = pain_in(r, clause).map(|(first, last)| {
+            (PAIN, first, last, format!("{} … {}", written(r, first, first), written(r, last, last)))
+        });
+    }
     let Some((predicate_weight, first, last, predicate_evidence)) = predicate else { return Vec::new() };
+    // A wish is read with harm done to people, not with a word of unrest
+    // alone ("ik hoop dat ze niet in die storm …").
+    let unrest_word =
+        here().filter(|o| o.m.first == first).all(|o| o.group == G_VIOLENCE) && here().any(|o| o.m.first == first);
+    // Somebody else's words ("wie zegt dat …"), or harm the writer does to himself ("ik martel mezelf").
+    if reported_before(r, clause, first) || words(r, clause).any(|(_, t)| SELF.contains(&t.norm.as_ref())) {
+        return Vec::new();
+    }
+    // The writer dying is an idiom ("ik ga dood van de hitte", "voor die kebab ga ik even dood").
+    if writer_dies(r, clause, first, last) {
+        return Vec::new();
+    }
 
     // The intent: a lexicon intent, the writer as subject, the imperative, or a bare infinitive.
     let mut intent: Option<(f32, String)> = None;
@@ -280,6 +351,8 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
         if let Some((i, _)) = writer {
             intent = Some((1.0, written(r, i, i).to_owned()));
         } else if let Some(i) = imperative(r, clause, first) {
+            intent = Some((1.0, written(r, i, i).to_owned()));
+        } else if let Some(i) = wish(r, clause, first).filter(|_| !unrest_word) {
             intent = Some((1.0, written(r, i, i).to_owned()));
         } else if intent.is_none() && bare_infinitive(r, clause, first, last) {
             intent = Some((INFINITIVE_INTENT, format!("{predicate_evidence} (infinitief)")));
@@ -307,20 +380,39 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
     }
     if target.as_ref().is_none_or(|t| t.0 < PHRASE_TARGET) {
         let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
+        // The predicate's own words are no target; what stands between a
+        // separable verb's parts is its object ("maak alle X af").
+        let apart = pain || predicate_evidence.contains(" … ");
+        let own = |i: usize| i == first || i == last || (!apart && (first..=last).contains(&i));
         for (at, (i, t)) in clause_words.iter().enumerate() {
-            if (first..=last).contains(i) && !OBJECT_PRONOUNS.contains(&t.norm.as_ref()) {
+            if own(*i) && !OBJECT_PRONOUNS.contains(&t.norm.as_ref()) {
                 continue;
             }
             if OBJECT_PRONOUNS.contains(&t.norm.as_ref()) && !(*i == first && t.norm == "ze") {
-                target = Some((PHRASE_TARGET, written(r, *i, *i).to_owned()));
+                let weight = if PLURAL_PRONOUNS.contains(&t.norm.as_ref()) { PLURAL_TARGET } else { PHRASE_TARGET };
+                target = Some((weight, written(r, *i, *i).to_owned()));
                 break;
             }
             if DETERMINERS.contains(&t.norm.as_ref())
                 && let Some((next, noun)) = clause_words.get(at + 1)
                 && noun.norm.chars().all(char::is_alphabetic)
                 && is_noun(r, &noun.norm)
+                && !not_a_noun(&noun.norm)
             {
-                target = Some((PHRASE_TARGET, written(r, *i, *next).to_owned()));
+                // Between a separable verb's parts stands its object, and many
+                // take things as well as people ("blaas die ballonnen op",
+                // "maak alle opdrachten af"): there only a noun that names people counts.
+                if apart && !pain && (first..=last).contains(i) && !names_people(r, &clause_words, at + 1) {
+                    continue;
+                }
+                let plural = PLURAL_DETERMINERS.contains(&t.norm.as_ref())
+                    && (looks_plural(&noun.norm) || apostrophe_plural(r, &clause_words, at + 1));
+                let (weight, end) = match clause_words.get(at + 2) {
+                    Some((s, _)) if plural && apostrophe_plural(r, &clause_words, at + 1) => (PLURAL_TARGET, *s),
+                    _ if plural => (PLURAL_TARGET, *next),
+                    _ => (PHRASE_TARGET, *next),
+                };
+                target = Some((weight, written(r, *i, end).to_owned()));
                 break;
             }
         }
@@ -344,7 +436,9 @@ const NORMATIVE_MODALS: [&str; 10] =
     ["moet", "moeten", "mag", "mogen", "verdient", "verdienen", "hoort", "horen", "zou", "zouden"];
 
 /// Complements that, after such a modal, wish death or destruction on the subject.
-const NORMATIVE_HARM: [&str; 13] = [
+const NORMATIVE_HARM: [&str; 15] = [
+    "nekschot",
+    "kopschot",
     "dood",
     "kapot",
     "kogel",
@@ -366,6 +460,101 @@ const NORMATIVE_SUBJECTS: [&str; 11] = ["die", "ze", "zij", "jullie", "hullie", 
 /// Endings of nouns that name people, for a pointed-at subject ("die
 /// zakkenvullers", "zulke handhavers"); things ("die printer") do not end so.
 const PERSON_ENDINGS: [&str; 8] = ["ers", "aars", "isten", "leden", "lui", "mensen", "genoten", "ici"];
+
+/// Verbs of saying that, followed by `dat`, make what follows somebody
+/// else's words ("wie zegt dat X … moeten worden, hoort hier niet").
+const SPEECH: [&str; 31] = [
+    "zegt",
+    "zeggen",
+    "zei",
+    "zeiden",
+    "gezegd",
+    "roept",
+    "roepen",
+    "riep",
+    "riepen",
+    "geroepen",
+    "schrijft",
+    "schrijven",
+    "schreef",
+    "schreven",
+    "geschreven",
+    "dreigt",
+    "dreigen",
+    "dreigde",
+    "dreigden",
+    "gedreigd",
+    "beweert",
+    "beweren",
+    "beweerde",
+    "beweerden",
+    "twittert",
+    "tweette",
+    "schreeuwt",
+    "schreeuwen",
+    "scandeert",
+    "scanderen",
+    "suggereert",
+];
+
+/// How strongly a verb of dying is a harm predicate: it needs a target and an intent of full weight.
+const DYING_WEIGHT: f32 = 0.8;
+
+/// Negations that leave a verb of dying alone ("ik hoop dat ze niet sterven").
+const NEGATIONS: [&str; 4] = ["niet", "geen", "nooit", "never"];
+
+/// Whether `word` is a form of a verb of dying of this kind (`sterven`,
+/// `creperen`; the tables know them from `morphology/grammar-verbs.txt`).
+fn dying_form(r: &Reading<'_>, word: &str, kind: Kind) -> bool {
+    r.morphology.analyses(word).iter().any(|a| a.tag.kind() == kind && DYING.contains(&r.morphology.lemma(a.lemma)))
+}
+
+/// Verbs of dying: with the writer as their subject they threaten nobody.
+const DYING: [&str; 6] = ["sterven", "doodgaan", "creperen", "verrekken", "doodbloeden", "sneuvelen"];
+
+/// Whether the predicate from `first` to `last` is dying ("dood", `sterven`)
+/// with the writer as its subject: the writer's pronoun within two words of
+/// it, or next to `ga`/`gaan` in its clause ("ga ik echt even dood").
+fn writer_dies(r: &Reading<'_>, clause: usize, first: usize, last: usize) -> bool {
+    let writer = |t: &Token<'_>| matches!(t.norm.as_ref(), "ik" | "we" | "wij" | "i");
+    // "dood" before a verb kills ("ik ga die X dood maken").
+    let verb_after = |i: usize| {
+        r.tokens.get(i + 1).is_some_and(|n| r.morphology.analyses(&n.norm).iter().any(|a| a.tag.kind() == Kind::Now))
+    };
+    let dying = [first, last].into_iter().filter_map(|i| Some((i, r.tokens.get(i)?))).any(|(i, t)| {
+        (t.norm == "dood" && !verb_after(i))
+            || r.morphology.analyses(&t.norm).iter().any(|a| DYING.contains(&r.morphology.lemma(a.lemma)))
+    });
+    let near = (first.saturating_sub(2)..=last + 2).filter_map(|i| r.tokens.get(i)).any(writer);
+    let clause_words: Vec<&Token<'_>> = words(r, clause).map(|(_, t)| t).collect();
+    let going = clause_words.windows(2).any(|pair| {
+        let going = |t: &Token<'_>| matches!(t.norm.as_ref(), "ga" | "gaan");
+        (writer(pair[0]) && going(pair[1])) || (going(pair[0]) && writer(pair[1]))
+    });
+    dying && (near || going)
+}
+
+/// Pronouns by which the writer or the subject harms himself ("ik martel mezelf").
+const SELF: [&str; 5] = ["mezelf", "mijzelf", "zichzelf", "onszelf", "myself"];
+
+/// Whether a verb of saying with `dat` stands before token `at` in its
+/// clause, said by somebody other than the writer ("wie zegt dat …", "hij
+/// dreigde dat …"; not "ik zeg dat …", which is the writer's own).
+fn reported_before(r: &Reading<'_>, clause: usize, at: usize) -> bool {
+    let clause_words: Vec<(usize, &Token)> = words(r, clause).take_while(|(i, _)| *i < at).collect();
+    let writer = |k: Option<usize>| {
+        k.and_then(|k| clause_words.get(k)).is_some_and(|(_, t)| matches!(t.norm.as_ref(), "ik" | "we" | "wij" | "i"))
+    };
+    clause_words.iter().enumerate().any(|(k, (_, t))| {
+        SPEECH.contains(&t.norm.as_ref())
+            && clause_words.iter().skip(k + 1).take(3).any(|(_, d)| d.norm == "dat")
+            && !writer(k.checked_sub(1))
+            && !writer(Some(k + 1))
+    })
+}
+
+/// The plural modals: a normative eradication needs one ("moeten uitgeroeid worden").
+const PLURAL_MODALS: [&str; 5] = ["moeten", "mogen", "verdienen", "horen", "zouden"];
 
 /// How far the complement may stand from its modal ("moeten allemaal gewoon dood").
 const NORMATIVE_REACH: usize = 4;
@@ -397,9 +586,41 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
     // infinitive of a harm or violence verb ("moeten afgeslacht worden",
     // "mogen van mij verbranden").
     let harms = |t: &Token<'_>| {
-        NORMATIVE_HARM.contains(&t.norm.as_ref()) || harm_verb_form(r, &t.norm, &[Tag::Participle, Tag::Infinitive])
+        NORMATIVE_HARM.contains(&t.norm.as_ref())
+            || harm_verb_form(r, &t.norm, &[Tag::Participle, Tag::Infinitive])
+            || r.morphology
+                .analyses(&t.norm)
+                .iter()
+                .any(|a| a.tag == Tag::Infinitive && DYING.contains(&r.morphology.lemma(a.lemma)))
     };
-    let harm = clause_words.iter().skip(at + 1).take(NORMATIVE_REACH).find(|(_, t)| harms(t)).map(|(i, _)| *i)?;
+    let (harm, harm_word) =
+        clause_words.iter().skip(at + 1).take(NORMATIVE_REACH).find(|(_, t)| harms(t)).map(|(i, t)| (*i, *t))?;
+    // "Racisme moet uitgeroeid worden" is about an evil, "X moeten uitgeroeid worden" about people.
+    let eradication = !NORMATIVE_HARM.contains(&harm_word.norm.as_ref())
+        && r.morphology.analyses(&harm_word.norm).iter().all(|a| ERADICATION.contains(&r.morphology.lemma(a.lemma)));
+    if eradication {
+        // A plural subject right before the modal ("X moeten uitgeroeid
+        // worden"); with the writer after the modal the noun before it is
+        // the object ("armoede moeten we uitroeien"), which the intent reading judges.
+        let plural_modal = PLURAL_MODALS.contains(&clause_words[at].1.norm.as_ref());
+        let writer_after = clause_words
+            .get(at + 1)
+            .is_some_and(|(_, t)| matches!(t.norm.as_ref(), "we" | "wij" | "ik" | "je" | "jullie"));
+        let before = at.checked_sub(1).and_then(|b| clause_words.get(b));
+        let plural_subject = before.is_some_and(|(_, t)| {
+            looks_plural(&t.norm)
+                || NORMATIVE_SUBJECTS.contains(&t.norm.as_ref())
+                || (t.norm == "s" && at >= 2 && apostrophe_plural(r, &clause_words, at - 2))
+        });
+        // A people as one ("dat tuig moet uitgeroeid worden") takes a singular modal.
+        let collective = before.is_some_and(|(_, t)| COLLECTIVES.iter().any(|c| t.norm.ends_with(c)));
+        if !(plural_modal && plural_subject || collective) || writer_after {
+            return None;
+        }
+    }
+    if reported_before(r, clause, modal) {
+        return None;
+    }
     // A negation between ("moet niet dood") or a question leaves it alone.
     let negated = clause_words
         .iter()
@@ -419,20 +640,44 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
             .flatten()
             .filter_map(|k| clause_words.get(k))
             .find(|(_, t)| NORMATIVE_SUBJECTS.contains(&t.norm.as_ref()));
-        let function_word =
-            |w: &str| matches!(w, "de" | "het" | "een" | "mijn" | "onze" | "ons" | "jouw" | "dit" | "die" | "dat");
+        // Function words, and the writer or everybody ("we moeten allemaal ooit sterven").
+        let function_word = |w: &str| {
+            matches!(
+                w,
+                "de" | "het"
+                    | "een"
+                    | "mijn"
+                    | "onze"
+                    | "ons"
+                    | "jouw"
+                    | "dit"
+                    | "die"
+                    | "dat"
+                    | "we"
+                    | "wij"
+                    | "ik"
+                    | "iedereen"
+                    | "niemand"
+                    | "men"
+                    | "er"
+                    | "alles"
+            )
+        };
         let named = clause_words.iter().take(at).enumerate().find(|(k, (_, t))| {
-            let name = t.capitalised
+            // Capitalised inside the sentence, or its first word right
+            // before the modal, capitalised or not ("joden moeten dood" as
+            // people type it).
+            // Or its first word with a relative clause up to the modal
+            // ("boeren die de snelweg blokkeren moeten …").
+            let relative = t.sentence_start
+                && clause_words.get(*k + 1).is_some_and(|(_, n)| matches!(n.norm.as_ref(), "die" | "dat"));
+            let name = (t.capitalised || (t.sentence_start && *k + 1 == at) || relative)
                 && t.norm.chars().all(char::is_alphabetic)
                 && !function_word(&t.norm)
-                && (!t.sentence_start || *k + 1 == at);
+                && (!t.sentence_start || *k + 1 == at || relative);
             // A plural written with an apostrophe ("homo's", "hindoe's") names people as often as not;
             // things so written ("auto's") that "must burn" are a call to violence anyway.
-            let apostrophe_plural = clause_words.get(*k + 1).is_some_and(|(_, s)| {
-                s.norm == "s" && r.text.get(t.end..s.start).is_some_and(|between| matches!(between, "'" | "’"))
-            });
-            name || apostrophe_plural
-                || PERSON_ENDINGS.iter().any(|e| t.norm.len() > e.len() + 2 && t.norm.ends_with(e))
+            name || apostrophe_plural(r, &clause_words, *k) || person_ending(&t.norm)
         });
         pronoun.or(named.map(|(_, w)| w)).map(|(i, _)| written(r, *i, *i).to_owned())
     })?;
@@ -517,11 +762,39 @@ fn imperative(r: &Reading<'_>, clause: usize, predicate_first: usize) -> Option<
     if i == predicate_first && ENGLISH_IMPERATIVES.contains(&t.norm.as_ref()) {
         return Some(i);
     }
-    let stem = r.morphology.analyses(&t.norm).iter().find(|a| a.tag == Tag::Stem)?;
-    let lemma = r.morphology.lemma(stem.lemma);
-    let own = i == predicate_first;
-    let causative = CAUSATIVES.contains(&lemma);
-    (own || causative).then_some(i)
+    // The clause's opening, or the predicate's own verb right after a comma
+    // ("zwartjes hebben hier niks te zoeken, sla ze dood").
+    let after_comma = predicate_first > i
+        && r.tokens.get(predicate_first - 1).zip(r.tokens.get(predicate_first)).is_some_and(|(before, verb)| {
+            r.text.get(before.end..verb.start).is_some_and(|between| between.contains(','))
+        });
+    [(i, t), (predicate_first, r.tokens.get(predicate_first)?)]
+        .into_iter()
+        .filter(|(at, _)| *at == i || after_comma)
+        .find(|(at, word)| {
+            let own = *at == predicate_first;
+            let analyses = r.morphology.analyses(&word.norm);
+            let stem = analyses.iter().find(|a| a.tag == Tag::Stem);
+            let causative = stem.is_some_and(|a| CAUSATIVES.contains(&r.morphology.lemma(a.lemma)));
+            // An infinitive before a pointed-at plural is one too ("Vergassen die X", "ophangen die verraders").
+            let pointed = r.tokens.get(at + 1).is_some_and(|n| {
+                PLURAL_DETERMINERS.contains(&n.norm.as_ref()) || PLURAL_PRONOUNS.contains(&n.norm.as_ref())
+            });
+            let infinitive = own && pointed && analyses.iter().any(|a| a.tag == Tag::Infinitive);
+            (stem.is_some() && (own || causative)) || infinitive
+        })
+        .map(|(at, _)| at)
+}
+
+/// The token by which the writer wishes the predicate at `first` on
+/// somebody: `hoop`, `hopelijk`, `wens`, `moge`, or `hoe eerder … hoe beter`.
+fn wish(r: &Reading<'_>, clause: usize, first: usize) -> Option<usize> {
+    let clause_words: Vec<(usize, &Token)> = words(r, clause).take_while(|(i, _)| *i < first).collect();
+    clause_words.iter().enumerate().find_map(|(k, (i, t))| {
+        let sooner = t.norm == "hoe"
+            && clause_words.get(k + 1).is_some_and(|(_, n)| matches!(n.norm.as_ref(), "eerder" | "sneller" | "liever"));
+        (WISHES.contains(&t.norm.as_ref()) || sooner).then_some(*i)
+    })
 }
 
 fn doxxing_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
@@ -633,4 +906,63 @@ fn is_noun(r: &Reading<'_>, word: &str) -> bool {
 fn house_number(word: &str) -> bool {
     let digits = word.bytes().take_while(u8::is_ascii_digit).count();
     (1..=4).contains(&digits) && word.len() - digits <= 1
+}
+
+/// Whether the word at `at` of a clause is a plural written with an apostrophe ("homo's").
+fn apostrophe_plural(r: &Reading<'_>, clause_words: &[(usize, &Token<'_>)], at: usize) -> bool {
+    let (Some((_, word)), Some((_, s))) = (clause_words.get(at), clause_words.get(at + 1)) else { return false };
+    s.norm == "s" && r.text.get(word.end..s.start).is_some_and(|between| matches!(between, "'" | "’"))
+}
+
+/// Whether a noun looks plural: `-en` ("joden", "vluchtelingen") or `-s`
+/// after anything but a long vowel or another `s` ("moslims",
+/// "transgenders"; not "kaas", "huis", "pers").
+fn looks_plural(noun: &str) -> bool {
+    let long_vowel_s = ["aas", "oos", "ees", "uis", "ies", "eis", "ijs", "ous", "ss", "us", "is"];
+    noun.len() > 3 && (noun.ends_with("en") || (noun.ends_with('s') && !long_vowel_s.iter().any(|e| noun.ends_with(e))))
+}
+
+/// `doe … pijn` in one clause ("ik doe ze allemaal pijn", "ik ga elke X
+/// pijn doen"): a form of `doen` now with `pijn` after it, no negation
+/// right before `pijn` ("ik doe je geen pijn"). The token range of both.
+fn pain_in(r: &Reading<'_>, clause: usize) -> Option<(usize, usize)> {
+    let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
+    let verb = clause_words.iter().position(|(_, t)| {
+        r.morphology
+            .analyses(&t.norm)
+            .iter()
+            .any(|a| a.tag.kind() == Kind::Now && r.morphology.lemma(a.lemma) == "doen")
+    })?;
+    let pain = clause_words.iter().skip(verb + 1).position(|(_, t)| t.norm == "pijn")? + verb + 1;
+    let negated = pain
+        .checked_sub(1)
+        .and_then(|b| clause_words.get(b))
+        .is_some_and(|(_, t)| matches!(t.norm.as_ref(), "geen" | "niet" | "nooit" | "nergens"));
+    if negated {
+        return None;
+    }
+    Some((clause_words[verb].0, clause_words[pain].0))
+}
+
+/// Whether a noun ends as nouns that name people do (`-ers`, `-isten`, `-leden`, …).
+fn person_ending(noun: &str) -> bool {
+    PERSON_ENDINGS.iter().any(|e| noun.len() > e.len() + 2 && noun.ends_with(e))
+}
+
+/// Whether the word at `at` of a clause names people by its form, never by
+/// looking it up (rule L11): a capitalised word inside the sentence
+/// ("alle Turken"), a plural with an apostrophe ("homo's") or a person's
+/// ending ("asielzoekers", "feministen").
+fn names_people(r: &Reading<'_>, clause_words: &[(usize, &Token<'_>)], at: usize) -> bool {
+    clause_words.get(at).is_some_and(|(_, t)| {
+        (t.capitalised && !t.sentence_start) || apostrophe_plural(r, clause_words, at) || person_ending(&t.norm)
+    })
+}
+
+/// Words the tables do not know that still are no noun: what follows the
+/// conjunction `dat` ("ik hoop dat alle X …", "dat ze …") is no pointed-at noun phrase.
+fn not_a_noun(word: &str) -> bool {
+    DETERMINERS.contains(&word)
+        || OBJECT_PRONOUNS.contains(&word)
+        || matches!(word, "ik" | "we" | "wij" | "hij" | "zij" | "er" | "het" | "de" | "een" | "iemand" | "niemand")
 }
