@@ -52,7 +52,14 @@ impl Escalation {
     /// else 2 when the mobilisation head does, and never below the rules'
     /// level. The contributions are listed when the layer reaches level 2 or
     /// changes the rules' level.
-    pub(super) fn learned_level(&self, cx: &Context<'_>, mut rule: Assessed, found: &Features<'_>) -> Assessed {
+    /// A threat the writer only quotes (`mentioned`) it never makes level 3.
+    pub(super) fn learned_level(
+        &self,
+        cx: &Context<'_>,
+        mut rule: Assessed,
+        found: &Features<'_>,
+        mentioned: bool,
+    ) -> Assessed {
         let learned = &self.learned;
         let mut z = [f64::from(learned.heads[ESCALATION].bias), f64::from(learned.heads[MOBILISATION].bias)];
         let mut weighted: Vec<Weighted<'_>> = Vec::with_capacity(found.named.len() + found.words.len());
@@ -90,7 +97,7 @@ impl Escalation {
         });
         let level = if joke {
             rule.level
-        } else if says(ESCALATION) {
+        } else if says(ESCALATION) && !mentioned {
             Level::Escalation
         } else if says(MOBILISATION) && rule.level >= Level::Discussion {
             Level::Mobilisation.max(rule.level)

@@ -33,10 +33,12 @@ use crate::morphology::Morphology;
 use crate::normalize::Token;
 use crate::themes::{Lexicon, TermMatch};
 use crate::time::TimeMention;
+use quotes::{QUOTES, Quotations};
 
 mod features;
 mod grammar;
 mod learned_level;
+mod quotes;
 
 pub(crate) use features::RULE_SIGNALS;
 use grammar::HitKind;
@@ -317,7 +319,7 @@ impl Escalation {
     pub fn assess(&self, cx: &Context<'_>) -> Assessed {
         let outcome = self.assess_by_rules(cx);
         let found = features::extract(cx, &outcome.reading());
-        self.learned_level(cx, outcome.assessed, &found)
+        self.learned_level(cx, outcome.assessed, &found, outcome.mentioned)
     }
 
     /// The features of a message as the learned layer reads them, and the
@@ -366,7 +368,12 @@ impl Escalation {
         });
         let whole = Scope { clause: None, first: 0, last: cx.tokens.len(), start: 0, end: cx.text.len() };
         let all = Found::collect(&occurrences, |_| true);
-        let message = self.evaluate(cx, &all, &whole, &hits);
+        let mut message = self.evaluate(cx, &all, &whole, &hits);
+        let quotations = Quotations::of(cx.text, cx.tokens);
+        let mentioned = only_quoted(&occurrences, &quotations, None);
+        if mentioned {
+            message.cap_as_report();
+        }
         // Only a clause with something of its own that escalates (violence,
         // harm, a threat, doxxing, a weapon, a grammar finding) can decide;
         // the others are read by the message (most news has none).
@@ -379,7 +386,14 @@ impl Escalation {
         let questioned = !questions.is_empty();
         let any_held = held.iter().any(|h| *h);
         if clause_count <= 1 || !(0..clause_count).any(escalating) {
-            return RuleOutcome { assessed: message.assessed, occurrences, hits, questioned, held: any_held };
+            return RuleOutcome {
+                assessed: message.assessed,
+                occurrences,
+                hits,
+                questioned,
+                held: any_held,
+                mentioned,
+            };
         }
         let scopes: Vec<Scope> = (0..clause_count).map(|c| Scope::of_clause(cx, &clauses, c)).collect();
         let reports = self.clause_reports(cx, &occurrences, &scopes);
@@ -400,7 +414,10 @@ impl Escalation {
             let own_call = occurrences.iter().any(|o| o.clause == clause && o.group == G_CALL && !o.negated)
                 || hits.iter().any(|h| h.clause == clause && h.kind != HitKind::Threat)
                 || cx.times.iter().any(|t| !t.past && t.start >= scope.start && t.start < scope.end);
-            if reports.get(clause).copied().unwrap_or(false) || (message_reports && !own_call) {
+            if reports.get(clause).copied().unwrap_or(false)
+                || (message_reports && !own_call)
+                || only_quoted(&occurrences, &quotations, Some(clause))
+            {
                 candidate.cap_as_report();
             }
             if best.as_ref().is_none_or(|b| candidate.outranks(b)) {
@@ -415,9 +432,9 @@ impl Escalation {
                 let clause = b.clause_text(cx.text);
                 b.assessed.explanation.insert(0, Signal { signal: "clause".into(), evidence: clause, weight: 0.0 });
                 b.assessed.disorder |= message.assessed.disorder;
-                RuleOutcome { assessed: b.assessed, occurrences, hits, questioned, held: any_held }
+                RuleOutcome { assessed: b.assessed, occurrences, hits, questioned, held: any_held, mentioned }
             }
-            _ => RuleOutcome { assessed: message.assessed, occurrences, hits, questioned, held: any_held },
+            _ => RuleOutcome { assessed: message.assessed, occurrences, hits, questioned, held: any_held, mentioned },
         }
     }
 
@@ -822,27 +839,27 @@ struct Reporting {
 }
 
 /// Quotation marks: a quoted clause in a message that reports is reported speech.
-const QUOTES: [char; 8] = ['"', '“', '”', '‘', '’', '\'', '«', '„'];
+
+/// Whether every escalating word (violence, harm, a threat, doxxing, a
+/// weapon) of `clause`, or of the whole message, stands in a quotation of a
+/// message with words of its own: someone else's words, reported or
+/// rejected (see `quotes`). False when there is none.
+fn only_quoted(occurrences: &[Occurrence<'_>], quotations: &Quotations, clause: Option<usize>) -> bool {
+    let mut escalating = occurrences.iter().filter(|o| {
+        clause.is_none_or(|c| c == o.clause) && matches!(o.group, G_VIOLENCE | G_HARM | G_THREAT | G_DOXXING | G_WEAPON)
+    });
+    let mut any = false;
+    escalating.all(|o| {
+        any = true;
+        quotations.quotes(o.m.start, o.m.end)
+    }) && any
+}
 
 /// Whether a text holds a quotation mark that is not an apostrophe inside a
 /// word (`z'n`) or of a contraction (`'s avonds`, `'t`, `'k`).
 fn has_quote(text: &str) -> bool {
     // Read on every clause: most have no quotation mark at all, and need no list of their characters.
-    if !text.contains(QUOTES) {
-        return false;
-    }
-    let chars: Vec<(usize, char)> = text.char_indices().collect();
-    chars.iter().enumerate().any(|(i, (at, c))| {
-        if !QUOTES.contains(c) {
-            return false;
-        }
-        let before = i.checked_sub(1).and_then(|b| chars.get(b)).is_some_and(|(_, p)| p.is_alphanumeric());
-        let after = chars.get(i + 1).is_some_and(|(_, n)| n.is_alphanumeric());
-        let word_after: String = text[at + c.len_utf8()..].chars().take_while(|ch| ch.is_alphanumeric()).collect();
-        let contraction =
-            !before && matches!(word_after.to_lowercase().as_str(), "s" | "t" | "k" | "n" | "m" | "r" | "ie");
-        !(contraction || (before && after))
-    })
+    text.contains(QUOTES) && !quotes::quote_marks(text).is_empty()
 }
 
 /// How much of a deciding clause the explanation quotes.
@@ -891,6 +908,9 @@ struct RuleOutcome<'m> {
     /// A frame (an idiom, a game, building work, …) holds back a clause:
     /// its harm words harm nobody.
     held: bool,
+    /// Every escalating word of the message stands in a quotation: the
+    /// writer mentions a threat, and the learned layer makes none of it.
+    mentioned: bool,
 }
 
 impl RuleOutcome<'_> {
