@@ -838,8 +838,6 @@ struct Reporting {
     past_weight: f32,
 }
 
-/// Quotation marks: a quoted clause in a message that reports is reported speech.
-
 /// Whether every escalating word (violence, harm, a threat, doxxing, a
 /// weapon) of `clause`, or of the whole message, stands in a quotation of a
 /// message with words of its own: someone else's words, reported or
