@@ -159,7 +159,13 @@ pub(crate) fn extract<'a>(cx: &Context<'a>, reading: &RuleReading<'_, '_>) -> Fe
     let mut keyed: Vec<(u64, &'a str)> = Vec::with_capacity(cx.tokens.len());
     for token in cx.tokens {
         let norm = token.norm.as_ref();
-        if norm.chars().count() < 2 || !norm.chars().all(char::is_alphabetic) || is_function_word(norm) {
+        // Most words are ASCII: their bytes answer without decoding characters.
+        let word_like = if norm.is_ascii() {
+            norm.len() >= 2 && norm.bytes().all(|b| b.is_ascii_alphabetic())
+        } else {
+            norm.chars().nth(1).is_some() && norm.chars().all(char::is_alphabetic)
+        };
+        if !word_like || is_function_word(norm) {
             continue;
         }
         let lemma = cx.morphology.analyses(norm).first().map_or(norm, |a| cx.morphology.lemma(a.lemma));

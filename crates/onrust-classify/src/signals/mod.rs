@@ -857,7 +857,7 @@ fn only_quoted(occurrences: &[Occurrence<'_>], quotations: &Quotations, clause: 
 /// word (`z'n`) or of a contraction (`'s avonds`, `'t`, `'k`).
 fn has_quote(text: &str) -> bool {
     // Read on every clause: most have no quotation mark at all, and need no list of their characters.
-    text.contains(QUOTES) && !quotes::quote_marks(text).is_empty()
+    quotes::may_quote(text) && !quotes::quote_marks(text).is_empty()
 }
 
 /// How much of a deciding clause the explanation quotes.

@@ -24,7 +24,7 @@ pub(super) struct Quotations {
 
 impl Quotations {
     pub fn of(text: &str, tokens: &[Token<'_>]) -> Quotations {
-        if !text.contains(QUOTES) {
+        if !may_quote(text) {
             return Quotations::default();
         }
         let marks = quote_marks(text);
@@ -40,6 +40,14 @@ impl Quotations {
     pub fn quotes(&self, start: usize, end: usize) -> bool {
         self.words_outside && self.ranges.iter().any(|&(from, to)| start >= from && end <= to)
     }
+}
+
+/// Whether `text` can hold a mark of [`QUOTES`]: `"` or `'`, or a byte
+/// that starts one of the others (U+00AB `«` starts with 0xC2, the curly
+/// quotes and `„` with 0xE2). A byte search, asked of every clause, where a
+/// search for eight characters decodes each one.
+pub(super) fn may_quote(text: &str) -> bool {
+    text.bytes().any(|b| matches!(b, b'"' | b'\'' | 0xC2 | 0xE2)) && text.contains(QUOTES)
 }
 
 /// The quotation marks of a text with their byte offset: every mark of
@@ -94,6 +102,14 @@ mod tests {
         assert!(!quoted("homo's en moslims moeten weg, 's avonds gaan we", "moslims moeten weg"));
         assert!(!quoted("z'n auto gaat eraan, 't is gedaan met hem", "auto gaat eraan"));
         assert!(quote_marks("z'n 's avonds 't homo's").is_empty());
+    }
+
+    #[test]
+    fn every_quotation_mark_is_seen_by_the_byte_search() {
+        for mark in QUOTES {
+            assert!(may_quote(&format!("zei {mark}ja")), "{mark}");
+        }
+        assert!(!may_quote("geen aanhalingstekens, wel é en €"));
     }
 
     #[test]
