@@ -316,16 +316,6 @@ pub struct PartitionOffsets {
 
 impl PartitionOffsets {
     pub fn delivered(&mut self, offset: i64) {
-        // An offset below what was handed out means the partition is read
-        // again from there: a rebalance gave it back to this consumer at the
-        // group's committed offset, after another consumer had it. What was
-        // handed out from there on before counts for nothing now; kept, it
-        // would let the first record done store the old high-water mark and
-        // commit past records this reading has not even fetched, and the
-        // next owner would never read them.
-        if offset < self.next {
-            self.rewind(offset);
-        }
         self.in_flight.insert(offset);
         self.next = self.next.max(offset + 1);
     }
@@ -681,38 +671,6 @@ mod tests {
         }
         assert_eq!(seen[0], 0, "the failed record first: {seen:?}");
         assert!(seen.contains(&1), "{seen:?}");
-    }
-
-    /// A partition taken away by a rebalance and given back later is read
-    /// again from the group's committed offset, which can lie below what
-    /// this consumer handed out before: only what this reading has done is
-    /// stored.
-    #[test]
-    fn a_partition_read_again_stores_only_what_the_new_reading_did() {
-        let mut p = PartitionOffsets::default();
-        for o in 0..10 {
-            p.delivered(o);
-        }
-        for o in 0..10 {
-            p.done(o);
-        }
-        // Given back at committed offset 5; 5 is read and done, 6 not yet fetched.
-        p.delivered(5);
-        assert_eq!(p.done(5), Some(6), "not 10: 6 to 9 have not been read again");
-        p.delivered(6);
-        p.delivered(7);
-        assert_eq!(p.done(7), None, "6 is in flight");
-        assert_eq!(p.done(6), Some(8));
-        // An old record's late acknowledgement stores nothing.
-        let mut q = PartitionOffsets::default();
-        for o in 0..4 {
-            q.delivered(o);
-        }
-        assert_eq!(q.done(0), Some(1));
-        assert_eq!(q.done(1), Some(2));
-        q.delivered(2);
-        assert_eq!(q.done(3), None, "3 belongs to the reading before");
-        assert_eq!(q.done(2), Some(3));
     }
 
     #[test]
