@@ -29,3 +29,32 @@ impl ConsumerLag<'_> {
         metrics::gauge!(CONSUMER_LAG, "stage" => self.stage.to_owned()).set(self.lag as f64);
     }
 }
+
+/// A partition was handed out from past the group's committed offset: the
+/// records between were never delivered (Kafka).
+#[cfg_attr(not(feature = "kafka"), allow(dead_code))]
+pub struct RecordsSkipped<'a> {
+    pub stage: &'a str,
+    pub topic: &'a str,
+    pub partition: i32,
+    /// The group's committed offset: the first record not delivered.
+    pub from: i64,
+    /// The offset the reading started at.
+    pub to: i64,
+}
+
+#[cfg_attr(not(feature = "kafka"), allow(dead_code))]
+impl RecordsSkipped<'_> {
+    pub fn emit(&self) {
+        tracing::warn!(
+            stage = self.stage,
+            topic = self.topic,
+            partition = self.partition,
+            from = self.from,
+            to = self.to,
+            records = self.to - self.from,
+            "records never handed out: the partition was read from past the group's committed offset \
+             (removed by retention before they were read, or skipped by the broker); they are not processed"
+        );
+    }
+}

@@ -37,7 +37,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
-use crate::internal_events::ConsumerLag;
+use crate::internal_events::{ConsumerLag, RecordsSkipped};
 use crate::kafka_options::FIXED_PRODUCER;
 use crate::{Ack, BoxFuture, Bus, BusError, Delivery, KafkaOptions, Origin, Publisher, Record, Subscriber, Topic};
 
@@ -182,6 +182,8 @@ impl KafkaBus {
             offsets: Arc::new(Mutex::new(HashMap::new())),
             rewinds: Arc::new(Mutex::new(Vec::new())),
             skip_below: HashMap::new(),
+            readings: Readings::default(),
+            group: group.to_owned(),
             stop: self.stop.subscribe(),
         })
     }
@@ -337,6 +339,33 @@ impl PartitionOffsets {
     }
 }
 
+/// Per partition, the offset after the last record handed out. A record at
+/// any other offset starts a new reading: the first, one after a rebalance
+/// or a restart (at the group's committed offset), or one after a rewind.
+#[derive(Debug, Default)]
+struct Readings {
+    next: HashMap<i32, i64>,
+}
+
+impl Readings {
+    /// Notes a record handed out; true when it starts a new reading.
+    fn starts(&mut self, partition: i32, offset: i64) -> bool {
+        self.next.insert(partition, offset + 1) != Some(offset)
+    }
+
+    /// The partition goes on at `offset` by our own seek: no new reading.
+    fn expect(&mut self, partition: i32, offset: i64) {
+        self.next.insert(partition, offset);
+    }
+}
+
+/// The first offset a reading that starts at `first` skipped, when the group
+/// had committed `committed` (an offset below zero is none committed: then
+/// the reset policy decides where to start, and nothing is skipped).
+fn skipped_from(committed: Option<i64>, first: i64) -> Option<i64> {
+    committed.filter(|&c| c >= 0 && c < first)
+}
+
 struct KafkaSubscriber {
     topic: Topic,
     consumer: Arc<StreamConsumer>,
@@ -347,13 +376,17 @@ struct KafkaSubscriber {
     /// Per partition, the first offset a sink's own commit has not covered
     /// yet ([`Subscriber::seek`]); records before it are passed over.
     skip_below: HashMap<i32, i64>,
+    /// Where each partition's current reading is, to see a new one start.
+    readings: Readings,
+    /// The consumer group: the stage's name, for what is reported.
+    group: String,
     stop: tokio::sync::watch::Receiver<bool>,
 }
 
 impl KafkaSubscriber {
     /// Reads each partition with a failed record again from that record: the
     /// records after it come again too, and the idempotent sinks absorb them.
-    fn rewind_failed(&self) {
+    fn rewind_failed(&mut self) {
         let failed: Vec<(i32, i64)> = match self.rewinds.lock() {
             Ok(mut r) => std::mem::take(&mut *r),
             Err(_) => return,
@@ -371,16 +404,40 @@ impl KafkaSubscriber {
             }
             let to = rdkafka::Offset::Offset(offset);
             match self.consumer.seek(self.topic.name(), partition, to, Duration::from_secs(5)) {
-                Ok(()) => tracing::warn!(
-                    topic = self.topic.name(),
-                    partition,
-                    offset,
-                    "a record failed; reading again from it"
-                ),
+                Ok(()) => {
+                    // Our own seek: the group's committed offset may still lie
+                    // before it (records done since are not committed yet).
+                    self.readings.expect(partition, offset);
+                    tracing::warn!(
+                        topic = self.topic.name(),
+                        partition,
+                        offset,
+                        "a record failed; reading again from it"
+                    );
+                }
                 // No longer ours: its new owner reads from the last stored offset, which is before it.
                 Err(e) => tracing::debug!(topic = self.topic.name(), partition, error = %e, "no rewind"),
             }
         }
+    }
+
+    /// A reading of a partition starts at the group's committed offset; one
+    /// that starts past it has skipped records: removed by retention before
+    /// they were read, or not handed out by the broker (tansu 0.6.0, when a
+    /// reading resumes inside a record batch). Nothing brings them back from
+    /// here, so the warning says which. Asked on a blocking thread: it is a
+    /// round trip to the group's coordinator, once per reading.
+    fn check_resume(&self, partition: i32, first: i64) {
+        let (consumer, topic, group) = (Arc::clone(&self.consumer), self.topic, self.group.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut asked = TopicPartitionList::new();
+            asked.add_partition(topic.name(), partition);
+            let Ok(committed) = consumer.committed_offsets(asked, Duration::from_secs(5)) else { return };
+            let committed = committed.find_partition(topic.name(), partition).and_then(|e| e.offset().to_raw());
+            if let Some(from) = skipped_from(committed, first) {
+                RecordsSkipped { stage: &group, topic: topic.name(), partition, from, to: first }.emit();
+            }
+        });
     }
 
     /// Marks a record done at once (passed over by a seek), storing its offset.
@@ -431,6 +488,9 @@ impl Subscriber for KafkaSubscriber {
                         continue;
                     }
                 };
+                if self.readings.starts(partition, offset) {
+                    self.check_resume(partition, offset);
+                }
                 if self.skip_below.get(&partition).is_some_and(|&first| offset < first) {
                     self.pass_over(partition, offset);
                     continue;
@@ -671,6 +731,30 @@ mod tests {
         }
         assert_eq!(seen[0], 0, "the failed record first: {seen:?}");
         assert!(seen.contains(&1), "{seen:?}");
+    }
+
+    #[test]
+    fn a_reading_starts_at_the_first_record_and_wherever_the_offsets_jump() {
+        let mut readings = Readings::default();
+        assert!(readings.starts(0, 5), "the first record of a partition");
+        assert!(!readings.starts(0, 6));
+        assert!(!readings.starts(0, 7));
+        assert!(readings.starts(1, 7), "partitions are read apart");
+        assert!(readings.starts(0, 3), "read again from before: a rebalance or a rewind");
+        assert!(!readings.starts(0, 4));
+        assert!(readings.starts(0, 9), "a jump forward");
+        readings.expect(0, 4);
+        assert!(!readings.starts(0, 4), "our own seek back to a failed record");
+        assert!(!readings.starts(0, 5));
+    }
+
+    #[test]
+    fn a_reading_past_the_committed_offset_skipped_what_lies_between() {
+        assert_eq!(skipped_from(Some(1000), 1032), Some(1000));
+        assert_eq!(skipped_from(Some(1032), 1032), None, "it starts where the group stopped");
+        assert_eq!(skipped_from(Some(1040), 1032), None, "read again from before: nothing skipped");
+        assert_eq!(skipped_from(None, 1032), None, "nothing committed: the reset policy decides");
+        assert_eq!(skipped_from(Some(-1001), 5), None, "librdkafka's 'no offset'");
     }
 
     #[test]

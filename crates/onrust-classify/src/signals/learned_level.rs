@@ -214,7 +214,7 @@ fn push_four_decimals(out: &mut String, value: f32) {
     rest /= 10_000;
     if fraction > 0 {
         let mut places = 4;
-        while fraction % 10 == 0 {
+        while fraction.is_multiple_of(10) {
             fraction /= 10;
             places -= 1;
         }

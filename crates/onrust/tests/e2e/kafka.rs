@@ -153,8 +153,83 @@ fn every_role_its_own_process_survives_sigkill_and_archives_every_message_once()
             std::thread::sleep(Duration::from_millis(250));
         }
     }
+    // One record per batch (`batch.num.messages = 1`): however the partitions
+    // moved after the kills, every reading started where its group had
+    // committed, and nothing is reported skipped.
+    for daemon in [&ingest, &classify_a, &classify_b, &archive, &alert] {
+        let log = daemon.stderr();
+        assert!(!log.contains("records never handed out"), "a skip reported:\n{log}");
+    }
     for daemon in [ingest, classify_a, classify_b, archive, alert] {
         let log = daemon.stderr();
         assert_eq!(daemon.terminate().0, Some(0), "a clean stop:\n{log}");
     }
+}
+
+/// Puts `records` records on partition 0 of the raw topic as one record
+/// batch (one linger window, then a flush).
+fn produce_one_batch(brokers: &str, first: usize, records: usize) {
+    use rdkafka::config::ClientConfig;
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let producer: BaseProducer =
+        ClientConfig::new().set("bootstrap.servers", brokers).set("linger.ms", "2000").create().expect("producer");
+    for i in first..first + records {
+        let key = format!("k{i}");
+        producer
+            .send(BaseRecord::to("onrust.raw.v1").partition(0).key(&key).payload("{}"))
+            .map_err(|(e, _)| e)
+            .expect("produce");
+    }
+    producer.flush(Duration::from_secs(10)).expect("flush");
+}
+
+/// A consumer that resumes inside a record batch must get that batch.
+/// tansu 0.6.0 hands out only the batches after it, so the rest of the
+/// batch is never read (docs/PERFORMANCE.md, "Kafka: records a test broker
+/// skips"); onrust cannot get them back, but it must not be silent about
+/// it. Should tansu return the batch one day, this test fails on its first
+/// assertion and can go.
+#[test]
+fn a_partition_read_from_past_the_committed_offset_is_warned_about() {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use rdkafka::client::DefaultClientContext;
+    use rdkafka::config::ClientConfig;
+    use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+    use rdkafka::{Offset, TopicPartitionList};
+
+    let broker = Broker::start();
+    let brokers = broker.brokers();
+    let admin: AdminClient<DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", &brokers).create().expect("admin");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let created = runtime
+        .block_on(
+            admin.create_topics(&[NewTopic::new("onrust.raw.v1", 1, TopicReplication::Fixed(1))], &AdminOptions::new()),
+        )
+        .expect("create topic");
+    assert!(created.iter().all(Result::is_ok), "{created:?}");
+    // Offsets 0–3 in one batch, 4–7 in the next.
+    produce_one_batch(&brokers, 0, 4);
+    produce_one_batch(&brokers, 4, 4);
+    // The classify group stopped at offset 2, inside the first batch.
+    let committer: BaseConsumer =
+        ClientConfig::new().set("bootstrap.servers", &brokers).set("group.id", "classify").create().expect("consumer");
+    let mut at = TopicPartitionList::new();
+    at.add_partition_offset("onrust.raw.v1", 0, Offset::Offset(2)).expect("offset");
+    committer.commit(&at, CommitMode::Sync).expect("commit");
+    drop(committer);
+
+    let install = Install::new(&[]);
+    install.use_kafka(&brokers, 1);
+    let classify = install.start_roles(&["classify"]);
+    let warned = holds_within_every(Duration::from_secs(60), Duration::from_millis(250), || {
+        classify.stderr().contains("records never handed out")
+    });
+    let log = classify.stderr();
+    assert!(warned, "no warning about the skipped records:\n{log}");
+    let warning = log.lines().find(|l| l.contains("records never handed out")).unwrap_or_default();
+    for field in ["topic=\"onrust.raw.v1\"", "partition=0", "from=2", "to=4", "records=2", "stage=\"classify\""] {
+        assert!(warning.contains(field), "{field} in {warning}");
+    }
+    assert_eq!(classify.terminate().0, Some(0), "a clean stop:\n{log}");
 }
