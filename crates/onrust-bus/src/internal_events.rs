@@ -4,6 +4,7 @@
 //! consumer group, which is a stage's name.
 
 pub const CONSUMER_LAG: &str = "onrust_bus_consumer_lag";
+pub const SKIPPED_RECORDS: &str = "onrust_bus_skipped_records_total";
 
 /// Registers descriptions of the bus's metrics.
 pub fn describe_metrics() {
@@ -11,6 +12,11 @@ pub fn describe_metrics() {
         CONSUMER_LAG,
         metrics::Unit::Count,
         "Kafka: records the stage's consumer group has not read yet, over its assigned partitions."
+    );
+    metrics::describe_counter!(
+        SKIPPED_RECORDS,
+        metrics::Unit::Count,
+        "Kafka: records a partition was read past (retention removed them unread, or the broker skipped them)."
     );
 }
 
@@ -56,5 +62,6 @@ impl RecordsSkipped<'_> {
             "records never handed out: the partition was read from past the group's committed offset \
              (removed by retention before they were read, or skipped by the broker); they are not processed"
         );
+        metrics::counter!(SKIPPED_RECORDS, "stage" => self.stage.to_owned()).increment(self.to.abs_diff(self.from));
     }
 }

@@ -231,5 +231,10 @@ fn a_partition_read_from_past_the_committed_offset_is_warned_about() {
     for field in ["topic=\"onrust.raw.v1\"", "partition=0", "from=2", "to=4", "records=2", "stage=\"classify\""] {
         assert!(warning.contains(field), "{field} in {warning}");
     }
+    let metrics = classify.get("/metrics").map(|(_, body)| body).unwrap_or_default();
+    assert!(
+        metrics.lines().any(|l| l == "onrust_bus_skipped_records_total{stage=\"classify\"} 2"),
+        "the counter for the alert rule:\n{metrics}"
+    );
     assert_eq!(classify.terminate().0, Some(0), "a clean stop:\n{log}");
 }

@@ -30,10 +30,11 @@ const SUBSTITUTIONS: [(&str, &str); 4] =
 /// halted one, or a mandate near or past its end), which a live test of a
 /// healthy one cannot produce: their expressions must parse and return
 /// nothing here; `promtool test rules` shows them firing.
-const NOT_LIVE: [&str; 6] = [
+const NOT_LIVE: [&str; 7] = [
     "OnrustDown",
     "OnrustPipelineStalled",
     "OnrustAlertDeliveryFailed",
+    "OnrustRecordsSkipped",
     "OnrustMandateEnding",
     "OnrustMandateEnded",
     "OnrustHalted",
