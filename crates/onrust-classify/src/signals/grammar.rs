@@ -343,7 +343,7 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
     }
     if intent.as_ref().is_none_or(|i| i.0 < 1.0) {
         let writer = words(r, clause).find(|(i, t)| {
-            matches!(t.norm.as_ref(), "ik" | "we" | "wij" | "i")
+            is_writer(t)
                 && (((first.abs_diff(*i) <= 2 || last.abs_diff(*i) <= 2) && finite_near(r, *i, first, last))
                     || *i + 1 == first
                     || (*i < first && first - *i <= WRITER_REACH && acting_verb_next_to(r, *i)))
@@ -516,7 +516,6 @@ const DYING: [&str; 6] = ["sterven", "doodgaan", "creperen", "verrekken", "doodb
 /// with the writer as its subject: the writer's pronoun within two words of
 /// it, or next to `ga`/`gaan` in its clause ("ga ik echt even dood").
 fn writer_dies(r: &Reading<'_>, clause: usize, first: usize, last: usize) -> bool {
-    let writer = |t: &Token<'_>| matches!(t.norm.as_ref(), "ik" | "we" | "wij" | "i");
     // "dood" before a verb kills ("ik ga die X dood maken").
     let verb_after = |i: usize| {
         r.tokens.get(i + 1).is_some_and(|n| r.morphology.analyses(&n.norm).iter().any(|a| a.tag.kind() == Kind::Now))
@@ -525,13 +524,18 @@ fn writer_dies(r: &Reading<'_>, clause: usize, first: usize, last: usize) -> boo
         (t.norm == "dood" && !verb_after(i))
             || r.morphology.analyses(&t.norm).iter().any(|a| DYING.contains(&r.morphology.lemma(a.lemma)))
     });
-    let near = (first.saturating_sub(2)..=last + 2).filter_map(|i| r.tokens.get(i)).any(writer);
+    let near = (first.saturating_sub(2)..=last + 2).filter_map(|i| r.tokens.get(i)).any(is_writer);
     let clause_words: Vec<&Token<'_>> = words(r, clause).map(|(_, t)| t).collect();
     let going = clause_words.windows(2).any(|pair| {
         let going = |t: &Token<'_>| matches!(t.norm.as_ref(), "ga" | "gaan");
-        (writer(pair[0]) && going(pair[1])) || (going(pair[0]) && writer(pair[1]))
+        (is_writer(pair[0]) && going(pair[1])) || (going(pair[0]) && is_writer(pair[1]))
     });
     dying && (near || going)
+}
+
+/// Whether a word is the writer as a subject (`ik`, `we`, `wij`, `i`).
+fn is_writer(t: &Token<'_>) -> bool {
+    matches!(t.norm.as_ref(), "ik" | "we" | "wij" | "i")
 }
 
 /// Pronouns by which the writer or the subject harms himself ("ik martel mezelf").
@@ -542,9 +546,7 @@ const SELF: [&str; 5] = ["mezelf", "mijzelf", "zichzelf", "onszelf", "myself"];
 /// dreigde dat …"; not "ik zeg dat …", which is the writer's own).
 fn reported_before(r: &Reading<'_>, clause: usize, at: usize) -> bool {
     let clause_words: Vec<(usize, &Token)> = words(r, clause).take_while(|(i, _)| *i < at).collect();
-    let writer = |k: Option<usize>| {
-        k.and_then(|k| clause_words.get(k)).is_some_and(|(_, t)| matches!(t.norm.as_ref(), "ik" | "we" | "wij" | "i"))
-    };
+    let writer = |k: Option<usize>| k.and_then(|k| clause_words.get(k)).is_some_and(|(_, t)| is_writer(t));
     clause_words.iter().enumerate().any(|(k, (_, t))| {
         SPEECH.contains(&t.norm.as_ref())
             && clause_words.iter().skip(k + 1).take(3).any(|(_, d)| d.norm == "dat")
