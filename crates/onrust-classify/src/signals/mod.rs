@@ -33,7 +33,7 @@ use crate::morphology::Morphology;
 use crate::normalize::Token;
 use crate::themes::{Lexicon, TermMatch};
 use crate::time::TimeMention;
-use quotes::{QUOTES, Quotations};
+use quotes::{QUOTES, Quotations, has_quote};
 
 mod features;
 mod grammar;
@@ -843,21 +843,14 @@ struct Reporting {
 /// message with words of its own: someone else's words, reported or
 /// rejected (see `quotes`). False when there is none.
 fn only_quoted(occurrences: &[Occurrence<'_>], quotations: &Quotations, clause: Option<usize>) -> bool {
-    let mut escalating = occurrences.iter().filter(|o| {
-        clause.is_none_or(|c| c == o.clause) && matches!(o.group, G_VIOLENCE | G_HARM | G_THREAT | G_DOXXING | G_WEAPON)
-    });
-    let mut any = false;
-    escalating.all(|o| {
-        any = true;
-        quotations.quotes(o.m.start, o.m.end)
-    }) && any
-}
-
-/// Whether a text holds a quotation mark that is not an apostrophe inside a
-/// word (`z'n`) or of a contraction (`'s avonds`, `'t`, `'k`).
-fn has_quote(text: &str) -> bool {
-    // Read on every clause: most have no quotation mark at all, and need no list of their characters.
-    quotes::may_quote(text) && !quotes::quote_marks(text).is_empty()
+    let mut escalating = occurrences
+        .iter()
+        .filter(|o| {
+            clause.is_none_or(|c| c == o.clause)
+                && matches!(o.group, G_VIOLENCE | G_HARM | G_THREAT | G_DOXXING | G_WEAPON)
+        })
+        .peekable();
+    escalating.peek().is_some() && escalating.all(|o| quotations.quotes(o.m.start, o.m.end))
 }
 
 /// How much of a deciding clause the explanation quotes.

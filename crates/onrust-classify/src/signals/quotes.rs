@@ -42,20 +42,27 @@ impl Quotations {
     }
 }
 
+/// Whether a text holds a quotation mark that is not an apostrophe inside a
+/// word (`z'n`) or of a contraction (`'s avonds`, `'t`, `'k`).
+pub(super) fn has_quote(text: &str) -> bool {
+    // Read on every clause: most have no quotation mark at all, and need no list of their characters.
+    may_quote(text) && !quote_marks(text).is_empty()
+}
+
 /// Whether `text` can hold a mark of [`QUOTES`]: `"` or `'`, or a byte
 /// that starts one of the others (U+00AB `«` starts with 0xC2, the curly
 /// quotes and `„` with 0xE2). A byte search, asked of every clause, where a
 /// search for eight characters decodes each one. Read to the end without
 /// stopping at a find, so the compiler checks many bytes per instruction
 /// (most texts have none).
-pub(super) fn may_quote(text: &str) -> bool {
+fn may_quote(text: &str) -> bool {
     text.bytes().fold(false, |found, b| found | matches!(b, b'"' | b'\'' | 0xC2 | 0xE2)) && text.contains(QUOTES)
 }
 
 /// The quotation marks of a text with their byte offset: every mark of
 /// [`QUOTES`] except an apostrophe inside a word (`z'n`, `homo's`) or of a
 /// contraction (`'s avonds`, `'t`, `'k`).
-pub(super) fn quote_marks(text: &str) -> Vec<(usize, char)> {
+fn quote_marks(text: &str) -> Vec<(usize, char)> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let mut marks = Vec::new();
     for (i, &(at, c)) in chars.iter().enumerate() {
