@@ -318,8 +318,7 @@ pub fn normalize(s: &str, max_chars: usize) -> String {
     // the next white space; only the white space between them is rewritten.
     let mut word_start: Option<usize> = None;
     for (at, c) in cleaned.char_indices() {
-        let is_space = if c.is_ascii() { c.is_ascii_whitespace() || c == '\u{0B}' } else { c.is_whitespace() };
-        if !is_space {
+        if !c.is_whitespace() {
             if word_start.is_none() {
                 if !out.is_empty() {
                     if newlines > 0 {
