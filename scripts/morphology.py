@@ -441,6 +441,9 @@ def main():
             for f in fs:
                 if f in forms or particle:
                     rows.add((f, inf, tag))
+    # Chat drops the final d of a stem after "ij" and "ou" ("ik rij hem dood",
+    # "ik snij ze open", "hou je bek"); the dictionary knows only "rijd".
+    rows |= {(f[:-1], lemma, tag) for f, lemma, tag in rows if tag == "stem" and f.endswith(("ijd", "oud"))}
     # A stem the dictionary also lists as a name starts no separable verb:
     # "uit het Gooi … om 10 uur" is no "gooi … om".
     bases = {base for _, _, base in separable}

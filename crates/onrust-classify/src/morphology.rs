@@ -249,6 +249,10 @@ mod tests {
         assert!(reading(&m, "stak").contains(&("steken".into(), Tag::Past)), "strong verbs too");
         assert!(reading(&m, "neergestoken").iter().any(|(l, t)| l == "neersteken" && *t == Tag::Participle));
         assert!(m.analyses("fiets").is_empty() || m.analyses("fiets").iter().all(|a| a.tag != Tag::Past));
+        // Chat drops the d of a stem after "ij" and "ou": "ik rij", "ik snij", "hou".
+        assert!(reading(&m, "rij").contains(&("rijden".into(), Tag::Stem)));
+        assert!(reading(&m, "snij").contains(&("snijden".into(), Tag::Stem)));
+        assert!(reading(&m, "hou").contains(&("houden".into(), Tag::Stem)));
     }
 
     #[test]

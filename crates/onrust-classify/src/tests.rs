@@ -847,6 +847,50 @@ fn the_look_alikes_of_group_threats_stay_below_escalation() {
     }
 }
 
+#[test]
+fn killings_foretold_and_chat_spellings_are_escalation() {
+    // The passive of a verb of killing with people as its subject, the
+    // writer's wish, `dood aan` / `death to`, English desert, a separable
+    // verb with the particle "dood", and stems written without their d.
+    for text in [
+        "Die wethouder wordt binnenkort afgemaakt, reken maar.",
+        "Ze worden allemaal opgeknoopt, die verraders.",
+        "Jullie zullen een voor een opgehangen worden.",
+        "Straks worden alle bestuurders vergast.",
+        "Als het aan mij ligt worden die bestuurders geëxecuteerd.",
+        "Dood aan alle verraders!",
+        "death to the mayor and his council",
+        "that alderman deserves a bullet",
+        "Ik rij die agent dood als ik de kans krijg.",
+        "ik snij ze allemaal open",
+    ] {
+        assert_eq!(level_of(text), Level::Escalation, "{text}: {:#?}", classify(text));
+    }
+    let a = classify("Ze worden allemaal opgeknoopt, die verraders.");
+    let grammar = a.explanation.iter().find(|s| s.signal == "intent_to_harm").expect("the grammar explains itself");
+    assert!(grammar.evidence.contains("Ze") && grammar.evidence.contains("opgeknoopt"), "{grammar:?}");
+}
+
+#[test]
+fn the_look_alikes_of_foretold_killings_stay_below_escalation() {
+    for text in [
+        // Things hung up, finished and fired, in the passive.
+        "De schilderijen worden morgen opgehangen in het stadhuis.",
+        "Het werk wordt volgende week afgemaakt door de aannemer.",
+        "Vanavond wordt het vuurwerk afgeschoten bij de haven.",
+        "Alle slingers worden morgen opgehangen voor het feest.",
+        // Negated, an idea wished dead, a film, a row.
+        "Ze worden niet opgehangen, ze worden gewoon berecht.",
+        "Dood aan het fascisme.",
+        "death to the patriarchy",
+        "In de film worden alle soldaten geëxecuteerd.",
+        "We staan in de rij door de drukte bij de kassa.",
+        "Ik ga dood van de hitte vandaag.",
+    ] {
+        assert!(level_of(text) < Level::Escalation, "{text}: {:#?}", classify(text));
+    }
+}
+
 /// Words that name a group, for rule L11.
 const GROUP_WORDS: [&str; 8] =
     ["moslims", "joden", "asielzoekers", "vluchtelingen", "marokkanen", "polen", "homo", "boeren"];

@@ -25,6 +25,10 @@
 //! too; the writer dying (`ik ga dood van de hitte`), harm to oneself
 //! (`mezelf`) and somebody else's words (`wie zegt dat …`) are not threats.
 //!
+//! A killing foretold in the passive with people as its subject ("ze worden
+//! allemaal opgeknoopt") and `dood aan …` / `death to …` are read in
+//! [`foretold`].
+//!
 //! The strength is the product of the three weights; from
 //! [`THREAT_STRENGTH`] on it is a threat. A `frame` word in the clause or
 //! next to it (sport, a game, a film, cooking, building work, an idiom such
@@ -37,6 +41,8 @@
 //! suggestive word or emoji (`langs`, `bezoekje`, `delen`, 👀, 📍), or a
 //! call or intent when a word says somebody lives there (`woont`, `huis`),
 //! so a call to come to the town hall at its street address is not one.
+
+mod foretold;
 
 use super::{G_CALL, G_DOXXING, G_GATHERING, G_HARM, G_INTENT, G_TARGET, G_VIOLENCE, Occurrence};
 use crate::morphology::{Kind, Morphology, Tag};
@@ -247,7 +253,11 @@ pub(crate) fn read(r: &Reading<'_>) -> Vec<Hit> {
         let threats = threat_in(r, clause);
         let threatened = threats.iter().any(|h| h.kind == HitKind::Threat);
         hits.extend(threats);
-        if !threatened && let Some(hit) = normative_in(r, clause) {
+        if !threatened
+            && let Some(hit) = normative_in(r, clause)
+                .or_else(|| foretold::passive_in(r, clause))
+                .or_else(|| foretold::death_to_in(r, clause))
+        {
             hits.push(hit);
         }
         if let Some(hit) = doxxing_in(r, clause) {
@@ -280,7 +290,9 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
 
     // The harm predicate: present forms from the lexicons, or a participle with worden or a modal.
     let mut predicate: Option<(f32, usize, usize, String)> = None;
-    for o in here().filter(|o| o.group == G_HARM || o.group == G_VIOLENCE) {
+    for o in
+        here().filter(|o| (o.group == G_HARM || o.group == G_VIOLENCE) && !passive_participle(r, clause, o.m.first))
+    {
         if predicate.as_ref().is_none_or(|p| o.m.weight > p.0) {
             predicate = Some((o.m.weight, o.m.first, o.m.last, o.m.evidence.clone()));
         }
@@ -430,6 +442,28 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
     hits
 }
 
+/// Auxiliaries of the passive and the perfect: a form after them that is
+/// both a stem and a participle ("vermoord") is the participle.
+const AUXILIARIES: [&str; 10] = ["wordt", "worden", "word", "werd", "werden", "is", "zijn", "was", "waren", "ben"];
+
+/// Whether the word at `at` reads as a participle after an auxiliary of its
+/// clause ("elke dag worden er burgers vermoord"), not as the present tense
+/// of a call ("ik vermoord ze").
+fn passive_participle(r: &Reading<'_>, clause: usize, at: usize) -> bool {
+    let participle =
+        r.tokens.get(at).is_some_and(|t| r.morphology.analyses(&t.norm).iter().any(|a| a.tag == Tag::Participle));
+    let Some(word) = r.tokens.get(at).filter(|_| participle) else { return false };
+    // The last auxiliary before it, with no comma and no writer between
+    // ("ze zijn vermoord, ik vermoord ze terug").
+    let Some((aux, auxiliary)) =
+        words(r, clause).take_while(|(i, _)| *i < at).filter(|(_, t)| AUXILIARIES.contains(&t.norm.as_ref())).last()
+    else {
+        return false;
+    };
+    let writer_between = (aux + 1..at).filter_map(|i| r.tokens.get(i)).any(is_writer);
+    !writer_between && r.text.get(auxiliary.end..word.start).is_some_and(|between| !between.contains(','))
+}
+
 /// Modals of obligation, permission and desert that make a normative threat
 /// with a death or destruction complement ("die moeten dood", "verdient de kogel").
 const NORMATIVE_MODALS: [&str; 10] =
@@ -520,8 +554,17 @@ fn writer_dies(r: &Reading<'_>, clause: usize, first: usize, last: usize) -> boo
     let verb_after = |i: usize| {
         r.tokens.get(i + 1).is_some_and(|n| r.morphology.analyses(&n.norm).iter().any(|a| a.tag.kind() == Kind::Now))
     };
+    // A separable verb's particle "dood" kills ("ik rijd hem dood") unless
+    // its verb is one of dying ("ik ga … dood", `doodgaan`).
+    let separable_dying = first != last
+        && r.tokens.get(first).is_some_and(|t| {
+            r.morphology.analyses(&t.norm).iter().any(|a| {
+                let base = r.morphology.lemma(a.lemma);
+                DYING.iter().any(|d| d.strip_prefix("dood") == Some(base))
+            })
+        });
     let dying = [first, last].into_iter().filter_map(|i| Some((i, r.tokens.get(i)?))).any(|(i, t)| {
-        (t.norm == "dood" && !verb_after(i))
+        (t.norm == "dood" && !verb_after(i) && (first == last || separable_dying))
             || r.morphology.analyses(&t.norm).iter().any(|a| DYING.contains(&r.morphology.lemma(a.lemma)))
     });
     let near = (first.saturating_sub(2)..=last + 2).filter_map(|i| r.tokens.get(i)).any(is_writer);

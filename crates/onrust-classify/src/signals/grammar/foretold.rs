@@ -1,0 +1,227 @@
+//! Threats told as what will happen to somebody, without saying who will do
+//! it: the passive of a verb of killing ("die wethouder wordt binnenkort
+//! afgemaakt", "ze worden allemaal opgeknoopt", "jullie zullen opgehangen
+//! worden"), and the slogan `dood aan …` / `death to …`.
+//!
+//! Both need people as their object, read by form as everywhere in the
+//! grammar and never looked up as a group (rule L11): a target word, a
+//! pronoun that points at people, or a pointed-at noun that names people.
+//! Only verbs of killing are read: "de watertoren wordt morgen opgeblazen"
+//! says what will happen to a thing, and a report of a killing uses the past
+//! ("werd doodgeschoten") or a headline without `wordt`. A frame (a film, a
+//! game), a negation, a question mark and somebody else's words hold these
+//! readings as they hold the others.
+
+use super::{
+    DETERMINERS, G_TARGET, Hit, HitKind, OBJECT_PRONOUNS, Reading, apostrophe_plural, looks_plural, names_people,
+    reported_before, words, written,
+};
+use crate::morphology::Tag;
+use crate::normalize::Token;
+
+/// Verbs of killing: their participle with `wordt`/`worden` foretells a
+/// death. Only people are so killed, so a pointed-at plural is enough
+/// ("alle X worden vergast").
+pub(super) const KILLING: [&str; 13] = [
+    "vermoorden",
+    "opknopen",
+    "neerschieten",
+    "doodschieten",
+    "neersteken",
+    "doodsteken",
+    "doodslaan",
+    "vergassen",
+    "executeren",
+    "afslachten",
+    "lynchen",
+    "onthoofden",
+    "martelen",
+];
+
+/// Verbs of killing that also take things ("de schilderijen worden
+/// opgehangen", "het werk wordt afgemaakt", "vuurwerk wordt afgeschoten"):
+/// their subject must name people by its form.
+pub(super) const KILLING_OR_DOING: [&str; 3] = ["ophangen", "afmaken", "afschieten"];
+
+/// The passive auxiliary (the future takes it too: "zullen opgehangen worden").
+const PASSIVE: [&str; 3] = ["wordt", "worden", "word"];
+
+/// Pronouns that, as the subject of such a passive, point at people.
+const PERSON_SUBJECTS: [&str; 8] = ["ze", "zij", "jullie", "jij", "je", "hij", "u", "hullie"];
+
+/// Auxiliaries of the future that carry the passive's subject ("jullie zullen … worden").
+const FUTURE: [&str; 6] = ["zal", "zullen", "zult", "gaat", "gaan", "ga"];
+
+/// How far the participle may stand from its auxiliary ("worden een voor een opgeknoopt").
+const PASSIVE_REACH: usize = 5;
+
+/// Words by which the writer makes the passive his own wish ("als het aan
+/// mij ligt worden alle X …", "wat mij betreft worden ze …"): then any
+/// pointed-at noun is the object.
+const WRITER_WISH: [[&str; 3]; 3] = [["aan", "mij", "ligt"], ["wat", "mij", "betreft"], ["aan", "mij", "lag"]];
+
+/// A killing foretold in the passive, with people as its subject.
+pub(super) fn passive_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
+    if r.held.get(clause).copied().unwrap_or(false) {
+        return None;
+    }
+    let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
+    let aux = clause_words.iter().position(|(_, t)| PASSIVE.contains(&t.norm.as_ref()))?;
+    // Some(true) for a verb that kills people only, Some(false) for one that also takes things.
+    let killing = |t: &Token<'_>| {
+        r.morphology.analyses(&t.norm).iter().filter(|a| a.tag == Tag::Participle).find_map(|a| {
+            let lemma = r.morphology.lemma(a.lemma);
+            if KILLING.contains(&lemma) { Some(true) } else { KILLING_OR_DOING.contains(&lemma).then_some(false) }
+        })
+    };
+    // Main clause ("ze worden … opgeknoopt") or verb-final ("… opgehangen worden").
+    let (participle, people_only) = clause_words
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| k.abs_diff(aux) <= PASSIVE_REACH)
+        .find_map(|(k, (_, t))| Some((k, killing(t)?)))?;
+    let (from, to) = (aux.min(participle), aux.max(participle));
+    let negated = clause_words[from..=to].iter().any(|(_, t)| matches!(t.norm.as_ref(), "niet" | "nooit" | "geen"));
+    if negated || reported_before(r, clause, clause_words[from].0) {
+        return None;
+    }
+    // A pointed-at plural is people when the verb kills people only; any
+    // pointed-at noun is when the writer wishes it.
+    let wished = wished_by_writer(r, clause);
+    let accept = |noun: &Token<'_>| wished || (people_only && looks_plural(&noun.norm));
+    let subject = person_subject(r, &clause_words, aux, participle, people_only.then_some(&accept))?;
+    Some(Hit {
+        clause,
+        kind: HitKind::Threat,
+        strength: 1.0,
+        evidence: format!(
+            "{subject} + {} … {}",
+            written(r, clause_words[aux].0, clause_words[aux].0),
+            written(r, clause_words[participle].0, clause_words[participle].0)
+        ),
+    })
+}
+
+/// Whether the writer says in this clause or the one before that it is his
+/// wish ("als het aan mij ligt", "wat mij betreft").
+fn wished_by_writer(r: &Reading<'_>, clause: usize) -> bool {
+    let norms: Vec<&str> =
+        (clause.saturating_sub(1)..=clause).flat_map(|c| words(r, c)).map(|(_, t)| t.norm.as_ref()).collect();
+    norms.windows(3).any(|w| WRITER_WISH.iter().any(|wish| wish == w))
+}
+
+/// The people the passive is about: a pronoun as its subject, a target word
+/// before the participle, or, with `pointed` (a verb that kills people
+/// only), a pointed-at noun that names people by its form or that `pointed`
+/// takes. A verb that also takes things ("alle slingers worden
+/// opgehangen") needs a pronoun or a target word.
+fn person_subject(
+    r: &Reading<'_>,
+    clause_words: &[(usize, &Token<'_>)],
+    aux: usize,
+    participle: usize,
+    pointed: Option<&dyn Fn(&Token<'_>) -> bool>,
+) -> Option<String> {
+    // The subject pronoun opens the clause or stands next to an auxiliary
+    // ("worden ze", "jullie zullen … opgehangen worden").
+    let auxiliary = |k: usize| k == aux || clause_words.get(k).is_some_and(|(_, t)| FUTURE.contains(&t.norm.as_ref()));
+    let pronoun = clause_words.iter().enumerate().take(participle).find(|(k, (_, t))| {
+        PERSON_SUBJECTS.contains(&t.norm.as_ref())
+            && (*k == 0 || k.checked_sub(1).is_some_and(auxiliary) || auxiliary(k + 1))
+    });
+    let pronoun = pronoun.map(|(_, word)| word);
+    if let Some((i, _)) = pronoun {
+        return Some(written(r, *i, *i).to_owned());
+    }
+    let before = clause_words.get(participle).map_or(0, |(i, _)| *i);
+    let clause = clause_words.first().and_then(|(i, _)| r.clauses.get(*i)).copied();
+    if let Some(target) = r
+        .occurrences
+        .iter()
+        .find(|o| Some(o.clause) == clause && o.group == G_TARGET && !o.negated && o.m.first < before)
+    {
+        return Some(target.m.evidence.clone());
+    }
+    pointed_at_people(r, clause_words, participle, pointed?)
+}
+
+/// A determiner and the noun after it, before `end`, when the noun names
+/// people by its form or `accept` takes it.
+fn pointed_at_people(
+    r: &Reading<'_>,
+    clause_words: &[(usize, &Token<'_>)],
+    end: usize,
+    accept: &dyn Fn(&Token<'_>) -> bool,
+) -> Option<String> {
+    (0..end.min(clause_words.len())).find_map(|k| {
+        let (i, t) = clause_words.get(k)?;
+        let (next, noun) = clause_words.get(k + 1)?;
+        let people =
+            names_people(r, clause_words, k + 1) || (noun.norm.chars().all(char::is_alphabetic) && accept(noun));
+        (DETERMINERS.contains(&t.norm.as_ref()) && k + 1 < end && people).then(|| {
+            let last = if apostrophe_plural(r, clause_words, k + 1) {
+                clause_words.get(k + 2).map_or(*next, |(s, _)| *s)
+            } else {
+                *next
+            };
+            written(r, *i, last).to_owned()
+        })
+    })
+}
+
+/// `dood aan` / `death to` with people after it: a target word, a pronoun,
+/// or a pointed-at or plural noun ("dood aan alle X", "death to the
+/// mayor"); "dood aan het fascisme" wishes an idea dead and is no threat.
+pub(super) fn death_to_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
+    if r.held.get(clause).copied().unwrap_or(false) {
+        return None;
+    }
+    let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
+    let k = clause_words.windows(2).position(|pair| {
+        matches!((pair[0].1.norm.as_ref(), pair[1].1.norm.as_ref()), ("dood", "aan") | ("death", "to"))
+    })?;
+    let (start, _) = clause_words[k];
+    let object = k + 2;
+    let (at, first) = clause_words.get(object).map(|(i, t)| (*i, t))?;
+    let target = r
+        .occurrences
+        .iter()
+        .find(|o| o.clause == clause && o.group == G_TARGET && !o.negated && o.m.first >= at)
+        .map(|o| o.m.evidence.clone());
+    let pronoun = OBJECT_PRONOUNS.contains(&first.norm.as_ref()).then(|| written(r, at, at).to_owned());
+    // "alle X", "the X" with a plural X, or a bare plural ("death to traitors").
+    let plural_after = |k: usize| {
+        clause_words.get(k).is_some_and(|(_, t)| looks_plural(&t.norm) || apostrophe_plural(r, &clause_words, k))
+    };
+    let phrase = if matches!(first.norm.as_ref(), "alle" | "all" | "de" | "the" | "die" | "those" | "elke" | "every") {
+        plural_after(object + 1).then(|| written(r, at, clause_words[object + 1].0).to_owned())
+    } else {
+        plural_after(object).then(|| written(r, at, at).to_owned())
+    };
+    let person = target.or(pronoun).or(phrase)?;
+    Some(Hit {
+        clause,
+        kind: HitKind::Threat,
+        strength: 1.0,
+        evidence: format!("{} + {person}", written(r, start, clause_words[k + 1].0)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Problems;
+    use crate::morphology::Morphology;
+
+    #[test]
+    fn every_verb_of_killing_is_known_to_the_shipped_tables() {
+        // A verb the tables do not know would never be read, silently.
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config/signals");
+        let mut problems = Problems::default();
+        let m = Morphology::load(&dir, &mut problems);
+        assert!(problems.is_empty(), "{:?}", problems.0);
+        for lemma in KILLING.iter().chain(KILLING_OR_DOING.iter()) {
+            assert!(m.lemma_of(lemma).is_some(), "{lemma} is not in config/signals/morphology/nl-forms.tsv");
+        }
+    }
+}
