@@ -863,6 +863,13 @@ fn killings_foretold_and_chat_spellings_are_escalation() {
         "that alderman deserves a bullet",
         "Ik rij die agent dood als ik de kans krijg.",
         "ik snij ze allemaal open",
+        // Whoever comes next, the council as a whole, burning, wanting to, beating.
+        "Ik schiet de volgende verrader die ik zie dood.",
+        "Ik steek de eerste de beste agent die me aanraakt neer.",
+        "De hele raad mag wat mij betreft dood.",
+        "Die verraders moeten allemaal branden.",
+        "Ik krijg zin om die agenten met mijn auto te rammen.",
+        "Vanavond gaan we die demonstranten in elkaar meppen.",
     ] {
         assert_eq!(level_of(text), Level::Escalation, "{text}: {:#?}", classify(text));
     }
@@ -886,9 +893,29 @@ fn the_look_alikes_of_foretold_killings_stay_below_escalation() {
         "In de film worden alle soldaten geëxecuteerd.",
         "We staan in de rij door de drukte bij de kassa.",
         "Ik ga dood van de hitte vandaag.",
+        // Finishing work, the next time, candles, wanting to dance, advice, irony mid-message.
+        "Ik maak die opdracht morgen af.",
+        "Ik maak de volgende opdracht morgen af.",
+        "De volgende keer schiet ik raak bij het schieten.",
+        "De kaarsen moeten de hele nacht branden.",
+        "Ik heb zin om te dansen vanavond.",
+        "Ik geef je een goede raad: ga slapen.",
+        "Ja hoor, gooi die hele raad maar in de gracht, dan is het opgelost /s. Of we gaan gewoon stemmen.",
     ] {
         assert!(level_of(text) < Level::Escalation, "{text}: {:#?}", classify(text));
     }
+}
+
+#[test]
+fn the_sarcasm_tag_is_read_where_it_stands_and_not_inside_units() {
+    use crate::signals::has_irony_marks;
+    assert!(has_irony_marks("steek het maar in de fik /s"));
+    assert!(has_irony_marks("steek het maar in de fik/s"));
+    assert!(has_irony_marks("gooi ze in de gracht /s. Of we gaan stemmen"));
+    assert!(has_irony_marks("gooi ze in de gracht /s, of niet"));
+    assert!(!has_irony_marks("de wind haalde 30 km/s vandaag, niet normaal"));
+    assert!(!has_irony_marks("zie https://example.org/site/s1 voor meer"));
+    assert!(!has_irony_marks("gewoon een zin zonder teken"));
 }
 
 /// Words that name a group, for rule L11.

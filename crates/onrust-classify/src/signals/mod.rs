@@ -1157,12 +1157,21 @@ fn menaced(text: &str, tokens: &[Token<'_>]) -> bool {
             .any(|t| matches!(t.norm.as_ref(), "je" | "jij" | "jou" | "jouw" | "jullie" | "u" | "uw" | "you" | "your"))
 }
 
-/// `/s` at the end of a post, and laughing emoji.
+/// `/s` at the end of a line, or after a space and before a space or a
+/// punctuation mark ("… opgelost /s. Of we …"; not "km/s"), and laughing emoji.
 pub(crate) fn has_irony_marks(text: &str) -> bool {
     // Read on every clause: the byte searches rule out most texts before any
-    // line or character is walked (the three emoji all start with byte 0xF0).
+    // character is walked (the three emoji all start with byte 0xF0).
     let bytes = text.as_bytes();
-    (bytes.contains(&b'/') && (text.lines().any(|line| line.trim_end().ends_with("/s")) || text.contains(" /s ")))
+    let sarcasm_tag = |at: usize| {
+        let before = at.checked_sub(1).and_then(|b| bytes.get(b));
+        let after = bytes.get(at + 2);
+        before.is_none_or(u8::is_ascii_whitespace)
+            && after.is_none_or(|c| c.is_ascii_whitespace() || c.is_ascii_punctuation())
+    };
+    (bytes.contains(&b'/')
+        && (text.lines().any(|line| line.trim_end().ends_with("/s"))
+            || text.match_indices("/s").any(|(at, _)| sarcasm_tag(at))))
         || (bytes.contains(&0xF0) && text.contains(['😂', '🤣', '🙃']))
 }
 

@@ -405,6 +405,16 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
                 target = Some((weight, written(r, *i, *i).to_owned()));
                 break;
             }
+            if let Some((noun_at, end)) = first_or_next(r, &clause_words, at) {
+                // "schiet de volgende X die ik zie … dood": between a separable
+                // verb's parts only a person met (a relative clause) or a noun that names people counts.
+                let met = clause_words.get(noun_at + 1).is_some_and(|(_, w)| w.norm == "die");
+                if apart && !pain && (first..=last).contains(i) && !met && !names_people(r, &clause_words, noun_at) {
+                    continue;
+                }
+                target = Some((PHRASE_TARGET, written(r, *i, end).to_owned()));
+                break;
+            }
             if DETERMINERS.contains(&t.norm.as_ref())
                 && let Some((next, noun)) = clause_words.get(at + 1)
                 && noun.norm.chars().all(char::is_alphabetic)
@@ -470,8 +480,10 @@ const NORMATIVE_MODALS: [&str; 10] =
     ["moet", "moeten", "mag", "mogen", "verdient", "verdienen", "hoort", "horen", "zou", "zouden"];
 
 /// Complements that, after such a modal, wish death or destruction on the subject.
-const NORMATIVE_HARM: [&str; 15] = [
+const NORMATIVE_HARM: [&str; 17] = [
     "nekschot",
+    "branden",
+    "hangen",
     "kopschot",
     "dood",
     "kapot",
@@ -939,6 +951,22 @@ fn doxxing_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
         strength: 1.0,
         evidence: format!("{person} + {address} + {invitation}"),
     })
+}
+
+/// `de volgende X`, `de eerste X`, `de eerste de beste X` starting at word
+/// `at` of a clause: whoever comes next, a target as much as `elke X`. The
+/// noun's place among the clause words and its token.
+fn first_or_next(r: &Reading<'_>, clause_words: &[(usize, &Token<'_>)], at: usize) -> Option<(usize, usize)> {
+    let norm = |k: usize| clause_words.get(k).map(|(_, t)| t.norm.as_ref());
+    if norm(at) != Some("de") || !matches!(norm(at + 1), Some("volgende" | "eerste" | "eerstvolgende")) {
+        return None;
+    }
+    let noun_at = if norm(at + 2) == Some("de") && norm(at + 3) == Some("beste") { at + 4 } else { at + 2 };
+    let (i, noun) = clause_words.get(noun_at)?;
+    // "de volgende keer", "de eerste dag" say when, not whom.
+    let time = matches!(noun.norm.as_ref(), "keer" | "dag" | "week" | "maand" | "jaar" | "avond" | "nacht" | "ochtend");
+    (noun.norm.chars().all(char::is_alphabetic) && is_noun(r, &noun.norm) && !not_a_noun(&noun.norm) && !time)
+        .then_some((noun_at, *i))
 }
 
 /// Whether a word can be a noun: the tables read it as one, or do not know it.
