@@ -206,8 +206,11 @@ fn gazetteer_extras_are_checked() {
 fn stikstof_message() {
     let a = classify("Morgen weer trekkers op het Malieveld tegen de stikstofregels");
     assert_eq!(a.themes, ["stikstof"]);
-    // Without a publication time "morgen" cannot be placed, so this is no announcement.
-    assert_eq!(a.level, Level::Discussion);
+    // Without a publication time "morgen" cannot be placed: no event time.
+    // Whether the tractors announced for it make level 2 is the learned
+    // mobilisation head's call (close to its threshold); it never escalates.
+    assert_eq!(a.event_time, None);
+    assert!(matches!(a.level, Level::Discussion | Level::Mobilisation), "{a:#?}");
     assert_eq!(codes(&a), ["GM0518"]);
     let signal = &a.explanation[0];
     assert_eq!(signal.signal, "theme:stikstof");
@@ -901,6 +904,11 @@ fn the_look_alikes_of_foretold_killings_stay_below_escalation() {
         "Ik heb zin om te dansen vanavond.",
         "Ik geef je een goede raad: ga slapen.",
         "Ja hoor, gooi die hele raad maar in de gracht, dan is het opgelost /s. Of we gaan gewoon stemmen.",
+        // The writer as the object, a lamp hung up, nobody beaten, a negation before the modal.
+        "Dat examen maakt me af, ik heb nog niks geleerd.",
+        "Zal ik die lamp boven de tafel ophangen of bij het raam?",
+        "We gaan niemand slaan, we blijven rustig.",
+        "Ik vind dat je ze niet moet aanvallen, ook al ben je boos.",
     ] {
         assert!(level_of(text) < Level::Escalation, "{text}: {:#?}", classify(text));
     }

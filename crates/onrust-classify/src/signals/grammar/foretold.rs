@@ -62,7 +62,10 @@ const WRITER_WISH: [[&str; 3]; 3] = [["aan", "mij", "ligt"], ["wat", "mij", "bet
 
 /// A killing foretold in the passive, with people as its subject.
 pub(super) fn passive_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
-    if r.held.get(clause).copied().unwrap_or(false) {
+    // Most clauses have no passive: look before collecting the clause.
+    if r.held.get(clause).copied().unwrap_or(false)
+        || !words(r, clause).any(|(_, t)| PASSIVE.contains(&t.norm.as_ref()))
+    {
         return None;
     }
     let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
@@ -173,7 +176,9 @@ fn pointed_at_people(
 /// or a pointed-at or plural noun ("dood aan alle X", "death to the
 /// mayor"); "dood aan het fascisme" wishes an idea dead and is no threat.
 pub(super) fn death_to_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
-    if r.held.get(clause).copied().unwrap_or(false) {
+    if r.held.get(clause).copied().unwrap_or(false)
+        || !words(r, clause).any(|(_, t)| matches!(t.norm.as_ref(), "dood" | "death"))
+    {
         return None;
     }
     let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();

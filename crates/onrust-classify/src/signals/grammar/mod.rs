@@ -337,8 +337,14 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
     // alone ("ik hoop dat ze niet in die storm …").
     let unrest_word =
         here().filter(|o| o.m.first == first).all(|o| o.group == G_VIOLENCE) && here().any(|o| o.m.first == first);
-    // Somebody else's words ("wie zegt dat …"), or harm the writer does to himself ("ik martel mezelf").
-    if reported_before(r, clause, first) || words(r, clause).any(|(_, t)| SELF.contains(&t.norm.as_ref())) {
+    // Somebody else's words ("wie zegt dat …"), harm the writer does to
+    // himself ("ik martel mezelf"), or the writer as the object right after
+    // the verb ("die deadline maakt me af").
+    let writer_object = r.tokens.get(first + 1).is_some_and(|t| matches!(t.norm.as_ref(), "me" | "mij"));
+    if reported_before(r, clause, first)
+        || words(r, clause).any(|(_, t)| SELF.contains(&t.norm.as_ref()))
+        || writer_object
+    {
         return Vec::new();
     }
     // The writer dying is an idiom ("ik ga dood van de hitte", "voor die kebab ga ik even dood").
@@ -354,8 +360,18 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
         }
     }
     if intent.as_ref().is_none_or(|i| i.0 < 1.0) {
+        // The writer's pronoun across a comma belongs to another statement
+        // ("die deadline maakt me af, ik zit al uren …").
+        let across_comma = |i: usize| {
+            let (from, to) = if i < first { (i, first) } else { (last, i) };
+            match (r.tokens.get(from), r.tokens.get(to)) {
+                (Some(a), Some(b)) => r.text.get(a.end..b.start).is_some_and(|between| between.contains(',')),
+                _ => false,
+            }
+        };
         let writer = words(r, clause).find(|(i, t)| {
             is_writer(t)
+                && !across_comma(*i)
                 && (((first.abs_diff(*i) <= 2 || last.abs_diff(*i) <= 2) && finite_near(r, *i, first, last))
                     || *i + 1 == first
                     || (*i < first && first - *i <= WRITER_REACH && acting_verb_next_to(r, *i)))
@@ -390,6 +406,11 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
             target = Some((o.m.weight, o.m.evidence.clone()));
         }
     }
+    // A verb that kills or does ("ophangen": a painting, "afmaken": the
+    // work) takes a pointed-at noun as its target only when it names people.
+    let killing_or_doing = [first, last].iter().filter_map(|i| r.tokens.get(*i)).any(|t| {
+        r.morphology.analyses(&t.norm).iter().any(|a| foretold::KILLING_OR_DOING.contains(&r.morphology.lemma(a.lemma)))
+    }) || predicate_evidence_lemma_is(r, &predicate_evidence, &foretold::KILLING_OR_DOING);
     if target.as_ref().is_none_or(|t| t.0 < PHRASE_TARGET) {
         let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
         // The predicate's own words are no target; what stands between a
@@ -424,7 +445,8 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
                 // Between a separable verb's parts stands its object, and many
                 // take things as well as people ("blaas die ballonnen op",
                 // "maak alle opdrachten af"): there only a noun that names people counts.
-                if apart && !pain && (first..=last).contains(i) && !names_people(r, &clause_words, at + 1) {
+                let between_parts = apart && !pain && (first..=last).contains(i);
+                if (between_parts || killing_or_doing) && !names_people(r, &clause_words, at + 1) {
                     continue;
                 }
                 let plural = PLURAL_DETERMINERS.contains(&t.norm.as_ref())
@@ -450,6 +472,12 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
         });
     }
     hits
+}
+
+/// Whether the predicate's written evidence is a form of one of `lemmas`
+/// (a contiguous separable verb: "ophangen" as one word).
+fn predicate_evidence_lemma_is(r: &Reading<'_>, evidence: &str, lemmas: &[&str]) -> bool {
+    r.morphology.analyses(&evidence.to_lowercase()).iter().any(|a| lemmas.contains(&r.morphology.lemma(a.lemma)))
 }
 
 /// Auxiliaries of the passive and the perfect: a form after them that is
@@ -679,9 +707,10 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
         return None;
     }
     // A negation between ("moet niet dood") or a question leaves it alone.
-    let negated = clause_words
-        .iter()
-        .any(|(i, t)| *i > modal && *i < harm && matches!(t.norm.as_ref(), "niet" | "nooit" | "geen"));
+    // In a subordinate clause the negation stands before the modal ("dat je ze niet moet aanvallen").
+    let negated = clause_words.iter().any(|(i, t)| {
+        *i + 3 >= modal && *i < harm && *i != modal && matches!(t.norm.as_ref(), "niet" | "nooit" | "geen")
+    });
     if negated {
         return None;
     }
