@@ -1160,18 +1160,17 @@ fn menaced(text: &str, tokens: &[Token<'_>]) -> bool {
 /// `/s` at the end of a line, or after a space and before a space or a
 /// punctuation mark ("… opgelost /s. Of we …"; not "km/s"), and laughing emoji.
 pub(crate) fn has_irony_marks(text: &str) -> bool {
-    // Read on every clause: the byte searches rule out most texts before any
-    // character is walked (the three emoji all start with byte 0xF0).
+    // Read on every clause: byte tests for the slash and for the emoji (all
+    // three start with byte 0xF0) rule out most texts before any search.
     let bytes = text.as_bytes();
     let sarcasm_tag = |at: usize| {
-        let before = at.checked_sub(1).and_then(|b| bytes.get(b));
-        let after = bytes.get(at + 2);
-        before.is_none_or(u8::is_ascii_whitespace)
-            && after.is_none_or(|c| c.is_ascii_whitespace() || c.is_ascii_punctuation())
+        let after = text.get(at + 2..).unwrap_or_default();
+        let line_end = after.split('\n').next().is_none_or(|rest| rest.trim().is_empty());
+        let spaced = at.checked_sub(1).and_then(|b| bytes.get(b)).is_none_or(u8::is_ascii_whitespace)
+            && after.bytes().next().is_none_or(|c| c.is_ascii_whitespace() || c.is_ascii_punctuation());
+        line_end || spaced
     };
-    (bytes.contains(&b'/')
-        && (text.lines().any(|line| line.trim_end().ends_with("/s"))
-            || text.match_indices("/s").any(|(at, _)| sarcasm_tag(at))))
+    (bytes.contains(&b'/') && text.match_indices("/s").any(|(at, _)| sarcasm_tag(at)))
         || (bytes.contains(&0xF0) && text.contains(['😂', '🤣', '🙃']))
 }
 
