@@ -908,6 +908,9 @@ fn the_look_alikes_of_foretold_killings_stay_below_escalation() {
         "Dat examen maakt me af, ik heb nog niks geleerd.",
         "Zal ik die lamp boven de tafel ophangen of bij het raam?",
         "We gaan niemand slaan, we blijven rustig.",
+        // A participle after an auxiliary reports what was done, though it is also a stem.
+        "Elke dag worden er in Oekraïne burgers vermoord.",
+        "In die stad is vorige week een journalist vermoord.",
         "Ik vind dat je ze niet moet aanvallen, ook al ben je boos.",
     ] {
         assert!(level_of(text) < Level::Escalation, "{text}: {:#?}", classify(text));

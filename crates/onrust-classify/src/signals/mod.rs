@@ -530,6 +530,21 @@ impl Escalation {
                 if g == G_VIOLENCE && article {
                     continue;
                 }
+                // After an auxiliary a participle reports what was done: "er
+                // worden burgers vermoord" calls for nothing, though
+                // "vermoord" is also the stem of a call.
+                let reported = m.first == m.last
+                    && g != G_THREAT
+                    && grammar::participle_after_auxiliary(
+                        cx.text,
+                        cx.tokens,
+                        cx.morphology,
+                        |i| clauses.get(i) == Some(&clause),
+                        m.first,
+                    );
+                if reported {
+                    continue;
+                }
             }
             // "geen vuurwerk" is no weapon, "niet slopen" no call to violence.
             let contextual = matches!(

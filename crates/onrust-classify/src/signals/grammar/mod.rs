@@ -488,18 +488,41 @@ const AUXILIARIES: [&str; 10] = ["wordt", "worden", "word", "werd", "werden", "i
 /// clause ("elke dag worden er burgers vermoord"), not as the present tense
 /// of a call ("ik vermoord ze").
 fn passive_participle(r: &Reading<'_>, clause: usize, at: usize) -> bool {
-    let participle =
-        r.tokens.get(at).is_some_and(|t| r.morphology.analyses(&t.norm).iter().any(|a| a.tag == Tag::Participle));
-    let Some(word) = r.tokens.get(at).filter(|_| participle) else { return false };
-    // The last auxiliary before it, with no comma and no writer between
-    // ("ze zijn vermoord, ik vermoord ze terug").
-    let Some((aux, auxiliary)) =
-        words(r, clause).take_while(|(i, _)| *i < at).filter(|(_, t)| AUXILIARIES.contains(&t.norm.as_ref())).last()
-    else {
+    participle_after_auxiliary(r.text, r.tokens, r.morphology, |i| r.clauses.get(i) == Some(&clause), at)
+}
+
+/// Whether the token at `at` is a form that can be a participle ("vermoord",
+/// also the stem of vermoorden) with an auxiliary of the passive or the
+/// perfect before it in its clause (`same_clause`), no comma and no writer
+/// between ("ze zijn vermoord, ik vermoord ze terug" keeps the second as a
+/// call). Shared by the grammar and the signal words.
+pub(crate) fn participle_after_auxiliary(
+    text: &str,
+    tokens: &[Token<'_>],
+    morphology: &Morphology,
+    same_clause: impl Fn(usize) -> bool,
+    at: usize,
+) -> bool {
+    let Some(word) = tokens.get(at) else { return false };
+    if !morphology.analyses(&word.norm).iter().any(|a| a.tag == Tag::Participle) {
         return false;
-    };
-    let writer_between = (aux + 1..at).filter_map(|i| r.tokens.get(i)).any(is_writer);
-    !writer_between && r.text.get(auxiliary.end..word.start).is_some_and(|between| !between.contains(','))
+    }
+    // The nearest auxiliary before it in its clause.
+    let mut aux = None;
+    for i in (0..at).rev() {
+        if !same_clause(i) {
+            break;
+        }
+        match tokens.get(i) {
+            Some(t) if is_writer(t) => return false,
+            Some(t) if AUXILIARIES.contains(&t.norm.as_ref()) => {
+                aux = Some(t);
+                break;
+            }
+            _ => {}
+        }
+    }
+    aux.is_some_and(|auxiliary| text.get(auxiliary.end..word.start).is_some_and(|between| !between.contains(',')))
 }
 
 /// Modals of obligation, permission and desert that make a normative threat
