@@ -6,16 +6,20 @@
 //!
 //! - intent: the `intent` lexicon (`ik ga`, `we zullen`, `moet`, `iemand
 //!   moet`, `wie`, `wat als`, `puur hypothetisch`, weighted), the writer as
-//!   subject of the predicate (`ik` or `we` within two words of it: `ik steek`,
-//!   `schiet ik`), or the imperative (the clause opens with the predicate's
+//!   subject of the predicate (`ik` or `we` within two words of it and not
+//!   across a comma: `ik steek`, `schiet ik`), or the imperative (the clause opens with the predicate's
 //!   verb or a causative one: `Knal ze allemaal neer`, `Zet die bus in de
 //!   fik`);
 //! - harm predicate: a `violence` or `harm` term in a present form (by lemma,
 //!   separable parts apart: `schiet … neer`), or its participle with `worden`
-//!   or a modal (`moet neergeschoten worden`);
+//!   or a modal (`moet neergeschoten worden`); a form that can be a
+//!   participle after an auxiliary is a report (`er worden burgers
+//!   vermoord`, [`participle_after_auxiliary`]);
 //! - target: a `target` term, an object pronoun (`je`, `hem`, `ze`, …) or a
-//!   demonstrative or quantified noun phrase (`die loods`, `alle X`). The
-//!   noun itself is never looked at: a threat against a group is a threat
+//!   demonstrative or quantified noun phrase (`die loods`, `alle X`, `de
+//!   volgende X`); a verb that also takes things (`ophangen`, `afmaken`)
+//!   takes such a phrase only when its noun names people by its form. The
+//!   noun itself is never looked up: a threat against a group is a threat
 //!   because of the threat, and no group word raises anything (rule
 //!   L11).
 //!
@@ -23,7 +27,8 @@
 //! infinitive before a pointed-at plural (`Ophangen die X`), `doe … pijn`
 //! and the verbs of dying (`morphology/grammar-verbs.txt`) are read here
 //! too; the writer dying (`ik ga dood van de hitte`), harm to oneself
-//! (`mezelf`) and somebody else's words (`wie zegt dat …`) are not threats.
+//! (`mezelf`), the writer as the object (`die deadline maakt me af`) and
+//! somebody else's words (`wie zegt dat …`) are not threats.
 //!
 //! A killing foretold in the passive with people as its subject ("ze worden
 //! allemaal opgeknoopt") and `dood aan …` / `death to …` are read in
