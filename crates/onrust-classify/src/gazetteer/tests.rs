@@ -148,6 +148,23 @@ fn old_rules_still_hold() {
     assert_eq!(codes("Onrust in Hoorn", None), ["GM0405"], "the municipality beats the village on Terschelling");
 }
 
+#[test]
+fn ordinary_words_in_lower_case_are_no_places_and_capitalised_they_are() {
+    for text in [
+        "we leiden de demonstratie naar het plein",
+        "veel boeren kampen met schulden",
+        "de helden van de brandweer verdienen beter",
+        "vanavond gaan we ze meppen",
+        "die jongens klimmen op de bushokjes",
+        "de koplampen glimmen in het donker",
+        "een hoorn van een ram",
+    ] {
+        assert!(codes(text, None).is_empty(), "{text}: {:?}", codes(text, None));
+    }
+    assert_eq!(codes("Rellen in Leiden vannacht", None), ["GM0546"]);
+    assert_eq!(codes("Boeren blokkeren de weg bij Kampen", None), ["GM0166"]);
+}
+
 /// A scratch gazetteer directory, removed when dropped.
 struct Scratch(PathBuf);
 
