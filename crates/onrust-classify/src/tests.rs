@@ -901,6 +901,7 @@ fn the_look_alikes_of_foretold_killings_stay_below_escalation() {
         "Ik maak de volgende opdracht morgen af.",
         "De volgende keer schiet ik raak bij het schieten.",
         "De kaarsen moeten de hele nacht branden.",
+        "De schilderijen moeten hangen voor de opening.",
         "Ik heb zin om te dansen vanavond.",
         "Ik geef je een goede raad: ga slapen.",
         "Ja hoor, gooi die hele raad maar in de gracht, dan is het opgelost /s. Of we gaan gewoon stemmen.",
