@@ -415,7 +415,7 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
     // work) takes a pointed-at noun as its target only when it names people.
     let killing_or_doing = [first, last].iter().filter_map(|i| r.tokens.get(*i)).any(|t| {
         r.morphology.analyses(&t.norm).iter().any(|a| foretold::KILLING_OR_DOING.contains(&r.morphology.lemma(a.lemma)))
-    }) || predicate_evidence_lemma_is(r, &predicate_evidence, &foretold::KILLING_OR_DOING);
+    });
     if target.as_ref().is_none_or(|t| t.0 < PHRASE_TARGET) {
         let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
         // The predicate's own words are no target; what stands between a
@@ -477,12 +477,6 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
         });
     }
     hits
-}
-
-/// Whether the predicate's written evidence is a form of one of `lemmas`
-/// (a contiguous separable verb: "ophangen" as one word).
-fn predicate_evidence_lemma_is(r: &Reading<'_>, evidence: &str, lemmas: &[&str]) -> bool {
-    r.morphology.analyses(&evidence.to_lowercase()).iter().any(|a| lemmas.contains(&r.morphology.lemma(a.lemma)))
 }
 
 /// Auxiliaries of the passive and the perfect: a form after them that is
