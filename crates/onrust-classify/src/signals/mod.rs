@@ -1095,11 +1095,12 @@ fn question_sentences(text: &str, tokens: &[Token], sentences: &[usize]) -> Vec<
             let first = sentences.iter().position(|&s| s == sentence).unwrap_or(i);
             let recruits = (first..=i).any(|at| {
                 let asks_who = tokens.get(at).is_some_and(|t| matches!(t.norm.as_ref(), "wie" | "who" | "wer"));
-                let opens =
-                    at == first
-                        || at.checked_sub(1).and_then(|b| tokens.get(b)).zip(tokens.get(at)).is_some_and(|(p, t)| {
-                            text.get(p.end..t.start).is_some_and(|between| between.contains(','))
-                        });
+                let opens = at == first
+                    || at
+                        .checked_sub(1)
+                        .and_then(|b| tokens.get(b))
+                        .zip(tokens.get(at))
+                        .is_some_and(|(p, t)| comma_between(text, p, t));
                 asks_who && opens
             });
             if !recruits {
@@ -1170,6 +1171,12 @@ fn menaced(text: &str, tokens: &[Token<'_>]) -> bool {
         && tokens
             .iter()
             .any(|t| matches!(t.norm.as_ref(), "je" | "jij" | "jou" | "jouw" | "jullie" | "u" | "uw" | "you" | "your"))
+}
+
+/// Whether a comma stands between two tokens of `text` ("…, sla ze dood"),
+/// where a new statement or a list item starts.
+pub(crate) fn comma_between(text: &str, before: &Token<'_>, after: &Token<'_>) -> bool {
+    text.get(before.end..after.start).is_some_and(|between| between.contains(','))
 }
 
 /// `/s` at the end of a line, or after a space and before a space or a

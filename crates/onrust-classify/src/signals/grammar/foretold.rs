@@ -92,7 +92,7 @@ pub(super) fn passive_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
     // pointed-at noun is when the writer wishes it.
     let wished = wished_by_writer(r, clause);
     let accept = |noun: &Token<'_>| wished || (people_only && looks_plural(&noun.norm));
-    let subject = person_subject(r, &clause_words, aux, participle, people_only.then_some(&accept))?;
+    let subject = person_subject(r, clause, &clause_words, aux, participle, people_only.then_some(&accept))?;
     Some(Hit {
         clause,
         kind: HitKind::Threat,
@@ -120,6 +120,7 @@ fn wished_by_writer(r: &Reading<'_>, clause: usize) -> bool {
 /// opgehangen") needs a pronoun or a target word.
 fn person_subject(
     r: &Reading<'_>,
+    clause: usize,
     clause_words: &[(usize, &Token<'_>)],
     aux: usize,
     participle: usize,
@@ -132,16 +133,12 @@ fn person_subject(
         PERSON_SUBJECTS.contains(&t.norm.as_ref())
             && (*k == 0 || k.checked_sub(1).is_some_and(auxiliary) || auxiliary(k + 1))
     });
-    let pronoun = pronoun.map(|(_, word)| word);
-    if let Some((i, _)) = pronoun {
+    if let Some((_, (i, _))) = pronoun {
         return Some(written(r, *i, *i).to_owned());
     }
     let before = clause_words.get(participle).map_or(0, |(i, _)| *i);
-    let clause = clause_words.first().and_then(|(i, _)| r.clauses.get(*i)).copied();
-    if let Some(target) = r
-        .occurrences
-        .iter()
-        .find(|o| Some(o.clause) == clause && o.group == G_TARGET && !o.negated && o.m.first < before)
+    if let Some(target) =
+        r.occurrences.iter().find(|o| o.clause == clause && o.group == G_TARGET && !o.negated && o.m.first < before)
     {
         return Some(target.m.evidence.clone());
     }

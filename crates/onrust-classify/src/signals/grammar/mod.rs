@@ -49,7 +49,7 @@
 
 mod foretold;
 
-use super::{G_CALL, G_DOXXING, G_GATHERING, G_HARM, G_INTENT, G_TARGET, G_VIOLENCE, Occurrence};
+use super::{G_CALL, G_DOXXING, G_GATHERING, G_HARM, G_INTENT, G_TARGET, G_VIOLENCE, Occurrence, comma_between};
 use crate::morphology::{Kind, Morphology, Tag};
 use crate::normalize::Token;
 
@@ -369,10 +369,7 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
         // ("die deadline maakt me af, ik zit al uren …").
         let across_comma = |i: usize| {
             let (from, to) = if i < first { (i, first) } else { (last, i) };
-            match (r.tokens.get(from), r.tokens.get(to)) {
-                (Some(a), Some(b)) => r.text.get(a.end..b.start).is_some_and(|between| between.contains(',')),
-                _ => false,
-            }
+            r.tokens.get(from).zip(r.tokens.get(to)).is_some_and(|(a, b)| comma_between(r.text, a, b))
         };
         let writer = words(r, clause).find(|(i, t)| {
             is_writer(t)
@@ -431,11 +428,15 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
                 target = Some((weight, written(r, *i, *i).to_owned()));
                 break;
             }
+            // Between a separable verb's parts stands its object, and many
+            // take things as well as people ("blaas die ballonnen op",
+            // "maak alle opdrachten af").
+            let between_parts = apart && !pain && (first..=last).contains(i);
             if let Some((noun_at, end)) = first_or_next(r, &clause_words, at) {
-                // "schiet de volgende X die ik zie … dood": between a separable
-                // verb's parts only a person met (a relative clause) or a noun that names people counts.
+                // "schiet de volgende X die ik zie … dood": there only a person
+                // met (a relative clause) or a noun that names people counts.
                 let met = clause_words.get(noun_at + 1).is_some_and(|(_, w)| w.norm == "die");
-                if apart && !pain && (first..=last).contains(i) && !met && !names_people(r, &clause_words, noun_at) {
+                if between_parts && !met && !names_people(r, &clause_words, noun_at) {
                     continue;
                 }
                 target = Some((PHRASE_TARGET, written(r, *i, end).to_owned()));
@@ -447,10 +448,7 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
                 && is_noun(r, &noun.norm)
                 && !not_a_noun(&noun.norm)
             {
-                // Between a separable verb's parts stands its object, and many
-                // take things as well as people ("blaas die ballonnen op",
-                // "maak alle opdrachten af"): there only a noun that names people counts.
-                let between_parts = apart && !pain && (first..=last).contains(i);
+                // There, and for a verb that kills or does, only a noun that names people counts.
                 if (between_parts || killing_or_doing) && !names_people(r, &clause_words, at + 1) {
                     continue;
                 }
@@ -521,7 +519,7 @@ pub(crate) fn participle_after_auxiliary(
             _ => {}
         }
     }
-    aux.is_some_and(|auxiliary| text.get(auxiliary.end..word.start).is_some_and(|between| !between.contains(',')))
+    aux.is_some_and(|auxiliary| !comma_between(text, auxiliary, word))
 }
 
 /// Modals of obligation, permission and desert that make a normative threat
@@ -873,9 +871,10 @@ fn imperative(r: &Reading<'_>, clause: usize, predicate_first: usize) -> Option<
     // The clause's opening, or the predicate's own verb right after a comma
     // ("zwartjes hebben hier niks te zoeken, sla ze dood").
     let after_comma = predicate_first > i
-        && r.tokens.get(predicate_first - 1).zip(r.tokens.get(predicate_first)).is_some_and(|(before, verb)| {
-            r.text.get(before.end..verb.start).is_some_and(|between| between.contains(','))
-        });
+        && r.tokens
+            .get(predicate_first - 1)
+            .zip(r.tokens.get(predicate_first))
+            .is_some_and(|(before, verb)| comma_between(r.text, before, verb));
     [(i, t), (predicate_first, r.tokens.get(predicate_first)?)]
         .into_iter()
         .filter(|(at, _)| *at == i || after_comma)
