@@ -919,6 +919,63 @@ fn the_look_alikes_of_foretold_killings_stay_below_escalation() {
 }
 
 #[test]
+fn phrases_for_people_bare_plurals_and_deaths_foretold_to_the_reader_are_escalation() {
+    // People named by a phrase headed by a word for people, a bare plural at
+    // a verb that harms people only, the writer seeing to a death, the
+    // readers told they will die, and a killing wished in the conditional.
+    for text in [
+        "Zwarte mensen moeten allemaal worden opgehangen.",
+        "Mensen met een beperking verdienen het om te sterven.",
+        "Ik schiet de volgende trans personen die ik zie neer.",
+        "Ik ga vluchtelingen vermoorden.",
+        "Ik steek homo's neer, reken maar.",
+        "Ik ga gehandicapten pijn doen.",
+        "Ik zal moslims laten lijden.",
+        "Ik ga ervoor zorgen dat alle Polen sterven.",
+        "Jullie linkse types gaan allemaal dood.",
+        "Jullie joden zullen creperen.",
+        "Het zou goed zijn als alle journalisten werden vermoord.",
+    ] {
+        assert_eq!(level_of(text), Level::Escalation, "{text}: {:#?}", classify(text));
+    }
+    let a = classify("Zwarte mensen verdienen de dood.");
+    let grammar = a.explanation.iter().find(|s| s.signal == "intent_to_harm").expect("the grammar explains itself");
+    assert!(grammar.evidence.contains("Zwarte mensen"), "the phrase is named whole: {grammar:?}");
+}
+
+#[test]
+fn the_look_alikes_of_people_phrases_and_foretold_deaths_stay_below_escalation() {
+    for text in [
+        // Everybody dies some day; a phrase for people with no harm.
+        "Alle mensen moeten ooit sterven.",
+        "Zwarte mensen moeten gelijke kansen krijgen.",
+        "Mensen met een beperking moeten beter beschermd worden.",
+        // Another subject after "zorgen dat", a negation; own muscles, a pet spared.
+        "Ik ga ervoor zorgen dat mijn planten niet sterven.",
+        "De hittegolf zorgt ervoor dat veel ouderen sterven.",
+        "Ik ga mijn spieren pijn doen in de sportschool.",
+        "Ik laat mijn hond niet lijden.",
+        "Ik wil niemand pijn doen.",
+        // Dying of a cause, a condition, a negation, an ordinary future.
+        "Jullie gaan dood van het lachen bij deze film.",
+        "Jullie gaan niet dood van een beetje regen.",
+        "Jullie politici gaan het nooit snappen.",
+        "Jullie moslims gaan zaterdag naar de moskee.",
+        // The conditional wish of things, and of a good thing.
+        "Het zou goed zijn als alle schilderijen werden opgehangen.",
+        "Het zou goed zijn als meer mensen werden gevaccineerd.",
+        // Somebody else's words after a colon.
+        "De politie zegt dat de man dreigde: jullie joden gaan dood.",
+        "Hij schreeuwde: ik maak jullie allemaal dood!",
+        "Op Telegram schreef iemand: we gaan die moskee in de fik steken.",
+    ] {
+        assert!(level_of(text) < Level::Escalation, "{text}: {:#?}", classify(text));
+    }
+    // The writer's own words after a colon stay his.
+    assert_eq!(level_of("Ik zeg het nog één keer: ik maak jullie allemaal dood."), Level::Escalation);
+}
+
+#[test]
 fn the_sarcasm_tag_is_read_where_it_stands_and_not_inside_units() {
     use crate::signals::has_irony_marks;
     assert!(has_irony_marks("steek het maar in de fik /s"));

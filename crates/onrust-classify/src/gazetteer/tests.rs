@@ -158,11 +158,13 @@ fn ordinary_words_in_lower_case_are_no_places_and_capitalised_they_are() {
         "die jongens klimmen op de bushokjes",
         "de koplampen glimmen in het donker",
         "een hoorn van een ram",
+        "op het plein zitten altijd duiven",
     ] {
         assert!(codes(text, None).is_empty(), "{text}: {:?}", codes(text, None));
     }
     assert_eq!(codes("Rellen in Leiden vannacht", None), ["GM0546"]);
     assert_eq!(codes("Boeren blokkeren de weg bij Kampen", None), ["GM0166"]);
+    assert_eq!(codes("Boeren blokkeren de A12 bij Duiven", None), ["GM0226"]);
 }
 
 /// A scratch gazetteer directory, removed when dropped.

@@ -370,7 +370,7 @@ impl Escalation {
         let all = Found::collect(&occurrences, |_| true);
         let mut message = self.evaluate(cx, &all, &whole, &hits);
         let quotations = Quotations::of(cx.text, cx.tokens);
-        let mentioned = only_quoted(&occurrences, &quotations, None);
+        let mut mentioned = only_quoted(&occurrences, &quotations, None);
         if mentioned {
             message.cap_as_report();
         }
@@ -397,6 +397,12 @@ impl Escalation {
         }
         let scopes: Vec<Scope> = (0..clause_count).map(|c| Scope::of_clause(cx, &clauses, c)).collect();
         let reports = self.clause_reports(cx, &occurrences, &scopes);
+        // Somebody else's words after "de man dreigde:" report, read as a
+        // whole as much as clause by clause.
+        if (0..clause_count).filter(|&c| escalating(c)).all(|c| scopes.get(c).is_some_and(|s| said_before(cx, s))) {
+            message.cap_as_report();
+            mentioned = true;
+        }
         // In a message that reads as a report as a whole, a clause escalates
         // only with a call of its own: a call word, an intent the grammar
         // reads, or a time ahead ("… gegooid. Op oudejaarsavond gaan we …").
@@ -461,7 +467,7 @@ impl Escalation {
             let previous_reports = c > 0 && own[c - 1];
             // The quotation mark may stand before the clause's first word.
             let quoted = before.ends_with(QUOTES) || has_quote(text);
-            let speech = previous_reports && before.ends_with(':');
+            let speech = (previous_reports && before.ends_with(':')) || said_before(cx, scope);
             let calls = occurrences.iter().any(|o| {
                 o.clause == c && matches!(o.group, G_CALL | G_GATHERING | G_INTENT | G_THREAT | G_DOXXING) && !o.negated
             });
@@ -847,6 +853,23 @@ impl Candidate {
     }
 }
 
+/// Whether the scope follows a colon after somebody else's verb of saying.
+fn said_before(cx: &Context<'_>, scope: &Scope) -> bool {
+    let before = cx.text.get(..scope.start).unwrap_or_default().trim_end();
+    before.strip_suffix(':').is_some_and(said_by_another)
+}
+
+/// Whether `text` (what stands before a colon) ends with a verb of saying
+/// whose subject is not the writer, within its last three words: "de man
+/// dreigde:", "schreef iemand:", "meldt de politie:" introduce somebody
+/// else's words; "ik zeg:" and "schreef ik:" the writer's own.
+fn said_by_another(text: &str) -> bool {
+    let last: Vec<&str> = text.rsplit(|c: char| !c.is_alphabetic()).filter(|w| !w.is_empty()).take(4).collect();
+    let is = |word: &str, list: &[&str]| list.iter().any(|w| word.eq_ignore_ascii_case(w));
+    let writer = last.iter().any(|w| is(w, &["ik", "we", "wij", "i"]));
+    last.iter().take(3).any(|w| is(w, &grammar::SPEECH)) && !writer
+}
+
 /// How a scope reads as a report.
 struct Reporting {
     report: bool,
@@ -914,8 +937,9 @@ struct RuleOutcome<'m> {
     /// A frame (an idiom, a game, building work, …) holds back a clause:
     /// its harm words harm nobody.
     held: bool,
-    /// Every escalating word of the message stands in a quotation: the
-    /// writer mentions a threat, and the learned layer makes none of it.
+    /// Every escalating word of the message stands in a quotation, or every
+    /// escalating clause follows somebody else's "… dreigde:": the writer
+    /// mentions a threat, and the learned layer makes none of it.
     mentioned: bool,
 }
 

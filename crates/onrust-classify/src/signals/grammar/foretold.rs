@@ -12,10 +12,8 @@
 //! game), a negation, a question mark and somebody else's words hold these
 //! readings as they hold the others.
 
-use super::{
-    DETERMINERS, G_TARGET, Hit, HitKind, OBJECT_PRONOUNS, Reading, apostrophe_plural, looks_plural, names_people,
-    reported_before, words, written,
-};
+use super::people::{apostrophe_plural, looks_plural, names_people};
+use super::{DETERMINERS, G_TARGET, Hit, HitKind, OBJECT_PRONOUNS, Reading, reported_before, words, written};
 use crate::morphology::Tag;
 use crate::normalize::Token;
 
@@ -60,16 +58,28 @@ const PASSIVE_REACH: usize = 5;
 /// pointed-at noun is the object.
 const WRITER_WISH: [[&str; 3]; 3] = [["aan", "mij", "ligt"], ["wat", "mij", "betreft"], ["aan", "mij", "lag"]];
 
+/// The past passive, which reports ("werd doodgeschoten") unless the writer
+/// wishes it in the conditional ("het zou goed zijn als ze werden …").
+const PAST_PASSIVE: [&str; 2] = ["werden", "werd"];
+
+/// Words by which "het zou … zijn als" is a wish: good, fine, better.
+const WELCOME: [&str; 9] = ["goed", "mooi", "beter", "fijn", "prachtig", "geweldig", "heerlijk", "good", "great"];
+
 /// A killing foretold in the passive, with people as its subject.
 pub(super) fn passive_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
     // Most clauses have no passive: look before collecting the clause.
-    if r.held.get(clause).copied().unwrap_or(false)
-        || !words(r, clause).any(|(_, t)| PASSIVE.contains(&t.norm.as_ref()))
-    {
+    if r.held.get(clause).copied().unwrap_or(false) {
         return None;
     }
+    let auxiliary: &dyn Fn(&str) -> bool = if words(r, clause).any(|(_, t)| PASSIVE.contains(&t.norm.as_ref())) {
+        &|w| PASSIVE.contains(&w)
+    } else if words(r, clause).any(|(_, t)| PAST_PASSIVE.contains(&t.norm.as_ref())) && conditional_wish(r, clause) {
+        &|w| PAST_PASSIVE.contains(&w)
+    } else {
+        return None;
+    };
     let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
-    let aux = clause_words.iter().position(|(_, t)| PASSIVE.contains(&t.norm.as_ref()))?;
+    let aux = clause_words.iter().position(|(_, t)| auxiliary(&t.norm))?;
     // Some(true) for a verb that kills people only, Some(false) for one that also takes things.
     let killing = |t: &Token<'_>| {
         r.morphology.analyses(&t.norm).iter().filter(|a| a.tag == Tag::Participle).find_map(|a| {
@@ -111,6 +121,16 @@ fn wished_by_writer(r: &Reading<'_>, clause: usize) -> bool {
     let norms: Vec<&str> =
         (clause.saturating_sub(1)..=clause).flat_map(|c| words(r, c)).map(|(_, t)| t.norm.as_ref()).collect();
     norms.windows(3).any(|w| WRITER_WISH.iter().any(|wish| wish == w))
+}
+
+/// Whether the writer wishes what follows in the conditional, in this
+/// clause or the one before: `zou` with a word of welcome and `als` ("het
+/// zou goed zijn als …", "het zou mooi zijn als …").
+fn conditional_wish(r: &Reading<'_>, clause: usize) -> bool {
+    let norms = || (clause.saturating_sub(1)..=clause).flat_map(|c| words(r, c)).map(|(_, t)| t.norm.as_ref());
+    norms().any(|w| matches!(w, "zou" | "would"))
+        && norms().any(|w| WELCOME.contains(&w))
+        && norms().any(|w| matches!(w, "als" | "if"))
 }
 
 /// The people the passive is about: a pronoun as its subject, a target word
@@ -207,6 +227,70 @@ pub(super) fn death_to_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
         strength: 1.0,
         evidence: format!("{} + {person}", written(r, start, clause_words[k + 1].0)),
     })
+}
+
+/// The readers addressed as a group, told they will die: "jullie X gaan
+/// allemaal dood", "jullie X zullen eraan gaan", "jullie X gaan creperen".
+/// The group is whatever stands between `jullie` and the verb, never looked
+/// up (rule L11); a cause ("dood van de honger"), a condition ("als …"),
+/// a negation or "some day" leaves it a prediction, not a threat.
+pub(super) fn addressed_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
+    if r.held.get(clause).copied().unwrap_or(false) {
+        return None;
+    }
+    let mut clause_words = words(r, clause);
+    let (start, opener) = clause_words.next()?;
+    if !matches!(opener.norm.as_ref(), "jullie" | "you") {
+        return None;
+    }
+    let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
+    // The verb of the future within five words of `jullie` ("jullie zwarte mensen gaan …").
+    let verb = clause_words.iter().take(6).position(|(_, t)| matches!(t.norm.as_ref(), "gaan" | "zullen" | "will"))?;
+    let rest = clause_words.get(verb + 1..)?;
+    let death = rest.iter().take(4).position(|(_, t)| {
+        t.norm == "dood" || t.norm == "eraan" || t.norm == "die" && opener.norm == "you" || dying_infinitive(r, t)
+    })? + verb
+        + 1;
+    let spoils = |t: &Token<'_>| {
+        matches!(
+            t.norm.as_ref(),
+            "niet"
+                | "nooit"
+                | "geen"
+                | "als"
+                | "wanneer"
+                | "if"
+                | "van"
+                | "aan"
+                | "door"
+                | "ooit"
+                | "uiteindelijk"
+                | "not"
+        )
+    };
+    if clause_words.iter().any(|(_, t)| spoils(t)) || reported_before(r, clause, start) {
+        return None;
+    }
+    let (verb_at, death_at) = (clause_words[verb].0, clause_words[death].0);
+    Some(Hit {
+        clause,
+        kind: HitKind::Threat,
+        strength: 1.0,
+        evidence: format!(
+            "{} + {} … {}",
+            written(r, start, clause_words[verb.saturating_sub(1)].0),
+            written(r, verb_at, verb_at),
+            written(r, death_at, death_at)
+        ),
+    })
+}
+
+/// Whether a word is the infinitive of a verb of dying (`sterven`, `creperen`).
+fn dying_infinitive(r: &Reading<'_>, t: &Token<'_>) -> bool {
+    r.morphology
+        .analyses(&t.norm)
+        .iter()
+        .any(|a| a.tag == Tag::Infinitive && super::DYING.contains(&r.morphology.lemma(a.lemma)))
 }
 
 #[cfg(test)]

@@ -48,10 +48,12 @@
 //! so a call to come to the town hall at its street address is not one.
 
 mod foretold;
+mod people;
 
 use super::{G_CALL, G_DOXXING, G_GATHERING, G_HARM, G_INTENT, G_TARGET, G_VIOLENCE, Occurrence, comma_between};
 use crate::morphology::{Kind, Morphology, Tag};
 use crate::normalize::Token;
+use people::{apostrophe_plural, looks_plural, names_people, people_head, person_ending};
 
 /// From this product of intent, predicate and target weights on, a clause threatens.
 pub(crate) const THREAT_STRENGTH: f32 = 0.45;
@@ -262,6 +264,7 @@ pub(crate) fn read(r: &Reading<'_>) -> Vec<Hit> {
             && let Some(hit) = normative_in(r, clause)
                 .or_else(|| foretold::passive_in(r, clause))
                 .or_else(|| foretold::death_to_in(r, clause))
+                .or_else(|| foretold::addressed_in(r, clause))
         {
             hits.push(hit);
         }
@@ -321,8 +324,11 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
             }
         }
     }
-    // Dying, wished on somebody ("ik hoop dat ze creperen"): no lexicon word, so not negated here.
+    // Dying, wished on somebody ("ik hoop dat ze creperen"): no lexicon word,
+    // so not negated here. Dying some day is everybody's lot ("alle mensen
+    // moeten ooit sterven").
     if predicate.is_none()
+        && !some_day(r, clause)
         && let Some((i, _)) = words(r, clause).find(|(i, t)| {
             dying_form(r, &t.norm, Kind::Now)
                 && !words(r, clause).any(|(j, n)| j < *i && j + 3 >= *i && NEGATIONS.contains(&n.norm.as_ref()))
@@ -442,20 +448,29 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
                 target = Some((PHRASE_TARGET, written(r, *i, end).to_owned()));
                 break;
             }
+            // "die zwarte mensen": an adjective before a word for people is no noun, and needs none.
+            let people_phrase = people_head(&clause_words, at + 1).and_then(|h| clause_words.get(h));
             if DETERMINERS.contains(&t.norm.as_ref())
                 && let Some((next, noun)) = clause_words.get(at + 1)
-                && noun.norm.chars().all(char::is_alphabetic)
-                && is_noun(r, &noun.norm)
-                && !not_a_noun(&noun.norm)
+                && (people_phrase.is_some()
+                    || (noun.norm.chars().all(char::is_alphabetic)
+                        && is_noun(r, &noun.norm)
+                        && !not_a_noun(&noun.norm)))
             {
                 // There, and for a verb that kills or does, only a noun that names people counts.
                 if (between_parts || killing_or_doing) && !names_people(r, &clause_words, at + 1) {
                     continue;
                 }
-                let plural = PLURAL_DETERMINERS.contains(&t.norm.as_ref())
-                    && (looks_plural(&noun.norm) || apostrophe_plural(r, &clause_words, at + 1));
-                let (weight, end) = match clause_words.get(at + 2) {
-                    Some((s, _)) if plural && apostrophe_plural(r, &clause_words, at + 1) => (PLURAL_TARGET, *s),
+                let pointing_at_many = PLURAL_DETERMINERS.contains(&t.norm.as_ref());
+                let plural = pointing_at_many
+                    && (people_phrase.is_some()
+                        || looks_plural(&noun.norm)
+                        || apostrophe_plural(r, &clause_words, at + 1));
+                let (weight, end) = match (people_phrase, clause_words.get(at + 2)) {
+                    (Some((head, _)), _) => (if plural { PLURAL_TARGET } else { PHRASE_TARGET }, *head),
+                    (None, Some((s, _))) if plural && apostrophe_plural(r, &clause_words, at + 1) => {
+                        (PLURAL_TARGET, *s)
+                    }
                     _ if plural => (PLURAL_TARGET, *next),
                     _ => (PHRASE_TARGET, *next),
                 };
@@ -463,6 +478,11 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
                 break;
             }
         }
+    }
+    // A bare plural next to a verb that harms people only ("ik ga X
+    // vermoorden", "ik doe X pijn"): whatever the noun, people are meant.
+    if target.is_none() && (pain || people_only_verb(r, first, last)) {
+        target = bare_plural_next_to(r, clause, first, last).map(|evidence| (PLURAL_TARGET, evidence));
     }
     let Some((target_weight, target_evidence)) = target else { return hits };
     let strength = intent_weight * predicate_weight * target_weight;
@@ -475,6 +495,95 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
         });
     }
     hits
+}
+
+/// Verbs that harm people and nothing else ("vermoorden", "neersteken",
+/// `laten lijden`): a bare plural at them is people. Verbs also said of
+/// animals and things ("doodslaan", "vergassen", "afslachten", "duiven
+/// neerschieten", "drones neerschieten") are not among them.
+const PEOPLE_ONLY: [&str; 8] =
+    ["vermoorden", "opknopen", "neersteken", "doodsteken", "executeren", "lynchen", "onthoofden", "lijden"];
+
+/// Words that end as plurals do and still are no noun to harm ("ik ga ze
+/// morgen vermoorden" has its target in `ze`).
+const NOT_PLURAL_NOUNS: [&str; 16] = [
+    "morgen",
+    "overmorgen",
+    "samen",
+    "even",
+    "tegen",
+    "geen",
+    "meteen",
+    "alleen",
+    "willen",
+    "kunnen",
+    "moeten",
+    "gaan",
+    "zullen",
+    "laten",
+    "mogen",
+    "binnen",
+];
+
+/// Whether the predicate from `first` to `last` harms people only: a verb
+/// of [`PEOPLE_ONLY`], or `pijn doen` and `laten lijden` from the `harm` lexicon.
+fn people_only_verb(r: &Reading<'_>, first: usize, last: usize) -> bool {
+    let whole = [first, last].iter().filter_map(|i| r.tokens.get(*i)).any(|t| {
+        matches!(t.norm.as_ref(), "pijn" | "lijden")
+            || r.morphology.analyses(&t.norm).iter().any(|a| PEOPLE_ONLY.contains(&r.morphology.lemma(a.lemma)))
+    });
+    // A separable verb apart ("steek … neer"): its particle and the verb's lemma make it.
+    let apart = || {
+        let (Some(verb), Some(particle)) = (r.tokens.get(first), r.tokens.get(last)) else { return false };
+        first != last
+            && r.morphology.analyses(&verb.norm).iter().any(|a| {
+                let lemma = r.morphology.lemma(a.lemma);
+                PEOPLE_ONLY.iter().any(|p| p.strip_prefix(particle.norm.as_ref()) == Some(lemma))
+            })
+    };
+    whole || apart()
+}
+
+/// A plural noun right before the predicate or right after its first word,
+/// without a determiner ("ik ga moslims vermoorden", "ik steek
+/// vluchtelingen neer", "ik ga homo's pijn doen"): the written plural.
+fn bare_plural_next_to(r: &Reading<'_>, clause: usize, first: usize, last: usize) -> Option<String> {
+    let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
+    let at = |i: usize| clause_words.iter().position(|(k, _)| *k == i);
+    let plural_at = |k: usize| -> Option<(usize, usize)> {
+        let (i, t) = clause_words.get(k)?;
+        if *i == first || *i == last || NOT_PLURAL_NOUNS.contains(&t.norm.as_ref()) || not_a_noun(&t.norm) {
+            return None;
+        }
+        // "mijn spieren pijn doen": an owner or an article makes it no bare plural.
+        let owned = k.checked_sub(1).and_then(|b| clause_words.get(b)).is_some_and(|(_, b)| {
+            matches!(
+                b.norm.as_ref(),
+                "mijn" | "m'n" | "mn" | "je" | "jouw" | "zijn" | "z'n" | "haar" | "onze" | "hun" | "de" | "het" | "een"
+            )
+        });
+        if owned {
+            return None;
+        }
+        // "homo's" is read as `homo`, `'`, `s`: the plural ends on the `s`.
+        if t.norm == "s" && k > 0 && apostrophe_plural(r, &clause_words, k - 1) {
+            return Some((clause_words[k - 1].0, *i));
+        }
+        let noun = t.norm.chars().all(char::is_alphabetic) && is_noun(r, &t.norm);
+        (noun && (looks_plural(&t.norm) || apostrophe_plural(r, &clause_words, k)))
+            .then(|| (*i, if apostrophe_plural(r, &clause_words, k) { *i + 1 } else { *i }))
+    };
+    let before = at(first).and_then(|k| k.checked_sub(1)).and_then(plural_at);
+    let after = at(first).and_then(|k| plural_at(k + 1));
+    // Or a phrase headed by a word for people before the predicate ("ik
+    // ga mensen met een beperking pijn doen").
+    let people = || {
+        let k =
+            clause_words.iter().take_while(|(i, _)| *i < first).position(|(_, t)| people::is_people_word(&t.norm))?;
+        let from = if k > 0 && people_head(&clause_words, k - 1) == Some(k) { k - 1 } else { k };
+        Some((clause_words[from].0, clause_words[k].0))
+    };
+    before.or(after).or_else(people).map(|(from, to)| written(r, from, to).to_owned())
 }
 
 /// Auxiliaries of the passive and the perfect: a form after them that is
@@ -551,13 +660,9 @@ const NORMATIVE_HARM: [&str; 17] = [
 /// Subject pronouns that point at people ("die moeten allemaal kapot", "ze verdienen de kogel").
 const NORMATIVE_SUBJECTS: [&str; 11] = ["die", "ze", "zij", "jullie", "hullie", "hun", "deze", "jij", "je", "hij", "u"];
 
-/// Endings of nouns that name people, for a pointed-at subject ("die
-/// zakkenvullers", "zulke handhavers"); things ("die printer") do not end so.
-const PERSON_ENDINGS: [&str; 8] = ["ers", "aars", "isten", "leden", "lui", "mensen", "genoten", "ici"];
-
 /// Verbs of saying that, followed by `dat`, make what follows somebody
 /// else's words ("wie zegt dat X … moeten worden, hoort hier niet").
-const SPEECH: [&str; 31] = [
+pub(super) const SPEECH: [&str; 34] = [
     "zegt",
     "zeggen",
     "zei",
@@ -586,6 +691,9 @@ const SPEECH: [&str; 31] = [
     "tweette",
     "schreeuwt",
     "schreeuwen",
+    "schreeuwde",
+    "schreeuwden",
+    "postte",
     "scandeert",
     "scanderen",
     "suggereert",
@@ -628,12 +736,22 @@ fn writer_dies(r: &Reading<'_>, clause: usize, first: usize, last: usize) -> boo
             || r.morphology.analyses(&t.norm).iter().any(|a| DYING.contains(&r.morphology.lemma(a.lemma)))
     });
     let near = (first.saturating_sub(2)..=last + 2).filter_map(|i| r.tokens.get(i)).any(is_writer);
-    let clause_words: Vec<&Token<'_>> = words(r, clause).map(|(_, t)| t).collect();
+    let clause_words: Vec<(usize, &Token<'_>)> = words(r, clause).collect();
+    // Not across `dat`: "ik ga ervoor zorgen dat ze sterven" has another subject.
+    let subordinate_between =
+        |from: usize| clause_words.iter().any(|(i, t)| t.norm == "dat" && *i > from && *i < first);
     let going = clause_words.windows(2).any(|pair| {
         let going = |t: &Token<'_>| matches!(t.norm.as_ref(), "ga" | "gaan");
-        (is_writer(pair[0]) && going(pair[1])) || (going(pair[0]) && is_writer(pair[1]))
+        let ((_, a), (second, b)) = (pair[0], pair[1]);
+        ((is_writer(a) && going(b)) || (going(a) && is_writer(b))) && !subordinate_between(second)
     });
     dying && (near || going)
+}
+
+/// Whether the clause says "some day" (`ooit`, `uiteindelijk`, `eenmaal`):
+/// dying then is everybody's lot, wished on nobody.
+fn some_day(r: &Reading<'_>, clause: usize) -> bool {
+    words(r, clause).any(|(_, t)| matches!(t.norm.as_ref(), "ooit" | "uiteindelijk" | "eenmaal" | "someday"))
 }
 
 /// Whether a word is the writer as a subject (`ik`, `we`, `wij`, `i`).
@@ -700,6 +818,11 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
     };
     let (harm, harm_word) =
         clause_words.iter().skip(at + 1).take(NORMATIVE_REACH).find(|(_, t)| harms(t)).map(|(i, t)| (*i, *t))?;
+    let dying = harm_word.norm == "dood"
+        || r.morphology.analyses(&harm_word.norm).iter().any(|a| DYING.contains(&r.morphology.lemma(a.lemma)));
+    if dying && some_day(r, clause) {
+        return None;
+    }
     // "Racisme moet uitgeroeid worden" is about an evil, "X moeten uitgeroeid worden" about people.
     let eradication = !NORMATIVE_HARM.contains(&harm_word.norm.as_ref())
         && r.morphology.analyses(&harm_word.norm).iter().all(|a| ERADICATION.contains(&r.morphology.lemma(a.lemma)));
@@ -783,9 +906,16 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
                 && (!t.sentence_start || *k + 1 == at || relative);
             // A plural written with an apostrophe ("homo's", "hindoe's") names people as often as not;
             // things so written ("auto's") that "must burn" are a call to violence anyway.
-            name || apostrophe_plural(r, &clause_words, *k) || person_ending(&t.norm)
+            // Or a phrase headed by a word for people ("zwarte mensen moeten …").
+            let people = people_head(&clause_words, *k).is_some_and(|head| head < at);
+            name || apostrophe_plural(r, &clause_words, *k) || person_ending(&t.norm) || people
         });
-        pronoun.or(named.map(|(_, w)| w)).map(|(i, _)| written(r, *i, *i).to_owned())
+        // A phrase headed by a word for people is named whole ("zwarte mensen").
+        let named = named.map(|(k, (i, _))| {
+            let end = people_head(&clause_words, k).and_then(|h| clause_words.get(h)).map_or(*i, |(h, _)| *h);
+            (*i, end)
+        });
+        pronoun.map(|(i, _)| (*i, *i)).or(named).map(|(i, end)| written(r, i, end).to_owned())
     })?;
     Some(Hit {
         clause,
@@ -1031,20 +1161,6 @@ fn house_number(word: &str) -> bool {
     (1..=4).contains(&digits) && word.len() - digits <= 1
 }
 
-/// Whether the word at `at` of a clause is a plural written with an apostrophe ("homo's").
-fn apostrophe_plural(r: &Reading<'_>, clause_words: &[(usize, &Token<'_>)], at: usize) -> bool {
-    let (Some((_, word)), Some((_, s))) = (clause_words.get(at), clause_words.get(at + 1)) else { return false };
-    s.norm == "s" && r.text.get(word.end..s.start).is_some_and(|between| matches!(between, "'" | "’"))
-}
-
-/// Whether a noun looks plural: `-en` ("joden", "vluchtelingen") or `-s`
-/// after anything but a long vowel or another `s` ("moslims",
-/// "transgenders"; not "kaas", "huis", "pers").
-fn looks_plural(noun: &str) -> bool {
-    let long_vowel_s = ["aas", "oos", "ees", "uis", "ies", "eis", "ijs", "ous", "ss", "us", "is"];
-    noun.len() > 3 && (noun.ends_with("en") || (noun.ends_with('s') && !long_vowel_s.iter().any(|e| noun.ends_with(e))))
-}
-
 /// `doe … pijn` in one clause ("ik doe ze allemaal pijn", "ik ga elke X
 /// pijn doen"): a form of `doen` now with `pijn` after it, no negation
 /// right before `pijn` ("ik doe je geen pijn"). The token range of both.
@@ -1060,26 +1176,11 @@ fn pain_in(r: &Reading<'_>, clause: usize) -> Option<(usize, usize)> {
     let negated = pain
         .checked_sub(1)
         .and_then(|b| clause_words.get(b))
-        .is_some_and(|(_, t)| matches!(t.norm.as_ref(), "geen" | "niet" | "nooit" | "nergens"));
+        .is_some_and(|(_, t)| matches!(t.norm.as_ref(), "geen" | "niet" | "nooit" | "nergens" | "niemand"));
     if negated {
         return None;
     }
     Some((clause_words[verb].0, clause_words[pain].0))
-}
-
-/// Whether a noun ends as nouns that name people do (`-ers`, `-isten`, `-leden`, …).
-fn person_ending(noun: &str) -> bool {
-    PERSON_ENDINGS.iter().any(|e| noun.len() > e.len() + 2 && noun.ends_with(e))
-}
-
-/// Whether the word at `at` of a clause names people by its form, never by
-/// looking it up (rule L11): a capitalised word inside the sentence
-/// ("alle Turken"), a plural with an apostrophe ("homo's") or a person's
-/// ending ("asielzoekers", "feministen").
-fn names_people(r: &Reading<'_>, clause_words: &[(usize, &Token<'_>)], at: usize) -> bool {
-    clause_words.get(at).is_some_and(|(_, t)| {
-        (t.capitalised && !t.sentence_start) || apostrophe_plural(r, clause_words, at) || person_ending(&t.norm)
-    })
 }
 
 /// Words the tables do not know that still are no noun: what follows the
