@@ -935,6 +935,15 @@ fn phrases_for_people_bare_plurals_and_deaths_foretold_to_the_reader_are_escalat
         "Jullie linkse types gaan allemaal dood.",
         "Jullie joden zullen creperen.",
         "Het zou goed zijn als alle journalisten werden vermoord.",
+        // Suffering and death wished, dreamt of, waited for; a slogan; a
+        // hospital as the harm, not as a frame.
+        "Ik wil al die bestuurders zien lijden.",
+        "Ik droom ervan om journalisten te vermoorden.",
+        "Ik kan niet wachten tot alle verraders dood zijn.",
+        "Ik wil vluchtelingen dood zien.",
+        "Asielzoekers horen in een massagraf.",
+        "De enige goede agent is een dode agent.",
+        "Ik schop elke demonstrant het ziekenhuis in.",
     ] {
         assert_eq!(level_of(text), Level::Escalation, "{text}: {:#?}", classify(text));
     }
@@ -964,6 +973,14 @@ fn the_look_alikes_of_people_phrases_and_foretold_deaths_stay_below_escalation()
         // The conditional wish of things, and of a good thing.
         "Het zou goed zijn als alle schilderijen werden opgehangen.",
         "Het zou goed zijn als meer mensen werden gevaccineerd.",
+        // Suffering as anger or fate, waiting, hospitals, a good thing that is dead.
+        "Die politici moeten lijden voor wat ze gedaan hebben.",
+        "Veel mensen lijden onder de inflatie.",
+        "Ik kan niet wachten tot de vakantie begint.",
+        "Mijn oma ligt in het ziekenhuis, ik ga haar morgen opzoeken.",
+        "Ik ga morgen het ziekenhuis in voor een operatie.",
+        "De enige goede film van dit jaar is over een dode rockster.",
+        "Ik droom ervan om ooit naar Japan te gaan.",
         // Somebody else's words after a colon.
         "De politie zegt dat de man dreigde: jullie joden gaan dood.",
         "Hij schreeuwde: ik maak jullie allemaal dood!",

@@ -495,7 +495,16 @@ impl Escalation {
                     && clauses.get(m.first) == Some(&clause)
             })
         };
-        for frame in cx.matches.iter().filter(|m| m.group == self.group[G_FRAME]) {
+        // A frame word inside a harm phrase is the harm's ("schop je het ziekenhuis in").
+        let in_harm = |frame: &TermMatch| {
+            cx.matches.iter().any(|m| {
+                (m.group == self.group[G_HARM] || m.group == self.group[G_VIOLENCE])
+                    && m.first <= frame.first
+                    && frame.last <= m.last
+                    && (m.first, m.last) != (frame.first, frame.last)
+            })
+        };
+        for frame in cx.matches.iter().filter(|m| m.group == self.group[G_FRAME] && !in_harm(m)) {
             let Some(&at) = clauses.get(frame.first) else { continue };
             let near = at.saturating_sub(1)..=(at + 1).min(clause_count.saturating_sub(1));
             for (clause, slot) in held.iter_mut().enumerate().filter(|(c, _)| near.contains(c)) {

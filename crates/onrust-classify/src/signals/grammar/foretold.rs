@@ -285,12 +285,40 @@ pub(super) fn addressed_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
     })
 }
 
+/// The slogan "de enige goede X is een dode X" / "the only good X is a dead
+/// X": death wished on everyone the noun names, whatever it is.
+pub(super) fn only_good_dead_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
+    if r.held.get(clause).copied().unwrap_or(false) {
+        return None;
+    }
+    let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
+    let good = clause_words.windows(2).position(|pair| {
+        matches!((pair[0].1.norm.as_ref(), pair[1].1.norm.as_ref()), ("enige", "goede") | ("only", "good"))
+    })?;
+    // "… is een dode …" / "… is a dead …" within a few words; the noun
+    // between is whatever it names (rule L11).
+    let dead = clause_words.windows(3).skip(good + 2).take(4).position(|three| {
+        matches!(
+            (three[0].1.norm.as_ref(), three[1].1.norm.as_ref(), three[2].1.norm.as_ref()),
+            ("is" | "zijn", "een", "dode") | ("is" | "are", "a", "dead")
+        )
+    })? + good
+        + 4;
+    if reported_before(r, clause, clause_words[good].0) {
+        return None;
+    }
+    Some(Hit {
+        clause,
+        kind: HitKind::Threat,
+        strength: 1.0,
+        evidence: written(r, clause_words[good].0, clause_words.get(dead + 1).unwrap_or(&clause_words[dead]).0)
+            .to_owned(),
+    })
+}
+
 /// Whether a word is the infinitive of a verb of dying (`sterven`, `creperen`).
 fn dying_infinitive(r: &Reading<'_>, t: &Token<'_>) -> bool {
-    r.morphology
-        .analyses(&t.norm)
-        .iter()
-        .any(|a| a.tag == Tag::Infinitive && super::DYING.contains(&r.morphology.lemma(a.lemma)))
+    super::is_dying(r, &t.norm, |tag| tag == Tag::Infinitive)
 }
 
 #[cfg(test)]

@@ -160,10 +160,11 @@ const OBJECT_PRONOUNS: [&str; 13] =
 const DETERMINERS: [&str; 11] =
     ["die", "dat", "deze", "dit", "alle", "elke", "iedere", "those", "that", "all", "every"];
 
-/// Verbs whose imperative carries a harm phrase (`zet … in de fik`, `steek … in brand`, `maak … af`).
-const CAUSATIVES: [&str; 13] = [
+/// Verbs whose imperative carries a harm phrase (`zet … in de fik`, `steek … in brand`, `maak … af`,
+/// `schop … het ziekenhuis in`).
+const CAUSATIVES: [&str; 15] = [
     "zetten", "steken", "gooien", "maken", "doen", "gaan", "laten", "blazen", "slaan", "rijden", "trekken", "leggen",
-    "draaien",
+    "draaien", "schoppen", "trappen",
 ];
 
 /// English harm verbs that open an imperative ("Burn down the …", "run them over").
@@ -265,6 +266,7 @@ pub(crate) fn read(r: &Reading<'_>) -> Vec<Hit> {
                 .or_else(|| foretold::passive_in(r, clause))
                 .or_else(|| foretold::death_to_in(r, clause))
                 .or_else(|| foretold::addressed_in(r, clause))
+                .or_else(|| foretold::only_good_dead_in(r, clause))
         {
             hits.push(hit);
         }
@@ -330,7 +332,13 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
     if predicate.is_none()
         && !some_day(r, clause)
         && let Some((i, _)) = words(r, clause).find(|(i, t)| {
+            // Suffering only when the writer wishes to see it ("ik wil ze zien
+            // lijden", "ik hoop dat ze lijden"); "die X moeten lijden" is as often anger.
+            let suffering_wished = t.norm != "lijden"
+                || r.tokens.get(i.wrapping_sub(1)).is_some_and(|b| b.norm == "zien")
+                || wish(r, clause, *i).is_some();
             dying_form(r, &t.norm, Kind::Now)
+                && suffering_wished
                 && !words(r, clause).any(|(j, n)| j < *i && j + 3 >= *i && NEGATIONS.contains(&n.norm.as_ref()))
         })
     {
@@ -528,10 +536,14 @@ const NOT_PLURAL_NOUNS: [&str; 16] = [
 /// Whether the predicate from `first` to `last` harms people only: a verb
 /// of [`PEOPLE_ONLY`], or `pijn doen` and `laten lijden` from the `harm` lexicon.
 fn people_only_verb(r: &Reading<'_>, first: usize, last: usize) -> bool {
-    let whole = [first, last].iter().filter_map(|i| r.tokens.get(*i)).any(|t| {
-        matches!(t.norm.as_ref(), "pijn" | "lijden")
-            || r.morphology.analyses(&t.norm).iter().any(|a| PEOPLE_ONLY.contains(&r.morphology.lemma(a.lemma)))
-    });
+    // "X dood zien" is wished on people.
+    let dead_seen = r.tokens.get(last).is_some_and(|t| t.norm == "dood")
+        && r.tokens.get(last + 1).is_some_and(|t| matches!(t.norm.as_ref(), "zien" | "hebben"));
+    let whole = dead_seen
+        || [first, last].iter().filter_map(|i| r.tokens.get(*i)).any(|t| {
+            matches!(t.norm.as_ref(), "pijn" | "lijden")
+                || r.morphology.analyses(&t.norm).iter().any(|a| PEOPLE_ONLY.contains(&r.morphology.lemma(a.lemma)))
+        });
     // A separable verb apart ("steek … neer"): its particle and the verb's lemma make it.
     let apart = || {
         let (Some(verb), Some(particle)) = (r.tokens.get(first), r.tokens.get(last)) else { return false };
@@ -573,7 +585,10 @@ fn bare_plural_next_to(r: &Reading<'_>, clause: usize, first: usize, last: usize
         (noun && (looks_plural(&t.norm) || apostrophe_plural(r, &clause_words, k)))
             .then(|| (*i, if apostrophe_plural(r, &clause_words, k) { *i + 1 } else { *i }))
     };
-    let before = at(first).and_then(|k| k.checked_sub(1)).and_then(plural_at);
+    // Before `te` too ("om X te vermoorden").
+    let before_te =
+        |k: usize| if clause_words.get(k).is_some_and(|(_, t)| t.norm == "te") { k.checked_sub(1) } else { Some(k) };
+    let before = at(first).and_then(|k| k.checked_sub(1)).and_then(before_te).and_then(plural_at);
     let after = at(first).and_then(|k| plural_at(k + 1));
     // Or a phrase headed by a word for people before the predicate ("ik
     // ga mensen met een beperking pijn doen").
@@ -637,8 +652,10 @@ const NORMATIVE_MODALS: [&str; 10] =
     ["moet", "moeten", "mag", "mogen", "verdient", "verdienen", "hoort", "horen", "zou", "zouden"];
 
 /// Complements that, after such a modal, wish death or destruction on the subject.
-const NORMATIVE_HARM: [&str; 17] = [
+const NORMATIVE_HARM: [&str; 19] = [
     "nekschot",
+    "massagraf",
+    "graf",
     "branden",
     "hangen",
     "kopschot",
@@ -706,13 +723,22 @@ const DYING_WEIGHT: f32 = 0.8;
 const NEGATIONS: [&str; 4] = ["niet", "geen", "nooit", "never"];
 
 /// Whether `word` is a form of a verb of dying of this kind (`sterven`,
-/// `creperen`; the tables know them from `morphology/grammar-verbs.txt`).
+/// `creperen`; the tables know them from `morphology/grammar-verbs.txt`),
+/// or the infinitive of suffering, `lijden`.
 fn dying_form(r: &Reading<'_>, word: &str, kind: Kind) -> bool {
-    r.morphology.analyses(word).iter().any(|a| a.tag.kind() == kind && DYING.contains(&r.morphology.lemma(a.lemma)))
+    is_dying(r, word, |tag| tag.kind() == kind)
+}
+
+/// Whether `word` is a form of a verb of [`DYING`] with a tag `accept` takes.
+/// The dictionary the tables come from lists `lijden` as a noun only, so its
+/// infinitive is known here by its spelling.
+fn is_dying(r: &Reading<'_>, word: &str, accept: impl Fn(Tag) -> bool) -> bool {
+    (word == "lijden" && accept(Tag::Infinitive))
+        || r.morphology.analyses(word).iter().any(|a| accept(a.tag) && DYING.contains(&r.morphology.lemma(a.lemma)))
 }
 
 /// Verbs of dying: with the writer as their subject they threaten nobody.
-const DYING: [&str; 6] = ["sterven", "doodgaan", "creperen", "verrekken", "doodbloeden", "sneuvelen"];
+const DYING: [&str; 7] = ["sterven", "doodgaan", "creperen", "verrekken", "doodbloeden", "sneuvelen", "lijden"];
 
 /// Whether the predicate from `first` to `last` is dying ("dood", `sterven`)
 /// with the writer as its subject: the writer's pronoun within two words of
@@ -732,8 +758,7 @@ fn writer_dies(r: &Reading<'_>, clause: usize, first: usize, last: usize) -> boo
             })
         });
     let dying = [first, last].into_iter().filter_map(|i| Some((i, r.tokens.get(i)?))).any(|(i, t)| {
-        (t.norm == "dood" && !verb_after(i) && (first == last || separable_dying))
-            || r.morphology.analyses(&t.norm).iter().any(|a| DYING.contains(&r.morphology.lemma(a.lemma)))
+        (t.norm == "dood" && !verb_after(i) && (first == last || separable_dying)) || is_dying(r, &t.norm, |_| true)
     });
     let near = (first.saturating_sub(2)..=last + 2).filter_map(|i| r.tokens.get(i)).any(is_writer);
     let clause_words: Vec<(usize, &Token<'_>)> = words(r, clause).collect();
@@ -811,15 +836,12 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
     let harms = |t: &Token<'_>| {
         NORMATIVE_HARM.contains(&t.norm.as_ref())
             || harm_verb_form(r, &t.norm, &[Tag::Participle, Tag::Infinitive])
-            || r.morphology
-                .analyses(&t.norm)
-                .iter()
-                .any(|a| a.tag == Tag::Infinitive && DYING.contains(&r.morphology.lemma(a.lemma)))
+            // Suffering is wished ("ik wil ze zien lijden"); "moeten lijden" is as often anger.
+            || (t.norm != "lijden" && is_dying(r, &t.norm, |tag| tag == Tag::Infinitive))
     };
     let (harm, harm_word) =
         clause_words.iter().skip(at + 1).take(NORMATIVE_REACH).find(|(_, t)| harms(t)).map(|(i, t)| (*i, *t))?;
-    let dying = harm_word.norm == "dood"
-        || r.morphology.analyses(&harm_word.norm).iter().any(|a| DYING.contains(&r.morphology.lemma(a.lemma)));
+    let dying = harm_word.norm == "dood" || is_dying(r, &harm_word.norm, |_| true);
     if dying && some_day(r, clause) {
         return None;
     }
@@ -1024,14 +1046,24 @@ fn imperative(r: &Reading<'_>, clause: usize, predicate_first: usize) -> Option<
 }
 
 /// The token by which the writer wishes the predicate at `first` on
-/// somebody: `hoop`, `hopelijk`, `wens`, `moge`, or `hoe eerder … hoe beter`.
+/// somebody: `hoop`, `hopelijk`, `wens`, `moge`, `hoe eerder … hoe beter`,
+/// or `niet wachten tot` ("ik kan niet wachten tot ze …").
 fn wish(r: &Reading<'_>, clause: usize, first: usize) -> Option<usize> {
     let clause_words: Vec<(usize, &Token)> = words(r, clause).take_while(|(i, _)| *i < first).collect();
     clause_words.iter().enumerate().find_map(|(k, (i, t))| {
         let sooner = t.norm == "hoe"
             && clause_words.get(k + 1).is_some_and(|(_, n)| matches!(n.norm.as_ref(), "eerder" | "sneller" | "liever"));
-        (WISHES.contains(&t.norm.as_ref()) || sooner).then_some(*i)
+        (WISHES.contains(&t.norm.as_ref()) || sooner || cannot_wait(&clause_words, k)).then_some(*i)
     })
+}
+
+/// Whether word `k` is `wachten` in "niet wachten tot/totdat": impatience for
+/// what follows, where the `niet` negates the waiting, not the harm.
+fn cannot_wait(clause_words: &[(usize, &Token<'_>)], k: usize) -> bool {
+    let norm = |k: Option<usize>| k.and_then(|k| clause_words.get(k)).map(|(_, t)| t.norm.as_ref());
+    norm(Some(k)) == Some("wachten")
+        && norm(k.checked_sub(1)) == Some("niet")
+        && matches!(norm(Some(k + 1)), Some("tot" | "totdat"))
 }
 
 fn doxxing_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
