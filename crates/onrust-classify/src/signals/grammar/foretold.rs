@@ -71,9 +71,15 @@ pub(super) fn passive_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
     if r.held.get(clause).copied().unwrap_or(false) {
         return None;
     }
-    let auxiliary: &dyn Fn(&str) -> bool = if words(r, clause).any(|(_, t)| PASSIVE.contains(&t.norm.as_ref())) {
+    // One pass: the present passive, else the past one (which needs a wish).
+    let (mut present, mut past) = (false, false);
+    for (_, t) in words(r, clause) {
+        present |= PASSIVE.contains(&t.norm.as_ref());
+        past |= PAST_PASSIVE.contains(&t.norm.as_ref());
+    }
+    let auxiliary: &dyn Fn(&str) -> bool = if present {
         &|w| PASSIVE.contains(&w)
-    } else if words(r, clause).any(|(_, t)| PAST_PASSIVE.contains(&t.norm.as_ref())) && conditional_wish(r, clause) {
+    } else if past && conditional_wish(r, clause) {
         &|w| PAST_PASSIVE.contains(&w)
     } else {
         return None;
@@ -288,7 +294,10 @@ pub(super) fn addressed_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
 /// The slogan "de enige goede X is een dode X" / "the only good X is a dead
 /// X": death wished on everyone the noun names, whatever it is.
 pub(super) fn only_good_dead_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
-    if r.held.get(clause).copied().unwrap_or(false) {
+    // Most clauses have no "goede": look before collecting the clause.
+    if r.held.get(clause).copied().unwrap_or(false)
+        || !words(r, clause).any(|(_, t)| matches!(t.norm.as_ref(), "goede" | "good"))
+    {
         return None;
     }
     let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();

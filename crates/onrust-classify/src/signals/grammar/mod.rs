@@ -457,8 +457,10 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
                 break;
             }
             // "die zwarte mensen": an adjective before a word for people is no noun, and needs none.
-            let people_phrase = people_head(&clause_words, at + 1).and_then(|h| clause_words.get(h));
-            if DETERMINERS.contains(&t.norm.as_ref())
+            let determiner = DETERMINERS.contains(&t.norm.as_ref());
+            let people_phrase =
+                if determiner { people_head(&clause_words, at + 1).and_then(|h| clause_words.get(h)) } else { None };
+            if determiner
                 && let Some((next, noun)) = clause_words.get(at + 1)
                 && (people_phrase.is_some()
                     || (noun.norm.chars().all(char::is_alphabetic)
