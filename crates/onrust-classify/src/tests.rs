@@ -944,6 +944,11 @@ fn phrases_for_people_bare_plurals_and_deaths_foretold_to_the_reader_are_escalat
         "Asielzoekers horen in een massagraf.",
         "De enige goede agent is een dode agent.",
         "Ik schop elke demonstrant het ziekenhuis in.",
+        // Chat spelling of the modal, the verb-final cluster, English desert.
+        "Die verraders motte branden",
+        "Journalisten zouden na hun eerste artikel al opgehangen moeten worden.",
+        "Zulke figuren horen aan een lantaarnpaal te hangen.",
+        "Politicians like him deserve to hang.",
     ] {
         assert_eq!(level_of(text), Level::Escalation, "{text}: {:#?}", classify(text));
     }
@@ -981,6 +986,11 @@ fn the_look_alikes_of_people_phrases_and_foretold_deaths_stay_below_escalation()
         "Ik ga morgen het ziekenhuis in voor een operatie.",
         "De enige goede film van dit jaar is over een dode rockster.",
         "Ik droom ervan om ooit naar Japan te gaan.",
+        // A game, weeds and pests, how often.
+        "Ik ga je zo hard afmaken in FIFA vanavond.",
+        "Dat onkruid tussen de tegels moet echt dood, welke verdelger werkt?",
+        "Die mieren in de keuken moeten uitgeroeid worden, welke verdelger raden jullie aan?",
+        "Elke dag worden er in Oekraïne burgers vermoord.",
         // Somebody else's words after a colon.
         "De politie zegt dat de man dreigde: jullie joden gaan dood.",
         "Hij schreeuwde: ik maak jullie allemaal dood!",

@@ -561,6 +561,13 @@ impl Escalation {
                     continue;
                 }
             }
+            // "elke agent die …" points at anyone; "elke dag", "iedere week" say how often.
+            let how_often = g == G_INTENT
+                && m.first == m.last
+                && cx.tokens.get(m.first + 1).is_some_and(|t| TIME_UNITS.contains(&t.norm.as_ref()));
+            if how_often {
+                continue;
+            }
             // "geen vuurwerk" is no weapon, "niet slopen" no call to violence.
             let contextual = matches!(
                 g,
@@ -878,6 +885,12 @@ fn said_by_another(text: &str) -> bool {
     let writer = last.iter().any(|w| is(w, &["ik", "we", "wij", "i"]));
     last.iter().take(3).any(|w| is(w, &grammar::SPEECH)) && !writer
 }
+
+/// Nouns of time after `elke`/`iedere`: how often, not whom.
+const TIME_UNITS: [&str; 14] = [
+    "dag", "week", "maand", "jaar", "keer", "avond", "nacht", "ochtend", "middag", "weekend", "uur", "minuut",
+    "zaterdag", "zondag",
+];
 
 /// How a scope reads as a report.
 struct Reporting {

@@ -841,8 +841,21 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
             // Suffering is wished ("ik wil ze zien lijden"); "moeten lijden" is as often anger.
             || (t.norm != "lijden" && is_dying(r, &t.norm, |tag| tag == Tag::Infinitive))
     };
+    // In a verb-final clause the complement stands before the last verb of
+    // the cluster ("zouden bij de geboorte al afgemaakt moeten worden", "horen
+    // aan een boom te hangen"): the reach runs to that verb too.
+    let cluster_end = clause_words
+        .iter()
+        .enumerate()
+        .skip(at + 1)
+        .take(2 * NORMATIVE_REACH)
+        .filter(|(_, (_, t))| NORMATIVE_MODALS.contains(&t.norm.as_ref()) || matches!(t.norm.as_ref(), "worden" | "te"))
+        .map(|(k, _)| k + 1)
+        .last()
+        .unwrap_or(0);
+    let reach = NORMATIVE_REACH.max(cluster_end.saturating_sub(at));
     let (harm, harm_word) =
-        clause_words.iter().skip(at + 1).take(NORMATIVE_REACH).find(|(_, t)| harms(t)).map(|(i, t)| (*i, *t))?;
+        clause_words.iter().skip(at + 1).take(reach).find(|(_, t)| harms(t)).map(|(i, t)| (*i, *t))?;
     let dying = harm_word.norm == "dood" || is_dying(r, &harm_word.norm, |_| true);
     if dying && some_day(r, clause) {
         return None;
