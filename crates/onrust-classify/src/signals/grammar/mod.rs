@@ -851,7 +851,7 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
         .take(2 * NORMATIVE_REACH)
         .filter(|(_, (_, t))| NORMATIVE_MODALS.contains(&t.norm.as_ref()) || matches!(t.norm.as_ref(), "worden" | "te"))
         .map(|(k, _)| k + 1)
-        .last()
+        .next_back()
         .unwrap_or(0);
     let reach = NORMATIVE_REACH.max(cluster_end.saturating_sub(at));
     let (harm, harm_word) =
