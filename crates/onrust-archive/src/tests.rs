@@ -1093,18 +1093,24 @@ mod query_properties {
         prop_oneof![proptest::collection::vec(piece, 0..24).prop_map(|pieces| pieces.concat()), "\\PC{0,60}",]
     }
 
-    /// Found by the property test below: a negated word that the analyzer
-    /// splits into two tokens ("auto's" → auto, s) becomes an excluded phrase,
-    /// and tantivy's phrase scorer asserted an order that the exclusion does
-    /// not keep. The query must be answered, and answered right.
-    #[test]
-    fn an_excluded_phrase_is_answered_right() {
+    /// An archive with a protest "bij auto's" (p1) and fireworks at level 3 (p2).
+    fn two_messages() -> (TempDir, ArchiveWriter, ArchiveReader) {
         let dir = TempDir::new().unwrap();
         let mut w = open_writer(&dir);
         w.upsert(&msg("p1", "Boeren protest", "trekkers op de snelweg, 20:00 bij auto's")).unwrap();
         w.upsert(&with(msg("p2", "Rellen", "vuurwerk"), |m| m.assessment.level = Level::Escalation)).unwrap();
         w.commit().unwrap();
         let reader = ArchiveReader::open(dir.path()).unwrap();
+        (dir, w, reader)
+    }
+
+    /// Found by the property test below: a negated word that the analyzer
+    /// splits into two tokens ("auto's" → auto, s) becomes an excluded phrase,
+    /// and tantivy's phrase scorer asserted an order that the exclusion does
+    /// not keep. The query must be answered, and answered right.
+    #[test]
+    fn an_excluded_phrase_is_answered_right() {
+        let (_dir, mut w, reader) = two_messages();
         assert_eq!(ids(&reader, &q("-auto's")), vec!["p2".to_string()]);
         // And again over two segments.
         w.upsert(&msg("p3", "Auto's", "vuurwerk bij de auto's")).unwrap();
@@ -1119,12 +1125,7 @@ mod query_properties {
 
     #[test]
     fn any_query_is_refused_or_searched_and_never_panics() {
-        let dir = TempDir::new().unwrap();
-        let mut w = open_writer(&dir);
-        w.upsert(&msg("p1", "Boeren protest", "trekkers op de snelweg, 20:00 bij auto's")).unwrap();
-        w.upsert(&with(msg("p2", "Rellen", "vuurwerk"), |m| m.assessment.level = Level::Escalation)).unwrap();
-        w.commit().unwrap();
-        let reader = ArchiveReader::open(dir.path()).unwrap();
+        let (_dir, _w, reader) = two_messages();
         let mut runner = TestRunner::new(Config { cases: 512, ..Config::default() });
         let searched = std::cell::Cell::new(0u32);
         runner
