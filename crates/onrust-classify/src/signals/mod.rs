@@ -882,7 +882,7 @@ fn said_before(cx: &Context<'_>, scope: &Scope) -> bool {
 fn said_by_another(text: &str) -> bool {
     let last: Vec<&str> = text.rsplit(|c: char| !c.is_alphabetic()).filter(|w| !w.is_empty()).take(4).collect();
     let is = |word: &str, list: &[&str]| list.iter().any(|w| word.eq_ignore_ascii_case(w));
-    let writer = last.iter().any(|w| is(w, &["ik", "we", "wij", "i"]));
+    let writer = last.iter().any(|w| is(w, &grammar::WRITER));
     last.iter().take(3).any(|w| is(w, &grammar::SPEECH)) && !writer
 }
 

@@ -507,12 +507,13 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
     hits
 }
 
-/// Verbs that harm people and nothing else ("vermoorden", "neersteken",
-/// `laten lijden`): a bare plural at them is people. Verbs also said of
-/// animals and things ("doodslaan", "vergassen", "afslachten", "duiven
-/// neerschieten", "drones neerschieten") are not among them.
-const PEOPLE_ONLY: [&str; 8] =
-    ["vermoorden", "opknopen", "neersteken", "doodsteken", "executeren", "lynchen", "onthoofden", "lijden"];
+/// Verbs that harm people and nothing else ("vermoorden", "neersteken"): a
+/// bare plural at them is people. Verbs also said of animals and things
+/// ("doodslaan", "vergassen", "afslachten", "duiven neerschieten", "drones
+/// neerschieten") are not among them. `pijn doen` and `laten lijden` are
+/// known by their words (the tables list `lijden` as a noun only).
+const PEOPLE_ONLY: [&str; 7] =
+    ["vermoorden", "opknopen", "neersteken", "doodsteken", "executeren", "lynchen", "onthoofden"];
 
 /// Words that end as plurals do and still are no noun to harm ("ik ga ze
 /// morgen vermoorden" has its target in `ze`).
@@ -548,14 +549,20 @@ fn people_only_verb(r: &Reading<'_>, first: usize, last: usize) -> bool {
         });
     // A separable verb apart ("steek … neer"): its particle and the verb's lemma make it.
     let apart = || {
-        let (Some(verb), Some(particle)) = (r.tokens.get(first), r.tokens.get(last)) else { return false };
-        first != last
-            && r.morphology.analyses(&verb.norm).iter().any(|a| {
-                let lemma = r.morphology.lemma(a.lemma);
-                PEOPLE_ONLY.iter().any(|p| p.strip_prefix(particle.norm.as_ref()) == Some(lemma))
-            })
+        first != last && r.tokens.get(last).is_some_and(|particle| separable_in(r, first, &particle.norm, &PEOPLE_ONLY))
     };
     whole || apart()
+}
+
+/// Whether the verb at `verb` with `particle` makes a separable verb of
+/// `verbs` ("steek" + "neer" is `neersteken`, "ga" + "dood" is `doodgaan`).
+fn separable_in(r: &Reading<'_>, verb: usize, particle: &str, verbs: &[&str]) -> bool {
+    r.tokens.get(verb).is_some_and(|t| {
+        r.morphology.analyses(&t.norm).iter().any(|a| {
+            let lemma = r.morphology.lemma(a.lemma);
+            verbs.iter().any(|v| v.strip_prefix(particle) == Some(lemma))
+        })
+    })
 }
 
 /// A plural noun right before the predicate or right after its first word,
@@ -579,13 +586,13 @@ fn bare_plural_next_to(r: &Reading<'_>, clause: usize, first: usize, last: usize
         if owned {
             return None;
         }
-        // "homo's" is read as `homo`, `'`, `s`: the plural ends on the `s`.
+        // "homo's" is read as the words `homo` and `s`: the plural ends on the `s`.
         if t.norm == "s" && k > 0 && apostrophe_plural(r, &clause_words, k - 1) {
             return Some((clause_words[k - 1].0, *i));
         }
         let noun = t.norm.chars().all(char::is_alphabetic) && is_noun(r, &t.norm);
-        (noun && (looks_plural(&t.norm) || apostrophe_plural(r, &clause_words, k)))
-            .then(|| (*i, if apostrophe_plural(r, &clause_words, k) { *i + 1 } else { *i }))
+        let apostrophe = apostrophe_plural(r, &clause_words, k);
+        (noun && (looks_plural(&t.norm) || apostrophe)).then(|| (*i, if apostrophe { *i + 1 } else { *i }))
     };
     // Before `te` too ("om X te vermoorden").
     let before_te =
@@ -752,13 +759,7 @@ fn writer_dies(r: &Reading<'_>, clause: usize, first: usize, last: usize) -> boo
     };
     // A separable verb's particle "dood" kills ("ik rijd hem dood") unless
     // its verb is one of dying ("ik ga … dood", `doodgaan`).
-    let separable_dying = first != last
-        && r.tokens.get(first).is_some_and(|t| {
-            r.morphology.analyses(&t.norm).iter().any(|a| {
-                let base = r.morphology.lemma(a.lemma);
-                DYING.iter().any(|d| d.strip_prefix("dood") == Some(base))
-            })
-        });
+    let separable_dying = first != last && separable_in(r, first, "dood", &DYING);
     let dying = [first, last].into_iter().filter_map(|i| Some((i, r.tokens.get(i)?))).any(|(i, t)| {
         (t.norm == "dood" && !verb_after(i) && (first == last || separable_dying)) || is_dying(r, &t.norm, |_| true)
     });
@@ -783,8 +784,11 @@ fn some_day(r: &Reading<'_>, clause: usize) -> bool {
 
 /// Whether a word is the writer as a subject (`ik`, `we`, `wij`, `i`).
 fn is_writer(t: &Token<'_>) -> bool {
-    matches!(t.norm.as_ref(), "ik" | "we" | "wij" | "i")
+    WRITER.contains(&t.norm.as_ref())
 }
+
+/// The writer as a subject.
+pub(super) const WRITER: [&str; 4] = ["ik", "we", "wij", "i"];
 
 /// Pronouns by which the writer or the subject harms himself ("ik martel mezelf").
 const SELF: [&str; 5] = ["mezelf", "mijzelf", "zichzelf", "onszelf", "myself"];
