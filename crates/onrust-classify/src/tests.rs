@@ -1003,6 +1003,45 @@ fn the_look_alikes_of_people_phrases_and_foretold_deaths_stay_below_escalation()
 }
 
 #[test]
+fn inverted_subjects_torture_adverbs_and_wished_stonings_are_escalation_and_reported_speech_is_not() {
+    for text in [
+        // The subject after the modal, behind a fronted phrase.
+        "Eerlijk gezegd zouden fietsers stuk voor stuk opgehangen moeten worden.",
+        "Wat mij betreft mogen tandartsen dood.",
+        "Volgens mij moeten vegetariërs dood.",
+        // Torture and bleeding, wished on a bare plural.
+        "Ik wil tandartsen zien bloeden.",
+        "Ik droom ervan om fietsers dood te martelen.",
+        "Ik ga tandartsen martelen.",
+        // A bare plural a few adverbs before its verb, beheading, a stoning wished in the past tense.
+        "Ik ga tandartsen langzaam vermoorden.",
+        "Ik ga fietsers een voor een vermoorden.",
+        "Iemand moet ze eens de kop afhakken.",
+        "Als het aan mij lag, werden ze gestenigd.",
+        // The writer's own words and threats stay his.
+        "Ik zeg dat de burgemeester moet branden.",
+        "Ik dreig de burgemeester neer te steken.",
+        // A call to come of its own after what others say.
+        "Ze zeggen dat we de ME moeten aanvallen, dus morgen om 8 uur allemaal naar het plein met stenen.",
+    ] {
+        assert_eq!(level_of(text), Level::Escalation, "{text}: {:#?}", classify(text));
+    }
+    for text in [
+        // Somebody else's opinion, swatting, somebody else's words.
+        "Volgens de boer moeten varkens geslacht worden.",
+        "Ik ga muggen dood slaan.",
+        "Ik ga muggen een voor een doodslaan.",
+        "In Iran werden twee vrouwen gestenigd.",
+        "Als het aan mij lag, werden de schilderijen opgehangen.",
+        "Hij zei dat de burgemeester moet branden.",
+        "Wie roept dat fietsers moeten branden, hoort niet in onze vereniging.",
+        "De man die dreigde tandartsen neer te steken, is veroordeeld tot een jaar cel.",
+    ] {
+        assert!(level_of(text) < Level::Escalation, "{text}: {:#?}", classify(text));
+    }
+}
+
+#[test]
 fn the_sarcasm_tag_is_read_where_it_stands_and_not_inside_units() {
     use crate::signals::has_irony_marks;
     assert!(has_irony_marks("steek het maar in de fik /s"));

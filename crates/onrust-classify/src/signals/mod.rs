@@ -385,7 +385,7 @@ impl Escalation {
         };
         let questioned = !questions.is_empty();
         let any_held = held.iter().any(|h| *h);
-        if clause_count <= 1 || !(0..clause_count).any(escalating) {
+        if !(0..clause_count).any(escalating) {
             return RuleOutcome {
                 assessed: message.assessed,
                 occurrences,
@@ -396,13 +396,29 @@ impl Escalation {
             };
         }
         let scopes: Vec<Scope> = (0..clause_count).map(|c| Scope::of_clause(cx, &clauses, c)).collect();
-        let reports = self.clause_reports(cx, &occurrences, &scopes);
-        // Somebody else's words after "de man dreigde:" report, read as a
-        // whole as much as clause by clause.
-        if (0..clause_count).filter(|&c| escalating(c)).all(|c| scopes.get(c).is_some_and(|s| said_before(cx, s))) {
+        // Somebody else's words after "de man dreigde:", or in a clause that
+        // opens with somebody saying or threatening them ("hij zei dat …",
+        // "de man die dreigde … te …"), report, read as a whole as much as
+        // clause by clause.
+        // A call to come of its own ("…, dus morgen allemaal naar het plein") is no report.
+        let gathers = |c: usize| occurrences.iter().any(|o| o.clause == c && o.group == G_GATHERING && !o.negated);
+        let reported =
+            |c: usize| scopes.get(c).is_some_and(|s| said_before(cx, s) || (said_within(cx, s) && !gathers(c)));
+        if (0..clause_count).filter(|&c| escalating(c)).all(reported) {
             message.cap_as_report();
             mentioned = true;
         }
+        if clause_count <= 1 {
+            return RuleOutcome {
+                assessed: message.assessed,
+                occurrences,
+                hits,
+                questioned,
+                held: any_held,
+                mentioned,
+            };
+        }
+        let reports = self.clause_reports(cx, &occurrences, &scopes);
         // In a message that reads as a report as a whole, a clause escalates
         // only with a call of its own: a call word, an intent the grammar
         // reads, or a time ahead ("… gegooid. Op oudejaarsavond gaan we …").
@@ -874,6 +890,26 @@ fn said_before(cx: &Context<'_>, scope: &Scope) -> bool {
     let before = cx.text.get(..scope.start).unwrap_or_default().trim_end();
     before.strip_suffix(':').is_some_and(said_by_another)
 }
+
+/// Whether the scope opens with somebody else's verb of saying, within its
+/// first words, and what follows it is what was said: "hij zei dat …",
+/// "wie roept dat …", "de man die dreigde … te …". "Ik zeg dat …" and "we
+/// dreigen …" are the writer's own.
+fn said_within(cx: &Context<'_>, scope: &Scope) -> bool {
+    let words = cx.tokens.get(scope.first..scope.last).unwrap_or_default();
+    let writer =
+        |k: Option<usize>| k.and_then(|k| words.get(k)).is_some_and(|t| grammar::WRITER.contains(&t.norm.as_ref()));
+    words.iter().take(SPEECH_OPENING).enumerate().any(|(k, t)| {
+        let speech = grammar::SPEECH.contains(&t.norm.as_ref());
+        let threatened = t.norm.starts_with("dreig") || t.norm == "gedreigd";
+        let complement = words.iter().skip(k + 1).take(3).any(|w| w.norm == "dat")
+            || (threatened && words.iter().skip(k + 1).any(|w| w.norm == "te"));
+        speech && complement && !writer(k.checked_sub(1)) && !writer(Some(k + 1))
+    })
+}
+
+/// How far into a clause the verb of saying that opens it may stand ("de man die dreigde").
+const SPEECH_OPENING: usize = 4;
 
 /// Whether `text` (what stands before a colon) ends with a verb of saying
 /// whose subject is not the writer, within its last three words: "de man

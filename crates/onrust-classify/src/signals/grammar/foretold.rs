@@ -20,7 +20,7 @@ use crate::normalize::Token;
 /// Verbs of killing: their participle with `wordt`/`worden` foretells a
 /// death. Only people are so killed, so a pointed-at plural is enough
 /// ("alle X worden vergast").
-pub(super) const KILLING: [&str; 13] = [
+pub(super) const KILLING: [&str; 15] = [
     "vermoorden",
     "opknopen",
     "neerschieten",
@@ -34,6 +34,8 @@ pub(super) const KILLING: [&str; 13] = [
     "lynchen",
     "onthoofden",
     "martelen",
+    "doodmartelen",
+    "stenigen",
 ];
 
 /// Verbs of killing that also take things ("de schilderijen worden
@@ -59,7 +61,8 @@ const PASSIVE_REACH: usize = 5;
 const WRITER_WISH: [[&str; 3]; 3] = [["aan", "mij", "ligt"], ["wat", "mij", "betreft"], ["aan", "mij", "lag"]];
 
 /// The past passive, which reports ("werd doodgeschoten") unless the writer
-/// wishes it in the conditional ("het zou goed zijn als ze werden …").
+/// wishes it in the conditional ("het zou goed zijn als ze werden …", "als
+/// het aan mij lag, werden ze …").
 const PAST_PASSIVE: [&str; 2] = ["werden", "werd"];
 
 /// Words by which "het zou … zijn als" is a wish: good, fine, better.
@@ -79,7 +82,7 @@ pub(super) fn passive_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
     }
     let auxiliary: &dyn Fn(&str) -> bool = if present {
         &|w| PASSIVE.contains(&w)
-    } else if past && conditional_wish(r, clause) {
+    } else if past && (conditional_wish(r, clause) || wished_by_writer(r, clause)) {
         &|w| PAST_PASSIVE.contains(&w)
     } else {
         return None;

@@ -510,10 +510,20 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
 /// Verbs that harm people and nothing else ("vermoorden", "neersteken"): a
 /// bare plural at them is people. Verbs also said of animals and things
 /// ("doodslaan", "vergassen", "afslachten", "duiven neerschieten", "drones
-/// neerschieten") are not among them. `pijn doen` and `laten lijden` are
-/// known by their words (the tables list `lijden` as a noun only).
-const PEOPLE_ONLY: [&str; 7] =
-    ["vermoorden", "opknopen", "neersteken", "doodsteken", "executeren", "lynchen", "onthoofden"];
+/// neerschieten") are not among them. `pijn doen`, `laten lijden` and
+/// `zien bloeden` are known by their words (the tables list `lijden` as a
+/// noun only). Torture is done to people ("ik ga X doodmartelen").
+const PEOPLE_ONLY: [&str; 9] = [
+    "vermoorden",
+    "opknopen",
+    "neersteken",
+    "doodsteken",
+    "executeren",
+    "lynchen",
+    "onthoofden",
+    "martelen",
+    "doodmartelen",
+];
 
 /// Words that end as plurals do and still are no noun to harm ("ik ga ze
 /// morgen vermoorden" has its target in `ze`).
@@ -537,14 +547,20 @@ const NOT_PLURAL_NOUNS: [&str; 16] = [
 ];
 
 /// Whether the predicate from `first` to `last` harms people only: a verb
-/// of [`PEOPLE_ONLY`], or `pijn doen` and `laten lijden` from the `harm` lexicon.
+/// of [`PEOPLE_ONLY`], or `pijn doen`, `laten lijden` and `zien bloeden` from the `harm` lexicon.
 fn people_only_verb(r: &Reading<'_>, first: usize, last: usize) -> bool {
     // "X dood zien" is wished on people.
     let dead_seen = r.tokens.get(last).is_some_and(|t| t.norm == "dood")
         && r.tokens.get(last + 1).is_some_and(|t| matches!(t.norm.as_ref(), "zien" | "hebben"));
+    // "dood" before the rest of its verb ("om X dood te martelen", "X dood steken").
+    let dead_by = r.tokens.get(last).is_some_and(|t| t.norm == "dood") && {
+        let verb = if r.tokens.get(last + 1).is_some_and(|t| t.norm == "te") { last + 2 } else { last + 1 };
+        separable_in(r, verb, "dood", &PEOPLE_ONLY)
+    };
     let whole = dead_seen
+        || dead_by
         || [first, last].iter().filter_map(|i| r.tokens.get(*i)).any(|t| {
-            matches!(t.norm.as_ref(), "pijn" | "lijden")
+            matches!(t.norm.as_ref(), "pijn" | "lijden" | "bloeden")
                 || r.morphology.analyses(&t.norm).iter().any(|a| PEOPLE_ONLY.contains(&r.morphology.lemma(a.lemma)))
         });
     // A separable verb apart ("steek … neer"): its particle and the verb's lemma make it.
@@ -597,7 +613,18 @@ fn bare_plural_next_to(r: &Reading<'_>, clause: usize, first: usize, last: usize
     // Before `te` too ("om X te vermoorden").
     let before_te =
         |k: usize| if clause_words.get(k).is_some_and(|(_, t)| t.norm == "te") { k.checked_sub(1) } else { Some(k) };
-    let before = at(first).and_then(|k| k.checked_sub(1)).and_then(before_te).and_then(plural_at);
+    // Past a few adverbs too ("ik ga X langzaam vermoorden", "om X een voor een dood te martelen").
+    let past_adverbs = |mut k: usize| {
+        for _ in 0..MAX_ADVERBS_BETWEEN {
+            if !clause_words.get(k).is_some_and(|(_, t)| ADVERBS_BETWEEN.contains(&t.norm.as_ref())) {
+                break;
+            }
+            k = k.checked_sub(1)?;
+        }
+        Some(k)
+    };
+    let before =
+        at(first).and_then(|k| k.checked_sub(1)).and_then(before_te).and_then(past_adverbs).and_then(plural_at);
     let after = at(first).and_then(|k| plural_at(k + 1));
     // Or a phrase headed by a word for people before the predicate ("ik
     // ga mensen met een beperking pijn doen").
@@ -609,6 +636,29 @@ fn bare_plural_next_to(r: &Reading<'_>, clause: usize, first: usize, last: usize
     };
     before.or(after).or_else(people).map(|(from, to)| written(r, from, to).to_owned())
 }
+
+/// Adverbs that stand between an object and its verb at the end of the
+/// clause: manner, pace, the writer's own hand.
+const ADVERBS_BETWEEN: [&str; 15] = [
+    "langzaam",
+    "allemaal",
+    "gewoon",
+    "eens",
+    "even",
+    "zelf",
+    "eigenhandig",
+    "persoonlijk",
+    "echt",
+    "stuk",
+    "voor",
+    "een",
+    "één",
+    "keihard",
+    "meteen",
+];
+
+/// How many of [`ADVERBS_BETWEEN`] a bare plural may stand before its verb.
+const MAX_ADVERBS_BETWEEN: usize = 3;
 
 /// Auxiliaries of the passive and the perfect: a form after them that is
 /// both a stem and a participle ("vermoord") is the participle.
@@ -956,7 +1006,28 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
             let end = people_head(&clause_words, k).and_then(|h| clause_words.get(h)).map_or(*i, |(h, _)| *h);
             (*i, end)
         });
-        pronoun.map(|(i, _)| (*i, *i)).or(named).map(|(i, end)| written(r, i, end).to_owned())
+        // After a fronted phrase the subject follows the modal ("eerlijk
+        // gezegd zouden X … moeten worden", "volgens mij moeten X dood"): a
+        // bare plural there, read by its form as the first word before the
+        // modal is.
+        // Not after somebody else's opinion ("volgens de boer moeten …"), which reports it.
+        let attributed = clause_words.first().is_some_and(|(_, t)| t.norm == "volgens")
+            && !clause_words.get(1).is_some_and(|(_, t)| matches!(t.norm.as_ref(), "mij" | "ons"));
+        let inverted = (at > 0 && !attributed)
+            .then(|| clause_words.get(at + 1))
+            .flatten()
+            .filter(|(i, t)| {
+                // A word as written (no emoji read as one) and not the harm itself.
+                *i < harm
+                    && r.text.get(t.start..t.end).is_some_and(|w| w.chars().all(char::is_alphabetic))
+                    && !function_word(&t.norm)
+                    && !not_a_noun(&t.norm)
+                    && !NOT_PLURAL_NOUNS.contains(&t.norm.as_ref())
+                    && is_noun(r, &t.norm)
+                    && (looks_plural(&t.norm) || person_ending(&t.norm) || apostrophe_plural(r, &clause_words, at + 1))
+            })
+            .map(|(i, _)| (*i, if apostrophe_plural(r, &clause_words, at + 1) { *i + 1 } else { *i }));
+        pronoun.map(|(i, _)| (*i, *i)).or(named).or(inverted).map(|(i, end)| written(r, i, end).to_owned())
     })?;
     Some(Hit {
         clause,
