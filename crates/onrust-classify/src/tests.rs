@@ -1018,6 +1018,9 @@ fn inverted_subjects_torture_adverbs_and_wished_stonings_are_escalation_and_repo
         "Ik ga fietsers een voor een vermoorden.",
         "Iemand moet ze eens de kop afhakken.",
         "Als het aan mij lag, werden ze gestenigd.",
+        // The readers told they get the bullet; a plural with an apostrophe after the modal.
+        "Jullie tandartsen gaan de kogel krijgen, reken maar.",
+        "Voor mij horen dj's aan de galg.",
         // The writer's own words and threats stay his.
         "Ik zeg dat de burgemeester moet branden.",
         "Ik dreig de burgemeester neer te steken.",

@@ -239,7 +239,8 @@ pub(super) fn death_to_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
 }
 
 /// The readers addressed as a group, told they will die: "jullie X gaan
-/// allemaal dood", "jullie X zullen eraan gaan", "jullie X gaan creperen".
+/// allemaal dood", "jullie X zullen eraan gaan", "jullie X gaan creperen",
+/// "jullie X gaan de kogel krijgen".
 /// The group is whatever stands between `jullie` and the verb, never looked
 /// up (rule L11); a cause ("dood van de honger"), a condition ("als …"),
 /// a negation or "some day" leaves it a prediction, not a threat.
@@ -257,7 +258,9 @@ pub(super) fn addressed_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
     let verb = clause_words.iter().take(6).position(|(_, t)| matches!(t.norm.as_ref(), "gaan" | "zullen" | "will"))?;
     let rest = clause_words.get(verb + 1..)?;
     let death = rest.iter().take(4).position(|(_, t)| {
-        t.norm == "dood" || t.norm == "eraan" || t.norm == "die" && opener.norm == "you" || dying_infinitive(r, t)
+        matches!(t.norm.as_ref(), "dood" | "eraan" | "kogel")
+            || t.norm == "die" && opener.norm == "you"
+            || dying_infinitive(r, t)
     })? + verb
         + 1;
     let spoils = |t: &Token<'_>| {

@@ -907,7 +907,10 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
         .map(|(k, _)| k + 1)
         .next_back()
         .unwrap_or(0);
-    let reach = NORMATIVE_REACH.max(cluster_end.saturating_sub(at));
+    // "homo's" is two words here (`homo`, `s`): a plural so written right
+    // after the modal takes one more.
+    let apostrophe_after = usize::from(apostrophe_plural(r, &clause_words, at + 1));
+    let reach = NORMATIVE_REACH.max(cluster_end.saturating_sub(at)) + apostrophe_after;
     let (harm, harm_word) =
         clause_words.iter().skip(at + 1).take(reach).find(|(_, t)| harms(t)).map(|(i, t)| (*i, *t))?;
     let dying = harm_word.norm == "dood" || is_dying(r, &harm_word.norm, |_| true);
