@@ -230,6 +230,10 @@ struct FormEntry {
     /// Phrases that start with this word: the words after it, and the term;
     /// longest first.
     phrases: Vec<(Vec<String>, usize)>,
+    /// The second words of `phrases`, sorted: a word that starts phrases
+    /// ("de", "in", "we") is mostly followed by none of them, and one look
+    /// here rules out all its phrases at once.
+    phrase_seconds: Vec<String>,
     /// A form of a verb that has separable compounds (`schiet`, `steek`).
     separable: bool,
 }
@@ -322,6 +326,9 @@ impl Lexicon {
         }
         for entry in self.forms.values_mut() {
             entry.phrases.sort_by_key(|(rest, _)| std::cmp::Reverse(rest.len()));
+            entry.phrase_seconds = entry.phrases.iter().filter_map(|(rest, _)| rest.first().cloned()).collect();
+            entry.phrase_seconds.sort_unstable();
+            entry.phrase_seconds.dedup();
         }
         self.segment_words =
             self.words().map(|(w, _)| w).chain(self.prefixes.keys()).chain(self.suffixes.keys()).cloned().collect();
@@ -569,13 +576,20 @@ impl Lexicon {
                     per_word.extend(&entry.inflected);
                 }
             }
-            self.keep_best(&per_word, (i, i), (token.start, token.end), &mut found);
+            if !per_word.is_empty() {
+                self.keep_best(&per_word, (i, i), (token.start, token.end), &mut found);
+            }
             // Only index_lemmas marks separable forms.
             if entries[0].is_some_and(|e| e.separable) {
                 self.separable_terms(text, tokens, i, morphology, &mut found);
             }
             // Phrases starting here.
             for entry in entries.into_iter().flatten() {
+                let next = tokens.get(i + 1);
+                let second = |word: &str| entry.phrase_seconds.binary_search_by(|s| s.as_str().cmp(word)).is_ok();
+                if !next.is_some_and(|n| n.forms().any(second)) {
+                    continue;
+                }
                 for (rest, term) in &entry.phrases {
                     let Some(tail) = tokens.get(i + 1..i + 1 + rest.len()) else { continue };
                     if rest.iter().zip(tail).all(|(w, t)| t.forms().any(|f| f == w)) {

@@ -149,11 +149,20 @@ impl Place {
     /// municipality; "Utrecht (bron)" when inferred from the source;
     /// "Utrechters (inwoners, Utrecht)".
     pub fn label(&self) -> String {
-        if self.name == self.municipality_name && matches!(self.tier, PlaceTier::Municipality | PlaceTier::Source) {
-            format!("{} ({})", self.name, self.tier)
-        } else {
-            format!("{} ({}, {})", self.name, self.tier, self.municipality_name)
+        let alone =
+            self.name == self.municipality_name && matches!(self.tier, PlaceTier::Municipality | PlaceTier::Source);
+        let tier = self.tier.as_str();
+        // Pushed, not formatted: every placed message writes its labels.
+        let mut label = String::with_capacity(self.name.len() + tier.len() + self.municipality_name.len() + 5);
+        label.push_str(&self.name);
+        label.push_str(" (");
+        label.push_str(tier);
+        if !alone {
+            label.push_str(", ");
+            label.push_str(&self.municipality_name);
         }
+        label.push(')');
+        label
     }
 }
 

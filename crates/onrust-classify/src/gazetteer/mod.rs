@@ -133,17 +133,24 @@ fn explain(written: Option<&str>, r: &Resolved, place: &onrust_model::Place) -> 
         |n: usize| if n == 1 { "ook in 1 andere gemeente".to_owned() } else { format!("ook in {n} andere gemeenten") };
     // Support can decide for a name no other municipality has (an alternate one): then only the support is said.
     let others_then = |n: usize| if n == 0 { String::new() } else { format!("{}; ", others(n)) };
-    let why = match &r.reason {
-        Reason::Only => "de enige plek met die naam".to_owned(),
-        Reason::Strongest { others: n } => format!("{}, daar als kleinere plek", others(*n)),
-        Reason::WellKnown { others: n } => format!("de bekende; {}", others(*n)),
-        Reason::Named { others: n, by } => format!("{}{municipality} wordt genoemd ({by})", others_then(*n)),
-        Reason::Source { others: n } => format!("{}de bron gaat alleen over {municipality}", others_then(*n)),
-        Reason::Inferred => format!("geen plaats in de tekst; de bron gaat alleen over {municipality}"),
+    let why: std::borrow::Cow<'static, str> = match &r.reason {
+        Reason::Only => "de enige plek met die naam".into(),
+        Reason::Strongest { others: n } => format!("{}, daar als kleinere plek", others(*n)).into(),
+        Reason::WellKnown { others: n } => format!("de bekende; {}", others(*n)).into(),
+        Reason::Named { others: n, by } => format!("{}{municipality} wordt genoemd ({by})", others_then(*n)).into(),
+        Reason::Source { others: n } => format!("{}de bron gaat alleen over {municipality}", others_then(*n)).into(),
+        Reason::Inferred => format!("geen plaats in de tekst; de bron gaat alleen over {municipality}").into(),
     };
     let alternate = if r.alternate { " (andere naam, of deel van een naam)" } else { "" };
-    match written {
-        Some(w) if !w.eq_ignore_ascii_case(&r.name) => format!("{w} = {}{alternate}: {why}", place.label()),
-        _ => format!("{}{alternate}: {why}", place.label()),
+    // Pushed, not formatted: most placed messages explain the only place of its name.
+    let label = place.label();
+    let mut out = String::with_capacity(label.len() + alternate.len() + why.len() + 40);
+    if let Some(w) = written.filter(|w| !w.eq_ignore_ascii_case(&r.name)) {
+        out.push_str(w);
+        out.push_str(" = ");
     }
+    for part in [label.as_str(), alternate, ": ", &why] {
+        out.push_str(part);
+    }
+    out
 }

@@ -11,6 +11,7 @@
 //! cost about a tenth of classifying it.
 
 use std::cmp::Ordering;
+use std::fmt::Write as _;
 
 use onrust_model::{Level, Signal};
 
@@ -146,13 +147,24 @@ fn explain_head(
     learned: &crate::learned::Learned,
     weighted: &[Weighted<'_>],
 ) {
+    // Names and numbers are pushed into buffers: `format!` was a tenth of
+    // the explanation's cost.
+    let name = |suffix: &str| {
+        let mut name = String::with_capacity(8 + head_name.len() + suffix.len());
+        for part in ["learned:", head_name, suffix] {
+            name.push_str(part);
+        }
+        name
+    };
+    let mut evidence = String::with_capacity(32);
+    evidence.push_str("p = ");
+    push_three_decimals(&mut evidence, probability);
+    evidence.push_str(", threshold ");
+    // The threshold as `{}` writes it (shortest form); it is one number per head.
+    let _ = write!(evidence, "{}", learned.heads[head].threshold);
+    explanation.push(Signal { signal: name(""), evidence, weight: round3(z as f32) });
     explanation.push(Signal {
-        signal: format!("learned:{head_name}"),
-        evidence: format!("p = {probability:.3}, threshold {}", learned.heads[head].threshold),
-        weight: round3(z as f32),
-    });
-    explanation.push(Signal {
-        signal: format!("learned:{head_name}:bias"),
+        signal: name(":bias"),
         evidence: "1 × bias".into(),
         weight: round3(learned.heads[head].bias),
     });
@@ -182,11 +194,35 @@ fn explain_head(
     if !rest.is_empty() {
         // Summed in f64, so the order the selection left them in does not show.
         let sum: f64 = rest.iter().map(|w| f64::from(w.contribution(head))).sum();
-        explanation.push(Signal {
-            signal: format!("learned:{head_name}:others"),
-            evidence: format!("{} smaller features × their weights", rest.len()),
-            weight: round3(sum as f32),
-        });
+        let mut evidence = String::with_capacity(40);
+        let _ = write!(evidence, "{}", rest.len());
+        evidence.push_str(" smaller features × their weights");
+        explanation.push(Signal { signal: name(":others"), evidence, weight: round3(sum as f32) });
+    }
+}
+
+/// Appends a probability with three decimals, as `{:.3}` writes it: by
+/// hand where the rounding is plain, through `{:.3}` itself where the value
+/// lies within a hair of a tie (its exact rounding decides there) or
+/// outside 0..=1.
+fn push_three_decimals(out: &mut String, probability: f64) {
+    let scaled = probability * 1000.0;
+    let near_tie = (scaled - scaled.floor() - 0.5).abs() < 1e-6;
+    if !(0.0..=1.0).contains(&probability) || near_tie {
+        let _ = write!(out, "{probability:.3}");
+        return;
+    }
+    let thousandths = scaled.round() as u32;
+    let digits = [
+        b'0' + (thousandths / 1000) as u8,
+        b'.',
+        b'0' + (thousandths / 100 % 10) as u8,
+        b'0' + (thousandths / 10 % 10) as u8,
+        b'0' + (thousandths % 10) as u8,
+    ];
+    // Only ASCII digits and '.' were written, so this always holds.
+    if let Ok(written) = std::str::from_utf8(&digits) {
+        out.push_str(written);
     }
 }
 
@@ -242,7 +278,21 @@ fn push_four_decimals(out: &mut String, value: f32) {
 
 #[cfg(test)]
 mod tests {
-    use super::push_four_decimals;
+    use super::{push_four_decimals, push_three_decimals};
+
+    fn three_decimals(probability: f64) -> String {
+        let mut out = String::new();
+        push_three_decimals(&mut out, probability);
+        out
+    }
+
+    #[test]
+    fn three_decimals_write_probabilities_as_the_format_does_at_ties_and_edges() {
+        // Exact ties (0.0625 is "0.062": ties go to the even digit), the ends, outside.
+        for probability in [0.0, 1.0, 0.0625, 0.1875, 0.5, 0.9995, 0.0005, 0.999_999, -0.25, 1.5, f64::NAN] {
+            assert_eq!(three_decimals(probability), format!("{probability:.3}"), "{probability}");
+        }
+    }
 
     fn four_decimals(value: f32) -> String {
         let mut out = String::new();
@@ -285,6 +335,17 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn three_decimals_are_what_the_format_writes(probability in 0.0f64..=1.0) {
+            proptest::prop_assert_eq!(three_decimals(probability), format!("{probability:.3}"));
+        }
+
+        #[test]
+        fn three_decimals_of_thousandths_and_their_neighbours_are_what_the_format_writes(thousandths in 0u32..=2000, nudge in -2i64..=2) {
+            let probability = f64::from(thousandths) / 2000.0 + nudge as f64 * f64::EPSILON;
+            proptest::prop_assert_eq!(three_decimals(probability), format!("{probability:.3}"));
+        }
+
         #[test]
         fn four_decimals_are_the_plainly_written_digits(value in -1.0e9f32..1.0e9f32) {
             proptest::prop_assert_eq!(four_decimals(value), written_plainly(value));

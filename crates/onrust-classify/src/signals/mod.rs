@@ -368,7 +368,7 @@ impl Escalation {
         });
         let whole = Scope { clause: None, first: 0, last: cx.tokens.len(), start: 0, end: cx.text.len() };
         let all = Found::collect(&occurrences, |_| true);
-        let mut message = self.evaluate(cx, &all, &whole, &hits);
+        let mut message = self.evaluate(cx, &all, &whole, &hits, Explain::Yes);
         let quotations = Quotations::of(cx.text, cx.tokens);
         let mut mentioned = only_quoted(&occurrences, &quotations, None);
         if mentioned {
@@ -423,16 +423,20 @@ impl Escalation {
         // only with a call of its own: a call word, an intent the grammar
         // reads, or a time ahead ("… gegooid. Op oudejaarsavond gaan we …").
         let message_reports = self.reporting(cx, &all, &whole).report;
+        let clause_found = |clause: usize| {
+            Found::collect(&occurrences, |o| {
+                o.clause == clause || (SHARED.contains(&o.group) && !reports.get(o.clause).copied().unwrap_or(false))
+            })
+        };
         let mut best: Option<Candidate> = None;
         for scope in &scopes {
             let Some(clause) = scope.clause else { continue };
             if !escalating(clause) {
                 continue;
             }
-            let found = Found::collect(&occurrences, |o| {
-                o.clause == clause || (SHARED.contains(&o.group) && !reports.get(o.clause).copied().unwrap_or(false))
-            });
-            let mut candidate = self.evaluate(cx, &found, scope, &hits);
+            let found = clause_found(clause);
+            // Most clauses lose to another reading: explained only if one wins below.
+            let mut candidate = self.evaluate(cx, &found, scope, &hits, Explain::No);
             let own_call = occurrences.iter().any(|o| o.clause == clause && o.group == G_CALL && !o.negated)
                 || hits.iter().any(|h| h.clause == clause && h.kind != HitKind::Threat)
                 || cx.times.iter().any(|t| !t.past && t.start >= scope.start && t.start < scope.end);
@@ -450,7 +454,12 @@ impl Escalation {
         // next to a joke. Levels 1 and 2 are the message's (an announcement
         // and its time often stand in different sentences).
         match best {
-            Some(mut b) if b.assessed.level == Level::Escalation => {
+            Some(b) if b.assessed.level == Level::Escalation => {
+                // The winner read again with its explanation: the same
+                // signals give the same level and score (a capped clause is
+                // never level 3, so no cap is lost).
+                let found = clause_found(b.scope.clause.unwrap_or_default());
+                let mut b = self.evaluate(cx, &found, &b.scope, &hits, Explain::Yes);
                 let clause = b.clause_text(cx.text);
                 b.assessed.explanation.insert(0, Signal { signal: "clause".into(), evidence: clause, weight: 0.0 });
                 b.assessed.disorder |= message.assessed.disorder;
@@ -674,7 +683,14 @@ impl Escalation {
     }
 
     /// The score, level and explanation of `found` read as one scope.
-    fn evaluate(&self, cx: &Context<'_>, found: &Found<'_>, scope: &Scope, hits: &[grammar::Hit]) -> Candidate {
+    fn evaluate(
+        &self,
+        cx: &Context<'_>,
+        found: &Found<'_>,
+        scope: &Scope,
+        hits: &[grammar::Hit],
+        explain: Explain,
+    ) -> Candidate {
         let w = &self.weights;
         let mut explanation = Vec::new();
         // Themes are listed by the caller; here only their pull on the score.
@@ -691,11 +707,13 @@ impl Escalation {
                 if amount > 0.0 {
                     let contribution = $weight * amount.min($cap);
                     z += contribution;
-                    explanation.push(Signal {
-                        signal: $name.to_owned(),
-                        evidence: $evidence,
-                        weight: round3(contribution),
-                    });
+                    if explain == Explain::Yes {
+                        explanation.push(Signal {
+                            signal: $name.to_owned(),
+                            evidence: $evidence,
+                            weight: round3(contribution),
+                        });
+                    }
                 }
             }};
         }
@@ -821,7 +839,9 @@ impl Escalation {
             Level::None
         };
         let event_time = if level >= Level::Mobilisation { event_time(&future) } else { None };
-        if let Some((_, evidence)) = &event_time {
+        if let Some((_, evidence)) = &event_time
+            && explain == Explain::Yes
+        {
             explanation.push(Signal { signal: "event_time".into(), evidence: evidence.clone(), weight: 0.0 });
         }
         let event_time = event_time.map(|(at, _)| at);
@@ -830,6 +850,14 @@ impl Escalation {
                 || found.weight(G_VIOLENCE_REPORT) >= REPORTING_WEIGHT);
         Candidate { assessed: Assessed { level, disorder, score, event_time, explanation }, scope: scope.clone() }
     }
+}
+
+/// Whether [`Escalation::evaluate`] writes out its explanation, or only
+/// finds the level and the score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Explain {
+    Yes,
+    No,
 }
 
 /// The part of a message an assessment reads: one clause, or all of it.

@@ -176,7 +176,8 @@ fn the_daemon_removes_what_outlived_each_class_and_records_it_first() {
     }
 
     // The FG's report says what went and that it cannot speak of the time before the cut.
-    let today = Utc::now().format("%Y-%m-%d").to_string();
+    // The report reads its dates in Europe/Amsterdam: after 23:00 UTC it is tomorrow there.
+    let today = Utc::now().with_timezone(&chrono_tz::Europe::Amsterdam).format("%Y-%m-%d").to_string();
     let report = install.cli(&["audit", "report", "--since", "2024-11-01", "--until", &today]);
     assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
     let report = String::from_utf8_lossy(&report.stdout);
