@@ -26,7 +26,7 @@ pub(super) struct Number {
 }
 
 /// One token and its byte span in the text.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Token {
     pub(super) kind: TokenKind,
     pub(super) start: usize,
@@ -80,6 +80,42 @@ impl<'a> Lexer<'a> {
     }
 
     fn word(&mut self, start: usize) -> Token {
+        match self.ascii_word(start) {
+            Some(token) => token,
+            None => self.word_by_chars(start),
+        }
+    }
+
+    /// [`Lexer::word_by_chars`] for the most common word: ASCII letters up
+    /// to an ASCII byte, folded in one copy. `None` for any other.
+    fn ascii_word(&mut self, start: usize) -> Option<Token> {
+        let bytes = self.text.as_bytes();
+        let run = bytes.get(start..).unwrap_or_default().iter().take_while(|b| b.is_ascii_alphabetic()).count();
+        let end = start + run;
+        if run == 0 || !bytes.get(end).is_none_or(u8::is_ascii) {
+            return None;
+        }
+        self.pos = end;
+        let written = bytes.get(start..end).unwrap_or_default();
+        if written.eq_ignore_ascii_case(b"www") && bytes.get(end) == Some(&b'.') {
+            return Some(self.skip_chunk(start));
+        }
+        let mut buf = [0u8; MAX_WORD];
+        let w = match buf.get_mut(..run) {
+            Some(folded) => {
+                for (slot, b) in folded.iter_mut().zip(written) {
+                    *slot = b.to_ascii_lowercase();
+                }
+                classify_word(folded)
+            }
+            None => Word::Other,
+        };
+        Some(Token { kind: TokenKind::Word(w), start, end })
+    }
+
+    /// A word character by character: letters folded (diacritics dropped),
+    /// up to the first character that is no letter.
+    fn word_by_chars(&mut self, start: usize) -> Token {
         let bytes = self.text.as_bytes();
         let mut buf = [0u8; MAX_WORD];
         let mut n = 0usize;
@@ -168,5 +204,28 @@ fn push(buf: &mut [u8; MAX_WORD], n: &mut usize, ok: &mut bool, b: u8) {
             *n += 1;
         }
         None => *ok = false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Lexer;
+
+    proptest::proptest! {
+        /// The ASCII reading of a word gives the token and the position the
+        /// character-by-character one does, wherever a word starts.
+        #[test]
+        fn ascii_words_read_as_any_word_does(text in "([a-zA-Z]{0,24}[ .,:/0-9éü@-]{0,2}(www\\.)?){0,8}") {
+            for start in 0..text.len() {
+                let mut fast = Lexer::new(&text);
+                let mut general = Lexer::new(&text);
+                fast.pos = start;
+                general.pos = start;
+                if let Some(token) = fast.ascii_word(start) {
+                    proptest::prop_assert_eq!(token, general.word_by_chars(start));
+                    proptest::prop_assert_eq!(fast.pos, general.pos);
+                }
+            }
+        }
     }
 }
