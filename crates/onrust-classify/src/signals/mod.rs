@@ -385,17 +385,12 @@ impl Escalation {
         };
         let questioned = !questions.is_empty();
         let any_held = held.iter().any(|h| *h);
-        if !(0..clause_count).any(escalating) {
-            return RuleOutcome {
-                assessed: message.assessed,
-                occurrences,
-                hits,
-                questioned,
-                held: any_held,
-                mentioned,
-            };
-        }
-        let scopes: Vec<Scope> = (0..clause_count).map(|c| Scope::of_clause(cx, &clauses, c)).collect();
+        let any_escalating = (0..clause_count).any(escalating);
+        let scopes: Vec<Scope> = if any_escalating {
+            (0..clause_count).map(|c| Scope::of_clause(cx, &clauses, c)).collect()
+        } else {
+            Vec::new()
+        };
         // Somebody else's words after "de man dreigde:", or in a clause that
         // opens with somebody saying or threatening them ("hij zei dat …",
         // "de man die dreigde … te …"), report, read as a whole as much as
@@ -404,11 +399,12 @@ impl Escalation {
         let gathers = |c: usize| occurrences.iter().any(|o| o.clause == c && o.group == G_GATHERING && !o.negated);
         let reported =
             |c: usize| scopes.get(c).is_some_and(|s| said_before(cx, s) || (said_within(cx, s) && !gathers(c)));
-        if (0..clause_count).filter(|&c| escalating(c)).all(reported) {
+        if any_escalating && (0..clause_count).filter(|&c| escalating(c)).all(reported) {
             message.cap_as_report();
             mentioned = true;
         }
-        if clause_count <= 1 {
+        // Without a clause that escalates, or with one clause, the message decides.
+        if !any_escalating || clause_count <= 1 {
             return RuleOutcome {
                 assessed: message.assessed,
                 occurrences,
