@@ -1054,6 +1054,11 @@ fn the_sarcasm_tag_is_read_where_it_stands_and_not_inside_units() {
     assert!(!has_irony_marks("de wind haalde 30 km/s vandaag, niet normaal"));
     assert!(!has_irony_marks("zie https://example.org/site/s1 voor meer"));
     assert!(!has_irony_marks("gewoon een zin zonder teken"));
+    // The laughing emoji mark irony too; fire does not.
+    assert!(has_irony_marks("steek het maar in de fik 😂"));
+    assert!(has_irony_marks("ja hoor, ik ga ze allemaal slopen 🙃"));
+    assert!(has_irony_marks("🤣🤣 gooi ze in de gracht"));
+    assert!(!has_irony_marks("steek het maar in de fik 🔥💣"));
 }
 
 /// Words that name a group, for rule L11.
