@@ -4,13 +4,13 @@
 //! every key and every string of the explanation (some fifty signals a
 //! message) is escaped byte by byte. Here the keys are written as they are,
 //! and a string goes out in one copy when it has nothing to escape (almost
-//! all do); numbers, times, places and anything that needs escaping are
-//! still written by `serde_json`. The result is byte for byte what
+//! all do); numbers, times and anything that needs escaping are still
+//! written by `serde_json`. The result is byte for byte what
 //! `serde_json` writes for the id followed by the assessment's own fields
 //! (`Output` in the tests, with `#[serde(flatten)]`); the tests hold the
 //! two together.
 
-use onrust_model::Assessment;
+use onrust_model::{Assessment, Place, TextField};
 use serde::Serialize;
 
 /// Appends `{"id": …, <the assessment's fields>}` to `out`, as
@@ -35,8 +35,14 @@ pub(super) fn write_output(
     strings(out, assessment.themes.iter().map(String::as_str))?;
     out.extend_from_slice(b",\"municipalities\":");
     strings(out, assessment.municipalities.iter().map(|code| code.as_str()))?;
-    out.extend_from_slice(b",\"places\":");
-    serde(out, &assessment.places)?;
+    out.extend_from_slice(b",\"places\":[");
+    for (i, place) in assessment.places.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_place(out, place)?;
+    }
+    out.push(b']');
     out.extend_from_slice(b",\"event_time\":");
     serde(out, &assessment.event_time)?;
     out.extend_from_slice(b",\"explanation\":[");
@@ -54,6 +60,34 @@ pub(super) fn write_output(
     }
     out.extend_from_slice(b"],\"classifier_version\":");
     string(out, &assessment.classifier_version)?;
+    out.push(b'}');
+    Ok(())
+}
+
+/// One place as its `Serialize` writes it: the tier by the name serde
+/// renames it to (`PlaceTier::as_str`, held together by a test), the span
+/// only when there is one.
+fn write_place(out: &mut Vec<u8>, place: &Place) -> serde_json::Result<()> {
+    out.extend_from_slice(b"{\"name\":");
+    string(out, &place.name)?;
+    out.extend_from_slice(b",\"tier\":");
+    string(out, place.tier.as_str())?;
+    out.extend_from_slice(b",\"municipality\":");
+    string(out, place.municipality.as_str())?;
+    out.extend_from_slice(b",\"municipality_name\":");
+    string(out, &place.municipality_name)?;
+    if let Some(span) = &place.span {
+        out.extend_from_slice(b",\"span\":{\"field\":");
+        out.extend_from_slice(match span.field {
+            TextField::Title => b"\"title\"",
+            TextField::Text => b"\"text\"",
+        });
+        out.extend_from_slice(b",\"start\":");
+        serde(out, &span.start)?;
+        out.extend_from_slice(b",\"end\":");
+        serde(out, &span.end)?;
+        out.push(b'}');
+    }
     out.push(b'}');
     Ok(())
 }
@@ -178,6 +212,25 @@ mod tests {
             for full in [true, false] {
                 let a = assessment(*text, weight, full);
                 assert_eq!(by_hand(id, &a), by_serde(id, &a), "{text:?} {weight:?} {full}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_tier_field_and_name_of_a_place_is_written_as_serde_writes_it() {
+        let spans = [
+            Some(Span { field: TextField::Title, start: 0, end: 7 }),
+            Some(Span { field: TextField::Text, start: 12_345, end: usize::MAX }),
+            None,
+        ];
+        for tier in PlaceTier::ALL {
+            for span in spans {
+                for name in ["Kanaleneiland", "De \"Bilt\"\\x", "Bunschoten-Spakenburg é 😀\t"] {
+                    let mut a = assessment(["s", "e", "t", "v"], [0.5, 1.0], true);
+                    a.places = vec![Place { name: name.into(), tier, span, ..place(None) }, place(span)];
+                    let id = serde_json::json!("id");
+                    assert_eq!(by_hand(&id, &a), by_serde(&id, &a), "{tier:?} {span:?} {name}");
+                }
             }
         }
     }
