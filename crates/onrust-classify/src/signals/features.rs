@@ -147,7 +147,7 @@ pub(crate) fn extract<'a>(cx: &Context<'a>, reading: &RuleReading<'_, '_>) -> Fe
     if reading.held {
         named.push(("context", "frame", 1.0));
     }
-    if super::has_irony_marks(cx.text) {
+    if cx.marks.irony_possible && super::has_irony_marks(cx.text) {
         named.push(("context", "irony_marks", 1.0));
     }
     if cx.marks.menaced {

@@ -187,8 +187,12 @@ impl<'a> Context<'a> {
         times: &'a [TimeMention],
         morphology: &'a Morphology,
     ) -> Self {
-        let marks =
-            Marks { tractor: has_tractor(text), emphasis: emphasis_count(text), menaced: menaced(text, tokens) };
+        let marks = Marks {
+            tractor: has_tractor(text),
+            emphasis: emphasis_count(text),
+            menaced: menaced(text, tokens),
+            irony_possible: irony_possible(text),
+        };
         Context { text, tokens, matches, theme_weight, times, morphology, marks }
     }
 }
@@ -202,6 +206,10 @@ pub(crate) struct Marks {
     pub emphasis: usize,
     /// A menacing emoji said to someone ([`menaced`]).
     pub menaced: bool,
+    /// The text holds "/s" or a laughing emoji, so a part of it may have
+    /// irony marks ([`has_irony_marks`], asked of every clause, need not be
+    /// otherwise).
+    pub irony_possible: bool,
 }
 
 impl Escalation {
@@ -734,7 +742,7 @@ impl Escalation {
         // unless it is quoted.
         let report = reporting.report && ((intended.is_none() && exposed.is_none()) || has_quote(scope_text));
         let tractor = cx.marks.tractor;
-        let irony = found.count(G_IRONY) + usize::from(has_irony_marks(scope_text));
+        let irony = found.count(G_IRONY) + usize::from(cx.marks.irony_possible && has_irony_marks(scope_text));
         let emphasis = cx.marks.emphasis;
 
         // An official's address is doxxing only next to an official, a
@@ -762,17 +770,16 @@ impl Escalation {
         let past = cx.times.iter().any(|t| t.past) || (narrated && future.len() < cx.times.len());
 
         add!("unrest_report", found.evidence(G_VIOLENCE_REPORT), w.unrest_report, found.weight(G_VIOLENCE_REPORT), 2.0);
-        let mut action_evidence = found.evidence(G_MOBILISATION);
-        if tractor {
-            action_evidence = [action_evidence.as_str(), "🚜"]
-                .iter()
-                .filter(|e| !e.is_empty())
-                .copied()
-                .collect::<Vec<_>>()
-                .join(", ");
-        }
+        // Written only when explained: `add!` reads its evidence lazily.
+        let action_evidence = || {
+            let words = found.evidence(G_MOBILISATION);
+            if !tractor {
+                return words;
+            }
+            [words.as_str(), "🚜"].iter().filter(|e| !e.is_empty()).copied().collect::<Vec<_>>().join(", ")
+        };
         let actions = found.weight(G_MOBILISATION) + if tractor { 1.0 } else { 0.0 };
-        add!("mobilisation", action_evidence, w.mobilisation, actions, 2.0);
+        add!("mobilisation", action_evidence(), w.mobilisation, actions, 2.0);
         add!("gathering", found.evidence(G_GATHERING), w.gathering, gathering, 2.0);
         add!("call", found.evidence(G_CALL), w.call, found.weight(G_CALL), 2.0);
         add!(
@@ -1300,8 +1307,17 @@ pub(crate) fn has_irony_marks(text: &str) -> bool {
     };
     (bytes.contains(&b'/') && text.match_indices("/s").any(|(at, _)| sarcasm_tag(at)))
         // One substring search per emoji: a search for a set of characters decodes every character.
-        || (bytes.contains(&0xF0) && ["😂", "🤣", "🙃"].iter().any(|emoji| text.contains(emoji)))
+        || (bytes.contains(&0xF0) && LAUGHING.iter().any(|emoji| text.contains(emoji)))
 }
+
+/// Whether any part of `text` can have irony marks: the sarcasm tag and the
+/// laughing emoji that [`has_irony_marks`] looks for are in it at all.
+fn irony_possible(text: &str) -> bool {
+    text.contains("/s") || (text.as_bytes().contains(&0xF0) && LAUGHING.iter().any(|emoji| text.contains(emoji)))
+}
+
+/// Emoji that laugh a message off.
+const LAUGHING: [&str; 3] = ["😂", "🤣", "🙃"];
 
 /// Emphasis that marks a call: runs of `!`, fire and bomb emoji.
 const EMPHASIS: [&str; 6] = ["!!", "🔥", "💣", "🧨", "💥", "‼"];
