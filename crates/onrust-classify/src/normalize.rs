@@ -58,7 +58,7 @@ fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || is_combining_mark(c)
 }
 
-fn is_sentence_end(c: char) -> bool {
+const fn is_sentence_end(c: char) -> bool {
     matches!(c, '.' | '!' | '?' | ':' | ';' | '…' | '\n' | '\r')
 }
 
@@ -114,7 +114,8 @@ fn tokenize_ascii(text: &str) -> Vec<Token<'_>> {
             at += 1;
             continue;
         }
-        if starts_url_or_mention(&bytes[at..]) {
+        // The chunk's start on: no URL prefix or mention reaches past a space.
+        if text.get(at..).is_some_and(is_url_or_mention) {
             at = bytes[at..].iter().position(|&c| ascii_class(c) & SPACE != 0).map_or(bytes.len(), |p| at + p);
             continue;
         }
@@ -183,8 +184,8 @@ const ASCII_CLASSES: [u8; 128] = {
     let mut index = 0;
     while index < 128 {
         let byte = index as u8;
-        // `char::is_whitespace` on ASCII: the vertical tab too.
-        if byte.is_ascii_whitespace() || byte == 0x0b {
+        // The chunks and sentences of `tokenize_chars`, byte by byte.
+        if (byte as char).is_whitespace() {
             table[index] |= SPACE;
         }
         if byte.is_ascii_alphanumeric() {
@@ -193,7 +194,7 @@ const ASCII_CLASSES: [u8; 128] = {
         if byte.is_ascii_uppercase() {
             table[index] |= UPPER;
         }
-        if matches!(byte, b'.' | b'!' | b'?' | b':' | b';' | b'\n' | b'\r') {
+        if is_sentence_end(byte as char) {
             table[index] |= SENTENCE_END;
         }
         index += 1;
@@ -203,20 +204,6 @@ const ASCII_CLASSES: [u8; 128] = {
 
 fn ascii_class(byte: u8) -> u8 {
     ASCII_CLASSES[usize::from(byte & 0x7f)]
-}
-
-/// [`is_url_or_mention`] for the ASCII bytes from a chunk's start on; it
-/// reads no further than the prefixes it knows.
-fn starts_url_or_mention(from: &[u8]) -> bool {
-    let opening = from.iter().take_while(|b| matches!(b, b'(' | b'[' | b'"' | b'\'' | b'<')).count();
-    let rest = &from[opening..];
-    let starts = |prefix: &[u8]| rest.len() >= prefix.len() && rest[..prefix.len()].eq_ignore_ascii_case(prefix);
-    match rest.first() {
-        Some(b'@') => true,
-        Some(b'h' | b'H') => starts(b"http://") || starts(b"https://"),
-        Some(b'w' | b'W') => starts(b"www."),
-        _ => false,
-    }
 }
 
 fn tokenize_chunk<'t>(text: &'t str, offset: usize, chunk: &str, sentence_start: &mut bool, out: &mut Vec<Token<'t>>) {
