@@ -462,10 +462,7 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
                 if determiner { people_head(&clause_words, at + 1).and_then(|h| clause_words.get(h)) } else { None };
             if determiner
                 && let Some((next, noun)) = clause_words.get(at + 1)
-                && (people_phrase.is_some()
-                    || (noun.norm.chars().all(char::is_alphabetic)
-                        && is_noun(r, &noun.norm)
-                        && !not_a_noun(&noun.norm)))
+                && (people_phrase.is_some() || noun_word(r, &noun.norm))
             {
                 // There, and for a verb that kills or does, only a noun that names people counts.
                 if (between_parts || killing_or_doing) && !names_people(r, &clause_words, at + 1) {
@@ -589,7 +586,7 @@ fn bare_plural_next_to(r: &Reading<'_>, clause: usize, first: usize, last: usize
     let at = |i: usize| clause_words.iter().position(|(k, _)| *k == i);
     let plural_at = |k: usize| -> Option<(usize, usize)> {
         let (i, t) = clause_words.get(k)?;
-        if *i == first || *i == last || NOT_PLURAL_NOUNS.contains(&t.norm.as_ref()) || not_a_noun(&t.norm) {
+        if *i == first || *i == last {
             return None;
         }
         // "mijn spieren pijn doen": an owner or an article makes it no bare plural.
@@ -606,9 +603,7 @@ fn bare_plural_next_to(r: &Reading<'_>, clause: usize, first: usize, last: usize
         if t.norm == "s" && k > 0 && apostrophe_plural(r, &clause_words, k - 1) {
             return Some((clause_words[k - 1].0, *i));
         }
-        let noun = t.norm.chars().all(char::is_alphabetic) && is_noun(r, &t.norm);
-        let apostrophe = apostrophe_plural(r, &clause_words, k);
-        (noun && (looks_plural(&t.norm) || apostrophe)).then(|| (*i, if apostrophe { *i + 1 } else { *i }))
+        plural_noun(r, &clause_words, k, false)
     };
     // Before `te` too ("om X te vermoorden").
     let before_te =
@@ -1024,12 +1019,8 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
                 *i < harm
                     && r.text.get(t.start..t.end).is_some_and(|w| w.chars().all(char::is_alphabetic))
                     && !function_word(&t.norm)
-                    && !not_a_noun(&t.norm)
-                    && !NOT_PLURAL_NOUNS.contains(&t.norm.as_ref())
-                    && is_noun(r, &t.norm)
-                    && (looks_plural(&t.norm) || person_ending(&t.norm) || apostrophe_plural(r, &clause_words, at + 1))
             })
-            .map(|(i, _)| (*i, if apostrophe_plural(r, &clause_words, at + 1) { *i + 1 } else { *i }));
+            .and_then(|_| plural_noun(r, &clause_words, at + 1, true));
         pronoun.map(|(i, _)| (*i, *i)).or(named).or(inverted).map(|(i, end)| written(r, i, end).to_owned())
     })?;
     Some(Hit {
@@ -1270,14 +1261,36 @@ fn first_or_next(r: &Reading<'_>, clause_words: &[(usize, &Token<'_>)], at: usiz
     let (i, noun) = clause_words.get(noun_at)?;
     // "de volgende keer", "de eerste dag" say when, not whom.
     let time = matches!(noun.norm.as_ref(), "keer" | "dag" | "week" | "maand" | "jaar" | "avond" | "nacht" | "ochtend");
-    (noun.norm.chars().all(char::is_alphabetic) && is_noun(r, &noun.norm) && !not_a_noun(&noun.norm) && !time)
-        .then_some((noun_at, *i))
+    (noun_word(r, &noun.norm) && !time).then_some((noun_at, *i))
 }
 
 /// Whether a word can be a noun: the tables read it as one, or do not know it.
 fn is_noun(r: &Reading<'_>, word: &str) -> bool {
     let analyses = r.morphology.analyses(word);
     analyses.is_empty() || analyses.iter().any(|a| a.tag.kind() == Kind::Noun)
+}
+
+/// Whether a word can stand as the noun of a phrase: letters only, a noun
+/// or unknown to the tables, and no determiner or pronoun.
+fn noun_word(r: &Reading<'_>, word: &str) -> bool {
+    word.chars().all(char::is_alphabetic) && is_noun(r, word) && !not_a_noun(word)
+}
+
+/// The noun at word `k` of a clause when its form is plural: `-en`, `-s`
+/// or an apostrophe ("homo's", which ends on its `s` token), and with
+/// `by_person_ending` a person's ending too ("-lui"); never a word of
+/// [`NOT_PLURAL_NOUNS`]. The places of its first and last token.
+fn plural_noun(
+    r: &Reading<'_>,
+    clause_words: &[(usize, &Token<'_>)],
+    k: usize,
+    by_person_ending: bool,
+) -> Option<(usize, usize)> {
+    let (i, t) = clause_words.get(k)?;
+    let apostrophe = apostrophe_plural(r, clause_words, k);
+    let plural = looks_plural(&t.norm) || apostrophe || (by_person_ending && person_ending(&t.norm));
+    (plural && noun_word(r, &t.norm) && !NOT_PLURAL_NOUNS.contains(&t.norm.as_ref()))
+        .then(|| (*i, if apostrophe { *i + 1 } else { *i }))
 }
 
 /// `12`, `12a`, `3-5`: a house number.
