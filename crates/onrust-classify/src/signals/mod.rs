@@ -928,14 +928,10 @@ fn said_before(cx: &Context<'_>, scope: &Scope) -> bool {
 /// dreigen …" are the writer's own.
 fn said_within(cx: &Context<'_>, scope: &Scope) -> bool {
     let words = cx.tokens.get(scope.first..scope.last).unwrap_or_default();
-    let writer =
-        |k: Option<usize>| k.and_then(|k| words.get(k)).is_some_and(|t| grammar::WRITER.contains(&t.norm.as_ref()));
     words.iter().take(SPEECH_OPENING).enumerate().any(|(k, t)| {
-        let speech = grammar::SPEECH.contains(&t.norm.as_ref());
         let threatened = t.norm.starts_with("dreig") || t.norm == "gedreigd";
-        let complement = words.iter().skip(k + 1).take(3).any(|w| w.norm == "dat")
-            || (threatened && words.iter().skip(k + 1).any(|w| w.norm == "te"));
-        speech && complement && !writer(k.checked_sub(1)) && !writer(Some(k + 1))
+        grammar::says_another(words, k)
+            && (grammar::that_follows(words, k) || (threatened && words.iter().skip(k + 1).any(|w| w.norm == "te")))
     })
 }
 

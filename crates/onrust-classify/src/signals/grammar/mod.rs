@@ -842,14 +842,22 @@ const SELF: [&str; 5] = ["mezelf", "mijzelf", "zichzelf", "onszelf", "myself"];
 /// clause, said by somebody other than the writer ("wie zegt dat …", "hij
 /// dreigde dat …"; not "ik zeg dat …", which is the writer's own).
 fn reported_before(r: &Reading<'_>, clause: usize, at: usize) -> bool {
-    let clause_words: Vec<(usize, &Token)> = words(r, clause).take_while(|(i, _)| *i < at).collect();
-    let writer = |k: Option<usize>| k.and_then(|k| clause_words.get(k)).is_some_and(|(_, t)| is_writer(t));
-    clause_words.iter().enumerate().any(|(k, (_, t))| {
-        SPEECH.contains(&t.norm.as_ref())
-            && clause_words.iter().skip(k + 1).take(3).any(|(_, d)| d.norm == "dat")
-            && !writer(k.checked_sub(1))
-            && !writer(Some(k + 1))
-    })
+    let (first, last) = r.ranges.get(clause).copied().unwrap_or((0, 0));
+    let before = r.tokens.get(first..at.min(last).max(first)).unwrap_or_default();
+    (0..before.len()).any(|k| says_another(before, k) && that_follows(before, k))
+}
+
+/// Whether word `k` of `words` (a run of one clause's words) is a verb of
+/// saying with no writer's pronoun right before or after it ("hij zei",
+/// "wie roept"; not "ik zeg", "zeggen we").
+pub(super) fn says_another(words: &[Token<'_>], k: usize) -> bool {
+    let writer = |k: Option<usize>| k.and_then(|k| words.get(k)).is_some_and(is_writer);
+    words.get(k).is_some_and(|t| SPEECH.contains(&t.norm.as_ref())) && !writer(k.checked_sub(1)) && !writer(Some(k + 1))
+}
+
+/// Whether `dat` follows word `k` of `words` within three words: what follows is what was said.
+pub(super) fn that_follows(words: &[Token<'_>], k: usize) -> bool {
+    words.iter().skip(k + 1).take(3).any(|w| w.norm == "dat")
 }
 
 /// The plural modals: a normative eradication needs one ("moeten uitgeroeid worden").
