@@ -1291,8 +1291,8 @@ pub(crate) fn comma_between(text: &str, before: &Token<'_>, after: &Token<'_>) -
 /// `/s` at the end of a line, or after a space and before a space or a
 /// punctuation mark ("… opgelost /s. Of we …"; not "km/s"), and laughing emoji.
 pub(crate) fn has_irony_marks(text: &str) -> bool {
-    // Read on every clause: byte tests for the slash and for the emoji (all
-    // three start with byte 0xF0) rule out most texts before any search.
+    // Read on every clause that may have them: a byte test for the slash
+    // rules out most texts before any search, and `laughs` its own.
     let bytes = text.as_bytes();
     let sarcasm_tag = |at: usize| {
         let after = text.get(at + 2..).unwrap_or_default();
@@ -1301,19 +1301,21 @@ pub(crate) fn has_irony_marks(text: &str) -> bool {
             && after.bytes().next().is_none_or(|c| c.is_ascii_whitespace() || c.is_ascii_punctuation());
         line_end || spaced
     };
-    (bytes.contains(&b'/') && text.match_indices("/s").any(|(at, _)| sarcasm_tag(at)))
-        // One substring search per emoji: a search for a set of characters decodes every character.
-        || (bytes.contains(&0xF0) && LAUGHING.iter().any(|emoji| text.contains(emoji)))
+    (bytes.contains(&b'/') && text.match_indices("/s").any(|(at, _)| sarcasm_tag(at))) || laughs(text)
 }
 
 /// Whether any part of `text` can have irony marks: the sarcasm tag and the
 /// laughing emoji that [`has_irony_marks`] looks for are in it at all.
 fn irony_possible(text: &str) -> bool {
-    text.contains("/s") || (text.as_bytes().contains(&0xF0) && LAUGHING.iter().any(|emoji| text.contains(emoji)))
+    text.contains("/s") || laughs(text)
 }
 
-/// Emoji that laugh a message off.
-const LAUGHING: [&str; 3] = ["😂", "🤣", "🙃"];
+/// Whether `text` holds an emoji that laughs a message off. The three start
+/// with byte 0xF0, which rules out most texts; then one substring search
+/// each (a search for a set of characters decodes every character).
+fn laughs(text: &str) -> bool {
+    text.as_bytes().contains(&0xF0) && ["😂", "🤣", "🙃"].iter().any(|emoji| text.contains(emoji))
+}
 
 /// Emphasis that marks a call: runs of `!`, fire and bomb emoji.
 const EMPHASIS: [&str; 6] = ["!!", "🔥", "💣", "🧨", "💥", "‼"];
