@@ -144,13 +144,8 @@ fn explain(written: Option<&str>, r: &Resolved, place: &onrust_model::Place) -> 
     let alternate = if r.alternate { " (andere naam, of deel van een naam)" } else { "" };
     // Pushed, not formatted: most placed messages explain the only place of its name.
     let label = place.label();
-    let mut out = String::with_capacity(label.len() + alternate.len() + why.len() + 40);
-    if let Some(w) = written.filter(|w| !w.eq_ignore_ascii_case(&r.name)) {
-        out.push_str(w);
-        out.push_str(" = ");
+    match written.filter(|w| !w.eq_ignore_ascii_case(&r.name)) {
+        Some(w) => crate::concat(&[w, " = ", &label, alternate, ": ", &why]),
+        None => crate::concat(&[&label, alternate, ": ", &why]),
     }
-    for part in [label.as_str(), alternate, ": ", &why] {
-        out.push_str(part);
-    }
-    out
 }

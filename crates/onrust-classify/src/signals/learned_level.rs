@@ -149,13 +149,7 @@ fn explain_head(
 ) {
     // Names and numbers are pushed into buffers: `format!` was a tenth of
     // the explanation's cost.
-    let name = |suffix: &str| {
-        let mut name = String::with_capacity(8 + head_name.len() + suffix.len());
-        for part in ["learned:", head_name, suffix] {
-            name.push_str(part);
-        }
-        name
-    };
+    let name = |suffix: &str| crate::concat(&["learned:", head_name, suffix]);
     let mut evidence = String::with_capacity(32);
     evidence.push_str("p = ");
     push_three_decimals(&mut evidence, probability);
@@ -181,10 +175,7 @@ fn explain_head(
     let (top, rest) = contributing.split_at_mut(listed);
     top.sort_by(order);
     for feature in top.iter() {
-        let mut signal = String::with_capacity(10 + head_name.len() + feature.prefix.len() + feature.name.len());
-        for part in ["learned:", head_name, ":", feature.prefix, ":", feature.name] {
-            signal.push_str(part);
-        }
+        let signal = crate::concat(&["learned:", head_name, ":", feature.prefix, ":", feature.name]);
         let mut evidence = String::with_capacity(24);
         push_four_decimals(&mut evidence, feature.value);
         evidence.push_str(" × ");
