@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{Daemon, FeedServer, Install, Reply, holds_within, write_secret};
+use crate::support::{Daemon, FeedServer, Install, Reply, amsterdam_today, holds_within, write_secret};
 
 const OFFICER: &str = "oov@utrecht.example";
 const SUPERVISOR: &str = "chef@regio.example";
@@ -288,7 +288,7 @@ fn an_erased_link_leaves_archive_evidence_and_outbox_and_never_comes_back() {
     );
 
     // The fg's report lists the erasure: when, who, why and the counts.
-    let today = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Amsterdam).format("%Y-%m-%d").to_string();
+    let today = amsterdam_today().to_string();
     let report = install.cli(&["audit", "report", "--since", &today, "--until", &today]);
     assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
     let report = String::from_utf8_lossy(&report.stdout);

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::support::{FeedServer, Install, Reply, rss};
+use crate::support::{FeedServer, Install, Reply, amsterdam_today, rss};
 
 fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -28,7 +28,7 @@ fn the_fg_report_counts_searches_per_account_and_role_and_lists_what_was_refused
     assert_eq!(daemon.get_as("/api/v1/audit/verify", Some(&fg)).map(|r| r.0), Some(200));
     drop(daemon);
 
-    let today = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Amsterdam).date_naive();
+    let today = amsterdam_today();
     let (since, until) = ((today - chrono::Days::new(1)).to_string(), (today + chrono::Days::new(1)).to_string());
     let out = install.cli(&["audit", "report", "--since", &since, "--until", &until]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -7,7 +7,9 @@
 
 use std::time::Duration;
 
-use crate::support::{FeedServer, Install, Reply, SmtpSink, free_port, holds_within, mandate_block, run_shipped_in};
+use crate::support::{
+    FeedServer, Install, Reply, SmtpSink, amsterdam_today, free_port, holds_within, mandate_block, run_shipped_in,
+};
 
 const OFFICER: &str = "oov@utrecht.example";
 
@@ -198,7 +200,7 @@ fn the_shipped_trial_mandate_starts_on_a_fresh_data_directory_and_the_report_lis
         "the start log says it is a trial:\n{}",
         log()
     );
-    let today = chrono::Utc::now().with_timezone(&chrono_tz::Europe::Amsterdam).date_naive();
+    let today = amsterdam_today();
     let ends = today + chrono::Days::new(29);
     assert!(log().contains(&ends.to_string()), "and when it ends ({ends}):\n{}", log());
     let (_, metrics) = daemon.get("/metrics").expect("metrics");

@@ -11,7 +11,7 @@ use onrust_audit::{AuditEntry, AuditRecord};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::support::{FeedServer, Install, Reply, holds_within, rss};
+use crate::support::{FeedServer, Install, Reply, amsterdam_today, holds_within, rss};
 
 /// Rewrites the log's records as if written at `at`, each chained as the
 /// log chains them (SHA-256 of the previous hash, a newline and the record's
@@ -176,8 +176,7 @@ fn the_daemon_removes_what_outlived_each_class_and_records_it_first() {
     }
 
     // The FG's report says what went and that it cannot speak of the time before the cut.
-    // The report reads its dates in Europe/Amsterdam: after 23:00 UTC it is tomorrow there.
-    let today = Utc::now().with_timezone(&chrono_tz::Europe::Amsterdam).format("%Y-%m-%d").to_string();
+    let today = amsterdam_today().to_string();
     let report = install.cli(&["audit", "report", "--since", "2024-11-01", "--until", &today]);
     assert!(report.status.success(), "{}", String::from_utf8_lossy(&report.stderr));
     let report = String::from_utf8_lossy(&report.stdout);

@@ -24,6 +24,12 @@ pub fn onrust_bin() -> PathBuf {
 }
 
 /// The repository root (for the shipped config/ lexicons).
+/// Today's date in Europe/Amsterdam, the time zone the reports and the
+/// mandates read their dates in (after 23:00 UTC it is tomorrow there).
+pub fn amsterdam_today() -> chrono::NaiveDate {
+    chrono::Utc::now().with_timezone(&chrono_tz::Europe::Amsterdam).date_naive()
+}
+
 pub fn repo_root() -> PathBuf {
     // Read at run time: cargo sets it for the test process, and a test binary
     // reused from another checkout with a shared target dir must still look here.
