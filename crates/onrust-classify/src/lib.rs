@@ -396,7 +396,7 @@ impl Classifier {
             let id = &self.lexicon.themes[hit.theme].id;
             themes.push(id.clone());
             explanation.push(Signal {
-                signal: concat(&["theme:", id]),
+                signal: concat(["theme:", id]),
                 evidence: hit.evidence.join(", "),
                 weight: (hit.weight * 1000.0).round() / 1000.0,
             });
@@ -409,7 +409,7 @@ impl Classifier {
             // Compared in place: a `format!` here made a string per signal of every such message.
             explanation.retain(|s| s.signal.strip_prefix("theme:") != Some(FALLBACK_THEME));
             themes.push(SEASON_THEME.to_owned());
-            explanation.push(Signal { signal: concat(&["season:", SEASON_THEME]), evidence, weight: 0.0 });
+            explanation.push(Signal { signal: concat(["season:", SEASON_THEME]), evidence, weight: 0.0 });
         }
         // One signal per municipality, naming every place in it and why it won.
         let mut municipalities: Vec<MunicipalityCode> = Vec::with_capacity(places.len());
@@ -426,7 +426,7 @@ impl Classifier {
                 None => {
                     municipalities.push(code.clone());
                     place_signals.push(Signal {
-                        signal: concat(&["place:", code.as_str()]),
+                        signal: concat(["place:", code.as_str()]),
                         evidence: hit.why.clone(),
                         weight: 0.0,
                     });
@@ -462,7 +462,7 @@ impl Classifier {
 /// `parts` joined into one string: pushed into one buffer of the right
 /// size rather than formatted, as every message's signal names and
 /// explanations are built so.
-pub(crate) fn concat(parts: &[&str]) -> String {
+pub(crate) fn concat<const N: usize>(parts: [&str; N]) -> String {
     let mut joined = String::with_capacity(parts.iter().map(|part| part.len()).sum());
     for part in parts {
         joined.push_str(part);

@@ -63,6 +63,12 @@ const fn is_sentence_end(c: char) -> bool {
 }
 
 pub(crate) fn is_url_or_mention(chunk: &str) -> bool {
+    // Most chunks open with a letter or digit that starts no URL: decided
+    // before any character is decoded (the tokeniser asks this of every chunk).
+    let opening = chunk.as_bytes().first();
+    if opening.is_some_and(|b| b.is_ascii_alphanumeric() && !matches!(b, b'h' | b'H' | b'w' | b'W')) {
+        return false;
+    }
     let trimmed = chunk.trim_start_matches(['(', '[', '"', '\'', '<', '“', '‘', '«']).as_bytes();
     let starts = |prefix: &[u8]| trimmed.len() >= prefix.len() && trimmed[..prefix.len()].eq_ignore_ascii_case(prefix);
     trimmed.first() == Some(&b'@') || starts(b"http://") || starts(b"https://") || starts(b"www.")

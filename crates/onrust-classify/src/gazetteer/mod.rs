@@ -145,7 +145,7 @@ fn explain(written: Option<&str>, r: &Resolved, place: &onrust_model::Place) -> 
     // Pushed, not formatted: most placed messages explain the only place of its name.
     let label = place.label();
     match written.filter(|w| !w.eq_ignore_ascii_case(&r.name)) {
-        Some(w) => crate::concat(&[w, " = ", &label, alternate, ": ", &why]),
-        None => crate::concat(&[&label, alternate, ": ", &why]),
+        Some(w) => crate::concat([w, " = ", &label, alternate, ": ", &why]),
+        None => crate::concat([&label, alternate, ": ", &why]),
     }
 }

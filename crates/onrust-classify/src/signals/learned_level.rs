@@ -149,7 +149,7 @@ fn explain_head(
 ) {
     // Names and numbers are pushed into buffers: `format!` was a tenth of
     // the explanation's cost.
-    let name = |suffix: &str| crate::concat(&["learned:", head_name, suffix]);
+    let name = |suffix: &str| crate::concat(["learned:", head_name, suffix]);
     let mut evidence = String::with_capacity(32);
     evidence.push_str("p = ");
     push_three_decimals(&mut evidence, probability);
@@ -175,7 +175,7 @@ fn explain_head(
     let (top, rest) = contributing.split_at_mut(listed);
     top.sort_by(order);
     for feature in top.iter() {
-        let signal = crate::concat(&["learned:", head_name, ":", feature.prefix, ":", feature.name]);
+        let signal = crate::concat(["learned:", head_name, ":", feature.prefix, ":", feature.name]);
         let mut evidence = String::with_capacity(24);
         push_four_decimals(&mut evidence, feature.value);
         evidence.push_str(" × ");
