@@ -378,7 +378,21 @@ mod tests {
         );
     }
 
+    /// `is_url_or_mention` without its shortcut for chunks that open with a letter or digit.
+    fn url_or_mention_plainly(chunk: &str) -> bool {
+        let trimmed = chunk.trim_start_matches(['(', '[', '"', '\'', '<', '“', '‘', '«']).to_ascii_lowercase();
+        ["@", "http://", "https://", "www."].iter().any(|prefix| trimmed.starts_with(prefix))
+    }
+
     proptest::proptest! {
+        /// The shortcut for chunks that open with a letter or digit decides as the plain reading does.
+        #[test]
+        fn urls_and_mentions_are_found_as_the_plain_reading_finds_them(
+            chunk in "[(\\[\"'<“‘«]{0,2}(@|[hH][tT][tT][pP][sS]?://|[wW][wW][wW]\\.|[a-zA-Z0-9#.:/]{0,3})[a-z0-9./]{0,8}",
+        ) {
+            proptest::prop_assert_eq!(is_url_or_mention(&chunk), url_or_mention_plainly(&chunk));
+        }
+
         /// An ASCII text read byte by byte gives what reading its characters does.
         #[test]
         fn ascii_texts_read_as_any_text_does(text in "(([a-zA-Z0-9]{0,6}|[dDeE]{2,4}[a-z]?)[ \\t\\n\\r\\u{0B}\\u{0C}#.!?:;,'()@/-]{0,2}(https?://|www\\.|HTTP://|Www\\.)?){0,16}") {
