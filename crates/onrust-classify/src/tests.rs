@@ -810,6 +810,43 @@ fn threats_against_groups_are_escalation_as_people_write_them() {
 }
 
 #[test]
+fn harm_to_people_approved_of_is_escalation_and_names_the_approval() {
+    for text in [
+        "Het is prima om vrouwen te vermoorden.",
+        "Het is geen probleem om die homo's af te slachten.",
+        "Het zou mooi zijn als die moskee in de fik ging.",
+        "Ik vind het terecht als ze die asielzoekers in elkaar slaan.",
+        "Het zou goed zijn als ze allemaal werden afgemaakt.",
+        "Het is prima als immigranten worden vermoord.",
+        "Die mensen zijn het waard om vermoord te worden.",
+        // Seen or let suffer, and a passive wished.
+        "Ik wil joden zien lijden.",
+        "Ik hoop dat moslims worden vermoord.",
+    ] {
+        assert_eq!(level_of(text), Level::Escalation, "{text}: {:#?}", classify(text));
+    }
+    let a = classify("Het is prima om vrouwen te vermoorden.");
+    let grammar = a.explanation.iter().find(|s| s.signal == "intent_to_harm").expect("the grammar explains itself");
+    assert!(grammar.evidence.starts_with("prima + vermoorden"), "{grammar:?}");
+}
+
+#[test]
+fn approval_negated_asked_or_of_the_past_stays_below_escalation() {
+    for text in [
+        "Het is niet oké om vrouwen te vermoorden.",
+        "Het is nooit goed om homo's af te slachten.",
+        "Is het normaal dat de politie bij een demo zomaar mensen in elkaar slaat?",
+        "Vind jij het oké om immigranten te vermoorden?",
+        "Het is goed dat de politie die man neerschoot.",
+        "Het is goed om te weten dat niemand is vermoord.",
+        "Het is goed om te vechten voor je rechten.",
+        "Elke dag worden vrouwen vermoord.",
+    ] {
+        assert!(level_of(text) < Level::Escalation, "{text}: {:#?}", classify(text));
+    }
+}
+
+#[test]
 fn the_look_alikes_of_group_threats_stay_below_escalation() {
     for text in [
         // Eradication of evils, pests and weeds, in the singular.

@@ -47,6 +47,7 @@
 //! call or intent when a word says somebody lives there (`woont`, `huis`),
 //! so a call to come to the town hall at its street address is not one.
 
+mod approval;
 mod foretold;
 mod people;
 
@@ -308,8 +309,9 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
         }
     }
     let passive = || {
-        words(r, clause)
-            .any(|(_, t)| matches!(t.norm.as_ref(), "worden" | "wordt" | "word" | "moet" | "moeten" | "verdient"))
+        words(r, clause).any(|(_, t)| {
+            matches!(t.norm.as_ref(), "worden" | "wordt" | "word" | "werden" | "moet" | "moeten" | "verdient")
+        })
     };
     if predicate.is_none() && passive() {
         for (i, t) in words(r, clause) {
@@ -318,7 +320,8 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
                 // ("moet opgeblazen worden"); "die hal wordt opgeblazen, ik ga
                 // kijken" reports what others will do.
                 let wanted = words(r, clause)
-                    .any(|(_, w)| NORMATIVE_MODALS.contains(&w.norm.as_ref()) || WISHES.contains(&w.norm.as_ref()));
+                    .any(|(_, w)| NORMATIVE_MODALS.contains(&w.norm.as_ref()) || WISHES.contains(&w.norm.as_ref()))
+                    || approval::approval(r, clause, i, i).is_some();
                 if wanted {
                     predicate = Some((1.0, i, i, written(r, i, i).to_owned()));
                 }
@@ -397,6 +400,8 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
         } else if let Some(i) = imperative(r, clause, first) {
             intent = Some((1.0, written(r, i, i).to_owned()));
         } else if let Some(i) = wish(r, clause, first).filter(|_| !unrest_word) {
+            intent = Some((1.0, written(r, i, i).to_owned()));
+        } else if let Some(i) = approval::approval(r, clause, first, last).filter(|_| !unrest_word) {
             intent = Some((1.0, written(r, i, i).to_owned()));
         } else if intent.is_none() && bare_infinitive(r, clause, first, last) {
             intent = Some((INFINITIVE_INTENT, format!("{predicate_evidence} (infinitief)")));
@@ -605,9 +610,15 @@ fn bare_plural_next_to(r: &Reading<'_>, clause: usize, first: usize, last: usize
         }
         plural_noun(r, &clause_words, k, false)
     };
-    // Before `te` too ("om X te vermoorden").
-    let before_te =
-        |k: usize| if clause_words.get(k).is_some_and(|(_, t)| t.norm == "te") { k.checked_sub(1) } else { Some(k) };
+    // Before `te` too ("om X te vermoorden"), before the verb that sees or
+    // lets the harm be done ("ik wil X zien lijden", "ik zal X laten
+    // lijden"), and before the passive's auxiliary ("als X worden vermoord").
+    let before_te = |k: usize| {
+        let between = clause_words
+            .get(k)
+            .is_some_and(|(_, t)| matches!(t.norm.as_ref(), "te" | "zien" | "laten" | "worden" | "werden" | "wordt"));
+        if between { k.checked_sub(1) } else { Some(k) }
+    };
     // Past a few adverbs too ("ik ga X langzaam vermoorden", "om X een voor een dood te martelen").
     let past_adverbs = |mut k: usize| {
         for _ in 0..MAX_ADVERBS_BETWEEN {
