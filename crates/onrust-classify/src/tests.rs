@@ -831,6 +831,37 @@ fn harm_to_people_approved_of_is_escalation_and_names_the_approval() {
 }
 
 #[test]
+fn a_plural_at_a_verb_that_kills_or_does_is_people_unless_it_is_what_else_the_verb_is_said_of() {
+    for text in [
+        "Ik ga alle christenen afmaken.",
+        "Ik ga hindoes afmaken.",
+        "Alle christenen moeten opgehangen worden.",
+        "Wallah ik maak die hindoes af.",
+        // Coordinated, wished without rest, paid for with life, the solution.
+        "Ik ga hindoes opsporen en vermoorden.",
+        "Ik zal niet rusten tot alle christenen dood zijn.",
+        "Jullie hindoes zullen boeten met jullie leven.",
+        "Christenen vermoorden is de enige oplossing.",
+    ] {
+        assert_eq!(level_of(text), Level::Escalation, "{text}: {:#?}", classify(text));
+    }
+    for text in [
+        "Ik ga alle opdrachten afmaken.",
+        "We gaan die taarten afmaken.",
+        "Ik ga mijn huiswerkopdrachten afmaken.",
+        "Die wolven moeten afgeschoten worden.",
+        "De kippen moeten worden afgemaakt vanwege de vogelgriep.",
+        "Ik ga alle foto's ophangen.",
+        "Morgen hangen we de kerstballen op.",
+        "Geweld is nooit de oplossing.",
+        "Vermoorden is geen oplossing.",
+        "Zij betaalden met hun leven.",
+    ] {
+        assert!(level_of(text) < Level::Escalation, "{text}: {:#?}", classify(text));
+    }
+}
+
+#[test]
 fn approval_negated_asked_or_of_the_past_stays_below_escalation() {
     for text in [
         "Het is niet oké om vrouwen te vermoorden.",

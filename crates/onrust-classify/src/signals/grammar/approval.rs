@@ -5,6 +5,9 @@
 //! words; who is harmed is read by the target rules of the grammar, never
 //! by a group word (rule L11).
 //!
+//! Harm named as the solution is approved of too ("X vermoorden is de enige
+//! oplossing", "de enige oplossing is om ze af te maken").
+//!
 //! Left alone: a negated approval ("het is nooit oké om …", "niet goed
 //! dat …"), a question ("is het normaal dat …?"), harm told in the past ("het is goed dat de politie hem
 //! neerschoot": news judged, no harm to come), and an approval with no
@@ -107,4 +110,18 @@ fn harm_to_come(r: &Reading<'_>, clause: usize, first: usize, last: usize) -> bo
             || (unreal_or_passive && analyses.iter().any(|a| a.tag == Tag::Participle))
     });
     to_come || !seen_verb
+}
+
+/// The token of `oplossing` when the clause names the harm predicate at
+/// `first`, an infinitive, as the solution ("X vermoorden is de enige
+/// oplossing"); not when the clause denies it ("geweld is geen
+/// oplossing", "vermoorden is nooit de oplossing").
+pub(super) fn solution(r: &Reading<'_>, clause: usize, first: usize) -> Option<usize> {
+    let infinitive =
+        r.tokens.get(first).is_some_and(|t| r.morphology.analyses(&t.norm).iter().any(|a| a.tag == Tag::Infinitive));
+    let denied = words(r, clause).any(|(_, t)| matches!(t.norm.as_ref(), "geen" | "niet" | "nooit" | "never"));
+    if !infinitive || denied {
+        return None;
+    }
+    words(r, clause).find(|(_, t)| matches!(t.norm.as_ref(), "oplossing" | "oplossingen")).map(|(i, _)| i)
 }

@@ -54,7 +54,7 @@ mod people;
 use super::{G_CALL, G_DOXXING, G_GATHERING, G_HARM, G_INTENT, G_TARGET, G_VIOLENCE, Occurrence, comma_between};
 use crate::morphology::{Kind, Morphology, Tag};
 use crate::normalize::Token;
-use people::{apostrophe_plural, looks_plural, names_people, people_head, person_ending};
+use people::{apostrophe_plural, looks_plural, names_people, other_than_people, people_head, person_ending};
 
 /// From this product of intent, predicate and target weights on, a clause threatens.
 pub(crate) const THREAT_STRENGTH: f32 = 0.45;
@@ -401,7 +401,10 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
             intent = Some((1.0, written(r, i, i).to_owned()));
         } else if let Some(i) = wish(r, clause, first).filter(|_| !unrest_word) {
             intent = Some((1.0, written(r, i, i).to_owned()));
-        } else if let Some(i) = approval::approval(r, clause, first, last).filter(|_| !unrest_word) {
+        } else if let Some(i) = approval::approval(r, clause, first, last)
+            .or_else(|| approval::solution(r, clause, first))
+            .filter(|_| !unrest_word)
+        {
             intent = Some((1.0, written(r, i, i).to_owned()));
         } else if intent.is_none() && bare_infinitive(r, clause, first, last) {
             intent = Some((INFINITIVE_INTENT, format!("{predicate_evidence} (infinitief)")));
@@ -429,9 +432,13 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
     }
     // A verb that kills or does ("ophangen": a painting, "afmaken": the
     // work) takes a pointed-at noun as its target only when it names people.
+    // Its parts apart too ("maak die X af").
     let killing_or_doing = [first, last].iter().filter_map(|i| r.tokens.get(*i)).any(|t| {
         r.morphology.analyses(&t.norm).iter().any(|a| foretold::KILLING_OR_DOING.contains(&r.morphology.lemma(a.lemma)))
-    });
+    }) || (first != last
+        && r.tokens
+            .get(last)
+            .is_some_and(|particle| separable_in(r, first, &particle.norm, &foretold::KILLING_OR_DOING)));
     if target.as_ref().is_none_or(|t| t.0 < PHRASE_TARGET) {
         let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
         // The predicate's own words are no target; what stands between a
@@ -469,8 +476,20 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
                 && let Some((next, noun)) = clause_words.get(at + 1)
                 && (people_phrase.is_some() || noun_word(r, &noun.norm))
             {
-                // There, and for a verb that kills or does, only a noun that names people counts.
-                if (between_parts || killing_or_doing) && !names_people(r, &clause_words, at + 1) {
+                // There, and for a verb that kills or does, only a noun that
+                // names people counts; for a verb that kills or does, also a
+                // plural that is none of the other things it is said of
+                // ("ik ga alle X afmaken", not "alle opdrachten").
+                let people = if killing_or_doing && people_phrase.is_none() {
+                    // A relative clause after the noun tells of one met ("elke X die hier komt").
+                    let relative = clause_words.get(at + 2).is_some_and(|(_, w)| w.norm == "die")
+                        || clause_words.get(at + 3).is_some_and(|(_, w)| w.norm == "die");
+                    (names_people(r, &clause_words, at + 1) || looks_plural(&noun.norm) || relative)
+                        && !other_than_people(&noun.norm)
+                } else {
+                    names_people(r, &clause_words, at + 1)
+                };
+                if (between_parts || killing_or_doing) && !people {
                     continue;
                 }
                 let pointing_at_many = PLURAL_DETERMINERS.contains(&t.norm.as_ref());
@@ -493,8 +512,14 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
     }
     // A bare plural next to a verb that harms people only ("ik ga X
     // vermoorden", "ik doe X pijn"): whatever the noun, people are meant.
+    // So is one next to a verb that kills or does, unless it is one of the
+    // other things such a verb is said of ("ik ga X afmaken", not "taarten").
     if target.is_none() && (pain || people_only_verb(r, first, last)) {
         target = bare_plural_next_to(r, clause, first, last).map(|evidence| (PLURAL_TARGET, evidence));
+    } else if target.is_none() && killing_or_doing {
+        target = bare_plural_next_to(r, clause, first, last)
+            .filter(|evidence| !other_than_people(&evidence.to_lowercase()))
+            .map(|evidence| (PLURAL_TARGET, evidence));
     }
     let Some((target_weight, target_evidence)) = target else { return hits };
     let strength = intent_weight * predicate_weight * target_weight;
@@ -629,8 +654,22 @@ fn bare_plural_next_to(r: &Reading<'_>, clause: usize, first: usize, last: usize
         }
         Some(k)
     };
-    let before =
-        at(first).and_then(|k| k.checked_sub(1)).and_then(before_te).and_then(past_adverbs).and_then(plural_at);
+    // Past another infinitive joined to it ("ik ga X opjagen en vermoorden").
+    let past_coordinated = |k: usize| {
+        let joined = clause_words.get(k).is_some_and(|(_, t)| matches!(t.norm.as_ref(), "en" | "of"))
+            && k.checked_sub(1).and_then(|b| clause_words.get(b)).is_some_and(|(_, t)| {
+                // An infinitive the tables know, or an unknown word that ends as one.
+                let analyses = r.morphology.analyses(&t.norm);
+                analyses.iter().any(|a| a.tag == Tag::Infinitive) || (analyses.is_empty() && t.norm.ends_with("en"))
+            });
+        if joined { k.checked_sub(2) } else { Some(k) }
+    };
+    let before = at(first)
+        .and_then(|k| k.checked_sub(1))
+        .and_then(past_coordinated)
+        .and_then(before_te)
+        .and_then(past_adverbs)
+        .and_then(plural_at);
     let after = at(first).and_then(|k| plural_at(k + 1));
     // Or a phrase headed by a word for people before the predicate ("ik
     // ga mensen met een beperking pijn doen").
@@ -1150,7 +1189,7 @@ fn imperative(r: &Reading<'_>, clause: usize, predicate_first: usize) -> Option<
 
 /// The token by which the writer wishes the predicate at `first` on
 /// somebody: `hoop`, `hopelijk`, `wens`, `moge`, `hoe eerder … hoe beter`,
-/// or `niet wachten tot` ("ik kan niet wachten tot ze …").
+/// or `niet wachten tot` ("ik kan niet wachten tot ze …", "ik zal niet rusten tot …").
 fn wish(r: &Reading<'_>, clause: usize, first: usize) -> Option<usize> {
     let clause_words: Vec<(usize, &Token)> = words(r, clause).take_while(|(i, _)| *i < first).collect();
     clause_words.iter().enumerate().find_map(|(k, (i, t))| {
@@ -1160,11 +1199,12 @@ fn wish(r: &Reading<'_>, clause: usize, first: usize) -> Option<usize> {
     })
 }
 
-/// Whether word `k` is `wachten` in "niet wachten tot/totdat": impatience for
-/// what follows, where the `niet` negates the waiting, not the harm.
+/// Whether word `k` is `wachten` or `rusten` in "niet wachten tot/totdat",
+/// "niet rusten tot": impatience for what follows, where the `niet` negates
+/// the waiting, not the harm.
 fn cannot_wait(clause_words: &[(usize, &Token<'_>)], k: usize) -> bool {
     let norm = |k: Option<usize>| k.and_then(|k| clause_words.get(k)).map(|(_, t)| t.norm.as_ref());
-    norm(Some(k)) == Some("wachten")
+    matches!(norm(Some(k)), Some("wachten" | "rusten"))
         && norm(k.checked_sub(1)) == Some("niet")
         && matches!(norm(Some(k + 1)), Some("tot" | "totdat"))
 }

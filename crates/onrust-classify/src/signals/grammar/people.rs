@@ -19,6 +19,109 @@ const PERSON_ENDINGS: [&str; 8] = ["ers", "aars", "isten", "leden", "lui", "mens
 /// makes the phrase; which adjective is never looked at.
 const PEOPLE: [&str; 8] = ["mensen", "personen", "lieden", "lui", "figuren", "types", "people", "persons"];
 
+/// What `ophangen`, `afmaken` and `afschieten` are said of besides people,
+/// in the plural, also as the tail of a compound ("kerstballen",
+/// "huiswerkopdrachten"): things hung up, work finished, fireworks and
+/// game shot, livestock culled. A pointed-at plural that is none of these is
+/// people for those verbs ("ik ga alle X afmaken"), whatever the noun: the
+/// list names what is no person, never a group (rule L11).
+const OTHER_OBJECTS: [&str; 82] = [
+    // Hung up.
+    "schilderijen",
+    "foto",
+    "lampen",
+    "lampjes",
+    "posters",
+    "vlaggen",
+    "vlaggetjes",
+    "jassen",
+    "kleren",
+    "slingers",
+    "ballen",
+    "lampions",
+    "gordijnen",
+    "borden",
+    "bordjes",
+    "spandoeken",
+    "affiches",
+    "kaarten",
+    "kaartjes",
+    "tekeningen",
+    "lijsten",
+    "spiegels",
+    "klokken",
+    "planken",
+    "kastjes",
+    "kasten",
+    "camera",
+    "huisjes",
+    "hangmatten",
+    "lichtjes",
+    "verlichting",
+    "versiering",
+    "versieringen",
+    "sokken",
+    // Finished.
+    "opdrachten",
+    "taken",
+    "klussen",
+    "klusjes",
+    "projecten",
+    "zinnen",
+    "verhalen",
+    "boeken",
+    "hoofdstukken",
+    "levels",
+    "spellen",
+    "games",
+    "puzzels",
+    "wedstrijden",
+    "series",
+    "seizoenen",
+    "cursussen",
+    "studies",
+    "verslagen",
+    "werkstukken",
+    "brieven",
+    "lijstjes",
+    "taarten",
+    "flessen",
+    "pizza",
+    "restjes",
+    // Shot: fireworks and game.
+    "pijlen",
+    "raketten",
+    "wolven",
+    "ganzen",
+    "herten",
+    "zwijnen",
+    "vossen",
+    "duiven",
+    "kraaien",
+    "konijnen",
+    "hazen",
+    "eenden",
+    // Culled.
+    "kippen",
+    "varkens",
+    "nertsen",
+    "koeien",
+    "schapen",
+    "geiten",
+    "ratten",
+    "muizen",
+    "beesten",
+    "dieren",
+];
+
+/// Whether a plural noun names something [`OTHER_OBJECTS`] lists, alone or as
+/// a compound's tail.
+pub(super) fn other_than_people(noun: &str) -> bool {
+    // "foto's" as written: the list holds the word before the apostrophe.
+    let noun = noun.trim_end_matches("'s").trim_end_matches("’s");
+    OTHER_OBJECTS.iter().any(|o| noun.ends_with(o))
+}
+
 /// Whether the word at `at` of a clause is a plural written with an apostrophe ("homo's").
 pub(super) fn apostrophe_plural(r: &Reading<'_>, clause_words: &[(usize, &Token<'_>)], at: usize) -> bool {
     let (Some((_, word)), Some((_, s))) = (clause_words.get(at), clause_words.get(at + 1)) else { return false };
