@@ -862,6 +862,34 @@ fn a_plural_at_a_verb_that_kills_or_does_is_people_unless_it_is_what_else_the_ve
 }
 
 #[test]
+fn the_writer_behind_an_auxiliary_the_readers_told_they_hang_and_a_good_one_dead_are_escalation() {
+    for text in [
+        // The writer's auxiliary of intent far from the verb at the end.
+        "Wij zullen jullie christenen een voor een afslachten.",
+        "Dan zou ik al die hindoes neermaaien.",
+        // The readers told they hang or burn, or get a bullet from the writer.
+        "Jullie christenen gaan allemaal hangen.",
+        "Jullie hindoes krijgen van ons een kogel.",
+        "Een goede christen is een dode christen.",
+        // An aside before the colon is the writer's own.
+        "ff zeggen: ik ga die hindoes vannacht neersteken",
+    ] {
+        assert_eq!(level_of(text), Level::Escalation, "{text}: {:#?}", classify(text));
+    }
+    for text in [
+        // The readers as the subject of their own plans.
+        "Jullie gaan morgen de slingers hangen.",
+        "Jullie krijgen van ons een cadeau.",
+        "Ik zou nooit iemand vermoorden.",
+        // A threat quoted in the news, as a report of it.
+        "Politie onderzoekt dreigbrief aan kerk in Zeist: 'jullie gaan allemaal branden'",
+        "De man zei: ik ga die hindoes neersteken.",
+    ] {
+        assert!(level_of(text) < Level::Escalation, "{text}: {:#?}", classify(text));
+    }
+}
+
+#[test]
 fn approval_negated_asked_or_of_the_past_stays_below_escalation() {
     for text in [
         "Het is niet oké om vrouwen te vermoorden.",

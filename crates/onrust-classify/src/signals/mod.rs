@@ -378,7 +378,11 @@ impl Escalation {
         let all = Found::collect(&occurrences, |_| true);
         let mut message = self.evaluate(cx, &all, &whole, &hits, Explain::Yes);
         let quotations = Quotations::of(cx.text, cx.tokens);
-        let mut mentioned = only_quoted(&occurrences, &quotations, None);
+        let clause_span = |c: usize| {
+            let (first, last) = ranges.get(c).copied()?;
+            Some((cx.tokens.get(first)?.start, cx.tokens.get(last.checked_sub(1)?)?.end))
+        };
+        let mut mentioned = only_quoted(&occurrences, &hits, &quotations, &clause_span, None);
         if mentioned {
             message.cap_as_report();
         }
@@ -446,7 +450,7 @@ impl Escalation {
                 || cx.times.iter().any(|t| !t.past && t.start >= scope.start && t.start < scope.end);
             if reports.get(clause).copied().unwrap_or(false)
                 || (message_reports && !own_call)
-                || only_quoted(&occurrences, &quotations, Some(clause))
+                || only_quoted(&occurrences, &hits, &quotations, &clause_span, Some(clause))
             {
                 candidate.cap_as_report();
             }
@@ -941,13 +945,21 @@ const SPEECH_OPENING: usize = 4;
 /// Whether `text` (what stands before a colon) ends with a verb of saying
 /// whose subject is not the writer, within its last three words: "de man
 /// dreigde:", "schreef iemand:", "meldt de politie:" introduce somebody
-/// else's words; "ik zeg:" and "schreef ik:" the writer's own.
+/// else's words; "ik zeg:" and "schreef ik:" the writer's own, and so is a
+/// verb of saying with nobody to say it ("ff zeggen:", "even zeggen:").
 fn said_by_another(text: &str) -> bool {
     let last: Vec<&str> = text.rsplit(|c: char| !c.is_alphabetic()).filter(|w| !w.is_empty()).take(4).collect();
     let is = |word: &str, list: &[&str]| list.iter().any(|w| word.eq_ignore_ascii_case(w));
     let writer = last.iter().any(|w| is(w, &grammar::WRITER));
-    last.iter().take(3).any(|w| is(w, &grammar::SPEECH)) && !writer
+    let Some(verb) = last.iter().take(3).position(|w| is(w, &grammar::SPEECH)) else { return false };
+    // Somebody who says it: a word before the verb that is no adverb of
+    // the writer's aside, or one after it ("schreef iemand:").
+    let speaker = last.iter().enumerate().any(|(k, w)| k != verb && !is(w, &ASIDE_ADVERBS) && !is(w, &grammar::SPEECH));
+    speaker && !writer
 }
+
+/// Adverbs of a writer's aside before a verb of saying ("ff zeggen:", "even melden:").
+const ASIDE_ADVERBS: [&str; 9] = ["ff", "eff", "effe", "even", "gewoon", "alleen", "maar", "nog", "wel"];
 
 /// Nouns of time after `elke`/`iedere`: how often, not whom.
 const TIME_UNITS: [&str; 14] = [
@@ -965,15 +977,28 @@ struct Reporting {
 /// weapon) of `clause`, or of the whole message, stands in a quotation of a
 /// message with words of its own: someone else's words, reported or
 /// rejected (see `quotes`). False when there is none.
-fn only_quoted(occurrences: &[Occurrence<'_>], quotations: &Quotations, clause: Option<usize>) -> bool {
-    let mut escalating = occurrences
+/// A grammar finding with no such word in its clause ("… : 'jullie gaan
+/// allemaal branden'") counts as quoted when its whole clause is.
+fn only_quoted(
+    occurrences: &[Occurrence<'_>],
+    hits: &[grammar::Hit],
+    quotations: &Quotations,
+    clause_span: &dyn Fn(usize) -> Option<(usize, usize)>,
+    clause: Option<usize>,
+) -> bool {
+    let escalating_word = |o: &Occurrence<'_>| matches!(o.group, G_VIOLENCE | G_HARM | G_THREAT | G_DOXXING | G_WEAPON);
+    let mut escalating =
+        occurrences.iter().filter(|o| clause.is_none_or(|c| c == o.clause) && escalating_word(o)).peekable();
+    let mut found_only = hits
         .iter()
-        .filter(|o| {
-            clause.is_none_or(|c| c == o.clause)
-                && matches!(o.group, G_VIOLENCE | G_HARM | G_THREAT | G_DOXXING | G_WEAPON)
-        })
+        .filter(|h| clause.is_none_or(|c| c == h.clause))
+        .filter(|h| !occurrences.iter().any(|o| o.clause == h.clause && escalating_word(o)))
         .peekable();
-    escalating.peek().is_some() && escalating.all(|o| quotations.quotes(o.m.start, o.m.end))
+    if escalating.peek().is_none() && found_only.peek().is_none() {
+        return false;
+    }
+    escalating.all(|o| quotations.quotes(o.m.start, o.m.end))
+        && found_only.all(|h| clause_span(h.clause).is_some_and(|(start, end)| quotations.quotes(start, end)))
 }
 
 /// How much of a deciding clause the explanation quotes.

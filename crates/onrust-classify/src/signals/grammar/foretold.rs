@@ -240,10 +240,12 @@ pub(super) fn death_to_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
 
 /// The readers addressed as a group, told they will die: "jullie X gaan
 /// allemaal dood", "jullie X zullen eraan gaan", "jullie X gaan creperen",
-/// "jullie X gaan de kogel krijgen".
+/// "jullie X gaan de kogel krijgen", "jullie X gaan allemaal hangen /
+/// branden", "jullie X krijgen van mij een kogel".
 /// The group is whatever stands between `jullie` and the verb, never looked
 /// up (rule L11); a cause ("dood van de honger"), a condition ("als …"),
-/// a negation or "some day" leaves it a prediction, not a threat.
+/// a negation or "some day" leaves it a prediction, not a threat. `van`
+/// before the writer gives the death ("van mij", "van ons"): no cause.
 pub(super) fn addressed_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
     if r.held.get(clause).copied().unwrap_or(false) {
         return None;
@@ -255,14 +257,33 @@ pub(super) fn addressed_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
     }
     let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
     // The verb of the future within five words of `jullie` ("jullie zwarte mensen gaan …").
-    let verb = clause_words.iter().take(6).position(|(_, t)| matches!(t.norm.as_ref(), "gaan" | "zullen" | "will"))?;
+    let verb = clause_words
+        .iter()
+        .take(6)
+        .position(|(_, t)| matches!(t.norm.as_ref(), "gaan" | "zullen" | "will" | "krijgen"))?;
+    // "krijgen" gives only the bullet.
+    let given = clause_words[verb].1.norm == "krijgen";
     let rest = clause_words.get(verb + 1..)?;
-    let death = rest.iter().take(4).position(|(_, t)| {
-        matches!(t.norm.as_ref(), "dood" | "eraan" | "kogel")
+    let death = rest.iter().take(5).position(|(_, t)| {
+        if given {
+            return t.norm == "kogel";
+        }
+        matches!(t.norm.as_ref(), "dood" | "eraan" | "kogel" | "hangen" | "branden")
             || t.norm == "die" && opener.norm == "you"
             || dying_infinitive(r, t)
     })? + verb
         + 1;
+    // Hanging and burning said of the readers themselves, with no object
+    // between ("jullie gaan de slingers hangen" hangs decorations).
+    let own_body = matches!(clause_words[death].1.norm.as_ref(), "hangen" | "branden");
+    let adverbs_only = clause_words[verb + 1..death].iter().all(|(_, t)| {
+        matches!(t.norm.as_ref(), "allemaal" | "nog" | "eens" | "echt" | "straks" | "binnenkort" | "zeker" | "gewoon")
+    });
+    if own_body && !adverbs_only {
+        return None;
+    }
+    let from_the_writer =
+        |k: usize| clause_words.get(k + 1).is_some_and(|(_, n)| matches!(n.norm.as_ref(), "mij" | "ons" | "me"));
     let spoils = |t: &Token<'_>| {
         matches!(
             t.norm.as_ref(),
@@ -280,7 +301,9 @@ pub(super) fn addressed_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
                 | "not"
         )
     };
-    if clause_words.iter().any(|(_, t)| spoils(t)) || reported_before(r, clause, start) {
+    let spoiled =
+        clause_words.iter().enumerate().any(|(k, (_, t))| spoils(t) && !(t.norm == "van" && from_the_writer(k)));
+    if spoiled || reported_before(r, clause, start) {
         return None;
     }
     let (verb_at, death_at) = (clause_words[verb].0, clause_words[death].0);
@@ -298,7 +321,8 @@ pub(super) fn addressed_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
 }
 
 /// The slogan "de enige goede X is een dode X" / "the only good X is a dead
-/// X": death wished on everyone the noun names, whatever it is.
+/// X" (also "een goede X is een dode X"): death wished on everyone the noun
+/// names, whatever it is.
 pub(super) fn only_good_dead_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
     // Most clauses have no "goede": look before collecting the clause.
     if r.held.get(clause).copied().unwrap_or(false)
@@ -308,7 +332,10 @@ pub(super) fn only_good_dead_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
     }
     let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
     let good = clause_words.windows(2).position(|pair| {
-        matches!((pair[0].1.norm.as_ref(), pair[1].1.norm.as_ref()), ("enige", "goede") | ("only", "good"))
+        matches!(
+            (pair[0].1.norm.as_ref(), pair[1].1.norm.as_ref()),
+            ("enige" | "een", "goede") | ("only" | "a", "good")
+        )
     })?;
     // "… is een dode …" / "… is a dead …" within a few words; the noun
     // between is whatever it names (rule L11).

@@ -449,7 +449,11 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
             if own(*i) && !OBJECT_PRONOUNS.contains(&t.norm.as_ref()) {
                 continue;
             }
-            if OBJECT_PRONOUNS.contains(&t.norm.as_ref()) && !(*i == first && t.norm == "ze") {
+            // A pronoun right before an auxiliary of intent is its subject,
+            // not the target ("jullie gaan de slingers hangen").
+            let subject = matches!(t.norm.as_ref(), "jullie" | "je" | "jij" | "u")
+                && clause_words.get(at + 1).is_some_and(|(_, n)| INTENT_AUXILIARIES.contains(&n.norm.as_ref()));
+            if OBJECT_PRONOUNS.contains(&t.norm.as_ref()) && !(*i == first && t.norm == "ze") && !subject {
                 let weight = if PLURAL_PRONOUNS.contains(&t.norm.as_ref()) { PLURAL_TARGET } else { PHRASE_TARGET };
                 target = Some((weight, written(r, *i, *i).to_owned()));
                 break;
@@ -1141,15 +1145,23 @@ fn finite_near(r: &Reading<'_>, at: usize, first: usize, last: usize) -> bool {
     })
 }
 
+/// Auxiliaries of intent and of the conditional that carry the writer's
+/// will to the verb at the end of the clause ("wij zullen jullie … één voor
+/// één afslachten", "dan zou ik al die X neermaaien").
+const INTENT_AUXILIARIES: [&str; 13] =
+    ["zal", "zullen", "zult", "ga", "gaan", "gaat", "wil", "willen", "wilt", "zou", "zouden", "will", "would"];
+
 /// Whether the writer's pronoun at `at` stands right next to a verb of
 /// harm or a causative one (`zetten we hem op z'n kop`, `sla ik … het
-/// ziekenhuis in`), however far its object stretches.
+/// ziekenhuis in`) or an auxiliary of intent (`wij zullen … afslachten`),
+/// however far its object stretches.
 fn acting_verb_next_to(r: &Reading<'_>, at: usize) -> bool {
     [at.checked_sub(1), Some(at + 1)].into_iter().flatten().filter_map(|i| r.tokens.get(i)).any(|t| {
-        r.morphology.analyses(&t.norm).iter().any(|a| {
-            a.tag.kind() == Kind::Now
-                && (r.harm_lemmas.contains(&a.lemma) || CAUSATIVES.contains(&r.morphology.lemma(a.lemma)))
-        })
+        INTENT_AUXILIARIES.contains(&t.norm.as_ref())
+            || r.morphology.analyses(&t.norm).iter().any(|a| {
+                a.tag.kind() == Kind::Now
+                    && (r.harm_lemmas.contains(&a.lemma) || CAUSATIVES.contains(&r.morphology.lemma(a.lemma)))
+            })
     })
 }
 
@@ -1189,7 +1201,7 @@ fn imperative(r: &Reading<'_>, clause: usize, predicate_first: usize) -> Option<
 
 /// The token by which the writer wishes the predicate at `first` on
 /// somebody: `hoop`, `hopelijk`, `wens`, `moge`, `hoe eerder … hoe beter`,
-/// or `niet wachten tot` ("ik kan niet wachten tot ze …", "ik zal niet rusten tot …").
+/// or `niet wachten tot` ("ik kan niet wachten tot ze …", "… om X te …", "ik zal niet rusten voordat …").
 fn wish(r: &Reading<'_>, clause: usize, first: usize) -> Option<usize> {
     let clause_words: Vec<(usize, &Token)> = words(r, clause).take_while(|(i, _)| *i < first).collect();
     clause_words.iter().enumerate().find_map(|(k, (i, t))| {
@@ -1206,7 +1218,7 @@ fn cannot_wait(clause_words: &[(usize, &Token<'_>)], k: usize) -> bool {
     let norm = |k: Option<usize>| k.and_then(|k| clause_words.get(k)).map(|(_, t)| t.norm.as_ref());
     matches!(norm(Some(k)), Some("wachten" | "rusten"))
         && norm(k.checked_sub(1)) == Some("niet")
-        && matches!(norm(Some(k + 1)), Some("tot" | "totdat"))
+        && matches!(norm(Some(k + 1)), Some("tot" | "totdat" | "voordat" | "om"))
 }
 
 fn doxxing_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
