@@ -890,6 +890,33 @@ fn the_writer_behind_an_auxiliary_the_readers_told_they_hang_and_a_good_one_dead
 }
 
 #[test]
+fn life_denied_eradication_of_people_duties_and_a_shot_given_are_escalation_and_pests_are_not() {
+    for text in [
+        "Christenen horen niet te leven.",
+        "Er zou geen enkele hindoe mogen bestaan.",
+        "Die mensen mogen niet meer bestaan.",
+        "We moeten christenen uitroeien voordat het te laat is.",
+        "Vergassen, al die hindoes.",
+        "Geef die christenen allemaal een nekschot.",
+        "Christenen afmaken is een burgerplicht.",
+        "Die burgemeester zou levend begraven moeten worden.",
+    ] {
+        assert_eq!(level_of(text), Level::Escalation, "{text}: {:#?}", classify(text));
+    }
+    for text in [
+        "Dieren horen niet in een kooi te leven.",
+        "Kinderen horen niet te leven in armoede.",
+        "Zulke regels mogen niet bestaan.",
+        "We moeten alle ziektes uitroeien.",
+        "Die wespen moeten allemaal uitgeroeid worden, ik word gek.",
+        "Geef die kinderen een cadeautje.",
+        "Dat christenen moeten worden afgemaakt, is haatpraat.",
+    ] {
+        assert!(level_of(text) < Level::Escalation, "{text}: {:#?}", classify(text));
+    }
+}
+
+#[test]
 fn approval_negated_asked_or_of_the_past_stays_below_escalation() {
     for text in [
         "Het is niet oké om vrouwen te vermoorden.",

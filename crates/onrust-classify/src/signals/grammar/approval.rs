@@ -5,8 +5,8 @@
 //! words; who is harmed is read by the target rules of the grammar, never
 //! by a group word (rule L11).
 //!
-//! Harm named as the solution is approved of too ("X vermoorden is de enige
-//! oplossing", "de enige oplossing is om ze af te maken").
+//! Harm named as the solution or a duty is approved of too ("X vermoorden
+//! is de enige oplossing", "X afmaken is een burgerplicht").
 //!
 //! Left alone: a negated approval ("het is nooit oké om …", "niet goed
 //! dat …"), a question ("is het normaal dat …?"), harm told in the past ("het is goed dat de politie hem
@@ -112,16 +112,24 @@ fn harm_to_come(r: &Reading<'_>, clause: usize, first: usize, last: usize) -> bo
     to_come || !seen_verb
 }
 
-/// The token of `oplossing` when the clause names the harm predicate at
-/// `first`, an infinitive, as the solution ("X vermoorden is de enige
-/// oplossing"); not when the clause denies it ("geweld is geen
-/// oplossing", "vermoorden is nooit de oplossing").
+/// The token of `oplossing` or `plicht` when the clause names the harm
+/// predicate at `first`, an infinitive, as the solution or a duty ("X
+/// vermoorden is de enige oplossing", "X afmaken is een burgerplicht"); not
+/// when the words before it deny it ("geweld is geen oplossing",
+/// "vermoorden is nooit de oplossing").
 pub(super) fn solution(r: &Reading<'_>, clause: usize, first: usize) -> Option<usize> {
     let infinitive =
         r.tokens.get(first).is_some_and(|t| r.morphology.analyses(&t.norm).iter().any(|a| a.tag == Tag::Infinitive));
-    let denied = words(r, clause).any(|(_, t)| matches!(t.norm.as_ref(), "geen" | "niet" | "nooit" | "never"));
-    if !infinitive || denied {
+    if !infinitive {
         return None;
     }
-    words(r, clause).find(|(_, t)| matches!(t.norm.as_ref(), "oplossing" | "oplossingen")).map(|(i, _)| i)
+    let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
+    let at = clause_words.iter().position(|(_, t)| SOLUTIONS.contains(&t.norm.as_ref()))?;
+    let denied = clause_words[at.saturating_sub(3)..at]
+        .iter()
+        .any(|(_, t)| matches!(t.norm.as_ref(), "geen" | "niet" | "nooit" | "never"));
+    (!denied).then_some(clause_words[at].0)
 }
+
+/// Nouns that name what must be done.
+const SOLUTIONS: [&str; 4] = ["oplossing", "oplossingen", "plicht", "burgerplicht"];

@@ -162,10 +162,10 @@ const DETERMINERS: [&str; 11] =
     ["die", "dat", "deze", "dit", "alle", "elke", "iedere", "those", "that", "all", "every"];
 
 /// Verbs whose imperative carries a harm phrase (`zet … in de fik`, `steek … in brand`, `maak … af`,
-/// `schop … het ziekenhuis in`).
-const CAUSATIVES: [&str; 15] = [
+/// `schop … het ziekenhuis in`, `geef … een nekschot`).
+const CAUSATIVES: [&str; 16] = [
     "zetten", "steken", "gooien", "maken", "doen", "gaan", "laten", "blazen", "slaan", "rijden", "trekken", "leggen",
-    "draaien", "schoppen", "trappen",
+    "draaien", "schoppen", "trappen", "geven",
 ];
 
 /// English harm verbs that open an imperative ("Burn down the …", "run them over").
@@ -432,13 +432,18 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
     }
     // A verb that kills or does ("ophangen": a painting, "afmaken": the
     // work) takes a pointed-at noun as its target only when it names people.
-    // Its parts apart too ("maak die X af").
-    let killing_or_doing = [first, last].iter().filter_map(|i| r.tokens.get(*i)).any(|t| {
-        r.morphology.analyses(&t.norm).iter().any(|a| foretold::KILLING_OR_DOING.contains(&r.morphology.lemma(a.lemma)))
-    }) || (first != last
-        && r.tokens
-            .get(last)
-            .is_some_and(|particle| separable_in(r, first, &particle.norm, &foretold::KILLING_OR_DOING)));
+    // Its parts apart too ("maak die X af"). Eradication is said of pests
+    // and evils as well ("alle ziektes uitroeien").
+    let either = |lemma: &str| foretold::KILLING_OR_DOING.contains(&lemma) || ERADICATION.contains(&lemma);
+    let killing_or_doing = [first, last]
+        .iter()
+        .filter_map(|i| r.tokens.get(*i))
+        .any(|t| r.morphology.analyses(&t.norm).iter().any(|a| either(r.morphology.lemma(a.lemma))))
+        || (first != last
+            && r.tokens.get(last).is_some_and(|particle| {
+                separable_in(r, first, &particle.norm, &foretold::KILLING_OR_DOING)
+                    || separable_in(r, first, &particle.norm, &ERADICATION)
+            }));
     if target.as_ref().is_none_or(|t| t.0 < PHRASE_TARGET) {
         let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
         // The predicate's own words are no target; what stands between a
@@ -488,7 +493,9 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
                     // A relative clause after the noun tells of one met ("elke X die hier komt").
                     let relative = clause_words.get(at + 2).is_some_and(|(_, w)| w.norm == "die")
                         || clause_words.get(at + 3).is_some_and(|(_, w)| w.norm == "die");
-                    (names_people(r, &clause_words, at + 1) || looks_plural(&noun.norm) || relative)
+                    // A people as one counts too ("dat moslimtuig").
+                    let collective = COLLECTIVES.iter().any(|c| noun.norm.ends_with(c));
+                    (names_people(r, &clause_words, at + 1) || looks_plural(&noun.norm) || relative || collective)
                         && !other_than_people(&noun.norm)
                 } else {
                     names_people(r, &clause_words, at + 1)
@@ -968,14 +975,41 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
     // after the modal takes one more.
     let apostrophe_after = usize::from(apostrophe_plural(r, &clause_words, at + 1));
     let reach = NORMATIVE_REACH.max(cluster_end.saturating_sub(at)) + apostrophe_after;
-    let (harm, harm_word) =
-        clause_words.iter().skip(at + 1).take(reach).find(|(_, t)| harms(t)).map(|(i, t)| (*i, *t))?;
+    let found = clause_words.iter().skip(at + 1).take(reach).find(|(_, t)| harms(t)).map(|(i, t)| (*i, *t));
+    // Or life denied: "X horen niet te leven", "er zou geen enkele X mogen
+    // bestaan" — living or existing as the clause's last word, denied
+    // after the modal ("… niet te leven in armoede" says how, not whether).
+    let life_denied = || {
+        let (end, last_word) = clause_words.last().filter(|(_, t)| matches!(t.norm.as_ref(), "leven" | "bestaan"))?;
+        let last = clause_words.len() - 1;
+        let within = last <= at + reach;
+        // Only the verb cluster between the denial and the verb: "niet te
+        // leven", "niet meer mogen bestaan", "geen enkele X mogen bestaan";
+        // "niet in een kooi te leven" says where.
+        let cluster = |t: &Token<'_>| {
+            matches!(t.norm.as_ref(), "te" | "meer" | "langer" | "mogen" | "moeten" | "horen" | "zouden" | "zou")
+        };
+        let denied = (at + 1..last).any(|k| {
+            let (_, t) = clause_words[k];
+            let from = match t.norm.as_ref() {
+                "niet" | "nooit" => k + 1,
+                "geen" if clause_words.get(k + 1).is_some_and(|(_, n)| n.norm == "enkele") => k + 3,
+                "geen" => k + 2,
+                _ => return false,
+            };
+            clause_words.get(from..last).is_some_and(|between| between.iter().all(|(_, w)| cluster(w)))
+        });
+        (within && denied).then_some((*end, *last_word))
+    };
+    let denies_life = found.is_none();
+    let (harm, harm_word) = found.or_else(life_denied)?;
     let dying = harm_word.norm == "dood" || is_dying(r, &harm_word.norm, |_| true);
     if dying && some_day(r, clause) {
         return None;
     }
     // "Racisme moet uitgeroeid worden" is about an evil, "X moeten uitgeroeid worden" about people.
-    let eradication = !NORMATIVE_HARM.contains(&harm_word.norm.as_ref())
+    let eradication = !denies_life
+        && !NORMATIVE_HARM.contains(&harm_word.norm.as_ref())
         && r.morphology.analyses(&harm_word.norm).iter().all(|a| ERADICATION.contains(&r.morphology.lemma(a.lemma)));
     if eradication {
         // A plural subject right before the modal ("X moeten uitgeroeid
@@ -1002,9 +1036,10 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
     }
     // A negation between ("moet niet dood") or a question leaves it alone.
     // In a subordinate clause the negation stands before the modal ("dat je ze niet moet aanvallen").
-    let negated = clause_words.iter().any(|(i, t)| {
-        *i + 3 >= modal && *i < harm && *i != modal && matches!(t.norm.as_ref(), "niet" | "nooit" | "geen")
-    });
+    let negated = !denies_life
+        && clause_words.iter().any(|(i, t)| {
+            *i + 3 >= modal && *i < harm && *i != modal && matches!(t.norm.as_ref(), "niet" | "nooit" | "geen")
+        });
     if negated {
         return None;
     }
@@ -1083,7 +1118,19 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
                     && !function_word(&t.norm)
             })
             .and_then(|_| plural_noun(r, &clause_words, at + 1, true));
-        pronoun.map(|(i, _)| (*i, *i)).or(named).or(inverted).map(|(i, end)| written(r, i, end).to_owned())
+        // "er zou geen enkele X mogen bestaan": the noun denied life.
+        let none_of = || {
+            let k = clause_words.iter().position(|(_, t)| t.norm == "geen")?;
+            let noun = if clause_words.get(k + 1).is_some_and(|(_, t)| t.norm == "enkele") { k + 2 } else { k + 1 };
+            let (i, t) = clause_words.get(noun)?;
+            (denies_life && *i < harm && noun_word(r, &t.norm) && !function_word(&t.norm)).then_some((*i, *i))
+        };
+        pronoun
+            .map(|(i, _)| (*i, *i))
+            .or(named)
+            .or(inverted)
+            .or_else(none_of)
+            .map(|(i, end)| written(r, i, end).to_owned())
     })?;
     Some(Hit {
         clause,
@@ -1191,7 +1238,11 @@ fn imperative(r: &Reading<'_>, clause: usize, predicate_first: usize) -> Option<
             let causative = stem.is_some_and(|a| CAUSATIVES.contains(&r.morphology.lemma(a.lemma)));
             // An infinitive before a pointed-at plural is one too ("Vergassen die X", "ophangen die verraders").
             let pointed = r.tokens.get(at + 1).is_some_and(|n| {
-                PLURAL_DETERMINERS.contains(&n.norm.as_ref()) || PLURAL_PRONOUNS.contains(&n.norm.as_ref())
+                PLURAL_DETERMINERS.contains(&n.norm.as_ref())
+                    || PLURAL_PRONOUNS.contains(&n.norm.as_ref())
+                    // "Vergassen, al die X".
+                    || (n.norm == "al"
+                        && r.tokens.get(at + 2).is_some_and(|d| PLURAL_DETERMINERS.contains(&d.norm.as_ref())))
             });
             let infinitive = own && pointed && analyses.iter().any(|a| a.tag == Tag::Infinitive);
             (stem.is_some() && (own || causative)) || infinitive

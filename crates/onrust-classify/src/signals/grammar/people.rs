@@ -19,13 +19,14 @@ const PERSON_ENDINGS: [&str; 8] = ["ers", "aars", "isten", "leden", "lui", "mens
 /// makes the phrase; which adjective is never looked at.
 const PEOPLE: [&str; 8] = ["mensen", "personen", "lieden", "lui", "figuren", "types", "people", "persons"];
 
-/// What `ophangen`, `afmaken` and `afschieten` are said of besides people,
-/// in the plural, also as the tail of a compound ("kerstballen",
-/// "huiswerkopdrachten"): things hung up, work finished, fireworks and
-/// game shot, livestock culled. A pointed-at plural that is none of these is
+/// What `ophangen`, `afmaken`, `afschieten`, `uitroeien` and `verdelgen` are
+/// said of besides people, in the plural, also as the tail of a compound
+/// ("kerstballen", "huiswerkopdrachten"): things hung up, work finished,
+/// fireworks and game shot, livestock culled, pests, diseases and evils
+/// eradicated. A pointed-at plural that is none of these is
 /// people for those verbs ("ik ga alle X afmaken"), whatever the noun: the
 /// list names what is no person, never a group (rule L11).
-const OTHER_OBJECTS: [&str; 82] = [
+const OTHER_OBJECTS: [&str; 97] = [
     // Hung up.
     "schilderijen",
     "foto",
@@ -112,6 +113,22 @@ const OTHER_OBJECTS: [&str; 82] = [
     "muizen",
     "beesten",
     "dieren",
+    // Eradicated.
+    "ziektes",
+    "ziekten",
+    "virussen",
+    "bacteriën",
+    "muggen",
+    "wespen",
+    "insecten",
+    "kakkerlakken",
+    "onkruiden",
+    "plagen",
+    "exoten",
+    "soorten",
+    "vooroordelen",
+    "misstanden",
+    "problemen",
 ];
 
 /// Whether a plural noun names something [`OTHER_OBJECTS`] lists, alone or as
