@@ -917,6 +917,28 @@ fn life_denied_eradication_of_people_duties_and_a_shot_given_are_escalation_and_
 }
 
 #[test]
+fn the_gallows_wished_and_a_killing_proposed_as_a_question_are_escalation() {
+    for text in [
+        "Ik zeg: christenen aan de galg.",
+        "Die hindoes aan de hoogste boom.",
+        "Rutte aan de galg",
+        "Waarom schieten we die christenen niet gewoon dood?",
+    ] {
+        assert_eq!(level_of(text), Level::Escalation, "{text}: {:#?}", classify(text));
+    }
+    for text in [
+        "Hij hing het bord aan de galg.",
+        "Vroeger werden dieven aan de galg gehangen.",
+        "Waarom slaan we niet terug?",
+        "Waarom gaan we niet gewoon naar huis?",
+        "Ik schiet die duiven dood.",
+        "Waarom schieten we die duiven niet gewoon dood?",
+    ] {
+        assert!(level_of(text) < Level::Escalation, "{text}: {:#?}", classify(text));
+    }
+}
+
+#[test]
 fn approval_negated_asked_or_of_the_past_stays_below_escalation() {
     for text in [
         "Het is niet oké om vrouwen te vermoorden.",

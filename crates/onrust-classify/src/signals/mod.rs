@@ -629,7 +629,10 @@ impl Escalation {
                 || cx.tokens.get(m.last + 1).is_some_and(|t| {
                     matches!(t.norm.as_ref(), "niet" | "nooit" | "not") && clauses.get(m.last + 1) == Some(&clause)
                 });
-            let questioned = contextual && !negated && questions.contains(&clause);
+            // "Waarom knallen we ze niet gewoon af?" proposes what it seems to deny and to ask.
+            let proposed = suggestion(cx.tokens, clauses, clause);
+            let negated = negated && !proposed;
+            let questioned = contextual && !negated && !proposed && questions.contains(&clause);
             out.push(Occurrence { m, group: g, clause, negated, questioned });
         }
         out
@@ -1207,7 +1210,22 @@ fn sentence_ids(tokens: &[Token]) -> Vec<usize> {
         .collect()
 }
 
-/// Sentences that end in a question mark.
+/// Whether a clause is a suggestion dressed as a question: it opens with
+/// `waarom`, the writer or the readers act in it (`we`, `wij`, `je`,
+/// `jullie` among its first four words) and it holds `niet` ("waarom
+/// knallen we ze niet gewoon af?", "waarom schiet je ze niet dood?").
+fn suggestion(tokens: &[Token], clauses: &[usize], clause: usize) -> bool {
+    let Some(first) = clauses.iter().position(|&c| c == clause) else { return false };
+    let mut words = tokens.iter().enumerate().skip(first).take_while(|(i, _)| clauses.get(*i) == Some(&clause));
+    if words.next().is_none_or(|(_, t)| t.norm != "waarom") {
+        return false;
+    }
+    let words: Vec<&Token> = words.map(|(_, t)| t).collect();
+    words.iter().take(3).any(|t| matches!(t.norm.as_ref(), "we" | "wij" | "je" | "jullie"))
+        && words.iter().any(|t| t.norm == "niet")
+}
+
+/// Sentences that end in a question mark./// Sentences that end in a question mark.
 fn question_sentences(text: &str, tokens: &[Token], sentences: &[usize]) -> Vec<usize> {
     let mut out = Vec::new();
     for (i, token) in tokens.iter().enumerate() {

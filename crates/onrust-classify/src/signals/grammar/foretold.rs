@@ -238,6 +238,55 @@ pub(super) fn death_to_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
     })
 }
 
+/// The gallows wished without a verb: "X aan de galg", "ik zeg: die
+/// verraders aan de hoogste boom". People before it: a pronoun, a plural
+/// or a capitalised name, whatever it names (rule L11); nothing but an
+/// interjection or a determiner between the clause's start and them, so a
+/// sentence with a verb of its own ("hij hing het bord aan de galg") is
+/// none.
+pub(super) fn gallows_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
+    if r.held.get(clause).copied().unwrap_or(false)
+        || !words(r, clause).any(|(_, t)| matches!(t.norm.as_ref(), "galg" | "strop" | "boom"))
+    {
+        return None;
+    }
+    let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
+    let k = clause_words.windows(3).position(|three| {
+        matches!(
+            (three[0].1.norm.as_ref(), three[1].1.norm.as_ref(), three[2].1.norm.as_ref()),
+            ("aan" | "naar", "de", "galg" | "strop") | ("de", "hoogste", "boom")
+        )
+    })?;
+    // "aan de hoogste boom": the phrase opens one word earlier.
+    let k = if clause_words[k].1.norm == "de" { k.checked_sub(1)? } else { k };
+    let end = clause_words.get(k + 3).filter(|(_, t)| t.norm == "boom").map_or(k + 2, |_| k + 3);
+    let people_at = k.checked_sub(1)?;
+    let (at, noun) = clause_words[people_at];
+    // "homo's" is two words (`homo`, `s`): the phrase starts at the first.
+    let apostrophe = noun.norm == "s" && people_at > 0 && apostrophe_plural(r, &clause_words, people_at - 1);
+    let phrase_at = if apostrophe { people_at - 1 } else { people_at };
+    // A name opening the sentence counts too ("Rutte aan de galg"), a pronoun or an article not.
+    let name = noun.capitalised
+        && (!noun.sentence_start || (noun.norm.len() > 2 && !super::not_a_noun(&noun.norm)))
+        && noun.norm.chars().all(char::is_alphabetic);
+    let people =
+        matches!(noun.norm.as_ref(), "ze" | "zij" | "hen" | "jullie") || looks_plural(&noun.norm) || name || apostrophe;
+    // Before the people only determiners and the writer's "ik zeg" (a colon splits no clause here).
+    let opening = clause_words[..phrase_at].iter().all(|(_, t)| {
+        matches!(t.norm.as_ref(), "alle" | "die" | "deze" | "al" | "ik" | "zeg" | "dus" | "gewoon" | "allemaal")
+    });
+    if !people || !opening || reported_before(r, clause, at) {
+        return None;
+    }
+    let (from, _) = clause_words.iter().take(phrase_at + 1).find(|(_, t)| !matches!(t.norm.as_ref(), "ik" | "zeg"))?;
+    Some(Hit {
+        clause,
+        kind: HitKind::Threat,
+        strength: 1.0,
+        evidence: written(r, *from, clause_words[end].0).to_owned(),
+    })
+}
+
 /// The readers addressed as a group, told they will die: "jullie X gaan
 /// allemaal dood", "jullie X zullen eraan gaan", "jullie X gaan creperen",
 /// "jullie X gaan de kogel krijgen", "jullie X gaan allemaal hangen /

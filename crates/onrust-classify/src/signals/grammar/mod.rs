@@ -266,6 +266,7 @@ pub(crate) fn read(r: &Reading<'_>) -> Vec<Hit> {
             && let Some(hit) = normative_in(r, clause)
                 .or_else(|| foretold::passive_in(r, clause))
                 .or_else(|| foretold::death_to_in(r, clause))
+                .or_else(|| foretold::gallows_in(r, clause))
                 .or_else(|| foretold::addressed_in(r, clause))
                 .or_else(|| foretold::only_good_dead_in(r, clause))
         {
@@ -489,7 +490,9 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
                 // names people counts; for a verb that kills or does, also a
                 // plural that is none of the other things it is said of
                 // ("ik ga alle X afmaken", not "alle opdrachten").
-                let people = if killing_or_doing && people_phrase.is_none() {
+                // A killing with `dood` apart ("schiet die X dood") reads so too.
+                let killing_apart = between_parts && r.tokens.get(last).is_some_and(|p| p.norm == "dood");
+                let people = if (killing_or_doing || killing_apart) && people_phrase.is_none() {
                     // A relative clause after the noun tells of one met ("elke X die hier komt").
                     let relative = clause_words.get(at + 2).is_some_and(|(_, w)| w.norm == "die")
                         || clause_words.get(at + 3).is_some_and(|(_, w)| w.norm == "die");
