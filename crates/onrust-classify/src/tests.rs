@@ -939,6 +939,29 @@ fn the_gallows_wished_and_a_killing_proposed_as_a_question_are_escalation() {
 }
 
 #[test]
+fn a_broken_neck_an_attack_on_a_plural_eradication_with_te_and_death_soon_are_escalation() {
+    for text in [
+        "Ik breek de nek van elke christen die ik zie.",
+        "Ik ga hindoes aanvallen.",
+        "Het is tijd om christenen uit te roeien.",
+        "Het is tijd om die hindoes af te maken.",
+        "Ik zal christenen allemaal een voor een afmaken.",
+        "Hindoes moeten van de aardbodem verdwijnen.",
+        "Jullie christenen zijn straks allemaal dood.",
+    ] {
+        assert_eq!(level_of(text), Level::Escalation, "{text}: {:#?}", classify(text));
+    }
+    for text in [
+        "Het is tijd om alle ziektes uit te roeien.",
+        "Het is tijd om die opdrachten af te maken.",
+        "Jullie zijn straks dood moe.",
+        "Jullie zijn morgen allemaal welkom.",
+    ] {
+        assert!(level_of(text) < Level::Escalation, "{text}: {:#?}", classify(text));
+    }
+}
+
+#[test]
 fn approval_negated_asked_or_of_the_past_stays_below_escalation() {
     for text in [
         "Het is niet oké om vrouwen te vermoorden.",

@@ -20,7 +20,7 @@ use crate::morphology::Tag;
 use crate::normalize::Token;
 
 /// Words that approve of what the clause after them says.
-const APPROVALS: [&str; 21] = [
+const APPROVALS: [&str; 22] = [
     "prima",
     "goed",
     "oké",
@@ -42,6 +42,8 @@ const APPROVALS: [&str; 21] = [
     "nodig",
     "noodzakelijk",
     "waard",
+    // "het wordt tijd om …".
+    "tijd",
 ];
 
 /// Nouns that approve after `geen` ("geen probleem om …", "geen misdaad als …").

@@ -290,7 +290,8 @@ pub(super) fn gallows_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
 /// The readers addressed as a group, told they will die: "jullie X gaan
 /// allemaal dood", "jullie X zullen eraan gaan", "jullie X gaan creperen",
 /// "jullie X gaan de kogel krijgen", "jullie X gaan allemaal hangen /
-/// branden", "jullie X krijgen van mij een kogel".
+/// branden", "jullie X krijgen van mij een kogel", "jullie X zijn straks
+/// allemaal dood".
 /// The group is whatever stands between `jullie` and the verb, never looked
 /// up (rule L11); a cause ("dood van de honger"), a condition ("als …"),
 /// a negation or "some day" leaves it a prediction, not a threat. `van`
@@ -309,7 +310,15 @@ pub(super) fn addressed_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
     let verb = clause_words
         .iter()
         .take(6)
-        .position(|(_, t)| matches!(t.norm.as_ref(), "gaan" | "zullen" | "will" | "krijgen"))?;
+        .position(|(_, t)| matches!(t.norm.as_ref(), "gaan" | "zullen" | "will" | "krijgen" | "zijn"))?;
+    // "zijn" foretells only death, and only soon ("jullie X zijn straks allemaal dood").
+    // "dood" ends the clause there ("… zijn zo dood moe" is tired).
+    let soon =
+        || clause_words.iter().any(|(_, t)| matches!(t.norm.as_ref(), "straks" | "binnenkort" | "morgen" | "snel"));
+    let dead_at_end = || clause_words.last().is_some_and(|(_, t)| t.norm == "dood");
+    if clause_words[verb].1.norm == "zijn" && !(soon() && dead_at_end()) {
+        return None;
+    }
     // "krijgen" gives only the bullet.
     let given = clause_words[verb].1.norm == "krijgen";
     let rest = clause_words.get(verb + 1..)?;

@@ -440,11 +440,16 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
         .iter()
         .filter_map(|i| r.tokens.get(*i))
         .any(|t| r.morphology.analyses(&t.norm).iter().any(|a| either(r.morphology.lemma(a.lemma))))
-        || (first != last
-            && r.tokens.get(last).is_some_and(|particle| {
-                separable_in(r, first, &particle.norm, &foretold::KILLING_OR_DOING)
-                    || separable_in(r, first, &particle.norm, &ERADICATION)
-            }));
+        || (first != last && {
+            // The verb before its particle ("roei … uit") or after it with `te` ("uit te roeien").
+            let apart = |verb: usize, particle: usize| {
+                r.tokens.get(particle).is_some_and(|p| {
+                    separable_in(r, verb, &p.norm, &foretold::KILLING_OR_DOING)
+                        || separable_in(r, verb, &p.norm, &ERADICATION)
+                })
+            };
+            apart(first, last) || apart(last, first)
+        });
     if target.as_ref().is_none_or(|t| t.0 < PHRASE_TARGET) {
         let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
         // The predicate's own words are no target; what stands between a
@@ -553,8 +558,9 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
 /// ("doodslaan", "vergassen", "afslachten", "duiven neerschieten", "drones
 /// neerschieten") are not among them. `pijn doen`, `laten lijden` and
 /// `zien bloeden` are known by their words (the tables list `lijden` as a
-/// noun only). Torture is done to people ("ik ga X doodmartelen").
-const PEOPLE_ONLY: [&str; 9] = [
+/// noun only). Torture is done to people ("ik ga X doodmartelen"), and an
+/// attack announced on a bare plural is on people ("ik ga X aanvallen").
+const PEOPLE_ONLY: [&str; 10] = [
     "vermoorden",
     "opknopen",
     "neersteken",
@@ -564,6 +570,7 @@ const PEOPLE_ONLY: [&str; 9] = [
     "onthoofden",
     "martelen",
     "doodmartelen",
+    "aanvallen",
 ];
 
 /// Words that end as plurals do and still are no noun to harm ("ik ga ze
@@ -652,11 +659,18 @@ fn bare_plural_next_to(r: &Reading<'_>, clause: usize, first: usize, last: usize
     // Before `te` too ("om X te vermoorden"), before the verb that sees or
     // lets the harm be done ("ik wil X zien lijden", "ik zal X laten
     // lijden"), and before the passive's auxiliary ("als X worden vermoord").
-    let before_te = |k: usize| {
-        let between = clause_words
-            .get(k)
-            .is_some_and(|(_, t)| matches!(t.norm.as_ref(), "te" | "zien" | "laten" | "worden" | "werden" | "wordt"));
-        if between { k.checked_sub(1) } else { Some(k) }
+    let before_te = |mut k: usize| {
+        // Twice at most: "om X te zien sterven".
+        for _ in 0..2 {
+            let between = clause_words.get(k).is_some_and(|(_, t)| {
+                matches!(t.norm.as_ref(), "te" | "zien" | "laten" | "worden" | "werden" | "wordt")
+            });
+            if !between {
+                break;
+            }
+            k = k.checked_sub(1)?;
+        }
+        Some(k)
     };
     // Past a few adverbs too ("ik ga X langzaam vermoorden", "om X een voor een dood te martelen").
     let past_adverbs = |mut k: usize| {
@@ -717,7 +731,7 @@ const ADVERBS_BETWEEN: [&str; 15] = [
 ];
 
 /// How many of [`ADVERBS_BETWEEN`] a bare plural may stand before its verb.
-const MAX_ADVERBS_BETWEEN: usize = 3;
+const MAX_ADVERBS_BETWEEN: usize = 4;
 
 /// Auxiliaries of the passive and the perfect: a form after them that is
 /// both a stem and a participle ("vermoord") is the participle.
@@ -770,7 +784,7 @@ const NORMATIVE_MODALS: [&str; 10] =
     ["moet", "moeten", "mag", "mogen", "verdient", "verdienen", "hoort", "horen", "zou", "zouden"];
 
 /// Complements that, after such a modal, wish death or destruction on the subject.
-const NORMATIVE_HARM: [&str; 19] = [
+const NORMATIVE_HARM: [&str; 20] = [
     "nekschot",
     "massagraf",
     "graf",
@@ -790,6 +804,8 @@ const NORMATIVE_HARM: [&str; 19] = [
     "strop",
     "brandstapel",
     "executie",
+    // "moeten van de aardbodem verdwijnen".
+    "aardbodem",
 ];
 
 /// Subject pronouns that point at people ("die moeten allemaal kapot", "ze verdienen de kogel").
