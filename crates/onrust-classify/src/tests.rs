@@ -630,6 +630,26 @@ fn level_of(text: &str) -> Level {
     at(text, "2026-11-28T09:00:00+01:00").level
 }
 
+/// The threat grammar's signal in the explanation of `text`.
+fn grammar_of(text: &str) -> Signal {
+    let a = classify(text);
+    a.explanation.into_iter().find(|s| s.signal == "intent_to_harm").expect("the grammar explains itself")
+}
+
+/// Asserts that every text is level 3, showing the assessment of one that is not.
+fn assert_escalation(texts: &[&str]) {
+    for text in texts {
+        assert_eq!(level_of(text), Level::Escalation, "{text}: {:#?}", classify(text));
+    }
+}
+
+/// Asserts that no text is level 3, showing the assessment of one that is.
+fn assert_below_escalation(texts: &[&str]) {
+    for text in texts {
+        assert!(level_of(text) < Level::Escalation, "{text}: {:#?}", classify(text));
+    }
+}
+
 #[test]
 fn threats_are_read_as_people_write_them() {
     let threats = [
@@ -658,8 +678,7 @@ fn threats_are_read_as_people_write_them() {
         let a = at(text, "2026-11-28T09:00:00+01:00");
         assert_eq!(a.level, Level::Escalation, "{text}: {a:#?}");
     }
-    let a = classify("Ik schiet de burgemeester van Utrecht neer.");
-    let grammar = a.explanation.iter().find(|s| s.signal == "intent_to_harm").expect("the grammar explains itself");
+    let grammar = grammar_of("Ik schiet de burgemeester van Utrecht neer.");
     assert!(grammar.evidence.contains("Ik") && grammar.evidence.contains("burgemeester"), "{grammar:?}");
     assert!(grammar.evidence.contains("schiet … neer"), "{grammar:?}");
 }
@@ -751,25 +770,21 @@ fn compounds_split_for_the_archive() {
 
 #[test]
 fn normative_threats_are_escalation_and_their_look_alikes_are_not() {
-    for text in [
+    assert_escalation(&[
         "Die raadsleden moeten dood, stuk voor stuk.",
         "die moeten allemaal kapot, niemand uitgezonderd",
         "ze verdienen de kogel, die hele club op het stadhuis",
         "hang ze op aan de lantaarnpaal voor het gemeentehuis",
         "Die wethouder moet gewoon dood.",
         "moeten ze allemaal dood, die zakkenvullers",
-    ] {
-        assert_eq!(level_of(text), Level::Escalation, "{text}: {:#?}", classify(text));
-    }
-    for text in [
+    ]);
+    assert_below_escalation(&[
         "De tomatenplanten moeten dood door de vorst, jammer",
         "Die oude printer mag wat mij betreft kapot, ik koop een nieuwe",
         "Hang de was op voordat het gaat regenen",
         "ik lach me dood om die nieuwe serie",
         "Die wethouder moet niet dood, die moet gewoon weg bij de verkiezingen",
-    ] {
-        assert!(level_of(text) < Level::Escalation, "{text}: {:#?}", classify(text));
-    }
+    ]);
 }
 
 #[test]
@@ -777,7 +792,7 @@ fn threats_against_groups_are_escalation_as_people_write_them() {
     // Direct threats with verbs of killing, torture and eradication, their
     // inflections (a participle with a diaeresis), separable verbs around
     // their object, wishes, and normative threats in the conditional.
-    for text in [
+    assert_escalation(&[
         "Vrouwen zouden geëxecuteerd moeten worden.",
         "We moeten die transgenders uitroeien.",
         "Ik zal elke gehandicapte die ik zie pijn doen.",
@@ -801,17 +816,14 @@ fn threats_against_groups_are_escalation_as_people_write_them() {
         "Die homo's horen hier niet, sla ze dood.",
         "Agenten die ons tegenhouden moeten gewoon neergeschoten worden.",
         "Dat moslimtuig moet uitgeroeid worden.",
-    ] {
-        assert_eq!(level_of(text), Level::Escalation, "{text}: {:#?}", classify(text));
-    }
-    let a = classify("Ik hoop dat alle moslims creperen.");
-    let grammar = a.explanation.iter().find(|s| s.signal == "intent_to_harm").expect("the grammar explains itself");
+    ]);
+    let grammar = grammar_of("Ik hoop dat alle moslims creperen.");
     assert!(grammar.evidence.contains("hoop") && grammar.evidence.contains("alle moslims"), "{grammar:?}");
 }
 
 #[test]
 fn harm_to_people_approved_of_is_escalation_and_names_the_approval() {
-    for text in [
+    assert_escalation(&[
         "Het is prima om vrouwen te vermoorden.",
         "Het is geen probleem om die homo's af te slachten.",
         "Het zou mooi zijn als die moskee in de fik ging.",
@@ -822,17 +834,14 @@ fn harm_to_people_approved_of_is_escalation_and_names_the_approval() {
         // Seen or let suffer, and a passive wished.
         "Ik wil joden zien lijden.",
         "Ik hoop dat moslims worden vermoord.",
-    ] {
-        assert_eq!(level_of(text), Level::Escalation, "{text}: {:#?}", classify(text));
-    }
-    let a = classify("Het is prima om vrouwen te vermoorden.");
-    let grammar = a.explanation.iter().find(|s| s.signal == "intent_to_harm").expect("the grammar explains itself");
+    ]);
+    let grammar = grammar_of("Het is prima om vrouwen te vermoorden.");
     assert!(grammar.evidence.starts_with("prima + vermoorden"), "{grammar:?}");
 }
 
 #[test]
 fn a_plural_at_a_verb_that_kills_or_does_is_people_unless_it_is_what_else_the_verb_is_said_of() {
-    for text in [
+    assert_escalation(&[
         "Ik ga alle christenen afmaken.",
         "Ik ga hindoes afmaken.",
         "Alle christenen moeten opgehangen worden.",
@@ -842,10 +851,8 @@ fn a_plural_at_a_verb_that_kills_or_does_is_people_unless_it_is_what_else_the_ve
         "Ik zal niet rusten tot alle christenen dood zijn.",
         "Jullie hindoes zullen boeten met jullie leven.",
         "Christenen vermoorden is de enige oplossing.",
-    ] {
-        assert_eq!(level_of(text), Level::Escalation, "{text}: {:#?}", classify(text));
-    }
-    for text in [
+    ]);
+    assert_below_escalation(&[
         "Ik ga alle opdrachten afmaken.",
         "We gaan die taarten afmaken.",
         "Ik ga mijn huiswerkopdrachten afmaken.",
@@ -856,14 +863,12 @@ fn a_plural_at_a_verb_that_kills_or_does_is_people_unless_it_is_what_else_the_ve
         "Geweld is nooit de oplossing.",
         "Vermoorden is geen oplossing.",
         "Zij betaalden met hun leven.",
-    ] {
-        assert!(level_of(text) < Level::Escalation, "{text}: {:#?}", classify(text));
-    }
+    ]);
 }
 
 #[test]
 fn the_writer_behind_an_auxiliary_the_readers_told_they_hang_and_a_good_one_dead_are_escalation() {
-    for text in [
+    assert_escalation(&[
         // The writer's auxiliary of intent far from the verb at the end.
         "Wij zullen jullie christenen een voor een afslachten.",
         "Dan zou ik al die hindoes neermaaien.",
@@ -873,10 +878,8 @@ fn the_writer_behind_an_auxiliary_the_readers_told_they_hang_and_a_good_one_dead
         "Een goede christen is een dode christen.",
         // An aside before the colon is the writer's own.
         "ff zeggen: ik ga die hindoes vannacht neersteken",
-    ] {
-        assert_eq!(level_of(text), Level::Escalation, "{text}: {:#?}", classify(text));
-    }
-    for text in [
+    ]);
+    assert_below_escalation(&[
         // The readers as the subject of their own plans.
         "Jullie gaan morgen de slingers hangen.",
         "Jullie krijgen van ons een cadeau.",
@@ -884,14 +887,12 @@ fn the_writer_behind_an_auxiliary_the_readers_told_they_hang_and_a_good_one_dead
         // A threat quoted in the news, as a report of it.
         "Politie onderzoekt dreigbrief aan kerk in Zeist: 'jullie gaan allemaal branden'",
         "De man zei: ik ga die hindoes neersteken.",
-    ] {
-        assert!(level_of(text) < Level::Escalation, "{text}: {:#?}", classify(text));
-    }
+    ]);
 }
 
 #[test]
 fn life_denied_eradication_of_people_duties_and_a_shot_given_are_escalation_and_pests_are_not() {
-    for text in [
+    assert_escalation(&[
         "Christenen horen niet te leven.",
         "Er zou geen enkele hindoe mogen bestaan.",
         "Die mensen mogen niet meer bestaan.",
@@ -900,10 +901,8 @@ fn life_denied_eradication_of_people_duties_and_a_shot_given_are_escalation_and_
         "Geef die christenen allemaal een nekschot.",
         "Christenen afmaken is een burgerplicht.",
         "Die burgemeester zou levend begraven moeten worden.",
-    ] {
-        assert_eq!(level_of(text), Level::Escalation, "{text}: {:#?}", classify(text));
-    }
-    for text in [
+    ]);
+    assert_below_escalation(&[
         "Dieren horen niet in een kooi te leven.",
         "Kinderen horen niet te leven in armoede.",
         "Zulke regels mogen niet bestaan.",
@@ -911,36 +910,30 @@ fn life_denied_eradication_of_people_duties_and_a_shot_given_are_escalation_and_
         "Die wespen moeten allemaal uitgeroeid worden, ik word gek.",
         "Geef die kinderen een cadeautje.",
         "Dat christenen moeten worden afgemaakt, is haatpraat.",
-    ] {
-        assert!(level_of(text) < Level::Escalation, "{text}: {:#?}", classify(text));
-    }
+    ]);
 }
 
 #[test]
 fn the_gallows_wished_and_a_killing_proposed_as_a_question_are_escalation() {
-    for text in [
+    assert_escalation(&[
         "Ik zeg: christenen aan de galg.",
         "Die hindoes aan de hoogste boom.",
         "Rutte aan de galg",
         "Waarom schieten we die christenen niet gewoon dood?",
-    ] {
-        assert_eq!(level_of(text), Level::Escalation, "{text}: {:#?}", classify(text));
-    }
-    for text in [
+    ]);
+    assert_below_escalation(&[
         "Hij hing het bord aan de galg.",
         "Vroeger werden dieven aan de galg gehangen.",
         "Waarom slaan we niet terug?",
         "Waarom gaan we niet gewoon naar huis?",
         "Ik schiet die duiven dood.",
         "Waarom schieten we die duiven niet gewoon dood?",
-    ] {
-        assert!(level_of(text) < Level::Escalation, "{text}: {:#?}", classify(text));
-    }
+    ]);
 }
 
 #[test]
 fn a_broken_neck_an_attack_on_a_plural_eradication_with_te_and_death_soon_are_escalation() {
-    for text in [
+    assert_escalation(&[
         "Ik breek de nek van elke christen die ik zie.",
         "Ik ga hindoes aanvallen.",
         "Het is tijd om christenen uit te roeien.",
@@ -948,22 +941,18 @@ fn a_broken_neck_an_attack_on_a_plural_eradication_with_te_and_death_soon_are_es
         "Ik zal christenen allemaal een voor een afmaken.",
         "Hindoes moeten van de aardbodem verdwijnen.",
         "Jullie christenen zijn straks allemaal dood.",
-    ] {
-        assert_eq!(level_of(text), Level::Escalation, "{text}: {:#?}", classify(text));
-    }
-    for text in [
+    ]);
+    assert_below_escalation(&[
         "Het is tijd om alle ziektes uit te roeien.",
         "Het is tijd om die opdrachten af te maken.",
         "Jullie zijn straks dood moe.",
         "Jullie zijn morgen allemaal welkom.",
-    ] {
-        assert!(level_of(text) < Level::Escalation, "{text}: {:#?}", classify(text));
-    }
+    ]);
 }
 
 #[test]
 fn approval_negated_asked_or_of_the_past_stays_below_escalation() {
-    for text in [
+    assert_below_escalation(&[
         "Het is niet oké om vrouwen te vermoorden.",
         "Het is nooit goed om homo's af te slachten.",
         "Is het normaal dat de politie bij een demo zomaar mensen in elkaar slaat?",
@@ -972,14 +961,12 @@ fn approval_negated_asked_or_of_the_past_stays_below_escalation() {
         "Het is goed om te weten dat niemand is vermoord.",
         "Het is goed om te vechten voor je rechten.",
         "Elke dag worden vrouwen vermoord.",
-    ] {
-        assert!(level_of(text) < Level::Escalation, "{text}: {:#?}", classify(text));
-    }
+    ]);
 }
 
 #[test]
 fn the_look_alikes_of_group_threats_stay_below_escalation() {
-    for text in [
+    assert_below_escalation(&[
         // Eradication of evils, pests and weeds, in the singular.
         "We moeten racisme uitroeien.",
         "Racisme moet uitgeroeid worden.",
@@ -1013,9 +1000,7 @@ fn the_look_alikes_of_group_threats_stay_below_escalation() {
         "Voor die pizza van de Italiaan ga ik echt even dood.",
         "Ik hoop dat ze niet sterven in die storm.",
         "De oude watertoren wordt morgen opgeblazen, ik ga met mijn zoon kijken.",
-    ] {
-        assert!(level_of(text) < Level::Escalation, "{text}: {:#?}", classify(text));
-    }
+    ]);
 }
 
 #[test]
@@ -1023,7 +1008,7 @@ fn killings_foretold_and_chat_spellings_are_escalation() {
     // The passive of a verb of killing with people as its subject, the
     // writer's wish, `dood aan` / `death to`, English desert, a separable
     // verb with the particle "dood", and stems written without their d.
-    for text in [
+    assert_escalation(&[
         "Die wethouder wordt binnenkort afgemaakt, reken maar.",
         "Ze worden allemaal opgeknoopt, die verraders.",
         "Jullie zullen een voor een opgehangen worden.",
@@ -1041,17 +1026,14 @@ fn killings_foretold_and_chat_spellings_are_escalation() {
         "Die verraders moeten allemaal branden.",
         "Ik krijg zin om die agenten met mijn auto te rammen.",
         "Vanavond gaan we die demonstranten in elkaar meppen.",
-    ] {
-        assert_eq!(level_of(text), Level::Escalation, "{text}: {:#?}", classify(text));
-    }
-    let a = classify("Ze worden allemaal opgeknoopt, die verraders.");
-    let grammar = a.explanation.iter().find(|s| s.signal == "intent_to_harm").expect("the grammar explains itself");
+    ]);
+    let grammar = grammar_of("Ze worden allemaal opgeknoopt, die verraders.");
     assert!(grammar.evidence.contains("Ze") && grammar.evidence.contains("opgeknoopt"), "{grammar:?}");
 }
 
 #[test]
 fn the_look_alikes_of_foretold_killings_stay_below_escalation() {
-    for text in [
+    assert_below_escalation(&[
         // Things hung up, finished and fired, in the passive.
         "De schilderijen worden morgen opgehangen in het stadhuis.",
         "Het werk wordt volgende week afgemaakt door de aannemer.",
@@ -1081,9 +1063,7 @@ fn the_look_alikes_of_foretold_killings_stay_below_escalation() {
         "Elke dag worden er in Oekraïne burgers vermoord.",
         "In die stad is vorige week een journalist vermoord.",
         "Ik vind dat je ze niet moet aanvallen, ook al ben je boos.",
-    ] {
-        assert!(level_of(text) < Level::Escalation, "{text}: {:#?}", classify(text));
-    }
+    ]);
 }
 
 #[test]
@@ -1091,7 +1071,7 @@ fn phrases_for_people_bare_plurals_and_deaths_foretold_to_the_reader_are_escalat
     // People named by a phrase headed by a word for people, a bare plural at
     // a verb that harms people only, the writer seeing to a death, the
     // readers told they will die, and a killing wished in the conditional.
-    for text in [
+    assert_escalation(&[
         "Zwarte mensen moeten allemaal worden opgehangen.",
         "Mensen met een beperking verdienen het om te sterven.",
         "Ik schiet de volgende trans personen die ik zie neer.",
@@ -1117,17 +1097,14 @@ fn phrases_for_people_bare_plurals_and_deaths_foretold_to_the_reader_are_escalat
         "Journalisten zouden na hun eerste artikel al opgehangen moeten worden.",
         "Zulke figuren horen aan een lantaarnpaal te hangen.",
         "Politicians like him deserve to hang.",
-    ] {
-        assert_eq!(level_of(text), Level::Escalation, "{text}: {:#?}", classify(text));
-    }
-    let a = classify("Zwarte mensen verdienen de dood.");
-    let grammar = a.explanation.iter().find(|s| s.signal == "intent_to_harm").expect("the grammar explains itself");
+    ]);
+    let grammar = grammar_of("Zwarte mensen verdienen de dood.");
     assert!(grammar.evidence.contains("Zwarte mensen"), "the phrase is named whole: {grammar:?}");
 }
 
 #[test]
 fn the_look_alikes_of_people_phrases_and_foretold_deaths_stay_below_escalation() {
-    for text in [
+    assert_below_escalation(&[
         // Everybody dies some day; a phrase for people with no harm.
         "Alle mensen moeten ooit sterven.",
         "Zwarte mensen moeten gelijke kansen krijgen.",
@@ -1163,16 +1140,14 @@ fn the_look_alikes_of_people_phrases_and_foretold_deaths_stay_below_escalation()
         "De politie zegt dat de man dreigde: jullie joden gaan dood.",
         "Hij schreeuwde: ik maak jullie allemaal dood!",
         "Op Telegram schreef iemand: we gaan die moskee in de fik steken.",
-    ] {
-        assert!(level_of(text) < Level::Escalation, "{text}: {:#?}", classify(text));
-    }
+    ]);
     // The writer's own words after a colon stay his.
     assert_eq!(level_of("Ik zeg het nog één keer: ik maak jullie allemaal dood."), Level::Escalation);
 }
 
 #[test]
 fn inverted_subjects_torture_adverbs_and_wished_stonings_are_escalation_and_reported_speech_is_not() {
-    for text in [
+    assert_escalation(&[
         // The subject after the modal, behind a fronted phrase.
         "Eerlijk gezegd zouden fietsers stuk voor stuk opgehangen moeten worden.",
         "Wat mij betreft mogen tandartsen dood.",
@@ -1194,10 +1169,8 @@ fn inverted_subjects_torture_adverbs_and_wished_stonings_are_escalation_and_repo
         "Ik dreig de burgemeester neer te steken.",
         // A call to come of its own after what others say.
         "Ze zeggen dat we de ME moeten aanvallen, dus morgen om 8 uur allemaal naar het plein met stenen.",
-    ] {
-        assert_eq!(level_of(text), Level::Escalation, "{text}: {:#?}", classify(text));
-    }
-    for text in [
+    ]);
+    assert_below_escalation(&[
         // Somebody else's opinion, swatting, somebody else's words.
         "Volgens de boer moeten varkens geslacht worden.",
         "Ik ga muggen dood slaan.",
@@ -1207,9 +1180,7 @@ fn inverted_subjects_torture_adverbs_and_wished_stonings_are_escalation_and_repo
         "Hij zei dat de burgemeester moet branden.",
         "Wie roept dat fietsers moeten branden, hoort niet in onze vereniging.",
         "De man die dreigde tandartsen neer te steken, is veroordeeld tot een jaar cel.",
-    ] {
-        assert!(level_of(text) < Level::Escalation, "{text}: {:#?}", classify(text));
-    }
+    ]);
 }
 
 #[test]
