@@ -951,6 +951,23 @@ fn a_broken_neck_an_attack_on_a_plural_eradication_with_te_and_death_soon_are_es
 }
 
 #[test]
+fn harm_named_as_a_noun_threatens_when_approved_or_begun_and_only_people_after_its_van() {
+    assert_escalation(&[
+        "Het afmaken van christenen is geen misdaad maar een plicht.",
+        "Het doden van hindoes zou gewoon legaal moeten zijn.",
+        "Wanneer beginnen we eindelijk met het afschieten van christenen?",
+        "Het vermoorden van hen is prima.",
+    ]);
+    assert_below_escalation(&[
+        "Het afmaken van je huiswerk is een plicht.",
+        "Het afschieten van wolven is nodig.",
+        "Het vermoorden van christenen is verschrikkelijk.",
+        "Het vermoorden van hindoes is geen oplossing.",
+        "Het doden van christenen moet stoppen.",
+    ]);
+}
+
+#[test]
 fn approval_negated_asked_or_of_the_past_stays_below_escalation() {
     assert_below_escalation(&[
         "Het is niet oké om vrouwen te vermoorden.",

@@ -6,7 +6,11 @@
 //! by a group word (rule L11).
 //!
 //! Harm named as the solution or a duty is approved of too ("X vermoorden
-//! is de enige oplossing", "X afmaken is een burgerplicht").
+//! is de enige oplossing", "X afmaken is een burgerplicht"), and so is harm
+//! named as a noun and judged after it ("het doden van X zou legaal moeten
+//! zijn", "het afmaken van X is geen misdaad maar een plicht") or begun
+//! ("wanneer beginnen we met het afschieten van X?"); who is harmed then
+//! stands after its `van`.
 //!
 //! Left alone: a negated approval ("het is nooit oké om …", "niet goed
 //! dat …"), a question ("is het normaal dat …?"), harm told in the past ("het is goed dat de politie hem
@@ -135,3 +139,35 @@ pub(super) fn solution(r: &Reading<'_>, clause: usize, first: usize) -> Option<u
 
 /// Nouns that name what must be done.
 const SOLUTIONS: [&str; 4] = ["oplossing", "oplossingen", "plicht", "burgerplicht"];
+
+/// Whether the predicate from `first` to `last` is named as a noun: "het
+/// afmaken van …".
+pub(super) fn nominalized(r: &Reading<'_>, first: usize, last: usize) -> bool {
+    first.checked_sub(1).and_then(|b| r.tokens.get(b)).is_some_and(|t| t.norm == "het")
+        && r.tokens.get(last + 1).is_some_and(|t| t.norm == "van")
+}
+
+/// The token that approves of or begins a harm named as a noun (see
+/// [`nominalized`]): an approval, a solution or a duty after it, not
+/// denied right before ("is geen oplossing"; "geen misdaad" approves), or
+/// `beginnen met` right before its `het`.
+pub(super) fn approved_named(r: &Reading<'_>, clause: usize, first: usize, last: usize) -> Option<usize> {
+    if !nominalized(r, first, last) {
+        return None;
+    }
+    let begun = first.checked_sub(2).and_then(|m| r.tokens.get(m)).is_some_and(|t| t.norm == "met")
+        && words(r, clause).any(|(i, t)| i < first && t.norm.starts_with("begin"));
+    if begun {
+        return first.checked_sub(2);
+    }
+    let after: Vec<(usize, &Token)> = words(r, clause).filter(|(i, _)| *i > last).collect();
+    after.iter().enumerate().find_map(|(k, (i, t))| {
+        let before = |back: usize| k.checked_sub(back).and_then(|b| after.get(b)).map(|(_, w)| w.norm.as_ref());
+        let approves = APPROVALS.contains(&t.norm.as_ref())
+            || SOLUTIONS.contains(&t.norm.as_ref())
+            || t.norm == "legaal"
+            || (NOT_WRONG.contains(&t.norm.as_ref()) && before(1) == Some("geen"));
+        let denied = (1..=2).filter_map(before).any(|b| matches!(b, "niet" | "nooit" | "geen" | "never"));
+        (approves && (!denied || NOT_WRONG.contains(&t.norm.as_ref()))).then_some(*i)
+    })
+}

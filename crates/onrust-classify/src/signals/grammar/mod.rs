@@ -404,6 +404,7 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
             intent = Some((1.0, written(r, i, i).to_owned()));
         } else if let Some(i) = approval::approval(r, clause, first, last)
             .or_else(|| approval::solution(r, clause, first))
+            .or_else(|| approval::approved_named(r, clause, first, last))
             .filter(|_| !unrest_word)
         {
             intent = Some((1.0, written(r, i, i).to_owned()));
@@ -415,7 +416,9 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
     let mut hits = Vec::with_capacity(2);
     // The writer's own intent or an imperative calls for the predicate, whoever the target.
     let explicit = intent_weight >= 1.0 && !intent_evidence.ends_with("(infinitief)");
-    if explicit && predicate_weight >= 1.0 {
+    // Harm named as a noun ("het afmaken van …") calls for nothing without people after its `van`.
+    let named = approval::nominalized(r, first, last);
+    if explicit && predicate_weight >= 1.0 && !named {
         hits.push(Hit {
             clause,
             kind: HitKind::Call,
@@ -539,6 +542,13 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
         target = bare_plural_next_to(r, clause, first, last)
             .filter(|evidence| !other_than_people(&evidence.to_lowercase()))
             .map(|evidence| (PLURAL_TARGET, evidence));
+    }
+    // Harm named as a noun harms who stands after its `van`, and only
+    // people; only an approval of it threatens ("het doden van X moet
+    // stoppen" does not).
+    if named {
+        let approved = approval::approved_named(r, clause, first, last).is_some();
+        target = nominal_object(r, clause, last).filter(|_| approved).map(|evidence| (PLURAL_TARGET, evidence));
     }
     let Some((target_weight, target_evidence)) = target else { return hits };
     let strength = intent_weight * predicate_weight * target_weight;
@@ -708,6 +718,27 @@ fn bare_plural_next_to(r: &Reading<'_>, clause: usize, first: usize, last: usize
         Some((clause_words[from].0, clause_words[k].0))
     };
     before.or(after).or_else(people).map(|(from, to)| written(r, from, to).to_owned())
+}
+
+/// Who a harm named as a noun is done to: the people after its `van` at
+/// `last + 1` ("het afmaken van X", "… van alle X", "… van hen"), by the
+/// rules for a verb that kills or does; "van je huiswerk" is none.
+fn nominal_object(r: &Reading<'_>, clause: usize, last: usize) -> Option<String> {
+    let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
+    let van = clause_words.iter().position(|(i, _)| *i == last + 1)?;
+    let (at, first_word) = clause_words.get(van + 1).copied()?;
+    let next_is_noun = clause_words.get(van + 2).is_some_and(|(_, n)| noun_word(r, &n.norm));
+    if matches!(first_word.norm.as_ref(), "hen" | "jullie" | "ze" | "hun") && !next_is_noun {
+        return Some(written(r, at, at).to_owned());
+    }
+    let noun_at = if PLURAL_DETERMINERS.contains(&first_word.norm.as_ref()) { van + 2 } else { van + 1 };
+    let (end, noun) = clause_words.get(noun_at).copied()?;
+    let apostrophe = apostrophe_plural(r, &clause_words, noun_at);
+    let people = (names_people(r, &clause_words, noun_at) || looks_plural(&noun.norm))
+        && noun_word(r, &noun.norm)
+        && !other_than_people(&noun.norm);
+    let end = if apostrophe { end + 1 } else { end };
+    people.then(|| written(r, at, end).to_owned())
 }
 
 /// Adverbs that stand between an object and its verb at the end of the
