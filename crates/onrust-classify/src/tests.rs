@@ -968,6 +968,16 @@ fn harm_named_as_a_noun_threatens_when_approved_or_begun_and_only_people_after_i
 }
 
 #[test]
+fn a_pointed_at_object_after_the_modal_is_no_subject_of_a_normative_threat() {
+    // "die" before a noun after the modal points at the object: game is no person.
+    let a = classify("We moeten die ganzen afschieten.");
+    assert!(!a.explanation.iter().any(|s| s.signal == "intent_to_harm"), "{a:#?}");
+    // People there still are, and "die" alone is still the subject.
+    assert!(grammar_of("We moeten die christenen afschieten.").evidence.contains("die christenen"));
+    assert!(grammar_of("Die moeten allemaal dood.").evidence.starts_with("Die"));
+}
+
+#[test]
 fn approval_negated_asked_or_of_the_past_stays_below_escalation() {
     assert_below_escalation(&[
         "Het is niet oké om vrouwen te vermoorden.",

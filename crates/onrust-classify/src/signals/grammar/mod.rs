@@ -1100,11 +1100,20 @@ fn normative_in(r: &Reading<'_>, clause: usize) -> Option<Hit> {
         .map(|o| o.m.evidence.clone());
     let person = target.or_else(|| {
         // The subject right before the modal, or right after it ("moeten ze allemaal dood").
+        // After the modal, "die" or "deze" before a noun points at the
+        // object ("we moeten die ganzen afschieten"), which the intent
+        // reading judges; it is no subject.
         let pronoun = [at.checked_sub(1), Some(at + 1)]
             .into_iter()
             .flatten()
-            .filter_map(|k| clause_words.get(k))
-            .find(|(_, t)| NORMATIVE_SUBJECTS.contains(&t.norm.as_ref()));
+            .filter_map(|k| Some((k, clause_words.get(k)?)))
+            .find(|(k, (_, t))| {
+                let determiner = *k > at
+                    && matches!(t.norm.as_ref(), "die" | "deze")
+                    && clause_words.get(k + 1).is_some_and(|(_, n)| noun_word(r, &n.norm));
+                NORMATIVE_SUBJECTS.contains(&t.norm.as_ref()) && !determiner
+            })
+            .map(|(_, word)| word);
         // Function words, and the writer or everybody ("we moeten allemaal ooit sterven").
         let function_word = |w: &str| {
             matches!(
