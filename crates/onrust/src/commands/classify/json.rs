@@ -10,7 +10,7 @@
 //! (`Output` in the tests, with `#[serde(flatten)]`); the tests hold the
 //! two together.
 
-use onrust_model::{Assessment, Place, TextField};
+use onrust_model::{Assessment, Place, Signal, TextField};
 use serde::Serialize;
 
 /// Appends `{"id": …, <the assessment's fields>}` to `out`, as
@@ -35,31 +35,26 @@ pub(super) fn write_output(
     strings(out, assessment.themes.iter().map(String::as_str))?;
     out.extend_from_slice(b",\"municipalities\":");
     strings(out, assessment.municipalities.iter().map(|code| code.as_str()))?;
-    out.extend_from_slice(b",\"places\":[");
-    for (i, place) in assessment.places.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write_place(out, place)?;
-    }
-    out.push(b']');
+    out.extend_from_slice(b",\"places\":");
+    array(out, &assessment.places, write_place)?;
     out.extend_from_slice(b",\"event_time\":");
     serde(out, &assessment.event_time)?;
-    out.extend_from_slice(b",\"explanation\":[");
-    for (i, signal) in assessment.explanation.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(b"{\"signal\":");
-        string(out, &signal.signal)?;
-        out.extend_from_slice(b",\"evidence\":");
-        string(out, &signal.evidence)?;
-        out.extend_from_slice(b",\"weight\":");
-        serde(out, &signal.weight)?;
-        out.push(b'}');
-    }
-    out.extend_from_slice(b"],\"classifier_version\":");
+    out.extend_from_slice(b",\"explanation\":");
+    array(out, &assessment.explanation, write_signal)?;
+    out.extend_from_slice(b",\"classifier_version\":");
     string(out, &assessment.classifier_version)?;
+    out.push(b'}');
+    Ok(())
+}
+
+/// One signal of the explanation as its `Serialize` writes it.
+fn write_signal(out: &mut Vec<u8>, signal: &Signal) -> serde_json::Result<()> {
+    out.extend_from_slice(b"{\"signal\":");
+    string(out, &signal.signal)?;
+    out.extend_from_slice(b",\"evidence\":");
+    string(out, &signal.evidence)?;
+    out.extend_from_slice(b",\"weight\":");
+    serde(out, &signal.weight)?;
     out.push(b'}');
     Ok(())
 }
@@ -122,12 +117,21 @@ fn needs_escaping(bytes: &[u8]) -> bool {
 }
 
 fn strings<'s>(out: &mut Vec<u8>, items: impl Iterator<Item = &'s str>) -> serde_json::Result<()> {
+    array(out, items, string)
+}
+
+/// A JSON array of `items`, each written by `write_item`.
+fn array<T>(
+    out: &mut Vec<u8>,
+    items: impl IntoIterator<Item = T>,
+    mut write_item: impl FnMut(&mut Vec<u8>, T) -> serde_json::Result<()>,
+) -> serde_json::Result<()> {
     out.push(b'[');
-    for (i, item) in items.enumerate() {
+    for (i, item) in items.into_iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        string(out, item)?;
+        write_item(out, item)?;
     }
     out.push(b']');
     Ok(())
