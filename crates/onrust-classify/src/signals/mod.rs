@@ -558,6 +558,7 @@ impl Escalation {
         held: &[bool],
     ) -> Vec<Occurrence<'m>> {
         let negations: Vec<&TermMatch> = cx.matches.iter().filter(|m| m.group == self.group[G_NEGATION]).collect();
+        let proposals = suggestions(cx.tokens, clauses);
         let mut out = Vec::with_capacity(cx.matches.len());
         for m in cx.matches {
             let Some(g) = self.group.iter().position(|&index| index == m.group) else { continue };
@@ -630,7 +631,7 @@ impl Escalation {
                     matches!(t.norm.as_ref(), "niet" | "nooit" | "not") && clauses.get(m.last + 1) == Some(&clause)
                 });
             // "Waarom knallen we ze niet gewoon af?" proposes what it seems to deny and to ask.
-            let proposed = suggestion(cx.tokens, clauses, clause);
+            let proposed = proposals.contains(&clause);
             let negated = negated && !proposed;
             let questioned = contextual && !negated && !proposed && questions.contains(&clause);
             out.push(Occurrence { m, group: g, clause, negated, questioned });
@@ -1210,19 +1211,27 @@ fn sentence_ids(tokens: &[Token]) -> Vec<usize> {
         .collect()
 }
 
-/// Whether a clause is a suggestion dressed as a question: it opens with
-/// `waarom`, the writer or the readers act in it (`we`, `wij`, `je`,
-/// `jullie` among its first four words) and it holds `niet` ("waarom
+/// The clauses that are suggestions dressed as questions: they open with
+/// `waarom`, the writer or the readers act in them (`we`, `wij`, `je`,
+/// `jullie` among their first four words) and they hold `niet` ("waarom
 /// knallen we ze niet gewoon af?", "waarom schiet je ze niet dood?").
-fn suggestion(tokens: &[Token], clauses: &[usize], clause: usize) -> bool {
-    let Some(first) = clauses.iter().position(|&c| c == clause) else { return false };
-    let mut words = tokens.iter().enumerate().skip(first).take_while(|(i, _)| clauses.get(*i) == Some(&clause));
-    if words.next().is_none_or(|(_, t)| t.norm != "waarom") {
-        return false;
+/// Read once per message; most have none.
+fn suggestions(tokens: &[Token], clauses: &[usize]) -> Vec<usize> {
+    let mut out = Vec::new();
+    for (first, t) in tokens.iter().enumerate() {
+        let Some(&clause) = clauses.get(first) else { continue };
+        let opens = first == 0 || clauses.get(first - 1) != Some(&clause);
+        if !opens || t.norm != "waarom" {
+            continue;
+        }
+        let rest = || tokens.iter().enumerate().skip(first + 1).take_while(|(i, _)| clauses.get(*i) == Some(&clause));
+        if rest().take(3).any(|(_, w)| matches!(w.norm.as_ref(), "we" | "wij" | "je" | "jullie"))
+            && rest().any(|(_, w)| w.norm == "niet")
+        {
+            out.push(clause);
+        }
     }
-    let words: Vec<&Token> = words.map(|(_, t)| t).collect();
-    words.iter().take(3).any(|t| matches!(t.norm.as_ref(), "we" | "wij" | "je" | "jullie"))
-        && words.iter().any(|t| t.norm == "niet")
+    out
 }
 
 /// Sentences that end in a question mark./// Sentences that end in a question mark.

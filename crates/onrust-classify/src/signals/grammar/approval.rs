@@ -64,6 +64,9 @@ const ASKING_VERBS: [&str; 8] = ["is", "was", "zou", "vind", "vindt", "vinden", 
 /// "goed vinden dat").
 const JOIN_REACH: usize = 3;
 
+/// Words before a solution or a judgement that deny it ("geen oplossing", "nooit de oplossing").
+const DENIALS: [&str; 4] = ["geen", "niet", "nooit", "never"];
+
 /// Words that make the approval its opposite when they stand right before it.
 const NEGATIONS: [&str; 4] = ["niet", "nooit", "never", "allerminst"];
 
@@ -131,9 +134,7 @@ pub(super) fn solution(r: &Reading<'_>, clause: usize, first: usize) -> Option<u
     }
     let clause_words: Vec<(usize, &Token)> = words(r, clause).collect();
     let at = clause_words.iter().position(|(_, t)| SOLUTIONS.contains(&t.norm.as_ref()))?;
-    let denied = clause_words[at.saturating_sub(3)..at]
-        .iter()
-        .any(|(_, t)| matches!(t.norm.as_ref(), "geen" | "niet" | "nooit" | "never"));
+    let denied = clause_words[at.saturating_sub(3)..at].iter().any(|(_, t)| DENIALS.contains(&t.norm.as_ref()));
     (!denied).then_some(clause_words[at].0)
 }
 
@@ -147,14 +148,11 @@ pub(super) fn nominalized(r: &Reading<'_>, first: usize, last: usize) -> bool {
         && r.tokens.get(last + 1).is_some_and(|t| t.norm == "van")
 }
 
-/// The token that approves of or begins a harm named as a noun (see
-/// [`nominalized`]): an approval, a solution or a duty after it, not
+/// The token that approves of or begins a harm that [`nominalized`] names
+/// as a noun (the caller asks that first): an approval, a solution or a duty after it, not
 /// denied right before ("is geen oplossing"; "geen misdaad" approves), or
 /// `beginnen met` right before its `het`.
 pub(super) fn approved_named(r: &Reading<'_>, clause: usize, first: usize, last: usize) -> Option<usize> {
-    if !nominalized(r, first, last) {
-        return None;
-    }
     let begun = first.checked_sub(2).and_then(|m| r.tokens.get(m)).is_some_and(|t| t.norm == "met")
         && words(r, clause).any(|(i, t)| i < first && t.norm.starts_with("begin"));
     if begun {
@@ -167,7 +165,7 @@ pub(super) fn approved_named(r: &Reading<'_>, clause: usize, first: usize, last:
             || SOLUTIONS.contains(&t.norm.as_ref())
             || t.norm == "legaal"
             || (NOT_WRONG.contains(&t.norm.as_ref()) && before(1) == Some("geen"));
-        let denied = (1..=2).filter_map(before).any(|b| matches!(b, "niet" | "nooit" | "geen" | "never"));
+        let denied = (1..=2).filter_map(before).any(|b| DENIALS.contains(&b));
         (approves && (!denied || NOT_WRONG.contains(&t.norm.as_ref()))).then_some(*i)
     })
 }

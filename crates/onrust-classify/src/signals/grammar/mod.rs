@@ -54,7 +54,9 @@ mod people;
 use super::{G_CALL, G_DOXXING, G_GATHERING, G_HARM, G_INTENT, G_TARGET, G_VIOLENCE, Occurrence, comma_between};
 use crate::morphology::{Kind, Morphology, Tag};
 use crate::normalize::Token;
-use people::{apostrophe_plural, looks_plural, names_people, other_than_people, people_head, person_ending};
+use people::{
+    apostrophe_plural, looks_plural, names_people, other_than_people, people_for_verb, people_head, person_ending,
+};
 
 /// From this product of intent, predicate and target weights on, a clause threatens.
 pub(crate) const THREAT_STRENGTH: f32 = 0.45;
@@ -375,6 +377,10 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
         return Vec::new();
     }
 
+    // Harm named as a noun ("het afmaken van …"), and what approves of it.
+    let named = approval::nominalized(r, first, last);
+    let named_approval = if named { approval::approved_named(r, clause, first, last) } else { None };
+
     // The intent: a lexicon intent, the writer as subject, the imperative, or a bare infinitive.
     let mut intent: Option<(f32, String)> = None;
     for o in here().filter(|o| o.group == G_INTENT) {
@@ -404,7 +410,7 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
             intent = Some((1.0, written(r, i, i).to_owned()));
         } else if let Some(i) = approval::approval(r, clause, first, last)
             .or_else(|| approval::solution(r, clause, first))
-            .or_else(|| approval::approved_named(r, clause, first, last))
+            .or(named_approval)
             .filter(|_| !unrest_word)
         {
             intent = Some((1.0, written(r, i, i).to_owned()));
@@ -416,8 +422,7 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
     let mut hits = Vec::with_capacity(2);
     // The writer's own intent or an imperative calls for the predicate, whoever the target.
     let explicit = intent_weight >= 1.0 && !intent_evidence.ends_with("(infinitief)");
-    // Harm named as a noun ("het afmaken van …") calls for nothing without people after its `van`.
-    let named = approval::nominalized(r, first, last);
+    // Harm named as a noun calls for nothing without people after its `van`.
     if explicit && predicate_weight >= 1.0 && !named {
         hits.push(Hit {
             clause,
@@ -506,8 +511,7 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
                         || clause_words.get(at + 3).is_some_and(|(_, w)| w.norm == "die");
                     // A people as one counts too ("dat moslimtuig").
                     let collective = COLLECTIVES.iter().any(|c| noun.norm.ends_with(c));
-                    (names_people(r, &clause_words, at + 1) || looks_plural(&noun.norm) || relative || collective)
-                        && !other_than_people(&noun.norm)
+                    people_for_verb(r, &clause_words, at + 1, relative || collective)
                 } else {
                     names_people(r, &clause_words, at + 1)
                 };
@@ -547,8 +551,9 @@ fn threat_in(r: &Reading<'_>, clause: usize) -> Vec<Hit> {
     // people; only an approval of it threatens ("het doden van X moet
     // stoppen" does not).
     if named {
-        let approved = approval::approved_named(r, clause, first, last).is_some();
-        target = nominal_object(r, clause, last).filter(|_| approved).map(|evidence| (PLURAL_TARGET, evidence));
+        target = nominal_object(r, clause, last)
+            .filter(|_| named_approval.is_some())
+            .map(|evidence| (PLURAL_TARGET, evidence));
     }
     let Some((target_weight, target_evidence)) = target else { return hits };
     let strength = intent_weight * predicate_weight * target_weight;
@@ -734,9 +739,7 @@ fn nominal_object(r: &Reading<'_>, clause: usize, last: usize) -> Option<String>
     let noun_at = if PLURAL_DETERMINERS.contains(&first_word.norm.as_ref()) { van + 2 } else { van + 1 };
     let (end, noun) = clause_words.get(noun_at).copied()?;
     let apostrophe = apostrophe_plural(r, &clause_words, noun_at);
-    let people = (names_people(r, &clause_words, noun_at) || looks_plural(&noun.norm))
-        && noun_word(r, &noun.norm)
-        && !other_than_people(&noun.norm);
+    let people = people_for_verb(r, &clause_words, noun_at, false) && noun_word(r, &noun.norm);
     let end = if apostrophe { end + 1 } else { end };
     people.then(|| written(r, at, end).to_owned())
 }

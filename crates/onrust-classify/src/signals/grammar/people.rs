@@ -139,6 +139,16 @@ pub(super) fn other_than_people(noun: &str) -> bool {
     OTHER_OBJECTS.iter().any(|o| noun.ends_with(o))
 }
 
+/// Whether the noun at `at` of a clause is people as the object of a verb
+/// that kills or does (`afmaken`, `uitroeien`, …): it names people by its
+/// form, looks plural, or the caller knows more (`also`: a relative clause,
+/// a collective), and it is none of [`OTHER_OBJECTS`].
+pub(super) fn people_for_verb(r: &Reading<'_>, clause_words: &[(usize, &Token<'_>)], at: usize, also: bool) -> bool {
+    clause_words.get(at).is_some_and(|(_, noun)| {
+        (names_people(r, clause_words, at) || looks_plural(&noun.norm) || also) && !other_than_people(&noun.norm)
+    })
+}
+
 /// Whether the word at `at` of a clause is a plural written with an apostrophe ("homo's").
 pub(super) fn apostrophe_plural(r: &Reading<'_>, clause_words: &[(usize, &Token<'_>)], at: usize) -> bool {
     let (Some((_, word)), Some((_, s))) = (clause_words.get(at), clause_words.get(at + 1)) else { return false };
